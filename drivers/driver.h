@@ -1,0 +1,217 @@
+/* cloudgate: the driver interface.
+ *
+ * Frontends (EC2, CIMI) speak only this table; drivers/libvirt/ implements it.
+ * Modelled on libvirt's virHypervisorDriver: one function pointer per
+ * operation, filled with designated initializers.  Only open and close are
+ * mandatory; CG_DRV_CALL turns a NULL entry into CG_ERR_UNSUPPORTED.
+ *
+ * Every call may block (libvirt, SQLite): call from a worker thread only.
+ * Every call reports failures into its cg_error and returns -1 (or NULL).
+ * Lists returned through out-parameters are deep copies the caller releases.
+ */
+#ifndef CG_DRIVER_H
+#define CG_DRIVER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "../gateway/config.h"
+#include "../gateway/error.h"
+
+/* ---- tags ------------------------------------------------------------- */
+
+typedef struct cg_tag {
+    char *key;
+    char *value;     /* never NULL in a stored tag ("" allowed) */
+} cg_tag;
+
+typedef struct cg_tags {
+    cg_tag *v;
+    size_t n;
+} cg_tags;
+
+/* Add key=value, replacing the value of an existing key.  0 or -1 (OOM). */
+int cg_tags_set(cg_tags *tags, const char *key, const char *value);
+/* Remove key; when value is non-NULL only if the stored value equals it. */
+void cg_tags_remove(cg_tags *tags, const char *key, const char *value);
+/* The value of key, or NULL. */
+const char *cg_tags_get(const cg_tags *tags, const char *key);
+/* Deep copy src into dst (dst is overwritten, not released). 0 or -1. */
+int cg_tags_copy(cg_tags *dst, const cg_tags *src);
+void cg_tags_release(cg_tags *tags);
+
+/* ---- instances -------------------------------------------------------- */
+
+/* The EC2 state codes; CIMI maps from these too. */
+typedef enum {
+    CG_STATE_PENDING = 0,
+    CG_STATE_RUNNING = 16,
+    CG_STATE_SHUTTING_DOWN = 32,
+    CG_STATE_TERMINATED = 48,
+    CG_STATE_STOPPING = 64,
+    CG_STATE_STOPPED = 80,
+} cg_instance_state;
+
+/* "pending", "running", "shutting-down", "terminated", "stopping", "stopped". */
+const char *cg_instance_state_name(cg_instance_state s);
+
+typedef struct cg_instance {
+    char id[24];             /* "i-" + 17 hex digits; also the libvirt domain name */
+    char image_id[24];       /* "ami-" + 17 hex digits */
+    char reservation_id[24]; /* "r-" + 17 hex digits */
+    char instance_type[64];
+    char zone[64];           /* availability zone = libvirt host */
+    char key_name[256];      /* "" when launched without a key */
+    char client_token[72];   /* "" when none */
+    char private_ip[48];     /* "" until the DHCP lease exists */
+    char mac[24];
+    char state_reason[128];  /* StateTransitionReason, "" when none */
+    cg_instance_state state;
+    time_t launch_time;
+    time_t state_time;       /* when the state last changed */
+    unsigned ami_launch_index;
+    unsigned vcpus;
+    unsigned memory_mib;
+    cg_tags tags;
+} cg_instance;
+
+typedef struct cg_instance_list {
+    cg_instance *v;
+    size_t n;
+} cg_instance_list;
+
+/* Deep copy (tags included).  0 or -1. */
+int cg_instance_copy(cg_instance *dst, const cg_instance *src);
+void cg_instance_release(cg_instance *inst);
+/* Append a deep copy of inst.  0 or -1. */
+int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst);
+void cg_instance_list_release(cg_instance_list *list);
+
+/* What RunInstances asks for; the frontend has validated shapes and
+ * resolved the instance type. */
+typedef struct cg_launch_spec {
+    const char *image_id;
+    const cg_instance_type *type;
+    const char *zone;                 /* NULL: the driver picks one */
+    unsigned min_count, max_count;    /* 1 <= min <= max */
+    const char *key_name;             /* NULL: none */
+    const unsigned char *user_data;   /* decoded bytes, stored verbatim; NULL: none */
+    size_t user_data_len;
+    const char *client_token;         /* NULL: none */
+    const cg_tags *tags;              /* NULL or instance tags from TagSpecification */
+} cg_launch_spec;
+
+/* One entry of a Start/Stop/Terminate answer. */
+typedef struct cg_state_change {
+    char id[24];
+    cg_instance_state previous;
+    cg_instance_state current;
+} cg_state_change;
+
+/* ---- images (templates) ------------------------------------------------ */
+
+typedef struct cg_image {
+    char id[24];              /* "ami-" + 17 hex digits */
+    char *name;
+    char *description;        /* may be NULL */
+    char *volume;             /* storage volume name in the zone's pool */
+    char *kernel;             /* direct kernel boot, NULL: boot from the disk */
+    char *initrd;
+    char *cmdline;
+    char architecture[16];    /* "x86_64" */
+    char state[16];           /* "available", "pending", "failed" */
+    time_t created;
+    unsigned long long size_bytes;
+    cg_tags tags;
+} cg_image;
+
+typedef struct cg_image_list {
+    cg_image *v;
+    size_t n;
+} cg_image_list;
+
+/* What an admin registers as a template: a disk (uploaded into each zone's
+ * pool, or a volume already there) and how to boot it. */
+typedef struct cg_image_spec {
+    const char *name;
+    const char *description;  /* NULL */
+    const char *disk_path;    /* local qcow2 or raw file to upload into the pool, or */
+    const char *volume;       /* an existing volume in the pool to adopt (disk_path NULL) */
+    const char *kernel;       /* NULL: boot from disk */
+    const char *initrd;
+    const char *cmdline;
+} cg_image_spec;
+
+void cg_image_release(cg_image *img);
+int cg_image_copy(cg_image *dst, const cg_image *src);
+void cg_image_list_release(cg_image_list *list);
+
+/* ---- zones (libvirt hosts) --------------------------------------------- */
+
+typedef struct cg_zone {
+    char name[64];
+    char state[16];           /* "available" or "unavailable" (host unreachable) */
+} cg_zone;
+
+typedef struct cg_zone_list {
+    cg_zone *v;
+    size_t n;
+} cg_zone_list;
+
+void cg_zone_list_release(cg_zone_list *list);
+
+/* ---- the table ---------------------------------------------------------- */
+
+typedef struct cg_drv cg_drv;   /* a driver's private state */
+
+typedef struct cg_driver {
+    const char *name;
+
+    /* Connect to every configured zone; start event handling. Mandatory. */
+    cg_drv *(*open)(const cg_config *cfg, cg_error *err);
+    /* Stop event handling and disconnect. Mandatory. Accepts NULL. */
+    void (*close)(cg_drv *drv);
+
+    int (*zone_list)(cg_drv *drv, cg_zone_list *out, cg_error *err);
+
+    int (*image_list)(cg_drv *drv, cg_image_list *out, cg_error *err);
+    int (*image_register)(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_error *err);
+    int (*image_deregister)(cg_drv *drv, const char *image_id, cg_error *err);
+
+    /* All instances, terminated ones still retained included.  Served from
+     * the event-maintained cache: no libvirt round trip per instance. */
+    int (*instance_list)(cg_drv *drv, cg_instance_list *out, cg_error *err);
+    /* Launch between min_count and max_count instances, all-or-nothing per
+     * instance: a failed one leaves no domain or volume behind.  With a
+     * client_token already used, returns the earlier reservation. */
+    int (*instance_run)(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
+                        cg_error *err);
+    int (*instance_start)(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err);
+    /* Graceful shutdown, powered off after stop_timeout; force: power off now. */
+    int (*instance_stop)(cg_drv *drv, const char *id, int force, cg_state_change *chg,
+                         cg_error *err);
+    int (*instance_reboot)(cg_drv *drv, const char *id, cg_error *err);
+    int (*instance_terminate)(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err);
+    /* The user-data stored at launch (malloc'd into *data, may be empty). */
+    int (*instance_user_data)(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
+                              cg_error *err);
+
+    /* Tags on an instance ("i-...") or image ("ami-..."). */
+    int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);
+    /* Remove keys; a NULL value removes the key whatever its value. */
+    int (*tags_delete)(cg_drv *drv, const char *resource_id, const cg_tags *tags,
+                       cg_error *err);
+} cg_driver;
+
+/* Report that op is not implemented by this driver; returns -1. */
+int cg_driver_unsupported(cg_error *err, const char *op);
+
+/* Call an optional driver operation: CG_DRV_CALL(d, drv, instance_stop, err, id, 0, &chg) */
+#define CG_DRV_CALL(table, drv, op, err, ...)                                   \
+    ((table)->op ? (table)->op((drv), __VA_ARGS__, (err))                        \
+                 : cg_driver_unsupported((err), #op))
+
+/* The libvirt driver (drivers/libvirt/lv_driver.c). */
+extern const cg_driver lv_driver;
+
+#endif

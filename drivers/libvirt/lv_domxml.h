@@ -1,0 +1,48 @@
+/* cloudgate libvirt driver: domain and volume XML, built and read with libxml2.
+ *
+ * An instance is a domain named after its instance id whose EC2 attributes
+ * live in <metadata><cloudgate:instance xmlns:cloudgate=LV_METADATA_NS>.
+ */
+#ifndef LV_DOMXML_H
+#define LV_DOMXML_H
+
+#include "../driver.h"
+
+#define LV_METADATA_NS "http://cloudgate.dev/xmlns/instance/1"
+#define LV_METADATA_PREFIX "cloudgate"
+
+typedef struct lv_domain_spec {
+    const char *domain_type;  /* "kvm" (adds host-passthrough cpu), "qemu" or "test" */
+    const char *name;         /* domain name = instance id */
+    unsigned vcpus;
+    unsigned memory_mib;
+    const char *disk_path;    /* the instance's overlay volume */
+    const char *disk_format;  /* "qcow2" */
+    const char *kernel;       /* direct kernel boot; NULL: boot from the disk */
+    const char *initrd;       /* NULL allowed */
+    const char *cmdline;      /* NULL allowed */
+    const char *network;      /* libvirt network for the NIC */
+    const char *mac;          /* "52:54:00:xx:xx:xx" */
+    const char *console_log;  /* file the serial console is logged to */
+    const cg_instance *meta;  /* EC2 attributes written into <metadata> */
+} lv_domain_spec;
+
+/* The full domain XML for virDomainDefineXML.  Returns malloc'd XML or NULL. */
+char *lv_domxml_build(const lv_domain_spec *spec, cg_error *err);
+
+/* Just the <cloudgate:instance> metadata element, for virDomainSetMetadata
+ * (VIR_DOMAIN_METADATA_ELEMENT with LV_METADATA_NS).  malloc'd or NULL. */
+char *lv_metadata_build(const cg_instance *meta, cg_error *err);
+
+/* Read a domain XML (virDomainGetXMLDesc): fills out's EC2 attributes from the
+ * metadata, and vcpus, memory_mib and mac from the definition.  out->state is
+ * not touched.  Returns 1 for a cloudgate instance, 0 for a domain without
+ * cloudgate metadata (left alone by cloudgate), -1 on unparsable XML. */
+int lv_domxml_parse(const char *xml, cg_instance *out, cg_error *err);
+
+/* Storage volume XML for virStorageVolCreateXML: a format volume of
+ * capacity_bytes; with backing_path, a copy-on-write overlay on it. */
+char *lv_volxml_build(const char *name, unsigned long long capacity_bytes, const char *format,
+                      const char *backing_path, const char *backing_format, cg_error *err);
+
+#endif

@@ -1,0 +1,498 @@
+/* cloudgate: configuration file parsing and the embedded defaults. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE } section_kind;
+
+typedef struct parse_state {
+    const char *path;
+    int line;
+    char *errbuf;
+    size_t errlen;
+    section_kind section;
+    int zones_replaced;   /* the first [zone] replaces the default zone list */
+    int types_replaced;
+} parse_state;
+
+static int fail(parse_state *ps, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(parse_state *ps, const char *key, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (key)
+        snprintf(ps->errbuf, ps->errlen, "%s:%d: key '%s': %s", ps->path, ps->line, key, why);
+    else
+        snprintf(ps->errbuf, ps->errlen, "%s:%d: %s", ps->path, ps->line, why);
+    return -1;
+}
+
+static int set_str(char **dst, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (!copy)
+        return -1;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+static int add_zone(cg_config *cfg, const char *name, const char *uri)
+{
+    cg_zone_config *z = realloc(cfg->zones, (cfg->n_zones + 1) * sizeof(*z));
+
+    if (!z)
+        return -1;
+    cfg->zones = z;
+    z = &cfg->zones[cfg->n_zones];
+    z->name = strdup(name);
+    z->uri = strdup(uri);
+    if (!z->name || !z->uri) {
+        free(z->name);
+        free(z->uri);
+        return -1;
+    }
+    cfg->n_zones++;
+    return 0;
+}
+
+static int add_type(cg_config *cfg, const char *name, unsigned vcpus, unsigned mib)
+{
+    cg_instance_type *t = realloc(cfg->types, (cfg->n_types + 1) * sizeof(*t));
+
+    if (!t)
+        return -1;
+    cfg->types = t;
+    t = &cfg->types[cfg->n_types];
+    t->name = strdup(name);
+    if (!t->name)
+        return -1;
+    t->vcpus = vcpus;
+    t->memory_mib = mib;
+    cfg->n_types++;
+    return 0;
+}
+
+static void clear_zones(cg_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_zones; i++) {
+        free(cfg->zones[i].name);
+        free(cfg->zones[i].uri);
+    }
+    free(cfg->zones);
+    cfg->zones = NULL;
+    cfg->n_zones = 0;
+}
+
+static void clear_types(cg_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_types; i++)
+        free(cfg->types[i].name);
+    free(cfg->types);
+    cfg->types = NULL;
+    cfg->n_types = 0;
+}
+
+int cg_config_defaults(cg_config *cfg)
+{
+    static const struct {
+        const char *name;
+        unsigned vcpus, mib;
+    } types[] = {
+        {"t2.nano", 1, 512},   {"t2.micro", 1, 1024},  {"t2.small", 1, 2048},
+        {"t2.medium", 2, 4096}, {"t2.large", 2, 8192}, {"m1.small", 1, 2048},
+    };
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->listen_port = 8773;
+    cfg->workers = 8;
+    cfg->queue_max = 256;
+    cfg->max_body = 1024 * 1024;
+    cfg->max_headers = 64 * 1024;
+    cfg->timeout_sec = 60;
+    cfg->stop_timeout_sec = 30;
+    cfg->terminated_retention_sec = 3600;
+    /* qemu (TCG) is the default because it runs everywhere, nested hosts
+     * included; real hosts set domain_type = kvm. */
+    if (set_str(&cfg->listen_addr, "127.0.0.1") < 0 ||
+        set_str(&cfg->credentials_file, LOCALSTATEDIR "/lib/cloudgate/credentials") < 0 ||
+        set_str(&cfg->state_dir, LOCALSTATEDIR "/lib/cloudgate") < 0 ||
+        set_str(&cfg->region, "cloudgate") < 0 || set_str(&cfg->account_id, "000000000000") < 0 ||
+        set_str(&cfg->domain_type, "qemu") < 0 || set_str(&cfg->storage_pool, "cloudgate") < 0 ||
+        set_str(&cfg->network, "cloudgate-isolated") < 0 ||
+        add_zone(cfg, "cloudgate-a", "qemu:///system") < 0)
+        return -1;
+    cfg->console_dir = NULL; /* derived from state_dir by validate() or below */
+    if (!(cfg->console_dir = malloc(strlen(cfg->state_dir) + sizeof("/console"))))
+        return -1;
+    sprintf(cfg->console_dir, "%s/console", cfg->state_dir);
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (add_type(cfg, types[i].name, types[i].vcpus, types[i].mib) < 0)
+            return -1;
+    return 0;
+}
+
+static int parse_uint(parse_state *ps, const char *key, const char *value, unsigned long max,
+                      unsigned long *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned long long mult = 1;
+
+    errno = 0;
+    if (!isdigit((unsigned char)value[0]))
+        return fail(ps, key, "'%s' is not a number", value);
+    v = strtoull(value, &end, 10);
+    if (*end == 'K' || *end == 'k')
+        mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mult = 1024 * 1024, end++;
+    if (errno || *end || v * mult > max || v * mult / mult != v)
+        return fail(ps, key, "'%s' is not a number between 0 and %lu", value, max);
+    *out = (unsigned long)(v * mult);
+    return 0;
+}
+
+static int parse_listen(parse_state *ps, cg_config *cfg, const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    unsigned long port;
+    char host[256];
+
+    if (!colon || colon == value || (size_t)(colon - value) >= sizeof(host))
+        return fail(ps, "listen", "'%s' is not ADDRESS:PORT", value);
+    if (parse_uint(ps, "listen", colon + 1, 65535, &port) < 0 || port == 0)
+        return fail(ps, "listen", "'%s' has no valid port", value);
+    memcpy(host, value, (size_t)(colon - value));
+    host[colon - value] = '\0';
+    cfg->listen_port = (unsigned short)port;
+    return set_str(&cfg->listen_addr, host);
+}
+
+static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const char *value)
+{
+    unsigned long n;
+
+    if (!strcmp(key, "listen"))
+        return parse_listen(ps, cfg, value);
+    if (!strcmp(key, "tls_cert"))
+        return set_str(&cfg->tls_cert, value);
+    if (!strcmp(key, "tls_key"))
+        return set_str(&cfg->tls_key, value);
+    if (!strcmp(key, "credentials"))
+        return set_str(&cfg->credentials_file, value);
+    if (!strcmp(key, "state_dir")) {
+        /* The console directory follows the state directory unless set. */
+        char derived[4096];
+        snprintf(derived, sizeof(derived), "%s/console", cfg->state_dir);
+        if (cfg->console_dir && !strcmp(cfg->console_dir, derived)) {
+            free(cfg->console_dir);
+            cfg->console_dir = NULL;
+        }
+        return set_str(&cfg->state_dir, value);
+    }
+    if (!strcmp(key, "region"))
+        return set_str(&cfg->region, value);
+    if (!strcmp(key, "log_file"))
+        return set_str(&cfg->log_file, value);
+    if (!strcmp(key, "account_id")) {
+        if (strlen(value) != 12 || strspn(value, "0123456789") != 12)
+            return fail(ps, key, "'%s' is not 12 digits", value);
+        return set_str(&cfg->account_id, value);
+    }
+    if (!strcmp(key, "workers")) {
+        if (parse_uint(ps, key, value, 256, &n) < 0 || n == 0)
+            return fail(ps, key, "'%s' must be 1..256", value);
+        cfg->workers = (unsigned)n;
+        return 0;
+    }
+    if (!strcmp(key, "queue_max")) {
+        if (parse_uint(ps, key, value, 1000000, &n) < 0 || n == 0)
+            return fail(ps, key, "'%s' must be 1..1000000", value);
+        cfg->queue_max = (unsigned)n;
+        return 0;
+    }
+    if (!strcmp(key, "max_body")) {
+        if (parse_uint(ps, key, value, 64UL * 1024 * 1024, &n) < 0)
+            return -1;
+        cfg->max_body = n;
+        return 0;
+    }
+    if (!strcmp(key, "max_headers")) {
+        if (parse_uint(ps, key, value, 1024UL * 1024, &n) < 0)
+            return -1;
+        cfg->max_headers = n;
+        return 0;
+    }
+    if (!strcmp(key, "timeout")) {
+        if (parse_uint(ps, key, value, 3600, &n) < 0 || n == 0)
+            return fail(ps, key, "'%s' must be 1..3600 seconds", value);
+        cfg->timeout_sec = (unsigned)n;
+        return 0;
+    }
+    return fail(ps, key, "unknown key in [gateway]");
+}
+
+static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const char *value)
+{
+    unsigned long n;
+
+    if (!strcmp(key, "domain_type")) {
+        if (strcmp(value, "kvm") && strcmp(value, "qemu") && strcmp(value, "test"))
+            return fail(ps, key, "'%s' must be kvm, qemu or test", value);
+        return set_str(&cfg->domain_type, value);
+    }
+    if (!strcmp(key, "storage_pool"))
+        return set_str(&cfg->storage_pool, value);
+    if (!strcmp(key, "network"))
+        return set_str(&cfg->network, value);
+    if (!strcmp(key, "console_dir"))
+        return set_str(&cfg->console_dir, value);
+    if (!strcmp(key, "uri")) {
+        /* Shorthand for a single host: replaces the default zone's URI. */
+        if (cfg->n_zones == 0)
+            return fail(ps, key, "no zone to apply it to");
+        return set_str(&cfg->zones[0].uri, value);
+    }
+    if (!strcmp(key, "stop_timeout")) {
+        if (parse_uint(ps, key, value, 86400, &n) < 0)
+            return -1;
+        cfg->stop_timeout_sec = (unsigned)n;
+        return 0;
+    }
+    if (!strcmp(key, "terminated_retention")) {
+        if (parse_uint(ps, key, value, 30UL * 86400, &n) < 0)
+            return -1;
+        cfg->terminated_retention_sec = (unsigned)n;
+        return 0;
+    }
+    return fail(ps, key, "unknown key in [libvirt]");
+}
+
+static int zone_key(parse_state *ps, cg_config *cfg, const char *key, const char *value)
+{
+    if (!strcmp(key, "uri"))
+        return set_str(&cfg->zones[cfg->n_zones - 1].uri, value);
+    return fail(ps, key, "unknown key in [zone]");
+}
+
+static int type_key(parse_state *ps, cg_config *cfg, const char *key, const char *value)
+{
+    cg_instance_type *t = &cfg->types[cfg->n_types - 1];
+    unsigned long n;
+
+    if (!strcmp(key, "vcpus")) {
+        if (parse_uint(ps, key, value, 512, &n) < 0 || n == 0)
+            return fail(ps, key, "'%s' must be 1..512", value);
+        t->vcpus = (unsigned)n;
+        return 0;
+    }
+    if (!strcmp(key, "memory")) {
+        if (parse_uint(ps, key, value, 16UL * 1024 * 1024, &n) < 0 || n < 16)
+            return fail(ps, key, "'%s' must be 16..16777216 MiB", value);
+        t->memory_mib = (unsigned)n;
+        return 0;
+    }
+    return fail(ps, key, "unknown key in [instance-type]");
+}
+
+static int is_valid_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("-._", *s))
+            return 0;
+    return 1;
+}
+
+static int parse_section(parse_state *ps, cg_config *cfg, char *head)
+{
+    char *name = strchr(head, ' ');
+
+    if (name) {
+        *name++ = '\0';
+        while (*name == ' ')
+            name++;
+    }
+    if (!strcmp(head, "gateway") && !name)
+        ps->section = SEC_GATEWAY;
+    else if (!strcmp(head, "libvirt") && !name)
+        ps->section = SEC_LIBVIRT;
+    else if (!strcmp(head, "zone") && name && is_valid_name(name)) {
+        if (!ps->zones_replaced)
+            clear_zones(cfg);
+        ps->zones_replaced = 1;
+        for (size_t i = 0; i < cfg->n_zones; i++)
+            if (!strcmp(cfg->zones[i].name, name))
+                return fail(ps, NULL, "zone '%s' defined twice", name);
+        if (add_zone(cfg, name, "") < 0)
+            return fail(ps, NULL, "out of memory");
+        ps->section = SEC_ZONE;
+    } else if (!strcmp(head, "instance-type") && name && is_valid_name(name)) {
+        if (!ps->types_replaced)
+            clear_types(cfg);
+        ps->types_replaced = 1;
+        if (cg_config_find_type(cfg, name))
+            return fail(ps, NULL, "instance type '%s' defined twice", name);
+        if (add_type(cfg, name, 0, 0) < 0)
+            return fail(ps, NULL, "out of memory");
+        ps->section = SEC_TYPE;
+    } else {
+        return fail(ps, NULL, "unknown section [%s%s%s]", head, name ? " " : "",
+                    name ? name : "");
+    }
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* Checks that need the whole file: every zone has a URI, every type a size. */
+static int validate(parse_state *ps, cg_config *cfg)
+{
+    ps->line = 0;
+    if (!cfg->console_dir) {
+        cfg->console_dir = malloc(strlen(cfg->state_dir) + sizeof("/console"));
+        if (!cfg->console_dir)
+            return fail(ps, NULL, "out of memory");
+        sprintf(cfg->console_dir, "%s/console", cfg->state_dir);
+    }
+    if (cfg->n_zones == 0)
+        return fail(ps, NULL, "no [zone] defined");
+    for (size_t i = 0; i < cfg->n_zones; i++)
+        if (!cfg->zones[i].uri[0])
+            return fail(ps, "uri", "missing in [zone %s]", cfg->zones[i].name);
+    for (size_t i = 0; i < cfg->n_types; i++)
+        if (!cfg->types[i].vcpus || !cfg->types[i].memory_mib)
+            return fail(ps, "vcpus/memory", "missing in [instance-type %s]",
+                        cfg->types[i].name);
+    if (!!cfg->tls_cert != !!cfg->tls_key)
+        return fail(ps, cfg->tls_cert ? "tls_key" : "tls_cert",
+                    "tls_cert and tls_key must be set together");
+    return 0;
+}
+
+int cg_config_load(cg_config *cfg, const char *path, char *errbuf, size_t errlen)
+{
+    parse_state ps = {.path = path, .errbuf = errbuf, .errlen = errlen};
+    FILE *fp = fopen(path, "r");
+    char buf[4096];
+    int rc = -1;
+
+    if (!fp) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(buf, sizeof(buf), fp)) {
+        char *line, *eq, *key, *value;
+
+        ps.line++;
+        if (!strchr(buf, '\n') && !feof(fp)) {
+            fail(&ps, NULL, "line too long");
+            goto cleanup;
+        }
+        line = trim(buf);
+        if (!*line || *line == '#' || *line == ';')
+            continue;
+        if (*line == '[') {
+            char *close = strchr(line, ']');
+            if (!close || close[1]) {
+                fail(&ps, NULL, "malformed section header");
+                goto cleanup;
+            }
+            *close = '\0';
+            if (parse_section(&ps, cfg, trim(line + 1)) < 0)
+                goto cleanup;
+            continue;
+        }
+        eq = strchr(line, '=');
+        if (!eq) {
+            fail(&ps, NULL, "expected 'key = value'");
+            goto cleanup;
+        }
+        *eq = '\0';
+        key = trim(line);
+        value = trim(eq + 1);
+        switch (ps.section) {
+        case SEC_NONE:
+            fail(&ps, key, "outside of any section");
+            goto cleanup;
+        case SEC_GATEWAY:
+            if (gateway_key(&ps, cfg, key, value) < 0)
+                goto cleanup;
+            break;
+        case SEC_LIBVIRT:
+            if (libvirt_key(&ps, cfg, key, value) < 0)
+                goto cleanup;
+            break;
+        case SEC_ZONE:
+            if (zone_key(&ps, cfg, key, value) < 0)
+                goto cleanup;
+            break;
+        case SEC_TYPE:
+            if (type_key(&ps, cfg, key, value) < 0)
+                goto cleanup;
+            break;
+        }
+    }
+    rc = validate(&ps, cfg);
+
+cleanup:
+    fclose(fp);
+    return rc;
+}
+
+const cg_instance_type *cg_config_find_type(const cg_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_types; i++)
+        if (!strcmp(cfg->types[i].name, name))
+            return &cfg->types[i];
+    return NULL;
+}
+
+void cg_config_release(cg_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->listen_addr);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->credentials_file);
+    free(cfg->state_dir);
+    free(cfg->region);
+    free(cfg->account_id);
+    free(cfg->log_file);
+    free(cfg->domain_type);
+    free(cfg->storage_pool);
+    free(cfg->network);
+    free(cfg->console_dir);
+    clear_zones(cfg);
+    clear_types(cfg);
+    memset(cfg, 0, sizeof(*cfg));
+}

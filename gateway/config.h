@@ -1,0 +1,68 @@
+/* cloudgate: configuration (etc/cloudgate.conf).
+ *
+ * An INI file: [gateway], [libvirt], one [zone NAME] per libvirt host and one
+ * [instance-type NAME] per instance type.  Without a file, cg_config_defaults()
+ * gives the embedded default used by the Quick start.
+ */
+#ifndef CG_CONFIG_H
+#define CG_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct cg_zone_config {
+    char *name;           /* availability zone name, e.g. "cloudgate-a" */
+    char *uri;            /* libvirt URI, e.g. "qemu:///system" or "test:///default" */
+} cg_zone_config;
+
+typedef struct cg_instance_type {
+    char *name;           /* "t2.micro" */
+    unsigned vcpus;
+    unsigned memory_mib;
+} cg_instance_type;
+
+typedef struct cg_config {
+    /* [gateway] */
+    char *listen_addr;          /* "127.0.0.1" */
+    unsigned short listen_port; /* 8773 */
+    char *tls_cert;             /* NULL: plain HTTP */
+    char *tls_key;
+    char *credentials_file;     /* "/var/lib/cloudgate/credentials" */
+    char *state_dir;            /* SQLite database and console logs live here */
+    char *region;               /* "cloudgate" */
+    char *account_id;           /* 12 digits, EC2 ownerId of everything */
+    char *log_file;             /* NULL: stderr */
+    unsigned workers;           /* worker threads */
+    unsigned queue_max;         /* queued requests beyond which we answer 503 */
+    size_t max_body;            /* bytes */
+    size_t max_headers;         /* bytes */
+    unsigned timeout_sec;       /* read/write timeout per connection */
+
+    /* [libvirt] */
+    char *domain_type;          /* "kvm", "qemu" or "test" */
+    char *storage_pool;         /* pool for template and instance volumes */
+    char *network;              /* libvirt network for instance NICs */
+    char *console_dir;          /* serial console logs; default STATE_DIR/console */
+    unsigned stop_timeout_sec;  /* graceful stop before a forced power-off */
+    unsigned terminated_retention_sec; /* terminated instances stay visible */
+
+    cg_zone_config *zones;
+    size_t n_zones;
+    cg_instance_type *types;
+    size_t n_types;
+} cg_config;
+
+/* Fill cfg with the embedded defaults (one zone on qemu:///system, the
+ * t2/m1 instance types).  Returns 0 or -1 (out of memory). */
+int cg_config_defaults(cg_config *cfg);
+
+/* Load path over the defaults.  On error writes "FILE:LINE: key 'x': why"
+ * into errbuf and returns -1. */
+int cg_config_load(cg_config *cfg, const char *path, char *errbuf, size_t errlen);
+
+/* The instance type called name, or NULL. */
+const cg_instance_type *cg_config_find_type(const cg_config *cfg, const char *name);
+
+/* Free contents. Accepts NULL. */
+void cg_config_release(cg_config *cfg);
+
+#endif

@@ -1,0 +1,16 @@
+/* cloudgate: what a frontend handler needs, shared read-only by all workers. */
+#ifndef GW_CONTEXT_H
+#define GW_CONTEXT_H
+
+#include "../drivers/driver.h"
+#include "auth.h"
+#include "config.h"
+
+typedef struct gw_ctx {
+    const cg_config *cfg;
+    const gw_credentials *creds;
+    const cg_driver *driver;
+    cg_drv *drv;
+} gw_ctx;
+
+#endif

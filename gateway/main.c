@@ -1,0 +1,236 @@
+/* cloudgated: the cloudgate daemon.
+ *
+ * Startup order: config -> log -> credentials -> driver (libvirt) -> event
+ * loop, worker pool, HTTP.  SIGTERM/SIGINT stop accepting, let requests in
+ * flight finish, then exit.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../drivers/driver.h"
+#include "auth.h"
+#include "config.h"
+#include "context.h"
+#include "http.h"
+#include "log.h"
+#include "workers.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+/* Longest we wait for in-flight requests at shutdown. */
+#define SHUTDOWN_GRACE_SEC 30.0
+
+typedef struct daemon_state {
+    struct event_base *base;
+    gw_http *http;
+    gw_pool *pool;
+    struct event *drain_ev;
+    int drain_ticks;
+} daemon_state;
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: cloudgated [-c CONFIG] [-d] [-p PIDFILE] [-l ADDR:PORT]\n"
+            "  -c, --config FILE    configuration (default: embedded defaults)\n"
+            "  -d, --daemon         detach and run in the background\n"
+            "  -p, --pidfile FILE   write the daemon's pid here\n"
+            "  -t, --check          check the configuration and exit\n"
+            "  -V, --version\n");
+}
+
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    daemon_state *st = arg;
+
+    st->drain_ticks++;
+    /* 100 ms ticks; one more tick after the last reply lets it flush. */
+    if ((gw_pool_in_flight(st->pool) == 0 && st->drain_ticks > 1) ||
+        st->drain_ticks > SHUTDOWN_GRACE_SEC * 10) {
+        if (gw_pool_in_flight(st->pool))
+            cg_warn("shutdown: %u requests still in flight after %.0f s, exiting",
+                    gw_pool_in_flight(st->pool), SHUTDOWN_GRACE_SEC);
+        event_base_loopexit(st->base, NULL);
+    }
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_state *st = arg;
+    struct timeval tick = {0, 100000};
+
+    if (st->drain_ev)
+        return;
+    cg_info("signal %d: no longer accepting, finishing %u requests in flight", (int)sig,
+            gw_pool_in_flight(st->pool));
+    gw_http_stop_accepting(st->http);
+    st->drain_ev = event_new(st->base, -1, EV_PERSIST, drain_tick, st);
+    if (st->drain_ev)
+        event_add(st->drain_ev, &tick);
+    else
+        event_base_loopexit(st->base, NULL);
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (!fp)
+        return -1;
+    fprintf(fp, "%ld\n", (long)getpid());
+    return fclose(fp);
+}
+
+static int daemonize(void)
+{
+    pid_t pid = fork();
+    int fd;
+
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"daemon", no_argument, NULL, 'd'},
+        {"pidfile", required_argument, NULL, 'p'}, {"check", no_argument, NULL, 't'},
+        {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *pidfile = NULL;
+    int detach = 0, check_only = 0, opt, rc = 1;
+    char errbuf[1024];
+    cg_config cfg;
+    gw_credentials creds = {0};
+    cg_error err = {0};
+    cg_drv *drv = NULL;
+    daemon_state st = {0};
+    struct event *sigterm = NULL, *sigint = NULL;
+    gw_ctx ctx;
+
+    while ((opt = getopt_long(argc, argv, "c:dp:tVh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'd': detach = 1; break;
+        case 'p': pidfile = optarg; break;
+        case 't': check_only = 1; break;
+        case 'V': printf("cloudgated %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    if (cg_config_defaults(&cfg) < 0) {
+        fprintf(stderr, "cloudgated: out of memory\n");
+        return 1;
+    }
+    if (config_path && cg_config_load(&cfg, config_path, errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "cloudgated: configuration error: %s\n", errbuf);
+        goto cleanup;
+    }
+    if (gw_credentials_load(&creds, cfg.credentials_file, errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "cloudgated: credentials error: %s\n", errbuf);
+        goto cleanup;
+    }
+    if (check_only) {
+        printf("configuration OK: %zu zone(s), %zu instance type(s), %zu access key(s)\n",
+               cfg.n_zones, cfg.n_types, creds.n);
+        rc = 0;
+        goto cleanup;
+    }
+    if (cg_log_init(cfg.log_file, CG_LOG_INFO) < 0) {
+        fprintf(stderr, "cloudgated: cannot open log_file %s: %s\n", cfg.log_file,
+                strerror(errno));
+        goto cleanup;
+    }
+    if (detach && daemonize() < 0) {
+        fprintf(stderr, "cloudgated: fork: %s\n", strerror(errno));
+        goto cleanup;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    drv = lv_driver.open(&cfg, &err);
+    if (!drv) {
+        cg_err("driver %s: %s", lv_driver.name, err.message);
+        goto cleanup;
+    }
+    ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv};
+
+    if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
+        cg_err("cannot initialise libevent");
+        goto cleanup;
+    }
+    st.pool = gw_pool_new(st.base, cfg.workers, cfg.queue_max);
+    if (!st.pool) {
+        cg_err("cannot start %u worker threads", cfg.workers);
+        goto cleanup;
+    }
+    st.http = gw_http_new(st.base, &ctx, st.pool, errbuf, sizeof(errbuf));
+    if (!st.http) {
+        cg_err("%s", errbuf);
+        goto cleanup;
+    }
+    sigterm = evsignal_new(st.base, SIGTERM, on_signal, &st);
+    sigint = evsignal_new(st.base, SIGINT, on_signal, &st);
+    if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0) {
+        cg_err("cannot install signal handlers");
+        goto cleanup;
+    }
+    if (pidfile && write_pidfile(pidfile) < 0) {
+        cg_err("cannot write pidfile %s: %s", pidfile, strerror(errno));
+        goto cleanup;
+    }
+    cg_info("cloudgated %s listening on %s://%s:%u (%zu zone(s), domain type %s, %u workers)",
+            PACKAGE_VERSION, cfg.tls_cert ? "https" : "http", cfg.listen_addr, cfg.listen_port,
+            cfg.n_zones, cfg.domain_type, cfg.workers);
+    event_base_dispatch(st.base);
+    cg_info("cloudgated stopped");
+    rc = 0;
+
+cleanup:
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (st.drain_ev)
+        event_free(st.drain_ev);
+    gw_http_free(st.http);
+    gw_pool_free(st.pool);
+    if (st.base)
+        event_base_free(st.base);
+    if (drv)
+        lv_driver.close(drv);
+    if (pidfile && rc == 0)
+        unlink(pidfile);
+    gw_credentials_release(&creds);
+    cg_config_release(&cfg);
+    return rc;
+}

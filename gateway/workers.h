@@ -1,0 +1,32 @@
+/* cloudgate: the bounded worker pool.
+ *
+ * The loop thread submits jobs; N worker threads run them (blocking libvirt,
+ * SQLite, curl calls are fine there); each finished job's completion runs back
+ * on the loop thread, which alone touches libevent/evhttp objects.
+ */
+#ifndef GW_WORKERS_H
+#define GW_WORKERS_H
+
+#include <event2/event.h>
+
+typedef struct gw_pool gw_pool;
+
+typedef void (*gw_work_fn)(void *arg);  /* runs on a worker thread */
+typedef void (*gw_done_fn)(void *arg);  /* runs on the loop thread afterwards */
+
+/* Start nthreads workers; at most queue_max jobs may wait.  Requires
+ * evthread_use_pthreads() before base was created.  NULL on failure. */
+gw_pool *gw_pool_new(struct event_base *base, unsigned nthreads, unsigned queue_max);
+
+/* Queue a job (loop thread only).  Returns -1 when the queue is full or the
+ * pool is shutting down: the caller answers 503 itself. */
+int gw_pool_submit(gw_pool *pool, gw_work_fn work, gw_done_fn done, void *arg);
+
+/* Jobs queued or running, completions not yet delivered included. */
+unsigned gw_pool_in_flight(const gw_pool *pool);
+
+/* Refuse new jobs, let queued ones finish, join the threads, deliver the
+ * remaining completions, free.  Loop thread only.  Accepts NULL. */
+void gw_pool_free(gw_pool *pool);
+
+#endif

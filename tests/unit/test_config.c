@@ -1,0 +1,154 @@
+/* Unit tests: configuration parsing and its error messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/config.h"
+
+static char *write_tmp(const char *text)
+{
+    static char path[64];
+    int fd;
+
+    snprintf(path, sizeof(path), "/tmp/cg-config-XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    return path;
+}
+
+/* Load text over the defaults; returns the rc and leaves the message in err. */
+static int load_text(cg_config *cfg, const char *text, char *err, size_t errlen)
+{
+    char *path = write_tmp(text);
+    int rc;
+
+    assert_int_equal(cg_config_defaults(cfg), 0);
+    rc = cg_config_load(cfg, path, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_defaults(void **state)
+{
+    cg_config cfg;
+
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    assert_string_equal(cfg.listen_addr, "127.0.0.1");
+    assert_int_equal(cfg.listen_port, 8773);
+    assert_string_equal(cfg.domain_type, "qemu");
+    assert_int_equal(cfg.n_zones, 1);
+    assert_string_equal(cfg.zones[0].uri, "qemu:///system");
+    assert_non_null(cg_config_find_type(&cfg, "t2.micro"));
+    assert_int_equal(cg_config_find_type(&cfg, "t2.micro")->memory_mib, 1024);
+    assert_null(cg_config_find_type(&cfg, "x9.huge"));
+    assert_null(cfg.tls_cert);
+    cg_config_release(&cfg);
+}
+
+static void test_sample_file(void **state)
+{
+    const char *top = getenv("CG_TOP_SRCDIR");
+    char path[1024], err[512] = "";
+    cg_config cfg;
+
+    snprintf(path, sizeof(path), "%s/etc/cloudgate.conf", top ? top : ".");
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    assert_int_equal(cg_config_load(&cfg, path, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(cfg.n_types, 6);
+    assert_int_equal(cfg.n_zones, 1);
+    assert_string_equal(cfg.zones[0].name, "cloudgate-a");
+    assert_int_equal(cfg.max_body, 1024 * 1024);
+    assert_int_equal(cfg.max_headers, 64 * 1024);
+    cg_config_release(&cfg);
+}
+
+static void test_zones_and_types(void **state)
+{
+    char err[512] = "";
+    cg_config cfg;
+
+    assert_int_equal(load_text(&cfg,
+                               "[gateway]\nlisten = 0.0.0.0:9000\nstate_dir = /srv/cg\n"
+                               "[libvirt]\ndomain_type = kvm\n"
+                               "[zone a]\nuri = test:///default\n"
+                               "[zone b]\nuri = qemu+ssh://h/system\n"
+                               "[instance-type big]\nvcpus = 8\nmemory = 16384\n",
+                               err, sizeof(err)),
+                     0);
+    assert_string_equal(cfg.listen_addr, "0.0.0.0");
+    assert_int_equal(cfg.listen_port, 9000);
+    assert_string_equal(cfg.domain_type, "kvm");
+    assert_int_equal(cfg.n_zones, 2);
+    assert_string_equal(cfg.zones[1].uri, "qemu+ssh://h/system");
+    assert_int_equal(cfg.n_types, 1);
+    assert_int_equal(cfg.types[0].vcpus, 8);
+    /* The console directory follows a changed state_dir. */
+    assert_string_equal(cfg.console_dir, "/srv/cg/console");
+    cg_config_release(&cfg);
+}
+
+static void expect_error(const char *text, const char *needle, int line)
+{
+    char err[512] = "", want[64];
+    cg_config cfg;
+
+    assert_int_equal(load_text(&cfg, text, err, sizeof(err)), -1);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+    if (line > 0) {
+        snprintf(want, sizeof(want), ":%d:", line);
+        if (!strstr(err, want))
+            fail_msg("error '%s' does not name line %d", err, line);
+    }
+    cg_config_release(&cfg);
+}
+
+static void test_errors_name_key_and_line(void **state)
+{
+    expect_error("[gateway]\n\nlistn = 1.2.3.4:5\n", "key 'listn'", 3);
+    expect_error("[gateway]\nlisten = nowhere\n", "key 'listen'", 2);
+    expect_error("[gateway]\nlisten = 1.2.3.4:99999\n", "key 'listen'", 2);
+    expect_error("[gateway]\nworkers = many\n", "key 'workers'", 2);
+    expect_error("[gateway]\nworkers = 0\n", "key 'workers'", 2);
+    expect_error("[libvirt]\ndomain_type = xen\n", "key 'domain_type'", 2);
+    expect_error("[nonsense]\n", "unknown section", 1);
+    expect_error("listen = 1.2.3.4:5\n", "outside of any section", 1);
+    expect_error("[gateway]\njust words\n", "expected 'key = value'", 2);
+    expect_error("[zone a]\n", "missing in [zone a]", 0);
+    expect_error("[zone a]\nuri = x\n[zone a]\nuri = y\n", "defined twice", 3);
+    expect_error("[instance-type x]\nvcpus = 1\n", "missing in [instance-type x]", 0);
+    expect_error("[gateway]\ntls_cert = /a.pem\n", "tls_key", 0);
+    expect_error("[gateway]\naccount_id = 12\n", "key 'account_id'", 2);
+}
+
+static void test_missing_file(void **state)
+{
+    char err[512] = "";
+    cg_config cfg;
+
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    assert_int_equal(cg_config_load(&cfg, "/nonexistent/cg.conf", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/nonexistent/cg.conf"));
+    cg_config_release(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_sample_file),
+        cmocka_unit_test(test_zones_and_types),
+        cmocka_unit_test(test_errors_name_key_and_line),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
