@@ -1,0 +1,289 @@
+/* cloudgate: helpers shared by every driver and frontend (drivers/driver.h).
+ *
+ * Only plain data handling lives here: tag sets, deep copies and releases of
+ * the structures the driver table hands out.  The libvirt driver's table
+ * itself (lv_driver) is defined in drivers/libvirt/.
+ */
+#include "driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* ---- tags ------------------------------------------------------------- */
+
+static ssize_t tags_find(const cg_tags *tags, const char *key)
+{
+    size_t i;
+
+    if (!tags || !key)
+        return -1;
+    for (i = 0; i < tags->n; i++) {
+        if (strcmp(tags->v[i].key, key) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+int cg_tags_set(cg_tags *tags, const char *key, const char *value)
+{
+    ssize_t at;
+    char *k = NULL;
+    char *v = NULL;
+    cg_tag *grown;
+    int ret = -1;
+
+    if (!tags || !key)
+        return -1;
+    /* A stored tag never has a NULL value: EC2 treats a missing value as "". */
+    if (!(v = strdup(value ? value : "")))
+        goto cleanup;
+
+    at = tags_find(tags, key);
+    if (at >= 0) {
+        free(tags->v[at].value);
+        tags->v[at].value = v;
+        v = NULL;
+        ret = 0;
+        goto cleanup;
+    }
+
+    if (!(k = strdup(key)))
+        goto cleanup;
+    if (!(grown = realloc(tags->v, (tags->n + 1) * sizeof(*grown))))
+        goto cleanup;
+    tags->v = grown;
+    tags->v[tags->n].key = k;
+    tags->v[tags->n].value = v;
+    tags->n++;
+    k = NULL;
+    v = NULL;
+    ret = 0;
+
+cleanup:
+    free(k);
+    free(v);
+    return ret;
+}
+
+void cg_tags_remove(cg_tags *tags, const char *key, const char *value)
+{
+    ssize_t at = tags_find(tags, key);
+
+    if (at < 0)
+        return;
+    if (value && strcmp(tags->v[at].value, value) != 0)
+        return;
+    free(tags->v[at].key);
+    free(tags->v[at].value);
+    /* Keep the remaining tags in insertion order: callers list them as set. */
+    memmove(&tags->v[at], &tags->v[at + 1], (tags->n - (size_t)at - 1) * sizeof(cg_tag));
+    tags->n--;
+    if (tags->n == 0) {
+        free(tags->v);
+        tags->v = NULL;
+    }
+}
+
+const char *cg_tags_get(const cg_tags *tags, const char *key)
+{
+    ssize_t at = tags_find(tags, key);
+
+    return at < 0 ? NULL : tags->v[at].value;
+}
+
+int cg_tags_copy(cg_tags *dst, const cg_tags *src)
+{
+    cg_tags tmp = {0};
+    size_t i;
+    int ret = -1;
+
+    if (!dst)
+        return -1;
+    if (src && src->n > 0) {
+        if (!(tmp.v = calloc(src->n, sizeof(*tmp.v))))
+            goto cleanup;
+        for (i = 0; i < src->n; i++) {
+            tmp.v[i].key = strdup(src->v[i].key);
+            tmp.v[i].value = strdup(src->v[i].value ? src->v[i].value : "");
+            tmp.n++;
+            if (!tmp.v[i].key || !tmp.v[i].value)
+                goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    if (ret < 0)
+        cg_tags_release(&tmp);
+    /* On failure dst is left empty, so releasing it later is always safe. */
+    *dst = tmp;
+    return ret;
+}
+
+void cg_tags_release(cg_tags *tags)
+{
+    size_t i;
+
+    if (!tags)
+        return;
+    for (i = 0; i < tags->n; i++) {
+        free(tags->v[i].key);
+        free(tags->v[i].value);
+    }
+    free(tags->v);
+    tags->v = NULL;
+    tags->n = 0;
+}
+
+/* ---- instances -------------------------------------------------------- */
+
+const char *cg_instance_state_name(cg_instance_state s)
+{
+    switch (s) {
+    case CG_STATE_PENDING:
+        return "pending";
+    case CG_STATE_RUNNING:
+        return "running";
+    case CG_STATE_SHUTTING_DOWN:
+        return "shutting-down";
+    case CG_STATE_TERMINATED:
+        return "terminated";
+    case CG_STATE_STOPPING:
+        return "stopping";
+    case CG_STATE_STOPPED:
+        return "stopped";
+    }
+    return "unknown";
+}
+
+int cg_instance_copy(cg_instance *dst, const cg_instance *src)
+{
+    if (!dst || !src)
+        return -1;
+    /* Everything but the tags is fixed-size: a struct copy is a deep copy. */
+    *dst = *src;
+    return cg_tags_copy(&dst->tags, &src->tags);
+}
+
+void cg_instance_release(cg_instance *inst)
+{
+    if (!inst)
+        return;
+    cg_tags_release(&inst->tags);
+    memset(inst, 0, sizeof(*inst));
+}
+
+int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst)
+{
+    cg_instance *grown;
+
+    if (!list || !inst)
+        return -1;
+    /* The list carries no capacity, so it grows one slot at a time: lists
+     * may also be built by other code, and guessing a capacity from n
+     * would write past such a list's end. */
+    if (!(grown = realloc(list->v, (list->n + 1) * sizeof(*grown))))
+        return -1;
+    list->v = grown;
+    if (cg_instance_copy(&list->v[list->n], inst) < 0)
+        return -1;
+    list->n++;
+    return 0;
+}
+
+void cg_instance_list_release(cg_instance_list *list)
+{
+    size_t i;
+
+    if (!list)
+        return;
+    for (i = 0; i < list->n; i++)
+        cg_instance_release(&list->v[i]);
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}
+
+/* ---- images ------------------------------------------------------------- */
+
+void cg_image_release(cg_image *img)
+{
+    if (!img)
+        return;
+    free(img->name);
+    free(img->description);
+    free(img->volume);
+    free(img->kernel);
+    free(img->initrd);
+    free(img->cmdline);
+    cg_tags_release(&img->tags);
+    memset(img, 0, sizeof(*img));
+}
+
+/* strdup that maps NULL to NULL; *failed is set when a non-NULL copy fails. */
+static char *dup_opt(const char *s, int *failed)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    if (!(d = strdup(s)))
+        *failed = 1;
+    return d;
+}
+
+int cg_image_copy(cg_image *dst, const cg_image *src)
+{
+    int failed = 0;
+
+    if (!dst || !src)
+        return -1;
+    *dst = *src;
+    dst->name = dup_opt(src->name, &failed);
+    dst->description = dup_opt(src->description, &failed);
+    dst->volume = dup_opt(src->volume, &failed);
+    dst->kernel = dup_opt(src->kernel, &failed);
+    dst->initrd = dup_opt(src->initrd, &failed);
+    dst->cmdline = dup_opt(src->cmdline, &failed);
+    if (cg_tags_copy(&dst->tags, &src->tags) < 0)
+        failed = 1;
+    if (failed) {
+        cg_image_release(dst);
+        return -1;
+    }
+    return 0;
+}
+
+void cg_image_list_release(cg_image_list *list)
+{
+    size_t i;
+
+    if (!list)
+        return;
+    for (i = 0; i < list->n; i++)
+        cg_image_release(&list->v[i]);
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}
+
+/* ---- zones -------------------------------------------------------------- */
+
+void cg_zone_list_release(cg_zone_list *list)
+{
+    if (!list)
+        return;
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+int cg_driver_unsupported(cg_error *err, const char *op)
+{
+    cg_error_set(err, CG_ERR_UNSUPPORTED, "%s is not supported by this driver",
+                 op ? op : "this operation");
+    return -1;
+}
