@@ -9,6 +9,7 @@
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libxml/parser.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static void usage(FILE *fp)
             "  -d, --daemon         detach and run in the background\n"
             "  -p, --pidfile FILE   write the daemon's pid here\n"
             "  -t, --check          check the configuration and exit\n"
+            "  -L, --log-file FILE  log here instead of log_file/stderr\n"
             "  -V, --version\n");
 }
 
@@ -119,9 +121,10 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"daemon", no_argument, NULL, 'd'},
         {"pidfile", required_argument, NULL, 'p'}, {"check", no_argument, NULL, 't'},
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
+        {"log-file", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *pidfile = NULL;
+    const char *config_path = NULL, *pidfile = NULL, *log_file = NULL;
     int detach = 0, check_only = 0, opt, rc = 1;
     char errbuf[1024];
     cg_config cfg;
@@ -132,12 +135,13 @@ int main(int argc, char **argv)
     struct event *sigterm = NULL, *sigint = NULL;
     gw_ctx ctx;
 
-    while ((opt = getopt_long(argc, argv, "c:dp:tVh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:dp:tVhL:", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'd': detach = 1; break;
         case 'p': pidfile = optarg; break;
         case 't': check_only = 1; break;
+        case 'L': log_file = optarg; break;
         case 'V': printf("cloudgated %s\n", PACKAGE_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -166,8 +170,12 @@ int main(int argc, char **argv)
         rc = 0;
         goto cleanup;
     }
+    if (log_file) {
+        free(cfg.log_file);
+        cfg.log_file = strdup(log_file);
+    }
     if (cg_log_init(cfg.log_file, CG_LOG_INFO) < 0) {
-        fprintf(stderr, "cloudgated: cannot open log_file %s: %s\n", cfg.log_file,
+        fprintf(stderr, "cloudgated: cannot open log file %s: %s\n", cfg.log_file,
                 strerror(errno));
         goto cleanup;
     }
@@ -176,6 +184,8 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* libxml2 must initialise once, before worker threads parse or write. */
+    xmlInitParser();
 
     drv = lv_driver.open(&cfg, &err);
     if (!drv) {
@@ -232,5 +242,6 @@ cleanup:
         unlink(pidfile);
     gw_credentials_release(&creds);
     cg_config_release(&cfg);
+    xmlCleanupParser();
     return rc;
 }

@@ -1,0 +1,38 @@
+#!/bin/bash
+# The whole test suite, as root on a fresh Debian 12 machine: install what is
+# needed, build, then unit tests (cmocka), integration tests (real daemon on
+# libvirt's test:// driver, driven by boto3 and the aws CLI) and system tests
+# (real qemu guests on qemu:///system).  Exit status: non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+
+"$TOP/scripts/setup-host.sh" || { echo "setup-host failed"; exit 1; }
+"$TOP/scripts/build.sh" || { echo "build failed"; exit 1; }
+
+failed=0
+suites_passed=0
+suites_failed=0
+run_suite() {
+    local name=$1; shift
+    echo "=== $name"
+    if "$@"; then
+        suites_passed=$((suites_passed + 1))
+    else
+        echo "=== $name FAILED"
+        suites_failed=$((suites_failed + 1))
+        failed=1
+    fi
+}
+
+run_suite "unit tests (make check)" make -j"$(nproc)" check
+if [ -f tests/unit/test-suite.log ] && [ $failed -ne 0 ]; then cat tests/unit/*.log; fi
+run_suite "golden files parsed by botocore" /usr/bin/python3 tests/ec2/check_botocore.py
+run_suite "integration tests (test://)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/integration
+run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    tests/system
+
+echo "suites: $suites_passed passed, $suites_failed failed"
+exit $failed

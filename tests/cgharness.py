@@ -1,0 +1,135 @@
+"""Test harness: start a real cloudgated with its own config, state and port,
+and give tests boto3 clients and `aws` CLI runs against it.
+
+Used by tests/integration (libvirt test:// driver) and tests/system
+(qemu:///system with real guests).  Everything listens on 127.0.0.1.
+"""
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import boto3
+import botocore.config
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BUILD = os.environ.get("CG_BUILDDIR", TOP)
+DAEMON = os.path.join(BUILD, "cloudgated")
+ADMIN = os.path.join(BUILD, "cloudgate-admin")
+AWS = "/usr/bin/aws"  # the Debian CLI; a pyenv shim may shadow `aws`
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    """One cloudgated process.  zones: list of (name, uri)."""
+
+    def __init__(self, zones, domain_type, pool="cloudgate", network="cloudgate-isolated",
+                 extra_gateway="", extra_libvirt="", tls=None):
+        self.dir = tempfile.mkdtemp(prefix="cg-test-")
+        self.port = free_port()
+        self.key_id = "AKIA" + secrets.token_hex(8).upper()
+        self.secret = secrets.token_urlsafe(30)
+        self.cred_path = os.path.join(self.dir, "credentials")
+        with open(self.cred_path, "w") as f:
+            f.write("# test key\n%s %s\n" % (self.key_id, self.secret))
+        self.scheme = "https" if tls else "http"
+        tls_lines = ""
+        if tls:
+            tls_lines = "tls_cert = %s\ntls_key = %s\n" % tls
+        zone_text = "".join("[zone %s]\nuri = %s\n" % z for z in zones)
+        self.conf = os.path.join(self.dir, "cloudgate.conf")
+        with open(self.conf, "w") as f:
+            f.write(
+                "[gateway]\nlisten = 127.0.0.1:%d\ncredentials = %s\nstate_dir = %s\n"
+                "workers = 4\n%s%s"
+                "[libvirt]\ndomain_type = %s\nstorage_pool = %s\nnetwork = %s\n"
+                "stop_timeout = 5\n%s%s"
+                % (self.port, self.cred_path, os.path.join(self.dir, "state"), tls_lines,
+                   extra_gateway, domain_type, pool, network, extra_libvirt, zone_text))
+        self.log = os.path.join(self.dir, "cloudgated.log")
+        self.proc = None
+        self.endpoint = "%s://127.0.0.1:%d" % (self.scheme, self.port)
+
+    def admin(self, *args, check=True):
+        return subprocess.run([ADMIN, "-c", self.conf] + list(args), check=check,
+                              capture_output=True, text=True, timeout=600)
+
+    def start(self, timeout=30):
+        self.proc = subprocess.Popen([DAEMON, "-c", self.conf, "-L", self.log],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("cloudgated exited %d: %s\n%s" % (
+                    self.proc.returncode, self.proc.stderr.read().decode(), self.log_text()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("cloudgated did not listen within %ds" % timeout)
+
+    def stop(self, timeout=40):
+        """SIGTERM by PID (ours), wait; returns the exit code."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def client(self, secret=None, key_id=None, retries=0, **kw):
+        cfg = botocore.config.Config(retries={"max_attempts": retries, "mode": "standard"}
+                                     if retries else {"max_attempts": 0},
+                                     connect_timeout=10, read_timeout=300)
+        return boto3.client(
+            "ec2", region_name="cloudgate", endpoint_url=self.endpoint,
+            aws_access_key_id=key_id or self.key_id,
+            aws_secret_access_key=secret or self.secret, config=cfg, **kw)
+
+    def aws(self, *args, check=True, timeout=600, extra_env=None):
+        """Run the real aws CLI; returns parsed JSON (or None for empty output)."""
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.key_id,
+                   AWS_SECRET_ACCESS_KEY=self.secret, AWS_DEFAULT_REGION="cloudgate",
+                   AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+                   AWS_PAGER="")
+        env.update(extra_env or {})
+        cmd = [AWS, "--endpoint-url", self.endpoint, "--output", "json", "ec2"] + list(args)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError("aws %s failed (%d): %s" % (" ".join(args), r.returncode,
+                                                             r.stderr))
+        if not check:
+            return r
+        return json.loads(r.stdout) if r.stdout.strip() else None
+
+
+def wait_for(what, predicate, timeout, interval=1.0):
+    """Poll predicate until it returns a truthy value; fail after timeout seconds."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %ds waiting for %s (last: %r)" % (timeout, what, last))

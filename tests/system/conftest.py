@@ -1,0 +1,51 @@
+"""System tier: the real daemon on qemu:///system with real (TCG) guests.
+Needs scripts/setup-host.sh done (libvirtd, network cloudgate-isolated, pool
+cloudgate); builds the demo guest once (cached)."""
+import os
+import subprocess
+
+import pytest
+
+from cgharness import TOP, Gateway
+
+DEMO_DIR = os.environ.get("CG_DEMO_DIR", "/var/cache/cloudgate-tests/demo-guest")
+
+
+def virsh(*args, check=True):
+    return subprocess.run(["virsh", "-c", "qemu:///system"] + list(args), check=check,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def demo_guest():
+    subprocess.run([os.path.join(TOP, "scripts", "build-demo-guest.sh"), DEMO_DIR],
+                   check=True, capture_output=True, timeout=600)
+    return DEMO_DIR
+
+
+@pytest.fixture(scope="module")
+def sysgw(demo_guest):
+    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
+    r = gw.admin("image-register", "--name", "demo-system-test",
+                 "--disk", os.path.join(demo_guest, "disk.qcow2"),
+                 "--kernel", os.path.join(demo_guest, "vmlinuz"),
+                 "--initrd", os.path.join(demo_guest, "initrd.img"),
+                 "--cmdline", "console=ttyS0")
+    gw.image_id = r.stdout.strip().split()[-1]
+    gw.launched = []
+    gw.start()
+    try:
+        yield gw
+    finally:
+        # Clean up even when a test failed: terminate what we launched, by id.
+        if gw.launched and gw.proc and gw.proc.poll() is None:
+            try:
+                gw.client().terminate_instances(InstanceIds=gw.launched)
+            except Exception:
+                pass
+        gw.stop()
+        for iid in gw.launched:
+            virsh("destroy", iid, check=False)
+            virsh("undefine", iid, "--nvram", check=False)
+            virsh("vol-delete", "--pool", "cloudgate", iid + ".qcow2", check=False)
+        gw.admin("image-deregister", gw.image_id, check=False)

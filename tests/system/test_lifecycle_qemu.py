@@ -1,0 +1,100 @@
+"""The whole EC2 lifecycle with the aws CLI on real qemu guests (TCG)."""
+import subprocess
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cgharness import wait_for
+from conftest import virsh
+
+
+def domains():
+    out = virsh("list", "--all", "--name").stdout
+    return {l.strip() for l in out.splitlines() if l.strip()}
+
+
+def running_domains():
+    out = virsh("list", "--state-running", "--name").stdout
+    return {l.strip() for l in out.splitlines() if l.strip()}
+
+
+def volumes():
+    out = virsh("vol-list", "--pool", "cloudgate").stdout
+    return {l.split()[0] for l in out.splitlines()[2:] if l.strip()}
+
+
+def describe(ec2, ids):
+    res = ec2.describe_instances(InstanceIds=ids)["Reservations"]
+    return {i["InstanceId"]: i for r in res for i in r["Instances"]}
+
+
+def test_lifecycle_on_real_guests(sysgw, tmp_path):
+    gw = sysgw
+    ec2 = gw.client()
+    script = tmp_path / "x.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    out = gw.aws("run-instances", "--image-id", gw.image_id, "--instance-type", "t2.nano",
+                 "--count", "2", "--user-data", "file://%s" % script)
+    ids = [i["InstanceId"] for i in out["Instances"]]
+    gw.launched += ids
+    gw.aws("wait", "instance-running", "--instance-ids", *ids, timeout=300)
+
+    # Real qemu processes behind them.
+    assert set(ids) <= running_domains()
+    for iid in ids:
+        xml = virsh("dumpxml", iid).stdout
+        assert "type='qemu'" in xml.split("\n")[0]
+        assert iid + ".qcow2" in xml
+
+    # The guest's DHCP lease shows up as privateIpAddress.
+    def ips():
+        insts = describe(ec2, ids)
+        got = {k: v.get("PrivateIpAddress") for k, v in insts.items()}
+        return got if all(got.values()) else None
+    addrs = wait_for("DHCP leases", ips, timeout=180, interval=3)
+    for iid, ip in addrs.items():
+        assert ip.startswith("10.")
+        inst = describe(ec2, [iid])[iid]
+        assert inst["PrivateDnsName"] == "ip-%s.cloudgate.compute.internal" % ip.replace(".", "-")
+
+    running = gw.aws("describe-instances", "--filters",
+                     "Name=instance-state-name,Values=running",
+                     "Name=private-ip-address,Values=%s" % addrs[ids[0]])
+    assert [i["InstanceId"] for r in running["Reservations"] for i in r["Instances"]] == [ids[0]]
+
+    # Graceful stop (ACPI) of one, forced stop of the other.
+    gw.aws("stop-instances", "--instance-ids", ids[0])
+    gw.aws("stop-instances", "--force", "--instance-ids", ids[1])
+    gw.aws("wait", "instance-stopped", "--instance-ids", *ids, timeout=300)
+    assert not (set(ids) & running_domains())
+    assert set(ids) <= domains()
+
+    # A gateway restart loses nothing.
+    assert gw.stop() == 0
+    gw.start()
+    ec2 = gw.client()
+    states = {k: v["State"]["Name"] for k, v in describe(ec2, ids).items()}
+    assert states == {ids[0]: "stopped", ids[1]: "stopped"}
+
+    gw.aws("start-instances", "--instance-ids", ids[0])
+    gw.aws("wait", "instance-running", "--instance-ids", ids[0], timeout=300)
+    assert ids[0] in running_domains()
+    gw.aws("reboot-instances", "--instance-ids", ids[0])
+    assert describe(ec2, [ids[0]])[ids[0]]["State"]["Name"] == "running"
+
+    gw.aws("terminate-instances", "--instance-ids", *ids)
+    gw.aws("wait", "instance-terminated", "--instance-ids", *ids, timeout=300)
+    assert not (set(ids) & domains())
+    assert not ({i + ".qcow2" for i in ids} & volumes())
+
+
+def test_failed_launch_leaves_nothing(sysgw):
+    gw = sysgw
+    ec2 = gw.client()
+    before_doms, before_vols = domains(), volumes()
+    # More memory than the host has: refused before anything is made.
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId=gw.image_id, MinCount=40, MaxCount=40,
+                          InstanceType="t2.large")
+    assert e.value.response["Error"]["Code"] == "InsufficientInstanceCapacity"
+    assert domains() == before_doms and volumes() == before_vols
