@@ -1,5 +1,7 @@
 /* cloudgate: small shared helpers. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "util.h"
 
 #include <errno.h>
