@@ -1,0 +1,455 @@
+/* cloudgate: EC2 Query API entry points: parameters, signature check, the
+ * action table, DryRun and AWS error documents. */
+#include "ec2.h"
+#include "ec2_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../../gateway/auth.h"
+#include "../../gateway/log.h"
+#include "../../gateway/params.h"
+
+/* name -> handler, as git's commands[].  mutating: the handler changes state
+ * and so must stop at ec2_dry_run() itself; for the others the dispatcher
+ * turns a successful run into DryRunOperation. */
+static const ec2_action ec2_actions[] = {
+    {"CreateTags", ec2_create_tags, 1},
+    {"DeleteTags", ec2_delete_tags, 1},
+    {"DescribeAccountAttributes", ec2_describe_account_attributes, 0},
+    {"DescribeAvailabilityZones", ec2_describe_availability_zones, 0},
+    {"DescribeImages", ec2_describe_images, 0},
+    {"DescribeInstanceStatus", ec2_describe_instance_status, 0},
+    {"DescribeInstanceTypes", ec2_describe_instance_types, 0},
+    {"DescribeInstances", ec2_describe_instances, 0},
+    {"DescribeRegions", ec2_describe_regions, 0},
+    {"DescribeTags", ec2_describe_tags, 0},
+    {"RebootInstances", ec2_reboot_instances, 1},
+    {"RunInstances", ec2_run_instances, 1},
+    {"StartInstances", ec2_start_instances, 1},
+    {"StopInstances", ec2_stop_instances, 1},
+    {"TerminateInstances", ec2_terminate_instances, 1},
+};
+
+/* Codes whose HTTP status is not 400.  5xx and 412 matter to clients:
+ * botocore retries 500/503 (and RequestLimitExceeded), never 412. */
+static const struct {
+    const char *code;
+    int status;
+} ec2_statuses[] = {
+    {"DryRunOperation", 412},       {"AuthFailure", 401},
+    {"SignatureDoesNotMatch", 403}, {"UnauthorizedOperation", 403},
+    {"RequestLimitExceeded", 503},  {"Unavailable", 503},
+    {"InternalError", 500},         {"InsufficientInstanceCapacity", 500},
+};
+
+const ec2_action *ec2_action_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < sizeof(ec2_actions) / sizeof(ec2_actions[0]); i++) {
+        if (strcmp(ec2_actions[i].name, name) == 0)
+            return &ec2_actions[i];
+    }
+    return NULL;
+}
+
+int ec2_error_status(const char *code)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(ec2_statuses) / sizeof(ec2_statuses[0]); i++) {
+        if (strcmp(ec2_statuses[i].code, code) == 0)
+            return ec2_statuses[i].status;
+    }
+    return 400;
+}
+
+void ec2_error_response(gw_response *resp, const char *request_id, const char *code,
+                        const char *message)
+{
+    size_t len = 0;
+    int status = ec2_error_status(code);
+    char *body = ec2_xml_error(request_id, code, message, &len);
+
+    snprintf(resp->error_code, sizeof(resp->error_code), "%s", code);
+    if (!body) {
+        /* Out of memory even for the error: a bare 500 is all that is left. */
+        resp->status = 500;
+        resp->content_type = EC2_CONTENT_TYPE;
+        return;
+    }
+    gw_response_set_body(resp, status, EC2_CONTENT_TYPE, body, len);
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+int ec2_fail(ec2_call *c, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->error.code[0])
+        return -1;
+    snprintf(c->error.code, sizeof(c->error.code), "%s", code);
+    va_start(ap, fmt);
+    vsnprintf(c->error.message, sizeof(c->error.message), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int is_image_id(const char *id)
+{
+    return id && strncmp(id, "ami-", 4) == 0;
+}
+
+static int is_instance_id(const char *id)
+{
+    return id && strncmp(id, "i-", 2) == 0;
+}
+
+int ec2_fail_cg(ec2_call *c, const cg_error *err, const char *resource_id)
+{
+    const char *msg = err->message[0] ? err->message : "invalid request";
+
+    switch (err->kind) {
+    case CG_ERR_NOT_FOUND:
+        if (resource_id && (is_instance_id(resource_id) || is_image_id(resource_id)))
+            return ec2_fail_not_found(c, &resource_id, 1);
+        return ec2_fail(c, "InvalidParameterValue", "%s", msg);
+    case CG_ERR_MALFORMED:
+        if (is_instance_id(resource_id))
+            return ec2_fail(c, "InvalidInstanceID.Malformed", "Invalid id: \"%.100s\"",
+                            resource_id);
+        if (is_image_id(resource_id))
+            return ec2_fail(c, "InvalidAMIID.Malformed",
+                            "Invalid id: \"%.100s\" (expecting \"ami-...\")", resource_id);
+        return ec2_fail(c, "InvalidParameterValue", "%s", msg);
+    case CG_ERR_INVALID:
+        return ec2_fail(c, "InvalidParameterValue", "%s", msg);
+    case CG_ERR_MISSING:
+        return ec2_fail(c, "MissingParameter", "%s", msg);
+    case CG_ERR_STATE:
+        if (is_image_id(resource_id))
+            return ec2_fail(c, "InvalidAMIID.Unavailable", "%s", msg);
+        return ec2_fail(c, "IncorrectInstanceState", "%s", msg);
+    case CG_ERR_CAPACITY:
+        return ec2_fail(c, "InsufficientInstanceCapacity", "%s", msg);
+    case CG_ERR_UNSUPPORTED:
+        return ec2_fail(c, "UnsupportedOperation", "%s", msg);
+    case CG_ERR_CONFLICT:
+        /* The driver's conflict on launch is a ClientToken reused with
+         * different parameters. */
+        if (strcmp(c->action, "RunInstances") == 0)
+            return ec2_fail(c, "IdempotentParameterMismatch", "%s", msg);
+        if (is_instance_id(resource_id))
+            return ec2_fail(c, "IncorrectInstanceState", "%s", msg);
+        return ec2_fail(c, "InvalidParameterValue", "%s", msg);
+    case CG_ERR_UNAVAILABLE:
+        cg_warn("ec2 %s: backend unavailable: %s", c->action, err->message);
+        return ec2_fail(c, "Unavailable", "The service is unavailable. Please try again shortly.");
+    case CG_ERR_NONE:
+    case CG_ERR_INTERNAL:
+    default:
+        /* The detail may name hosts and paths: it goes to the log only. */
+        cg_err("ec2 %s (request %s): %s: %s", c->action, c->req ? c->req->request_id : "-",
+               cg_errkind_name(err->kind), err->message);
+        return ec2_fail(c, "InternalError", "An internal error has occurred");
+    }
+}
+
+int ec2_fail_not_found(ec2_call *c, const char *const *ids, size_t n)
+{
+    char list[400];
+    size_t used = 0, i;
+    int image = n > 0 && is_image_id(ids[0]);
+    int w;
+
+    list[0] = '\0';
+    for (i = 0; i < n && used < sizeof(list); i++) {
+        w = snprintf(list + used, sizeof(list) - used, "%s%.100s", i ? ", " : "", ids[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    if (image)
+        return ec2_fail(c, "InvalidAMIID.NotFound",
+                        n > 1 ? "The image ids '[%s]' do not exist"
+                              : "The image id '[%s]' does not exist",
+                        list);
+    return ec2_fail(
+        c, "InvalidInstanceID.NotFound",
+        n > 1 ? "The instance IDs '%s' do not exist" : "The instance ID '%s' does not exist", list);
+}
+
+int ec2_dry_run(ec2_call *c)
+{
+    c->dry_run_checked = 1;
+    if (!c->dry_run)
+        return 0;
+    return ec2_fail(c, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.");
+}
+
+int ec2_reply(ec2_call *c, char *body, const size_t *len)
+{
+    cg_error oom = {CG_ERR_INTERNAL, "out of memory writing the response"};
+
+    if (!body)
+        return ec2_fail_cg(c, &oom, NULL);
+    free(c->body);
+    c->body = body;
+    c->body_len = *len;
+    return 0;
+}
+
+/* ---- parameters --------------------------------------------------------- */
+
+int ec2_param_bool(ec2_call *c, const char *name, int def, int *out)
+{
+    const char *v = ec2_params_get(c->params, name);
+
+    *out = def;
+    if (!v)
+        return 0;
+    if (strcasecmp(v, "true") == 0)
+        *out = 1;
+    else if (strcasecmp(v, "false") == 0)
+        *out = 0;
+    else
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Value (%.64s) for parameter %s is invalid. Expecting a boolean.", v, name);
+    return 0;
+}
+
+int ec2_param_list(ec2_call *c, const char *prefix, int required, const char ***out, size_t *n)
+{
+    cg_error err = {0};
+
+    if (ec2_params_strings(c->params, prefix, out, n, &err) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    if (required && *n == 0)
+        return ec2_fail(c, "MissingParameter", "The request must contain the parameter %s", prefix);
+    return 0;
+}
+
+int ec2_param_filters(ec2_call *c, const char *const *allowed, ec2_filters *out)
+{
+    cg_error err = {0};
+
+    if (ec2_filters_parse(c->params, allowed, out, &err) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    return 0;
+}
+
+int ec2_param_page(ec2_call *c, const char *kind, unsigned min, unsigned max, ec2_page *out)
+{
+    cg_error err = {0};
+
+    if (ec2_page_parse(c->params, kind, min, max, out, &err) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    return 0;
+}
+
+/* ---- ids ---------------------------------------------------------------- */
+
+int ec2_id_valid(const char *s, const char *prefix)
+{
+    size_t plen = strlen(prefix), n = 0;
+
+    if (!s || strncmp(s, prefix, plen) != 0)
+        return 0;
+    for (s += plen; *s; s++, n++) {
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return 0;
+    }
+    return n == 8 || n == 17;
+}
+
+const cg_instance *ec2_find_instance(const cg_instance_list *list, const char *id)
+{
+    size_t i;
+
+    for (i = 0; list && i < list->n; i++) {
+        if (strcmp(list->v[i].id, id) == 0)
+            return &list->v[i];
+    }
+    return NULL;
+}
+
+const cg_image *ec2_find_image(const cg_image_list *list, const char *id)
+{
+    size_t i;
+
+    for (i = 0; list && i < list->n; i++) {
+        if (strcmp(list->v[i].id, id) == 0)
+            return &list->v[i];
+    }
+    return NULL;
+}
+
+static int id_in(const char *const *ids, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(ids[i], id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int ec2_check_instance_ids(ec2_call *c, const char *const *ids, size_t n,
+                           const cg_instance_list *list)
+{
+    const char **missing = NULL;
+    size_t i, n_missing = 0;
+    cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
+    int ret = -1;
+
+    for (i = 0; i < n; i++) {
+        if (!ec2_id_valid(ids[i], "i-"))
+            return ec2_fail(c, "InvalidInstanceID.Malformed", "Invalid id: \"%.100s\"", ids[i]);
+    }
+    if (n && !(missing = calloc(n, sizeof(*missing))))
+        return ec2_fail_cg(c, &oom, NULL);
+    for (i = 0; i < n; i++) {
+        if (!ec2_find_instance(list, ids[i]) && !id_in(missing, n_missing, ids[i]))
+            missing[n_missing++] = ids[i];
+    }
+    if (n_missing) {
+        ec2_fail_not_found(c, missing, n_missing);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    free(missing);
+    return ret;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void ec2_execute(const gw_ctx *ctx, const gw_request *req, const gw_params *params,
+                 gw_response *resp)
+{
+    ec2_params ix = {0};
+    ec2_call call = {0};
+    const ec2_action *a;
+    const char *name;
+    cg_error oom = {CG_ERR_INTERNAL, "out of memory indexing parameters"};
+
+    call.ctx = ctx;
+    call.req = req;
+    call.params = &ix;
+    call.action = "";
+    if (ec2_params_index(&ix, params) < 0) {
+        ec2_fail_cg(&call, &oom, NULL);
+        goto cleanup;
+    }
+    if (!(name = ec2_params_get(&ix, "Action")) || !*name) {
+        ec2_fail(&call, "MissingParameter", "The request must contain the parameter Action");
+        goto cleanup;
+    }
+    if (!(a = ec2_action_find(name))) {
+        ec2_fail(&call, "InvalidAction", "The action %.64s is not valid for this web service.",
+                 name);
+        goto cleanup;
+    }
+    call.action = a->name;
+    snprintf(resp->action, sizeof(resp->action), "%s", a->name);
+    if (ec2_param_bool(&call, "DryRun", 0, &call.dry_run) < 0)
+        goto cleanup;
+
+    if (a->fn(&call) < 0)
+        goto cleanup;
+    if (call.dry_run) {
+        if (a->mutating && !call.dry_run_checked) {
+            /* A handler bug: it acted although DryRun was set. */
+            cg_err("ec2 %s: handler ignored DryRun", a->name);
+            ec2_fail(&call, "InternalError", "An internal error has occurred");
+        } else {
+            /* Read-only actions ran in full: parameters and resources are
+             * checked, nothing changed. */
+            ec2_dry_run(&call);
+        }
+    }
+
+cleanup:
+    if (!call.error.code[0] && !call.body) {
+        cg_err("ec2 %s: handler returned no document", call.action);
+        ec2_fail(&call, "InternalError", "An internal error has occurred");
+    }
+    if (call.error.code[0]) {
+        ec2_error_response(resp, req->request_id, call.error.code, call.error.message);
+        free(call.body);
+    } else {
+        gw_response_set_body(resp, 200, EC2_CONTENT_TYPE, call.body, call.body_len);
+    }
+    ec2_params_release(&ix);
+}
+
+static int form_content_type(const gw_request *req)
+{
+    const char *ct = gw_request_header(req, "Content-Type");
+    static const char form[] = "application/x-www-form-urlencoded";
+
+    /* A POST without a type is read as a form, as AWS does. */
+    return !ct || strncasecmp(ct, form, sizeof(form) - 1) == 0;
+}
+
+static const char *auth_default_message(const char *code)
+{
+    if (strcmp(code, "SignatureDoesNotMatch") == 0)
+        return "The request signature we calculated does not match the signature you "
+               "provided. Check your AWS Secret Access Key and signing method.";
+    if (strcmp(code, "RequestExpired") == 0)
+        return "Request has expired.";
+    return "AWS was not able to validate the provided access credentials";
+}
+
+void ec2_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp)
+{
+    gw_params params = {0};
+    gw_auth_result r;
+    char key_id[128] = "", msg[256] = "";
+    const ec2_action *a;
+    const char *code;
+
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+        ec2_error_response(resp, req->request_id, "InvalidAction",
+                           "The EC2 Query API takes GET or POST requests.");
+        goto cleanup;
+    }
+    if ((req->query && *req->query &&
+         gw_params_parse(&params, req->query, strlen(req->query)) < 0) ||
+        (strcmp(req->method, "POST") == 0 && req->body && req->body_len > 0 &&
+         form_content_type(req) && gw_params_parse(&params, req->body, req->body_len) < 0)) {
+        ec2_error_response(resp, req->request_id, "MalformedQueryString",
+                           "The query string or form body is not valid URL encoding.");
+        goto cleanup;
+    }
+
+    /* Name the action in the access log even when authentication fails,
+     * but only one of ours: the raw value is client-controlled. */
+    if ((a = ec2_action_find(gw_params_get(&params, "Action"))))
+        snprintf(resp->action, sizeof(resp->action), "%s", a->name);
+    r = gw_auth_verify_ec2(req, &params, ctx->creds, time(NULL), key_id, sizeof(key_id), msg,
+                           sizeof(msg));
+    if (r != GW_AUTH_OK) {
+        code = gw_auth_ec2_code(r);
+        ec2_error_response(resp, req->request_id, code, msg[0] ? msg : auth_default_message(code));
+        goto cleanup;
+    }
+    ec2_execute(ctx, req, &params, resp);
+
+cleanup:
+    gw_params_release(&params);
+}
+
+void ec2_overloaded(const gw_request *req, gw_response *resp)
+{
+    ec2_error_response(resp, req->request_id, "RequestLimitExceeded", "Request limit exceeded.");
+}

@@ -1,0 +1,592 @@
+/* cloudgate: EC2 instance actions: RunInstances, DescribeInstances,
+ * DescribeInstanceStatus, Start/Stop/Reboot/TerminateInstances.
+ *
+ * State rules live in the driver: it answers CG_ERR_STATE and friends, and
+ * ec2_fail_cg() turns them into AWS codes naming the instance.
+ */
+#include "ec2_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../gateway/util.h"
+
+/* Decoded user data AWS accepts. */
+#define EC2_USER_DATA_MAX 16384
+#define EC2_CLIENT_TOKEN_MAX 64
+
+/* AWS's RunInstances default when InstanceType is absent. */
+#define EC2_DEFAULT_TYPE "m1.small"
+
+static const char *const instance_filters[] = {
+    "instance-id",
+    "instance-state-name",
+    "instance-state-code",
+    "image-id",
+    "instance-type",
+    "availability-zone",
+    "private-ip-address",
+    "private-dns-name",
+    "reservation-id",
+    "key-name",
+    "client-token",
+    "owner-id",
+    "launch-index",
+    "tag-key",
+    "tag-value",
+    "tag:",
+    NULL,
+};
+
+static const char *const status_filters[] = {
+    "instance-id",
+    "instance-state-name",
+    "instance-state-code",
+    "image-id",
+    "instance-type",
+    "availability-zone",
+    "private-ip-address",
+    "private-dns-name",
+    "tag-key",
+    "tag-value",
+    "tag:",
+    "instance-status.status",
+    "system-status.status",
+    "instance-status.reachability",
+    "system-status.reachability",
+    "event.code",
+    NULL,
+};
+
+static int load_instances(ec2_call *c, cg_instance_list *list)
+{
+    cg_error err = {0};
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, list) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    return 0;
+}
+
+static void instance_field(const void *obj, const char *name, ec2_match *m, void *ud)
+{
+    const cg_instance *inst = obj;
+    const ec2_call *c = ud;
+    char dns[160];
+    int running = inst->state == CG_STATE_RUNNING;
+
+    if (ec2_match_tags(m, name, &inst->tags))
+        return;
+    if (strcmp(name, "instance-id") == 0) {
+        ec2_match_offer(m, inst->id);
+    } else if (strcmp(name, "instance-state-name") == 0) {
+        ec2_match_offer(m, cg_instance_state_name(inst->state));
+    } else if (strcmp(name, "instance-state-code") == 0) {
+        ec2_match_offer_uint(m, (unsigned)inst->state);
+    } else if (strcmp(name, "image-id") == 0) {
+        ec2_match_offer(m, inst->image_id);
+    } else if (strcmp(name, "instance-type") == 0) {
+        ec2_match_offer(m, inst->instance_type);
+    } else if (strcmp(name, "availability-zone") == 0) {
+        ec2_match_offer(m, inst->zone);
+    } else if (strcmp(name, "private-ip-address") == 0) {
+        /* No lease yet: no address to match, as in the response. */
+        if (inst->private_ip[0])
+            ec2_match_offer(m, inst->private_ip);
+    } else if (strcmp(name, "private-dns-name") == 0) {
+        ec2_private_dns_name(inst->private_ip, c->ctx->cfg->region, dns, sizeof(dns));
+        if (dns[0])
+            ec2_match_offer(m, dns);
+    } else if (strcmp(name, "reservation-id") == 0) {
+        ec2_match_offer(m, inst->reservation_id);
+    } else if (strcmp(name, "key-name") == 0) {
+        if (inst->key_name[0])
+            ec2_match_offer(m, inst->key_name);
+    } else if (strcmp(name, "client-token") == 0) {
+        if (inst->client_token[0])
+            ec2_match_offer(m, inst->client_token);
+    } else if (strcmp(name, "owner-id") == 0) {
+        ec2_match_offer(m, c->ctx->cfg->account_id);
+    } else if (strcmp(name, "launch-index") == 0) {
+        ec2_match_offer_uint(m, inst->ami_launch_index);
+    } else if (strcmp(name, "instance-status.status") == 0 ||
+               strcmp(name, "system-status.status") == 0) {
+        ec2_match_offer(m, running ? "ok" : "not-applicable");
+    } else if (strcmp(name, "instance-status.reachability") == 0 ||
+               strcmp(name, "system-status.reachability") == 0) {
+        if (running)
+            ec2_match_offer(m, "passed");
+    }
+    /* event.code: we never schedule events, so nothing matches. */
+}
+
+static const char *instance_key(const void *elem)
+{
+    return (*(const cg_instance *const *)elem)->id;
+}
+
+static int id_listed(const char *const *ids, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(ids[i], id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The shared body of DescribeInstances and DescribeInstanceStatus. */
+static int describe(ec2_call *c, int status)
+{
+    cg_instance_list list = {0};
+    ec2_filters filters = {0};
+    ec2_page page = {0};
+    const char **ids = NULL;
+    const cg_instance **view = NULL;
+    size_t n_ids = 0, n = 0, i;
+    char *token = NULL, *body = NULL;
+    size_t len = 0;
+    int all = 0, ret = -1;
+    cg_error err = {0};
+
+    if (ec2_param_list(c, "InstanceId", 0, &ids, &n_ids) < 0 ||
+        ec2_param_filters(c, status ? status_filters : instance_filters, &filters) < 0 ||
+        ec2_param_page(c, status ? "status" : "instances", 5, 1000, &page) < 0)
+        goto cleanup;
+    if (status && ec2_param_bool(c, "IncludeAllInstances", 0, &all) < 0)
+        goto cleanup;
+    if (n_ids && ec2_params_get(c->params, "MaxResults")) {
+        ec2_fail(c, "InvalidParameterCombination",
+                 "The parameter instancesSet cannot be used with the parameter maxResults");
+        goto cleanup;
+    }
+    if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0)
+        goto cleanup;
+
+    if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
+        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    for (i = 0; i < list.n; i++) {
+        const cg_instance *inst = &list.v[i];
+
+        if (n_ids && !id_listed(ids, n_ids, inst->id))
+            continue;
+        /* DescribeInstanceStatus shows running instances unless asked. */
+        if (status && !all && inst->state != CG_STATE_RUNNING)
+            continue;
+        if (!ec2_filters_match(&filters, inst, instance_field, c))
+            continue;
+        view[n++] = inst;
+    }
+    ec2_sort(view, n, sizeof(*view), instance_key);
+    if (ec2_page_take(&page, view, &n, sizeof(*view), instance_key, &token, &err) < 0) {
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    if (status)
+        body = ec2_xml_instance_status(c->req->request_id, view, n, token, &len);
+    else
+        body = ec2_xml_describe_instances(c->req->request_id, c->ctx->cfg, view, n, token, &len);
+    ret = ec2_reply(c, body, &len);
+
+cleanup:
+    free(token);
+    free(view);
+    free(ids);
+    ec2_page_release(&page);
+    ec2_filters_release(&filters);
+    cg_instance_list_release(&list);
+    return ret;
+}
+
+int ec2_describe_instances(ec2_call *c)
+{
+    return describe(c, 0);
+}
+
+int ec2_describe_instance_status(ec2_call *c)
+{
+    return describe(c, 1);
+}
+
+/* ---- RunInstances ------------------------------------------------------- */
+
+static int parse_count(ec2_call *c, const char *name, unsigned *out)
+{
+    const char *s = ec2_params_get(c->params, name);
+    unsigned long v = 0;
+    const char *p;
+
+    if (!s)
+        return ec2_fail(c, "MissingParameter", "The request must contain the parameter %s", name);
+    for (p = s; *p >= '0' && *p <= '9' && v <= 1000000; p++)
+        v = v * 10 + (unsigned long)(*p - '0');
+    if (!*s || *p || v < 1 || v > 1000)
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Value (%.32s) for parameter %s is invalid. Expecting a number "
+                        "between 1 and 1000.",
+                        s, name);
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* UserData: base64 (line breaks tolerated, as MIME encoders add them),
+ * at most EC2_USER_DATA_MAX bytes once decoded. */
+static int parse_user_data(ec2_call *c, unsigned char **data, size_t *len)
+{
+    const char *s = ec2_params_get(c->params, "UserData");
+    char *packed = NULL;
+    size_t i, n = 0;
+    int ret = -1;
+
+    *data = NULL;
+    *len = 0;
+    if (!s || !*s)
+        return 0;
+    if (!(packed = malloc(strlen(s) + 1))) {
+        cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
+        return ec2_fail_cg(c, &oom, NULL);
+    }
+    for (i = 0; s[i]; i++) {
+        if (s[i] != '\r' && s[i] != '\n')
+            packed[n++] = s[i];
+    }
+    packed[n] = '\0';
+    /* Refuse oversized input before decoding it. */
+    if (n > 4 * ((EC2_USER_DATA_MAX + 2) / 3)) {
+        ec2_fail(c, "InvalidParameterValue", "User data is limited to %d bytes", EC2_USER_DATA_MAX);
+        goto cleanup;
+    }
+    if (!(*data = cg_base64_decode(packed, n, len))) {
+        ec2_fail(c, "InvalidParameterValue", "Invalid BASE64 encoding of user data.");
+        goto cleanup;
+    }
+    if (*len > EC2_USER_DATA_MAX) {
+        free(*data);
+        *data = NULL;
+        ec2_fail(c, "InvalidParameterValue", "User data is limited to %d bytes", EC2_USER_DATA_MAX);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    free(packed);
+    return ret;
+}
+
+static int parse_tag_specs(ec2_call *c, cg_tags *tags)
+{
+    size_t n = ec2_params_list_len(c->params, "TagSpecification"), i;
+    const char *rt;
+    char prefix[64];
+
+    if (n > EC2_LIST_MAX)
+        return ec2_fail(c, "InvalidParameterValue", "Too many tag specifications");
+    for (i = 1; i <= n; i++) {
+        if (!(rt = ec2_params_getf(c->params, "TagSpecification.%zu.ResourceType", i)))
+            return ec2_fail(c, "MissingParameter",
+                            "The request must contain the parameter "
+                            "TagSpecification.%zu.ResourceType",
+                            i);
+        if (strcmp(rt, "instance") != 0)
+            return ec2_fail(c, "InvalidParameterValue",
+                            "'%.64s' is not a valid taggable resource type for this operation.",
+                            rt);
+        snprintf(prefix, sizeof(prefix), "TagSpecification.%zu.Tag", i);
+        if (ec2_param_tags(c, prefix, 0, tags) < 0)
+            return -1;
+    }
+    if (tags->n > EC2_TAGS_PER_RESOURCE)
+        return ec2_fail(c, "TagLimitExceeded",
+                        "The maximum number of tags per resource (%d) has been exceeded",
+                        EC2_TAGS_PER_RESOURCE);
+    return 0;
+}
+
+static const cg_instance_type *pick_type(ec2_call *c)
+{
+    const cg_config *cfg = c->ctx->cfg;
+    const char *name = ec2_params_get(c->params, "InstanceType");
+    const cg_instance_type *t;
+
+    if (!name) {
+        if ((t = cg_config_find_type(cfg, EC2_DEFAULT_TYPE)))
+            return t;
+        if (cfg->n_types)
+            return &cfg->types[0];
+        ec2_fail(c, "InvalidParameterValue", "No instance types are configured.");
+        return NULL;
+    }
+    if (!(t = cg_config_find_type(cfg, name)))
+        ec2_fail(c, "InvalidParameterValue", "Invalid value '%.64s' for InstanceType.", name);
+    return t;
+}
+
+static int check_zone(ec2_call *c, const char *zone)
+{
+    size_t i;
+
+    for (i = 0; i < c->ctx->cfg->n_zones; i++) {
+        if (strcmp(c->ctx->cfg->zones[i].name, zone) == 0)
+            return 0;
+    }
+    return ec2_fail(c, "InvalidParameterValue", "Invalid availability zone: [%.64s]", zone);
+}
+
+static int by_launch_index(const void *a, const void *b)
+{
+    const cg_instance *x = *(const cg_instance *const *)a;
+    const cg_instance *y = *(const cg_instance *const *)b;
+
+    if (x->ami_launch_index != y->ami_launch_index)
+        return x->ami_launch_index < y->ami_launch_index ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* Answer with the reservation in list (launch order). */
+static int reply_reservation(ec2_call *c, const cg_instance_list *list, const char *rid)
+{
+    const cg_instance **view = NULL;
+    size_t n = 0, i, len = 0;
+    int ret;
+
+    if (list->n && !(view = calloc(list->n, sizeof(*view)))) {
+        cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
+        return ec2_fail_cg(c, &oom, NULL);
+    }
+    for (i = 0; i < list->n; i++) {
+        if (!rid || strcmp(list->v[i].reservation_id, rid) == 0)
+            view[n++] = &list->v[i];
+    }
+    if (n > 1)
+        qsort(view, n, sizeof(*view), by_launch_index);
+    ret = ec2_reply(c, ec2_xml_run_instances(c->req->request_id, c->ctx->cfg, view, n, &len), &len);
+    free(view);
+    return ret;
+}
+
+/* ClientToken seen before: the same launch again returns the earlier
+ * reservation; different parameters are IdempotentParameterMismatch.
+ * Returns 1 when answered, 0 when the token is new, -1 on error. */
+static int replay_client_token(ec2_call *c, const char *token, const char *image_id,
+                               const cg_instance_type *type)
+{
+    cg_instance_list list = {0};
+    const cg_instance *prev = NULL;
+    size_t i;
+    int ret = -1;
+
+    if (load_instances(c, &list) < 0)
+        return -1;
+    for (i = 0; i < list.n && !prev; i++) {
+        if (strcmp(list.v[i].client_token, token) == 0)
+            prev = &list.v[i];
+    }
+    if (!prev) {
+        ret = 0;
+    } else if (strcmp(prev->image_id, image_id) != 0 ||
+               strcmp(prev->instance_type, type->name) != 0) {
+        ec2_fail(c, "IdempotentParameterMismatch",
+                 "Arguments on this idempotent request are inconsistent with arguments used "
+                 "in previous request(s).");
+    } else if (reply_reservation(c, &list, prev->reservation_id) == 0) {
+        ret = 1;
+    }
+    cg_instance_list_release(&list);
+    return ret;
+}
+
+int ec2_run_instances(ec2_call *c)
+{
+    cg_launch_spec spec = {0};
+    cg_tags tags = {0};
+    cg_image_list images = {0};
+    cg_instance_list out = {0};
+    const cg_image *img;
+    unsigned char *user_data = NULL;
+    size_t user_data_len = 0;
+    const char *image_id, *zone, *key, *token;
+    cg_error err = {0};
+    int ret = -1, replayed;
+
+    if (!(image_id = ec2_params_get(c->params, "ImageId"))) {
+        ec2_fail(c, "MissingParameter", "The request must contain the parameter ImageId");
+        goto cleanup;
+    }
+    if (!ec2_id_valid(image_id, "ami-")) {
+        ec2_fail(c, "InvalidAMIID.Malformed", "Invalid id: \"%.100s\" (expecting \"ami-...\")",
+                 image_id);
+        goto cleanup;
+    }
+    if (parse_count(c, "MinCount", &spec.min_count) < 0 ||
+        parse_count(c, "MaxCount", &spec.max_count) < 0)
+        goto cleanup;
+    if (spec.min_count > spec.max_count) {
+        ec2_fail(c, "InvalidParameterValue",
+                 "MinCount (%u) must be less than or equal to MaxCount (%u)", spec.min_count,
+                 spec.max_count);
+        goto cleanup;
+    }
+    if (!(spec.type = pick_type(c)))
+        goto cleanup;
+    zone = ec2_params_get(c->params, "Placement.AvailabilityZone");
+    if (zone && !*zone)
+        zone = NULL;
+    if (zone && check_zone(c, zone) < 0)
+        goto cleanup;
+    key = ec2_params_get(c->params, "KeyName");
+    if (key && (!*key || strlen(key) > 255)) {
+        ec2_fail(c, "InvalidParameterValue", "Invalid value for KeyName");
+        goto cleanup;
+    }
+    token = ec2_params_get(c->params, "ClientToken");
+    if (token && strlen(token) > EC2_CLIENT_TOKEN_MAX) {
+        ec2_fail(c, "InvalidParameterValue",
+                 "Value for parameter clientToken is invalid. Length exceeds maximum of %d",
+                 EC2_CLIENT_TOKEN_MAX);
+        goto cleanup;
+    }
+    if (token && !*token)
+        token = NULL;
+    if (parse_user_data(c, &user_data, &user_data_len) < 0 || parse_tag_specs(c, &tags) < 0)
+        goto cleanup;
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &images) < 0) {
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    if (!(img = ec2_find_image(&images, image_id))) {
+        ec2_fail_not_found(c, &image_id, 1);
+        goto cleanup;
+    }
+    if (strcmp(img->state, "available") != 0) {
+        ec2_fail(c, "InvalidAMIID.Unavailable", "The image '%s' is %s", img->id, img->state);
+        goto cleanup;
+    }
+    if (ec2_dry_run(c) < 0)
+        goto cleanup;
+    if (token && (replayed = replay_client_token(c, token, image_id, spec.type)) != 0) {
+        ret = replayed > 0 ? 0 : -1;
+        goto cleanup;
+    }
+
+    spec.image_id = image_id;
+    spec.zone = zone;
+    spec.key_name = key;
+    spec.user_data = user_data;
+    spec.user_data_len = user_data_len;
+    spec.client_token = token;
+    spec.tags = tags.n ? &tags : NULL;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_run, &err, &spec, &out) < 0) {
+        ec2_fail_cg(c, &err, err.kind == CG_ERR_NOT_FOUND ? image_id : NULL);
+        goto cleanup;
+    }
+    ret = reply_reservation(c, &out, NULL);
+
+cleanup:
+    free(user_data);
+    cg_tags_release(&tags);
+    cg_image_list_release(&images);
+    cg_instance_list_release(&out);
+    return ret;
+}
+
+/* ---- state changes ------------------------------------------------------ */
+
+typedef enum { OP_START, OP_STOP, OP_REBOOT, OP_TERMINATE } state_op;
+
+static int call_op(ec2_call *c, state_op op, int force, const char *id, cg_state_change *chg,
+                   cg_error *err)
+{
+    const cg_driver *d = c->ctx->driver;
+    cg_drv *drv = c->ctx->drv;
+
+    switch (op) {
+    case OP_START:
+        return CG_DRV_CALL(d, drv, instance_start, err, id, chg);
+    case OP_STOP:
+        return CG_DRV_CALL(d, drv, instance_stop, err, id, force, chg);
+    case OP_REBOOT:
+        return CG_DRV_CALL(d, drv, instance_reboot, err, id);
+    case OP_TERMINATE:
+        return CG_DRV_CALL(d, drv, instance_terminate, err, id, chg);
+    }
+    return cg_driver_unsupported(err, "instance operation");
+}
+
+/* Check every id exists before touching any (NotFound lists all missing
+ * ones), honour DryRun, then act on each distinct id in request order. */
+static int change_state(ec2_call *c, state_op op)
+{
+    cg_instance_list list = {0};
+    cg_state_change *changes = NULL;
+    const char **ids = NULL;
+    const cg_instance *inst;
+    size_t n_ids = 0, n = 0, i, len = 0;
+    int force = 0, ret = -1;
+    cg_error err = {0};
+    char *body;
+
+    if (ec2_param_list(c, "InstanceId", 1, &ids, &n_ids) < 0)
+        goto cleanup;
+    if (op == OP_STOP && ec2_param_bool(c, "Force", 0, &force) < 0)
+        goto cleanup;
+    if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0)
+        goto cleanup;
+    if (ec2_dry_run(c) < 0)
+        goto cleanup;
+    if (!(changes = calloc(n_ids, sizeof(*changes)))) {
+        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    for (i = 0; i < n_ids; i++) {
+        if (id_listed(ids, i, ids[i]))
+            continue;
+        inst = ec2_find_instance(&list, ids[i]);
+        /* Defaults in case the driver leaves fields alone. */
+        snprintf(changes[n].id, sizeof(changes[n].id), "%s", ids[i]);
+        changes[n].previous = inst->state;
+        changes[n].current = inst->state;
+        if (call_op(c, op, force, ids[i], &changes[n], &err) < 0) {
+            ec2_fail_cg(c, &err, ids[i]);
+            goto cleanup;
+        }
+        n++;
+    }
+    if (op == OP_REBOOT) {
+        body = ec2_xml_return_true(c->action, c->req->request_id, &len);
+    } else {
+        body = ec2_xml_state_changes(c->action, c->req->request_id, changes, n, &len);
+    }
+    ret = ec2_reply(c, body, &len);
+
+cleanup:
+    free(changes);
+    free(ids);
+    cg_instance_list_release(&list);
+    return ret;
+}
+
+int ec2_start_instances(ec2_call *c)
+{
+    return change_state(c, OP_START);
+}
+
+int ec2_stop_instances(ec2_call *c)
+{
+    return change_state(c, OP_STOP);
+}
+
+int ec2_reboot_instances(ec2_call *c)
+{
+    return change_state(c, OP_REBOOT);
+}
+
+int ec2_terminate_instances(ec2_call *c)
+{
+    return change_state(c, OP_TERMINATE);
+}

@@ -1,0 +1,146 @@
+/* cloudgate: what the EC2 action handlers share (not used outside
+ * frontends/ec2/ and its unit tests).
+ *
+ * A handler reads its parameters from call->params, checks them, checks that
+ * the resources it names exist, calls ec2_dry_run() (mutating actions) and
+ * only then acts.  It either stores a response document with ec2_reply() and
+ * returns 0, or reports one AWS error with ec2_fail*() and returns -1.
+ */
+#ifndef EC2_INTERNAL_H
+#define EC2_INTERNAL_H
+
+#include <stddef.h>
+
+#include "../../gateway/context.h"
+#include "../../gateway/request.h"
+#include "ec2_filter.h"
+#include "ec2_xml.h"
+
+/* One AWS error: the code decides the HTTP status (ec2_error_status). */
+typedef struct ec2_error {
+    char code[64]; /* "" when none */
+    char message[512];
+} ec2_error;
+
+typedef struct ec2_call {
+    const gw_ctx *ctx;
+    const gw_request *req;
+    const ec2_params *params;
+    const char *action;
+    int dry_run;         /* DryRun=true was sent */
+    int dry_run_checked; /* the handler reached ec2_dry_run() */
+    ec2_error error;
+    char *body; /* the success document (owned) */
+    size_t body_len;
+} ec2_call;
+
+typedef int (*ec2_handler_fn)(ec2_call *call);
+
+/* One row of the action table (ec2_dispatch.c), as git's commands[]. */
+typedef struct ec2_action {
+    const char *name;
+    ec2_handler_fn fn;
+    int mutating; /* must honour DryRun itself, before acting */
+} ec2_action;
+
+/* The action called name, or NULL. */
+const ec2_action *ec2_action_find(const char *name);
+
+/* Run an already authenticated request (params decoded from the query string
+ * and body) and fill resp.  ec2_handle() is parse + verify + this; unit
+ * tests call it directly to skip signing. */
+void ec2_execute(const gw_ctx *ctx, const gw_request *req, const gw_params *params,
+                 gw_response *resp);
+
+/* HTTP status for an EC2 error code (400 unless listed). */
+int ec2_error_status(const char *code);
+
+/* Fill resp with the AWS error document for code/message. */
+void ec2_error_response(gw_response *resp, const char *request_id, const char *code,
+                        const char *message);
+
+/* ---- reporting (first report wins; all return -1) ----------------------- */
+
+int ec2_fail(ec2_call *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Map a cg_error to an AWS code.  resource_id, when the error concerns one
+ * resource ("i-..." or "ami-..."), picks InvalidInstanceID.* / InvalidAMIID.*
+ * and the AWS wording for NotFound and Malformed. */
+int ec2_fail_cg(ec2_call *c, const cg_error *err, const char *resource_id);
+/* InvalidInstanceID.NotFound naming every id in ids (AWS's "The instance IDs
+ * 'i-a, i-b' do not exist"); prefix "ami-" style ids give InvalidAMIID. */
+int ec2_fail_not_found(ec2_call *c, const char *const *ids, size_t n);
+
+/* DryRunOperation (HTTP 412) when DryRun was set, else 0.  Mutating handlers
+ * call it after validating and before acting. */
+int ec2_dry_run(ec2_call *c);
+
+/* Keep body (malloc'd by an ec2_xml_* writer, length *len) as the answer;
+ * NULL means the writer ran out of memory and becomes InternalError.  len is
+ * a pointer so that ec2_reply(c, ec2_xml_x(..., &len), &len) is well
+ * defined whatever order the arguments are evaluated in.  0 or -1. */
+int ec2_reply(ec2_call *c, char *body, const size_t *len);
+
+/* ---- parameters --------------------------------------------------------- */
+
+/* Boolean parameter: absent -> def; "true"/"false" (any case); else
+ * InvalidParameterValue.  0 or -1. */
+int ec2_param_bool(ec2_call *c, const char *name, int def, int *out);
+/* Required string list prefix.1..N (MissingParameter "prefix" when empty). */
+int ec2_param_list(ec2_call *c, const char *prefix, int required, const char ***out, size_t *n);
+/* Read Filter.N with the allowed names (see ec2_filters_parse). */
+int ec2_param_filters(ec2_call *c, const char *const *allowed, ec2_filters *out);
+/* Read MaxResults/NextToken (see ec2_page_parse). */
+int ec2_param_page(ec2_call *c, const char *kind, unsigned min, unsigned max, ec2_page *out);
+
+/* ---- ids ---------------------------------------------------------------- */
+
+/* 1 when s is prefix followed by exactly 8 or 17 lowercase hex digits. */
+int ec2_id_valid(const char *s, const char *prefix);
+
+/* Check ids (InvalidInstanceID.Malformed on a bad shape), then that each is
+ * in list (InvalidInstanceID.NotFound naming all missing ones).  0 or -1. */
+int ec2_check_instance_ids(ec2_call *c, const char *const *ids, size_t n,
+                           const cg_instance_list *list);
+
+/* The instance called id in list, or NULL. */
+const cg_instance *ec2_find_instance(const cg_instance_list *list, const char *id);
+/* The image called id in list, or NULL. */
+const cg_image *ec2_find_image(const cg_image_list *list, const char *id);
+
+/* ---- tags (ec2_tags.c) -------------------------------------------------- */
+
+/* Check one tag as CreateTags / TagSpecification accept it (key 1..128
+ * characters, no "aws:" prefix, value <= 256 characters, UTF-8).  value may
+ * be NULL (DeleteTags).  0 or -1 (InvalidParameterValue reported). */
+int ec2_tag_check(ec2_call *c, const char *key, const char *value);
+
+/* Read prefix.N.Key / prefix.N.Value into tags (checked, duplicates
+ * rejected).  keep_null_values: an absent Value stays NULL (DeleteTags)
+ * instead of "".  0 or -1. */
+int ec2_param_tags(ec2_call *c, const char *prefix, int keep_null_values, cg_tags *tags);
+
+/* Most tags one resource may carry. */
+#define EC2_TAGS_PER_RESOURCE 50
+
+/* ---- handlers -----------------------------------------------------------
+ * One per row of the action table, named after the EC2 action.  Each reads
+ * call->params and ends in ec2_reply() (0) or an ec2_fail*() report (-1). */
+
+int ec2_describe_regions(ec2_call *c);
+int ec2_describe_availability_zones(ec2_call *c);
+int ec2_describe_account_attributes(ec2_call *c);
+int ec2_describe_instance_types(ec2_call *c);
+int ec2_describe_images(ec2_call *c);
+int ec2_run_instances(ec2_call *c);
+int ec2_describe_instances(ec2_call *c);
+int ec2_describe_instance_status(ec2_call *c);
+int ec2_start_instances(ec2_call *c);
+int ec2_stop_instances(ec2_call *c);
+int ec2_reboot_instances(ec2_call *c);
+int ec2_terminate_instances(ec2_call *c);
+int ec2_create_tags(ec2_call *c);
+int ec2_delete_tags(ec2_call *c);
+int ec2_describe_tags(ec2_call *c);
+
+#endif

@@ -1,0 +1,713 @@
+/* cloudgate: EC2 response documents (see ec2_xml.h). */
+#include "ec2_xml.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xmlwriter.h>
+
+#include "../../gateway/util.h"
+
+struct ec2_xml {
+    xmlBufferPtr buf;
+    xmlTextWriterPtr w;
+    int failed;
+};
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+/* libxml2 wants its global state set up once before threads use it; the
+ * gateway may already have done so, and doing it again is harmless. */
+static void xml_init_once(void)
+{
+    xmlInitParser();
+}
+
+/* A writer with the XML declaration written and nothing else. */
+static ec2_xml *xml_doc_new(void)
+{
+    ec2_xml *x;
+
+    pthread_once(&xml_once, xml_init_once);
+    if (!(x = calloc(1, sizeof(*x))))
+        return NULL;
+    if (!(x->buf = xmlBufferCreate()) || !(x->w = xmlNewTextWriterMemory(x->buf, 0)) ||
+        xmlTextWriterSetIndent(x->w, 1) < 0 ||
+        xmlTextWriterSetIndentString(x->w, BAD_CAST "  ") < 0 ||
+        xmlTextWriterStartDocument(x->w, "1.0", "UTF-8", NULL) < 0) {
+        ec2_xml_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+ec2_xml *ec2_xml_new(const char *action, const char *request_id)
+{
+    ec2_xml *x;
+    char root[128];
+
+    if (!(x = xml_doc_new()))
+        return NULL;
+    snprintf(root, sizeof(root), "%sResponse", action);
+    ec2_xml_start(x, root);
+    if (!x->failed && xmlTextWriterWriteAttribute(x->w, BAD_CAST "xmlns", BAD_CAST EC2_XMLNS) < 0)
+        x->failed = 1;
+    ec2_xml_str(x, "requestId", request_id);
+    if (x->failed) {
+        ec2_xml_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void ec2_xml_free(ec2_xml *x)
+{
+    if (!x)
+        return;
+    if (x->w)
+        xmlFreeTextWriter(x->w);
+    if (x->buf)
+        xmlBufferFree(x->buf);
+    free(x);
+}
+
+void ec2_xml_start(ec2_xml *x, const char *name)
+{
+    if (x->failed)
+        return;
+    if (xmlTextWriterStartElement(x->w, BAD_CAST name) < 0)
+        x->failed = 1;
+}
+
+void ec2_xml_end(ec2_xml *x)
+{
+    if (x->failed)
+        return;
+    if (xmlTextWriterEndElement(x->w) < 0)
+        x->failed = 1;
+}
+
+/* Length of the UTF-8 sequence at s that encodes a character XML 1.0 allows,
+ * or 0 when the bytes there are invalid or encode a forbidden character. */
+static size_t xml_char_len(const unsigned char *s)
+{
+    uint32_t c;
+    size_t len, i;
+
+    if (s[0] < 0x80) {
+        if (s[0] < 0x20 && s[0] != '\t' && s[0] != '\n' && s[0] != '\r')
+            return 0;
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        c = s[0] & 0x1f;
+        len = 2;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        c = s[0] & 0x0f;
+        len = 3;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        c = s[0] & 0x07;
+        len = 4;
+    } else {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    /* Reject overlong forms, surrogates, U+FFFE/U+FFFF and beyond U+10FFFF. */
+    if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000))
+        return 0;
+    if ((c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff || c > 0x10ffff)
+        return 0;
+    return len;
+}
+
+/* NULL when s may be written as is, else a malloc'd copy with '?' in place of
+ * every offending byte (*failed set on OOM). */
+static char *xml_sanitize(const char *s, int *failed)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, n, len = strlen(s);
+    char *copy = NULL;
+
+    while (i < len) {
+        n = xml_char_len(p + i);
+        if (n == 0) {
+            if (!copy && !(copy = strdup(s))) {
+                *failed = 1;
+                return NULL;
+            }
+            copy[i] = '?';
+            n = 1;
+        }
+        i += n;
+    }
+    return copy;
+}
+
+long ec2_xml_text_chars(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long count = 0;
+    size_t n;
+
+    while (*p) {
+        if (!(n = xml_char_len(p)))
+            return -1;
+        p += n;
+        count++;
+    }
+    return count;
+}
+
+void ec2_xml_str(ec2_xml *x, const char *name, const char *value)
+{
+    char *clean = NULL;
+
+    if (x->failed)
+        return;
+    ec2_xml_start(x, name);
+    if (value && *value) {
+        clean = xml_sanitize(value, &x->failed);
+        if (!x->failed && xmlTextWriterWriteString(x->w, BAD_CAST(clean ? clean : value)) < 0)
+            x->failed = 1;
+    }
+    ec2_xml_end(x);
+    free(clean);
+}
+
+void ec2_xml_int(ec2_xml *x, const char *name, long long value)
+{
+    char num[32];
+
+    snprintf(num, sizeof(num), "%lld", value);
+    ec2_xml_str(x, name, num);
+}
+
+void ec2_xml_bool(ec2_xml *x, const char *name, int value)
+{
+    ec2_xml_str(x, name, value ? "true" : "false");
+}
+
+void ec2_xml_time(ec2_xml *x, const char *name, time_t t)
+{
+    char when[40];
+
+    if (cg_time_iso8601(t, when, sizeof(when)) < 0) {
+        x->failed = 1;
+        return;
+    }
+    ec2_xml_str(x, name, when);
+}
+
+char *ec2_xml_finish(ec2_xml *x, size_t *len)
+{
+    char *out = NULL;
+    size_t n;
+
+    if (!x)
+        return NULL;
+    if (!x->failed && xmlTextWriterEndDocument(x->w) < 0)
+        x->failed = 1;
+    /* Freeing the writer flushes what it still holds into buf. */
+    xmlFreeTextWriter(x->w);
+    x->w = NULL;
+    if (!x->failed) {
+        n = (size_t)xmlBufferLength(x->buf);
+        if ((out = malloc(n + 1))) {
+            memcpy(out, xmlBufferContent(x->buf), n);
+            out[n] = '\0';
+            if (len)
+                *len = n;
+        }
+    }
+    ec2_xml_free(x);
+    return out;
+}
+
+/* ---- pieces ------------------------------------------------------------- */
+
+void ec2_xml_tags(ec2_xml *x, const cg_tags *tags)
+{
+    size_t i;
+
+    ec2_xml_start(x, "tagSet");
+    for (i = 0; tags && i < tags->n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "key", tags->v[i].key);
+        ec2_xml_str(x, "value", tags->v[i].value);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+}
+
+void ec2_xml_state(ec2_xml *x, const char *name, cg_instance_state s)
+{
+    ec2_xml_start(x, name);
+    ec2_xml_int(x, "code", (long long)s);
+    ec2_xml_str(x, "name", cg_instance_state_name(s));
+    ec2_xml_end(x);
+}
+
+void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t outlen)
+{
+    unsigned a, b, c, d;
+    char tail;
+
+    out[0] = '\0';
+    if (!ip || sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4)
+        return;
+    if (a > 255 || b > 255 || c > 255 || d > 255)
+        return;
+    snprintf(out, outlen, "ip-%u-%u-%u-%u.%s.compute.internal", a, b, c, d, region);
+}
+
+void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
+{
+    char dns[160];
+
+    ec2_private_dns_name(inst->private_ip, region, dns, sizeof(dns));
+    ec2_xml_str(x, "instanceId", inst->id);
+    ec2_xml_str(x, "imageId", inst->image_id);
+    ec2_xml_state(x, "instanceState", inst->state);
+    /* Only once the DHCP lease exists: clients wait for these to appear. */
+    if (inst->private_ip[0])
+        ec2_xml_str(x, "privateDnsName", dns);
+    ec2_xml_str(x, "dnsName", NULL);
+    ec2_xml_str(x, "reason", inst->state_reason);
+    if (inst->key_name[0])
+        ec2_xml_str(x, "keyName", inst->key_name);
+    ec2_xml_int(x, "amiLaunchIndex", inst->ami_launch_index);
+    ec2_xml_start(x, "productCodes");
+    ec2_xml_end(x);
+    ec2_xml_str(x, "instanceType", inst->instance_type);
+    ec2_xml_time(x, "launchTime", inst->launch_time);
+    ec2_xml_start(x, "placement");
+    ec2_xml_str(x, "availabilityZone", inst->zone);
+    ec2_xml_str(x, "groupName", NULL);
+    ec2_xml_str(x, "tenancy", "default");
+    ec2_xml_end(x);
+    ec2_xml_start(x, "monitoring");
+    ec2_xml_str(x, "state", "disabled");
+    ec2_xml_end(x);
+    if (inst->private_ip[0])
+        ec2_xml_str(x, "privateIpAddress", inst->private_ip);
+    ec2_xml_start(x, "groupSet");
+    ec2_xml_end(x);
+    ec2_xml_str(x, "rootDeviceType", "ebs");
+    ec2_xml_str(x, "rootDeviceName", "/dev/vda");
+    ec2_xml_start(x, "blockDeviceMapping");
+    ec2_xml_end(x);
+    ec2_xml_str(x, "virtualizationType", "hvm");
+    ec2_xml_str(x, "clientToken", inst->client_token);
+    ec2_xml_tags(x, &inst->tags);
+    ec2_xml_start(x, "networkInterfaceSet");
+    ec2_xml_end(x);
+    ec2_xml_bool(x, "ebsOptimized", 0);
+    ec2_xml_start(x, "cpuOptions");
+    ec2_xml_int(x, "coreCount", inst->vcpus);
+    ec2_xml_int(x, "threadsPerCore", 1);
+    ec2_xml_end(x);
+}
+
+/* ---- whole responses ---------------------------------------------------- */
+
+char *ec2_xml_error(const char *request_id, const char *code, const char *message, size_t *len)
+{
+    ec2_xml *x;
+
+    if (!(x = xml_doc_new()))
+        return NULL;
+    ec2_xml_start(x, "Response");
+    ec2_xml_start(x, "Errors");
+    ec2_xml_start(x, "Error");
+    ec2_xml_str(x, "Code", code);
+    ec2_xml_str(x, "Message", message);
+    ec2_xml_end(x);
+    ec2_xml_end(x);
+    ec2_xml_str(x, "RequestID", request_id);
+    return ec2_xml_finish(x, len);
+}
+
+typedef struct inst_slot {
+    const cg_instance *inst;
+    size_t pos;       /* position in the page */
+    size_t group_pos; /* position of the reservation's first instance */
+} inst_slot;
+
+static int slot_by_reservation(const void *a, const void *b)
+{
+    const inst_slot *x = a, *y = b;
+    int c = strcmp(x->inst->reservation_id, y->inst->reservation_id);
+
+    if (c)
+        return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int slot_by_group(const void *a, const void *b)
+{
+    const inst_slot *x = a, *y = b;
+
+    if (x->group_pos != y->group_pos)
+        return x->group_pos < y->group_pos ? -1 : 1;
+    if (x->inst->ami_launch_index != y->inst->ami_launch_index)
+        return x->inst->ami_launch_index < y->inst->ami_launch_index ? -1 : 1;
+    return strcmp(x->inst->id, y->inst->id);
+}
+
+static void write_reservation_head(ec2_xml *x, const cg_config *cfg, const cg_instance *first)
+{
+    ec2_xml_str(x, "reservationId", first ? first->reservation_id : NULL);
+    ec2_xml_str(x, "ownerId", cfg->account_id);
+    ec2_xml_start(x, "groupSet");
+    ec2_xml_end(x);
+}
+
+char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
+                                 const cg_instance *const *v, size_t n, const char *next_token,
+                                 size_t *len)
+{
+    ec2_xml *x = NULL;
+    inst_slot *slots = NULL;
+    size_t i, j;
+    char *out = NULL;
+
+    if (n && !(slots = calloc(n, sizeof(*slots))))
+        return NULL;
+    /* Group by reservation: sort by (reservation, page position), note each
+     * group's first page position, then order groups by it. */
+    for (i = 0; i < n; i++) {
+        slots[i].inst = v[i];
+        slots[i].pos = i;
+    }
+    if (n)
+        qsort(slots, n, sizeof(*slots), slot_by_reservation);
+    for (i = 0; i < n; i = j) {
+        for (j = i; j < n && !strcmp(slots[j].inst->reservation_id, slots[i].inst->reservation_id);
+             j++)
+            slots[j].group_pos = slots[i].pos;
+    }
+    if (n)
+        qsort(slots, n, sizeof(*slots), slot_by_group);
+
+    if (!(x = ec2_xml_new("DescribeInstances", request_id)))
+        goto cleanup;
+    ec2_xml_start(x, "reservationSet");
+    for (i = 0; i < n; i = j) {
+        ec2_xml_start(x, "item");
+        write_reservation_head(x, cfg, slots[i].inst);
+        ec2_xml_start(x, "instancesSet");
+        for (j = i; j < n && slots[j].group_pos == slots[i].group_pos; j++) {
+            ec2_xml_start(x, "item");
+            ec2_xml_instance(x, slots[j].inst, cfg->region);
+            ec2_xml_end(x);
+        }
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    if (next_token)
+        ec2_xml_str(x, "nextToken", next_token);
+    out = ec2_xml_finish(x, len);
+
+cleanup:
+    free(slots);
+    return out;
+}
+
+char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
+                            const cg_instance *const *v, size_t n, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new("RunInstances", request_id)))
+        return NULL;
+    write_reservation_head(x, cfg, n ? v[0] : NULL);
+    ec2_xml_start(x, "instancesSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_instance(x, v[i], cfg->region);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}
+
+static void write_status_summary(ec2_xml *x, const char *name, int running)
+{
+    ec2_xml_start(x, name);
+    /* A stopped instance has no checks to report: AWS says not-applicable. */
+    ec2_xml_str(x, "status", running ? "ok" : "not-applicable");
+    ec2_xml_start(x, "details");
+    if (running) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "name", "reachability");
+        ec2_xml_str(x, "status", "passed");
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    ec2_xml_end(x);
+}
+
+char *ec2_xml_instance_status(const char *request_id, const cg_instance *const *v, size_t n,
+                              const char *next_token, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+    int running;
+
+    if (!(x = ec2_xml_new("DescribeInstanceStatus", request_id)))
+        return NULL;
+    ec2_xml_start(x, "instanceStatusSet");
+    for (i = 0; i < n; i++) {
+        running = v[i]->state == CG_STATE_RUNNING;
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "instanceId", v[i]->id);
+        ec2_xml_str(x, "availabilityZone", v[i]->zone);
+        ec2_xml_start(x, "eventsSet");
+        ec2_xml_end(x);
+        ec2_xml_state(x, "instanceState", v[i]->state);
+        write_status_summary(x, "systemStatus", running);
+        write_status_summary(x, "instanceStatus", running);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    if (next_token)
+        ec2_xml_str(x, "nextToken", next_token);
+    return ec2_xml_finish(x, len);
+}
+
+char *ec2_xml_state_changes(const char *action, const char *request_id, const cg_state_change *v,
+                            size_t n, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new(action, request_id)))
+        return NULL;
+    ec2_xml_start(x, "instancesSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "instanceId", v[i].id);
+        ec2_xml_state(x, "currentState", v[i].current);
+        ec2_xml_state(x, "previousState", v[i].previous);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}
+
+char *ec2_xml_return_true(const char *action, const char *request_id, size_t *len)
+{
+    ec2_xml *x;
+
+    if (!(x = ec2_xml_new(action, request_id)))
+        return NULL;
+    ec2_xml_bool(x, "return", 1);
+    return ec2_xml_finish(x, len);
+}
+
+static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
+{
+    char location[512];
+    unsigned long long gib;
+
+    snprintf(location, sizeof(location), "%s/%s", cfg->account_id, img->name ? img->name : "");
+    ec2_xml_str(x, "imageId", img->id);
+    ec2_xml_str(x, "imageLocation", location);
+    ec2_xml_str(x, "imageState", img->state);
+    ec2_xml_str(x, "imageOwnerId", cfg->account_id);
+    ec2_xml_time(x, "creationDate", img->created);
+    ec2_xml_bool(x, "isPublic", 0);
+    ec2_xml_str(x, "architecture", img->architecture);
+    ec2_xml_str(x, "imageType", "machine");
+    ec2_xml_str(x, "name", img->name);
+    if (img->description)
+        ec2_xml_str(x, "description", img->description);
+    ec2_xml_str(x, "rootDeviceType", "ebs");
+    ec2_xml_str(x, "rootDeviceName", "/dev/vda");
+    ec2_xml_start(x, "blockDeviceMapping");
+    if (img->size_bytes) {
+        /* The root disk, in whole GiB as EBS reports volume sizes. */
+        gib = (img->size_bytes + (1ULL << 30) - 1) >> 30;
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "deviceName", "/dev/vda");
+        ec2_xml_start(x, "ebs");
+        ec2_xml_int(x, "volumeSize", (long long)gib);
+        ec2_xml_bool(x, "deleteOnTermination", 1);
+        ec2_xml_str(x, "volumeType", "standard");
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    ec2_xml_str(x, "virtualizationType", "hvm");
+    ec2_xml_tags(x, &img->tags);
+    ec2_xml_start(x, "productCodes");
+    ec2_xml_end(x);
+}
+
+char *ec2_xml_describe_images(const char *request_id, const cg_config *cfg,
+                              const cg_image *const *v, size_t n, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new("DescribeImages", request_id)))
+        return NULL;
+    ec2_xml_start(x, "imagesSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        write_image(x, cfg, v[i]);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}
+
+char *ec2_xml_describe_regions(const char *request_id, const ec2_region *v, size_t n, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new("DescribeRegions", request_id)))
+        return NULL;
+    ec2_xml_start(x, "regionInfo");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "regionName", v[i].name);
+        ec2_xml_str(x, "regionEndpoint", v[i].endpoint);
+        ec2_xml_str(x, "optInStatus", "opt-in-not-required");
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}
+
+char *ec2_xml_describe_zones(const char *request_id, const char *region, const cg_zone *const *v,
+                             size_t n, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new("DescribeAvailabilityZones", request_id)))
+        return NULL;
+    ec2_xml_start(x, "availabilityZoneInfo");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "zoneName", v[i]->name);
+        ec2_xml_str(x, "zoneState", v[i]->state);
+        ec2_xml_str(x, "regionName", region);
+        ec2_xml_str(x, "zoneId", v[i]->name);
+        ec2_xml_str(x, "zoneType", "availability-zone");
+        ec2_xml_str(x, "optInStatus", "opt-in-not-required");
+        ec2_xml_str(x, "groupName", region);
+        ec2_xml_str(x, "networkBorderGroup", region);
+        ec2_xml_start(x, "messageSet");
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}
+
+char *ec2_xml_account_attributes(const char *request_id, const ec2_account_attr *v, size_t n,
+                                 size_t *len)
+{
+    ec2_xml *x;
+    size_t i, j;
+
+    if (!(x = ec2_xml_new("DescribeAccountAttributes", request_id)))
+        return NULL;
+    ec2_xml_start(x, "accountAttributeSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "attributeName", v[i].name);
+        ec2_xml_start(x, "attributeValueSet");
+        for (j = 0; j < v[i].n_values; j++) {
+            ec2_xml_start(x, "item");
+            ec2_xml_str(x, "attributeValue", v[i].values[j]);
+            ec2_xml_end(x);
+        }
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}
+
+static void write_one_item_list(ec2_xml *x, const char *name, const char *value)
+{
+    ec2_xml_start(x, name);
+    ec2_xml_str(x, "item", value);
+    ec2_xml_end(x);
+}
+
+char *ec2_xml_instance_types(const char *request_id, const cg_instance_type *const *v, size_t n,
+                             const char *next_token, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new("DescribeInstanceTypes", request_id)))
+        return NULL;
+    ec2_xml_start(x, "instanceTypeSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "instanceType", v[i]->name);
+        ec2_xml_bool(x, "currentGeneration", 1);
+        ec2_xml_bool(x, "freeTierEligible", 0);
+        write_one_item_list(x, "supportedUsageClasses", "on-demand");
+        write_one_item_list(x, "supportedRootDeviceTypes", "ebs");
+        write_one_item_list(x, "supportedVirtualizationTypes", "hvm");
+        ec2_xml_bool(x, "bareMetal", 0);
+        ec2_xml_start(x, "vCpuInfo");
+        ec2_xml_int(x, "defaultVCpus", v[i]->vcpus);
+        ec2_xml_int(x, "defaultCores", v[i]->vcpus);
+        ec2_xml_int(x, "defaultThreadsPerCore", 1);
+        ec2_xml_end(x);
+        ec2_xml_start(x, "memoryInfo");
+        ec2_xml_int(x, "sizeInMiB", v[i]->memory_mib);
+        ec2_xml_end(x);
+        ec2_xml_bool(x, "instanceStorageSupported", 0);
+        ec2_xml_bool(x, "hibernationSupported", 0);
+        ec2_xml_bool(x, "burstablePerformanceSupported", 0);
+        ec2_xml_bool(x, "dedicatedHostsSupported", 0);
+        ec2_xml_bool(x, "autoRecoverySupported", 0);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    if (next_token)
+        ec2_xml_str(x, "nextToken", next_token);
+    return ec2_xml_finish(x, len);
+}
+
+char *ec2_xml_describe_tags(const char *request_id, const ec2_tag_row *const *v, size_t n,
+                            const char *next_token, size_t *len)
+{
+    ec2_xml *x;
+    size_t i;
+
+    if (!(x = ec2_xml_new("DescribeTags", request_id)))
+        return NULL;
+    ec2_xml_start(x, "tagSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "resourceId", v[i]->resource_id);
+        ec2_xml_str(x, "resourceType", v[i]->resource_type);
+        ec2_xml_str(x, "key", v[i]->key);
+        ec2_xml_str(x, "value", v[i]->value);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    if (next_token)
+        ec2_xml_str(x, "nextToken", next_token);
+    return ec2_xml_finish(x, len);
+}

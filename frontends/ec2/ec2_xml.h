@@ -1,0 +1,141 @@
+/* cloudgate: EC2 response documents, written with libxml2's xmlTextWriter.
+ *
+ * Every value goes through the writer API, so a tag value or image name can
+ * never become markup.  A writer failure (out of memory) is sticky: later
+ * calls do nothing and ec2_xml_finish() returns NULL.
+ *
+ * Element names and nesting follow botocore's ec2 2016-11-15 model
+ * (locationName of each member).  Empty list wrappers (<tagSet/>,
+ * <groupSet/>, ...) are always written: botocore turns a missing wrapper into
+ * a missing key, and clients index those keys directly.
+ */
+#ifndef EC2_XML_H
+#define EC2_XML_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "../../drivers/driver.h"
+#include "../../gateway/config.h"
+
+#define EC2_XMLNS "http://ec2.amazonaws.com/doc/2016-11-15/"
+#define EC2_CONTENT_TYPE "text/xml;charset=UTF-8"
+
+typedef struct ec2_xml ec2_xml;
+
+/* ---- low level ---------------------------------------------------------- */
+
+/* Start <ACTIONResponse xmlns=EC2_XMLNS> with its <requestId>.  NULL on OOM. */
+ec2_xml *ec2_xml_new(const char *action, const char *request_id);
+
+/* Open / close an element.  An element closed with nothing inside is written
+ * as <name/>, which botocore reads as an empty list or "". */
+void ec2_xml_start(ec2_xml *x, const char *name);
+void ec2_xml_end(ec2_xml *x);
+
+/* <name>value</name>; NULL value writes <name/>.  Bytes that are not valid
+ * UTF-8 or not allowed in XML 1.0 are replaced by '?'. */
+void ec2_xml_str(ec2_xml *x, const char *name, const char *value);
+/* <name>decimal</name> */
+void ec2_xml_int(ec2_xml *x, const char *name, long long value);
+/* <name>true</name> or <name>false</name>, as botocore reads booleans. */
+void ec2_xml_bool(ec2_xml *x, const char *name, int value);
+/* ISO 8601 with milliseconds, "2026-11-22T10:29:22.000Z". */
+void ec2_xml_time(ec2_xml *x, const char *name, time_t t);
+
+/* Close every open element and the document.  Returns the malloc'd body
+ * (length in *len) or NULL if any write failed.  Frees x in both cases. */
+char *ec2_xml_finish(ec2_xml *x, size_t *len);
+
+/* Discard an unfinished document. Accepts NULL. */
+void ec2_xml_free(ec2_xml *x);
+
+/* Number of characters in s when it is valid UTF-8 made only of characters
+ * XML 1.0 allows, else -1.  Lets handlers refuse what cannot be echoed. */
+long ec2_xml_text_chars(const char *s);
+
+/* ---- pieces ------------------------------------------------------------- */
+
+/* <tagSet> with one <item><key/><value/></item> per tag. */
+void ec2_xml_tags(ec2_xml *x, const cg_tags *tags);
+/* <name><code>16</code><name>running</name></name> */
+void ec2_xml_state(ec2_xml *x, const char *name, cg_instance_state s);
+/* One instance's fields (inside an <item>).  region names the private DNS
+ * zone: "ip-10-0-0-5.REGION.compute.internal". */
+void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region);
+
+/* The private DNS name for an IPv4 address into out; "" when ip is not one. */
+void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t outlen);
+
+/* ---- whole responses ----------------------------------------------------
+ * Each returns a malloc'd document (length in *len), or NULL on OOM. */
+
+/* The AWS error document: <Response><Errors><Error><Code/><Message/>
+ * </Error></Errors><RequestID/></Response>. */
+char *ec2_xml_error(const char *request_id, const char *code, const char *message, size_t *len);
+
+/* DescribeInstances: v in page order, grouped here into reservations (in
+ * order of first appearance; inside one, by launch index).  ownerId is
+ * cfg->account_id.  next_token NULL: no <nextToken>. */
+char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
+                                 const cg_instance *const *v, size_t n, const char *next_token,
+                                 size_t *len);
+
+/* RunInstances: the reservation the launched instances belong to. */
+char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
+                            const cg_instance *const *v, size_t n, size_t *len);
+
+/* DescribeInstanceStatus. */
+char *ec2_xml_instance_status(const char *request_id, const cg_instance *const *v, size_t n,
+                              const char *next_token, size_t *len);
+
+/* Start/Stop/TerminateInstances: <instancesSet> of state changes. */
+char *ec2_xml_state_changes(const char *action, const char *request_id, const cg_state_change *v,
+                            size_t n, size_t *len);
+
+/* RebootInstances, CreateTags, DeleteTags: <return>true</return>. */
+char *ec2_xml_return_true(const char *action, const char *request_id, size_t *len);
+
+/* DescribeImages; imageOwnerId is cfg->account_id. */
+char *ec2_xml_describe_images(const char *request_id, const cg_config *cfg,
+                              const cg_image *const *v, size_t n, size_t *len);
+
+typedef struct ec2_region {
+    const char *name;
+    const char *endpoint;
+} ec2_region;
+
+/* DescribeRegions: <regionInfo> with name, endpoint, opt-in status. */
+char *ec2_xml_describe_regions(const char *request_id, const ec2_region *v, size_t n, size_t *len);
+
+/* DescribeAvailabilityZones; every zone is in region. */
+char *ec2_xml_describe_zones(const char *request_id, const char *region, const cg_zone *const *v,
+                             size_t n, size_t *len);
+
+typedef struct ec2_account_attr {
+    const char *name;
+    const char *const *values;
+    size_t n_values;
+} ec2_account_attr;
+
+/* DescribeAccountAttributes: <accountAttributeSet>. */
+char *ec2_xml_account_attributes(const char *request_id, const ec2_account_attr *v, size_t n,
+                                 size_t *len);
+
+/* DescribeInstanceTypes: vCPUs and memory from the configured types. */
+char *ec2_xml_instance_types(const char *request_id, const cg_instance_type *const *v, size_t n,
+                             const char *next_token, size_t *len);
+
+/* One row of DescribeTags. */
+typedef struct ec2_tag_row {
+    const char *resource_id;
+    const char *resource_type; /* "instance" or "image" */
+    const char *key;
+    const char *value;
+} ec2_tag_row;
+
+/* DescribeTags: one <item> per row, in the order given. */
+char *ec2_xml_describe_tags(const char *request_id, const ec2_tag_row *const *v, size_t n,
+                            const char *next_token, size_t *len);
+
+#endif

@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""Parse every tests/ec2/*.expected golden with botocore's own EC2 parser.
+
+Run with Debian's /usr/bin/python3 (python3-botocore 1.29); a pyenv python
+on PATH usually lacks botocore.  Usage: check_botocore.py [GOLDEN_DIR]
+
+For each golden:
+  * the operation is named by the root element (<DescribeInstancesResponse>
+    -> DescribeInstances); <Response> is an error document;
+  * every element must be one the model knows at that place: botocore skips
+    unknown elements silently, so a misspelt name would otherwise vanish;
+  * the dict botocore returns must hold the values listed in EXPECT below.
+Exits non-zero on any failure, or when a golden has no expectations.
+"""
+import glob
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+import botocore.parsers
+import botocore.session
+
+REQUEST_ID = "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
+ERROR_STATUS = {"DryRunOperation": 412}
+
+
+def get(obj, path):
+    """Follow a path like 'Reservations.0.Instances.1.State.Code'."""
+    for part in path.split("."):
+        if isinstance(obj, list):
+            obj = obj[int(part)]
+        else:
+            obj = obj[part]
+    return obj
+
+
+def absent(obj, path):
+    try:
+        get(obj, path)
+    except (KeyError, IndexError):
+        return True
+    return False
+
+
+# golden name -> list of (path, expected value) or (path, None) for "absent".
+EXPECT = {
+    "describe_instances_empty": [
+        ("Reservations", []),
+        ("NextToken", None),
+    ],
+    "describe_instances_two_reservations": [
+        ("Reservations.0.ReservationId", "r-0222222222222222b"),
+        ("Reservations.0.OwnerId", "123456789012"),
+        ("Reservations.0.Groups", []),
+        ("Reservations.0.Instances.0.InstanceId", "i-0cccccccccccccccc"),
+        ("Reservations.0.Instances.0.State.Code", 80),
+        ("Reservations.0.Instances.0.State.Name", "stopped"),
+        ("Reservations.0.Instances.0.StateTransitionReason", "User initiated"),
+        ("Reservations.0.Instances.1.State.Code", 16),
+        ("Reservations.0.Instances.1.PrivateIpAddress", "10.0.0.5"),
+        ("Reservations.0.Instances.1.PrivateDnsName", "ip-10-0-0-5.cloudgate.compute.internal"),
+        ("Reservations.0.Instances.1.KeyName", "mykey"),
+        ("Reservations.0.Instances.1.ClientToken", "tok-1"),
+        ("Reservations.0.Instances.1.AmiLaunchIndex", 1),
+        ("Reservations.0.Instances.1.Placement.AvailabilityZone", "cloudgate-a"),
+        ("Reservations.0.Instances.1.Tags",
+         [{"Key": "Name", "Value": 'web <1> & "co"'}, {"Key": "env", "Value": ""}]),
+        ("Reservations.0.Instances.1.CpuOptions.CoreCount", 1),
+        ("Reservations.0.Instances.1.EbsOptimized", False),
+        ("Reservations.1.ReservationId", "r-0111111111111111a"),
+        ("Reservations.1.Instances.0.State.Code", 0),
+        ("Reservations.1.Instances.0.Tags", []),
+        ("Reservations.1.Instances.0.SecurityGroups", []),
+        ("Reservations.1.Instances.0.BlockDeviceMappings", []),
+        ("Reservations.1.Instances.0.PrivateIpAddress", None),
+        ("Reservations.1.Instances.0.PrivateDnsName", None),
+        ("Reservations.1.Instances.0.KeyName", None),
+        ("NextToken", "dG9rZW4="),
+    ],
+    "run_instances": [
+        ("ReservationId", "r-0f0f0f0f0f0f0f0f0"),
+        ("OwnerId", "123456789012"),
+        ("Groups", []),
+        ("Instances.0.State.Code", 0),
+        ("Instances.0.State.Name", "pending"),
+        ("Instances.1.AmiLaunchIndex", 1),
+        ("Instances.1.Tags", [{"Key": "Name", "Value": "x y"}]),
+        ("Instances.0.InstanceType", "t2.micro"),
+    ],
+    "start_instances": [
+        ("StartingInstances.0.InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("StartingInstances.0.CurrentState", {"Code": 0, "Name": "pending"}),
+        ("StartingInstances.0.PreviousState", {"Code": 80, "Name": "stopped"}),
+    ],
+    "stop_instances": [
+        ("StoppingInstances.0.CurrentState", {"Code": 64, "Name": "stopping"}),
+        ("StoppingInstances.0.PreviousState", {"Code": 16, "Name": "running"}),
+        ("StoppingInstances.1.InstanceId", "i-0bbbbbbbbbbbbbbbb"),
+        ("StoppingInstances.1.CurrentState", {"Code": 80, "Name": "stopped"}),
+    ],
+    "terminate_instances": [
+        ("TerminatingInstances.0.CurrentState", {"Code": 32, "Name": "shutting-down"}),
+        ("TerminatingInstances.0.PreviousState", {"Code": 16, "Name": "running"}),
+    ],
+    # No output shape: botocore keeps only the metadata.
+    "reboot_instances": [],
+    "describe_instance_status": [
+        ("InstanceStatuses.0.InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("InstanceStatuses.0.AvailabilityZone", "cloudgate-a"),
+        ("InstanceStatuses.0.InstanceState", {"Code": 16, "Name": "running"}),
+        ("InstanceStatuses.0.InstanceStatus.Status", "ok"),
+        ("InstanceStatuses.0.SystemStatus.Details",
+         [{"Name": "reachability", "Status": "passed"}]),
+        ("InstanceStatuses.0.Events", []),
+        ("InstanceStatuses.1.InstanceState.Code", 80),
+        ("InstanceStatuses.1.InstanceStatus.Status", "not-applicable"),
+        ("InstanceStatuses.1.InstanceStatus.Details", []),
+        ("NextToken", None),
+    ],
+    "describe_images": [
+        ("Images.0.ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("Images.0.Name", "debian-12"),
+        ("Images.0.Description", "Debian 12 generic cloud"),
+        ("Images.0.State", "available"),
+        ("Images.0.OwnerId", "123456789012"),
+        ("Images.0.Public", False),
+        ("Images.0.CreationDate", "2026-11-22T10:29:22.000Z"),
+        ("Images.0.Tags", [{"Key": "os", "Value": "debian"}]),
+        ("Images.0.BlockDeviceMappings.0.Ebs.VolumeSize", 3),
+        ("Images.0.BlockDeviceMappings.0.DeviceName", "/dev/vda"),
+        ("Images.1.ImageId", "ami-12345678"),
+        ("Images.1.State", "pending"),
+        ("Images.1.Description", None),
+        ("Images.1.Tags", []),
+        ("Images.1.BlockDeviceMappings", []),
+    ],
+    "describe_regions": [
+        ("Regions", [{"RegionName": "cloudgate", "Endpoint": "127.0.0.1:8773",
+                      "OptInStatus": "opt-in-not-required"}]),
+    ],
+    "describe_availability_zones": [
+        ("AvailabilityZones.0.ZoneName", "cloudgate-a"),
+        ("AvailabilityZones.0.State", "available"),
+        ("AvailabilityZones.0.RegionName", "cloudgate"),
+        ("AvailabilityZones.0.Messages", []),
+        ("AvailabilityZones.1.State", "unavailable"),
+    ],
+    "describe_account_attributes": [
+        ("AccountAttributes",
+         [{"AttributeName": "supported-platforms", "AttributeValues": [{"AttributeValue": "EC2"}]},
+          {"AttributeName": "default-vpc", "AttributeValues": [{"AttributeValue": "none"}]}]),
+    ],
+    "describe_instance_types": [
+        ("InstanceTypes.0.InstanceType", "m1.small"),
+        ("InstanceTypes.0.VCpuInfo.DefaultVCpus", 1),
+        ("InstanceTypes.0.MemoryInfo.SizeInMiB", 2048),
+        ("InstanceTypes.0.SupportedUsageClasses", ["on-demand"]),
+        ("InstanceTypes.1.InstanceType", "t2.micro"),
+        ("InstanceTypes.1.CurrentGeneration", True),
+        ("NextToken", "bmV4dA=="),
+    ],
+    "describe_tags": [
+        ("Tags.0", {"ResourceId": "i-0aaaaaaaaaaaaaaaa", "ResourceType": "instance",
+                    "Key": "Name", "Value": "<script>x</script>"}),
+        ("Tags.1.Value", ""),
+        ("Tags.1.ResourceType", "image"),
+        ("Tags.2.Value", "a?b?"),
+        ("NextToken", None),
+    ],
+    "describe_tags_empty": [
+        ("Tags", []),
+    ],
+    "error_instance_not_found": [
+        ("Error.Code", "InvalidInstanceID.NotFound"),
+        ("Error.Message", "The instance ID 'i-0aaaaaaaaaaaaaaaa' does not exist"),
+    ],
+    "error_dry_run": [
+        ("Error.Code", "DryRunOperation"),
+        ("Error.Message", "Request would have succeeded, but DryRun flag is set."),
+    ],
+    "error_invalid_parameter": [
+        ("Error.Code", "InvalidParameterValue"),
+        ("Error.Message", "Invalid value '<&>' for InstanceType."),
+    ],
+}
+
+
+def local(tag):
+    return tag.split("}", 1)[-1]
+
+
+def wire_name(member_name, member_shape):
+    return member_shape.serialization.get("name", member_name)
+
+
+def check_elements(elem, shape, where, problems):
+    """Every child element must be a member botocore would read."""
+    kind = shape.type_name
+    if kind == "structure":
+        names = {wire_name(n, s): s for n, s in shape.members.items()}
+        for child in elem:
+            tag = local(child.tag)
+            if tag not in names:
+                problems.append("%s: <%s> is not a member of %s" % (where, tag, shape.name))
+                continue
+            check_elements(child, names[tag], "%s/%s" % (where, tag), problems)
+    elif kind == "list":
+        item = shape.member.serialization.get("name", "item")
+        for child in elem:
+            if local(child.tag) != item:
+                problems.append("%s: list item <%s>, want <%s>" % (where, local(child.tag), item))
+                continue
+            check_elements(child, shape.member, where + "/" + item, problems)
+    elif len(elem):
+        problems.append("%s: scalar %s has child elements" % (where, shape.name))
+
+
+def check_file(path, model, parser):
+    name = os.path.basename(path)[: -len(".expected")]
+    problems = []
+    with open(path, "rb") as f:
+        body = f.read()
+    root = ET.fromstring(body)
+    root_name = local(root.tag)
+    if root_name == "Response":
+        code = root.findtext("Errors/Error/Code") or ""
+        status = ERROR_STATUS.get(code, 400)
+        op = model.operation_model("DescribeInstances")
+    else:
+        if not root_name.endswith("Response"):
+            return ["%s: unexpected root <%s>" % (name, root_name)]
+        status = 200
+        op = model.operation_model(root_name[: -len("Response")])
+        if root.get("xmlns") is None and root.tag[0] != "{":
+            problems.append("%s: root has no xmlns" % name)
+        if op.output_shape is not None:
+            for child in root:
+                if local(child.tag) == "requestId":
+                    continue
+                sub = ET.Element(root.tag)
+                sub.append(child)
+                check_elements(sub, op.output_shape, name, problems)
+    parsed = parser.parse({"body": body, "headers": {}, "status_code": status},
+                          op.output_shape)
+    if parsed.get("ResponseMetadata", {}).get("RequestId") != REQUEST_ID:
+        problems.append("%s: RequestId not parsed (%r)" % (name, parsed.get("ResponseMetadata")))
+    if name not in EXPECT:
+        problems.append("%s: no expectations in check_botocore.py" % name)
+        return problems
+    for path_, want in EXPECT[name]:
+        if want is None:
+            if not absent(parsed, path_):
+                problems.append("%s: %s should be absent, is %r"
+                                % (name, path_, get(parsed, path_)))
+            continue
+        try:
+            got = get(parsed, path_)
+        except (KeyError, IndexError, ValueError) as e:
+            problems.append("%s: %s missing (%r)" % (name, path_, e))
+            continue
+        if got != want:
+            problems.append("%s: %s = %r, want %r" % (name, path_, got, want))
+    return problems
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    gdir = sys.argv[1] if len(sys.argv) > 1 else here
+    files = sorted(glob.glob(os.path.join(gdir, "*.expected")))
+    if not files:
+        print("no golden files in %s" % gdir)
+        return 1
+    model = botocore.session.get_session().get_service_model("ec2")
+    parser = botocore.parsers.create_parser("ec2")
+    problems = []
+    for path in files:
+        problems.extend(check_file(path, model, parser))
+    for p in problems:
+        print("FAIL " + p)
+    print("%d goldens checked, %d problems" % (len(files), len(problems)))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

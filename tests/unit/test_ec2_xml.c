@@ -1,0 +1,429 @@
+/* cloudgate: EC2 response writer against golden files.
+ *
+ * Each test builds a response from constructed cg_instance / cg_image data
+ * (fixed request id and times) and compares it byte for byte with
+ * tests/ec2/NAME.expected.  CG_REGENERATE=1 rewrites the files instead; review
+ * the diff before committing them.  tests/ec2/check_botocore.py parses the
+ * same files with botocore's own EC2 parser.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "frontends/ec2/ec2_xml.h"
+
+#define RID "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
+#define T_LAUNCH ((time_t)1795429762) /* 2026-11-23T10:29:22Z */
+
+static cg_config cfg;
+
+static char *golden_path(const char *name)
+{
+    const char *top = getenv("CG_TOP_SRCDIR");
+    size_t len;
+    char *p;
+
+    if (!top || !*top)
+        top = ".";
+    len = strlen(top) + strlen(name) + 32;
+    p = malloc(len);
+    assert_non_null(p);
+    snprintf(p, len, "%s/tests/ec2/%s.expected", top, name);
+    return p;
+}
+
+/* Compare body with the golden file NAME (or rewrite it under
+ * CG_REGENERATE=1).  Takes ownership of body. */
+static void check_golden(const char *name, char *body, size_t len)
+{
+    char *path = golden_path(name);
+    const char *regen = getenv("CG_REGENERATE");
+    FILE *f;
+    char *want = NULL;
+    long flen;
+    size_t i;
+
+    assert_non_null(body);
+    assert_int_equal(strlen(body), len);
+    if (regen && strcmp(regen, "1") == 0) {
+        f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(body, 1, len, f), len);
+        fclose(f);
+        goto done;
+    }
+    f = fopen(path, "rb");
+    if (!f)
+        fail_msg("missing golden %s (run with CG_REGENERATE=1)", path);
+    fseek(f, 0, SEEK_END);
+    flen = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    want = malloc((size_t)flen + 1);
+    assert_non_null(want);
+    assert_int_equal(fread(want, 1, (size_t)flen, f), (size_t)flen);
+    want[flen] = '\0';
+    fclose(f);
+    for (i = 0; i < len && i < (size_t)flen && body[i] == want[i]; i++)
+        ;
+    if (i != len || len != (size_t)flen)
+        fail_msg("%s differs from the golden at byte %zu:\n--- got ---\n%s", path, i, body);
+done:
+    free(want);
+    free(path);
+    free(body);
+}
+
+/* Evaluate an XPath (namespace prefix "e" = EC2_XMLNS) as a string. */
+static char *xpath_string(const char *doc, size_t len, const char *expr)
+{
+    xmlDocPtr d = xmlReadMemory(doc, (int)len, "r.xml", NULL, XML_PARSE_NONET);
+    xmlXPathContextPtr ctx;
+    xmlXPathObjectPtr obj;
+    xmlChar *s;
+    char *out;
+
+    assert_non_null(d);
+    ctx = xmlXPathNewContext(d);
+    xmlXPathRegisterNs(ctx, BAD_CAST "e", BAD_CAST EC2_XMLNS);
+    obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    assert_non_null(obj);
+    s = xmlXPathCastToString(obj);
+    out = strdup((char *)s);
+    xmlFree(s);
+    xmlXPathFreeObject(obj);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(d);
+    return out;
+}
+
+static void assert_xpath(const char *doc, size_t len, const char *expr, const char *want)
+{
+    char *got = xpath_string(doc, len, expr);
+
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: got '%s', want '%s'", expr, got, want);
+    free(got);
+}
+
+static void make_instance(cg_instance *i, const char *id, const char *rid, unsigned idx,
+                          cg_instance_state st, const char *ip)
+{
+    memset(i, 0, sizeof(*i));
+    snprintf(i->id, sizeof(i->id), "%s", id);
+    snprintf(i->image_id, sizeof(i->image_id), "ami-0a1b2c3d4e5f60718");
+    snprintf(i->reservation_id, sizeof(i->reservation_id), "%s", rid);
+    snprintf(i->instance_type, sizeof(i->instance_type), "t2.micro");
+    snprintf(i->zone, sizeof(i->zone), "cloudgate-a");
+    snprintf(i->private_ip, sizeof(i->private_ip), "%s", ip ? ip : "");
+    snprintf(i->mac, sizeof(i->mac), "52:54:00:12:34:56");
+    i->state = st;
+    i->launch_time = T_LAUNCH;
+    i->state_time = T_LAUNCH;
+    i->ami_launch_index = idx;
+    i->vcpus = 1;
+    i->memory_mib = 1024;
+}
+
+static int setup(void **state)
+{
+    static cg_zone_config zones[] = {{"cloudgate-a", "test:///default"}};
+    static cg_instance_type types[] = {
+        {"t2.micro", 1, 1024}, {"m1.small", 1, 2048}, {"t2.large", 2, 8192}};
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.region = "cloudgate";
+    cfg.account_id = "123456789012";
+    cfg.zones = zones;
+    cfg.n_zones = 1;
+    cfg.types = types;
+    cfg.n_types = 3;
+    return 0;
+}
+
+static void test_describe_instances_empty(void **state)
+{
+    size_t len = 0;
+    char *b = ec2_xml_describe_instances(RID, &cfg, NULL, 0, NULL, &len);
+
+    assert_non_null(b);
+    assert_non_null(strstr(b, "<reservationSet/>"));
+    assert_null(strstr(b, "nextToken"));
+    check_golden("describe_instances_empty", b, len);
+}
+
+static void test_describe_instances_two_reservations(void **state)
+{
+    cg_instance a, b, c;
+    const cg_instance *v[3];
+    size_t len = 0;
+    char *doc;
+
+    /* Page order a(r-2), b(r-1), c(r-2): r-2 comes first and holds a and c,
+     * in launch order c (0) then a (1). */
+    make_instance(&a, "i-0aaaaaaaaaaaaaaaa", "r-0222222222222222b", 1, CG_STATE_RUNNING,
+                  "10.0.0.5");
+    make_instance(&b, "i-0bbbbbbbbbbbbbbbb", "r-0111111111111111a", 0, CG_STATE_PENDING, NULL);
+    make_instance(&c, "i-0cccccccccccccccc", "r-0222222222222222b", 0, CG_STATE_STOPPED,
+                  "10.0.0.6");
+    snprintf(a.key_name, sizeof(a.key_name), "mykey");
+    snprintf(a.client_token, sizeof(a.client_token), "tok-1");
+    assert_int_equal(cg_tags_set(&a.tags, "Name", "web <1> & \"co\""), 0);
+    assert_int_equal(cg_tags_set(&a.tags, "env", ""), 0);
+    assert_int_equal(cg_tags_set(&c.tags, "Name", "db"), 0);
+    snprintf(c.state_reason, sizeof(c.state_reason), "User initiated");
+    v[0] = &a;
+    v[1] = &b;
+    v[2] = &c;
+    doc = ec2_xml_describe_instances(RID, &cfg, v, 3, "dG9rZW4=", &len);
+    assert_non_null(doc);
+    assert_xpath(doc, len, "count(//e:reservationSet/e:item)", "2");
+    assert_xpath(doc, len, "//e:reservationSet/e:item[1]/e:reservationId", "r-0222222222222222b");
+    assert_xpath(doc, len, "//e:reservationSet/e:item[1]/e:instancesSet/e:item[1]/e:instanceId",
+                 "i-0cccccccccccccccc");
+    assert_xpath(doc, len, "//e:reservationSet/e:item[1]/e:ownerId", "123456789012");
+    assert_xpath(doc, len, "//e:item[e:instanceId='i-0aaaaaaaaaaaaaaaa']/e:privateDnsName",
+                 "ip-10-0-0-5.cloudgate.compute.internal");
+    /* The tag value round-trips as text, never as markup. */
+    assert_xpath(doc, len,
+                 "//e:item[e:instanceId='i-0aaaaaaaaaaaaaaaa']//e:tagSet/e:item[1]/e:value",
+                 "web <1> & \"co\"");
+    assert_xpath(doc, len, "count(//e:item[e:instanceId='i-0bbbbbbbbbbbbbbbb']/e:privateIpAddress)",
+                 "0");
+    assert_xpath(doc, len, "count(//e:item[e:instanceId='i-0bbbbbbbbbbbbbbbb']/e:tagSet)", "1");
+    assert_xpath(doc, len, "//e:nextToken", "dG9rZW4=");
+    check_golden("describe_instances_two_reservations", doc, len);
+    cg_tags_release(&a.tags);
+    cg_tags_release(&c.tags);
+}
+
+static void test_run_instances(void **state)
+{
+    cg_instance a, b;
+    const cg_instance *v[2];
+    size_t len = 0;
+    char *doc;
+
+    make_instance(&a, "i-0123456789abcdef0", "r-0f0f0f0f0f0f0f0f0", 0, CG_STATE_PENDING, NULL);
+    make_instance(&b, "i-0123456789abcdef1", "r-0f0f0f0f0f0f0f0f0", 1, CG_STATE_PENDING, NULL);
+    assert_int_equal(cg_tags_set(&a.tags, "Name", "x y"), 0);
+    assert_int_equal(cg_tags_set(&b.tags, "Name", "x y"), 0);
+    v[0] = &a;
+    v[1] = &b;
+    doc = ec2_xml_run_instances(RID, &cfg, v, 2, &len);
+    assert_xpath(doc, len, "/e:RunInstancesResponse/e:reservationId", "r-0f0f0f0f0f0f0f0f0");
+    assert_xpath(doc, len, "count(//e:instancesSet/e:item)", "2");
+    assert_xpath(doc, len, "//e:instancesSet/e:item[2]/e:amiLaunchIndex", "1");
+    check_golden("run_instances", doc, len);
+    cg_tags_release(&a.tags);
+    cg_tags_release(&b.tags);
+}
+
+static void test_state_changes(void **state)
+{
+    cg_state_change start[] = {{"i-0aaaaaaaaaaaaaaaa", CG_STATE_STOPPED, CG_STATE_PENDING}};
+    cg_state_change stop[] = {{"i-0aaaaaaaaaaaaaaaa", CG_STATE_RUNNING, CG_STATE_STOPPING},
+                              {"i-0bbbbbbbbbbbbbbbb", CG_STATE_STOPPED, CG_STATE_STOPPED}};
+    cg_state_change term[] = {{"i-0aaaaaaaaaaaaaaaa", CG_STATE_RUNNING, CG_STATE_SHUTTING_DOWN}};
+    size_t len = 0;
+    char *doc;
+
+    doc = ec2_xml_state_changes("StartInstances", RID, start, 1, &len);
+    assert_xpath(doc, len, "//e:instancesSet/e:item/e:currentState/e:code", "0");
+    assert_xpath(doc, len, "//e:instancesSet/e:item/e:previousState/e:name", "stopped");
+    check_golden("start_instances", doc, len);
+    doc = ec2_xml_state_changes("StopInstances", RID, stop, 2, &len);
+    assert_xpath(doc, len, "//e:instancesSet/e:item[1]/e:currentState/e:code", "64");
+    check_golden("stop_instances", doc, len);
+    doc = ec2_xml_state_changes("TerminateInstances", RID, term, 1, &len);
+    assert_xpath(doc, len, "//e:instancesSet/e:item/e:currentState/e:name", "shutting-down");
+    check_golden("terminate_instances", doc, len);
+    doc = ec2_xml_return_true("RebootInstances", RID, &len);
+    assert_xpath(doc, len, "/e:RebootInstancesResponse/e:return", "true");
+    check_golden("reboot_instances", doc, len);
+}
+
+static void test_instance_status(void **state)
+{
+    cg_instance a, b;
+    const cg_instance *v[2];
+    size_t len = 0;
+    char *doc;
+
+    make_instance(&a, "i-0aaaaaaaaaaaaaaaa", "r-0111111111111111a", 0, CG_STATE_RUNNING,
+                  "10.0.0.5");
+    make_instance(&b, "i-0bbbbbbbbbbbbbbbb", "r-0111111111111111a", 1, CG_STATE_STOPPED, NULL);
+    v[0] = &a;
+    v[1] = &b;
+    doc = ec2_xml_instance_status(RID, v, 2, NULL, &len);
+    assert_xpath(doc, len, "//e:instanceStatusSet/e:item[1]/e:instanceStatus/e:status", "ok");
+    assert_xpath(doc, len, "//e:instanceStatusSet/e:item[2]/e:systemStatus/e:status",
+                 "not-applicable");
+    check_golden("describe_instance_status", doc, len);
+}
+
+static void test_describe_images(void **state)
+{
+    cg_image a = {0}, b = {0};
+    const cg_image *v[2];
+    size_t len = 0;
+    char *doc;
+
+    snprintf(a.id, sizeof(a.id), "ami-0a1b2c3d4e5f60718");
+    a.name = "debian-12";
+    a.description = "Debian 12 generic cloud";
+    snprintf(a.architecture, sizeof(a.architecture), "x86_64");
+    snprintf(a.state, sizeof(a.state), "available");
+    a.created = T_LAUNCH - 86400;
+    a.size_bytes = 2147483648ULL + 1;
+    assert_int_equal(cg_tags_set(&a.tags, "os", "debian"), 0);
+    snprintf(b.id, sizeof(b.id), "ami-12345678");
+    b.name = "cirros";
+    snprintf(b.architecture, sizeof(b.architecture), "x86_64");
+    snprintf(b.state, sizeof(b.state), "pending");
+    b.created = T_LAUNCH;
+    v[0] = &a;
+    v[1] = &b;
+    doc = ec2_xml_describe_images(RID, &cfg, v, 2, &len);
+    assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item/e:ebs/e:volumeSize",
+                 "3");
+    assert_xpath(doc, len, "count(//e:imagesSet/e:item[2]/e:description)", "0");
+    assert_xpath(doc, len, "//e:imagesSet/e:item[2]/e:imageOwnerId", "123456789012");
+    check_golden("describe_images", doc, len);
+    cg_tags_release(&a.tags);
+}
+
+static void test_describe_regions_zones(void **state)
+{
+    ec2_region r = {"cloudgate", "127.0.0.1:8773"};
+    cg_zone za = {"cloudgate-a", "available"}, zb = {"cloudgate-b", "unavailable"};
+    const cg_zone *zv[] = {&za, &zb};
+    size_t len = 0;
+    char *doc;
+
+    doc = ec2_xml_describe_regions(RID, &r, 1, &len);
+    assert_xpath(doc, len, "//e:regionInfo/e:item/e:regionEndpoint", "127.0.0.1:8773");
+    check_golden("describe_regions", doc, len);
+    doc = ec2_xml_describe_zones(RID, "cloudgate", zv, 2, &len);
+    assert_xpath(doc, len, "//e:availabilityZoneInfo/e:item[2]/e:zoneState", "unavailable");
+    check_golden("describe_availability_zones", doc, len);
+}
+
+static void test_account_attributes_and_types(void **state)
+{
+    static const char *const plat[] = {"EC2"};
+    static const char *const none[] = {"none"};
+    ec2_account_attr attrs[] = {{"supported-platforms", plat, 1}, {"default-vpc", none, 1}};
+    const cg_instance_type *tv[] = {&cfg.types[1], &cfg.types[0]};
+    size_t len = 0;
+    char *doc;
+
+    doc = ec2_xml_account_attributes(RID, attrs, 2, &len);
+    assert_xpath(doc, len,
+                 "//e:accountAttributeSet/e:item[2]/e:attributeValueSet/e:item/e:attributeValue",
+                 "none");
+    check_golden("describe_account_attributes", doc, len);
+    doc = ec2_xml_instance_types(RID, tv, 2, "bmV4dA==", &len);
+    assert_xpath(doc, len, "//e:instanceTypeSet/e:item[1]/e:memoryInfo/e:sizeInMiB", "2048");
+    check_golden("describe_instance_types", doc, len);
+}
+
+static void test_describe_tags(void **state)
+{
+    ec2_tag_row r1 = {"i-0aaaaaaaaaaaaaaaa", "instance", "Name", "<script>x</script>"};
+    ec2_tag_row r2 = {"ami-0a1b2c3d4e5f60718", "image", "os", ""};
+    /* Invalid UTF-8 and a control character are replaced, so the document
+     * stays well-formed. */
+    ec2_tag_row r3 = {"i-0aaaaaaaaaaaaaaaa", "instance", "bad",
+                      "a\x01"
+                      "b\xff"};
+    const ec2_tag_row *v[] = {&r1, &r2, &r3};
+    size_t len = 0;
+    char *doc;
+
+    doc = ec2_xml_describe_tags(RID, v, 3, NULL, &len);
+    assert_null(strstr(doc, "<script>"));
+    assert_xpath(doc, len, "//e:tagSet/e:item[1]/e:value", "<script>x</script>");
+    assert_xpath(doc, len, "//e:tagSet/e:item[3]/e:value", "a?b?");
+    check_golden("describe_tags", doc, len);
+    doc = ec2_xml_describe_tags(RID, NULL, 0, NULL, &len);
+    assert_non_null(strstr(doc, "<tagSet/>"));
+    check_golden("describe_tags_empty", doc, len);
+}
+
+static void test_errors(void **state)
+{
+    size_t len = 0;
+    char *doc;
+
+    doc = ec2_xml_error(RID, "InvalidInstanceID.NotFound",
+                        "The instance ID 'i-0aaaaaaaaaaaaaaaa' does not exist", &len);
+    assert_xpath(doc, len, "/Response/Errors/Error/Code", "InvalidInstanceID.NotFound");
+    assert_xpath(doc, len, "/Response/RequestID", RID);
+    check_golden("error_instance_not_found", doc, len);
+    doc = ec2_xml_error(RID, "DryRunOperation",
+                        "Request would have succeeded, but DryRun flag is set.", &len);
+    check_golden("error_dry_run", doc, len);
+    doc =
+        ec2_xml_error(RID, "InvalidParameterValue", "Invalid value '<&>' for InstanceType.", &len);
+    assert_xpath(doc, len, "/Response/Errors/Error/Message",
+                 "Invalid value '<&>' for InstanceType.");
+    check_golden("error_invalid_parameter", doc, len);
+}
+
+static void test_text_chars(void **state)
+{
+    assert_int_equal(ec2_xml_text_chars(""), 0);
+    assert_int_equal(ec2_xml_text_chars("abc"), 3);
+    assert_int_equal(ec2_xml_text_chars("\xc3\xa9t\xc3\xa9"), 3); /* été */
+    assert_int_equal(ec2_xml_text_chars("\xf0\x9f\x98\x80"), 1);  /* emoji */
+    assert_int_equal(ec2_xml_text_chars("a\x01"), -1);
+    assert_int_equal(ec2_xml_text_chars("\xc0\xaf"), -1);     /* overlong */
+    assert_int_equal(ec2_xml_text_chars("\xed\xa0\x80"), -1); /* surrogate */
+    assert_int_equal(ec2_xml_text_chars("\xe2\x82"), -1);     /* truncated */
+}
+
+static void test_private_dns(void **state)
+{
+    char out[128];
+
+    ec2_private_dns_name("192.168.122.17", "r1", out, sizeof(out));
+    assert_string_equal(out, "ip-192-168-122-17.r1.compute.internal");
+    ec2_private_dns_name("", "r1", out, sizeof(out));
+    assert_string_equal(out, "");
+    ec2_private_dns_name("fe80::1", "r1", out, sizeof(out));
+    assert_string_equal(out, "");
+    ec2_private_dns_name("1.2.3.400", "r1", out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_describe_instances_empty),
+        cmocka_unit_test(test_describe_instances_two_reservations),
+        cmocka_unit_test(test_run_instances),
+        cmocka_unit_test(test_state_changes),
+        cmocka_unit_test(test_instance_status),
+        cmocka_unit_test(test_describe_images),
+        cmocka_unit_test(test_describe_regions_zones),
+        cmocka_unit_test(test_account_attributes_and_types),
+        cmocka_unit_test(test_describe_tags),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_text_chars),
+        cmocka_unit_test(test_private_dns),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, NULL);
+
+    xmlCleanupParser();
+    return rc;
+}
