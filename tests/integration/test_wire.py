@@ -22,8 +22,15 @@ NS = "{http://ec2.amazonaws.com/doc/2016-11-15/}"
 
 def signed(gw, params, signer="v4", method="POST", when=None):
     creds = Credentials(gw.key_id, gw.secret)
-    body = urllib.parse.urlencode(dict(params, Version="2016-11-15"))
-    if method == "POST":
+    params = dict(params, Version="2016-11-15")
+    body = urllib.parse.urlencode(params)
+    if signer == "v2":
+        # botocore's SigV2Auth adds its parameters to a dict of them.
+        if method == "POST":
+            req = AWSRequest(method="POST", url=gw.endpoint + "/", data=params)
+        else:
+            req = AWSRequest(method="GET", url=gw.endpoint + "/", params=params)
+    elif method == "POST":
         req = AWSRequest(method="POST", url=gw.endpoint + "/", data=body, headers={
             "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     else:
