@@ -1,0 +1,229 @@
+/* cloudgate libvirt driver: the table, open/close, zones and listing. */
+#include "lv_driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../gateway/log.h"
+
+#define PRUNE_SEC 60
+
+lv_host *lv_drv_find_instance(cg_drv *drv, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (lv_cache_contains(lv_host_cache(drv->hosts[i]), id))
+            return drv->hosts[i];
+    }
+    return NULL;
+}
+
+lv_host *lv_drv_find_zone(cg_drv *drv, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (strcmp(lv_host_zone(drv->hosts[i]), name) == 0)
+            return drv->hosts[i];
+    }
+    return NULL;
+}
+
+void lv_drv_console_path(const cg_drv *drv, const char *id, char *buf, size_t len)
+{
+    const char *dir = drv->cfg->console_dir;
+
+    if (dir)
+        snprintf(buf, len, "%s%s%s%s", dir, id ? "/" : "", id ? id : "", id ? ".log" : "");
+    else
+        snprintf(buf, len, "%s/console%s%s%s", drv->cfg->state_dir, id ? "/" : "",
+                 id ? id : "", id ? ".log" : "");
+}
+
+void lv_user_initiated(char *buf, size_t len)
+{
+    char when[32] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (gmtime_r(&now, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, len, "User initiated (%s GMT)", when);
+}
+
+virConnectPtr lv_driver_zone_conn(cg_drv *drv, const char *zone, cg_error *err)
+{
+    lv_host *h = lv_drv_find_zone(drv, zone);
+
+    if (!h) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "no availability zone '%s'", zone);
+        return NULL;
+    }
+    return lv_host_conn(h, err);
+}
+
+static void lv_close(cg_drv *drv)
+{
+    size_t i;
+
+    if (!drv)
+        return;
+    /* Hosts go first: they deregister from the event thread still running. */
+    for (i = 0; i < drv->n_hosts; i++)
+        lv_host_free(drv->hosts[i]);
+    free(drv->hosts);
+    if (drv->events_started)
+        lv_event_stop();
+    lv_state_close(drv->state);
+    pthread_mutex_destroy(&drv->tags_lock);
+    free(drv);
+}
+
+static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
+{
+    cg_drv *drv = NULL;
+    char why[256];
+    size_t i;
+
+    if (!cfg || cfg->n_zones == 0 || !cfg->state_dir || !cfg->storage_pool ||
+        !cfg->network || !cfg->domain_type) {
+        cg_error_set(err, CG_ERR_INVALID, "libvirt driver: incomplete configuration%s",
+                     cfg && cfg->n_zones == 0 ? " (no zone)" : "");
+        return NULL;
+    }
+    if (!(drv = calloc(1, sizeof(*drv)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&drv->tags_lock, NULL);
+    drv->cfg = cfg;
+    if (lv_event_start(err) < 0)
+        goto error;
+    drv->events_started = 1;
+    if (!(drv->state = lv_state_open(cfg, err)))
+        goto error;
+    if (!(drv->hosts = calloc(cfg->n_zones, sizeof(*drv->hosts)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto error;
+    }
+    for (i = 0; i < cfg->n_zones; i++) {
+        why[0] = '\0';
+        /* An unreachable host does not stop the gateway: its zone shows as
+         * unavailable and it is retried every few seconds. */
+        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], why, sizeof(why)))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto error;
+        }
+        drv->n_hosts++;
+    }
+    return drv;
+
+error:
+    lv_close(drv);
+    return NULL;
+}
+
+static int lv_zone_list(cg_drv *drv, cg_zone_list *out, cg_error *err)
+{
+    size_t i;
+
+    out->v = NULL;
+    out->n = 0;
+    if (!(out->v = calloc(drv->n_hosts ? drv->n_hosts : 1, sizeof(*out->v)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < drv->n_hosts; i++) {
+        snprintf(out->v[i].name, sizeof(out->v[i].name), "%s", lv_host_zone(drv->hosts[i]));
+        snprintf(out->v[i].state, sizeof(out->v[i].state), "%s",
+                 lv_host_available(drv->hosts[i]) ? "available" : "unavailable");
+    }
+    out->n = drv->n_hosts;
+    return 0;
+}
+
+static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
+{
+    cg_instance_list term = {0};
+    time_t now = time(NULL), due;
+    time_t cutoff = now - (time_t)drv->cfg->terminated_retention_sec;
+    size_t i, j, live;
+    int ret = -1;
+
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (lv_cache_snapshot(lv_host_cache(drv->hosts[i]), out) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+    }
+    live = out->n;
+    /* Expired records are filtered here and deleted at most once a minute:
+     * a listing should not write to the database every time. */
+    due = __atomic_load_n(&drv->next_prune, __ATOMIC_RELAXED);
+    if (now >= due && __atomic_compare_exchange_n(&drv->next_prune, &due, now + PRUNE_SEC, 0,
+                                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        lv_state_terminated_prune(drv->state, cutoff, NULL);
+    if (lv_state_terminated_list(drv->state, cutoff, &term, err) < 0)
+        goto cleanup;
+    for (i = 0; i < term.n; i++) {
+        /* An instance being terminated right now is in both for a moment. */
+        for (j = 0; j < live && strcmp(out->v[j].id, term.v[i].id) != 0; j++)
+            ;
+        if (j < live)
+            continue;
+        if (cg_instance_list_append(out, &term.v[i]) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_instance_list_release(&term);
+    if (ret < 0)
+        cg_instance_list_release(out);
+    return ret;
+}
+
+static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remove,
+                      cg_error *err)
+{
+    if (strncmp(id, "i-", 2) == 0)
+        return lv_instance_tags(drv, id, tags, remove, err);
+    if (strncmp(id, "ami-", 4) == 0)
+        return lv_image_tags(drv, id, tags, remove, err);
+    cg_error_set(err, CG_ERR_NOT_FOUND, "resource %s does not exist", id);
+    return -1;
+}
+
+static int lv_tags_set(cg_drv *drv, const char *id, const cg_tags *tags, cg_error *err)
+{
+    return tags_apply(drv, id, tags, 0, err);
+}
+
+static int lv_tags_delete(cg_drv *drv, const char *id, const cg_tags *tags, cg_error *err)
+{
+    return tags_apply(drv, id, tags, 1, err);
+}
+
+const cg_driver lv_driver = {
+    .name = "libvirt",
+    .open = lv_open,
+    .close = lv_close,
+    .zone_list = lv_zone_list,
+    .image_list = lv_image_list,
+    .image_register = lv_image_register,
+    .image_deregister = lv_image_deregister,
+    .instance_list = lv_instance_list,
+    .instance_run = lv_instance_run,
+    .instance_start = lv_instance_start,
+    .instance_stop = lv_instance_stop,
+    .instance_reboot = lv_instance_reboot,
+    .instance_terminate = lv_instance_terminate,
+    .instance_user_data = lv_instance_user_data,
+    .tags_set = lv_tags_set,
+    .tags_delete = lv_tags_delete,
+};

@@ -1,0 +1,305 @@
+/* cloudgate libvirt driver: images (templates). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../gateway/log.h"
+#include "../../gateway/util.h"
+#include "lv_driver.h"
+#include "lv_storage.h"
+
+int lv_image_list(cg_drv *drv, cg_image_list *out, cg_error *err)
+{
+    return lv_state_image_list(drv->state, out, err);
+}
+
+/* Copy a local file to dst (created, must not exist).  0 or -1 (reported). */
+static int copy_file(const char *src, const char *dst, cg_error *err)
+{
+    char buf[65536];
+    ssize_t n;
+    int in = -1, out = -1, ret = -1;
+
+    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+        cg_error_set(err, CG_ERR_INVALID, "cannot read %s: %s", src, strerror(errno));
+        goto cleanup;
+    }
+    if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", dst, strerror(errno));
+        goto cleanup;
+    }
+    while ((n = read(in, buf, sizeof(buf))) != 0) {
+        ssize_t off = 0;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "reading %s: %s", src, strerror(errno));
+            goto cleanup;
+        }
+        while (off < n) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                cg_error_set(err, CG_ERR_INTERNAL, "writing %s: %s", dst, strerror(errno));
+                goto cleanup;
+            }
+            off += w;
+        }
+    }
+    if (close(out) < 0) {
+        out = -1;
+        cg_error_set(err, CG_ERR_INTERNAL, "writing %s: %s", dst, strerror(errno));
+        goto cleanup;
+    }
+    out = -1;
+    ret = 0;
+
+cleanup:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    if (ret < 0)
+        unlink(dst);
+    return ret;
+}
+
+/* Remove STATE_DIR/images/<id>/{kernel,initrd} and the directory. */
+static void remove_boot_files(cg_drv *drv, const char *id)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/images/%s/kernel", drv->cfg->state_dir, id);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/images/%s/initrd", drv->cfg->state_dir, id);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/images/%s", drv->cfg->state_dir, id);
+    rmdir(path);
+}
+
+/* Copy the direct-boot files next to the database: instances must still
+ * boot when the originals move.  The paths go into img.  0 or -1. */
+static int copy_boot_files(cg_drv *drv, const cg_image_spec *spec, cg_image *img,
+                           cg_error *err)
+{
+    char *dir = NULL;
+    int ret = -1;
+
+    if (!spec->kernel)
+        return 0;
+    if (!(dir = cg_asprintf("%s/images/%s", drv->cfg->state_dir, img->id)) ||
+        !(img->kernel = cg_asprintf("%s/kernel", dir)) ||
+        (spec->initrd && !(img->initrd = cg_asprintf("%s/initrd", dir)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    if (cg_mkdir_p(dir, 0755) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", dir, strerror(errno));
+        goto cleanup;
+    }
+    if (copy_file(spec->kernel, img->kernel, err) < 0 ||
+        (spec->initrd && copy_file(spec->initrd, img->initrd, err) < 0))
+        goto cleanup;
+    ret = 0;
+
+cleanup:
+    free(dir);
+    return ret;
+}
+
+static int check_spec(const cg_image_spec *spec, cg_error *err)
+{
+    if (!spec->name || !*spec->name) {
+        cg_error_set(err, CG_ERR_MISSING, "an image needs a name");
+        return -1;
+    }
+    if (!spec->disk_path == !spec->volume) {
+        cg_error_set(err, CG_ERR_INVALID, "give exactly one of a disk file or a volume");
+        return -1;
+    }
+    if (!spec->kernel && (spec->initrd || spec->cmdline)) {
+        cg_error_set(err, CG_ERR_INVALID, "an initrd or kernel command line needs a kernel");
+        return -1;
+    }
+    if (spec->kernel && access(spec->kernel, R_OK) < 0) {
+        cg_error_set(err, CG_ERR_INVALID, "cannot read kernel %s: %s", spec->kernel,
+                     strerror(errno));
+        return -1;
+    }
+    if (spec->initrd && access(spec->initrd, R_OK) < 0) {
+        cg_error_set(err, CG_ERR_INVALID, "cannot read initrd %s: %s", spec->initrd,
+                     strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_error *err)
+{
+    cg_image img;
+    const char *format = NULL;
+    unsigned long long capacity = 0, size = 0;
+    virConnectPtr conn;
+    size_t i, uploaded = 0;
+    int boot_files = 0, ret = -1;
+
+    memset(&img, 0, sizeof(img));
+    if (check_spec(spec, err) < 0)
+        return -1;
+    cg_new_id(img.id, sizeof(img.id), "ami-");
+    if (spec->disk_path) {
+        if (lv_storage_probe(spec->disk_path, &format, &size, err) < 0)
+            goto cleanup;
+        img.volume = cg_asprintf("%s.%s", img.id, strcmp(format, "qcow2") ? "img" : "qcow2");
+    } else {
+        img.volume = strdup(spec->volume);
+    }
+    if (!img.volume || !(img.name = strdup(spec->name)) ||
+        (spec->description && !(img.description = strdup(spec->description))) ||
+        (spec->cmdline && !(img.cmdline = strdup(spec->cmdline)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    /* Every zone must hold the template: an instance may land in any. */
+    for (i = 0; i < drv->n_hosts; i++) {
+        int rc;
+
+        if (!(conn = lv_host_conn(drv->hosts[i], err)))
+            goto cleanup;
+        if (spec->disk_path)
+            rc = lv_storage_upload(conn, drv->cfg->storage_pool, img.volume, spec->disk_path,
+                                   &capacity, err);
+        else
+            rc = lv_storage_find(conn, drv->cfg->storage_pool, img.volume, &capacity, err);
+        virConnectClose(conn);
+        if (rc < 0)
+            goto cleanup;
+        if (spec->disk_path)
+            uploaded = i + 1;
+        if (i == 0)
+            size = capacity;
+    }
+    boot_files = 1;
+    if (copy_boot_files(drv, spec, &img, err) < 0)
+        goto cleanup;
+    snprintf(img.architecture, sizeof(img.architecture), "x86_64");
+    snprintf(img.state, sizeof(img.state), "available");
+    img.created = time(NULL);
+    img.size_bytes = size;
+    if (lv_state_image_add(drv->state, &img, spec->disk_path != NULL, err) < 0)
+        goto cleanup;
+    cg_info("image %s registered: '%s', volume %s", img.id, img.name, img.volume);
+    if (out) {
+        *out = img;
+        memset(&img, 0, sizeof(img));
+    }
+    ret = 0;
+
+cleanup:
+    if (ret < 0) {
+        /* Nothing of a failed registration stays behind. */
+        for (i = 0; i < uploaded; i++) {
+            if ((conn = lv_host_conn(drv->hosts[i], NULL))) {
+                lv_storage_delete(conn, drv->cfg->storage_pool, img.volume, NULL);
+                virConnectClose(conn);
+            }
+        }
+        if (boot_files)
+            remove_boot_files(drv, img.id);
+    }
+    cg_image_release(&img);
+    return ret;
+}
+
+int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
+{
+    cg_image img;
+    virConnectPtr conn;
+    cg_error derr;
+    size_t i, users = 0;
+    int owned = 0, rc, ret = -1;
+
+    rc = lv_state_image_get(drv->state, image_id, &img, &owned, err);
+    if (rc <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", image_id);
+        return -1;
+    }
+    if (lv_state_image_delete(drv->state, image_id, err) < 0)
+        goto cleanup;
+    for (i = 0; i < drv->n_hosts; i++)
+        users += lv_cache_count_image(lv_host_cache(drv->hosts[i]), image_id);
+    /* Instances of a deregistered image live on (as on EC2): their overlays
+     * and direct-boot files need the template, which then stays. */
+    if (users > 0) {
+        cg_warn("image %s deregistered; volume %s kept for its %zu instance(s)", image_id,
+                img.volume, users);
+        ret = 0;
+        goto cleanup;
+    }
+    for (i = 0; owned && i < drv->n_hosts; i++) {
+        cg_error_clear(&derr);
+        if (!(conn = lv_host_conn(drv->hosts[i], &derr)) ||
+            lv_storage_delete(conn, drv->cfg->storage_pool, img.volume, &derr) < 0)
+            cg_warn("image %s: volume %s left in zone %s: %s", image_id, img.volume,
+                    lv_host_zone(drv->hosts[i]), derr.message);
+        if (conn)
+            virConnectClose(conn);
+    }
+    remove_boot_files(drv, image_id);
+    cg_info("image %s deregistered", image_id);
+    ret = 0;
+
+cleanup:
+    cg_image_release(&img);
+    return ret;
+}
+
+/* lv_image_tags under tags_lock. */
+static int image_tags_locked(cg_drv *drv, const char *image_id, const cg_tags *tags,
+                             int remove, cg_error *err)
+{
+    cg_image img;
+    size_t i;
+    int rc, ret = -1;
+
+    rc = lv_state_image_get(drv->state, image_id, &img, NULL, err);
+    if (rc <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", image_id);
+        return -1;
+    }
+    for (i = 0; tags && i < tags->n; i++) {
+        if (remove) {
+            cg_tags_remove(&img.tags, tags->v[i].key, tags->v[i].value);
+        } else if (cg_tags_set(&img.tags, tags->v[i].key, tags->v[i].value) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = lv_state_image_set_tags(drv->state, image_id, &img.tags, err);
+
+cleanup:
+    cg_image_release(&img);
+    return ret;
+}
+
+int lv_image_tags(cg_drv *drv, const char *image_id, const cg_tags *tags, int remove,
+                  cg_error *err)
+{
+    int ret;
+
+    /* Read-modify-write of the stored set: one edit at a time. */
+    pthread_mutex_lock(&drv->tags_lock);
+    ret = image_tags_locked(drv, image_id, tags, remove, err);
+    pthread_mutex_unlock(&drv->tags_lock);
+    return ret;
+}

@@ -1,0 +1,796 @@
+/* cloudgate libvirt driver: instance operations. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/virterror.h>
+
+#include "../../gateway/log.h"
+#include "../../gateway/util.h"
+#include "lv_domxml.h"
+#include "lv_driver.h"
+#include "lv_storage.h"
+
+/* What one launch made so far, so a failure can undo exactly that. */
+typedef struct launched {
+    cg_instance inst;
+    int cached, volume, log, defined, user_data;
+} launched;
+
+/* ---- small helpers ---- */
+
+static void random_mac(char *buf, size_t len)
+{
+    unsigned char b[3] = {0};
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        /* getrandom on Linux only fails before the pool is ready; still unique enough. */
+        unsigned r = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+        b[0] = r & 0xff;
+        b[1] = (r >> 8) & 0xff;
+        b[2] = (r >> 16) & 0xff;
+    }
+    /* 52:54:00 is the prefix QEMU and libvirt use for locally made NICs. */
+    snprintf(buf, len, "52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]);
+}
+
+/* Undefine with everything libvirt may keep beside the definition, falling
+ * back to fewer flags for drivers (and versions) that refuse some. */
+static int undefine(virDomainPtr dom)
+{
+    static const unsigned flags[] = {
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+            VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM,
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+        0,
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        int code;
+
+        if (virDomainUndefineFlags(dom, flags[i]) == 0)
+            return 0;
+        code = lv_last_error_code();
+        if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT &&
+            code != VIR_ERR_ARGUMENT_UNSUPPORTED)
+            return -1;
+    }
+    return virDomainUndefine(dom);
+}
+
+/* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
+static virDomainPtr domain_get(virConnectPtr conn, const char *id, cg_error *err)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+
+    if (!dom) {
+        cg_errkind kind = lv_last_error_code() == VIR_ERR_NO_DOMAIN ? CG_ERR_NOT_FOUND
+                                                                    : CG_ERR_INTERNAL;
+
+        lv_report(err, conn, kind, "instance %s", id);
+    }
+    return dom;
+}
+
+/* Read the domain's state into the cache; returns the EC2 base state. */
+static cg_instance_state sync_state(lv_cache *c, virDomainPtr dom, const char *id)
+{
+    int state, reason;
+    cg_instance_state st;
+
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        virResetLastError();
+        return CG_STATE_PENDING;
+    }
+    st = lv_state_from_libvirt(state);
+    lv_cache_set_base(c, id, st);
+    return st;
+}
+
+/* Find an instance and mark it busy.  Returns its host with a copy in
+ * *inst, or NULL: then *terminated says whether it is a retained terminated
+ * instance (copied into *inst, nothing reported), else the error is reported. */
+static lv_host *take(cg_drv *drv, const char *id, cg_instance *inst, int *terminated,
+                     cg_error *err)
+{
+    lv_host *h = lv_drv_find_instance(drv, id);
+    int rc;
+
+    *terminated = 0;
+    memset(inst, 0, sizeof(*inst));
+    if (h) {
+        switch (lv_cache_acquire(lv_host_cache(h), id, inst)) {
+        case LV_ACQ_OK:
+            return h;
+        case LV_ACQ_BUSY:
+            cg_error_set(err, CG_ERR_STATE, "instance %s has another operation in progress", id);
+            return NULL;
+        case LV_ACQ_NOMEM:
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            return NULL;
+        case LV_ACQ_NOT_FOUND:
+            break;   /* terminated meanwhile: look below */
+        }
+    }
+    rc = lv_state_terminated_get(drv->state, id, inst, err);
+    if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "instance %s does not exist", id);
+    *terminated = rc == 1;
+    return NULL;
+}
+
+static void change(cg_state_change *chg, const char *id, cg_instance_state prev,
+                   cg_instance_state cur)
+{
+    if (!chg)
+        return;
+    snprintf(chg->id, sizeof(chg->id), "%s", id);
+    chg->previous = prev;
+    chg->current = cur;
+}
+
+/* The state the cache shows now. */
+static cg_instance_state shown(lv_host *h, const char *id, cg_instance_state fallback)
+{
+    cg_instance now;
+    cg_instance_state st = fallback;
+
+    if (lv_cache_get(lv_host_cache(h), id, &now) == 1) {
+        st = now.state;
+        cg_instance_release(&now);
+    }
+    return st;
+}
+
+/* ---- run ---- */
+
+/* Undo what launching l made; failures are logged, the first error stands. */
+static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
+{
+    const char *id = l->inst.id;
+    char path[4096];
+    cg_error e = {0};
+
+    if (l->defined) {
+        virDomainPtr dom = virDomainLookupByName(conn, id);
+
+        if (dom) {
+            if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
+                cg_warn("rollback %s: destroy: %s", id, virGetLastErrorMessage());
+            if (undefine(dom) < 0)
+                cg_warn("rollback %s: undefine: %s", id, virGetLastErrorMessage());
+            virDomainFree(dom);
+        }
+    }
+    if (l->volume) {
+        snprintf(path, sizeof(path), "%s.qcow2", id);
+        if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
+            cg_warn("rollback %s: %s", id, e.message);
+    }
+    if (l->log) {
+        lv_drv_console_path(drv, id, path, sizeof(path));
+        unlink(path);
+    }
+    if (l->user_data)
+        lv_state_user_data_delete(drv->state, id, NULL);
+    if (l->cached)
+        lv_cache_remove(lv_host_cache(h), id);
+    virResetLastError();
+}
+
+/* Launch one instance (l->inst already filled in).  0 or -1 (reported); what
+ * was made is recorded in l either way. */
+static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_spec *spec,
+                  const cg_image *img, launched *l, cg_error *err)
+{
+    lv_domain_spec ds;
+    char vol[64], log[4096];
+    char *disk = NULL, *xml = NULL;
+    virDomainPtr dom = NULL;
+    int ret = -1;
+
+    if (lv_cache_add_launching(lv_host_cache(h), &l->inst) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot cache instance %s", l->inst.id);
+        goto cleanup;
+    }
+    l->cached = 1;
+    snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
+    if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol, err)))
+        goto cleanup;
+    l->volume = 1;
+    lv_drv_console_path(drv, NULL, log, sizeof(log));
+    if (cg_mkdir_p(log, 0755) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", log, strerror(errno));
+        goto cleanup;
+    }
+    lv_drv_console_path(drv, l->inst.id, log, sizeof(log));
+    l->log = 1;
+    memset(&ds, 0, sizeof(ds));
+    ds.domain_type = drv->cfg->domain_type;
+    ds.name = l->inst.id;
+    ds.vcpus = l->inst.vcpus;
+    ds.memory_mib = l->inst.memory_mib;
+    ds.disk_path = disk;
+    ds.disk_format = "qcow2";
+    ds.kernel = img->kernel;
+    ds.initrd = img->initrd;
+    ds.cmdline = img->cmdline;
+    ds.network = drv->cfg->network;
+    ds.mac = l->inst.mac;
+    ds.console_log = log;
+    ds.meta = &l->inst;
+    if (!(xml = lv_domxml_build(&ds, err)))
+        goto cleanup;
+    if (!(dom = virDomainDefineXML(conn, xml))) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "define instance %s", l->inst.id);
+        goto cleanup;
+    }
+    l->defined = 1;
+    if (spec->user_data) {
+        if (lv_state_user_data_put(drv->state, l->inst.id, spec->user_data, spec->user_data_len,
+                                   err) < 0)
+            goto cleanup;
+        l->user_data = 1;
+    }
+    if (virDomainCreate(dom) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "start instance %s", l->inst.id);
+        goto cleanup;
+    }
+    sync_state(lv_host_cache(h), dom, l->inst.id);
+    ret = 0;
+
+cleanup:
+    if (dom)
+        virDomainFree(dom);
+    free(disk);
+    free(xml);
+    return ret;
+}
+
+/* Fill inst for the idx-th instance of a launch. */
+static int describe_new(cg_drv *drv, lv_host *h, const cg_launch_spec *spec, const char *rid,
+                        unsigned idx, cg_instance *inst)
+{
+    memset(inst, 0, sizeof(*inst));
+    cg_new_id(inst->id, sizeof(inst->id), "i-");
+    snprintf(inst->image_id, sizeof(inst->image_id), "%s", spec->image_id);
+    snprintf(inst->reservation_id, sizeof(inst->reservation_id), "%s", rid);
+    snprintf(inst->instance_type, sizeof(inst->instance_type), "%s", spec->type->name);
+    snprintf(inst->zone, sizeof(inst->zone), "%s", lv_host_zone(h));
+    snprintf(inst->key_name, sizeof(inst->key_name), "%s", spec->key_name ? spec->key_name : "");
+    snprintf(inst->client_token, sizeof(inst->client_token), "%s",
+             spec->client_token ? spec->client_token : "");
+    random_mac(inst->mac, sizeof(inst->mac));
+    inst->state = CG_STATE_PENDING;
+    inst->launch_time = inst->state_time = time(NULL);
+    inst->ami_launch_index = idx;
+    inst->vcpus = spec->type->vcpus;
+    inst->memory_mib = spec->type->memory_mib;
+    return cg_tags_copy(&inst->tags, spec->tags);
+}
+
+/* The instances of an earlier launch with the same client token. */
+static int replay(cg_drv *drv, const cg_launch_spec *spec, const lv_token *tok,
+                  cg_instance_list *out, cg_error *err)
+{
+    char *ids = NULL, *id, *save = NULL;
+    cg_instance inst;
+    int ret = -1;
+
+    if (strcmp(tok->image_id, spec->image_id) != 0) {
+        cg_error_set(err, CG_ERR_CONFLICT,
+                     "client token %s was already used with different parameters",
+                     spec->client_token);
+        return -1;
+    }
+    if (!*tok->instance_ids) {
+        cg_error_set(err, CG_ERR_CONFLICT, "a launch with client token %s is in progress",
+                     spec->client_token);
+        return -1;
+    }
+    if (!(ids = strdup(tok->instance_ids))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+        lv_host *h = lv_drv_find_instance(drv, id);
+        int rc = h ? lv_cache_get(lv_host_cache(h), id, &inst) : 0;
+
+        if (rc == 0)
+            rc = lv_state_terminated_get(drv->state, id, &inst, err);
+        if (rc < 0)
+            goto cleanup;
+        if (rc == 0)
+            continue;   /* terminated long ago and pruned */
+        rc = cg_instance_list_append(out, &inst);
+        cg_instance_release(&inst);
+        if (rc < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    free(ids);
+    return ret;
+}
+
+/* The zone to launch in: the one asked for, or the first reachable one. */
+static lv_host *pick_zone(cg_drv *drv, const char *zone, cg_error *err)
+{
+    lv_host *h;
+    size_t i;
+
+    if (zone) {
+        if (!(h = lv_drv_find_zone(drv, zone)))
+            cg_error_set(err, CG_ERR_INVALID, "unknown availability zone '%s'", zone);
+        return h;
+    }
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (lv_host_available(drv->hosts[i]))
+            return drv->hosts[i];
+    }
+    cg_error_set(err, CG_ERR_UNAVAILABLE, "no availability zone is reachable");
+    return NULL;
+}
+
+int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
+                    cg_error *err)
+{
+    cg_image img;
+    lv_host *h = NULL;
+    virConnectPtr conn = NULL;
+    lv_token mine, prev = {0};
+    launched *l = NULL;
+    char rid[24], *ids = NULL;
+    unsigned fit = 0, i, made = 0;
+    int claimed = 0, have_img = 0, rc, ret = -1;
+
+    memset(&img, 0, sizeof(img));
+    if (!spec->image_id || !spec->type || spec->min_count < 1 ||
+        spec->max_count < spec->min_count) {
+        cg_error_set(err, CG_ERR_INVALID, "invalid launch request");
+        return -1;
+    }
+    if (!(h = pick_zone(drv, spec->zone, err)))
+        return -1;
+    cg_new_id(rid, sizeof(rid), "r-");
+    if (spec->client_token && *spec->client_token) {
+        memset(&mine, 0, sizeof(mine));
+        snprintf(mine.reservation_id, sizeof(mine.reservation_id), "%s", rid);
+        snprintf(mine.image_id, sizeof(mine.image_id), "%s", spec->image_id);
+        snprintf(mine.zone, sizeof(mine.zone), "%s", lv_host_zone(h));
+        if ((rc = lv_state_token_claim(drv->state, spec->client_token, &mine, &prev, err)) < 0)
+            goto cleanup;
+        if (rc == 0) {
+            ret = replay(drv, spec, &prev, out, err);
+            goto cleanup;
+        }
+        claimed = 1;
+    }
+    if ((rc = lv_state_image_get(drv->state, spec->image_id, &img, NULL, err)) <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", spec->image_id);
+        goto cleanup;
+    }
+    have_img = 1;
+    if (!(conn = lv_host_conn(h, err)))
+        goto cleanup;
+    if (lv_host_reserve(h, conn, spec->type->memory_mib, spec->max_count, &fit, err) < 0)
+        goto cleanup;
+    if (fit < spec->min_count) {
+        cg_error_set(err, CG_ERR_CAPACITY,
+                     "zone %s has room for %u instance(s) of type %s, at least %u requested",
+                     lv_host_zone(h), fit, spec->type->name, spec->min_count);
+        goto cleanup;
+    }
+    if (!(l = calloc(fit, sizeof(*l))) || !(ids = calloc(fit, 24))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    for (i = 0; i < fit; i++) {
+        if (describe_new(drv, h, spec, rid, i, &l[i].inst) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+        made = i + 1;
+        if (launch(drv, h, conn, spec, &img, &l[i], err) < 0)
+            goto cleanup;
+        if (i)
+            strcat(ids, " ");
+        strcat(ids, l[i].inst.id);
+    }
+    if (claimed && lv_state_token_finish(drv->state, spec->client_token, ids, err) < 0)
+        goto cleanup;
+    for (i = 0; i < made; i++) {
+        if (cg_instance_list_append(out, &l[i].inst) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            cg_instance_list_release(out);
+            goto cleanup;
+        }
+    }
+    /* Every instance of the call stayed busy and pending until all made it,
+     * so nothing could act on one that a rollback would then remove. */
+    for (i = 0; i < made; i++) {
+        lv_cache_set_overlay(lv_host_cache(h), l[i].inst.id, LV_NO_OVERLAY, 0);
+        lv_cache_release(lv_host_cache(h), l[i].inst.id);
+    }
+    cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
+            made, spec->image_id);
+    ret = 0;
+
+cleanup:
+    if (ret < 0 && made) {
+        cg_warn("zone %s: launch failed (%s); rolling back %u instance(s)", lv_host_zone(h),
+                err ? err->message : "", made);
+        for (i = made; i-- > 0;)
+            rollback(drv, h, conn, &l[i]);
+    }
+    for (i = 0; i < made; i++)
+        cg_instance_release(&l[i].inst);
+    if (claimed && ret < 0)
+        lv_state_token_drop(drv->state, spec->client_token, NULL);
+    if (fit && h)
+        lv_host_unreserve(h, (unsigned long long)fit * spec->type->memory_mib);
+    if (conn)
+        virConnectClose(conn);
+    if (have_img)
+        cg_image_release(&img);
+    lv_token_release(&prev);
+    free(ids);
+    free(l);
+    return ret;
+}
+
+/* ---- start / stop / reboot / terminate ---- */
+
+int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err)
+{
+    cg_instance inst;
+    lv_host *h;
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    int terminated, ret = -1;
+
+    if (!(h = take(drv, id, &inst, &terminated, err))) {
+        if (terminated)
+            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
+        cg_instance_release(&inst);
+        return -1;
+    }
+    switch (inst.state) {
+    case CG_STATE_RUNNING:
+    case CG_STATE_PENDING:
+        change(chg, id, inst.state, inst.state);
+        ret = 0;
+        goto cleanup;
+    case CG_STATE_STOPPED:
+        break;
+    default:
+        cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be started", id,
+                     cg_instance_state_name(inst.state));
+        goto cleanup;
+    }
+    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)))
+        goto cleanup;
+    lv_cache_set_overlay(lv_host_cache(h), id, CG_STATE_PENDING, 0);
+    if (virDomainCreate(dom) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "start instance %s", id);
+        lv_cache_set_overlay(lv_host_cache(h), id, LV_NO_OVERLAY, 0);
+        goto cleanup;
+    }
+    lv_cache_set_reason(lv_host_cache(h), id, "");
+    sync_state(lv_host_cache(h), dom, id);
+    lv_cache_set_overlay(lv_host_cache(h), id, LV_NO_OVERLAY, 0);
+    change(chg, id, inst.state, shown(h, id, CG_STATE_RUNNING));
+    ret = 0;
+
+cleanup:
+    lv_cache_release(lv_host_cache(h), id);
+    if (dom)
+        virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
+    cg_instance_release(&inst);
+    return ret;
+}
+
+int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *chg,
+                     cg_error *err)
+{
+    cg_instance inst;
+    lv_host *h;
+    lv_cache *c;
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    char reason[128];
+    int terminated, ret = -1;
+
+    if (!(h = take(drv, id, &inst, &terminated, err))) {
+        if (terminated)
+            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
+        cg_instance_release(&inst);
+        return -1;
+    }
+    c = lv_host_cache(h);
+    if (inst.state == CG_STATE_STOPPED || (inst.state == CG_STATE_STOPPING && !force)) {
+        change(chg, id, inst.state, inst.state);
+        ret = 0;
+        goto cleanup;
+    }
+    if (inst.state != CG_STATE_RUNNING && inst.state != CG_STATE_STOPPING) {
+        cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be stopped", id,
+                     cg_instance_state_name(inst.state));
+        goto cleanup;
+    }
+    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)))
+        goto cleanup;
+    lv_user_initiated(reason, sizeof(reason));
+    if (!force && virDomainShutdown(dom) < 0) {
+        /* A guest that cannot be asked (no ACPI) is powered off instead. */
+        cg_warn("instance %s: graceful shutdown refused (%s); powering off", id,
+                virGetLastErrorMessage());
+        force = 1;
+    }
+    if (force && virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "power off instance %s", id);
+        goto cleanup;
+    }
+    lv_cache_set_reason(c, id, reason);
+    if (sync_state(c, dom, id) == CG_STATE_STOPPED)
+        lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
+    else
+        lv_cache_set_overlay(c, id, CG_STATE_STOPPING,
+                             cg_monotonic() + (double)drv->cfg->stop_timeout_sec);
+    change(chg, id, inst.state, shown(h, id, CG_STATE_STOPPING));
+    ret = 0;
+
+cleanup:
+    lv_cache_release(c, id);
+    if (dom)
+        virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
+    cg_instance_release(&inst);
+    return ret;
+}
+
+int lv_instance_reboot(cg_drv *drv, const char *id, cg_error *err)
+{
+    cg_instance inst;
+    lv_host *h;
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    int terminated, ret = -1;
+
+    if (!(h = take(drv, id, &inst, &terminated, err))) {
+        if (terminated)
+            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
+        cg_instance_release(&inst);
+        return -1;
+    }
+    if (inst.state != CG_STATE_RUNNING) {
+        cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be rebooted", id,
+                     cg_instance_state_name(inst.state));
+        goto cleanup;
+    }
+    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)))
+        goto cleanup;
+    if (virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN) < 0) {
+        cg_debug("instance %s: ACPI reboot refused (%s); resetting", id,
+                 virGetLastErrorMessage());
+        if (virDomainReset(dom, 0) < 0) {
+            lv_report(err, conn, CG_ERR_INTERNAL, "reboot instance %s", id);
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    lv_cache_release(lv_host_cache(h), id);
+    if (dom)
+        virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
+    cg_instance_release(&inst);
+    return ret;
+}
+
+/* Power off and undefine the domain of instance id; one already gone is fine.
+ * 0 or -1 (reported). */
+static int remove_domain(virConnectPtr conn, const char *id, cg_error *err)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+    int ret = -1;
+
+    if (!dom) {
+        if (lv_last_error_code() == VIR_ERR_NO_DOMAIN) {
+            virResetLastError();
+            return 0;
+        }
+        lv_report(err, conn, CG_ERR_INTERNAL, "instance %s", id);
+        return -1;
+    }
+    if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "power off instance %s", id);
+        goto cleanup;
+    }
+    if (undefine(dom) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "undefine instance %s", id);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    virDomainFree(dom);
+    return ret;
+}
+
+int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err)
+{
+    cg_instance inst;
+    lv_host *h;
+    lv_cache *c;
+    virConnectPtr conn = NULL;
+    char path[4096];
+    cg_error e = {0};
+    cg_instance_state prev;
+    int terminated, ret = -1;
+
+    if (!(h = take(drv, id, &inst, &terminated, err))) {
+        if (terminated) {
+            change(chg, id, CG_STATE_TERMINATED, CG_STATE_TERMINATED);
+            ret = 0;
+        }
+        cg_instance_release(&inst);
+        return ret;
+    }
+    c = lv_host_cache(h);
+    prev = inst.state;
+    if (!(conn = lv_host_conn(h, err)))
+        goto cleanup;
+    lv_cache_set_overlay(c, id, CG_STATE_SHUTTING_DOWN, 0);
+    if (remove_domain(conn, id, err) < 0) {
+        lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
+        goto cleanup;
+    }
+    /* The domain is gone: from here on the instance is terminated whatever
+     * else fails, and leftovers are only logged. */
+    snprintf(path, sizeof(path), "%s.qcow2", id);
+    if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
+        cg_warn("terminate %s: volume left behind: %s", id, e.message);
+    lv_drv_console_path(drv, id, path, sizeof(path));
+    if (unlink(path) < 0 && errno != ENOENT)
+        cg_warn("terminate %s: %s: %s", id, path, strerror(errno));
+    inst.state = CG_STATE_TERMINATED;
+    inst.state_time = time(NULL);
+    inst.private_ip[0] = '\0';
+    lv_user_initiated(inst.state_reason, sizeof(inst.state_reason));
+    if (lv_state_terminated_add(drv->state, &inst, err) < 0) {
+        cg_err("terminate %s: the record of the terminated instance was lost", id);
+        lv_cache_remove(c, id);
+        goto cleanup;
+    }
+    lv_cache_remove(c, id);
+    cg_info("instance %s terminated", id);
+    change(chg, id, prev, CG_STATE_TERMINATED);
+    ret = 0;
+
+cleanup:
+    lv_cache_release(c, id);
+    if (conn)
+        virConnectClose(conn);
+    cg_instance_release(&inst);
+    return ret;
+}
+
+/* ---- user-data and tags ---- */
+
+int lv_instance_user_data(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
+                          cg_error *err)
+{
+    cg_instance inst;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if (!lv_drv_find_instance(drv, id)) {
+        if ((rc = lv_state_terminated_get(drv->state, id, &inst, err)) <= 0) {
+            if (rc == 0)
+                cg_error_set(err, CG_ERR_NOT_FOUND, "instance %s does not exist", id);
+            return -1;
+        }
+        cg_instance_release(&inst);
+    }
+    if ((rc = lv_state_user_data_get(drv->state, id, data, len, err)) < 0)
+        return -1;
+    if (rc == 0 && !(*data = calloc(1, 1))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int apply_tags(cg_tags *dst, const cg_tags *tags, int remove)
+{
+    size_t i;
+
+    for (i = 0; tags && i < tags->n; i++) {
+        if (remove)
+            cg_tags_remove(dst, tags->v[i].key, tags->v[i].value);
+        else if (cg_tags_set(dst, tags->v[i].key, tags->v[i].value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Tags of a retained terminated instance live only in SQLite. */
+static int terminated_tags(cg_drv *drv, cg_instance *inst, const cg_tags *tags, int remove,
+                           cg_error *err)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(&drv->tags_lock);
+    if (apply_tags(&inst->tags, tags, remove) < 0)
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+    else
+        ret = lv_state_terminated_set_tags(drv->state, inst->id, &inst->tags, err);
+    pthread_mutex_unlock(&drv->tags_lock);
+    return ret;
+}
+
+int lv_instance_tags(cg_drv *drv, const char *id, const cg_tags *tags, int remove,
+                     cg_error *err)
+{
+    cg_instance inst;
+    lv_host *h;
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    char *xml = NULL;
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+    int terminated, ret = -1;
+
+    if (!(h = take(drv, id, &inst, &terminated, err))) {
+        if (terminated)
+            ret = terminated_tags(drv, &inst, tags, remove, err);
+        cg_instance_release(&inst);
+        return ret;
+    }
+    if (apply_tags(&inst.tags, tags, remove) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)) ||
+        !(xml = lv_metadata_build(&inst, err)))
+        goto cleanup;
+    /* The metadata is where the tags live across gateway restarts. */
+    if (virDomainIsActive(dom) == 1)
+        flags |= VIR_DOMAIN_AFFECT_LIVE;
+    if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, LV_METADATA_PREFIX,
+                             LV_METADATA_NS, flags) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "tag instance %s", id);
+        goto cleanup;
+    }
+    if (lv_cache_set_tags(lv_host_cache(h), id, &inst.tags) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    lv_cache_release(lv_host_cache(h), id);
+    if (dom)
+        virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
+    free(xml);
+    cg_instance_release(&inst);
+    return ret;
+}

@@ -1,0 +1,84 @@
+/* cloudgate libvirt driver: what libvirt cannot hold, kept in SQLite
+ * (STATE_DIR/cloudgate.db): images (templates) and their tags, instance
+ * user-data, client tokens and the terminated instances still shown.
+ *
+ * One lv_state per driver; every function is thread-safe (a mutex keeps the
+ * multi-statement transactions of threads sharing the handle apart).
+ */
+#ifndef LV_STATE_H
+#define LV_STATE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "../driver.h"
+
+typedef struct lv_state lv_state;
+
+/* Open the database and create the driver's tables.  NULL on failure
+ * (reported).  lv_state_close accepts NULL. */
+lv_state *lv_state_open(const cg_config *cfg, cg_error *err);
+void lv_state_close(lv_state *st);
+
+/* ---- images ---- */
+
+/* Insert an image (its tags included).  owned: the volume was uploaded by
+ * cloudgate and is deleted with the image.  CG_ERR_CONFLICT on a duplicate
+ * name.  0 or -1. */
+int lv_state_image_add(lv_state *st, const cg_image *img, int owned, cg_error *err);
+/* Read one image into out (caller releases); owned may be NULL.
+ * 1 found, 0 not found (not reported), -1 error. */
+int lv_state_image_get(lv_state *st, const char *id, cg_image *out, int *owned, cg_error *err);
+/* All images, oldest first, appended to out.  0 or -1. */
+int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err);
+/* 1 deleted, 0 not found, -1 error. */
+int lv_state_image_delete(lv_state *st, const char *id, cg_error *err);
+/* Replace all tags of an image.  0 or -1. */
+int lv_state_image_set_tags(lv_state *st, const char *id, const cg_tags *tags, cg_error *err);
+
+/* ---- user-data ---- */
+
+int lv_state_user_data_put(lv_state *st, const char *id, const unsigned char *data, size_t len,
+                           cg_error *err);
+/* *data is malloc'd (NUL-terminated, not counted).  1 found, 0 not, -1 error. */
+int lv_state_user_data_get(lv_state *st, const char *id, unsigned char **data, size_t *len,
+                           cg_error *err);
+int lv_state_user_data_delete(lv_state *st, const char *id, cg_error *err);
+
+/* ---- client tokens ---- */
+
+typedef struct lv_token {
+    char reservation_id[24];
+    char image_id[24];
+    char zone[64];
+    char *instance_ids;   /* space-separated; "" while the launch is running */
+} lv_token;
+
+void lv_token_release(lv_token *tok);
+/* Claim token for a new launch described by mine (instance_ids ignored).
+ * 1 claimed; 0 already taken, *existing filled (caller releases); -1 error. */
+int lv_state_token_claim(lv_state *st, const char *token, const lv_token *mine,
+                         lv_token *existing, cg_error *err);
+/* Record the instances the claimed launch made. */
+int lv_state_token_finish(lv_state *st, const char *token, const char *instance_ids,
+                          cg_error *err);
+/* Give a claimed token up after a failed launch. */
+int lv_state_token_drop(lv_state *st, const char *token, cg_error *err);
+
+/* ---- terminated instances ---- */
+
+/* In one transaction: store inst (state terminated, tags included) and drop
+ * its user-data.  0 or -1. */
+int lv_state_terminated_add(lv_state *st, const cg_instance *inst, cg_error *err);
+/* 1 found (out filled, caller releases), 0 not, -1 error. */
+int lv_state_terminated_get(lv_state *st, const char *id, cg_instance *out, cg_error *err);
+/* Append those terminated at or after `since` to out.  0 or -1. */
+int lv_state_terminated_list(lv_state *st, time_t since, cg_instance_list *out,
+                             cg_error *err);
+/* Replace all tags of a terminated instance.  0 or -1. */
+int lv_state_terminated_set_tags(lv_state *st, const char *id, const cg_tags *tags,
+                                 cg_error *err);
+/* Forget instances terminated before `before`.  0 or -1. */
+int lv_state_terminated_prune(lv_state *st, time_t before, cg_error *err);
+
+#endif
