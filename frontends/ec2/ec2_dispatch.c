@@ -154,9 +154,13 @@ int ec2_fail_cg(ec2_call *c, const cg_error *err, const char *resource_id)
     case CG_ERR_NONE:
     case CG_ERR_INTERNAL:
     default:
-        /* The detail may name hosts and paths: it goes to the log only. */
+        /* Operators of a private cloud need the why (e.g. qemu's own
+         * start-up error), so the detail goes to the client and the log. */
         cg_err("ec2 %s (request %s): %s: %s", c->action, c->req ? c->req->request_id : "-",
                cg_errkind_name(err->kind), err->message);
+        if (err->message[0])
+            return ec2_fail(c, "InternalError", "An internal error has occurred: %s",
+                            err->message);
         return ec2_fail(c, "InternalError", "An internal error has occurred");
     }
 }

@@ -98,3 +98,37 @@ def test_failed_launch_leaves_nothing(sysgw):
                           InstanceType="t2.large")
     assert e.value.response["Error"]["Code"] == "InsufficientInstanceCapacity"
     assert domains() == before_doms and volumes() == before_vols
+
+
+def test_failed_start_rolls_back(sysgw, demo_guest, tmp_path):
+    """qemu itself fails to start the guest (its kernel vanished): the domain,
+    the overlay volume and the console log made for it are all removed."""
+    import glob
+    import os
+    import shutil
+    gw = sysgw
+    kernel = tmp_path / "vmlinuz"
+    shutil.copy(os.path.join(demo_guest, "vmlinuz"), kernel)
+    r = gw.admin("image-register", "--name", "doomed",
+                 "--disk", os.path.join(demo_guest, "disk.qcow2"), "--kernel", str(kernel),
+                 "--initrd", os.path.join(demo_guest, "initrd.img"))
+    ami = r.stdout.strip().split()[-1]
+    try:
+        copies = glob.glob(os.path.join(gw.dir, "state", "images", ami, "kernel"))
+        assert copies, "the template's kernel copy was not found"
+        for c in copies:
+            os.unlink(c)
+        before_doms, before_vols = domains(), volumes()
+        with pytest.raises(ClientError) as e:
+            gw.client().run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                                      InstanceType="t2.nano")
+        assert e.value.response["Error"]["Code"] == "InternalError"
+        print("RunInstances error:", e.value.response["Error"]["Message"])
+        assert "kernel" in e.value.response["Error"]["Message"]
+        assert domains() == before_doms
+        assert volumes() == before_vols
+        logs = os.listdir(os.path.join(gw.dir, "state", "console"))
+        leftovers = [l for l in logs if l[:-4] not in gw.launched]
+        assert leftovers == []
+    finally:
+        gw.admin("image-deregister", ami, check=False)
