@@ -4,7 +4,7 @@
 # libvirt's test:// driver, driven by boto3 and the aws CLI) and system tests
 # (real qemu guests on qemu:///system).  Exit status: non-zero if any failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$(pwd)
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 
