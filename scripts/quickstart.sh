@@ -19,8 +19,8 @@ make install >/dev/null
 mkdir -p "$STATE"
 chmod 700 "$STATE"
 if [ ! -s "$CREDS" ]; then
-    key="AKIA$(head -c 64 /dev/urandom | tr -dc 'A-Z0-9' | head -c 16)"
-    secret="$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
+    key="AKIA$(head -c 4096 /dev/urandom | tr -dc 'A-Z0-9' | head -c 16)"
+    secret="$(head -c 4096 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 40)"
     umask 077
     echo "$key $secret" > "$CREDS"
 fi
