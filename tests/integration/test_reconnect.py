@@ -1,0 +1,340 @@
+"""The gateway survives a libvirtd restart.
+
+A private libvirtd, started and stopped here by PID, serves libvirt's test
+driver on its own unix socket in a temporary directory.  It runs unprivileged
+(as `nobody` when the tests run as root, through setpriv), so it is in session
+mode: its socket, pidfile, configuration and caches all live under that
+directory, and it could not write to the system libvirtd's /run/libvirt even
+by mistake.
+
+The zone's URI is test+unix:///TMP/node.xml?socket=TMP/run/libvirt/libvirt-sock.
+The test driver builds each connection's world from that node file when the
+connection opens.  Before restarting libvirtd the test rewrites the file, so the
+gateway reconnects to a world it has never seen: one of its instances shut off,
+one gone, one it never launched.  No domain event tells it any of that; only
+the re-sync on reconnect can make what it shows match.
+"""
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cgharness import Gateway, wait_for
+
+LIBVIRTD = "/usr/sbin/libvirtd"
+VIRSH = "/usr/bin/virsh"
+SETPRIV = "/usr/bin/setpriv"
+ZONE = "cloudgate-r"
+NODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testnode.xml")
+
+# A cloudgate instance as cloudgate defines it for the test driver (compare
+# tests/domxml/test-driver.xml), plus the test driver's own run state:
+# 1 running, 5 shut off.
+DOMAIN = """\
+  <domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0">
+    <name>{id}</name>
+    <metadata>
+      <cloudgate:instance xmlns:cloudgate="http://cloudgate.dev/xmlns/instance/1">
+        <cloudgate:id>{id}</cloudgate:id>
+        <cloudgate:image-id>{image}</cloudgate:image-id>
+        <cloudgate:reservation-id>{reservation}</cloudgate:reservation-id>
+        <cloudgate:instance-type>{type}</cloudgate:instance-type>
+        <cloudgate:zone>{zone}</cloudgate:zone>
+        <cloudgate:launch-time>{launched}</cloudgate:launch-time>
+        <cloudgate:ami-launch-index>{index}</cloudgate:ami-launch-index>
+      </cloudgate:instance>
+    </metadata>
+    <memory unit="KiB">524288</memory>
+    <vcpu>1</vcpu>
+    <os><type arch="x86_64">hvm</type></os>
+    <devices>
+      <interface type="network">
+        <source network="cloudgate-isolated"/>
+        <mac address="{mac}"/>
+      </interface>
+    </devices>
+    <test:runstate>{runstate}</test:runstate>
+  </domain>
+"""
+
+
+class PrivateLibvirtd:
+    """An unprivileged libvirtd whose files all live under top."""
+
+    def __init__(self, top):
+        self.top = top
+        self.home = os.path.join(top, "home")
+        self.runtime = os.path.join(top, "run")
+        self.config = os.path.join(top, "config")
+        self.cache = os.path.join(top, "cache")
+        self.sock = os.path.join(self.runtime, "libvirt", "libvirt-sock")
+        self.node = os.path.join(top, "node.xml")
+        self.uri = "test+unix://%s?socket=%s" % (self.node, self.sock)
+        self.log = os.path.join(top, "libvirtd.log")
+        self.user = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
+        self.proc = None
+        self.starts = 0
+
+    def write_node(self, domains=""):
+        """The world every new connection gets: testnode.xml plus domains."""
+        with open(NODE) as f:
+            text = f.read()
+        assert text.rstrip().endswith("</node>")
+        text = text.rstrip()[:-len("</node>")] + domains + "</node>\n"
+        with open(self.node, "w") as f:
+            f.write(text)
+        os.chmod(self.node, 0o644)
+
+    def start(self, timeout=20):
+        assert self.proc is None or self.proc.poll() is not None
+        for d in (self.home, self.runtime, self.config, self.cache):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+            if self.user:
+                os.chown(d, self.user.pw_uid, self.user.pw_gid)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "HOME": self.home,
+               "XDG_RUNTIME_DIR": self.runtime, "XDG_CONFIG_HOME": self.config,
+               "XDG_CACHE_HOME": self.cache}
+        # --timeout: were this test killed before its teardown, the daemon
+        # would exit by itself once nobody is connected any more.
+        cmd = [LIBVIRTD, "--timeout", "30"]
+        if self.user:
+            cmd = [SETPRIV, "--reuid=%d" % self.user.pw_uid, "--regid=%d" % self.user.pw_gid,
+                   "--clear-groups", "--no-new-privs"] + cmd
+        with open(self.log, "a") as log:
+            log.write("==== start %d\n" % (self.starts + 1))
+            log.flush()
+            self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.starts += 1
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("private libvirtd exited %d:\n%s"
+                                     % (self.proc.returncode, self.log_text()))
+            if os.path.exists(self.sock) and self.virsh("list", "--all", "--name",
+                                                        check=False).returncode == 0:
+                return self
+            time.sleep(0.1)
+        raise AssertionError("private libvirtd did not answer within %ds:\n%s"
+                             % (timeout, self.log_text()))
+
+    def stop(self, timeout=15):
+        """SIGTERM by PID (ours), wait; SIGKILL if it hangs.  Returns the exit code."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("private libvirtd ignored SIGTERM for %ds" % timeout)
+
+    def virsh(self, *args, check=True):
+        # LIBVIRT_AUTOSTART=0: no client here may start a session daemon of its own.
+        env = dict(os.environ, LIBVIRT_AUTOSTART="0", LC_ALL="C")
+        r = subprocess.run([VIRSH, "-q", "-c", self.uri] + list(args), capture_output=True,
+                           text=True, env=env, timeout=30)
+        if check and r.returncode != 0:
+            raise AssertionError("virsh %s failed (%d): %s" % (" ".join(args), r.returncode,
+                                                              r.stderr))
+        return r
+
+    def instances(self):
+        """{name: EC2 state} of the cloudgate domains a new connection finds."""
+        out = {}
+        for n in self.virsh("list", "--all", "--name").stdout.split():
+            if n.startswith("i-"):
+                st = self.virsh("domstate", n).stdout.strip()
+                out[n] = {"running": "running", "shut off": "stopped"}.get(st, st)
+        return out
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def _why_no_private_libvirtd():
+    for path in (LIBVIRTD, VIRSH):
+        if not os.access(path, os.X_OK):
+            return "%s is not installed" % path
+    if os.geteuid() != 0:
+        return None     # it runs as this user, in session mode
+    if not os.access(SETPRIV, os.X_OK):
+        return "%s is needed to run libvirtd unprivileged" % SETPRIV
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        return "there is no user nobody to run libvirtd as"
+    r = subprocess.run([SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "/bin/true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "cannot switch to user nobody here: %s" % r.stderr.strip()
+    return None
+
+
+@pytest.fixture
+def lab(monkeypatch):
+    """(private libvirtd, list of gateways); all stopped by PID and removed after."""
+    why = _why_no_private_libvirtd()
+    if why:
+        pytest.skip("cannot run a private libvirtd: " + why)
+    monkeypatch.setenv("LIBVIRT_AUTOSTART", "0")    # inherited by cloudgated
+    top = tempfile.mkdtemp(prefix="cg-reconnect-")
+    os.chmod(top, 0o755)     # nobody must reach its directories and node.xml
+    lvd = PrivateLibvirtd(top)
+    gateways = []
+    try:
+        yield lvd, gateways
+    finally:
+        problems = []
+        for g in gateways:
+            try:
+                g.stop()
+            except Exception as e:  # noqa: BLE001 - tear the rest down all the same
+                problems.append("cloudgated: %r" % e)
+            print("---- cloudgated log (tail)\n" + g.log_text()[-6000:])
+            shutil.rmtree(g.dir, ignore_errors=True)
+        try:
+            lvd.stop()
+        except Exception as e:  # noqa: BLE001
+            problems.append("libvirtd: %r" % e)
+        print("---- private libvirtd log (tail)\n" + lvd.log_text()[-4000:])
+        shutil.rmtree(top, ignore_errors=True)
+        assert not problems, problems
+
+
+def _instances(ec2, **kw):
+    """{instance id: instance (with its ReservationId)} for all DescribeInstances lists."""
+    return {i["InstanceId"]: dict(i, ReservationId=r["ReservationId"])
+            for page in ec2.get_paginator("describe_instances").paginate(**kw)
+            for r in page["Reservations"] for i in r["Instances"]}
+
+
+def _live(ec2):
+    """{instance id: state name}, terminated ones left out."""
+    return {k: i["State"]["Name"] for k, i in _instances(ec2).items()
+            if i["State"]["Name"] != "terminated"}
+
+
+def _zone_state(ec2):
+    zones = {z["ZoneName"]: z["State"]
+             for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+    assert list(zones) == [ZONE], zones
+    return zones[ZONE]
+
+
+def _unavailable(call, **kw):
+    """call must fail with EC2's Unavailable, HTTP 503 (gw.client() does not retry)."""
+    with pytest.raises(ClientError) as e:
+        call(**kw)
+    resp = e.value.response
+    assert resp["Error"]["Code"] == "Unavailable", resp
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 503, resp
+
+
+def _run(ec2, gw, count=1):
+    r = ec2.run_instances(ImageId=gw.image_id, MinCount=count, MaxCount=count,
+                          InstanceType="t2.micro")
+    return [i["InstanceId"] for i in r["Instances"]]
+
+
+def _domain(inst, runstate):
+    return DOMAIN.format(id=inst["InstanceId"], image=inst["ImageId"],
+                         reservation=inst["ReservationId"], type=inst["InstanceType"],
+                         zone=ZONE, index=inst["AmiLaunchIndex"], runstate=runstate,
+                         launched=inst["LaunchTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         mac="52:54:00:%02x:%02x:%02x" % tuple(secrets.token_bytes(3)))
+
+
+def test_gateway_survives_libvirtd_restart(lab):
+    lvd, gateways = lab
+    t0 = time.time()
+
+    # 1. The private libvirtd, on the integration tests' test node.
+    lvd.write_node()
+    lvd.start()
+    first_pid = lvd.proc.pid
+    assert "demo.qcow2" in lvd.virsh("vol-list", "cloudgate").stdout
+
+    # 2. A gateway on it, two instances running.
+    gw = Gateway(zones=[(ZONE, lvd.uri)], domain_type="test")
+    gateways.append(gw)
+    r = gw.admin("image-register", "--name", "demo", "--volume", "demo.qcow2")
+    gw.image_id = r.stdout.strip().split()[-1]
+    assert gw.image_id.startswith("ami-"), r.stdout + r.stderr
+    gw.start()
+    ec2 = gw.client()
+    assert _zone_state(ec2) == "available"
+    kept, dropped = _run(ec2, gw, count=2)
+    wait_for("both instances running",
+             lambda: _live(ec2) == {kept: "running", dropped: "running"}, 15, 0.2)
+    before = _instances(ec2)[kept]
+
+    # 3. libvirtd goes away (SIGTERM, by PID).
+    assert lvd.stop() == 0, lvd.log_text()
+    wait_for("zone %s unavailable" % ZONE, lambda: _zone_state(ec2) == "unavailable", 10, 0.2)
+    # Reads still answer, from the cache.
+    assert _live(ec2) == {kept: "running", dropped: "running"}
+    one = _instances(ec2, InstanceIds=[kept])
+    assert list(one) == [kept] and one[kept]["State"]["Name"] == "running"
+    assert one[kept]["Placement"]["AvailabilityZone"] == ZONE
+    # Changes fail with 503 Unavailable, and change nothing.
+    _unavailable(ec2.run_instances, ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                 InstanceType="t2.micro")
+    _unavailable(ec2.run_instances, ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                 InstanceType="t2.micro", Placement={"AvailabilityZone": ZONE})
+    _unavailable(ec2.stop_instances, InstanceIds=[kept])
+    _unavailable(ec2.stop_instances, InstanceIds=[kept], Force=True)
+    _unavailable(ec2.terminate_instances, InstanceIds=[dropped])
+    assert _instances(ec2).keys() == {kept, dropped}
+    assert _live(ec2) == {kept: "running", dropped: "running"}
+    assert _zone_state(ec2) == "unavailable"
+
+    # 4. libvirtd comes back on a world the gateway has not seen: `kept` shut
+    # off, `dropped` gone, `adopted` launched elsewhere and running.
+    adopted = dict(before, InstanceId="i-" + secrets.token_hex(9)[:17], AmiLaunchIndex=1)
+    lvd.write_node(_domain(before, 5) + _domain(adopted, 1))
+    lvd.start()
+    assert lvd.proc.pid != first_pid
+    adopted = adopted["InstanceId"]
+    expected = {kept: "stopped", adopted: "running"}
+    assert lvd.instances() == expected
+    wait_for("zone %s available again" % ZONE, lambda: _zone_state(ec2) == "available", 20, 0.2)
+    # Available means the re-sync is done: the gateway shows what the daemon has.
+    assert _live(ec2) == expected
+    after = _instances(ec2, InstanceIds=[kept, adopted])
+    for k in ("ImageId", "InstanceType", "LaunchTime", "AmiLaunchIndex", "Placement"):
+        assert after[kept][k] == before[k], k
+    assert after[adopted]["ImageId"] == gw.image_id
+    with pytest.raises(ClientError) as e:
+        ec2.describe_instances(InstanceIds=[dropped])
+    assert e.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound", e.value.response
+
+    # Changes work again: on a new instance, and on the re-read ones.
+    (new,) = _run(ec2, gw)
+    assert new not in (kept, dropped, adopted)
+    ec2.start_instances(InstanceIds=[kept])
+    ec2.terminate_instances(InstanceIds=[adopted])
+    wait_for("the new world settled",
+             lambda: _live(ec2) == {kept: "running", new: "running"}, 15, 0.2)
+    assert _instances(ec2)[adopted]["State"]["Name"] == "terminated"
+    ec2.stop_instances(InstanceIds=[new], Force=True)
+    wait_for("the new instance stopped", lambda: _live(ec2).get(new) == "stopped", 15, 0.2)
+
+    # The gateway noticed both transitions and stops cleanly, within bounds.
+    assert gw.stop() == 0, gw.log_text()
+    log = gw.log_text()
+    assert "zone %s: connection to %s lost" % (ZONE, lvd.uri) in log, log
+    assert "zone %s: connected to %s" % (ZONE, lvd.uri) in log, log
+    assert time.time() - t0 < 60
