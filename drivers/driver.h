@@ -72,6 +72,7 @@ typedef struct cg_instance {
     unsigned ami_launch_index;
     unsigned vcpus;
     unsigned memory_mib;
+    int disable_api_termination;  /* TerminateInstances refused while set */
     cg_tags tags;
 } cg_instance;
 
@@ -95,11 +96,21 @@ typedef struct cg_launch_spec {
     const char *zone;                 /* NULL: the driver picks one */
     unsigned min_count, max_count;    /* 1 <= min <= max */
     const char *key_name;             /* NULL: none */
+    const char *public_key;           /* key_name's OpenSSH public key, for the seed */
     const unsigned char *user_data;   /* decoded bytes, stored verbatim; NULL: none */
     size_t user_data_len;
     const char *client_token;         /* NULL: none */
     const cg_tags *tags;              /* NULL or instance tags from TagSpecification */
 } cg_launch_spec;
+
+/* ModifyInstanceAttribute: what to change; the rest is left alone. */
+typedef struct cg_instance_change {
+    const cg_instance_type *type;     /* NULL: unchanged (only while stopped) */
+    int set_user_data;                /* 1: replace the user-data (only while stopped) */
+    const unsigned char *user_data;
+    size_t user_data_len;
+    int disable_api_termination;      /* -1: unchanged, else 0 or 1 */
+} cg_instance_change;
 
 /* One entry of a Start/Stop/Terminate answer. */
 typedef struct cg_state_change {
@@ -120,6 +131,7 @@ typedef struct cg_image {
     char *cmdline;
     char architecture[16];    /* "x86_64" */
     char state[16];           /* "available", "pending", "failed" */
+    char seed_format[16];     /* cloud-init seed: "nocloud" or "configdrive" */
     time_t created;
     unsigned long long size_bytes;
     cg_tags tags;
@@ -140,6 +152,7 @@ typedef struct cg_image_spec {
     const char *kernel;       /* NULL: boot from disk */
     const char *initrd;
     const char *cmdline;
+    const char *seed_format;  /* "nocloud" (NULL) or "configdrive" */
 } cg_image_spec;
 
 void cg_image_release(cg_image *img);
@@ -195,6 +208,14 @@ typedef struct cg_driver {
     /* The user-data stored at launch (malloc'd into *data, may be empty). */
     int (*instance_user_data)(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
                               cg_error *err);
+    /* Change attributes.  Type and user-data only while stopped (else
+     * CG_ERR_STATE); a new user-data rebuilds the cloud-init seed. */
+    int (*instance_modify)(cg_drv *drv, const char *id, const cg_instance_change *chg,
+                           cg_error *err);
+    /* The serial console log's last max_bytes (malloc'd into *data), also
+     * for stopped instances; *when: the log's last change. */
+    int (*instance_console)(cg_drv *drv, const char *id, size_t max_bytes, unsigned char **data,
+                            size_t *len, time_t *when, cg_error *err);
 
     /* Tags on an instance ("i-...") or image ("ami-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

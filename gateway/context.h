@@ -5,12 +5,14 @@
 #include "../drivers/driver.h"
 #include "auth.h"
 #include "config.h"
+#include "keypairs.h"
 
 typedef struct gw_ctx {
     const cg_config *cfg;
     const gw_credentials *creds;
     const cg_driver *driver;
     cg_drv *drv;
+    cg_keystore *keys;
 } gw_ctx;
 
 #endif

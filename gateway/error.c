@@ -32,6 +32,7 @@ const char *cg_errkind_name(cg_errkind kind)
         [CG_ERR_MALFORMED] = "malformed", [CG_ERR_STATE] = "state",
         [CG_ERR_CAPACITY] = "capacity",   [CG_ERR_UNSUPPORTED] = "unsupported",
         [CG_ERR_CONFLICT] = "conflict",   [CG_ERR_UNAVAILABLE] = "unavailable",
+        [CG_ERR_FORBIDDEN] = "forbidden",
         [CG_ERR_INTERNAL] = "internal",
     };
     if ((unsigned)kind < sizeof(names) / sizeof(names[0]))

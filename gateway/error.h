@@ -17,6 +17,7 @@ typedef enum {
     CG_ERR_CAPACITY,     /* no host can hold it (InsufficientInstanceCapacity) */
     CG_ERR_UNSUPPORTED,  /* the driver cannot do this (UnsupportedOperation, CIMI 501) */
     CG_ERR_CONFLICT,     /* duplicate / idempotency mismatch */
+    CG_ERR_FORBIDDEN,    /* refused by a protection (disableApiTermination) */
     CG_ERR_UNAVAILABLE,  /* backend (libvirtd) not reachable right now */
     CG_ERR_INTERNAL,     /* anything else: a bug or an unexpected backend failure */
 } cg_errkind;
