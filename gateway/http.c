@@ -7,6 +7,8 @@
 #include <event2/http.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -214,6 +216,20 @@ static void plain_reply(gw_response *resp, int status, const char *text)
                          body ? strlen(body) : 0);
 }
 
+/* libevent writes a response in 16 KiB chunks: without TCP_NODELAY the last
+ * partial chunk waits ~40 ms for the client's delayed ACK on keep-alive
+ * connections.  evhttp offers no hook at accept time, so set it per request. */
+static void set_nodelay(struct evhttp_request *evreq)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void on_request(struct evhttp_request *evreq, void *arg)
 {
     gw_http *http = arg;
@@ -221,6 +237,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
     http_job *job = calloc(1, sizeof(*job));
     gw_response immediate = {0};
 
+    set_nodelay(evreq);
     if (!job || !(job->req = copy_request(evreq, http->ssl_ctx != NULL))) {
         free(job);
         evhttp_send_error(evreq, 500, "Out of memory");

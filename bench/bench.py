@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""Client side of bench/run.sh (run with /usr/bin/python3: Debian's boto3).
+
+  bench.py sign ENDPOINT KEY SECRET OUT.lua [close]
+      A wrk script that POSTs one DescribeInstances, signed once with
+      botocore's SigV4Auth (the signature is valid for 15 minutes), and prints
+      key=value results (latency percentiles from wrk's histogram).  With
+      "close" it adds Connection: close (a new connection per request).
+  bench.py count ENDPOINT KEY SECRET IDFILE [WAIT_SECS]
+      DescribeInstances through boto3; fails unless every id in IDFILE is
+      listed (polling up to WAIT_SECS for the event cache to catch up).
+      Prints listed=, mine=, waited_s=.
+  bench.py runcmp ENDPOINT KEY SECRET IMAGE_ID K URI TEMPLATE_PATH WORKDIR
+      K rounds of: RunInstances (1 x t2.nano, timed until the response
+      returns) and TerminateInstances; then `virsh create` of the same domain
+      XML (the first instance's inactive XML with a new name, uuid, MAC,
+      console log and its own qcow2 overlay on TEMPLATE_PATH) and
+      `virsh destroy`.  Instance ids go to WORKDIR/run_ids and virsh domain
+      names to WORKDIR/virsh_names before they are made, for run.sh's cleanup.
+"""
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import boto3
+import botocore.config
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+REGION = "cloudgate"
+BODY = "Action=DescribeInstances&Version=2016-11-15"
+
+WRK_DONE = r'''
+function done(summary, latency, requests)
+   local secs = summary.duration / 1e6
+   local e = summary.errors
+   io.write(string.format("requests=%d\nseconds=%.2f\nreq_s=%.2f\n",
+                          summary.requests, secs, summary.requests / secs))
+   io.write(string.format("p50_ms=%.2f\np95_ms=%.2f\np99_ms=%.2f\nmax_ms=%.2f\n",
+                          latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+                          latency:percentile(99) / 1000, latency.max / 1000))
+   -- Share of requests that took 40 ms or more (the TCP delayed-ACK stall is
+   -- ~40 ms): bisect for the percentile where latency crosses 40 ms.
+   local lo, hi = 0, 100
+   if latency.max < 40000 then lo = 100
+   elseif latency:percentile(0) >= 40000 then hi = 0
+   else
+      for _ = 1, 30 do
+         local mid = (lo + hi) / 2
+         if latency:percentile(mid) >= 40000 then hi = mid else lo = mid end
+      end
+   end
+   io.write(string.format("slow40_pct=%.1f\n", 100 - hi))
+   io.write(string.format("bytes=%d\nerr_status=%d\nerr_connect=%d\nerr_read=%d\n" ..
+                          "err_write=%d\nerr_timeout=%d\n",
+                          summary.bytes, e.status, e.connect, e.read, e.write, e.timeout))
+end
+'''
+
+
+def client(endpoint, key, secret):
+    cfg = botocore.config.Config(retries={"max_attempts": 0}, connect_timeout=10,
+                                 read_timeout=300)
+    return boto3.client("ec2", region_name=REGION, endpoint_url=endpoint,
+                        aws_access_key_id=key, aws_secret_access_key=secret, config=cfg)
+
+
+def lua_str(s):
+    if any(c in s for c in '"\\\n\r') or not s.isascii():
+        raise ValueError("unexpected character in %r" % s)
+    return '"%s"' % s
+
+
+def cmd_sign(endpoint, key, secret, out, close=""):
+    req = AWSRequest(method="POST", url=endpoint + "/", data=BODY,
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(Credentials(key, secret), "ec2", REGION).add_auth(req)
+    host = endpoint.split("://", 1)[1].rstrip("/")
+    lines = ['wrk.method = "POST"', "wrk.body = %s" % lua_str(BODY),
+             "wrk.headers[%s] = %s" % (lua_str("Host"), lua_str(host))]
+    for name, value in req.headers.items():
+        lines.append("wrk.headers[%s] = %s" % (lua_str(name), lua_str(value)))
+    if close == "close":
+        # Unsigned header: a new connection per request (wrk reconnects).
+        lines.append('wrk.headers["Connection"] = "close"')
+    with open(out, "w") as f:
+        f.write("-- DescribeInstances signed by botocore SigV4Auth at %s\n"
+                % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        f.write("\n".join(lines) + "\n" + WRK_DONE)
+
+
+def cmd_count(endpoint, key, secret, idfile, wait=0.0):
+    with open(idfile) as f:
+        want = {l.strip() for l in f if l.strip()}
+    ec2 = client(endpoint, key, secret)
+    t0 = time.monotonic()
+    while True:
+        res = ec2.describe_instances()
+        assert "NextToken" not in res, "DescribeInstances paginated without MaxResults"
+        ids = [i["InstanceId"] for r in res["Reservations"] for i in r["Instances"]]
+        mine = want & set(ids)
+        if len(mine) == len(want) or time.monotonic() - t0 >= wait:
+            break
+        time.sleep(0.2)
+    waited = time.monotonic() - t0
+    print("listed=%d\nmine=%d\nwanted=%d\nwaited_s=%.2f" % (len(ids), len(mine), len(want),
+                                                           waited))
+    if len(mine) != len(want):
+        sys.exit("bench.py: DescribeInstances lists %d of the %d benchmark instances"
+                 % (len(mine), len(want)))
+
+
+def virsh(uri, *args, check=True):
+    return subprocess.run(["virsh", "-q", "-c", uri] + list(args), check=check,
+                          capture_output=True, text=True, timeout=300)
+
+
+def clone_xml(xml, name, disk, log):
+    """The instance's domain XML as a plain libvirt domain of its own."""
+    root = ET.fromstring(xml)
+    for tag in ("uuid", "metadata"):   # no cloudgate metadata: the gateway ignores it
+        for el in root.findall(tag):
+            root.remove(el)
+    root.find("name").text = name
+    devices = root.find("devices")
+    src = devices.find("disk/source")
+    src.set("file", disk)
+    mac = devices.find("interface/mac")
+    b = secrets.token_bytes(3)
+    mac.set("address", "52:54:00:%02x:%02x:%02x" % tuple(b))
+    for log_el in devices.findall("serial/log"):
+        log_el.set("file", log)
+    return ET.tostring(root, encoding="unicode")
+
+
+def append_line(path, line):
+    with open(path, "a") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir):
+    k = int(k)
+    ec2 = client(endpoint, key, secret)
+    run_ids = os.path.join(workdir, "run_ids")
+    names = os.path.join(workdir, "virsh_names")
+    run_ms, term_ms, create_ms, overlay_ms, destroy_ms = [], [], [], [], []
+    base_xml = None
+    tag = secrets.token_hex(4)
+    for i in range(k):
+        # -- RunInstances, until the response returns (the domain is started)
+        t0 = time.monotonic()
+        res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+                                InstanceType="t2.nano")
+        run_ms.append((time.monotonic() - t0) * 1000)
+        iid = res["Instances"][0]["InstanceId"]
+        append_line(run_ids, iid)
+        if base_xml is None:
+            base_xml = virsh(uri, "dumpxml", "--inactive", iid).stdout
+        t0 = time.monotonic()
+        ec2.terminate_instances(InstanceIds=[iid])
+        term_ms.append((time.monotonic() - t0) * 1000)
+
+        # -- the same domain by hand: qemu-img overlay, then virsh create
+        name = "cgbench-%s-%d" % (tag, i)
+        disk = os.path.join(workdir, name + ".qcow2")
+        path = os.path.join(workdir, name + ".xml")
+        append_line(names, name)
+        t0 = time.monotonic()
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                        template, disk], check=True, timeout=60)
+        overlay_ms.append((time.monotonic() - t0) * 1000)
+        with open(path, "w") as f:
+            f.write(clone_xml(base_xml, name, disk, os.path.join(workdir, name + ".log")))
+        t0 = time.monotonic()
+        virsh(uri, "create", path)
+        create_ms.append((time.monotonic() - t0) * 1000)
+        t0 = time.monotonic()
+        virsh(uri, "destroy", name)
+        destroy_ms.append((time.monotonic() - t0) * 1000)
+        print("round %d: RunInstances %.0f ms (%s), TerminateInstances %.0f ms; "
+              "qemu-img %.0f ms, virsh create %.0f ms, virsh destroy %.0f ms"
+              % (i + 1, run_ms[-1], iid, term_ms[-1], overlay_ms[-1], create_ms[-1],
+                 destroy_ms[-1]), file=sys.stderr)
+    med = statistics.median
+    both = [a + b for a, b in zip(overlay_ms, create_ms)]
+    print("runs=%d" % k)
+    print("run_ms_all=%s" % ",".join("%.0f" % v for v in run_ms))
+    print("create_ms_all=%s" % ",".join("%.0f" % v for v in create_ms))
+    print("run_p50_ms=%.0f\nterminate_p50_ms=%.0f" % (med(run_ms), med(term_ms)))
+    print("virsh_create_p50_ms=%.0f\noverlay_p50_ms=%.0f\noverlay_create_p50_ms=%.0f"
+          % (med(create_ms), med(overlay_ms), med(both)))
+    print("virsh_destroy_p50_ms=%.0f" % med(destroy_ms))
+    print("ratio_run_create=%.2f\nratio_run_overlay_create=%.2f"
+          % (med(run_ms) / med(create_ms), med(run_ms) / med(both)))
+
+
+def main(argv):
+    cmds = {"sign": (cmd_sign, (4, 5)), "count": (cmd_count, (4, 5)),
+            "runcmp": (cmd_runcmp, 8)}
+    if len(argv) < 2 or argv[1] not in cmds:
+        sys.exit(__doc__)
+    fn, nargs = cmds[argv[1]]
+    args = argv[2:]
+    if len(args) not in (nargs if isinstance(nargs, tuple) else (nargs,)):
+        sys.exit(__doc__)
+    if argv[1] == "count" and len(args) == 5:
+        args[4] = float(args[4])
+    fn(*args)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# bench/run.sh — DescribeInstances and RunInstances benchmark of cloudgated
+# against the raw libvirt work it replaces.  See bench/README.md.
+#
+#  1. Builds its C helpers (bench_domains, raw_enum) into a temp dir, linked
+#     with the product's own domain XML code; builds the demo guest (cached);
+#     registers it as a template with cloudgate-admin.
+#  2. For each N in CG_BENCH_SIZES: defines (never starts) persistent domains
+#     with cloudgate metadata up to N, has a private cloudgated list them,
+#     then measures DescribeInstances (wrk, one connection: p50/p95; wrk with
+#     CG_BENCH_CONC connections: req/s) and the raw libvirt enumeration of the
+#     same domains (raw_enum: one thread p50/p95; CG_BENCH_CONC threads: /s).
+#     The first size is defined before the gateway starts; the growth to the
+#     next size happens while it runs (its event cache must pick it up), then
+#     the gateway is restarted to time a cold start at that size.
+#  3. Undefines them; CG_BENCH_RUNS rounds of RunInstances + Terminate
+#     (boto3) and of `virsh create` + destroy of the same domain XML.
+#  4. Prints a table.  An EXIT trap removes everything it made, by id/name,
+#     even on failure, stops only the cloudgated it started (by PID), and
+#     checks with virsh that nothing is left.
+#
+# Needs root, libvirtd with pool CG_POOL and network CG_NETWORK
+# (scripts/setup-host.sh), a built cloudgated/cloudgate-admin, wrk, gcc,
+# pkg-config, libvirt-dev, libxml2-dev, python3-boto3.  Talks to 127.0.0.1 only.
+#
+# Environment:
+#   CG_BUILDDIR       where cloudgated and cloudgate-admin are (default: repo top)
+#   CG_BENCH_URI      libvirt URI                  (default qemu:///system)
+#   CG_POOL           storage pool                 (default cloudgate)
+#   CG_NETWORK        network                      (default cloudgate-isolated)
+#   CG_BENCH_SIZES    instance counts              (default "100 1000", ascending)
+#   CG_BENCH_SECS     seconds per wrk / raw throughput run (default 10)
+#   CG_BENCH_CONC     concurrent connections / raw threads (default 8)
+#   CG_BENCH_THREADS  wrk threads for the concurrent run   (default 2)
+#   CG_BENCH_RUNS     RunInstances / virsh create rounds   (default 5; 0 skips)
+#   CG_BENCH_DEMO_DIR demo guest cache  (default /var/cache/cloudgate-bench/demo-guest)
+set -euo pipefail
+export LC_ALL=C
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${CG_BUILDDIR:-$TOP}
+DAEMON=$BUILD/cloudgated
+ADMIN=$BUILD/cloudgate-admin
+URI=${CG_BENCH_URI:-qemu:///system}
+POOL=${CG_POOL:-cloudgate}
+NETWORK=${CG_NETWORK:-cloudgate-isolated}
+SIZES=${CG_BENCH_SIZES:-100 1000}
+SECS=${CG_BENCH_SECS:-10}
+CONC=${CG_BENCH_CONC:-8}
+WRK_THREADS=${CG_BENCH_THREADS:-2}
+RUNS=${CG_BENCH_RUNS:-5}
+DEMO_DIR=${CG_BENCH_DEMO_DIR:-/var/cache/cloudgate-bench/demo-guest}
+PY=/usr/bin/python3          # Debian's boto3; a pyenv shim may shadow python3
+ZONE=cloudgate-a
+export CG_NETWORK=$NETWORK   # bench_domains reads it
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: ERROR: %s\n' "$*" >&2; exit 1; }
+V() { virsh -q -c "$URI" "$@"; }
+kv() { sed -n "s/^$2=//p" "$1" | tail -n 1; }   # kv FILE KEY
+calc() { awk "BEGIN { printf \"%.6f\", $* }"; }  # calc EXPR (awk: no bc needed)
+
+# ---------------------------------------------------------------- state for cleanup
+WORK=
+GW_PID=
+IMAGE_ID=
+IMAGE_VOL=
+RUN_TAG=bench-$(date +%s)-$$
+
+stop_gateway() {
+  [ -n "$GW_PID" ] || return 0
+  if kill -0 "$GW_PID" 2>/dev/null; then
+    kill -TERM "$GW_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 400; i++)); do
+      kill -0 "$GW_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$GW_PID" 2>/dev/null; then
+      log "cloudgated $GW_PID did not stop in 40 s; killing it"
+      kill -KILL "$GW_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$GW_PID" 2>/dev/null || true
+  GW_PID=
+}
+
+# Domains whose cloudgate metadata names this run's image: only this run can
+# have made them (the image id is new).  Prints their names.
+domains_of_image() {
+  [ -n "$IMAGE_ID" ] || return 0
+  local d
+  for d in $(V list --all --name 2>/dev/null); do
+    if V dumpxml --inactive "$d" 2>/dev/null | grep -q "image-id>$IMAGE_ID<"; then
+      printf '%s\n' "$d"
+    fi
+  done
+}
+
+remove_instance() { # id: what a RunInstances made
+  local id=$1
+  if V domstate "$id" >/dev/null 2>&1; then
+    V destroy "$id" >/dev/null 2>&1 || true
+    V undefine "$id" --nvram >/dev/null 2>&1 || V undefine "$id" >/dev/null 2>&1 || true
+  fi
+  if V vol-info --pool "$POOL" "$id.qcow2" >/dev/null 2>&1; then
+    V vol-delete --pool "$POOL" "$id.qcow2" >/dev/null 2>&1 || true
+  fi
+}
+
+cleanup() {
+  local rc=$? id name left=0
+  set +e
+  trap - EXIT INT TERM
+  [ -n "$WORK" ] || exit "$rc"
+  stop_gateway
+  if [ -s "$WORK/run_ids" ]; then
+    while read -r id; do remove_instance "$id"; done <"$WORK/run_ids"
+  fi
+  if [ -s "$WORK/virsh_names" ]; then
+    while read -r name; do
+      V domstate "$name" >/dev/null 2>&1 && V destroy "$name" >/dev/null 2>&1
+    done <"$WORK/virsh_names"
+  fi
+  if [ -s "$WORK/ids" ]; then
+    if [ -x "$WORK/bin/bench_domains" ]; then
+      "$WORK/bin/bench_domains" undefine "$URI" "$RUN_TAG" "$WORK/ids" >/dev/null
+    else
+      log "bench_domains missing; cannot undefine $(wc -l <"$WORK/ids") domains listed in $WORK/ids"
+    fi
+  fi
+  # Anything else on this run's image (a launch whose id was never recorded).
+  for id in $(domains_of_image); do
+    log "removing leftover instance $id of $IMAGE_ID"
+    remove_instance "$id"
+  done
+  if [ -n "$IMAGE_ID" ]; then
+    "$ADMIN" -c "$WORK/cloudgate.conf" image-deregister "$IMAGE_ID" >/dev/null 2>&1 ||
+      log "image-deregister $IMAGE_ID failed"
+  fi
+  if [ -n "$IMAGE_VOL" ] && V vol-info --pool "$POOL" "$IMAGE_VOL" >/dev/null 2>&1; then
+    V vol-delete --pool "$POOL" "$IMAGE_VOL" >/dev/null 2>&1 || true
+  fi
+
+  # Verify with virsh that nothing of ours is left.
+  local all
+  all=$(V list --all --name 2>/dev/null | sort)
+  for f in ids run_ids virsh_names; do
+    [ -s "$WORK/$f" ] || continue
+    local stale
+    stale=$(sort -u "$WORK/$f" | comm -12 - <(printf '%s\n' "$all"))
+    if [ -n "$stale" ]; then
+      log "LEFT BEHIND ($f): $(tr '\n' ' ' <<<"$stale" | head -c 300)"
+      left=1
+    fi
+  done
+  if [ -n "$(domains_of_image)" ]; then
+    log "LEFT BEHIND: domains on image $IMAGE_ID"
+    left=1
+  fi
+  if [ -n "$IMAGE_VOL" ] && V vol-info --pool "$POOL" "$IMAGE_VOL" >/dev/null 2>&1; then
+    log "LEFT BEHIND: volume $IMAGE_VOL"
+    left=1
+  fi
+  if [ -s "$WORK/run_ids" ]; then
+    while read -r id; do
+      if V vol-info --pool "$POOL" "$id.qcow2" >/dev/null 2>&1; then
+        log "LEFT BEHIND: volume $id.qcow2"
+        left=1
+      fi
+    done <"$WORK/run_ids"
+  fi
+  if [ $left = 0 ]; then
+    log "cleanup verified with virsh: no domain or volume of this run is left"
+    rm -rf "$WORK"
+  else
+    log "cleanup incomplete; kept $WORK for inspection"
+    [ "$rc" != 0 ] || rc=1
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- checks
+[ "$(id -u)" -eq 0 ] || die "run as root (qemu:///system)"
+for t in gcc pkg-config wrk virsh qemu-img; do
+  command -v "$t" >/dev/null || die "$t missing"
+done
+[ -x "$PY" ] || die "$PY missing"
+if [ ! -x "$DAEMON" ] || [ ! -x "$ADMIN" ]; then
+  die "no cloudgated/cloudgate-admin in $BUILD (set CG_BUILDDIR)"
+fi
+V pool-info "$POOL" >/dev/null 2>&1 || die "no storage pool $POOL on $URI (scripts/setup-host.sh)"
+V net-info "$NETWORK" >/dev/null 2>&1 || die "no network $NETWORK on $URI (scripts/setup-host.sh)"
+prev=0
+for n in $SIZES; do
+  if ! [[ $n =~ ^[1-9][0-9]*$ ]] || [ "$n" -le "$prev" ]; then
+    die "CG_BENCH_SIZES must be ascending counts"
+  fi
+  prev=$n
+done
+
+WORK=$(mktemp -d /tmp/cgbench.XXXXXX)
+T0=$SECONDS
+
+# ---------------------------------------------------------------- helpers
+mkdir -p "$WORK/bin"
+for prog in bench_domains raw_enum; do
+  # shellcheck disable=SC2046
+  gcc -std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -pthread -I"$TOP" \
+    "$TOP/bench/$prog.c" "$TOP/drivers/libvirt/lv_domxml.c" "$TOP/drivers/driver.c" \
+    "$TOP/gateway/error.c" $(pkg-config --cflags --libs libvirt libxml-2.0) \
+    -o "$WORK/bin/$prog"
+done
+log "helpers built in $WORK/bin"
+
+"$TOP/scripts/build-demo-guest.sh" "$DEMO_DIR" >&2
+
+# ---------------------------------------------------------------- gateway config
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ENDPOINT=http://127.0.0.1:$PORT
+KEY_ID=AKIA$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
+SECRET=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+printf '# benchmark key\n%s %s\n' "$KEY_ID" "$SECRET" >"$WORK/credentials"
+chmod 600 "$WORK/credentials"
+cat >"$WORK/cloudgate.conf" <<EOF
+[gateway]
+listen = 127.0.0.1:$PORT
+credentials = $WORK/credentials
+state_dir = $WORK/state
+
+[libvirt]
+domain_type = qemu
+storage_pool = $POOL
+network = $NETWORK
+stop_timeout = 5
+
+[zone $ZONE]
+uri = $URI
+EOF
+"$DAEMON" -t -c "$WORK/cloudgate.conf" >/dev/null || die "config check failed"
+
+IMAGE_ID=$("$ADMIN" -c "$WORK/cloudgate.conf" image-register --name "cgbench-$RUN_TAG" \
+  --disk "$DEMO_DIR/disk.qcow2" --kernel "$DEMO_DIR/vmlinuz" --initrd "$DEMO_DIR/initrd.img" \
+  --cmdline "console=ttyS0" | awk 'END {print $NF}')
+[[ $IMAGE_ID =~ ^ami-[0-9a-f]{17}$ ]] || die "image-register printed '$IMAGE_ID'"
+IMAGE_VOL=$("$ADMIN" -c "$WORK/cloudgate.conf" image-list | awk -F'\t' -v id="$IMAGE_ID" '$1 == id {print $4}')
+[ -n "$IMAGE_VOL" ] || die "no volume for $IMAGE_ID in image-list"
+TEMPLATE=$(V vol-path --pool "$POOL" "$IMAGE_VOL")
+log "template $IMAGE_ID: volume $IMAGE_VOL ($TEMPLATE)"
+
+start_gateway() { # prints seconds until it accepts connections
+  local t0 i
+  t0=$(date +%s.%N)
+  "$DAEMON" -c "$WORK/cloudgate.conf" -L "$WORK/cloudgated.log" </dev/null >/dev/null 2>>"$WORK/cloudgated.err" &
+  GW_PID=$!
+  for ((i = 0; i < 1200; i++)); do
+    kill -0 "$GW_PID" 2>/dev/null || { cat "$WORK/cloudgated.err" "$WORK/cloudgated.log" >&2; die "cloudgated exited"; }
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+      calc "$(date +%s.%N) - $t0"; echo
+      return 0
+    fi
+    sleep 0.05
+  done
+  die "cloudgated did not listen within 60 s"
+}
+
+# ---------------------------------------------------------------- environment
+NDOM_BEFORE=$(V list --all --name | grep -c . || true)
+NRUN_BEFORE=$(V list --state-running --name | grep -c . || true)
+{
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host=$(nproc) cpus, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -r)"
+  echo "libvirt=$(virsh -c "$URI" version 2>/dev/null | sed -n 's/^Using library: //p')"
+  echo "qemu=$(qemu-system-x86_64 --version | head -n 1)"
+  echo "other_domains=$NDOM_BEFORE ($NRUN_BEFORE running) on $URI before the run"
+  echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$WORK/env.txt"
+cat "$WORK/env.txt" >&2
+
+# ---------------------------------------------------------------- DescribeInstances
+measure() { # N
+  local n=$1 out=$WORK/m$1 repeat f
+  mkdir -p "$out"
+  "$PY" "$TOP/bench/bench.py" count "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/ids" >"$out/count.txt"
+  "$PY" "$TOP/bench/bench.py" sign "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/describe.lua"
+  "$PY" "$TOP/bench/bench.py" sign "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/describe-close.lua" close
+  log "N=$n: gateway lists $(kv "$out/count.txt" listed) instances ($(kv "$out/count.txt" mine) of ours)"
+
+  # ka: keep-alive connections (what boto3 and the aws CLI do); nc: a new
+  # connection per request (Connection: close).
+  log "N=$n: wrk -t1 -c1 -d${SECS}s, keep-alive and new connections (latency)"
+  wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrk1_ka.txt"
+  wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrk1_nc.txt"
+  log "N=$n: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, keep-alive and new connections (throughput)"
+  wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"
+  wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrkc_nc.txt"
+  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc; do
+    [ "$(kv "$out/$f.txt" requests)" -gt 0 ] || die "N=$n: $f made no requests"
+    for e in err_status err_connect err_read err_write err_timeout; do
+      [ "$(kv "$out/$f.txt" "$e")" = 0 ] || { cat "$out/$f.txt" >&2; die "N=$n: $f: $e"; }
+    done
+  done
+
+  # About 5 s of sequential enumerations, 10 to 100 of them.
+  repeat=$((5000 / n)); [ $repeat -ge 10 ] || repeat=10; [ $repeat -le 100 ] || repeat=100
+  log "N=$n: raw_enum latency x$repeat"
+  "$WORK/bin/raw_enum" "$URI" latency "$repeat" >"$out/raw1.txt"
+  log "N=$n: raw_enum throughput, $CONC threads, ${SECS}s"
+  "$WORK/bin/raw_enum" "$URI" throughput "$CONC" "$SECS" >"$out/rawc.txt"
+  echo "$n" >>"$WORK/sizes_done"
+}
+
+have=0
+first=1
+for n in $SIZES; do
+  add=$((n - have))
+  "$WORK/bin/bench_domains" define "$URI" "$add" "$IMAGE_ID" "$ZONE" "$RUN_TAG" "$WORK/ids" >"$WORK/define$n.txt"
+  have=$n
+  log "N=$n: defined $add more domains in $(kv "$WORK/define$n.txt" seconds) s"
+  if [ $first = 1 ]; then
+    start_gateway >"$WORK/start_s.$n"
+    log "N=$n: cloudgated listening after $(cat "$WORK/start_s.$n") s"
+    first=0
+  else
+    # The running gateway must pick the new domains up from libvirt events.
+    "$PY" "$TOP/bench/bench.py" count "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/ids" 120 >"$WORK/events$n.txt"
+    log "N=$n: event cache listed all $n after $(kv "$WORK/events$n.txt" waited_s) s more"
+    stop_gateway
+    start_gateway >"$WORK/start_s.$n"
+    log "N=$n: cloudgated restarted, listening after $(cat "$WORK/start_s.$n") s"
+  fi
+  measure "$n"
+done
+
+# ---------------------------------------------------------------- RunInstances
+"$WORK/bin/bench_domains" undefine "$URI" "$RUN_TAG" "$WORK/ids" >"$WORK/undefine.txt"
+log "undefined $(kv "$WORK/undefine.txt" undefined) benchmark domains in $(kv "$WORK/undefine.txt" seconds) s"
+if [ "$RUNS" -gt 0 ]; then
+  log "RunInstances vs virsh create, $RUNS rounds"
+  "$PY" "$TOP/bench/bench.py" runcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$RUNS" \
+    "$URI" "$TEMPLATE" "$WORK" >"$WORK/runcmp.txt"
+fi
+stop_gateway
+
+# ---------------------------------------------------------------- report
+{
+  echo "== cloudgate benchmark ($(kv "$WORK/env.txt" date))"
+  sed -n 's/^\(host\|libvirt\|qemu\|other_domains\|loadavg\)=/\1: /p' "$WORK/env.txt"
+  echo "template: $IMAGE_ID (demo guest), zone $ZONE on $URI"
+  echo
+  echo "DescribeInstances (no filter: every instance) vs the raw libvirt enumeration a cacheless"
+  echo "gateway would do per request (ListAllDomains; per domain GetXMLDesc + GetState + lv_domxml_parse)."
+  echo "ka = keep-alive connection (as boto3/aws CLI), nc = new connection per request;"
+  echo "40ms+ = share of gateway requests that took 40 ms or more."
+  echo
+  echo "Latency, one client (wrk -t1 -c1 ${SECS}s / raw_enum one thread), ms:"
+  printf '%6s %7s | %8s %8s | %8s %8s %7s %8s | %8s %8s %7s %8s\n' \
+    N listed raw_p50 raw_p95 ka_p50 ka_p95 raw/ka ka_40ms+ nc_p50 nc_p95 raw/nc nc_40ms+
+  while read -r n; do
+    m=$WORK/m$n
+    rp50=$(kv "$m/raw1.txt" p50_ms); rp95=$(kv "$m/raw1.txt" p95_ms)
+    kp50=$(kv "$m/wrk1_ka.txt" p50_ms); kp95=$(kv "$m/wrk1_ka.txt" p95_ms)
+    np50=$(kv "$m/wrk1_nc.txt" p50_ms); np95=$(kv "$m/wrk1_nc.txt" p95_ms)
+    printf '%6s %7s | %8.1f %8.1f | %8.2f %8.2f %6.1fx %7.1f%% | %8.2f %8.2f %6.1fx %7.1f%%\n' \
+      "$n" "$(kv "$m/count.txt" listed)" "$rp50" "$rp95" "$kp50" "$kp95" \
+      "$(calc "$rp50 / $kp50")" "$(kv "$m/wrk1_ka.txt" slow40_pct)" \
+      "$np50" "$np95" "$(calc "$rp50 / $np50")" "$(kv "$m/wrk1_nc.txt" slow40_pct)"
+  done <"$WORK/sizes_done"
+  echo
+  echo "Throughput, $CONC concurrent (wrk -t$WRK_THREADS -c$CONC ${SECS}s / raw_enum $CONC threads on one connection), per second:"
+  printf '%6s | %9s %9s | %9s | %7s %7s | %8s | %7s %7s\n' \
+    N ka_req/s nc_req/s raw_enum/s ka/raw nc/raw resp_KiB start_s define_s
+  while read -r n; do
+    m=$WORK/m$n
+    kreq=$(kv "$m/wrkc_ka.txt" req_s); nreq=$(kv "$m/wrkc_nc.txt" req_s); rops=$(kv "$m/rawc.txt" ops_s)
+    printf '%6s | %9.1f %9.1f | %9.2f | %6.1fx %6.1fx | %8.0f | %7.2f %7.2f\n' \
+      "$n" "$kreq" "$nreq" "$rops" "$(calc "$kreq / $rops")" "$(calc "$nreq / $rops")" \
+      "$(calc "$(kv "$m/wrk1_ka.txt" bytes) / $(kv "$m/wrk1_ka.txt" requests) / 1024")" \
+      "$(cat "$WORK/start_s.$n")" "$(kv "$WORK/define$n.txt" seconds)"
+  done <"$WORK/sizes_done"
+  echo "(resp_KiB: HTTP response size; start_s: cloudgated start until it accepts connections with N"
+  echo " domains defined; define_s: defining the domains added for this N)"
+  for f in "$WORK"/events*.txt; do
+    [ -e "$f" ] || continue
+    n=${f##*/events}; n=${n%.txt}
+    echo "growing to N=$n while running: the event cache listed all of them $(kv "$f" waited_s) s after the last define"
+  done
+  if [ -s "$WORK/runcmp.txt" ]; then
+    r=$WORK/runcmp.txt
+    echo
+    echo "RunInstances (1 x t2.nano, boto3, until the response returns; $(kv "$r" runs) rounds, medians)"
+    echo "  RunInstances          $(kv "$r" run_p50_ms) ms   (all: $(kv "$r" run_ms_all))"
+    echo "  virsh create          $(kv "$r" virsh_create_p50_ms) ms   (all: $(kv "$r" create_ms_all))"
+    echo "  qemu-img + create     $(kv "$r" overlay_create_p50_ms) ms   (qemu-img overlay alone $(kv "$r" overlay_p50_ms) ms)"
+    echo "  ratio RunInstances / virsh create: $(kv "$r" ratio_run_create)   / (qemu-img + virsh create): $(kv "$r" ratio_run_overlay_create)"
+    echo "  TerminateInstances    $(kv "$r" terminate_p50_ms) ms   virsh destroy $(kv "$r" virsh_destroy_p50_ms) ms"
+  fi
+  echo
+  echo "whole run: $((SECONDS - T0)) s"
+} >"$WORK/report.txt"
+cat "$WORK/report.txt"
