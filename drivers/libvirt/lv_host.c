@@ -1,4 +1,4 @@
-/* cloudgate libvirt driver: one libvirt host, its connection and events. */
+/* cloudgate libvirt driver: one libvirt host, its connection, events and thread. */
 #include "lv_host.h"
 
 #include <errno.h>
@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <libvirt/virterror.h>
@@ -15,34 +14,37 @@
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
 #include "lv_domxml.h"
+#include "lv_upkeep.h"
 
 #define TICK_MS 1000
-#define RECONNECT_SEC 2.0
-#define LEASES_SEC 2.0
-#define RELEASE_WAIT_SEC 5
-#define MAX_STOPS_PER_TICK 32
+#define TICK_SEC 1.0
+#define RECONNECT_MIN_SEC 2.0
+#define RECONNECT_MAX_SEC 10.0
 
 struct lv_host {
-    const cg_config *cfg;
     char *zone;
     char *uri;
     lv_cache *cache;
+    lv_upkeep *upkeep;
 
-    pthread_mutex_t lock;    /* guards everything below up to refs */
-    pthread_cond_t cond;     /* signalled when refs or timer_live drop */
+    pthread_mutex_t lock;    /* guards everything below up to the thread's own */
+    pthread_cond_t cond;     /* on CLOCK_MONOTONIC; wakes the thread, and waiters on it */
     virConnectPtr conn;      /* NULL while disconnected */
     int lost;                /* the close callback fired */
     int cb_lifecycle;        /* callback ids on conn, -1: none */
     int cb_metadata;
     int refs;                /* domain event registrations holding this host */
-    int timer_live;          /* the tick timer still holds this host */
-    int timer;
+    int work;                /* an event callback noted work for the thread */
+    int quit;                /* lv_host_stop: disconnect and finish */
+    int attempted;           /* the first connection attempt is over */
+    int finished;            /* the thread is done with the connection */
 
-    /* Touched only by the event thread once the host is set up. */
-    virNetworkPtr net;
-    int leases_unsupported;
-    double next_reconnect;
-    double next_leases;
+    pthread_t thread;
+    int thread_started;
+
+    /* The thread's own. */
+    double next_connect;     /* cg_monotonic() time of the next attempt */
+    double pause;            /* after the next failed attempt */
 
     pthread_mutex_t reserve_lock;
     unsigned long long reserved_mib;
@@ -171,7 +173,33 @@ void lv_event_stop(void)
     pthread_mutex_unlock(&ev_lock);
 }
 
-/* ---- reference counting of the host by libvirt registrations ---- */
+/* ---- waiting on the host's condition variable ---- */
+
+/* Wait on h->cond (h->lock held) until woken or until deadline, a
+ * cg_monotonic() time.  ETIMEDOUT once the deadline passed. */
+static int wait_until(lv_host *h, double deadline)
+{
+    struct timespec ts;
+    double whole;
+
+    if (deadline <= cg_monotonic())
+        return ETIMEDOUT;
+    whole = (double)(time_t)deadline;
+    ts.tv_sec = (time_t)whole;
+    ts.tv_nsec = (long)((deadline - whole) * 1e9);
+    return pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+}
+
+/* ---- event callbacks: on the shared event thread, so they never block ---- */
+
+/* Hand the host's thread something to do now. */
+static void host_wake(lv_host *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->work = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
 
 static void host_unref(void *opaque)
 {
@@ -183,68 +211,11 @@ static void host_unref(void *opaque)
     pthread_mutex_unlock(&h->lock);
 }
 
-static void timer_released(void *opaque)
-{
-    lv_host *h = opaque;
-
-    pthread_mutex_lock(&h->lock);
-    h->timer_live = 0;
-    pthread_cond_broadcast(&h->cond);
-    pthread_mutex_unlock(&h->lock);
-}
-
-/* Wait until *counter is 0 (the event thread drops it); 0, or -1 on timeout. */
-static int wait_zero(lv_host *h, const int *counter)
-{
-    struct timespec until;
-    int ret = 0;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += RELEASE_WAIT_SEC;
-    pthread_mutex_lock(&h->lock);
-    while (*counter != 0 && ret == 0) {
-        if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT)
-            ret = -1;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return ret;
-}
-
-/* ---- reading domains into the cache ---- */
-
-/* Read one domain's XML and, when it is a cloudgate instance, cache it. */
-static void load_domain(lv_host *h, virDomainPtr dom, const char *name)
-{
-    cg_instance inst;
-    cg_error err = {0};
-    char *xml;
-    int state, reason;
-
-    memset(&inst, 0, sizeof(inst));
-    /* The domain may be gone already (an event for one just undefined). */
-    if (!(xml = virDomainGetXMLDesc(dom, 0)) || virDomainGetState(dom, &state, &reason, 0) < 0) {
-        cg_debug("zone %s: cannot read domain %s: %s", h->zone, name,
-                 virGetLastErrorMessage());
-        free(xml);
-        return;
-    }
-    if (lv_domxml_parse(xml, &inst, &err) == 1) {
-        snprintf(inst.zone, sizeof(inst.zone), "%s", h->zone);
-        if (lv_cache_update(h->cache, &inst, lv_state_from_libvirt(state)) < 0)
-            cg_err("zone %s: out of memory caching %s", h->zone, name);
-    } else if (err.kind != CG_ERR_NONE) {
-        cg_warn("zone %s: domain %s: %s", h->zone, name, err.message);
-    }
-    cg_instance_release(&inst);
-    free(xml);
-}
-
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
                         void *opaque)
 {
     lv_host *h = opaque;
     const char *name = virDomainGetName(dom);
-    int state, reason;
 
     if (!name)
         return 0;
@@ -254,14 +225,9 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
             cg_info("zone %s: instance %s was undefined outside cloudgate", h->zone, name);
         return 0;
     }
-    if (!lv_cache_contains(h->cache, name)) {
-        load_domain(h, dom, name);
-        return 0;
-    }
-    /* Ask for the state rather than trusting the event: events arrive late,
-     * and a late one must not undo what a newer operation already did. */
-    if (virDomainGetState(dom, &state, &reason, 0) == 0)
-        lv_cache_set_base(h->cache, name, lv_state_from_libvirt(state));
+    /* Reading the domain asks the daemon: the host's thread does it. */
+    if (lv_upkeep_mark(h->upkeep, dom, 0) > 0)
+        host_wake(h);
     return 0;
 }
 
@@ -275,72 +241,24 @@ static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const ch
         strcmp(nsuri, LV_METADATA_NS) != 0)
         return;
     /* Our own tag operations update the cache themselves. */
-    if (!lv_cache_is_busy(h->cache, name))
-        load_domain(h, dom, name);
+    if (!lv_cache_is_busy(h->cache, name) && lv_upkeep_mark(h->upkeep, dom, 1) > 0)
+        host_wake(h);
 }
 
 static void on_close(virConnectPtr conn, int reason, void *opaque)
 {
     lv_host *h = opaque;
 
-    /* Only note it: the connection must not be closed from its own callback. */
+    /* Only note it: the connection must not be closed from its own callback,
+     * and closing may talk to the daemon. */
     pthread_mutex_lock(&h->lock);
     h->lost = 1;
+    h->work = 1;
+    pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Fill the cache from every domain of conn. 0 or -1 (reason set). */
-static int host_sync(lv_host *h, virConnectPtr conn, char *reason, size_t len)
-{
-    virDomainPtr *doms = NULL;
-    cg_instance *v = NULL;
-    cg_instance_state *base = NULL;
-    cg_error err = {0};
-    size_t k = 0;
-    int i, n, ret = -1;
-
-    if ((n = virConnectListAllDomains(conn, &doms, 0)) < 0) {
-        snprintf(reason, len, "list domains: %s", virGetLastErrorMessage());
-        return -1;
-    }
-    if (n > 0 && (!(v = calloc((size_t)n, sizeof(*v))) || !(base = calloc((size_t)n,
-                                                                           sizeof(*base))))) {
-        snprintf(reason, len, "out of memory");
-        goto cleanup;
-    }
-    for (i = 0; i < n; i++) {
-        char *xml = virDomainGetXMLDesc(doms[i], 0);
-        int state, why;
-
-        cg_error_clear(&err);
-        if (xml && lv_domxml_parse(xml, &v[k], &err) == 1 &&
-            virDomainGetState(doms[i], &state, &why, 0) == 0) {
-            snprintf(v[k].zone, sizeof(v[k].zone), "%s", h->zone);
-            base[k++] = lv_state_from_libvirt(state);
-        } else {
-            if (err.kind != CG_ERR_NONE)
-                cg_warn("zone %s: domain %s: %s", h->zone, virDomainGetName(doms[i]),
-                        err.message);
-            cg_instance_release(&v[k]);
-        }
-        free(xml);
-    }
-    if (lv_cache_sync(h->cache, v, base, k) < 0) {
-        snprintf(reason, len, "out of memory");
-        goto cleanup;
-    }
-    ret = 0;
-
-cleanup:
-    for (i = 0; i < n; i++)
-        virDomainFree(doms[i]);
-    free(doms);
-    for (i = 0; (size_t)i < k; i++)
-        cg_instance_release(&v[i]);
-    free(v);
-    free(base);
-    return ret;
-}
+/* ---- connecting: in the host's thread ---- */
 
 /* Deregister and close the current connection, if any. */
 static void host_disconnect(lv_host *h)
@@ -353,21 +271,20 @@ static void host_disconnect(lv_host *h)
     lifecycle = h->cb_lifecycle;
     metadata = h->cb_metadata;
     h->conn = NULL;
+    h->lost = 0;
     h->cb_lifecycle = h->cb_metadata = -1;
     pthread_mutex_unlock(&h->lock);
-    if (h->net) {
-        virNetworkFree(h->net);
-        h->net = NULL;
-    }
     if (!conn)
         return;
     /* On a dead connection these fail after dropping the local registration,
-     * which is all that matters here. */
+     * which is all that matters here; on a hung one they wait for it. */
     if (lifecycle >= 0)
         virConnectDomainEventDeregisterAny(conn, lifecycle);
     if (metadata >= 0)
         virConnectDomainEventDeregisterAny(conn, metadata);
     virConnectUnregisterCloseCallback(conn, on_close);
+    /* The marks hold references to conn. */
+    lv_upkeep_reset(h->upkeep);
     /* Worker threads may still hold references; the last one frees it. */
     virConnectClose(conn);
     virResetLastError();
@@ -380,6 +297,7 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     virConnectPtr conn;
     int lifecycle = -1, metadata = -1;
 
+    /* Waits for as long as a hung daemon does: its socket still accepts. */
     if (!(conn = virConnectOpen(h->uri))) {
         snprintf(reason, len, "%s", virGetLastErrorMessage());
         return -1;
@@ -388,6 +306,10 @@ static int host_connect(lv_host *h, char *reason, size_t len)
      * keepalive (test://) refuse, which is fine. */
     if (virConnectSetKeepAlive(conn, 5, 3) < 0)
         virResetLastError();
+    /* From here a close callback means this connection. */
+    pthread_mutex_lock(&h->lock);
+    h->lost = 0;
+    pthread_mutex_unlock(&h->lock);
     if (virConnectRegisterCloseCallback(conn, on_close, h, NULL) < 0)
         virResetLastError();
     lifecycle = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -413,13 +335,11 @@ static int host_connect(lv_host *h, char *reason, size_t len)
         pthread_mutex_unlock(&h->lock);
     }
     /* Registered before listing, so no change falls between the two. */
-    if (host_sync(h, conn, reason, len) < 0)
+    if (lv_upkeep_sync(h->upkeep, conn, reason, len) < 0)
         goto error;
-    h->leases_unsupported = 0;
-    h->next_leases = 0;
+    /* A loss during the sync stays noted in h->lost: the next round sees it. */
     pthread_mutex_lock(&h->lock);
     h->conn = conn;
-    h->lost = 0;
     h->cb_lifecycle = lifecycle;
     h->cb_metadata = metadata;
     pthread_mutex_unlock(&h->lock);
@@ -431,192 +351,199 @@ error:
     if (metadata >= 0)
         virConnectDomainEventDeregisterAny(conn, metadata);
     virConnectUnregisterCloseCallback(conn, on_close);
+    lv_upkeep_reset(h->upkeep);
     virConnectClose(conn);
     virResetLastError();
     return -1;
 }
 
-/* ---- periodic work, in the event thread ---- */
-
-/* Power off instances whose graceful stop outlived stop_timeout_sec. */
-static void host_due_stops(lv_host *h, virConnectPtr conn, double now)
+/* 1 when the host is connected but the connection died. */
+static int host_lost(lv_host *h)
 {
-    char ids[MAX_STOPS_PER_TICK][24];
-    size_t i, n = lv_cache_due_stops(h->cache, now, ids, MAX_STOPS_PER_TICK);
-
-    for (i = 0; i < n; i++) {
-        virDomainPtr dom;
-        int state = VIR_DOMAIN_SHUTOFF, reason;
-
-        if (lv_cache_acquire(h->cache, ids[i], NULL) != LV_ACQ_OK)
-            continue;
-        if ((dom = virDomainLookupByName(conn, ids[i]))) {
-            if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
-                cg_warn("zone %s: power off %s after the stop timeout: %s", h->zone, ids[i],
-                        virGetLastErrorMessage());
-            else
-                cg_info("zone %s: %s powered off after the stop timeout", h->zone, ids[i]);
-            if (virDomainGetState(dom, &state, &reason, 0) < 0)
-                state = VIR_DOMAIN_NOSTATE;
-            virDomainFree(dom);
-        }
-        if (lv_state_from_libvirt(state) == CG_STATE_STOPPED) {
-            lv_cache_set_base(h->cache, ids[i], CG_STATE_STOPPED);
-            lv_cache_set_overlay(h->cache, ids[i], LV_NO_OVERLAY, 0);
-        } else {
-            /* Try again shortly rather than leave it stopping forever. */
-            lv_cache_set_overlay(h->cache, ids[i], CG_STATE_STOPPING, now + RECONNECT_SEC);
-        }
-        lv_cache_release(h->cache, ids[i]);
-    }
-}
-
-static int by_expiry(const void *a, const void *b)
-{
-    const virNetworkDHCPLeasePtr x = *(const virNetworkDHCPLeasePtr *)a;
-    const virNetworkDHCPLeasePtr y = *(const virNetworkDHCPLeasePtr *)b;
-
-    return (x->expirytime < y->expirytime) - (x->expirytime > y->expirytime);
-}
-
-/* One virNetworkGetDHCPLeases for the whole host; MACs give the instances. */
-static void host_leases(lv_host *h, virConnectPtr conn)
-{
-    virNetworkDHCPLeasePtr *leases = NULL;
-    lv_lease *v = NULL;
-    size_t k = 0, j;
-    int i, n;
-
-    if (h->leases_unsupported || lv_cache_size(h->cache) == 0)
-        return;
-    if (!h->net && !(h->net = virNetworkLookupByName(conn, h->cfg->network))) {
-        cg_debug("zone %s: network %s: %s", h->zone, h->cfg->network,
-                 virGetLastErrorMessage());
-        return;
-    }
-    if ((n = virNetworkGetDHCPLeases(h->net, NULL, &leases, 0)) < 0) {
-        if (lv_last_error_code() == VIR_ERR_NO_SUPPORT) {
-            cg_info("zone %s: no DHCP lease information from this host", h->zone);
-            h->leases_unsupported = 1;
-        }
-        virNetworkFree(h->net);
-        h->net = NULL;
-        return;
-    }
-    /* Newest lease first: a MAC that had several addresses keeps its latest. */
-    qsort(leases, (size_t)n, sizeof(*leases), by_expiry);
-    if (n > 0 && !(v = calloc((size_t)n, sizeof(*v))))
-        goto cleanup;
-    for (i = 0; i < n; i++) {
-        if (!leases[i]->mac || !leases[i]->ipaddr || leases[i]->type != VIR_IP_ADDR_TYPE_IPV4)
-            continue;
-        for (j = 0; j < k && strcasecmp(v[j].mac, leases[i]->mac) != 0; j++)
-            ;
-        if (j < k)
-            continue;
-        snprintf(v[k].mac, sizeof(v[k].mac), "%s", leases[i]->mac);
-        snprintf(v[k].ip, sizeof(v[k].ip), "%s", leases[i]->ipaddr);
-        k++;
-    }
-    lv_cache_set_leases(h->cache, v, k);
-
-cleanup:
-    for (i = 0; i < n; i++)
-        virNetworkDHCPLeaseFree(leases[i]);
-    free(leases);
-    free(v);
-}
-
-static void on_tick(int timer, void *opaque)
-{
-    lv_host *h = opaque;
-    virConnectPtr conn = NULL;
-    char reason[256];
-    double now = cg_monotonic();
     int lost;
 
     pthread_mutex_lock(&h->lock);
-    lost = h->lost || (h->conn && virConnectIsAlive(h->conn) == 0);
+    lost = h->conn && (h->lost || virConnectIsAlive(h->conn) == 0);
     pthread_mutex_unlock(&h->lock);
-    if (lost) {
+    return lost;
+}
+
+/* ---- the host's thread ---- */
+
+/* One round: notice a lost connection, (re)connect when it is time, or keep
+ * the cache true.  Returns the cg_monotonic() time of the next round (earlier
+ * when an event callback or lv_host_stop wakes the thread). */
+static double host_round(lv_host *h)
+{
+    virConnectPtr conn;
+    char reason[256];
+    double now = cg_monotonic();
+    int first;
+
+    if (host_lost(h)) {
         cg_warn("zone %s: connection to %s lost; reconnecting", h->zone, h->uri);
         host_disconnect(h);
-        pthread_mutex_lock(&h->lock);
-        h->lost = 0;
-        pthread_mutex_unlock(&h->lock);
-        h->next_reconnect = now;
+        h->next_connect = now;
+        h->pause = RECONNECT_MIN_SEC;
     }
-    if (!(conn = lv_host_conn(h, NULL))) {
+    /* Connected means h->conn, lost or not: only this thread clears it, and
+     * connecting again before host_disconnect would leak the old one. */
+    pthread_mutex_lock(&h->lock);
+    if ((conn = h->conn))
+        virConnectRef(conn);
+    pthread_mutex_unlock(&h->lock);
+    if (conn) {
+        /* On a connection lost meanwhile these fail at once; the close
+         * callback woke the thread for the next round, which reconnects. */
+        lv_upkeep_run(h->upkeep, conn, now);
+        virConnectClose(conn);
         virResetLastError();
-        if (now < h->next_reconnect)
-            return;
-        h->next_reconnect = now + RECONNECT_SEC;
-        if (host_connect(h, reason, sizeof(reason)) == 0)
-            cg_info("zone %s: connected to %s", h->zone, h->uri);
+        return now + TICK_SEC;
+    }
+    if (now < h->next_connect)
+        return h->next_connect;
+    if (host_connect(h, reason, sizeof(reason)) == 0) {
+        cg_info("zone %s: connected to %s", h->zone, h->uri);
+        h->pause = RECONNECT_MIN_SEC;
+        now = cg_monotonic();
+    } else {
+        pthread_mutex_lock(&h->lock);
+        first = !h->attempted;
+        pthread_mutex_unlock(&h->lock);
+        if (first)
+            cg_warn("zone %s: cannot connect to %s: %s", h->zone, h->uri, reason);
         else
             cg_debug("zone %s: reconnect to %s failed: %s", h->zone, h->uri, reason);
-        return;
+        /* A host that stays away is asked less and less often, within bounds. */
+        now = cg_monotonic();
+        h->next_connect = now + h->pause;
+        h->pause = h->pause * 2 < RECONNECT_MAX_SEC ? h->pause * 2 : RECONNECT_MAX_SEC;
     }
-    host_due_stops(h, conn, now);
-    if (now >= h->next_leases) {
-        h->next_leases = now + LEASES_SEC;
-        host_leases(h, conn);
+    pthread_mutex_lock(&h->lock);
+    h->attempted = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    /* Connected: straight on to the upkeep (leases, events noted meanwhile). */
+    return lv_host_available(h) ? now : h->next_connect;
+}
+
+static void *host_main(void *opaque)
+{
+    lv_host *h = opaque;
+    double next;
+
+    h->pause = RECONNECT_MIN_SEC;
+    pthread_mutex_lock(&h->lock);
+    while (!h->quit) {
+        h->work = 0;
+        pthread_mutex_unlock(&h->lock);
+        next = host_round(h);
+        pthread_mutex_lock(&h->lock);
+        while (!h->quit && !h->work && wait_until(h, next) != ETIMEDOUT)
+            ;
     }
-    virConnectClose(conn);
-    virResetLastError();
+    pthread_mutex_unlock(&h->lock);
+    /* Deregistering and closing talk to the daemon, so they happen here, where
+     * a hung daemon keeps only this thread waiting (lv_host_free gives up). */
+    host_disconnect(h);
+    pthread_mutex_lock(&h->lock);
+    h->finished = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
 }
 
 /* ---- the host ---- */
 
-lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, char *reason,
-                     size_t reason_len)
+lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, cg_error *err)
 {
     lv_host *h = calloc(1, sizeof(*h));
-    char why[256] = "";
+    pthread_condattr_t attr;
+    char name[16];
 
-    if (!h)
+    if (!h) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return NULL;
+    }
     pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->cond, NULL);
+    /* Deadlines are cg_monotonic() times: a clock step must not stretch them. */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cond, &attr);
+    pthread_condattr_destroy(&attr);
     pthread_mutex_init(&h->reserve_lock, NULL);
-    h->cfg = cfg;
-    h->cb_lifecycle = h->cb_metadata = h->timer = -1;
+    h->cb_lifecycle = h->cb_metadata = -1;
     if (!(h->zone = strdup(zone->name)) || !(h->uri = strdup(zone->uri)) ||
-        !(h->cache = lv_cache_new())) {
-        lv_host_free(h);
+        !(h->cache = lv_cache_new()) ||
+        !(h->upkeep = lv_upkeep_new(zone->name, cfg->network, h->cache))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        lv_host_free(h, 0);
         return NULL;
     }
-    if (host_connect(h, why, sizeof(why)) < 0) {
-        cg_warn("zone %s: cannot connect to %s: %s", h->zone, h->uri, why);
-        h->next_reconnect = cg_monotonic() + RECONNECT_SEC;
-    }
-    if (reason && reason_len)
-        snprintf(reason, reason_len, "%s", why);
-    if ((h->timer = virEventAddTimeout(TICK_MS, on_tick, h, timer_released)) < 0) {
-        lv_host_free(h);
+    if ((errno = pthread_create(&h->thread, NULL, host_main, h)) != 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "zone %s: cannot start its thread: %s", h->zone,
+                     strerror(errno));
+        lv_host_free(h, 0);
         return NULL;
     }
-    h->timer_live = 1;
+    h->thread_started = 1;
+    /* "lv:ZONE" in gdb and top; the name is cut to 15 characters. */
+    snprintf(name, sizeof(name), "lv:%s", h->zone);
+    pthread_setname_np(h->thread, name);
     return h;
 }
 
-void lv_host_free(lv_host *h)
+int lv_host_wait_attempt(lv_host *h, double deadline)
+{
+    int done;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->attempted && wait_until(h, deadline) != ETIMEDOUT)
+        ;
+    done = h->attempted;
+    pthread_mutex_unlock(&h->lock);
+    return done;
+}
+
+void lv_host_stop(lv_host *h)
 {
     if (!h)
         return;
-    /* The tick may be running right now: wait until libvirt lets it go. */
-    if (h->timer >= 0) {
-        virEventRemoveTimeout(h->timer);
-        if (wait_zero(h, &h->timer_live) < 0) {
-            cg_err("zone %s: event timer not released; leaking the host", h->zone);
+    pthread_mutex_lock(&h->lock);
+    h->quit = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+void lv_host_free(lv_host *h, double deadline)
+{
+    int finished, refs;
+
+    if (!h)
+        return;
+    if (h->thread_started) {
+        lv_host_stop(h);
+        /* The event thread drops the references as it lets the callbacks go. */
+        pthread_mutex_lock(&h->lock);
+        while (!(h->finished && h->refs == 0) && wait_until(h, deadline) != ETIMEDOUT)
+            ;
+        finished = h->finished;
+        refs = h->refs;
+        pthread_mutex_unlock(&h->lock);
+        if (!finished) {
+            /* Joining could wait forever; process exit ends the thread. */
+            cg_err("zone %s: still waiting on libvirt at %s; leaving it to the exit", h->zone,
+                   h->uri);
+            pthread_detach(h->thread);
+            return;
+        }
+        pthread_join(h->thread, NULL);
+        if (refs != 0) {
+            cg_err("zone %s: event callbacks not released; leaking the host", h->zone);
             return;
         }
     }
-    host_disconnect(h);
-    if (wait_zero(h, &h->refs) < 0) {
-        cg_err("zone %s: event callbacks not released; leaking the host", h->zone);
-        return;
-    }
+    lv_upkeep_free(h->upkeep);
     lv_cache_free(h->cache);
     free(h->zone);
     free(h->uri);

@@ -1,11 +1,19 @@
 /* cloudgate libvirt driver: one libvirt host (= availability zone).
  *
  * A host owns its virConnectPtr (shared by the worker threads: libvirt
- * connections are thread-safe), its instance cache, and the event handling
- * that keeps the cache true.  One process-wide event thread runs libvirt's
- * default event loop for every host; per host a 1 s timer on it reconnects
- * after the daemon went away (every 2 s), refreshes DHCP leases (one call per
- * 2 s) and powers off instances whose graceful stop timed out.
+ * connections are thread-safe), its instance cache, and a maintenance thread
+ * of its own.  That thread makes every libvirt call the host needs on its own
+ * account: it connects and reconnects (pausing 2 s after a failed attempt,
+ * doubling up to 10 s), re-syncs the cache, re-reads the domains events named,
+ * refreshes DHCP leases and powers off instances whose graceful stop timed out
+ * (lv_upkeep.c).
+ *
+ * Any of those calls waits as long as the daemon does, and a daemon that hangs
+ * (rather than exits) keeps its socket accepting and never answers.  So none of
+ * them runs on the one process-wide thread that runs libvirt's default event
+ * loop: that thread only dispatches events and keepalive, and the callbacks it
+ * runs only note work for the host's thread.  Keepalive can then turn a hung
+ * daemon into a lost connection, and one hung host holds up no other.
  */
 #ifndef LV_HOST_H
 #define LV_HOST_H
@@ -25,14 +33,20 @@ int lv_event_start(cg_error *err);
 /* Drop one reference; the last stops and joins the thread. */
 void lv_event_stop(void);
 
-/* A host for zone, connected when possible: a host that cannot be reached
- * is still returned, marked unavailable, and reconnects on its own; *reason
- * (may be NULL) then gets why.  cfg must outlive the host.  NULL on OOM. */
-lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, char *reason,
-                     size_t reason_len);
-/* Stop the host's event handling, disconnect and free.  Accepts NULL.
+/* A host for zone, its thread started on the first connection attempt: the
+ * zone is unavailable until that succeeds.  cfg must outlive the host's
+ * creation only.  NULL (reported) on OOM or when no thread can be started. */
+lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, cg_error *err);
+/* Wait until the host's first connection attempt is over (1) or until
+ * deadline, a cg_monotonic() time (0). */
+int lv_host_wait_attempt(lv_host *h, double deadline);
+/* Ask the host's thread to disconnect and finish; returns at once.  Accepts NULL. */
+void lv_host_stop(lv_host *h);
+/* Stop the host, wait until deadline (a cg_monotonic() time) for its thread,
+ * and free it.  A thread still inside a libvirt call then (a hung daemon) is
+ * left to the process exit, and the host with it (logged).  Accepts NULL.
  * Call while the event thread still runs (before lv_event_stop). */
-void lv_host_free(lv_host *h);
+void lv_host_free(lv_host *h, double deadline);
 
 const char *lv_host_zone(const lv_host *h);
 lv_cache *lv_host_cache(lv_host *h);

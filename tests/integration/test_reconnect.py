@@ -13,6 +13,10 @@ connection opens.  Before restarting libvirtd the test rewrites the file, so the
 gateway reconnects to a world it has never seen: one of its instances shut off,
 one gone, one it never launched.  No domain event tells it any of that; only
 the re-sync on reconnect can make what it shows match.
+
+The other tests make the daemon hang instead (SIGSTOP, by PID): its socket
+still accepts and nothing ever answers, so every libvirt call on it waits.  The
+gateway must still notice (keepalive), keep serving, start, and stop.
 """
 import os
 import pwd
@@ -23,6 +27,8 @@ import subprocess
 import tempfile
 import time
 
+import boto3
+import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
@@ -32,6 +38,12 @@ LIBVIRTD = "/usr/sbin/libvirtd"
 VIRSH = "/usr/bin/virsh"
 SETPRIV = "/usr/bin/setpriv"
 ZONE = "cloudgate-r"
+OTHER = "cloudgate-o"   # an in-process test:// zone, next to the private daemon's
+# libvirt's keepalive (5 s interval, 3 unanswered) gives up on a hung daemon
+# after about 20 s; the rest is slack for a loaded machine.
+HANG_NOTICED_SEC = 40
+# Shutdown waits up to 5 s for zone threads stuck in libvirt calls.
+SIGTERM_EXIT_SEC = 15
 NODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testnode.xml")
 
 # A cloudgate instance as cloudgate defines it for the test driver (compare
@@ -81,6 +93,7 @@ class PrivateLibvirtd:
         self.user = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
         self.proc = None
         self.starts = 0
+        self.paused = False
 
     def write_node(self, domains=""):
         """The world every new connection gets: testnode.xml plus domains."""
@@ -125,10 +138,23 @@ class PrivateLibvirtd:
         raise AssertionError("private libvirtd did not answer within %ds:\n%s"
                              % (timeout, self.log_text()))
 
+    def pause(self):
+        """SIGSTOP by PID: the daemon hangs.  Its socket still accepts."""
+        assert self.proc and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        """SIGCONT by PID, if paused."""
+        if self.paused and self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
     def stop(self, timeout=15):
         """SIGTERM by PID (ours), wait; SIGKILL if it hangs.  Returns the exit code."""
         if not self.proc or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
+        self.resume()   # a stopped process would not act on SIGTERM
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=timeout)
@@ -198,6 +224,7 @@ def lab(monkeypatch):
         yield lvd, gateways
     finally:
         problems = []
+        lvd.resume()     # never leave the daemon stopped, whatever failed
         for g in gateways:
             try:
                 g.stop()
@@ -227,9 +254,13 @@ def _live(ec2):
             if i["State"]["Name"] != "terminated"}
 
 
+def _zones(ec2):
+    return {z["ZoneName"]: z["State"]
+            for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+
+
 def _zone_state(ec2):
-    zones = {z["ZoneName"]: z["State"]
-             for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+    zones = _zones(ec2)
     assert list(zones) == [ZONE], zones
     return zones[ZONE]
 
@@ -338,3 +369,175 @@ def test_gateway_survives_libvirtd_restart(lab):
     assert "zone %s: connection to %s lost" % (ZONE, lvd.uri) in log, log
     assert "zone %s: connected to %s" % (ZONE, lvd.uri) in log, log
     assert time.time() - t0 < 60
+
+
+# ---- a daemon that hangs --------------------------------------------------
+
+
+def _client(gw, timeout=10):
+    """A client that gives up after timeout seconds: a request the gateway
+    sits on fails the test instead of hanging it."""
+    cfg = botocore.config.Config(retries={"max_attempts": 0}, connect_timeout=timeout,
+                                 read_timeout=timeout)
+    return boto3.client("ec2", region_name="cloudgate", endpoint_url=gw.endpoint,
+                        aws_access_key_id=gw.key_id, aws_secret_access_key=gw.secret,
+                        config=cfg)
+
+
+def _gateway(lvd, gateways, zones=None):
+    """A gateway (not started yet) on the private libvirtd, demo image registered."""
+    gw = Gateway(zones=zones or [(ZONE, lvd.uri)], domain_type="test")
+    gateways.append(gw)
+    r = gw.admin("image-register", "--name", "demo", "--volume", "demo.qcow2")
+    gw.image_id = r.stdout.strip().split()[-1]
+    assert gw.image_id.startswith("ami-"), r.stdout + r.stderr
+    return gw
+
+
+def _run_in(ec2, gw, zone):
+    r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                          Placement={"AvailabilityZone": zone})
+    return r["Instances"][0]["InstanceId"]
+
+
+def _sigterm(gw, bound):
+    """SIGTERM the gateway by PID; (exit code, seconds it took).  Killed and
+    failed if it is still there after bound seconds."""
+    t0 = time.time()
+    gw.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = gw.proc.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        gw.proc.kill()
+        gw.proc.wait()
+        raise AssertionError("cloudgated ignored SIGTERM for %ds:\n%s" % (bound, gw.log_text()))
+    return rc, time.time() - t0
+
+
+def test_zone_unavailable_while_libvirtd_hangs(lab):
+    lvd, gateways = lab
+    lvd.write_node()
+    lvd.start()
+    gw = _gateway(lvd, gateways, zones=[(ZONE, lvd.uri), (OTHER, "test://" + NODE)])
+    gw.start()
+    ec2 = _client(gw)
+    assert _zones(ec2) == {ZONE: "available", OTHER: "available"}
+    # With an instance there, the zone's thread asks the daemon for DHCP
+    # leases every 2 s: one such call is waiting when the daemon stops.
+    inst = _run_in(ec2, gw, ZONE)
+    wait_for("instance running", lambda: _live(ec2) == {inst: "running"}, 15, 0.2)
+    # The world a new connection gets (the reconnect's) holds it too, running.
+    lvd.write_node(_domain(_instances(ec2)[inst], 1))
+
+    lvd.pause()
+    t0 = time.time()
+    wait_for("zone %s unavailable" % ZONE, lambda: _zones(ec2)[ZONE] == "unavailable",
+             HANG_NOTICED_SEC, 0.5)
+    noticed = time.time() - t0
+    # Reads answer from the cache; changes in the zone fail at once with 503
+    # Unavailable, and change nothing.
+    assert _live(ec2) == {inst: "running"}
+    t1 = time.time()
+    _unavailable(ec2.run_instances, ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                 InstanceType="t2.micro", Placement={"AvailabilityZone": ZONE})
+    _unavailable(ec2.stop_instances, InstanceIds=[inst])
+    _unavailable(ec2.stop_instances, InstanceIds=[inst], Force=True)
+    _unavailable(ec2.terminate_instances, InstanceIds=[inst])
+    assert time.time() - t1 < 5
+    assert _live(ec2) == {inst: "running"}
+    # The other zone does not wait for the hung one.
+    assert _zones(ec2)[OTHER] == "available"
+    other = _run_in(ec2, gw, OTHER)
+    wait_for("instance in %s running" % OTHER, lambda: _live(ec2).get(other) == "running", 15,
+             0.2)
+    ec2.stop_instances(InstanceIds=[other])
+    wait_for("instance in %s stopped" % OTHER, lambda: _live(ec2).get(other) == "stopped", 15,
+             0.2)
+    ec2.terminate_instances(InstanceIds=[other])
+    wait_for("instance in %s gone" % OTHER, lambda: other not in _live(ec2), 15, 0.2)
+    assert _zones(ec2) == {ZONE: "unavailable", OTHER: "available"}
+
+    # The daemon goes on: the zone comes back, re-synced, and takes changes.
+    lvd.resume()
+    t2 = time.time()
+    wait_for("zone %s available again" % ZONE, lambda: _zones(ec2)[ZONE] == "available", 30,
+             0.2)
+    back = time.time() - t2
+    assert _live(ec2) == {inst: "running"}
+    ec2.stop_instances(InstanceIds=[inst], Force=True)
+    wait_for("instance stopped", lambda: _live(ec2) == {inst: "stopped"}, 15, 0.2)
+
+    rc, took = _sigterm(gw, SIGTERM_EXIT_SEC)
+    assert rc == 0, gw.log_text()
+    log = gw.log_text()
+    assert "zone %s: connection to %s lost" % (ZONE, lvd.uri) in log, log
+    assert "still waiting on libvirt" not in log, log
+    print("hang noticed after %.1f s, zone back %.1f s after SIGCONT, stopped in %.1f s"
+          % (noticed, back, took))
+
+
+@pytest.mark.parametrize("how", ["hung", "down"])
+def test_gateway_starts_while_libvirtd_unreachable(lab, how):
+    lvd, gateways = lab
+    lvd.write_node()
+    lvd.start()
+    gw = _gateway(lvd, gateways)     # registering the image needs the daemon
+    if how == "hung":
+        lvd.pause()
+    else:
+        assert lvd.stop() == 0, lvd.log_text()
+
+    t0 = time.time()
+    gw.start(timeout=30)
+    started = time.time() - t0
+    # Start-up gives a first connection attempt 3 s, not more.
+    assert started < 8, started
+    ec2 = _client(gw)
+    assert _zone_state(ec2) == "unavailable"
+    assert _live(ec2) == {}
+    _unavailable(ec2.run_instances, ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                 InstanceType="t2.micro")
+
+    if how == "hung":
+        lvd.resume()
+    else:
+        lvd.start()
+    t1 = time.time()
+    # A refused attempt is retried after 2, 4, 8, then every 10 s.
+    wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
+    back = time.time() - t1
+    (inst,) = _run(ec2, gw)
+    wait_for("instance running", lambda: _live(ec2) == {inst: "running"}, 15, 0.2)
+    assert gw.stop() == 0, gw.log_text()
+    print("%s: listening after %.1f s, zone available %.1f s after the daemon was back"
+          % (how, started, back))
+
+
+@pytest.mark.parametrize("when", ["connected", "connecting"])
+def test_sigterm_while_libvirtd_hangs(lab, when):
+    lvd, gateways = lab
+    lvd.write_node()
+    lvd.start()
+    gw = _gateway(lvd, gateways)
+    if when == "connected":
+        gw.start()
+        ec2 = _client(gw)
+        (inst,) = _run(ec2, gw)
+        wait_for("instance running", lambda: _live(ec2) == {inst: "running"}, 15, 0.2)
+        lvd.pause()
+        # Now the zone's thread is in a lease call that waits on the daemon,
+        # and deregistering its events at shutdown would wait too.
+        time.sleep(3)
+    else:
+        lvd.pause()
+        # The zone's first connection attempt waits on the daemon.
+        gw.start(timeout=30)
+
+    rc, took = _sigterm(gw, SIGTERM_EXIT_SEC)
+    log = gw.log_text()
+    assert rc == 0, log
+    # The stuck thread was left to the exit rather than waited for...
+    assert "zone %s: still waiting on libvirt" % ZONE in log, log
+    # ...and the rest of the shutdown ran to its end.
+    assert log.rstrip().endswith("cloudgated stopped"), log
+    print("%s: exited %.1f s after SIGTERM" % (when, took))
