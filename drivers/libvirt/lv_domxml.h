@@ -1,4 +1,5 @@
-/* cloudgate libvirt driver: domain and volume XML, built and read with libxml2.
+/* cloudgate libvirt driver: domain and volume XML, built (lv_domxml.c) and
+ * read (lv_domparse.c) with libxml2.
  *
  * An instance is a domain named after its instance id whose EC2 attributes
  * live in <metadata><cloudgate:instance xmlns:cloudgate=LV_METADATA_NS>.
@@ -34,6 +35,12 @@ char *lv_domxml_build(const lv_domain_spec *spec, cg_error *err);
 /* Just the <cloudgate:instance> metadata element, for virDomainSetMetadata
  * (VIR_DOMAIN_METADATA_ELEMENT with LV_METADATA_NS).  malloc'd or NULL. */
 char *lv_metadata_build(const cg_instance *meta, cg_error *err);
+
+/* A domain XML as libvirt gave it (virDomainGetXMLDesc, inactive) with
+ * <vcpu>, <memory> and <currentMemory> set from meta->vcpus and memory_mib
+ * and the <cloudgate:instance> metadata rebuilt from meta; everything else is
+ * kept.  For a redefinition with virDomainDefineXML.  malloc'd or NULL. */
+char *lv_domxml_update(const char *xml, const cg_instance *meta, cg_error *err);
 
 /* Read a domain XML (virDomainGetXMLDesc): fills out's EC2 attributes from the
  * metadata, and vcpus, memory_mib and mac from the definition.  out->state is

@@ -7,8 +7,13 @@
 #include <time.h>
 
 #include "../../gateway/log.h"
+#include "../../gateway/util.h"
 
 #define PRUNE_SEC 60
+/* How long start-up waits for the hosts' first connection attempts, and
+ * shutdown for the hosts' threads: all hosts together, not each. */
+#define OPEN_WAIT_SEC 3.0
+#define CLOSE_WAIT_SEC 5.0
 
 lv_host *lv_drv_find_instance(cg_drv *drv, const char *id)
 {
@@ -67,13 +72,19 @@ virConnectPtr lv_driver_zone_conn(cg_drv *drv, const char *zone, cg_error *err)
 
 static void lv_close(cg_drv *drv)
 {
+    double deadline;
     size_t i;
 
     if (!drv)
         return;
-    /* Hosts go first: they deregister from the event thread still running. */
+    /* Hosts go first: they deregister from the event thread still running.
+     * All are told at once and share one deadline, so hosts whose daemon
+     * hangs cost the shutdown CLOSE_WAIT_SEC however many there are. */
     for (i = 0; i < drv->n_hosts; i++)
-        lv_host_free(drv->hosts[i]);
+        lv_host_stop(drv->hosts[i]);
+    deadline = cg_monotonic() + CLOSE_WAIT_SEC;
+    for (i = 0; i < drv->n_hosts; i++)
+        lv_host_free(drv->hosts[i], deadline);
     free(drv->hosts);
     if (drv->events_started)
         lv_event_stop();
@@ -85,7 +96,7 @@ static void lv_close(cg_drv *drv)
 static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
 {
     cg_drv *drv = NULL;
-    char why[256];
+    double deadline;
     size_t i;
 
     if (!cfg || cfg->n_zones == 0 || !cfg->state_dir || !cfg->storage_pool ||
@@ -109,15 +120,21 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto error;
     }
+    /* An unreachable host does not stop the gateway: its zone shows as
+     * unavailable and its own thread keeps trying.  Each host connects in
+     * its thread, so they all try at once. */
     for (i = 0; i < cfg->n_zones; i++) {
-        why[0] = '\0';
-        /* An unreachable host does not stop the gateway: its zone shows as
-         * unavailable and it is retried every few seconds. */
-        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], why, sizeof(why)))) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], err)))
             goto error;
-        }
         drv->n_hosts++;
+    }
+    /* A moment for the first attempts, so that a reachable zone is available
+     * from the first request on; a hung daemon does not hold start-up longer. */
+    deadline = cg_monotonic() + OPEN_WAIT_SEC;
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (!lv_host_wait_attempt(drv->hosts[i], deadline))
+            cg_warn("zone %s: no answer from %s after %.0f s; unavailable until it connects",
+                    lv_host_zone(drv->hosts[i]), cfg->zones[i].uri, OPEN_WAIT_SEC);
     }
     return drv;
 
@@ -224,6 +241,8 @@ const cg_driver lv_driver = {
     .instance_reboot = lv_instance_reboot,
     .instance_terminate = lv_instance_terminate,
     .instance_user_data = lv_instance_user_data,
+    .instance_modify = lv_instance_modify,
+    .instance_console = lv_instance_console,
     .tags_set = lv_tags_set,
     .tags_delete = lv_tags_delete,
 };

@@ -2,7 +2,8 @@
  *
  * lv_driver.c holds the table (lv_driver, declared in drivers/driver.h),
  * open/close, zones and listing; lv_images.c the templates; lv_instances.c
- * the instance operations.
+ * the instance lifecycle; lv_attrs.c the instance attributes (user-data,
+ * tags, ModifyInstanceAttribute, console output).
  */
 #ifndef LV_DRIVER_H
 #define LV_DRIVER_H
@@ -66,10 +67,28 @@ int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *ch
                      cg_error *err);
 int lv_instance_reboot(cg_drv *drv, const char *id, cg_error *err);
 int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err);
+/* Find an instance and mark it busy (lv_cache_release it).  Returns its host
+ * with a copy in *inst, or NULL: then *terminated says whether it is a
+ * retained terminated instance (copied into *inst, nothing reported), else
+ * the error is reported. */
+lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *terminated,
+                          cg_error *err);
+/* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
+virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err);
+
+/* ---- lv_attrs.c ---- */
+
 int lv_instance_user_data(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
                           cg_error *err);
 /* Set (remove == 0) or delete (remove == 1) tags of an instance. */
 int lv_instance_tags(cg_drv *drv, const char *id, const cg_tags *tags, int remove,
                      cg_error *err);
+/* ModifyInstanceAttribute (driver.h, instance_modify). */
+int lv_instance_modify(cg_drv *drv, const char *id, const cg_instance_change *chg,
+                       cg_error *err);
+/* GetConsoleOutput (driver.h, instance_console): read from console_dir on
+ * this machine, where virtlogd of a local libvirtd writes it. */
+int lv_instance_console(cg_drv *drv, const char *id, size_t max_bytes, unsigned char **data,
+                        size_t *len, time_t *when, cg_error *err);
 
 #endif

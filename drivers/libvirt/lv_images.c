@@ -11,6 +11,7 @@
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
 #include "lv_driver.h"
+#include "lv_seed.h"
 #include "lv_storage.h"
 
 int lv_image_list(cg_drv *drv, cg_image_list *out, cg_error *err)
@@ -134,6 +135,11 @@ static int check_spec(const cg_image_spec *spec, cg_error *err)
                      strerror(errno));
         return -1;
     }
+    if (!lv_seed_format_ok(spec->seed_format)) {
+        cg_error_set(err, CG_ERR_INVALID, "seed format '%s' is not one of %s, %s",
+                     spec->seed_format, LV_SEED_NOCLOUD, LV_SEED_CONFIGDRIVE);
+        return -1;
+    }
     if (spec->initrd && access(spec->initrd, R_OK) < 0) {
         cg_error_set(err, CG_ERR_INVALID, "cannot read initrd %s: %s", spec->initrd,
                      strerror(errno));
@@ -192,6 +198,8 @@ int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_
         goto cleanup;
     snprintf(img.architecture, sizeof(img.architecture), "x86_64");
     snprintf(img.state, sizeof(img.state), "available");
+    snprintf(img.seed_format, sizeof(img.seed_format), "%s",
+             spec->seed_format ? spec->seed_format : LV_SEED_NOCLOUD);
     img.created = time(NULL);
     img.size_bytes = size;
     if (lv_state_image_add(drv->state, &img, spec->disk_path != NULL, err) < 0)

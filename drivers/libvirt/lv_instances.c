@@ -1,4 +1,6 @@
-/* cloudgate libvirt driver: instance operations. */
+/* cloudgate libvirt driver: instance lifecycle (run, start, stop, reboot,
+ * terminate).  Attributes (user-data, tags, modify, console) are in
+ * lv_attrs.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +15,13 @@
 #include "../../gateway/util.h"
 #include "lv_domxml.h"
 #include "lv_driver.h"
+#include "lv_seed.h"
 #include "lv_storage.h"
 
 /* What one launch made so far, so a failure can undo exactly that. */
 typedef struct launched {
     cg_instance inst;
-    int cached, volume, log, defined, user_data;
+    int cached, volume, log, seed, defined, user_data;
 } launched;
 
 /* ---- small helpers ---- */
@@ -64,8 +67,7 @@ static int undefine(virDomainPtr dom)
     return virDomainUndefine(dom);
 }
 
-/* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
-static virDomainPtr domain_get(virConnectPtr conn, const char *id, cg_error *err)
+virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err)
 {
     virDomainPtr dom = virDomainLookupByName(conn, id);
 
@@ -93,11 +95,8 @@ static cg_instance_state sync_state(lv_cache *c, virDomainPtr dom, const char *i
     return st;
 }
 
-/* Find an instance and mark it busy.  Returns its host with a copy in
- * *inst, or NULL: then *terminated says whether it is a retained terminated
- * instance (copied into *inst, nothing reported), else the error is reported. */
-static lv_host *take(cg_drv *drv, const char *id, cg_instance *inst, int *terminated,
-                     cg_error *err)
+lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *terminated,
+                          cg_error *err)
 {
     lv_host *h = lv_drv_find_instance(drv, id);
     int rc;
@@ -173,6 +172,12 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
         if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
             cg_warn("rollback %s: %s", id, e.message);
     }
+    if (l->seed) {
+        cg_error_clear(&e);
+        if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
+            cg_warn("rollback %s: %s", id, e.message);
+        lv_state_seed_delete(drv->state, id, NULL);
+    }
     if (l->log) {
         lv_drv_console_path(drv, id, path, sizeof(path));
         unlink(path);
@@ -190,8 +195,9 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
                   const cg_image *img, launched *l, cg_error *err)
 {
     lv_domain_spec ds;
+    lv_seed_spec seed;
     char vol[64], log[4096];
-    char *disk = NULL, *xml = NULL;
+    char *disk = NULL, *seed_path = NULL, *xml = NULL;
     virDomainPtr dom = NULL;
     int ret = -1;
 
@@ -211,6 +217,20 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     }
     lv_drv_console_path(drv, l->inst.id, log, sizeof(log));
     l->log = 1;
+    /* The seed record first: a rollback removes it with the volume.  It keeps
+     * what a rebuild (new user-data) needs once the image or key is gone. */
+    l->seed = 1;
+    memset(&seed, 0, sizeof(seed));
+    seed.format = img->seed_format[0] ? img->seed_format : LV_SEED_NOCLOUD;
+    if (lv_state_seed_put(drv->state, l->inst.id, seed.format, spec->public_key, err) < 0)
+        goto cleanup;
+    seed.instance_id = l->inst.id;
+    seed.key_name = spec->key_name;
+    seed.public_key = spec->public_key;
+    seed.user_data = spec->user_data;
+    seed.user_data_len = spec->user_data_len;
+    if (!(seed_path = lv_seed_create(conn, drv->cfg->storage_pool, &seed, NULL, err)))
+        goto cleanup;
     memset(&ds, 0, sizeof(ds));
     ds.domain_type = drv->cfg->domain_type;
     ds.name = l->inst.id;
@@ -224,6 +244,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     ds.network = drv->cfg->network;
     ds.mac = l->inst.mac;
     ds.console_log = log;
+    ds.seed_path = seed_path;
     ds.meta = &l->inst;
     if (!(xml = lv_domxml_build(&ds, err)))
         goto cleanup;
@@ -249,6 +270,7 @@ cleanup:
     if (dom)
         virDomainFree(dom);
     free(disk);
+    free(seed_path);
     free(xml);
     return ret;
 }
@@ -459,7 +481,7 @@ int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_erro
     virDomainPtr dom = NULL;
     int terminated, ret = -1;
 
-    if (!(h = take(drv, id, &inst, &terminated, err))) {
+    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
         if (terminated)
             cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
         cg_instance_release(&inst);
@@ -478,7 +500,7 @@ int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_erro
                      cg_instance_state_name(inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)))
+    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
         goto cleanup;
     lv_cache_set_overlay(lv_host_cache(h), id, CG_STATE_PENDING, 0);
     if (virDomainCreate(dom) < 0) {
@@ -513,7 +535,7 @@ int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *ch
     char reason[128];
     int terminated, ret = -1;
 
-    if (!(h = take(drv, id, &inst, &terminated, err))) {
+    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
         if (terminated)
             cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
         cg_instance_release(&inst);
@@ -530,7 +552,7 @@ int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *ch
                      cg_instance_state_name(inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)))
+    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
         goto cleanup;
     lv_user_initiated(reason, sizeof(reason));
     if (!force && virDomainShutdown(dom) < 0) {
@@ -570,7 +592,7 @@ int lv_instance_reboot(cg_drv *drv, const char *id, cg_error *err)
     virDomainPtr dom = NULL;
     int terminated, ret = -1;
 
-    if (!(h = take(drv, id, &inst, &terminated, err))) {
+    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
         if (terminated)
             cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
         cg_instance_release(&inst);
@@ -581,7 +603,7 @@ int lv_instance_reboot(cg_drv *drv, const char *id, cg_error *err)
                      cg_instance_state_name(inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)))
+    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
         goto cleanup;
     if (virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN) < 0) {
         cg_debug("instance %s: ACPI reboot refused (%s); resetting", id,
@@ -644,7 +666,7 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     cg_instance_state prev;
     int terminated, ret = -1;
 
-    if (!(h = take(drv, id, &inst, &terminated, err))) {
+    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
         if (terminated) {
             change(chg, id, CG_STATE_TERMINATED, CG_STATE_TERMINATED);
             ret = 0;
@@ -654,6 +676,11 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     }
     c = lv_host_cache(h);
     prev = inst.state;
+    if (inst.disable_api_termination) {
+        cg_error_set(err, CG_ERR_FORBIDDEN,
+                     "instance %s has termination protection (disableApiTermination)", id);
+        goto cleanup;
+    }
     if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
     lv_cache_set_overlay(c, id, CG_STATE_SHUTTING_DOWN, 0);
@@ -666,6 +693,9 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     snprintf(path, sizeof(path), "%s.qcow2", id);
     if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
         cg_warn("terminate %s: volume left behind: %s", id, e.message);
+    cg_error_clear(&e);
+    if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
+        cg_warn("terminate %s: seed volume left behind: %s", id, e.message);
     lv_drv_console_path(drv, id, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
         cg_warn("terminate %s: %s: %s", id, path, strerror(errno));
@@ -687,110 +717,6 @@ cleanup:
     lv_cache_release(c, id);
     if (conn)
         virConnectClose(conn);
-    cg_instance_release(&inst);
-    return ret;
-}
-
-/* ---- user-data and tags ---- */
-
-int lv_instance_user_data(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
-                          cg_error *err)
-{
-    cg_instance inst;
-    int rc;
-
-    *data = NULL;
-    *len = 0;
-    if (!lv_drv_find_instance(drv, id)) {
-        if ((rc = lv_state_terminated_get(drv->state, id, &inst, err)) <= 0) {
-            if (rc == 0)
-                cg_error_set(err, CG_ERR_NOT_FOUND, "instance %s does not exist", id);
-            return -1;
-        }
-        cg_instance_release(&inst);
-    }
-    if ((rc = lv_state_user_data_get(drv->state, id, data, len, err)) < 0)
-        return -1;
-    if (rc == 0 && !(*data = calloc(1, 1))) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-static int apply_tags(cg_tags *dst, const cg_tags *tags, int remove)
-{
-    size_t i;
-
-    for (i = 0; tags && i < tags->n; i++) {
-        if (remove)
-            cg_tags_remove(dst, tags->v[i].key, tags->v[i].value);
-        else if (cg_tags_set(dst, tags->v[i].key, tags->v[i].value) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Tags of a retained terminated instance live only in SQLite. */
-static int terminated_tags(cg_drv *drv, cg_instance *inst, const cg_tags *tags, int remove,
-                           cg_error *err)
-{
-    int ret = -1;
-
-    pthread_mutex_lock(&drv->tags_lock);
-    if (apply_tags(&inst->tags, tags, remove) < 0)
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-    else
-        ret = lv_state_terminated_set_tags(drv->state, inst->id, &inst->tags, err);
-    pthread_mutex_unlock(&drv->tags_lock);
-    return ret;
-}
-
-int lv_instance_tags(cg_drv *drv, const char *id, const cg_tags *tags, int remove,
-                     cg_error *err)
-{
-    cg_instance inst;
-    lv_host *h;
-    virConnectPtr conn = NULL;
-    virDomainPtr dom = NULL;
-    char *xml = NULL;
-    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
-    int terminated, ret = -1;
-
-    if (!(h = take(drv, id, &inst, &terminated, err))) {
-        if (terminated)
-            ret = terminated_tags(drv, &inst, tags, remove, err);
-        cg_instance_release(&inst);
-        return ret;
-    }
-    if (apply_tags(&inst.tags, tags, remove) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        goto cleanup;
-    }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = domain_get(conn, id, err)) ||
-        !(xml = lv_metadata_build(&inst, err)))
-        goto cleanup;
-    /* The metadata is where the tags live across gateway restarts. */
-    if (virDomainIsActive(dom) == 1)
-        flags |= VIR_DOMAIN_AFFECT_LIVE;
-    if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, LV_METADATA_PREFIX,
-                             LV_METADATA_NS, flags) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "tag instance %s", id);
-        goto cleanup;
-    }
-    if (lv_cache_set_tags(lv_host_cache(h), id, &inst.tags) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        goto cleanup;
-    }
-    ret = 0;
-
-cleanup:
-    lv_cache_release(lv_host_cache(h), id);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    free(xml);
     cg_instance_release(&inst);
     return ret;
 }

@@ -1,5 +1,5 @@
-/* cloudgate libvirt driver: images, user-data, client tokens and terminated
- * instances in SQLite. */
+/* cloudgate libvirt driver: images, user-data, cloud-init seeds, client
+ * tokens and terminated instances in SQLite. */
 #include "lv_state.h"
 
 #include <pthread.h>
@@ -22,12 +22,15 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,"
     " volume TEXT NOT NULL, owned INTEGER NOT NULL DEFAULT 0, kernel TEXT, initrd TEXT,"
     " cmdline TEXT, architecture TEXT NOT NULL, state TEXT NOT NULL,"
-    " created INTEGER NOT NULL, size INTEGER NOT NULL);"
+    " created INTEGER NOT NULL, size INTEGER NOT NULL,"
+    " seed_format TEXT NOT NULL DEFAULT 'nocloud');"
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
     "CREATE TABLE IF NOT EXISTS user_data ("
     " instance_id TEXT PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS seeds ("
+    " instance_id TEXT PRIMARY KEY, format TEXT NOT NULL, public_key TEXT);"
     "CREATE TABLE IF NOT EXISTS client_tokens ("
     " token TEXT PRIMARY KEY, reservation_id TEXT NOT NULL, image_id TEXT NOT NULL,"
     " zone TEXT NOT NULL, instance_ids TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL);"
@@ -107,6 +110,22 @@ static int exec(lv_state *st, const char *sql, cg_error *err)
     return cg_db_exec(st->db, sql, err);
 }
 
+/* Columns added since a table was first created: CREATE TABLE IF NOT EXISTS
+ * leaves an older database's table as it was. */
+static int migrate(lv_state *st, cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT seed_format FROM images LIMIT 0", -1, &s, NULL) ==
+        SQLITE_OK) {
+        sqlite3_finalize(s);
+        return 0;
+    }
+    sqlite3_finalize(s);
+    return exec(st, "ALTER TABLE images ADD COLUMN seed_format TEXT NOT NULL DEFAULT 'nocloud'",
+                err);
+}
+
 lv_state *lv_state_open(const cg_config *cfg, cg_error *err)
 {
     lv_state *st = calloc(1, sizeof(*st));
@@ -116,7 +135,7 @@ lv_state *lv_state_open(const cg_config *cfg, cg_error *err)
         return NULL;
     }
     pthread_mutex_init(&st->lock, NULL);
-    if (!(st->db = cg_db_open(cfg, err)) || exec(st, schema, err) < 0) {
+    if (!(st->db = cg_db_open(cfg, err)) || exec(st, schema, err) < 0 || migrate(st, err) < 0) {
         lv_state_close(st);
         return NULL;
     }
@@ -211,7 +230,7 @@ static int tx_end(lv_state *st, int ok, cg_error *err)
 
 #define IMAGE_COLS                                                                          \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, " \
-    "created, size"
+    "created, size, seed_format"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
@@ -219,7 +238,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     sqlite3_stmt *s = NULL;
     int ret = -1;
 
-    if (!(s = prep(st, "INSERT INTO images (" IMAGE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    if (!(s = prep(st, "INSERT INTO images (" IMAGE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    err)))
         goto cleanup;
     bind_str(s, 1, img->id);
@@ -234,6 +253,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     bind_str(s, 10, img->state);
     sqlite3_bind_int64(s, 11, (sqlite3_int64)img->created);
     sqlite3_bind_int64(s, 12, (sqlite3_int64)img->size_bytes);
+    bind_str(s, 13, img->seed_format[0] ? img->seed_format : "nocloud");
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
             cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -278,6 +298,7 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
     col_copy(s, 9, img->state, sizeof(img->state));
     img->created = (time_t)sqlite3_column_int64(s, 10);
     img->size_bytes = (unsigned long long)sqlite3_column_int64(s, 11);
+    col_copy(s, 12, img->seed_format, sizeof(img->seed_format));
     if (oom) {
         cg_image_release(img);
         return -1;
@@ -466,6 +487,73 @@ int lv_state_user_data_delete(lv_state *st, const char *id, cg_error *err)
     return ret < 0 ? -1 : 0;
 }
 
+/* ---- cloud-init seeds ---- */
+
+int lv_state_seed_put(lv_state *st, const char *id, const char *format, const char *public_key,
+                      cg_error *err)
+{
+    sqlite3_stmt *s;
+    int ret = -1;
+
+    pthread_mutex_lock(&st->lock);
+    if ((s = prep(st,
+                  "INSERT OR REPLACE INTO seeds (instance_id, format, public_key)"
+                  " VALUES (?, ?, ?)",
+                  err))) {
+        bind_str(s, 1, id);
+        bind_str(s, 2, format);
+        bind_str(s, 3, public_key);
+        ret = run(st, s, err, "store seed");
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return ret;
+}
+
+int lv_state_seed_get(lv_state *st, const char *id, char *format, size_t format_len,
+                      char **public_key, cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc, oom = 0, ret = -1;
+
+    *public_key = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (!(s = prep(st, "SELECT format, public_key FROM seeds WHERE instance_id = ?", err)))
+        goto cleanup;
+    bind_str(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        ret = 0;
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        db_fail(st, err, "read seed");
+        goto cleanup;
+    }
+    col_copy(s, 0, format, format_len);
+    *public_key = col_dup(s, 1, &oom);
+    if (oom) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    ret = 1;
+
+cleanup:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return ret;
+}
+
+int lv_state_seed_delete(lv_state *st, const char *id, cg_error *err)
+{
+    int ret;
+
+    pthread_mutex_lock(&st->lock);
+    ret = delete_by_id(st, "seeds", "instance_id", id, err);
+    pthread_mutex_unlock(&st->lock);
+    return ret < 0 ? -1 : 0;
+}
+
 /* ---- client tokens ---- */
 
 void lv_token_release(lv_token *tok)
@@ -589,7 +677,8 @@ static int terminated_insert(lv_state *st, const cg_instance *inst, cg_error *er
     sqlite3_bind_int64(s, 15, inst->memory_mib);
     if (run(st, s, err, "store terminated instance") < 0 ||
         tags_write(st, "terminated_tags", "instance_id", inst->id, &inst->tags, err) < 0 ||
-        delete_by_id(st, "user_data", "instance_id", inst->id, err) < 0)
+        delete_by_id(st, "user_data", "instance_id", inst->id, err) < 0 ||
+        delete_by_id(st, "seeds", "instance_id", inst->id, err) < 0)
         goto cleanup;
     ret = 0;
 

@@ -1,6 +1,7 @@
 /* cloudgate libvirt driver: what libvirt cannot hold, kept in SQLite
  * (STATE_DIR/cloudgate.db): images (templates) and their tags, instance
- * user-data, client tokens and the terminated instances still shown.
+ * user-data, what rebuilds an instance's cloud-init seed, client tokens and
+ * the terminated instances still shown.
  *
  * One lv_state per driver; every function is thread-safe (a mutex keeps the
  * multi-statement transactions of threads sharing the handle apart).
@@ -45,6 +46,18 @@ int lv_state_user_data_get(lv_state *st, const char *id, unsigned char **data, s
                            cg_error *err);
 int lv_state_user_data_delete(lv_state *st, const char *id, cg_error *err);
 
+/* ---- cloud-init seeds ---- */
+
+/* What an instance's seed was built from besides its user-data: the format
+ * (from the image at launch) and the public key (from the key pair at
+ * launch), so the seed can be rebuilt after the image or key is gone. */
+int lv_state_seed_put(lv_state *st, const char *id, const char *format, const char *public_key,
+                      cg_error *err);
+/* *public_key malloc'd or NULL (none).  1 found, 0 not, -1 error. */
+int lv_state_seed_get(lv_state *st, const char *id, char *format, size_t format_len,
+                      char **public_key, cg_error *err);
+int lv_state_seed_delete(lv_state *st, const char *id, cg_error *err);
+
 /* ---- client tokens ---- */
 
 typedef struct lv_token {
@@ -68,7 +81,7 @@ int lv_state_token_drop(lv_state *st, const char *token, cg_error *err);
 /* ---- terminated instances ---- */
 
 /* In one transaction: store inst (state terminated, tags included) and drop
- * its user-data.  0 or -1. */
+ * its user-data and seed record.  0 or -1. */
 int lv_state_terminated_add(lv_state *st, const cg_instance *inst, cg_error *err);
 /* 1 found (out filled, caller releases), 0 not, -1 error. */
 int lv_state_terminated_get(lv_state *st, const char *id, cg_instance *out, cg_error *err);

@@ -176,6 +176,25 @@ cleanup:
     return ret;
 }
 
+char *lv_storage_path(virConnectPtr conn, const char *pool, const char *name, cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    virStorageVolPtr v = NULL;
+    char *path = NULL;
+
+    if (!(p = pool_open(conn, pool, err)) || !(v = vol_open(conn, p, name, err)))
+        goto cleanup;
+    if (!(path = virStorageVolGetPath(v)))
+        lv_report(err, conn, CG_ERR_INTERNAL, "path of volume '%s'", name);
+
+cleanup:
+    if (v)
+        virStorageVolFree(v);
+    if (p)
+        virStoragePoolFree(p);
+    return path;
+}
+
 static uint64_t be64(const unsigned char *b)
 {
     uint64_t v = 0;
@@ -222,6 +241,13 @@ cleanup:
     if (fd >= 0)
         close(fd);
     return ret;
+}
+
+static int no_contents(virConnectPtr conn)
+{
+    const char *type = virConnectGetType(conn);
+
+    return type && strcmp(type, "TEST") == 0;
 }
 
 /* Send the whole file into an upload stream.  0 or -1 (reported). */
@@ -286,6 +312,13 @@ int lv_storage_upload(virConnectPtr conn, const char *pool, const char *name, co
         goto cleanup;
     if (!(vol = virStorageVolCreateXML(p, xml, 0))) {
         lv_report(err, conn, CG_ERR_INTERNAL, "create volume '%s'", name);
+        goto cleanup;
+    }
+    /* libvirt's test driver keeps volumes as records without contents and
+     * has no virStorageVolUpload: the volume is all there is to make. */
+    if (no_contents(conn)) {
+        *capacity = vsize;
+        ret = 0;
         goto cleanup;
     }
     if (!(st = virStreamNew(conn, 0)) ||

@@ -24,6 +24,10 @@ int lv_storage_delete(virConnectPtr conn, const char *pool, const char *name, cg
 int lv_storage_find(virConnectPtr conn, const char *pool, const char *name,
                     unsigned long long *capacity, cg_error *err);
 
+/* The path of volume `name` (malloc'd), or NULL (reported; CG_ERR_NOT_FOUND
+ * when there is none). */
+char *lv_storage_path(virConnectPtr conn, const char *pool, const char *name, cg_error *err);
+
 /* Look at a local disk file: format "qcow2" (by its magic; virtual size read
  * from the header) or "raw" (size of the file).  0 or -1 (reported). */
 int lv_storage_probe(const char *path, const char **format, unsigned long long *virtual_size,
@@ -31,7 +35,8 @@ int lv_storage_probe(const char *path, const char **format, unsigned long long *
 
 /* Create volume `name` in the pool and upload the local file into it through
  * a virStream.  *capacity gets the virtual size.  0, or -1 with nothing left
- * behind. */
+ * behind.  On libvirt's test driver, whose volumes have no contents, only the
+ * volume is created. */
 int lv_storage_upload(virConnectPtr conn, const char *pool, const char *name, const char *path,
                       unsigned long long *capacity, cg_error *err);
 

@@ -9,6 +9,7 @@ import pytest
 from cgharness import TOP, Gateway
 
 DEMO_DIR = os.environ.get("CG_DEMO_DIR", "/var/cache/cloudgate-tests/demo-guest")
+CLOUD_DIR = os.environ.get("CG_CLOUD_DIR", "/var/cache/cloudgate-tests/debian-cloud")
 
 
 def virsh(*args, check=True):
@@ -21,6 +22,16 @@ def demo_guest():
     subprocess.run([os.path.join(TOP, "scripts", "build-demo-guest.sh"), DEMO_DIR],
                    check=True, capture_output=True, timeout=600)
     return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def cloud_image():
+    """Debian 12 + cloud-init disk (scripts/build-cloud-image.sh; cached, ~8 min cold)."""
+    r = subprocess.run([os.path.join(TOP, "scripts", "build-cloud-image.sh"), CLOUD_DIR],
+                       capture_output=True, text=True, timeout=3600)
+    if r.returncode != 0:
+        pytest.fail("build-cloud-image.sh failed:\n" + r.stdout[-2000:] + r.stderr[-4000:])
+    return os.path.join(CLOUD_DIR, "debian-cloud.qcow2")
 
 
 @pytest.fixture(scope="module")
@@ -48,4 +59,5 @@ def sysgw(demo_guest):
             virsh("destroy", iid, check=False)
             virsh("undefine", iid, "--nvram", check=False)
             virsh("vol-delete", "--pool", "cloudgate", iid + ".qcow2", check=False)
+            virsh("vol-delete", "--pool", "cloudgate", iid + "-seed.iso", check=False)
         gw.admin("image-deregister", gw.image_id, check=False)

@@ -54,6 +54,12 @@ def test_lifecycle_on_real_guests(sysgw, tmp_path):
         xml = virsh("dumpxml", iid).stdout
         assert "type='qemu'" in xml.split("\n")[0]
         assert iid + ".qcow2" in xml
+        # The cloud-init seed, a read-only CD-ROM the guest boots with.
+        cdroms = [l.split() for l in virsh("domblklist", iid, "--details").stdout.splitlines()
+                  if " cdrom " in l]
+        assert len(cdroms) == 1 and cdroms[0][2] == "hdc"
+        assert cdroms[0][3].endswith("/%s-seed.iso" % iid)
+        assert iid + "-seed.iso" in volumes()
 
     # The guest's DHCP lease shows up as privateIpAddress.
     def ips():
@@ -95,6 +101,7 @@ def test_lifecycle_on_real_guests(sysgw, tmp_path):
     gw.aws("wait", "instance-terminated", "--instance-ids", *ids, timeout=300)
     assert not (set(ids) & domains())
     assert not ({i + ".qcow2" for i in ids} & volumes())
+    assert not ({i + "-seed.iso" for i in ids} & volumes())
 
 
 def test_failed_launch_leaves_nothing(sysgw):
@@ -135,6 +142,10 @@ def test_failed_start_rolls_back(sysgw, demo_guest, tmp_path):
         print("RunInstances error:", e.value.response["Error"]["Message"])
         assert "kernel" in e.value.response["Error"]["Message"]
         assert made_from(ami) == (set(), set())
+        # The seed volume names no image; the message names the instance.
+        import re
+        failed = re.findall(r"i-[0-9a-f]{17}", e.value.response["Error"]["Message"])
+        assert failed and not ({i + "-seed.iso" for i in failed} & volumes())
         logs = os.listdir(os.path.join(gw.dir, "state", "console"))
         leftovers = [l for l in logs if l[:-4] not in gw.launched]
         assert leftovers == []

@@ -77,6 +77,8 @@ static void fill_spec(lv_domain_spec *s, const char *type, const cg_instance *m)
     s->network = "cloudgate";
     s->mac = "52:54:00:a1:b2:c3";
     s->console_log = "/var/lib/cloudgate/console/i-0123456789abcdef0.log";
+    /* Every instance has its cloud-init seed. */
+    s->seed_path = "/var/lib/libvirt/images/i-0123456789abcdef0-seed.iso";
     s->meta = m;
 }
 
@@ -186,7 +188,8 @@ static void test_golden_disk_boot_kvm(void **state)
     cg_instance_release(&m);
 }
 
-/* The shape the integration tests define on test:///default; no console log. */
+/* The shape the integration tests define on test:///default; no console
+ * log.  Also the shape without a seed (instances from before seeds). */
 static void test_golden_test_driver(void **state)
 {
     cg_instance m;
@@ -197,6 +200,7 @@ static void test_golden_test_driver(void **state)
     fill_spec(&s, "test", &m);
     s.network = "default";
     s.console_log = NULL;
+    s.seed_path = NULL;
     check_golden("test-driver.xml", lv_domxml_build(&s, &err));
     cg_instance_release(&m);
 }
@@ -221,6 +225,26 @@ static void test_golden_tags_escaping(void **state)
     cg_instance_release(&m);
 }
 
+/* Termination protection: one more metadata element, only while set. */
+static void test_golden_protected(void **state)
+{
+    cg_instance m, out;
+    lv_domain_spec s;
+    cg_error err = {0};
+    char *xml;
+
+    fill_meta(&m, 0);
+    m.disable_api_termination = 1;
+    fill_spec(&s, "qemu", &m);
+    xml = lv_domxml_build(&s, &err);
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(lv_domxml_parse(xml, &out, &err), 1);
+    assert_int_equal(out.disable_api_termination, 1);
+    cg_instance_release(&out);
+    check_golden("protected.xml", xml);
+    cg_instance_release(&m);
+}
+
 static void test_golden_metadata(void **state)
 {
     cg_instance m;
@@ -241,6 +265,9 @@ static void test_golden_volumes(void **state)
                                  &err));
     check_golden("volume-plain.xml", lv_volxml_build("ami-0fedcba9876543210.raw", 2147483648ULL,
                                                      "raw", NULL, NULL, &err));
+    /* The cloud-init seed image, as lv_storage_upload creates it. */
+    check_golden("volume-seed.xml", lv_volxml_build("i-0123456789abcdef0-seed.iso", 376832ULL,
+                                                    "raw", NULL, NULL, &err));
     assert_int_equal(err.kind, CG_ERR_NONE);
 }
 
@@ -273,6 +300,7 @@ static void test_goldens_validate(void **state)
         {"direct-kernel-qemu.xml", "domain"}, {"disk-boot-kvm.xml", "domain"},
         {"test-driver.xml", "domain"},        {"tags-escaping.xml", "domain"},
         {"volume-overlay.xml", "storagevol"}, {"volume-plain.xml", "storagevol"},
+        {"volume-seed.xml", "storagevol"},    {"protected.xml", "domain"},
     };
     char path[PATH_MAX];
     size_t i;
@@ -418,6 +446,84 @@ static void test_libvirt_accepts(void **state)
     assert_int_equal(virDomainUndefine(dom), 0);
     virDomainFree(dom);
     virConnectClose(conn);
+}
+
+/* ModifyInstanceAttribute's redefinition: libvirt's own XML back with a new
+ * size and metadata, everything else (seed CD-ROM, uuid) kept. */
+static void test_update(void **state)
+{
+    cg_instance m, out;
+    lv_domain_spec s;
+    cg_error err = {0};
+    virConnectPtr conn;
+    virDomainPtr dom;
+    char uuid[VIR_UUID_STRING_BUFLEN], uuid2[VIR_UUID_STRING_BUFLEN];
+    char *xml, *back, *upd;
+
+    fill_meta(&m, 1);
+    fill_spec(&s, "test", &m);
+    s.network = "default";
+    xml = lv_domxml_build(&s, &err);
+    conn = virConnectOpen("test:///default");
+    assert_non_null(conn);
+    dom = virDomainDefineXML(conn, xml);
+    assert_non_null(dom);
+    assert_int_equal(virDomainGetUUIDString(dom, uuid), 0);
+    back = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    virDomainFree(dom);
+
+    m.vcpus = 4;
+    m.memory_mib = 2048;
+    strcpy(m.instance_type, "m5.large");
+    m.disable_api_termination = 1;
+    assert_int_equal(cg_tags_set(&m.tags, "new", "<tag>"), 0);
+    upd = lv_domxml_update(back, &m, &err);
+    assert_non_null(upd);
+    dom = virDomainDefineXML(conn, upd);
+    assert_non_null(dom);
+    assert_int_equal(virDomainGetUUIDString(dom, uuid2), 0);
+    assert_string_equal(uuid, uuid2);
+    free(back);
+    back = virDomainGetXMLDesc(dom, 0);
+    assert_non_null(strstr(back, s.seed_path));
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(lv_domxml_parse(back, &out, &err), 1);
+    s.vcpus = 4;
+    s.memory_mib = 2048;
+    assert_same_instance(&out, &m, &s);
+    assert_int_equal(out.disable_api_termination, 1);
+    cg_instance_release(&out);
+
+    /* Cleared again: the element goes. */
+    m.disable_api_termination = 0;
+    free(upd);
+    upd = lv_domxml_update(back, &m, &err);
+    assert_null(strstr(upd, "disable-api-termination"));
+    assert_int_equal(virDomainUndefine(dom), 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    free(upd);
+    free(back);
+    free(xml);
+
+    /* A hand-made domain: "current" vcpus dropped, missing elements added. */
+    upd = lv_domxml_update("<domain type='test'><name>x</name><memory unit='MiB'>256</memory>"
+                           "<vcpu placement='static' current='1'>2</vcpu></domain>",
+                           &m, &err);
+    assert_non_null(upd);
+    assert_non_null(strstr(upd, "<vcpu placement=\"static\">4</vcpu>"));
+    assert_non_null(strstr(upd, "<memory unit=\"KiB\">2097152</memory>"));
+    assert_non_null(strstr(upd, "<currentMemory unit=\"KiB\">2097152</currentMemory>"));
+    assert_non_null(strstr(upd, "<cloudgate:instance-type>m5.large<"));
+    free(upd);
+
+    assert_null(lv_domxml_update("<network/>", &m, &err));
+    assert_int_equal(err.kind, CG_ERR_INTERNAL);
+    cg_error_clear(&err);
+    m.vcpus = 0;
+    assert_null(lv_domxml_update("<domain/>", &m, &err));
+    assert_int_equal(err.kind, CG_ERR_INVALID);
+    cg_instance_release(&m);
 }
 
 /* ---- parse: foreign and broken input --------------------------------------- */
@@ -680,11 +786,13 @@ int main(void)
         cmocka_unit_test(test_golden_disk_boot_kvm),
         cmocka_unit_test(test_golden_test_driver),
         cmocka_unit_test(test_golden_tags_escaping),
+        cmocka_unit_test(test_golden_protected),
         cmocka_unit_test(test_golden_metadata),
         cmocka_unit_test(test_golden_volumes),
         cmocka_unit_test(test_goldens_validate),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_libvirt_accepts),
+        cmocka_unit_test(test_update),
         cmocka_unit_test(test_parse_rejects_garbage),
         cmocka_unit_test(test_parse_foreign_domains),
         cmocka_unit_test(test_parse_other_prefix_and_units),

@@ -1,13 +1,6 @@
-/* Unit tests: the libvirt driver against libvirt's test driver.
- *
- * Most tests use tests/integration/testnode.xml opened as test:///PATH: every
- * connection to such a URI gets a private in-memory world, so each test opens
- * the driver afresh and looks at libvirt through the driver's own connection
- * (lv_driver_zone_conn).  The restart test with live domains uses
- * test:///default, whose state is shared within the process while any
- * connection to it stays open.
- */
-#define _GNU_SOURCE
+/* Unit tests: the libvirt driver against libvirt's test driver: images and
+ * the instance lifecycle (attributes: test_lv_attrs.c).  The fixtures are in
+ * lv_world.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,235 +26,7 @@
 #include "gateway/log.h"
 #include "gateway/util.h"
 
-#define ZONE "cloudgate-a"
-
-typedef struct world {
-    cg_config cfg;
-    char dir[64];
-    cg_drv *drv;
-    char ami[24];
-    cg_instance_type small;
-} world;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void set_str(char **dst, const char *value)
-{
-    free(*dst);
-    *dst = strdup(value);
-    assert_non_null(*dst);
-}
-
-/* Configure w for uri with a fresh state directory. */
-static void configure(world *w, const char *uri, const char *pool, const char *network)
-{
-    char console[128];
-
-    assert_int_equal(cg_config_defaults(&w->cfg), 0);
-    snprintf(w->dir, sizeof(w->dir), "/tmp/cg-lvtest-XXXXXX");
-    assert_non_null(mkdtemp(w->dir));
-    snprintf(console, sizeof(console), "%s/console", w->dir);
-    set_str(&w->cfg.state_dir, w->dir);
-    set_str(&w->cfg.console_dir, console);
-    set_str(&w->cfg.domain_type, "test");
-    set_str(&w->cfg.storage_pool, pool);
-    set_str(&w->cfg.network, network);
-    set_str(&w->cfg.zones[0].name, ZONE);
-    set_str(&w->cfg.zones[0].uri, uri);
-    w->cfg.stop_timeout_sec = 1;
-    w->cfg.terminated_retention_sec = 3600;
-    w->small.name = "t2.micro";
-    w->small.vcpus = 1;
-    w->small.memory_mib = 512;
-}
-
-static void node_uri(char *buf, size_t len)
-{
-    const char *top = getenv("CG_TOP_SRCDIR");
-    char rel[PATH_MAX], abs[PATH_MAX];
-
-    snprintf(rel, sizeof(rel), "%s/tests/integration/testnode.xml", top ? top : ".");
-    assert_non_null(realpath(rel, abs));
-    snprintf(buf, len, "test://%s", abs);
-}
-
-static cg_drv *open_drv(world *w)
-{
-    cg_error err = {0};
-    cg_drv *drv = lv_driver.open(&w->cfg, &err);
-
-    if (!drv)
-        fail_msg("open: %s", err.message);
-    return drv;
-}
-
-static void register_volume(world *w, const char *name, const char *volume, char *ami)
-{
-    cg_image_spec spec = {.name = name, .volume = volume, .description = "demo"};
-    cg_image img;
-    cg_error err = {0};
-
-    if (lv_driver.image_register(w->drv, &spec, &img, &err) < 0)
-        fail_msg("image_register: %s", err.message);
-    assert_true(strncmp(img.id, "ami-", 4) == 0);
-    snprintf(ami, 24, "%s", img.id);
-    cg_image_release(&img);
-}
-
-static int setup(void **state)
-{
-    world *w = calloc(1, sizeof(*w));
-    char uri[PATH_MAX + 16];
-
-    assert_non_null(w);
-    node_uri(uri, sizeof(uri));
-    configure(w, uri, "cloudgate", "cloudgate-isolated");
-    w->drv = open_drv(w);
-    register_volume(w, "demo", "demo.qcow2", w->ami);
-    *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    world *w = *state;
-
-    lv_driver.close(w->drv);
-    cg_config_release(&w->cfg);
-    nftw(w->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(w);
-    return 0;
-}
-
-/* ---- helpers ---- */
-
-static virConnectPtr zone_conn(world *w)
-{
-    cg_error err = {0};
-    virConnectPtr conn = lv_driver_zone_conn(w->drv, ZONE, &err);
-
-    if (!conn)
-        fail_msg("zone conn: %s", err.message);
-    return conn;
-}
-
-/* Number of cloudgate-named domains ("i-...") libvirt has. */
-static int count_domains(world *w)
-{
-    virConnectPtr conn = zone_conn(w);
-    virDomainPtr *doms = NULL;
-    int i, n, found = 0;
-
-    n = virConnectListAllDomains(conn, &doms, 0);
-    assert_true(n >= 0);
-    for (i = 0; i < n; i++) {
-        found += strncmp(virDomainGetName(doms[i]), "i-", 2) == 0;
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    virConnectClose(conn);
-    return found;
-}
-
-/* Number of volumes named "i-..." in the pool. */
-static int count_volumes(world *w)
-{
-    virConnectPtr conn = zone_conn(w);
-    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, w->cfg.storage_pool);
-    virStorageVolPtr *vols = NULL;
-    int i, n, found = 0;
-
-    assert_non_null(pool);
-    n = virStoragePoolListAllVolumes(pool, &vols, 0);
-    assert_true(n >= 0);
-    for (i = 0; i < n; i++) {
-        found += strncmp(virStorageVolGetName(vols[i]), "i-", 2) == 0;
-        virStorageVolFree(vols[i]);
-    }
-    free(vols);
-    virStoragePoolFree(pool);
-    virConnectClose(conn);
-    return found;
-}
-
-static int run(world *w, unsigned min, unsigned max, const char *token, const cg_tags *tags,
-               cg_instance_list *out, cg_error *err)
-{
-    static const unsigned char ud[] = "#!/bin/sh\necho hello\n";
-    cg_launch_spec spec = {
-        .image_id = w->ami,
-        .type = &w->small,
-        .zone = ZONE,
-        .min_count = min,
-        .max_count = max,
-        .key_name = "mykey",
-        .user_data = ud,
-        .user_data_len = sizeof(ud) - 1,
-        .client_token = token,
-        .tags = tags,
-    };
-
-    memset(out, 0, sizeof(*out));
-    return lv_driver.instance_run(w->drv, &spec, out, err);
-}
-
-/* A copy of instance id from instance_list; 0 when absent. */
-static int find(world *w, const char *id, cg_instance *out)
-{
-    cg_instance_list l = {0};
-    cg_error err = {0};
-    size_t i;
-    int found = 0;
-
-    assert_int_equal(lv_driver.instance_list(w->drv, &l, &err), 0);
-    for (i = 0; i < l.n && !found; i++) {
-        if (strcmp(l.v[i].id, id) == 0) {
-            assert_int_equal(cg_instance_copy(out, &l.v[i]), 0);
-            found = 1;
-        }
-    }
-    cg_instance_list_release(&l);
-    return found;
-}
-
-static cg_instance_state state_of(world *w, const char *id)
-{
-    cg_instance inst;
-    cg_instance_state st;
-
-    if (!find(w, id, &inst))
-        fail_msg("instance %s not listed", id);
-    st = inst.state;
-    cg_instance_release(&inst);
-    return st;
-}
-
-/* Wait up to 5 s for the event thread to bring id into state st. */
-static void wait_state(world *w, const char *id, cg_instance_state st)
-{
-    int i;
-
-    for (i = 0; i < 50 && state_of(w, id) != st; i++)
-        usleep(100000);
-    assert_int_equal(state_of(w, id), st);
-}
-
-/* The id of the first instance instance_list shows. */
-static const char *out_id(world *w)
-{
-    static char id[24];
-    cg_instance_list l = {0};
-    cg_error err = {0};
-
-    assert_int_equal(lv_driver.instance_list(w->drv, &l, &err), 0);
-    assert_true(l.n > 0);
-    snprintf(id, sizeof(id), "%s", l.v[0].id);
-    cg_instance_list_release(&l);
-    return id;
-}
+#include "lv_world.h"
 
 /* ---- tests ---- */
 
@@ -298,7 +63,29 @@ static void test_images(void **state)
     assert_string_equal(il.v[0].architecture, "x86_64");
     assert_true(il.v[0].size_bytes == 512ULL << 20);
     assert_null(il.v[0].kernel);
+    assert_string_equal(il.v[0].seed_format, "nocloud");
     cg_image_list_release(&il);
+
+    /* The seed format: stored and listed; anything else refused. */
+    {
+        cg_image_spec cd = {.name = "cd", .volume = "demo.qcow2", .seed_format = "configdrive"};
+
+        assert_int_equal(lv_driver.image_register(w->drv, &cd, &img, &err), 0);
+        assert_string_equal(img.seed_format, "configdrive");
+        assert_int_equal(lv_driver.image_deregister(w->drv, img.id, &err), 0);
+        cg_image_release(&img);
+        assert_int_equal(lv_driver.image_register(w->drv, &cd, &img, &err), 0);
+        assert_int_equal(lv_driver.image_list(w->drv, &il, &err), 0);
+        assert_int_equal(il.n, 2);
+        assert_string_equal(il.v[1].seed_format, "configdrive");
+        cg_image_list_release(&il);
+        assert_int_equal(lv_driver.image_deregister(w->drv, img.id, &err), 0);
+        cg_image_release(&img);
+        cd.seed_format = "vfat";
+        assert_int_equal(lv_driver.image_register(w->drv, &cd, &img, &err), -1);
+        assert_int_equal(err.kind, CG_ERR_INVALID);
+        cg_error_clear(&err);
+    }
 
     assert_int_equal(lv_driver.image_register(w->drv, &missing, &img, &err), -1);
     assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
@@ -377,7 +164,20 @@ static void test_run_and_list(void **state)
     cg_instance_release(&b);
 
     assert_int_equal(count_domains(w), 2);
-    assert_int_equal(count_volumes(w), 2);
+    /* An overlay and a cloud-init seed each, the seed as a read-only CD-ROM. */
+    assert_int_equal(count_volumes(w), 4);
+    for (size_t i = 0; i < 2; i++) {
+        char seed[64], *xml;
+
+        snprintf(seed, sizeof(seed), "%s-seed.iso", out.v[i].id);
+        assert_true(has_volume(w, seed));
+        xml = domain_xml(w, out.v[i].id);
+        assert_non_null(strstr(xml, "<disk type='file' device='cdrom'>"));
+        assert_non_null(strstr(xml, seed));
+        assert_non_null(strstr(xml, "<target dev='hdc' bus='ide'/>"));
+        assert_non_null(strstr(xml, "<readonly/>"));
+        free(xml);
+    }
 
     assert_int_equal(lv_driver.instance_user_data(w->drv, a.id, &ud, &len, &err), 0);
     assert_int_equal(len, strlen("#!/bin/sh\necho hello\n"));
@@ -421,7 +221,7 @@ static void test_lifecycle(void **state)
     cg_instance t;
     unsigned char *ud = NULL;
     size_t len = 1;
-    char id[24];
+    char id[24], seed[64];
 
     assert_int_equal(run(w, 1, 1, NULL, NULL, &out, &err), 0);
     snprintf(id, sizeof(id), "%s", out.v[0].id);
@@ -454,11 +254,14 @@ static void test_lifecycle(void **state)
     assert_int_equal(chg.current, CG_STATE_STOPPED);
     assert_int_equal(lv_driver.instance_start(w->drv, id, &chg, &err), 0);
 
+    snprintf(seed, sizeof(seed), "%s-seed.iso", id);
+    assert_true(has_volume(w, seed));
     assert_int_equal(lv_driver.instance_terminate(w->drv, id, &chg, &err), 0);
     assert_int_equal(chg.previous, CG_STATE_RUNNING);
     assert_int_equal(chg.current, CG_STATE_TERMINATED);
     assert_int_equal(count_domains(w), 0);
-    assert_int_equal(count_volumes(w), 0);
+    assert_int_equal(count_volumes(w), 0);   /* the seed went with the overlay */
+    assert_false(has_volume(w, seed));
     assert_true(find(w, id, &t));
     assert_int_equal(t.state, CG_STATE_TERMINATED);
     assert_string_equal(t.image_id, w->ami);
@@ -630,6 +433,17 @@ static void test_rollback(void **state)
     assert_int_equal(count_volumes(w), 0);
     free(w->cfg.console_dir);
     w->cfg.console_dir = saved;
+
+    /* The seed cannot be built (no xorriso): the overlay goes too. */
+    saved = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    setenv("PATH", "/nonexistent", 1);
+    assert_int_equal(run(w, 1, 1, "token-r", NULL, &out, &err), -1);
+    setenv("PATH", saved, 1);
+    free(saved);
+    assert_non_null(strstr(err.message, "xorriso"));
+    cg_error_clear(&err);
+    assert_int_equal(count_domains(w), 0);
+    assert_int_equal(count_volumes(w), 0);
     assert_int_equal(run(w, 1, 1, "token-r", NULL, &out, &err), 0);
     assert_int_equal(out.n, 1);
     cg_instance_list_release(&out);
@@ -637,7 +451,7 @@ static void test_rollback(void **state)
 
     /* The second of two fails after the first was defined and started (the
      * test driver's pools hold 100 GiB: room for one 60 GiB overlay): the
-     * first goes too. */
+     * first goes too, its seed included. */
     vol = virStorageVolCreateXML(pool,
                                  "<volume><name>big.qcow2</name>"
                                  "<capacity unit='GiB'>60</capacity><allocation>0</allocation>"
