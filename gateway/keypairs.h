@@ -53,6 +53,10 @@ int cg_keypair_list_all(cg_keystore *ks, cg_keypair_list *out, cg_error *err);
 /* Delete by name; deleting a missing key succeeds (as AWS). */
 int cg_keypair_delete(cg_keystore *ks, const char *name, cg_error *err);
 
+/* Add or replace tags on name's key pair (TagSpecification of Create/
+ * ImportKeyPair), all or none.  CG_ERR_NOT_FOUND when there is none. */
+int cg_keypair_tag(cg_keystore *ks, const char *name, const cg_tags *tags, cg_error *err);
+
 void cg_keypair_release(cg_keypair *kp);
 void cg_keypair_list_release(cg_keypair_list *list);
 

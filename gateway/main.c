@@ -22,6 +22,7 @@
 #include "config.h"
 #include "context.h"
 #include "http.h"
+#include "keypairs.h"
 #include "log.h"
 #include "workers.h"
 
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
     gw_credentials creds = {0};
     cg_error err = {0};
     cg_drv *drv = NULL;
+    cg_keystore *keys = NULL;
     daemon_state st = {0};
     struct event *sigterm = NULL, *sigint = NULL;
     gw_ctx ctx;
@@ -192,7 +194,12 @@ int main(int argc, char **argv)
         cg_err("driver %s: %s", lv_driver.name, err.message);
         goto cleanup;
     }
-    ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv};
+    keys = cg_keystore_open(&cfg, &err);
+    if (!keys) {
+        cg_err("key pairs: %s", err.message);
+        goto cleanup;
+    }
+    ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv, .keys = keys};
 
     if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
         cg_err("cannot initialise libevent");
@@ -222,7 +229,6 @@ int main(int argc, char **argv)
             PACKAGE_VERSION, cfg.tls_cert ? "https" : "http", cfg.listen_addr, cfg.listen_port,
             cfg.n_zones, cfg.domain_type, cfg.workers);
     event_base_dispatch(st.base);
-    cg_info("cloudgated stopped");
     rc = 0;
 
 cleanup:
@@ -236,8 +242,13 @@ cleanup:
     gw_pool_free(st.pool);
     if (st.base)
         event_base_free(st.base);
+    cg_keystore_close(keys);
     if (drv)
         lv_driver.close(drv);
+    /* Only now: closing the driver is part of stopping (it waits, within
+     * bounds, for the zones' threads). */
+    if (rc == 0)
+        cg_info("cloudgated stopped");
     if (pidfile && rc == 0)
         unlink(pidfile);
     gw_credentials_release(&creds);

@@ -65,8 +65,9 @@ PACKAGES=(
   # demo guest: Debian kernel + busybox initramfs
   linux-image-amd64 busybox-static cpio
   # tests and tools
-  awscli python3-boto3 python3-botocore python3-pytest python3-requests openssl
+  awscli python3-boto3 python3-botocore python3-pytest python3-requests openssl openssh-client
   wrk xorriso libxml2-utils
+  mmdebstrap libguestfs-tools python3-yaml   # cloud-init test image; YAML checks
 )
 
 missing=()

@@ -2,6 +2,7 @@
  *
  *   cloudgate-admin [-c CONFIG] image-register --name N (--disk FILE | --volume VOL)
  *                   [--kernel K] [--initrd I] [--cmdline C] [--description D]
+ *                   [--seed-format nocloud|configdrive]
  *   cloudgate-admin [-c CONFIG] image-list
  *   cloudgate-admin [-c CONFIG] image-deregister AMI
  *
@@ -18,6 +19,7 @@
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
+#include "tools/container_userdata.h"
 
 #define EXIT_USAGE 2
 
@@ -29,13 +31,18 @@ static void usage(FILE *to)
             "commands:\n"
             "  image-register --name NAME (--disk FILE | --volume VOLUME)\n"
             "                 [--kernel FILE] [--initrd FILE] [--cmdline TEXT]\n"
-            "                 [--description TEXT]\n"
+            "                 [--description TEXT] [--seed-format nocloud|configdrive]\n"
             "      upload a qcow2/raw disk (or adopt a volume already in the pool)\n"
-            "      as a template; prints the new image id\n"
+            "      as a template; prints the new image id.  The cloud-init seed of\n"
+            "      its instances: NoCloud (default) or ConfigDrive\n"
             "  image-list\n"
             "      one line per image: id, name, state, volume, size, created, boot\n"
             "  image-deregister AMI\n"
             "      forget an image (its uploaded volume goes unless instances use it)\n"
+            "  container-userdata --image IMAGE [--name N] [--port HOST:CONTAINER]...\n"
+            "                 [--env K=V]... [--restart POLICY] [-- COMMAND [ARG]...]\n"
+            "      print cloud-init user-data that runs IMAGE as a Docker container\n"
+            "      (for templates with Docker; see container-userdata --help)\n"
             "\n"
             "Without -c the built-in defaults are used (zone on qemu:///system).\n");
 }
@@ -53,6 +60,7 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
         {"volume", required_argument, NULL, 'v'}, {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'}, {"cmdline", required_argument, NULL, 'l'},
         {"description", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+        {"seed-format", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     cg_image_spec spec = {0};
@@ -70,6 +78,7 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
         case 'i': spec.initrd = optarg; break;
         case 'l': spec.cmdline = optarg; break;
         case 'D': spec.description = optarg; break;
+        case 's': spec.seed_format = optarg; break;
         case 'h': usage(stdout); return EXIT_SUCCESS;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -143,6 +152,9 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cmd = argv[optind];
+    /* Needs no configuration or libvirt: only prints text. */
+    if (!strcmp(cmd, "container-userdata"))
+        return cg_container_userdata_main(argc - optind, argv + optind);
     if (strcmp(cmd, "image-register") && strcmp(cmd, "image-list") &&
         strcmp(cmd, "image-deregister")) {
         fprintf(stderr, "cloudgate-admin: unknown command '%s'\n", cmd);

@@ -18,16 +18,24 @@
  * and so must stop at ec2_dry_run() itself; for the others the dispatcher
  * turns a successful run into DryRunOperation. */
 static const ec2_action ec2_actions[] = {
+    {"CreateKeyPair", ec2_create_key_pair, 1},
     {"CreateTags", ec2_create_tags, 1},
+    {"DeleteKeyPair", ec2_delete_key_pair, 1},
     {"DeleteTags", ec2_delete_tags, 1},
     {"DescribeAccountAttributes", ec2_describe_account_attributes, 0},
     {"DescribeAvailabilityZones", ec2_describe_availability_zones, 0},
     {"DescribeImages", ec2_describe_images, 0},
+    {"DescribeInstanceAttribute", ec2_describe_instance_attribute, 0},
     {"DescribeInstanceStatus", ec2_describe_instance_status, 0},
     {"DescribeInstanceTypes", ec2_describe_instance_types, 0},
     {"DescribeInstances", ec2_describe_instances, 0},
+    {"DescribeKeyPairs", ec2_describe_key_pairs, 0},
     {"DescribeRegions", ec2_describe_regions, 0},
     {"DescribeTags", ec2_describe_tags, 0},
+    {"GetConsoleOutput", ec2_get_console_output, 0},
+    {"GetPasswordData", ec2_get_password_data, 0},
+    {"ImportKeyPair", ec2_import_key_pair, 1},
+    {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},
     {"RebootInstances", ec2_reboot_instances, 1},
     {"RunInstances", ec2_run_instances, 1},
     {"StartInstances", ec2_start_instances, 1},
@@ -148,6 +156,14 @@ int ec2_fail_cg(ec2_call *c, const cg_error *err, const char *resource_id)
         if (is_instance_id(resource_id))
             return ec2_fail(c, "IncorrectInstanceState", "%s", msg);
         return ec2_fail(c, "InvalidParameterValue", "%s", msg);
+    case CG_ERR_FORBIDDEN:
+        /* The one protection we have: disableApiTermination. */
+        if (is_instance_id(resource_id) && strcmp(c->action, "TerminateInstances") == 0)
+            return ec2_fail(c, "OperationNotPermitted",
+                            "The instance '%.100s' may not be terminated. Modify its "
+                            "'disableApiTermination' instance attribute and try again.",
+                            resource_id);
+        return ec2_fail(c, "OperationNotPermitted", "%s", msg);
     case CG_ERR_UNAVAILABLE:
         cg_warn("ec2 %s: backend unavailable: %s", c->action, err->message);
         return ec2_fail(c, "Unavailable", "The service is unavailable. Please try again shortly.");

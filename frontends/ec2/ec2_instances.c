@@ -1,5 +1,7 @@
 /* cloudgate: EC2 instance actions: RunInstances, DescribeInstances,
- * DescribeInstanceStatus, Start/Stop/Reboot/TerminateInstances.
+ * DescribeInstanceStatus, Start/Stop/Reboot/TerminateInstances, and the
+ * user-data and TagSpecification rules ModifyInstanceAttribute and the key
+ * pair actions share.
  *
  * State rules live in the driver: it answers CG_ERR_STATE and friends, and
  * ec2_fail_cg() turns them into AWS codes naming the instance.
@@ -12,8 +14,6 @@
 
 #include "../../gateway/util.h"
 
-/* Decoded user data AWS accepts. */
-#define EC2_USER_DATA_MAX 16384
 #define EC2_CLIENT_TOKEN_MAX 64
 
 /* AWS's RunInstances default when InstanceType is absent. */
@@ -235,9 +235,8 @@ static int parse_count(ec2_call *c, const char *name, unsigned *out)
 
 /* UserData: base64 (line breaks tolerated, as MIME encoders add them),
  * at most EC2_USER_DATA_MAX bytes once decoded. */
-static int parse_user_data(ec2_call *c, unsigned char **data, size_t *len)
+int ec2_user_data_decode(ec2_call *c, const char *s, unsigned char **data, size_t *len)
 {
-    const char *s = ec2_params_get(c->params, "UserData");
     char *packed = NULL;
     size_t i, n = 0;
     int ret = -1;
@@ -277,7 +276,7 @@ cleanup:
     return ret;
 }
 
-static int parse_tag_specs(ec2_call *c, cg_tags *tags)
+int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags)
 {
     size_t n = ec2_params_list_len(c->params, "TagSpecification"), i;
     const char *rt;
@@ -291,7 +290,7 @@ static int parse_tag_specs(ec2_call *c, cg_tags *tags)
                             "The request must contain the parameter "
                             "TagSpecification.%zu.ResourceType",
                             i);
-        if (strcmp(rt, "instance") != 0)
+        if (strcmp(rt, resource_type) != 0)
             return ec2_fail(c, "InvalidParameterValue",
                             "'%.64s' is not a valid taggable resource type for this operation.",
                             rt);
@@ -405,6 +404,7 @@ int ec2_run_instances(ec2_call *c)
     cg_tags tags = {0};
     cg_image_list images = {0};
     cg_instance_list out = {0};
+    cg_keypair kp = {0};
     const cg_image *img;
     unsigned char *user_data = NULL;
     size_t user_data_len = 0;
@@ -451,7 +451,9 @@ int ec2_run_instances(ec2_call *c)
     }
     if (token && !*token)
         token = NULL;
-    if (parse_user_data(c, &user_data, &user_data_len) < 0 || parse_tag_specs(c, &tags) < 0)
+    if (ec2_user_data_decode(c, ec2_params_get(c->params, "UserData"), &user_data,
+                             &user_data_len) < 0 ||
+        ec2_param_tag_specs(c, "instance", &tags) < 0)
         goto cleanup;
 
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &images) < 0) {
@@ -466,6 +468,9 @@ int ec2_run_instances(ec2_call *c)
         ec2_fail(c, "InvalidAMIID.Unavailable", "The image '%s' is %s", img->id, img->state);
         goto cleanup;
     }
+    /* The key pair must exist; its public key goes into the seed. */
+    if (key && ec2_key_pair_find(c, key, &kp) < 0)
+        goto cleanup;
     if (ec2_dry_run(c) < 0)
         goto cleanup;
     if (token && (replayed = replay_client_token(c, token, image_id, spec.type)) != 0) {
@@ -476,6 +481,7 @@ int ec2_run_instances(ec2_call *c)
     spec.image_id = image_id;
     spec.zone = zone;
     spec.key_name = key;
+    spec.public_key = key ? kp.public_key : NULL;
     spec.user_data = user_data;
     spec.user_data_len = user_data_len;
     spec.client_token = token;
@@ -488,6 +494,7 @@ int ec2_run_instances(ec2_call *c)
 
 cleanup:
     free(user_data);
+    cg_keypair_release(&kp);
     cg_tags_release(&tags);
     cg_image_list_release(&images);
     cg_instance_list_release(&out);
@@ -536,6 +543,15 @@ static int change_state(ec2_call *c, state_op op)
         goto cleanup;
     if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0)
         goto cleanup;
+    /* A protected instance stops the whole request before any is touched;
+     * the driver enforces it again for a change made meanwhile. */
+    for (i = 0; op == OP_TERMINATE && i < n_ids; i++) {
+        if (ec2_find_instance(&list, ids[i])->disable_api_termination) {
+            cg_error_set(&err, CG_ERR_FORBIDDEN, "termination protection");
+            ec2_fail_cg(c, &err, ids[i]);
+            goto cleanup;
+        }
+    }
     if (ec2_dry_run(c) < 0)
         goto cleanup;
     if (!(changes = calloc(n_ids, sizeof(*changes)))) {

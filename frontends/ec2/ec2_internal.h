@@ -123,6 +123,25 @@ int ec2_param_tags(ec2_call *c, const char *prefix, int keep_null_values, cg_tag
 /* Most tags one resource may carry. */
 #define EC2_TAGS_PER_RESOURCE 50
 
+/* Read TagSpecification.N (ResourceType must be resource_type, e.g.
+ * "instance" or "key-pair") into tags, checked.  0 or -1. */
+int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags);
+
+/* ---- key pairs (ec2_keypairs.c) ----------------------------------------- */
+
+/* name's key pair into kp (release it); InvalidKeyPair.NotFound when none. */
+int ec2_key_pair_find(ec2_call *c, const char *name, cg_keypair *kp);
+
+/* ---- user data (ec2_instances.c) ---------------------------------------- */
+
+/* Decoded user data AWS accepts. */
+#define EC2_USER_DATA_MAX 16384
+
+/* Decode base64 user data s as AWS accepts it (line breaks tolerated, at
+ * most EC2_USER_DATA_MAX bytes decoded; else InvalidParameterValue).  NULL
+ * or "" gives *data NULL, *len 0.  *data is malloc'd.  0 or -1. */
+int ec2_user_data_decode(ec2_call *c, const char *s, unsigned char **data, size_t *len);
+
 /* ---- handlers -----------------------------------------------------------
  * One per row of the action table, named after the EC2 action.  Each reads
  * call->params and ends in ec2_reply() (0) or an ec2_fail*() report (-1). */
@@ -142,5 +161,15 @@ int ec2_terminate_instances(ec2_call *c);
 int ec2_create_tags(ec2_call *c);
 int ec2_delete_tags(ec2_call *c);
 int ec2_describe_tags(ec2_call *c);
+/* ec2_keypairs.c */
+int ec2_create_key_pair(ec2_call *c);
+int ec2_import_key_pair(ec2_call *c);
+int ec2_describe_key_pairs(ec2_call *c);
+int ec2_delete_key_pair(ec2_call *c);
+/* ec2_attributes.c */
+int ec2_describe_instance_attribute(ec2_call *c);
+int ec2_modify_instance_attribute(ec2_call *c);
+int ec2_get_console_output(ec2_call *c);
+int ec2_get_password_data(ec2_call *c);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "../../drivers/driver.h"
 #include "../../gateway/config.h"
+#include "../../gateway/keypairs.h"
 
 #define EC2_XMLNS "http://ec2.amazonaws.com/doc/2016-11-15/"
 #define EC2_CONTENT_TYPE "text/xml;charset=UTF-8"
@@ -137,5 +138,30 @@ typedef struct ec2_tag_row {
 /* DescribeTags: one <item> per row, in the order given. */
 char *ec2_xml_describe_tags(const char *request_id, const ec2_tag_row *const *v, size_t n,
                             const char *next_token, size_t *len);
+
+/* ---- key pairs, attributes, consoles (ec2_xml_keys.c) ------------------ */
+
+/* CreateKeyPair (material: the private key) or ImportKeyPair (material
+ * NULL): keyName, keyFingerprint, keyMaterial, keyPairId, tagSet. */
+char *ec2_xml_key_pair(const char *action, const char *request_id, const cg_keypair *kp,
+                       const char *material, size_t *len);
+
+/* DescribeKeyPairs: <keySet>, in the order given; publicKey only when
+ * include_public_key. */
+char *ec2_xml_describe_key_pairs(const char *request_id, const cg_keypair *const *v, size_t n,
+                                 int include_public_key, size_t *len);
+
+/* DescribeInstanceAttribute: <instanceId> and <ATTRIBUTE><value>value
+ * </value></ATTRIBUTE>; value NULL writes an empty <ATTRIBUTE/>. */
+char *ec2_xml_instance_attribute(const char *request_id, const char *instance_id,
+                                 const char *attribute, const char *value, size_t *len);
+
+/* GetConsoleOutput: output is already base64 (botocore decodes it). */
+char *ec2_xml_console_output(const char *request_id, const char *instance_id, time_t when,
+                             const char *output, size_t *len);
+
+/* GetPasswordData: an empty <passwordData/> (no Windows guests). */
+char *ec2_xml_password_data(const char *request_id, const char *instance_id, time_t when,
+                            size_t *len);
 
 #endif

@@ -12,6 +12,7 @@ For each golden:
   * the dict botocore returns must hold the values listed in EXPECT below.
 Exits non-zero on any failure, or when a golden has no expectations.
 """
+import datetime
 import glob
 import os
 import sys
@@ -19,6 +20,7 @@ import xml.etree.ElementTree as ET
 
 import botocore.parsers
 import botocore.session
+import dateutil.tz
 
 REQUEST_ID = "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
 ERROR_STATUS = {"DryRunOperation": 412}
@@ -181,6 +183,66 @@ EXPECT = {
     "error_invalid_parameter": [
         ("Error.Code", "InvalidParameterValue"),
         ("Error.Message", "Invalid value '<&>' for InstanceType."),
+    ],
+    "create_key_pair": [
+        ("KeyName", "web key"),
+        ("KeyFingerprint", "1f:51:ae:28:bf:89:e9:d8:1f:25:5d:37:2d:7d:b8:ca:9f:f5:f1:6f"),
+        ("KeyMaterial", "-----BEGIN RSA PRIVATE KEY-----\n"
+                        "MIIEowIBAAKCAQEAnotarealkeyjustthedocumentshape\n"
+                        "-----END RSA PRIVATE KEY-----\n"),
+        ("KeyPairId", "key-0123456789abcdef0"),
+        ("Tags", [{"Key": "Name", "Value": "web & <co>"}]),
+    ],
+    "import_key_pair": [
+        ("KeyName", "laptop"),
+        ("KeyFingerprint", "NI89MF6vuAGuV/edmhtqyapvVL7ubm7O8Hjyig0IIcw="),
+        ("KeyPairId", "key-0fedcba9876543210"),
+        ("Tags", []),
+        ("KeyMaterial", None),
+    ],
+    "describe_key_pairs": [
+        ("KeyPairs.0.KeyPairId", "key-0123456789abcdef0"),
+        ("KeyPairs.0.KeyName", "web key"),
+        ("KeyPairs.0.KeyType", "rsa"),
+        ("KeyPairs.0.Tags", [{"Key": "Name", "Value": "web & <co>"}]),
+        ("KeyPairs.0.PublicKey", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ== web key"),
+        ("KeyPairs.0.CreateTime", datetime.datetime(2026, 11, 23, 10, 29, 22,
+                                                    tzinfo=dateutil.tz.tzutc())),
+        ("KeyPairs.1.KeyType", "ed25519"),
+        ("KeyPairs.1.KeyFingerprint", "NI89MF6vuAGuV/edmhtqyapvVL7ubm7O8Hjyig0IIcw="),
+        ("KeyPairs.1.Tags", []),
+    ],
+    "error_key_pair_not_found": [
+        ("Error.Code", "InvalidKeyPair.NotFound"),
+        ("Error.Message", "The key pair 'nope' does not exist"),
+    ],
+    "describe_instance_attribute": [
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("UserData", {"Value": "IyEvYmluL3NoCmVjaG8gaGk="}),
+        ("InstanceType", None),
+    ],
+    "describe_instance_attribute_protected": [
+        ("DisableApiTermination", {"Value": True}),
+    ],
+    "describe_instance_attribute_empty": [
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("UserData", {}),
+    ],
+    # The parser leaves Output base64; botocore's after-call handler
+    # (decode_console_output) decodes it for the caller.
+    "get_console_output": [
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("Output", "WyAgICAwLjAwMDAwMF0gTGludXggdmVyc2lvbiA2LjENCmxvZ2luOiA="),
+        ("Timestamp", datetime.datetime(2026, 11, 23, 10, 30, 22, tzinfo=dateutil.tz.tzutc())),
+    ],
+    "get_password_data": [
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("PasswordData", ""),
+    ],
+    "error_operation_not_permitted": [
+        ("Error.Code", "OperationNotPermitted"),
+        ("Error.Message", "The instance 'i-0aaaaaaaaaaaaaaaa' may not be terminated. Modify its "
+                          "'disableApiTermination' instance attribute and try again."),
     ],
 }
 

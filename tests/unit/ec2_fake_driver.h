@@ -4,7 +4,10 @@
  * Instances launch as pending without an address; fake_settle() makes them
  * running with 10.0.0.N.  Stop and terminate finish at once but answer the
  * transitional state, as AWS does.  Every state-changing call is counted in
- * mutations so DryRun tests can check that nothing happened.
+ * mutations so DryRun tests can check that nothing happened.  User data is
+ * kept per instance; type and user data change only while stopped; a
+ * protected instance (disable_api_termination) refuses to terminate; the
+ * console log is `console` (or a line naming the instance).
  */
 #ifndef EC2_FAKE_DRIVER_H
 #define EC2_FAKE_DRIVER_H
@@ -26,7 +29,16 @@ struct cg_drv {
     unsigned mutations;
     size_t last_user_data_len; /* of the last launch */
     unsigned char last_user_data[16384];
+    char *last_key_name;   /* of the last launch, NULL: none */
+    char *last_public_key;
     cg_errkind fail_list; /* inject a failure into instance_list */
+    struct fake_user_data {
+        unsigned char *data;
+        size_t len;
+    } *user_data; /* parallel to instances */
+    unsigned char *console; /* NULL: "console of i-..." */
+    size_t console_len;
+    size_t last_console_max; /* what the frontend asked for */
 };
 
 static cg_drv *fake_open(const cg_config *cfg, cg_error *err)
@@ -45,8 +57,16 @@ static cg_drv *fake_open(const cg_config *cfg, cg_error *err)
 
 static void fake_close(cg_drv *d)
 {
+    size_t i;
+
     if (!d)
         return;
+    for (i = 0; d->user_data && i < d->instances.n; i++)
+        free(d->user_data[i].data);
+    free(d->user_data);
+    free(d->console);
+    free(d->last_key_name);
+    free(d->last_public_key);
     cg_instance_list_release(&d->instances);
     cg_image_list_release(&d->images);
     free(d);
@@ -176,6 +196,11 @@ static int fake_instance_run(cg_drv *d, const cg_launch_spec *spec, cg_instance_
         inst.memory_mib = spec->type->memory_mib;
         if (spec->tags)
             cg_tags_copy(&inst.tags, spec->tags);
+        d->user_data = realloc(d->user_data, (d->instances.n + 1) * sizeof(*d->user_data));
+        d->user_data[d->instances.n].len = spec->user_data_len;
+        d->user_data[d->instances.n].data = malloc(spec->user_data_len + 1);
+        if (spec->user_data_len)
+            memcpy(d->user_data[d->instances.n].data, spec->user_data, spec->user_data_len);
         cg_instance_list_append(&d->instances, &inst);
         cg_instance_list_append(out, &inst);
         cg_tags_release(&inst.tags);
@@ -183,6 +208,10 @@ static int fake_instance_run(cg_drv *d, const cg_launch_spec *spec, cg_instance_
     d->last_user_data_len = spec->user_data_len;
     if (spec->user_data_len)
         memcpy(d->last_user_data, spec->user_data, spec->user_data_len);
+    free(d->last_key_name);
+    free(d->last_public_key);
+    d->last_key_name = spec->key_name ? strdup(spec->key_name) : NULL;
+    d->last_public_key = spec->public_key ? strdup(spec->public_key) : NULL;
     return 0;
 }
 
@@ -256,6 +285,10 @@ static int fake_instance_terminate(cg_drv *d, const char *id, cg_state_change *c
         return -1;
     }
     chg->previous = chg->current = inst->state;
+    if (inst->disable_api_termination) {
+        cg_error_set(err, CG_ERR_FORBIDDEN, "%s is protected", id);
+        return -1;
+    }
     if (inst->state != CG_STATE_TERMINATED) {
         chg->current = CG_STATE_SHUTTING_DOWN;
         inst->state = CG_STATE_TERMINATED;
@@ -308,7 +341,84 @@ static int fake_tags_delete(cg_drv *d, const char *id, const cg_tags *tags, cg_e
     return 0;
 }
 
-/* instance_user_data is left NULL on purpose: the frontend must not need it. */
+static int fake_instance_user_data(cg_drv *d, const char *id, unsigned char **data, size_t *len,
+                                   cg_error *err)
+{
+    cg_instance *inst = fake_find(d, id);
+    struct fake_user_data *ud;
+
+    if (!inst) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "no instance %s", id);
+        return -1;
+    }
+    ud = &d->user_data[inst - d->instances.v];
+    *data = malloc(ud->len + 1);
+    memcpy(*data, ud->data, ud->len);
+    *len = ud->len;
+    return 0;
+}
+
+static int fake_instance_modify(cg_drv *d, const char *id, const cg_instance_change *chg,
+                                cg_error *err)
+{
+    cg_instance *inst = fake_find(d, id);
+    struct fake_user_data *ud;
+
+    if (!inst) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "no instance %s", id);
+        return -1;
+    }
+    if ((chg->type || chg->set_user_data) && inst->state != CG_STATE_STOPPED) {
+        cg_error_set(err, CG_ERR_STATE, "%s is %s", id, cg_instance_state_name(inst->state));
+        return -1;
+    }
+    if (chg->type) {
+        snprintf(inst->instance_type, sizeof(inst->instance_type), "%s", chg->type->name);
+        inst->vcpus = chg->type->vcpus;
+        inst->memory_mib = chg->type->memory_mib;
+    }
+    if (chg->set_user_data) {
+        ud = &d->user_data[inst - d->instances.v];
+        free(ud->data);
+        ud->data = malloc(chg->user_data_len + 1);
+        if (chg->user_data_len)
+            memcpy(ud->data, chg->user_data, chg->user_data_len);
+        ud->len = chg->user_data_len;
+    }
+    if (chg->disable_api_termination >= 0)
+        inst->disable_api_termination = chg->disable_api_termination;
+    d->mutations++;
+    return 0;
+}
+
+static int fake_instance_console(cg_drv *d, const char *id, size_t max_bytes,
+                                 unsigned char **data, size_t *len, time_t *when, cg_error *err)
+{
+    char line[64];
+    const unsigned char *src = (const unsigned char *)line;
+    size_t n;
+
+    if (!fake_find(d, id)) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "no instance %s", id);
+        return -1;
+    }
+    d->last_console_max = max_bytes;
+    n = (size_t)snprintf(line, sizeof(line), "console of %s\n", id);
+    if (d->console) {
+        src = d->console;
+        n = d->console_len;
+    }
+    if (n > max_bytes) {
+        src += n - max_bytes;
+        n = max_bytes;
+    }
+    *data = malloc(n + 1);
+    memcpy(*data, src, n);
+    *len = n;
+    *when = FAKE_LAUNCH_TIME + 60;
+    return 0;
+}
+
 static const cg_driver fake_driver = {
     .name = "fake",
     .open = fake_open,
@@ -321,6 +431,9 @@ static const cg_driver fake_driver = {
     .instance_stop = fake_instance_stop,
     .instance_reboot = fake_instance_reboot,
     .instance_terminate = fake_instance_terminate,
+    .instance_user_data = fake_instance_user_data,
+    .instance_modify = fake_instance_modify,
+    .instance_console = fake_instance_console,
     .tags_set = fake_tags_set,
     .tags_delete = fake_tags_delete,
 };

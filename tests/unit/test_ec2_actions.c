@@ -1,209 +1,11 @@
 /* cloudgate: EC2 actions end to end (parameters in, XML or AWS error out)
  * against the in-memory driver of ec2_fake_driver.h.  Most requests go
- * through ec2_execute() (after the signature check); a few go through
- * ec2_handle() with a real SigV4 signature. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
-
-#include "ec2_fake_driver.h"
+ * through ec2_execute() (after the signature check, ec2_test_harness.h); a
+ * few go through ec2_handle() with a real SigV4 signature.  The actions of
+ * key pairs, instance attributes and consoles are in
+ * test_ec2_keypair_actions.c. */
+#include "ec2_test_harness.h"
 #include "ec2_test_sigv4.h"
-#include "frontends/ec2/ec2.h"
-#include "frontends/ec2/ec2_internal.h"
-#include "gateway/util.h"
-
-#define AMI "ami-0a1b2c3d4e5f60718"
-#define AMI_PENDING "ami-12345678"
-#define HOST "127.0.0.1:8773"
-
-static cg_zone_config zones[] = {{"cloudgate-a", "test:///default"},
-                                 {"cloudgate-b", "test:///default"}};
-static cg_instance_type types[] = {{"t2.nano", 1, 512},   {"t2.micro", 1, 1024},
-                                   {"t2.small", 1, 2048}, {"t2.medium", 2, 4096},
-                                   {"t2.large", 2, 8192}, {"m1.small", 1, 2048}};
-static gw_credential cred = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG"};
-static gw_credentials creds = {&cred, 1};
-static cg_config cfg;
-static gw_ctx ctx;
-static cg_drv *drv;
-
-static int setup(void **state)
-{
-    cg_error err = {0};
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.region = "cloudgate";
-    cfg.account_id = "123456789012";
-    cfg.listen_addr = "127.0.0.1";
-    cfg.listen_port = 8773;
-    cfg.zones = zones;
-    cfg.n_zones = 2;
-    cfg.types = types;
-    cfg.n_types = 6;
-    drv = fake_open(&cfg, &err);
-    assert_non_null(drv);
-    fake_add_image(drv, AMI, "debian-12", "available");
-    fake_add_image(drv, AMI_PENDING, "cirros", "pending");
-    ctx.cfg = &cfg;
-    ctx.creds = &creds;
-    ctx.driver = &fake_driver;
-    ctx.drv = drv;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fake_close(drv);
-    drv = NULL;
-    return 0;
-}
-
-/* ---- requests ----------------------------------------------------------- */
-
-static void request_init(gw_request *req, const char *method, char *body)
-{
-    static gw_header hdrs[4];
-
-    memset(req, 0, sizeof(*req));
-    snprintf(req->request_id, sizeof(req->request_id), "req-0001");
-    snprintf(req->method, sizeof(req->method), "%s", method);
-    req->path = "/";
-    req->query = "";
-    req->body = body;
-    req->body_len = strlen(body);
-    hdrs[0].name = "Host";
-    hdrs[0].value = HOST;
-    hdrs[1].name = "Content-Type";
-    hdrs[1].value = "application/x-www-form-urlencoded; charset=utf-8";
-    req->headers = hdrs;
-    req->n_headers = 2;
-}
-
-/* Run one form-encoded request after authentication.  Returns the response
- * (free with done()). */
-static gw_response *act(const char *fmt, ...)
-{
-    gw_response *resp = calloc(1, sizeof(*resp));
-    gw_params params = {0};
-    gw_request req;
-    char body[70000];
-    va_list ap;
-
-    assert_non_null(resp);
-    va_start(ap, fmt);
-    assert_true(vsnprintf(body, sizeof(body), fmt, ap) < (int)sizeof(body));
-    va_end(ap);
-    request_init(&req, "POST", body);
-    assert_int_equal(gw_params_parse(&params, body, strlen(body)), 0);
-    ec2_execute(&ctx, &req, &params, resp);
-    gw_params_release(&params);
-    assert_non_null(resp->body);
-    return resp;
-}
-
-static void done(gw_response *resp)
-{
-    gw_response_release(resp);
-    free(resp);
-}
-
-static char *xp(const gw_response *resp, const char *expr)
-{
-    xmlDocPtr d = xmlReadMemory(resp->body, (int)resp->body_len, "r.xml", NULL, XML_PARSE_NONET);
-    xmlXPathContextPtr x;
-    xmlXPathObjectPtr o;
-    xmlChar *s;
-    char *out;
-
-    if (!d)
-        fail_msg("response is not XML:\n%s", resp->body);
-    x = xmlXPathNewContext(d);
-    xmlXPathRegisterNs(x, BAD_CAST "e", BAD_CAST EC2_XMLNS);
-    o = xmlXPathEvalExpression(BAD_CAST expr, x);
-    assert_non_null(o);
-    s = xmlXPathCastToString(o);
-    out = strdup((char *)s);
-    xmlFree(s);
-    xmlXPathFreeObject(o);
-    xmlXPathFreeContext(x);
-    xmlFreeDoc(d);
-    return out;
-}
-
-static void expect_xp(const gw_response *resp, const char *expr, const char *want)
-{
-    char *got = xp(resp, expr);
-
-    if (strcmp(got, want) != 0)
-        fail_msg("%s = '%s', want '%s' in:\n%s", expr, got, want, resp->body);
-    free(got);
-}
-
-/* Run a request expecting an AWS error; returns its message (freed by
- * the next call). */
-static const char *expect_error(int status, const char *code, const char *fmt, ...)
-{
-    static char msg[600];
-    gw_response *resp;
-    char body[70000];
-    char *m;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    resp = act("%s", body);
-    if (resp->status != status || strcmp(resp->error_code, code) != 0)
-        fail_msg("%.200s: got %d %s, want %d %s\n%s", body, resp->status, resp->error_code, status,
-                 code, resp->body);
-    expect_xp(resp, "/Response/Errors/Error/Code", code);
-    expect_xp(resp, "/Response/RequestID", "req-0001");
-    m = xp(resp, "/Response/Errors/Error/Message");
-    snprintf(msg, sizeof(msg), "%s", m);
-    free(m);
-    done(resp);
-    return msg;
-}
-
-static gw_response *expect_ok(const char *fmt, ...)
-{
-    gw_response *resp;
-    char body[70000];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    resp = act("%s", body);
-    if (resp->status != 200)
-        fail_msg("%.200s: got %d\n%s", body, resp->status, resp->body);
-    expect_xp(resp, "/*/e:requestId", "req-0001");
-    return resp;
-}
-
-/* Launch count instances and return the id of the first one launched. */
-static void launch(unsigned count, const char *extra, char first_id[24])
-{
-    gw_response *r = expect_ok("Action=RunInstances&ImageId=" AMI "&MinCount=%u&MaxCount=%u%s",
-                               count, count, extra ? extra : "");
-    char *id = xp(r, "//e:instancesSet/e:item[1]/e:instanceId");
-
-    if (first_id)
-        snprintf(first_id, 24, "%s", id);
-    free(id);
-    done(r);
-}
 
 /* ---- dispatch ----------------------------------------------------------- */
 
@@ -338,6 +140,7 @@ static void test_run_ok(void **state)
 {
     gw_response *r;
 
+    done(expect_ok("Action=CreateKeyPair&KeyName=k1&KeyType=ed25519"));
     /* "#!/bin/sh\necho hi" */
     r = expect_ok("Action=RunInstances&ImageId=" AMI "&MinCount=2&MaxCount=2&InstanceType=t2.small"
                   "&KeyName=k1&UserData=IyEvYmluL3NoCmVjaG8gaGk%%3D"
@@ -357,6 +160,9 @@ static void test_run_ok(void **state)
     done(r);
     assert_int_equal(drv->last_user_data_len, 17);
     assert_memory_equal(drv->last_user_data, "#!/bin/sh\necho hi", 17);
+    /* The key pair's public key goes to the driver for the seed. */
+    assert_string_equal(drv->last_key_name, "k1");
+    assert_int_equal(strncmp(drv->last_public_key, "ssh-ed25519 AAAA", 16), 0);
     /* No InstanceType: AWS's m1.small. */
     r = expect_ok("Action=RunInstances&ImageId=" AMI "&MinCount=1&MaxCount=1");
     expect_xp(r, "//e:instanceType", "m1.small");

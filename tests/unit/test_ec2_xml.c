@@ -380,6 +380,85 @@ static void test_errors(void **state)
     check_golden("error_invalid_parameter", doc, len);
 }
 
+/* ---- key pairs, attributes, consoles -------------------------------------- */
+
+static void make_key_pair(cg_keypair *kp, const char *id, const char *name, const char *type,
+                          const char *fp, const char *pub)
+{
+    memset(kp, 0, sizeof(*kp));
+    snprintf(kp->key_id, sizeof(kp->key_id), "%s", id);
+    snprintf(kp->name, sizeof(kp->name), "%s", name);
+    snprintf(kp->type, sizeof(kp->type), "%s", type);
+    snprintf(kp->fingerprint, sizeof(kp->fingerprint), "%s", fp);
+    kp->public_key = (char *)pub;
+    kp->created = T_LAUNCH;
+}
+
+static void test_key_pairs(void **state)
+{
+    /* Shapes only: neither key is real. */
+    static const char pem[] = "-----BEGIN RSA PRIVATE KEY-----\n"
+                              "MIIEowIBAAKCAQEAnotarealkeyjustthedocumentshape\n"
+                              "-----END RSA PRIVATE KEY-----\n";
+    cg_keypair rsa, ed;
+    const cg_keypair *v[2] = {&rsa, &ed};
+    size_t len = 0;
+    char *doc;
+
+    make_key_pair(&rsa, "key-0123456789abcdef0", "web key", "rsa",
+                  "1f:51:ae:28:bf:89:e9:d8:1f:25:5d:37:2d:7d:b8:ca:9f:f5:f1:6f",
+                  "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ== web key");
+    make_key_pair(&ed, "key-0fedcba9876543210", "laptop", "ed25519",
+                  "NI89MF6vuAGuV/edmhtqyapvVL7ubm7O8Hjyig0IIcw=",
+                  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP1VfPMAcn9kVb9RKNFjdeBNX1ZtBvZYOlhHmWa+2P+B "
+                  "laptop");
+    cg_tags_set(&rsa.tags, "Name", "web & <co>");
+
+    doc = ec2_xml_key_pair("CreateKeyPair", RID, &rsa, pem, &len);
+    /* The PEM's line breaks survive. */
+    assert_xpath(doc, len, "/e:CreateKeyPairResponse/e:keyMaterial", pem);
+    check_golden("create_key_pair", doc, len);
+    doc = ec2_xml_key_pair("ImportKeyPair", RID, &ed, NULL, &len);
+    assert_null(strstr(doc, "keyMaterial"));
+    check_golden("import_key_pair", doc, len);
+    doc = ec2_xml_describe_key_pairs(RID, v, 2, 1, &len);
+    check_golden("describe_key_pairs", doc, len);
+    doc = ec2_xml_describe_key_pairs(RID, v, 2, 0, &len);
+    assert_null(strstr(doc, "publicKey"));
+    free(doc);
+    doc = ec2_xml_error(RID, "InvalidKeyPair.NotFound", "The key pair 'nope' does not exist",
+                        &len);
+    check_golden("error_key_pair_not_found", doc, len);
+    cg_tags_release(&rsa.tags);
+}
+
+static void test_instance_extras(void **state)
+{
+    size_t len = 0;
+    char *doc;
+
+    doc = ec2_xml_instance_attribute(RID, "i-0aaaaaaaaaaaaaaaa", "userData",
+                                     "IyEvYmluL3NoCmVjaG8gaGk=", &len);
+    check_golden("describe_instance_attribute", doc, len);
+    doc = ec2_xml_instance_attribute(RID, "i-0aaaaaaaaaaaaaaaa", "disableApiTermination", "true",
+                                     &len);
+    check_golden("describe_instance_attribute_protected", doc, len);
+    doc = ec2_xml_instance_attribute(RID, "i-0aaaaaaaaaaaaaaaa", "userData", NULL, &len);
+    check_golden("describe_instance_attribute_empty", doc, len);
+    /* "[    0.000000] Linux version 6.1\r\nlogin: " */
+    doc = ec2_xml_console_output(RID, "i-0aaaaaaaaaaaaaaaa", T_LAUNCH + 60,
+                                 "WyAgICAwLjAwMDAwMF0gTGludXggdmVyc2lvbiA2LjENCmxvZ2luOiA=", &len);
+    check_golden("get_console_output", doc, len);
+    doc = ec2_xml_password_data(RID, "i-0aaaaaaaaaaaaaaaa", T_LAUNCH, &len);
+    assert_non_null(strstr(doc, "<passwordData/>"));
+    check_golden("get_password_data", doc, len);
+    doc = ec2_xml_error(RID, "OperationNotPermitted",
+                        "The instance 'i-0aaaaaaaaaaaaaaaa' may not be terminated. Modify its "
+                        "'disableApiTermination' instance attribute and try again.",
+                        &len);
+    check_golden("error_operation_not_permitted", doc, len);
+}
+
 static void test_text_chars(void **state)
 {
     assert_int_equal(ec2_xml_text_chars(""), 0);
@@ -419,6 +498,8 @@ int main(void)
         cmocka_unit_test(test_account_attributes_and_types),
         cmocka_unit_test(test_describe_tags),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_key_pairs),
+        cmocka_unit_test(test_instance_extras),
         cmocka_unit_test(test_text_chars),
         cmocka_unit_test(test_private_dns),
     };
