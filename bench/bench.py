@@ -20,6 +20,7 @@
 """
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -120,16 +121,17 @@ def virsh(uri, *args, check=True):
                           capture_output=True, text=True, timeout=300)
 
 
-def clone_xml(xml, name, disk, log):
-    """The instance's domain XML as a plain libvirt domain of its own."""
+def clone_xml(xml, name, disk, log, seed):
+    """The instance's domain XML as a plain libvirt domain of its own, with a
+    copy of the instance's cloud-init seed ISO on its CD-ROM."""
     root = ET.fromstring(xml)
     for tag in ("uuid", "metadata"):   # no cloudgate metadata: the gateway ignores it
         for el in root.findall(tag):
             root.remove(el)
     root.find("name").text = name
     devices = root.find("devices")
-    src = devices.find("disk/source")
-    src.set("file", disk)
+    for d in devices.findall("disk"):
+        d.find("source").set("file", seed if d.get("device") == "cdrom" else disk)
     mac = devices.find("interface/mac")
     b = secrets.token_bytes(3)
     mac.set("address", "52:54:00:%02x:%02x:%02x" % tuple(b))
@@ -163,6 +165,10 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir):
         append_line(run_ids, iid)
         if base_xml is None:
             base_xml = virsh(uri, "dumpxml", "--inactive", iid).stdout
+            # The seed volume goes with the instance: keep a copy.
+            seed = os.path.join(workdir, "seed.iso")
+            shutil.copy(virsh(uri, "vol-path", "--pool", "cloudgate",
+                              iid + "-seed.iso").stdout.strip(), seed)
         t0 = time.monotonic()
         ec2.terminate_instances(InstanceIds=[iid])
         term_ms.append((time.monotonic() - t0) * 1000)
@@ -177,7 +183,7 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir):
                         template, disk], check=True, timeout=60)
         overlay_ms.append((time.monotonic() - t0) * 1000)
         with open(path, "w") as f:
-            f.write(clone_xml(base_xml, name, disk, os.path.join(workdir, name + ".log")))
+            f.write(clone_xml(base_xml, name, disk, os.path.join(workdir, name + ".log"), seed))
         t0 = time.monotonic()
         virsh(uri, "create", path)
         create_ms.append((time.monotonic() - t0) * 1000)
