@@ -5,6 +5,7 @@
 #include "../drivers/driver.h"
 #include "auth.h"
 #include "config.h"
+#include "jobs.h"
 #include "keypairs.h"
 
 typedef struct gw_ctx {
@@ -13,6 +14,7 @@ typedef struct gw_ctx {
     const cg_driver *driver;
     cg_drv *drv;
     cg_keystore *keys;
+    cg_jobs *jobs;       /* long-running operations */
 } gw_ctx;
 
 #endif

@@ -1,0 +1,16 @@
+/* cloudgate: the DMTF CIMI 1.x REST frontend (what the gateway calls).
+ * Served at /cimi on the same port as EC2. */
+#ifndef CIMI_H
+#define CIMI_H
+
+#include "../../gateway/context.h"
+#include "../../gateway/request.h"
+
+/* Handle one request under /cimi: HTTP Basic auth, routing by path and
+ * method, JSON or XML by Accept / Content-Type.  Runs on a worker thread. */
+void cimi_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp);
+
+/* The 503 answer when the worker queue is full.  Must not block. */
+void cimi_overloaded(const gw_request *req, gw_response *resp);
+
+#endif

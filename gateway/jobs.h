@@ -1,0 +1,82 @@
+/* cloudgate: long-running operations as jobs (CIMI Jobs, EC2 import tasks,
+ * the admin CLI).
+ *
+ * A job is a record in SQLite (table jobs in STATE_DIR/cloudgate.db) plus,
+ * while it runs, a function on one of the job threads.  Records survive a
+ * restart; a job that was queued or running when the daemon stopped is
+ * marked FAILED ("interrupted by a gateway restart") when the store opens,
+ * since its work cannot be resumed.
+ */
+#ifndef CG_JOBS_H
+#define CG_JOBS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef enum {
+    CG_JOB_QUEUED,
+    CG_JOB_RUNNING,
+    CG_JOB_SUCCESS,
+    CG_JOB_FAILED,
+    CG_JOB_CANCELLED,
+} cg_job_state;
+
+/* "QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELLED" (CIMI's names). */
+const char *cg_job_state_name(cg_job_state s);
+
+typedef struct cg_job {
+    char id[32];              /* "job-" + 17 hex digits */
+    char action[128];         /* e.g. "start", "create", "import-image" */
+    char target[128];         /* the resource acted on, e.g. "i-..." (may be "" until known) */
+    char affected[512];       /* other resource ids, comma-separated, or "" */
+    cg_job_state state;
+    int progress;             /* 0..100 */
+    char status_message[512];
+    time_t created;
+    time_t changed;           /* time of the last state change */
+    int cancellable;          /* 1 while queued */
+} cg_job;
+
+typedef struct cg_job_list {
+    cg_job *v;
+    size_t n;
+} cg_job_list;
+
+typedef struct cg_jobs cg_jobs;
+
+/* The work of a job; runs on a job thread.  Report progress with
+ * cg_job_progress and the resource it made with cg_job_set_target.
+ * Return 0 for SUCCESS, -1 with err set for FAILED. */
+typedef int (*cg_job_fn)(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err);
+
+/* Open the store and start nthreads job threads. NULL and err on failure. */
+cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err);
+
+/* Let running jobs finish (queued ones are CANCELLED), join, close. NULL ok. */
+void cg_jobs_close(cg_jobs *jobs);
+
+/* Record a QUEUED job and queue fn(arg).  free_arg (may be NULL) is called
+ * on arg once the job has ended or was cancelled.  out gets the record. */
+int cg_jobs_submit(cg_jobs *jobs, const char *action, const char *target, cg_job_fn fn, void *arg,
+                   void (*free_arg)(void *), cg_job *out, cg_error *err);
+
+/* From inside a job: progress 0..100 and an optional status message. */
+int cg_job_progress(cg_jobs *jobs, const char *id, int percent, const char *message);
+
+/* From inside a job: the target and affected resources once known. */
+int cg_job_set_target(cg_jobs *jobs, const char *id, const char *target, const char *affected);
+
+/* Cancel a QUEUED job (CG_ERR_STATE once it runs, CG_ERR_NOT_FOUND if unknown). */
+int cg_jobs_cancel(cg_jobs *jobs, const char *id, cg_error *err);
+
+int cg_jobs_get(cg_jobs *jobs, const char *id, cg_job *out, cg_error *err);
+
+/* All jobs, newest first. */
+int cg_jobs_list(cg_jobs *jobs, cg_job_list *out, cg_error *err);
+
+void cg_job_list_release(cg_job_list *list);
+
+#endif
