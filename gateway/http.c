@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../frontends/cimi/cimi.h"
 #include "../frontends/ec2/ec2.h"
 #include "log.h"
 #include "util.h"
@@ -36,6 +37,7 @@ typedef struct gw_route {
 
 static const gw_route routes[] = {
     {"/", 1, ec2_handle, ec2_overloaded},
+    {"/cimi", 0, cimi_handle, cimi_overloaded},
 };
 
 struct gw_http {
@@ -150,6 +152,7 @@ static const char *reason_phrase(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
     case 409: return "Conflict";
     case 412: return "Precondition Failed";
     case 413: return "Payload Too Large";

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "context.h"
 #include "http.h"
+#include "jobs.h"
 #include "keypairs.h"
 #include "log.h"
 #include "workers.h"
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
     cg_error err = {0};
     cg_drv *drv = NULL;
     cg_keystore *keys = NULL;
+    cg_jobs *jobs = NULL;
     daemon_state st = {0};
     struct event *sigterm = NULL, *sigint = NULL;
     gw_ctx ctx;
@@ -199,7 +201,13 @@ int main(int argc, char **argv)
         cg_err("key pairs: %s", err.message);
         goto cleanup;
     }
+    jobs = cg_jobs_open(&cfg, 2, &err);
+    if (!jobs) {
+        cg_err("jobs: %s", err.message);
+        goto cleanup;
+    }
     ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv, .keys = keys};
+    ctx.jobs = jobs;
 
     if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
         cg_err("cannot initialise libevent");
@@ -242,6 +250,7 @@ cleanup:
     gw_pool_free(st.pool);
     if (st.base)
         event_base_free(st.base);
+    cg_jobs_close(jobs); /* waits for running jobs, which may still use the driver */
     cg_keystore_close(keys);
     if (drv)
         lv_driver.close(drv);

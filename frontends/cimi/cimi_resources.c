@@ -1,0 +1,312 @@
+/* cloudgate: CIMI resources from driver and store records.  Each builder is
+ * the single description of its resource: attributes in DSP8009 sequence
+ * order, names as the JSON binding spells them. */
+#include "cimi_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- machine states and operations ------------------------------------- */
+
+cimi_machine_state cimi_machine_state_of(cg_instance_state s)
+{
+    switch (s) {
+    case CG_STATE_PENDING:
+        return CIMI_M_CREATING;
+    case CG_STATE_RUNNING:
+        return CIMI_M_STARTED;
+    case CG_STATE_STOPPING:
+        return CIMI_M_STOPPING;
+    case CG_STATE_STOPPED:
+        return CIMI_M_STOPPED;
+    case CG_STATE_SHUTTING_DOWN:
+        return CIMI_M_DELETING;
+    case CG_STATE_TERMINATED:
+        return CIMI_M_DELETED;
+    }
+    return CIMI_M_ERROR;
+}
+
+const char *cimi_machine_state_name(cimi_machine_state s)
+{
+    switch (s) {
+    case CIMI_M_CREATING:
+        return "CREATING";
+    case CIMI_M_STARTING:
+        return "STARTING";
+    case CIMI_M_STARTED:
+        return "STARTED";
+    case CIMI_M_STOPPING:
+        return "STOPPING";
+    case CIMI_M_STOPPED:
+        return "STOPPED";
+    case CIMI_M_DELETING:
+        return "DELETING";
+    case CIMI_M_DELETED:
+        return "DELETED";
+    case CIMI_M_ERROR:
+        return "ERROR";
+    }
+    return "ERROR";
+}
+
+unsigned cimi_machine_ops(cimi_machine_state s)
+{
+    switch (s) {
+    case CIMI_M_STOPPED:
+        return CIMI_OP_START | CIMI_OP_DELETE;
+    case CIMI_M_STARTED:
+        return CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_DELETE;
+    case CIMI_M_CREATING:
+    case CIMI_M_STARTING:
+    case CIMI_M_STOPPING:
+    case CIMI_M_ERROR:
+        return CIMI_OP_DELETE;
+    case CIMI_M_DELETING:
+    case CIMI_M_DELETED:
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void add_id(cimi_obj *o, const char *base, const char *path, const char *id)
+{
+    char buf[1024];
+
+    snprintf(buf, sizeof(buf), "%s%s%s%s", base, path, id ? "/" : "", id ? id : "");
+    cimi_add_str(o, "id", buf);
+}
+
+static void add_href(cimi_obj *o, const char *name, const char *base, const char *path)
+{
+    char buf[1024];
+
+    snprintf(buf, sizeof(buf), "%s%s", base, path);
+    cimi_add_ref(o, name, buf, NULL);
+}
+
+/* Tags as CIMI properties (omitted when there are none). */
+static void add_tags(cimi_obj *o, const cg_tags *tags)
+{
+    cimi_attr *props;
+    size_t i;
+
+    if (!tags || !tags->n)
+        return;
+    props = cimi_add_props(o);
+    for (i = 0; i < tags->n; i++)
+        cimi_pair_push(o, props, tags->v[i].key, tags->v[i].value);
+}
+
+/* ---- entry point ------------------------------------------------------------ */
+
+cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg)
+{
+    cimi_obj *o = cimi_obj_new("CloudEntryPoint");
+    char desc[256];
+
+    if (!o)
+        return NULL;
+    snprintf(desc, sizeof(desc), "cloudgate region %s", cfg && cfg->region ? cfg->region : "");
+    add_id(o, base, "cloudEntryPoint", NULL);
+    cimi_add_str(o, "name", "cloudgate");
+    cimi_add_str(o, "description", desc);
+    cimi_add_str(o, "baseURI", base);
+    /* XSD order; only the collections this frontend serves. */
+    add_href(o, "machines", base, "machines");
+    add_href(o, "machineConfigs", base, "machineConfigs");
+    add_href(o, "machineImages", base, "machineImages");
+    add_href(o, "credentials", base, "credentials");
+    return o;
+}
+
+cimi_obj *cimi_build_collection(const char *base, const char *path, const char *type,
+                                long long count)
+{
+    cimi_obj *o = cimi_obj_new(type);
+
+    if (!o)
+        return NULL;
+    add_id(o, base, path, NULL);
+    cimi_add_int(o, "count", count);
+    return o;
+}
+
+/* ---- machines ---------------------------------------------------------------- */
+
+static cimi_obj *build_nic(const cg_config *cfg, const cg_instance *inst)
+{
+    cimi_obj *nic = cimi_obj_new(NULL), *addr, *net;
+    cimi_attr *addrs;
+
+    if (!nic)
+        return NULL;
+    addrs = cimi_add_list(nic, "addresses", "address");
+    if (inst->private_ip[0]) {
+        if ((addr = cimi_obj_new(NULL))) {
+            cimi_add_str(addr, "ip", inst->private_ip);
+            cimi_add_str(addr, "allocation", "dynamic");
+            cimi_add_str(addr, "protocol", strchr(inst->private_ip, ':') ? "IPv6" : "IPv4");
+        }
+        cimi_list_push(nic, addrs, addr);
+    }
+    if ((net = cimi_obj_new(NULL)))
+        cimi_add_str(net, "name", cfg && cfg->network ? cfg->network : "default");
+    else
+        nic->failed = 1;
+    cimi_add_ref(nic, "network", NULL, net);
+    cimi_add_str(nic, "state", inst->state == CG_STATE_RUNNING ? "ACTIVE" : "PASSIVE");
+    return nic;
+}
+
+cimi_obj *cimi_build_machine_nics(const char *base, const cg_config *cfg, const cg_instance *inst)
+{
+    cimi_obj *o = cimi_obj_new("MachineNetworkInterfaceCollection");
+    char path[128];
+    cimi_attr *list;
+
+    if (!o)
+        return NULL;
+    snprintf(path, sizeof(path), "machines/%s/networkInterfaces", inst->id);
+    add_id(o, base, path, NULL);
+    cimi_add_int(o, "count", 1);
+    list = cimi_add_list(o, "networkInterfaces", "NetworkInterface");
+    cimi_list_push(o, list, build_nic(cfg, inst));
+    return o;
+}
+
+static void add_machine_ops(cimi_obj *o, const char *href, unsigned ops)
+{
+    static const struct {
+        unsigned bit;
+        const char *rel;
+    } table[] = {
+        {CIMI_OP_START, CIMI_ACTION_NS "start"},
+        {CIMI_OP_STOP, CIMI_ACTION_NS "stop"},
+        {CIMI_OP_RESTART, CIMI_ACTION_NS "restart"},
+        {CIMI_OP_DELETE, "delete"},
+    };
+    cimi_attr *attr;
+    size_t i;
+
+    if (!ops)
+        return;
+    attr = cimi_add_ops(o);
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (ops & table[i].bit)
+            cimi_pair_push(o, attr, table[i].rel, href);
+    }
+}
+
+cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_instance *inst,
+                             unsigned served)
+{
+    cimi_obj *o = cimi_obj_new("Machine"), *nics;
+    cimi_machine_state st = cimi_machine_state_of(inst->state);
+    const char *name = cg_tags_get(&inst->tags, "Name");
+    char href[1024];
+
+    if (!o)
+        return NULL;
+    snprintf(href, sizeof(href), "%smachines/%s", base, inst->id);
+    cimi_add_str(o, "id", href);
+    cimi_add_str(o, "name", name && *name ? name : inst->id);
+    if (inst->launch_time)
+        cimi_add_time(o, "created", inst->launch_time);
+    if (inst->state_time)
+        cimi_add_time(o, "updated", inst->state_time);
+    add_tags(o, &inst->tags);
+    cimi_add_str(o, "state", cimi_machine_state_name(st));
+    cimi_add_int(o, "cpu", inst->vcpus);
+    cimi_add_int(o, "memory", (long long)inst->memory_mib * 1024);
+    if ((nics = cimi_build_machine_nics(base, cfg, inst))) {
+        /* Nested, the collection is written without its resourceURI in XML
+         * (NetworkInterfaceCollRef) but keeps it in JSON. */
+        cimi_add_obj(o, "networkInterfaces", nics);
+    } else {
+        o->failed = 1;
+    }
+    add_machine_ops(o, href, cimi_machine_ops(st) & served);
+    return o;
+}
+
+/* ---- configurations, images, credentials ------------------------------------ */
+
+cimi_obj *cimi_build_machine_config(const char *base, const cg_instance_type *t)
+{
+    cimi_obj *o = cimi_obj_new("MachineConfiguration");
+    char desc[128];
+
+    if (!o)
+        return NULL;
+    snprintf(desc, sizeof(desc), "%u vCPU, %u MiB", t->vcpus, t->memory_mib);
+    add_id(o, base, "machineConfigs", t->name);
+    cimi_add_str(o, "name", t->name);
+    cimi_add_str(o, "description", desc);
+    cimi_add_int(o, "cpu", t->vcpus);
+    cimi_add_int(o, "memory", (long long)t->memory_mib * 1024);
+    return o;
+}
+
+static void upper_copy(char *dst, size_t len, const char *src)
+{
+    size_t i;
+
+    for (i = 0; src[i] && i + 1 < len; i++)
+        dst[i] = (char)toupper((unsigned char)src[i]);
+    dst[i] = '\0';
+}
+
+cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const cg_image *img)
+{
+    cimi_obj *o = cimi_obj_new("MachineImage");
+    char state[32], location[512];
+
+    if (!o)
+        return NULL;
+    if (strcmp(img->state, "available") == 0)
+        snprintf(state, sizeof(state), "AVAILABLE");
+    else if (strcmp(img->state, "pending") == 0)
+        snprintf(state, sizeof(state), "CREATING");
+    else if (strcmp(img->state, "failed") == 0)
+        snprintf(state, sizeof(state), "ERROR");
+    else
+        upper_copy(state, sizeof(state), img->state);
+    add_id(o, base, "machineImages", img->id);
+    cimi_add_str(o, "name", img->name ? img->name : img->id);
+    cimi_add_str(o, "description", img->description);
+    if (img->created)
+        cimi_add_time(o, "created", img->created);
+    add_tags(o, &img->tags);
+    cimi_add_str(o, "state", state);
+    cimi_add_str(o, "type", "IMAGE");
+    if (img->volume) {
+        /* The template's storage volume: "<pool>/<volume>" in every zone. */
+        snprintf(location, sizeof(location), "%s/%s",
+                 cfg && cfg->storage_pool ? cfg->storage_pool : "", img->volume);
+        cimi_add_str(o, "imageLocation", location);
+    }
+    return o;
+}
+
+cimi_obj *cimi_build_credential(const char *base, const cg_keypair *kp)
+{
+    cimi_obj *o = cimi_obj_new("Credential");
+    char desc[256];
+
+    if (!o)
+        return NULL;
+    snprintf(desc, sizeof(desc), "%s key pair, fingerprint %s", kp->type, kp->fingerprint);
+    add_id(o, base, "credentials", kp->key_id);
+    cimi_add_str(o, "name", kp->name);
+    cimi_add_str(o, "description", desc);
+    if (kp->created)
+        cimi_add_time(o, "created", kp->created);
+    add_tags(o, &kp->tags);
+    /* key is byte[] in the model: hexBinary in XML, the OpenSSH line in JSON. */
+    cimi_add_bytes(o, "key", kp->public_key);
+    return o;
+}

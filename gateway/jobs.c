@@ -1,0 +1,603 @@
+/* cloudgate: long-running operations as jobs (see jobs.h).
+ *
+ * Table jobs in STATE_DIR/cloudgate.db on a connection of its own, a FIFO
+ * queue in memory and N job threads.  Behaviour the header leaves open:
+ *
+ * - Ownership of arg passes to the store only when cg_jobs_submit returns 0;
+ *   after that free_arg runs exactly once: after the job's final state is
+ *   written, or when it is cancelled (cg_jobs_cancel or cg_jobs_close).  On
+ *   -1 nothing was recorded and the caller still owns arg.
+ * - SUCCESS sets progress to 100; FAILED keeps the last reported value and
+ *   puts err->message into status_message.
+ * - Each row names the pid that owns it.  At open, QUEUED/RUNNING rows whose
+ *   owner is gone (or is this very process, from an earlier open) become
+ *   FAILED: the admin CLI may open the store while the daemon runs, and
+ *   must not fail the daemon's live jobs.
+ * - cg_job_progress writes at most every PROGRESS_INTERVAL seconds per job;
+ *   the newest value is kept in memory, shown by get/list at once and
+ *   written when the job ends, so the last value always lands.
+ */
+#include "jobs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define PROGRESS_INTERVAL 0.5
+
+/* A queued job: what its thread needs to run it. */
+typedef struct job_item {
+    char id[32];
+    cg_job_fn fn;
+    void *arg;
+    void (*free_arg)(void *);
+    struct job_item *next;
+} job_item;
+
+/* A running job's unwritten progress; lives on its job thread's stack. */
+typedef struct running {
+    const char *id;
+    int progress;
+    char message[512];
+    int has_message;
+    double last_write;
+    struct running *next;
+} running;
+
+struct cg_jobs {
+    sqlite3 *db;
+    /* The handle is serialized, but sqlite3_errmsg and sqlite3_changes tell
+     * about whichever statement ran last: every use of the handle holds
+     * dbmu.  Lock order where both are held: dbmu, then mu. */
+    pthread_mutex_t dbmu;
+    pthread_mutex_t mu; /* queue, running list, stopping */
+    pthread_cond_t cv;  /* work queued, or stopping */
+    job_item *head, *tail;
+    running *running;
+    int stopping;
+    unsigned nthreads;
+    pthread_t *threads;
+};
+
+static const char schema[] = "CREATE TABLE IF NOT EXISTS jobs ("
+                             " seq INTEGER PRIMARY KEY," /* submission order */
+                             " id TEXT NOT NULL UNIQUE,"
+                             " action TEXT NOT NULL,"
+                             " target TEXT NOT NULL DEFAULT '',"
+                             " affected TEXT NOT NULL DEFAULT '',"
+                             " state TEXT NOT NULL,"
+                             " progress INTEGER NOT NULL DEFAULT 0,"
+                             " status_message TEXT NOT NULL DEFAULT '',"
+                             " created INTEGER NOT NULL,"
+                             " changed INTEGER NOT NULL,"
+                             " owner INTEGER NOT NULL DEFAULT 0);";
+
+static const char *const state_names[] = {"QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELLED"};
+
+const char *cg_job_state_name(cg_job_state s)
+{
+    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "UNKNOWN";
+}
+
+static cg_job_state state_parse(const char *s)
+{
+    unsigned i;
+
+    for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+        if (strcmp(s, state_names[i]) == 0)
+            return (cg_job_state)i;
+    return CG_JOB_FAILED; /* a row written by a newer version: not runnable here */
+}
+
+/* ---- database (callers hold dbmu) ------------------------------------- */
+
+static int db_fail(cg_jobs *jobs, cg_error *err, const char *what)
+{
+    cg_error_set(err, CG_ERR_INTERNAL, "jobs: %s: %s", what, sqlite3_errmsg(jobs->db));
+    return -1;
+}
+
+/* Run one statement that returns no rows.  types names each argument: 't' a
+ * string (NULL binds NULL), 'i' an int64.  Returns the rows changed or -1. */
+static int db_run(cg_jobs *jobs, cg_error *err, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int i, rc = -1;
+
+    if (sqlite3_prepare_v2(jobs->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(jobs, err, "prepare");
+    va_start(ap, types);
+    for (i = 0; types[i]; i++) {
+        if (types[i] == 'i') {
+            sqlite3_bind_int64(st, i + 1, va_arg(ap, sqlite3_int64));
+        } else {
+            const char *s = va_arg(ap, const char *);
+            if (s)
+                sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
+        }
+    }
+    va_end(ap);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        db_fail(jobs, err, "write");
+    else
+        rc = sqlite3_changes(jobs->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Move job id from state `from` to `to` (takes dbmu); progress < 0 and a
+ * NULL message leave those alone.  Failures are logged too: the job threads
+ * and close have no caller to tell.  Rows changed (0: not in `from`) or -1. */
+static int set_state(cg_jobs *jobs, const char *id, cg_job_state from, cg_job_state to,
+                     int progress, const char *message, cg_error *err)
+{
+    cg_error e = {0};
+    int n;
+
+    pthread_mutex_lock(&jobs->dbmu);
+    n = db_run(jobs, &e,
+               "UPDATE jobs SET state = ?1, changed = ?2,"
+               " progress = CASE WHEN ?3 < 0 THEN progress ELSE ?3 END,"
+               " status_message = COALESCE(?4, status_message) WHERE id = ?5 AND state = ?6",
+               "tiittt", cg_job_state_name(to), (sqlite3_int64)time(NULL), (sqlite3_int64)progress,
+               message, id, cg_job_state_name(from));
+    pthread_mutex_unlock(&jobs->dbmu);
+    if (n < 0) {
+        cg_err("job %s: cannot record %s: %s", id, cg_job_state_name(to), e.message);
+        cg_error_set(err, e.kind, "%s", e.message);
+    }
+    return n;
+}
+
+static void row_to_job(sqlite3_stmt *st, cg_job *j)
+{
+    const char *s;
+
+    memset(j, 0, sizeof(*j));
+#define COPY(field, col)                                                                           \
+    s = (const char *)sqlite3_column_text(st, col);                                                \
+    snprintf(j->field, sizeof(j->field), "%s", s ? s : "")
+    COPY(id, 0);
+    COPY(action, 1);
+    COPY(target, 2);
+    COPY(affected, 3);
+    COPY(status_message, 6);
+#undef COPY
+    s = (const char *)sqlite3_column_text(st, 4);
+    j->state = state_parse(s ? s : "");
+    j->progress = sqlite3_column_int(st, 5);
+    j->created = (time_t)sqlite3_column_int64(st, 7);
+    j->changed = (time_t)sqlite3_column_int64(st, 8);
+    j->cancellable = j->state == CG_JOB_QUEUED;
+}
+
+/* A job running here may have newer progress than its row: show that. */
+static void overlay_running(cg_jobs *jobs, cg_job *j)
+{
+    running *r;
+
+    if (j->state != CG_JOB_RUNNING)
+        return;
+    pthread_mutex_lock(&jobs->mu);
+    for (r = jobs->running; r && strcmp(r->id, j->id) != 0; r = r->next)
+        ;
+    if (r) {
+        j->progress = r->progress;
+        if (r->has_message)
+            snprintf(j->status_message, sizeof(j->status_message), "%s", r->message);
+    }
+    pthread_mutex_unlock(&jobs->mu);
+}
+
+#define SELECT_JOBS                                                                                \
+    "SELECT id, action, target, affected, state, progress, status_message, created, changed"       \
+    " FROM jobs"
+
+/* The rows (all, newest first, or the one with id), with live progress. */
+static int db_select(cg_jobs *jobs, const char *id, cg_job_list *out, cg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    cg_job_list l = {0};
+    size_t cap = 0, i;
+    int rc = -1, step;
+
+    pthread_mutex_lock(&jobs->dbmu);
+    if (sqlite3_prepare_v2(jobs->db,
+                           id ? SELECT_JOBS " WHERE id = ?" : SELECT_JOBS " ORDER BY seq DESC", -1,
+                           &st, NULL) != SQLITE_OK) {
+        db_fail(jobs, err, "read");
+        goto cleanup;
+    }
+    if (id)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (l.n == cap) {
+            cg_job *v = realloc(l.v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            if (!v) {
+                cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+                goto cleanup;
+            }
+            l.v = v;
+        }
+        row_to_job(st, &l.v[l.n++]);
+    }
+    if (step != SQLITE_DONE)
+        db_fail(jobs, err, "read");
+    else
+        rc = 0;
+
+cleanup:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&jobs->dbmu);
+    if (rc < 0) {
+        cg_job_list_release(&l);
+        return -1;
+    }
+    for (i = 0; i < l.n; i++)
+        overlay_running(jobs, &l.v[i]);
+    *out = l;
+    return 0;
+}
+
+/* SQL owner_gone(pid): the process that queued or ran a job is gone.  Our
+ * own pid can only come from an earlier open in this process, or from a
+ * pid reused after a restart (pid 1 in a container): gone either way. */
+static void owner_gone(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    pid_t pid = (pid_t)sqlite3_value_int64(argv[0]);
+
+    sqlite3_result_int(ctx, pid <= 0 || pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH));
+}
+
+/* Fail QUEUED/RUNNING rows whose process is gone: their work is lost. */
+static int recover(cg_jobs *jobs, cg_error *err)
+{
+    int n;
+
+    if (sqlite3_create_function(jobs->db, "cg_owner_gone", 1, SQLITE_UTF8, NULL, owner_gone, NULL,
+                                NULL) != SQLITE_OK)
+        return db_fail(jobs, err, "recovery");
+    n = db_run(jobs, err,
+               "UPDATE jobs SET state = 'FAILED', changed = ?,"
+               " status_message = 'interrupted by a gateway restart'"
+               " WHERE state IN ('QUEUED', 'RUNNING') AND cg_owner_gone(owner)",
+               "i", (sqlite3_int64)time(NULL));
+    if (n > 0)
+        cg_warn("jobs: %d job(s) interrupted by a restart marked FAILED", n);
+    return n < 0 ? -1 : 0;
+}
+
+/* ---- job threads -------------------------------------------------------- */
+
+static void run_one(cg_jobs *jobs, job_item *it, running *r)
+{
+    cg_error err = {0};
+    int ok, progress;
+    char message[512];
+    const char *final_msg;
+    running **pp;
+
+    set_state(jobs, it->id, CG_JOB_QUEUED, CG_JOB_RUNNING, -1, NULL, NULL);
+    ok = it->fn(jobs, it->id, it->arg, &err) == 0;
+
+    pthread_mutex_lock(&jobs->mu);
+    progress = r->progress;
+    snprintf(message, sizeof(message), "%s", r->message);
+    final_msg = r->has_message ? message : NULL;
+    pthread_mutex_unlock(&jobs->mu);
+    if (!ok) {
+        final_msg = err.message[0] ? err.message : "the job failed without a reason";
+        cg_warn("job %s failed: %s", it->id, final_msg);
+    }
+    set_state(jobs, it->id, CG_JOB_RUNNING, ok ? CG_JOB_SUCCESS : CG_JOB_FAILED,
+              ok ? 100 : progress, final_msg, NULL);
+    /* Only now leave the running list: until the final row is written,
+     * readers keep seeing the newest progress rather than the row's. */
+    pthread_mutex_lock(&jobs->mu);
+    for (pp = &jobs->running; *pp != r; pp = &(*pp)->next)
+        ;
+    *pp = r->next;
+    pthread_mutex_unlock(&jobs->mu);
+    /* Last: when free_arg runs, the final state can be read back. */
+    if (it->free_arg)
+        it->free_arg(it->arg);
+}
+
+static void *job_thread(void *opaque)
+{
+    cg_jobs *jobs = opaque;
+    job_item *it;
+
+    for (;;) {
+        running r = {0};
+
+        pthread_mutex_lock(&jobs->mu);
+        while (!jobs->head && !jobs->stopping)
+            pthread_cond_wait(&jobs->cv, &jobs->mu);
+        if (jobs->stopping) { /* close cancels what is still queued */
+            pthread_mutex_unlock(&jobs->mu);
+            return NULL;
+        }
+        it = jobs->head;
+        if (!(jobs->head = it->next))
+            jobs->tail = NULL;
+        /* Registered in the same step that dequeues, so a job is always
+         * either queued or running for cancel and progress. */
+        r.id = it->id;
+        r.last_write = -1e9;
+        r.next = jobs->running;
+        jobs->running = &r;
+        pthread_mutex_unlock(&jobs->mu);
+
+        run_one(jobs, it, &r);
+        free(it);
+    }
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
+{
+    cg_jobs *jobs;
+
+    if (nthreads == 0) {
+        cg_error_set(err, CG_ERR_INVALID, "jobs: at least one job thread is needed");
+        return NULL;
+    }
+    if (!(jobs = calloc(1, sizeof(*jobs))) ||
+        !(jobs->threads = calloc(nthreads, sizeof(*jobs->threads)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        free(jobs);
+        return NULL;
+    }
+    pthread_mutex_init(&jobs->dbmu, NULL);
+    pthread_mutex_init(&jobs->mu, NULL);
+    pthread_cond_init(&jobs->cv, NULL);
+    if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0 ||
+        recover(jobs, err) < 0)
+        goto fail;
+    for (; jobs->nthreads < nthreads; jobs->nthreads++) {
+        if (pthread_create(&jobs->threads[jobs->nthreads], NULL, job_thread, jobs) != 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "jobs: cannot start job threads");
+            goto fail;
+        }
+    }
+    return jobs;
+
+fail:
+    cg_jobs_close(jobs); /* joins the threads started so far */
+    return NULL;
+}
+
+/* Close: every queued job becomes CANCELLED and its arg is freed. */
+static void cancel_queue(cg_jobs *jobs)
+{
+    job_item *it, *next;
+
+    pthread_mutex_lock(&jobs->mu);
+    it = jobs->head;
+    jobs->head = jobs->tail = NULL;
+    pthread_mutex_unlock(&jobs->mu);
+    for (; it; it = next) {
+        next = it->next;
+        set_state(jobs, it->id, CG_JOB_QUEUED, CG_JOB_CANCELLED, -1,
+                  "cancelled: the gateway stopped", NULL);
+        if (it->free_arg)
+            it->free_arg(it->arg);
+        free(it);
+    }
+}
+
+void cg_jobs_close(cg_jobs *jobs)
+{
+    unsigned i;
+
+    if (!jobs)
+        return;
+    pthread_mutex_lock(&jobs->mu);
+    jobs->stopping = 1;
+    pthread_cond_broadcast(&jobs->cv);
+    pthread_mutex_unlock(&jobs->mu);
+    cancel_queue(jobs);
+    for (i = 0; i < jobs->nthreads; i++)
+        pthread_join(jobs->threads[i], NULL);
+    /* Again: running jobs may have submitted more while we waited. */
+    cancel_queue(jobs);
+    cg_db_close(jobs->db);
+    pthread_cond_destroy(&jobs->cv);
+    pthread_mutex_destroy(&jobs->mu);
+    pthread_mutex_destroy(&jobs->dbmu);
+    free(jobs->threads);
+    free(jobs);
+}
+
+int cg_jobs_submit(cg_jobs *jobs, const char *action, const char *target, cg_job_fn fn, void *arg,
+                   void (*free_arg)(void *), cg_job *out, cg_error *err)
+{
+    job_item *it;
+    cg_job j = {0};
+    int rc;
+
+    if (!action || !*action || !fn) {
+        cg_error_set(err, CG_ERR_MISSING, "jobs: an action and a function are required");
+        return -1;
+    }
+    if (strlen(action) >= sizeof(j.action) || (target && strlen(target) >= sizeof(j.target))) {
+        cg_error_set(err, CG_ERR_INVALID, "jobs: action or target too long");
+        return -1;
+    }
+    if (!(it = calloc(1, sizeof(*it)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    cg_new_id(j.id, sizeof(j.id), "job-");
+    snprintf(j.action, sizeof(j.action), "%s", action);
+    snprintf(j.target, sizeof(j.target), "%s", target ? target : "");
+    j.state = CG_JOB_QUEUED;
+    j.created = j.changed = time(NULL);
+    j.cancellable = 1;
+
+    pthread_mutex_lock(&jobs->dbmu);
+    rc = db_run(jobs, err,
+                "INSERT INTO jobs (id, action, target, state, created, changed, owner)"
+                " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?)",
+                "tttiii", j.id, j.action, j.target, (sqlite3_int64)j.created,
+                (sqlite3_int64)j.changed, (sqlite3_int64)getpid());
+    pthread_mutex_unlock(&jobs->dbmu);
+    if (rc < 0) {
+        free(it);
+        return -1;
+    }
+
+    memcpy(it->id, j.id, sizeof(it->id));
+    it->fn = fn;
+    it->arg = arg;
+    it->free_arg = free_arg;
+    pthread_mutex_lock(&jobs->mu);
+    if (jobs->tail)
+        jobs->tail->next = it;
+    else
+        jobs->head = it;
+    jobs->tail = it;
+    pthread_cond_signal(&jobs->cv);
+    pthread_mutex_unlock(&jobs->mu);
+    if (out)
+        *out = j;
+    return 0;
+}
+
+int cg_job_progress(cg_jobs *jobs, const char *id, int percent, const char *message)
+{
+    running *r;
+    int rc = -1, progress = 0, write = 0;
+    char msg[512];
+
+    percent = percent < 0 ? 0 : percent > 100 ? 100 : percent;
+    /* dbmu first, and the value is read under it: concurrent reports for one
+     * job cannot land an older value after a newer one. */
+    pthread_mutex_lock(&jobs->dbmu);
+    pthread_mutex_lock(&jobs->mu);
+    for (r = jobs->running; r && strcmp(r->id, id) != 0; r = r->next)
+        ;
+    if (r) {
+        double now = cg_monotonic();
+
+        r->progress = progress = percent;
+        if (message) {
+            snprintf(r->message, sizeof(r->message), "%s", message);
+            r->has_message = 1;
+        }
+        snprintf(msg, sizeof(msg), "%s", r->message);
+        rc = 0;
+        /* Throttled calls only update memory; the job's end writes it. */
+        if ((write = now - r->last_write >= PROGRESS_INTERVAL))
+            r->last_write = now;
+    }
+    pthread_mutex_unlock(&jobs->mu);
+    if (write && db_run(jobs, NULL,
+                        "UPDATE jobs SET progress = ?, status_message = ?"
+                        " WHERE id = ? AND state = 'RUNNING'",
+                        "itt", (sqlite3_int64)progress, msg, id) < 0) {
+        cg_err("job %s: cannot record progress: %s", id, sqlite3_errmsg(jobs->db));
+        rc = -1;
+    }
+    pthread_mutex_unlock(&jobs->dbmu);
+    return rc;
+}
+
+int cg_job_set_target(cg_jobs *jobs, const char *id, const char *target, const char *affected)
+{
+    cg_job j;
+    int n;
+
+    if ((target && strlen(target) >= sizeof(j.target)) ||
+        (affected && strlen(affected) >= sizeof(j.affected))) {
+        cg_err("job %s: target or affected resources too long", id);
+        return -1;
+    }
+    pthread_mutex_lock(&jobs->dbmu);
+    n = db_run(jobs, NULL,
+               "UPDATE jobs SET target = COALESCE(?, target), affected = COALESCE(?, affected)"
+               " WHERE id = ?",
+               "ttt", target, affected, id);
+    if (n != 1)
+        cg_err("job %s: cannot record target: %s", id,
+               n == 0 ? "no such job" : sqlite3_errmsg(jobs->db));
+    pthread_mutex_unlock(&jobs->dbmu);
+    return n == 1 ? 0 : -1;
+}
+
+int cg_jobs_cancel(cg_jobs *jobs, const char *id, cg_error *err)
+{
+    job_item *it, *prev = NULL;
+    cg_job j;
+    int n;
+
+    pthread_mutex_lock(&jobs->mu);
+    for (it = jobs->head; it && strcmp(it->id, id) != 0; prev = it, it = it->next)
+        ;
+    if (it) {
+        if (prev)
+            prev->next = it->next;
+        else
+            jobs->head = it->next;
+        if (jobs->tail == it)
+            jobs->tail = prev;
+    }
+    pthread_mutex_unlock(&jobs->mu);
+
+    if (it) {
+        n = set_state(jobs, id, CG_JOB_QUEUED, CG_JOB_CANCELLED, -1, NULL, err);
+        /* Out of the queue either way: it will never run, so arg goes now. */
+        if (it->free_arg)
+            it->free_arg(it->arg);
+        free(it);
+        return n < 0 ? -1 : 0;
+    }
+    if (cg_jobs_get(jobs, id, &j, err) < 0)
+        return -1;
+    /* QUEUED but not in our queue: a job thread is just taking it (or the
+     * row belongs to another process).  Too late to cancel either way. */
+    cg_error_set(err, CG_ERR_STATE, "job %s is %s and can no longer be cancelled", id,
+                 j.state == CG_JOB_QUEUED ? "starting" : cg_job_state_name(j.state));
+    return -1;
+}
+
+int cg_jobs_get(cg_jobs *jobs, const char *id, cg_job *out, cg_error *err)
+{
+    cg_job_list l;
+
+    if (db_select(jobs, id, &l, err) < 0)
+        return -1;
+    if (l.n == 0) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "job %s does not exist", id);
+        return -1;
+    }
+    *out = l.v[0];
+    cg_job_list_release(&l);
+    return 0;
+}
+
+int cg_jobs_list(cg_jobs *jobs, cg_job_list *out, cg_error *err)
+{
+    return db_select(jobs, NULL, out, err);
+}
+
+void cg_job_list_release(cg_job_list *list)
+{
+    if (!list)
+        return;
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}

@@ -1,0 +1,383 @@
+/* cloudgate: CIMI resources rendered as JSON and XML from the one model.
+ *
+ * Each case builds a resource tree from driver/store records, renders it
+ * both ways and compares with $CG_TOP_SRCDIR/tests/cimi/NAME.json and
+ * NAME.xml (CG_REGENERATE=1 rewrites them for review).  Every XML document
+ * is also validated with `xmllint --nonet --schema $CG_CIMI_XSD` (default
+ * /work/shared/schemas/cimi-1.0-DSP8009.xsd); without xmllint or the schema
+ * that check is skipped with a message, never passed silently as done.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frontends/cimi/cimi_internal.h"
+
+#define BASE "http://127.0.0.1:8773/cimi/"
+#define DEFAULT_XSD "/work/shared/schemas/cimi-1.0-DSP8009.xsd"
+
+static cg_config cfg;
+static int xsd_checked;
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void golden(const char *name, const char *ext, const char *actual)
+{
+    const char *top = getenv("CG_TOP_SRCDIR");
+    char path[1024];
+    char *want;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/tests/cimi/%s.%s", top ? top : ".", name, ext);
+    if (getenv("CG_REGENERATE")) {
+        assert_non_null(f = fopen(path, "w"));
+        fputs(actual, f);
+        fclose(f);
+        return;
+    }
+    if (!(want = read_file(path)))
+        fail_msg("cannot read %s (set CG_TOP_SRCDIR, or CG_REGENERATE=1 to create it)", path);
+    if (strcmp(want, actual) != 0)
+        fail_msg("%s differs from the rendering:\n%s", path, actual);
+    free(want);
+}
+
+/* xmllint --schema on doc; fails the test when the document is invalid. */
+static void validate_xml(const char *name, const char *doc)
+{
+    const char *xsd = getenv("CG_CIMI_XSD");
+    char tmp[] = "/tmp/cimi-render-XXXXXX", cmd[2048];
+    int fd, rc;
+
+    if (!xsd || !*xsd)
+        xsd = DEFAULT_XSD;
+    if (access(xsd, R_OK) != 0 || system("xmllint --version >/dev/null 2>&1") != 0) {
+        if (!xsd_checked++)
+            print_message("SKIP schema validation: no xmllint or no %s\n", xsd);
+        return;
+    }
+    assert_true((fd = mkstemp(tmp)) >= 0);
+    assert_int_equal(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+    close(fd);
+    snprintf(cmd, sizeof(cmd),
+             "xmllint --nonet --noout --schema '%s' '%s' 2>&1 | grep -v "
+             "'failed to load external entity\\|xml.xsd\\|validates$' >&2; "
+             "xmllint --nonet --noout --schema '%s' '%s' >/dev/null 2>&1",
+             xsd, tmp, xsd, tmp);
+    rc = system(cmd);
+    unlink(tmp);
+    if (rc != 0)
+        fail_msg("%s.xml is not valid against %s", name, xsd);
+}
+
+/* Render o both ways, compare with the golden files, validate the XML;
+ * the JSON must also parse back.  Frees o. */
+static void check(const char *name, cimi_obj *o)
+{
+    size_t jl = 0, xl = 0;
+    char *json, *xml;
+    json_object *back;
+
+    assert_non_null(o);
+    assert_false(cimi_obj_failed(o));
+    assert_non_null(json = cimi_render_json(o, &jl));
+    assert_non_null(xml = cimi_render_xml(o, &xl));
+    assert_int_equal(strlen(json), jl);
+    assert_int_equal(strlen(xml), xl);
+    assert_non_null(back = json_tokener_parse(json));
+    json_object_put(back);
+    golden(name, "json", json);
+    golden(name, "xml", xml);
+    validate_xml(name, xml);
+    free(json);
+    free(xml);
+    cimi_obj_free(o);
+}
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+static void fill_instance(cg_instance *i, const char *id, cg_instance_state st, const char *ip)
+{
+    memset(i, 0, sizeof(*i));
+    snprintf(i->id, sizeof(i->id), "%s", id);
+    snprintf(i->image_id, sizeof(i->image_id), "ami-0123456789abcdef0");
+    snprintf(i->instance_type, sizeof(i->instance_type), "t2.micro");
+    snprintf(i->private_ip, sizeof(i->private_ip), "%s", ip);
+    i->state = st;
+    i->launch_time = 1714564800; /* 2024-05-01T12:00:00Z */
+    i->state_time = 1714564860;
+    i->vcpus = 1;
+    i->memory_mib = 1024;
+}
+
+static int setup(void **state)
+{
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    free(cfg.network);
+    cfg.network = strdup("cloudgate-isolated");
+    free(cfg.storage_pool);
+    cfg.storage_pool = strdup("cloudgate");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    cg_config_release(&cfg);
+    return 0;
+}
+
+/* ---- cases ------------------------------------------------------------------- */
+
+static void test_cep(void **state)
+{
+    check("cloud_entry_point", cimi_build_cep(BASE, &cfg));
+}
+
+static void test_machine_started(void **state)
+{
+    cg_instance i;
+
+    fill_instance(&i, "i-0123456789abcdef0", CG_STATE_RUNNING, "192.168.122.10");
+    assert_int_equal(cg_tags_set(&i.tags, "Name", "web <1> & \"x\""), 0);
+    assert_int_equal(cg_tags_set(&i.tags, "env", "prod"), 0);
+    check("machine_started",
+          cimi_build_machine(BASE, &cfg, &i,
+                             CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_DELETE));
+    cg_instance_release(&i);
+}
+
+static void test_machine_stopped(void **state)
+{
+    cg_instance i;
+
+    fill_instance(&i, "i-00000000000000001", CG_STATE_STOPPED, "");
+    check("machine_stopped", cimi_build_machine(BASE, &cfg, &i, ~0u));
+    cg_instance_release(&i);
+}
+
+static void test_machine_no_ops_served(void **state)
+{
+    cg_instance i;
+    cimi_obj *o;
+
+    fill_instance(&i, "i-00000000000000001", CG_STATE_STOPPED, "");
+    o = cimi_build_machine(BASE, &cfg, &i, 0);
+    assert_null(cimi_obj_get(o, "operations")); /* nothing advertised that is not served */
+    cimi_obj_free(o);
+    cg_instance_release(&i);
+}
+
+static void test_machine_nics(void **state)
+{
+    cg_instance i;
+
+    fill_instance(&i, "i-0123456789abcdef0", CG_STATE_RUNNING, "192.168.122.10");
+    check("machine_network_interfaces", cimi_build_machine_nics(BASE, &cfg, &i));
+    cg_instance_release(&i);
+}
+
+static void test_machine_collection(void **state)
+{
+    cg_instance a, b;
+    cimi_obj *o = cimi_build_collection(BASE, "machines", "MachineCollection", 2);
+    cimi_attr *list = cimi_add_list(o, "machines", "Machine");
+
+    fill_instance(&a, "i-0123456789abcdef0", CG_STATE_RUNNING, "192.168.122.10");
+    fill_instance(&b, "i-00000000000000001", CG_STATE_PENDING, "");
+    cimi_list_push(o, list, cimi_build_machine(BASE, &cfg, &a, 0));
+    cimi_list_push(o, list, cimi_build_machine(BASE, &cfg, &b, 0));
+    check("machine_collection", o);
+    cg_instance_release(&a);
+    cg_instance_release(&b);
+}
+
+static void test_empty_collection(void **state)
+{
+    cimi_obj *o = cimi_build_collection(BASE, "machineImages", "MachineImageCollection", 0);
+
+    cimi_add_list(o, "machineImages", "MachineImage");
+    check("machine_image_collection_empty", o);
+}
+
+static void test_machine_config(void **state)
+{
+    cimi_obj *o = cimi_build_collection(BASE, "machineConfigs", "MachineConfigurationCollection",
+                                        (long long)cfg.n_types);
+    cimi_attr *list = cimi_add_list(o, "machineConfigurations", "MachineConfiguration");
+    size_t i;
+
+    for (i = 0; i < cfg.n_types; i++)
+        cimi_list_push(o, list, cimi_build_machine_config(BASE, &cfg.types[i]));
+    check("machine_configuration_collection", o);
+    check("machine_configuration", cimi_build_machine_config(BASE, &cfg.types[0]));
+}
+
+static void test_machine_image(void **state)
+{
+    cg_image img = {0};
+
+    snprintf(img.id, sizeof(img.id), "ami-0123456789abcdef0");
+    img.name = strdup("debian-12");
+    img.description = strdup("Debian 12 \"bookworm\"");
+    img.volume = strdup("debian-12.qcow2");
+    snprintf(img.architecture, sizeof(img.architecture), "x86_64");
+    snprintf(img.state, sizeof(img.state), "available");
+    img.created = 1714564800;
+    assert_int_equal(cg_tags_set(&img.tags, "os", "debian"), 0);
+    check("machine_image", cimi_build_machine_image(BASE, &cfg, &img));
+    cg_image_release(&img);
+}
+
+static void test_credential(void **state)
+{
+    cg_keypair kp = {0};
+
+    snprintf(kp.key_id, sizeof(kp.key_id), "key-0123456789abcdef0");
+    snprintf(kp.name, sizeof(kp.name), "alice");
+    snprintf(kp.type, sizeof(kp.type), "ed25519");
+    snprintf(kp.fingerprint, sizeof(kp.fingerprint), "abc=");
+    kp.public_key = strdup("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample alice@host");
+    kp.created = 1714564800;
+    check("credential", cimi_build_credential(BASE, &kp));
+    cg_keypair_release(&kp);
+}
+
+/* Invalid UTF-8 and control characters never reach either document. */
+static void test_clean_text(void **state)
+{
+    char *s = cimi_clean_text("a\x01"
+                              "b\xff"
+                              "c\xc3\xa9"
+                              "d\xed\xa0\x80");
+
+    assert_string_equal(s, "a?b?c\xc3\xa9"
+                           "d???");
+    free(s);
+}
+
+/* ---- the state table ---------------------------------------------------------- */
+
+static void test_state_table(void **state)
+{
+    static const struct {
+        cg_instance_state ec2;
+        const char *cimi;
+        unsigned ops;
+    } rows[] = {
+        {CG_STATE_PENDING, "CREATING", CIMI_OP_DELETE},
+        {CG_STATE_RUNNING, "STARTED", CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_DELETE},
+        {CG_STATE_STOPPING, "STOPPING", CIMI_OP_DELETE},
+        {CG_STATE_STOPPED, "STOPPED", CIMI_OP_START | CIMI_OP_DELETE},
+        {CG_STATE_SHUTTING_DOWN, "DELETING", 0},
+        {CG_STATE_TERMINATED, "DELETED", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cimi_machine_state s = cimi_machine_state_of(rows[i].ec2);
+        assert_string_equal(cimi_machine_state_name(s), rows[i].cimi);
+        assert_int_equal(cimi_machine_ops(s), rows[i].ops);
+    }
+    assert_int_equal(cimi_machine_ops(CIMI_M_STARTING), CIMI_OP_DELETE);
+    assert_int_equal(cimi_machine_ops(CIMI_M_ERROR), CIMI_OP_DELETE);
+}
+
+/* ---- model operations ------------------------------------------------------------ */
+
+static void test_select_and_compare(void **state)
+{
+    cg_instance a, b;
+    cimi_obj *x, *y;
+    const char *names[] = {"name", "cpu"};
+
+    fill_instance(&a, "i-0000000000000000a", CG_STATE_RUNNING, "");
+    fill_instance(&b, "i-0000000000000000b", CG_STATE_STOPPED, "");
+    b.vcpus = 4;
+    x = cimi_build_machine(BASE, &cfg, &a, ~0u);
+    y = cimi_build_machine(BASE, &cfg, &b, ~0u);
+    assert_true(cimi_obj_compare(x, y, "cpu") < 0);
+    assert_true(cimi_obj_compare(y, x, "cpu") > 0);
+    assert_true(cimi_obj_compare(x, y, "name") < 0);
+    assert_true(cimi_obj_compare(x, y, "state") < 0); /* STARTED < STOPPED */
+    assert_int_equal(cimi_obj_compare(x, y, "nosuch"), 0);
+    cimi_obj_select(x, names, 2);
+    assert_int_equal(x->n, 3); /* name, cpu and the operations */
+    assert_non_null(cimi_obj_get(x, "name"));
+    assert_non_null(cimi_obj_get(x, "cpu"));
+    assert_non_null(cimi_obj_get(x, "operations"));
+    assert_null(cimi_obj_get(x, "id"));
+    /* A missing attribute sorts first. */
+    assert_true(cimi_obj_compare(x, y, "id") < 0);
+    check("machine_selected", x);
+    cimi_obj_free(y);
+    cg_instance_release(&a);
+    cg_instance_release(&b);
+}
+
+/* ---- negotiation ------------------------------------------------------------------ */
+
+static void test_negotiate(void **state)
+{
+    assert_int_equal(cimi_negotiate(NULL), 0);
+    assert_int_equal(cimi_negotiate(""), 0);
+    assert_int_equal(cimi_negotiate("*/*"), 0);
+    assert_int_equal(cimi_negotiate("application/*"), 0);
+    assert_int_equal(cimi_negotiate("application/json"), 0);
+    assert_int_equal(cimi_negotiate("application/xml"), 1);
+    assert_int_equal(cimi_negotiate("text/xml"), 1);
+    assert_int_equal(cimi_negotiate("Application/XML; charset=utf-8"), 1);
+    assert_int_equal(cimi_negotiate("application/xml, */*"), 1); /* more specific */
+    assert_int_equal(cimi_negotiate("application/json;q=0.2, application/xml"), 1);
+    assert_int_equal(cimi_negotiate("application/xml;q=0.5, application/json;q=0.9"), 0);
+    assert_int_equal(cimi_negotiate("application/json;q=0, */*"), 1);
+    assert_int_equal(cimi_negotiate("text/html"), -1);
+    assert_int_equal(cimi_negotiate("text/html, application/json;q=0"), -1);
+    assert_int_equal(cimi_negotiate("*/*;q=0"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cep),
+        cmocka_unit_test(test_machine_started),
+        cmocka_unit_test(test_machine_stopped),
+        cmocka_unit_test(test_machine_no_ops_served),
+        cmocka_unit_test(test_machine_nics),
+        cmocka_unit_test(test_machine_collection),
+        cmocka_unit_test(test_empty_collection),
+        cmocka_unit_test(test_machine_config),
+        cmocka_unit_test(test_machine_image),
+        cmocka_unit_test(test_credential),
+        cmocka_unit_test(test_clean_text),
+        cmocka_unit_test(test_state_table),
+        cmocka_unit_test(test_select_and_compare),
+        cmocka_unit_test(test_negotiate),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
