@@ -7,6 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 TOP=$(pwd)
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+# The CIMI schema (DSP8009) lives in shared/ beside the repository.
+for xsd in "$TOP/../shared/schemas/cimi-1.0-DSP8009.xsd" /work/shared/schemas/cimi-1.0-DSP8009.xsd; do
+    [ -f "$xsd" ] && { export CG_CIMI_XSD=${CG_CIMI_XSD:-$(readlink -f "$xsd")}; break; }
+done
+[ -n "${CG_CIMI_XSD:-}" ] || { echo "CIMI schema not found (../shared/schemas)"; exit 1; }
 
 "$TOP/scripts/setup-host.sh" || { echo "setup-host failed"; exit 1; }
 "$TOP/scripts/build.sh" || { echo "build failed"; exit 1; }
