@@ -45,17 +45,20 @@ static int list_machines(cimi_call *c, cimi_obj ***out, size_t *n);
 static int list_configs(cimi_call *c, cimi_obj ***out, size_t *n);
 static int list_images(cimi_call *c, cimi_obj ***out, size_t *n);
 static int list_credentials(cimi_call *c, cimi_obj ***out, size_t *n);
+static int list_jobs(cimi_call *c, cimi_obj ***out, size_t *n);
 
 static const cimi_collection collections[] = {
     {"machines", "Machine", "machines", list_machines},
     {"machineConfigs", "MachineConfiguration", "machineConfigurations", list_configs},
     {"machineImages", "MachineImage", "machineImages", list_images},
     {"credentials", "Credential", "credentials", list_credentials},
+    {"jobs", "Job", "jobs", list_jobs},
 };
 
-/* Operations the frontend serves on machines (none yet: actions and delete
- * wait for the job store), so nothing is advertised that would fail. */
-static const unsigned served_machine_ops = 0;
+/* Operations the frontend serves on machines (as jobs, cimi_actions.c);
+ * a machine advertises those its current state allows. */
+static const unsigned served_machine_ops =
+    CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_DELETE;
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -224,6 +227,32 @@ static int list_credentials(cimi_call *c, cimi_obj ***out, size_t *n)
 
 cleanup:
     cg_keypair_list_release(&kps);
+    return ret;
+}
+
+static int list_jobs(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    cg_job_list jobs = {0};
+    cg_error err = {0};
+    size_t i;
+    int ret = -1;
+
+    if (!c->ctx->jobs)
+        return cimi_fail(c, 501, "no job store is configured");
+    if (cg_jobs_list(c->ctx->jobs, &jobs, &err) < 0)
+        return cimi_fail_cg(c, &err);
+    if (alloc_objs(c, out, jobs.n) < 0)
+        goto cleanup;
+    for (i = 0; i < jobs.n; i++) {
+        if (!((*out)[(*n)++] = cimi_build_job(c->base, &jobs.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_job_list_release(&jobs);
     return ret;
 }
 
@@ -538,6 +567,42 @@ static void get_cep(cimi_call *c)
     cimi_obj_free(o);
 }
 
+/* POST (an Action) or DELETE on machine id: 202 with the job, whose URI is
+ * also in Location and CIMI-Job-URI. */
+static void machine_action(cimi_call *c, const char *id, int is_delete)
+{
+    cimi_action act = {.op = CIMI_OP_DELETE};
+    cg_error err = {0};
+    cg_job job;
+    cimi_obj *o;
+    char uri[600];
+    size_t len = 0;
+    char *body;
+
+    if (!is_delete && cimi_parse_action(c->req, &act, &err) < 0) {
+        cimi_fail_cg(c, &err);
+        return;
+    }
+    if (cimi_machine_submit(c->ctx, id, &act, served_machine_ops, &job, &err) < 0) {
+        cimi_fail_cg(c, &err);
+        return;
+    }
+    if (!(o = cimi_build_job(c->base, &job))) {
+        cimi_fail(c, 500, "out of memory");
+        return;
+    }
+    body = c->xml ? cimi_render_xml(o, &len) : cimi_render_json(o, &len);
+    cimi_obj_free(o);
+    if (!body) {
+        cimi_fail(c, 500, "out of memory rendering the response");
+        return;
+    }
+    snprintf(uri, sizeof(uri), "%sjobs/%s", c->base, job.id);
+    gw_response_set_body(c->resp, 202, c->xml ? CIMI_XML : CIMI_JSON, body, len);
+    gw_response_add_header(c->resp, "Location", uri);
+    gw_response_add_header(c->resp, "CIMI-Job-URI", uri);
+}
+
 static const cimi_collection *find_collection(const char *seg, size_t n)
 {
     size_t i;
@@ -549,11 +614,13 @@ static const cimi_collection *find_collection(const char *seg, size_t n)
     return NULL;
 }
 
-/* Route path (below /cimi/) for c->req->method.  Every route here is GET
- * only: creation, edit, actions and delete are not served yet. */
+/* Route path (below /cimi/) for c->req->method.  Everything is GET, but a
+ * machine also takes POST (an Action) and DELETE; creation and edit are not
+ * served. */
 static void route(cimi_call *c, const char *path)
 {
-    const char *slash = strchr(path, '/'), *rest;
+    const char *slash = strchr(path, '/'), *rest = NULL;
+    int is_machine;
     size_t n = slash ? (size_t)(slash - path) : strlen(path);
     const cimi_collection *coll = find_collection(path, n);
     char seg[160];
@@ -576,10 +643,18 @@ static void route(cimi_call *c, const char *path)
         cimi_fail(c, 415, "request bodies must be application/json or application/xml");
         return;
     }
+    is_machine = coll && slash && !rest[n] && strcmp(coll->path, "machines") == 0;
+    if (is_machine && (strcmp(c->req->method, "POST") == 0 ||
+                       strcmp(c->req->method, "DELETE") == 0)) {
+        memcpy(seg, rest, n);
+        seg[n] = '\0';
+        machine_action(c, seg, c->req->method[0] == 'D');
+        return;
+    }
     if (strcmp(c->req->method, "GET") != 0) {
-        gw_response_add_header(c->resp, "Allow", "GET");
-        cimi_fail(c, 405, "%s is not allowed on /cimi/%.128s (only GET is served)", c->req->method,
-                  path);
+        gw_response_add_header(c->resp, "Allow", is_machine ? "GET, POST, DELETE" : "GET");
+        cimi_fail(c, 405, "%s is not allowed on /cimi/%.128s (%s)", c->req->method, path,
+                  is_machine ? "GET, POST and DELETE are served" : "only GET is served");
         return;
     }
     if (!coll) {

@@ -10,6 +10,8 @@
 
 #include "../../drivers/driver.h"
 #include "../../gateway/config.h"
+#include "../../gateway/context.h"
+#include "../../gateway/jobs.h"
 #include "../../gateway/keypairs.h"
 #include "../../gateway/request.h"
 #include "cimi_model.h"
@@ -51,7 +53,7 @@ unsigned cimi_machine_ops(cimi_machine_state s);
 /* ---- resources: base is the baseURI ("http://host:port/cimi/") --------- */
 
 /* The cloud entry point: the collections served (machines, machineConfigs,
- * machineImages, credentials), in XSD order. */
+ * machineImages, credentials, jobs), in XSD order. */
 cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg);
 
 /* served: the operations the frontend serves (mask); the machine
@@ -63,11 +65,36 @@ cimi_obj *cimi_build_machine_nics(const char *base, const cg_config *cfg, const 
 cimi_obj *cimi_build_machine_config(const char *base, const cg_instance_type *t);
 cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const cg_image *img);
 cimi_obj *cimi_build_credential(const char *base, const cg_keypair *kp);
+/* A Job from the store: action as a CIMI action URI for the actions CIMI
+ * defines ("stop" -> CIMI_ACTION_NS "stop"), else as stored; target and affected ids as hrefs of the
+ * collection their prefix names (i- machines, ami- machineImages). */
+cimi_obj *cimi_build_job(const char *base, const cg_job *job);
 
 /* An empty collection of type (e.g. "MachineCollection") with id
  * base + path and count; add entries with cimi_add_list. */
 cimi_obj *cimi_build_collection(const char *base, const char *path, const char *type,
                                 long long count);
+
+/* ---- machine actions (cimi_actions.c) ----------------------------------- */
+
+typedef struct cimi_action {
+    unsigned op; /* one CIMI_OP_* bit */
+    int force;   /* stop: power off now */
+} cimi_action;
+
+/* "start", "stop", "restart", "delete". */
+const char *cimi_op_name(unsigned op);
+
+/* The request's Action body (JSON when the Content-Type says so, else XML).
+ * Errors: CG_ERR_MALFORMED/INVALID/MISSING (400) naming what is wrong,
+ * CG_ERR_UNSUPPORTED (501) for pause, suspend and capture. */
+int cimi_parse_action(const gw_request *req, cimi_action *out, cg_error *err);
+
+/* Check act against the operations machine id's current state allows (&
+ * served): CG_ERR_NOT_FOUND, CG_ERR_STATE (409).  Then submit a job that
+ * calls the driver and waits for the end state; out gets the job. */
+int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act,
+                        unsigned served, cg_job *out, cg_error *err);
 
 /* ---- HTTP helpers (cimi_http.c) ------------------------------------------ */
 

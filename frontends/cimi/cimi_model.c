@@ -205,6 +205,17 @@ cimi_attr *cimi_add_ops(cimi_obj *o)
     return attr_push(o, "operations", CIMI_V_OPS);
 }
 
+cimi_attr *cimi_add_refs(cimi_obj *o, const char *name, const char *item_name)
+{
+    cimi_attr *a = attr_push(o, name, CIMI_V_REFS);
+
+    if (a && !(a->item_name = strdup(item_name))) {
+        o->failed = 1;
+        return NULL;
+    }
+    return a;
+}
+
 void cimi_pair_push(cimi_obj *o, cimi_attr *attr, const char *a, const char *b)
 {
     cimi_pair *v;

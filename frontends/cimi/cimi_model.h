@@ -15,6 +15,7 @@
  *   LIST             "name": [{...}, ...]         <item_name>...</item_name> repeated
  *   PROPS            "properties": {"k": "v"}     <property name="k">v</property> repeated
  *   OPS              "operations": [{rel, href}]  <operation rel=".." href=".."/> repeated
+ *   REFS             "name": [{"href"}, ...]      <item_name href=".."/> repeated
  *
  * A root object carries "resourceURI" in JSON.  In XML a type ending in
  * "Collection" becomes <Collection resourceURI="...">; other roots are
@@ -45,6 +46,7 @@ typedef enum {
     CIMI_V_LIST,
     CIMI_V_PROPS,
     CIMI_V_OPS,
+    CIMI_V_REFS,
 } cimi_vkind;
 
 typedef struct cimi_obj cimi_obj;
@@ -62,7 +64,7 @@ typedef struct cimi_attr {
     long long i;      /* INT, BOOL (0/1), TIME (time_t) */
     cimi_obj *obj;    /* OBJ; REF: the inline body or NULL */
     cimi_obj **items; /* LIST */
-    cimi_pair *pairs; /* PROPS, OPS */
+    cimi_pair *pairs; /* PROPS, OPS, REFS (b = href) */
     size_t n;         /* items or pairs */
 } cimi_attr;
 
@@ -98,6 +100,9 @@ void cimi_list_push(cimi_obj *o, cimi_attr *list, cimi_obj *item);
 cimi_attr *cimi_add_props(cimi_obj *o);
 /* The "operations" attribute (filled with cimi_pair_push, a = rel, b = href). */
 cimi_attr *cimi_add_ops(cimi_obj *o);
+/* A list of references (filled with cimi_pair_push, a = NULL, b = href);
+ * item_name is the XML element of each ("affectedResource"). */
+cimi_attr *cimi_add_refs(cimi_obj *o, const char *name, const char *item_name);
 void cimi_pair_push(cimi_obj *o, cimi_attr *attr, const char *a, const char *b);
 
 /* The attribute called name, or NULL. */

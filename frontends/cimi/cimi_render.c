@@ -101,6 +101,19 @@ static json_object *json_attr(const cimi_attr *a, int *failed)
             json_put(sub, "href", json_text(a->pairs[i].b), failed);
         }
         return j;
+    case CIMI_V_REFS:
+        if (!(j = json_object_new_array()))
+            return NULL;
+        for (i = 0; i < a->n; i++) {
+            sub = json_object_new_object();
+            if (!sub || json_object_array_add(j, sub) != 0) {
+                json_object_put(sub);
+                *failed = 1;
+                continue;
+            }
+            json_put(sub, "href", json_text(a->pairs[i].b), failed);
+        }
+        return j;
     }
     return NULL;
 }
@@ -263,6 +276,13 @@ static void xml_attr(xml_out *x, const cimi_attr *a)
         for (i = 0; i < a->n; i++) {
             X(xmlTextWriterStartElement(x->w, BAD_CAST "operation"));
             xml_attribute(x, "rel", a->pairs[i].a);
+            xml_attribute(x, "href", a->pairs[i].b);
+            X(xmlTextWriterEndElement(x->w));
+        }
+        break;
+    case CIMI_V_REFS:
+        for (i = 0; i < a->n; i++) {
+            X(xmlTextWriterStartElement(x->w, BAD_CAST a->item_name));
             xml_attribute(x, "href", a->pairs[i].b);
             X(xmlTextWriterEndElement(x->w));
         }

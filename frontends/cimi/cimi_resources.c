@@ -120,6 +120,7 @@ cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg)
     add_href(o, "machineConfigs", base, "machineConfigs");
     add_href(o, "machineImages", base, "machineImages");
     add_href(o, "credentials", base, "credentials");
+    add_href(o, "jobs", base, "jobs");
     return o;
 }
 
@@ -308,5 +309,77 @@ cimi_obj *cimi_build_credential(const char *base, const cg_keypair *kp)
     add_tags(o, &kp->tags);
     /* key is byte[] in the model: hexBinary in XML, the OpenSSH line in JSON. */
     cimi_add_bytes(o, "key", kp->public_key);
+    return o;
+}
+
+/* ---- jobs ---------------------------------------------------------------------- */
+
+/* The href of the resource with id (n bytes), or 0 when its kind is unknown. */
+static int resource_href(const char *base, const char *id, size_t n, char *buf, size_t len)
+{
+    const char *coll;
+
+    if (n > 2 && strncmp(id, "i-", 2) == 0)
+        coll = "machines";
+    else if (n > 4 && strncmp(id, "ami-", 4) == 0)
+        coll = "machineImages";
+    else
+        return 0;
+    snprintf(buf, len, "%s%s/%.*s", base, coll, (int)n, id);
+    return 1;
+}
+
+/* The actions DSP0263 names (the others, such as "create" or
+ * "import-image", are cloudgate's words and stay as they are). */
+static int is_cimi_action(const char *a)
+{
+    static const char *const names[] = {"start", "stop", "restart", "pause", "suspend", "capture"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(a, names[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+cimi_obj *cimi_build_job(const char *base, const cg_job *job)
+{
+    cimi_obj *o = cimi_obj_new("Job");
+    const char *p, *comma;
+    char buf[1024];
+    cimi_attr *refs;
+    size_t n;
+
+    if (!o)
+        return NULL;
+    add_id(o, base, "jobs", job->id);
+    if (job->created)
+        cimi_add_time(o, "created", job->created);
+    cimi_add_str(o, "state", cg_job_state_name(job->state));
+    if (resource_href(base, job->target, strlen(job->target), buf, sizeof(buf)))
+        cimi_add_ref(o, "targetResource", buf, NULL);
+    refs = NULL;
+    for (p = job->affected; *p; p = comma ? comma + 1 : p + n) {
+        comma = strchr(p, ',');
+        n = comma ? (size_t)(comma - p) : strlen(p);
+        if (!resource_href(base, p, n, buf, sizeof(buf)))
+            continue;
+        if (!refs && !(refs = cimi_add_refs(o, "affectedResources", "affectedResource")))
+            break;
+        cimi_pair_push(o, refs, NULL, buf);
+    }
+    if (is_cimi_action(job->action)) {
+        snprintf(buf, sizeof(buf), CIMI_ACTION_NS "%s", job->action);
+        cimi_add_str(o, "action", buf);
+    } else if (job->action[0]) {
+        cimi_add_str(o, "action", job->action);
+    }
+    cimi_add_int(o, "progress", job->progress);
+    if (job->status_message[0])
+        cimi_add_str(o, "statusMessage", job->status_message);
+    if (job->changed)
+        cimi_add_time(o, "timeOfStatusChange", job->changed);
+    cimi_add_bool(o, "isCancellable", job->cancellable);
     return o;
 }

@@ -94,10 +94,10 @@ def test_entry_point_json(gw, cimi):
     assert cep["baseURI"] == gw.endpoint + "/cimi/"
     assert cep["id"] == cep["baseURI"] + "cloudEntryPoint"
     assert cep["name"]
-    for coll in ("machines", "machineConfigs", "machineImages", "credentials"):
-        assert cep[coll]["href"].startswith(cep["baseURI"]), coll
+    for coll in ("machines", "machineConfigs", "machineImages", "credentials", "jobs"):
+        assert cep[coll]["href"] == cep["baseURI"] + coll, coll
     # Only what is served is advertised.
-    for coll in ("machineTemplates", "volumes", "volumeConfigs", "volumeTemplates", "jobs"):
+    for coll in ("machineTemplates", "volumes", "volumeConfigs", "volumeTemplates", "meters"):
         assert coll not in cep
 
 
@@ -149,8 +149,10 @@ def test_machines(gw, cimi, machines):
     assert nics["count"] == 1 and nics["networkInterfaces"][0]["network"]["name"]
     assert cimi.json(nics["id"])["count"] == 1
     cimi.xml(nics["id"])
-    # Operations: none advertised until actions are served (no 405 for clients).
-    assert "operations" not in m
+    # Operations: those of the current state only, each on the machine itself.
+    assert {o["rel"] for o in m["operations"]} == {
+        NS + "/action/restart", NS + "/action/stop", "delete"}
+    assert all(o["href"] == m["id"] for o in m["operations"])
     assert "operations" not in coll  # no machine creation yet
 
 
@@ -201,12 +203,15 @@ def test_filter_select_page_order(cimi, machines):
     assert names(**flt, **{"$first": "2"}) == (2, ["beta"])
     assert names(**flt, **{"$first": "1", "$last": "1"}) == (2, ["alpha"])
     assert names(**flt, **{"$first": "3"}) == (2, [])
-    # $select keeps the named attributes (and resourceURI) only.
+    # $select keeps the named attributes (and resourceURI and operations) only.
     coll = cimi.json("/cimi/machines", params={"$select": "name,state", **flt})
+    ops = coll["machines"][0].pop("operations")
+    assert {o["rel"].rsplit("/", 1)[-1] for o in ops} == {"stop", "restart", "delete"}
     assert coll["machines"][0] == {"resourceURI": NS + "/Machine", "name": "alpha",
                                    "state": "STARTED"}
     cimi.xml("/cimi/machines", params={"$select": "name,state", **flt})
     one = cimi.json("/cimi/machines/" + machines[0], params={"$select": "cpu"})
+    assert len(one.pop("operations")) == 3
     assert one == {"resourceURI": NS + "/Machine", "cpu": 1}
 
 
@@ -251,11 +256,17 @@ def test_errors(gw, cimi, machines):
     r = cimi.get("/cimi/cloudEntryPoint", "text/html")
     assert r.status_code == 406 and "application/json" in r.json()["message"]
     url = gw.endpoint + "/cimi/machines/" + machines[0]
-    for method in ("DELETE", "PUT", "POST"):
-        r = requests.request(method, url, auth=cimi.auth, timeout=30)
-        assert r.status_code == 405, method
-        assert r.headers["Allow"] == "GET"
-        assert method in r.json()["message"]
+    r = requests.request("PUT", url, auth=cimi.auth, timeout=30)
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET, POST, DELETE"
+    assert "PUT" in r.json()["message"]
+    for path in ("/cimi/machines", "/cimi/machineImages/" + gw.image_id, "/cimi/jobs",
+                 "/cimi/machines/%s/networkInterfaces" % machines[0]):
+        for method in ("DELETE", "PUT", "POST"):
+            r = requests.request(method, gw.endpoint + path, auth=cimi.auth, timeout=30)
+            assert r.status_code == 405, (method, path)
+            assert r.headers["Allow"] == "GET"
+            assert method in r.json()["message"]
     r = requests.post(gw.endpoint + "/cimi/machines", auth=cimi.auth, data="x=1",
                       headers={"Content-Type": "text/plain"}, timeout=30)
     assert r.status_code == 415 and "application/json" in r.json()["message"]

@@ -268,6 +268,43 @@ static void test_credential(void **state)
     cg_keypair_release(&kp);
 }
 
+static void fill_job(cg_job *j, const char *id, const char *action, const char *target,
+                     cg_job_state st, int progress)
+{
+    memset(j, 0, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->action, sizeof(j->action), "%s", action);
+    snprintf(j->target, sizeof(j->target), "%s", target);
+    j->state = st;
+    j->progress = progress;
+    j->created = 1714564800;
+    j->changed = 1714564805;
+    j->cancellable = st == CG_JOB_QUEUED;
+}
+
+static void test_job(void **state)
+{
+    cg_job done, queued, failed;
+    cimi_obj *o;
+    cimi_attr *list;
+
+    fill_job(&done, "job-0000000000000000a", "stop", "i-0123456789abcdef0", CG_JOB_SUCCESS, 100);
+    snprintf(done.affected, sizeof(done.affected), "i-0123456789abcdef0,vol-1,ami-00000000000000001");
+    snprintf(done.status_message, sizeof(done.status_message), "stopped <ok> & \"done\"");
+    check("job_success", cimi_build_job(BASE, &done));
+
+    fill_job(&queued, "job-0000000000000000b", "import-image", "", CG_JOB_QUEUED, 0);
+    fill_job(&failed, "job-0000000000000000c", CIMI_ACTION_NS "restart", "i-00000000000000001",
+             CG_JOB_FAILED, 40);
+    snprintf(failed.status_message, sizeof(failed.status_message), "the domain is gone");
+    o = cimi_build_collection(BASE, "jobs", "JobCollection", 3);
+    list = cimi_add_list(o, "jobs", "Job");
+    cimi_list_push(o, list, cimi_build_job(BASE, &done));
+    cimi_list_push(o, list, cimi_build_job(BASE, &queued));
+    cimi_list_push(o, list, cimi_build_job(BASE, &failed));
+    check("job_collection", o);
+}
+
 /* Invalid UTF-8 and control characters never reach either document. */
 static void test_clean_text(void **state)
 {
@@ -374,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_machine_config),
         cmocka_unit_test(test_machine_image),
         cmocka_unit_test(test_credential),
+        cmocka_unit_test(test_job),
         cmocka_unit_test(test_clean_text),
         cmocka_unit_test(test_state_table),
         cmocka_unit_test(test_select_and_compare),
