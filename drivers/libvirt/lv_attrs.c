@@ -222,14 +222,10 @@ int lv_instance_modify(cg_drv *drv, const char *id, const cg_instance_change *ch
     virDomainPtr dom = NULL;
     unsigned char *old = NULL;
     size_t old_len = 0;
-    int terminated, state, reason, changed = 0, ret = -1;
+    int state, reason, changed = 0, ret = -1;
 
-    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
-        if (terminated)
-            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
-        cg_instance_release(&inst);
+    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
         return -1;
-    }
     /* As on EC2: a running guest keeps the size and user-data it booted with. */
     if ((chg->type || chg->set_user_data) && inst.state != CG_STATE_STOPPED) {
         cg_error_set(err, CG_ERR_STATE,

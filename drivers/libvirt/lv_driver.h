@@ -73,6 +73,9 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
  * the error is reported. */
 lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *terminated,
                           cg_error *err);
+/* lv_instance_take for operations on a live instance: a terminated one is
+ * CG_ERR_STATE, and inst is released whenever NULL is returned. */
+lv_host *lv_instance_take_live(cg_drv *drv, const char *id, cg_instance *inst, cg_error *err);
 /* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
 virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err);
 

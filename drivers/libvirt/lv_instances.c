@@ -124,6 +124,19 @@ lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *t
     return NULL;
 }
 
+lv_host *lv_instance_take_live(cg_drv *drv, const char *id, cg_instance *inst, cg_error *err)
+{
+    int terminated;
+    lv_host *h = lv_instance_take(drv, id, inst, &terminated, err);
+
+    if (!h) {
+        if (terminated)
+            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
+        cg_instance_release(inst);
+    }
+    return h;
+}
+
 static void change(cg_state_change *chg, const char *id, cg_instance_state prev,
                    cg_instance_state cur)
 {
@@ -479,14 +492,10 @@ int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_erro
     lv_host *h;
     virConnectPtr conn = NULL;
     virDomainPtr dom = NULL;
-    int terminated, ret = -1;
+    int ret = -1;
 
-    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
-        if (terminated)
-            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
-        cg_instance_release(&inst);
+    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
         return -1;
-    }
     switch (inst.state) {
     case CG_STATE_RUNNING:
     case CG_STATE_PENDING:
@@ -533,14 +542,10 @@ int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *ch
     virConnectPtr conn = NULL;
     virDomainPtr dom = NULL;
     char reason[128];
-    int terminated, ret = -1;
+    int ret = -1;
 
-    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
-        if (terminated)
-            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
-        cg_instance_release(&inst);
+    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
         return -1;
-    }
     c = lv_host_cache(h);
     if (inst.state == CG_STATE_STOPPED || (inst.state == CG_STATE_STOPPING && !force)) {
         change(chg, id, inst.state, inst.state);
@@ -590,14 +595,10 @@ int lv_instance_reboot(cg_drv *drv, const char *id, cg_error *err)
     lv_host *h;
     virConnectPtr conn = NULL;
     virDomainPtr dom = NULL;
-    int terminated, ret = -1;
+    int ret = -1;
 
-    if (!(h = lv_instance_take(drv, id, &inst, &terminated, err))) {
-        if (terminated)
-            cg_error_set(err, CG_ERR_STATE, "instance %s is terminated", id);
-        cg_instance_release(&inst);
+    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
         return -1;
-    }
     if (inst.state != CG_STATE_RUNNING) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be rebooted", id,
                      cg_instance_state_name(inst.state));
