@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 
 /* ---- tags ------------------------------------------------------------- */
@@ -134,6 +135,35 @@ void cg_tags_release(cg_tags *tags)
     free(tags->v);
     tags->v = NULL;
     tags->n = 0;
+}
+
+/* ---- displays ------------------------------------------------------------ */
+
+static const char *const display_names[] = {
+    [CG_DISPLAY_DEFAULT] = "default",
+    [CG_DISPLAY_HEADLESS] = "headless",
+    [CG_DISPLAY_VNC] = "vnc",
+    [CG_DISPLAY_SPICE] = "spice",
+};
+
+const char *cg_display_name(cg_display d)
+{
+    if ((unsigned)d < sizeof(display_names) / sizeof(display_names[0]))
+        return display_names[d];
+    return "unknown";
+}
+
+int cg_display_parse(const char *s, cg_display *out)
+{
+    unsigned i;
+
+    for (i = CG_DISPLAY_HEADLESS; s && i < sizeof(display_names) / sizeof(display_names[0]); i++) {
+        if (strcasecmp(s, display_names[i]) == 0) {
+            *out = (cg_display)i;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* ---- instances -------------------------------------------------------- */
@@ -263,6 +293,49 @@ void cg_image_list_release(cg_image_list *list)
         return;
     for (i = 0; i < list->n; i++)
         cg_image_release(&list->v[i]);
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}
+
+/* ---- volumes ------------------------------------------------------------ */
+
+void cg_volume_release(cg_volume *vol)
+{
+    if (!vol)
+        return;
+    free(vol->name);
+    free(vol->description);
+    cg_tags_release(&vol->tags);
+    memset(vol, 0, sizeof(*vol));
+}
+
+int cg_volume_copy(cg_volume *dst, const cg_volume *src)
+{
+    int failed = 0;
+
+    if (!dst || !src)
+        return -1;
+    *dst = *src;
+    dst->name = dup_opt(src->name, &failed);
+    dst->description = dup_opt(src->description, &failed);
+    if (cg_tags_copy(&dst->tags, &src->tags) < 0)
+        failed = 1;
+    if (failed) {
+        cg_volume_release(dst);
+        return -1;
+    }
+    return 0;
+}
+
+void cg_volume_list_release(cg_volume_list *list)
+{
+    size_t i;
+
+    if (!list)
+        return;
+    for (i = 0; i < list->n; i++)
+        cg_volume_release(&list->v[i]);
     free(list->v);
     list->v = NULL;
     list->n = 0;

@@ -40,6 +40,24 @@ const char *cg_tags_get(const cg_tags *tags, const char *key);
 int cg_tags_copy(cg_tags *dst, const cg_tags *src);
 void cg_tags_release(cg_tags *tags);
 
+/* ---- displays (headless or graphical) ----------------------------------- */
+
+/* How a machine is reached.  HEADLESS: no <graphics>, no video device, the
+ * serial console only.  VNC / SPICE: a display (the serial console stays).
+ * DEFAULT means "not chosen here": a launch inherits the image's choice, a
+ * change leaves the stored choice alone. */
+typedef enum {
+    CG_DISPLAY_DEFAULT = 0,
+    CG_DISPLAY_HEADLESS,
+    CG_DISPLAY_VNC,
+    CG_DISPLAY_SPICE,
+} cg_display;
+
+/* "default", "headless", "vnc", "spice". */
+const char *cg_display_name(cg_display d);
+/* Parse one of those names (case-insensitive, "default" excluded): 0 or -1. */
+int cg_display_parse(const char *s, cg_display *out);
+
 /* ---- instances -------------------------------------------------------- */
 
 /* The EC2 state codes; CIMI maps from these too. */
@@ -54,6 +72,15 @@ typedef enum {
 
 /* "pending", "running", "shutting-down", "terminated", "stopping", "stopped". */
 const char *cg_instance_state_name(cg_instance_state s);
+
+/* What EC2 cannot say but CIMI can: a running domain that is paused
+ * (virDomainSuspend; EC2 state stays "running") or a stopped one whose memory
+ * is saved (managed save; EC2 "stopped", the next start resumes it). */
+typedef enum {
+    CG_SUB_NONE = 0,
+    CG_SUB_PAUSED,
+    CG_SUB_SUSPENDED,
+} cg_instance_sub;
 
 typedef struct cg_instance {
     char id[24];             /* "i-" + 17 hex digits; also the libvirt domain name */
@@ -73,6 +100,14 @@ typedef struct cg_instance {
     unsigned vcpus;
     unsigned memory_mib;
     int disable_api_termination;  /* TerminateInstances refused while set */
+    cg_instance_sub sub;
+    /* The stored display choice (never DEFAULT once launched), and what the
+     * running domain has now: they differ after a change made while running
+     * (applies at the next start) and during a run-once. */
+    cg_display display;
+    cg_display display_live;      /* DEFAULT when not running */
+    char display_addr[64];        /* running graphical: listen address, else "" */
+    int display_port;             /* running graphical: TCP port, else 0 */
     cg_tags tags;
 } cg_instance;
 
@@ -101,6 +136,8 @@ typedef struct cg_launch_spec {
     size_t user_data_len;
     const char *client_token;         /* NULL: none */
     const cg_tags *tags;              /* NULL or instance tags from TagSpecification */
+    cg_display display;               /* DEFAULT: the image's choice */
+    const char *display_password;     /* VNC/SPICE password; NULL: none */
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -110,6 +147,8 @@ typedef struct cg_instance_change {
     const unsigned char *user_data;
     size_t user_data_len;
     int disable_api_termination;      /* -1: unchanged, else 0 or 1 */
+    cg_display display;               /* DEFAULT: unchanged; while running it
+                                       * is stored and applies at the next start */
 } cg_instance_change;
 
 /* One entry of a Start/Stop/Terminate answer. */
@@ -132,6 +171,8 @@ typedef struct cg_image {
     char architecture[16];    /* "x86_64" */
     char state[16];           /* "available", "pending", "failed" */
     char seed_format[16];     /* cloud-init seed: "nocloud" or "configdrive" */
+    cg_display display;       /* default for machines made from it (never DEFAULT) */
+    char source_instance[24]; /* captured from this instance, "" when registered */
     time_t created;
     unsigned long long size_bytes;
     cg_tags tags;
@@ -153,11 +194,53 @@ typedef struct cg_image_spec {
     const char *initrd;
     const char *cmdline;
     const char *seed_format;  /* "nocloud" (NULL) or "configdrive" */
+    cg_display display;       /* DEFAULT: the gateway's default_display */
 } cg_image_spec;
+
+/* Capture an instance's disk as a new image (CIMI capture, EC2 CreateImage). */
+typedef struct cg_capture_spec {
+    const char *instance_id;
+    const char *name;
+    const char *description;  /* NULL */
+} cg_capture_spec;
 
 void cg_image_release(cg_image *img);
 int cg_image_copy(cg_image *dst, const cg_image *src);
 void cg_image_list_release(cg_image_list *list);
+
+/* ---- volumes (extra disks) ---------------------------------------------- */
+
+typedef struct cg_volume {
+    char id[24];              /* "vol-" + 17 hex digits; also the storage volume's name stem */
+    char *name;               /* may be NULL */
+    char *description;        /* may be NULL */
+    char zone[64];
+    char state[16];           /* "available", "in-use" */
+    char format[16];          /* "qcow2" or "raw" */
+    unsigned long long size_bytes;
+    char attached_to[24];     /* instance id, "" when available */
+    char device[16];          /* guest target ("vdb"), "" when available */
+    time_t created;
+    cg_tags tags;
+} cg_volume;
+
+typedef struct cg_volume_list {
+    cg_volume *v;
+    size_t n;
+} cg_volume_list;
+
+typedef struct cg_volume_spec {
+    const char *name;         /* NULL */
+    const char *description;  /* NULL */
+    const char *zone;         /* NULL: the first available zone */
+    unsigned long long size_bytes;  /* > 0; rounded up to a MiB */
+    const char *format;       /* NULL: "qcow2" */
+    const cg_tags *tags;      /* NULL */
+} cg_volume_spec;
+
+void cg_volume_release(cg_volume *vol);
+int cg_volume_copy(cg_volume *dst, const cg_volume *src);
+void cg_volume_list_release(cg_volume_list *list);
 
 /* ---- zones (libvirt hosts) --------------------------------------------- */
 
@@ -216,6 +299,42 @@ typedef struct cg_driver {
      * for stopped instances; *when: the log's last change. */
     int (*instance_console)(cg_drv *drv, const char *id, size_t max_bytes, unsigned char **data,
                             size_t *len, time_t *when, cg_error *err);
+
+    /* Start once with display (VNC/SPICE on a headless instance, HEADLESS
+     * on a graphical one) without changing the stored choice: the next
+     * ordinary start uses it again.  Only from stopped (else CG_ERR_STATE). */
+    int (*instance_run_once)(cg_drv *drv, const char *id, cg_display display,
+                             cg_state_change *chg, cg_error *err);
+    /* Pause a running instance (sub = PAUSED); instance_start resumes it. */
+    int (*instance_pause)(cg_drv *drv, const char *id, cg_error *err);
+    /* Save a running (or paused) instance's memory and stop it (managed save;
+     * sub = SUSPENDED, state stopped); instance_start restores it. */
+    int (*instance_suspend)(cg_drv *drv, const char *id, cg_error *err);
+    /* A screenshot of a running graphical instance (virDomainScreenshot):
+     * image bytes in *data (malloc'd), its MIME type in mime.  Headless:
+     * CG_ERR_UNSUPPORTED; not running: CG_ERR_STATE. */
+    int (*instance_screenshot)(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
+                               char *mime, size_t mime_len, cg_error *err);
+
+    /* Copy the instance's disk into a new image (state "available" when this
+     * returns).  A running instance is paused for the copy and resumed. */
+    int (*image_capture)(cg_drv *drv, const cg_capture_spec *spec, cg_image *out,
+                         cg_error *err);
+    /* Change an image's display default (DEFAULT: no change). */
+    int (*image_set_display)(cg_drv *drv, const char *image_id, cg_display display,
+                             cg_error *err);
+
+    int (*volume_list)(cg_drv *drv, cg_volume_list *out, cg_error *err);
+    /* An empty volume in the zone's pool; rolled back on failure. */
+    int (*volume_create)(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg_error *err);
+    /* Only while available (in-use: CG_ERR_STATE). */
+    int (*volume_delete)(cg_drv *drv, const char *volume_id, cg_error *err);
+    /* Attach to an instance in the same zone: hot-plugged when running
+     * (virDomainAttachDeviceFlags LIVE|CONFIG), else into the definition.
+     * device NULL: the next free vdX.  out gets the volume as it is now. */
+    int (*volume_attach)(cg_drv *drv, const char *volume_id, const char *instance_id,
+                         const char *device, cg_volume *out, cg_error *err);
+    int (*volume_detach)(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
 
     /* Tags on an instance ("i-...") or image ("ami-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

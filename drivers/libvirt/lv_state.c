@@ -23,7 +23,8 @@ static const char schema[] =
     " volume TEXT NOT NULL, owned INTEGER NOT NULL DEFAULT 0, kernel TEXT, initrd TEXT,"
     " cmdline TEXT, architecture TEXT NOT NULL, state TEXT NOT NULL,"
     " created INTEGER NOT NULL, size INTEGER NOT NULL,"
-    " seed_format TEXT NOT NULL DEFAULT 'nocloud');"
+    " seed_format TEXT NOT NULL DEFAULT 'nocloud',"
+    " display TEXT NOT NULL DEFAULT 'headless', source_instance TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
@@ -112,18 +113,32 @@ static int exec(lv_state *st, const char *sql, cg_error *err)
 
 /* Columns added since a table was first created: CREATE TABLE IF NOT EXISTS
  * leaves an older database's table as it was. */
+static const struct {
+    const char *probe;
+    const char *alter;
+} migrations[] = {
+    {"SELECT seed_format FROM images LIMIT 0",
+     "ALTER TABLE images ADD COLUMN seed_format TEXT NOT NULL DEFAULT 'nocloud'"},
+    {"SELECT display FROM images LIMIT 0",
+     "ALTER TABLE images ADD COLUMN display TEXT NOT NULL DEFAULT 'headless'"},
+    {"SELECT source_instance FROM images LIMIT 0",
+     "ALTER TABLE images ADD COLUMN source_instance TEXT NOT NULL DEFAULT ''"},
+};
+
 static int migrate(lv_state *st, cg_error *err)
 {
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT seed_format FROM images LIMIT 0", -1, &s, NULL) ==
-        SQLITE_OK) {
+    for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+        s = NULL;
+        rc = sqlite3_prepare_v2(st->db, migrations[i].probe, -1, &s, NULL);
         sqlite3_finalize(s);
-        return 0;
+        if (rc != SQLITE_OK && exec(st, migrations[i].alter, err) < 0)
+            return -1;
     }
-    sqlite3_finalize(s);
-    return exec(st, "ALTER TABLE images ADD COLUMN seed_format TEXT NOT NULL DEFAULT 'nocloud'",
-                err);
+    return 0;
 }
 
 lv_state *lv_state_open(const cg_config *cfg, cg_error *err)
@@ -230,7 +245,7 @@ static int tx_end(lv_state *st, int ok, cg_error *err)
 
 #define IMAGE_COLS                                                                          \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, " \
-    "created, size, seed_format"
+    "created, size, seed_format, display, source_instance"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
@@ -238,7 +253,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     sqlite3_stmt *s = NULL;
     int ret = -1;
 
-    if (!(s = prep(st, "INSERT INTO images (" IMAGE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    if (!(s = prep(st, "INSERT INTO images (" IMAGE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    err)))
         goto cleanup;
     bind_str(s, 1, img->id);
@@ -254,6 +269,8 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     sqlite3_bind_int64(s, 11, (sqlite3_int64)img->created);
     sqlite3_bind_int64(s, 12, (sqlite3_int64)img->size_bytes);
     bind_str(s, 13, img->seed_format[0] ? img->seed_format : "nocloud");
+    bind_str(s, 14, cg_display_name(img->display ? img->display : CG_DISPLAY_HEADLESS));
+    bind_str(s, 15, img->source_instance);
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
             cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -299,6 +316,10 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
     img->created = (time_t)sqlite3_column_int64(s, 10);
     img->size_bytes = (unsigned long long)sqlite3_column_int64(s, 11);
     col_copy(s, 12, img->seed_format, sizeof(img->seed_format));
+    if (!sqlite3_column_text(s, 13) ||
+        cg_display_parse((const char *)sqlite3_column_text(s, 13), &img->display) < 0)
+        img->display = CG_DISPLAY_HEADLESS;
+    col_copy(s, 14, img->source_instance, sizeof(img->source_instance));
     if (oom) {
         cg_image_release(img);
         return -1;
@@ -414,6 +435,33 @@ int lv_state_image_set_tags(lv_state *st, const char *id, const cg_tags *tags, c
         ret = tx_end(st, tags_write(st, "image_tags", "image_id", id, tags, err) == 0, err);
     pthread_mutex_unlock(&st->lock);
     return ret;
+}
+
+int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err)
+{
+    sqlite3_stmt *s;
+    int ret = -1;
+
+    pthread_mutex_lock(&st->lock);
+    if ((s = prep(st, "UPDATE images SET display = ? WHERE id = ?", err))) {
+        bind_str(s, 1, cg_display_name(display));
+        bind_str(s, 2, id);
+        ret = run(st, s, err, "store the image's display");
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return ret;
+}
+
+sqlite3 *lv_state_db_lock(lv_state *st)
+{
+    pthread_mutex_lock(&st->lock);
+    return st->db;
+}
+
+void lv_state_db_unlock(lv_state *st)
+{
+    pthread_mutex_unlock(&st->lock);
 }
 
 /* ---- user-data ---- */

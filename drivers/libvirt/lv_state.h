@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "../driver.h"
 
 typedef struct lv_state lv_state;
@@ -35,6 +37,12 @@ int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err);
 /* 1 deleted, 0 not found, -1 error. */
 int lv_state_image_delete(lv_state *st, const char *id, cg_error *err);
 /* Replace all tags of an image.  0 or -1. */
+/* Store an image's display default (HEADLESS, VNC or SPICE). */
+int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err);
+/* The database handle, locked against the other users of this store, for
+ * tables kept in other files (lv_volstate.c); unlock when done. */
+sqlite3 *lv_state_db_lock(lv_state *st);
+void lv_state_db_unlock(lv_state *st);
 int lv_state_image_set_tags(lv_state *st, const char *id, const cg_tags *tags, cg_error *err);
 
 /* ---- user-data ---- */
