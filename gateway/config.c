@@ -136,6 +136,8 @@ int cg_config_defaults(cg_config *cfg)
         set_str(&cfg->region, "cloudgate") < 0 || set_str(&cfg->account_id, "000000000000") < 0 ||
         set_str(&cfg->domain_type, "qemu") < 0 || set_str(&cfg->storage_pool, "cloudgate") < 0 ||
         set_str(&cfg->network, "cloudgate-isolated") < 0 ||
+        set_str(&cfg->default_display, "headless") < 0 ||
+        set_str(&cfg->display_listen, "127.0.0.1") < 0 ||
         add_zone(cfg, "cloudgate-a", "qemu:///system") < 0)
         return -1;
     cfg->console_dir = NULL; /* derived from state_dir by validate() or below */
@@ -264,6 +266,34 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
         return set_str(&cfg->network, value);
     if (!strcmp(key, "console_dir"))
         return set_str(&cfg->console_dir, value);
+    /* What EC2 users expect by default is headless: a serial console only. */
+    if (!strcmp(key, "default_display")) {
+        if (strcmp(value, "headless") && strcmp(value, "vnc") && strcmp(value, "spice"))
+            return fail(ps, key, "'%s' must be headless, vnc or spice", value);
+        return set_str(&cfg->default_display, value);
+    }
+    if (!strcmp(key, "display_listen")) {
+        if (!*value || strspn(value, "0123456789abcdefABCDEF.:") != strlen(value))
+            return fail(ps, key, "'%s' must be an IPv4 or IPv6 address", value);
+        return set_str(&cfg->display_listen, value);
+    }
+    /* VNC passwords are at most 8 characters; printable ASCII keeps the
+     * value safe in the domain XML and in qemu's monitor commands. */
+    if (!strcmp(key, "display_password")) {
+        size_t i;
+
+        for (i = 0; value[i]; i++)
+            if (value[i] < 0x21 || value[i] > 0x7e)
+                return fail(ps, key, "must be printable ASCII without spaces");
+        if (i > 8)
+            return fail(ps, key, "at most 8 characters (the VNC limit)");
+        if (!*value) {
+            free(cfg->display_password);
+            cfg->display_password = NULL;
+            return 0;
+        }
+        return set_str(&cfg->display_password, value);
+    }
     if (!strcmp(key, "uri")) {
         /* Shorthand for a single host: replaces the default zone's URI. */
         if (cfg->n_zones == 0)
@@ -492,6 +522,9 @@ void cg_config_release(cg_config *cfg)
     free(cfg->storage_pool);
     free(cfg->network);
     free(cfg->console_dir);
+    free(cfg->default_display);
+    free(cfg->display_listen);
+    free(cfg->display_password);
     clear_zones(cfg);
     clear_types(cfg);
     memset(cfg, 0, sizeof(*cfg));

@@ -44,6 +44,9 @@ typedef struct cg_config {
     char *console_dir;          /* serial console logs; default STATE_DIR/console */
     unsigned stop_timeout_sec;  /* graceful stop before a forced power-off */
     unsigned terminated_retention_sec; /* terminated instances stay visible */
+    char *default_display;      /* "headless", "vnc" or "spice": images registered without one */
+    char *display_listen;       /* address VNC/SPICE servers listen on ("127.0.0.1") */
+    char *display_password;     /* VNC/SPICE password; NULL: none */
 
     cg_zone_config *zones;
     size_t n_zones;

@@ -8,6 +8,8 @@
 #include "jobs.h"
 #include "keypairs.h"
 
+typedef struct cimi_store cimi_store; /* frontends/cimi/cimi.h */
+
 typedef struct gw_ctx {
     const cg_config *cfg;
     const gw_credentials *creds;
@@ -15,6 +17,7 @@ typedef struct gw_ctx {
     cg_drv *drv;
     cg_keystore *keys;
     cg_jobs *jobs;       /* long-running operations */
+    cimi_store *cimi;    /* CIMI-only resources (templates) */
 } gw_ctx;
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../drivers/driver.h"
+#include "../frontends/cimi/cimi.h"
 #include "auth.h"
 #include "config.h"
 #include "context.h"
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
     cg_error err = {0};
     cg_drv *drv = NULL;
     cg_keystore *keys = NULL;
+    cimi_store *cimi = NULL;
     cg_jobs *jobs = NULL;
     daemon_state st = {0};
     struct event *sigterm = NULL, *sigint = NULL;
@@ -206,8 +208,14 @@ int main(int argc, char **argv)
         cg_err("jobs: %s", err.message);
         goto cleanup;
     }
+    cimi = cimi_store_open(&cfg, &err);
+    if (!cimi) {
+        cg_err("CIMI store: %s", err.message);
+        goto cleanup;
+    }
     ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv, .keys = keys};
     ctx.jobs = jobs;
+    ctx.cimi = cimi;
 
     if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
         cg_err("cannot initialise libevent");
@@ -252,6 +260,7 @@ cleanup:
         event_base_free(st.base);
     cg_jobs_close(jobs); /* waits for running jobs, which may still use the driver */
     cg_keystore_close(keys);
+    cimi_store_close(cimi);
     if (drv)
         lv_driver.close(drv);
     /* Only now: closing the driver is part of stopping (it waits, within

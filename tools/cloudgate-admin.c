@@ -2,9 +2,11 @@
  *
  *   cloudgate-admin [-c CONFIG] image-register --name N (--disk FILE | --volume VOL)
  *                   [--kernel K] [--initrd I] [--cmdline C] [--description D]
- *                   [--seed-format nocloud|configdrive]
+ *                   [--seed-format nocloud|configdrive] [--display headless|vnc|spice]
  *   cloudgate-admin [-c CONFIG] image-list
  *   cloudgate-admin [-c CONFIG] image-deregister AMI
+ *   cloudgate-admin [-c CONFIG] image-set-display AMI headless|vnc|spice
+ *   cloudgate-admin [-c CONFIG] console INSTANCE-ID
  *
  * It goes through the same driver table as the gateway, so the images land
  * in the same database and pools the daemon uses.
@@ -19,6 +21,7 @@
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
+#include "tools/admin_console.h"
 #include "tools/container_userdata.h"
 
 #define EXIT_USAGE 2
@@ -32,13 +35,19 @@ static void usage(FILE *to)
             "  image-register --name NAME (--disk FILE | --volume VOLUME)\n"
             "                 [--kernel FILE] [--initrd FILE] [--cmdline TEXT]\n"
             "                 [--description TEXT] [--seed-format nocloud|configdrive]\n"
+            "                 [--display headless|vnc|spice]\n"
             "      upload a qcow2/raw disk (or adopt a volume already in the pool)\n"
             "      as a template; prints the new image id.  The cloud-init seed of\n"
-            "      its instances: NoCloud (default) or ConfigDrive\n"
+            "      its instances: NoCloud (default) or ConfigDrive.  The display its\n"
+            "      machines get unless a launch chooses (default: [libvirt] default_display)\n"
             "  image-list\n"
-            "      one line per image: id, name, state, volume, size, created, boot\n"
+            "      one line per image: id, name, state, volume, size, created, boot, display\n"
             "  image-deregister AMI\n"
             "      forget an image (its uploaded volume goes unless instances use it)\n"
+            "  image-set-display AMI headless|vnc|spice\n"
+            "      change the display machines made from AMI get from now on\n"
+            "  console INSTANCE-ID\n"
+            "      attach this terminal to the instance's serial console (Ctrl-] leaves)\n"
             "  container-userdata --image IMAGE [--name N] [--port HOST:CONTAINER]...\n"
             "                 [--env K=V]... [--restart POLICY] [-- COMMAND [ARG]...]\n"
             "      print cloud-init user-data that runs IMAGE as a Docker container\n"
@@ -61,6 +70,7 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
         {"initrd", required_argument, NULL, 'i'}, {"cmdline", required_argument, NULL, 'l'},
         {"description", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
         {"seed-format", required_argument, NULL, 's'},
+        {"display", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     cg_image_spec spec = {0};
@@ -79,6 +89,12 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
         case 'l': spec.cmdline = optarg; break;
         case 'D': spec.description = optarg; break;
         case 's': spec.seed_format = optarg; break;
+        case 'S':
+            if (cg_display_parse(optarg, &spec.display) < 0) {
+                fprintf(stderr, "cloudgate-admin: --display must be headless, vnc or spice\n");
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return EXIT_SUCCESS;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -109,8 +125,9 @@ static int cmd_list(const cg_driver *d, cg_drv *drv)
 
         if (cg_time_iso8601(im->created, when, sizeof(when)) < 0)
             snprintf(when, sizeof(when), "-");
-        printf("%s\t%s\t%s\t%s\t%llu\t%s\t%s\n", im->id, im->name, im->state, im->volume,
-               im->size_bytes, when, im->kernel ? "kernel" : "disk");
+        printf("%s\t%s\t%s\t%s\t%llu\t%s\t%s\t%s\n", im->id, im->name, im->state, im->volume,
+               im->size_bytes, when, im->kernel ? "kernel" : "disk",
+               cg_display_name(im->display ? im->display : CG_DISPLAY_HEADLESS));
     }
     cg_image_list_release(&l);
     return EXIT_SUCCESS;
@@ -126,6 +143,21 @@ static int cmd_deregister(const cg_driver *d, cg_drv *drv, int argc, char **argv
     }
     if (CG_DRV_CALL(d, drv, image_deregister, &err, argv[1]) < 0)
         return fail("image-deregister", &err);
+    return EXIT_SUCCESS;
+}
+
+static int cmd_set_display(const cg_driver *d, cg_drv *drv, int argc, char **argv)
+{
+    cg_display display;
+    cg_error err = {0};
+
+    if (argc != 3 || cg_display_parse(argv[2], &display) < 0) {
+        fprintf(stderr, "cloudgate-admin: image-set-display takes an image id and one of "
+                        "headless, vnc, spice\n");
+        return EXIT_USAGE;
+    }
+    if (CG_DRV_CALL(d, drv, image_set_display, &err, argv[1], display) < 0)
+        return fail("image-set-display", &err);
     return EXIT_SUCCESS;
 }
 
@@ -156,7 +188,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "container-userdata"))
         return cg_container_userdata_main(argc - optind, argv + optind);
     if (strcmp(cmd, "image-register") && strcmp(cmd, "image-list") &&
-        strcmp(cmd, "image-deregister")) {
+        strcmp(cmd, "image-deregister") && strcmp(cmd, "image-set-display") &&
+        strcmp(cmd, "console")) {
         fprintf(stderr, "cloudgate-admin: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -179,6 +212,10 @@ int main(int argc, char **argv)
         rc = cmd_register(d, drv, argc - optind, argv + optind);
     else if (!strcmp(cmd, "image-list"))
         rc = cmd_list(d, drv);
+    else if (!strcmp(cmd, "image-set-display"))
+        rc = cmd_set_display(d, drv, argc - optind, argv + optind);
+    else if (!strcmp(cmd, "console"))
+        rc = cg_admin_console(drv, argc - optind, argv + optind);
     else
         rc = cmd_deregister(d, drv, argc - optind, argv + optind);
 

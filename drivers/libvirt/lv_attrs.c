@@ -182,7 +182,8 @@ static int apply_definition(virConnectPtr conn, virDomainPtr dom, const cg_insta
     int ret = -1;
 
     if (resize) {
-        if (!(xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
+        /* SECURE: a display password must survive the redefinition. */
+        if (!(xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE))) {
             lv_report(err, conn, CG_ERR_INTERNAL, "read instance %s", inst->id);
             goto cleanup;
         }
@@ -233,6 +234,14 @@ int lv_instance_modify(cg_drv *drv, const char *id, const cg_instance_change *ch
                      id, cg_instance_state_name(inst.state));
         goto cleanup;
     }
+    /* A suspended instance resumes from its saved memory, which would keep
+     * the old size and the old user-data: refused rather than discarded. */
+    if ((chg->type || chg->set_user_data) && inst.sub == CG_SUB_SUSPENDED) {
+        cg_error_set(err, CG_ERR_STATE,
+                     "instance %s is suspended; start and stop it to change its type or "
+                     "user-data", id);
+        goto cleanup;
+    }
     if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
         goto cleanup;
     if (chg->set_user_data) {
@@ -247,6 +256,9 @@ int lv_instance_modify(cg_drv *drv, const char *id, const cg_instance_change *ch
     }
     if (chg->disable_api_termination >= 0)
         inst.disable_api_termination = chg->disable_api_termination != 0;
+    /* Also while running: stored now, applied at the next start. */
+    if (lv_display_store(drv, conn, dom, &inst, chg->display, err) < 0)
+        goto cleanup;
     if ((chg->type || chg->disable_api_termination >= 0) &&
         apply_definition(conn, dom, &inst, chg->type != NULL, err) < 0)
         goto cleanup;

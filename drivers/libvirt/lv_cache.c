@@ -2,6 +2,7 @@
 #include "lv_cache.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -93,6 +94,12 @@ static void refresh(lv_entry *e)
     if (st != e->inst.state || e->inst.state_time == 0) {
         e->inst.state = st;
         e->inst.state_time = time(NULL);
+    }
+    /* What display runs is known only while running (from the live XML). */
+    if (e->base != CG_STATE_RUNNING) {
+        e->inst.display_live = CG_DISPLAY_DEFAULT;
+        e->inst.display_addr[0] = '\0';
+        e->inst.display_port = 0;
     }
 }
 
@@ -466,4 +473,29 @@ size_t lv_cache_size(lv_cache *c)
     n = c->n;
     pthread_mutex_unlock(&c->lock);
     return n;
+}
+
+void lv_cache_set_sub(lv_cache *c, const char *id, cg_instance_sub sub)
+{
+    lv_entry *e;
+
+    pthread_mutex_lock(&c->lock);
+    if ((e = find(c, id)))
+        e->inst.sub = sub;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void lv_cache_set_display(lv_cache *c, const char *id, cg_display live, const char *addr,
+                          int port)
+{
+    lv_entry *e;
+
+    pthread_mutex_lock(&c->lock);
+    if ((e = find(c, id))) {
+        e->inst.display_live = live;
+        snprintf(e->inst.display_addr, sizeof(e->inst.display_addr), "%s", addr ? addr : "");
+        e->inst.display_port = port;
+        refresh(e);
+    }
+    pthread_mutex_unlock(&c->lock);
 }

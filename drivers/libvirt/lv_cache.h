@@ -73,8 +73,15 @@ void lv_cache_set_base(lv_cache *c, const char *id, cg_instance_state base);
  * cg_monotonic() time at which a stopping instance is powered off, 0 none. */
 void lv_cache_set_overlay(lv_cache *c, const char *id, int overlay, double deadline);
 void lv_cache_set_reason(lv_cache *c, const char *id, const char *reason);
+/* Paused / suspended as libvirt shows it now (lv_power_sub). */
+void lv_cache_set_sub(lv_cache *c, const char *id, cg_instance_sub sub);
 /* Replace the tags of an entry.  0, or -1 (not found / OOM). */
 int lv_cache_set_tags(lv_cache *c, const char *id, const cg_tags *tags);
+
+/* What a running entry's display is now (from its live XML); cleared again
+ * whenever the entry is not running. */
+void lv_cache_set_display(lv_cache *c, const char *id, cg_display live, const char *addr,
+                          int port);
 
 /* Set every entry's private_ip from the leases, matched by MAC. */
 void lv_cache_set_leases(lv_cache *c, const lv_lease *leases, size_t n);

@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "lv_display.h"
 #include "lv_domxml_int.h"
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -323,6 +324,18 @@ int lv_domxml_parse(const char *xml, cg_instance *out, cg_error *err)
         tmp.disable_api_termination =
             text && (xmlStrEqual(text, XC("true")) || xmlStrEqual(text, XC("1")));
     }
+    xmlFree(text);
+    text = NULL;
+    tmp.display = CG_DISPLAY_HEADLESS;
+    if ((n = md_child(inst, MD_DISPLAY)) && (text = xmlNodeGetContent(n)) &&
+        cg_display_parse((const char *)text, &tmp.display) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "domain XML: bad display '%s'", (const char *)text);
+        goto cleanup;
+    }
+    /* Only a running domain's XML carries an id; its devices are what runs. */
+    if (xmlHasProp(root, XC("id")))
+        lv_display_read(root, &tmp.display_live, tmp.display_addr, sizeof(tmp.display_addr),
+                        &tmp.display_port);
     if (parse_definition(root, &tmp, err) < 0 || parse_tags(inst, &tmp.tags, err) < 0)
         goto cleanup;
 
@@ -334,6 +347,10 @@ int lv_domxml_parse(const char *xml, cg_instance *out, cg_error *err)
     out->launch_time = tmp.launch_time;
     out->ami_launch_index = tmp.ami_launch_index;
     out->disable_api_termination = tmp.disable_api_termination;
+    out->display = tmp.display;
+    out->display_live = tmp.display_live;
+    memcpy(out->display_addr, tmp.display_addr, sizeof(out->display_addr));
+    out->display_port = tmp.display_port;
     out->vcpus = tmp.vcpus;
     out->memory_mib = tmp.memory_mib;
     cg_tags_release(&out->tags);

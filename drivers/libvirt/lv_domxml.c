@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
+#include "lv_display.h"
 #include "lv_domxml_int.h"
 
 /* ---- building ------------------------------------------------------------ */
@@ -227,6 +228,8 @@ static void xb_instance(lv_xb *xb, xmlDocPtr doc, xmlNodePtr parent, const cg_in
         xb_el(xb, inst, md_strings[i].elem, (const char *)meta + md_strings[i].offset);
     xb_el(xb, inst, "launch-time", when);
     xb_el_ull(xb, inst, "ami-launch-index", meta->ami_launch_index);
+    xb_el(xb, inst, MD_DISPLAY,
+          cg_display_name(meta->display ? meta->display : CG_DISPLAY_HEADLESS));
     if (meta->disable_api_termination)
         xb_el(xb, inst, MD_DISABLE_API_TERMINATION, "true");
     tags = xb_el(xb, inst, "tags", NULL);
@@ -390,14 +393,23 @@ char *lv_domxml_build(const lv_domain_spec *spec, cg_error *err)
     xb_el(&xb, dom, "on_reboot", "restart");
     xb_el(&xb, dom, "on_crash", "destroy");
 
-    /* One builder per device; a display device (VNC, SPICE) gets its own
-     * build_* next to build_console when instance shapes grow one. */
+    /* One builder per device; the display devices come from lv_display.c,
+     * which also edits them in existing definitions. */
     devices = xb_el(&xb, dom, "devices", NULL);
     build_disk(&xb, devices, spec);
     build_seed(&xb, devices, spec);
     build_nic(&xb, devices, spec);
     build_console(&xb, devices, spec);
     xb_el_attr(&xb, devices, "memballoon", "model", "virtio");
+    if (!xb.failed) {
+        lv_display_opts o = {spec->display_listen, spec->display_password};
+
+        if (xb_check(&xb, "display listen address", o.listen) < 0 ||
+            xb_check(&xb, "display password", o.password) < 0)
+            goto cleanup;
+        if (lv_display_apply(dom, spec->display, &o) < 0)
+            xb_oom(&xb);
+    }
 
     xml = xb_dump(&xb, doc, 1);
 

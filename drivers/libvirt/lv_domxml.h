@@ -27,6 +27,10 @@ typedef struct lv_domain_spec {
     const char *console_log;  /* file the serial console is logged to */
     const char *seed_path;    /* cloud-init seed ISO, attached as a read-only CD-ROM; NULL: none */
     const cg_instance *meta;  /* EC2 attributes written into <metadata> */
+    cg_display display;       /* the devices' shape (DEFAULT: headless); may differ
+                               * from meta->display, the stored choice, in a run-once */
+    const char *display_listen;   /* VNC/SPICE listen address; NULL: 127.0.0.1 */
+    const char *display_password; /* NULL: none */
 } lv_domain_spec;
 
 /* The full domain XML for virDomainDefineXML.  Returns malloc'd XML or NULL. */
@@ -44,7 +48,9 @@ char *lv_domxml_update(const char *xml, const cg_instance *meta, cg_error *err);
 
 /* Read a domain XML (virDomainGetXMLDesc): fills out's EC2 attributes from the
  * metadata, and vcpus, memory_mib and mac from the definition.  out->state is
- * not touched.  Returns 1 for a cloudgate instance, 0 for a domain without
+ * not touched.  The stored display comes from the metadata (none: headless);
+ * a live XML (a running domain's, with an id) also gives display_live,
+ * display_addr and display_port, else they are cleared.  Returns 1 for a cloudgate instance, 0 for a domain without
  * cloudgate metadata (left alone by cloudgate), -1 on unparsable XML. */
 int lv_domxml_parse(const char *xml, cg_instance *out, cg_error *err);
 

@@ -33,4 +33,8 @@ static const struct {
  * the protection keep the metadata they always had. */
 #define MD_DISABLE_API_TERMINATION "disable-api-termination"
 
+/* <display>: the stored choice (headless, vnc, spice); absent in instances
+ * made before displays existed, which are headless. */
+#define MD_DISPLAY "display"
+
 #endif

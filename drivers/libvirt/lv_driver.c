@@ -114,7 +114,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     if (lv_event_start(err) < 0)
         goto error;
     drv->events_started = 1;
-    if (!(drv->state = lv_state_open(cfg, err)))
+    if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0)
         goto error;
     if (!(drv->hosts = calloc(cfg->n_zones, sizeof(*drv->hosts)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
@@ -243,6 +243,17 @@ const cg_driver lv_driver = {
     .instance_user_data = lv_instance_user_data,
     .instance_modify = lv_instance_modify,
     .instance_console = lv_instance_console,
+    .instance_pause = lv_instance_pause,
+    .instance_suspend = lv_instance_suspend,
+    .image_capture = lv_image_capture,
+    .volume_list = lv_volume_list,
+    .volume_create = lv_volume_create,
+    .volume_delete = lv_volume_delete,
+    .volume_attach = lv_volume_attach,
+    .volume_detach = lv_volume_detach,
+    .instance_run_once = lv_instance_run_once,
+    .instance_screenshot = lv_instance_screenshot,
+    .image_set_display = lv_image_set_display,
     .tags_set = lv_tags_set,
     .tags_delete = lv_tags_delete,
 };

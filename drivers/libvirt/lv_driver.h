@@ -3,7 +3,9 @@
  * lv_driver.c holds the table (lv_driver, declared in drivers/driver.h),
  * open/close, zones and listing; lv_images.c the templates; lv_instances.c
  * the instance lifecycle; lv_attrs.c the instance attributes (user-data,
- * tags, ModifyInstanceAttribute, console output).
+ * tags, ModifyInstanceAttribute, console output); lv_power.c pause and
+ * suspend; lv_capture.c image capture; lv_volumes.c volumes, whose records
+ * lv_volstate.c keeps.
  */
 #ifndef LV_DRIVER_H
 #define LV_DRIVER_H
@@ -49,6 +51,17 @@ int lv_image_list(cg_drv *drv, cg_image_list *out, cg_error *err);
 /* Upload (disk_path) or adopt (volume) the template in every zone; kernel and
  * initrd are copied to STATE_DIR/images/<ami-id>/. */
 int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_error *err);
+/* Copy kernel and initrd (NULL: none; initrd may be NULL) to
+ * STATE_DIR/images/<img->id>/, their paths into img.  Direct-boot instances
+ * must still boot when the originals move.  0 or -1 (a partial copy stays
+ * for lv_image_remove_boot_files). */
+int lv_image_copy_boot_files(cg_drv *drv, const char *kernel, const char *initrd,
+                             cg_image *img, cg_error *err);
+/* Rollback: delete volume from the pool of zones 0..n-1 (with made, only
+ * those i with made[i]); failures are ignored. */
+void lv_image_unplace(cg_drv *drv, const char *volume, size_t n, const int *made);
+/* Remove STATE_DIR/images/<id>/{kernel,initrd} and the directory. */
+void lv_image_remove_boot_files(cg_drv *drv, const char *id);
 /* Forget the image; an uploaded volume is deleted unless instances use it. */
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err);
 /* Set (remove == 0) or delete (remove == 1) tags of an image. */
@@ -76,6 +89,9 @@ lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *t
 /* lv_instance_take for operations on a live instance: a terminated one is
  * CG_ERR_STATE, and inst is released whenever NULL is returned. */
 lv_host *lv_instance_take_live(cg_drv *drv, const char *id, cg_instance *inst, cg_error *err);
+/* The zone to place something new in: the one asked for (CG_ERR_INVALID when
+ * unknown), or with zone NULL the first reachable one. */
+lv_host *lv_drv_pick_zone(cg_drv *drv, const char *zone, cg_error *err);
 /* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
 virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err);
 
@@ -93,5 +109,74 @@ int lv_instance_modify(cg_drv *drv, const char *id, const cg_instance_change *ch
  * this machine, where virtlogd of a local libvirtd writes it. */
 int lv_instance_console(cg_drv *drv, const char *id, size_t max_bytes, unsigned char **data,
                         size_t *len, time_t *when, cg_error *err);
+
+/* ---- pause/suspend, capture, volumes (lv_power.c, lv_capture.c,
+ * lv_volumes.c, lv_volstate.c) ---- */
+
+/* The sub-state of dom in state (a virDomainState): PAUSED, SUSPENDED (shut
+ * off with a managed save image) or NONE.  May ask libvirt once. */
+cg_instance_sub lv_power_sub(virDomainPtr dom, int state);
+/* Read dom's state and sub-state into the cache; returns the EC2 base state. */
+cg_instance_state lv_power_sync(lv_cache *c, virDomainPtr dom, const char *id);
+/* Resume the paused domain of instance id, which the caller holds busy. */
+int lv_power_resume(lv_host *h, const char *id, cg_error *err);
+int lv_instance_pause(cg_drv *drv, const char *id, cg_error *err);
+int lv_instance_suspend(cg_drv *drv, const char *id, cg_error *err);
+
+int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg_error *err);
+
+int lv_volume_list(cg_drv *drv, cg_volume_list *out, cg_error *err);
+int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg_error *err);
+int lv_volume_delete(cg_drv *drv, const char *volume_id, cg_error *err);
+int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id,
+                     const char *device, cg_volume *out, cg_error *err);
+int lv_volume_detach(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
+/* Terminate: the volumes attached to instance id become available (kept). */
+void lv_volumes_release_instance(cg_drv *drv, const char *id);
+
+/* The volumes table (lv_volstate.c), in the driver's database. */
+int lv_volstate_init(lv_state *st, cg_error *err);
+/* Insert (tags included).  CG_ERR_CONFLICT on a duplicate id.  0 or -1. */
+int lv_volstate_add(lv_state *st, const cg_volume *vol, cg_error *err);
+/* 1 found (out filled; caller releases), 0 not (not reported), -1 error. */
+int lv_volstate_get(lv_state *st, const char *id, cg_volume *out, cg_error *err);
+/* All volumes, oldest first, appended to out.  0 or -1. */
+int lv_volstate_list(lv_state *st, cg_volume_list *out, cg_error *err);
+/* Delete only while available: 1 deleted, 0 not (absent or in use), -1 error. */
+int lv_volstate_delete_available(lv_state *st, const char *id, cg_error *err);
+/* Claim an available volume for instance/device: 1 claimed, 0 not
+ * (absent or in use), -1 error. */
+int lv_volstate_attach(lv_state *st, const char *id, const char *instance_id,
+                       const char *device, cg_error *err);
+/* Release volume id if instance_id holds it.  0 or -1. */
+int lv_volstate_detach(lv_state *st, const char *id, const char *instance_id, cg_error *err);
+/* Release every volume attached to instance_id.  0 or -1. */
+int lv_volstate_release_instance(lv_state *st, const char *instance_id, cg_error *err);
+
+/* ---- displays: headless, VNC, SPICE (lv_displayops.c; XML in lv_display.c) ---- */
+
+struct lv_domain_spec;
+/* The gateway's default_display (headless when unset). */
+cg_display lv_display_default(const cg_drv *drv);
+/* Set a new instance's stored display (launch choice, else the image's,
+ * else the default) and warn when a headless one has no way in but the
+ * serial console. */
+void lv_display_launch(cg_drv *drv, const cg_launch_spec *spec, const cg_image *img,
+                       cg_instance *inst);
+/* Fill ds's display fields: the shape of ds->meta->display, listen address
+ * and password from the configuration (the launch's password first). */
+void lv_display_domspec(const cg_drv *drv, const cg_launch_spec *spec,
+                        struct lv_domain_spec *ds);
+/* Store display as inst's choice: metadata and persistent devices now; a
+ * running domain keeps its devices until the next start.  No-op for DEFAULT
+ * or an unchanged choice.  0 or -1 (reported). */
+int lv_display_store(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, cg_instance *inst,
+                     cg_display display, cg_error *err);
+int lv_instance_run_once(cg_drv *drv, const char *id, cg_display display, cg_state_change *chg,
+                         cg_error *err);
+/* PNG (converted from qemu's PPM) or what the driver gives, with its MIME type. */
+int lv_instance_screenshot(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
+                           char *mime, size_t mime_len, cg_error *err);
+int lv_image_set_display(cg_drv *drv, const char *image_id, cg_display display, cg_error *err);
 
 #endif

@@ -225,8 +225,10 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
             cg_info("zone %s: instance %s was undefined outside cloudgate", h->zone, name);
         return 0;
     }
-    /* Reading the domain asks the daemon: the host's thread does it. */
-    if (lv_upkeep_mark(h->upkeep, dom, 0) > 0)
+    /* Reading the domain asks the daemon: the host's thread does it.  A
+     * start is re-read whole: the live XML has the display's port. */
+    if (lv_upkeep_mark(h->upkeep, dom, event == VIR_DOMAIN_EVENT_STARTED ? LV_MARK_DISPLAY : 0) >
+        0)
         host_wake(h);
     return 0;
 }

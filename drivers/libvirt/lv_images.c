@@ -73,8 +73,20 @@ cleanup:
     return ret;
 }
 
-/* Remove STATE_DIR/images/<id>/{kernel,initrd} and the directory. */
-static void remove_boot_files(cg_drv *drv, const char *id)
+void lv_image_unplace(cg_drv *drv, const char *volume, size_t n, const int *made)
+{
+    virConnectPtr conn;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if ((!made || made[i]) && (conn = lv_host_conn(drv->hosts[i], NULL))) {
+            lv_storage_delete(conn, drv->cfg->storage_pool, volume, NULL);
+            virConnectClose(conn);
+        }
+    }
+}
+
+void lv_image_remove_boot_files(cg_drv *drv, const char *id)
 {
     char path[4096];
 
@@ -86,19 +98,17 @@ static void remove_boot_files(cg_drv *drv, const char *id)
     rmdir(path);
 }
 
-/* Copy the direct-boot files next to the database: instances must still
- * boot when the originals move.  The paths go into img.  0 or -1. */
-static int copy_boot_files(cg_drv *drv, const cg_image_spec *spec, cg_image *img,
-                           cg_error *err)
+int lv_image_copy_boot_files(cg_drv *drv, const char *kernel, const char *initrd,
+                             cg_image *img, cg_error *err)
 {
     char *dir = NULL;
     int ret = -1;
 
-    if (!spec->kernel)
+    if (!kernel)
         return 0;
     if (!(dir = cg_asprintf("%s/images/%s", drv->cfg->state_dir, img->id)) ||
         !(img->kernel = cg_asprintf("%s/kernel", dir)) ||
-        (spec->initrd && !(img->initrd = cg_asprintf("%s/initrd", dir)))) {
+        (initrd && !(img->initrd = cg_asprintf("%s/initrd", dir)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
@@ -106,8 +116,8 @@ static int copy_boot_files(cg_drv *drv, const cg_image_spec *spec, cg_image *img
         cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", dir, strerror(errno));
         goto cleanup;
     }
-    if (copy_file(spec->kernel, img->kernel, err) < 0 ||
-        (spec->initrd && copy_file(spec->initrd, img->initrd, err) < 0))
+    if (copy_file(kernel, img->kernel, err) < 0 ||
+        (initrd && copy_file(initrd, img->initrd, err) < 0))
         goto cleanup;
     ret = 0;
 
@@ -194,10 +204,11 @@ int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_
             size = capacity;
     }
     boot_files = 1;
-    if (copy_boot_files(drv, spec, &img, err) < 0)
+    if (lv_image_copy_boot_files(drv, spec->kernel, spec->initrd, &img, err) < 0)
         goto cleanup;
     snprintf(img.architecture, sizeof(img.architecture), "x86_64");
     snprintf(img.state, sizeof(img.state), "available");
+    img.display = spec->display != CG_DISPLAY_DEFAULT ? spec->display : lv_display_default(drv);
     snprintf(img.seed_format, sizeof(img.seed_format), "%s",
              spec->seed_format ? spec->seed_format : LV_SEED_NOCLOUD);
     img.created = time(NULL);
@@ -214,14 +225,9 @@ int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_
 cleanup:
     if (ret < 0) {
         /* Nothing of a failed registration stays behind. */
-        for (i = 0; i < uploaded; i++) {
-            if ((conn = lv_host_conn(drv->hosts[i], NULL))) {
-                lv_storage_delete(conn, drv->cfg->storage_pool, img.volume, NULL);
-                virConnectClose(conn);
-            }
-        }
+        lv_image_unplace(drv, img.volume, uploaded, NULL);
         if (boot_files)
-            remove_boot_files(drv, img.id);
+            lv_image_remove_boot_files(drv, img.id);
     }
     cg_image_release(&img);
     return ret;
@@ -262,7 +268,7 @@ int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
         if (conn)
             virConnectClose(conn);
     }
-    remove_boot_files(drv, image_id);
+    lv_image_remove_boot_files(drv, image_id);
     cg_info("image %s deregistered", image_id);
     ret = 0;
 

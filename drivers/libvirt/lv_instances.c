@@ -80,19 +80,11 @@ virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err)
     return dom;
 }
 
-/* Read the domain's state into the cache; returns the EC2 base state. */
+/* Read the domain's state (and sub-state) into the cache; returns the EC2
+ * base state. */
 static cg_instance_state sync_state(lv_cache *c, virDomainPtr dom, const char *id)
 {
-    int state, reason;
-    cg_instance_state st;
-
-    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
-        virResetLastError();
-        return CG_STATE_PENDING;
-    }
-    st = lv_state_from_libvirt(state);
-    lv_cache_set_base(c, id, st);
-    return st;
+    return lv_power_sync(c, dom, id);
 }
 
 lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *terminated,
@@ -259,6 +251,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     ds.console_log = log;
     ds.seed_path = seed_path;
     ds.meta = &l->inst;
+    lv_display_domspec(drv, spec, &ds);
     if (!(xml = lv_domxml_build(&ds, err)))
         goto cleanup;
     if (!(dom = virDomainDefineXML(conn, xml))) {
@@ -357,8 +350,7 @@ cleanup:
     return ret;
 }
 
-/* The zone to launch in: the one asked for, or the first reachable one. */
-static lv_host *pick_zone(cg_drv *drv, const char *zone, cg_error *err)
+lv_host *lv_drv_pick_zone(cg_drv *drv, const char *zone, cg_error *err)
 {
     lv_host *h;
     size_t i;
@@ -394,7 +386,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         cg_error_set(err, CG_ERR_INVALID, "invalid launch request");
         return -1;
     }
-    if (!(h = pick_zone(drv, spec->zone, err)))
+    if (!(h = lv_drv_pick_zone(drv, spec->zone, err)))
         return -1;
     cg_new_id(rid, sizeof(rid), "r-");
     if (spec->client_token && *spec->client_token) {
@@ -435,6 +427,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
         }
+        lv_display_launch(drv, spec, &img, &l[i].inst);
         made = i + 1;
         if (launch(drv, h, conn, spec, &img, &l[i], err) < 0)
             goto cleanup;
@@ -498,6 +491,9 @@ int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_erro
         return -1;
     switch (inst.state) {
     case CG_STATE_RUNNING:
+        if (inst.sub == CG_SUB_PAUSED && lv_power_resume(h, id, err) < 0)
+            goto cleanup;
+        /* fall through */
     case CG_STATE_PENDING:
         change(chg, id, inst.state, inst.state);
         ret = 0;
@@ -691,6 +687,7 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     }
     /* The domain is gone: from here on the instance is terminated whatever
      * else fails, and leftovers are only logged. */
+    lv_volumes_release_instance(drv, id);
     snprintf(path, sizeof(path), "%s.qcow2", id);
     if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
         cg_warn("terminate %s: volume left behind: %s", id, e.message);

@@ -80,11 +80,31 @@ cleanup:
     return fmt;
 }
 
+/* Create volume name in p from xml; its path (malloc'd), or NULL with
+ * nothing left behind (reported). */
+static char *vol_create(virConnectPtr conn, virStoragePoolPtr p, const char *xml,
+                        const char *name, cg_error *err)
+{
+    virStorageVolPtr vol = virStorageVolCreateXML(p, xml, 0);
+    char *path = NULL;
+
+    if (!vol) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "create volume '%s'", name);
+        return NULL;
+    }
+    if (!(path = virStorageVolGetPath(vol))) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "path of volume '%s'", name);
+        virStorageVolDelete(vol, 0);
+    }
+    virStorageVolFree(vol);
+    return path;
+}
+
 char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char *base,
                                 const char *name, cg_error *err)
 {
     virStoragePoolPtr p = NULL;
-    virStorageVolPtr bv = NULL, vol = NULL;
+    virStorageVolPtr bv = NULL;
     virStorageVolInfo info;
     char *base_path = NULL, *base_fmt = NULL, *xml = NULL, *path = NULL;
 
@@ -96,20 +116,10 @@ char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char
     }
     if (!(base_fmt = vol_format(conn, bv, err)))
         goto cleanup;
-    if (!(xml = lv_volxml_build(name, info.capacity, "qcow2", base_path, base_fmt, err)))
-        goto cleanup;
-    if (!(vol = virStorageVolCreateXML(p, xml, 0))) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "create volume '%s'", name);
-        goto cleanup;
-    }
-    if (!(path = virStorageVolGetPath(vol))) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "path of volume '%s'", name);
-        virStorageVolDelete(vol, 0);
-    }
+    if ((xml = lv_volxml_build(name, info.capacity, "qcow2", base_path, base_fmt, err)))
+        path = vol_create(conn, p, xml, name, err);
 
 cleanup:
-    if (vol)
-        virStorageVolFree(vol);
     if (bv)
         virStorageVolFree(bv);
     if (p)
@@ -352,6 +362,57 @@ cleanup:
         virStoragePoolFree(p);
     if (fd >= 0)
         close(fd);
+    free(xml);
+    return ret;
+}
+
+char *lv_storage_create(virConnectPtr conn, const char *pool, const char *name,
+                        unsigned long long capacity, const char *format, cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    char *xml = NULL, *path = NULL;
+
+    if ((p = pool_open(conn, pool, err)) &&
+        (xml = lv_volxml_build(name, capacity, format, NULL, NULL, err)))
+        path = vol_create(conn, p, xml, name, err);
+    if (p)
+        virStoragePoolFree(p);
+    free(xml);
+    return path;
+}
+
+int lv_storage_clone(virConnectPtr conn, const char *pool, const char *src, const char *name,
+                     unsigned long long *capacity, cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    virStorageVolPtr sv = NULL, vol = NULL;
+    virStorageVolInfo info;
+    char *xml = NULL;
+    int ret = -1;
+
+    if (!(p = pool_open(conn, pool, err)) || !(sv = vol_open(conn, p, src, err)))
+        goto cleanup;
+    if (virStorageVolGetInfo(sv, &info) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "volume '%s'", src);
+        goto cleanup;
+    }
+    /* No backing store in the XML: the copy stands alone. */
+    if (!(xml = lv_volxml_build(name, info.capacity, "qcow2", NULL, NULL, err)))
+        goto cleanup;
+    if (!(vol = virStorageVolCreateXMLFrom(p, xml, sv, 0))) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "copy volume '%s' to '%s'", src, name);
+        goto cleanup;
+    }
+    *capacity = info.capacity;
+    ret = 0;
+
+cleanup:
+    if (vol)
+        virStorageVolFree(vol);
+    if (sv)
+        virStorageVolFree(sv);
+    if (p)
+        virStoragePoolFree(p);
     free(xml);
     return ret;
 }

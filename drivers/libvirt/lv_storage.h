@@ -40,4 +40,16 @@ int lv_storage_probe(const char *path, const char **format, unsigned long long *
 int lv_storage_upload(virConnectPtr conn, const char *pool, const char *name, const char *path,
                       unsigned long long *capacity, cg_error *err);
 
+/* Create an empty volume `name` of capacity bytes in format ("qcow2" or
+ * "raw").  Returns its path (malloc'd) or NULL (reported; nothing left). */
+char *lv_storage_create(virConnectPtr conn, const char *pool, const char *name,
+                        unsigned long long capacity, const char *format, cg_error *err);
+
+/* Copy volume `src` into a new standalone qcow2 volume `name`
+ * (virStorageVolCreateXMLFrom: a qcow2 overlay comes out flattened).  The
+ * source must not be in use by a running domain (qemu holds its lock).
+ * *capacity gets the size.  0, or -1 with nothing left behind. */
+int lv_storage_clone(virConnectPtr conn, const char *pool, const char *src, const char *name,
+                     unsigned long long *capacity, cg_error *err);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "../../gateway/log.h"
 #include "lv_domxml.h"
+#include "lv_driver.h"
 #include "lv_host.h"
 
 #define LEASES_SEC 2.0
@@ -161,11 +162,29 @@ static void load_domain(lv_upkeep *u, virDomainPtr dom, const char *name)
     }
     if (lv_domxml_parse(xml, &inst, &err) == 1) {
         snprintf(inst.zone, sizeof(inst.zone), "%s", u->zone);
+        inst.sub = lv_power_sub(dom, state);
         if (lv_cache_update(u->cache, &inst, lv_state_from_libvirt(state)) < 0)
             cg_err("zone %s: out of memory caching %s", u->zone, name);
     } else if (err.kind != CG_ERR_NONE) {
         cg_warn("zone %s: domain %s: %s", u->zone, name, err.message);
     }
+    cg_instance_release(&inst);
+    free(xml);
+}
+
+/* A started domain's display (its live XML has the autoport-assigned port).
+ * Only the display fields change: the rest of the entry may be newer than
+ * this read. */
+static void reread_display(lv_upkeep *u, virDomainPtr dom, const char *name)
+{
+    cg_instance inst;
+    cg_error err = {0};
+    char *xml = virDomainGetXMLDesc(dom, 0);
+
+    memset(&inst, 0, sizeof(inst));
+    if (xml && lv_domxml_parse(xml, &inst, &err) == 1)
+        lv_cache_set_display(u->cache, name, inst.display_live, inst.display_addr,
+                             inst.display_port);
     cg_instance_release(&inst);
     free(xml);
 }
@@ -179,14 +198,19 @@ static void reread_domain(lv_upkeep *u, virConnectPtr conn, const lv_mark *m)
     /* Noted on a connection since replaced: the re-sync covered it. */
     if (!name || virDomainGetConnect(m->dom) != conn)
         return;
-    if (m->reload || !lv_cache_contains(u->cache, name)) {
+    if ((m->reload & 1) || !lv_cache_contains(u->cache, name)) {
         load_domain(u, m->dom, name);
         return;
     }
     /* Ask for the state rather than trusting the event: events arrive late,
      * and a late one must not undo what a newer operation already did. */
-    if (virDomainGetState(m->dom, &state, &reason, 0) == 0)
+    if (virDomainGetState(m->dom, &state, &reason, 0) == 0) {
         lv_cache_set_base(u->cache, name, lv_state_from_libvirt(state));
+        lv_cache_set_sub(u->cache, name, lv_power_sub(m->dom, state));
+    }
+    /* After the state: the display of an entry not running is cleared. */
+    if (m->reload & LV_MARK_DISPLAY)
+        reread_display(u, m->dom, name);
 }
 
 int lv_upkeep_sync(lv_upkeep *u, virConnectPtr conn, char *reason, size_t len)
@@ -217,6 +241,7 @@ int lv_upkeep_sync(lv_upkeep *u, virConnectPtr conn, char *reason, size_t len)
         if (xml && lv_domxml_parse(xml, &v[k], &err) == 1 &&
             virDomainGetState(doms[i], &state, &why, 0) == 0) {
             snprintf(v[k].zone, sizeof(v[k].zone), "%s", u->zone);
+            v[k].sub = lv_power_sub(doms[i], state);
             base[k++] = lv_state_from_libvirt(state);
         } else {
             if (err.kind != CG_ERR_NONE)

@@ -23,9 +23,12 @@ typedef struct lv_upkeep lv_upkeep;
 lv_upkeep *lv_upkeep_new(const char *zone, const char *network, lv_cache *cache);
 void lv_upkeep_free(lv_upkeep *u);
 
-/* Note that dom changed; reload: its XML too, not only its state.  Never
- * blocks.  Returns 1 when the thread has new work, 0 if dom was noted already,
- * -1 on OOM (logged: the change is missed until the next re-sync). */
+/* Note that dom changed; reload: its XML too (1), not only its state, or
+ * LV_MARK_DISPLAY: its state and the running display (the live XML's
+ * graphics; nothing else is replaced).  Never blocks.  Returns 1 when the
+ * thread has new work, 0 if dom was noted already, -1 on OOM (logged: the
+ * change is missed until the next re-sync). */
+#define LV_MARK_DISPLAY 2
 int lv_upkeep_mark(lv_upkeep *u, virDomainPtr dom, int reload);
 
 /* Forget the marks and the network handle: their connection is going away.

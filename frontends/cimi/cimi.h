@@ -6,6 +6,11 @@
 #include "../../gateway/context.h"
 #include "../../gateway/request.h"
 
+/* What only CIMI knows (machine templates, volume configurations and
+ * templates), in SQLite beside the other state.  Opened once by the daemon. */
+cimi_store *cimi_store_open(const cg_config *cfg, cg_error *err);
+void cimi_store_close(cimi_store *st);
+
 /* Handle one request under /cimi: HTTP Basic auth, routing by path and
  * method, JSON or XML by Accept / Content-Type.  Runs on a worker thread. */
 void cimi_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp);

@@ -469,6 +469,7 @@ static int match_attr(const cimi_filter *f, const cimi_attr *a)
     switch (a->kind) {
     case CIMI_V_STR:
     case CIMI_V_BYTES:
+    case CIMI_V_XATTR:
     case CIMI_V_REF:
         return f->vkind == VAL_STR && a->s && holds(f->op, strcmp(a->s, f->s));
     case CIMI_V_INT:

@@ -13,10 +13,13 @@
 #include "../../gateway/context.h"
 #include "../../gateway/jobs.h"
 #include "../../gateway/keypairs.h"
+#include "../../gateway/params.h"
 #include "../../gateway/request.h"
 #include "cimi_model.h"
 
 #define CIMI_ACTION_NS CIMI_NS "/action/"
+
+#include <json-c/json.h>
 
 /* CIMI machine states. */
 typedef enum {
@@ -25,6 +28,8 @@ typedef enum {
     CIMI_M_STARTED,
     CIMI_M_STOPPING,
     CIMI_M_STOPPED,
+    CIMI_M_PAUSED,
+    CIMI_M_SUSPENDED,
     CIMI_M_DELETING,
     CIMI_M_DELETED,
     CIMI_M_ERROR,
@@ -35,25 +40,146 @@ enum {
     CIMI_OP_START = 1 << 0,
     CIMI_OP_STOP = 1 << 1,
     CIMI_OP_RESTART = 1 << 2,
-    CIMI_OP_DELETE = 1 << 3,
+    CIMI_OP_PAUSE = 1 << 3,
+    CIMI_OP_SUSPEND = 1 << 4,
+    CIMI_OP_CAPTURE = 1 << 5,
+    CIMI_OP_DELETE = 1 << 6,
+    CIMI_OP_EDIT = 1 << 7,
 };
+#define CIMI_OP_LAST CIMI_OP_EDIT
 
-/* EC2 state -> CIMI state: pending CREATING (the driver does not tell a
- * first boot from a restart; Deltacloud maps the same), running STARTED,
- * stopping STOPPING, stopped STOPPED, shutting-down DELETING, terminated
- * DELETED (hidden from the collection). */
-cimi_machine_state cimi_machine_state_of(cg_instance_state s);
+/* EC2 state (+ the paused/suspended sub-state) -> CIMI state: pending
+ * CREATING (the driver does not tell a first boot from a restart; Deltacloud
+ * maps the same), running STARTED or PAUSED, stopping STOPPING, stopped
+ * STOPPED or SUSPENDED, shutting-down DELETING, terminated DELETED (hidden
+ * from the collection).  PAUSING and SUSPENDING are not observable: the
+ * driver calls return once libvirt has done them. */
+cimi_machine_state cimi_machine_state_of(cg_instance_state s, cg_instance_sub sub);
 const char *cimi_machine_state_name(cimi_machine_state s);
 
-/* The operations a machine in state s allows: STOPPED start+delete, STARTED
- * stop+restart+delete, CREATING/STARTING/STOPPING/ERROR delete, DELETING and
- * DELETED none. */
+/* The operations a machine in state s allows (DSP0263's state diagram, as
+ * Sirocco implements it): STOPPED start, capture, edit, delete; STARTED
+ * stop, restart, pause, suspend, capture, edit, delete; PAUSED start, stop,
+ * capture, edit, delete; SUSPENDED start, capture, edit, delete;
+ * CREATING/STARTING/STOPPING/ERROR delete (+ edit); DELETING/DELETED none. */
 unsigned cimi_machine_ops(cimi_machine_state s);
+
+/* "start", "stop", "restart", "pause", "suspend", "capture", "delete", "edit". */
+const char *cimi_op_name(unsigned op);
+
+/* ---- one request ------------------------------------------------------------ */
+
+typedef struct cimi_call {
+    const gw_ctx *ctx;
+    const gw_request *req;
+    gw_response *resp;
+    int xml;        /* answer in XML (else JSON) */
+    char base[512]; /* baseURI, ending in '/' */
+    gw_params query;
+    int status; /* the error to send, 0 when none (first report wins) */
+    char message[512];
+} cimi_call;
+
+/* Record the error answer (the first one wins).  Returns -1. */
+int cimi_fail(cimi_call *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The HTTP status for a driver/store error kind, recorded.  Returns -1. */
+int cimi_fail_cg(cimi_call *c, const cg_error *err);
+/* Render o (not taken) as the answer with status (200, 201). */
+void cimi_reply(cimi_call *c, int status, const cimi_obj *o);
+/* 201 Created with o and Location: o's id. */
+void cimi_reply_created(cimi_call *c, const cimi_obj *o);
+/* 202 Accepted with the job; Location is location (the resource being made
+ * or changed) or, when NULL, the job; CIMI-Job-URI is the job. */
+void cimi_reply_job(cimi_call *c, const cg_job *job, const char *location);
+
+/* ---- collections (cimi_query.c) ---------------------------------------------- */
+
+/* The entries of one collection, built from the driver or a store. */
+typedef int (*cimi_list_fn)(cimi_call *c, cimi_obj ***out, size_t *n);
+typedef void (*cimi_handler_fn)(cimi_call *c);
+typedef void (*cimi_entry_fn)(cimi_call *c, const char *id);
+/* A path below an entry ("volumes", "volumes/vol-1"): 0 handled, 1 no such path. */
+typedef int (*cimi_sub_fn)(cimi_call *c, const char *id, const char *rest);
+
+typedef struct cimi_collection {
+    const char *path;    /* URL segment = CloudEntryPoint attribute */
+    const char *type;    /* entry type */
+    const char *entries; /* JSON array of the entries */
+    cimi_list_fn list;
+    cimi_handler_fn create; /* POST on the collection; NULL: not served */
+    cimi_entry_fn edit;     /* PUT on an entry */
+    cimi_entry_fn action;   /* POST (an Action) on an entry */
+    cimi_entry_fn remove;   /* DELETE on an entry */
+    cimi_sub_fn sub;        /* paths below an entry */
+} cimi_collection;
+
+/* The collection served at path segment seg (n bytes), or NULL. */
+const cimi_collection *cimi_find_collection(const char *seg, size_t n);
+
+/* GET of a collection ($filter, $select, $expand, $orderby, $first, $last)
+ * and of one entry ($select, $expand). */
+void cimi_get_collection(cimi_call *c, const cimi_collection *coll);
+void cimi_get_entry(cimi_call *c, const cimi_collection *coll, const char *id);
+/* Answer a collection built by the caller (a sub-collection) with the query
+ * applied: items of type go into a collection of ctype with id.  Entries
+ * moved into the answer are set to NULL in items; the caller frees items. */
+void cimi_reply_entries(cimi_call *c, const char *id, const char *ctype, const char *entries,
+                        const char *type, cimi_obj **items, size_t n);
+void cimi_free_objs(cimi_obj **v, size_t n);
+/* Room for n entries; -1 (reported) on OOM. */
+int cimi_alloc_objs(cimi_call *c, cimi_obj ***out, size_t n);
+
+/* ---- request bodies (cimi_body.c) --------------------------------------------- */
+
+/* The request body as a JSON object: JSON as sent, XML converted (element
+ * text -> string, href/initialLocation attributes -> members, <property
+ * name=k>v -> "properties": {k: v}, a MachineTemplate's repeated volume /
+ * volumeTemplate / networkInterface -> arrays named in the plural).  The
+ * XML root must be type (namespace CIMI's or none); a JSON resourceURI, when
+ * present, must be CIMI_NS/type.  NULL (reported 400/415) on failure. */
+json_object *cimi_body(cimi_call *c, const char *type);
+/* Members of a body object.  Missing: *out untouched and 0; the wrong
+ * type: -1 reported 400 naming key and what (where it is, e.g.
+ * "machineTemplate"). */
+int cimi_body_str(cimi_call *c, json_object *o, const char *key, const char *what,
+                  const char **out);
+int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *what,
+                  long long *out, int *present);
+int cimi_body_obj(cimi_call *c, json_object *o, const char *key, const char *what,
+                  json_object **out);
+/* "properties" as tags (added to tags). */
+int cimi_body_props(cimi_call *c, json_object *o, const char *what, cg_tags *tags);
+/* The id in a reference to collection coll: {"href": ".../cimi/coll/ID"} or
+ * a bare href; 0 with id set, -1 reported. */
+int cimi_href_id(cimi_call *c, const char *href, const char *coll, const char *what, char *id,
+                 size_t len);
+
+/* ---- stored resources (cimi_store.c) -------------------------------------------- */
+
+/* machineTemplates, volumeConfigs and volumeTemplates live only in the
+ * gateway: rows of (kind, id, name, created, JSON body) in SQLite. */
+typedef struct cimi_stored {
+    char kind[32];
+    char id[48];
+    time_t created;
+    json_object *body; /* owned */
+} cimi_stored;
+
+int cimi_store_put(cimi_store *st, const char *kind, const char *prefix, json_object *body,
+                   cimi_stored *out, cg_error *err);
+/* 0 found, 1 not found, -1 error. */
+int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored *out,
+                   cg_error *err);
+int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n,
+                    cg_error *err);
+int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err);
+void cimi_stored_release(cimi_stored *s);
+void cimi_stored_list_free(cimi_stored *v, size_t n);
 
 /* ---- resources: base is the baseURI ("http://host:port/cimi/") --------- */
 
-/* The cloud entry point: the collections served (machines, machineConfigs,
- * machineImages, credentials, jobs), in XSD order. */
+/* The cloud entry point: the collections served, in XSD order. */
 cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg);
 
 /* served: the operations the frontend serves (mask); the machine
@@ -62,39 +188,148 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
                              unsigned served);
 /* The machine's network interfaces as a collection (also inlined in it). */
 cimi_obj *cimi_build_machine_nics(const char *base, const cg_config *cfg, const cg_instance *inst);
+/* The machine's disks: the root disk (capacity in KB from the image). */
+cimi_obj *cimi_build_disk(const char *base, const cg_instance *inst, unsigned long long bytes);
+cimi_obj *cimi_build_machine_volume(const char *base, const cg_volume *vol);
 cimi_obj *cimi_build_machine_config(const char *base, const cg_instance_type *t);
 cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const cg_image *img);
 cimi_obj *cimi_build_credential(const char *base, const cg_keypair *kp);
+cimi_obj *cimi_build_volume(const char *base, const cg_volume *vol);
+/* Stored resources from their canonical body (see cimi_templates.c). */
+cimi_obj *cimi_build_machine_template(const char *base, const cimi_stored *s);
+cimi_obj *cimi_build_volume_config(const char *base, const cimi_stored *s);
+cimi_obj *cimi_build_volume_template(const char *base, const cimi_stored *s);
+/* A GraphicsConsole (not in DSP8009: modelled on oVirt's graphicsconsoles)
+ * of a machine ("machines/i-1") or image ("machineImages/ami-1"). */
+cimi_obj *cimi_build_graphics_console(const char *base, const char *owner, cg_display d,
+                                      const char *addr, int port);
 /* A Job from the store: action as a CIMI action URI for the actions CIMI
- * defines ("stop" -> CIMI_ACTION_NS "stop"), else as stored; target and affected ids as hrefs of the
- * collection their prefix names (i- machines, ami- machineImages). */
+ * defines ("stop" -> CIMI_ACTION_NS "stop"), else as stored; target and
+ * affected ids as hrefs of the collection their prefix names (i- machines,
+ * ami- machineImages, vol- volumes). */
 cimi_obj *cimi_build_job(const char *base, const cg_job *job);
 
 /* An empty collection of type (e.g. "MachineCollection") with id
  * base + path and count; add entries with cimi_add_list. */
 cimi_obj *cimi_build_collection(const char *base, const char *path, const char *type,
                                 long long count);
+/* The "add" operation on a collection object (href = its id). */
+void cimi_add_add_op(cimi_obj *o, const char *href);
 
-/* ---- machine actions (cimi_actions.c) ----------------------------------- */
+/* ---- handlers, by resource --------------------------------------------------------- */
+
+/* cimi_machines.c */
+int cimi_list_machines(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_machine_create(cimi_call *c);
+void cimi_machine_edit(cimi_call *c, const char *id);
+void cimi_machine_action(cimi_call *c, const char *id);
+void cimi_machine_delete(cimi_call *c, const char *id);
+int cimi_machine_sub(cimi_call *c, const char *id, const char *rest);
+/* For $expand: "ID/disks" or "ID/volumes" as a collection object, else NULL. */
+cimi_obj *cimi_machine_subcollection(cimi_call *c, const char *id_and_sub);
+/* The instance id (not terminated) into *out; 404 reported otherwise. */
+int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out);
+
+/* The protocol of the request's GraphicsConsole body (VNC or SPICE). */
+int cimi_graphics_protocol(cimi_call *c, cg_display *out);
+
+/* cimi_catalog.c: configurations, images, credentials, jobs */
+int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n);
+int cimi_list_images(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_image_capture(cimi_call *c);
+void cimi_image_delete(cimi_call *c, const char *id);
+int cimi_image_sub(cimi_call *c, const char *id, const char *rest);
+int cimi_list_credentials(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_credential_create(cimi_call *c);
+void cimi_credential_delete(cimi_call *c, const char *id);
+int cimi_list_jobs(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_job_action(cimi_call *c, const char *id);
+
+/* cimi_templates.c: machine templates, volume configurations and templates */
+int cimi_list_machine_templates(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_machine_template_create(cimi_call *c);
+void cimi_machine_template_delete(cimi_call *c, const char *id);
+int cimi_list_volume_configs(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_volume_config_create(cimi_call *c);
+void cimi_volume_config_delete(cimi_call *c, const char *id);
+int cimi_list_volume_templates(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_volume_template_create(cimi_call *c);
+void cimi_volume_template_delete(cimi_call *c, const char *id);
+
+/* What a MachineTemplate (by value, by reference, or both: the values
+ * override the referenced one) resolves to for a launch. */
+typedef struct cimi_launch {
+    char image_id[32];
+    char type_name[64];
+    char key_name[256];         /* "" none */
+    unsigned char *user_data;   /* malloc'd, decoded; NULL none */
+    size_t user_data_len;
+    int initial_stopped;        /* initialState STOPPED */
+    cg_display display;         /* "display" property; DEFAULT: the image's */
+    struct {
+        char volume_id[32];     /* attach this volume, or */
+        unsigned long long create_bytes; /* create one of this size (a volumeTemplate) */
+        char format[16];
+        char device[16];        /* initialLocation, "" auto */
+    } volumes[8];
+    size_t n_volumes;
+} cimi_launch;
+
+/* Parse a MachineTemplate body (a MachineCreate's machineTemplate or a
+ * MachineTemplateCreate) into a canonical stored form: hrefs reduced to ids,
+ * every reference checked to exist.  *out is a new object. -1 reported. */
+int cimi_template_canonical(cimi_call *c, json_object *tpl, const char *what,
+                            json_object **out);
+/* Resolve a canonical template into l (l->user_data malloc'd). */
+int cimi_template_resolve(cimi_call *c, json_object *canon, cimi_launch *l);
+
+/* cimi_volumes.c */
+int cimi_list_volumes(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_volume_create(cimi_call *c);
+void cimi_volume_delete(cimi_call *c, const char *id);
+/* machines/ID/volumes[/VOL]: list, attach (POST), detach (DELETE). */
+int cimi_machine_volumes(cimi_call *c, const char *id, const char *rest);
+/* The MachineVolumeCollection of machine id ($expand), or NULL. */
+cimi_obj *cimi_machine_volumes_collection(cimi_call *c, const char *id);
+/* Bytes of a VolumeConfiguration (by value or stored href) in cfg;
+ * "capacity" is in KB (DSP0263).  -1 reported. */
+int cimi_volume_config_bytes(cimi_call *c, json_object *cfg, const char *what,
+                             unsigned long long *bytes, char *format, size_t flen);
+
+/* ---- machine actions and jobs (cimi_actions.c) ------------------------------- */
 
 typedef struct cimi_action {
     unsigned op; /* one CIMI_OP_* bit */
     int force;   /* stop: power off now */
+    char image_name[128]; /* capture: the new image's name ("" generated) */
+    char image_description[256];
 } cimi_action;
 
-/* "start", "stop", "restart", "delete". */
-const char *cimi_op_name(unsigned op);
-
-/* The request's Action body (JSON when the Content-Type says so, else XML).
- * Errors: CG_ERR_MALFORMED/INVALID/MISSING (400) naming what is wrong,
- * CG_ERR_UNSUPPORTED (501) for pause, suspend and capture. */
-int cimi_parse_action(const gw_request *req, cimi_action *out, cg_error *err);
+/* Read an Action body (already parsed by cimi_body): the action URI must
+ * be a CIMI action; pause/suspend/capture included. -1 reported. */
+int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out);
 
 /* Check act against the operations machine id's current state allows (&
  * served): CG_ERR_NOT_FOUND, CG_ERR_STATE (409).  Then submit a job that
  * calls the driver and waits for the end state; out gets the job. */
 int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act,
                         unsigned served, cg_job *out, cg_error *err);
+
+/* From a job: wait (bounded) until machine id is in state want (DELETED:
+ * gone).  0, or -1 with err set. */
+int cimi_wait_machine(cg_jobs *jobs, const char *job_id, const cg_driver *d, cg_drv *drv,
+                      const char *id, cimi_machine_state want, cg_error *err);
+
+/* A machine creation: launch l (taken: freed by the job), then attach or
+ * create its volumes and reach its initial state.  The instance is made
+ * before this returns (*inst); the job does the rest and, on failure,
+ * terminates it and deletes what it created. */
+int cimi_machine_create_submit(const gw_ctx *ctx, cimi_launch *l, const cg_tags *tags,
+                               cg_instance *inst, cg_job *out, cg_error *err);
+
+/* Attach or detach volume vol to/from machine id as a job. */
+int cimi_volume_submit(const gw_ctx *ctx, const char *vol, const char *id, const char *device,
+                       int detach, cg_job *out, cg_error *err);
 
 /* ---- HTTP helpers (cimi_http.c) ------------------------------------------ */
 

@@ -113,6 +113,11 @@ void cimi_add_bytes(cimi_obj *o, const char *name, const char *value)
     add_text(o, name, value, CIMI_V_BYTES);
 }
 
+void cimi_add_xattr(cimi_obj *o, const char *name, const char *value)
+{
+    add_text(o, name, value, CIMI_V_XATTR);
+}
+
 static void add_number(cimi_obj *o, const char *name, long long v, cimi_vkind kind)
 {
     cimi_attr *a = attr_push(o, name, kind);

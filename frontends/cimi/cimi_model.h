@@ -16,6 +16,7 @@
  *   PROPS            "properties": {"k": "v"}     <property name="k">v</property> repeated
  *   OPS              "operations": [{rel, href}]  <operation rel=".." href=".."/> repeated
  *   REFS             "name": [{"href"}, ...]      <item_name href=".."/> repeated
+ *   XATTR            "name": "value"              name="value" on the enclosing element
  *
  * A root object carries "resourceURI" in JSON.  In XML a type ending in
  * "Collection" becomes <Collection resourceURI="...">; other roots are
@@ -47,6 +48,7 @@ typedef enum {
     CIMI_V_PROPS,
     CIMI_V_OPS,
     CIMI_V_REFS,
+    CIMI_V_XATTR,
 } cimi_vkind;
 
 typedef struct cimi_obj cimi_obj;
@@ -88,6 +90,9 @@ void cimi_add_int(cimi_obj *o, const char *name, long long value);
 void cimi_add_bool(cimi_obj *o, const char *name, int value);
 void cimi_add_time(cimi_obj *o, const char *name, time_t value);
 void cimi_add_bytes(cimi_obj *o, const char *name, const char *value);
+/* A string written as an XML attribute of the enclosing element (a
+ * MachineTemplate volume's href and initialLocation), a member in JSON. */
+void cimi_add_xattr(cimi_obj *o, const char *name, const char *value);
 /* A reference {"href"}; body (taken, may be NULL) is the inline value. */
 void cimi_add_ref(cimi_obj *o, const char *name, const char *href, cimi_obj *body);
 /* A nested value (taken). */

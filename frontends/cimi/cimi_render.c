@@ -49,6 +49,7 @@ static json_object *json_attr(const cimi_attr *a, int *failed)
     switch (a->kind) {
     case CIMI_V_STR:
     case CIMI_V_BYTES:
+    case CIMI_V_XATTR:
         return json_text(a->s);
     case CIMI_V_INT:
         return json_object_new_int64(a->i);
@@ -287,6 +288,8 @@ static void xml_attr(xml_out *x, const cimi_attr *a)
             X(xmlTextWriterEndElement(x->w));
         }
         break;
+    case CIMI_V_XATTR:
+        break; /* written by xml_children before the elements */
     }
 }
 
@@ -294,6 +297,11 @@ static void xml_children(xml_out *x, const cimi_obj *o)
 {
     size_t i;
 
+    /* Attributes first: the writer closes the start tag at the first child. */
+    for (i = 0; i < o->n && !x->failed; i++) {
+        if (o->attrs[i].kind == CIMI_V_XATTR)
+            xml_attribute(x, o->attrs[i].name, o->attrs[i].s);
+    }
     for (i = 0; i < o->n && !x->failed; i++)
         xml_attr(x, &o->attrs[i]);
 }

@@ -9,17 +9,17 @@
 
 /* ---- machine states and operations ------------------------------------- */
 
-cimi_machine_state cimi_machine_state_of(cg_instance_state s)
+cimi_machine_state cimi_machine_state_of(cg_instance_state s, cg_instance_sub sub)
 {
     switch (s) {
     case CG_STATE_PENDING:
         return CIMI_M_CREATING;
     case CG_STATE_RUNNING:
-        return CIMI_M_STARTED;
+        return sub == CG_SUB_PAUSED ? CIMI_M_PAUSED : CIMI_M_STARTED;
     case CG_STATE_STOPPING:
         return CIMI_M_STOPPING;
     case CG_STATE_STOPPED:
-        return CIMI_M_STOPPED;
+        return sub == CG_SUB_SUSPENDED ? CIMI_M_SUSPENDED : CIMI_M_STOPPED;
     case CG_STATE_SHUTTING_DOWN:
         return CIMI_M_DELETING;
     case CG_STATE_TERMINATED:
@@ -30,39 +30,34 @@ cimi_machine_state cimi_machine_state_of(cg_instance_state s)
 
 const char *cimi_machine_state_name(cimi_machine_state s)
 {
-    switch (s) {
-    case CIMI_M_CREATING:
-        return "CREATING";
-    case CIMI_M_STARTING:
-        return "STARTING";
-    case CIMI_M_STARTED:
-        return "STARTED";
-    case CIMI_M_STOPPING:
-        return "STOPPING";
-    case CIMI_M_STOPPED:
-        return "STOPPED";
-    case CIMI_M_DELETING:
-        return "DELETING";
-    case CIMI_M_DELETED:
-        return "DELETED";
-    case CIMI_M_ERROR:
-        return "ERROR";
-    }
-    return "ERROR";
+    static const char *const names[] = {
+        [CIMI_M_CREATING] = "CREATING", [CIMI_M_STARTING] = "STARTING",
+        [CIMI_M_STARTED] = "STARTED",   [CIMI_M_STOPPING] = "STOPPING",
+        [CIMI_M_STOPPED] = "STOPPED",   [CIMI_M_PAUSED] = "PAUSED",
+        [CIMI_M_SUSPENDED] = "SUSPENDED", [CIMI_M_DELETING] = "DELETING",
+        [CIMI_M_DELETED] = "DELETED",   [CIMI_M_ERROR] = "ERROR",
+    };
+
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "ERROR";
 }
 
 unsigned cimi_machine_ops(cimi_machine_state s)
 {
     switch (s) {
     case CIMI_M_STOPPED:
-        return CIMI_OP_START | CIMI_OP_DELETE;
+        return CIMI_OP_START | CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
     case CIMI_M_STARTED:
-        return CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_DELETE;
+        return CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_PAUSE | CIMI_OP_SUSPEND |
+               CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
+    case CIMI_M_PAUSED:
+        return CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
+    case CIMI_M_SUSPENDED:
+        return CIMI_OP_START | CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
     case CIMI_M_CREATING:
     case CIMI_M_STARTING:
     case CIMI_M_STOPPING:
     case CIMI_M_ERROR:
-        return CIMI_OP_DELETE;
+        return CIMI_OP_EDIT | CIMI_OP_DELETE;
     case CIMI_M_DELETING:
     case CIMI_M_DELETED:
         return 0;
@@ -88,17 +83,38 @@ static void add_href(cimi_obj *o, const char *name, const char *base, const char
     cimi_add_ref(o, name, buf, NULL);
 }
 
-/* Tags as CIMI properties (omitted when there are none). */
+/* Tags as CIMI properties (omitted when there are none); Name and
+ * Description are the name and description attributes instead. */
 static void add_tags(cimi_obj *o, const cg_tags *tags)
 {
-    cimi_attr *props;
+    cimi_attr *props = NULL;
     size_t i;
 
-    if (!tags || !tags->n)
-        return;
-    props = cimi_add_props(o);
-    for (i = 0; i < tags->n; i++)
+    for (i = 0; tags && i < tags->n; i++) {
+        if (strcmp(tags->v[i].key, "Name") == 0 || strcmp(tags->v[i].key, "Description") == 0)
+            continue;
+        if (!props && !(props = cimi_add_props(o)))
+            return;
         cimi_pair_push(o, props, tags->v[i].key, tags->v[i].value);
+    }
+}
+
+void cimi_add_add_op(cimi_obj *o, const char *href)
+{
+    cimi_attr *ops = cimi_add_ops(o);
+
+    if (ops)
+        cimi_pair_push(o, ops, "add", href);
+}
+
+/* The "delete" operation on an entry (href = its id). */
+static void add_delete_op(cimi_obj *o)
+{
+    const cimi_attr *id = cimi_obj_get(o, "id");
+    cimi_attr *ops = cimi_add_ops(o);
+
+    if (ops && id && id->s)
+        cimi_pair_push(o, ops, "delete", id->s);
 }
 
 /* ---- entry point ------------------------------------------------------------ */
@@ -117,9 +133,13 @@ cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg)
     cimi_add_str(o, "baseURI", base);
     /* XSD order; only the collections this frontend serves. */
     add_href(o, "machines", base, "machines");
+    add_href(o, "machineTemplates", base, "machineTemplates");
     add_href(o, "machineConfigs", base, "machineConfigs");
     add_href(o, "machineImages", base, "machineImages");
     add_href(o, "credentials", base, "credentials");
+    add_href(o, "volumes", base, "volumes");
+    add_href(o, "volumeTemplates", base, "volumeTemplates");
+    add_href(o, "volumeConfigs", base, "volumeConfigs");
     add_href(o, "jobs", base, "jobs");
     return o;
 }
@@ -179,26 +199,30 @@ cimi_obj *cimi_build_machine_nics(const char *base, const cg_config *cfg, const 
     return o;
 }
 
-static void add_machine_ops(cimi_obj *o, const char *href, unsigned ops)
+static void add_machine_ops(cimi_obj *o, const char *base, const char *href, unsigned ops)
 {
     static const struct {
         unsigned bit;
         const char *rel;
     } table[] = {
-        {CIMI_OP_START, CIMI_ACTION_NS "start"},
-        {CIMI_OP_STOP, CIMI_ACTION_NS "stop"},
-        {CIMI_OP_RESTART, CIMI_ACTION_NS "restart"},
-        {CIMI_OP_DELETE, "delete"},
+        {CIMI_OP_START, CIMI_ACTION_NS "start"},     {CIMI_OP_STOP, CIMI_ACTION_NS "stop"},
+        {CIMI_OP_RESTART, CIMI_ACTION_NS "restart"}, {CIMI_OP_PAUSE, CIMI_ACTION_NS "pause"},
+        {CIMI_OP_SUSPEND, CIMI_ACTION_NS "suspend"}, {CIMI_OP_CAPTURE, CIMI_ACTION_NS "capture"},
+        {CIMI_OP_EDIT, "edit"},                      {CIMI_OP_DELETE, "delete"},
     };
+    char images[700];
     cimi_attr *attr;
     size_t i;
 
     if (!ops)
         return;
+    /* capture is served by the machineImages collection (DSP0263 5.14.7.1);
+     * an Action posted to the machine is taken too. */
+    snprintf(images, sizeof(images), "%smachineImages", base);
     attr = cimi_add_ops(o);
     for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (ops & table[i].bit)
-            cimi_pair_push(o, attr, table[i].rel, href);
+            cimi_pair_push(o, attr, table[i].rel, table[i].bit == CIMI_OP_CAPTURE ? images : href);
     }
 }
 
@@ -206,15 +230,16 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
                              unsigned served)
 {
     cimi_obj *o = cimi_obj_new("Machine"), *nics;
-    cimi_machine_state st = cimi_machine_state_of(inst->state);
+    cimi_machine_state st = cimi_machine_state_of(inst->state, inst->sub);
     const char *name = cg_tags_get(&inst->tags, "Name");
-    char href[1024];
+    char href[1024], sub[1100];
 
     if (!o)
         return NULL;
     snprintf(href, sizeof(href), "%smachines/%s", base, inst->id);
     cimi_add_str(o, "id", href);
     cimi_add_str(o, "name", name && *name ? name : inst->id);
+    cimi_add_str(o, "description", cg_tags_get(&inst->tags, "Description"));
     if (inst->launch_time)
         cimi_add_time(o, "created", inst->launch_time);
     if (inst->state_time)
@@ -223,6 +248,11 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
     cimi_add_str(o, "state", cimi_machine_state_name(st));
     cimi_add_int(o, "cpu", inst->vcpus);
     cimi_add_int(o, "memory", (long long)inst->memory_mib * 1024);
+    snprintf(sub, sizeof(sub), "%s/disks", href);
+    cimi_add_ref(o, "disks", sub, NULL);
+    cimi_add_str(o, "cpuArch", "x86_64");
+    snprintf(sub, sizeof(sub), "%s/volumes", href);
+    cimi_add_ref(o, "volumes", sub, NULL);
     if ((nics = cimi_build_machine_nics(base, cfg, inst))) {
         /* Nested, the collection is written without its resourceURI in XML
          * (NetworkInterfaceCollRef) but keeps it in JSON. */
@@ -230,7 +260,7 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
     } else {
         o->failed = 1;
     }
-    add_machine_ops(o, href, cimi_machine_ops(st) & served);
+    add_machine_ops(o, base, href, cimi_machine_ops(st) & served);
     return o;
 }
 
@@ -290,6 +320,7 @@ cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const
                  cfg && cfg->storage_pool ? cfg->storage_pool : "", img->volume);
         cimi_add_str(o, "imageLocation", location);
     }
+    add_delete_op(o);
     return o;
 }
 
@@ -308,6 +339,7 @@ cimi_obj *cimi_build_credential(const char *base, const cg_keypair *kp)
         cimi_add_time(o, "created", kp->created);
     add_tags(o, &kp->tags);
     /* key is byte[] in the model: hexBinary in XML, the OpenSSH line in JSON. */
+    add_delete_op(o);
     cimi_add_bytes(o, "key", kp->public_key);
     return o;
 }
@@ -323,6 +355,8 @@ static int resource_href(const char *base, const char *id, size_t n, char *buf, 
         coll = "machines";
     else if (n > 4 && strncmp(id, "ami-", 4) == 0)
         coll = "machineImages";
+    else if (n > 4 && strncmp(id, "vol-", 4) == 0)
+        coll = "volumes";
     else
         return 0;
     snprintf(buf, len, "%s%s/%.*s", base, coll, (int)n, id);
@@ -381,5 +415,11 @@ cimi_obj *cimi_build_job(const char *base, const cg_job *job)
     if (job->changed)
         cimi_add_time(o, "timeOfStatusChange", job->changed);
     cimi_add_bool(o, "isCancellable", job->cancellable);
+    if (job->cancellable) {
+        cimi_attr *ops = cimi_add_ops(o);
+        const cimi_attr *id = cimi_obj_get(o, "id");
+        if (ops && id)
+            cimi_pair_push(o, ops, CIMI_ACTION_NS "stop", id->s);
+    }
     return o;
 }

@@ -56,10 +56,15 @@ static const char *const unsupported_modify[] = {
     NULL,
 };
 
+/* cloudgateDisplay: our own (headless, vnc, spice); botocore sends it (it
+ * does not check enums) but drops it from DescribeInstanceAttribute's
+ * answer: the cloudgate:display pseudo tag is the visible way. */
+#define ATTR_DISPLAY "cloudgateDisplay"
+
 static int supported(const char *attr)
 {
     return strcmp(attr, "userData") == 0 || strcmp(attr, "instanceType") == 0 ||
-           strcmp(attr, "disableApiTermination") == 0;
+           strcmp(attr, "disableApiTermination") == 0 || strcmp(attr, ATTR_DISPLAY) == 0;
 }
 
 /* Check attr: 0 when we support it, else -1 with UnsupportedOperation (a
@@ -139,6 +144,8 @@ int ec2_describe_instance_attribute(ec2_call *c)
         value = owned;
     } else if (strcmp(attr, "instanceType") == 0) {
         value = inst->instance_type;
+    } else if (strcmp(attr, ATTR_DISPLAY) == 0) {
+        value = cg_display_name(inst->display ? inst->display : CG_DISPLAY_HEADLESS);
     } else {
         value = inst->disable_api_termination ? "true" : "false";
     }
@@ -227,6 +234,9 @@ int ec2_modify_instance_attribute(ec2_call *c)
             goto cleanup;
         chg.set_user_data = 1;
         chg.user_data = data;
+    } else if (strcmp(attr, ATTR_DISPLAY) == 0) {
+        if (ec2_display_parse(c, "parameter " ATTR_DISPLAY, value, &chg.display) < 0)
+            goto cleanup;
     } else if (strcasecmp(value, "true") == 0 || strcasecmp(value, "false") == 0) {
         chg.disable_api_termination = strcasecmp(value, "true") == 0;
     } else {

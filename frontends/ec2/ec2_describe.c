@@ -402,6 +402,8 @@ int ec2_describe_images(ec2_call *c)
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
+    if (ec2_display_pseudo_tags(c, NULL, &images) < 0)
+        goto cleanup;
     if (n_ids && !(missing = calloc(n_ids, sizeof(*missing)))) {
         fail_oom(c);
         goto cleanup;

@@ -18,10 +18,14 @@
  * and so must stop at ec2_dry_run() itself; for the others the dispatcher
  * turns a successful run into DryRunOperation. */
 static const ec2_action ec2_actions[] = {
+    {"AttachVolume", ec2_attach_volume, 1},
+    {"CreateImage", ec2_create_image, 1},
     {"CreateKeyPair", ec2_create_key_pair, 1},
     {"CreateTags", ec2_create_tags, 1},
+    {"CreateVolume", ec2_create_volume, 1},
     {"DeleteKeyPair", ec2_delete_key_pair, 1},
     {"DeleteTags", ec2_delete_tags, 1},
+    {"DeleteVolume", ec2_delete_volume, 1},
     {"DescribeAccountAttributes", ec2_describe_account_attributes, 0},
     {"DescribeAvailabilityZones", ec2_describe_availability_zones, 0},
     {"DescribeImages", ec2_describe_images, 0},
@@ -32,7 +36,10 @@ static const ec2_action ec2_actions[] = {
     {"DescribeKeyPairs", ec2_describe_key_pairs, 0},
     {"DescribeRegions", ec2_describe_regions, 0},
     {"DescribeTags", ec2_describe_tags, 0},
+    {"DescribeVolumes", ec2_describe_volumes, 0},
+    {"DetachVolume", ec2_detach_volume, 1},
     {"GetConsoleOutput", ec2_get_console_output, 0},
+    {"GetConsoleScreenshot", ec2_get_console_screenshot, 0},
     {"GetPasswordData", ec2_get_password_data, 0},
     {"ImportKeyPair", ec2_import_key_pair, 1},
     {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},

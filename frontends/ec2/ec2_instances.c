@@ -161,7 +161,8 @@ static int describe(ec2_call *c, int status)
                  "The parameter instancesSet cannot be used with the parameter maxResults");
         goto cleanup;
     }
-    if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0)
+    if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0 ||
+        ec2_display_pseudo_tags(c, &list, NULL) < 0)
         goto cleanup;
 
     if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
@@ -453,7 +454,8 @@ int ec2_run_instances(ec2_call *c)
         token = NULL;
     if (ec2_user_data_decode(c, ec2_params_get(c->params, "UserData"), &user_data,
                              &user_data_len) < 0 ||
-        ec2_param_tag_specs(c, "instance", &tags) < 0)
+        ec2_param_tag_specs(c, "instance", &tags) < 0 ||
+        ec2_display_tag_take(c, &tags, &spec.display) < 0)
         goto cleanup;
 
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &images) < 0) {
@@ -505,14 +507,16 @@ cleanup:
 
 typedef enum { OP_START, OP_STOP, OP_REBOOT, OP_TERMINATE } state_op;
 
-static int call_op(ec2_call *c, state_op op, int force, const char *id, cg_state_change *chg,
-                   cg_error *err)
+static int call_op(ec2_call *c, state_op op, int force, cg_display once, const char *id,
+                   cg_state_change *chg, cg_error *err)
 {
     const cg_driver *d = c->ctx->driver;
     cg_drv *drv = c->ctx->drv;
 
     switch (op) {
     case OP_START:
+        if (once != CG_DISPLAY_DEFAULT)
+            return CG_DRV_CALL(d, drv, instance_run_once, err, id, once, chg);
         return CG_DRV_CALL(d, drv, instance_start, err, id, chg);
     case OP_STOP:
         return CG_DRV_CALL(d, drv, instance_stop, err, id, force, chg);
@@ -534,12 +538,15 @@ static int change_state(ec2_call *c, state_op op)
     const cg_instance *inst;
     size_t n_ids = 0, n = 0, i, len = 0;
     int force = 0, ret = -1;
+    cg_display once = CG_DISPLAY_DEFAULT;
     cg_error err = {0};
     char *body;
 
     if (ec2_param_list(c, "InstanceId", 1, &ids, &n_ids) < 0)
         goto cleanup;
     if (op == OP_STOP && ec2_param_bool(c, "Force", 0, &force) < 0)
+        goto cleanup;
+    if (op == OP_START && ec2_run_once_param(c, &once) < 0)
         goto cleanup;
     if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0)
         goto cleanup;
@@ -567,7 +574,7 @@ static int change_state(ec2_call *c, state_op op)
         snprintf(changes[n].id, sizeof(changes[n].id), "%s", ids[i]);
         changes[n].previous = inst->state;
         changes[n].current = inst->state;
-        if (call_op(c, op, force, ids[i], &changes[n], &err) < 0) {
+        if (call_op(c, op, force, once, ids[i], &changes[n], &err) < 0) {
             ec2_fail_cg(c, &err, ids[i]);
             goto cleanup;
         }

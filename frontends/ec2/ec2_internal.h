@@ -161,6 +161,14 @@ int ec2_terminate_instances(ec2_call *c);
 int ec2_create_tags(ec2_call *c);
 int ec2_delete_tags(ec2_call *c);
 int ec2_describe_tags(ec2_call *c);
+/* ec2_images.c */
+int ec2_create_image(ec2_call *c);
+/* ec2_volumes.c */
+int ec2_create_volume(ec2_call *c);
+int ec2_describe_volumes(ec2_call *c);
+int ec2_attach_volume(ec2_call *c);
+int ec2_detach_volume(ec2_call *c);
+int ec2_delete_volume(ec2_call *c);
 /* ec2_keypairs.c */
 int ec2_create_key_pair(ec2_call *c);
 int ec2_import_key_pair(ec2_call *c);
@@ -171,5 +179,29 @@ int ec2_describe_instance_attribute(ec2_call *c);
 int ec2_modify_instance_attribute(ec2_call *c);
 int ec2_get_console_output(ec2_call *c);
 int ec2_get_password_data(ec2_call *c);
+
+/* ---- displays (ec2_console.c) ------------------------------------------- */
+
+/* Tag keys under this prefix are cloudgate's: only EC2_TAG_DISPLAY is set by
+ * users; the others are read-only pseudo tags. */
+#define EC2_CG_TAG_PREFIX "cloudgate:"
+#define EC2_TAG_DISPLAY "cloudgate:display"
+#define EC2_TAG_DISPLAY_LIVE "cloudgate:display-live"
+#define EC2_TAG_DISPLAY_ADDRESS "cloudgate:display-address"
+
+/* "headless", "vnc" or "spice" into *out; else InvalidParameterValue naming
+ * what.  0 or -1. */
+int ec2_display_parse(ec2_call *c, const char *what, const char *value, cg_display *out);
+/* Take EC2_TAG_DISPLAY out of tags into *display (DEFAULT when absent);
+ * other reserved keys are InvalidParameterValue.  0 or -1. */
+int ec2_display_tag_take(ec2_call *c, cg_tags *tags, cg_display *display);
+/* Add the pseudo tags to listed instances and images (either may be NULL). */
+int ec2_display_pseudo_tags(ec2_call *c, cg_instance_list *instances, cg_image_list *images);
+/* Store display on instance ("i-") or image ("ami-") id; DEFAULT: nothing. */
+int ec2_display_set(ec2_call *c, const char *id, cg_display display);
+/* StartInstances' AdditionalInfo=cloudgate:run-once=DISPLAY into *once
+ * (DEFAULT when absent).  0 or -1. */
+int ec2_run_once_param(ec2_call *c, cg_display *once);
+int ec2_get_console_screenshot(ec2_call *c);
 
 #endif

@@ -183,6 +183,7 @@ int ec2_create_tags(ec2_call *c)
 {
     tag_targets t = {0};
     cg_tags tags = {0};
+    cg_display display;
     cg_error err = {0};
     size_t i, j, total, len = 0;
     char *body;
@@ -194,6 +195,9 @@ int ec2_create_tags(ec2_call *c)
         ec2_fail(c, "MissingParameter", "The request must contain the parameter Tag");
         goto cleanup;
     }
+    /* cloudgate:display is a setting, not a tag: it goes to the driver. */
+    if (ec2_display_tag_take(c, &tags, &display) < 0)
+        goto cleanup;
     for (i = 0; i < t.n; i++) {
         total = t.current[i]->n;
         for (j = 0; j < tags.n; j++) {
@@ -213,7 +217,10 @@ int ec2_create_tags(ec2_call *c)
     for (i = 0; i < t.n; i++) {
         if (seen_before(t.ids, i))
             continue;
-        if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, tags_set, &err, t.ids[i], &tags) < 0) {
+        if (ec2_display_set(c, t.ids[i], display) < 0)
+            goto cleanup;
+        if (tags.n &&
+            CG_DRV_CALL(c->ctx->driver, c->ctx->drv, tags_set, &err, t.ids[i], &tags) < 0) {
             ec2_fail_cg(c, &err, t.ids[i]);
             goto cleanup;
         }
@@ -240,6 +247,15 @@ int ec2_delete_tags(ec2_call *c)
 
     if (load_targets(c, &t) < 0 || ec2_param_tags(c, "Tag", 1, &tags) < 0)
         goto cleanup;
+    for (i = 0; i < tags.n; i++) {
+        if (strncasecmp(tags.v[i].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0) {
+            ec2_fail(c, "InvalidParameterValue",
+                     "Tag key '%.128s' is a cloudgate setting and cannot be deleted; change "
+                     "it with CreateTags",
+                     tags.v[i].key);
+            goto cleanup;
+        }
+    }
     if (ec2_dry_run(c) < 0)
         goto cleanup;
     for (i = 0; i < t.n; i++) {

@@ -97,6 +97,20 @@ char *ec2_xml_state_changes(const char *action, const char *request_id, const cg
 /* RebootInstances, CreateTags, DeleteTags: <return>true</return>. */
 char *ec2_xml_return_true(const char *action, const char *request_id, size_t *len);
 
+/* CreateImage: <imageId> (written in ec2_images.c). */
+char *ec2_xml_create_image(const char *request_id, const char *image_id, size_t *len);
+
+/* Volumes (written in ec2_volumes.c).  CreateVolume: the volume's fields. */
+char *ec2_xml_create_volume(const char *request_id, const cg_volume *v, size_t *len);
+/* DescribeVolumes: <volumeSet>, in the order given. */
+char *ec2_xml_describe_volumes(const char *request_id, const cg_volume *const *v, size_t n,
+                               size_t *len);
+/* AttachVolume / DetachVolume: one attachment (device "vdX", shown as
+ * "/dev/vdX") in state status. */
+char *ec2_xml_volume_attachment(const char *action, const char *request_id, const cg_volume *v,
+                                const char *instance_id, const char *device,
+                                const char *status, time_t when, size_t *len);
+
 /* DescribeImages; imageOwnerId is cfg->account_id. */
 char *ec2_xml_describe_images(const char *request_id, const cg_config *cfg,
                               const cg_image *const *v, size_t n, size_t *len);
@@ -159,6 +173,10 @@ char *ec2_xml_instance_attribute(const char *request_id, const char *instance_id
 /* GetConsoleOutput: output is already base64 (botocore decodes it). */
 char *ec2_xml_console_output(const char *request_id, const char *instance_id, time_t when,
                              const char *output, size_t *len);
+
+/* GetConsoleScreenshot: image_data is the base64 image (a PNG here). */
+char *ec2_xml_console_screenshot(const char *request_id, const char *instance_id,
+                                 const char *image_data, size_t *len);
 
 /* GetPasswordData: an empty <passwordData/> (no Windows guests). */
 char *ec2_xml_password_data(const char *request_id, const char *instance_id, time_t when,

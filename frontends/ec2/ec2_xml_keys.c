@@ -85,3 +85,15 @@ char *ec2_xml_password_data(const char *request_id, const char *instance_id, tim
     ec2_xml_str(x, "passwordData", NULL);
     return ec2_xml_finish(x, len);
 }
+
+char *ec2_xml_console_screenshot(const char *request_id, const char *instance_id,
+                                 const char *image_data, size_t *len)
+{
+    ec2_xml *x;
+
+    if (!(x = ec2_xml_new("GetConsoleScreenshot", request_id)))
+        return NULL;
+    ec2_xml_str(x, "instanceId", instance_id);
+    ec2_xml_str(x, "imageData", image_data);
+    return ec2_xml_finish(x, len);
+}

@@ -119,6 +119,47 @@ EXPECT = {
         ("InstanceStatuses.1.InstanceStatus.Details", []),
         ("NextToken", None),
     ],
+    "create_volume": [
+        ("VolumeId", "vol-0b1c2d3e4f5061728"),
+        ("Size", 1),
+        ("State", "available"),
+        ("AvailabilityZone", "cloudgate-a"),
+        ("Attachments", []),
+        ("Tags", []),
+        ("Encrypted", False),
+        ("VolumeType", "standard"),
+        ("CreateTime", datetime.datetime(2026, 11, 23, 10, 29, 22, tzinfo=dateutil.tz.tzutc())),
+    ],
+    "describe_volumes": [
+        ("Volumes.0.VolumeId", "vol-0a1b2c3d4e5f60718"),
+        ("Volumes.0.Size", 10),
+        ("Volumes.0.State", "in-use"),
+        ("Volumes.0.Attachments.0.InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("Volumes.0.Attachments.0.Device", "/dev/vdb"),
+        ("Volumes.0.Attachments.0.State", "attached"),
+        ("Volumes.0.Attachments.0.DeleteOnTermination", False),
+        ("Volumes.0.Tags", [{"Key": "Name", "Value": "data"}]),
+        ("Volumes.1.State", "available"),
+        ("Volumes.1.Attachments", []),
+        ("NextToken", None),
+    ],
+    "attach_volume": [
+        ("VolumeId", "vol-0a1b2c3d4e5f60718"),
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("Device", "/dev/vdb"),
+        ("State", "attached"),
+    ],
+    "detach_volume": [
+        ("VolumeId", "vol-0b1c2d3e4f5061728"),
+        ("Device", "/dev/vdc"),
+        ("State", "detached"),
+    ],
+    "delete_volume": [
+        ("ResponseMetadata.RequestId", "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"),
+    ],
+    "create_image": [
+        ("ImageId", "ami-0b1c2d3e4f5061728"),
+    ],
     "describe_images": [
         ("Images.0.ImageId", "ami-0a1b2c3d4e5f60718"),
         ("Images.0.Name", "debian-12"),
@@ -234,6 +275,10 @@ EXPECT = {
         ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
         ("Output", "WyAgICAwLjAwMDAwMF0gTGludXggdmVyc2lvbiA2LjENCmxvZ2luOiA="),
         ("Timestamp", datetime.datetime(2026, 11, 23, 10, 30, 22, tzinfo=dateutil.tz.tzutc())),
+    ],
+    "get_console_screenshot": [
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("ImageData", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"),
     ],
     "get_password_data": [
         ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),

@@ -88,16 +88,21 @@ def test_redirect_to_entry_point(gw, cimi):
         assert r.headers["Location"] == gw.endpoint + "/cimi/cloudEntryPoint"
 
 
+def cep_href(cimi, coll):
+    return entry_point(cimi)[coll]["href"]
+
+
 def test_entry_point_json(gw, cimi):
     cep = entry_point(cimi)
     assert cep["resourceURI"] == NS + "/CloudEntryPoint"
     assert cep["baseURI"] == gw.endpoint + "/cimi/"
     assert cep["id"] == cep["baseURI"] + "cloudEntryPoint"
     assert cep["name"]
-    for coll in ("machines", "machineConfigs", "machineImages", "credentials", "jobs"):
+    for coll in ("machines", "machineTemplates", "machineConfigs", "machineImages",
+                 "credentials", "volumes", "volumeTemplates", "volumeConfigs", "jobs"):
         assert cep[coll]["href"] == cep["baseURI"] + coll, coll
     # Only what is served is advertised.
-    for coll in ("machineTemplates", "volumes", "volumeConfigs", "volumeTemplates", "meters"):
+    for coll in ("meters", "networks", "systems", "credentialTemplates"):
         assert coll not in cep
 
 
@@ -149,11 +154,15 @@ def test_machines(gw, cimi, machines):
     assert nics["count"] == 1 and nics["networkInterfaces"][0]["network"]["name"]
     assert cimi.json(nics["id"])["count"] == 1
     cimi.xml(nics["id"])
-    # Operations: those of the current state only, each on the machine itself.
+    # Operations: those of the current state only, each on the machine itself
+    # but capture, which is served by the machineImages collection.
     assert {o["rel"] for o in m["operations"]} == {
-        NS + "/action/restart", NS + "/action/stop", "delete"}
-    assert all(o["href"] == m["id"] for o in m["operations"])
-    assert "operations" not in coll  # no machine creation yet
+        NS + "/action/restart", NS + "/action/stop", NS + "/action/pause",
+        NS + "/action/suspend", NS + "/action/capture", "edit", "delete"}
+    for o in m["operations"]:
+        want = m["id"] if not o["rel"].endswith("capture") else cep_href(cimi, "machineImages")
+        assert o["href"] == want, o
+    assert coll["operations"] == [{"rel": "add", "href": coll["id"]}]
 
 
 def test_terminated_machine_disappears(gw, cimi):
@@ -206,12 +215,13 @@ def test_filter_select_page_order(cimi, machines):
     # $select keeps the named attributes (and resourceURI and operations) only.
     coll = cimi.json("/cimi/machines", params={"$select": "name,state", **flt})
     ops = coll["machines"][0].pop("operations")
-    assert {o["rel"].rsplit("/", 1)[-1] for o in ops} == {"stop", "restart", "delete"}
+    assert {o["rel"].rsplit("/", 1)[-1] for o in ops} == {
+        "stop", "restart", "pause", "suspend", "capture", "edit", "delete"}
     assert coll["machines"][0] == {"resourceURI": NS + "/Machine", "name": "alpha",
                                    "state": "STARTED"}
     cimi.xml("/cimi/machines", params={"$select": "name,state", **flt})
     one = cimi.json("/cimi/machines/" + machines[0], params={"$select": "cpu"})
-    assert len(one.pop("operations")) == 3
+    assert len(one.pop("operations")) == 7
     assert one == {"resourceURI": NS + "/Machine", "cpu": 1}
 
 
@@ -256,16 +266,20 @@ def test_errors(gw, cimi, machines):
     r = cimi.get("/cimi/cloudEntryPoint", "text/html")
     assert r.status_code == 406 and "application/json" in r.json()["message"]
     url = gw.endpoint + "/cimi/machines/" + machines[0]
-    r = requests.request("PUT", url, auth=cimi.auth, timeout=30)
+    r = requests.request("PUT", url + "/networkInterfaces", auth=cimi.auth, timeout=30)
     assert r.status_code == 405
-    assert r.headers["Allow"] == "GET, POST, DELETE"
+    assert r.headers["Allow"] == "GET"
     assert "PUT" in r.json()["message"]
-    for path in ("/cimi/machines", "/cimi/machineImages/" + gw.image_id, "/cimi/jobs",
-                 "/cimi/machines/%s/networkInterfaces" % machines[0]):
+    allowed = {"/cimi/machines": "GET, POST", "/cimi/machineConfigs": "GET",
+               "/cimi/machineImages/" + gw.image_id: "GET, DELETE", "/cimi/jobs": "GET",
+               "/cimi/machines/%s/networkInterfaces" % machines[0]: "GET"}
+    for path, allow in allowed.items():
         for method in ("DELETE", "PUT", "POST"):
+            if method in allow:
+                continue
             r = requests.request(method, gw.endpoint + path, auth=cimi.auth, timeout=30)
             assert r.status_code == 405, (method, path)
-            assert r.headers["Allow"] == "GET"
+            assert r.headers["Allow"] == allow
             assert method in r.json()["message"]
     r = requests.post(gw.endpoint + "/cimi/machines", auth=cimi.auth, data="x=1",
                       headers={"Content-Type": "text/plain"}, timeout=30)

@@ -92,9 +92,10 @@ def test_stop_start_restart_delete(gw, cimi):
     iid = run_one(gw)
     m = machine(cimi, iid)
     assert m["state"] == "STARTED"
-    assert ops(m) == ["delete", "restart", "stop"]
+    assert ops(m) == ["capture", "delete", "edit", "pause", "restart", "stop", "suspend"]
     for o in m["operations"]:
-        assert o["href"] == m["id"]
+        assert o["href"] == (m["id"] if not o["rel"].endswith("capture")
+                             else gw.endpoint + "/cimi/machineImages")
 
     # stop (force) -> 202 -> job SUCCESS -> STOPPED, in CIMI and EC2.
     uri = accepted(gw, post(gw, cimi, iid, action_json("stop", True)), iid, ACTION + "stop")
@@ -103,7 +104,7 @@ def test_stop_start_restart_delete(gw, cimi):
     assert job["isCancellable"] is False
     m = machine(cimi, iid)
     assert m["state"] == "STOPPED"
-    assert ops(m) == ["delete", "start"]
+    assert ops(m) == ["capture", "delete", "edit", "start"]
     assert ec2_state(gw, iid) == "stopped"
 
     # stop again is not allowed: 409, and nothing changes (no new job).
@@ -176,10 +177,10 @@ def test_stop_start_restart_delete(gw, cimi):
     ('<Action xmlns="%s"/>' % NS, XML, 400, "action"),
     ('<Action xmlns="%s"><action>%sstop</action><force>maybe</force></Action>' % (NS, ACTION),
      XML, 400, "force"),
-    ('{"action": "%spause"}' % ACTION, JSON, 501, "pause"),
-    ('{"action": "%ssuspend"}' % ACTION, JSON, 501, "suspend"),
-    ('<Action xmlns="%s"><action>%scapture</action></Action>' % (NS, ACTION), XML, 501,
-     "capture"),
+    ('{"action": "%sexport"}' % ACTION, JSON, 501, "export"),
+    ('{"action": "%ssnapshot"}' % ACTION, JSON, 501, "snapshot"),
+    ('<Action xmlns="%s"><action>%simport</action></Action>' % (NS, ACTION), XML, 501,
+     "import"),
 ])
 def test_refused(gw, cimi, target, body, ctype, status, word):
     iid = target

@@ -265,3 +265,14 @@ char *domain_xml(world *w, const char *id)
     virConnectClose(conn);
     return xml;
 }
+
+void run_one(world *w, char *id)
+{
+    cg_instance_list out;
+    cg_error err = {0};
+
+    if (run(w, 1, 1, NULL, NULL, &out, &err) < 0)
+        fail_msg("run: %s", err.message);
+    snprintf(id, 24, "%s", out.v[0].id);
+    cg_instance_list_release(&out);
+}

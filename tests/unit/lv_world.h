@@ -63,6 +63,8 @@ char *domain_xml(world *w, const char *id);
  * user-data. */
 int run(world *w, unsigned min, unsigned max, const char *token, const cg_tags *tags,
         cg_instance_list *out, cg_error *err);
+/* Launch one instance (as run does); its id into id (24 bytes). */
+void run_one(world *w, char *id);
 /* A copy of instance id from instance_list; 0 when absent. */
 int find(world *w, const char *id, cg_instance *out);
 cg_instance_state state_of(world *w, const char *id);

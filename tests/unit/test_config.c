@@ -128,6 +128,31 @@ static void test_errors_name_key_and_line(void **state)
     expect_error("[instance-type x]\nvcpus = 1\n", "missing in [instance-type x]", 0);
     expect_error("[gateway]\ntls_cert = /a.pem\n", "tls_key", 0);
     expect_error("[gateway]\naccount_id = 12\n", "key 'account_id'", 2);
+    expect_error("[libvirt]\ndefault_display = rdp\n", "key 'default_display'", 2);
+    expect_error("[libvirt]\ndisplay_listen = <x>\n", "key 'display_listen'", 2);
+    expect_error("[libvirt]\ndisplay_password = way-too-long\n", "key 'display_password'", 2);
+    expect_error("[libvirt]\ndisplay_password = a b\n", "key 'display_password'", 2);
+}
+
+static void test_display_keys(void **state)
+{
+    char err[512] = "";
+    cg_config cfg;
+
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    assert_string_equal(cfg.default_display, "headless");
+    assert_string_equal(cfg.display_listen, "127.0.0.1");
+    assert_null(cfg.display_password);
+    cg_config_release(&cfg);
+    assert_int_equal(load_text(&cfg,
+                               "[libvirt]\ndefault_display = spice\ndisplay_listen = ::1\n"
+                               "display_password = s3cret\n",
+                               err, sizeof(err)),
+                     0);
+    assert_string_equal(cfg.default_display, "spice");
+    assert_string_equal(cfg.display_listen, "::1");
+    assert_string_equal(cfg.display_password, "s3cret");
+    cg_config_release(&cfg);
 }
 
 static void test_missing_file(void **state)
@@ -148,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_sample_file),
         cmocka_unit_test(test_zones_and_types),
         cmocka_unit_test(test_errors_name_key_and_line),
+        cmocka_unit_test(test_display_keys),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "drivers/libvirt/lv_display.h"
 #include "drivers/libvirt/lv_domxml.h"
 
 extern char **environ;
@@ -271,6 +272,208 @@ static void test_golden_volumes(void **state)
     assert_int_equal(err.kind, CG_ERR_NONE);
 }
 
+/* ---- displays: headless, VNC, SPICE, run-once ----------------------------- */
+
+/* stored: the metadata's choice; shape: the devices (they differ in a run-once). */
+static char *build_display(cg_display stored, cg_display shape)
+{
+    cg_instance m;
+    lv_domain_spec s;
+    cg_error err = {0};
+    char *xml;
+
+    fill_meta(&m, 0);
+    m.display = stored;
+    fill_spec(&s, "qemu", &m);
+    fill_direct_kernel(&s);
+    s.display = shape;
+    s.display_listen = "127.0.0.1";
+    s.display_password = shape == CG_DISPLAY_HEADLESS ? NULL : "s3cret";
+    xml = lv_domxml_build(&s, &err);
+    assert_int_equal(err.kind, CG_ERR_NONE);
+    cg_instance_release(&m);
+    return xml;
+}
+
+static void test_golden_displays(void **state)
+{
+    /* stored choice, device shape, golden, what must (+) or must not (-) be there */
+    static const struct {
+        cg_display stored, shape;
+        const char *golden;
+        const char *checks[4];
+    } cases[] = {
+        {CG_DISPLAY_HEADLESS, CG_DISPLAY_HEADLESS, "display-headless.xml",
+         {"-<graphics", "+<model type=\"none\"/>", "+<bios useserial=\"yes\"/>",
+          "+<console type=\"pty\">"}},
+        {CG_DISPLAY_VNC, CG_DISPLAY_VNC, "display-vnc.xml",
+         {"+<graphics type=\"vnc\" autoport=\"yes\"", "+<input type=\"tablet\" bus=\"usb\"/>",
+          "+<console type=\"pty\">", "+<model type=\"vga\"/>"}},
+        {CG_DISPLAY_SPICE, CG_DISPLAY_SPICE, "display-spice.xml",
+         {"+<graphics type=\"spice\" autoport=\"yes\"", "+<model type=\"qxl\"/>",
+          "+name=\"com.redhat.spice.0\"", "+<console type=\"pty\">"}},
+        /* A headless machine started once with SPICE: the metadata keeps headless. */
+        {CG_DISPLAY_HEADLESS, CG_DISPLAY_SPICE, "display-run-once.xml",
+         {"+<cloudgate:display>headless</cloudgate:display>", "+<graphics type=\"spice\"",
+          "-<model type=\"none\"/>", "+<bios useserial=\"yes\"/>"}},
+    };
+    size_t i, j;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *xml = build_display(cases[i].stored, cases[i].shape);
+
+        for (j = 0; j < 4; j++) {
+            const char *c = cases[i].checks[j];
+
+            if ((strstr(xml, c + 1) != NULL) != (c[0] == '+'))
+                fail_msg("%s: '%s' %s", cases[i].golden, c + 1,
+                         c[0] == '+' ? "missing" : "present");
+        }
+        check_golden(cases[i].golden, xml);
+    }
+}
+
+/* The effective display: image default x launch override x run-once. */
+static void test_display_inheritance_matrix(void **state)
+{
+    static const cg_display images[] = {CG_DISPLAY_HEADLESS, CG_DISPLAY_VNC, CG_DISPLAY_SPICE};
+    static const cg_display choices[] = {CG_DISPLAY_DEFAULT, CG_DISPLAY_HEADLESS, CG_DISPLAY_VNC,
+                                         CG_DISPLAY_SPICE};
+    size_t i, j, k;
+
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < 4; j++) {
+            cg_display stored = lv_display_choose(images[i], choices[j], CG_DISPLAY_VNC);
+            cg_display want = choices[j] != CG_DISPLAY_DEFAULT ? choices[j] : images[i];
+
+            assert_int_equal(stored, want);
+            for (k = 0; k < 4; k++) {
+                cg_display once = choices[k];
+
+                /* A run-once runs its display; an ordinary start the stored one. */
+                assert_int_equal(lv_display_for_start(stored, once),
+                                 once != CG_DISPLAY_DEFAULT ? once : stored);
+                /* ...and the next ordinary start is back to the stored one. */
+                assert_int_equal(lv_display_for_start(stored, CG_DISPLAY_DEFAULT), stored);
+            }
+        }
+    }
+    /* An image without a choice (DEFAULT) takes the gateway default. */
+    assert_int_equal(lv_display_choose(CG_DISPLAY_DEFAULT, CG_DISPLAY_DEFAULT, CG_DISPLAY_SPICE),
+                     CG_DISPLAY_SPICE);
+    assert_int_equal(lv_display_choose(CG_DISPLAY_DEFAULT, CG_DISPLAY_DEFAULT, CG_DISPLAY_DEFAULT),
+                     CG_DISPLAY_HEADLESS);
+    assert_int_equal(lv_display_for_start(CG_DISPLAY_DEFAULT, CG_DISPLAY_DEFAULT),
+                     CG_DISPLAY_HEADLESS);
+    assert_string_equal(cg_display_name(CG_DISPLAY_SPICE), "spice");
+}
+
+/* Switching edits libvirt's own definition: a hot-plugged disk and the
+ * uuid stay, the devices of the other shapes go. */
+static void test_display_edit(void **state)
+{
+    static const cg_display seq[] = {CG_DISPLAY_VNC, CG_DISPLAY_SPICE, CG_DISPLAY_HEADLESS};
+    lv_display_opts o = {"127.0.0.1", NULL};
+    cg_instance m, out;
+    lv_domain_spec s;
+    cg_error err = {0};
+    virConnectPtr conn;
+    virDomainPtr dom;
+    char uuid[VIR_UUID_STRING_BUFLEN], uuid2[VIR_UUID_STRING_BUFLEN];
+    char *xml, *back, *edited;
+    size_t i;
+
+    fill_meta(&m, 0);
+    fill_spec(&s, "test", &m);
+    s.network = "default";
+    xml = lv_domxml_build(&s, &err);
+    assert_non_null(xml);
+    /* A disk attached later (the test driver cannot hot-plug). */
+    back = strstr(xml, "<memballoon");
+    assert_non_null(back);
+    edited = malloc(strlen(xml) + 200);
+    sprintf(edited, "%.*s<disk type='file' device='disk'><source file='/tmp/vol-1.qcow2'/>"
+                    "<target dev='vdb' bus='virtio'/></disk>%s",
+            (int)(back - xml), xml, back);
+    conn = virConnectOpen("test:///default");
+    assert_non_null(conn);
+    dom = virDomainDefineXML(conn, edited);
+    free(edited);
+    assert_non_null(dom);
+    assert_int_equal(virDomainGetUUIDString(dom, uuid), 0);
+    virDomainFree(dom);
+    for (i = 0; i < 3; i++) {
+        dom = virDomainLookupByName(conn, m.id);
+        back = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        virDomainFree(dom);
+        edited = lv_domxml_display(back, seq[i], &o, &err);
+        assert_non_null(edited);
+        dom = virDomainDefineXML(conn, edited);
+        assert_non_null(dom);
+        assert_int_equal(virDomainGetUUIDString(dom, uuid2), 0);
+        assert_string_equal(uuid, uuid2);
+        free(back);
+        back = virDomainGetXMLDesc(dom, 0);
+        assert_non_null(strstr(back, "/tmp/vol-1.qcow2"));
+        assert_non_null(strstr(back, "<console type='pty'>"));
+        assert_int_equal(strstr(back, "<graphics") != NULL, seq[i] != CG_DISPLAY_HEADLESS);
+        assert_int_equal(strstr(back, "spicevmc") != NULL, seq[i] == CG_DISPLAY_SPICE);
+        assert_int_equal(strstr(back, "tablet") != NULL, seq[i] != CG_DISPLAY_HEADLESS);
+        /* Inactive: the metadata's choice, nothing live. */
+        memset(&out, 0, sizeof(out));
+        assert_int_equal(lv_domxml_parse(back, &out, &err), 1);
+        assert_int_equal(out.display, CG_DISPLAY_HEADLESS);
+        assert_int_equal(out.display_live, CG_DISPLAY_DEFAULT);
+        cg_instance_release(&out);
+        free(back);
+        free(edited);
+        virDomainFree(dom);
+    }
+    dom = virDomainLookupByName(conn, m.id);
+    assert_int_equal(virDomainUndefine(dom), 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    free(xml);
+    cg_instance_release(&m);
+}
+
+/* A running domain's XML (with an id) tells what runs and where. */
+static void test_display_parse_live(void **state)
+{
+    const char *xml =
+        "<domain type='qemu' id='7'><name>i-1</name><metadata><c:instance xmlns:c='" LV_METADATA_NS
+        "'><c:display>headless</c:display></c:instance></metadata>"
+        "<memory unit='MiB'>256</memory><vcpu>1</vcpu><devices>"
+        "<graphics type='spice' port='5901' autoport='yes' listen='127.0.0.1'>"
+        "<listen type='address' address='127.0.0.1'/></graphics></devices></domain>";
+    const char *old = "<domain type='qemu'><name>i-2</name><metadata><c:instance xmlns:c='"
+                      LV_METADATA_NS "'/></metadata><memory>1024</memory><vcpu>1</vcpu></domain>";
+    const char *bad = "<domain type='qemu'><name>i-3</name><metadata><c:instance xmlns:c='"
+                      LV_METADATA_NS "'><c:display>hologram</c:display></c:instance></metadata>"
+                      "<memory>1024</memory><vcpu>1</vcpu></domain>";
+    cg_instance out;
+    cg_error err = {0};
+
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(lv_domxml_parse(xml, &out, &err), 1);
+    assert_int_equal(out.display, CG_DISPLAY_HEADLESS);
+    assert_int_equal(out.display_live, CG_DISPLAY_SPICE);
+    assert_string_equal(out.display_addr, "127.0.0.1");
+    assert_int_equal(out.display_port, 5901);
+    cg_instance_release(&out);
+
+    /* Made before displays existed: headless. */
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(lv_domxml_parse(old, &out, &err), 1);
+    assert_int_equal(out.display, CG_DISPLAY_HEADLESS);
+    assert_int_equal(out.display_live, CG_DISPLAY_DEFAULT);
+    cg_instance_release(&out);
+
+    memset(&out, 0, sizeof(out));
+    assert_int_equal(lv_domxml_parse(bad, &out, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_INTERNAL);
+}
+
 /* Run virt-xml-validate FILE TYPE, its output shown only when verbose; its
  * exit status, or -1 when it is not installed. */
 static int run_validate(const char *path, const char *type, int verbose)
@@ -301,6 +504,8 @@ static void test_goldens_validate(void **state)
         {"test-driver.xml", "domain"},        {"tags-escaping.xml", "domain"},
         {"volume-overlay.xml", "storagevol"}, {"volume-plain.xml", "storagevol"},
         {"volume-seed.xml", "storagevol"},    {"protected.xml", "domain"},
+        {"display-headless.xml", "domain"},   {"display-vnc.xml", "domain"},
+        {"display-spice.xml", "domain"},      {"display-run-once.xml", "domain"},
     };
     char path[PATH_MAX];
     size_t i;
@@ -789,7 +994,11 @@ int main(void)
         cmocka_unit_test(test_golden_protected),
         cmocka_unit_test(test_golden_metadata),
         cmocka_unit_test(test_golden_volumes),
+        cmocka_unit_test(test_golden_displays),
         cmocka_unit_test(test_goldens_validate),
+        cmocka_unit_test(test_display_inheritance_matrix),
+        cmocka_unit_test(test_display_edit),
+        cmocka_unit_test(test_display_parse_live),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_libvirt_accepts),
         cmocka_unit_test(test_update),

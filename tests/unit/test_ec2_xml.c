@@ -302,6 +302,52 @@ static void test_describe_images(void **state)
     cg_tags_release(&a.tags);
 }
 
+static void test_create_image(void **state)
+{
+    size_t len = 0;
+    char *doc = ec2_xml_create_image(RID, "ami-0b1c2d3e4f5061728", &len);
+
+    check_golden("create_image", doc, len);
+}
+
+static void test_volumes(void **state)
+{
+    cg_volume a = {0}, b = {0};
+    const cg_volume *v[2] = {&a, &b};
+    size_t len = 0;
+    char *doc;
+
+    snprintf(a.id, sizeof(a.id), "vol-0a1b2c3d4e5f60718");
+    snprintf(a.zone, sizeof(a.zone), "cloudgate-a");
+    snprintf(a.state, sizeof(a.state), "in-use");
+    snprintf(a.format, sizeof(a.format), "qcow2");
+    snprintf(a.attached_to, sizeof(a.attached_to), "i-0aaaaaaaaaaaaaaaa");
+    snprintf(a.device, sizeof(a.device), "vdb");
+    a.size_bytes = 10ULL << 30;
+    a.created = T_LAUNCH;
+    assert_int_equal(cg_tags_set(&a.tags, "Name", "data"), 0);
+    snprintf(b.id, sizeof(b.id), "vol-0b1c2d3e4f5061728");
+    snprintf(b.zone, sizeof(b.zone), "cloudgate-a");
+    snprintf(b.state, sizeof(b.state), "available");
+    b.size_bytes = 1ULL << 30;
+    b.created = T_LAUNCH;
+    doc = ec2_xml_create_volume(RID, &b, &len);
+    check_golden("create_volume", doc, len);
+    doc = ec2_xml_describe_volumes(RID, v, 2, &len);
+    assert_xpath(doc, len, "//e:volumeSet/e:item[1]/e:attachmentSet/e:item/e:device", "/dev/vdb");
+    assert_xpath(doc, len, "count(//e:volumeSet/e:item[2]/e:attachmentSet/e:item)", "0");
+    check_golden("describe_volumes", doc, len);
+    doc = ec2_xml_volume_attachment("AttachVolume", RID, &a, "i-0aaaaaaaaaaaaaaaa", "vdb",
+                                    "attached", T_LAUNCH, &len);
+    check_golden("attach_volume", doc, len);
+    doc = ec2_xml_volume_attachment("DetachVolume", RID, &b, "i-0aaaaaaaaaaaaaaaa", "vdc",
+                                    "detached", T_LAUNCH, &len);
+    check_golden("detach_volume", doc, len);
+    doc = ec2_xml_return_true("DeleteVolume", RID, &len);
+    check_golden("delete_volume", doc, len);
+    cg_tags_release(&a.tags);
+}
+
 static void test_describe_regions_zones(void **state)
 {
     ec2_region r = {"cloudgate", "127.0.0.1:8773"};
@@ -432,6 +478,8 @@ static void test_key_pairs(void **state)
     cg_tags_release(&rsa.tags);
 }
 
+#define PNG_1X1 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+
 static void test_instance_extras(void **state)
 {
     size_t len = 0;
@@ -449,6 +497,9 @@ static void test_instance_extras(void **state)
     doc = ec2_xml_console_output(RID, "i-0aaaaaaaaaaaaaaaa", T_LAUNCH + 60,
                                  "WyAgICAwLjAwMDAwMF0gTGludXggdmVyc2lvbiA2LjENCmxvZ2luOiA=", &len);
     check_golden("get_console_output", doc, len);
+    /* A 1x1 PNG: we answer PNG where AWS answers JPG. */
+    doc = ec2_xml_console_screenshot(RID, "i-0aaaaaaaaaaaaaaaa", PNG_1X1, &len);
+    check_golden("get_console_screenshot", doc, len);
     doc = ec2_xml_password_data(RID, "i-0aaaaaaaaaaaaaaaa", T_LAUNCH, &len);
     assert_non_null(strstr(doc, "<passwordData/>"));
     check_golden("get_password_data", doc, len);
@@ -494,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_state_changes),
         cmocka_unit_test(test_instance_status),
         cmocka_unit_test(test_describe_images),
+        cmocka_unit_test(test_create_image),
+        cmocka_unit_test(test_volumes),
         cmocka_unit_test(test_describe_regions_zones),
         cmocka_unit_test(test_account_attributes_and_types),
         cmocka_unit_test(test_describe_tags),

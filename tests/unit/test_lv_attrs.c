@@ -23,18 +23,6 @@
 
 #include "lv_world.h"
 
-/* Launch one instance; its id into id. */
-static void run_one(world *w, char *id)
-{
-    cg_instance_list out;
-    cg_error err = {0};
-
-    if (run(w, 1, 1, NULL, NULL, &out, &err) < 0)
-        fail_msg("run: %s", err.message);
-    snprintf(id, 24, "%s", out.v[0].id);
-    cg_instance_list_release(&out);
-}
-
 static void stop(world *w, const char *id)
 {
     cg_state_change chg;

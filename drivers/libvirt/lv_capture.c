@@ -1,0 +1,352 @@
+/* cloudgate libvirt driver: capture an instance's root disk as a new image
+ * (CIMI capture, EC2 CreateImage).
+ *
+ * A stopped instance's overlay is copied with virStorageVolCreateXMLFrom
+ * (qemu-img convert: the copy comes out flattened).  A running one holds
+ * its disk's lock, so it is paused and copied by a block-copy job into a
+ * fresh volume (the job is ended without pivoting: the domain keeps its
+ * disk), then resumed: crash-consistent, like CreateImage with NoReboot.
+ * Other zones get the copy through a local file, uploaded as
+ * image_register does.  Any failure removes the volumes, files and row.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/virterror.h>
+#include <libxml/tree.h>
+
+#include "../../gateway/log.h"
+#include "../../gateway/util.h"
+#include "lv_driver.h"
+#include "lv_seed.h"
+#include "lv_storage.h"
+
+/* Bound on one disk copy; the demo disk takes about a second. */
+#define COPY_WAIT_SEC 900.0
+
+/* The block-copy destination: <disk type='file'><source file=path/>
+ * <driver type='qcow2'/></disk>.  malloc'd or NULL (reported). */
+static char *dest_xml(const char *path, cg_error *err)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr disk = NULL, n;
+    xmlChar *buf = NULL;
+    char *xml = NULL;
+    int len = 0;
+
+    if (doc && (disk = xmlNewNode(NULL, BAD_CAST "disk"))) {
+        xmlDocSetRootElement(doc, disk);
+        if (xmlNewProp(disk, BAD_CAST "type", BAD_CAST "file") &&
+            (n = xmlNewChild(disk, NULL, BAD_CAST "source", NULL)) &&
+            xmlNewProp(n, BAD_CAST "file", BAD_CAST path) &&
+            (n = xmlNewChild(disk, NULL, BAD_CAST "driver", NULL)) &&
+            xmlNewProp(n, BAD_CAST "type", BAD_CAST "qcow2"))
+            xmlDocDumpMemory(doc, &buf, &len);
+    }
+    if (!buf || !(xml = strdup((const char *)buf)))
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+    xmlFree(buf);
+    xmlFreeDoc(doc);
+    return xml;
+}
+
+/* Mirror the active domain's disk src into the existing volume at dst and
+ * end the job once in sync, leaving dst a standalone copy.  0 or -1. */
+static int copy_live(virConnectPtr conn, virDomainPtr dom, const char *src, const char *dst,
+                     cg_error *err)
+{
+    virDomainBlockJobInfo info;
+    double deadline = cg_monotonic() + COPY_WAIT_SEC;
+    char *xml = NULL;
+    int rc, started = 0, ret = -1;
+
+    if (!(xml = dest_xml(dst, err)))
+        goto cleanup;
+    /* TRANSIENT_JOB: allowed on a persistent domain, which copies refuse
+     * otherwise; REUSE_EXT: the volume was made through the pool. */
+    if (virDomainBlockCopy(dom, src, xml, NULL, 0,
+                           VIR_DOMAIN_BLOCK_COPY_REUSE_EXT |
+                               VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "copy disk %s", src);
+        goto cleanup;
+    }
+    started = 1;
+    /* libvirt shows cur == end only once the mirror is ready. */
+    while ((rc = virDomainGetBlockJobInfo(dom, src, &info, 0)) == 1 &&
+           !(info.end > 0 && info.cur == info.end)) {
+        if (cg_monotonic() > deadline) {
+            cg_error_set(err, CG_ERR_INTERNAL, "copying disk %s took over %.0f s", src,
+                         COPY_WAIT_SEC);
+            goto cleanup;
+        }
+        usleep(100000);
+    }
+    if (rc != 1) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_INTERNAL, "the copy of disk %s stopped", src);
+        else
+            lv_report(err, conn, CG_ERR_INTERNAL, "copy of disk %s", src);
+        goto cleanup;
+    }
+    if (virDomainBlockJobAbort(dom, src, 0) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "finish the copy of disk %s", src);
+        goto cleanup;
+    }
+    started = 0;
+    ret = 0;
+
+cleanup:
+    if (started && virDomainBlockJobAbort(dom, src, 0) < 0)
+        cg_warn("copy of %s: job not ended: %s", src, virGetLastErrorMessage());
+    free(xml);
+    return ret;
+}
+
+/* Copy a running instance's disk (pausing it meanwhile) into volume name. */
+static int copy_running(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_instance *inst,
+                        const char *src_vol, const char *name, unsigned long long *size,
+                        cg_error *err)
+{
+    virDomainPtr dom = NULL;
+    char *src = NULL, *dst = NULL;
+    int paused = 0, ret = -1;
+
+    if (!(dom = lv_domain_get(conn, inst->id, err)) ||
+        lv_storage_find(conn, drv->cfg->storage_pool, src_vol, size, err) < 0 ||
+        !(src = lv_storage_path(conn, drv->cfg->storage_pool, src_vol, err)))
+        goto cleanup;
+    if (inst->sub != CG_SUB_PAUSED) {
+        if (virDomainSuspend(dom) < 0) {
+            lv_report(err, conn, CG_ERR_INTERNAL, "pause instance %s", inst->id);
+            goto cleanup;
+        }
+        paused = 1;
+    }
+    if (!(dst = lv_storage_create(conn, drv->cfg->storage_pool, name, *size, "qcow2", err)))
+        goto cleanup;
+    if (copy_live(conn, dom, src, dst, err) < 0) {
+        lv_storage_delete(conn, drv->cfg->storage_pool, name, NULL);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (paused && virDomainResume(dom) < 0) {
+        /* The image is good; the instance shows as paused and can be started. */
+        cg_err("capture of %s: instance left paused: %s", inst->id, virGetLastErrorMessage());
+    }
+    if (dom) {
+        lv_power_sync(lv_host_cache(h), dom, inst->id);
+        virDomainFree(dom);
+    }
+    free(src);
+    free(dst);
+    return ret;
+}
+
+/* Write volume name of conn's pool into the local file path.  0 or -1. */
+static int download(virConnectPtr conn, const char *pool, const char *name, const char *path,
+                    cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    virStorageVolPtr v = NULL;
+    virStreamPtr st = NULL;
+    char buf[65536];
+    int fd = -1, n, ret = -1;
+
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!(p = virStoragePoolLookupByName(conn, pool)) || !(v = virStorageVolLookupByName(p, name)) ||
+        !(st = virStreamNew(conn, 0)) || virStorageVolDownload(v, st, 0, 0, 0) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "download volume '%s'", name);
+        goto cleanup;
+    }
+    while ((n = virStreamRecv(st, buf, sizeof(buf))) > 0) {
+        if (write(fd, buf, (size_t)n) != n) {
+            cg_error_set(err, CG_ERR_INTERNAL, "writing %s: %s", path, strerror(errno));
+            virStreamAbort(st);
+            goto cleanup;
+        }
+    }
+    if (n < 0 || virStreamFinish(st) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "download volume '%s'", name);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (st)
+        virStreamFree(st);
+    if (v)
+        virStorageVolFree(v);
+    if (p)
+        virStoragePoolFree(p);
+    return ret;
+}
+
+/* Put the copy made in zone src into every other zone; *done[i] marks the
+ * zones that got it.  0 or -1. */
+static int replicate(cg_drv *drv, lv_host *src, virConnectPtr conn, const char *name,
+                     int *done, cg_error *err)
+{
+    char *tmp = NULL;
+    unsigned long long cap;
+    size_t i;
+    int ret = -1;
+
+    if (drv->n_hosts < 2)
+        return 0;
+    if (!(tmp = cg_asprintf("%s/%s.capture", drv->cfg->state_dir, name))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if (download(conn, drv->cfg->storage_pool, name, tmp, err) < 0)
+        goto cleanup;
+    for (i = 0; i < drv->n_hosts; i++) {
+        virConnectPtr c;
+        int rc;
+
+        if (drv->hosts[i] == src)
+            continue;
+        if (!(c = lv_host_conn(drv->hosts[i], err)))
+            goto cleanup;
+        rc = lv_storage_upload(c, drv->cfg->storage_pool, name, tmp, &cap, err);
+        virConnectClose(c);
+        if (rc < 0)
+            goto cleanup;
+        done[i] = 1;
+    }
+    ret = 0;
+
+cleanup:
+    unlink(tmp);
+    free(tmp);
+    return ret;
+}
+
+/* The new image's record: names, boot settings of the source image. */
+static int describe(cg_drv *drv, const cg_capture_spec *spec, const cg_instance *inst,
+                    const cg_image *src, cg_image *img, cg_error *err)
+{
+    memset(img, 0, sizeof(*img));
+    cg_new_id(img->id, sizeof(img->id), "ami-");
+    if (!(img->name = strdup(spec->name)) ||
+        (spec->description && !(img->description = strdup(spec->description))) ||
+        !(img->volume = cg_asprintf("%s.qcow2", img->id)) ||
+        (src->cmdline && !(img->cmdline = strdup(src->cmdline)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    snprintf(img->architecture, sizeof(img->architecture), "%s",
+             src->architecture[0] ? src->architecture : "x86_64");
+    snprintf(img->state, sizeof(img->state), "available");
+    snprintf(img->seed_format, sizeof(img->seed_format), "%s",
+             src->seed_format[0] ? src->seed_format : LV_SEED_NOCLOUD);
+    snprintf(img->source_instance, sizeof(img->source_instance), "%s", inst->id);
+    img->display = inst->display == CG_DISPLAY_DEFAULT ? CG_DISPLAY_HEADLESS : inst->display;
+    img->created = time(NULL);
+    return 0;
+}
+
+/* CG_ERR_CONFLICT when an image is called name: checked before copying a
+ * disk for nothing (the database's UNIQUE still decides a race). */
+static int name_free(cg_drv *drv, const char *name, cg_error *err)
+{
+    cg_image_list il = {0};
+    size_t i;
+    int ret = 0;
+
+    if (lv_state_image_list(drv->state, &il, err) < 0)
+        return -1;
+    for (i = 0; i < il.n && ret == 0; i++) {
+        if (strcmp(il.v[i].name, name) == 0) {
+            cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", name);
+            ret = -1;
+        }
+    }
+    cg_image_list_release(&il);
+    return ret;
+}
+
+int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg_error *err)
+{
+    cg_instance inst;
+    cg_image img, src;
+    lv_host *h;
+    virConnectPtr conn = NULL;
+    char src_vol[64];
+    int *made = NULL, boot_files = 0, rc, ret = -1;
+    size_t i;
+
+    memset(&img, 0, sizeof(img));
+    memset(&src, 0, sizeof(src));
+    if (!spec->name || !*spec->name) {
+        cg_error_set(err, CG_ERR_MISSING, "an image needs a name");
+        return -1;
+    }
+    if (name_free(drv, spec->name, err) < 0 ||
+        !(h = lv_instance_take_live(drv, spec->instance_id, &inst, err)))
+        return -1;
+    if (inst.state != CG_STATE_RUNNING && inst.state != CG_STATE_STOPPED) {
+        cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be captured now",
+                     inst.id, cg_instance_state_name(inst.state));
+        goto cleanup;
+    }
+    /* A deregistered source image leaves no boot settings: disk boot. */
+    if ((rc = lv_state_image_get(drv->state, inst.image_id, &src, NULL, err)) < 0 ||
+        describe(drv, spec, &inst, &src, &img, err) < 0)
+        goto cleanup;
+    if (rc == 0 && inst.image_id[0])
+        cg_warn("capture of %s: image %s is gone; the new image boots from its disk", inst.id,
+                inst.image_id);
+    if (!(made = calloc(drv->n_hosts, sizeof(*made))) || !(conn = lv_host_conn(h, err))) {
+        if (!made)
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    snprintf(src_vol, sizeof(src_vol), "%s.qcow2", inst.id);
+    if (inst.state == CG_STATE_RUNNING)
+        rc = copy_running(drv, h, conn, &inst, src_vol, img.volume, &img.size_bytes, err);
+    else
+        rc = lv_storage_clone(conn, drv->cfg->storage_pool, src_vol, img.volume,
+                              &img.size_bytes, err);
+    if (rc < 0)
+        goto cleanup;
+    for (i = 0; i < drv->n_hosts; i++)
+        made[i] = drv->hosts[i] == h;
+    if (replicate(drv, h, conn, img.volume, made, err) < 0)
+        goto cleanup;
+    boot_files = 1;
+    if (lv_image_copy_boot_files(drv, src.kernel, src.initrd, &img, err) < 0 ||
+        lv_state_image_add(drv->state, &img, 1, err) < 0)
+        goto cleanup;
+    cg_info("image %s captured from instance %s: '%s'", img.id, inst.id, img.name);
+    if (out) {
+        *out = img;
+        memset(&img, 0, sizeof(img));
+    }
+    ret = 0;
+
+cleanup:
+    if (ret < 0 && made)
+        lv_image_unplace(drv, img.volume, drv->n_hosts, made);
+    if (ret < 0 && boot_files)
+        lv_image_remove_boot_files(drv, img.id);
+    lv_cache_release(lv_host_cache(h), inst.id);
+    if (conn)
+        virConnectClose(conn);
+    free(made);
+    cg_image_release(&src);
+    cg_image_release(&img);
+    cg_instance_release(&inst);
+    return ret;
+}

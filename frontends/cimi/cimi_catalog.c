@@ -1,0 +1,370 @@
+/* cloudgate: the CIMI resources machines are made from and the jobs:
+ * MachineConfigurations (the instance types), MachineImages (the images;
+ * capture, delete, the template's graphics consoles), Credentials (the key
+ * pairs EC2 also sees) and Jobs (cancel). */
+#include "cimi_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    const cg_config *cfg = c->ctx->cfg;
+    size_t i;
+
+    if (cimi_alloc_objs(c, out, cfg->n_types) < 0)
+        return -1;
+    for (i = 0; i < cfg->n_types; i++) {
+        if (!((*out)[(*n)++] = cimi_build_machine_config(c->base, &cfg->types[i])))
+            return cimi_fail(c, 500, "out of memory");
+    }
+    return 0;
+}
+
+/* ---- machine images ------------------------------------------------------------------ */
+
+int cimi_list_images(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    cg_image_list imgs = {0};
+    cg_error err = {0};
+    size_t i;
+    int ret = -1;
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &imgs) < 0)
+        return cimi_fail_cg(c, &err);
+    if (cimi_alloc_objs(c, out, imgs.n) < 0)
+        goto cleanup;
+    for (i = 0; i < imgs.n; i++) {
+        if (!((*out)[(*n)++] = cimi_build_machine_image(c->base, c->ctx->cfg, &imgs.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_image_list_release(&imgs);
+    return ret;
+}
+
+/* POST of a MachineImage whose imageLocation is a machine: capture it
+ * (DSP0263 5.14.7.1), as a job. */
+void cimi_image_capture(cimi_call *c)
+{
+    json_object *body = cimi_body(c, "MachineImage");
+    const char *name = NULL, *desc = NULL, *loc = NULL, *type = NULL;
+    cimi_action act = {.op = CIMI_OP_CAPTURE};
+    cg_error err = {0};
+    char id[64];
+    cg_job job;
+
+    if (!body)
+        return;
+    if (cimi_body_str(c, body, "name", "name", &name) < 0 ||
+        cimi_body_str(c, body, "description", "description", &desc) < 0 ||
+        cimi_body_str(c, body, "type", "type", &type) < 0 ||
+        cimi_body_str(c, body, "imageLocation", "imageLocation", &loc) < 0)
+        goto cleanup;
+    if (type && strcmp(type, "IMAGE") != 0) {
+        cimi_fail(c, 501, "only IMAGE machine images can be made, not %.32s", type);
+        goto cleanup;
+    }
+    if (!loc) {
+        cimi_fail(c, 400, "a MachineImage is made by capture: imageLocation must be the "
+                          "machine's URI (uploading images is cloudgate-admin image-register)");
+        goto cleanup;
+    }
+    if (cimi_href_id(c, loc, "machines", "imageLocation", id, sizeof(id)) < 0)
+        goto cleanup;
+    if ((name && strlen(name) >= sizeof(act.image_name)) ||
+        (desc && strlen(desc) >= sizeof(act.image_description))) {
+        cimi_fail(c, 400, "name is at most 127 and description 255 characters");
+        goto cleanup;
+    }
+    snprintf(act.image_name, sizeof(act.image_name), "%s", name ? name : "");
+    snprintf(act.image_description, sizeof(act.image_description), "%s", desc ? desc : "");
+    if (cimi_machine_submit(c->ctx, id, &act, ~0u, &job, &err) < 0) {
+        cimi_fail_cg(c, &err);
+        goto cleanup;
+    }
+    cimi_reply_job(c, &job, NULL);
+
+cleanup:
+    json_object_put(body);
+}
+
+void cimi_image_delete(cimi_call *c, const char *id)
+{
+    cg_error err = {0};
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_deregister, &err, id) < 0) {
+        cimi_fail_cg(c, &err);
+        return;
+    }
+    gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
+}
+
+/* machineImages/ID/graphicsConsoles: the display machines made from the
+ * image get (none: headless).  POST a GraphicsConsole to choose VNC or
+ * SPICE, DELETE it to make the image's machines headless. */
+int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
+{
+    const char *slash = strchr(rest, '/'), *proto = slash ? slash + 1 : NULL;
+    cg_image_list imgs = {0};
+    cg_error err = {0};
+    cimi_obj **items = NULL;
+    char owner[96], coll[700];
+    cg_display d = CG_DISPLAY_HEADLESS;
+    size_t i, n = 0;
+
+    if (strncmp(rest, "graphicsConsoles", 16) != 0 || (rest[16] && rest[16] != '/') ||
+        (proto && (!*proto || strchr(proto, '/'))))
+        return 1;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &imgs) < 0) {
+        cimi_fail_cg(c, &err);
+        return 0;
+    }
+    for (i = 0; i < imgs.n && strcmp(imgs.v[i].id, id) != 0; i++)
+        ;
+    if (i == imgs.n) {
+        cimi_fail(c, 404, "MachineImage '%.64s' does not exist", id);
+        goto cleanup;
+    }
+    d = imgs.v[i].display;
+    snprintf(owner, sizeof(owner), "machineImages/%s", id);
+    if (strcmp(c->req->method, "GET") == 0) {
+        if (cimi_alloc_objs(c, &items, 1) < 0)
+            goto cleanup;
+        if (d == CG_DISPLAY_VNC || d == CG_DISPLAY_SPICE)
+            items[n++] = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
+        if (proto && (!n || strcmp(proto, cg_display_name(d)) != 0))
+            cimi_fail(c, 404, "MachineImage %s has no %.16s graphics console", id, proto);
+        else if (proto)
+            cimi_reply(c, 200, items[0]);
+        else {
+            snprintf(coll, sizeof(coll), "%s%s/graphicsConsoles", c->base, owner);
+            cimi_reply_entries(c, coll, "GraphicsConsoleCollection", "graphicsConsoles",
+                               "GraphicsConsole", items, n);
+        }
+        goto cleanup;
+    }
+    if (!proto && strcmp(c->req->method, "POST") == 0) {
+        if (cimi_graphics_protocol(c, &d) < 0)
+            goto cleanup;
+    } else if (proto && strcmp(c->req->method, "DELETE") == 0) {
+        if (strcmp(proto, cg_display_name(d)) != 0) {
+            cimi_fail(c, 404, "MachineImage %s has no %.16s graphics console", id, proto);
+            goto cleanup;
+        }
+        d = CG_DISPLAY_HEADLESS;
+    } else {
+        gw_response_add_header(c->resp, "Allow", proto ? "GET, DELETE" : "GET, POST");
+        cimi_fail(c, 405, "%s is not allowed here", c->req->method);
+        goto cleanup;
+    }
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_set_display, &err, id, d) < 0) {
+        cimi_fail_cg(c, &err);
+        goto cleanup;
+    }
+    if (d == CG_DISPLAY_HEADLESS) {
+        gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
+    } else {
+        cimi_obj *o = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
+        cimi_reply_created(c, o);
+        cimi_obj_free(o);
+    }
+
+cleanup:
+    cimi_free_objs(items, n);
+    cg_image_list_release(&imgs);
+    return 0;
+}
+
+/* ---- credentials ------------------------------------------------------------------------ */
+
+int cimi_list_credentials(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    cg_keypair_list kps = {0};
+    cg_error err = {0};
+    size_t i;
+    int ret = -1;
+
+    if (!c->ctx->keys)
+        return cimi_fail(c, 501, "no key-pair store is configured");
+    if (cg_keypair_list_all(c->ctx->keys, &kps, &err) < 0)
+        return cimi_fail_cg(c, &err);
+    if (cimi_alloc_objs(c, out, kps.n) < 0)
+        goto cleanup;
+    for (i = 0; i < kps.n; i++) {
+        if (!((*out)[(*n)++] = cimi_build_credential(c->base, &kps.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_keypair_list_release(&kps);
+    return ret;
+}
+
+/* hexBinary (XML's form of Credential.key) into a malloc'd string, or NULL. */
+static char *unhex(const char *s)
+{
+    size_t n = strlen(s), i;
+    char *out;
+    unsigned hi, lo;
+
+    if (n % 2 || !(out = malloc(n / 2 + 1)))
+        return NULL;
+    for (i = 0; i < n / 2; i++) {
+        if (sscanf(s + 2 * i, "%1x%1x", &hi, &lo) != 2) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n / 2] = '\0';
+    return strlen(out) == n / 2 ? out : (free(out), NULL);
+}
+
+/* A CredentialCreate imports the SSH public key of its credentialTemplate
+ * as a key pair named name (the credential's name is the key pair's). */
+void cimi_credential_create(cimi_call *c)
+{
+    json_object *body = cimi_body(c, "CredentialCreate"), *tpl = NULL;
+    const char *name = NULL, *key = NULL, *ct = gw_request_header(c->req, "Content-Type");
+    char *material = NULL;
+    cg_keypair kp = {0};
+    cg_error err = {0};
+    cimi_obj *o = NULL;
+
+    if (!body)
+        return;
+    if (!c->ctx->keys) {
+        cimi_fail(c, 501, "no key-pair store is configured");
+        goto cleanup;
+    }
+    if (cimi_body_str(c, body, "name", "name", &name) < 0 ||
+        cimi_body_obj(c, body, "credentialTemplate", "credentialTemplate", &tpl) < 0 ||
+        cimi_body_str(c, tpl, "key", "credentialTemplate.key", &key) < 0)
+        goto cleanup;
+    if (!name || !*name) {
+        cimi_fail(c, 400, "a CredentialCreate needs a name (the key pair's)");
+        goto cleanup;
+    }
+    if (!tpl || !key) {
+        cimi_fail(c, 400, "the credentialTemplate needs a key (an OpenSSH public key)");
+        goto cleanup;
+    }
+    /* XML carries byte[] as hexBinary; JSON as the text itself. */
+    if (ct && strncmp(ct, "application/json", 16) == 0)
+        material = strdup(key);
+    else if (!(material = unhex(key))) {
+        cimi_fail(c, 400, "credentialTemplate.key must be hexBinary in XML");
+        goto cleanup;
+    }
+    if (!material ||
+        cg_keypair_import(c->ctx->keys, name, material, strlen(material), &kp, &err) < 0) {
+        if (material)
+            cimi_fail_cg(c, &err);
+        else
+            cimi_fail(c, 500, "out of memory");
+        goto cleanup;
+    }
+    o = cimi_build_credential(c->base, &kp);
+    cimi_reply_created(c, o);
+
+cleanup:
+    cimi_obj_free(o);
+    cg_keypair_release(&kp);
+    free(material);
+    json_object_put(body);
+}
+
+void cimi_credential_delete(cimi_call *c, const char *id)
+{
+    cg_keypair_list kps = {0};
+    cg_error err = {0};
+    size_t i;
+
+    if (!c->ctx->keys || cg_keypair_list_all(c->ctx->keys, &kps, &err) < 0) {
+        if (c->ctx->keys)
+            cimi_fail_cg(c, &err);
+        else
+            cimi_fail(c, 501, "no key-pair store is configured");
+        return;
+    }
+    for (i = 0; i < kps.n && strcmp(kps.v[i].key_id, id) != 0; i++)
+        ;
+    if (i == kps.n)
+        cimi_fail(c, 404, "Credential '%.64s' does not exist", id);
+    else if (cg_keypair_delete(c->ctx->keys, kps.v[i].name, &err) < 0)
+        cimi_fail_cg(c, &err);
+    else
+        gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
+    cg_keypair_list_release(&kps);
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+int cimi_list_jobs(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    cg_job_list jobs = {0};
+    cg_error err = {0};
+    size_t i;
+    int ret = -1;
+
+    if (!c->ctx->jobs)
+        return cimi_fail(c, 501, "no job store is configured");
+    if (cg_jobs_list(c->ctx->jobs, &jobs, &err) < 0)
+        return cimi_fail_cg(c, &err);
+    if (cimi_alloc_objs(c, out, jobs.n) < 0)
+        goto cleanup;
+    for (i = 0; i < jobs.n; i++) {
+        if (!((*out)[(*n)++] = cimi_build_job(c->base, &jobs.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_job_list_release(&jobs);
+    return ret;
+}
+
+/* An Action "stop" posted to a job cancels it while it is still queued
+ * (isCancellable); a running job is 409. */
+void cimi_job_action(cimi_call *c, const char *id)
+{
+    json_object *body = cimi_body(c, "Action");
+    const char *uri = NULL;
+    cg_error err = {0};
+    cg_job job;
+    cimi_obj *o = NULL;
+
+    if (!body)
+        return;
+    if (cimi_body_str(c, body, "action", "action", &uri) < 0)
+        goto cleanup;
+    if (!uri || strcmp(uri, CIMI_ACTION_NS "stop") != 0) {
+        cimi_fail(c, 400, "a Job takes one action: %sstop (cancel)", CIMI_ACTION_NS);
+        goto cleanup;
+    }
+    if (!c->ctx->jobs || cg_jobs_cancel(c->ctx->jobs, id, &err) < 0 ||
+        cg_jobs_get(c->ctx->jobs, id, &job, &err) < 0) {
+        if (c->ctx->jobs)
+            cimi_fail_cg(c, &err);
+        else
+            cimi_fail(c, 501, "no job store is configured");
+        goto cleanup;
+    }
+    o = cimi_build_job(c->base, &job);
+    cimi_reply(c, 200, o);
+
+cleanup:
+    cimi_obj_free(o);
+    json_object_put(body);
+}

@@ -1,0 +1,225 @@
+/* cloudgate: resources only CIMI has (machine templates, volume
+ * configurations and volume templates): rows of a JSON body in SQLite
+ * (table cimi_resources in STATE_DIR/cloudgate.db).  The bodies are the
+ * canonical forms cimi_templates.c validated, never what a client sent. */
+#include "cimi.h"
+#include "cimi_internal.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../gateway/store.h"
+
+struct cimi_store {
+    sqlite3 *db;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS cimi_resources ("
+    " kind TEXT NOT NULL, id TEXT NOT NULL, created INTEGER NOT NULL, body TEXT NOT NULL,"
+    " PRIMARY KEY (kind, id));";
+
+cimi_store *cimi_store_open(const cg_config *cfg, cg_error *err)
+{
+    cimi_store *st = calloc(1, sizeof(*st));
+
+    if (!st) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (!(st->db = cg_db_open(cfg, err)) || cg_db_exec(st->db, schema, err) < 0) {
+        cimi_store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void cimi_store_close(cimi_store *st)
+{
+    if (!st)
+        return;
+    cg_db_close(st->db);
+    free(st);
+}
+
+static int db_fail(cimi_store *st, cg_error *err, const char *what)
+{
+    cg_error_set(err, CG_ERR_INTERNAL, "database: %s: %s", what, sqlite3_errmsg(st->db));
+    return -1;
+}
+
+void cimi_stored_release(cimi_stored *s)
+{
+    if (!s)
+        return;
+    json_object_put(s->body);
+    memset(s, 0, sizeof(*s));
+}
+
+void cimi_stored_list_free(cimi_stored *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        cimi_stored_release(&v[i]);
+    free(v);
+}
+
+static int from_row(sqlite3_stmt *s, cimi_stored *out)
+{
+    const char *body = (const char *)sqlite3_column_text(s, 3);
+
+    memset(out, 0, sizeof(*out));
+    snprintf(out->kind, sizeof(out->kind), "%s", (const char *)sqlite3_column_text(s, 0));
+    snprintf(out->id, sizeof(out->id), "%s", (const char *)sqlite3_column_text(s, 1));
+    out->created = (time_t)sqlite3_column_int64(s, 2);
+    out->body = body ? json_tokener_parse(body) : NULL;
+    return out->body ? 0 : -1;
+}
+
+int cimi_store_put(cimi_store *st, const char *kind, const char *prefix, json_object *body,
+                   cimi_stored *out, cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    unsigned char rnd[9];
+    const char *text;
+    int ret = -1, i;
+
+    memset(out, 0, sizeof(*out));
+    if (!st) {
+        cg_error_set(err, CG_ERR_UNSUPPORTED, "no CIMI store is configured");
+        return -1;
+    }
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        cg_error_set(err, CG_ERR_INTERNAL, "no randomness for an id");
+        return -1;
+    }
+    /* prefix + 17 hex digits, the shape of the EC2 ids. */
+    snprintf(out->id, sizeof(out->id), "%s%x", prefix, rnd[0] & 15);
+    for (i = 1; i < 9; i++)
+        snprintf(out->id + strlen(out->id), sizeof(out->id) - strlen(out->id), "%02x", rnd[i]);
+    snprintf(out->kind, sizeof(out->kind), "%s", kind);
+    out->created = time(NULL);
+    text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO cimi_resources (kind, id, created, body) VALUES (?,?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        db_fail(st, err, "prepare");
+        goto cleanup;
+    }
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)out->created);
+    sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        db_fail(st, err, "store");
+        goto cleanup;
+    }
+    out->body = json_object_get(body);
+    ret = 0;
+
+cleanup:
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored *out,
+                   cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!st)
+        return 1;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT kind, id, created, body FROM cimi_resources"
+                           " WHERE kind = ? AND id = ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, "prepare");
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        ret = 1;
+    else if (rc != SQLITE_ROW)
+        db_fail(st, err, "read");
+    else if (from_row(s, out) < 0)
+        cg_error_set(err, CG_ERR_INTERNAL, "stored %s %s is not JSON", kind, id);
+    else
+        ret = 0;
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n,
+                    cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    cimi_stored *v = NULL, *grown;
+    size_t count = 0;
+    int rc, ret = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT kind, id, created, body FROM cimi_resources"
+                           " WHERE kind = ? ORDER BY created, rowid",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, "prepare");
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!(grown = realloc(v, (count + 1) * sizeof(*v)))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+        v = grown;
+        if (from_row(s, &v[count]) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "a stored %s is not JSON", kind);
+            goto cleanup;
+        }
+        count++;
+    }
+    if (rc != SQLITE_DONE) {
+        db_fail(st, err, "list");
+        goto cleanup;
+    }
+    *out = v;
+    *n = count;
+    v = NULL;
+    count = 0;
+    ret = 0;
+
+cleanup:
+    cimi_stored_list_free(v, count);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int ret = -1;
+
+    if (!st) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM cimi_resources WHERE kind = ? AND id = ?", -1, &s,
+                           NULL) != SQLITE_OK)
+        return db_fail(st, err, "prepare");
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        db_fail(st, err, "delete");
+    else if (sqlite3_changes(st->db) == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
+    else
+        ret = 0;
+    sqlite3_finalize(s);
+    return ret;
+}

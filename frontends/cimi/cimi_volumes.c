@@ -1,0 +1,265 @@
+/* cloudgate: CIMI Volumes (libvirt storage volumes through the driver) and
+ * a machine's volumes collection: add = attach (hot-plug when running),
+ * delete = detach, both as jobs. */
+#include "cimi_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int list_all(cimi_call *c, cg_volume_list *vols)
+{
+    cg_error err = {0};
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, volume_list, &err, vols) < 0)
+        return cimi_fail_cg(c, &err);
+    return 0;
+}
+
+int cimi_list_volumes(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    cg_volume_list vols = {0};
+    size_t i;
+    int ret = -1;
+
+    if (list_all(c, &vols) < 0)
+        return -1;
+    if (cimi_alloc_objs(c, out, vols.n) < 0)
+        goto cleanup;
+    for (i = 0; i < vols.n; i++) {
+        if (!((*out)[(*n)++] = cimi_build_volume(c->base, &vols.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_volume_list_release(&vols);
+    return ret;
+}
+
+/* The VolumeCreate's volumeTemplate: a stored one (href) or by value. */
+static int template_size(cimi_call *c, json_object *body, unsigned long long *bytes, char *format,
+                         size_t flen)
+{
+    json_object *vt = NULL, *cfg = NULL;
+    const char *href = NULL;
+    cimi_stored st = {0};
+    cg_error err = {0};
+    char id[48];
+    int r;
+
+    if (cimi_body_obj(c, body, "volumeTemplate", "volumeTemplate", &vt) < 0)
+        return -1;
+    if (!vt)
+        return cimi_fail(c, 400, "the VolumeCreate needs a volumeTemplate");
+    if (cimi_body_str(c, vt, "href", "volumeTemplate.href", &href) < 0)
+        return -1;
+    if (href) {
+        if (cimi_href_id(c, href, "volumeTemplates", "volumeTemplate.href", id, sizeof(id)) < 0)
+            return -1;
+        if ((r = cimi_store_get(c->ctx->cimi, "volumeTemplates", id, &st, &err)) != 0)
+            return r < 0 ? cimi_fail_cg(c, &err)
+                         : cimi_fail(c, 400, "volumeTemplate.href: VolumeTemplate '%.64s' does "
+                                             "not exist", id);
+        json_object_object_get_ex(st.body, "volumeConfig", &cfg);
+        r = cimi_volume_config_bytes(c, cfg, "volumeTemplate.volumeConfig", bytes, format, flen);
+        cimi_stored_release(&st);
+        return r;
+    }
+    if (cimi_body_obj(c, vt, "volumeConfig", "volumeTemplate.volumeConfig", &cfg) < 0)
+        return -1;
+    if (!cfg)
+        return cimi_fail(c, 400, "the volumeTemplate needs a volumeConfig (capacity in KB)");
+    return cimi_volume_config_bytes(c, cfg, "volumeTemplate.volumeConfig", bytes, format, flen);
+}
+
+void cimi_volume_create(cimi_call *c)
+{
+    json_object *body = cimi_body(c, "VolumeCreate");
+    const char *name = NULL, *desc = NULL;
+    cg_volume_spec spec = {0};
+    cg_volume vol = {0};
+    cg_tags tags = {0};
+    cg_error err = {0};
+    char format[16];
+    cimi_obj *o = NULL;
+
+    if (!body)
+        return;
+    if (cimi_body_str(c, body, "name", "name", &name) < 0 ||
+        cimi_body_str(c, body, "description", "description", &desc) < 0 ||
+        cimi_body_props(c, body, "VolumeCreate", &tags) < 0 ||
+        template_size(c, body, &spec.size_bytes, format, sizeof(format)) < 0)
+        goto cleanup;
+    spec.name = name;
+    spec.description = desc;
+    spec.format = format;
+    spec.tags = &tags;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, volume_create, &err, &spec, &vol) < 0) {
+        cimi_fail_cg(c, &err);
+        goto cleanup;
+    }
+    o = cimi_build_volume(c->base, &vol);
+    cimi_reply_created(c, o);
+
+cleanup:
+    cimi_obj_free(o);
+    cg_volume_release(&vol);
+    cg_tags_release(&tags);
+    json_object_put(body);
+}
+
+void cimi_volume_delete(cimi_call *c, const char *id)
+{
+    cg_error err = {0};
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, volume_delete, &err, id) < 0) {
+        cimi_fail_cg(c, &err);
+        return;
+    }
+    gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
+}
+
+/* ---- machines/ID/volumes ------------------------------------------------------------- */
+
+/* The volumes attached to machine id as MachineVolumes (items, n). */
+static int machine_volumes(cimi_call *c, const char *id, cimi_obj ***items, size_t *n)
+{
+    cg_volume_list vols = {0};
+    size_t i;
+    int ret = -1;
+
+    *items = NULL;
+    *n = 0;
+    if (list_all(c, &vols) < 0 || cimi_alloc_objs(c, items, vols.n) < 0)
+        goto cleanup;
+    for (i = 0; i < vols.n; i++) {
+        if (strcmp(vols.v[i].attached_to, id) != 0)
+            continue;
+        if (!((*items)[(*n)++] = cimi_build_machine_volume(c->base, &vols.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_volume_list_release(&vols);
+    return ret;
+}
+
+cimi_obj *cimi_machine_volumes_collection(cimi_call *c, const char *id)
+{
+    cimi_obj **items = NULL, *o = NULL;
+    cimi_attr *list;
+    char path[128];
+    size_t n = 0, i;
+
+    if (machine_volumes(c, id, &items, &n) < 0)
+        goto cleanup;
+    snprintf(path, sizeof(path), "machines/%s/volumes", id);
+    if (!(o = cimi_build_collection(c->base, path, "MachineVolumeCollection", (long long)n)))
+        goto cleanup;
+    list = cimi_add_list(o, "machineVolumes", "MachineVolume");
+    for (i = 0; i < n; i++) {
+        cimi_list_push(o, list, items[i]);
+        items[i] = NULL;
+    }
+
+cleanup:
+    cimi_free_objs(items, n);
+    return o;
+}
+
+static void attach(cimi_call *c, const char *id)
+{
+    json_object *body = cimi_body(c, "MachineVolume"), *ref = NULL;
+    const char *href = NULL, *loc = NULL;
+    cg_error err = {0};
+    char vol[48], where[700];
+    cg_job job;
+
+    if (!body)
+        return;
+    if (cimi_body_obj(c, body, "volume", "volume", &ref) < 0 ||
+        cimi_body_str(c, ref, "href", "volume.href", &href) < 0 ||
+        cimi_body_str(c, body, "initialLocation", "initialLocation", &loc) < 0)
+        goto cleanup;
+    if (!href) {
+        cimi_fail(c, 400, "the MachineVolume needs a volume reference ({\"href\": ...})");
+        goto cleanup;
+    }
+    if (cimi_href_id(c, href, "volumes", "volume.href", vol, sizeof(vol)) < 0)
+        goto cleanup;
+    if (loc && strncmp(loc, "/dev/", 5) == 0)
+        loc += 5;
+    if (loc && *loc && (strlen(loc) != 3 || strncmp(loc, "vd", 2) != 0 || loc[2] < 'b' ||
+                        loc[2] > 'z')) {
+        cimi_fail(c, 400, "initialLocation must be /dev/vdb ... /dev/vdz");
+        goto cleanup;
+    }
+    if (cimi_volume_submit(c->ctx, vol, id, loc && *loc ? loc : NULL, 0, &job, &err) < 0) {
+        cimi_fail_cg(c, &err);
+        goto cleanup;
+    }
+    snprintf(where, sizeof(where), "%smachines/%s/volumes/%s", c->base, id, vol);
+    cimi_reply_job(c, &job, where);
+
+cleanup:
+    json_object_put(body);
+}
+
+int cimi_machine_volumes(cimi_call *c, const char *id, const char *vol)
+{
+    cimi_obj **items = NULL;
+    cg_instance inst = {0};
+    const cimi_attr *a;
+    cg_error err = {0};
+    char coll[700], want[800];
+    size_t n = 0, i;
+    cg_job job;
+
+    if (vol && (!*vol || strchr(vol, '/')))
+        return 1;
+    if (cimi_machine_get(c, id, &inst) < 0)
+        return 0;
+    cg_instance_release(&inst);
+    snprintf(coll, sizeof(coll), "%smachines/%s/volumes", c->base, id);
+    if (!vol && strcmp(c->req->method, "POST") == 0) {
+        attach(c, id);
+        return 0;
+    }
+    if (strcmp(c->req->method, "GET") != 0 && !(vol && strcmp(c->req->method, "DELETE") == 0)) {
+        gw_response_add_header(c->resp, "Allow", vol ? "GET, DELETE" : "GET, POST");
+        cimi_fail(c, 405, "%s is not allowed here", c->req->method);
+        return 0;
+    }
+    if (machine_volumes(c, id, &items, &n) < 0)
+        goto cleanup;
+    if (!vol) {
+        cimi_reply_entries(c, coll, "MachineVolumeCollection", "machineVolumes", "MachineVolume",
+                           items, n);
+        goto cleanup;
+    }
+    snprintf(want, sizeof(want), "%s/%s", coll, vol);
+    for (i = 0; i < n; i++) {
+        a = cimi_obj_get(items[i], "id");
+        if (a && a->s && strcmp(a->s, want) == 0)
+            break;
+    }
+    if (i == n) {
+        cimi_fail(c, 404, "Volume %.64s is not attached to Machine %.64s", vol, id);
+    } else if (c->req->method[0] == 'G') {
+        cimi_reply(c, 200, items[i]);
+    } else if (cimi_volume_submit(c->ctx, vol, id, NULL, 1, &job, &err) < 0) {
+        cimi_fail_cg(c, &err);
+    } else {
+        cimi_reply_job(c, &job, NULL);
+    }
+
+cleanup:
+    cimi_free_objs(items, n);
+    return 0;
+}

@@ -1,0 +1,154 @@
+"""Headless and graphical machines through EC2 on libvirt's test:// driver:
+the cloudgate:display tag at launch and on CreateTags, the read-only pseudo
+tags, run-once through StartInstances' AdditionalInfo, the cloudgateDisplay
+attribute, image defaults and GetConsoleScreenshot, with boto3 and the real
+aws CLI."""
+import base64
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def code_of(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+def launch(ec2, gw, display=None, **kw):
+    if display:
+        kw["TagSpecifications"] = [{"ResourceType": "instance", "Tags": [
+            {"Key": "cloudgate:display", "Value": display}, {"Key": "Name", "Value": "d"}]}]
+    r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                          InstanceType="t2.micro", **kw)
+    return r["Instances"][0]["InstanceId"]
+
+
+def tags(ec2, iid):
+    inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    return {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
+
+
+def stop(ec2, iid):
+    ec2.stop_instances(InstanceIds=[iid], Force=True)
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid],
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+
+def test_launch_default_is_headless(ec2, gw):
+    iid = launch(ec2, gw)
+    t = tags(ec2, iid)
+    assert t["cloudgate:display"] == "headless"
+    assert t.get("cloudgate:display-live") in (None, "headless")
+    assert "cloudgate:display-address" not in t
+    with pytest.raises(ClientError) as e:
+        ec2.get_console_screenshot(InstanceId=iid)
+    assert code_of(e) == "UnsupportedOperation"
+    assert "headless" in e.value.response["Error"]["Message"]
+    # The launch warned: no key pair, no user-data, headless.
+    assert "only its serial console" in gw.log_text()
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_launch_tag_picks_display_and_screenshot(ec2, gw):
+    iid = launch(ec2, gw, "vnc")
+    t = tags(ec2, iid)
+    assert t["cloudgate:display"] == "vnc"
+    assert t["Name"] == "d"
+    # The pseudo tags are filterable like tags.
+    r = ec2.describe_instances(Filters=[{"Name": "tag:cloudgate:display", "Values": ["vnc"]}])
+    assert iid in [i["InstanceId"] for res in r["Reservations"] for i in res["Instances"]]
+    shot = ec2.get_console_screenshot(InstanceId=iid)
+    assert shot["InstanceId"] == iid
+    data = base64.b64decode(shot["ImageData"])
+    assert len(data) > 8
+    stop(ec2, iid)
+    with pytest.raises(ClientError) as e:
+        ec2.get_console_screenshot(InstanceId=iid)
+    assert code_of(e) == "IncorrectInstanceState"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_switch_running_applies_at_next_start(ec2, gw):
+    iid = launch(ec2, gw, "vnc")
+    assert tags(ec2, iid)["cloudgate:display-live"] == "vnc"
+    ec2.create_tags(Resources=[iid], Tags=[{"Key": "cloudgate:display", "Value": "spice"}])
+    t = tags(ec2, iid)
+    assert t["cloudgate:display"] == "spice"
+    assert t["cloudgate:display-live"] == "vnc"   # the running machine keeps its display
+    stop(ec2, iid)
+    ec2.start_instances(InstanceIds=[iid])
+    t = tags(ec2, iid)
+    assert t["cloudgate:display"] == "spice"
+    assert t.get("cloudgate:display-live") == "spice"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_run_once_with_aws_cli(ec2, gw):
+    iid = launch(ec2, gw)
+    stop(ec2, iid)
+    out = gw.aws("start-instances", "--instance-ids", iid,
+                 "--additional-info", "cloudgate:run-once=spice")
+    assert out["StartingInstances"][0]["CurrentState"]["Name"] == "running"
+    t = tags(ec2, iid)
+    assert t["cloudgate:display"] == "headless"
+    assert t.get("cloudgate:display-live") == "spice"
+    # Only once: an ordinary start is headless again.
+    stop(ec2, iid)
+    ec2.start_instances(InstanceIds=[iid])
+    t = tags(ec2, iid)
+    assert t["cloudgate:display"] == "headless"
+    assert t.get("cloudgate:display-live") == "headless"
+    # Run-once needs a stopped instance and a known display.
+    r = gw.aws("start-instances", "--instance-ids", iid,
+               "--additional-info", "cloudgate:run-once=vnc", check=False)
+    assert r.returncode != 0 and "IncorrectInstanceState" in r.stderr
+    stop(ec2, iid)
+    with pytest.raises(ClientError) as e:
+        ec2.start_instances(InstanceIds=[iid], AdditionalInfo="cloudgate:run-once=rdp")
+    assert code_of(e) == "InvalidParameterValue"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_modify_attribute_with_aws_cli(ec2, gw):
+    iid = launch(ec2, gw)
+    stop(ec2, iid)
+    gw.aws("modify-instance-attribute", "--instance-id", iid,
+           "--attribute", "cloudgateDisplay", "--value", "vnc")
+    assert tags(ec2, iid)["cloudgate:display"] == "vnc"
+    ec2.start_instances(InstanceIds=[iid])
+    assert tags(ec2, iid).get("cloudgate:display-live") == "vnc"
+    r = gw.aws("describe-instances", "--instance-ids", iid,
+               "--query", "Reservations[0].Instances[0].Tags")
+    assert {"Key": "cloudgate:display", "Value": "vnc"} in r
+    with pytest.raises(ClientError) as e:
+        ec2.modify_instance_attribute(InstanceId=iid, Attribute="cloudgateDisplay",
+                                      Value="hologram")
+    assert code_of(e) == "InvalidParameterValue"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_image_default_and_reserved_tags(ec2, gw):
+    ec2.create_tags(Resources=[gw.image_id], Tags=[{"Key": "cloudgate:display", "Value": "spice"}])
+    try:
+        img = ec2.describe_images(ImageIds=[gw.image_id])["Images"][0]
+        assert {"Key": "cloudgate:display", "Value": "spice"} in img["Tags"]
+        iid = launch(ec2, gw)
+        assert tags(ec2, iid)["cloudgate:display"] == "spice"
+        # An explicit choice at launch wins over the image's.
+        iid2 = launch(ec2, gw, "headless")
+        assert tags(ec2, iid2)["cloudgate:display"] == "headless"
+        ec2.terminate_instances(InstanceIds=[iid, iid2])
+    finally:
+        ec2.create_tags(Resources=[gw.image_id],
+                        Tags=[{"Key": "cloudgate:display", "Value": "headless"}])
+    listed = gw.admin("image-list").stdout
+    assert [l for l in listed.splitlines() if l.startswith(gw.image_id)][0].endswith("headless")
+    with pytest.raises(ClientError) as e:
+        launch(ec2, gw, "hologram")
+    assert code_of(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        ec2.create_tags(Resources=[gw.image_id],
+                        Tags=[{"Key": "cloudgate:display-address", "Value": "x"}])
+    assert code_of(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        ec2.delete_tags(Resources=[gw.image_id], Tags=[{"Key": "cloudgate:display"}])
+    assert code_of(e) == "InvalidParameterValue"
