@@ -71,8 +71,7 @@ int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out)
         /* JSON true/false; XML gives the text. */
         if (json_object_is_type(v, json_type_boolean))
             out->force = json_object_get_boolean(v) ? 1 : 0;
-        else if (json_object_is_type(v, json_type_string) &&
-                 (force = json_object_get_string(v)) &&
+        else if (json_object_is_type(v, json_type_string) && (force = json_object_get_string(v)) &&
                  (strcmp(force, "true") == 0 || strcmp(force, "1") == 0))
             out->force = 1;
         else if (!force || (strcmp(force, "false") != 0 && strcmp(force, "0") != 0))
@@ -211,8 +210,8 @@ static int run_action(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
     return cimi_wait_machine(jobs, job_id, a->driver, a->drv, a->id, want, err);
 }
 
-int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act,
-                        unsigned served, cg_job *out, cg_error *err)
+int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act, unsigned served,
+                        cg_job *out, cg_error *err)
 {
     cg_instance_state st;
     cg_instance_sub sub;
@@ -246,8 +245,7 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
                          names[0] ? ", " : "", cimi_op_name(bit));
         }
         cg_error_set(err, CG_ERR_STATE, "Machine %s is %s: %s is not allowed (allowed: %s)", id,
-                     cimi_machine_state_name(ms), cimi_op_name(act->op),
-                     names[0] ? names : "none");
+                     cimi_machine_state_name(ms), cimi_op_name(act->op), names[0] ? names : "none");
         return -1;
     }
     if (!(a = calloc(1, sizeof(*a)))) {

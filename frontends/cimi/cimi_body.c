@@ -234,8 +234,7 @@ json_object *cimi_body(cimi_call *c, const char *type)
 
 /* ---- readers ------------------------------------------------------------------ */
 
-int cimi_body_str(cimi_call *c, json_object *o, const char *key, const char *what,
-                  const char **out)
+int cimi_body_str(cimi_call *c, json_object *o, const char *key, const char *what, const char **out)
 {
     json_object *v;
 
@@ -247,8 +246,8 @@ int cimi_body_str(cimi_call *c, json_object *o, const char *key, const char *wha
     return 0;
 }
 
-int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *what,
-                  long long *out, int *present)
+int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *what, long long *out,
+                  int *present)
 {
     json_object *v;
     const char *s;
@@ -297,8 +296,10 @@ int cimi_body_props(cimi_call *c, json_object *o, const char *what, cg_tags *tag
         if (!json_object_is_type(v, json_type_string))
             return cimi_fail(c, 400, "%s: property '%.64s' must be a string", what, k);
         if (!*k || strlen(k) > 127 || json_object_get_string_len(v) > 255)
-            return cimi_fail(c, 400, "%s: property '%.64s': names are 1-127 and values "
-                                     "0-255 characters", what, k);
+            return cimi_fail(c, 400,
+                             "%s: property '%.64s': names are 1-127 and values "
+                             "0-255 characters",
+                             what, k);
         if (cg_tags_set(tags, k, json_object_get_string(v)) < 0)
             return cimi_fail(c, 500, "out of memory");
     }

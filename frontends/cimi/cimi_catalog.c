@@ -71,8 +71,9 @@ void cimi_image_capture(cimi_call *c)
         goto cleanup;
     }
     if (!loc) {
-        cimi_fail(c, 400, "a MachineImage is made by capture: imageLocation must be the "
-                          "machine's URI (uploading images is cloudgate-admin image-register)");
+        cimi_fail(c, 400,
+                  "a MachineImage is made by capture: imageLocation must be the "
+                  "machine's URI (uploading images is cloudgate-admin image-register)");
         goto cleanup;
     }
     if (cimi_href_id(c, loc, "machines", "imageLocation", id, sizeof(id)) < 0)

@@ -67,8 +67,8 @@ static int run_create(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
         if (!vid[0]) {
             cg_volume_spec spec = {.zone = cj->zone,
                                    .size_bytes = cj->l.volumes[i].create_bytes,
-                                   .format = cj->l.volumes[i].format[0] ? cj->l.volumes[i].format
-                                                                        : NULL};
+                                   .format =
+                                       cj->l.volumes[i].format[0] ? cj->l.volumes[i].format : NULL};
             if (CG_DRV_CALL(cj->driver, cj->drv, volume_create, err, &spec, &vol) < 0)
                 goto fail;
             snprintf(made[n_made++], sizeof(made[0]), "%s", vol.id);
@@ -157,8 +157,7 @@ int cimi_machine_create_submit(const gw_ctx *ctx, cimi_launch *l, const cg_tags 
         goto cleanup;
     }
     if (!type) {
-        cg_error_set(err, CG_ERR_INVALID, "MachineConfiguration '%s' does not exist",
-                     l->type_name);
+        cg_error_set(err, CG_ERR_INVALID, "MachineConfiguration '%s' does not exist", l->type_name);
         goto cleanup;
     }
     if (l->key_name[0] && (!ctx->keys || cg_keypair_get(ctx->keys, l->key_name, &kp, err) < 0))

@@ -18,14 +18,14 @@
 /* The collections, in CloudEntryPoint order.  GET of a collection and of an
  * entry is generic (cimi_query.c); the rest is each resource's handlers. */
 static const cimi_collection collections[] = {
-    {"machines", "Machine", "machines", cimi_list_machines, cimi_machine_create,
-     cimi_machine_edit, cimi_machine_action, cimi_machine_delete, cimi_machine_sub},
+    {"machines", "Machine", "machines", cimi_list_machines, cimi_machine_create, cimi_machine_edit,
+     cimi_machine_action, cimi_machine_delete, cimi_machine_sub},
     {"machineTemplates", "MachineTemplate", "machineTemplates", cimi_list_machine_templates,
      cimi_machine_template_create, NULL, NULL, cimi_machine_template_delete, NULL},
     {"machineConfigs", "MachineConfiguration", "machineConfigurations", cimi_list_configs, NULL,
      NULL, NULL, NULL, NULL},
-    {"machineImages", "MachineImage", "machineImages", cimi_list_images, cimi_image_capture,
-     NULL, NULL, cimi_image_delete, cimi_image_sub},
+    {"machineImages", "MachineImage", "machineImages", cimi_list_images, cimi_image_capture, NULL,
+     NULL, cimi_image_delete, cimi_image_sub},
     {"credentials", "Credential", "credentials", cimi_list_credentials, cimi_credential_create,
      NULL, NULL, cimi_credential_delete, NULL},
     {"volumes", "Volume", "volumes", cimi_list_volumes, cimi_volume_create, NULL, NULL,
@@ -180,8 +180,7 @@ static void route_collection(cimi_call *c, const cimi_collection *coll, const ch
 }
 
 /* An entry: GET, and PUT / POST / DELETE where served. */
-static void route_entry(cimi_call *c, const cimi_collection *coll, const char *id,
-                        const char *path)
+static void route_entry(cimi_call *c, const cimi_collection *coll, const char *id, const char *path)
 {
     char allow[64];
 

@@ -81,8 +81,7 @@ typedef struct cimi_call {
 } cimi_call;
 
 /* Record the error answer (the first one wins).  Returns -1. */
-int cimi_fail(cimi_call *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int cimi_fail(cimi_call *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The HTTP status for a driver/store error kind, recorded.  Returns -1. */
 int cimi_fail_cg(cimi_call *c, const cg_error *err);
 /* Render o (not taken) as the answer with status (200, 201). */
@@ -144,8 +143,8 @@ json_object *cimi_body(cimi_call *c, const char *type);
  * "machineTemplate"). */
 int cimi_body_str(cimi_call *c, json_object *o, const char *key, const char *what,
                   const char **out);
-int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *what,
-                  long long *out, int *present);
+int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *what, long long *out,
+                  int *present);
 int cimi_body_obj(cimi_call *c, json_object *o, const char *key, const char *what,
                   json_object **out);
 /* "properties" as tags (added to tags). */
@@ -171,8 +170,7 @@ int cimi_store_put(cimi_store *st, const char *kind, const char *prefix, json_ob
 /* 0 found, 1 not found, -1 error. */
 int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored *out,
                    cg_error *err);
-int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n,
-                    cg_error *err);
+int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n, cg_error *err);
 int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err);
 void cimi_stored_release(cimi_stored *s);
 void cimi_stored_list_free(cimi_stored *v, size_t n);
@@ -261,16 +259,16 @@ void cimi_volume_template_delete(cimi_call *c, const char *id);
 typedef struct cimi_launch {
     char image_id[32];
     char type_name[64];
-    char key_name[256];         /* "" none */
-    unsigned char *user_data;   /* malloc'd, decoded; NULL none */
+    char key_name[256];       /* "" none */
+    unsigned char *user_data; /* malloc'd, decoded; NULL none */
     size_t user_data_len;
-    int initial_stopped;        /* initialState STOPPED */
-    cg_display display;         /* "display" property; DEFAULT: the image's */
+    int initial_stopped; /* initialState STOPPED */
+    cg_display display;  /* "display" property; DEFAULT: the image's */
     struct {
-        char volume_id[32];     /* attach this volume, or */
+        char volume_id[32];              /* attach this volume, or */
         unsigned long long create_bytes; /* create one of this size (a volumeTemplate) */
         char format[16];
-        char device[16];        /* initialLocation, "" auto */
+        char device[16]; /* initialLocation, "" auto */
     } volumes[8];
     size_t n_volumes;
 } cimi_launch;
@@ -278,8 +276,7 @@ typedef struct cimi_launch {
 /* Parse a MachineTemplate body (a MachineCreate's machineTemplate or a
  * MachineTemplateCreate) into a canonical stored form: hrefs reduced to ids,
  * every reference checked to exist.  *out is a new object. -1 reported. */
-int cimi_template_canonical(cimi_call *c, json_object *tpl, const char *what,
-                            json_object **out);
+int cimi_template_canonical(cimi_call *c, json_object *tpl, const char *what, json_object **out);
 /* Resolve a canonical template into l (l->user_data malloc'd). */
 int cimi_template_resolve(cimi_call *c, json_object *canon, cimi_launch *l);
 
@@ -299,8 +296,8 @@ int cimi_volume_config_bytes(cimi_call *c, json_object *cfg, const char *what,
 /* ---- machine actions and jobs (cimi_actions.c) ------------------------------- */
 
 typedef struct cimi_action {
-    unsigned op; /* one CIMI_OP_* bit */
-    int force;   /* stop: power off now */
+    unsigned op;          /* one CIMI_OP_* bit */
+    int force;            /* stop: power off now */
     char image_name[128]; /* capture: the new image's name ("" generated) */
     char image_description[256];
 } cimi_action;
@@ -312,8 +309,8 @@ int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out);
 /* Check act against the operations machine id's current state allows (&
  * served): CG_ERR_NOT_FOUND, CG_ERR_STATE (409).  Then submit a job that
  * calls the driver and waits for the end state; out gets the job. */
-int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act,
-                        unsigned served, cg_job *out, cg_error *err);
+int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act, unsigned served,
+                        cg_job *out, cg_error *err);
 
 /* From a job: wait (bounded) until machine id is in state want (DELETED:
  * gone).  0, or -1 with err set. */

@@ -9,9 +9,9 @@
 
 /* What the frontend serves on machines; a machine advertises those its
  * current state allows. */
-static const unsigned served_ops = CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_RESTART |
-                                   CIMI_OP_PAUSE | CIMI_OP_SUSPEND | CIMI_OP_CAPTURE |
-                                   CIMI_OP_EDIT | CIMI_OP_DELETE;
+static const unsigned served_ops = CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_PAUSE |
+                                   CIMI_OP_SUSPEND | CIMI_OP_CAPTURE | CIMI_OP_EDIT |
+                                   CIMI_OP_DELETE;
 
 int cimi_list_machines(cimi_call *c, cimi_obj ***out, size_t *n)
 {
@@ -212,8 +212,8 @@ void cimi_machine_edit(cimi_call *c, const char *id)
     if (json_object_object_get_ex(body, "properties", NULL)) {
         for (i = 0; i < inst.tags.n; i++) {
             const char *k = inst.tags.v[i].key;
-            if (strcmp(k, "Name") != 0 && strcmp(k, "Description") != 0 &&
-                !cg_tags_get(&want, k) && cg_tags_set(&gone, k, "") < 0) {
+            if (strcmp(k, "Name") != 0 && strcmp(k, "Description") != 0 && !cg_tags_get(&want, k) &&
+                cg_tags_set(&gone, k, "") < 0) {
                 cimi_fail(c, 500, "out of memory");
                 goto cleanup;
             }

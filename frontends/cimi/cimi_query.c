@@ -155,7 +155,8 @@ static int parse_query(cimi_call *c, cimi_query *q)
                 return cimi_fail_cg(c, &err);
             q->n_filters++;
         } else if (strcmp(name, "$select") == 0) {
-            if (strcmp(val, "*") != 0 && parse_names(c, "$select", val, q->select, &q->n_select) < 0)
+            if (strcmp(val, "*") != 0 &&
+                parse_names(c, "$select", val, q->select, &q->n_select) < 0)
                 return -1;
         } else if (strcmp(name, "$expand") == 0) {
             if (strcmp(val, "*") == 0)

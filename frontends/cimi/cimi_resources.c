@@ -31,11 +31,11 @@ cimi_machine_state cimi_machine_state_of(cg_instance_state s, cg_instance_sub su
 const char *cimi_machine_state_name(cimi_machine_state s)
 {
     static const char *const names[] = {
-        [CIMI_M_CREATING] = "CREATING", [CIMI_M_STARTING] = "STARTING",
-        [CIMI_M_STARTED] = "STARTED",   [CIMI_M_STOPPING] = "STOPPING",
-        [CIMI_M_STOPPED] = "STOPPED",   [CIMI_M_PAUSED] = "PAUSED",
+        [CIMI_M_CREATING] = "CREATING",   [CIMI_M_STARTING] = "STARTING",
+        [CIMI_M_STARTED] = "STARTED",     [CIMI_M_STOPPING] = "STOPPING",
+        [CIMI_M_STOPPED] = "STOPPED",     [CIMI_M_PAUSED] = "PAUSED",
         [CIMI_M_SUSPENDED] = "SUSPENDED", [CIMI_M_DELETING] = "DELETING",
-        [CIMI_M_DELETED] = "DELETED",   [CIMI_M_ERROR] = "ERROR",
+        [CIMI_M_DELETED] = "DELETED",     [CIMI_M_ERROR] = "ERROR",
     };
 
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "ERROR";
@@ -47,8 +47,8 @@ unsigned cimi_machine_ops(cimi_machine_state s)
     case CIMI_M_STOPPED:
         return CIMI_OP_START | CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
     case CIMI_M_STARTED:
-        return CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_PAUSE | CIMI_OP_SUSPEND |
-               CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
+        return CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_PAUSE | CIMI_OP_SUSPEND | CIMI_OP_CAPTURE |
+               CIMI_OP_EDIT | CIMI_OP_DELETE;
     case CIMI_M_PAUSED:
         return CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE;
     case CIMI_M_SUSPENDED:
@@ -205,10 +205,14 @@ static void add_machine_ops(cimi_obj *o, const char *base, const char *href, uns
         unsigned bit;
         const char *rel;
     } table[] = {
-        {CIMI_OP_START, CIMI_ACTION_NS "start"},     {CIMI_OP_STOP, CIMI_ACTION_NS "stop"},
-        {CIMI_OP_RESTART, CIMI_ACTION_NS "restart"}, {CIMI_OP_PAUSE, CIMI_ACTION_NS "pause"},
-        {CIMI_OP_SUSPEND, CIMI_ACTION_NS "suspend"}, {CIMI_OP_CAPTURE, CIMI_ACTION_NS "capture"},
-        {CIMI_OP_EDIT, "edit"},                      {CIMI_OP_DELETE, "delete"},
+        {CIMI_OP_START, CIMI_ACTION_NS "start"},
+        {CIMI_OP_STOP, CIMI_ACTION_NS "stop"},
+        {CIMI_OP_RESTART, CIMI_ACTION_NS "restart"},
+        {CIMI_OP_PAUSE, CIMI_ACTION_NS "pause"},
+        {CIMI_OP_SUSPEND, CIMI_ACTION_NS "suspend"},
+        {CIMI_OP_CAPTURE, CIMI_ACTION_NS "capture"},
+        {CIMI_OP_EDIT, "edit"},
+        {CIMI_OP_DELETE, "delete"},
     };
     char images[700];
     cimi_attr *attr;

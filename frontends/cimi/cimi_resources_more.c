@@ -126,8 +126,8 @@ cimi_obj *cimi_build_volume_config(const char *base, const cimi_stored *s)
 
     if (!o)
         return NULL;
-    add_common(o, base, "volumeConfigs", s->id, jstr(s->body, "name"),
-               jstr(s->body, "description"), s->created);
+    add_common(o, base, "volumeConfigs", s->id, jstr(s->body, "name"), jstr(s->body, "description"),
+               s->created);
     add_json_props(o, s->body);
     cimi_add_str(o, "format", jstr(s->body, "format"));
     cimi_add_int(o, "capacity", json_object_get_int64(json_object_object_get(s->body, "capacity")));

@@ -154,8 +154,7 @@ int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored
     return ret;
 }
 
-int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n,
-                    cg_error *err)
+int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n, cg_error *err)
 {
     sqlite3_stmt *s = NULL;
     cimi_stored *v = NULL, *grown;

@@ -146,8 +146,8 @@ static int canon_config(cimi_call *c, json_object *body, json_object *canon)
     unsigned long long bytes;
     char format[16];
 
-    if (cimi_volume_config_bytes(c, body, "VolumeConfiguration", &bytes, format,
-                                 sizeof(format)) < 0)
+    if (cimi_volume_config_bytes(c, body, "VolumeConfiguration", &bytes, format, sizeof(format)) <
+        0)
         return -1;
     json_object_object_add(canon, "format", json_object_new_string(format));
     json_object_object_add(canon, "capacity", json_object_new_int64((int64_t)(bytes / 1024)));
@@ -156,8 +156,7 @@ static int canon_config(cimi_call *c, json_object *body, json_object *canon)
 
 void cimi_volume_config_create(cimi_call *c)
 {
-    create_stored(c, "VolumeConfiguration", KIND_VC, "vc-", canon_config,
-                  cimi_build_volume_config);
+    create_stored(c, "VolumeConfiguration", KIND_VC, "vc-", canon_config, cimi_build_volume_config);
 }
 
 /* ---- volume templates -------------------------------------------------------- */
@@ -258,7 +257,8 @@ static int check_refs(cimi_call *c, json_object *canon, const char *what)
             found = strcmp(kps.v[i].key_id, cred) == 0;
         cg_keypair_list_release(&kps);
         if (!found)
-            return cimi_fail(c, 400, "%s.credential: Credential '%.64s' does not exist", what, cred);
+            return cimi_fail(c, 400, "%s.credential: Credential '%.64s' does not exist", what,
+                             cred);
     }
     ret = 0;
     return ret;
@@ -330,8 +330,9 @@ static int canon_volumes(cimi_call *c, json_object *tpl, const char *what, json_
                 if (cimi_href_id(c, href, KIND_VT, w, id, sizeof(id)) < 0)
                     return -1;
                 if ((r = cimi_store_get(c->ctx->cimi, KIND_VT, id, &st, &err)) != 0)
-                    return r < 0 ? cimi_fail_cg(c, &err)
-                                 : cimi_fail(c, 400, "%s: VolumeTemplate '%s' does not exist", w, id);
+                    return r < 0
+                               ? cimi_fail_cg(c, &err)
+                               : cimi_fail(c, 400, "%s: VolumeTemplate '%s' does not exist", w, id);
                 json_object_object_get_ex(st.body, "volumeConfig", &cfg);
                 v = json_object_new_object();
                 json_object_object_add(v, "capacity",
@@ -351,7 +352,8 @@ static int canon_volumes(cimi_call *c, json_object *tpl, const char *what, json_
     if (json_object_object_get_ex(out, "volumes", &v) &&
         json_object_array_length(v) + (json_object_object_get_ex(out, "volumeTemplates", &arr)
                                            ? json_object_array_length(arr)
-                                           : 0) > 8)
+                                           : 0) >
+            8)
         return cimi_fail(c, 400, "%s: at most 8 volumes and volumeTemplates", what);
     return 0;
 }
@@ -368,7 +370,8 @@ int cimi_template_canonical(cimi_call *c, json_object *tpl, const char *what, js
         canon_ref(c, tpl, "machineConfig", "machineConfigs", what, canon) < 0 ||
         canon_ref(c, tpl, "machineImage", "machineImages", what, canon) < 0 ||
         canon_ref(c, tpl, "credential", "credentials", what, canon) < 0 ||
-        canon_volumes(c, tpl, what, canon) < 0 || cimi_body_str(c, tpl, "initialState", what, &state) < 0 ||
+        canon_volumes(c, tpl, what, canon) < 0 ||
+        cimi_body_str(c, tpl, "initialState", what, &state) < 0 ||
         cimi_body_str(c, tpl, "userData", what, &ud) < 0)
         goto fail;
     if (state) {
@@ -377,10 +380,9 @@ int cimi_template_canonical(cimi_call *c, json_object *tpl, const char *what, js
                       state);
             goto fail;
         }
-        json_object_object_add(canon, "initialState",
-                               json_object_new_string(strcasecmp(state, "STOPPED") == 0
-                                                          ? "STOPPED"
-                                                          : "STARTED"));
+        json_object_object_add(
+            canon, "initialState",
+            json_object_new_string(strcasecmp(state, "STOPPED") == 0 ? "STOPPED" : "STARTED"));
     }
     if (ud) {
         /* base64, as Deltacloud's and Sirocco's clients send it. */
@@ -435,8 +437,10 @@ int cimi_template_resolve(cimi_call *c, json_object *canon, cimi_launch *l)
         return cimi_fail(c, 400, "userData must be base64");
     if (json_object_object_get_ex(canon, "properties", &props) &&
         (display = canon_str(props, "display")) && cg_display_parse(display, &l->display) < 0)
-        return cimi_fail(c, 400, "the display property must be headless, vnc or spice, not "
-                                 "'%.32s'", display);
+        return cimi_fail(c, 400,
+                         "the display property must be headless, vnc or spice, not "
+                         "'%.32s'",
+                         display);
     if (json_object_object_get_ex(canon, "volumes", &list)) {
         for (i = 0, n = json_object_array_length(list); i < n && l->n_volumes < 8; i++) {
             item = json_object_array_get_idx(list, i);
@@ -449,9 +453,9 @@ int cimi_template_resolve(cimi_call *c, json_object *canon, cimi_launch *l)
     if (json_object_object_get_ex(canon, "volumeTemplates", &list)) {
         for (i = 0, n = json_object_array_length(list); i < n && l->n_volumes < 8; i++) {
             item = json_object_array_get_idx(list, i);
-            l->volumes[l->n_volumes].create_bytes =
-                (unsigned long long)json_object_get_int64(json_object_object_get(item, "capacity")) *
-                1024;
+            l->volumes[l->n_volumes].create_bytes = (unsigned long long)json_object_get_int64(
+                                                        json_object_object_get(item, "capacity")) *
+                                                    1024;
             snprintf(l->volumes[l->n_volumes].format, sizeof(l->volumes[0].format), "%s",
                      canon_str0(item, "format"));
             snprintf(l->volumes[l->n_volumes++].device, sizeof(l->volumes[0].device), "%s",
@@ -482,9 +486,9 @@ void cimi_machine_template_create(cimi_call *c)
 
 /* ---- lists and deletes ------------------------------------------------------------ */
 
-static int list_kind(cimi_call *c, const char *kind, cimi_obj *(*build)(const char *,
-                                                                          const cimi_stored *),
-                     cimi_obj ***out, size_t *n)
+static int list_kind(cimi_call *c, const char *kind,
+                     cimi_obj *(*build)(const char *, const cimi_stored *), cimi_obj ***out,
+                     size_t *n)
 {
     cimi_stored *v = NULL;
     size_t count = 0, i;

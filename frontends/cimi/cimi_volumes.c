@@ -61,8 +61,10 @@ static int template_size(cimi_call *c, json_object *body, unsigned long long *by
             return -1;
         if ((r = cimi_store_get(c->ctx->cimi, "volumeTemplates", id, &st, &err)) != 0)
             return r < 0 ? cimi_fail_cg(c, &err)
-                         : cimi_fail(c, 400, "volumeTemplate.href: VolumeTemplate '%.64s' does "
-                                             "not exist", id);
+                         : cimi_fail(c, 400,
+                                     "volumeTemplate.href: VolumeTemplate '%.64s' does "
+                                     "not exist",
+                                     id);
         json_object_object_get_ex(st.body, "volumeConfig", &cfg);
         r = cimi_volume_config_bytes(c, cfg, "volumeTemplate.volumeConfig", bytes, format, flen);
         cimi_stored_release(&st);
@@ -195,8 +197,8 @@ static void attach(cimi_call *c, const char *id)
         goto cleanup;
     if (loc && strncmp(loc, "/dev/", 5) == 0)
         loc += 5;
-    if (loc && *loc && (strlen(loc) != 3 || strncmp(loc, "vd", 2) != 0 || loc[2] < 'b' ||
-                        loc[2] > 'z')) {
+    if (loc && *loc &&
+        (strlen(loc) != 3 || strncmp(loc, "vd", 2) != 0 || loc[2] < 'b' || loc[2] > 'z')) {
         cimi_fail(c, 400, "initialLocation must be /dev/vdb ... /dev/vdz");
         goto cleanup;
     }

@@ -78,17 +78,17 @@ static void test_xml_machine_create(void **state)
     assert_string_equal(jstr(j, "machineTemplate.machineConfig.href"),
                         "http://h/cimi/machineConfigs/t2.micro");
     /* Repeated <volume> become the JSON binding's "volumes" array. */
-    assert_true(json_object_object_get_ex(json_object_object_get(j, "machineTemplate"), "volumes",
-                                          &vols));
+    assert_true(
+        json_object_object_get_ex(json_object_object_get(j, "machineTemplate"), "volumes", &vols));
     assert_int_equal(json_object_array_length(vols), 2);
     assert_string_equal(jstr(json_object_array_get_idx(vols, 0), "initialLocation"), "/dev/vdb");
     assert_null(jstr(json_object_array_get_idx(vols, 1), "initialLocation"));
     /* Numbers arrive as text in XML; the integer reader takes both. */
     vols = json_object_object_get(json_object_object_get(j, "machineTemplate"), "volumeTemplates");
-    assert_int_equal(cimi_body_int(c, json_object_object_get(json_object_array_get_idx(vols, 0),
-                                                             "volumeConfig"),
-                                   "capacity", "volumeConfig", &kb, &present),
-                     0);
+    assert_int_equal(
+        cimi_body_int(c, json_object_object_get(json_object_array_get_idx(vols, 0), "volumeConfig"),
+                      "capacity", "volumeConfig", &kb, &present),
+        0);
     assert_true(present);
     assert_int_equal(kb, 2048);
     json_object_put(j);
@@ -143,20 +143,17 @@ static void test_href_id(void **state)
     cimi_call *c = call_with(&f, "application/json", "{}");
     char id[48];
 
-    assert_int_equal(cimi_href_id(c, "https://proxy:9/cimi/volumes/vol-1", "volumes", "v", id,
-                                  sizeof(id)),
-                     0);
+    assert_int_equal(
+        cimi_href_id(c, "https://proxy:9/cimi/volumes/vol-1", "volumes", "v", id, sizeof(id)), 0);
     assert_string_equal(id, "vol-1");
     assert_int_equal(cimi_href_id(c, "volumes/vol-2", "volumes", "v", id, sizeof(id)), 0);
     assert_string_equal(id, "vol-2");
-    assert_int_equal(cimi_href_id(c, "http://h/cimi/machines/i-1", "volumes", "v", id,
-                                  sizeof(id)),
+    assert_int_equal(cimi_href_id(c, "http://h/cimi/machines/i-1", "volumes", "v", id, sizeof(id)),
                      -1);
     assert_int_equal(c->status, 400);
     c->status = 0;
-    assert_int_equal(cimi_href_id(c, "http://h/cimi/volumes/vol-1/extra", "volumes", "v", id,
-                                  sizeof(id)),
-                     -1);
+    assert_int_equal(
+        cimi_href_id(c, "http://h/cimi/volumes/vol-1/extra", "volumes", "v", id, sizeof(id)), -1);
 }
 
 int main(void)

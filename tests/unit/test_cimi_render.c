@@ -289,7 +289,8 @@ static void test_job(void **state)
     cimi_attr *list;
 
     fill_job(&done, "job-0000000000000000a", "stop", "i-0123456789abcdef0", CG_JOB_SUCCESS, 100);
-    snprintf(done.affected, sizeof(done.affected), "i-0123456789abcdef0,vol-1,ami-00000000000000001");
+    snprintf(done.affected, sizeof(done.affected),
+             "i-0123456789abcdef0,vol-1,ami-00000000000000001");
     snprintf(done.status_message, sizeof(done.status_message), "stopped <ok> & \"done\"");
     check("job_success", cimi_build_job(BASE, &done));
 
@@ -351,9 +352,8 @@ static void test_state_table(void **state)
         assert_int_equal(cimi_machine_ops(s), rows[i].ops);
     }
     /* A paused or suspended sub-state means nothing outside its EC2 state. */
-    assert_string_equal(cimi_machine_state_name(cimi_machine_state_of(CG_STATE_STOPPED,
-                                                                      CG_SUB_PAUSED)),
-                        "STOPPED");
+    assert_string_equal(
+        cimi_machine_state_name(cimi_machine_state_of(CG_STATE_STOPPED, CG_SUB_PAUSED)), "STOPPED");
     assert_int_equal(cimi_machine_ops(CIMI_M_STARTING), CIMI_OP_EDIT | CIMI_OP_DELETE);
     assert_int_equal(cimi_machine_ops(CIMI_M_ERROR), CIMI_OP_EDIT | CIMI_OP_DELETE);
     assert_string_equal(cimi_op_name(CIMI_OP_SUSPEND), "suspend");
@@ -401,8 +401,8 @@ static void test_machine_volumes(void **state)
 
 static void test_disks(void **state)
 {
-    cimi_obj *o = cimi_build_collection(BASE, "machines/i-0123456789abcdef0/disks",
-                                        "DiskCollection", 1);
+    cimi_obj *o =
+        cimi_build_collection(BASE, "machines/i-0123456789abcdef0/disks", "DiskCollection", 1);
     cimi_attr *list = cimi_add_list(o, "disks", "Disk");
     cg_instance inst;
 
