@@ -210,7 +210,8 @@ mkdir -p "$WORK/bin"
 for prog in bench_domains raw_enum; do
   # shellcheck disable=SC2046
   gcc -std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -pthread -I"$TOP" \
-    "$TOP/bench/$prog.c" "$TOP/drivers/libvirt/lv_domxml.c" "$TOP/drivers/libvirt/lv_domparse.c" "$TOP/drivers/driver.c" \
+    "$TOP/bench/$prog.c" "$TOP/drivers/libvirt/lv_domxml.c" "$TOP/drivers/libvirt/lv_domparse.c" \
+    "$TOP/drivers/libvirt/lv_display.c" "$TOP/drivers/driver.c" \
     "$TOP/gateway/error.c" $(pkg-config --cflags --libs libvirt libxml-2.0) \
     -o "$WORK/bin/$prog"
 done
