@@ -143,11 +143,13 @@ void cimi_machine_create(cimi_call *c)
         return;
     if (common_tags(c, body, "MachineCreate", &tags) < 0 || !(canon = machine_template(c, body)))
         goto cleanup;
-    /* The machine's own display property wins over the template's. */
+    /* The machine's own display property wins over the template's; it is
+     * the launch's choice, not a tag (graphicsConsoles shows it after). */
     if ((display = cg_tags_get(&tags, "display"))) {
         props = json_object_new_object();
         json_object_object_add(props, "display", json_object_new_string(display));
         json_object_object_add(canon, "properties", props);
+        cg_tags_remove(&tags, "display", NULL);
     }
     if (cimi_template_resolve(c, canon, &l) < 0)
         goto cleanup;

@@ -330,3 +330,18 @@ def test_graphics_consoles(gw, cimi):
     assert [c["protocol"] for c in consoles] == ["spice"]
     assert requests.delete(gw.endpoint + igc + "/spice", auth=cimi.auth, timeout=30).status_code == 200
     assert cimi.json(igc)["count"] == 0
+
+
+def test_display_property_at_create(gw, cimi):
+    r = post(gw, cimi, "/cimi/machines", {"name": "gfx3", "properties": {"display": "vnc",
+                                                                         "keep": "me"},
+                                          "machineTemplate": template_body(gw)})
+    assert r.status_code == 202, r.text
+    assert wait_job(cimi, r.headers["CIMI-Job-URI"])["state"] == "SUCCESS"
+    m = cimi.json(r.headers["Location"])
+    assert m["properties"] == {"keep": "me"}  # the choice is not a tag
+    consoles = cimi.json(r.headers["Location"] + "/graphicsConsoles")["graphicsConsoles"]
+    assert [(c["protocol"], c["state"]) for c in consoles] == [("vnc", "ACTIVE")]
+    r = post(gw, cimi, "/cimi/machines", {"properties": {"display": "hologram"},
+                                          "machineTemplate": template_body(gw)})
+    assert r.status_code == 400 and "display" in r.json()["message"]
