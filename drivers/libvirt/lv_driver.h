@@ -92,6 +92,21 @@ lv_host *lv_instance_take_live(cg_drv *drv, const char *id, cg_instance *inst, c
 /* The zone to place something new in: the one asked for (CG_ERR_INVALID when
  * unknown), or with zone NULL the first reachable one. */
 lv_host *lv_drv_pick_zone(cg_drv *drv, const char *zone, cg_error *err);
+/* One operation on a live instance: taken (busy) in its host's cache, then
+ * (lv_op_open) its connection and domain.  lv_op_end releases all of it. */
+typedef struct lv_op {
+    lv_host *h;
+    lv_cache *c;
+    cg_instance inst;   /* the instance as taken */
+    virConnectPtr conn; /* NULL until lv_op_open */
+    virDomainPtr dom;
+} lv_op;
+
+/* lv_instance_take_live into op: 0, or -1 (reported) with nothing to end. */
+int lv_op_take(cg_drv *drv, const char *id, lv_op *op, cg_error *err);
+/* Open the connection and the domain.  0 or -1 (reported). */
+int lv_op_open(lv_op *op, cg_error *err);
+void lv_op_end(lv_op *op);
 /* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
 virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err);
 

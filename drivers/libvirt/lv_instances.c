@@ -129,6 +129,35 @@ lv_host *lv_instance_take_live(cg_drv *drv, const char *id, cg_instance *inst, c
     return h;
 }
 
+int lv_op_take(cg_drv *drv, const char *id, lv_op *op, cg_error *err)
+{
+    memset(op, 0, sizeof(*op));
+    if (!(op->h = lv_instance_take_live(drv, id, &op->inst, err)))
+        return -1;
+    op->c = lv_host_cache(op->h);
+    return 0;
+}
+
+int lv_op_open(lv_op *op, cg_error *err)
+{
+    if (!(op->conn = lv_host_conn(op->h, err)) ||
+        !(op->dom = lv_domain_get(op->conn, op->inst.id, err)))
+        return -1;
+    return 0;
+}
+
+void lv_op_end(lv_op *op)
+{
+    if (op->h)
+        lv_cache_release(op->c, op->inst.id);
+    if (op->dom)
+        virDomainFree(op->dom);
+    if (op->conn)
+        virConnectClose(op->conn);
+    cg_instance_release(&op->inst);
+    memset(op, 0, sizeof(*op));
+}
+
 static void change(cg_state_change *chg, const char *id, cg_instance_state prev,
                    cg_instance_state cur)
 {
@@ -481,144 +510,118 @@ cleanup:
 
 int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err)
 {
-    cg_instance inst;
-    lv_host *h;
-    virConnectPtr conn = NULL;
-    virDomainPtr dom = NULL;
+    lv_op op;
     int ret = -1;
 
-    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
+    if (lv_op_take(drv, id, &op, err) < 0)
         return -1;
-    switch (inst.state) {
+    switch (op.inst.state) {
     case CG_STATE_RUNNING:
-        if (inst.sub == CG_SUB_PAUSED && lv_power_resume(h, id, err) < 0)
+        if (op.inst.sub == CG_SUB_PAUSED && lv_power_resume(op.h, id, err) < 0)
             goto cleanup;
         /* fall through */
     case CG_STATE_PENDING:
-        change(chg, id, inst.state, inst.state);
+        change(chg, id, op.inst.state, op.inst.state);
         ret = 0;
         goto cleanup;
     case CG_STATE_STOPPED:
         break;
     default:
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be started", id,
-                     cg_instance_state_name(inst.state));
+                     cg_instance_state_name(op.inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
+    if (lv_op_open(&op, err) < 0)
         goto cleanup;
-    lv_cache_set_overlay(lv_host_cache(h), id, CG_STATE_PENDING, 0);
-    if (virDomainCreate(dom) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "start instance %s", id);
-        lv_cache_set_overlay(lv_host_cache(h), id, LV_NO_OVERLAY, 0);
+    lv_cache_set_overlay(op.c, id, CG_STATE_PENDING, 0);
+    if (virDomainCreate(op.dom) < 0) {
+        lv_report(err, op.conn, CG_ERR_INTERNAL, "start instance %s", id);
+        lv_cache_set_overlay(op.c, id, LV_NO_OVERLAY, 0);
         goto cleanup;
     }
-    lv_cache_set_reason(lv_host_cache(h), id, "");
-    sync_state(lv_host_cache(h), dom, id);
-    lv_cache_set_overlay(lv_host_cache(h), id, LV_NO_OVERLAY, 0);
-    change(chg, id, inst.state, shown(h, id, CG_STATE_RUNNING));
+    lv_cache_set_reason(op.c, id, "");
+    sync_state(op.c, op.dom, id);
+    lv_cache_set_overlay(op.c, id, LV_NO_OVERLAY, 0);
+    change(chg, id, op.inst.state, shown(op.h, id, CG_STATE_RUNNING));
     ret = 0;
 
 cleanup:
-    lv_cache_release(lv_host_cache(h), id);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    cg_instance_release(&inst);
+    lv_op_end(&op);
     return ret;
 }
 
 int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *chg,
                      cg_error *err)
 {
-    cg_instance inst;
-    lv_host *h;
-    lv_cache *c;
-    virConnectPtr conn = NULL;
-    virDomainPtr dom = NULL;
+    lv_op op;
     char reason[128];
     int ret = -1;
 
-    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
+    if (lv_op_take(drv, id, &op, err) < 0)
         return -1;
-    c = lv_host_cache(h);
-    if (inst.state == CG_STATE_STOPPED || (inst.state == CG_STATE_STOPPING && !force)) {
-        change(chg, id, inst.state, inst.state);
+    if (op.inst.state == CG_STATE_STOPPED || (op.inst.state == CG_STATE_STOPPING && !force)) {
+        change(chg, id, op.inst.state, op.inst.state);
         ret = 0;
         goto cleanup;
     }
-    if (inst.state != CG_STATE_RUNNING && inst.state != CG_STATE_STOPPING) {
+    if (op.inst.state != CG_STATE_RUNNING && op.inst.state != CG_STATE_STOPPING) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be stopped", id,
-                     cg_instance_state_name(inst.state));
+                     cg_instance_state_name(op.inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
+    if (lv_op_open(&op, err) < 0)
         goto cleanup;
     lv_user_initiated(reason, sizeof(reason));
-    if (!force && virDomainShutdown(dom) < 0) {
+    if (!force && virDomainShutdown(op.dom) < 0) {
         /* A guest that cannot be asked (no ACPI) is powered off instead. */
         cg_warn("instance %s: graceful shutdown refused (%s); powering off", id,
                 virGetLastErrorMessage());
         force = 1;
     }
-    if (force && virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "power off instance %s", id);
+    if (force && virDomainIsActive(op.dom) == 1 && virDomainDestroy(op.dom) < 0) {
+        lv_report(err, op.conn, CG_ERR_INTERNAL, "power off instance %s", id);
         goto cleanup;
     }
-    lv_cache_set_reason(c, id, reason);
-    if (sync_state(c, dom, id) == CG_STATE_STOPPED)
-        lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
+    lv_cache_set_reason(op.c, id, reason);
+    if (sync_state(op.c, op.dom, id) == CG_STATE_STOPPED)
+        lv_cache_set_overlay(op.c, id, LV_NO_OVERLAY, 0);
     else
-        lv_cache_set_overlay(c, id, CG_STATE_STOPPING,
+        lv_cache_set_overlay(op.c, id, CG_STATE_STOPPING,
                              cg_monotonic() + (double)drv->cfg->stop_timeout_sec);
-    change(chg, id, inst.state, shown(h, id, CG_STATE_STOPPING));
+    change(chg, id, op.inst.state, shown(op.h, id, CG_STATE_STOPPING));
     ret = 0;
 
 cleanup:
-    lv_cache_release(c, id);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    cg_instance_release(&inst);
+    lv_op_end(&op);
     return ret;
 }
 
 int lv_instance_reboot(cg_drv *drv, const char *id, cg_error *err)
 {
-    cg_instance inst;
-    lv_host *h;
-    virConnectPtr conn = NULL;
-    virDomainPtr dom = NULL;
+    lv_op op;
     int ret = -1;
 
-    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
+    if (lv_op_take(drv, id, &op, err) < 0)
         return -1;
-    if (inst.state != CG_STATE_RUNNING) {
+    if (op.inst.state != CG_STATE_RUNNING) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be rebooted", id,
-                     cg_instance_state_name(inst.state));
+                     cg_instance_state_name(op.inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
+    if (lv_op_open(&op, err) < 0)
         goto cleanup;
-    if (virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN) < 0) {
+    if (virDomainReboot(op.dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN) < 0) {
         cg_debug("instance %s: ACPI reboot refused (%s); resetting", id,
                  virGetLastErrorMessage());
-        if (virDomainReset(dom, 0) < 0) {
-            lv_report(err, conn, CG_ERR_INTERNAL, "reboot instance %s", id);
+        if (virDomainReset(op.dom, 0) < 0) {
+            lv_report(err, op.conn, CG_ERR_INTERNAL, "reboot instance %s", id);
             goto cleanup;
         }
     }
     ret = 0;
 
 cleanup:
-    lv_cache_release(lv_host_cache(h), id);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    cg_instance_release(&inst);
+    lv_op_end(&op);
     return ret;
 }
 

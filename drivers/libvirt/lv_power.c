@@ -62,89 +62,71 @@ cleanup:
 
 int lv_instance_pause(cg_drv *drv, const char *id, cg_error *err)
 {
-    cg_instance inst;
-    lv_host *h;
-    virConnectPtr conn = NULL;
-    virDomainPtr dom = NULL;
+    lv_op op;
     int ret = -1;
 
-    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
+    if (lv_op_take(drv, id, &op, err) < 0)
         return -1;
-    if (inst.state != CG_STATE_RUNNING) {
+    if (op.inst.state != CG_STATE_RUNNING) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be paused", id,
-                     cg_instance_state_name(inst.state));
+                     cg_instance_state_name(op.inst.state));
         goto cleanup;
     }
-    if (inst.sub == CG_SUB_PAUSED) {
+    if (op.inst.sub == CG_SUB_PAUSED) {
         ret = 0;
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
+    if (lv_op_open(&op, err) < 0)
         goto cleanup;
-    if (virDomainSuspend(dom) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "pause instance %s", id);
+    if (virDomainSuspend(op.dom) < 0) {
+        lv_report(err, op.conn, CG_ERR_INTERNAL, "pause instance %s", id);
         goto cleanup;
     }
-    lv_power_sync(lv_host_cache(h), dom, id);
+    lv_power_sync(op.c, op.dom, id);
     cg_info("instance %s paused", id);
     ret = 0;
 
 cleanup:
-    lv_cache_release(lv_host_cache(h), id);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    cg_instance_release(&inst);
+    lv_op_end(&op);
     return ret;
 }
 
 int lv_instance_suspend(cg_drv *drv, const char *id, cg_error *err)
 {
-    cg_instance inst;
-    lv_host *h;
-    lv_cache *c;
-    virConnectPtr conn = NULL;
-    virDomainPtr dom = NULL;
+    lv_op op;
     char reason[128];
     int ret = -1;
 
-    if (!(h = lv_instance_take_live(drv, id, &inst, err)))
+    if (lv_op_take(drv, id, &op, err) < 0)
         return -1;
-    c = lv_host_cache(h);
-    if (inst.state == CG_STATE_STOPPED && inst.sub == CG_SUB_SUSPENDED) {
+    if (op.inst.state == CG_STATE_STOPPED && op.inst.sub == CG_SUB_SUSPENDED) {
         ret = 0;
         goto cleanup;
     }
-    if (inst.state != CG_STATE_RUNNING) {
+    if (op.inst.state != CG_STATE_RUNNING) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be suspended", id,
-                     cg_instance_state_name(inst.state));
+                     cg_instance_state_name(op.inst.state));
         goto cleanup;
     }
-    if (!(conn = lv_host_conn(h, err)) || !(dom = lv_domain_get(conn, id, err)))
+    if (lv_op_open(&op, err) < 0)
         goto cleanup;
     /* Saving the memory takes a while: shown as stopping meanwhile. */
-    lv_cache_set_overlay(c, id, CG_STATE_STOPPING, 0);
+    lv_cache_set_overlay(op.c, id, CG_STATE_STOPPING, 0);
     /* SAVE_RUNNING: a paused instance comes back running at the next start,
      * as instance_start promises. */
-    if (virDomainManagedSave(dom, VIR_DOMAIN_SAVE_RUNNING) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "suspend instance %s", id);
-        lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
+    if (virDomainManagedSave(op.dom, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+        lv_report(err, op.conn, CG_ERR_INTERNAL, "suspend instance %s", id);
+        lv_cache_set_overlay(op.c, id, LV_NO_OVERLAY, 0);
         goto cleanup;
     }
     lv_user_initiated(reason, sizeof(reason));
-    lv_cache_set_reason(c, id, reason);
-    lv_power_sync(c, dom, id);
-    lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
+    lv_cache_set_reason(op.c, id, reason);
+    lv_power_sync(op.c, op.dom, id);
+    lv_cache_set_overlay(op.c, id, LV_NO_OVERLAY, 0);
     cg_info("instance %s suspended", id);
     ret = 0;
 
 cleanup:
-    lv_cache_release(c, id);
-    if (dom)
-        virDomainFree(dom);
-    if (conn)
-        virConnectClose(conn);
-    cg_instance_release(&inst);
+    lv_op_end(&op);
     return ret;
 }

@@ -345,3 +345,23 @@ def test_display_property_at_create(gw, cimi):
     r = post(gw, cimi, "/cimi/machines", {"properties": {"display": "hologram"},
                                           "machineTemplate": template_body(gw)})
     assert r.status_code == 400 and "display" in r.json()["message"]
+
+
+def test_failed_creation_job_removes_what_it_made(gw, cimi):
+    """test:// cannot attach disks, so a machine with a volumeTemplate fails
+    in its job after the instance and the volume were made: both go."""
+    before = counts(cimi)
+    r = post(gw, cimi, "/cimi/machines", {
+        "name": "rolled-back",
+        "machineTemplate": template_body(gw, volumeTemplates=[
+            {"volumeConfig": {"capacity": 1024}, "initialLocation": "/dev/vdc"}])})
+    assert r.status_code == 202, r.text
+    job = wait_job(cimi, r.headers["CIMI-Job-URI"])
+    assert job["state"] == "FAILED" and job["statusMessage"], job
+    iid = r.headers["Location"].rsplit("/", 1)[1]
+    assert cimi.get(r.headers["Location"]).status_code == 404
+    inst = gw.client().describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert inst["State"]["Name"] == "terminated"
+    after = counts(cimi)
+    assert after["volumes"] == before["volumes"]
+    assert after["machines"] == before["machines"]
