@@ -114,10 +114,9 @@ int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
     const char *slash = strchr(rest, '/'), *proto = slash ? slash + 1 : NULL;
     cg_image_list imgs = {0};
     cg_error err = {0};
-    cimi_obj **items = NULL;
-    char owner[96], coll[700];
+    char owner[96];
     cg_display d = CG_DISPLAY_HEADLESS;
-    size_t i, n = 0;
+    size_t i;
 
     if (strncmp(rest, "graphicsConsoles", 16) != 0 || (rest[16] && rest[16] != '/') ||
         (proto && (!*proto || strchr(proto, '/'))))
@@ -135,19 +134,7 @@ int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
     d = imgs.v[i].display;
     snprintf(owner, sizeof(owner), "machineImages/%s", id);
     if (strcmp(c->req->method, "GET") == 0) {
-        if (cimi_alloc_objs(c, &items, 1) < 0)
-            goto cleanup;
-        if (d == CG_DISPLAY_VNC || d == CG_DISPLAY_SPICE)
-            items[n++] = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
-        if (proto && (!n || strcmp(proto, cg_display_name(d)) != 0))
-            cimi_fail(c, 404, "MachineImage %s has no %.16s graphics console", id, proto);
-        else if (proto)
-            cimi_reply(c, 200, items[0]);
-        else {
-            snprintf(coll, sizeof(coll), "%s%s/graphicsConsoles", c->base, owner);
-            cimi_reply_entries(c, coll, "GraphicsConsoleCollection", "graphicsConsoles",
-                               "GraphicsConsole", items, n);
-        }
+        cimi_reply_consoles(c, owner, d, proto);
         goto cleanup;
     }
     if (!proto && strcmp(c->req->method, "POST") == 0) {
@@ -177,7 +164,6 @@ int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
     }
 
 cleanup:
-    cimi_free_objs(items, n);
     cg_image_list_release(&imgs);
     return 0;
 }

@@ -172,6 +172,9 @@ int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored
                    cg_error *err);
 int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t *n, cg_error *err);
 int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err);
+/* Replace the body of a stored resource (CG_ERR_NOT_FOUND when gone). */
+int cimi_store_update(cimi_store *st, const char *kind, const char *id, json_object *body,
+                      cg_error *err);
 void cimi_stored_release(cimi_stored *s);
 void cimi_stored_list_free(cimi_stored *v, size_t n);
 
@@ -230,6 +233,9 @@ int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out);
 
 /* The protocol of the request's GraphicsConsole body (VNC or SPICE). */
 int cimi_graphics_protocol(cimi_call *c, cg_display *out);
+/* GET of an owner's graphicsConsoles ("machineImages/ami-1") holding at most
+ * display d (none when headless), or of the one named proto. */
+void cimi_reply_consoles(cimi_call *c, const char *owner, cg_display d, const char *proto);
 
 /* cimi_catalog.c: configurations, images, credentials, jobs */
 int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n);
@@ -247,6 +253,8 @@ void cimi_job_action(cimi_call *c, const char *id);
 int cimi_list_machine_templates(cimi_call *c, cimi_obj ***out, size_t *n);
 void cimi_machine_template_create(cimi_call *c);
 void cimi_machine_template_delete(cimi_call *c, const char *id);
+/* machineTemplates/ID/graphicsConsoles: the template's display property. */
+int cimi_machine_template_sub(cimi_call *c, const char *id, const char *rest);
 int cimi_list_volume_configs(cimi_call *c, cimi_obj ***out, size_t *n);
 void cimi_volume_config_create(cimi_call *c);
 void cimi_volume_config_delete(cimi_call *c, const char *id);

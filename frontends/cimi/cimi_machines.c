@@ -365,6 +365,28 @@ static void graphics_consoles(cimi_call *c, const cg_instance *inst, const char 
     cimi_free_objs(items, n);
 }
 
+void cimi_reply_consoles(cimi_call *c, const char *owner, cg_display d, const char *proto)
+{
+    cimi_obj **items = NULL;
+    char coll[700];
+    size_t n = 0;
+
+    if (cimi_alloc_objs(c, &items, 1) < 0)
+        return;
+    if (d == CG_DISPLAY_VNC || d == CG_DISPLAY_SPICE)
+        items[n++] = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
+    if (proto && (!n || strcmp(proto, cg_display_name(d)) != 0)) {
+        cimi_fail(c, 404, "%s has no %.16s graphics console", owner, proto);
+    } else if (proto) {
+        cimi_reply(c, 200, items[0]);
+    } else {
+        snprintf(coll, sizeof(coll), "%s%s/graphicsConsoles", c->base, owner);
+        cimi_reply_entries(c, coll, "GraphicsConsoleCollection", "graphicsConsoles",
+                           "GraphicsConsole", items, n);
+    }
+    cimi_free_objs(items, n);
+}
+
 /* The protocol of a GraphicsConsole body ("vnc" or "spice"). */
 int cimi_graphics_protocol(cimi_call *c, cg_display *out)
 {

@@ -222,3 +222,30 @@ int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error
     sqlite3_finalize(s);
     return ret;
 }
+
+int cimi_store_update(cimi_store *st, const char *kind, const char *id, json_object *body,
+                      cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int ret = -1;
+
+    if (!st) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(st->db, "UPDATE cimi_resources SET body = ? WHERE kind = ? AND id = ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, err, "prepare");
+    sqlite3_bind_text(s, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        db_fail(st, err, "update");
+    else if (sqlite3_changes(st->db) == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
+    else
+        ret = 0;
+    sqlite3_finalize(s);
+    return ret;
+}

@@ -553,3 +553,70 @@ void cimi_volume_template_delete(cimi_call *c, const char *id)
 {
     delete_kind(c, KIND_VT, id);
 }
+
+/* machineTemplates/ID/graphicsConsoles: the template's "display" property
+ * as a console collection; POST a GraphicsConsole to set it, DELETE it for
+ * headless machines. */
+int cimi_machine_template_sub(cimi_call *c, const char *id, const char *rest)
+{
+    const char *slash = strchr(rest, '/'), *proto = slash ? slash + 1 : NULL, *cur;
+    json_object *props = NULL;
+    cimi_stored st = {0};
+    cg_error err = {0};
+    cg_display d = CG_DISPLAY_HEADLESS;
+    char owner[96];
+    int r;
+
+    if (strncmp(rest, "graphicsConsoles", 16) != 0 || (rest[16] && rest[16] != '/') ||
+        (proto && (!*proto || strchr(proto, '/'))))
+        return 1;
+    if ((r = cimi_store_get(c->ctx->cimi, KIND_MT, id, &st, &err)) != 0) {
+        if (r < 0)
+            cimi_fail_cg(c, &err);
+        else
+            cimi_fail(c, 404, "MachineTemplate '%.64s' does not exist", id);
+        return 0;
+    }
+    snprintf(owner, sizeof(owner), "machineTemplates/%s", id);
+    json_object_object_get_ex(st.body, "properties", &props);
+    if ((cur = canon_str(props, "display")) && cg_display_parse(cur, &d) < 0)
+        d = CG_DISPLAY_HEADLESS;
+    if (strcmp(c->req->method, "GET") == 0) {
+        cimi_reply_consoles(c, owner, d, proto);
+        goto cleanup;
+    }
+    if (!proto && strcmp(c->req->method, "POST") == 0) {
+        if (cimi_graphics_protocol(c, &d) < 0)
+            goto cleanup;
+    } else if (proto && strcmp(c->req->method, "DELETE") == 0) {
+        if (strcmp(proto, cg_display_name(d)) != 0) {
+            cimi_fail(c, 404, "%s has no %.16s graphics console", owner, proto);
+            goto cleanup;
+        }
+        d = CG_DISPLAY_HEADLESS;
+    } else {
+        gw_response_add_header(c->resp, "Allow", proto ? "GET, DELETE" : "GET, POST");
+        cimi_fail(c, 405, "%s is not allowed here", c->req->method);
+        goto cleanup;
+    }
+    if (!props) {
+        props = json_object_new_object();
+        json_object_object_add(st.body, "properties", props);
+    }
+    json_object_object_add(props, "display", json_object_new_string(cg_display_name(d)));
+    if (cimi_store_update(c->ctx->cimi, KIND_MT, id, st.body, &err) < 0) {
+        cimi_fail_cg(c, &err);
+        goto cleanup;
+    }
+    if (d == CG_DISPLAY_HEADLESS) {
+        gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
+    } else {
+        cimi_obj *o = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
+        cimi_reply_created(c, o);
+        cimi_obj_free(o);
+    }
+
+cleanup:
+    cimi_stored_release(&st);
+    return 0;
+}

@@ -365,3 +365,25 @@ def test_failed_creation_job_removes_what_it_made(gw, cimi):
     after = counts(cimi)
     assert after["volumes"] == before["volumes"]
     assert after["machines"] == before["machines"]
+
+
+def test_template_graphics_consoles(gw, cimi):
+    r = post(gw, cimi, "/cimi/machineTemplates", template_body(gw, name="gfx-template"))
+    tpl = r.json()["id"]
+    gc = tpl + "/graphicsConsoles"
+    assert cimi.json(gc)["count"] == 0
+    r = post(gw, cimi, gc, {"protocol": "spice"})
+    assert r.status_code == 201, r.text
+    assert cimi.json(tpl)["properties"] == {"display": "spice"}
+    assert [c["protocol"] for c in cimi.json(gc)["graphicsConsoles"]] == ["spice"]
+    cimi.xml(gc)
+    r = post(gw, cimi, "/cimi/machines", {"name": "from-gfx-template",
+                                          "machineTemplate": {"href": tpl}})
+    assert wait_job(cimi, r.headers["CIMI-Job-URI"])["state"] == "SUCCESS"
+    consoles = cimi.json(r.headers["Location"] + "/graphicsConsoles")["graphicsConsoles"]
+    assert [c["protocol"] for c in consoles] == ["spice"]
+    assert requests.delete(gc + "/vnc", auth=cimi.auth, timeout=30).status_code == 404
+    assert requests.delete(gc + "/spice", auth=cimi.auth, timeout=30).status_code == 200
+    assert cimi.json(gc)["count"] == 0
+    assert cimi.get(gw.endpoint + "/cimi/machineTemplates/mt-00000000000000000/graphicsConsoles"
+                    ).status_code == 404
