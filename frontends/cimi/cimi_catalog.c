@@ -111,15 +111,14 @@ void cimi_image_delete(cimi_call *c, const char *id)
  * SPICE, DELETE it to make the image's machines headless. */
 int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
 {
-    const char *slash = strchr(rest, '/'), *proto = slash ? slash + 1 : NULL;
+    const char *proto;
     cg_image_list imgs = {0};
     cg_error err = {0};
     char owner[96];
     cg_display d = CG_DISPLAY_HEADLESS;
     size_t i;
 
-    if (strncmp(rest, "graphicsConsoles", 16) != 0 || (rest[16] && rest[16] != '/') ||
-        (proto && (!*proto || strchr(proto, '/'))))
+    if (!cimi_console_path(rest, &proto))
         return 1;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &imgs) < 0) {
         cimi_fail_cg(c, &err);
@@ -134,34 +133,16 @@ int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
     d = imgs.v[i].display;
     snprintf(owner, sizeof(owner), "machineImages/%s", id);
     if (strcmp(c->req->method, "GET") == 0) {
-        cimi_reply_consoles(c, owner, d, proto);
+        cimi_reply_consoles(c, owner, d, NULL, proto);
         goto cleanup;
     }
-    if (!proto && strcmp(c->req->method, "POST") == 0) {
-        if (cimi_graphics_protocol(c, &d) < 0)
-            goto cleanup;
-    } else if (proto && strcmp(c->req->method, "DELETE") == 0) {
-        if (strcmp(proto, cg_display_name(d)) != 0) {
-            cimi_fail(c, 404, "MachineImage %s has no %.16s graphics console", id, proto);
-            goto cleanup;
-        }
-        d = CG_DISPLAY_HEADLESS;
-    } else {
-        gw_response_add_header(c->resp, "Allow", proto ? "GET, DELETE" : "GET, POST");
-        cimi_fail(c, 405, "%s is not allowed here", c->req->method);
+    if (cimi_console_request(c, owner, d, proto, &d) < 0)
         goto cleanup;
-    }
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_set_display, &err, id, d) < 0) {
         cimi_fail_cg(c, &err);
         goto cleanup;
     }
-    if (d == CG_DISPLAY_HEADLESS) {
-        gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
-    } else {
-        cimi_obj *o = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
-        cimi_reply_created(c, o);
-        cimi_obj_free(o);
-    }
+    cimi_console_changed(c, owner, d, NULL);
 
 cleanup:
     cg_image_list_release(&imgs);

@@ -231,11 +231,31 @@ cimi_obj *cimi_machine_subcollection(cimi_call *c, const char *id_and_sub);
 /* The instance id (not terminated) into *out; 404 reported otherwise. */
 int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out);
 
-/* The protocol of the request's GraphicsConsole body (VNC or SPICE). */
-int cimi_graphics_protocol(cimi_call *c, cg_display *out);
-/* GET of an owner's graphicsConsoles ("machineImages/ami-1") holding at most
- * display d (none when headless), or of the one named proto. */
-void cimi_reply_consoles(cimi_call *c, const char *owner, cg_display d, const char *proto);
+/* ---- graphicsConsoles of machines, images and templates (cimi_consoles.c) */
+
+/* 1 when rest is "graphicsConsoles" or "graphicsConsoles/PROTO" (*proto
+ * then points at PROTO, else NULL). */
+int cimi_console_path(const char *rest, const char **proto);
+
+/* What a running machine's console shows; NULL for images and templates. */
+typedef struct cimi_console_live {
+    const char *state; /* ACTIVE, PENDING_RESTART or INACTIVE */
+    const char *addr;  /* NULL unless running with it */
+    int port;
+} cimi_console_live;
+
+/* GET of owner's ("machineImages/ami-1") consoles, holding at most display
+ * d (none when headless), or of the one named proto (404 otherwise). */
+void cimi_reply_consoles(cimi_call *c, const char *owner, cg_display d,
+                         const cimi_console_live *live, const char *proto);
+/* The display a POST (a GraphicsConsole body) or DELETE (of console proto
+ * of an owner whose display is cur) asks for: 0 with *out, -1 reported
+ * (400, 404, 405 with Allow). */
+int cimi_console_request(cimi_call *c, const char *owner, cg_display cur, const char *proto,
+                         cg_display *out);
+/* Answer a change made: 200 for headless, else 201 with the console
+ * (state, when non-NULL). */
+void cimi_console_changed(cimi_call *c, const char *owner, cg_display d, const char *state);
 
 /* cimi_catalog.c: configurations, images, credentials, jobs */
 int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n);

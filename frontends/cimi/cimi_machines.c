@@ -331,133 +331,39 @@ cimi_obj *cimi_machine_subcollection(cimi_call *c, const char *id_and_sub)
     return o;
 }
 
-/* The machine's display as a console collection: none when headless.
- * state: ACTIVE (running with it), INACTIVE (stopped) or PENDING_RESTART
- * (chosen while running: applies at the next start, as oVirt's next-run). */
-static void graphics_consoles(cimi_call *c, const cg_instance *inst, const char *proto)
-{
-    cimi_obj **items = NULL, *o;
-    char owner[96], id[700];
-    size_t n = 0;
-    int running = inst->state == CG_STATE_RUNNING;
-
-    snprintf(owner, sizeof(owner), "machines/%s", inst->id);
-    if (cimi_alloc_objs(c, &items, 1) < 0)
-        return;
-    if (inst->display == CG_DISPLAY_VNC || inst->display == CG_DISPLAY_SPICE) {
-        int live = running && inst->display_live == inst->display;
-        o = cimi_build_graphics_console(c->base, owner, inst->display,
-                                        live ? inst->display_addr : NULL,
-                                        live ? inst->display_port : 0);
-        cimi_add_str(o, "state", live ? "ACTIVE" : running ? "PENDING_RESTART" : "INACTIVE");
-        items[n++] = o;
-    }
-    if (proto) {
-        if (n && strcmp(proto, cg_display_name(inst->display)) == 0)
-            cimi_reply(c, 200, items[0]);
-        else
-            cimi_fail(c, 404, "Machine %s has no %.16s graphics console", inst->id, proto);
-    } else {
-        snprintf(id, sizeof(id), "%s%s/graphicsConsoles", c->base, owner);
-        cimi_reply_entries(c, id, "GraphicsConsoleCollection", "graphicsConsoles",
-                           "GraphicsConsole", items, n);
-    }
-    cimi_free_objs(items, n);
-}
-
-void cimi_reply_consoles(cimi_call *c, const char *owner, cg_display d, const char *proto)
-{
-    cimi_obj **items = NULL;
-    char coll[700];
-    size_t n = 0;
-
-    if (cimi_alloc_objs(c, &items, 1) < 0)
-        return;
-    if (d == CG_DISPLAY_VNC || d == CG_DISPLAY_SPICE)
-        items[n++] = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
-    if (proto && (!n || strcmp(proto, cg_display_name(d)) != 0)) {
-        cimi_fail(c, 404, "%s has no %.16s graphics console", owner, proto);
-    } else if (proto) {
-        cimi_reply(c, 200, items[0]);
-    } else {
-        snprintf(coll, sizeof(coll), "%s%s/graphicsConsoles", c->base, owner);
-        cimi_reply_entries(c, coll, "GraphicsConsoleCollection", "graphicsConsoles",
-                           "GraphicsConsole", items, n);
-    }
-    cimi_free_objs(items, n);
-}
-
-/* The protocol of a GraphicsConsole body ("vnc" or "spice"). */
-int cimi_graphics_protocol(cimi_call *c, cg_display *out)
-{
-    json_object *body = cimi_body(c, "GraphicsConsole");
-    const char *p = NULL;
-    int ret = -1;
-
-    if (!body)
-        return -1;
-    if (cimi_body_str(c, body, "protocol", "protocol", &p) == 0) {
-        if (!p || cg_display_parse(p, out) < 0 || *out == CG_DISPLAY_HEADLESS)
-            cimi_fail(c, 400, "a GraphicsConsole needs a protocol: vnc or spice");
-        else
-            ret = 0;
-    }
-    json_object_put(body);
-    return ret;
-}
-
+/* A machine's console state: ACTIVE (running with it), INACTIVE (stopped)
+ * or PENDING_RESTART (chosen while running: applies at the next start, as
+ * oVirt's next-run). */
 static void machine_graphics(cimi_call *c, cg_instance *inst, const char *proto)
 {
     cg_instance_change chg = {.disable_api_termination = -1};
+    int running = inst->state == CG_STATE_RUNNING;
+    int live = running && inst->display_live == inst->display;
+    cimi_console_live shown = {live      ? "ACTIVE"
+                               : running ? "PENDING_RESTART"
+                                         : "INACTIVE",
+                               live ? inst->display_addr : NULL, live ? inst->display_port : 0};
     cg_error err = {0};
-    char id[32];
-    cg_display d;
+    char owner[96];
 
+    snprintf(owner, sizeof(owner), "machines/%s", inst->id);
     if (strcmp(c->req->method, "GET") == 0) {
-        graphics_consoles(c, inst, proto);
+        cimi_reply_consoles(c, owner, inst->display, &shown, proto);
         return;
     }
-    if (!proto && strcmp(c->req->method, "POST") == 0) {
-        if (cimi_graphics_protocol(c, &d) < 0)
-            return;
-    } else if (proto && strcmp(c->req->method, "DELETE") == 0) {
-        if (strcmp(proto, cg_display_name(inst->display)) != 0) {
-            cimi_fail(c, 404, "Machine %s has no %.16s graphics console", inst->id, proto);
-            return;
-        }
-        d = CG_DISPLAY_HEADLESS; /* deleting the last console makes it headless */
-    } else {
-        gw_response_add_header(c->resp, "Allow", proto ? "GET, DELETE" : "GET, POST");
-        cimi_fail(c, 405, "%s is not allowed here", c->req->method);
+    if (cimi_console_request(c, owner, inst->display, proto, &chg.display) < 0)
         return;
-    }
-    chg.display = d;
-    snprintf(id, sizeof(id), "%s", inst->id);
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_modify, &err, id, &chg) < 0) {
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_modify, &err, inst->id, &chg) < 0) {
         cimi_fail_cg(c, &err);
         return;
     }
-    cg_instance_release(inst);
-    if (cimi_machine_get(c, id, inst) < 0)
-        return;
-    if (d == CG_DISPLAY_HEADLESS) {
-        gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
-    } else {
-        char owner[96];
-        cimi_obj *o;
-        int running = inst->state == CG_STATE_RUNNING;
-        snprintf(owner, sizeof(owner), "machines/%s", inst->id);
-        o = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
-        cimi_add_str(o, "state", running ? "PENDING_RESTART" : "INACTIVE");
-        cimi_reply_created(c, o);
-        cimi_obj_free(o);
-    }
+    cimi_console_changed(c, owner, chg.display, running ? "PENDING_RESTART" : "INACTIVE");
 }
 
 int cimi_machine_sub(cimi_call *c, const char *id, const char *rest)
 {
     cg_instance inst = {0};
-    const char *slash = strchr(rest, '/');
+    const char *slash = strchr(rest, '/'), *proto;
     size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
     cimi_obj *o = NULL;
     char mid[64];
@@ -467,17 +373,18 @@ int cimi_machine_sub(cimi_call *c, const char *id, const char *rest)
     snprintf(mid, sizeof(mid), "%s", id);
     if (n == 7 && strncmp(rest, "volumes", 7) == 0)
         return cimi_machine_volumes(c, mid, slash ? slash + 1 : NULL);
-    if (!(n == 17 && strncmp(rest, "networkInterfaces", 17) == 0) &&
-        !(n == 5 && strncmp(rest, "disks", 5) == 0) &&
-        !(n == 16 && strncmp(rest, "graphicsConsoles", 16) == 0))
-        return 1;
-    if (slash && (rest[0] != 'g' || !slash[1] || strchr(slash + 1, '/')))
+    if (cimi_console_path(rest, &proto)) {
+        if (cimi_machine_get(c, mid, &inst) == 0)
+            machine_graphics(c, &inst, proto);
+        cg_instance_release(&inst);
+        return 0;
+    }
+    if (slash || (!(n == 17 && strncmp(rest, "networkInterfaces", 17) == 0) &&
+                  !(n == 5 && strncmp(rest, "disks", 5) == 0)))
         return 1;
     if (cimi_machine_get(c, mid, &inst) < 0)
         return 0;
-    if (rest[0] == 'g') {
-        machine_graphics(c, &inst, slash ? slash + 1 : NULL);
-    } else if (strcmp(c->req->method, "GET") != 0) {
+    if (strcmp(c->req->method, "GET") != 0) {
         gw_response_add_header(c->resp, "Allow", "GET");
         cimi_fail(c, 405, "%s is not allowed here (only GET)", c->req->method);
     } else {

@@ -199,22 +199,27 @@ cleanup:
     return ret;
 }
 
-int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err)
+/* Run sql (DELETE or UPDATE ... WHERE kind = ? AND id = ?, after body's ?
+ * when body is given) on one row: CG_ERR_NOT_FOUND when there is none. */
+static int change_row(cimi_store *st, const char *sql, const char *kind, const char *id,
+                      json_object *body, cg_error *err)
 {
     sqlite3_stmt *s = NULL;
-    int ret = -1;
+    int i = 1, ret = -1;
 
     if (!st) {
         cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
         return -1;
     }
-    if (sqlite3_prepare_v2(st->db, "DELETE FROM cimi_resources WHERE kind = ? AND id = ?", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return db_fail(st, err, "prepare");
-    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    if (body)
+        sqlite3_bind_text(s, i++, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+                          -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, i++, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, i, id, -1, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
-        db_fail(st, err, "delete");
+        db_fail(st, err, body ? "update" : "delete");
     else if (sqlite3_changes(st->db) == 0)
         cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
     else
@@ -223,29 +228,15 @@ int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error
     return ret;
 }
 
+int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err)
+{
+    return change_row(st, "DELETE FROM cimi_resources WHERE kind = ? AND id = ?", kind, id, NULL,
+                      err);
+}
+
 int cimi_store_update(cimi_store *st, const char *kind, const char *id, json_object *body,
                       cg_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int ret = -1;
-
-    if (!st) {
-        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
-        return -1;
-    }
-    if (sqlite3_prepare_v2(st->db, "UPDATE cimi_resources SET body = ? WHERE kind = ? AND id = ?",
-                           -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "prepare");
-    sqlite3_bind_text(s, 1, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        db_fail(st, err, "update");
-    else if (sqlite3_changes(st->db) == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
-    else
-        ret = 0;
-    sqlite3_finalize(s);
-    return ret;
+    return change_row(st, "UPDATE cimi_resources SET body = ? WHERE kind = ? AND id = ?", kind,
+                      id, body, err);
 }

@@ -559,7 +559,7 @@ void cimi_volume_template_delete(cimi_call *c, const char *id)
  * headless machines. */
 int cimi_machine_template_sub(cimi_call *c, const char *id, const char *rest)
 {
-    const char *slash = strchr(rest, '/'), *proto = slash ? slash + 1 : NULL, *cur;
+    const char *proto, *cur;
     json_object *props = NULL;
     cimi_stored st = {0};
     cg_error err = {0};
@@ -567,8 +567,7 @@ int cimi_machine_template_sub(cimi_call *c, const char *id, const char *rest)
     char owner[96];
     int r;
 
-    if (strncmp(rest, "graphicsConsoles", 16) != 0 || (rest[16] && rest[16] != '/') ||
-        (proto && (!*proto || strchr(proto, '/'))))
+    if (!cimi_console_path(rest, &proto))
         return 1;
     if ((r = cimi_store_get(c->ctx->cimi, KIND_MT, id, &st, &err)) != 0) {
         if (r < 0)
@@ -582,23 +581,11 @@ int cimi_machine_template_sub(cimi_call *c, const char *id, const char *rest)
     if ((cur = canon_str(props, "display")) && cg_display_parse(cur, &d) < 0)
         d = CG_DISPLAY_HEADLESS;
     if (strcmp(c->req->method, "GET") == 0) {
-        cimi_reply_consoles(c, owner, d, proto);
+        cimi_reply_consoles(c, owner, d, NULL, proto);
         goto cleanup;
     }
-    if (!proto && strcmp(c->req->method, "POST") == 0) {
-        if (cimi_graphics_protocol(c, &d) < 0)
-            goto cleanup;
-    } else if (proto && strcmp(c->req->method, "DELETE") == 0) {
-        if (strcmp(proto, cg_display_name(d)) != 0) {
-            cimi_fail(c, 404, "%s has no %.16s graphics console", owner, proto);
-            goto cleanup;
-        }
-        d = CG_DISPLAY_HEADLESS;
-    } else {
-        gw_response_add_header(c->resp, "Allow", proto ? "GET, DELETE" : "GET, POST");
-        cimi_fail(c, 405, "%s is not allowed here", c->req->method);
+    if (cimi_console_request(c, owner, d, proto, &d) < 0)
         goto cleanup;
-    }
     if (!props) {
         props = json_object_new_object();
         json_object_object_add(st.body, "properties", props);
@@ -608,13 +595,7 @@ int cimi_machine_template_sub(cimi_call *c, const char *id, const char *rest)
         cimi_fail_cg(c, &err);
         goto cleanup;
     }
-    if (d == CG_DISPLAY_HEADLESS) {
-        gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
-    } else {
-        cimi_obj *o = cimi_build_graphics_console(c->base, owner, d, NULL, 0);
-        cimi_reply_created(c, o);
-        cimi_obj_free(o);
-    }
+    cimi_console_changed(c, owner, d, NULL);
 
 cleanup:
     cimi_stored_release(&st);
