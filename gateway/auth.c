@@ -372,8 +372,8 @@ static int v4_sign(const char *secret, const char *date8, const char *region, co
  * only then apply the clock rules (a forged request gets BAD_SIGNATURE, not
  * a hint about our clock).  *cred holds the key id on return. */
 static gw_auth_result v4_verify(const gw_request *req, const gw_params *q,
-                                const gw_credentials *creds, time_t now, sigv4 *s, char **cred,
-                                char *msg, size_t msglen)
+                                const gw_credentials *creds, const char *region, time_t now,
+                                sigv4 *s, char **cred, char *msg, size_t msglen)
 {
     gw_auth_result r = GW_AUTH_MALFORMED;
     abuf cr = {0}, sts = {0};
@@ -407,6 +407,14 @@ static gw_auth_result v4_verify(const gw_request *req, const gw_params *q,
         goto cleanup;
     }
     r = GW_AUTH_BAD_SIGNATURE;
+    /* AWS's own wording: botocore users see it when --region is wrong. */
+    if (region && strcmp(part[2], region) != 0) {
+        set_msg(msg, msglen,
+                "Credential should be scoped to a valid region, not '%.64s'. "
+                "This endpoint's region is '%.64s'.",
+                part[2], region);
+        goto cleanup;
+    }
     if (strcmp(part[3], "ec2") != 0 || strncmp(part[1], s->stamp, 8) != 0) {
         set_msg(msg, msglen,
                 "Credential should be scoped to service 'ec2' and to the date "
@@ -641,6 +649,12 @@ static gw_auth_result v2_verify(const gw_request *req, const gw_params *params,
     }
     if (r != GW_AUTH_OK) {
         set_msg(msg, msglen, "%s", MSG_NOMATCH);
+    } else if (!ts && t > now + PRESIGN_EXPIRES_MAX) {
+        /* A signed URL that never expires is a key that cannot be revoked
+         * short of the key itself: AWS caps presigned SigV4 at 7 days. */
+        set_msg(msg, msglen, "Expires must be at most %d seconds (7 days) after the server time",
+                PRESIGN_EXPIRES_MAX);
+        r = GW_AUTH_REFUSED;
     } else if (ts ? (t > now + SKEW_MAX || t < now - SKEW_MAX) : now > t) {
         set_msg(msg, msglen, "%s",
                 ts ? "Request timestamp is more than 15 minutes from the "
@@ -674,14 +688,21 @@ static gw_auth_result copy_key_id(gw_auth_result r, const char *id, char *key_id
     return r;
 }
 
+int gw_auth_params_signed(const gw_params *params)
+{
+    return gw_params_get(params, "X-Amz-Algorithm") || gw_params_get(params, "X-Amz-Credential") ||
+           gw_params_get(params, "X-Amz-Signature") || gw_params_get(params, "AWSAccessKeyId") ||
+           gw_params_get(params, "Signature");
+}
+
 gw_auth_result gw_auth_verify_ec2(const gw_request *req, const gw_params *params,
-                                  const gw_credentials *creds, time_t now, char *key_id,
-                                  size_t keylen, char *msg, size_t msglen)
+                                  const gw_credentials *creds, const char *region, time_t now,
+                                  char *key_id, size_t keylen, char *msg, size_t msglen)
 {
     const char *auth, *id = NULL;
     gw_auth_result r = GW_AUTH_MALFORMED;
     sigv4 s;
-    gw_params q = {0};
+    gw_params q = {.max = params ? params->max : 0};
     char *hdr = NULL, *cred = NULL;
     int presigned, v2;
 
@@ -711,16 +732,17 @@ gw_auth_result gw_auth_verify_ec2(const gw_request *req, const gw_params *params
         if (!(hdr = strdup(auth)))
             set_msg(msg, msglen, MSG_OOM);
         else if ((r = v4_parse_header(&s, hdr, req, msg, msglen)) == GW_AUTH_OK)
-            r = v4_verify(req, &q, creds, now, &s, &cred, msg, msglen);
+            r = v4_verify(req, &q, creds, region, now, &s, &cred, msg, msglen);
         id = cred;
     } else if (presigned) {
         if ((r = v4_parse_query(&s, &q, msg, msglen)) == GW_AUTH_OK)
-            r = v4_verify(req, &q, creds, now, &s, &cred, msg, msglen);
+            r = v4_verify(req, &q, creds, region, now, &s, &cred, msg, msglen);
         id = cred;
     } else if (v2) {
         r = v2_verify(req, params, creds, now, &id, msg, msglen);
     } else {
-        set_msg(msg, msglen, "The request must carry an access key id and a signature");
+        set_msg(msg, msglen, "The request must contain either a valid (registered) AWS access "
+                             "key ID or X.509 certificate.");
         r = GW_AUTH_MISSING;
     }
     r = copy_key_id(r, id, key_id, keylen, msg, msglen);
@@ -791,11 +813,15 @@ const char *gw_auth_ec2_code(gw_auth_result r)
     switch (r) {
     case GW_AUTH_OK:
         return "";
+    case GW_AUTH_MISSING:
+        return "MissingAuthenticationToken";
     case GW_AUTH_BAD_SIGNATURE:
         return "SignatureDoesNotMatch";
     case GW_AUTH_EXPIRED:
         return "RequestExpired";
-    default: /* MISSING, UNKNOWN_KEY, MALFORMED: the header's mapping */
+    case GW_AUTH_MALFORMED:
+        return "IncompleteSignature";
+    default: /* UNKNOWN_KEY, REFUSED */
         return "AuthFailure";
     }
 }

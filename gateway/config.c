@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +127,12 @@ int cg_config_defaults(cg_config *cfg)
     cfg->max_body = 1024 * 1024;
     cfg->max_headers = 64 * 1024;
     cfg->timeout_sec = 60;
+    cfg->read_timeout_sec = 30;
+    cfg->shutdown_grace_sec = 30;
+    cfg->max_connections = 1024;
+    cfg->max_connections_per_peer = 128;
+    cfg->max_params = 1000;
+    cfg->max_queued_body = 64 * 1024 * 1024;
     cfg->stop_timeout_sec = 30;
     cfg->terminated_retention_sec = 3600;
     /* qemu (TCG) is the default because it runs everywhere, nested hosts
@@ -187,9 +194,10 @@ static int parse_listen(parse_state *ps, cg_config *cfg, const char *value)
     return set_str(&cfg->listen_addr, host);
 }
 
+static int gateway_number(parse_state *ps, cg_config *cfg, const char *key, const char *value);
+
 static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const char *value)
 {
-    unsigned long n;
 
     if (!strcmp(key, "listen"))
         return parse_listen(ps, cfg, value);
@@ -218,34 +226,44 @@ static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const c
             return fail(ps, key, "'%s' is not 12 digits", value);
         return set_str(&cfg->account_id, value);
     }
-    if (!strcmp(key, "workers")) {
-        if (parse_uint(ps, key, value, 256, &n) < 0 || n == 0)
-            return fail(ps, key, "'%s' must be 1..256", value);
-        cfg->workers = (unsigned)n;
-        return 0;
-    }
-    if (!strcmp(key, "queue_max")) {
-        if (parse_uint(ps, key, value, 1000000, &n) < 0 || n == 0)
-            return fail(ps, key, "'%s' must be 1..1000000", value);
-        cfg->queue_max = (unsigned)n;
-        return 0;
-    }
-    if (!strcmp(key, "max_body")) {
-        if (parse_uint(ps, key, value, 64UL * 1024 * 1024, &n) < 0)
-            return -1;
-        cfg->max_body = n;
-        return 0;
-    }
-    if (!strcmp(key, "max_headers")) {
-        if (parse_uint(ps, key, value, 1024UL * 1024, &n) < 0)
-            return -1;
-        cfg->max_headers = n;
-        return 0;
-    }
-    if (!strcmp(key, "timeout")) {
-        if (parse_uint(ps, key, value, 3600, &n) < 0 || n == 0)
-            return fail(ps, key, "'%s' must be 1..3600 seconds", value);
-        cfg->timeout_sec = (unsigned)n;
+    return gateway_number(ps, cfg, key, value);
+}
+
+/* The numeric [gateway] keys: each with its bounds (K/M suffixes allowed). */
+static int gateway_number(parse_state *ps, cg_config *cfg, const char *key, const char *value)
+{
+    static const struct {
+        const char *key;
+        unsigned long min, max;
+        size_t offset;
+        int is_size;   /* size_t field, else unsigned */
+    } keys[] = {
+        {"workers", 1, 256, offsetof(cg_config, workers), 0},
+        {"queue_max", 1, 1000000, offsetof(cg_config, queue_max), 0},
+        /* A body limit below 1 KiB would refuse every EC2 request. */
+        {"max_body", 1024, 64UL * 1024 * 1024, offsetof(cg_config, max_body), 1},
+        {"max_headers", 1024, 1024UL * 1024, offsetof(cg_config, max_headers), 1},
+        {"timeout", 1, 3600, offsetof(cg_config, timeout_sec), 0},
+        {"shutdown_grace", 0, 3600, offsetof(cg_config, shutdown_grace_sec), 0},
+        {"read_timeout", 1, 3600, offsetof(cg_config, read_timeout_sec), 0},
+        {"max_connections", 1, 1000000, offsetof(cg_config, max_connections), 0},
+        {"max_connections_per_peer", 1, 1000000, offsetof(cg_config, max_connections_per_peer),
+         0},
+        {"max_params", 1, 1000000, offsetof(cg_config, max_params), 0},
+        {"max_queued_body", 1024 * 1024, 4096UL * 1024 * 1024, offsetof(cg_config, max_queued_body),
+         1},
+    };
+    unsigned long n;
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(key, keys[i].key) != 0)
+            continue;
+        if (parse_uint(ps, key, value, keys[i].max, &n) < 0 || n < keys[i].min)
+            return fail(ps, key, "'%s' must be %lu..%lu", value, keys[i].min, keys[i].max);
+        if (keys[i].is_size)
+            *(size_t *)((char *)cfg + keys[i].offset) = n;
+        else
+            *(unsigned *)((char *)cfg + keys[i].offset) = (unsigned)n;
         return 0;
     }
     return fail(ps, key, "unknown key in [gateway]");
@@ -425,6 +443,11 @@ static int validate(parse_state *ps, cg_config *cfg)
     if (!!cfg->tls_cert != !!cfg->tls_key)
         return fail(ps, cfg->tls_cert ? "tls_key" : "tls_cert",
                     "tls_cert and tls_key must be set together");
+    if (cfg->max_queued_body < cfg->max_body)
+        return fail(ps, "max_queued_body", "must be at least max_body (%zu)", cfg->max_body);
+    if (cfg->max_connections_per_peer > cfg->max_connections)
+        return fail(ps, "max_connections_per_peer", "must be at most max_connections (%u)",
+                    cfg->max_connections);
     return 0;
 }
 

@@ -36,6 +36,15 @@ typedef struct cg_config {
     size_t max_body;            /* bytes */
     size_t max_headers;         /* bytes */
     unsigned timeout_sec;       /* read/write timeout per connection */
+    /* Hostile clients: a connection must deliver a whole request within
+     * read_timeout_sec of opening (or of its previous reply); connections
+     * beyond the caps close the oldest idle ones. */
+    unsigned read_timeout_sec;
+    unsigned max_connections;
+    unsigned max_connections_per_peer;
+    unsigned max_params;        /* EC2 parameters in one request */
+    unsigned shutdown_grace_sec; /* SIGTERM: wait this long for requests in flight */
+    size_t max_queued_body;     /* body bytes held by requests waiting for a worker */
 
     /* [libvirt] */
     char *domain_type;          /* "kvm", "qemu" or "test" */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -20,12 +21,21 @@ static char *read_file(const char *path, size_t *size, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     char *data = NULL;
+    struct stat st;
 
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     setvbuf(f, NULL, _IONBF, 0);
+    /* The secrets sign every request: like ssh with a private key, refuse
+     * a file any other user could read or replace. */
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0007)) {
+        snprintf(err, errlen, "%s: readable or writable by other users (mode %04o): chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        fclose(f);
+        return NULL;
+    }
     if (!(data = malloc(CREDS_FILE_MAX + 1))) {
         snprintf(err, errlen, "%s: out of memory", path);
     } else if ((*size = fread(data, 1, CREDS_FILE_MAX + 1, f)) > CREDS_FILE_MAX || ferror(f)) {

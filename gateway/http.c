@@ -17,6 +17,7 @@
 
 #include "../frontends/cimi/cimi.h"
 #include "../frontends/ec2/ec2.h"
+#include "connections.h"
 #include "log.h"
 #include "util.h"
 
@@ -26,6 +27,9 @@
 
 typedef void (*route_handler)(const gw_ctx *ctx, const gw_request *req, gw_response *resp);
 typedef void (*route_overloaded)(const gw_request *req, gw_response *resp);
+
+/* Longest request path written to the access log. */
+#define LOG_PATH_MAX 200
 
 /* Path prefix -> frontend.  The EC2 Query API owns "/" exactly. */
 typedef struct gw_route {
@@ -47,6 +51,8 @@ struct gw_http {
     const gw_ctx *ctx;
     gw_pool *pool;
     SSL_CTX *ssl_ctx;
+    gw_conns *conns;
+    size_t queued_body;     /* body bytes of requests handed to the pool */
 };
 
 typedef struct http_job {
@@ -122,7 +128,10 @@ static gw_request *copy_request(struct evhttp_request *evreq, int tls)
     req->body = malloc(req->body_len + 1);
     if (!req->body)
         goto error;
-    evbuffer_copyout(in, req->body, req->body_len);
+    /* Move, not copy: evhttp would otherwise hold a second copy of every
+     * body until the reply is sent. */
+    if (evbuffer_remove(in, req->body, req->body_len) != (int)req->body_len)
+        goto error;
     req->body[req->body_len] = '\0';
     if (evcon) {
         char *addr = NULL;
@@ -164,12 +173,38 @@ static const char *reason_phrase(int status)
     }
 }
 
+/* The path as the access log shows it: client bytes, so control and
+ * non-ASCII characters are escaped and the length is capped (a log line must
+ * not be forgeable or huge). */
+static void log_path(const char *path, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i;
+
+    for (i = 0; path[i] && o + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)path[i];
+
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"') {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    if (path[i] && o + 4 <= outlen)
+        memcpy(out + o, "...", 3), o += 3;
+    out[o] = '\0';
+}
+
 /* Loop thread: send resp for evreq and write the access-log line. */
 static void send_response(struct evhttp_request *evreq, const gw_request *req,
                           gw_response *resp, double started)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(evreq);
     struct evbuffer *buf = evbuffer_new();
+    char path[LOG_PATH_MAX + 8];
 
     if (resp->status == 0) {
         /* A frontend that set nothing is a bug; say so rather than hang. */
@@ -188,8 +223,9 @@ static void send_response(struct evhttp_request *evreq, const gw_request *req,
     if (buf)
         evbuffer_free(buf);
 
+    log_path(req->path, path, sizeof(path));
     cg_info("request id=%s peer=%s %s %s action=%s status=%d error=%s ms=%.1f", req->request_id,
-            req->peer, req->method, req->path, resp->action[0] ? resp->action : "-",
+            req->peer, req->method, path, resp->action[0] ? resp->action : "-",
             resp->status, resp->error_code[0] ? resp->error_code : "-",
             (cg_monotonic() - started) * 1000.0);
 }
@@ -201,11 +237,28 @@ static void job_work(void *arg)
     job->route->handle(job->http->ctx, job->req, &job->resp);
 }
 
-static void job_done(void *arg)
+static struct bufferevent *request_bev(struct evhttp_request *evreq)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
+
+    return evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+}
+
+/* Loop thread: answer, and forget the request.  ran = 0: the daemon is
+ * stopping and no worker took it; the client gets the frontend's 503. */
+static void job_done(void *arg, int ran)
 {
     http_job *job = arg;
+    struct bufferevent *bev = request_bev(job->evreq);
 
+    if (!ran) {
+        gw_response_release(&job->resp);
+        memset(&job->resp, 0, sizeof(job->resp));
+        job->route->overloaded(job->req, &job->resp);
+    }
+    job->http->queued_body -= job->req->body_len;
     send_response(job->evreq, job->req, &job->resp, job->started);
+    gw_conns_set_busy(job->http->conns, bev, 0);
     gw_response_release(&job->resp);
     gw_request_free(job->req);
     free(job);
@@ -246,6 +299,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
         evhttp_send_error(evreq, 500, "Out of memory");
         return;
     }
+    gw_conns_set_busy(http->conns, request_bev(evreq), 1);
     job->http = http;
     job->evreq = evreq;
     job->started = started;
@@ -254,27 +308,47 @@ static void on_request(struct evhttp_request *evreq, void *arg)
         plain_reply(&immediate, 404, "no such resource\n");
         goto reply_now;
     }
-    if (gw_pool_submit(http->pool, job_work, job_done, job) == 0)
+    /* Bodies wait in memory until a worker is done with them: cap their
+     * sum, or a flood of large bodies holds queue_max x max_body. */
+    if (http->queued_body + job->req->body_len <= http->ctx->cfg->max_queued_body &&
+        gw_pool_submit(http->pool, job_work, job_done, job) == 0) {
+        http->queued_body += job->req->body_len;
         return;
+    }
     /* Queue full (or shutting down): answer at once, in the frontend's shape. */
     job->route->overloaded(job->req, &immediate);
 
 reply_now:
     send_response(evreq, job->req, &immediate, started);
+    gw_conns_set_busy(http->conns, request_bev(evreq), 0);
     gw_response_release(&immediate);
     gw_request_free(job->req);
     free(job);
 }
 
-static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+/* evhttp asks for each new connection's bufferevent here: plain or TLS,
+ * and registered with the connection limits. */
+static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     gw_http *http = arg;
-    SSL *ssl = SSL_new(http->ssl_ctx);
+    struct bufferevent *bev;
+    SSL *ssl = NULL;
 
-    if (!ssl)
-        return NULL;
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
+    if (http->ssl_ctx) {
+        if (!(ssl = SSL_new(http->ssl_ctx)))
+            return NULL;
+        bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (!bev)
+            SSL_free(ssl);
+    } else {
+        bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (bev && gw_conns_add(http->conns, bev) < 0) {
+        bufferevent_free(bev);
+        bev = NULL;
+    }
+    return bev;
 }
 
 static int setup_tls(gw_http *http, const cg_config *cfg, char *errbuf, size_t errlen)
@@ -294,7 +368,6 @@ static int setup_tls(gw_http *http, const cg_config *cfg, char *errbuf, size_t e
                  ERR_reason_error_string(ERR_get_error()));
         return -1;
     }
-    evhttp_set_bevcb(http->evhttp, make_tls_bev, http);
     return 0;
 
 error:
@@ -315,6 +388,11 @@ gw_http *gw_http_new(struct event_base *base, const gw_ctx *ctx, gw_pool *pool, 
     http->base = base;
     http->ctx = ctx;
     http->pool = pool;
+    if (!(http->conns = gw_conns_new(base, cfg))) {
+        snprintf(errbuf, errlen, "out of memory");
+        goto error;
+    }
+    evhttp_set_bevcb(http->evhttp, make_bev, http);
     evhttp_set_max_headers_size(http->evhttp, (ev_ssize_t)cfg->max_headers);
     evhttp_set_max_body_size(http->evhttp, (ev_ssize_t)cfg->max_body);
     evhttp_set_timeout(http->evhttp, (int)cfg->timeout_sec);
@@ -351,6 +429,7 @@ void gw_http_free(gw_http *http)
         return;
     if (http->evhttp)
         evhttp_free(http->evhttp);
+    gw_conns_free(http->conns); /* after evhttp: it drops the connections */
     if (http->ssl_ctx)
         SSL_CTX_free(http->ssl_ctx);
     free(http);

@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libxml/parser.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,8 +34,12 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-/* Longest we wait for in-flight requests at shutdown. */
-#define SHUTDOWN_GRACE_SEC 30.0
+/* After the drain (shutdown_grace), how long requests already running on a
+ * worker may still take before the daemon leaves without freeing anything
+ * they could touch. */
+#define SHUTDOWN_STUCK_SEC 5.0
+/* File descriptors kept beyond max_connections (libvirt, SQLite, logs). */
+#define FD_RESERVE 256
 
 typedef struct daemon_state {
     struct event_base *base;
@@ -41,6 +47,7 @@ typedef struct daemon_state {
     gw_pool *pool;
     struct event *drain_ev;
     int drain_ticks;
+    double grace_sec;
 } daemon_state;
 
 static void usage(FILE *fp)
@@ -62,10 +69,10 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
     st->drain_ticks++;
     /* 100 ms ticks; one more tick after the last reply lets it flush. */
     if ((gw_pool_in_flight(st->pool) == 0 && st->drain_ticks > 1) ||
-        st->drain_ticks > SHUTDOWN_GRACE_SEC * 10) {
+        st->drain_ticks > st->grace_sec * 10) {
         if (gw_pool_in_flight(st->pool))
-            cg_warn("shutdown: %u requests still in flight after %.0f s, exiting",
-                    gw_pool_in_flight(st->pool), SHUTDOWN_GRACE_SEC);
+            cg_warn("shutdown: %u requests still in flight after %.0f s",
+                    gw_pool_in_flight(st->pool), st->grace_sec);
         event_base_loopexit(st->base, NULL);
     }
 }
@@ -85,6 +92,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_add(st->drain_ev, &tick);
     else
         event_base_loopexit(st->base, NULL);
+}
+
+/* Room for max_connections sockets: past the descriptor limit accept()
+ * fails over and over while the listener stays readable. */
+static void raise_fd_limit(const cg_config *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->max_connections + FD_RESERVE;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+        cg_warn("file descriptor limit %lu is below max_connections + %d: raise it (ulimit -n)",
+                (unsigned long)rl.rlim_cur, FD_RESERVE);
 }
 
 static int write_pidfile(const char *path)
@@ -190,6 +212,11 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(&cfg);
+    /* A fixed threshold keeps request bodies and other large buffers in
+     * their own mappings, returned to the system when freed (glibc's
+     * adaptive threshold would move them onto the heap for good). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     /* libxml2 must initialise once, before worker threads parse or write. */
     xmlInitParser();
 
@@ -221,6 +248,7 @@ int main(int argc, char **argv)
         cg_err("cannot initialise libevent");
         goto cleanup;
     }
+    st.grace_sec = cfg.shutdown_grace_sec;
     st.pool = gw_pool_new(st.base, cfg.workers, cfg.queue_max);
     if (!st.pool) {
         cg_err("cannot start %u worker threads", cfg.workers);
@@ -254,8 +282,18 @@ cleanup:
         event_free(sigint);
     if (st.drain_ev)
         event_free(st.drain_ev);
-    gw_http_free(st.http);
+    /* The pool goes first: its jobs hold requests of the HTTP layer.
+     * Queued ones are answered 503 now, running ones get a last bound. */
+    if (st.pool && gw_pool_stop(st.pool, SHUTDOWN_STUCK_SEC) > 0) {
+        cg_err("shutdown: requests still running after %.0f s more; exiting without "
+               "freeing what they use",
+               SHUTDOWN_STUCK_SEC);
+        if (pidfile)
+            unlink(pidfile);
+        _exit(1);
+    }
     gw_pool_free(st.pool);
+    gw_http_free(st.http);
     if (st.base)
         event_base_free(st.base);
     cg_jobs_close(jobs); /* waits for running jobs, which may still use the driver */

@@ -93,14 +93,20 @@ static char *decode_field(const char *s, size_t len)
 
 int gw_params_parse(gw_params *p, const char *s, size_t len)
 {
-    size_t n0, i, pieces = 1;
+    size_t n0, i, pieces = 0;
     gw_param *v;
 
     if (!p || (!s && len))
         return -1;
     n0 = p->n;
+    /* Count the non-empty segments first: a hostile "&&&&..." or "a&a&a..."
+     * must be refused before it costs an allocation per pair. */
     for (i = 0; i < len; i++)
-        pieces += s[i] == '&';
+        pieces += s[i] != '&' && (i == 0 || s[i - 1] == '&');
+    if (pieces == 0)
+        return 0;
+    if (p->max && (pieces > p->max || n0 > p->max - pieces))
+        return GW_PARAMS_TOO_MANY;
     /* gw_params has no capacity field: grow once per call to an upper bound
      * so a large body does not cost one realloc per pair. */
     if (pieces > SIZE_MAX / sizeof(*v) - n0)

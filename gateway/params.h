@@ -17,11 +17,15 @@ typedef struct gw_param {
 typedef struct gw_params {
     gw_param *v;
     size_t n;
+    size_t max;     /* most pairs p may hold; 0: no limit */
 } gw_params;
 
 /* Parse and append the pairs of a form-encoded string of len bytes into p
  * (which may already hold pairs, e.g. from the query string).  '+' means
- * space, %XX is decoded; a malformed escape fails.  Returns 0 or -1. */
+ * space, %XX is decoded; a malformed escape or a NUL fails.  Returns 0, -1
+ * when malformed, or GW_PARAMS_TOO_MANY (before allocating anything) when
+ * the pairs would exceed p->max.  On failure p is as before the call. */
+#define GW_PARAMS_TOO_MANY (-2)
 int gw_params_parse(gw_params *p, const char *s, size_t len);
 
 /* The value of the first parameter called name, or NULL. */

@@ -11,8 +11,10 @@
 
 typedef struct gw_pool gw_pool;
 
-typedef void (*gw_work_fn)(void *arg);  /* runs on a worker thread */
-typedef void (*gw_done_fn)(void *arg);  /* runs on the loop thread afterwards */
+typedef void (*gw_work_fn)(void *arg);          /* runs on a worker thread */
+/* Runs on the loop thread afterwards; ran is 0 when the pool stopped before
+ * a worker took the job (its work function never ran). */
+typedef void (*gw_done_fn)(void *arg, int ran);
 
 /* Start nthreads workers; at most queue_max jobs may wait.  Requires
  * evthread_use_pthreads() before base was created.  NULL on failure. */
@@ -25,8 +27,15 @@ int gw_pool_submit(gw_pool *pool, gw_work_fn work, gw_done_fn done, void *arg);
 /* Jobs queued or running, completions not yet delivered included. */
 unsigned gw_pool_in_flight(const gw_pool *pool);
 
-/* Refuse new jobs, let queued ones finish, join the threads, deliver the
- * remaining completions, free.  Loop thread only.  Accepts NULL. */
+/* Refuse new jobs, drop the queued ones (their completion runs with ran=0),
+ * wait up to timeout_sec for the running ones and deliver every completion
+ * that arrived.  Loop thread only.  Returns how many jobs are still running:
+ * when that is not 0, whatever those jobs use must stay allocated, so the
+ * caller must not free the pool or anything the jobs touch. */
+unsigned gw_pool_stop(gw_pool *pool, double timeout_sec);
+
+/* Stop (waiting as long as it takes), join the threads, free.  Loop thread
+ * only.  Accepts NULL. */
 void gw_pool_free(gw_pool *pool);
 
 #endif

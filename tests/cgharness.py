@@ -39,7 +39,8 @@ class Gateway:
         self.key_id = "AKIA" + secrets.token_hex(8).upper()
         self.secret = secrets.token_urlsafe(30)
         self.cred_path = os.path.join(self.dir, "credentials")
-        with open(self.cred_path, "w") as f:
+        with open(os.open(self.cred_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w") as f:
             f.write("# test key\n%s %s\n" % (self.key_id, self.secret))
         self.scheme = "https" if tls else "http"
         tls_lines = ""

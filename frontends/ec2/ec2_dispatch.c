@@ -57,6 +57,7 @@ static const struct {
     int status;
 } ec2_statuses[] = {
     {"DryRunOperation", 412},       {"AuthFailure", 401},
+    {"MissingAuthenticationToken", 401},
     {"SignatureDoesNotMatch", 403}, {"UnauthorizedOperation", 403},
     {"RequestLimitExceeded", 503},  {"Unavailable", 503},
     {"InternalError", 500},         {"InsufficientInstanceCapacity", 500},
@@ -427,6 +428,40 @@ static int form_content_type(const gw_request *req)
     return !ct || strncasecmp(ct, form, sizeof(form) - 1) == 0;
 }
 
+/* Whether a form body has a field called name, found without decoding it:
+ * an unsigned body is never parsed. */
+static int body_has_field(const char *body, size_t len, const char *name)
+{
+    size_t n = strlen(name), i = 0;
+    const char *amp;
+
+    while (i + n < len) {
+        if (memcmp(body + i, name, n) == 0 && body[i + n] == '=')
+            return 1;
+        if (!(amp = memchr(body + i, '&', len - i)))
+            break;
+        i = (size_t)(amp - body) + 1;
+    }
+    return 0;
+}
+
+/* Decode a form string into params; on failure the EC2 error goes to resp. */
+static int parse_form(const gw_request *req, gw_params *params, const char *s, size_t len,
+                      gw_response *resp)
+{
+    int rc = gw_params_parse(params, s, len);
+    char msg[128];
+
+    if (rc == GW_PARAMS_TOO_MANY) {
+        snprintf(msg, sizeof(msg), "The request has more than %zu parameters.", params->max);
+        ec2_error_response(resp, req->request_id, "MalformedQueryString", msg);
+    } else if (rc < 0) {
+        ec2_error_response(resp, req->request_id, "MalformedQueryString",
+                           "The query string or form body is not valid URL encoding.");
+    }
+    return rc < 0 ? -1 : 0;
+}
+
 static const char *auth_default_message(const char *code)
 {
     if (strcmp(code, "SignatureDoesNotMatch") == 0)
@@ -437,39 +472,48 @@ static const char *auth_default_message(const char *code)
     return "AWS was not able to validate the provided access credentials";
 }
 
+/* Authenticate first, parse second: the query string (bounded by the header
+ * limit) is decoded to find a signature; a form body only when it carries a
+ * SigV2 signature, which lives among its fields.  SigV4 signs the raw body,
+ * so a body is decoded only once its sender is known. */
 void ec2_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp)
 {
-    gw_params params = {0};
+    gw_params params = {.max = ctx->cfg->max_params};
     gw_auth_result r;
     char key_id[128] = "", msg[256] = "";
     const ec2_action *a;
     const char *code;
+    int form = strcmp(req->method, "POST") == 0 && req->body && req->body_len > 0 &&
+               form_content_type(req);
 
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
         ec2_error_response(resp, req->request_id, "InvalidAction",
                            "The EC2 Query API takes GET or POST requests.");
         goto cleanup;
     }
-    if ((req->query && *req->query &&
-         gw_params_parse(&params, req->query, strlen(req->query)) < 0) ||
-        (strcmp(req->method, "POST") == 0 && req->body && req->body_len > 0 &&
-         form_content_type(req) && gw_params_parse(&params, req->body, req->body_len) < 0)) {
-        ec2_error_response(resp, req->request_id, "MalformedQueryString",
-                           "The query string or form body is not valid URL encoding.");
+    if (req->query && *req->query &&
+        parse_form(req, &params, req->query, strlen(req->query), resp) < 0)
         goto cleanup;
+    if (form && !gw_request_header(req, "Authorization") && !gw_auth_params_signed(&params) &&
+        (body_has_field(req->body, req->body_len, "AWSAccessKeyId") ||
+         body_has_field(req->body, req->body_len, "Signature"))) {
+        if (parse_form(req, &params, req->body, req->body_len, resp) < 0)
+            goto cleanup;
+        form = 0; /* parsed */
     }
-
-    /* Name the action in the access log even when authentication fails,
-     * but only one of ours: the raw value is client-controlled. */
-    if ((a = ec2_action_find(gw_params_get(&params, "Action"))))
-        snprintf(resp->action, sizeof(resp->action), "%s", a->name);
-    r = gw_auth_verify_ec2(req, &params, ctx->creds, time(NULL), key_id, sizeof(key_id), msg,
-                           sizeof(msg));
+    r = gw_auth_verify_ec2(req, &params, ctx->creds, ctx->cfg->region, time(NULL), key_id,
+                           sizeof(key_id), msg, sizeof(msg));
     if (r != GW_AUTH_OK) {
         code = gw_auth_ec2_code(r);
         ec2_error_response(resp, req->request_id, code, msg[0] ? msg : auth_default_message(code));
         goto cleanup;
     }
+    if (form && parse_form(req, &params, req->body, req->body_len, resp) < 0)
+        goto cleanup;
+    /* Name the action in the access log, but only one of ours: the raw
+     * value is client-controlled. */
+    if ((a = ec2_action_find(gw_params_get(&params, "Action"))))
+        snprintf(resp->action, sizeof(resp->action), "%s", a->name);
     ec2_execute(ctx, req, &params, resp);
 
 cleanup:

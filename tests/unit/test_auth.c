@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -246,6 +247,9 @@ static const char *vec_header(const vec *v, const char *name)
     return NULL;
 }
 
+/* The gateway region checks run against; NULL: any scope. */
+static const char *scope_region;
+
 /* Verify as the daemon does (query, then a form body, as parameters) and
  * check the result; the message must never hold any secret. */
 static void check_at(const vec *v, gw_request *r, const gw_credentials *c, long long now,
@@ -260,7 +264,7 @@ static void check_at(const vec *v, gw_request *r, const gw_credentials *c, long 
     assert_int_equal(gw_params_parse(&p, r->query, strlen(r->query)), 0);
     if (ct && strncmp(ct, "application/x-www-form-urlencoded", 33) == 0)
         assert_int_equal(gw_params_parse(&p, r->body, r->body_len), 0);
-    got = gw_auth_verify_ec2(r, &p, c, (time_t)now, key, sizeof(key), msg, sizeof(msg));
+    got = gw_auth_verify_ec2(r, &p, c, scope_region, (time_t)now, key, sizeof(key), msg, sizeof(msg));
     if (got != want)
         print_error("%s [%s]: got %d want %d: %s\n", v->name, what, got, want, msg);
     assert_int_equal(got, want);
@@ -554,7 +558,7 @@ static void test_missing(void **state)
     r = req_new(find_vec("sigv4-get-query-params"));
     set_header(r, "Authorization", NULL);
     check(v, r, GW_AUTH_MISSING, "GET without auth");
-    assert_int_equal(gw_auth_verify_ec2(NULL, NULL, &creds, 0, NULL, 0, msg, sizeof(msg)),
+    assert_int_equal(gw_auth_verify_ec2(NULL, NULL, &creds, NULL, 0, NULL, 0, msg, sizeof(msg)),
                      GW_AUTH_MALFORMED);
 }
 
@@ -612,7 +616,7 @@ static void test_malformed_authorization(void **state)
     r = req_new(v);
     set_str(&r->query, "a=%G1");
     assert_int_equal(
-        gw_auth_verify_ec2(r, &p, &creds, (time_t)v->now, key, sizeof(key), msg, sizeof(msg)),
+        gw_auth_verify_ec2(r, &p, &creds, NULL, (time_t)v->now, key, sizeof(key), msg, sizeof(msg)),
         GW_AUTH_MALFORMED);
     gw_request_free(r);
     r = req_new(find_vec("presign-get-describe-instances"));
@@ -732,11 +736,11 @@ static void test_key_id_buffer(void **state)
 
     /* A key id that does not fit is refused, never truncated. */
     assert_int_equal(
-        gw_auth_verify_ec2(r, &p, &creds, (time_t)v->now, small, sizeof(small), msg, sizeof(msg)),
+        gw_auth_verify_ec2(r, &p, &creds, NULL, (time_t)v->now, small, sizeof(small), msg, sizeof(msg)),
         GW_AUTH_MALFORMED);
     assert_string_equal(small, "");
     /* key_id and msg are optional. */
-    assert_int_equal(gw_auth_verify_ec2(r, &p, &creds, (time_t)v->now, NULL, 0, NULL, 0),
+    assert_int_equal(gw_auth_verify_ec2(r, &p, &creds, NULL, (time_t)v->now, NULL, 0, NULL, 0),
                      GW_AUTH_OK);
     gw_request_free(r);
 }
@@ -752,6 +756,26 @@ static char *write_tmp(const char *content)
     assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
     close(fd);
     return path;
+}
+
+/* A world-readable (or -writable) credentials file was loaded silently. */
+static void test_credentials_mode(void **state)
+{
+    gw_credentials c = {0};
+    char err[512], *path = write_tmp("AKID1 secret1\n");
+
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(gw_credentials_load(&c, path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "chmod 600"));
+    assert_int_equal(c.n, 0);
+    assert_int_equal(chmod(path, 0602), 0);
+    assert_int_equal(gw_credentials_load(&c, path, err, sizeof(err)), -1);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(gw_credentials_load(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(c.n, 1);
+    gw_credentials_release(&c);
+    unlink(path);
+    free(path);
 }
 
 static void expect_load_error(const char *content, int line, const char *why)
@@ -883,8 +907,48 @@ static void test_ec2_codes(void **state)
     assert_string_equal(gw_auth_ec2_code(GW_AUTH_BAD_SIGNATURE), "SignatureDoesNotMatch");
     assert_string_equal(gw_auth_ec2_code(GW_AUTH_EXPIRED), "RequestExpired");
     assert_string_equal(gw_auth_ec2_code(GW_AUTH_UNKNOWN_KEY), "AuthFailure");
-    assert_string_equal(gw_auth_ec2_code(GW_AUTH_MISSING), "AuthFailure");
-    assert_string_equal(gw_auth_ec2_code(GW_AUTH_MALFORMED), "AuthFailure");
+    assert_string_equal(gw_auth_ec2_code(GW_AUTH_MISSING), "MissingAuthenticationToken");
+    assert_string_equal(gw_auth_ec2_code(GW_AUTH_MALFORMED), "IncompleteSignature");
+    assert_string_equal(gw_auth_ec2_code(GW_AUTH_REFUSED), "AuthFailure");
+}
+
+/* A SigV4 scope must name the gateway's region (aws --region us-east-1
+ * against a "cloudgate" gateway was accepted); the message says both. */
+static void test_region_scope(void **state)
+{
+    const vec *v = find_vec("sigv4-run-instances"); /* signed for RegionOne */
+    gw_params p = {0};
+    gw_request *r = req_new(v);
+    char key[129], msg[512];
+
+    scope_region = "RegionOne";
+    check(v, req_new(v), GW_AUTH_OK, "the gateway's region");
+    check(find_vec("presign-get-describe-instances"),
+          req_new(find_vec("presign-get-describe-instances")), GW_AUTH_OK, "presigned, same");
+    scope_region = "cloudgate";
+    check(v, req_new(v), GW_AUTH_BAD_SIGNATURE, "another region");
+    check(find_vec("presign-get-describe-instances"),
+          req_new(find_vec("presign-get-describe-instances")), GW_AUTH_BAD_SIGNATURE,
+          "presigned, another region");
+    scope_region = NULL;
+    assert_int_equal(gw_params_parse(&p, r->body, r->body_len), 0);
+    assert_int_equal(gw_auth_verify_ec2(r, &p, &creds, "cloudgate", (time_t)v->now, key,
+                                        sizeof(key), msg, sizeof(msg)),
+                     GW_AUTH_BAD_SIGNATURE);
+    assert_non_null(strstr(msg, "Credential should be scoped to a valid region, not 'RegionOne'"));
+    assert_non_null(strstr(msg, "'cloudgate'"));
+    gw_params_release(&p);
+    gw_request_free(r);
+}
+
+/* SigV2 Expires had no upper bound: a signed URL that never expires. */
+static void test_sigv2_expires_bound(void **state)
+{
+    const vec *v = find_vec("sigv2-hmacsha1-expires"); /* Expires = now + 600 */
+
+    check_at(v, req_new(v), &creds, v->now - 604800 + 600, GW_AUTH_OK, "7 days ahead");
+    check_at(v, req_new(v), &creds, v->now - 604800 + 599, GW_AUTH_REFUSED, "7 days + 1 s");
+    check_at(v, req_new(v), &creds, v->now - 400LL * 86400, GW_AUTH_REFUSED, "a year ahead");
     assert_string_equal(gw_auth_ec2_code(GW_AUTH_OK), "");
 }
 
@@ -913,6 +977,9 @@ int main(void)
         cmocka_unit_test(test_credentials_file),
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_ec2_codes),
+        cmocka_unit_test(test_region_scope),
+        cmocka_unit_test(test_credentials_mode),
+        cmocka_unit_test(test_sigv2_expires_bound),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

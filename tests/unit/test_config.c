@@ -68,6 +68,9 @@ static void test_sample_file(void **state)
     assert_string_equal(cfg.zones[0].name, "cloudgate-a");
     assert_int_equal(cfg.max_body, 1024 * 1024);
     assert_int_equal(cfg.max_headers, 64 * 1024);
+    assert_int_equal(cfg.read_timeout_sec, 30);
+    assert_int_equal(cfg.max_connections_per_peer, 128);
+    assert_int_equal(cfg.max_queued_body, 64 * 1024 * 1024);
     cg_config_release(&cfg);
 }
 
@@ -132,6 +135,16 @@ static void test_errors_name_key_and_line(void **state)
     expect_error("[libvirt]\ndisplay_listen = <x>\n", "key 'display_listen'", 2);
     expect_error("[libvirt]\ndisplay_password = way-too-long\n", "key 'display_password'", 2);
     expect_error("[libvirt]\ndisplay_password = a b\n", "key 'display_password'", 2);
+    /* max_body = 0 was accepted, and refused every request. */
+    expect_error("[gateway]\nmax_body = 0\n", "key 'max_body'", 2);
+    expect_error("[gateway]\nmax_body = 100\n", "1024..", 2);
+    expect_error("[gateway]\nmax_headers = 0\n", "key 'max_headers'", 2);
+    expect_error("[gateway]\nmax_params = 0\n", "key 'max_params'", 2);
+    expect_error("[gateway]\nmax_connections = 0\n", "key 'max_connections'", 2);
+    expect_error("[gateway]\nread_timeout = 0\n", "key 'read_timeout'", 2);
+    expect_error("[gateway]\nmax_body = 8M\nmax_queued_body = 4M\n", "max_queued_body", 0);
+    expect_error("[gateway]\nmax_connections = 10\nmax_connections_per_peer = 20\n",
+                 "max_connections_per_peer", 0);
 }
 
 static void test_display_keys(void **state)

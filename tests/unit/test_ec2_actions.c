@@ -532,13 +532,15 @@ static void test_describe_tags_pages(void **state)
 
 /* ---- ec2_handle: signatures ---------------------------------------------- */
 
-static void handle(const char *secret, const char *method, int want_status, const char *want_code)
+static void handle_body(const char *secret, const char *method, const char *text,
+                        int want_status, const char *want_code)
 {
-    char body[] = "Action=DescribeRegions&Version=2016-11-15";
+    char *body = strdup(text);
     char date[17], auth[512];
     gw_response resp = {0};
     gw_request req;
 
+    assert_non_null(body);
     request_init(&req, method, body);
     if (secret)
         sign_v4(&req, req.headers, HOST, cred.key_id, secret, date, auth, sizeof(auth));
@@ -547,18 +549,57 @@ static void handle(const char *secret, const char *method, int want_status, cons
         fail_msg("got %d '%s', want %d '%s'\n%s", resp.status, resp.error_code, want_status,
                  want_code, resp.body);
     assert_string_equal(resp.content_type, EC2_CONTENT_TYPE);
-    /* The access log names the action even when authentication fails. */
-    if (strcmp(method, "POST") == 0)
+    /* The access log names the action once the sender is known: an unsigned
+     * body is never parsed, not even for the log. */
+    if (want_status == 200)
         assert_string_equal(resp.action, "DescribeRegions");
+    else if (!secret)
+        assert_string_equal(resp.action, "");
     gw_response_release(&resp);
+    free(body);
+}
+
+static void handle(const char *secret, const char *method, int want_status, const char *want_code)
+{
+    handle_body(secret, method, "Action=DescribeRegions&Version=2016-11-15", want_status,
+                want_code);
 }
 
 static void test_handle_signatures(void **state)
 {
-    handle(NULL, "POST", 401, "AuthFailure");
+    handle(NULL, "POST", 401, "MissingAuthenticationToken");
     handle(cred.secret, "POST", 200, "");
     handle("not-the-secret", "POST", 403, "SignatureDoesNotMatch");
     handle(cred.secret, "DELETE", 400, "InvalidAction");
+}
+
+/* Authenticate first, parse second: an unsigned body is not decoded (so its
+ * encoding errors and size do not matter), a signed one is, after the
+ * signature is checked over its raw bytes. */
+static void test_handle_auth_before_parse(void **state)
+{
+    char *many = malloc(64 * 1024);
+    size_t o = 0;
+
+    handle_body(NULL, "POST", "Action=DescribeRegions&bad=%G1", 401,
+                "MissingAuthenticationToken");
+    handle_body(cred.secret, "POST", "Action=DescribeRegions&bad=%G1", 400,
+                "MalformedQueryString");
+    handle_body("not-the-secret", "POST", "Action=DescribeRegions&bad=%G1", 403,
+                "SignatureDoesNotMatch");
+    /* A SigV2 field in an unsigned body makes it a SigV2 request. */
+    handle_body(NULL, "POST", "Action=DescribeRegions&AWSAccessKeyId=nobody&Signature=x", 400,
+                "IncompleteSignature");
+    assert_non_null(many);
+    o += (size_t)sprintf(many, "Action=DescribeRegions");
+    for (unsigned i = 0; i < 1500; i++)
+        o += (size_t)sprintf(many + o, "&p%u=1", i);
+    cfg.max_params = 1000;
+    handle_body(NULL, "POST", many, 401, "MissingAuthenticationToken");
+    handle_body(cred.secret, "POST", many, 400, "MalformedQueryString");
+    cfg.max_params = 0;
+    handle_body(cred.secret, "POST", many, 200, "");
+    free(many);
 }
 
 static void test_overloaded(void **state)
@@ -586,6 +627,7 @@ int main(void)
         T(test_describe_instances),  T(test_describe_pagination), T(test_instance_status),
         T(test_state_changes),       T(test_backend_errors),      T(test_create_tags_validation),
         T(test_tags_lifecycle),      T(test_describe_tags_pages), T(test_handle_signatures),
+        T(test_handle_auth_before_parse),
         T(test_overloaded),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

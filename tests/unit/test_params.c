@@ -197,6 +197,34 @@ static void test_uri_decode(void **state)
     }
 }
 
+/* The cap on pairs is applied before anything is allocated: a 1 MB body of
+ * "a&a&a..." cost ~40 MB per request before it was checked. */
+static void test_max_pairs(void **state)
+{
+    gw_params p = {.max = 3};
+    size_t n = 1 << 20;
+    char *big = malloc(n + 1);
+
+    assert_int_equal(gw_params_parse(&p, "a=1&&b=2&", 9), 0);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(gw_params_parse(&p, "c=3&d=4", 7), GW_PARAMS_TOO_MANY);
+    assert_int_equal(p.n, 2); /* untouched */
+    assert_int_equal(gw_params_parse(&p, "&&&c=3&&", 8), 0);
+    assert_int_equal(p.n, 3);
+    assert_int_equal(gw_params_parse(&p, "&&&&", 4), 0); /* nothing to add */
+    gw_params_release(&p);
+
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (i & 1) ? '&' : 'a';
+    big[n] = '\0';
+    p.max = 1000;
+    assert_int_equal(gw_params_parse(&p, big, n), GW_PARAMS_TOO_MANY);
+    assert_int_equal(p.n, 0);
+    assert_null(p.v);
+    free(big);
+}
+
 static void test_request_helpers(void **state)
 {
     gw_request *req = calloc(1, sizeof(*req));
@@ -252,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_uri_encode),
         cmocka_unit_test(test_uri_decode),
         cmocka_unit_test(test_request_helpers),
+        cmocka_unit_test(test_max_pairs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

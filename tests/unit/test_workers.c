@@ -17,6 +17,7 @@ typedef struct probe {
     pthread_t loop_thread;
     volatile int started;
     int ran;
+    int done_ran;   /* what the completion was told */
     int done_on_loop;
     int *done_count;
     int expected;
@@ -33,10 +34,11 @@ static void blocking_work(void *arg)
     p->ran = 1;
 }
 
-static void record_done(void *arg)
+static void record_done(void *arg, int ran)
 {
     probe *p = arg;
 
+    p->done_ran = ran;
     p->done_on_loop = pthread_equal(pthread_self(), p->loop_thread);
     if (++*p->done_count == p->expected)
         event_base_loopbreak(p->base);
@@ -99,6 +101,44 @@ static void check_pool(unsigned nworkers, unsigned queue_max)
     free(p);
 }
 
+/* Shutdown with a job stuck in a worker: gw_pool_stop drops the queued ones
+ * (completion with ran = 0, on this thread), gives up on the stuck one after
+ * the timeout and says so, and only gw_pool_free later waits for it. */
+static void test_stop_with_stuck_job(void **state)
+{
+    struct event_base *base = event_base_new();
+    pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+    probe p[3];
+    int done = 0;
+    gw_pool *pool = gw_pool_new(base, 1, 4);
+
+    assert_non_null(pool);
+    pthread_mutex_lock(&gate);
+    for (unsigned i = 0; i < 3; i++)
+        p[i] = (probe){.gate = &gate, .loop_thread = pthread_self(), .done_count = &done,
+                       .expected = 99, .base = base, .done_ran = -1};
+    assert_int_equal(gw_pool_submit(pool, blocking_work, record_done, &p[0]), 0);
+    wait_started(&p[0]);
+    assert_int_equal(gw_pool_submit(pool, blocking_work, record_done, &p[1]), 0);
+    assert_int_equal(gw_pool_submit(pool, blocking_work, record_done, &p[2]), 0);
+
+    assert_int_equal(gw_pool_stop(pool, 0.2), 1);
+    assert_int_equal(done, 2);
+    assert_int_equal(p[1].done_ran, 0);
+    assert_int_equal(p[2].done_ran, 0);
+    assert_true(p[1].done_on_loop);
+    assert_false(p[1].ran);
+    assert_int_equal(p[0].done_ran, -1);    /* still running: no completion */
+    assert_int_equal(gw_pool_submit(pool, blocking_work, record_done, &p[1]), -1);
+
+    pthread_mutex_unlock(&gate);
+    gw_pool_free(pool);
+    assert_int_equal(done, 3);
+    assert_int_equal(p[0].done_ran, 1);
+    assert_true(p[0].ran);
+    event_base_free(base);
+}
+
 static void test_one_worker(void **state)
 {
     check_pool(1, 2);
@@ -114,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_worker),
         cmocka_unit_test(test_several_workers),
+        cmocka_unit_test(test_stop_with_stuck_job),
     };
     evthread_use_pthreads();
     return cmocka_run_group_tests(tests, NULL, NULL);
