@@ -292,6 +292,13 @@ cleanup:
             unlink(pidfile);
         _exit(1);
     }
+    if (st.base && st.pool) {
+        /* Let the last replies (503s for dropped jobs included) reach the
+         * wire before the connections close. */
+        struct timeval flush = {0, 200000};
+        event_base_loopexit(st.base, &flush);
+        event_base_dispatch(st.base);
+    }
     gw_pool_free(st.pool);
     gw_http_free(st.http);
     if (st.base)

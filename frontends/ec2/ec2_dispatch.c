@@ -1,5 +1,8 @@
 /* cloudgate: EC2 Query API entry points: parameters, signature check, the
  * action table, DryRun and AWS error documents. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include "ec2.h"
 #include "ec2_internal.h"
 
@@ -429,18 +432,19 @@ static int form_content_type(const gw_request *req)
 }
 
 /* Whether a form body has a field called name, found without decoding it:
- * an unsigned body is never parsed. */
+ * an unsigned body is never parsed.  memmem, because a hostile body may be
+ * a megabyte of one-byte fields. */
 static int body_has_field(const char *body, size_t len, const char *name)
 {
     size_t n = strlen(name), i = 0;
-    const char *amp;
+    const char *hit;
 
-    while (i + n < len) {
-        if (memcmp(body + i, name, n) == 0 && body[i + n] == '=')
+    while (i < len && (hit = memmem(body + i, len - i, name, n))) {
+        size_t at = (size_t)(hit - body);
+
+        if ((at == 0 || body[at - 1] == '&') && at + n < len && body[at + n] == '=')
             return 1;
-        if (!(amp = memchr(body + i, '&', len - i)))
-            break;
-        i = (size_t)(amp - body) + 1;
+        i = at + 1;
     }
     return 0;
 }
