@@ -120,6 +120,10 @@ const cimi_collection *cimi_find_collection(const char *seg, size_t n);
  * and of one entry ($select, $expand). */
 void cimi_get_collection(cimi_call *c, const cimi_collection *coll);
 void cimi_get_entry(cimi_call *c, const cimi_collection *coll, const char *id);
+/* Check a raw query string (len bytes, URL-encoded) as those GETs read it
+ * (the fuzzing entry point): 0, or -1 with err (CG_ERR_INVALID: the 400
+ * message, else OOM). */
+int cimi_query_parse(const char *query, size_t len, cg_error *err);
 /* Answer a collection built by the caller (a sub-collection) with the query
  * applied: items of type go into a collection of ctype with id.  Entries
  * moved into the answer are set to NULL in items; the caller frees items. */
@@ -138,6 +142,13 @@ int cimi_alloc_objs(cimi_call *c, cimi_obj ***out, size_t n);
  * XML root must be type (namespace CIMI's or none); a JSON resourceURI, when
  * present, must be CIMI_NS/type.  NULL (reported 400/415) on failure. */
 json_object *cimi_body(cimi_call *c, const char *type);
+/* The same without a request (the fuzzing entry point): data (len bytes,
+ * not NUL-terminated) of Content-Type ctype (application/json, else XML)
+ * as a type.  Bounded: depth 16, 10000 values; XML with a DOCTYPE, JSON
+ * with repeated names or \u0000 are refused.  A new object the caller
+ * puts, or NULL with err (CG_ERR_INVALID: the 400 message, else OOM). */
+json_object *cimi_body_parse(const char *ctype, const char *data, size_t len, const char *type,
+                             cg_error *err);
 /* Members of a body object.  Missing: *out untouched and 0; the wrong
  * type: -1 reported 400 naming key and what (where it is, e.g.
  * "machineTemplate"). */
