@@ -24,6 +24,9 @@
  * values; these bounds only stop hostile ones. */
 #define MAX_BODY_DEPTH 16
 #define MAX_BODY_NODES 10000
+/* Properties become tags: EC2 allows 50 per resource, name and description
+ * included. */
+#define MAX_PROPERTIES 48
 
 /* XML elements that repeat inside a parent and become a JSON array (the
  * JSON binding names arrays in the plural). */
@@ -90,8 +93,9 @@ static int add_member(cimi_call *c, json_object *j, const char *name, json_objec
 {
     if (json_object_object_get_ex(j, name, NULL)) {
         json_object_put(v);
-        return cimi_fail(c, 400, "<%.64s> appears more than once in <%.64s> (as an element, "
-                                 "an attribute or a list)",
+        return cimi_fail(c, 400,
+                         "<%.64s> appears more than once in <%.64s> (as an element, "
+                         "an attribute or a list)",
                          name, parent);
     }
     if (json_object_object_add(j, name, v) < 0)
@@ -237,8 +241,8 @@ fail:
 
 /* Watches the parse through libxml2's SAX2 callbacks (ctxt->_private). */
 typedef struct xml_guard {
-    int refused;  /* 1 DOCTYPE, 2 too deep, 3 too many nodes */
-    size_t nodes; /* elements and attributes so far */
+    int refused;                  /* 1 DOCTYPE, 2 too deep, 3 too many nodes */
+    size_t nodes;                 /* elements, attributes and xmlns declarations so far */
     startElementNsSAX2Func start; /* libxml2's tree builder */
 } xml_guard;
 
@@ -262,7 +266,7 @@ static void guard_start(void *ctx, const xmlChar *local, const xmlChar *prefix, 
     xmlParserCtxtPtr ctxt = ctx;
     xml_guard *g = ctxt->_private;
 
-    g->nodes += 1 + (size_t)(n_attrs > 0 ? n_attrs : 0);
+    g->nodes += 1 + (size_t)(n_attrs > 0 ? n_attrs : 0) + (size_t)(n_ns > 0 ? n_ns : 0);
     if (ctxt->nodeNr > MAX_BODY_DEPTH)
         g->refused = 2;
     else if (g->nodes > MAX_BODY_NODES)
@@ -491,8 +495,8 @@ static json_object *parse_body(cimi_call *c, const char *ctype, const char *data
 
 json_object *cimi_body(cimi_call *c, const char *type)
 {
-    return parse_body(c, gw_request_header(c->req, "Content-Type"), c->req->body,
-                      c->req->body_len, type);
+    return parse_body(c, gw_request_header(c->req, "Content-Type"), c->req->body, c->req->body_len,
+                      type);
 }
 
 json_object *cimi_body_parse(const char *ctype, const char *data, size_t len, const char *type,
@@ -571,6 +575,11 @@ int cimi_body_props(cimi_call *c, json_object *o, const char *what, cg_tags *tag
         return -1;
     if (!props)
         return 0;
+    if (json_object_object_length(props) > MAX_PROPERTIES)
+        return cimi_fail(c, 400,
+                         "%s: more than %d properties (the limit: with name and description, "
+                         "the 50 tags EC2 allows)",
+                         what, MAX_PROPERTIES);
     json_object_object_foreach(props, k, v)
     {
         if (!json_object_is_type(v, json_type_string))

@@ -27,9 +27,9 @@ struct cimi_filter {
     filter_op op; /* F_ATTR, F_PROP: attribute op value */
     char *name;   /* attribute name or property key */
     value_kind vkind;
-    char *s;                   /* VAL_STR */
-    long long i;         /* VAL_INT, VAL_BOOL, VAL_DATE */
-    cimi_filter **kids;  /* F_AND, F_OR: the operands (2 or more) */
+    char *s;            /* VAL_STR */
+    long long i;        /* VAL_INT, VAL_BOOL, VAL_DATE */
+    cimi_filter **kids; /* F_AND, F_OR: the operands (2 or more) */
     size_t n_kids;
 };
 

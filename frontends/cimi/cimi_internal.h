@@ -158,7 +158,8 @@ int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *wha
                   int *present);
 int cimi_body_obj(cimi_call *c, json_object *o, const char *key, const char *what,
                   json_object **out);
-/* "properties" as tags (added to tags). */
+/* "properties" as tags (added to tags): at most 48 (EC2's 50 tags with
+ * name and description), strings, names 1-127 and values 0-255 long. */
 int cimi_body_props(cimi_call *c, json_object *o, const char *what, cg_tags *tags);
 /* The id in a reference to collection coll: {"href": ".../cimi/coll/ID"} or
  * a bare href; 0 with id set, -1 reported. */
