@@ -99,6 +99,7 @@ JSON_WRONG_TYPES = [
     ({"name": 5}, ["'name'"]),
     ({"properties": []}, ["'properties'"]),
     ({"properties": {"a": {}}}, ["property 'a'"]),
+    ({"properties": {"k%d" % i: "v" for i in range(49)}}, ["more than 48 properties"]),
     ({"machineTemplate": "x"}, ["'machineTemplate'"]),
     ({"machineTemplate": {"volumes": {}}}, ["machineTemplate.volumes must be an array"]),
     ({"machineTemplate": {"volumeTemplates": [5]}}, ["machineTemplate.volumeTemplates[0]"]),

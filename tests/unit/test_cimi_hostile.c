@@ -107,17 +107,16 @@ static void test_xml_doctype(void **state)
     p += sprintf(p, "</name></MachineCreate>");
     refused("application/xml", body, (size_t)(p - body), "MachineCreate", "DOCTYPE");
     free(body);
-    xml_refused("<!DOCTYPE MachineCreate SYSTEM 'http://127.0.0.1:1/x.dtd'><MachineCreate " NS
-                "/>",
+    xml_refused("<!DOCTYPE MachineCreate SYSTEM 'http://127.0.0.1:1/x.dtd'><MachineCreate " NS "/>",
                 "MachineCreate", "DOCTYPE");
     xml_refused("<?xml version='1.0'?>\n<!DOCTYPE MachineCreate><MachineCreate " NS "/>",
                 "MachineCreate", "DOCTYPE");
     /* Undeclared entities are not well-formed; the predefined ones work. */
     xml_refused("<MachineCreate " NS "><name>&x;</name></MachineCreate>", "MachineCreate",
                 "not an XML document");
-    json_object *j = parsed("application/xml",
-                            "<MachineCreate " NS "><name>a&amp;b&#65;</name></MachineCreate>",
-                            "MachineCreate");
+    json_object *j =
+        parsed("application/xml", "<MachineCreate " NS "><name>a&amp;b&#65;</name></MachineCreate>",
+               "MachineCreate");
     assert_string_equal(json_object_get_string(json_object_object_get(j, "name")), "a&bA");
     json_object_put(j);
 }
@@ -158,6 +157,14 @@ static void test_xml_bounds(void **state)
     sprintf(p, "</x></MachineCreate>");
     xml_refused(s, "MachineCreate", "more than 10000");
     free(s);
+    /* Namespace declarations count too. */
+    s = p = malloc(400000);
+    p += sprintf(p, "<MachineCreate " NS "><x");
+    for (i = 0; i < 10001; i++)
+        p += sprintf(p, " xmlns:n%d='urn:%d'", i, i);
+    sprintf(p, "/></MachineCreate>");
+    xml_refused(s, "MachineCreate", "more than 10000");
+    free(s);
     /* Not UTF-8 / a NUL byte: not XML. */
     xml_refused("<MachineCreate " NS "><name>\xff\xfe</name></MachineCreate>", "MachineCreate",
                 "not an XML document");
@@ -189,8 +196,8 @@ static void test_json_bounds(void **state)
     json_refused("{} {}", "not a JSON document");
     json_refused("[]", "must be a JSON object");
     /* Escaped quotes and backslashes do not confuse the name count. */
-    json_object_put(parsed("application/json", "{\"a\\\"\": \"x\\\\\", \"b\": [\"c:\", {\"d\": 1}]}",
-                           "MachineCreate"));
+    json_object_put(parsed("application/json",
+                           "{\"a\\\"\": \"x\\\\\", \"b\": [\"c:\", {\"d\": 1}]}", "MachineCreate"));
 }
 
 /* Members of the wrong JSON type: a 400 naming them from each reader. */
@@ -234,6 +241,29 @@ static void test_wrong_types(void **state)
     json_object_put(j);
 }
 
+/* Properties become tags: 48 fit (EC2's 50 with name and description). */
+static void test_property_count(void **state)
+{
+    char body[4000], *p;
+    cimi_call c = {0};
+    cg_tags tags = {0};
+    json_object *j;
+    int n, i;
+
+    for (n = 48; n <= 49; n++) {
+        p = body + sprintf(body, "{\"properties\": {");
+        for (i = 0; i < n; i++)
+            p += sprintf(p, "%s\"k%d\": \"v\"", i ? ", " : "", i);
+        sprintf(p, "}}");
+        j = parsed("application/json", body, "MachineCreate");
+        assert_int_equal(cimi_body_props(&c, j, "MachineCreate", &tags), n == 48 ? 0 : -1);
+        json_object_put(j);
+    }
+    assert_int_equal(tags.n, 48);
+    assert_non_null(strstr(c.message, "more than 48 properties"));
+    cg_tags_release(&tags);
+}
+
 /* A machineTemplate whose members have the wrong type is refused before
  * any store or driver is asked (c.ctx is NULL here). */
 static void template_refused(const char *tpl_json, const char *want)
@@ -257,7 +287,8 @@ static void test_template_types(void **state)
     template_refused("{\"volumes\": [{\"href\": 5}]}", "volumes[0]");
     template_refused("{\"volumeTemplates\": [[]]}", "machineTemplate.volumeTemplates[0]");
     template_refused("{\"machineConfig\": \"x\"}", "'machineConfig'");
-    template_refused("{\"machineImage\": {\"href\": []}}", "'href' in machineTemplate.machineImage");
+    template_refused("{\"machineImage\": {\"href\": []}}",
+                     "'href' in machineTemplate.machineImage");
     template_refused("{\"properties\": {\"display\": 5}}", "property 'display'");
     template_refused("{\"initialState\": true}", "'initialState'");
     template_refused("{\"userData\": {}}", "'userData'");
@@ -417,9 +448,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xml_collisions), cmocka_unit_test(test_xml_doctype),
         cmocka_unit_test(test_xml_bounds),     cmocka_unit_test(test_json_bounds),
-        cmocka_unit_test(test_wrong_types),    cmocka_unit_test(test_template_types),
-        cmocka_unit_test(test_action_types),   cmocka_unit_test(test_filter_bounds),
-        cmocka_unit_test(test_query_params),   cmocka_unit_test(test_qvalues),
+        cmocka_unit_test(test_wrong_types),    cmocka_unit_test(test_property_count),
+        cmocka_unit_test(test_template_types), cmocka_unit_test(test_action_types),
+        cmocka_unit_test(test_filter_bounds),  cmocka_unit_test(test_query_params),
+        cmocka_unit_test(test_qvalues),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
