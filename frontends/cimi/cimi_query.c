@@ -13,6 +13,9 @@
 #define MAX_NAMES 64
 #define MAX_ORDER 8
 #define MAX_FILTERS 16 /* $filter parameters (ANDed); each is bounded itself */
+/* Each expansion lists a whole collection from the driver: past this many
+ * in one answer, references stay hrefs (page with $first/$last). */
+#define MAX_EXPANSIONS 64
 
 typedef struct order_key {
     char name[64];
@@ -30,6 +33,7 @@ typedef struct cimi_query {
     order_key order[MAX_ORDER];
     size_t n_order;
     long long first, last; /* 1-based, inclusive; 0 when not given */
+    size_t expansions;     /* references expanded so far */
 } cimi_query;
 
 void cimi_free_objs(cimi_obj **v, size_t n)
@@ -263,16 +267,18 @@ static int wants_expand(const cimi_query *q, const char *name)
     return 0;
 }
 
-static void apply_expand(cimi_call *c, const cimi_query *q, cimi_obj *o)
+static void apply_expand(cimi_call *c, cimi_query *q, cimi_obj *o)
 {
     size_t i;
 
     if (!q->expand_all && !q->n_expand)
         return;
-    for (i = 0; i < o->n; i++) {
+    for (i = 0; i < o->n && q->expansions < MAX_EXPANSIONS; i++) {
         cimi_attr *a = &o->attrs[i];
-        if (a->kind == CIMI_V_REF && a->s && !a->obj && wants_expand(q, a->name))
+        if (a->kind == CIMI_V_REF && a->s && !a->obj && wants_expand(q, a->name)) {
             a->obj = resolve(c, a->s);
+            q->expansions++;
+        }
     }
 }
 

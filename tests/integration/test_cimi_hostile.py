@@ -251,3 +251,21 @@ def test_odd_paths(gw, cimi, machine):
         "machineConfig": {"href": gw.endpoint + "/cimi/machineConfigs/" + "c" * 5000}}}), JSON,
         400, ["machineTemplate.machineConfig"])
     assert world(gw, cimi) == before
+
+
+def expanded_refs(machines):
+    """(expanded, all) references among the machines' attributes (disks,
+    volumes): an expanded one carries more than its href."""
+    refs = [v for m in machines for v in m.values() if isinstance(v, dict) and "href" in v]
+    return sum(len(v) > 1 for v in refs), len(refs)
+
+
+def test_expand_is_bounded(gw, cimi):
+    """$expand=* lists a collection per reference: at most 64 per answer."""
+    gw.client().run_instances(ImageId=gw.image_id, MinCount=40, MaxCount=40,
+                              InstanceType="t2.nano")
+    r = cimi.get("/cimi/machines", params={"$expand": "*"})
+    assert r.status_code == 200, r.text
+    done, total = expanded_refs(r.json()["machines"])
+    assert total > 64 and done == 64, (done, total)
+    assert_serving(gw, cimi)
