@@ -117,7 +117,9 @@ typedef struct cimi_collection {
 const cimi_collection *cimi_find_collection(const char *seg, size_t n);
 
 /* GET of a collection ($filter, $select, $expand, $orderby, $first, $last)
- * and of one entry ($select, $expand). */
+ * and of one entry ($select, $expand).  Bounded: 16 $filter parameters
+ * (each 8192 characters, 256 comparisons), 64 $select / $expand names, 8
+ * $orderby keys, $first / $last 1 to 10^9, 64 references expanded. */
 void cimi_get_collection(cimi_call *c, const cimi_collection *coll);
 void cimi_get_entry(cimi_call *c, const cimi_collection *coll, const char *id);
 /* Check a raw query string (len bytes, URL-encoded) as those GETs read it
