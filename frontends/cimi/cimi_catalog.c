@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n)
 {
@@ -227,7 +228,7 @@ void cimi_credential_create(cimi_call *c)
         goto cleanup;
     }
     /* XML carries byte[] as hexBinary; JSON as the text itself. */
-    if (ct && strncmp(ct, "application/json", 16) == 0)
+    if (ct && strncasecmp(ct, "application/json", 16) == 0) /* as cimi_body decides */
         material = strdup(key);
     else if (!(material = unhex(key))) {
         cimi_fail(c, 400, "credentialTemplate.key must be hexBinary in XML");

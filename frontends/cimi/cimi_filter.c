@@ -1,12 +1,22 @@
-/* cloudgate: the CIMI $filter parser (recursive descent) and evaluator. */
+/* cloudgate: the CIMI $filter parser (recursive descent) and evaluator.
+ *
+ * The text comes from the query string: 'and'/'or' chains are read in a
+ * loop into one node with all their operands (recursion, in the parser, the
+ * evaluator and the free, only follows parentheses, bounded by
+ * FILTER_MAX_DEPTH), and the length and number of comparisons are bounded,
+ * so time and memory are linear in the text. */
 #include "cimi_filter.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define FILTER_MAX_DEPTH 32
+#define FILTER_MAX_LEN 8192
+#define FILTER_MAX_TERMS 256
+#define FILTER_MAX_TERMS_S "256"
 
 typedef enum { OP_LT, OP_LE, OP_EQ, OP_GE, OP_GT, OP_NE } filter_op;
 typedef enum { F_AND, F_OR, F_ATTR, F_PROP } filter_kind;
@@ -17,24 +27,29 @@ struct cimi_filter {
     filter_op op; /* F_ATTR, F_PROP: attribute op value */
     char *name;   /* attribute name or property key */
     value_kind vkind;
-    char *s;                   /* VAL_STR */
-    long long i;               /* VAL_INT, VAL_BOOL, VAL_DATE */
-    cimi_filter *left, *right; /* F_AND, F_OR */
+    char *s;            /* VAL_STR */
+    long long i;        /* VAL_INT, VAL_BOOL, VAL_DATE */
+    cimi_filter **kids; /* F_AND, F_OR: the operands (2 or more) */
+    size_t n_kids;
 };
 
 typedef struct parser {
     const char *text;
     size_t pos;
     int depth;
+    size_t terms; /* comparisons read */
     cg_error *err;
 } parser;
 
 void cimi_filter_free(cimi_filter *f)
 {
+    size_t i;
+
     if (!f)
         return;
-    cimi_filter_free(f->left);
-    cimi_filter_free(f->right);
+    for (i = 0; i < f->n_kids; i++)
+        cimi_filter_free(f->kids[i]);
+    free(f->kids);
     free(f->name);
     free(f->s);
     free(f);
@@ -183,20 +198,23 @@ static int parse_string(parser *p, char **out)
         return -1;
     }
     start = ++p->pos;
-    if (!(buf = malloc(strlen(p->text + start) + 1))) {
-        oom(p);
-        return -1;
-    }
-    while (p->text[p->pos] && p->text[p->pos] != q) {
-        if (p->text[p->pos] == '\\' && p->text[p->pos + 1])
-            p->pos++;
-        buf[n++] = p->text[p->pos++];
-    }
+    /* Find the end first: the buffer is the string's size, not the rest
+     * of the text's (which made a chain of strings quadratic). */
+    while (p->text[p->pos] && p->text[p->pos] != q)
+        p->pos += p->text[p->pos] == '\\' && p->text[p->pos + 1] ? 2 : 1;
     if (p->text[p->pos] != q) {
-        free(buf);
         p->pos = start - 1;
         fail(p, "unterminated string");
         return -1;
+    }
+    if (!(buf = malloc(p->pos - start + 1))) {
+        oom(p);
+        return -1;
+    }
+    for (p->pos = start; p->text[p->pos] != q; p->pos++) {
+        if (p->text[p->pos] == '\\')
+            p->pos++;
+        buf[n++] = p->text[p->pos];
     }
     p->pos++;
     buf[n] = '\0';
@@ -241,8 +259,9 @@ static int parse_value(parser *p, cimi_filter *f)
     } else {
         char *end;
         f->vkind = VAL_INT;
+        errno = 0;
         f->i = strtoll(tok, &end, 10);
-        if (*end || n > 19) {
+        if (*end || errno == ERANGE) {
             fail(p, "expected an integer or an ISO 8601 date");
             return -1;
         }
@@ -316,6 +335,8 @@ static cimi_filter *parse_comp(parser *p)
         p->depth--;
         return f;
     }
+    if (++p->terms > FILTER_MAX_TERMS)
+        return fail(p, "more comparisons than the limit (" FILTER_MAX_TERMS_S ")");
     if (!(f = calloc(1, sizeof(*f))))
         return oom(p);
     at = p->pos;
@@ -382,28 +403,40 @@ error:
     return NULL;
 }
 
-/* One level: operands joined by kw into a left-leaning tree of kind. */
+/* One level: operands joined by kw, read in a loop into one node of kind
+ * (or the operand itself when there is one). */
 static cimi_filter *parse_chain(parser *p, const char *kw, filter_kind kind,
                                 cimi_filter *(*operand)(parser *))
 {
-    cimi_filter *left = operand(p), *right, *node;
+    cimi_filter *first = operand(p), *node = NULL, *f, **kids;
+    size_t cap = 0;
 
-    while (left && keyword(p, kw)) {
-        if (!(right = operand(p))) {
-            cimi_filter_free(left);
+    if (!first || !keyword(p, kw))
+        return first;
+    if (!(node = calloc(1, sizeof(*node)))) {
+        cimi_filter_free(first);
+        return oom(p);
+    }
+    node->kind = kind;
+    for (f = first;;) {
+        if (node->n_kids == cap) {
+            cap = cap ? cap * 2 : 4;
+            if (!(kids = realloc(node->kids, cap * sizeof(*kids)))) {
+                cimi_filter_free(f);
+                cimi_filter_free(node);
+                return oom(p);
+            }
+            node->kids = kids;
+        }
+        node->kids[node->n_kids++] = f;
+        /* The keyword after the first operand was read above. */
+        if (node->n_kids > 1 && !keyword(p, kw))
+            return node;
+        if (!(f = operand(p))) {
+            cimi_filter_free(node);
             return NULL;
         }
-        if (!(node = calloc(1, sizeof(*node)))) {
-            cimi_filter_free(left);
-            cimi_filter_free(right);
-            return oom(p);
-        }
-        node->kind = kind;
-        node->left = left;
-        node->right = right;
-        left = node;
     }
-    return left;
 }
 
 static cimi_filter *parse_and(parser *p)
@@ -421,6 +454,11 @@ cimi_filter *cimi_filter_parse(const char *text, cg_error *err)
     parser p = {.text = text ? text : "", .err = err};
     cimi_filter *f;
 
+    if (strlen(p.text) > FILTER_MAX_LEN) {
+        cg_error_set(err, CG_ERR_INVALID, "$filter: longer than %d characters (the limit)",
+                     FILTER_MAX_LEN);
+        return NULL;
+    }
     skip_space(&p);
     if (!p.text[p.pos]) {
         cg_error_set(err, CG_ERR_INVALID, "$filter: empty expression");
@@ -491,14 +529,19 @@ int cimi_filter_match(const cimi_filter *f, const cimi_obj *o)
 {
     const cimi_attr *a;
     const char *v;
+    size_t i;
 
     if (!f)
         return 1;
     switch (f->kind) {
     case F_AND:
-        return cimi_filter_match(f->left, o) && cimi_filter_match(f->right, o);
     case F_OR:
-        return cimi_filter_match(f->left, o) || cimi_filter_match(f->right, o);
+        /* AND stops at the first false operand, OR at the first true one. */
+        for (i = 0; i < f->n_kids; i++) {
+            if (cimi_filter_match(f->kids[i], o) != (f->kind == F_AND))
+                return f->kind != F_AND;
+        }
+        return f->kind == F_AND;
     case F_PROP:
         return (v = cimi_obj_prop(o, f->name)) != NULL && holds(f->op, strcmp(v, f->s));
     case F_ATTR:

@@ -93,10 +93,30 @@ void cimi_error_response(gw_response *resp, int xml, int status, const char *mes
     gw_response_set_body(resp, status, xml ? CIMI_XML : CIMI_JSON, body, len);
 }
 
+/* An RFC 7231 qvalue (v, n bytes: "0", "0.5", "1.000") in thousandths, or
+ * -1 when it is not one ("1e300", "2", "0.0001", "nan", ""). */
+static int qvalue(const char *v, size_t n)
+{
+    int q, scale = 100;
+    size_t i;
+
+    if (n == 0 || (v[0] != '0' && v[0] != '1'))
+        return -1;
+    q = (v[0] - '0') * 1000;
+    if (n > 1 && (v[1] != '.' || n > 5))
+        return -1;
+    for (i = 2; i < n; i++, scale /= 10) {
+        if (!isdigit((unsigned char)v[i]))
+            return -1;
+        q += (v[i] - '0') * scale;
+    }
+    return q > 1000 ? -1 : q;
+}
+
 /* Parse one media range "type/sub;q=0.5" of len bytes: its q (0..1000) and
  * which of JSON / XML it covers with what specificity (2 exact, 1 a type wildcard,
- * 0 the full wildcard, -1 none). */
-static void media_range(const char *s, size_t len, int *q, int *json_spec, int *xml_spec)
+ * 0 the full wildcard, -1 none).  Returns 0 when its q is not a qvalue. */
+static int media_range(const char *s, size_t len, int *q, int *json_spec, int *xml_spec)
 {
     char mt[128];
     size_t n = 0;
@@ -113,17 +133,19 @@ static void media_range(const char *s, size_t len, int *q, int *json_spec, int *
     memcpy(mt, s, n);
     mt[n] = '\0';
     *q = 1000;
+    *json_spec = *xml_spec = -1;
     for (qp = semi; qp;) {
         const char *v = qp + 1, *next = memchr(v, ';', (size_t)(s + len - v));
-        while (v < s + len && isspace((unsigned char)*v))
+        const char *end = next ? next : s + len;
+        while (v < end && isspace((unsigned char)*v))
             v++;
-        if (v + 1 < s + len && (v[0] == 'q' || v[0] == 'Q') && v[1] == '=')
-            *q = (int)(strtod(v + 2, NULL) * 1000 + 0.5);
+        while (end > v && isspace((unsigned char)end[-1]))
+            end--;
+        if (end - v >= 2 && (v[0] == 'q' || v[0] == 'Q') && v[1] == '=' &&
+            (*q = qvalue(v + 2, (size_t)(end - v - 2))) < 0)
+            return 0;
         qp = next;
     }
-    if (*q < 0)
-        *q = 0;
-    *json_spec = *xml_spec = -1;
     if (strcmp(mt, "*/*") == 0) {
         *json_spec = *xml_spec = 0;
     } else if (strcasecmp(mt, "application/*") == 0) {
@@ -135,26 +157,34 @@ static void media_range(const char *s, size_t len, int *q, int *json_spec, int *
     } else if (strcasecmp(mt, "text/*") == 0) {
         *xml_spec = 1;
     }
+    return 1;
 }
 
 /* 0 JSON, 1 XML, -1 neither acceptable.  The most specific range that
  * matches a format gives its q (RFC 9110 12.5.1); the higher q wins, then
- * the more specific match, then JSON. */
+ * the more specific match, then JSON.  A range whose q is not an RFC 7231
+ * qvalue is ignored (as a proxy would drop it: a 400 before
+ * authentication would only help probes); a header left with no range
+ * counts as none (JSON). */
 int cimi_negotiate(const char *accept)
 {
-    int jq = -1, js = -1, xq = -1, xs = -1, q, jspec, xspec;
+    int jq = -1, js = -1, xq = -1, xs = -1, q, jspec, xspec, valid = 0;
     const char *p, *comma;
 
     if (!accept || !*accept)
         return 0;
     for (p = accept; p; p = comma ? comma + 1 : NULL) {
         comma = strchr(p, ',');
-        media_range(p, comma ? (size_t)(comma - p) : strlen(p), &q, &jspec, &xspec);
+        if (!media_range(p, comma ? (size_t)(comma - p) : strlen(p), &q, &jspec, &xspec))
+            continue;
+        valid++;
         if (jspec > js)
             js = jspec, jq = q;
         if (xspec > xs)
             xs = xspec, xq = q;
     }
+    if (!valid)
+        return 0;
     if (jq <= 0 && xq <= 0)
         return -1;
     if (xq > jq || (xq == jq && xs > js))

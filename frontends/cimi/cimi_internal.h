@@ -117,9 +117,15 @@ typedef struct cimi_collection {
 const cimi_collection *cimi_find_collection(const char *seg, size_t n);
 
 /* GET of a collection ($filter, $select, $expand, $orderby, $first, $last)
- * and of one entry ($select, $expand). */
+ * and of one entry ($select, $expand).  Bounded: 16 $filter parameters
+ * (each 8192 characters, 256 comparisons), 64 $select / $expand names, 8
+ * $orderby keys, $first / $last 1 to 10^9, 64 references expanded. */
 void cimi_get_collection(cimi_call *c, const cimi_collection *coll);
 void cimi_get_entry(cimi_call *c, const cimi_collection *coll, const char *id);
+/* Check a raw query string (len bytes, URL-encoded) as those GETs read it
+ * (the fuzzing entry point): 0, or -1 with err (CG_ERR_INVALID: the 400
+ * message, else OOM). */
+int cimi_query_parse(const char *query, size_t len, cg_error *err);
 /* Answer a collection built by the caller (a sub-collection) with the query
  * applied: items of type go into a collection of ctype with id.  Entries
  * moved into the answer are set to NULL in items; the caller frees items. */
@@ -138,6 +144,13 @@ int cimi_alloc_objs(cimi_call *c, cimi_obj ***out, size_t n);
  * XML root must be type (namespace CIMI's or none); a JSON resourceURI, when
  * present, must be CIMI_NS/type.  NULL (reported 400/415) on failure. */
 json_object *cimi_body(cimi_call *c, const char *type);
+/* The same without a request (the fuzzing entry point): data (len bytes,
+ * not NUL-terminated) of Content-Type ctype (application/json, else XML)
+ * as a type.  Bounded: depth 16, 10000 values; XML with a DOCTYPE, JSON
+ * with repeated names or \u0000 are refused.  A new object the caller
+ * puts, or NULL with err (CG_ERR_INVALID: the 400 message, else OOM). */
+json_object *cimi_body_parse(const char *ctype, const char *data, size_t len, const char *type,
+                             cg_error *err);
 /* Members of a body object.  Missing: *out untouched and 0; the wrong
  * type: -1 reported 400 naming key and what (where it is, e.g.
  * "machineTemplate"). */
@@ -147,7 +160,8 @@ int cimi_body_int(cimi_call *c, json_object *o, const char *key, const char *wha
                   int *present);
 int cimi_body_obj(cimi_call *c, json_object *o, const char *key, const char *what,
                   json_object **out);
-/* "properties" as tags (added to tags). */
+/* "properties" as tags (added to tags): at most 48 (EC2's 50 tags with
+ * name and description), strings, names 1-127 and values 0-255 long. */
 int cimi_body_props(cimi_call *c, json_object *o, const char *what, cg_tags *tags);
 /* The id in a reference to collection coll: {"href": ".../cimi/coll/ID"} or
  * a bare href; 0 with id set, -1 reported. */

@@ -12,6 +12,10 @@
 
 #define MAX_NAMES 64
 #define MAX_ORDER 8
+#define MAX_FILTERS 16 /* $filter parameters (ANDed); each is bounded itself */
+/* Each expansion lists a whole collection from the driver: past this many
+ * in one answer, references stay hrefs (page with $first/$last). */
+#define MAX_EXPANSIONS 64
 
 typedef struct order_key {
     char name[64];
@@ -29,6 +33,7 @@ typedef struct cimi_query {
     order_key order[MAX_ORDER];
     size_t n_order;
     long long first, last; /* 1-based, inclusive; 0 when not given */
+    size_t expansions;     /* references expanded so far */
 } cimi_query;
 
 void cimi_free_objs(cimi_obj **v, size_t n)
@@ -148,6 +153,9 @@ static int parse_query(cimi_call *c, cimi_query *q)
     for (i = 0; i < c->query.n; i++) {
         const char *name = c->query.v[i].name, *val = c->query.v[i].value;
         if (strcmp(name, "$filter") == 0) {
+            if (q->n_filters == MAX_FILTERS)
+                return cimi_fail(c, 400, "more than %d $filter parameters (the limit)",
+                                 MAX_FILTERS);
             if (!(v = realloc(q->filters, (q->n_filters + 1) * sizeof(*v))))
                 return cimi_fail(c, 500, "out of memory");
             q->filters = v;
@@ -178,6 +186,23 @@ static int parse_query(cimi_call *c, cimi_query *q)
     if (q->first && q->last && q->last < q->first)
         return cimi_fail(c, 400, "$last (%lld) is before $first (%lld)", q->last, q->first);
     return 0;
+}
+
+int cimi_query_parse(const char *query, size_t len, cg_error *err)
+{
+    cimi_call c = {0};
+    cimi_query q = {0};
+    int ret = -1;
+
+    if (gw_params_parse(&c.query, query, len) < 0)
+        cimi_fail(&c, 400, "the query string is not valid URL encoding");
+    else
+        ret = parse_query(&c, &q);
+    if (ret < 0)
+        cg_error_set(err, c.status == 400 ? CG_ERR_INVALID : CG_ERR_INTERNAL, "%s", c.message);
+    query_release(&q);
+    gw_params_release(&c.query);
+    return ret;
 }
 
 static int matches(const cimi_query *q, const cimi_obj *o)
@@ -242,16 +267,18 @@ static int wants_expand(const cimi_query *q, const char *name)
     return 0;
 }
 
-static void apply_expand(cimi_call *c, const cimi_query *q, cimi_obj *o)
+static void apply_expand(cimi_call *c, cimi_query *q, cimi_obj *o)
 {
     size_t i;
 
     if (!q->expand_all && !q->n_expand)
         return;
-    for (i = 0; i < o->n; i++) {
+    for (i = 0; i < o->n && q->expansions < MAX_EXPANSIONS; i++) {
         cimi_attr *a = &o->attrs[i];
-        if (a->kind == CIMI_V_REF && a->s && !a->obj && wants_expand(q, a->name))
+        if (a->kind == CIMI_V_REF && a->s && !a->obj && wants_expand(q, a->name)) {
             a->obj = resolve(c, a->s);
+            q->expansions++;
+        }
     }
 }
 

@@ -281,6 +281,16 @@ static int canon_location(cimi_call *c, json_object *item, const char *what, jso
     return 0;
 }
 
+/* The items of tpl's array key (0 when it is missing or no array). */
+static size_t array_len(json_object *tpl, const char *key)
+{
+    json_object *list;
+
+    return json_object_object_get_ex(tpl, key, &list) && json_object_is_type(list, json_type_array)
+               ? json_object_array_length(list)
+               : 0;
+}
+
 static int canon_volumes(cimi_call *c, json_object *tpl, const char *what, json_object *out)
 {
     json_object *list, *item, *v, *arr = NULL;
@@ -288,6 +298,9 @@ static int canon_volumes(cimi_call *c, json_object *tpl, const char *what, json_
     char w[128], id[48];
     size_t i, n;
 
+    /* Before any item is looked at (each may be a store lookup). */
+    if (array_len(tpl, "volumes") + array_len(tpl, "volumeTemplates") > 8)
+        return cimi_fail(c, 400, "%s: at most 8 volumes and volumeTemplates", what);
     if (json_object_object_get_ex(tpl, "volumes", &list)) {
         if (!json_object_is_type(list, json_type_array))
             return cimi_fail(c, 400, "%s.volumes must be an array", what);
@@ -325,7 +338,7 @@ static int canon_volumes(cimi_call *c, json_object *tpl, const char *what, json_
             if (href) { /* a stored VolumeTemplate: its configuration */
                 cimi_stored st = {0};
                 cg_error err = {0};
-                json_object *cfg;
+                json_object *cfg = NULL;
                 int r;
                 if (cimi_href_id(c, href, KIND_VT, w, id, sizeof(id)) < 0)
                     return -1;
@@ -349,12 +362,6 @@ static int canon_volumes(cimi_call *c, json_object *tpl, const char *what, json_
                 return -1;
         }
     }
-    if (json_object_object_get_ex(out, "volumes", &v) &&
-        json_object_array_length(v) + (json_object_object_get_ex(out, "volumeTemplates", &arr)
-                                           ? json_object_array_length(arr)
-                                           : 0) >
-            8)
-        return cimi_fail(c, 400, "%s: at most 8 volumes and volumeTemplates", what);
     return 0;
 }
 
