@@ -318,3 +318,43 @@ def test_filter_value(g, payload):
         assert r.status == 200, r
         assert b"<reservationSet/>" in r.body or b"<reservationSet></reservationSet>" in r.body, r
     g.after(before)
+
+
+# ---- accepted AMI names and descriptions, captured for real -----------------
+# The names pass EC2's character rule; they must be stored as text (never a
+# path) and come back byte-identical.  Removed with cloudgate-admin, since EC2
+# DeregisterImage is not served.
+
+CAPTURES = [
+    ("path_traversal_name", b"../../etc/passwd", b"</description><x>]]>&amp;"),
+    ("device_name", b"/dev/sda", b"$(reboot); rm -rf / `reboot`"),
+    ("quotes_name", b"it's (1) [a]@b_c", b"x' type='kvm'><name>evil</name>\"\t\n\r"),
+    ("dots_name", b"..", None),  # too short: refused
+    ("dot_slash_name", b"./.", b"../../../../../../tmp/cg-owned"),
+]
+
+
+@pytest.mark.parametrize("name,ami_name,desc", CAPTURES, ids=[c[0] for c in CAPTURES])
+def test_capture_hostile_name(g, name, ami_name, desc):
+    before = g.before()
+    params = [("InstanceId", g.world["stopped"]), ("Name", ami_name)]
+    if desc is not None:
+        params.append(("Description", desc))
+    r = call(g, "CreateImage", params)
+    if len(ami_name) < 3:
+        assert_ec2_error(r, 400, "InvalidAMIName.Malformed")
+        g.after(before)
+        return
+    assert r.status == 200, r
+    ami = H.ET.fromstring(r.body).findtext("{http://ec2.amazonaws.com/doc/2016-11-15/}imageId")
+    assert ami and ami.startswith("ami-"), r
+    try:
+        img = g.ec2.describe_images(ImageIds=[ami])["Images"][0]
+        assert img["Name"] == text(ami_name)
+        assert img.get("Description", "") == text(desc)
+        # Nothing was written where the name points.
+        assert not H.os.path.exists("/tmp/cg-owned")
+    finally:
+        g.gw.admin("image-deregister", ami)
+    assert ami not in [i["ImageId"] for i in g.ec2.describe_images()["Images"]]
+    g.after(before)
