@@ -136,9 +136,10 @@ def _skewed(when):
 
 
 def sign_v4(gw, body=b"", method="POST", query="", region="cloudgate", key_id=None,
-            secret=None, when=None, content_type=FORM, extra_headers=None):
-    """SigV4 header signature over exactly these body bytes.  Returns
-    (target, headers)."""
+            secret=None, skew=None, content_type=FORM, extra_headers=None):
+    """SigV4 header signature over exactly these body bytes, with the clock
+    off by skew (a timedelta) if given.  Returns (target, headers)."""
+    when = datetime.datetime.utcnow() + skew if skew is not None else None
     url = gw.endpoint + "/" + ("?" + query if query else "")
     headers = dict(extra_headers or {})
     if content_type is not None and method == "POST":
@@ -173,8 +174,9 @@ def signed_params(gw, params, **kw):
 
 
 def presigned_url(gw, params, region="cloudgate", key_id=None, secret=None, expires=300,
-                  when=None):
+                  skew=None):
     """A SigV4 presigned GET target (path + query)."""
+    when = datetime.datetime.utcnow() + skew if skew is not None else None
     url = gw.endpoint + "/?" + urllib.parse.urlencode(dict(params, Version=VERSION))
     req = AWSRequest(method="GET", url=url)
     creds = Credentials(key_id or gw.key_id, secret or gw.secret)
