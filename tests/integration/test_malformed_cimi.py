@@ -5,6 +5,7 @@ properties/property collision.  Each case asserts the status, that the body
 is a CIMI error naming the member where one is at fault, that nothing changed
 and that the daemon still serves (see hostile.py)."""
 import json
+import subprocess
 
 import pytest
 
@@ -298,7 +299,11 @@ def test_cimi_xml_collision(g, name, coll, body, word):
     try:
         r = cimi(g.gw, "POST", "/cimi/" + coll, body.encode(), XML)
     except ConnectionError as e:
-        pytest.fail("no answer (%s); daemon exit status %s" % (e, g.gw.proc.poll()))
+        try:
+            status = g.gw.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = "none: still running"
+        pytest.fail("no answer (%s); daemon exit status %s" % (e, status))
     check(g, r, 400, word)
     g.after(before)
 
