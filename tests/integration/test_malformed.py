@@ -686,15 +686,26 @@ BOTO = [
     ("region_us_east_1", {"region_name": "us-east-1"},
      H.expect(403, "SignatureDoesNotMatch", REGION_MSG)),
     ("unsigned", {"config": {"signature_version": botocore.UNSIGNED}}, MISSING),
+    ("clock_20_minutes_behind", {"skew": -datetime.timedelta(minutes=20)}, EXPIRED),
+    ("clock_1_day_ahead", {"skew": datetime.timedelta(days=1)}, EXPIRED),
+    ("sigv2_wrong_secret", {"secret": "nope", "config": {"signature_version": "v2"}}, NOMATCH),
+    ("sigv2_unknown_key", {"key_id": "AKIANOTAREALKEY00000",
+                           "config": {"signature_version": "v2"}}, AUTHFAIL),
 ]
 
 
 @pytest.mark.parametrize("name,kw,want", BOTO, ids=[c[0] for c in BOTO])
 def test_auth_boto3(g, name, kw, want):
     before = g.before()
+    kw = dict(kw)
+    skew = kw.pop("skew", None)
     client = _boto(g.gw, **kw)
     with pytest.raises(ClientError) as e:
-        client.create_key_pair(KeyName="boto-" + name, KeyType="ed25519")
+        if skew is None:
+            client.create_key_pair(KeyName="boto-" + name, KeyType="ed25519")
+        else:
+            with H._skewed(NOW() + skew):
+                client.create_key_pair(KeyName="boto-" + name, KeyType="ed25519")
     err = e.value.response
     assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]) == want[:2], err
     for word in want[2] or ():

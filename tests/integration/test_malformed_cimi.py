@@ -330,3 +330,41 @@ def test_cimi_query(g, name, target, status):
     check(g, r, status)
     assert b"root:" not in r.body
     g.after(before)
+
+
+# ---- hostile text stored through CIMI and read back in JSON and XML --------
+# A stored MachineTemplate keeps name, description and properties as given;
+# every XML-valid payload of test_malformed_values must come back
+# byte-identical in both formats (escaped, never interpreted).
+
+from test_malformed_values import PAYLOADS as VALUE_PAYLOADS  # noqa: E402
+
+TEXT_PAYLOADS = [(p[0], p[1].decode()) for p in VALUE_PAYLOADS if p[2] == "A"]
+
+
+@pytest.mark.parametrize("name,text", TEXT_PAYLOADS, ids=[p[0] for p in TEXT_PAYLOADS])
+def test_cimi_template_text_round_trip(g, name, text):
+    before = g.before()
+    gw = g.gw
+    body = {"name": text, "description": text, "properties": {"probe": text},
+            "machineConfig": {"href": gw.endpoint + "/cimi/machineConfigs/t2.micro"},
+            "machineImage": {"href": gw.endpoint + "/cimi/machineImages/" + gw.image_id}}
+    r = cimi(gw, "POST", "/cimi/machineTemplates", json.dumps(body).encode(), JSON)
+    assert r.status == 201, r
+    loc = r.headers["location"]
+    path = loc[len(gw.endpoint):]
+    try:
+        got = json.loads(cimi(gw, "GET", path).body)
+        assert (got["name"], got["description"], got["properties"]) == \
+            (text, text, {"probe": text})
+        x = cimi(gw, "GET", path, accept=XML)
+        assert x.status == 200, x
+        root = H.ET.fromstring(x.body)
+        ns = "{%s}" % NS
+        assert root.findtext(ns + "name") == text
+        assert root.findtext(ns + "description") == text
+        props = {p.get("key") or p.get("name"): p.text or "" for p in root.iter(ns + "property")}
+        assert props == {"probe": text}
+    finally:
+        assert cimi(gw, "DELETE", path).status == 200
+    g.after(before)
