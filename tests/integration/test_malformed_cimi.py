@@ -171,7 +171,21 @@ MACHINE_SYSTEM_ENTITY = ('<?xml version="1.0"?>\n<!DOCTYPE MachineCreate [\n'
                          % NS).encode()
 
 
-# (name, collection, content type, body, status, words the message must hold)
+
+
+def template_xxe(gw):
+    """A complete MachineTemplate whose name and a property are an external
+    entity: a gateway that took the DOCTYPE would store a template (and,
+    expanding it, the file)."""
+    return ('<?xml version="1.0"?>\n<!DOCTYPE MachineTemplate [\n'
+            ' <!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'
+            '<MachineTemplate xmlns="%s"><name>&xxe;</name><property key="p">&xxe;</property>'
+            '<machineConfig href="%s/cimi/machineConfigs/t2.micro"/>'
+            '<machineImage href="%s/cimi/machineImages/%s"/></MachineTemplate>'
+            % (NS, gw.endpoint, gw.endpoint, gw.image_id)).encode()
+
+
+# (name, collection, content type, body (or body(gw)), status, words the message must hold)
 BODIES = [
     ("json_deep_arrays", "machines", JSON, b"[" * DEPTH + b"]" * DEPTH, 400, ()),
     ("json_deep_objects", "machines", JSON, b'{"a":' * DEPTH + b"1" + b"}" * DEPTH, 400, ()),
@@ -198,6 +212,7 @@ BODIES = [
     ("xml_external_dtd", "credentials", XML, EXTERNAL_DTD, 400, ()),
     ("xml_public_dtd_http", "credentials", XML, PUBLIC_DTD, 400, ()),
     ("xml_system_entity_machine", "machines", XML, MACHINE_SYSTEM_ENTITY, 400, ()),
+    ("xml_system_entity_template", "machineTemplates", XML, template_xxe, 400, ()),
     ("xml_invalid_utf8", "machines", XML,
      ('<MachineCreate xmlns="%s"><name>' % NS).encode() + b"\xff\xfe" +
      b"</name></MachineCreate>", 400, ()),
@@ -208,6 +223,8 @@ BODIES = [
                          ids=[b[0] for b in BODIES])
 def test_cimi_hostile_body(g, name, coll, ctype, body, status, words):
     before = g.before()
+    if callable(body):
+        body = body(g.gw)
     r = cimi(g.gw, "POST", "/cimi/" + coll, body, ctype)
     msg = check(g, r, status, words)
     assert b"root:" not in r.body, "a file's content came back: %r" % r.body[:300]
