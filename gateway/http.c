@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../frontends/cimi/cimi.h"
 #include "../frontends/ec2/ec2.h"
@@ -286,6 +287,22 @@ static void set_nodelay(struct evhttp_request *evreq)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* Two Content-Length headers that disagree leave the body's end ambiguous
+ * (request smuggling, RFC 7230 3.3.3): evhttp reads by the first. */
+static int conflicting_length(const gw_request *req)
+{
+    const char *first = NULL;
+
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].name, "Content-Length") != 0)
+            continue;
+        if (first && strcmp(first, req->headers[i].value) != 0)
+            return 1;
+        first = req->headers[i].value;
+    }
+    return 0;
+}
+
 static void on_request(struct evhttp_request *evreq, void *arg)
 {
     gw_http *http = arg;
@@ -304,6 +321,11 @@ static void on_request(struct evhttp_request *evreq, void *arg)
     job->evreq = evreq;
     job->started = started;
     job->route = find_route(job->req->path);
+    if (conflicting_length(job->req)) {
+        plain_reply(&immediate, 400, "conflicting Content-Length headers\n");
+        gw_response_add_header(&immediate, "Connection", "close");
+        goto reply_now;
+    }
     if (!job->route) {
         plain_reply(&immediate, 404, "no such resource\n");
         goto reply_now;

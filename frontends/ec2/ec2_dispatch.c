@@ -457,7 +457,8 @@ static int parse_form(const gw_request *req, gw_params *params, const char *s, s
     char msg[128];
 
     if (rc == GW_PARAMS_TOO_MANY) {
-        snprintf(msg, sizeof(msg), "The request has more than %zu parameters.", params->max);
+        snprintf(msg, sizeof(msg), "Too many parameters: the limit is %zu per request.",
+                 params->max);
         ec2_error_response(resp, req->request_id, "MalformedQueryString", msg);
     } else if (rc < 0) {
         ec2_error_response(resp, req->request_id, "MalformedQueryString",
