@@ -5,8 +5,8 @@
 # (build-san/, or $CG_SAN_BUILDDIR), so the in-tree build is left alone.
 #
 # Fails if make check or pytest fails, or if any sanitizer wrote a report.
-# A leak at exit turns a clean exit into exit code 1, which the fixtures'
-# `gw.stop() == 0` and the admin CLI's check=True catch too.
+# A report (a leak at exit included) turns the program's exit code into 23,
+# which the fixtures' `gw.stop() == 0` and the admin CLI's check=True catch too.
 #
 # Environment: CC (gcc by default; clang works), CG_SAN_BUILDDIR, and
 # PYTEST_ARGS (e.g. "-k cimi") to run part of the tier.
@@ -24,6 +24,7 @@ done
 
 # ---- copy the tree: tracked and new, not ignored files.  Only files whose
 # content changed are copied, stamped now, so make rebuilds exactly those.
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "$0 needs a git checkout"; exit 1; }
 mkdir -p "$BUILD" || exit 1
 git ls-files -z --cached --others --exclude-standard |
     while IFS= read -r -d '' f; do
@@ -48,10 +49,10 @@ echo "sanitizer build ($CC) in $BUILD: $(( $(date +%s) - t0 )) s"
 # ---- run: each report is a file in $REPORTS (gcc's UBSan ignores log_path and
 # writes to stderr, so the daemons' stderr is kept there too, see cgharness.py)
 rm -rf "$REPORTS" && mkdir -p "$REPORTS/stderr" || exit 1
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$REPORTS/asan"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=23:log_path=$REPORTS/asan"
 ASAN_OPTIONS+=":strict_string_checks=1:detect_stack_use_after_return=1"
 ASAN_OPTIONS+=":check_initialization_order=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$REPORTS/ubsan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=23:log_path=$REPORTS/ubsan"
 export LSAN_OPTIONS="suppressions=$TOP/tests/lsan.supp:print_suppressions=0"
 export CG_STDERR_DIR=$REPORTS/stderr
 
