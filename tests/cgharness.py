@@ -60,8 +60,13 @@ class Gateway:
         self.endpoint = "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     def admin(self, *args, check=True):
-        return subprocess.run([ADMIN, "-c", self.conf] + list(args), check=check,
-                              capture_output=True, text=True, timeout=600)
+        r = subprocess.run([ADMIN, "-c", self.conf] + list(args), capture_output=True,
+                           text=True, timeout=600)
+        # The failure shows stderr: the error, or a sanitizer's report (exit 23).
+        if check and r.returncode != 0:
+            raise AssertionError("cloudgate-admin %s exited %d:\n%s" % (
+                " ".join(args), r.returncode, r.stderr))
+        return r
 
     def start(self, timeout=30):
         # stderr goes to a file: gcc's UBSan writes its reports there whatever
