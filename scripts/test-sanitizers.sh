@@ -2,7 +2,8 @@
 # The cmocka unit tests and the integration tier (real cloudgated on libvirt's
 # test:// driver) under AddressSanitizer + UndefinedBehaviorSanitizer, with
 # LeakSanitizer on.  The instrumented build lives in its own copy of the tree
-# (build-san/, or $CG_SAN_BUILDDIR), so the in-tree build is left alone.
+# (build-san/, or $CG_SAN_BUILDDIR: outside the tree or named build-san*), so
+# the in-tree build is left alone.
 #
 # Fails if make check or pytest fails, or if any sanitizer wrote a report.
 # A report (a leak at exit included) turns the program's exit code into 23,
