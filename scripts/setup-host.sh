@@ -58,6 +58,7 @@ PACKAGES=(
   build-essential autoconf automake libtool pkg-config
   libvirt-dev libevent-dev libxml2-dev libssl-dev libcurl4-openssl-dev
   libjson-c-dev libsqlite3-dev libcmocka-dev
+  libasan8 libubsan1          # gcc's ASan/UBSan runtimes: scripts/test-sanitizers.sh
   # runtime; dnsmasq-base + iptables must be there before libvirtd starts
   # (it picks its firewall backend at start-up)
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients

@@ -36,6 +36,7 @@ if [ -f tests/unit/test-suite.log ] && [ $failed -ne 0 ]; then cat tests/unit/*.
 run_suite "golden files parsed by botocore" /usr/bin/python3 tests/ec2/check_botocore.py
 run_suite "integration tests (test://)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/integration
+run_suite "integration tests under ASan/UBSan/LSan" scripts/test-sanitizers.sh
 run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/system
 

@@ -61,17 +61,30 @@ class Gateway:
         self.endpoint = "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     def admin(self, *args, check=True):
-        return subprocess.run([ADMIN, "-c", self.conf] + list(args), check=check,
-                              capture_output=True, text=True, timeout=600)
+        r = subprocess.run([ADMIN, "-c", self.conf] + list(args), capture_output=True,
+                           text=True, timeout=600)
+        # The failure shows stderr: the error, or a sanitizer's report (exit 23).
+        if check and r.returncode != 0:
+            raise AssertionError("cloudgate-admin %s exited %d:\n%s" % (
+                " ".join(args), r.returncode, r.stderr))
+        return r
 
     def start(self, timeout=30):
-        self.proc = subprocess.Popen([DAEMON, "-c", self.conf, "-L", self.log],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr goes to a file: gcc's UBSan writes its reports there whatever
+        # log_path says, and scripts/test-sanitizers.sh reads them from
+        # CG_STDERR_DIR.
+        with tempfile.NamedTemporaryFile(dir=os.environ.get("CG_STDERR_DIR", self.dir),
+                                         prefix="cloudgated-stderr.", delete=False) as f:
+            self.stderr_path = f.name
+            self.proc = subprocess.Popen([DAEMON, "-c", self.conf, "-L", self.log],
+                                         stdout=subprocess.DEVNULL, stderr=f)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                with open(self.stderr_path, errors="replace") as f:
+                    err = f.read()
                 raise RuntimeError("cloudgated exited %d: %s\n%s" % (
-                    self.proc.returncode, self.proc.stderr.read().decode(), self.log_text()))
+                    self.proc.returncode, err, self.log_text()))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return self

@@ -110,8 +110,9 @@ void cimi_add_add_op(cimi_obj *o, const char *href)
 /* The "delete" operation on an entry (href = its id). */
 static void add_delete_op(cimi_obj *o)
 {
-    const cimi_attr *id = cimi_obj_get(o, "id");
+    /* Ops first: pushing an attribute may move o's array, and id with it. */
     cimi_attr *ops = cimi_add_ops(o);
+    const cimi_attr *id = cimi_obj_get(o, "id");
 
     if (ops && id && id->s)
         cimi_pair_push(o, ops, "delete", id->s);

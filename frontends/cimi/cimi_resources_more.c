@@ -21,8 +21,9 @@ static void add_common(cimi_obj *o, const char *base, const char *path, const ch
 
 static void add_op(cimi_obj *o, const char *rel)
 {
-    const cimi_attr *id = cimi_obj_get(o, "id");
+    /* Ops first: pushing an attribute may move o's array, and id with it. */
     cimi_attr *ops = cimi_add_ops(o);
+    const cimi_attr *id = cimi_obj_get(o, "id");
 
     if (ops && id && id->s)
         cimi_pair_push(o, ops, rel, id->s);
