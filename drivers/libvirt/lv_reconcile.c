@@ -40,7 +40,8 @@
  *   initialState): the launch is RunInstances above; the job is failed and
  *   rolled back by its owner's recovery hook (gateway/jobs.c).
  * Independent of any intent: a volume row whose storage volume is gone, and
- *   an image row whose volume is gone, are removed.
+ *   an image row whose volume is gone, are removed (the image only with one
+ *   zone: with several, a zone lacking it is only logged).
  *
  * The scheme: an operation that makes libvirt objects first writes an intent
  * row (kind, the id it names its objects by, zone, data) and drops it once
@@ -465,7 +466,7 @@ static void fix_volume_rows(cg_drv *drv, lv_host *h, virConnectPtr conn)
     cg_volume_list_release(&l);
 }
 
-/* Image rows whose volume this zone's pool lacks: removed. */
+/* Image rows whose volume this zone's pool lacks: removed (one zone). */
 static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
 {
     cg_image_list l = {0};
@@ -482,6 +483,13 @@ static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
         if (lv_storage_find(conn, drv->cfg->storage_pool, l.v[i].volume, &cap, &err) == 0 ||
             err.kind != CG_ERR_NOT_FOUND)
             continue;
+        /* With several zones, one lacking it (say, a zone added since) does
+         * not make the image unusable in the others. */
+        if (drv->n_hosts > 1) {
+            cg_warn("reconcile: image %s has no volume %s in this zone", l.v[i].id,
+                    l.v[i].volume);
+            continue;
+        }
         if (lv_state_image_delete(drv->state, l.v[i].id, NULL) == 1) {
             lv_image_remove_boot_files(drv, l.v[i].id);
             cg_info("reconcile: removed image %s (its volume %s is missing)", l.v[i].id,
