@@ -13,6 +13,9 @@
  *   owner is gone (or is this very process, from an earlier open) become
  *   FAILED: the admin CLI may open the store while the daemon runs, and
  *   must not fail the daemon's live jobs.
+ * - Those rows are also marked for recovery: what they made is rolled back
+ *   by their owner's hook (cg_jobs_recover) from what they recorded with
+ *   cg_job_set_undo, once, when the owner asks.
  * - cg_job_progress writes at most every PROGRESS_INTERVAL seconds per job;
  *   the newest value is kept in memory, shown by get/list at once and
  *   written when the job ends, so the last value always lands.
@@ -80,6 +83,13 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS jobs ("
                              " created INTEGER NOT NULL,"
                              " changed INTEGER NOT NULL,"
                              " owner INTEGER NOT NULL DEFAULT 0);";
+
+/* Columns added since the table was first created (ALTER fails harmlessly
+ * when the column exists already). */
+static const char *const migrations[] = {
+    "ALTER TABLE jobs ADD COLUMN undo TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN recover INTEGER NOT NULL DEFAULT 0",
+};
 
 static const char *const state_names[] = {"QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELLED"};
 
@@ -269,7 +279,7 @@ static int recover(cg_jobs *jobs, cg_error *err)
         return db_fail(jobs, err, "recovery");
     n = db_run(jobs, err,
                "UPDATE jobs SET state = 'FAILED', changed = ?,"
-               " status_message = 'interrupted by a gateway restart'"
+               " status_message = 'interrupted by a gateway restart', recover = 1"
                " WHERE state IN ('QUEUED', 'RUNNING') AND cg_owner_gone(owner)",
                "i", (sqlite3_int64)time(NULL));
     if (n > 0)
@@ -349,6 +359,7 @@ static void *job_thread(void *opaque)
 cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
 {
     cg_jobs *jobs;
+    size_t i;
 
     if (nthreads == 0) {
         cg_error_set(err, CG_ERR_INVALID, "jobs: at least one job thread is needed");
@@ -363,8 +374,11 @@ cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
     pthread_mutex_init(&jobs->dbmu, NULL);
     pthread_mutex_init(&jobs->mu, NULL);
     pthread_cond_init(&jobs->cv, NULL);
-    if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0 ||
-        recover(jobs, err) < 0)
+    if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0)
+        goto fail;
+    for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
+        sqlite3_exec(jobs->db, migrations[i], NULL, NULL, NULL);
+    if (recover(jobs, err) < 0)
         goto fail;
     for (; jobs->nthreads < nthreads; jobs->nthreads++) {
         if (pthread_create(&jobs->threads[jobs->nthreads], NULL, job_thread, jobs) != 0) {
@@ -600,4 +614,92 @@ void cg_job_list_release(cg_job_list *list)
     free(list->v);
     list->v = NULL;
     list->n = 0;
+}
+
+int cg_job_set_undo(cg_jobs *jobs, const char *id, const char *undo)
+{
+    int n;
+
+    pthread_mutex_lock(&jobs->dbmu);
+    n = db_run(jobs, NULL, "UPDATE jobs SET undo = ? WHERE id = ?", "tt", undo ? undo : "", id);
+    if (n != 1)
+        cg_err("job %s: cannot record what to undo: %s", id,
+               n == 0 ? "no such job" : sqlite3_errmsg(jobs->db));
+    pthread_mutex_unlock(&jobs->dbmu);
+    return n == 1 ? 0 : -1;
+}
+
+/* The ids and undo texts of the jobs of action awaiting recovery. */
+static int pending_recovery(cg_jobs *jobs, const char *action, cg_job_list *ids, char ***undo,
+                            cg_error *err)
+{
+    cg_job_list l = {0};
+    sqlite3_stmt *st = NULL;
+    char **u = NULL;
+    size_t i;
+    int rc = -1, step;
+
+    if (db_select(jobs, NULL, &l, err) < 0)
+        return -1;
+    if (l.n && !(u = calloc(l.n, sizeof(*u)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    pthread_mutex_lock(&jobs->dbmu);
+    if (sqlite3_prepare_v2(jobs->db, "SELECT undo FROM jobs WHERE id = ? AND action = ?"
+                                     " AND recover = 1", -1, &st, NULL) != SQLITE_OK) {
+        db_fail(jobs, err, "recovery");
+        pthread_mutex_unlock(&jobs->dbmu);
+        goto cleanup;
+    }
+    /* Kept in l: the pending ones, each with its undo text. */
+    for (i = 0, ids->n = 0; i < l.n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, l.v[i].id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, action, -1, SQLITE_TRANSIENT);
+        if ((step = sqlite3_step(st)) != SQLITE_ROW)
+            continue;
+        if (!(u[ids->n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            pthread_mutex_unlock(&jobs->dbmu);
+            goto cleanup;
+        }
+        l.v[ids->n++] = l.v[i];
+    }
+    pthread_mutex_unlock(&jobs->dbmu);
+    ids->v = l.v;
+    l.v = NULL;
+    *undo = u;
+    u = NULL;
+    rc = 0;
+
+cleanup:
+    sqlite3_finalize(st);
+    for (i = 0; u && i < l.n; i++)
+        free(u[i]);
+    free(u);
+    cg_job_list_release(&l);
+    return rc;
+}
+
+int cg_jobs_recover(cg_jobs *jobs, const char *action, cg_job_recover_fn fn, void *arg,
+                    cg_error *err)
+{
+    cg_job_list l = {0};
+    char **undo = NULL;
+    size_t i;
+
+    if (pending_recovery(jobs, action, &l, &undo, err) < 0)
+        return -1;
+    for (i = 0; i < l.n; i++) {
+        fn(&l.v[i], undo[i], arg);
+        /* Once: a hook that fails has logged what stays. */
+        pthread_mutex_lock(&jobs->dbmu);
+        db_run(jobs, NULL, "UPDATE jobs SET recover = 0 WHERE id = ?", "t", l.v[i].id);
+        pthread_mutex_unlock(&jobs->dbmu);
+        free(undo[i]);
+    }
+    free(undo);
+    cg_job_list_release(&l);
+    return (int)i;
 }

@@ -5,7 +5,8 @@
  * while it runs, a function on one of the job threads.  Records survive a
  * restart; a job that was queued or running when the daemon stopped is
  * marked FAILED ("interrupted by a gateway restart") when the store opens,
- * since its work cannot be resumed.
+ * since its work cannot be resumed; what it made is rolled back by its
+ * owner's recovery hook (cg_jobs_recover).
  */
 #ifndef CG_JOBS_H
 #define CG_JOBS_H
@@ -78,5 +79,18 @@ int cg_jobs_get(cg_jobs *jobs, const char *id, cg_job *out, cg_error *err);
 int cg_jobs_list(cg_jobs *jobs, cg_job_list *out, cg_error *err);
 
 void cg_job_list_release(cg_job_list *list);
+
+/* From inside a job: what a recovery hook needs to roll the job back should
+ * the gateway die before the job ends (free text for the hook; replaces the
+ * earlier one).  Record it before making each thing it names. */
+int cg_job_set_undo(cg_jobs *jobs, const char *id, const char *undo);
+
+/* Rolls back job (FAILED by a restart) from its undo text; logs what fails. */
+typedef void (*cg_job_recover_fn)(const cg_job *job, const char *undo, void *arg);
+
+/* Run fn once for every job of action that a restart interrupted and no
+ * hook has recovered yet.  Returns how many, or -1 (reported). */
+int cg_jobs_recover(cg_jobs *jobs, const char *action, cg_job_recover_fn fn, void *arg,
+                    cg_error *err);
 
 #endif

@@ -283,8 +283,8 @@ int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg
     cg_image img, src;
     lv_host *h;
     virConnectPtr conn = NULL;
-    char src_vol[64];
-    int *made = NULL, boot_files = 0, rc, ret = -1;
+    char src_vol[64], data[40];
+    int *made = NULL, boot_files = 0, intent = 0, rc, ret = -1;
     size_t i;
 
     memset(&img, 0, sizeof(img));
@@ -313,6 +313,12 @@ int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
+    /* Before the first volume; a restart also resumes what we paused. */
+    snprintf(data, sizeof(data), "%s%s", inst.id,
+             inst.state == CG_STATE_RUNNING && inst.sub != CG_SUB_PAUSED ? " pause" : "");
+    if (lv_intent_add(drv->state, LV_INTENT_CAPTURE, img.id, lv_host_zone(h), data, err) < 0)
+        goto cleanup;
+    intent = 1;
     snprintf(src_vol, sizeof(src_vol), "%s.qcow2", inst.id);
     if (inst.state == CG_STATE_RUNNING)
         rc = copy_running(drv, h, conn, &inst, src_vol, img.volume, &img.size_bytes, err);
@@ -341,6 +347,8 @@ cleanup:
         lv_image_unplace(drv, img.volume, drv->n_hosts, made);
     if (ret < 0 && boot_files)
         lv_image_remove_boot_files(drv, img.id);
+    if (intent)
+        lv_intent_done(drv->state, img.id);
     lv_cache_release(lv_host_cache(h), inst.id);
     if (conn)
         virConnectClose(conn);

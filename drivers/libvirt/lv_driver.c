@@ -1,10 +1,13 @@
 /* cloudgate libvirt driver: the table, open/close, zones and listing. */
 #include "lv_driver.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
@@ -89,8 +92,29 @@ static void lv_close(cg_drv *drv)
     if (drv->events_started)
         lv_event_stop();
     lv_state_close(drv->state);
+    if (drv->reconcile_fd >= 0)
+        close(drv->reconcile_fd);   /* releases the lock */
     pthread_mutex_destroy(&drv->tags_lock);
     free(drv);
+}
+
+/* Whoever holds the lock repairs crash leftovers: the daemon, or the admin
+ * CLI while no daemon runs, never one while the other works. */
+static void take_reconcile_lock(cg_drv *drv)
+{
+    char *path = cg_asprintf("%s/reconcile.lock", drv->cfg->state_dir);
+
+    if (path)
+        drv->reconcile_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (drv->reconcile_fd >= 0 && flock(drv->reconcile_fd, LOCK_EX | LOCK_NB) == 0) {
+        drv->reconciles = 1;
+    } else {
+        cg_debug("another cloudgate process holds %s: not reconciling", path ? path : "?");
+        if (drv->reconcile_fd >= 0)
+            close(drv->reconcile_fd);
+        drv->reconcile_fd = -1;
+    }
+    free(path);
 }
 
 static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
@@ -111,11 +135,14 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     }
     pthread_mutex_init(&drv->tags_lock, NULL);
     drv->cfg = cfg;
+    drv->reconcile_fd = -1;
     if (lv_event_start(err) < 0)
         goto error;
     drv->events_started = 1;
-    if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0)
+    if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0 ||
+        lv_intent_init(drv->state, err) < 0)
         goto error;
+    take_reconcile_lock(drv);
     if (!(drv->hosts = calloc(cfg->n_zones, sizeof(*drv->hosts)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto error;
@@ -124,7 +151,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
      * unavailable and its own thread keeps trying.  Each host connects in
      * its thread, so they all try at once. */
     for (i = 0; i < cfg->n_zones; i++) {
-        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], err)))
+        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], lv_reconcile_zone, drv, err)))
             goto error;
         drv->n_hosts++;
     }

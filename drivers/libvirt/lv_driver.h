@@ -28,6 +28,8 @@ struct cg_drv {
      * read-modify-write: one at a time. */
     pthread_mutex_t tags_lock;
     time_t next_prune;         /* atomic: when expired records are deleted next */
+    int reconcile_fd;          /* STATE_DIR/reconcile.lock, held: -1 when not */
+    int reconciles;            /* this process repairs crash leftovers (lv_reconcile.c) */
 };
 
 /* The host whose cache holds instance id, or NULL. */
@@ -109,6 +111,9 @@ int lv_op_open(lv_op *op, cg_error *err);
 void lv_op_end(lv_op *op);
 /* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
 virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err);
+/* Power off and undefine instance id's domain; one already gone is fine.
+ * 0 or -1 (reported). */
+int lv_domain_remove(virConnectPtr conn, const char *id, cg_error *err);
 
 /* ---- lv_attrs.c ---- */
 
@@ -193,5 +198,24 @@ int lv_instance_run_once(cg_drv *drv, const char *id, cg_display display, cg_sta
 int lv_instance_screenshot(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
                            char *mime, size_t mime_len, cg_error *err);
 int lv_image_set_display(cg_drv *drv, const char *image_id, cg_display display, cg_error *err);
+
+/* ---- crash safety (lv_reconcile.c) ---- */
+
+/* Intent kinds: what an unfinished operation named `name` may have left. */
+#define LV_INTENT_LAUNCH "launch"       /* i-...; data: client token or "" */
+#define LV_INTENT_CAPTURE "capture"     /* ami-...; data: "<instance-id>[ pause]" */
+#define LV_INTENT_VOLUME "volume"       /* vol-...; data: the storage volume's name */
+#define LV_INTENT_TERMINATE "terminate" /* i-...; data: the domain's XML */
+
+int lv_intent_init(lv_state *st, cg_error *err);
+/* Record that an operation is about to make (or remove) objects named by
+ * name in zone.  0 or -1 (reported): the operation must not go on. */
+int lv_intent_add(lv_state *st, const char *kind, const char *name, const char *zone,
+                  const char *data, cg_error *err);
+/* The operation reached its commit point (or undid itself). */
+void lv_intent_done(lv_state *st, const char *name);
+/* lv_host_first_fn (arg: the cg_drv): repair zone h after a crash, when
+ * drv->reconciles.  Each repair is logged as "reconcile: ...". */
+void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg);
 
 #endif

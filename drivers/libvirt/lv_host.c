@@ -26,6 +26,8 @@ struct lv_host {
     char *uri;
     lv_cache *cache;
     lv_upkeep *upkeep;
+    lv_host_first_fn first;  /* see lv_host_first_fn; cleared once called */
+    void *first_arg;
 
     pthread_mutex_t lock;    /* guards everything below up to the thread's own */
     pthread_cond_t cond;     /* on CLOCK_MONOTONIC; wakes the thread, and waiters on it */
@@ -339,6 +341,11 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     /* Registered before listing, so no change falls between the two. */
     if (lv_upkeep_sync(h->upkeep, conn, reason, len) < 0)
         goto error;
+    /* Still unavailable to workers (h->conn is unset): nothing races it. */
+    if (h->first) {
+        h->first(h, conn, h->first_arg);
+        h->first = NULL;
+    }
     /* A loss during the sync stays noted in h->lost: the next round sees it. */
     pthread_mutex_lock(&h->lock);
     h->conn = conn;
@@ -457,7 +464,8 @@ static void *host_main(void *opaque)
 
 /* ---- the host ---- */
 
-lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, cg_error *err)
+lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_first_fn first,
+                     void *first_arg, cg_error *err)
 {
     lv_host *h = calloc(1, sizeof(*h));
     pthread_condattr_t attr;
@@ -475,6 +483,8 @@ lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, cg_error 
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&h->reserve_lock, NULL);
     h->cb_lifecycle = h->cb_metadata = -1;
+    h->first = first;
+    h->first_arg = first_arg;
     if (!(h->zone = strdup(zone->name)) || !(h->uri = strdup(zone->uri)) ||
         !(h->cache = lv_cache_new()) ||
         !(h->upkeep = lv_upkeep_new(zone->name, cfg->network, h->cache))) {

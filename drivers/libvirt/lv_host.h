@@ -33,10 +33,18 @@ int lv_event_start(cg_error *err);
 /* Drop one reference; the last stops and joins the thread. */
 void lv_event_stop(void);
 
+/* Called once in the host's life, on its thread, when a connection first
+ * succeeds: after the cache is filled, before the zone takes work (it is
+ * still unavailable), so it may repair what a crash left (lv_reconcile.c).
+ * Not on a reconnect: operations of this process may be in flight then. */
+typedef void (*lv_host_first_fn)(lv_host *h, virConnectPtr conn, void *arg);
+
 /* A host for zone, its thread started on the first connection attempt: the
  * zone is unavailable until that succeeds.  cfg must outlive the host's
- * creation only.  NULL (reported) on OOM or when no thread can be started. */
-lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, cg_error *err);
+ * creation only; first (may be NULL) is called as described above.  NULL
+ * (reported) on OOM or when no thread can be started. */
+lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_first_fn first,
+                     void *first_arg, cg_error *err);
 /* Wait until the host's first connection attempt is over (1) or until
  * deadline, a cg_monotonic() time (0). */
 int lv_host_wait_attempt(lv_host *h, double deadline);

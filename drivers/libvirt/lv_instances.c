@@ -21,7 +21,7 @@
 /* What one launch made so far, so a failure can undo exactly that. */
 typedef struct launched {
     cg_instance inst;
-    int cached, volume, log, seed, defined, user_data;
+    int intent, cached, volume, log, seed, defined, user_data;
 } launched;
 
 /* ---- small helpers ---- */
@@ -220,6 +220,8 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
         lv_state_user_data_delete(drv->state, id, NULL);
     if (l->cached)
         lv_cache_remove(lv_host_cache(h), id);
+    if (l->intent)
+        lv_intent_done(drv->state, id);
     virResetLastError();
 }
 
@@ -235,6 +237,11 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     virDomainPtr dom = NULL;
     int ret = -1;
 
+    /* First: a crash from here on leaves nothing the next start cannot find. */
+    if (lv_intent_add(drv->state, LV_INTENT_LAUNCH, l->inst.id, lv_host_zone(h),
+                      spec->client_token ? spec->client_token : "", err) < 0)
+        goto cleanup;
+    l->intent = 1;
     if (lv_cache_add_launching(lv_host_cache(h), &l->inst) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot cache instance %s", l->inst.id);
         goto cleanup;
@@ -466,6 +473,11 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     if (claimed && lv_state_token_finish(drv->state, spec->client_token, ids, err) < 0)
         goto cleanup;
+    /* Committed (the token names them): no longer for a restart to undo. */
+    for (i = 0; i < made; i++) {
+        lv_intent_done(drv->state, l[i].inst.id);
+        l[i].intent = 0;
+    }
     for (i = 0; i < made; i++) {
         if (cg_instance_list_append(out, &l[i].inst) < 0) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
@@ -625,9 +637,7 @@ cleanup:
     return ret;
 }
 
-/* Power off and undefine the domain of instance id; one already gone is fine.
- * 0 or -1 (reported). */
-static int remove_domain(virConnectPtr conn, const char *id, cg_error *err)
+int lv_domain_remove(virConnectPtr conn, const char *id, cg_error *err)
 {
     virDomainPtr dom = virDomainLookupByName(conn, id);
     int ret = -1;
@@ -652,6 +662,24 @@ static int remove_domain(virConnectPtr conn, const char *id, cg_error *err)
 
 cleanup:
     virDomainFree(dom);
+    return ret;
+}
+
+/* The terminate intent, with the definition: a restart that finds the
+ * domain gone records the terminated instance from it.  0 or -1. */
+static int terminate_intent(cg_drv *drv, lv_host *h, virConnectPtr conn, const char *id,
+                            cg_error *err)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+    char *xml = dom ? virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE) : NULL;
+    int ret;
+
+    if (dom)
+        virDomainFree(dom);
+    virResetLastError();
+    ret = lv_intent_add(drv->state, LV_INTENT_TERMINATE, id, lv_host_zone(h), xml ? xml : "",
+                        err);
+    free(xml);
     return ret;
 }
 
@@ -683,9 +711,12 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     }
     if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
+    if (terminate_intent(drv, h, conn, id, err) < 0)
+        goto cleanup;
     lv_cache_set_overlay(c, id, CG_STATE_SHUTTING_DOWN, 0);
-    if (remove_domain(conn, id, err) < 0) {
+    if (lv_domain_remove(conn, id, err) < 0) {
         lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
+        lv_intent_done(drv->state, id);
         goto cleanup;
     }
     /* The domain is gone: from here on the instance is terminated whatever
@@ -707,8 +738,10 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     if (lv_state_terminated_add(drv->state, &inst, err) < 0) {
         cg_err("terminate %s: the record of the terminated instance was lost", id);
         lv_cache_remove(c, id);
+        lv_intent_done(drv->state, id);
         goto cleanup;
     }
+    lv_intent_done(drv->state, id);
     lv_cache_remove(c, id);
     cg_info("instance %s terminated", id);
     change(chg, id, prev, CG_STATE_TERMINATED);

@@ -218,7 +218,7 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
     lv_host *h;
     virConnectPtr conn = NULL;
     char name[64], *path = NULL;
-    int ret = -1;
+    int intent = 0, ret = -1;
 
     memset(&vol, 0, sizeof(vol));
     if (check_spec(spec, &format, err) < 0 || !(h = lv_drv_pick_zone(drv, spec->zone, err)))
@@ -237,7 +237,10 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
     }
     storage_name(&vol, name, sizeof(name));
     if (!(conn = lv_host_conn(h, err)) ||
-        !(path = lv_storage_create(conn, drv->cfg->storage_pool, name, vol.size_bytes, format,
+        lv_intent_add(drv->state, LV_INTENT_VOLUME, vol.id, vol.zone, name, err) < 0)
+        goto cleanup;
+    intent = 1;
+    if (!(path = lv_storage_create(conn, drv->cfg->storage_pool, name, vol.size_bytes, format,
                                    err)))
         goto cleanup;
     if (lv_volstate_add(drv->state, &vol, err) < 0) {
@@ -254,6 +257,8 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
     ret = 0;
 
 cleanup:
+    if (intent)
+        lv_intent_done(drv->state, vol.id);
     if (conn)
         virConnectClose(conn);
     free(path);
@@ -266,12 +271,15 @@ int lv_volume_delete(cg_drv *drv, const char *volume_id, cg_error *err)
     cg_volume vol;
     virConnectPtr conn = NULL;
     char name[64];
-    int rc, ret = -1;
+    int intent = 0, rc, ret = -1;
 
     if (volume_get(drv, volume_id, &vol, err) < 0)
         return -1;
-    if (!(conn = zone_conn(drv, &vol, err)))
+    storage_name(&vol, name, sizeof(name));
+    if (!(conn = zone_conn(drv, &vol, err)) ||
+        lv_intent_add(drv->state, LV_INTENT_VOLUME, vol.id, vol.zone, name, err) < 0)
         goto cleanup;
+    intent = 1;
     /* The row goes first, and only while available: an attach racing with
      * this delete either claimed the volume before (refused here) or finds
      * it gone. */
@@ -281,7 +289,6 @@ int lv_volume_delete(cg_drv *drv, const char *volume_id, cg_error *err)
                          vol.attached_to[0] ? vol.attached_to : "an instance");
         goto cleanup;
     }
-    storage_name(&vol, name, sizeof(name));
     if (lv_storage_delete(conn, drv->cfg->storage_pool, name, err) < 0) {
         cg_error e = {0};
 
@@ -293,6 +300,8 @@ int lv_volume_delete(cg_drv *drv, const char *volume_id, cg_error *err)
     ret = 0;
 
 cleanup:
+    if (intent)
+        lv_intent_done(drv->state, volume_id);
     if (conn)
         virConnectClose(conn);
     cg_volume_release(&vol);

@@ -3,6 +3,8 @@
  * it in Location); the job waits for it, adds its volumes, reaches the
  * initial state and, if any of that fails, deletes what it made. */
 #include "cimi_internal.h"
+#include "cimi.h"
+#include "../../gateway/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +55,7 @@ static void create_rollback(create_job *cj, char made[][32], size_t n_made)
 static int run_create(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
 {
     create_job *cj = arg;
-    char made[8][32], affected[512] = "";
+    char made[8][32], affected[512] = "", undo[512] = "";
     size_t n_made = 0, i;
     cg_state_change chg;
     cg_volume vol = {0};
@@ -74,6 +76,10 @@ static int run_create(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
             snprintf(made[n_made++], sizeof(made[0]), "%s", vol.id);
             vid = made[n_made - 1];
             cg_volume_release(&vol);
+            /* For cimi_create_recover, should the gateway die from here on. */
+            snprintf(undo + strlen(undo), sizeof(undo) - strlen(undo), "%s%s",
+                     undo[0] ? " " : "", vid);
+            cg_job_set_undo(jobs, job_id, undo);
         }
         snprintf(affected + strlen(affected), sizeof(affected) - strlen(affected), "%s%s",
                  affected[0] ? "," : "", vid);
@@ -267,4 +273,42 @@ int cimi_volume_submit(const gw_ctx *ctx, const char *vol, const char *id, const
     }
     cg_job_set_target(ctx->jobs, out->id, id, vol);
     return 0;
+}
+
+/* cg_job_recover_fn: the job's own failure path, for a job a restart cut
+ * short.  target: the machine; undo: the volumes it made. */
+static void recover_create(const cg_job *job, const char *undo, void *arg)
+{
+    const gw_ctx *ctx = arg;
+    create_job cj = {.driver = ctx->driver, .drv = ctx->drv};
+    char made[8][32], list[512], *tok, *save = NULL;
+    cg_state_change chg;
+    size_t n = 0;
+    int tries;
+
+    if (strlen(job->target) >= sizeof(cj.id))
+        return;   /* not a machine id */
+    memcpy(cj.id, job->target, strlen(job->target) + 1);
+    snprintf(list, sizeof(list), "%s", undo);
+    for (tok = strtok_r(list, " ", &save); tok && n < 8; tok = strtok_r(NULL, " ", &save))
+        snprintf(made[n++], sizeof(made[0]), "%s", tok);
+    /* The zone may still be connecting: give it a moment. */
+    for (tries = 0; tries < 100; tries++) {
+        cg_error e = {0};
+        if (CG_DRV_CALL(cj.driver, cj.drv, instance_terminate, &e, cj.id, &chg) == 0 ||
+            e.kind != CG_ERR_UNAVAILABLE)
+            break;
+        usleep(100 * 1000);
+    }
+    create_rollback(&cj, made, n);
+    cg_warn("job %s: interrupted creation of %s rolled back (%zu volume(s) made)", job->id,
+            cj.id, n);
+}
+
+void cimi_create_recover(const gw_ctx *ctx)
+{
+    cg_error err = {0};
+
+    if (ctx->jobs && cg_jobs_recover(ctx->jobs, "create", recover_create, (void *)ctx, &err) < 0)
+        cg_err("CIMI: interrupted creations not rolled back: %s", err.message);
 }

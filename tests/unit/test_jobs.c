@@ -728,6 +728,50 @@ static void test_state_names(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+static int recovered;
+static char recovered_undo[64];
+
+static void on_recover(const cg_job *job, const char *undo, void *arg)
+{
+    assert_string_equal(job->target, "i-7");
+    assert_int_equal(job->state, CG_JOB_FAILED);
+    snprintf(recovered_undo, sizeof(recovered_undo), "%s", undo);
+    recovered++;
+}
+
+/* The owner's hook rolls back an interrupted job once, from its undo text;
+ * jobs of other actions, and finished ones, are not its business. */
+static void test_restart_recovers(void **state)
+{
+    const long long dead = 0x7ffffff0;
+    cg_error err = {0};
+    char path[128];
+    sqlite3 *db = NULL;
+
+    cg_jobs_close(jobs);
+    jobs = NULL;
+    snprintf(path, sizeof(path), "%s/cloudgate.db", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    insert_row(db, "job-0000000000000000e", "RUNNING", dead);
+    insert_row(db, "job-0000000000000000f", "RUNNING", dead);
+    insert_row(db, "job-00000000000000010", "SUCCESS", dead);
+    assert_int_equal(sqlite3_exec(db, "UPDATE jobs SET action = 'create', target = 'i-7'"
+                                      " WHERE id <> 'job-0000000000000000f'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    reopen(1);
+    assert_int_equal(cg_job_set_undo(jobs, "job-0000000000000000e", "vol-1 vol-2"), 0);
+
+    assert_int_equal(cg_jobs_recover(jobs, "create", on_recover, NULL, &err), 1);
+    assert_int_equal(recovered, 1);
+    assert_string_equal(recovered_undo, "vol-1 vol-2");
+    assert_int_equal(cg_jobs_recover(jobs, "create", on_recover, NULL, &err), 0);
+    /* Not even after another restart. */
+    reopen(1);
+    assert_int_equal(cg_jobs_recover(jobs, "create", on_recover, NULL, &err), 0);
+    assert_int_equal(recovered, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +785,7 @@ int main(void)
         T(test_close_and_reopen),
         T(test_persist_finished),
         T(test_restart_fails_interrupted),
+        T(test_restart_recovers),
         T(test_threads),
         cmocka_unit_test(test_state_names),
     };

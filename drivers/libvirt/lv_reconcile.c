@@ -1,0 +1,514 @@
+/* cloudgate libvirt driver: crash safety.  At start-up each zone is
+ * reconciled with the database before it takes work.
+ *
+ * What a SIGKILL between two steps leaves behind, and the rule that repairs it
+ * (kill point -> leftover -> rule):
+ *
+ * RunInstances (per instance: overlay, seed row, seed ISO, define, user-data
+ * row, start; then the client token is finished):
+ *   before the domain is defined -> overlay and/or seed ISO, seed row, console
+ *     log, no domain -> delete them all;
+ *   defined, not started -> a stopped domain nobody asked for -> delete it and
+ *     its volumes and rows;
+ *   started, token (if any) not finished -> with a token: delete (the client
+ *     retries with the token and gets a fresh launch); without one the
+ *     instance is whole and running -> adopt;
+ *   token finished -> adopt;
+ *   token claimed, no instance yet -> a token that says "in progress" forever
+ *     -> drop every unfinished token of the zone.
+ * CreateImage / capture (pause, new volume ami-X.qcow2, block copy, resume,
+ *   copy to other zones, boot files, image row):
+ *   before the row -> a template volume without image, maybe a block job
+ *     still mirroring and the instance left paused -> abort the job, resume
+ *     the instance if the capture paused it, delete volume and boot files;
+ *   row written -> the image is whole -> keep it.
+ * CreateVolume (storage volume, then row) and DeleteVolume (row, then storage):
+ *   between the two -> vol-X volume without a row -> delete it: it was never
+ *   announced (create) or its deletion was asked for (delete); nobody can
+ *   name it, so adopting it would only leak a disk.
+ * AttachVolume (row claims the volume, then libvirt attaches) and
+ * DetachVolume (libvirt detaches, then the row lets go):
+ *   between the two -> a row says attached, the domain has no such disk ->
+ *   fix the row from libvirt (libvirt is the truth for disks).
+ * TerminateInstances (destroy, undefine, release volumes, delete overlay,
+ *   seed, log, record the terminated instance):
+ *   before the undefine -> the instance is still there (maybe stopped) ->
+ *     keep it: the client may terminate again;
+ *   after -> volumes, rows and files of a gone instance -> finish the
+ *     termination (from the domain XML kept with the intent).
+ * CIMI machine create (the request launches, the job attaches and reaches
+ *   initialState): the launch is RunInstances above; the job is failed and
+ *   rolled back by its owner's recovery hook (gateway/jobs.c).
+ * Independent of any intent: a volume row whose storage volume is gone, and
+ *   an image row whose volume is gone, are removed (the image only with one
+ *   zone: with several, a zone lacking it is only logged).
+ *
+ * The scheme: an operation that makes libvirt objects first writes an intent
+ * row (kind, the id it names its objects by, zone, data) and drops it once
+ * its commit point is reached (the token, image or volume row).  Only
+ * objects named by an intent, or by this gateway's own rows, are touched:
+ * several gateways may share one libvirtd and pool (the test hosts do), so
+ * an unknown i-* or vol-* volume is never taken for ours.  An intent found at
+ * start-up belongs to a dead process: nothing else writes this database then.
+ *
+ * Only the process holding STATE_DIR/reconcile.lock reconciles: the admin CLI
+ * opens the driver too, while the daemon runs, and must not undo the
+ * daemon's operations in flight.  It runs once per zone, on the first
+ * successful connection (lv_host_first_fn); a reconnect later skips it, as
+ * the intents then are this process's own live operations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/virterror.h>
+#include <sqlite3.h>
+
+#include "../../gateway/log.h"
+#include "../../gateway/util.h"
+#include "lv_domxml.h"
+#include "lv_driver.h"
+#include "lv_seed.h"
+#include "lv_storage.h"
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS intents ("
+    " name TEXT PRIMARY KEY, kind TEXT NOT NULL, zone TEXT NOT NULL,"
+    " data TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL);";
+
+typedef struct intent {
+    char name[32];
+    char kind[16];
+    char *data;
+} intent;
+
+/* ---- the intents table ---- */
+
+int lv_intent_init(lv_state *st, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = 0;
+
+    if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        cg_error_set(err, CG_ERR_INTERNAL, "database: intents: %s", sqlite3_errmsg(db));
+        ret = -1;
+    }
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+/* Run sql with text arguments; rows changed or -1 (reported when err). */
+static int db_change(lv_state *st, const char *sql, const char *const *args, int n,
+                     cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = NULL;
+    int i, ret = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        goto cleanup;
+    for (i = 0; i < n; i++)
+        sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) == SQLITE_DONE)
+        ret = sqlite3_changes(db);
+
+cleanup:
+    if (ret < 0)
+        cg_error_set(err, CG_ERR_INTERNAL, "database: intents: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+int lv_intent_add(lv_state *st, const char *kind, const char *name, const char *zone,
+                  const char *data, cg_error *err)
+{
+    char now[24];
+    const char *args[] = {name, kind, zone, data ? data : "", now};
+
+    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    return db_change(st,
+                     "INSERT OR REPLACE INTO intents (name, kind, zone, data, created)"
+                     " VALUES (?, ?, ?, ?, CAST(? AS INTEGER))",
+                     args, 5, err) < 0 ? -1 : 0;
+}
+
+void lv_intent_done(lv_state *st, const char *name)
+{
+    const char *args[] = {name};
+    cg_error err = {0};
+
+    /* A row left behind is repaired at the next start: only logged. */
+    if (db_change(st, "DELETE FROM intents WHERE name = ?", args, 1, &err) < 0)
+        cg_warn("%s: %s", name, err.message);
+}
+
+/* The intents of zone, oldest first (caller frees v[i].data and v). */
+static int intents_of(lv_state *st, const char *zone, intent **out, size_t *n)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = NULL;
+    intent *v = NULL, *grown;
+    size_t cap = 0;
+    int rc, ret = -1;
+
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT name, kind, data FROM intents WHERE zone = ?"
+                               " ORDER BY created, rowid", -1, &s, NULL) != SQLITE_OK)
+        goto cleanup;
+    sqlite3_bind_text(s, 1, zone, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            if (!(grown = realloc(v, cap * sizeof(*v))))
+                goto cleanup;
+            v = grown;
+        }
+        snprintf(v[*n].name, sizeof(v[*n].name), "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(v[*n].kind, sizeof(v[*n].kind), "%s", (const char *)sqlite3_column_text(s, 1));
+        if (!(v[*n].data = strdup((const char *)sqlite3_column_text(s, 2))))
+            goto cleanup;
+        (*n)++;
+    }
+    ret = rc == SQLITE_DONE ? 0 : -1;
+
+cleanup:
+    if (ret < 0)
+        cg_err("reconcile: cannot read the intents: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    *out = v;
+    return ret;
+}
+
+/* 1 when client token `token` recorded its instances (the launch finished). */
+static int token_finished(lv_state *st, const char *token)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = NULL;
+    int done = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT instance_ids FROM client_tokens WHERE token = ?", -1, &s,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
+        done = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+               *sqlite3_column_text(s, 0);
+    }
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return done;
+}
+
+/* ---- repairs ---- */
+
+/* Delete volume name from the zone's pool, logged when it was there. */
+static void drop_volume(cg_drv *drv, virConnectPtr conn, const char *name, const char *why)
+{
+    cg_error err = {0};
+    int rc = lv_storage_delete(conn, drv->cfg->storage_pool, name, &err);
+
+    if (rc > 0)
+        cg_info("reconcile: removed orphan volume %s (%s)", name, why);
+    else if (rc < 0)
+        cg_warn("reconcile: volume %s stays: %s", name, err.message);
+}
+
+/* Everything of instance id but its domain: volumes, rows, log, cache. */
+static void drop_instance_rest(cg_drv *drv, lv_host *h, virConnectPtr conn, const char *id,
+                               const char *why)
+{
+    char name[64], path[4096];
+
+    snprintf(name, sizeof(name), "%s.qcow2", id);
+    drop_volume(drv, conn, name, why);
+    lv_seed_volume_name(id, name, sizeof(name));
+    drop_volume(drv, conn, name, why);
+    lv_volumes_release_instance(drv, id);
+    lv_state_seed_delete(drv->state, id, NULL);
+    lv_state_user_data_delete(drv->state, id, NULL);
+    lv_drv_console_path(drv, id, path, sizeof(path));
+    unlink(path);
+    lv_cache_remove(lv_host_cache(h), id);
+}
+
+/* Remove instance id's domain (if any) and the rest.  0, or -1 when the
+ * domain stays (the intent is kept for the next start). */
+static int drop_instance(cg_drv *drv, lv_host *h, virConnectPtr conn, const char *id,
+                         const char *why)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+    cg_error err = {0};
+
+    if (dom) {
+        virDomainFree(dom);
+        if (lv_domain_remove(conn, id, &err) < 0) {
+            cg_warn("reconcile: instance %s stays: %s", id, err.message);
+            return -1;
+        }
+        cg_info("reconcile: removed domain %s (%s)", id, why);
+    }
+    virResetLastError();
+    drop_instance_rest(drv, h, conn, id, why);
+    return 0;
+}
+
+/* A launch that did not reach its end.  data: its client token or "". */
+static int fix_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, it->name);
+    int active = dom && virDomainIsActive(dom) == 1;
+
+    if (dom)
+        virDomainFree(dom);
+    virResetLastError();
+    /* Whole (started, the last step) and either no token to finish or a
+     * token that names it already: an instance like any other. */
+    if ((it->data[0] && token_finished(drv->state, it->data)) || (!it->data[0] && active)) {
+        cg_info("reconcile: adopted instance %s (its launch had finished)", it->name);
+        return 0;
+    }
+    return drop_instance(drv, h, conn, it->name, "launch interrupted");
+}
+
+/* A capture without its image row.  data: "<instance-id>[ pause]". */
+static int fix_capture(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
+{
+    cg_image img;
+    char inst[32] = "", src[64], vol[64], *path = NULL;
+    virDomainPtr dom = NULL;
+    virDomainBlockJobInfo info;
+    int state, reason, rc;
+
+    memset(&img, 0, sizeof(img));
+    if ((rc = lv_state_image_get(drv->state, it->name, &img, NULL, NULL)) != 0) {
+        cg_image_release(&img);
+        if (rc == 1)
+            cg_info("reconcile: kept image %s (its capture had finished)", it->name);
+        return rc < 0 ? -1 : 0;
+    }
+    sscanf(it->data, "%31s", inst);
+    snprintf(src, sizeof(src), "%s.qcow2", inst);
+    if (inst[0] && (dom = virDomainLookupByName(conn, inst)) && virDomainIsActive(dom) == 1) {
+        /* libvirtd outlives us: a mirror job may still write the copy. */
+        path = lv_storage_path(conn, drv->cfg->storage_pool, src, NULL);
+        if (path && virDomainGetBlockJobInfo(dom, path, &info, 0) == 1) {
+            if (virDomainBlockJobAbort(dom, path, 0) == 0)
+                cg_info("reconcile: ended the disk copy job of %s (capture interrupted)", inst);
+            else
+                cg_warn("reconcile: copy job of %s: %s", inst, virGetLastErrorMessage());
+        }
+        if (strstr(it->data, " pause") && virDomainGetState(dom, &state, &reason, 0) == 0 &&
+            state == VIR_DOMAIN_PAUSED) {
+            if (virDomainResume(dom) == 0)
+                cg_info("reconcile: resumed instance %s (paused by an interrupted capture)",
+                        inst);
+            else
+                cg_warn("reconcile: %s stays paused: %s", inst, virGetLastErrorMessage());
+            lv_power_sync(lv_host_cache(h), dom, inst);
+        }
+    }
+    if (dom)
+        virDomainFree(dom);
+    virResetLastError();
+    free(path);
+    snprintf(vol, sizeof(vol), "%s.qcow2", it->name);
+    drop_volume(drv, conn, vol, "capture interrupted, no image");
+    if ((path = cg_asprintf("%s/%s.capture", drv->cfg->state_dir, vol))) {
+        unlink(path);
+        free(path);
+    }
+    lv_image_remove_boot_files(drv, it->name);
+    return 0;
+}
+
+/* A volume created or deleted halfway.  data: the storage volume's name. */
+static int fix_volume(cg_drv *drv, virConnectPtr conn, const intent *it)
+{
+    cg_volume vol;
+    int rc = lv_volstate_get(drv->state, it->name, &vol, NULL);
+
+    if (rc == 1)
+        cg_volume_release(&vol);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    drop_volume(drv, conn, it->data, "no volume record");
+    return 0;
+}
+
+/* A termination that may have undefined the domain.  data: its XML. */
+static int fix_terminate(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, it->name);
+    cg_instance inst;
+    cg_error err = {0};
+
+    if (dom) {
+        /* Not undefined yet: the instance stays (maybe stopped now). */
+        virDomainFree(dom);
+        cg_info("reconcile: instance %s kept (its termination had not removed it)", it->name);
+        return 0;
+    }
+    virResetLastError();
+    memset(&inst, 0, sizeof(inst));
+    drop_instance_rest(drv, h, conn, it->name, "instance terminated");
+    if (lv_domxml_parse(it->data, &inst, &err) == 1) {
+        snprintf(inst.zone, sizeof(inst.zone), "%s", lv_host_zone(h));
+        inst.state = CG_STATE_TERMINATED;
+        inst.state_time = time(NULL);
+        lv_user_initiated(inst.state_reason, sizeof(inst.state_reason));
+        if (lv_state_terminated_add(drv->state, &inst, &err) < 0)
+            cg_warn("reconcile: %s: %s", it->name, err.message);
+    }
+    cg_instance_release(&inst);
+    cg_info("reconcile: finished terminating instance %s", it->name);
+    return 0;
+}
+
+static void fix_intents(cg_drv *drv, lv_host *h, virConnectPtr conn)
+{
+    intent *v = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    if (intents_of(drv->state, lv_host_zone(h), &v, &n) == 0) {
+        for (i = 0; i < n; i++) {
+            if (strcmp(v[i].kind, LV_INTENT_LAUNCH) == 0)
+                rc = fix_launch(drv, h, conn, &v[i]);
+            else if (strcmp(v[i].kind, LV_INTENT_CAPTURE) == 0)
+                rc = fix_capture(drv, h, conn, &v[i]);
+            else if (strcmp(v[i].kind, LV_INTENT_VOLUME) == 0)
+                rc = fix_volume(drv, conn, &v[i]);
+            else if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0)
+                rc = fix_terminate(drv, h, conn, &v[i]);
+            else
+                rc = 0;   /* a kind from a newer version: nothing we can judge */
+            if (rc == 0)
+                lv_intent_done(drv->state, v[i].name);
+        }
+    }
+    for (i = 0; i < n; i++)
+        free(v[i].data);
+    free(v);
+}
+
+/* Tokens claimed by launches that never finished: no launch runs now. */
+static void fix_tokens(cg_drv *drv, lv_host *h)
+{
+    const char *args[] = {lv_host_zone(h)};
+    int n = db_change(drv->state, "DELETE FROM client_tokens WHERE zone = ? AND instance_ids = ''",
+                      args, 1, NULL);
+
+    if (n > 0)
+        cg_info("reconcile: dropped %d client token(s) of interrupted launches", n);
+}
+
+/* 1 when the domain's XML has the volume's disk (its serial), 0 not, -1 unknown. */
+static int has_disk(virDomainPtr dom, const char *vol_id, unsigned flags)
+{
+    char serial[48], *xml = virDomainGetXMLDesc(dom, flags);
+    int found;
+
+    if (!xml)
+        return -1;
+    snprintf(serial, sizeof(serial), "<serial>vol%s</serial>", vol_id + 4);
+    found = strstr(xml, serial) != NULL;
+    free(xml);
+    return found;
+}
+
+/* Volume rows of this zone: attachments as libvirt has them, rows whose
+ * storage volume is gone removed. */
+static void fix_volume_rows(cg_drv *drv, lv_host *h, virConnectPtr conn)
+{
+    cg_volume_list l = {0};
+    cg_error err = {0};
+    unsigned long long cap;
+    char name[64];
+    size_t i;
+
+    if (lv_volstate_list(drv->state, &l, &err) < 0) {
+        cg_warn("reconcile: volumes: %s", err.message);
+        return;
+    }
+    for (i = 0; i < l.n; i++) {
+        cg_volume *v = &l.v[i];
+        virDomainPtr dom;
+        int have = 0;
+
+        if (strcmp(v->zone, lv_host_zone(h)) != 0)
+            continue;
+        if (v->attached_to[0]) {
+            if ((dom = virDomainLookupByName(conn, v->attached_to))) {
+                have = has_disk(dom, v->id, VIR_DOMAIN_XML_INACTIVE);
+                if (have == 0 && virDomainIsActive(dom) == 1)
+                    have = has_disk(dom, v->id, 0);
+                virDomainFree(dom);
+            } else if (lv_last_error_code() != VIR_ERR_NO_DOMAIN) {
+                have = -1;
+            }
+            if (have == 0 && lv_volstate_detach(drv->state, v->id, v->attached_to, NULL) == 0) {
+                cg_info("reconcile: volume %s detached in the records (%s does not have it)",
+                        v->id, v->attached_to);
+                v->attached_to[0] = '\0';
+            }
+        }
+        virResetLastError();
+        snprintf(name, sizeof(name), "%s.%s", v->id, strcmp(v->format, "raw") ? "qcow2" : "img");
+        cg_error_clear(&err);
+        if (!v->attached_to[0] &&
+            lv_storage_find(conn, drv->cfg->storage_pool, name, &cap, &err) < 0 &&
+            err.kind == CG_ERR_NOT_FOUND &&
+            lv_volstate_delete_available(drv->state, v->id, NULL) == 1)
+            cg_info("reconcile: removed volume record %s (no storage volume %s)", v->id, name);
+    }
+    cg_volume_list_release(&l);
+}
+
+/* Image rows whose volume this zone's pool lacks: removed (one zone). */
+static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
+{
+    cg_image_list l = {0};
+    cg_error err = {0};
+    unsigned long long cap;
+    size_t i;
+
+    if (lv_state_image_list(drv->state, &l, &err) < 0) {
+        cg_warn("reconcile: images: %s", err.message);
+        return;
+    }
+    for (i = 0; i < l.n; i++) {
+        cg_error_clear(&err);
+        if (lv_storage_find(conn, drv->cfg->storage_pool, l.v[i].volume, &cap, &err) == 0 ||
+            err.kind != CG_ERR_NOT_FOUND)
+            continue;
+        /* With several zones, one lacking it (say, a zone added since) does
+         * not make the image unusable in the others. */
+        if (drv->n_hosts > 1) {
+            cg_warn("reconcile: image %s has no volume %s in this zone", l.v[i].id,
+                    l.v[i].volume);
+            continue;
+        }
+        if (lv_state_image_delete(drv->state, l.v[i].id, NULL) == 1) {
+            lv_image_remove_boot_files(drv, l.v[i].id);
+            cg_info("reconcile: removed image %s (its volume %s is missing)", l.v[i].id,
+                    l.v[i].volume);
+        }
+    }
+    cg_image_list_release(&l);
+}
+
+void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
+{
+    cg_drv *drv = arg;
+
+    if (!drv->reconciles)
+        return;
+    cg_debug("zone %s: reconciling libvirt with the database", lv_host_zone(h));
+    fix_intents(drv, h, conn);
+    fix_tokens(drv, h);
+    fix_volume_rows(drv, h, conn);
+    fix_image_rows(drv, conn);
+    virResetLastError();
+}

@@ -1,0 +1,294 @@
+/* Unit tests: the start-up reconciliation (lv_reconcile.c) against
+ * libvirt's test driver.  Each test makes, through the driver's own
+ * connection, what a gateway killed at one point of an operation leaves (the
+ * intent row and the objects made so far), runs the zone's reconciliation as
+ * start-up would and checks what stays.  The SIGKILL test on real guests is
+ * tests/system/test_sigkill_qemu.py.  Fixtures: lv_world.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/libvirt.h>
+
+#include "drivers/driver.h"
+#include "drivers/libvirt/lv_driver.h"
+#include "drivers/libvirt/lv_seed.h"
+#include "drivers/libvirt/lv_storage.h"
+#include "gateway/log.h"
+
+#include "lv_world.h"
+
+#define VOL_ID "vol-0123456789abcdef0"
+#define AMI_ID "ami-0123456789abcdef0"
+
+static void reconcile(world *w)
+{
+    virConnectPtr conn = zone_conn(w);
+
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
+    virConnectClose(conn);
+}
+
+static void intent(world *w, const char *kind, const char *name, const char *data)
+{
+    cg_error err = {0};
+
+    if (lv_intent_add(w->drv->state, kind, name, ZONE, data, &err) < 0)
+        fail_msg("intent: %s", err.message);
+}
+
+static int has_domain(world *w, const char *id)
+{
+    virConnectPtr conn = zone_conn(w);
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+
+    if (dom)
+        virDomainFree(dom);
+    virConnectClose(conn);
+    return dom != NULL;
+}
+
+static void destroy(world *w, const char *id)
+{
+    virConnectPtr conn = zone_conn(w);
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+
+    assert_non_null(dom);
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+}
+
+static void make_volume(world *w, const char *name)
+{
+    virConnectPtr conn = zone_conn(w);
+    cg_error err = {0};
+    char *path = lv_storage_create(conn, "cloudgate", name, 1 << 20, "qcow2", &err);
+
+    if (!path)
+        fail_msg("create %s: %s", name, err.message);
+    free(path);
+    virConnectClose(conn);
+}
+
+static void drop_volume(world *w, const char *name)
+{
+    virConnectPtr conn = zone_conn(w);
+
+    assert_int_equal(lv_storage_delete(conn, "cloudgate", name, NULL), 1);
+    virConnectClose(conn);
+}
+
+/* A launch cut short before its start: domain, overlay and seed go; one
+ * that started (the last step) stays, and a second pass changes nothing. */
+static void test_launch(void **state)
+{
+    world *w = *state;
+    char whole[24], half[24], seed[64], overlay[64];
+
+    run_one(w, whole);
+    run_one(w, half);
+    destroy(w, half);   /* defined, never started */
+    intent(w, LV_INTENT_LAUNCH, whole, "");
+    intent(w, LV_INTENT_LAUNCH, half, "");
+    reconcile(w);
+    assert_true(has_domain(w, whole));
+    assert_int_equal(state_of(w, whole), CG_STATE_RUNNING);
+    assert_false(has_domain(w, half));
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", half);
+    lv_seed_volume_name(half, seed, sizeof(seed));
+    assert_false(has_volume(w, overlay));
+    assert_false(has_volume(w, seed));
+    assert_int_equal(count_domains(w), 1);
+    /* The intents are gone: again, nothing changes. */
+    reconcile(w);
+    assert_true(has_domain(w, whole));
+}
+
+/* With a client token, the token decides: finished -> adopted; unfinished
+ * -> the instance goes and the token can be used again. */
+static void test_launch_token(void **state)
+{
+    world *w = *state;
+    cg_instance_list out;
+    cg_error err = {0};
+    lv_token mine = {0}, prev = {0};
+    char id[24];
+
+    assert_int_equal(run(w, 1, 1, "tok-done", NULL, &out, &err), 0);
+    snprintf(id, sizeof(id), "%s", out.v[0].id);
+    cg_instance_list_release(&out);
+    destroy(w, id);   /* stopped, but the launch had committed */
+    intent(w, LV_INTENT_LAUNCH, id, "tok-done");
+
+    snprintf(mine.reservation_id, sizeof(mine.reservation_id), "r-0");
+    snprintf(mine.image_id, sizeof(mine.image_id), "%s", w->ami);
+    snprintf(mine.zone, sizeof(mine.zone), "%s", ZONE);
+    assert_int_equal(lv_state_token_claim(w->drv->state, "tok-open", &mine, &prev, &err), 1);
+    reconcile(w);
+    assert_true(has_domain(w, id));
+    assert_int_equal(lv_state_token_claim(w->drv->state, "tok-open", &mine, &prev, &err), 1);
+    assert_int_equal(lv_state_token_claim(w->drv->state, "tok-done", &mine, &prev, &err), 0);
+    lv_token_release(&prev);
+}
+
+/* Volumes: storage without a row goes, a row without storage goes, a
+ * volume whose create finished stays, an attachment libvirt lacks is
+ * dropped from the row. */
+static void test_volumes(void **state)
+{
+    world *w = *state;
+    cg_volume_spec spec = {.zone = ZONE, .size_bytes = 1 << 20};
+    cg_volume kept, lost, got;
+    cg_error err = {0};
+    char id[24], name[64];
+
+    make_volume(w, VOL_ID ".qcow2");
+    intent(w, LV_INTENT_VOLUME, VOL_ID, VOL_ID ".qcow2");
+    assert_int_equal(lv_driver.volume_create(w->drv, &spec, &kept, &err), 0);
+    intent(w, LV_INTENT_VOLUME, kept.id, "");
+    assert_int_equal(lv_driver.volume_create(w->drv, &spec, &lost, &err), 0);
+    snprintf(name, sizeof(name), "%s.qcow2", lost.id);
+    drop_volume(w, name);
+    run_one(w, id);
+    /* The row claimed first, then killed before libvirt attached it. */
+    assert_int_equal(lv_volstate_attach(w->drv->state, kept.id, id, "vdf", &err), 1);
+
+    reconcile(w);
+    assert_false(has_volume(w, VOL_ID ".qcow2"));
+    assert_int_equal(lv_volstate_get(w->drv->state, lost.id, &got, &err), 0);
+    assert_int_equal(lv_volstate_get(w->drv->state, kept.id, &got, &err), 1);
+    assert_string_equal(got.state, "available");
+    assert_string_equal(got.attached_to, "");
+    snprintf(name, sizeof(name), "%s.qcow2", kept.id);
+    assert_true(has_volume(w, name));
+    cg_volume_release(&got);
+    cg_volume_release(&kept);
+    cg_volume_release(&lost);
+}
+
+/* A capture killed after pausing the instance and making the template
+ * volume: the volume goes, the instance runs again.  A finished one stays. */
+static void test_capture(void **state)
+{
+    world *w = *state;
+    virConnectPtr conn;
+    virDomainPtr dom;
+    cg_capture_spec spec = {.name = "done"};
+    cg_image img;
+    cg_error err = {0};
+    cg_image_list il = {0};
+    char id[24], data[40], name[64];
+    int st, reason;
+
+    run_one(w, id);
+    conn = zone_conn(w);
+    dom = virDomainLookupByName(conn, id);
+    assert_int_equal(virDomainSuspend(dom), 0);
+    make_volume(w, AMI_ID ".qcow2");
+    snprintf(data, sizeof(data), "%s pause", id);
+    intent(w, LV_INTENT_CAPTURE, AMI_ID, data);
+    spec.instance_id = id;
+    assert_int_equal(virDomainResume(dom), 0);
+    assert_int_equal(virDomainDestroy(dom), 0);   /* stopped: copied without block jobs */
+    wait_state(w, id, CG_STATE_STOPPED);
+    assert_int_equal(lv_driver.image_capture(w->drv, &spec, &img, &err), 0);
+    intent(w, LV_INTENT_CAPTURE, img.id, id);
+    assert_int_equal(virDomainCreate(dom), 0);
+    assert_int_equal(virDomainSuspend(dom), 0);
+
+    reconcile(w);
+    assert_false(has_volume(w, AMI_ID ".qcow2"));
+    assert_int_equal(virDomainGetState(dom, &st, &reason, 0), 0);
+    assert_int_equal(st, VIR_DOMAIN_RUNNING);
+    snprintf(name, sizeof(name), "%s.qcow2", img.id);
+    assert_true(has_volume(w, name));
+    assert_int_equal(lv_driver.image_list(w->drv, &il, &err), 0);
+    assert_int_equal(il.n, 2);   /* demo and the finished capture */
+    cg_image_list_release(&il);
+    cg_image_release(&img);
+    virDomainFree(dom);
+    virConnectClose(conn);
+}
+
+/* An image whose volume vanished is no longer listed. */
+static void test_image_without_volume(void **state)
+{
+    world *w = *state;
+    cg_image_list il = {0};
+    cg_error err = {0};
+    char ami[24];
+
+    make_volume(w, "fragile.qcow2");
+    register_volume(w, "fragile", "fragile.qcow2", ami);
+    drop_volume(w, "fragile.qcow2");
+    reconcile(w);
+    assert_int_equal(lv_driver.image_list(w->drv, &il, &err), 0);
+    assert_int_equal(il.n, 1);
+    assert_string_equal(il.v[0].id, w->ami);
+    cg_image_list_release(&il);
+}
+
+/* A terminate killed after the undefine: volumes and rows go, the
+ * instance shows as terminated.  One killed before it: the instance stays. */
+static void test_terminate(void **state)
+{
+    world *w = *state;
+    virConnectPtr conn;
+    char gone[24], kept[24], overlay[64], *xml;
+    cg_instance inst;
+    cg_error err = {0};
+
+    run_one(w, gone);
+    run_one(w, kept);
+    xml = domain_xml(w, gone);
+    intent(w, LV_INTENT_TERMINATE, gone, xml);
+    intent(w, LV_INTENT_TERMINATE, kept, "");
+    conn = zone_conn(w);
+    assert_int_equal(lv_domain_remove(conn, gone, &err), 0);
+    virConnectClose(conn);
+
+    reconcile(w);
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", gone);
+    assert_false(has_volume(w, overlay));
+    assert_int_equal(find(w, gone, &inst), 1);
+    assert_int_equal(inst.state, CG_STATE_TERMINATED);
+    cg_instance_release(&inst);
+    assert_true(has_domain(w, kept));
+    assert_int_equal(state_of(w, kept), CG_STATE_RUNNING);
+    free(xml);
+}
+
+/* Only the first driver on a state directory reconciles: the admin CLI
+ * opened beside the daemon must not undo the daemon's work in flight. */
+static void test_one_reconciler(void **state)
+{
+    world *w = *state;
+    cg_drv *second;
+
+    assert_true(w->drv->reconciles);
+    second = open_drv(w);
+    assert_false(second->reconciles);
+    lv_driver.close(second);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_launch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_launch_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_volumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_capture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_without_volume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_reconciler, setup, teardown),
+    };
+
+    cg_log_init(NULL, CG_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
