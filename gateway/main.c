@@ -243,6 +243,8 @@ int main(int argc, char **argv)
     ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv, .keys = keys};
     ctx.jobs = jobs;
     ctx.cimi = cimi;
+    /* Jobs a crash interrupted are FAILED by now; undo what they made. */
+    cimi_create_recover(&ctx);
 
     if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
         cg_err("cannot initialise libevent");
