@@ -1,4 +1,5 @@
-/* cloudgate: the access-key file (see auth.h): "KEY_ID SECRET" lines. */
+/* cloudgate: the access-key file (see auth.h): "KEY_ID SECRET" lines, and
+ * HTTP Basic (CIMI) checked against them. */
 #include "auth.h"
 
 #include <errno.h>
@@ -6,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #define CREDS_FILE_MAX (1024 * 1024)
 #define KEY_ID_MAX 127 /* fits the callers' char key_id[128] with its NUL */
@@ -158,3 +161,62 @@ void gw_credentials_release(gw_credentials *creds)
     creds->n = 0;
 }
 
+gw_auth_result gw_auth_verify_basic(const gw_request *req, const gw_credentials *creds,
+                                    char *key_id, size_t keylen)
+{
+    const char *auth = gw_request_header(req, "authorization"), *b64, *secret;
+    unsigned char *dec = NULL, h1[EVP_MAX_MD_SIZE], h2[EVP_MAX_MD_SIZE];
+    unsigned int l1 = 0, l2 = 0;
+    gw_auth_result r = GW_AUTH_MALFORMED;
+    size_t len = 0;
+    int n;
+    char *colon;
+
+    if (key_id && keylen)
+        key_id[0] = '\0';
+    if (!auth)
+        return GW_AUTH_MISSING;
+    if (strncasecmp(auth, "Basic ", 6) != 0 || !creds)
+        return GW_AUTH_MALFORMED;
+    b64 = auth + 6 + strspn(auth + 6, " ");
+    len = strlen(b64);
+    if (len == 0 || len % 4 || len > 4096 || strcspn(b64, "=") < len - 2 ||
+        strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len)
+        return GW_AUTH_MALFORMED;
+    if (!(dec = malloc(len / 4 * 3 + 1)))
+        return GW_AUTH_MALFORMED;
+    /* EVP_DecodeBlock counts the padding as decoded zero bytes: take it off. */
+    n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)len);
+    n -= n < 0 ? 0 : (b64[len - 1] == '=') + (b64[len - 2] == '=');
+    if (n < 0)
+        goto cleanup;
+    dec[n] = '\0';
+    if (!(colon = memchr(dec, ':', (size_t)n)) || memchr(dec, '\0', (size_t)n))
+        goto cleanup;
+    *colon = '\0';
+    if (!(secret = gw_credentials_find(creds, (char *)dec))) {
+        r = GW_AUTH_UNKNOWN_KEY;
+        goto cleanup;
+    }
+    /* Compare digests so neither the content nor the length of the secret
+     * shows through timing. */
+    if (!EVP_Digest(colon + 1, strlen(colon + 1), h1, &l1, EVP_sha256(), NULL) ||
+        !EVP_Digest(secret, strlen(secret), h2, &l2, EVP_sha256(), NULL) || l1 != l2)
+        goto cleanup;
+    r = CRYPTO_memcmp(h1, h2, l1) == 0 ? GW_AUTH_OK : GW_AUTH_BAD_SIGNATURE;
+    /* A truncated id would name another (or no) account: refuse instead. */
+    if (r == GW_AUTH_OK && key_id && keylen) {
+        if (strlen((char *)dec) >= keylen)
+            r = GW_AUTH_MALFORMED;
+        else
+            memcpy(key_id, dec, strlen((char *)dec) + 1);
+    }
+
+cleanup:
+    if (dec)
+        OPENSSL_cleanse(dec, len / 4 * 3 + 1);
+    free(dec);
+    OPENSSL_cleanse(h1, sizeof(h1));
+    OPENSSL_cleanse(h2, sizeof(h2));
+    return r;
+}
