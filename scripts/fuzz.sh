@@ -1,0 +1,68 @@
+#!/bin/bash
+# Run the libFuzzer targets of a --enable-fuzzing build, one at a time, each
+# on its seed corpus (tests/fuzz/corpus/NAME, tests/fuzz/regressions/NAME)
+# with its dictionary.  New corpus entries, crash files and logs go to a
+# scratch directory ($FUZZ_WORK, default /tmp/cloudgate-fuzz), never into
+# the repository.  Exits 1 when any target crashed.
+#
+#   scripts/fuzz.sh [--runs N | --ci | --time S] [--build DIR] [NAME...]
+#     --runs N   N executions per target (make fuzz: 1000000)
+#     --ci       about 15 s per target (-max_total_time=15)
+#     --time S   S seconds per target
+#     --build D  the build directory holding tests/fuzz/fuzz_* (default .)
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=.
+limit=(-runs=1000000)
+names=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --runs) limit=(-runs="$2"); shift ;;
+    --ci) limit=(-max_total_time=15) ;;
+    --time) limit=(-max_total_time="$2"); shift ;;
+    --build) build=$2; shift ;;
+    -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
+    *) names+=("$1") ;;
+    esac
+    shift
+done
+if [ ${#names[@]} -eq 0 ]; then
+    names=(ec2_request ec2_filters cimi_body_json cimi_body_xml cimi_query config domxml seed)
+fi
+work=${FUZZ_WORK:-/tmp/cloudgate-fuzz}
+failed=()
+printf '%-15s %5s %10s %8s %7s %6s %7s  %s\n' target rc execs exec/s wall_s cov ft result
+for name in "${names[@]}"; do
+    bin=$build/tests/fuzz/fuzz_$name
+    if [ ! -x "$bin" ]; then
+        echo "fuzz.sh: $bin not built (configure CC=clang --enable-fuzzing; make)" >&2
+        exit 2
+    fi
+    mkdir -p "$work/corpus/$name" "$work/artifacts/$name"
+    dirs=("$work/corpus/$name" "$src/tests/fuzz/corpus/$name")
+    [ -d "$src/tests/fuzz/regressions/$name" ] && dirs+=("$src/tests/fuzz/regressions/$name")
+    log=$work/$name.log
+    start=$(date +%s)
+    # The first directory receives the new entries; the others are read only.
+    "$bin" "${limit[@]}" -dict="$src/tests/fuzz/$name.dict" -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts/$name/" -rss_limit_mb=2048 -timeout=25 \
+        "${dirs[@]}" > "$log" 2>&1
+    rc=$?
+    wall=$(( $(date +%s) - start ))
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$last")
+    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
+    result=ok
+    if [ $rc -ne 0 ]; then
+        result="CRASH: $(ls -t "$work/artifacts/$name" | head -n 1) (see $log)"
+        failed+=("$name")
+    fi
+    printf '%-15s %5s %10s %8s %7s %6s %7s  %s\n' "$name" "$rc" "${execs:--}" "${speed:--}" \
+        "$wall" "${cov:--}" "${ft:--}" "$result"
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz.sh: crashed: ${failed[*]}; inputs in $work/artifacts/NAME/" >&2
+    exit 1
+fi
