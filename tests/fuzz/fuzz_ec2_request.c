@@ -230,8 +230,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
     if (r == GW_AUTH_OK)
         FZ_CHECK(gw_credentials_find(&creds, key_id) != NULL);
+    /* Unless the client sent it itself (messages quote what it sent). */
     for (i = 0; i < creds.n; i++)
-        FZ_CHECK(strstr(msg, cred_v[i].secret) == NULL);
+        if (!memmem(data, size, cred_v[i].secret, strlen(cred_v[i].secret)))
+            FZ_CHECK(strstr(msg, cred_v[i].secret) == NULL);
     gw_params_release(&params);
     fz_free(f, F_N);
     return 0;
