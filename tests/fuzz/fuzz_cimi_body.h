@@ -4,8 +4,8 @@
  *
  * Input: the expected resource type on the first line ("MachineCreate"),
  * the body after it.  Checks: a body is accepted exactly when no error is
- * recorded, it is a JSON object, and it survives a print-and-parse round
- * trip unchanged; a refusal carries a 4xx/5xx status and a message. */
+ * recorded, it is a JSON object, and it prints the same after a print and
+ * parse; a refusal carries a 4xx/5xx status and a message. */
 #ifndef CG_FUZZ_CIMI_BODY_H
 #define CG_FUZZ_CIMI_BODY_H
 
