@@ -40,7 +40,7 @@ static const gw_credentials creds = {cred_v, sizeof(cred_v) / sizeof(cred_v[0])}
 static gw_auth_result verify(const gw_request *req, const gw_params *params, time_t now,
                              char *key_id, size_t keylen, char *msg, size_t msglen)
 {
-    return gw_auth_verify_ec2(req, params, &creds, now, key_id, keylen, msg, msglen);
+    return gw_auth_verify_ec2(req, params, &creds, REGION, now, key_id, keylen, msg, msglen);
 }
 
 static void hex(const unsigned char *in, size_t n, char *out)
