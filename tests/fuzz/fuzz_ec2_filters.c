@@ -44,7 +44,7 @@ static const char *key_of(const void *elem)
 static char *token_key(const char *tok)
 {
     gw_param one = {"NextToken", (char *)tok};
-    gw_params p = {&one, 1};
+    gw_params p = {.v = &one, .n = 1};
     ec2_params ix = {0};
     ec2_page pg;
     cg_error err = {0};
