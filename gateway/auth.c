@@ -23,7 +23,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define SKEW_MAX (15 * 60)         /* allowed clock difference, seconds */
+/* Allowed clock difference, seconds.  Comparisons take differences of the
+ * two (both are bounded dates): now + SKEW_MAX could overflow. */
+#define SKEW_MAX (15 * 60)
 #define PRESIGN_EXPIRES_MAX 604800 /* AWS limit for X-Amz-Expires: 7 days */
 #define ALGO_V4 "AWS4-HMAC-SHA256"
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
@@ -465,10 +467,10 @@ static gw_auth_result v4_verify(const gw_request *req, const gw_params *q,
     }
     fmt_amz_date(now, srv);
     r = GW_AUTH_EXPIRED;
-    if (s->expires && (s->t > now + SKEW_MAX || now - s->t > s->expires))
+    if (s->expires && (s->t - now > SKEW_MAX || now - s->t > s->expires))
         set_msg(msg, msglen, "Request has expired (signed %s for %ld seconds; server time %s)",
                 s->stamp, s->expires, srv);
-    else if (!s->expires && (s->t > now + SKEW_MAX || s->t < now - SKEW_MAX))
+    else if (!s->expires && (s->t - now > SKEW_MAX || now - s->t > SKEW_MAX))
         set_msg(msg, msglen,
                 "Request timestamp %s is more than 15 minutes from the server "
                 "time %s",
@@ -649,13 +651,13 @@ static gw_auth_result v2_verify(const gw_request *req, const gw_params *params,
     }
     if (r != GW_AUTH_OK) {
         set_msg(msg, msglen, "%s", MSG_NOMATCH);
-    } else if (!ts && t > now + PRESIGN_EXPIRES_MAX) {
+    } else if (!ts && t - now > PRESIGN_EXPIRES_MAX) {
         /* A signed URL that never expires is a key that cannot be revoked
          * short of the key itself: AWS caps presigned SigV4 at 7 days. */
         set_msg(msg, msglen, "Expires must be at most %d seconds (7 days) after the server time",
                 PRESIGN_EXPIRES_MAX);
         r = GW_AUTH_REFUSED;
-    } else if (ts ? (t > now + SKEW_MAX || t < now - SKEW_MAX) : now > t) {
+    } else if (ts ? (t - now > SKEW_MAX || now - t > SKEW_MAX) : now > t) {
         set_msg(msg, msglen, "%s",
                 ts ? "Request timestamp is more than 15 minutes from the "
                      "server time"

@@ -59,6 +59,7 @@ PACKAGES=(
   libvirt-dev libevent-dev libxml2-dev libssl-dev libcurl4-openssl-dev
   libjson-c-dev libsqlite3-dev libcmocka-dev
   libasan8 libubsan1          # gcc's ASan/UBSan runtimes: scripts/test-sanitizers.sh
+  clang libclang-rt-14-dev    # libFuzzer: scripts/test-fuzz.sh
   # runtime; dnsmasq-base + iptables must be there before libvirtd starts
   # (it picks its firewall backend at start-up)
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients

@@ -23,16 +23,8 @@ for xsd in "$TOP/../shared/schemas/cimi-1.0-DSP8009.xsd" /work/shared/schemas/ci
     [ -f "$xsd" ] && { export CG_CIMI_XSD=${CG_CIMI_XSD:-$(readlink -f "$xsd")}; break; }
 done
 
-# ---- copy the tree: tracked and new, not ignored files.  Only files whose
-# content changed are copied, stamped now, so make rebuilds exactly those.
-git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "$0 needs a git checkout"; exit 1; }
-mkdir -p "$BUILD" || exit 1
-git ls-files -z --cached --others --exclude-standard |
-    while IFS= read -r -d '' f; do
-        [ -f "$f" ] || continue
-        cmp -s "$f" "$BUILD/$f" && continue
-        mkdir -p "$BUILD/$(dirname "$f")" && cp "$f" "$BUILD/$f" || exit 1
-    done || { echo "copying the tree to $BUILD failed"; exit 1; }
+# ---- copy the tree (only what changed since the last run)
+scripts/copy-tree.sh "$BUILD" || exit 1
 
 # ---- configure (again when CC changed) and build
 cd "$BUILD" || exit 1

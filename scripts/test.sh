@@ -37,6 +37,7 @@ run_suite "golden files parsed by botocore" /usr/bin/python3 tests/ec2/check_bot
 run_suite "integration tests (test://)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/integration
 run_suite "integration tests under ASan/UBSan/LSan" scripts/test-sanitizers.sh
+run_suite "fuzz targets (libFuzzer, 15 s each)" scripts/test-fuzz.sh
 run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     tests/system
 
