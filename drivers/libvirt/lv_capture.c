@@ -336,6 +336,10 @@ int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg
         lv_state_image_add(drv->state, &img, 1, err) < 0)
         goto cleanup;
     cg_info("image %s captured from instance %s: '%s'", img.id, inst.id, img.name);
+    /* The image row is the commit point; drop the intent while img still
+     * holds its id (it moves to *out below). */
+    lv_intent_done(drv->state, img.id);
+    intent = 0;
     if (out) {
         *out = img;
         memset(&img, 0, sizeof(img));

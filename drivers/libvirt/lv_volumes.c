@@ -250,6 +250,9 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
     }
     cg_info("volume %s created in zone %s (%llu MiB, %s)", vol.id, vol.zone,
             vol.size_bytes / MIB, format);
+    /* The row is the commit point; vol's id moves to *out below. */
+    lv_intent_done(drv->state, vol.id);
+    intent = 0;
     if (out) {
         *out = vol;
         memset(&vol, 0, sizeof(vol));

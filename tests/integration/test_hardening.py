@@ -330,3 +330,25 @@ def test_world_readable_credentials_refused(tmp_path):
     os.chmod(g.cred_path, 0o600)
     r = subprocess.run([DAEMON, "-c", g.conf, "-t"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_committed_operations_leave_no_intent(gw):
+    """An operation drops its intent row at its commit point (a leftover one
+    would tell the next start-up to undo finished work)."""
+    ec2 = gw.client()
+    iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                            InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    vid = ec2.create_volume(Size=1, AvailabilityZone="cloudgate-a")["VolumeId"]
+    ec2.stop_instances(InstanceIds=[iid])   # the test driver copies stopped disks only
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid],
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ami = ec2.create_image(InstanceId=iid, Name="intent-check")["ImageId"]
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(gw.dir, "state", "cloudgate.db"),
+                         uri=True)
+    try:
+        assert db.execute("SELECT name, kind FROM intents").fetchall() == []
+    finally:
+        db.close()
+    ec2.delete_volume(VolumeId=vid)
+    ec2.terminate_instances(InstanceIds=[iid])
+    gw.admin("image-deregister", ami)
