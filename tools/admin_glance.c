@@ -91,7 +91,8 @@ static int cmd_add(const cg_config *cfg, int argc, char **argv)
     unsigned seen = 0;
     int c, check = 1, rc = EXIT_USAGE;
 
-    optind = 1;
+    /* 0, not 1: glibc then re-reads the ordering, so NAME may come first. */
+    optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char *key = NULL;
         char **dst = NULL;
@@ -245,6 +246,7 @@ static int cmd_images(const cg_config *cfg, int argc, char **argv)
 typedef struct dl_state {
     FILE *fp;
     double last;        /* monotonic time of the last progress line */
+    long long shown;    /* bytes in the last progress line */
     int tty;
 } dl_state;
 
@@ -260,10 +262,11 @@ static int dl_progress(long long done, long long total, void *arg)
     dl_state *s = arg;
     double now = cg_monotonic();
 
-    /* At most twice a second, and always the final line. */
-    if (now - s->last < 0.5 && done != total)
+    /* At most twice a second, and the final line once. */
+    if (done == s->shown || (now - s->last < 0.5 && done != total))
         return 0;
     s->last = now;
+    s->shown = done;
     if (total > 0)
         fprintf(stderr, "%s%lld / %lld bytes (%d%%)%s", s->tty ? "\r" : "", done, total,
                 (int)(done * 100 / total), s->tty ? "" : "\n");
@@ -274,7 +277,7 @@ static int dl_progress(long long done, long long total, void *arg)
 
 static int cmd_download(const cg_config *cfg, int argc, char **argv)
 {
-    dl_state s = {.last = -1, .tty = isatty(2)};
+    dl_state s = {.last = -1, .shown = -1, .tty = isatty(2)};
     cg_glance_image im = {.size = -1};
     cg_error err = {0};
     cg_glance *g = NULL;
