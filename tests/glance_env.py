@@ -161,11 +161,8 @@ class GlanceEnv:
         self._wait_http("keystone", v3)
         admin = self.token("admin", ADMIN_PASSWORD, "admin")
         h = {"X-Auth-Token": admin}
-
-        def post(path, body):
-            r = requests.post(v3 + path, json=body, headers=h, timeout=30)
-            assert r.status_code == 201, (path, r.status_code, r.text)
-            return r.json()
+        self._admin_headers = h
+        post = self.admin_post
 
         def role_id(name):
             r = requests.get(v3 + "/roles?name=" + name, headers=h, timeout=30)
@@ -187,6 +184,27 @@ class GlanceEnv:
         self.password_file = os.path.join(d, "cg-password")
         with open(os.open(self.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(CG_PASSWORD + "\n")
+
+    def admin_post(self, path, body, method="POST", expect=201):
+        """A Keystone v3 admin call (as the bootstrap admin); returns the JSON."""
+        r = requests.request(method, self.keystone_url + "/v3" + path, json=body, timeout=30,
+                             headers=self._admin_headers)
+        assert r.status_code == expect, (path, r.status_code, r.text)
+        return r.json() if r.text else None
+
+    def add_user(self, name, password):
+        """A user with role member on the images project; returns its id."""
+        v3 = self.keystone_url + "/v3"
+        h = self._admin_headers
+        user = self.admin_post("/users", {"user": {"name": name, "password": password,
+                                                   "domain_id": "default"}})["user"]["id"]
+        project = requests.get(v3 + "/projects?name=" + CG_PROJECT, headers=h,
+                               timeout=30).json()["projects"][0]["id"]
+        role = requests.get(v3 + "/roles?name=member", headers=h, timeout=30).json()["roles"][0]
+        r = requests.put(v3 + "/projects/%s/users/%s/roles/%s" % (project, user, role["id"]),
+                         headers=h, timeout=30)
+        assert r.status_code in (200, 204), r.text
+        return user
 
     def token(self, user=CG_USER, password=CG_PASSWORD, project=CG_PROJECT):
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
@@ -217,6 +235,8 @@ class GlanceEnv:
                      "auth_url = %s\nauth_type = password\nuser_domain_name = Default\n"
                      "project_domain_name = Default\nproject_name = service\n"
                      "username = glance\npassword = %s\n"
+                     # No cache of validated tokens: a revoked one fails at once.
+                     "token_cache_time = -1\n"
                      % (self.keystone_url, self.keystone_url, GLANCE_PASSWORD))
         with open(conf, "w") as f:
             f.write(text)

@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
@@ -222,3 +223,35 @@ def test_password_stored_nowhere(gw, keystone):
             with open(os.path.join(top, name), "rb") as f:
                 assert CG_PASSWORD.encode() not in f.read(), name
     assert re.search(r"^cloudgate.db$", "\n".join(os.listdir(state)), re.M)
+
+
+def test_token_renewed_when_refused(keystone, tmp_path):
+    """One long-lived client (tests/glance_probe): its token is revoked by a
+    password change (Keystone revokes a user's tokens then), so Glance
+    answers 401; the client takes a new token once, reading the new password
+    from the file, and the listing succeeds.  (Renewal before expiry is the
+    same fetch, decided by cg_glance_token_stale: unit-tested.)"""
+    probe = os.path.join(os.path.dirname(ADMIN), "tests", "glance_probe")
+    pwfile = str(tmp_path / "pw")
+    with open(pwfile, "w") as f:
+        f.write("first-Pass-1\n")
+    user = keystone.add_user("renewer", "first-Pass-1")
+    p = subprocess.Popen([probe, keystone.https_url, keystone.keystone_url, "renewer", pwfile,
+                          CG_PROJECT, keystone.ca_file], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "images=%d tokens=1" % len(keystone.images)
+        keystone.admin_post("/users/" + user, {"user": {"password": "second-Pass-2"}},
+                            method="PATCH", expect=200)
+        with open(pwfile, "w") as f:
+            f.write("second-Pass-2\n")
+        # Keystone's revocation has one-second granularity: a token issued
+        # in the same second as the change counts as revoked too.
+        time.sleep(1.5)
+        out, err = p.communicate("go\n", timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert out.strip() == "images=%d tokens=2" % len(keystone.images), (out, err)
