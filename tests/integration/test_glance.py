@@ -255,3 +255,34 @@ def test_token_renewed_when_refused(keystone, tmp_path):
             p.wait()
     assert p.returncode == 0, err
     assert out.strip() == "images=%d tokens=2" % len(keystone.images), (out, err)
+
+
+def test_download_cancel_and_tamper(gw, noauth, tmp_path):
+    """Cancellation from the write callback stops the stream; bytes changed
+    in Glance's store (same size) fail the sha512 check, and no file is left."""
+    probe = os.path.join(os.path.dirname(ADMIN), "tests", "glance_probe")
+    src = str(tmp_path / "big.raw")
+    with open(src, "wb") as f:
+        f.write(os.urandom(4 * 1024 * 1024))
+    rec = noauth.upload("cg-tamper", src, "raw")
+    r = subprocess.run([probe, noauth.url, "-", "-", "-", "-", "-", "download", rec["id"],
+                        "1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("rc=-1 ") and "download cancelled" in r.stdout, r.stdout
+    got = int(re.search(r"got=(\d+)", r.stdout).group(1))
+    assert 0 < got < 4 * 1024 * 1024
+    r = subprocess.run([probe, noauth.url, "-", "-", "-", "-", "-", "download", rec["id"],
+                        str(1 << 40)], capture_output=True, text=True, timeout=60)
+    assert "rc=0 got=%d progress=yes" % (4 * 1024 * 1024) in r.stdout, r.stdout
+    # The fs store keeps image ID as images/ID: flip one byte in the middle.
+    stored = os.path.join(noauth.dir, "images", rec["id"])
+    with open(stored, "r+b") as f:
+        f.seek(2 * 1024 * 1024)
+        b = f.read(1)
+        f.seek(2 * 1024 * 1024)
+        f.write(bytes([b[0] ^ 0xff]))
+    gw.admin("glance-add", "open", "--url", noauth.url)
+    out = str(tmp_path / "tampered")
+    r = gw.admin("glance-download", "open", rec["id"], out, check=False)
+    assert r.returncode == 1 and "checksum mismatch: sha512" in r.stderr, r.stderr
+    assert not os.path.exists(out) and not os.path.exists(out + ".part")
