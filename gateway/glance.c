@@ -3,11 +3,13 @@
 #include "glance.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -180,9 +182,14 @@ static void transport_error(const cg_glance *g, const char *what, const char *ur
     const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
     switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+        cg_error_set(err, CG_ERR_UNAVAILABLE,
+                     "Glance provider %s: TLS handshake with %s failed (%s%s): %s", g->p.name,
+                     url, g->p.ca_file ? "CA file " : "system CAs",
+                     g->p.ca_file ? g->p.ca_file : "", detail);
+        break;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
         cg_error_set(err, CG_ERR_UNAVAILABLE,
                      "Glance provider %s: TLS verification of %s failed against %s%s: %s",
@@ -229,27 +236,41 @@ static int json_quote(char *buf, size_t size, size_t *len, const char *s)
     return 0;
 }
 
-/* The password: the first line of password_file. */
+/* The password: the first line of password_file.  read(2) into pw, not
+ * stdio, so no library buffer keeps a copy after we wipe ours. */
 static int read_password(const cg_glance *g, char *pw, size_t size, cg_error *err)
 {
-    FILE *fp = fopen(g->p.password_file, "re");
+    int fd = open(g->p.password_file, O_RDONLY | O_CLOEXEC);
+    size_t len = 0;
+    ssize_t n;
     int rc = -1;
 
-    if (!fp) {
+    if (fd < 0) {
         cg_error_set(err, CG_ERR_INVALID, "Glance provider %s: cannot read password file %s: %s",
                      g->p.name, g->p.password_file, strerror(errno));
         return -1;
     }
-    if (!fgets(pw, (int)size, fp) || !pw[0]) {
+    while (len < size - 1 && (n = read(fd, pw + len, size - 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            cg_error_set(err, CG_ERR_INVALID, "Glance provider %s: reading password file %s: %s",
+                         g->p.name, g->p.password_file, strerror(errno));
+            goto cleanup;
+        }
+        len += (size_t)n;
+    }
+    pw[len] = '\0';
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (!pw[0]) {
         cg_error_set(err, CG_ERR_INVALID, "Glance provider %s: password file %s is empty",
                      g->p.name, g->p.password_file);
         goto cleanup;
     }
-    pw[strcspn(pw, "\r\n")] = '\0';
     rc = 0;
 
 cleanup:
-    fclose(fp);
+    close(fd);
     return rc;
 }
 

@@ -27,7 +27,7 @@ typedef struct cg_glance_provider {
     char *password_file;  /* a file holding the password (first line) */
     char *project;
     char *domain;         /* user and project domain; NULL means "Default" */
-    char *ca_file;        /* PEM bundle for https; NULL: the system CAs */
+    char *ca_file;        /* PEM bundle for https (Glance and Keystone); NULL: system CAs */
     cg_glance_origin origin;
 } cg_glance_provider;
 
@@ -85,6 +85,7 @@ typedef struct cg_glance cg_glance;
 /* A client for p (copied).  Initialises libcurl once per process.
  * Returns NULL with err set.  Free with cg_glance_free. */
 cg_glance *cg_glance_new(const cg_glance_provider *p, cg_error *err);
+/* Wipes the cached token.  Accepts NULL. */
 void cg_glance_free(cg_glance *g);
 
 /* Images per page of GET /v2/images (default 100; Glance caps it at 1000). */
@@ -146,11 +147,13 @@ typedef struct cg_glance_verify cg_glance_verify;
 /* Picks os_hash_algo/os_hash_value when OpenSSL knows the algorithm, else the
  * md5 checksum, else size only.  Returns NULL with err set. */
 cg_glance_verify *cg_glance_verify_new(const cg_glance_image *im, cg_error *err);
+/* Feed the next len bytes.  Returns 0 or -1 (digest failure). */
 int cg_glance_verify_update(cg_glance_verify *v, const void *buf, size_t len);
 /* Compare with the record.  Returns 0 or -1 with a mismatch message. */
 int cg_glance_verify_finish(cg_glance_verify *v, cg_error *err);
 /* The algorithm in use ("sha512", "md5" or "none"). */
 const char *cg_glance_verify_algo(const cg_glance_verify *v);
+/* Accepts NULL. */
 void cg_glance_verify_free(cg_glance_verify *v);
 
 #endif

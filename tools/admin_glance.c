@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "gateway/glance.h"
 #include "gateway/glance_store.h"
@@ -89,6 +90,7 @@ static int cmd_add(const cg_config *cfg, int argc, char **argv)
     sqlite3 *db = NULL;
     char why[256];
     unsigned seen = 0;
+    struct stat st;
     int c, check = 1, rc = EXIT_USAGE;
 
     /* 0, not 1: glibc then re-reads the ordering, so NAME may come first. */
@@ -128,6 +130,9 @@ static int cmd_add(const cg_config *cfg, int argc, char **argv)
         fprintf(stderr, "cloudgate-admin: glance-add: %s\n", why);
         goto cleanup;
     }
+    if (p.password_file && stat(p.password_file, &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr, "cloudgate-admin: warning: %s can be read by others (chmod 600)\n",
+                p.password_file);
     rc = EXIT_FAILURE;
     if (!(db = cg_db_open(cfg, &err))) {
         fail("glance-add", &err);

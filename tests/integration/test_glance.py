@@ -147,7 +147,8 @@ def test_unreachable_and_needs_auth(gw, keystone):
 
 
 def test_keystone_https(gw, keystone, tmp_path):
-    assert add_keystone(gw, keystone).stdout.strip() == "ks"
+    r = add_keystone(gw, keystone)
+    assert r.stdout.strip() == "ks" and "warning" not in r.stderr   # a 0600 file
     listed = {r[0]: r for r in rows(gw.admin("glance-list").stdout)}
     assert listed["ks"] == ["ks", "added", keystone.https_url, keystone.keystone_url, CG_USER,
                             CG_PROJECT, "Default", keystone.ca_file]
@@ -170,9 +171,11 @@ def test_wrong_password_saves_nothing(gw, keystone):
     bad = os.path.join(gw.dir, "bad-password")
     with open(bad, "w") as f:
         f.write("not-the-password\n")
+    os.chmod(bad, 0o644)
     r = add_keystone(gw, keystone, name="badpw", password_file=bad, check=False)
     assert r.returncode == 1
     assert "refused the credentials of user %s" % CG_USER in r.stderr
+    assert "can be read by others (chmod 600)" in r.stderr
     assert "not-the-password" not in r.stderr + r.stdout
     assert "badpw" not in gw.admin("glance-list").stdout
 
