@@ -421,9 +421,7 @@ int cg_glance_authenticate(cg_glance *g, cg_error *err)
     return rc;
 }
 
-/* A GET with the token.  With a write callback the body streams there (for
- * 2xx only), else it lands in *r.  Retries once with a new token on 401.
- * Returns the HTTP status, or -1 with err set. */
+/* Streaming: 2xx bodies go to fn, others to err_body (an error page). */
 typedef struct stream_ctx {
     CURL *c;
     reply *err_body;        /* non-2xx bodies land here */
@@ -449,6 +447,9 @@ typedef struct get_opts {
     void *progress_arg;
 } get_opts;
 
+/* A GET with the token.  With a write callback the body streams there (for
+ * 2xx only), else it lands in *r.  Retries once with a new token on 401.
+ * Returns the HTTP status, or -1 with err set. */
 static long glance_get(cg_glance *g, const char *url, reply *r, const get_opts *o, cg_error *err)
 {
     char errbuf[CURL_ERROR_SIZE], *tok = NULL, *hdr = NULL;
@@ -510,7 +511,8 @@ static long glance_get(cg_glance *g, const char *url, reply *r, const get_opts *
         crc = curl_easy_perform(c);
         if (crc == CURLE_ABORTED_BY_CALLBACK ||
             (crc == CURLE_WRITE_ERROR && !r->overflow && s.fn)) {
-            cg_error_set(err, CG_ERR_STATE, "Glance provider %s: download cancelled", g->p.name);
+            cg_error_set(err, CG_ERR_STATE, "Glance provider %s: download cancelled (by the receiver)",
+                         g->p.name);
             status = -1;
             goto cleanup;
         }

@@ -252,6 +252,7 @@ typedef struct dl_state {
     FILE *fp;
     double last;        /* monotonic time of the last progress line */
     long long shown;    /* bytes in the last progress line */
+    int werrno;         /* why writing failed, or 0 */
     int tty;
 } dl_state;
 
@@ -259,7 +260,10 @@ static int dl_write(const void *buf, size_t len, void *arg)
 {
     dl_state *s = arg;
 
-    return fwrite(buf, 1, len, s->fp) == len ? 0 : -1;
+    if (fwrite(buf, 1, len, s->fp) == len)
+        return 0;
+    s->werrno = errno ? errno : EIO;
+    return -1;
 }
 
 static int dl_progress(long long done, long long total, void *arg)
@@ -305,7 +309,11 @@ static int cmd_download(const cg_config *cfg, int argc, char **argv)
     if (cg_glance_download(g, argv[2], dl_write, dl_progress, &s, &im, &err) < 0) {
         if (s.tty)
             fputc('\n', stderr);
-        fail("glance-download", &err);
+        if (s.werrno)
+            fprintf(stderr, "cloudgate-admin: glance-download: writing %s: %s\n", part,
+                    strerror(s.werrno));
+        else
+            fail("glance-download", &err);
         goto cleanup;
     }
     if (fclose(s.fp) != 0) {
