@@ -13,7 +13,7 @@
 #define LOCALSTATEDIR "/var"
 #endif
 
-typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE } section_kind;
+typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE, SEC_GLANCE } section_kind;
 
 typedef struct parse_state {
     const char *path;
@@ -402,6 +402,15 @@ static int parse_section(parse_state *ps, cg_config *cfg, char *head)
         if (add_type(cfg, name, 0, 0) < 0)
             return fail(ps, NULL, "out of memory");
         ps->section = SEC_TYPE;
+    } else if (!strcmp(head, "glance") && name && is_valid_name(name)) {
+        cg_glance_provider p = {.name = name, .origin = CG_GLANCE_FROM_CONFIG};
+
+        for (size_t i = 0; i < cfg->glance.n; i++)
+            if (!strcmp(cfg->glance.v[i].name, name))
+                return fail(ps, NULL, "glance provider '%s' defined twice", name);
+        if (cg_glance_provider_list_add(&cfg->glance, &p) < 0)
+            return fail(ps, NULL, "out of memory");
+        ps->section = SEC_GLANCE;
     } else {
         return fail(ps, NULL, "unknown section [%s%s%s]", head, name ? " " : "",
                     name ? name : "");
@@ -443,6 +452,12 @@ static int validate(parse_state *ps, cg_config *cfg)
     if (!!cfg->tls_cert != !!cfg->tls_key)
         return fail(ps, cfg->tls_cert ? "tls_key" : "tls_cert",
                     "tls_cert and tls_key must be set together");
+    for (size_t i = 0; i < cfg->glance.n; i++) {
+        char why[256];
+
+        if (cg_glance_provider_check(&cfg->glance.v[i], why, sizeof(why)) < 0)
+            return fail(ps, NULL, "[glance %s]: %s", cfg->glance.v[i].name, why);
+    }
     if (cfg->max_queued_body < cfg->max_body)
         return fail(ps, "max_queued_body", "must be at least max_body (%zu)", cfg->max_body);
     if (cfg->max_connections_per_peer > cfg->max_connections)
@@ -512,6 +527,16 @@ int cg_config_load(cg_config *cfg, const char *path, char *errbuf, size_t errlen
             if (type_key(&ps, cfg, key, value) < 0)
                 goto cleanup;
             break;
+        case SEC_GLANCE: {
+            char why[256];
+
+            if (cg_glance_provider_set(&cfg->glance.v[cfg->glance.n - 1], key, value, why,
+                                       sizeof(why)) < 0) {
+                fail(&ps, key, "%s", why);
+                goto cleanup;
+            }
+            break;
+        }
         }
     }
     rc = validate(&ps, cfg);
@@ -550,5 +575,6 @@ void cg_config_release(cg_config *cfg)
     free(cfg->display_password);
     clear_zones(cfg);
     clear_types(cfg);
+    cg_glance_provider_list_release(&cfg->glance);
     memset(cfg, 0, sizeof(*cfg));
 }

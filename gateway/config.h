@@ -1,13 +1,15 @@
 /* cloudgate: configuration (etc/cloudgate.conf).
  *
  * An INI file: [gateway], [libvirt], one [zone NAME] per libvirt host and one
- * [instance-type NAME] per instance type.  Without a file, cg_config_defaults()
+ * [instance-type NAME] per instance type, one [glance NAME] per Glance provider.  Without a file, cg_config_defaults()
  * gives the embedded default used by the Quick start.
  */
 #ifndef CG_CONFIG_H
 #define CG_CONFIG_H
 
 #include <stddef.h>
+
+#include "glance.h"
 
 typedef struct cg_zone_config {
     char *name;           /* availability zone name, e.g. "cloudgate-a" */
@@ -61,6 +63,9 @@ typedef struct cg_config {
     size_t n_zones;
     cg_instance_type *types;
     size_t n_types;
+
+    /* [glance NAME]: image sources (gateway/glance.h) */
+    cg_glance_provider_list glance;
 } cg_config;
 
 /* Fill cfg with the embedded defaults (one zone on qemu:///system, the

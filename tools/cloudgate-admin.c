@@ -7,6 +7,8 @@
  *   cloudgate-admin [-c CONFIG] image-deregister AMI
  *   cloudgate-admin [-c CONFIG] image-set-display AMI headless|vnc|spice
  *   cloudgate-admin [-c CONFIG] console INSTANCE-ID
+ *   cloudgate-admin [-c CONFIG] glance-add|glance-list|glance-remove|glance-images|
+ *                   glance-download ...   (tools/admin_glance.c)
  *
  * It goes through the same driver table as the gateway, so the images land
  * in the same database and pools the daemon uses.
@@ -22,6 +24,7 @@
 #include "gateway/log.h"
 #include "gateway/util.h"
 #include "tools/admin_console.h"
+#include "tools/admin_glance.h"
 #include "tools/container_userdata.h"
 
 #define EXIT_USAGE 2
@@ -52,6 +55,21 @@ static void usage(FILE *to)
             "                 [--env K=V]... [--restart POLICY] [-- COMMAND [ARG]...]\n"
             "      print cloud-init user-data that runs IMAGE as a Docker container\n"
             "      (for templates with Docker; see container-userdata --help)\n"
+            "  glance-add NAME --url URL [--keystone-url URL --user USER\n"
+            "                 --password-file FILE --project PROJECT [--domain DOMAIN]]\n"
+            "                 [--ca-file FILE] [--no-check]\n"
+            "      add a Glance image source (no restart needed); it is checked first\n"
+            "      (Keystone v3 token, one page of images) unless --no-check.  Only the\n"
+            "      password file's path is stored\n"
+            "  glance-list\n"
+            "      one line per Glance provider: name, config|added, url, keystone url,\n"
+            "      user, project, domain, CA file\n"
+            "  glance-remove NAME\n"
+            "      forget a provider added with glance-add\n"
+            "  glance-images NAME\n"
+            "      one line per image: id, name, status, disk_format, container_format, size\n"
+            "  glance-download NAME IMAGE_ID FILE\n"
+            "      stream an image's data to FILE, checking its size and hash\n"
             "\n"
             "Without -c the built-in defaults are used (zone on qemu:///system).\n");
 }
@@ -189,7 +207,7 @@ int main(int argc, char **argv)
         return cg_container_userdata_main(argc - optind, argv + optind);
     if (strcmp(cmd, "image-register") && strcmp(cmd, "image-list") &&
         strcmp(cmd, "image-deregister") && strcmp(cmd, "image-set-display") &&
-        strcmp(cmd, "console")) {
+        strcmp(cmd, "console") && !cg_admin_is_glance(cmd)) {
         fprintf(stderr, "cloudgate-admin: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -202,6 +220,11 @@ int main(int argc, char **argv)
     }
     if (config && cg_config_load(&cfg, config, why, sizeof(why)) < 0) {
         fprintf(stderr, "cloudgate-admin: %s\n", why);
+        goto cleanup;
+    }
+    /* Glance needs the configuration and the database, not libvirt. */
+    if (cg_admin_is_glance(cmd)) {
+        rc = cg_admin_glance(&cfg, argc - optind, argv + optind);
         goto cleanup;
     }
     if (!(drv = d->open(&cfg, &err))) {
