@@ -1,5 +1,6 @@
 /* cloudgate: configuration file parsing and the embedded defaults. */
 #include "config.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -41,17 +42,6 @@ static int fail(parse_state *ps, const char *key, const char *fmt, ...)
     else
         snprintf(ps->errbuf, ps->errlen, "%s:%d: %s", ps->path, ps->line, why);
     return -1;
-}
-
-static int set_str(char **dst, const char *value)
-{
-    char *copy = strdup(value);
-
-    if (!copy)
-        return -1;
-    free(*dst);
-    *dst = copy;
-    return 0;
 }
 
 static int add_zone(cg_config *cfg, const char *name, const char *uri)
@@ -137,14 +127,14 @@ int cg_config_defaults(cg_config *cfg)
     cfg->terminated_retention_sec = 3600;
     /* qemu (TCG) is the default because it runs everywhere, nested hosts
      * included; real hosts set domain_type = kvm. */
-    if (set_str(&cfg->listen_addr, "127.0.0.1") < 0 ||
-        set_str(&cfg->credentials_file, LOCALSTATEDIR "/lib/cloudgate/credentials") < 0 ||
-        set_str(&cfg->state_dir, LOCALSTATEDIR "/lib/cloudgate") < 0 ||
-        set_str(&cfg->region, "cloudgate") < 0 || set_str(&cfg->account_id, "000000000000") < 0 ||
-        set_str(&cfg->domain_type, "qemu") < 0 || set_str(&cfg->storage_pool, "cloudgate") < 0 ||
-        set_str(&cfg->network, "cloudgate-isolated") < 0 ||
-        set_str(&cfg->default_display, "headless") < 0 ||
-        set_str(&cfg->display_listen, "127.0.0.1") < 0 ||
+    if (cg_set_str(&cfg->listen_addr, "127.0.0.1") < 0 ||
+        cg_set_str(&cfg->credentials_file, LOCALSTATEDIR "/lib/cloudgate/credentials") < 0 ||
+        cg_set_str(&cfg->state_dir, LOCALSTATEDIR "/lib/cloudgate") < 0 ||
+        cg_set_str(&cfg->region, "cloudgate") < 0 || cg_set_str(&cfg->account_id, "000000000000") < 0 ||
+        cg_set_str(&cfg->domain_type, "qemu") < 0 || cg_set_str(&cfg->storage_pool, "cloudgate") < 0 ||
+        cg_set_str(&cfg->network, "cloudgate-isolated") < 0 ||
+        cg_set_str(&cfg->default_display, "headless") < 0 ||
+        cg_set_str(&cfg->display_listen, "127.0.0.1") < 0 ||
         add_zone(cfg, "cloudgate-a", "qemu:///system") < 0)
         return -1;
     cfg->console_dir = NULL; /* derived from state_dir by validate() or below */
@@ -191,7 +181,7 @@ static int parse_listen(parse_state *ps, cg_config *cfg, const char *value)
     memcpy(host, value, (size_t)(colon - value));
     host[colon - value] = '\0';
     cfg->listen_port = (unsigned short)port;
-    return set_str(&cfg->listen_addr, host);
+    return cg_set_str(&cfg->listen_addr, host);
 }
 
 static int gateway_number(parse_state *ps, cg_config *cfg, const char *key, const char *value);
@@ -202,11 +192,11 @@ static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const c
     if (!strcmp(key, "listen"))
         return parse_listen(ps, cfg, value);
     if (!strcmp(key, "tls_cert"))
-        return set_str(&cfg->tls_cert, value);
+        return cg_set_str(&cfg->tls_cert, value);
     if (!strcmp(key, "tls_key"))
-        return set_str(&cfg->tls_key, value);
+        return cg_set_str(&cfg->tls_key, value);
     if (!strcmp(key, "credentials"))
-        return set_str(&cfg->credentials_file, value);
+        return cg_set_str(&cfg->credentials_file, value);
     if (!strcmp(key, "state_dir")) {
         /* The console directory follows the state directory unless set. */
         char derived[4096];
@@ -215,16 +205,16 @@ static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const c
             free(cfg->console_dir);
             cfg->console_dir = NULL;
         }
-        return set_str(&cfg->state_dir, value);
+        return cg_set_str(&cfg->state_dir, value);
     }
     if (!strcmp(key, "region"))
-        return set_str(&cfg->region, value);
+        return cg_set_str(&cfg->region, value);
     if (!strcmp(key, "log_file"))
-        return set_str(&cfg->log_file, value);
+        return cg_set_str(&cfg->log_file, value);
     if (!strcmp(key, "account_id")) {
         if (strlen(value) != 12 || strspn(value, "0123456789") != 12)
             return fail(ps, key, "'%s' is not 12 digits", value);
-        return set_str(&cfg->account_id, value);
+        return cg_set_str(&cfg->account_id, value);
     }
     return gateway_number(ps, cfg, key, value);
 }
@@ -276,24 +266,24 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
     if (!strcmp(key, "domain_type")) {
         if (strcmp(value, "kvm") && strcmp(value, "qemu") && strcmp(value, "test"))
             return fail(ps, key, "'%s' must be kvm, qemu or test", value);
-        return set_str(&cfg->domain_type, value);
+        return cg_set_str(&cfg->domain_type, value);
     }
     if (!strcmp(key, "storage_pool"))
-        return set_str(&cfg->storage_pool, value);
+        return cg_set_str(&cfg->storage_pool, value);
     if (!strcmp(key, "network"))
-        return set_str(&cfg->network, value);
+        return cg_set_str(&cfg->network, value);
     if (!strcmp(key, "console_dir"))
-        return set_str(&cfg->console_dir, value);
+        return cg_set_str(&cfg->console_dir, value);
     /* What EC2 users expect by default is headless: a serial console only. */
     if (!strcmp(key, "default_display")) {
         if (strcmp(value, "headless") && strcmp(value, "vnc") && strcmp(value, "spice"))
             return fail(ps, key, "'%s' must be headless, vnc or spice", value);
-        return set_str(&cfg->default_display, value);
+        return cg_set_str(&cfg->default_display, value);
     }
     if (!strcmp(key, "display_listen")) {
         if (!*value || strspn(value, "0123456789abcdefABCDEF.:") != strlen(value))
             return fail(ps, key, "'%s' must be an IPv4 or IPv6 address", value);
-        return set_str(&cfg->display_listen, value);
+        return cg_set_str(&cfg->display_listen, value);
     }
     /* VNC passwords are at most 8 characters; printable ASCII keeps the
      * value safe in the domain XML and in qemu's monitor commands. */
@@ -310,13 +300,13 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
             cfg->display_password = NULL;
             return 0;
         }
-        return set_str(&cfg->display_password, value);
+        return cg_set_str(&cfg->display_password, value);
     }
     if (!strcmp(key, "uri")) {
         /* Shorthand for a single host: replaces the default zone's URI. */
         if (cfg->n_zones == 0)
             return fail(ps, key, "no zone to apply it to");
-        return set_str(&cfg->zones[0].uri, value);
+        return cg_set_str(&cfg->zones[0].uri, value);
     }
     if (!strcmp(key, "stop_timeout")) {
         if (parse_uint(ps, key, value, 86400, &n) < 0)
@@ -336,7 +326,7 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
 static int zone_key(parse_state *ps, cg_config *cfg, const char *key, const char *value)
 {
     if (!strcmp(key, "uri"))
-        return set_str(&cfg->zones[cfg->n_zones - 1].uri, value);
+        return cg_set_str(&cfg->zones[cfg->n_zones - 1].uri, value);
     return fail(ps, key, "unknown key in [zone]");
 }
 

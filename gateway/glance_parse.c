@@ -1,6 +1,7 @@
 /* cloudgate: the pure parts of the Glance client: provider records, JSON
  * parsing, next-link resolution and streaming hash verification. */
 #include "glance.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -12,17 +13,6 @@
 #include <openssl/evp.h>
 
 /* ---- provider records ---- */
-
-static int set_str(char **dst, const char *value)
-{
-    char *copy = strdup(value);
-
-    if (!copy)
-        return -1;
-    free(*dst);
-    *dst = copy;
-    return 0;
-}
 
 static int is_http_url(const char *s)
 {
@@ -70,7 +60,7 @@ int cg_glance_provider_set(cg_glance_provider *p, const char *key, const char *v
             snprintf(why, whylen, "'%s' is not an http:// or https:// URL", value);
             return -1;
         }
-        if (set_str((char **)((char *)p + keys[i].offset), value) < 0) {
+        if (cg_set_str((char **)((char *)p + keys[i].offset), value) < 0) {
             snprintf(why, whylen, "out of memory");
             return -1;
         }

@@ -31,6 +31,10 @@ int cg_mkdir_p(const char *path, mode_t mode);
 /* printf into a new malloc'd string; NULL on OOM. */
 char *cg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Replace *dst with a copy of value (freeing the old one).  0, or -1 when
+ * out of memory (then *dst is unchanged). */
+int cg_set_str(char **dst, const char *value);
+
 /* Monotonic clock in seconds (double). */
 double cg_monotonic(void);
 
