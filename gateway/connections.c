@@ -209,15 +209,6 @@ void gw_conns_set_busy(gw_conns *cs, struct bufferevent *bev, int busy)
     }
 }
 
-size_t gw_conns_open(const gw_conns *cs)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < cs->n; i++)
-        n += !released_by_evhttp(cs->v[i].bev);
-    return n;
-}
-
 void gw_conns_free(gw_conns *cs)
 {
     if (!cs)

@@ -36,9 +36,6 @@ int gw_conns_add(gw_conns *cs, struct bufferevent *bev);
  * sent (busy = 0: the read deadline starts again). */
 void gw_conns_set_busy(gw_conns *cs, struct bufferevent *bev, int busy);
 
-/* Connections evhttp still holds open (for tests and logs). */
-size_t gw_conns_open(const gw_conns *cs);
-
 /* Drop every reference (after evhttp_free).  Accepts NULL. */
 void gw_conns_free(gw_conns *cs);
 
