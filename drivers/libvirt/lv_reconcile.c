@@ -207,8 +207,16 @@ static int token_finished(lv_state *st, const char *token)
 static void drop_volume(cg_drv *drv, virConnectPtr conn, const char *name, const char *why)
 {
     cg_error err = {0};
-    int rc = lv_storage_delete(conn, drv->cfg->storage_pool, name, &err);
+    int rc, tries = 0;
 
+    /* A create the dead gateway asked for goes on inside libvirtd, which
+     * refuses to delete the volume until its allocation ends: wait for it
+     * (bounded), or the volume would outlive the intent that names it. */
+    while ((rc = lv_storage_delete(conn, drv->cfg->storage_pool, name, &err)) < 0 &&
+           strstr(err.message, "being allocated") && ++tries < 100) {
+        cg_error_clear(&err);
+        usleep(100 * 1000);
+    }
     if (rc > 0)
         cg_info("reconcile: removed orphan volume %s (%s)", name, why);
     else if (rc < 0)
