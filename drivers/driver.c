@@ -360,3 +360,19 @@ int cg_driver_unsupported(cg_error *err, const char *op)
                  op ? op : "this operation");
     return -1;
 }
+
+void cg_disk_paths_release(cg_disk_paths *p)
+{
+    size_t i;
+
+    if (!p)
+        return;
+    for (i = 0; i < p->n; i++) {
+        free(p->path[i]);
+        free(p->format[i]);
+    }
+    free(p->path);
+    free(p->format);
+    p->path = p->format = NULL;
+    p->n = 0;
+}

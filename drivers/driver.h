@@ -160,6 +160,16 @@ typedef struct cg_state_change {
 
 /* ---- images (templates) ------------------------------------------------ */
 
+/* What libguestfs inspection found on a template's disks (engine/guest.c). */
+typedef struct cg_os_info {
+    char type[16];            /* "linux", "windows", ... or "" when not inspected */
+    char distro[32];          /* "debian", "fedora", "windows", ... or "unknown" */
+    char version[16];         /* "12", "9.2" ("" when unknown) */
+    char arch[16];            /* "x86_64", "aarch64", ... */
+    char product[128];        /* the product name, e.g. "Debian GNU/Linux 12 (bookworm)" */
+    int cloud_init;           /* 1 installed, 0 not, -1 not known */
+} cg_os_info;
+
 typedef struct cg_image {
     char id[24];              /* "ami-" + 17 hex digits */
     char *name;
@@ -175,6 +185,9 @@ typedef struct cg_image {
     char source_instance[24]; /* captured from this instance, "" when registered */
     time_t created;
     unsigned long long size_bytes;
+    cg_os_info os;            /* type "" until inspected */
+    char state_reason[256];   /* why "failed", else "" */
+    char job_id[32];          /* the job making it while "pending", else "" */
     cg_tags tags;
 } cg_image;
 
@@ -202,7 +215,44 @@ typedef struct cg_capture_spec {
     const char *instance_id;
     const char *name;
     const char *description;  /* NULL */
+    const char *image_id;     /* image_capture: the pending image (image_create_pending) */
+    int seal;                 /* core: virt-sysprep before it becomes available */
+    const cg_tags *tags;      /* NULL */
 } cg_capture_spec;
+
+/* A template being made by a job: a row in state "pending" (not launchable)
+ * until image_publish.  Its disk arrives through a disk sink or a capture. */
+typedef struct cg_pending_image_spec {
+    const char *name;
+    const char *description;  /* NULL */
+    const char *job_id;       /* the job that makes it ("" / NULL: none) */
+    const char *source_instance; /* captured from, NULL */
+    cg_display display;       /* DEFAULT: the gateway's default */
+    const cg_tags *tags;      /* NULL */
+} cg_pending_image_spec;
+
+/* Where a disk sink writes: a pending template's disk (image_id set) or a
+ * new volume (EC2/CIMI volume, image_id NULL). */
+typedef struct cg_sink_spec {
+    const char *image_id;     /* the pending image, or NULL for a volume */
+    const char *zone;         /* volume: NULL = the first available zone */
+    const char *format;       /* "qcow2" or "raw": what the bytes are (checked by the core) */
+    unsigned long long virtual_size;  /* the disk as the guest sees it */
+    unsigned long long length;        /* bytes that will be written (the file's size) */
+    const char *name;         /* volume: NULL */
+    const char *description;  /* volume: NULL */
+    const cg_tags *tags;      /* volume: NULL */
+} cg_sink_spec;
+
+typedef struct cg_disk_sink cg_disk_sink;
+
+/* Local files holding a template's disk (for libguestfs and virt-sysprep). */
+typedef struct cg_disk_paths {
+    char **path;
+    char **format;
+    size_t n;
+} cg_disk_paths;
+void cg_disk_paths_release(cg_disk_paths *p);
 
 void cg_image_release(cg_image *img);
 int cg_image_copy(cg_image *dst, const cg_image *src);
@@ -316,10 +366,36 @@ typedef struct cg_driver {
     int (*instance_screenshot)(cg_drv *drv, const char *id, unsigned char **data, size_t *len,
                                char *mime, size_t mime_len, cg_error *err);
 
-    /* Copy the instance's disk into a new image (state "available" when this
-     * returns).  A running instance is paused for the copy and resumed. */
+    /* Copy the instance's disk into the pending image spec->image_id, in
+     * the instance's zone (image_publish copies it to the others).  A
+     * running instance is paused for the copy and resumed.  On failure the
+     * copy is removed; the pending row stays for the caller to delete. */
     int (*image_capture)(cg_drv *drv, const cg_capture_spec *spec, cg_image *out,
                          cg_error *err);
+    /* Record a new image in state "pending" (name checked unique: CG_ERR_CONFLICT). */
+    int (*image_create_pending)(cg_drv *drv, const cg_pending_image_spec *spec, cg_image *out,
+                                cg_error *err);
+    /* Stream a disk into a new volume: open creates it (recorded, so a
+     * crash leaves nothing: start-up removes it), write appends, finish
+     * completes it (a template's disk, or a volume row; out_volume_id gets
+     * the volume's id, may be NULL) and frees the sink; abort deletes what
+     * was written and frees the sink. */
+    int (*disk_sink_open)(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
+                          cg_error *err);
+    int (*disk_sink_write)(cg_drv *drv, cg_disk_sink *sink, const void *buf, size_t len,
+                           cg_error *err);
+    int (*disk_sink_finish)(cg_drv *drv, cg_disk_sink *sink, char *out_volume_id, size_t len,
+                            cg_error *err);
+    void (*disk_sink_abort)(cg_drv *drv, cg_disk_sink *sink);
+    /* Local paths of a pending or available image's disk(s) in a zone whose
+     * storage this process can open.  CG_ERR_UNSUPPORTED when none (test://). */
+    int (*image_disk_paths)(cg_drv *drv, const char *image_id, cg_disk_paths *out,
+                            cg_error *err);
+    /* Store what inspection found (NULL: nothing). */
+    int (*image_set_os)(cg_drv *drv, const char *image_id, const cg_os_info *os, cg_error *err);
+    /* Finish a pending image: copy its disk to every other zone and make it
+     * "available".  On failure the copies are removed; it stays pending. */
+    int (*image_publish)(cg_drv *drv, const char *image_id, cg_error *err);
     /* Change an image's display default (DEFAULT: no change). */
     int (*image_set_display)(cg_drv *drv, const char *image_id, cg_display display,
                              cg_error *err);

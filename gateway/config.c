@@ -123,6 +123,7 @@ int cg_config_defaults(cg_config *cfg)
     cfg->max_connections_per_peer = 128;
     cfg->max_params = 1000;
     cfg->max_queued_body = 64 * 1024 * 1024;
+    cfg->job_threads = 4;
     cfg->stop_timeout_sec = 30;
     cfg->terminated_retention_sec = 3600;
     /* qemu (TCG) is the default because it runs everywhere, nested hosts
@@ -130,6 +131,7 @@ int cg_config_defaults(cg_config *cfg)
     if (cg_set_str(&cfg->listen_addr, "127.0.0.1") < 0 ||
         cg_set_str(&cfg->credentials_file, LOCALSTATEDIR "/lib/cloudgate/credentials") < 0 ||
         cg_set_str(&cfg->state_dir, LOCALSTATEDIR "/lib/cloudgate") < 0 ||
+        cg_set_str(&cfg->import_dirs, LOCALSTATEDIR "/lib/cloudgate/import") < 0 ||
         cg_set_str(&cfg->region, "cloudgate") < 0 || cg_set_str(&cfg->account_id, "000000000000") < 0 ||
         cg_set_str(&cfg->domain_type, "qemu") < 0 || cg_set_str(&cfg->storage_pool, "cloudgate") < 0 ||
         cg_set_str(&cfg->network, "cloudgate-isolated") < 0 ||
@@ -209,6 +211,17 @@ static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const c
     }
     if (!strcmp(key, "region"))
         return cg_set_str(&cfg->region, value);
+    if (!strcmp(key, "import_dirs")) {
+        /* Absolute paths only: a relative one would depend on the cwd. */
+        const char *p = value;
+        while (*p) {
+            p += strspn(p, ", ");
+            if (*p && *p != '/')
+                return fail(ps, key, "'%s': every directory must be an absolute path", value);
+            p += strcspn(p, ",");
+        }
+        return cg_set_str(&cfg->import_dirs, value);
+    }
     if (!strcmp(key, "log_file"))
         return cg_set_str(&cfg->log_file, value);
     if (!strcmp(key, "account_id")) {
@@ -240,6 +253,7 @@ static int gateway_number(parse_state *ps, cg_config *cfg, const char *key, cons
         {"max_connections_per_peer", 1, 1000000, offsetof(cg_config, max_connections_per_peer),
          0},
         {"max_params", 1, 1000000, offsetof(cg_config, max_params), 0},
+        {"job_threads", 1, 64, offsetof(cg_config, job_threads), 0},
         {"max_queued_body", 1024 * 1024, 4096UL * 1024 * 1024, offsetof(cg_config, max_queued_body),
          1},
     };
@@ -553,6 +567,7 @@ void cg_config_release(cg_config *cfg)
     free(cfg->tls_key);
     free(cfg->credentials_file);
     free(cfg->state_dir);
+    free(cfg->import_dirs);
     free(cfg->region);
     free(cfg->account_id);
     free(cfg->log_file);

@@ -47,6 +47,10 @@ typedef struct cg_config {
     unsigned max_params;        /* EC2 parameters in one request */
     unsigned shutdown_grace_sec; /* SIGTERM: wait this long for requests in flight */
     size_t max_queued_body;     /* body bytes held by requests waiting for a worker */
+    /* Long-running work (engine/jobs.h): threads, and the local directories
+     * file:// imports may read (comma-separated absolute paths). */
+    unsigned job_threads;
+    char *import_dirs;
 
     /* [libvirt] */
     char *domain_type;          /* "kvm", "qemu" or "test" */

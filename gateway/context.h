@@ -5,7 +5,7 @@
 #include "../drivers/driver.h"
 #include "auth.h"
 #include "config.h"
-#include "jobs.h"
+#include "../engine/jobs.h"
 #include "keypairs.h"
 
 typedef struct cimi_store cimi_store; /* frontends/cimi/cimi.h */

@@ -25,7 +25,7 @@
 #include "config.h"
 #include "context.h"
 #include "http.h"
-#include "jobs.h"
+#include "../engine/jobs.h"
 #include "keypairs.h"
 #include "log.h"
 #include "workers.h"
@@ -230,7 +230,7 @@ int main(int argc, char **argv)
         cg_err("key pairs: %s", err.message);
         goto cleanup;
     }
-    jobs = cg_jobs_open(&cfg, 2, &err);
+    jobs = cg_jobs_open(&cfg, cfg.job_threads, &err);
     if (!jobs) {
         cg_err("jobs: %s", err.message);
         goto cleanup;

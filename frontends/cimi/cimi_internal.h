@@ -11,7 +11,7 @@
 #include "../../drivers/driver.h"
 #include "../../gateway/config.h"
 #include "../../gateway/context.h"
-#include "../../gateway/jobs.h"
+#include "../../engine/jobs.h"
 #include "../../gateway/keypairs.h"
 #include "../../gateway/params.h"
 #include "../../gateway/request.h"

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/jobs.h"
+#include "engine/jobs.h"
 #include "gateway/util.h"
 
 #define WAIT_SECONDS 20

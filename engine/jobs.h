@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "config.h"
-#include "error.h"
+#include "../gateway/config.h"
+#include "../gateway/error.h"
 
 typedef enum {
     CG_JOB_QUEUED,
@@ -38,7 +38,13 @@ typedef struct cg_job {
     char status_message[512];
     time_t created;
     time_t changed;           /* time of the last state change */
-    int cancellable;          /* 1 while queued */
+    int cancellable;          /* 1 while queued, or running a job that polls cg_job_cancelled */
+    int cancel_requested;     /* a cancel reached it while running */
+    /* What views such as EC2's import tasks show; "" / 0 when not set. */
+    char description[256];
+    char source[1024];        /* where the job reads from (an import's URL) */
+    char format[16];          /* the source's disk format */
+    unsigned long long size;  /* the source's size in bytes */
 } cg_job;
 
 typedef struct cg_job_list {
@@ -59,6 +65,21 @@ cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err);
 /* Let running jobs finish (queued ones are CANCELLED), join, close. NULL ok. */
 void cg_jobs_close(cg_jobs *jobs);
 
+/* How a job is recorded (cg_jobs_submit_opts). */
+typedef struct cg_job_opts {
+    const char *action;       /* required */
+    const char *target;       /* NULL: "" */
+    const char *id_prefix;    /* NULL: "job-"; e.g. "import-ami-" (17 hex digits follow) */
+    int can_cancel_running;   /* the function polls cg_job_cancelled */
+    const char *description;  /* NULL */
+    const char *source;       /* NULL */
+    const char *format;       /* NULL */
+} cg_job_opts;
+
+/* cg_jobs_submit with the options above. */
+int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *opts, cg_job_fn fn, void *arg,
+                        void (*free_arg)(void *), cg_job *out, cg_error *err);
+
 /* Record a QUEUED job and queue fn(arg).  free_arg (may be NULL) is called
  * on arg once the job has ended or was cancelled.  out gets the record. */
 int cg_jobs_submit(cg_jobs *jobs, const char *action, const char *target, cg_job_fn fn, void *arg,
@@ -70,7 +91,24 @@ int cg_job_progress(cg_jobs *jobs, const char *id, int percent, const char *mess
 /* From inside a job: the target and affected resources once known. */
 int cg_job_set_target(cg_jobs *jobs, const char *id, const char *target, const char *affected);
 
-/* Cancel a QUEUED job (CG_ERR_STATE once it runs, CG_ERR_NOT_FOUND if unknown). */
+/* From inside a job: the source's size once known. */
+int cg_job_set_size(cg_jobs *jobs, const char *id, unsigned long long size);
+
+/* From inside a job: 1 when a cancel was asked for (in this process, or in
+ * the database by another process: checked at most once a second).  The
+ * job then undoes what it made and returns -1; it ends CANCELLED. */
+int cg_job_cancelled(cg_jobs *jobs, const char *id);
+
+/* The job's log file, STATE_DIR/jobs/ID.log (into buf).  0 or -1. */
+int cg_job_log_path(cg_jobs *jobs, const char *id, char *buf, size_t len);
+/* Append a line to the job's log (timestamped).  Tools' output goes there
+ * too (open the path with O_APPEND). */
+void cg_job_log(cg_jobs *jobs, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Cancel a QUEUED job, or ask a running one that polls cg_job_cancelled
+ * to stop (also one run by another process): CG_ERR_STATE once it ended or
+ * when it cannot be cancelled, CG_ERR_NOT_FOUND if unknown. */
 int cg_jobs_cancel(cg_jobs *jobs, const char *id, cg_error *err);
 
 int cg_jobs_get(cg_jobs *jobs, const char *id, cg_job *out, cg_error *err);

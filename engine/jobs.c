@@ -31,9 +31,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "store.h"
-#include "util.h"
+#include "../gateway/log.h"
+#include "../gateway/store.h"
+#include "../gateway/util.h"
 
 #define PROGRESS_INTERVAL 0.5
 
