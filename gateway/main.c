@@ -26,6 +26,7 @@
 #include "context.h"
 #include "http.h"
 #include "../engine/jobs.h"
+#include "../engine/machines.h"
 #include "keypairs.h"
 #include "log.h"
 #include "workers.h"
@@ -244,7 +245,7 @@ int main(int argc, char **argv)
     ctx.jobs = jobs;
     ctx.cimi = cimi;
     /* Jobs a crash interrupted are FAILED by now; undo what they made. */
-    cimi_create_recover(&ctx);
+    cg_machines_recover(&(cg_core){.cfg = &cfg, .driver = &lv_driver, .drv = drv, .jobs = jobs});
 
     if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
         cg_err("cannot initialise libevent");

@@ -15,10 +15,6 @@ void cimi_store_close(cimi_store *st);
  * method, JSON or XML by Accept / Content-Type.  Runs on a worker thread. */
 void cimi_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp);
 
-/* At start-up, once the driver and job store are open: roll back the
- * machine creations a restart interrupted (their jobs are FAILED). */
-void cimi_create_recover(const gw_ctx *ctx);
-
 /* The 503 answer when the worker queue is full.  Must not block. */
 void cimi_overloaded(const gw_request *req, gw_response *resp);
 

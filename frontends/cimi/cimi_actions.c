@@ -2,8 +2,8 @@
  *
  * An Action body (JSON or XML) names an action URI; it is checked against
  * the operations the machine's current state allows, then a job calls the
- * driver and waits (bounded) until the machine reaches the action's end
- * state.  The handler answers 202 with the job. */
+ * driver and waits (bounded, engine/machines.h) until the machine reaches
+ * the action's end state.  The handler answers 202 with the job. */
 #include "cimi_internal.h"
 
 #include <json-c/json.h>
@@ -11,10 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-/* How long a job waits for the machine to reach the end state. */
-#define WAIT_SECONDS 120
+#include <time.h>
 
 static const struct {
     const char *name;
@@ -83,6 +80,7 @@ int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out)
         cimi_body_str(c, props, "name", "properties.name", &name) < 0 ||
         cimi_body_str(c, props, "description", "properties.description", &desc) < 0)
         return -1;
+
     snprintf(out->image_name, sizeof(out->image_name), "%s", name ? name : "");
     snprintf(out->image_description, sizeof(out->image_description), "%s", desc ? desc : "");
     return 0;
@@ -91,76 +89,22 @@ int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out)
 /* ---- the job ------------------------------------------------------------------- */
 
 typedef struct action_job {
-    const cg_driver *driver;
-    cg_drv *drv;
+    cg_core core;
     char id[64];
-    cimi_action act;
+    unsigned op; /* one CIMI_OP_* bit */
+    int force;
+    char image_name[160];
+    char image_description[256];
 } action_job;
-
-/* The machine's state and sub-state: 0, -1 when it is gone (terminated or
- * unknown), -2 on a driver error. */
-static int machine_state(const cg_driver *d, cg_drv *drv, const char *id, cg_instance_state *st,
-                         cg_instance_sub *sub, cg_error *err)
-{
-    cg_instance_list insts = {0};
-    size_t i;
-    int ret = -1;
-
-    if (CG_DRV_CALL(d, drv, instance_list, err, &insts) < 0)
-        return -2;
-    for (i = 0; i < insts.n; i++) {
-        if (strcmp(insts.v[i].id, id) == 0 && insts.v[i].state != CG_STATE_TERMINATED) {
-            *st = insts.v[i].state;
-            *sub = insts.v[i].sub;
-            ret = 0;
-            break;
-        }
-    }
-    cg_instance_list_release(&insts);
-    return ret;
-}
-
-int cimi_wait_machine(cg_jobs *jobs, const char *job_id, const cg_driver *d, cg_drv *drv,
-                      const char *id, cimi_machine_state want, cg_error *err)
-{
-    cg_instance_state st = CG_STATE_PENDING;
-    cg_instance_sub sub = CG_SUB_NONE;
-    int r, i;
-
-    cg_job_progress(jobs, job_id, 50, "waiting for the machine");
-    for (i = 0; i < WAIT_SECONDS * 10; i++) {
-        r = machine_state(d, drv, id, &st, &sub, err);
-        if (r == -2)
-            return -1;
-        if (r == -1 ? want == CIMI_M_DELETED : cimi_machine_state_of(st, sub) == want) {
-            cg_job_progress(jobs, job_id, 100, NULL);
-            return 0;
-        }
-        if (r == -1) {
-            cg_error_set(err, CG_ERR_NOT_FOUND, "machine %s disappeared", id);
-            return -1;
-        }
-        usleep(100 * 1000);
-    }
-    cg_error_set(err, CG_ERR_INTERNAL, "machine %s did not become %s in %d s", id,
-                 cimi_machine_state_name(want), WAIT_SECONDS);
-    return -1;
-}
 
 static int run_capture(cg_jobs *jobs, const char *job_id, action_job *a, cg_error *err)
 {
-    cg_capture_spec spec = {.instance_id = a->id};
+    cg_capture_spec spec = {.instance_id = a->id, .name = a->image_name};
     cg_image img = {0};
-    char name[160];
 
-    if (a->act.image_name[0])
-        snprintf(name, sizeof(name), "%s", a->act.image_name);
-    else
-        snprintf(name, sizeof(name), "%s-capture-%ld", a->id, (long)time(NULL));
-    spec.name = name;
-    spec.description = a->act.image_description[0] ? a->act.image_description : NULL;
+    spec.description = a->image_description[0] ? a->image_description : NULL;
     cg_job_progress(jobs, job_id, 10, "copying the machine's disk");
-    if (CG_DRV_CALL(a->driver, a->drv, image_capture, err, &spec, &img) < 0)
+    if (CG_DRV_CALL(a->core.driver, a->core.drv, image_capture, err, &spec, &img) < 0)
         return -1;
     cg_job_set_target(jobs, job_id, a->id, img.id);
     cg_job_progress(jobs, job_id, 100, NULL);
@@ -171,48 +115,52 @@ static int run_capture(cg_jobs *jobs, const char *job_id, action_job *a, cg_erro
 static int run_action(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
 {
     action_job *a = arg;
+    const cg_core *core = &a->core;
     cg_state_change chg;
-    cimi_machine_state want;
+    cg_instance_state want = CG_STATE_TERMINATED;
+    cg_instance_sub want_sub = CG_SUB_NONE;
     int r = 0;
 
     memset(&chg, 0, sizeof(chg));
     cg_job_progress(jobs, job_id, 10, "calling the driver");
-    switch (a->act.op) {
+    switch (a->op) {
     case CIMI_OP_START:
-        want = CIMI_M_STARTED;
-        r = CG_DRV_CALL(a->driver, a->drv, instance_start, err, a->id, &chg);
+        want = CG_STATE_RUNNING;
+        r = CG_DRV_CALL(core->driver, core->drv, instance_start, err, a->id, &chg);
         break;
     case CIMI_OP_STOP:
-        want = CIMI_M_STOPPED;
-        r = CG_DRV_CALL(a->driver, a->drv, instance_stop, err, a->id, a->act.force, &chg);
+        want = CG_STATE_STOPPED;
+        r = CG_DRV_CALL(core->driver, core->drv, instance_stop, err, a->id, a->force, &chg);
         break;
     case CIMI_OP_RESTART:
-        want = CIMI_M_STARTED;
-        r = CG_DRV_CALL(a->driver, a->drv, instance_reboot, err, a->id);
+        want = CG_STATE_RUNNING;
+        r = CG_DRV_CALL(core->driver, core->drv, instance_reboot, err, a->id);
         break;
     case CIMI_OP_PAUSE:
-        want = CIMI_M_PAUSED;
-        r = CG_DRV_CALL(a->driver, a->drv, instance_pause, err, a->id);
+        want = CG_STATE_RUNNING;
+        want_sub = CG_SUB_PAUSED;
+        r = CG_DRV_CALL(core->driver, core->drv, instance_pause, err, a->id);
         break;
     case CIMI_OP_SUSPEND:
-        want = CIMI_M_SUSPENDED;
-        r = CG_DRV_CALL(a->driver, a->drv, instance_suspend, err, a->id);
+        want = CG_STATE_STOPPED;
+        want_sub = CG_SUB_SUSPENDED;
+        r = CG_DRV_CALL(core->driver, core->drv, instance_suspend, err, a->id);
         break;
     case CIMI_OP_CAPTURE:
         return run_capture(jobs, job_id, a, err);
-    default:
-        want = CIMI_M_DELETED;
-        r = CG_DRV_CALL(a->driver, a->drv, instance_terminate, err, a->id, &chg);
+    default: /* delete: gone */
+        r = CG_DRV_CALL(core->driver, core->drv, instance_terminate, err, a->id, &chg);
         break;
     }
     if (r < 0)
         return -1;
-    return cimi_wait_machine(jobs, job_id, a->driver, a->drv, a->id, want, err);
+    return cg_machine_wait(core, job_id, a->id, want, want_sub, err);
 }
 
 int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act, unsigned served,
                         cg_job *out, cg_error *err)
 {
+    const cg_core core = cimi_core(ctx);
     cg_instance_state st;
     cg_instance_sub sub;
     cimi_machine_state ms;
@@ -229,10 +177,10 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
         cg_error_set(err, CG_ERR_NOT_FOUND, "Machine '%.64s' does not exist", id);
         return -1;
     }
-    r = machine_state(ctx->driver, ctx->drv, id, &st, &sub, err);
-    if (r == -2)
+    r = cg_machine_state(&core, id, &st, &sub, err);
+    if (r < 0)
         return -1;
-    if (r == -1) {
+    if (r == 1) {
         cg_error_set(err, CG_ERR_NOT_FOUND, "Machine '%.64s' does not exist", id);
         return -1;
     }
@@ -252,10 +200,15 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    a->driver = ctx->driver;
-    a->drv = ctx->drv;
+    a->core = core;
     snprintf(a->id, sizeof(a->id), "%s", id);
-    a->act = *act;
+    a->op = act->op;
+    a->force = act->force;
+    if (act->image_name[0])
+        snprintf(a->image_name, sizeof(a->image_name), "%s", act->image_name);
+    else
+        snprintf(a->image_name, sizeof(a->image_name), "%s-capture-%ld", id, (long)time(NULL));
+    snprintf(a->image_description, sizeof(a->image_description), "%s", act->image_description);
     if (cg_jobs_submit(ctx->jobs, cimi_op_name(act->op), id, run_action, a, free, out, err) < 0) {
         free(a);
         return -1;

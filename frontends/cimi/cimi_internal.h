@@ -12,6 +12,7 @@
 #include "../../gateway/config.h"
 #include "../../gateway/context.h"
 #include "../../engine/jobs.h"
+#include "../../engine/machines.h"
 #include "../../gateway/keypairs.h"
 #include "../../gateway/params.h"
 #include "../../gateway/request.h"
@@ -68,6 +69,12 @@ unsigned cimi_machine_ops(cimi_machine_state s);
 const char *cimi_op_name(unsigned op);
 
 /* ---- one request ------------------------------------------------------------ */
+
+/* The engine's view of the daemon (engine/images.h). */
+static inline cg_core cimi_core(const gw_ctx *ctx)
+{
+    return (cg_core){.cfg = ctx->cfg, .driver = ctx->driver, .drv = ctx->drv, .jobs = ctx->jobs};
+}
 
 typedef struct cimi_call {
     const gw_ctx *ctx;
@@ -306,12 +313,9 @@ typedef struct cimi_launch {
     size_t user_data_len;
     int initial_stopped; /* initialState STOPPED */
     cg_display display;  /* "display" property; DEFAULT: the image's */
-    struct {
-        char volume_id[32];              /* attach this volume, or */
-        unsigned long long create_bytes; /* create one of this size (a volumeTemplate) */
-        char format[16];
-        char device[16]; /* initialLocation, "" auto */
-    } volumes[8];
+    /* volumes to attach, and volumeTemplates to create ("initialLocation"
+     * the device) */
+    cg_machine_volume volumes[CG_MACHINE_MAX_VOLUMES];
     size_t n_volumes;
 } cimi_launch;
 
@@ -350,25 +354,10 @@ int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out);
 
 /* Check act against the operations machine id's current state allows (&
  * served): CG_ERR_NOT_FOUND, CG_ERR_STATE (409).  Then submit a job that
- * calls the driver and waits for the end state; out gets the job. */
+ * calls the driver and waits for the end state (a capture: the engine's
+ * capture job); out gets the job. */
 int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act, unsigned served,
                         cg_job *out, cg_error *err);
-
-/* From a job: wait (bounded) until machine id is in state want (DELETED:
- * gone).  0, or -1 with err set. */
-int cimi_wait_machine(cg_jobs *jobs, const char *job_id, const cg_driver *d, cg_drv *drv,
-                      const char *id, cimi_machine_state want, cg_error *err);
-
-/* A machine creation: launch l (taken: freed by the job), then attach or
- * create its volumes and reach its initial state.  The instance is made
- * before this returns (*inst); the job does the rest and, on failure,
- * terminates it and deletes what it created. */
-int cimi_machine_create_submit(const gw_ctx *ctx, cimi_launch *l, const cg_tags *tags,
-                               cg_instance *inst, cg_job *out, cg_error *err);
-
-/* Attach or detach volume vol to/from machine id as a job. */
-int cimi_volume_submit(const gw_ctx *ctx, const char *vol, const char *id, const char *device,
-                       int detach, cg_job *out, cg_error *err);
 
 /* ---- HTTP helpers (cimi_http.c) ------------------------------------------ */
 

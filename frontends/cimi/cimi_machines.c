@@ -128,10 +128,43 @@ cleanup:
     return canon;
 }
 
+/* The engine's spec for launch l: the configuration and key pair looked
+ * up (kp holds the key until the caller releases it). */
+static int launch_spec(cimi_call *c, const cimi_launch *l, const cg_tags *tags, cg_keypair *kp,
+                       cg_machine_create_spec *spec)
+{
+    const cg_instance_type *type = cg_config_find_type(c->ctx->cfg, l->type_name);
+    cg_error err = {0};
+
+    if (!type)
+        return cimi_fail(c, 400, "MachineConfiguration '%s' does not exist", l->type_name);
+    if (l->key_name[0] &&
+        (!c->ctx->keys || cg_keypair_get(c->ctx->keys, l->key_name, kp, &err) < 0))
+        return c->ctx->keys ? cimi_fail_cg(c, &err)
+                            : cimi_fail(c, 501, "no key-pair store is configured");
+    *spec = (cg_machine_create_spec){
+        .image_id = l->image_id,
+        .type = type,
+        .key_name = l->key_name[0] ? l->key_name : NULL,
+        .public_key = kp->public_key,
+        .user_data = l->user_data,
+        .user_data_len = l->user_data_len,
+        .tags = tags,
+        .display = l->display,
+        .initial_stopped = l->initial_stopped,
+        .volumes = l->volumes,
+        .n_volumes = l->n_volumes,
+    };
+    return 0;
+}
+
 void cimi_machine_create(cimi_call *c)
 {
     json_object *body = cimi_body(c, "MachineCreate"), *canon = NULL, *props;
+    const cg_core core = cimi_core(c->ctx);
+    cg_machine_create_spec spec;
     cimi_launch l = {0};
+    cg_keypair kp = {0};
     cg_tags tags = {0};
     cg_instance inst = {0};
     cg_error err = {0};
@@ -151,9 +184,9 @@ void cimi_machine_create(cimi_call *c)
         json_object_object_add(canon, "properties", props);
         cg_tags_remove(&tags, "display", NULL);
     }
-    if (cimi_template_resolve(c, canon, &l) < 0)
+    if (cimi_template_resolve(c, canon, &l) < 0 || launch_spec(c, &l, &tags, &kp, &spec) < 0)
         goto cleanup;
-    if (cimi_machine_create_submit(c->ctx, &l, &tags, &inst, &job, &err) < 0) {
+    if (cg_machine_create_submit(&core, &spec, &inst, &job, &err) < 0) {
         cimi_fail_cg(c, &err);
         goto cleanup;
     }
@@ -162,6 +195,7 @@ void cimi_machine_create(cimi_call *c)
 
 cleanup:
     free(l.user_data);
+    cg_keypair_release(&kp);
     cg_instance_release(&inst);
     cg_tags_release(&tags);
     json_object_put(canon);
