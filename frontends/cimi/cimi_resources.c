@@ -296,13 +296,48 @@ static void upper_copy(char *dst, size_t len, const char *src)
     dst[i] = '\0';
 }
 
+/* What the gateway knows of an image, as properties beside its tags (which
+ * they win over): the OS inspection found ("os.type", "os.distro",
+ * "os.version", "os.arch", "os.product", "os.cloudInit"), why it failed
+ * ("stateReason") and, while pending, the job making it ("job"). */
+static int image_props(const char *base, const cg_image *img, cg_tags *props)
+{
+    const cg_os_info *os = &img->os;
+    char job[600];
+    int r = cg_tags_copy(props, &img->tags);
+
+    if (r == 0 && os->type[0]) {
+        r |= cg_tags_set(props, "os.type", os->type);
+        if (os->distro[0])
+            r |= cg_tags_set(props, "os.distro", os->distro);
+        if (os->version[0])
+            r |= cg_tags_set(props, "os.version", os->version);
+        if (os->arch[0])
+            r |= cg_tags_set(props, "os.arch", os->arch);
+        if (os->product[0])
+            r |= cg_tags_set(props, "os.product", os->product);
+        if (os->cloud_init >= 0)
+            r |= cg_tags_set(props, "os.cloudInit", os->cloud_init ? "true" : "false");
+    }
+    if (r == 0 && img->state_reason[0])
+        r |= cg_tags_set(props, "stateReason", img->state_reason);
+    if (r == 0 && img->job_id[0] && strcmp(img->state, "pending") == 0) {
+        snprintf(job, sizeof(job), "%sjobs/%s", base, img->job_id);
+        r |= cg_tags_set(props, "job", job);
+    }
+    return r ? -1 : 0;
+}
+
 cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const cg_image *img)
 {
     cimi_obj *o = cimi_obj_new("MachineImage");
     char state[32], location[512];
+    cg_tags props = {0};
 
     if (!o)
         return NULL;
+    if (image_props(base, img, &props) < 0)
+        o->failed = 1;
     if (strcmp(img->state, "available") == 0)
         snprintf(state, sizeof(state), "AVAILABLE");
     else if (strcmp(img->state, "pending") == 0)
@@ -316,16 +351,19 @@ cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const
     cimi_add_str(o, "description", img->description);
     if (img->created)
         cimi_add_time(o, "created", img->created);
-    add_tags(o, &img->tags);
+    add_tags(o, &props);
+    cg_tags_release(&props);
     cimi_add_str(o, "state", state);
     cimi_add_str(o, "type", "IMAGE");
-    if (img->volume) {
+    if (img->volume && img->volume[0]) {
         /* The template's storage volume: "<pool>/<volume>" in every zone. */
         snprintf(location, sizeof(location), "%s/%s",
                  cfg && cfg->storage_pool ? cfg->storage_pool : "", img->volume);
         cimi_add_str(o, "imageLocation", location);
     }
-    add_delete_op(o);
+    /* A pending image is its job's to remove (cancel the job). */
+    if (strcmp(img->state, "pending") != 0)
+        add_delete_op(o);
     return o;
 }
 
@@ -382,6 +420,27 @@ static int is_cimi_action(const char *a)
     return 0;
 }
 
+/* What an import job reads (its URL, format and size in bytes) as
+ * properties; none for other jobs. */
+static void add_job_props(cimi_obj *o, const cg_job *job)
+{
+    cimi_attr *props;
+    char size[32];
+
+    if (!job->source[0] && !job->format[0] && !job->size)
+        return;
+    if (!(props = cimi_add_props(o)))
+        return;
+    if (job->source[0])
+        cimi_pair_push(o, props, "source", job->source);
+    if (job->format[0])
+        cimi_pair_push(o, props, "format", job->format);
+    if (job->size) {
+        snprintf(size, sizeof(size), "%llu", job->size);
+        cimi_pair_push(o, props, "size", size);
+    }
+}
+
 cimi_obj *cimi_build_job(const char *base, const cg_job *job)
 {
     cimi_obj *o = cimi_obj_new("Job");
@@ -393,9 +452,15 @@ cimi_obj *cimi_build_job(const char *base, const cg_job *job)
     if (!o)
         return NULL;
     add_id(o, base, "jobs", job->id);
+    if (job->description[0])
+        cimi_add_str(o, "description", job->description);
     if (job->created)
         cimi_add_time(o, "created", job->created);
-    cimi_add_str(o, "state", cg_job_state_name(job->state));
+    add_job_props(o, job);
+    /* A running job asked to cancel is still undoing its work. */
+    cimi_add_str(o, "state", job->state == CG_JOB_RUNNING && job->cancel_requested
+                                 ? "STOPPING"
+                                 : cg_job_state_name(job->state));
     if (resource_href(base, job->target, strlen(job->target), buf, sizeof(buf)))
         cimi_add_ref(o, "targetResource", buf, NULL);
     refs = NULL;
