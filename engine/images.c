@@ -218,14 +218,18 @@ static int seal(const cg_core *c, const char *job_id, const char *image_id, cons
 {
     cg_disk_paths paths = {0};
     const void *cargs[2] = {c->jobs, job_id};
+    cg_error perr = {0};
     char log[4096];
     int fd = -1, ret = -1;
 
-    if (CG_DRV_CALL(c->driver, c->drv, image_disk_paths, err, image_id, &paths) < 0) {
-        if (err->kind == CG_ERR_UNSUPPORTED)
+    /* perr, not err: cg_error_set keeps the first error it is given. */
+    if (CG_DRV_CALL(c->driver, c->drv, image_disk_paths, &perr, image_id, &paths) < 0) {
+        if (perr.kind == CG_ERR_UNSUPPORTED)
             cg_error_set(err, CG_ERR_UNSUPPORTED,
                          "sealing needs the image's disk in a zone on this host: %s",
-                         err->message);
+                         perr.message);
+        else
+            *err = perr;
         return -1;
     }
     if (cg_job_log_path(c->jobs, job_id, log, sizeof(log)) == 0)
