@@ -3,7 +3,8 @@
  * An Action body (JSON or XML) names an action URI; it is checked against
  * the operations the machine's current state allows, then a job calls the
  * driver and waits (bounded, engine/machines.h) until the machine reaches
- * the action's end state.  The handler answers 202 with the job. */
+ * the action's end state; a capture is the engine's capture job
+ * (engine/images.h).  The handler answers 202 with the job. */
 #include "cimi_internal.h"
 
 #include <json-c/json.h>
@@ -35,9 +36,18 @@ const char *cimi_op_name(unsigned op)
 
 /* ---- the Action body --------------------------------------------------------- */
 
+int cimi_parse_seal(cimi_call *c, const char *text, int *seal)
+{
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
+        *seal = text[0] == 't';
+        return 0;
+    }
+    return cimi_fail(c, 400, "the seal property must be true or false, not '%.32s'", text);
+}
+
 int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out)
 {
-    const char *uri = NULL, *name = NULL, *desc = NULL, *force = NULL;
+    const char *uri = NULL, *name = NULL, *desc = NULL, *force = NULL, *seal = NULL;
     json_object *v, *props = NULL;
     size_t i, n = strlen(CIMI_ACTION_NS);
 
@@ -74,13 +84,16 @@ int cimi_parse_action(cimi_call *c, json_object *body, cimi_action *out)
         else if (!force || (strcmp(force, "false") != 0 && strcmp(force, "0") != 0))
             return cimi_fail(c, 400, "'force' must be true or false");
     }
-    /* capture: the new image's name and description, as properties of the
-     * Action (Sirocco's CimiAction has none of its own for them). */
+    /* capture: the new image's name, description and whether to seal it,
+     * as properties of the Action (Sirocco's CimiAction has none of its own
+     * for them). */
     if (cimi_body_obj(c, body, "properties", "properties", &props) < 0 ||
         cimi_body_str(c, props, "name", "properties.name", &name) < 0 ||
-        cimi_body_str(c, props, "description", "properties.description", &desc) < 0)
+        cimi_body_str(c, props, "description", "properties.description", &desc) < 0 ||
+        cimi_body_str(c, props, "seal", "properties.seal", &seal) < 0)
         return -1;
-
+    if (seal && cimi_parse_seal(c, seal, &out->seal) < 0)
+        return -1;
     snprintf(out->image_name, sizeof(out->image_name), "%s", name ? name : "");
     snprintf(out->image_description, sizeof(out->image_description), "%s", desc ? desc : "");
     return 0;
@@ -93,24 +106,7 @@ typedef struct action_job {
     char id[64];
     unsigned op; /* one CIMI_OP_* bit */
     int force;
-    char image_name[160];
-    char image_description[256];
 } action_job;
-
-static int run_capture(cg_jobs *jobs, const char *job_id, action_job *a, cg_error *err)
-{
-    cg_capture_spec spec = {.instance_id = a->id, .name = a->image_name};
-    cg_image img = {0};
-
-    spec.description = a->image_description[0] ? a->image_description : NULL;
-    cg_job_progress(jobs, job_id, 10, "copying the machine's disk");
-    if (CG_DRV_CALL(a->core.driver, a->core.drv, image_capture, err, &spec, &img) < 0)
-        return -1;
-    cg_job_set_target(jobs, job_id, a->id, img.id);
-    cg_job_progress(jobs, job_id, 100, NULL);
-    cg_image_release(&img);
-    return 0;
-}
 
 static int run_action(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
 {
@@ -146,8 +142,6 @@ static int run_action(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
         want_sub = CG_SUB_SUSPENDED;
         r = CG_DRV_CALL(core->driver, core->drv, instance_suspend, err, a->id);
         break;
-    case CIMI_OP_CAPTURE:
-        return run_capture(jobs, job_id, a, err);
     default: /* delete: gone */
         r = CG_DRV_CALL(core->driver, core->drv, instance_terminate, err, a->id, &chg);
         break;
@@ -155,6 +149,36 @@ static int run_action(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
     if (r < 0)
         return -1;
     return cg_machine_wait(core, job_id, a->id, want, want_sub, err);
+}
+
+/* A capture is the engine's job: the image exists (pending) once it is
+ * submitted and becomes available when the job succeeds. */
+static int submit_capture(const gw_ctx *ctx, const char *id, const cimi_action *act, cg_job *out,
+                          cg_error *err)
+{
+    const cg_core core = cimi_core(ctx);
+    cg_capture_spec spec = {.instance_id = id, .seal = act->seal};
+    cg_image img = {0};
+    char name[160];
+    int ret;
+
+    if (act->image_name[0])
+        snprintf(name, sizeof(name), "%s", act->image_name);
+    else
+        snprintf(name, sizeof(name), "%s-capture-%ld", id, (long)time(NULL));
+    spec.name = name;
+    spec.description = act->image_description[0] ? act->image_description : NULL;
+    spec.tags = act->image_tags;
+    ret = cg_capture_submit(&core, &spec, &img, out, err);
+    if (ret == 0) {
+        /* As for the other actions, the job's target is the machine; the
+         * image it makes is the affected resource. */
+        cg_job_set_target(core.jobs, out->id, id, img.id);
+        snprintf(out->target, sizeof(out->target), "%s", id);
+        snprintf(out->affected, sizeof(out->affected), "%s", img.id);
+    }
+    cg_image_release(&img);
+    return ret;
 }
 
 int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act, unsigned served,
@@ -196,6 +220,8 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
                      cimi_machine_state_name(ms), cimi_op_name(act->op), names[0] ? names : "none");
         return -1;
     }
+    if (act->op == CIMI_OP_CAPTURE)
+        return submit_capture(ctx, id, act, out, err);
     if (!(a = calloc(1, sizeof(*a)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
@@ -204,11 +230,6 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
     snprintf(a->id, sizeof(a->id), "%s", id);
     a->op = act->op;
     a->force = act->force;
-    if (act->image_name[0])
-        snprintf(a->image_name, sizeof(a->image_name), "%s", act->image_name);
-    else
-        snprintf(a->image_name, sizeof(a->image_name), "%s-capture-%ld", id, (long)time(NULL));
-    snprintf(a->image_description, sizeof(a->image_description), "%s", act->image_description);
     if (cg_jobs_submit(ctx->jobs, cimi_op_name(act->op), id, run_action, a, free, out, err) < 0) {
         free(a);
         return -1;

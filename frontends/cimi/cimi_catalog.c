@@ -1,7 +1,6 @@
 /* cloudgate: the CIMI resources machines are made from and the jobs:
- * MachineConfigurations (the instance types), MachineImages (the images;
- * capture, delete, the template's graphics consoles), Credentials (the key
- * pairs EC2 also sees) and Jobs (cancel). */
+ * MachineConfigurations (the instance types), Credentials (the key pairs
+ * EC2 also sees) and Jobs (cancel).  MachineImages are cimi_images.c's. */
 #include "cimi_internal.h"
 
 #include <stdio.h>
@@ -20,133 +19,6 @@ int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n)
         if (!((*out)[(*n)++] = cimi_build_machine_config(c->base, &cfg->types[i])))
             return cimi_fail(c, 500, "out of memory");
     }
-    return 0;
-}
-
-/* ---- machine images ------------------------------------------------------------------ */
-
-int cimi_list_images(cimi_call *c, cimi_obj ***out, size_t *n)
-{
-    cg_image_list imgs = {0};
-    cg_error err = {0};
-    size_t i;
-    int ret = -1;
-
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &imgs) < 0)
-        return cimi_fail_cg(c, &err);
-    if (cimi_alloc_objs(c, out, imgs.n) < 0)
-        goto cleanup;
-    for (i = 0; i < imgs.n; i++) {
-        if (!((*out)[(*n)++] = cimi_build_machine_image(c->base, c->ctx->cfg, &imgs.v[i]))) {
-            cimi_fail(c, 500, "out of memory");
-            goto cleanup;
-        }
-    }
-    ret = 0;
-
-cleanup:
-    cg_image_list_release(&imgs);
-    return ret;
-}
-
-/* POST of a MachineImage whose imageLocation is a machine: capture it
- * (DSP0263 5.14.7.1), as a job. */
-void cimi_image_capture(cimi_call *c)
-{
-    json_object *body = cimi_body(c, "MachineImage");
-    const char *name = NULL, *desc = NULL, *loc = NULL, *type = NULL;
-    cimi_action act = {.op = CIMI_OP_CAPTURE};
-    cg_error err = {0};
-    char id[64];
-    cg_job job;
-
-    if (!body)
-        return;
-    if (cimi_body_str(c, body, "name", "name", &name) < 0 ||
-        cimi_body_str(c, body, "description", "description", &desc) < 0 ||
-        cimi_body_str(c, body, "type", "type", &type) < 0 ||
-        cimi_body_str(c, body, "imageLocation", "imageLocation", &loc) < 0)
-        goto cleanup;
-    if (type && strcmp(type, "IMAGE") != 0) {
-        cimi_fail(c, 501, "only IMAGE machine images can be made, not %.32s", type);
-        goto cleanup;
-    }
-    if (!loc) {
-        cimi_fail(c, 400,
-                  "a MachineImage is made by capture: imageLocation must be the "
-                  "machine's URI (uploading images is cloudgate-admin image-register)");
-        goto cleanup;
-    }
-    if (cimi_href_id(c, loc, "machines", "imageLocation", id, sizeof(id)) < 0)
-        goto cleanup;
-    if ((name && strlen(name) >= sizeof(act.image_name)) ||
-        (desc && strlen(desc) >= sizeof(act.image_description))) {
-        cimi_fail(c, 400, "name is at most 127 and description 255 characters");
-        goto cleanup;
-    }
-    snprintf(act.image_name, sizeof(act.image_name), "%s", name ? name : "");
-    snprintf(act.image_description, sizeof(act.image_description), "%s", desc ? desc : "");
-    if (cimi_machine_submit(c->ctx, id, &act, ~0u, &job, &err) < 0) {
-        cimi_fail_cg(c, &err);
-        goto cleanup;
-    }
-    cimi_reply_job(c, &job, NULL);
-
-cleanup:
-    json_object_put(body);
-}
-
-void cimi_image_delete(cimi_call *c, const char *id)
-{
-    cg_error err = {0};
-
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_deregister, &err, id) < 0) {
-        cimi_fail_cg(c, &err);
-        return;
-    }
-    gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
-}
-
-/* machineImages/ID/graphicsConsoles: the display machines made from the
- * image get (none: headless).  POST a GraphicsConsole to choose VNC or
- * SPICE, DELETE it to make the image's machines headless. */
-int cimi_image_sub(cimi_call *c, const char *id, const char *rest)
-{
-    const char *proto;
-    cg_image_list imgs = {0};
-    cg_error err = {0};
-    char owner[96];
-    cg_display d = CG_DISPLAY_HEADLESS;
-    size_t i;
-
-    if (!cimi_console_path(rest, &proto))
-        return 1;
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &imgs) < 0) {
-        cimi_fail_cg(c, &err);
-        return 0;
-    }
-    for (i = 0; i < imgs.n && strcmp(imgs.v[i].id, id) != 0; i++)
-        ;
-    if (i == imgs.n) {
-        cimi_fail(c, 404, "MachineImage '%.64s' does not exist", id);
-        goto cleanup;
-    }
-    d = imgs.v[i].display;
-    snprintf(owner, sizeof(owner), "machineImages/%s", id);
-    if (strcmp(c->req->method, "GET") == 0) {
-        cimi_reply_consoles(c, owner, d, NULL, proto);
-        goto cleanup;
-    }
-    if (cimi_console_request(c, owner, d, proto, &d) < 0)
-        goto cleanup;
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_set_display, &err, id, d) < 0) {
-        cimi_fail_cg(c, &err);
-        goto cleanup;
-    }
-    cimi_console_changed(c, owner, d, NULL);
-
-cleanup:
-    cg_image_list_release(&imgs);
     return 0;
 }
 
@@ -304,8 +176,10 @@ cleanup:
     return ret;
 }
 
-/* An Action "stop" posted to a job cancels it while it is still queued
- * (isCancellable); a running job is 409. */
+/* An Action "stop" posted to a job (isCancellable) cancels it: a queued one
+ * at once (CANCELLED), a running one that polls for it (an import, a
+ * capture) once it has undone its work (STOPPING until then).  Other
+ * running jobs, and ended ones, are 409. */
 void cimi_job_action(cimi_call *c, const char *id)
 {
     json_object *body = cimi_body(c, "Action");

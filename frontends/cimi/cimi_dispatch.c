@@ -1,6 +1,7 @@
 /* cloudgate: the CIMI HTTP binding: Basic auth, Accept / Content-Type
  * negotiation, routing by path and method to the handlers of each resource
- * (cimi_machines.c, cimi_volumes.c, cimi_templates.c, cimi_catalog.c), and
+ * (cimi_machines.c, cimi_volumes.c, cimi_templates.c, cimi_images.c,
+ * cimi_catalog.c), and
  * the answers (errors, 201, 202 with a job). */
 #include "cimi.h"
 #include "cimi_internal.h"
@@ -25,7 +26,7 @@ static const cimi_collection collections[] = {
      cimi_machine_template_sub},
     {"machineConfigs", "MachineConfiguration", "machineConfigurations", cimi_list_configs, NULL,
      NULL, NULL, NULL, NULL},
-    {"machineImages", "MachineImage", "machineImages", cimi_list_images, cimi_image_capture, NULL,
+    {"machineImages", "MachineImage", "machineImages", cimi_list_images, cimi_image_create, NULL,
      NULL, cimi_image_delete, cimi_image_sub},
     {"credentials", "Credential", "credentials", cimi_list_credentials, cimi_credential_create,
      NULL, NULL, cimi_credential_delete, NULL},

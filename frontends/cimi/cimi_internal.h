@@ -278,12 +278,16 @@ int cimi_console_request(cimi_call *c, const char *owner, cg_display cur, const 
  * (state, when non-NULL). */
 void cimi_console_changed(cimi_call *c, const char *owner, cg_display d, const char *state);
 
-/* cimi_catalog.c: configurations, images, credentials, jobs */
-int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n);
+/* cimi_images.c: MachineImages.  POST: imageLocation a machine -> a
+ * capture job, a glance://, http(s):// or file:/// URL -> an import job
+ * (properties seal and format steer them); DELETE once not pending. */
 int cimi_list_images(cimi_call *c, cimi_obj ***out, size_t *n);
-void cimi_image_capture(cimi_call *c);
+void cimi_image_create(cimi_call *c);
 void cimi_image_delete(cimi_call *c, const char *id);
 int cimi_image_sub(cimi_call *c, const char *id, const char *rest);
+
+/* cimi_catalog.c: configurations, credentials, jobs */
+int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n);
 int cimi_list_credentials(cimi_call *c, cimi_obj ***out, size_t *n);
 void cimi_credential_create(cimi_call *c);
 void cimi_credential_delete(cimi_call *c, const char *id);
@@ -346,7 +350,12 @@ typedef struct cimi_action {
     int force;            /* stop: power off now */
     char image_name[128]; /* capture: the new image's name ("" generated) */
     char image_description[256];
+    int seal;                  /* capture: virt-sysprep the image before it is available */
+    const cg_tags *image_tags; /* capture: on the image (borrowed), NULL */
 } cimi_action;
+
+/* The "seal" property: "true" or "false" into *seal.  -1 reported (400). */
+int cimi_parse_seal(cimi_call *c, const char *text, int *seal);
 
 /* Read an Action body (already parsed by cimi_body): the action URI must
  * be a CIMI action; pause/suspend/capture included. -1 reported. */
