@@ -485,7 +485,7 @@ cimi_obj *cimi_build_job(const char *base, const cg_job *job)
     if (job->changed)
         cimi_add_time(o, "timeOfStatusChange", job->changed);
     cimi_add_bool(o, "isCancellable", job->cancellable);
-    if (job->cancellable) {
+    if (job->cancellable && !job->cancel_requested) {
         cimi_attr *ops = cimi_add_ops(o);
         const cimi_attr *id = cimi_obj_get(o, "id");
         if (ops && id)

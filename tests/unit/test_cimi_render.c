@@ -254,6 +254,37 @@ static void test_machine_image(void **state)
     cg_image_release(&img);
 }
 
+/* An inspected image (os.* properties, which win over a tag of the same
+ * key), a pending one (its job, no delete) and a failed one (stateReason). */
+static void test_machine_image_states(void **state)
+{
+    cg_image img = {0};
+
+    snprintf(img.id, sizeof(img.id), "ami-0123456789abcdef1");
+    img.name = strdup("imported");
+    snprintf(img.state, sizeof(img.state), "available");
+    img.created = 1714564800;
+    snprintf(img.os.type, sizeof(img.os.type), "linux");
+    snprintf(img.os.distro, sizeof(img.os.distro), "debian");
+    snprintf(img.os.version, sizeof(img.os.version), "12");
+    snprintf(img.os.arch, sizeof(img.os.arch), "x86_64");
+    snprintf(img.os.product, sizeof(img.os.product), "Debian GNU/Linux 12 (bookworm)");
+    img.os.cloud_init = 1;
+    assert_int_equal(cg_tags_set(&img.tags, "os.type", "mine"), 0);
+    assert_int_equal(cg_tags_set(&img.tags, "team", "ops"), 0);
+    check("machine_image_inspected", cimi_build_machine_image(BASE, &cfg, &img));
+
+    memset(&img.os, 0, sizeof(img.os));
+    snprintf(img.state, sizeof(img.state), "pending");
+    snprintf(img.job_id, sizeof(img.job_id), "import-ami-0123456789abcdef1");
+    check("machine_image_pending", cimi_build_machine_image(BASE, &cfg, &img));
+
+    snprintf(img.state, sizeof(img.state), "failed");
+    snprintf(img.state_reason, sizeof(img.state_reason), "the download failed: HTTP 404");
+    check("machine_image_failed", cimi_build_machine_image(BASE, &cfg, &img));
+    cg_image_release(&img);
+}
+
 static void test_credential(void **state)
 {
     cg_keypair kp = {0};
@@ -304,6 +335,25 @@ static void test_job(void **state)
     cimi_list_push(o, list, cimi_build_job(BASE, &queued));
     cimi_list_push(o, list, cimi_build_job(BASE, &failed));
     check("job_collection", o);
+}
+
+/* A running import: its description and source, format and size as
+ * properties; cancellable (stop), STOPPING once a cancel is asked for. */
+static void test_job_import_running(void **state)
+{
+    cg_job j;
+
+    fill_job(&j, "import-ami-0123456789abcdef1", "import-image", "ami-0123456789abcdef1",
+             CG_JOB_RUNNING, 42);
+    j.cancellable = 1;
+    snprintf(j.description, sizeof(j.description), "Debian 12 cloud image");
+    snprintf(j.source, sizeof(j.source), "glance://lab/5a1b?x=1&y=<2>");
+    snprintf(j.format, sizeof(j.format), "qcow2");
+    j.size = 345678901ULL;
+    snprintf(j.status_message, sizeof(j.status_message), "downloading: 140.2 of 329.7 MB");
+    check("job_import_running", cimi_build_job(BASE, &j));
+    j.cancel_requested = 1;
+    check("job_import_stopping", cimi_build_job(BASE, &j));
 }
 
 /* Invalid UTF-8 and control characters never reach either document. */
@@ -560,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_machine_paused),
         cmocka_unit_test(test_select_and_compare),
         cmocka_unit_test(test_negotiate),
+        cmocka_unit_test(test_machine_image_states),
+        cmocka_unit_test(test_job_import_running),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
