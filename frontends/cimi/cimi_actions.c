@@ -156,7 +156,7 @@ static int run_action(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
 static int submit_capture(const gw_ctx *ctx, const char *id, const cimi_action *act, cg_job *out,
                           cg_error *err)
 {
-    const cg_core core = cimi_core(ctx);
+    const cg_core *core = &ctx->core;
     cg_capture_spec spec = {.instance_id = id, .seal = act->seal};
     cg_image img = {0};
     char name[160];
@@ -169,11 +169,11 @@ static int submit_capture(const gw_ctx *ctx, const char *id, const cimi_action *
     spec.name = name;
     spec.description = act->image_description[0] ? act->image_description : NULL;
     spec.tags = act->image_tags;
-    ret = cg_capture_submit(&core, &spec, &img, out, err);
+    ret = cg_capture_submit(core, &spec, &img, out, err);
     if (ret == 0) {
         /* As for the other actions, the job's target is the machine; the
          * image it makes is the affected resource. */
-        cg_job_set_target(core.jobs, out->id, id, img.id);
+        cg_job_set_target(core->jobs, out->id, id, img.id);
         snprintf(out->target, sizeof(out->target), "%s", id);
         snprintf(out->affected, sizeof(out->affected), "%s", img.id);
     }
@@ -184,7 +184,7 @@ static int submit_capture(const gw_ctx *ctx, const char *id, const cimi_action *
 int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *act, unsigned served,
                         cg_job *out, cg_error *err)
 {
-    const cg_core core = cimi_core(ctx);
+    const cg_core *core = &ctx->core;
     cg_instance_state st;
     cg_instance_sub sub;
     cimi_machine_state ms;
@@ -201,7 +201,7 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
         cg_error_set(err, CG_ERR_NOT_FOUND, "Machine '%.64s' does not exist", id);
         return -1;
     }
-    r = cg_machine_state(&core, id, &st, &sub, err);
+    r = cg_machine_state(core, id, &st, &sub, err);
     if (r < 0)
         return -1;
     if (r == 1) {
@@ -226,7 +226,7 @@ int cimi_machine_submit(const gw_ctx *ctx, const char *id, const cimi_action *ac
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    a->core = core;
+    a->core = *core;
     snprintf(a->id, sizeof(a->id), "%s", id);
     a->op = act->op;
     a->force = act->force;

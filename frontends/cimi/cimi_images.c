@@ -152,7 +152,7 @@ static void create_by_capture(cimi_call *c, const image_request *r)
  * image (the job's targetResource once known) and publishes it. */
 static void create_by_import(cimi_call *c, const image_request *r)
 {
-    const cg_core core = cimi_core(c->ctx);
+    const cg_core *core = &c->ctx->core;
     cg_import_spec spec = {
         .url = r->location,
         .format = r->format,
@@ -172,11 +172,11 @@ static void create_by_import(cimi_call *c, const image_request *r)
                   r->location);
         return;
     }
-    if (!core.jobs) {
+    if (!core->jobs) {
         cimi_fail(c, 501, "no job store is configured");
         return;
     }
-    if (cg_import_submit(&core, &spec, &job, &err) < 0) {
+    if (cg_import_submit(core, &spec, &job, &err) < 0) {
         /* Nothing at this URL is missing: the body named something unknown
          * (a Glance provider, a file). */
         if (err.kind == CG_ERR_NOT_FOUND || err.kind == CG_ERR_INVALID)

@@ -70,12 +70,6 @@ const char *cimi_op_name(unsigned op);
 
 /* ---- one request ------------------------------------------------------------ */
 
-/* The engine's view of the daemon (engine/images.h). */
-static inline cg_core cimi_core(const gw_ctx *ctx)
-{
-    return (cg_core){.cfg = ctx->cfg, .driver = ctx->driver, .drv = ctx->drv, .jobs = ctx->jobs};
-}
-
 typedef struct cimi_call {
     const gw_ctx *ctx;
     const gw_request *req;

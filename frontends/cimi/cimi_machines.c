@@ -161,7 +161,7 @@ static int launch_spec(cimi_call *c, const cimi_launch *l, const cg_tags *tags, 
 void cimi_machine_create(cimi_call *c)
 {
     json_object *body = cimi_body(c, "MachineCreate"), *canon = NULL, *props;
-    const cg_core core = cimi_core(c->ctx);
+    const cg_core *core = &c->ctx->core;
     cg_machine_create_spec spec;
     cimi_launch l = {0};
     cg_keypair kp = {0};
@@ -186,7 +186,7 @@ void cimi_machine_create(cimi_call *c)
     }
     if (cimi_template_resolve(c, canon, &l) < 0 || launch_spec(c, &l, &tags, &kp, &spec) < 0)
         goto cleanup;
-    if (cg_machine_create_submit(&core, &spec, &inst, &job, &err) < 0) {
+    if (cg_machine_create_submit(core, &spec, &inst, &job, &err) < 0) {
         cimi_fail_cg(c, &err);
         goto cleanup;
     }

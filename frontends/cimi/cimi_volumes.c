@@ -179,7 +179,7 @@ static void attach(cimi_call *c, const char *id)
 {
     json_object *body = cimi_body(c, "MachineVolume"), *ref = NULL;
     const char *href = NULL, *loc = NULL;
-    const cg_core core = cimi_core(c->ctx);
+    const cg_core *core = &c->ctx->core;
     cg_error err = {0};
     char vol[48], where[700];
     cg_job job;
@@ -203,7 +203,7 @@ static void attach(cimi_call *c, const char *id)
         cimi_fail(c, 400, "initialLocation must be /dev/vdb ... /dev/vdz");
         goto cleanup;
     }
-    if (cg_volume_attach_submit(&core, vol, id, loc && *loc ? loc : NULL, &job, &err) < 0) {
+    if (cg_volume_attach_submit(core, vol, id, loc && *loc ? loc : NULL, &job, &err) < 0) {
         cimi_fail_cg(c, &err);
         goto cleanup;
     }
@@ -218,7 +218,7 @@ int cimi_machine_volumes(cimi_call *c, const char *id, const char *vol)
 {
     cimi_obj **items = NULL;
     cg_instance inst = {0};
-    const cg_core core = cimi_core(c->ctx);
+    const cg_core *core = &c->ctx->core;
     const cimi_attr *a;
     cg_error err = {0};
     char coll[700], want[800];
@@ -257,7 +257,7 @@ int cimi_machine_volumes(cimi_call *c, const char *id, const char *vol)
         cimi_fail(c, 404, "Volume %.64s is not attached to Machine %.64s", vol, id);
     } else if (c->req->method[0] == 'G') {
         cimi_reply(c, 200, items[i]);
-    } else if (cg_volume_detach_submit(&core, vol, id, &job, &err) < 0) {
+    } else if (cg_volume_detach_submit(core, vol, id, &job, &err) < 0) {
         cimi_fail_cg(c, &err);
     } else {
         cimi_reply_job(c, &job, NULL);
