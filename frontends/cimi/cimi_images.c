@@ -98,7 +98,7 @@ static int parse_image_request(cimi_call *c, json_object *body, image_request *r
         cimi_body_str(c, body, "description", "description", &r->description) < 0 ||
         cimi_body_str(c, body, "type", "type", &type) < 0 ||
         cimi_body_str(c, body, "imageLocation", "imageLocation", &r->location) < 0 ||
-        cimi_body_props(c, body, "properties", &r->tags) < 0)
+        cimi_body_props(c, body, "MachineImage", &r->tags) < 0)
         return -1;
     if (type && strcmp(type, "IMAGE") != 0)
         return cimi_fail(c, 501, "only IMAGE machine images can be made, not %.32s", type);
