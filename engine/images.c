@@ -275,7 +275,7 @@ static void drop_image(const cg_core *c, const char *job_id, const char *image_i
 {
     cg_error e = {0};
 
-    if (CG_DRV_CALL(c->driver, c->drv, image_deregister, &e, image_id) < 0 &&
+    if (CG_DRV_CALL(c->driver, c->drv, image_discard, &e, image_id) < 0 &&
         e.kind != CG_ERR_NOT_FOUND)
         cg_warn("job %s: image %s not removed: %s", job_id, image_id, e.message);
     else
