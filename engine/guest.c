@@ -500,8 +500,8 @@ static int wait_tool(pid_t pid, cg_guest_cancel_fn cancelled, void *arg, int *st
     kill(-pid, SIGKILL);
     while ((r = waitpid(pid, status, 0)) < 0 && errno == EINTR)
         ;
-    /* its children (qemu) are reaped by init: let them go before the disk
-     * is used again, they hold its lock */
+    /* its orphans (qemu) hold the disk's lock until they are gone: wait for
+     * init to reap them (bounded: a lazy init keeps zombies a while) */
     for (int ms = 0; ms < GONE_WAIT_MS && kill(-pid, 0) == 0; ms += 20)
         sleep_ms(20);
     return r == pid ? 0 : -1;
