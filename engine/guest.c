@@ -12,6 +12,7 @@
  */
 #include "guest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -559,4 +560,52 @@ int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, int log_fd,
 cleanup:
     free(argv);
     return rc;
+}
+
+/* The whole command line of pid (NULs turned into spaces), or "". */
+static void cmdline_of(const char *pid, char *buf, size_t len)
+{
+    char path[64];
+    ssize_t n = 0, i;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        n = read(fd, buf, len - 1);
+        close(fd);
+    }
+    if (n < 0)
+        n = 0;
+    for (i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+}
+
+int cg_guest_kill_leftovers(const char *match)
+{
+    char line[8192];
+    struct dirent *de;
+    DIR *d;
+    pid_t pgid;
+    int killed = 0;
+
+    if (!match || !*match || !(d = opendir("/proc")))
+        return 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[strspn(de->d_name, "0123456789")] != '\0')
+            continue;
+        cmdline_of(de->d_name, line, sizeof(line));
+        if (!strstr(line, "virt-sysprep") || !strstr(line, match))
+            continue;
+        /* Its own group (see cg_guest_seal): the appliance goes with it. */
+        pgid = getpgid((pid_t)atoi(de->d_name));
+        if (pgid > 1 && pgid != getpgrp() && kill(-pgid, SIGKILL) == 0) {
+            cg_warn("killed virt-sysprep (pid %s) left over from an interrupted job on %s",
+                    de->d_name, match);
+            killed++;
+        }
+    }
+    closedir(d);
+    return killed;
 }

@@ -457,6 +457,9 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
 
     if (sscanf(undo, "image %31s", id) == 1) {
         cg_warn("job %s was interrupted: removing its image %s", job->id, id);
+        /* A seal the crash interrupted may still be running on the disk. */
+        if (cg_guest_kill_leftovers(id) > 0)
+            usleep(500 * 1000);
         drop_image(c, job->id, id);
     }
 }
@@ -528,6 +531,7 @@ int cg_core_recover(const cg_core *c, cg_error *err)
             continue;
         cg_warn("image %s was left pending by job %s: removing it", il.v[i].id,
                 il.v[i].job_id[0] ? il.v[i].job_id : "(none)");
+        cg_guest_kill_leftovers(il.v[i].id);
         drop_image(c, il.v[i].job_id, il.v[i].id);
         total++;
     }
