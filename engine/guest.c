@@ -569,7 +569,7 @@ static void cmdline_of(const char *pid, char *buf, size_t len)
     ssize_t n = 0, i;
     int fd;
 
-    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    snprintf(path, sizeof(path), "/proc/%.20s/cmdline", pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
         n = read(fd, buf, len - 1);
         close(fd);
