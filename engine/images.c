@@ -279,7 +279,7 @@ static void drop_image(const cg_core *c, const char *job_id, const char *image_i
 {
     cg_error e = {0};
 
-    if (CG_DRV_CALL(c->driver, c->drv, image_deregister, &e, image_id) < 0 &&
+    if (CG_DRV_CALL(c->driver, c->drv, image_discard, &e, image_id) < 0 &&
         e.kind != CG_ERR_NOT_FOUND)
         cg_warn("job %s: image %s not removed: %s", job_id, image_id, e.message);
     else
@@ -461,6 +461,9 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
 
     if (sscanf(undo, "image %31s", id) == 1) {
         cg_warn("job %s was interrupted: removing its image %s", job->id, id);
+        /* A seal the crash interrupted may still be running on the disk. */
+        if (cg_guest_kill_leftovers(id) > 0)
+            usleep(500 * 1000);
         drop_image(c, job->id, id);
     }
 }
@@ -532,6 +535,7 @@ int cg_core_recover(const cg_core *c, cg_error *err)
             continue;
         cg_warn("image %s was left pending by job %s: removing it", il.v[i].id,
                 il.v[i].job_id[0] ? il.v[i].job_id : "(none)");
+        cg_guest_kill_leftovers(il.v[i].id);
         drop_image(c, il.v[i].job_id, il.v[i].id);
         total++;
     }

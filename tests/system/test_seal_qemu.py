@@ -183,10 +183,12 @@ def test_seal_then_boot_then_sigkill(sealgw, tmp_path):
     time.sleep(5)  # well inside the tool's run
     gw.proc.send_signal(signal.SIGKILL)
     gw.proc.wait(timeout=30)
-    wait_for("virt-sysprep gone with the daemon",
+    # virt-sysprep runs in its own process group and outlives the daemon;
+    # the restart's recovery stops it and removes the image and its disk.
+    gw.start(timeout=120)
+    wait_for("the leftover virt-sysprep stopped",
              lambda: not subprocess.run(["pgrep", "-f", "virt-sysprep.*" + ami2],
-                                        capture_output=True).stdout, 120, 1)
-    gw.start()
+                                        capture_output=True).stdout, 60, 1)
     names = pool_names()
     assert not any(n.startswith(ami2) for n in names), names
     r = gw.aws("describe-images", "--image-ids", ami2, check=False)
