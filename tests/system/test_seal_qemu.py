@@ -94,7 +94,7 @@ def boot_and_stop(gw, image_id):
 def identity(disk):
     """machine-id, SSH host public keys and hostname of a disk (read-only)."""
     script = ("-cat /etc/machine-id\necho ---\n-cat /etc/hostname\necho ---\n"
-              "glob -cat /etc/ssh/ssh_host_*_key.pub\n")
+              "-glob cat /etc/ssh/ssh_host_*_key.pub\n")
     r = subprocess.run(["guestfish", "--ro", "--format=qcow2", "-a", disk, "-m", "/dev/sda1"],
                        input=script, env=GUESTFS_ENV, capture_output=True, text=True,
                        timeout=600)
