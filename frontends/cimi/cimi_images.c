@@ -148,11 +148,30 @@ static void create_by_capture(cimi_call *c, const image_request *r)
     cimi_reply_job(c, &job, NULL);
 }
 
+int cimi_import_submit(cimi_call *c, const cg_import_spec *spec, const char *what, cg_job *job)
+{
+    cg_error err = {0};
+
+    if (!is_import_url(spec->url))
+        return cimi_fail(c, 400,
+                         "%s '%.128s' is not a glance://, http(s):// or file:/// URL",
+                         what, spec->url);
+    if (!c->ctx->core.jobs)
+        return cimi_fail(c, 501, "no job store is configured");
+    if (cg_import_submit(&c->ctx->core, spec, job, &err) < 0) {
+        /* Nothing at this URL is missing: the body named something unknown
+         * (a Glance provider, a file). */
+        if (err.kind == CG_ERR_NOT_FOUND || err.kind == CG_ERR_INVALID)
+            return cimi_fail(c, 400, "%s: %s", what, err.message);
+        return cimi_fail_cg(c, &err);
+    }
+    return 0;
+}
+
 /* An import of imageLocation as a template: a job that makes a pending
  * image (the job's targetResource once known) and publishes it. */
 static void create_by_import(cimi_call *c, const image_request *r)
 {
-    const cg_core *core = &c->ctx->core;
     cg_import_spec spec = {
         .url = r->location,
         .format = r->format,
@@ -162,30 +181,10 @@ static void create_by_import(cimi_call *c, const image_request *r)
         .seal = r->seal,
         .tags = r->tags.n ? &r->tags : NULL,
     };
-    cg_error err = {0};
     cg_job job;
 
-    if (!is_import_url(r->location)) {
-        cimi_fail(c, 400,
-                  "imageLocation '%.128s' is neither a machine's URI nor a glance://, "
-                  "http(s):// or file:/// URL",
-                  r->location);
-        return;
-    }
-    if (!core->jobs) {
-        cimi_fail(c, 501, "no job store is configured");
-        return;
-    }
-    if (cg_import_submit(core, &spec, &job, &err) < 0) {
-        /* Nothing at this URL is missing: the body named something unknown
-         * (a Glance provider, a file). */
-        if (err.kind == CG_ERR_NOT_FOUND || err.kind == CG_ERR_INVALID)
-            cimi_fail(c, 400, "imageLocation: %s", err.message);
-        else
-            cimi_fail_cg(c, &err);
-        return;
-    }
-    cimi_reply_job(c, &job, NULL);
+    if (cimi_import_submit(c, &spec, "imageLocation", &job) == 0)
+        cimi_reply_job(c, &job, NULL);
 }
 
 void cimi_image_create(cimi_call *c)

@@ -279,6 +279,10 @@ int cimi_list_images(cimi_call *c, cimi_obj ***out, size_t *n);
 void cimi_image_create(cimi_call *c);
 void cimi_image_delete(cimi_call *c, const char *id);
 int cimi_image_sub(cimi_call *c, const char *id, const char *rest);
+/* Submit an import (engine/images.h) of spec->url, which must be a
+ * glance://, http(s):// or file:/// URL: 0 with job, or -1 reported (a
+ * refused URL is a 400 naming what, e.g. "imageLocation"). */
+int cimi_import_submit(cimi_call *c, const cg_import_spec *spec, const char *what, cg_job *job);
 
 /* cimi_catalog.c: configurations, credentials, jobs */
 int cimi_list_configs(cimi_call *c, cimi_obj ***out, size_t *n);

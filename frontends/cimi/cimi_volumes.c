@@ -77,6 +77,48 @@ static int template_size(cimi_call *c, json_object *body, unsigned long long *by
     return cimi_volume_config_bytes(c, cfg, "volumeTemplate.volumeConfig", bytes, format, flen);
 }
 
+/* A volumeTemplate whose volumeImage (by value) has an imageLocation URL:
+ * the volume is imported from it, as a job (the job's targetResource once
+ * made); volumeConfig.format, when given, declares the source's format.
+ * 1 when the body asks for an import (answered), 0 when not, -1 reported. */
+static int volume_import(cimi_call *c, json_object *body, const cg_tags *tags)
+{
+    json_object *vt = NULL, *image = NULL, *cfg = NULL;
+    const char *url = NULL, *href = NULL, *format = NULL, *name = NULL, *desc = NULL;
+    cg_import_spec spec = {.as = CG_IMPORT_VOLUME};
+    cg_job job;
+
+    if (cimi_body_obj(c, body, "volumeTemplate", "volumeTemplate", &vt) < 0 ||
+        cimi_body_obj(c, vt, "volumeImage", "volumeTemplate.volumeImage", &image) < 0)
+        return -1;
+    if (!image)
+        return 0;
+    if (cimi_body_str(c, image, "href", "volumeTemplate.volumeImage.href", &href) < 0 ||
+        cimi_body_str(c, image, "imageLocation", "volumeTemplate.volumeImage.imageLocation",
+                      &url) < 0 ||
+        cimi_body_obj(c, vt, "volumeConfig", "volumeTemplate.volumeConfig", &cfg) < 0 ||
+        cimi_body_str(c, cfg, "format", "volumeTemplate.volumeConfig.format", &format) < 0 ||
+        cimi_body_str(c, body, "name", "name", &name) < 0 ||
+        cimi_body_str(c, body, "description", "description", &desc) < 0)
+        return -1;
+    if (href || !url || !*url)
+        return cimi_fail(c, 400,
+                         "volumeTemplate.volumeImage: VolumeImages are not stored here; give "
+                         "one by value with an imageLocation (glance://, http(s):// or "
+                         "file:/// URL) to import the volume from");
+    if (format && strcmp(format, "qcow2") != 0 && strcmp(format, "raw") != 0)
+        return cimi_fail(c, 400, "volumeTemplate.volumeConfig.format must be qcow2 or raw");
+    spec.url = url;
+    spec.format = format;
+    spec.name = name && *name ? name : NULL;
+    spec.description = desc;
+    spec.tags = tags->n ? tags : NULL;
+    if (cimi_import_submit(c, &spec, "volumeTemplate.volumeImage.imageLocation", &job) < 0)
+        return -1;
+    cimi_reply_job(c, &job, NULL);
+    return 1;
+}
+
 void cimi_volume_create(cimi_call *c)
 {
     json_object *body = cimi_body(c, "VolumeCreate");
@@ -93,6 +135,7 @@ void cimi_volume_create(cimi_call *c)
     if (cimi_body_str(c, body, "name", "name", &name) < 0 ||
         cimi_body_str(c, body, "description", "description", &desc) < 0 ||
         cimi_body_props(c, body, "VolumeCreate", &tags) < 0 ||
+        volume_import(c, body, &tags) != 0 ||
         template_size(c, body, &spec.size_bytes, format, sizeof(format)) < 0)
         goto cleanup;
     spec.name = name;

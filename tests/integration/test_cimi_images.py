@@ -339,3 +339,48 @@ def test_capture_action_refuses_bad_seal(gw, cimi):
                                                   "properties": {"seal": "yes"}})
     assert r.status_code == 400 and "seal" in r.json()["message"], r.text
     assert counts(cimi) == before
+
+
+def test_volume_import(gw, cimi, disk):
+    """A VolumeCreate whose volumeTemplate has a volumeImage by value with
+    an imageLocation imports the volume, as a job."""
+    volumes = cimi.json("/cimi/volumes")["count"]
+    r = post(gw, cimi, "/cimi/volumes", {
+        "name": "imported-data", "properties": {"team": "ops"},
+        "volumeTemplate": {"volumeImage": {"imageLocation": "file://" + disk},
+                           "volumeConfig": {"format": "qcow2"}}})
+    uri = accepted(gw, r)
+    job = wait_job(cimi, uri)
+    assert job["state"] == "SUCCESS" and job["progress"] == 100, job
+    href = job.get("targetResource", {}).get("href", "")
+    assert "/volumes/vol-" in href, job
+    vol = cimi.json(href)
+    assert vol["name"] == "imported-data" and vol["state"] == "AVAILABLE"
+    assert vol["properties"] == {"team": "ops"}
+    cimi.xml(href)
+    assert delete(cimi, href).status_code == 200
+    # XML, with a format the header contradicts: the job fails, nothing stays.
+    body = ('<VolumeCreate xmlns="%s"><name>wrong-format</name><volumeTemplate><volumeConfig>'
+            '<format>raw</format></volumeConfig><volumeImage><imageLocation>file://%s'
+            '</imageLocation></volumeImage></volumeTemplate></VolumeCreate>' % (NS, disk))
+    r = post(gw, cimi, "/cimi/volumes", body, XML, XML)
+    assert r.status_code == 202, r.text
+    validate(r.content)
+    job = wait_job(cimi, r.headers["CIMI-Job-URI"])
+    assert job["state"] == "FAILED" and job["statusMessage"], job
+    assert "raw" in job["statusMessage"], job
+    assert cimi.json("/cimi/volumes")["count"] == volumes
+
+
+@pytest.mark.parametrize("image,word", [
+    ({"href": "volumeImages/x"}, "by value"),
+    ({}, "imageLocation"),
+    ({"imageLocation": "ftp://example.org/x"}, "ftp://"),
+    ({"imageLocation": "file:///etc/hostname"}, "/etc/hostname"),
+])
+def test_volume_import_refused(gw, cimi, image, word):
+    before = cimi.json("/cimi/volumes")["count"], counts(cimi)
+    r = post(gw, cimi, "/cimi/volumes", {"volumeTemplate": {"volumeImage": image}})
+    assert r.status_code == 400, r.text
+    assert word in r.json()["message"], r.text
+    assert (cimi.json("/cimi/volumes")["count"], counts(cimi)) == before
