@@ -138,12 +138,15 @@ static pid_t find_child(pid_t *pgid, char *cmd, size_t cmd_size)
         if (!isdigit((unsigned char)e->d_name[0]))
             continue;
         pid = atoi(e->d_name);
-        if (proc_stat(pid, &state, &ppid, &pgrp) < 0 || ppid != getpid())
+        if (proc_stat(pid, &state, &ppid, &pgrp) < 0 || ppid != getpid() || state == 'Z')
             continue;
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+        cmd[0] = '\0';
+        read_file(path, cmd, cmd_size); /* argv[0] ends at the first NUL */
+        if (!cmd[0])
+            continue; /* an earlier helper's child on its way out */
         found = pid;
         *pgid = pgrp;
-        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-        read_file(path, cmd, cmd_size); /* argv[0] ends at the first NUL */
     }
     if (d)
         closedir(d);
@@ -379,13 +382,14 @@ typedef struct cancel_probe {
     char cmd[256];
 } cancel_probe;
 
-/* Cancel at the first poll, noting the tool's process first. */
+/* Cancel at the first poll that sees the tool's process (noted first). */
 static int cancel_at_once(void *arg)
 {
     cancel_probe *p = arg;
-    if (p->calls++ == 0)
+    p->calls++;
+    if (!p->pid)
         p->pid = find_child(&p->pgid, p->cmd, sizeof p->cmd);
-    return 1;
+    return p->pid != 0 || p->calls > 50;
 }
 
 static int never(void *arg)
@@ -408,7 +412,7 @@ static void test_seal_cancelled(void **state)
     assert_int_equal(err.kind, CG_ERR_STATE);
     assert_string_equal(err.message, "cancelled");
     assert_true(now() - t0 < 5.0); /* it went at SIGTERM, no grace needed */
-    assert_int_equal(p.calls, 1);
+    assert_true(p.calls >= 1 && p.calls <= 50);
     assert_true(p.pid > 0);
     assert_string_equal(p.cmd, "virt-sysprep");
     assert_int_equal(p.pgid, p.pid);         /* a group of its own ... */
