@@ -16,10 +16,13 @@
 #include "../gateway/log.h"
 #include "../gateway/util.h"
 #include "disk_header.h"
+#include "disk_writer.h"
 #include "guest.h"
 #include "import_source.h"
 
 #define MB (1024.0 * 1024.0)
+/* Bytes per send to libvirt's upload stream (disk_writer.h says why). */
+#define WRITE_CHUNK (4 * 1024 * 1024)
 
 typedef struct import_job {
     cg_core core;
@@ -52,6 +55,7 @@ typedef struct pump {
     const import_job *ij;
     cg_source_info *info;
     cg_disk_sink *sink;
+    cg_disk_writer *w;        /* into sink, once open */
     unsigned char *hdr;
     size_t hdr_n;
     unsigned long long done;
@@ -100,10 +104,9 @@ static int pump_open(pump *p, cg_error *err)
     }
     cg_job_log(c->jobs, p->job_id, "format %s, %llu bytes, virtual size %llu bytes", format,
                p->info->size, vsize);
-    if (CG_DRV_CALL(c->driver, c->drv, disk_sink_open, err, &spec, &p->sink) < 0)
-        return -1;
-    if (p->hdr_n &&
-        CG_DRV_CALL(c->driver, c->drv, disk_sink_write, err, p->sink, p->hdr, p->hdr_n) < 0)
+    if (CG_DRV_CALL(c->driver, c->drv, disk_sink_open, err, &spec, &p->sink) < 0 ||
+        !(p->w = cg_disk_writer_new(c, p->sink, WRITE_CHUNK, err)) ||
+        cg_disk_writer_write(p->w, p->hdr, p->hdr_n, err) < 0)
         return -1;
     free(p->hdr);
     p->hdr = NULL;
@@ -132,7 +135,7 @@ static int pump_write(const void *buf, size_t len, void *arg, cg_error *err)
         if (pump_open(p, err) < 0)
             return -1;
     }
-    if (len && CG_DRV_CALL(c->driver, c->drv, disk_sink_write, err, p->sink, b, len) < 0)
+    if (len && cg_disk_writer_write(p->w, b, len, err) < 0)
         return -1;
     p->done += len;
     snprintf(msg, sizeof(msg), "downloading: %.1f of %.1f MB", p->done / MB,
@@ -170,6 +173,8 @@ static int transfer(const cg_core *c, const char *job_id, const import_job *ij,
     cg_job_set_size(c->jobs, job_id, info.size);
     if (!p.sink && pump_open(&p, err) < 0) /* shorter than a header's worth */
         goto cleanup;
+    if (cg_disk_writer_flush(p.w, err) < 0)
+        goto cleanup;
     cg_job_log(c->jobs, job_id, "%llu bytes received%s%s", p.done,
                info.verified[0] ? ", checksum verified: " : ", size verified",
                info.verified);
@@ -177,6 +182,7 @@ static int transfer(const cg_core *c, const char *job_id, const import_job *ij,
     p.sink = NULL; /* finish frees it, also when it fails */
 
 cleanup:
+    cg_disk_writer_free(p.w); /* before the sink goes: it may be sending */
     if (p.sink && c->driver->disk_sink_abort)
         c->driver->disk_sink_abort(c->drv, p.sink);
     free(p.hdr);
