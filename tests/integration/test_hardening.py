@@ -345,6 +345,9 @@ def test_committed_operations_leave_no_intent(gw):
     ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid],
                                             WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     ami = ec2.create_image(InstanceId=iid, Name="intent-check")["ImageId"]
+    # CreateImage answers at once; its job commits when the image is available.
+    ec2.get_waiter("image_available").wait(ImageIds=[ami],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(gw.dir, "state", "cloudgate.db"),
                          uri=True)
     try:
