@@ -116,7 +116,12 @@ class World:
                                  ClientToken="sigkill-%d" % random.getrandbits(48))
 
     def op_capture(self):
-        self.ec2().create_image(InstanceId=self.shared, Name="sk-%d" % random.getrandbits(48))
+        ec2 = self.ec2()
+        ami = ec2.create_image(InstanceId=self.shared,
+                               Name="sk-%d" % random.getrandbits(48))["ImageId"]
+        # To its end: CreateImage answers at once, its job makes the image.
+        while ec2.describe_images(ImageIds=[ami])["Images"][0]["State"] == "pending":
+            time.sleep(0.1)
 
     def op_cimi(self):
         r = self.cimi("POST", "/cimi/machines", {
@@ -207,7 +212,7 @@ class World:
         if self.shared and not keep:
             self.new_shared()
         for img in ec2.describe_images()["Images"]:
-            if img["ImageId"] != self.image_id:
+            if img["ImageId"] != self.image_id and img["State"] != "pending":
                 self.gw.admin("image-deregister", img["ImageId"])
         if self.shared and self.domstate(self.shared) == "paused":
             ec2.start_instances(InstanceIds=[self.shared])   # resumes

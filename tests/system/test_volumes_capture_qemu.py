@@ -102,8 +102,11 @@ def test_capture_running_instance(sysgw, guest):
     t0 = time.time()
     ami = ec2.create_image(InstanceId=iid, Name=name, Description="from a running guest",
                            NoReboot=True)["ImageId"]
+    # Asynchronous, as on AWS: the answer comes at once, the image follows.
+    ec2.get_waiter("image_available").wait(ImageIds=[ami],
+                                           WaiterConfig={"Delay": 2, "MaxAttempts": 300})
     took = time.time() - t0
-    print("CreateImage of a running demo guest took %.1f s" % took)
+    print("CreateImage of a running demo guest took %.1f s (until available)" % took)
     try:
         # Paused for the copy, running again now.
         assert domstate(iid) == "running"
