@@ -368,8 +368,10 @@ void cg_disk_paths_release(cg_disk_paths *p)
     if (!p)
         return;
     for (i = 0; i < p->n; i++) {
-        free(p->path[i]);
-        free(p->format[i]);
+        if (p->path)
+            free(p->path[i]);
+        if (p->format)
+            free(p->format[i]);
     }
     free(p->path);
     free(p->format);

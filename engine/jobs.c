@@ -23,6 +23,7 @@
 #include "jobs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,6 +54,8 @@ typedef struct running {
     char message[512];
     int has_message;
     double last_write;
+    int cancel;               /* a cancel was asked for */
+    double last_cancel_check; /* when the row's cancel column was last read */
     struct running *next;
 } running;
 
@@ -69,6 +72,7 @@ struct cg_jobs {
     int stopping;
     unsigned nthreads;
     pthread_t *threads;
+    char *log_dir;      /* STATE_DIR/jobs */
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS jobs ("
@@ -89,6 +93,13 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS jobs ("
 static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN undo TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE jobs ADD COLUMN recover INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN format TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE jobs ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+    /* can_cancel: the job polls cg_job_cancelled; cancel: asked for */
+    "ALTER TABLE jobs ADD COLUMN can_cancel INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN cancel INTEGER NOT NULL DEFAULT 0",
 };
 
 static const char *const state_names[] = {"QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELLED"};
@@ -182,13 +193,20 @@ static void row_to_job(sqlite3_stmt *st, cg_job *j)
     COPY(target, 2);
     COPY(affected, 3);
     COPY(status_message, 6);
+    COPY(description, 9);
+    COPY(source, 10);
+    COPY(format, 11);
 #undef COPY
     s = (const char *)sqlite3_column_text(st, 4);
     j->state = state_parse(s ? s : "");
     j->progress = sqlite3_column_int(st, 5);
     j->created = (time_t)sqlite3_column_int64(st, 7);
     j->changed = (time_t)sqlite3_column_int64(st, 8);
-    j->cancellable = j->state == CG_JOB_QUEUED;
+    j->size = (unsigned long long)sqlite3_column_int64(st, 12);
+    j->cancel_requested = sqlite3_column_int(st, 14);
+    j->cancellable = j->state == CG_JOB_QUEUED ||
+                     (j->state == CG_JOB_RUNNING && sqlite3_column_int(st, 13) &&
+                      !j->cancel_requested);
 }
 
 /* A job running here may have newer progress than its row: show that. */
@@ -210,8 +228,8 @@ static void overlay_running(cg_jobs *jobs, cg_job *j)
 }
 
 #define SELECT_JOBS                                                                                \
-    "SELECT id, action, target, affected, state, progress, status_message, created, changed"       \
-    " FROM jobs"
+    "SELECT id, action, target, affected, state, progress, status_message, created, changed,"      \
+    " description, source, format, size, can_cancel, cancel FROM jobs"
 
 /* The rows (all, newest first, or the one with id), with live progress. */
 static int db_select(cg_jobs *jobs, const char *id, cg_job_list *out, cg_error *err)
@@ -292,13 +310,15 @@ static int recover(cg_jobs *jobs, cg_error *err)
 static void run_one(cg_jobs *jobs, job_item *it, running *r)
 {
     cg_error err = {0};
-    int ok, progress;
+    int ok, progress, cancelled;
     char message[512];
     const char *final_msg;
+    cg_job_state end;
     running **pp;
 
     set_state(jobs, it->id, CG_JOB_QUEUED, CG_JOB_RUNNING, -1, NULL, NULL);
     ok = it->fn(jobs, it->id, it->arg, &err) == 0;
+    cancelled = !ok && cg_job_cancelled(jobs, it->id);
 
     pthread_mutex_lock(&jobs->mu);
     progress = r->progress;
@@ -307,10 +327,15 @@ static void run_one(cg_jobs *jobs, job_item *it, running *r)
     pthread_mutex_unlock(&jobs->mu);
     if (!ok) {
         final_msg = err.message[0] ? err.message : "the job failed without a reason";
-        cg_warn("job %s failed: %s", it->id, final_msg);
+        if (cancelled)
+            final_msg = "cancelled";
+        cg_job_log(jobs, it->id, "%s: %s", cancelled ? "cancelled" : "failed",
+                   err.message[0] ? err.message : "no reason given");
+        if (!cancelled)
+            cg_warn("job %s failed: %s", it->id, final_msg);
     }
-    set_state(jobs, it->id, CG_JOB_RUNNING, ok ? CG_JOB_SUCCESS : CG_JOB_FAILED,
-              ok ? 100 : progress, final_msg, NULL);
+    end = ok ? CG_JOB_SUCCESS : cancelled ? CG_JOB_CANCELLED : CG_JOB_FAILED;
+    set_state(jobs, it->id, CG_JOB_RUNNING, end, ok ? 100 : progress, final_msg, NULL);
     /* Only now leave the running list: until the final row is written,
      * readers keep seeing the newest progress rather than the row's. */
     pthread_mutex_lock(&jobs->mu);
@@ -374,6 +399,10 @@ cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
     pthread_mutex_init(&jobs->dbmu, NULL);
     pthread_mutex_init(&jobs->mu, NULL);
     pthread_cond_init(&jobs->cv, NULL);
+    if (!(jobs->log_dir = cg_asprintf("%s/jobs", cfg->state_dir))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto fail;
+    }
     if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0)
         goto fail;
     for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
@@ -432,41 +461,60 @@ void cg_jobs_close(cg_jobs *jobs)
     pthread_mutex_destroy(&jobs->mu);
     pthread_mutex_destroy(&jobs->dbmu);
     free(jobs->threads);
+    free(jobs->log_dir);
     free(jobs);
 }
 
 int cg_jobs_submit(cg_jobs *jobs, const char *action, const char *target, cg_job_fn fn, void *arg,
                    void (*free_arg)(void *), cg_job *out, cg_error *err)
 {
+    cg_job_opts o = {.action = action, .target = target};
+
+    return cg_jobs_submit_opts(jobs, &o, fn, arg, free_arg, out, err);
+}
+
+/* Does s fit in a field of size n?  NULL fits. */
+#define FITS(s, n) (!(s) || strlen(s) < (n))
+
+int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *o, cg_job_fn fn, void *arg,
+                        void (*free_arg)(void *), cg_job *out, cg_error *err)
+{
     job_item *it;
     cg_job j = {0};
     int rc;
 
-    if (!action || !*action || !fn) {
+    if (!o->action || !*o->action || !fn) {
         cg_error_set(err, CG_ERR_MISSING, "jobs: an action and a function are required");
         return -1;
     }
-    if (strlen(action) >= sizeof(j.action) || (target && strlen(target) >= sizeof(j.target))) {
-        cg_error_set(err, CG_ERR_INVALID, "jobs: action or target too long");
+    if (!FITS(o->action, sizeof(j.action)) || !FITS(o->target, sizeof(j.target)) ||
+        !FITS(o->description, sizeof(j.description)) || !FITS(o->source, sizeof(j.source)) ||
+        !FITS(o->format, sizeof(j.format)) || !FITS(o->id_prefix, sizeof(j.id) - 17)) {
+        cg_error_set(err, CG_ERR_INVALID, "jobs: a field of the job is too long");
         return -1;
     }
     if (!(it = calloc(1, sizeof(*it)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    cg_new_id(j.id, sizeof(j.id), "job-");
-    snprintf(j.action, sizeof(j.action), "%s", action);
-    snprintf(j.target, sizeof(j.target), "%s", target ? target : "");
+    cg_new_id(j.id, sizeof(j.id), o->id_prefix ? o->id_prefix : "job-");
+    snprintf(j.action, sizeof(j.action), "%s", o->action);
+    snprintf(j.target, sizeof(j.target), "%s", o->target ? o->target : "");
+    snprintf(j.description, sizeof(j.description), "%s", o->description ? o->description : "");
+    snprintf(j.source, sizeof(j.source), "%s", o->source ? o->source : "");
+    snprintf(j.format, sizeof(j.format), "%s", o->format ? o->format : "");
     j.state = CG_JOB_QUEUED;
     j.created = j.changed = time(NULL);
     j.cancellable = 1;
 
     pthread_mutex_lock(&jobs->dbmu);
     rc = db_run(jobs, err,
-                "INSERT INTO jobs (id, action, target, state, created, changed, owner)"
-                " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?)",
-                "tttiii", j.id, j.action, j.target, (sqlite3_int64)j.created,
-                (sqlite3_int64)j.changed, (sqlite3_int64)getpid());
+                "INSERT INTO jobs (id, action, target, state, created, changed, owner,"
+                " description, source, format, can_cancel)"
+                " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)",
+                "tttiiittti", j.id, j.action, j.target, (sqlite3_int64)j.created,
+                (sqlite3_int64)j.changed, (sqlite3_int64)getpid(), j.description, j.source,
+                j.format, (sqlite3_int64)(o->can_cancel_running != 0));
     pthread_mutex_unlock(&jobs->dbmu);
     if (rc < 0) {
         free(it);
@@ -580,11 +628,123 @@ int cg_jobs_cancel(cg_jobs *jobs, const char *id, cg_error *err)
     }
     if (cg_jobs_get(jobs, id, &j, err) < 0)
         return -1;
+    if (j.state == CG_JOB_RUNNING && (j.cancellable || j.cancel_requested)) {
+        running *r;
+
+        /* The row reaches a job run by another process (it polls it); the
+         * flag in memory reaches ours at once. */
+        pthread_mutex_lock(&jobs->dbmu);
+        n = db_run(jobs, err, "UPDATE jobs SET cancel = 1 WHERE id = ? AND state = 'RUNNING'",
+                   "t", id);
+        pthread_mutex_unlock(&jobs->dbmu);
+        pthread_mutex_lock(&jobs->mu);
+        for (r = jobs->running; r && strcmp(r->id, id) != 0; r = r->next)
+            ;
+        if (r)
+            r->cancel = 1;
+        pthread_mutex_unlock(&jobs->mu);
+        if (n < 0)
+            return -1;
+        if (n == 1 || r) {
+            cg_job_log(jobs, id, "cancel requested");
+            return 0;
+        }
+        if (cg_jobs_get(jobs, id, &j, err) < 0)
+            return -1;
+    }
     /* QUEUED but not in our queue: a job thread is just taking it (or the
      * row belongs to another process).  Too late to cancel either way. */
     cg_error_set(err, CG_ERR_STATE, "job %s is %s and can no longer be cancelled", id,
                  j.state == CG_JOB_QUEUED ? "starting" : cg_job_state_name(j.state));
     return -1;
+}
+
+int cg_job_cancelled(cg_jobs *jobs, const char *id)
+{
+    running *r;
+    int cancel = 0, check = 0;
+    double now = cg_monotonic();
+
+    pthread_mutex_lock(&jobs->mu);
+    for (r = jobs->running; r && strcmp(r->id, id) != 0; r = r->next)
+        ;
+    if (r) {
+        cancel = r->cancel;
+        if (!cancel && now - r->last_cancel_check >= 1.0) {
+            r->last_cancel_check = now;
+            check = 1;
+        }
+    }
+    pthread_mutex_unlock(&jobs->mu);
+    if (check) {
+        sqlite3_stmt *st = NULL;
+
+        /* Another process (the admin CLI, the daemon) may have asked. */
+        pthread_mutex_lock(&jobs->dbmu);
+        if (sqlite3_prepare_v2(jobs->db, "SELECT cancel FROM jobs WHERE id = ?", -1, &st, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                cancel = sqlite3_column_int(st, 0);
+        }
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&jobs->dbmu);
+        if (cancel) {
+            pthread_mutex_lock(&jobs->mu);
+            for (r = jobs->running; r && strcmp(r->id, id) != 0; r = r->next)
+                ;
+            if (r)
+                r->cancel = 1;
+            pthread_mutex_unlock(&jobs->mu);
+        }
+    }
+    return cancel;
+}
+
+int cg_job_set_size(cg_jobs *jobs, const char *id, unsigned long long size)
+{
+    int n;
+
+    pthread_mutex_lock(&jobs->dbmu);
+    n = db_run(jobs, NULL, "UPDATE jobs SET size = ? WHERE id = ?", "it", (sqlite3_int64)size,
+               id);
+    pthread_mutex_unlock(&jobs->dbmu);
+    return n == 1 ? 0 : -1;
+}
+
+int cg_job_log_path(cg_jobs *jobs, const char *id, char *buf, size_t len)
+{
+    /* Ids are ours ("job-..."/"import-ami-..."), but a name from a request
+     * must never walk out of the directory. */
+    if (!id || !*id || strchr(id, '/') || id[0] == '.')
+        return -1;
+    return snprintf(buf, len, "%s/%s.log", jobs->log_dir, id) < (int)len ? 0 : -1;
+}
+
+void cg_job_log(cg_jobs *jobs, const char *id, const char *fmt, ...)
+{
+    char path[4096], line[2048], when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    va_list ap;
+    int fd, n;
+
+    if (cg_job_log_path(jobs, id, path, sizeof(path)) < 0)
+        return;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    n = snprintf(line, sizeof(line), "%s ", when);
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    n = (int)strlen(line);
+    line[n++] = '\n';
+    cg_mkdir_p(jobs->log_dir, 0750);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
+        return;
+    if (write(fd, line, (size_t)n) < 0)
+        cg_debug("job %s: log: %s", id, strerror(errno));
+    close(fd);
 }
 
 int cg_jobs_get(cg_jobs *jobs, const char *id, cg_job *out, cg_error *err)

@@ -193,10 +193,8 @@ cleanup:
     return ret;
 }
 
-/* Put the copy made in zone src into every other zone; *done[i] marks the
- * zones that got it.  0 or -1. */
-static int replicate(cg_drv *drv, lv_host *src, virConnectPtr conn, const char *name,
-                     int *done, cg_error *err)
+int lv_image_replicate(cg_drv *drv, lv_host *src, virConnectPtr conn, const char *name,
+                       int *done, cg_error *err)
 {
     char *tmp = NULL;
     unsigned long long cap;
@@ -233,27 +231,25 @@ cleanup:
     return ret;
 }
 
-/* The new image's record: names, boot settings of the source image. */
-static int describe(cg_drv *drv, const cg_capture_spec *spec, const cg_instance *inst,
-                    const cg_image *src, cg_image *img, cg_error *err)
+/* The pending image's record completed: its disk, the boot settings of
+ * the source image, the instance's display. */
+static int describe(const cg_instance *inst, const cg_image *src, cg_image *img,
+                    unsigned long long size, cg_error *err)
 {
-    memset(img, 0, sizeof(*img));
-    cg_new_id(img->id, sizeof(img->id), "ami-");
-    if (!(img->name = strdup(spec->name)) ||
-        (spec->description && !(img->description = strdup(spec->description))) ||
-        !(img->volume = cg_asprintf("%s.qcow2", img->id)) ||
+    free(img->volume);
+    if (!(img->volume = cg_asprintf("%s.qcow2", img->id)) ||
         (src->cmdline && !(img->cmdline = strdup(src->cmdline)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
     snprintf(img->architecture, sizeof(img->architecture), "%s",
              src->architecture[0] ? src->architecture : "x86_64");
-    snprintf(img->state, sizeof(img->state), "available");
     snprintf(img->seed_format, sizeof(img->seed_format), "%s",
              src->seed_format[0] ? src->seed_format : LV_SEED_NOCLOUD);
     snprintf(img->source_instance, sizeof(img->source_instance), "%s", inst->id);
     img->display = inst->display == CG_DISPLAY_DEFAULT ? CG_DISPLAY_HEADLESS : inst->display;
-    img->created = time(NULL);
+    img->os = src->os; /* until the copy is inspected */
+    img->size_bytes = size;
     return 0;
 }
 
@@ -277,24 +273,21 @@ static int name_free(cg_drv *drv, const char *name, cg_error *err)
     return ret;
 }
 
-int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg_error *err)
+/* Copy the instance's disk into the pending image img (in the instance's
+ * zone) and complete its row; it stays pending.  0 or -1: then the copy and
+ * boot files are gone and the row is as it was. */
+static int capture_into(cg_drv *drv, const char *instance_id, cg_image *img, cg_error *err)
 {
     cg_instance inst;
-    cg_image img, src;
+    cg_image src;
     lv_host *h;
     virConnectPtr conn = NULL;
-    char src_vol[64], data[40];
-    int *made = NULL, boot_files = 0, intent = 0, rc, ret = -1;
-    size_t i;
+    unsigned long long size = 0;
+    char src_vol[64], data[40], vol[64];
+    int copied = 0, boot_files = 0, intent = 0, rc, ret = -1;
 
-    memset(&img, 0, sizeof(img));
     memset(&src, 0, sizeof(src));
-    if (!spec->name || !*spec->name) {
-        cg_error_set(err, CG_ERR_MISSING, "an image needs a name");
-        return -1;
-    }
-    if (name_free(drv, spec->name, err) < 0 ||
-        !(h = lv_instance_take_live(drv, spec->instance_id, &inst, err)))
+    if (!(h = lv_instance_take_live(drv, instance_id, &inst, err)))
         return -1;
     if (inst.state != CG_STATE_RUNNING && inst.state != CG_STATE_STOPPED) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be captured now",
@@ -302,63 +295,99 @@ int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg
         goto cleanup;
     }
     /* A deregistered source image leaves no boot settings: disk boot. */
-    if ((rc = lv_state_image_get(drv->state, inst.image_id, &src, NULL, err)) < 0 ||
-        describe(drv, spec, &inst, &src, &img, err) < 0)
+    if ((rc = lv_state_image_get(drv->state, inst.image_id, &src, NULL, err)) < 0)
         goto cleanup;
     if (rc == 0 && inst.image_id[0])
         cg_warn("capture of %s: image %s is gone; the new image boots from its disk", inst.id,
                 inst.image_id);
-    if (!(made = calloc(drv->n_hosts, sizeof(*made))) || !(conn = lv_host_conn(h, err))) {
-        if (!made)
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+    if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
-    }
-    /* Before the first volume; a restart also resumes what we paused. */
+    /* Before the volume; a restart also resumes what we paused. */
     snprintf(data, sizeof(data), "%s%s", inst.id,
              inst.state == CG_STATE_RUNNING && inst.sub != CG_SUB_PAUSED ? " pause" : "");
-    if (lv_intent_add(drv->state, LV_INTENT_CAPTURE, img.id, lv_host_zone(h), data, err) < 0)
+    if (lv_intent_add(drv->state, LV_INTENT_CAPTURE, img->id, lv_host_zone(h), data, err) < 0)
         goto cleanup;
     intent = 1;
     snprintf(src_vol, sizeof(src_vol), "%s.qcow2", inst.id);
+    snprintf(vol, sizeof(vol), "%s.qcow2", img->id);
     if (inst.state == CG_STATE_RUNNING)
-        rc = copy_running(drv, h, conn, &inst, src_vol, img.volume, &img.size_bytes, err);
+        rc = copy_running(drv, h, conn, &inst, src_vol, vol, &size, err);
     else
-        rc = lv_storage_clone(conn, drv->cfg->storage_pool, src_vol, img.volume,
-                              &img.size_bytes, err);
+        rc = lv_storage_clone(conn, drv->cfg->storage_pool, src_vol, vol, &size, err);
     if (rc < 0)
         goto cleanup;
-    for (i = 0; i < drv->n_hosts; i++)
-        made[i] = drv->hosts[i] == h;
-    if (replicate(drv, h, conn, img.volume, made, err) < 0)
+    copied = boot_files = 1;
+    if (describe(&inst, &src, img, size, err) < 0 ||
+        lv_image_copy_boot_files(drv, src.kernel, src.initrd, img, err) < 0 ||
+        lv_state_image_replace(drv->state, img, err) < 0)
         goto cleanup;
-    boot_files = 1;
-    if (lv_image_copy_boot_files(drv, src.kernel, src.initrd, &img, err) < 0 ||
-        lv_state_image_add(drv->state, &img, 1, err) < 0)
+    cg_info("image %s: disk copied from instance %s", img->id, inst.id);
+    ret = 0;
+
+cleanup:
+    if (ret < 0 && copied)
+        lv_storage_delete(conn, drv->cfg->storage_pool, vol, NULL);
+    if (ret < 0 && boot_files)
+        lv_image_remove_boot_files(drv, img->id);
+    /* The row now names the volume: deleting the image finds it. */
+    if (intent)
+        lv_intent_done(drv->state, img->id);
+    lv_cache_release(lv_host_cache(h), inst.id);
+    if (conn)
+        virConnectClose(conn);
+    cg_image_release(&src);
+    cg_instance_release(&inst);
+    return ret;
+}
+
+int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg_error *err)
+{
+    cg_pending_image_spec ps = {.name = spec->name,
+                                .description = spec->description,
+                                .source_instance = spec->instance_id,
+                                .tags = spec->tags};
+    cg_image img;
+    cg_error derr = {0};
+    char id[24];
+    int made = 0, ret = -1, rc;
+
+    memset(&img, 0, sizeof(img));
+    if (spec->image_id) {
+        if ((rc = lv_state_image_get(drv->state, spec->image_id, &img, NULL, err)) <= 0) {
+            if (rc == 0)
+                cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", spec->image_id);
+            return -1;
+        }
+    } else {
+        /* Without a pending image: make one and publish it here (synchronous). */
+        if (!spec->name || !*spec->name) {
+            cg_error_set(err, CG_ERR_MISSING, "an image needs a name");
+            return -1;
+        }
+        if (name_free(drv, spec->name, err) < 0 ||
+            lv_image_create_pending(drv, &ps, &img, err) < 0)
+            return -1;
+        made = 1;
+    }
+    snprintf(id, sizeof(id), "%s", img.id);
+    if (capture_into(drv, spec->instance_id, &img, err) < 0 ||
+        (made && lv_image_publish(drv, id, err) < 0))
         goto cleanup;
-    cg_info("image %s captured from instance %s: '%s'", img.id, inst.id, img.name);
-    /* The image row is the commit point; drop the intent while img still
-     * holds its id (it moves to *out below). */
-    lv_intent_done(drv->state, img.id);
-    intent = 0;
-    if (out) {
-        *out = img;
-        memset(&img, 0, sizeof(img));
+    cg_image_release(&img);
+    if ((rc = lv_state_image_get(drv->state, id, &img, NULL, err)) <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s vanished", id);
+        goto cleanup;
     }
     ret = 0;
 
 cleanup:
-    if (ret < 0 && made)
-        lv_image_unplace(drv, img.volume, drv->n_hosts, made);
-    if (ret < 0 && boot_files)
-        lv_image_remove_boot_files(drv, img.id);
-    if (intent)
-        lv_intent_done(drv->state, img.id);
-    lv_cache_release(lv_host_cache(h), inst.id);
-    if (conn)
-        virConnectClose(conn);
-    free(made);
-    cg_image_release(&src);
+    if (ret < 0 && made && lv_image_deregister(drv, id, &derr) < 0)
+        cg_warn("capture: image %s left: %s", id, derr.message);
+    if (ret == 0 && out) {
+        *out = img;
+        memset(&img, 0, sizeof(img));
+    }
     cg_image_release(&img);
-    cg_instance_release(&inst);
     return ret;
 }

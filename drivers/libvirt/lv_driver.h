@@ -144,6 +144,22 @@ int lv_instance_pause(cg_drv *drv, const char *id, cg_error *err);
 int lv_instance_suspend(cg_drv *drv, const char *id, cg_error *err);
 
 int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg_error *err);
+/* Copy volume `name` of zone src (conn) into every other zone; done[i]
+ * marks the zones that got it.  0 or -1. */
+int lv_image_replicate(cg_drv *drv, lv_host *src, virConnectPtr conn, const char *name,
+                       int *done, cg_error *err);
+
+/* ---- image jobs' steps (lv_imagework.c; driver.h documents them) ---- */
+int lv_image_create_pending(cg_drv *drv, const cg_pending_image_spec *spec, cg_image *out,
+                            cg_error *err);
+int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out, cg_error *err);
+int lv_disk_sink_write(cg_drv *drv, cg_disk_sink *s, const void *buf, size_t len, cg_error *err);
+int lv_disk_sink_finish(cg_drv *drv, cg_disk_sink *s, char *out_volume_id, size_t len,
+                        cg_error *err);
+void lv_disk_sink_abort(cg_drv *drv, cg_disk_sink *s);
+int lv_image_disk_paths(cg_drv *drv, const char *image_id, cg_disk_paths *out, cg_error *err);
+int lv_image_set_os(cg_drv *drv, const char *image_id, const cg_os_info *os, cg_error *err);
+int lv_image_publish(cg_drv *drv, const char *image_id, cg_error *err);
 
 int lv_volume_list(cg_drv *drv, cg_volume_list *out, cg_error *err);
 int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg_error *err);

@@ -570,6 +570,11 @@ const char *lv_host_zone(const lv_host *h)
     return h->zone;
 }
 
+const char *lv_host_uri(const lv_host *h)
+{
+    return h->uri;
+}
+
 lv_cache *lv_host_cache(lv_host *h)
 {
     return h->cache;

@@ -57,6 +57,8 @@ void lv_host_stop(lv_host *h);
 void lv_host_free(lv_host *h, double deadline);
 
 const char *lv_host_zone(const lv_host *h);
+/* The zone's libvirt URI. */
+const char *lv_host_uri(const lv_host *h);
 lv_cache *lv_host_cache(lv_host *h);
 /* 1 while connected. */
 int lv_host_available(lv_host *h);

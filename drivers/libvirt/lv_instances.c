@@ -444,6 +444,12 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         goto cleanup;
     }
     have_img = 1;
+    if (strcmp(img.state, "available") != 0) {
+        cg_error_set(err, CG_ERR_STATE, "image %s is %s and cannot be launched%s%s",
+                     spec->image_id, img.state, img.state_reason[0] ? ": " : "",
+                     img.state_reason);
+        goto cleanup;
+    }
     if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
     if (lv_host_reserve(h, conn, spec->type->memory_mib, spec->max_count, &fit, err) < 0)

@@ -290,12 +290,16 @@ static int fix_capture(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent
     int state, reason, rc;
 
     memset(&img, 0, sizeof(img));
-    if ((rc = lv_state_image_get(drv->state, it->name, &img, NULL, NULL)) != 0) {
+    rc = lv_state_image_get(drv->state, it->name, &img, NULL, NULL);
+    /* A pending row is a capture job's: the engine's recovery deletes it. */
+    if (rc == 1 && strcmp(img.state, "pending") != 0) {
         cg_image_release(&img);
-        if (rc == 1)
-            cg_info("reconcile: kept image %s (its capture had finished)", it->name);
-        return rc < 0 ? -1 : 0;
+        cg_info("reconcile: kept image %s (its capture had finished)", it->name);
+        return 0;
     }
+    cg_image_release(&img);
+    if (rc < 0)
+        return -1;
     sscanf(it->data, "%31s", inst);
     snprintf(src, sizeof(src), "%s.qcow2", inst);
     if (inst[0] && (dom = virDomainLookupByName(conn, inst)) && virDomainIsActive(dom) == 1) {
@@ -488,6 +492,9 @@ static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
     }
     for (i = 0; i < l.n; i++) {
         cg_error_clear(&err);
+        /* Pending images are a job's, its recovery removes them. */
+        if (strcmp(l.v[i].state, "pending") == 0)
+            continue;
         if (lv_storage_find(conn, drv->cfg->storage_pool, l.v[i].volume, &cap, &err) == 0 ||
             err.kind != CG_ERR_NOT_FOUND)
             continue;

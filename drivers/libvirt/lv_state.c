@@ -18,7 +18,11 @@ static const char schema[] =
     " cmdline TEXT, architecture TEXT NOT NULL, state TEXT NOT NULL,"
     " created INTEGER NOT NULL, size INTEGER NOT NULL,"
     " seed_format TEXT NOT NULL DEFAULT 'nocloud',"
-    " display TEXT NOT NULL DEFAULT 'headless', source_instance TEXT NOT NULL DEFAULT '');"
+    " display TEXT NOT NULL DEFAULT 'headless', source_instance TEXT NOT NULL DEFAULT '',"
+    " os_type TEXT NOT NULL DEFAULT '', os_distro TEXT NOT NULL DEFAULT '',"
+    " os_version TEXT NOT NULL DEFAULT '', os_arch TEXT NOT NULL DEFAULT '',"
+    " os_product TEXT NOT NULL DEFAULT '', os_cloud_init INTEGER NOT NULL DEFAULT -1,"
+    " state_reason TEXT NOT NULL DEFAULT '', job_id TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
@@ -117,6 +121,15 @@ static const struct {
      "ALTER TABLE images ADD COLUMN display TEXT NOT NULL DEFAULT 'headless'"},
     {"SELECT source_instance FROM images LIMIT 0",
      "ALTER TABLE images ADD COLUMN source_instance TEXT NOT NULL DEFAULT ''"},
+    {"SELECT os_type FROM images LIMIT 0",
+     "ALTER TABLE images ADD COLUMN os_type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN os_distro TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN os_version TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN os_arch TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN os_product TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN os_cloud_init INTEGER NOT NULL DEFAULT -1;"
+     "ALTER TABLE images ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN job_id TEXT NOT NULL DEFAULT ''"},
 };
 
 static int migrate(lv_state *st, cg_error *err)
@@ -238,7 +251,8 @@ int lvs_tx_end(lv_state *st, int ok, cg_error *err)
 
 #define IMAGE_COLS                                                                                 \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, "         \
-    "created, size, seed_format, display, source_instance"
+    "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "        \
+    "os_arch, os_product, os_cloud_init, state_reason, job_id"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
@@ -247,7 +261,8 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     int ret = -1;
 
     if (!(s = lvs_prep(st,
-                       "INSERT INTO images (" IMAGE_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       "INSERT INTO images (" IMAGE_COLS ")"
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        err)))
         goto cleanup;
     lvs_bind_str(s, 1, img->id);
@@ -265,6 +280,14 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     lvs_bind_str(s, 13, img->seed_format[0] ? img->seed_format : "nocloud");
     lvs_bind_str(s, 14, cg_display_name(img->display ? img->display : CG_DISPLAY_HEADLESS));
     lvs_bind_str(s, 15, img->source_instance);
+    lvs_bind_str(s, 16, img->os.type);
+    lvs_bind_str(s, 17, img->os.distro);
+    lvs_bind_str(s, 18, img->os.version);
+    lvs_bind_str(s, 19, img->os.arch);
+    lvs_bind_str(s, 20, img->os.product);
+    sqlite3_bind_int(s, 21, img->os.type[0] ? img->os.cloud_init : -1);
+    lvs_bind_str(s, 22, img->state_reason);
+    lvs_bind_str(s, 23, img->job_id);
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
             cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -314,6 +337,14 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
         cg_display_parse((const char *)sqlite3_column_text(s, 13), &img->display) < 0)
         img->display = CG_DISPLAY_HEADLESS;
     lvs_col_copy(s, 14, img->source_instance, sizeof(img->source_instance));
+    lvs_col_copy(s, 15, img->os.type, sizeof(img->os.type));
+    lvs_col_copy(s, 16, img->os.distro, sizeof(img->os.distro));
+    lvs_col_copy(s, 17, img->os.version, sizeof(img->os.version));
+    lvs_col_copy(s, 18, img->os.arch, sizeof(img->os.arch));
+    lvs_col_copy(s, 19, img->os.product, sizeof(img->os.product));
+    img->os.cloud_init = sqlite3_column_int(s, 20);
+    lvs_col_copy(s, 21, img->state_reason, sizeof(img->state_reason));
+    lvs_col_copy(s, 22, img->job_id, sizeof(img->job_id));
     if (oom) {
         cg_image_release(img);
         return -1;
@@ -441,6 +472,76 @@ int lv_state_image_set_display(lv_state *st, const char *id, cg_display display,
         lvs_bind_str(s, 1, cg_display_name(display));
         lvs_bind_str(s, 2, id);
         ret = lvs_run(st, s, err, "store the image's display");
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return ret;
+}
+
+int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(&st->lock);
+    if (lvs_exec(st, "BEGIN IMMEDIATE", err) == 0) {
+        int n = lvs_delete_by_id(st, "images", "id", img->id, err);
+
+        if (n == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", img->id);
+        ret = lvs_tx_end(st, n == 1 && image_insert(st, img, 1, err) == 0, err);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return ret;
+}
+
+int lv_state_image_set_state(lv_state *st, const char *id, const char *state,
+                             const char *reason, const char *volume, unsigned long long size,
+                             cg_error *err)
+{
+    sqlite3_stmt *s;
+    int ret = -1;
+
+    pthread_mutex_lock(&st->lock);
+    /* Only a pending image has a job making it. */
+    if ((s = lvs_prep(st,
+                      "UPDATE images SET state = ?1, state_reason = ?2,"
+                      " volume = COALESCE(?3, volume),"
+                      " size = CASE WHEN ?4 > 0 THEN ?4 ELSE size END,"
+                      " job_id = CASE WHEN ?1 = 'pending' THEN job_id ELSE '' END"
+                      " WHERE id = ?5",
+                      err))) {
+        lvs_bind_str(s, 1, state);
+        lvs_bind_str(s, 2, reason ? reason : "");
+        lvs_bind_str(s, 3, volume);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
+        lvs_bind_str(s, 5, id);
+        ret = lvs_run(st, s, err, "store the image's state");
+        sqlite3_finalize(s);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return ret;
+}
+
+int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg_error *err)
+{
+    sqlite3_stmt *s;
+    int ret = -1;
+
+    pthread_mutex_lock(&st->lock);
+    if ((s = lvs_prep(st,
+                      "UPDATE images SET os_type = ?, os_distro = ?, os_version = ?, os_arch = ?,"
+                      " os_product = ?, os_cloud_init = ?,"
+                      " architecture = CASE WHEN ?4 = '' THEN architecture ELSE ?4 END"
+                      " WHERE id = ?",
+                      err))) {
+        lvs_bind_str(s, 1, os->type);
+        lvs_bind_str(s, 2, os->distro);
+        lvs_bind_str(s, 3, os->version);
+        lvs_bind_str(s, 4, os->arch);
+        lvs_bind_str(s, 5, os->product);
+        sqlite3_bind_int(s, 6, os->cloud_init);
+        lvs_bind_str(s, 7, id);
+        ret = lvs_run(st, s, err, "store the image's OS");
         sqlite3_finalize(s);
     }
     pthread_mutex_unlock(&st->lock);

@@ -489,7 +489,7 @@ int ec2_run_instances(ec2_call *c)
     spec.client_token = token;
     spec.tags = tags.n ? &tags : NULL;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_run, &err, &spec, &out) < 0) {
-        ec2_fail_cg(c, &err, err.kind == CG_ERR_NOT_FOUND ? image_id : NULL);
+        ec2_fail_cg(c, &err, (err.kind == CG_ERR_NOT_FOUND || err.kind == CG_ERR_STATE) ? image_id : NULL);
         goto cleanup;
     }
     ret = reply_reservation(c, &out, NULL);
