@@ -269,19 +269,25 @@ def slow_import(gw, url, name):
     return p, jid, lines
 
 
-def test_sigint_cancels_and_rolls_back(gw, ec2, slow_url):
-    p, jid, lines = slow_import(gw, slow_url, "slow-sigint")
+def stop_with(p, what, action):
+    """Do action, wait (bounded) for the admin to exit; it never outlives this."""
     try:
-        t = task(ec2, jid)
-        assert t["Status"] == "active" and 0 < int(t["Progress"]) < 100, t
         t0 = time.time()
-        p.send_signal(signal.SIGINT)
+        action()
         out, err = p.communicate(timeout=SIGNAL_WAIT)
-        print("SIGINT -> exit: %.1fs" % (time.time() - t0))
+        print("%s -> admin exit: %.1fs" % (what, time.time() - t0))
+        return out, err
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_sigint_cancels_and_rolls_back(gw, ec2, slow_url):
+    p, jid, lines = slow_import(gw, slow_url, "slow-sigint")
+    t = task(ec2, jid)
+    assert t["Status"] == "active" and 0 < int(t["Progress"]) < 100, t
+    out, err = stop_with(p, "SIGINT", lambda: p.send_signal(signal.SIGINT))
     assert p.returncode == 130, (p.returncode, out, err)
     _, _, end, _ = progress("".join(lines) + out)
     assert end == "CANCELLED", out
@@ -296,15 +302,7 @@ def test_sigint_cancels_and_rolls_back(gw, ec2, slow_url):
 def test_cancel_import_task_reaches_the_admin(gw, ec2, slow_url):
     """CancelImportTask to the daemon stops the job running in the admin."""
     p, jid, _ = slow_import(gw, slow_url, "slow-ec2-cancel")
-    try:
-        t0 = time.time()
-        ec2.cancel_import_task(ImportTaskId=jid)
-        out, err = p.communicate(timeout=SIGNAL_WAIT)
-        print("CancelImportTask -> admin exit: %.1fs" % (time.time() - t0))
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    out, err = stop_with(p, "CancelImportTask", lambda: ec2.cancel_import_task(ImportTaskId=jid))
     assert p.returncode == 1 and "CANCELLED" in err, (p.returncode, out, err)
     wait_for("task deleted", lambda: task(ec2, jid)["Status"] == "deleted", 30)
     assert no_pending(ec2) == []
