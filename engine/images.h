@@ -70,7 +70,4 @@ int cg_image_inspect(const cg_core *core, const char *image_id, cg_os_info *out,
  * and volumes).  Returns how many, or -1. */
 int cg_core_recover(const cg_core *core, cg_error *err);
 
-/* Is path (absolute, normalised) inside one of cfg->import_dirs?  1 or 0. */
-int cg_import_path_allowed(const cg_config *cfg, const char *path);
-
 #endif

@@ -489,7 +489,8 @@ int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *o, cg_job_fn fn, void 
     }
     if (!FITS(o->action, sizeof(j.action)) || !FITS(o->target, sizeof(j.target)) ||
         !FITS(o->description, sizeof(j.description)) || !FITS(o->source, sizeof(j.source)) ||
-        !FITS(o->format, sizeof(j.format)) || !FITS(o->id_prefix, sizeof(j.id) - 17)) {
+        !FITS(o->format, sizeof(j.format)) || !FITS(o->id_prefix, sizeof(j.id) - 17) ||
+        !FITS(o->id, sizeof(j.id))) {
         cg_error_set(err, CG_ERR_INVALID, "jobs: a field of the job is too long");
         return -1;
     }
@@ -497,7 +498,10 @@ int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *o, cg_job_fn fn, void 
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    cg_new_id(j.id, sizeof(j.id), o->id_prefix ? o->id_prefix : "job-");
+    if (o->id && *o->id)
+        snprintf(j.id, sizeof(j.id), "%s", o->id);
+    else
+        cg_new_id(j.id, sizeof(j.id), o->id_prefix ? o->id_prefix : "job-");
     snprintf(j.action, sizeof(j.action), "%s", o->action);
     snprintf(j.target, sizeof(j.target), "%s", o->target ? o->target : "");
     snprintf(j.description, sizeof(j.description), "%s", o->description ? o->description : "");

@@ -70,6 +70,7 @@ typedef struct cg_job_opts {
     const char *action;       /* required */
     const char *target;       /* NULL: "" */
     const char *id_prefix;    /* NULL: "job-"; e.g. "import-ami-" (17 hex digits follow) */
+    const char *id;           /* NULL, or the whole id made by the caller (cg_new_id) */
     int can_cancel_running;   /* the function polls cg_job_cancelled */
     const char *description;  /* NULL */
     const char *source;       /* NULL */

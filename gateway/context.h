@@ -5,6 +5,7 @@
 #include "../drivers/driver.h"
 #include "auth.h"
 #include "config.h"
+#include "../engine/images.h"
 #include "../engine/jobs.h"
 #include "keypairs.h"
 
@@ -18,6 +19,7 @@ typedef struct gw_ctx {
     cg_keystore *keys;
     cg_jobs *jobs;       /* long-running operations */
     cimi_store *cimi;    /* CIMI-only resources (templates) */
+    cg_core core;        /* cfg, driver, drv and jobs, for the engine's calls */
 } gw_ctx;
 
 #endif

@@ -54,16 +54,23 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int cg_curl_ready(cg_error *err)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        cg_error_set(err, CG_ERR_INTERNAL, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+        return -1;
+    }
+    return 0;
+}
+
 cg_glance *cg_glance_new(const cg_glance_provider *p, cg_error *err)
 {
     cg_glance *g;
     char why[256];
 
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK) {
-        cg_error_set(err, CG_ERR_INTERNAL, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    if (cg_curl_ready(err) < 0)
         return NULL;
-    }
     if (cg_glance_provider_check(p, why, sizeof(why)) < 0) {
         cg_error_set(err, CG_ERR_INVALID, "Glance provider %s: %s", p->name ? p->name : "?",
                      why);

@@ -82,6 +82,10 @@ typedef int (*cg_glance_progress_cb)(long long done, long long total, void *arg)
 
 typedef struct cg_glance cg_glance;
 
+/* curl_global_init, once per process (any libcurl user calls this first).
+ * 0 or -1. */
+int cg_curl_ready(cg_error *err);
+
 /* A client for p (copied).  Initialises libcurl once per process.
  * Returns NULL with err set.  Free with cg_glance_free. */
 cg_glance *cg_glance_new(const cg_glance_provider *p, cg_error *err);

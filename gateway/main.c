@@ -243,8 +243,11 @@ int main(int argc, char **argv)
     ctx = (gw_ctx){.cfg = &cfg, .creds = &creds, .driver = &lv_driver, .drv = drv, .keys = keys};
     ctx.jobs = jobs;
     ctx.cimi = cimi;
+    ctx.core = (cg_core){.cfg = &cfg, .driver = &lv_driver, .drv = drv, .jobs = jobs};
     /* Jobs a crash interrupted are FAILED by now; undo what they made. */
     cimi_create_recover(&ctx);
+    if (cg_core_recover(&ctx.core, &err) < 0)
+        cg_err("recovering interrupted image jobs: %s", err.message);
 
     if (evthread_use_pthreads() < 0 || !(st.base = event_base_new())) {
         cg_err("cannot initialise libevent");

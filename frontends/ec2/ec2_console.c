@@ -94,9 +94,17 @@ int ec2_display_pseudo_tags(ec2_call *c, cg_instance_list *instances, cg_image_l
     for (i = 0; images && i < images->n; i++) {
         const cg_image *img = &images->v[i];
 
+        char os[96];
+
         if (cg_tags_set(&images->v[i].tags, EC2_TAG_DISPLAY,
                         cg_display_name(img->display ? img->display : CG_DISPLAY_HEADLESS)) < 0)
             return ec2_fail_cg(c, &oom, NULL);
+        /* What inspection found: "linux/debian/12", "windows/windows/10.0". */
+        if (img->os.type[0]) {
+            snprintf(os, sizeof(os), "%s/%s/%s", img->os.type, img->os.distro, img->os.version);
+            if (cg_tags_set(&images->v[i].tags, EC2_TAG_OS, os) < 0)
+                return ec2_fail_cg(c, &oom, NULL);
+        }
     }
     return 0;
 }

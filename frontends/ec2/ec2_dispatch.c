@@ -22,6 +22,7 @@
  * turns a successful run into DryRunOperation. */
 static const ec2_action ec2_actions[] = {
     {"AttachVolume", ec2_attach_volume, 1},
+    {"CancelImportTask", ec2_cancel_import_task, 1},
     {"CreateImage", ec2_create_image, 1},
     {"CreateKeyPair", ec2_create_key_pair, 1},
     {"CreateTags", ec2_create_tags, 1},
@@ -32,6 +33,7 @@ static const ec2_action ec2_actions[] = {
     {"DescribeAccountAttributes", ec2_describe_account_attributes, 0},
     {"DescribeAvailabilityZones", ec2_describe_availability_zones, 0},
     {"DescribeImages", ec2_describe_images, 0},
+    {"DescribeImportImageTasks", ec2_describe_import_image_tasks, 0},
     {"DescribeInstanceAttribute", ec2_describe_instance_attribute, 0},
     {"DescribeInstanceStatus", ec2_describe_instance_status, 0},
     {"DescribeInstanceTypes", ec2_describe_instance_types, 0},
@@ -44,6 +46,7 @@ static const ec2_action ec2_actions[] = {
     {"GetConsoleOutput", ec2_get_console_output, 0},
     {"GetConsoleScreenshot", ec2_get_console_screenshot, 0},
     {"GetPasswordData", ec2_get_password_data, 0},
+    {"ImportImage", ec2_import_image, 1},
     {"ImportKeyPair", ec2_import_key_pair, 1},
     {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},
     {"RebootInstances", ec2_reboot_instances, 1},

@@ -190,6 +190,12 @@ void ec2_filters_release(ec2_filters *f)
 int ec2_filters_parse(const ec2_params *ix, const char *const *allowed, ec2_filters *out,
                       cg_error *err)
 {
+    return ec2_filters_parse_list(ix, "Filter", allowed, out, err);
+}
+
+int ec2_filters_parse_list(const ec2_params *ix, const char *list, const char *const *allowed,
+                           ec2_filters *out, cg_error *err)
+{
     ec2_filters f = {0};
     ec2_filter *cur;
     size_t count, i, j, nvals;
@@ -199,7 +205,7 @@ int ec2_filters_parse(const ec2_params *ix, const char *const *allowed, ec2_filt
 
     out->v = NULL;
     out->n = 0;
-    count = ec2_params_list_len(ix, "Filter");
+    count = ec2_params_list_len(ix, list);
     if (count > EC2_LIST_MAX) {
         cg_error_set(err, CG_ERR_INVALID, "Too many filters (at most %d)", EC2_LIST_MAX);
         return -1;
@@ -209,16 +215,16 @@ int ec2_filters_parse(const ec2_params *ix, const char *const *allowed, ec2_filt
     if (!(f.v = calloc(count, sizeof(*f.v))))
         goto oom;
     for (i = 1; i <= count; i++) {
-        if (!(name = ec2_params_getf(ix, "Filter.%zu.Name", i))) {
+        if (!(name = ec2_params_getf(ix, "%s.%zu.Name", list, i))) {
             cg_error_set(err, CG_ERR_MISSING,
-                         "The request must contain the parameter Filter.%zu.Name", i);
+                         "The request must contain the parameter %s.%zu.Name", list, i);
             goto cleanup;
         }
         if (!filter_name_allowed(allowed, name)) {
             cg_error_set(err, CG_ERR_INVALID, "The filter '%.200s' is invalid", name);
             goto cleanup;
         }
-        snprintf(prefix, sizeof(prefix), "Filter.%zu.Value", i);
+        snprintf(prefix, sizeof(prefix), "%.16s.%zu.Value", list, i);
         nvals = ec2_params_list_len(ix, prefix);
         if (nvals == 0) {
             cg_error_set(err, CG_ERR_INVALID, "The filter '%.200s' requires a value", name);

@@ -64,6 +64,9 @@ typedef struct ec2_filters {
  * CG_ERR_MISSING.  0 or -1. */
 int ec2_filters_parse(const ec2_params *ix, const char *const *allowed, ec2_filters *out,
                       cg_error *err);
+/* The same for a list not called "Filter" (DescribeImportImageTasks: "Filters"). */
+int ec2_filters_parse_list(const ec2_params *ix, const char *list, const char *const *allowed,
+                           ec2_filters *out, cg_error *err);
 /* Free the contents. Accepts NULL. */
 void ec2_filters_release(ec2_filters *f);
 

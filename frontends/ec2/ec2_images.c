@@ -1,14 +1,19 @@
 /* cloudgate: EC2 CreateImage (DescribeImages is in ec2_describe.c).
  *
- * The driver copies the instance's root disk into a new image (image_capture)
- * and answers once it is available.  A running instance is paused for the
- * copy, never rebooted: NoReboot is accepted, and NoReboot=false (EC2's
- * default, a clean shutdown first) is served the same crash-consistent way.
+ * As on AWS the answer comes at once: the engine records the image as
+ * "pending" and a job (engine/images.h, cg_capture_submit) copies the
+ * instance's root disk, inspects it, seals it when asked and makes it
+ * "available" (`aws ec2 wait image-available`).  A running instance is
+ * paused for the copy, never rebooted: NoReboot is accepted, and
+ * NoReboot=false (EC2's default, a clean shutdown first) is served the same
+ * crash-consistent way.  TagSpecification (ResourceType image) tags the
+ * image; its cloudgate:seal=true asks for sealing (consumed, not stored).
  */
 #include "ec2_internal.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define EC2_AMI_NAME_MIN 3
 #define EC2_AMI_NAME_MAX 128
@@ -50,6 +55,9 @@ int ec2_create_image(ec2_call *c)
     cg_instance_list list = {0};
     cg_image img = {0};
     cg_error err = {0};
+    cg_tags tags = {0};
+    cg_job job;
+    const char *seal;
     size_t len = 0;
     int no_reboot, ret = -1;
 
@@ -72,8 +80,18 @@ int ec2_create_image(ec2_call *c)
                  EC2_AMI_DESCRIPTION_MAX);
         goto cleanup;
     }
-    if (ec2_param_bool(c, "NoReboot", 0, &no_reboot) < 0)
+    if (ec2_param_bool(c, "NoReboot", 0, &no_reboot) < 0 ||
+        ec2_param_tag_specs(c, "image", &tags) < 0)
         goto cleanup;
+    if ((seal = cg_tags_get(&tags, EC2_TAG_SEAL))) {
+        if (strcasecmp(seal, "true") != 0 && strcasecmp(seal, "false") != 0) {
+            ec2_fail(c, "InvalidParameterValue", "Tag %s must be true or false, not '%.32s'",
+                     EC2_TAG_SEAL, seal);
+            goto cleanup;
+        }
+        spec.seal = strcasecmp(seal, "true") == 0;
+        cg_tags_remove(&tags, EC2_TAG_SEAL, NULL);
+    }
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &list) < 0) {
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
@@ -83,7 +101,8 @@ int ec2_create_image(ec2_call *c)
     spec.instance_id = id;
     spec.name = name;
     spec.description = desc;
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_capture, &err, &spec, &img) < 0) {
+    spec.tags = tags.n ? &tags : NULL;
+    if (cg_capture_submit(&c->ctx->core, &spec, &img, &job, &err) < 0) {
         if (err.kind == CG_ERR_CONFLICT)
             ec2_fail(c, "InvalidAMIName.Duplicate", "AMI name %.128s is already in use by an AMI",
                      name);
@@ -94,6 +113,7 @@ int ec2_create_image(ec2_call *c)
     ret = ec2_reply(c, ec2_xml_create_image(c->req->request_id, img.id, &len), &len);
 
 cleanup:
+    cg_tags_release(&tags);
     cg_image_release(&img);
     cg_instance_list_release(&list);
     return ret;

@@ -163,6 +163,11 @@ int ec2_delete_tags(ec2_call *c);
 int ec2_describe_tags(ec2_call *c);
 /* ec2_images.c */
 int ec2_create_image(ec2_call *c);
+/* ImportImage, DescribeImportImageTasks, CancelImportTask (ec2_import.c). */
+int ec2_import_image(ec2_call *c);
+int ec2_describe_import_image_tasks(ec2_call *c);
+int ec2_cancel_import_task(ec2_call *c);
+
 /* ec2_volumes.c */
 int ec2_create_volume(ec2_call *c);
 int ec2_describe_volumes(ec2_call *c);
@@ -188,6 +193,10 @@ int ec2_get_password_data(ec2_call *c);
 #define EC2_TAG_DISPLAY "cloudgate:display"
 #define EC2_TAG_DISPLAY_LIVE "cloudgate:display-live"
 #define EC2_TAG_DISPLAY_ADDRESS "cloudgate:display-address"
+/* Images: what inspection found (read-only), and CreateImage's request to
+ * seal (consumed, like cloudgate:display at launch). */
+#define EC2_TAG_OS "cloudgate:os"
+#define EC2_TAG_SEAL "cloudgate:seal"
 
 /* "headless", "vnc" or "spice" into *out; else InvalidParameterValue naming
  * what.  0 or -1. */

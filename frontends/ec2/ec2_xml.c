@@ -524,6 +524,19 @@ static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
     ec2_xml_str(x, "imageId", img->id);
     ec2_xml_str(x, "imageLocation", location);
     ec2_xml_str(x, "imageState", img->state);
+    if (img->state_reason[0]) {
+        ec2_xml_start(x, "stateReason");
+        ec2_xml_str(x, "code", "Client.ImageError");
+        ec2_xml_str(x, "message", img->state_reason);
+        ec2_xml_end(x);
+    }
+    /* From inspection; EC2 says "Linux/UNIX" for any non-Windows image. */
+    if (strcmp(img->os.type, "windows") == 0)
+        ec2_xml_str(x, "platform", "windows");
+    ec2_xml_str(x, "platformDetails",
+                strcmp(img->os.type, "windows") == 0 ? "Windows" : "Linux/UNIX");
+    ec2_xml_str(x, "usageOperation", strcmp(img->os.type, "windows") == 0 ? "RunInstances:0002"
+                                                                          : "RunInstances");
     ec2_xml_str(x, "imageOwnerId", cfg->account_id);
     ec2_xml_time(x, "creationDate", img->created);
     ec2_xml_bool(x, "isPublic", 0);

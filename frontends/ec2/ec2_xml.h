@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../../drivers/driver.h"
+#include "../../engine/jobs.h"
 #include "../../gateway/config.h"
 #include "../../gateway/keypairs.h"
 
@@ -99,6 +100,12 @@ char *ec2_xml_return_true(const char *action, const char *request_id, size_t *le
 
 /* CreateImage: <imageId> (written in ec2_images.c). */
 char *ec2_xml_create_image(const char *request_id, const char *image_id, size_t *len);
+
+/* Import tasks (engine jobs of action import-image; ec2_import.c). */
+char *ec2_xml_import_image(const char *request_id, const cg_job *j, size_t *len);
+char *ec2_xml_import_tasks(const char *request_id, const cg_job *const *v, size_t n,
+                           const char *next_token, size_t *len);
+char *ec2_xml_cancel_import_task(const char *request_id, const char *id, size_t *len);
 
 /* Volumes (written in ec2_volumes.c).  CreateVolume: the volume's fields. */
 char *ec2_xml_create_volume(const char *request_id, const cg_volume *v, size_t *len);

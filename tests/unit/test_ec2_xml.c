@@ -289,7 +289,9 @@ static void test_describe_images(void **state)
     snprintf(b.id, sizeof(b.id), "ami-12345678");
     b.name = "cirros";
     snprintf(b.architecture, sizeof(b.architecture), "x86_64");
-    snprintf(b.state, sizeof(b.state), "pending");
+    snprintf(b.state, sizeof(b.state), "failed");
+    snprintf(b.state_reason, sizeof(b.state_reason), "virt-sysprep failed (exit 1)");
+    snprintf(b.os.type, sizeof(b.os.type), "windows");
     b.created = T_LAUNCH;
     v[0] = &a;
     v[1] = &b;
@@ -298,8 +300,64 @@ static void test_describe_images(void **state)
                  "3");
     assert_xpath(doc, len, "count(//e:imagesSet/e:item[2]/e:description)", "0");
     assert_xpath(doc, len, "//e:imagesSet/e:item[2]/e:imageOwnerId", "123456789012");
+    assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:platformDetails", "Linux/UNIX");
+    assert_xpath(doc, len, "count(//e:imagesSet/e:item[1]/e:platform)", "0");
+    assert_xpath(doc, len, "//e:imagesSet/e:item[2]/e:platform", "windows");
+    assert_xpath(doc, len, "//e:imagesSet/e:item[2]/e:stateReason/e:message",
+                 "virt-sysprep failed (exit 1)");
     check_golden("describe_images", doc, len);
     cg_tags_release(&a.tags);
+}
+
+static void test_import_tasks(void **state)
+{
+    cg_job a = {0}, b = {0}, d = {0};
+    const cg_job *v[3] = {&a, &b, &d};
+    size_t len = 0;
+    char *doc;
+
+    snprintf(a.id, sizeof(a.id), "import-ami-0123456789abcdef0");
+    snprintf(a.action, sizeof(a.action), "import-image");
+    snprintf(a.target, sizeof(a.target), "ami-0a1b2c3d4e5f60718");
+    snprintf(a.description, sizeof(a.description), "debian from glance");
+    snprintf(a.source, sizeof(a.source), "glance://local/5b0b8a1e-6c2f-4d9e-8f1a-0c3b2a1d4e5f");
+    snprintf(a.format, sizeof(a.format), "qcow2");
+    a.size = 884801536ULL;
+    a.state = CG_JOB_SUCCESS;
+    a.progress = 100;
+    b = a;
+    snprintf(b.id, sizeof(b.id), "import-ami-0fedcba9876543210");
+    snprintf(b.source, sizeof(b.source), "http://127.0.0.1:8080/disk.img");
+    snprintf(b.format, sizeof(b.format), "raw");
+    b.description[0] = '\0';
+    b.state = CG_JOB_RUNNING;
+    b.progress = 42;
+    snprintf(b.status_message, sizeof(b.status_message), "downloading: 42.0 of 100.0 MB");
+    d = a;
+    snprintf(d.id, sizeof(d.id), "import-ami-00000000000000001");
+    d.state = CG_JOB_FAILED;
+    snprintf(d.status_message, sizeof(d.status_message), "checksum mismatch");
+    doc = ec2_xml_import_tasks(RID, v, 3, "tok", &len);
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[1]/e:status", "completed");
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[1]/e:imageId", "ami-0a1b2c3d4e5f60718");
+    assert_xpath(doc, len, "count(//e:importImageTaskSet/e:item[1]/e:progress)", "0");
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[2]/e:status", "active");
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[2]/e:progress", "42");
+    assert_xpath(doc, len, "count(//e:importImageTaskSet/e:item[2]/e:imageId)", "0");
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[3]/e:status", "deleted");
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[3]/e:statusMessage",
+                 "checksum mismatch");
+    check_golden("describe_import_image_tasks", doc, len);
+    doc = ec2_xml_import_tasks(RID, NULL, 0, NULL, &len);
+    assert_xpath(doc, len, "count(//e:importImageTaskSet)", "1");
+    check_golden("describe_import_image_tasks_empty", doc, len);
+    b.progress = 0;
+    b.state = CG_JOB_QUEUED;
+    b.status_message[0] = '\0';
+    doc = ec2_xml_import_image(RID, &b, &len);
+    check_golden("import_image", doc, len);
+    doc = ec2_xml_cancel_import_task(RID, b.id, &len);
+    check_golden("cancel_import_task", doc, len);
 }
 
 static void test_create_image(void **state)
@@ -545,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_state_changes),
         cmocka_unit_test(test_instance_status),
         cmocka_unit_test(test_describe_images),
+        cmocka_unit_test(test_import_tasks),
         cmocka_unit_test(test_create_image),
         cmocka_unit_test(test_volumes),
         cmocka_unit_test(test_describe_regions_zones),
