@@ -181,8 +181,8 @@ def test_import_and_boot(gw, glances, fmt, provider):
     ami = task["ImageId"]
     gw.images.append(ami)
     assert re.fullmatch(r"ami-[0-9a-f]{17}", ami), task
-    assert seen == sorted(seen) and seen[-1] == 100, seen
-    assert len(seen) >= 2, "progress never seen below 100: %s" % seen
+    # Progress rises while active (a completed task, as on AWS, has none).
+    assert seen == sorted(seen) and len(seen) >= 2 and seen[-1] > seen[0], seen
     gw.aws("wait", "image-available", "--image-ids", ami, timeout=300)
     img = gw.aws("describe-images", "--image-ids", ami, timeout=60)["Images"][0]
     assert img["State"] == "available", img
