@@ -16,8 +16,10 @@
 #                  inspected, so no libguestfs time is counted)
 #     The volume is deleted after each round.
 #  3. Prints MB/s (10^6 bytes/s of the file's size) per round and the best
-#     of each, and the ratios import/curl-pool and import/curl-null (goal:
-#     import/curl-pool >= 0.9).
+#     of each, the admin process's CPU seconds per import, and the ratios
+#     import/curl-pool and import/curl-null (goal: import/curl-pool >= 0.9).
+#     The load average at the start is printed too: on 2 cores shared with
+#     running guests the numbers move by tens of percent.
 #
 # An EXIT trap stops only the Glance it started (the helper's processes, by
 # PID), deletes the volumes this run made (recorded ids) and checks with
@@ -137,6 +139,7 @@ uri = $URI
 url = $GURL
 EOF
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)     # 2 shared cores: other work skews the numbers
 declare -A BEST=([null]=0 [pool]=0 [import]=0)
 rate() { calc "$SIZE / ($2 - $1) / 1e6"; }
 keep_best() { awk "BEGIN { exit !($2 > ${BEST[$1]}) }" && BEST[$1]=$2 || true; }
@@ -153,13 +156,15 @@ for r in $(seq 1 "$RUNS"); do
 
   before=$(V vol-list "$POOL" | awk '{print $1}' | sort)
   t0=$(now)
-  vid=$("$ADMIN" -c "$CONF" image-import "glance://bench/$GID" --as volume --zone bench \
-        --format "$FORMAT" 2>"$WORK/import.err" | tail -n 1) ||
+  vid=$(/usr/bin/time -f '%U %S' -o "$WORK/cpu" "$ADMIN" -c "$CONF" image-import \
+        "glance://bench/$GID" --as volume --zone bench --format "$FORMAT" \
+        2>"$WORK/import.err" | tail -n 1) ||
     die "image-import failed: $(cat "$WORK/import.err")"
   t1=$(now)
+  cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$WORK/cpu")
   comm -13 <(echo "$before") <(V vol-list "$POOL" | awk '{print $1}' | sort) >>"$WORK/volumes"
   imp=$(rate "$t0" "$t1"); keep_best import "$imp"
-  printf '%-5s %12s %12s %12s   (%s)\n' "$r" "$null" "$pool" "$imp" "$vid"
+  printf '%-5s %12s %12s %12s   (%s; admin CPU %s s)\n' "$r" "$null" "$pool" "$imp" "$vid" "$cpu"
   while read -r v; do
     V vol-info --pool "$POOL" "$v" >/dev/null 2>&1 && V vol-delete --pool "$POOL" "$v" >/dev/null
   done <"$WORK/volumes"
@@ -168,4 +173,5 @@ printf '%-5s %12s %12s %12s   MB/s\n' best "${BEST[null]}" "${BEST[pool]}" "${BE
 printf 'import/curl-pool %s   import/curl-null %s   (goal import/curl-pool >= 0.9)\n' \
   "$(awk "BEGIN { printf \"%.2f\", ${BEST[import]} / ${BEST[pool]} }")" \
   "$(awk "BEGIN { printf \"%.2f\", ${BEST[import]} / ${BEST[null]} }")"
-printf 'file %s (%s, %s bytes), %s rounds\n' "$FILE" "$FORMAT" "$SIZE" "$RUNS"
+printf 'file %s (%s, %s bytes), %s rounds; load average at the start: %s\n' \
+  "$FILE" "$FORMAT" "$SIZE" "$RUNS" "$LOAD"
