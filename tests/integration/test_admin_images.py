@@ -306,3 +306,29 @@ def test_cancel_import_task_reaches_the_admin(gw, ec2, slow_url):
     assert p.returncode == 1 and "CANCELLED" in err, (p.returncode, out, err)
     wait_for("task deleted", lambda: task(ec2, jid)["Status"] == "deleted", 30)
     assert no_pending(ec2) == []
+
+
+def test_jobs_follows_a_daemon_job(gw, ec2, slow_url):
+    """jobs reads the store only: a job the daemon runs (EC2 ImportImage)
+    shows in the list while it runs, and --watch follows it to its end."""
+    jid = ec2.import_image(Description="daemon-run",
+                           DiskContainers=[{"Format": "raw", "Url": slow_url}])["ImportTaskId"]
+    try:
+        row = wait_for("the daemon's job running with progress", lambda: next(
+            (r for r in jobs_rows(gw) if r[0] == jid and r[2] == "RUNNING" and r[3] != "0%"),
+            None), 60, interval=0.5)
+        assert row[1] == "import-image", row
+        watch = subprocess.Popen([ADMIN, "-c", gw.conf, "jobs", "--watch", jid],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        out, err = stop_with(watch, "CancelImportTask (daemon job)",
+                             lambda: ec2.cancel_import_task(ImportTaskId=jid))
+    finally:
+        if task(ec2, jid)["Status"] == "active":
+            ec2.cancel_import_task(ImportTaskId=jid)
+    assert watch.returncode == 1, (out, err)
+    pcts = [int(m.group(2)) for m in map(LINE_RE.match, out.splitlines()) if m]
+    assert pcts and pcts == sorted(pcts), out
+    assert END_RE.search(out.splitlines()[-1]) and "CANCELLED" in out, out
+    wait_for("task deleted", lambda: task(ec2, jid)["Status"] == "deleted", 30)
+    assert no_pending(ec2) == []
