@@ -193,8 +193,10 @@ static int follow(cg_jobs *jobs, const char *id, int cancel, cg_job *final)
     int asked = 0;
     view v;
 
-    if (cg_jobs_get(jobs, id, final, &err) < 0)
-        return fail("jobs", &err), -1;
+    if (cg_jobs_get(jobs, id, final, &err) < 0) {
+        fail("jobs", &err);
+        return -1;
+    }
     view_init(&v, final);
     for (;;) {
         show(&v, final);
@@ -217,8 +219,10 @@ static int follow(cg_jobs *jobs, const char *id, int cancel, cg_job *final)
         }
         nanosleep(&pause, NULL);
         cg_error_clear(&err);
-        if (cg_jobs_get(jobs, id, final, &err) < 0)
-            return fail("jobs", &err), -1;
+        if (cg_jobs_get(jobs, id, final, &err) < 0) {
+            fail("jobs", &err);
+            return -1;
+        }
     }
     show_end(&v, final);
     return 0;
@@ -254,6 +258,13 @@ static void import_usage(FILE *to)
                 "  path) under one of import_dirs\n");
 }
 
+static int usage_error(const char *why)
+{
+    fprintf(stderr, "cloudgate-admin: image-import: %s\n", why);
+    return -1;
+}
+
+/* 0, 1 (--help was printed) or -1 (usage error, reported). */
 static int parse_import(int argc, char **argv, cg_import_spec *spec)
 {
     static const struct option opts[] = {
@@ -274,18 +285,18 @@ static int parse_import(int argc, char **argv, cg_import_spec *spec)
             else if (!strcmp(optarg, "volume"))
                 spec->as = CG_IMPORT_VOLUME;
             else
-                return fprintf(stderr, "cloudgate-admin: --as must be template or volume\n"), -1;
+                return usage_error("--as must be template or volume");
             break;
         case 's': spec->seal = 1; break;
         case 'n': spec->name = optarg; break;
         case 'D': spec->description = optarg; break;
         case 'f':
             if (strcmp(optarg, "qcow2") && strcmp(optarg, "raw"))
-                return fprintf(stderr, "cloudgate-admin: --format must be qcow2 or raw\n"), -1;
+                return usage_error("--format must be qcow2 or raw");
             spec->format = optarg;
             break;
         case 'z': spec->zone = optarg; break;
-        case 'h': import_usage(stdout); exit(EXIT_SUCCESS);
+        case 'h': import_usage(stdout); return 1;
         default: import_usage(stderr); return -1;
         }
     }
@@ -294,7 +305,7 @@ static int parse_import(int argc, char **argv, cg_import_spec *spec)
         return -1;
     }
     if (spec->seal && spec->as == CG_IMPORT_VOLUME)
-        return fprintf(stderr, "cloudgate-admin: --seal applies to templates only\n"), -1;
+        return usage_error("--seal applies to templates only");
     return 0;
 }
 
@@ -307,10 +318,12 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
     cg_job job;
     sigset_t block, old;
     char *url = NULL;
-    int rc = EXIT_USAGE;
+    int rc = EXIT_USAGE, parsed;
 
-    if (parse_import(argc, argv, &spec) < 0)
+    if ((parsed = parse_import(argc, argv, &spec)) != 0) {
+        rc = parsed > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         goto cleanup;
+    }
     rc = EXIT_FAILURE;
     if (to_url(argv[optind], &url) < 0)
         goto cleanup;
