@@ -285,6 +285,15 @@ def stop_with(p, what, action):
 
 def test_sigint_cancels_and_rolls_back(gw, ec2, slow_url):
     p, jid, lines = slow_import(gw, slow_url, "slow-sigint")
+    # Plain lines come at most once a second (the progress message changes
+    # with every chunk).
+    stamps = []
+    for _ in range(3):
+        lines.append(p.stdout.readline())
+        stamps.append(time.time())
+        assert LINE_RE.match(lines[-1]), lines
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert min(gaps) > 0.8, gaps
     t = task(ec2, jid)
     assert t["Status"] == "active" and 0 < int(t["Progress"]) < 100, t
     out, err = stop_with(p, "SIGINT", lambda: p.send_signal(signal.SIGINT))
