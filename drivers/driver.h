@@ -396,6 +396,10 @@ typedef struct cg_driver {
     /* Finish a pending image: copy its disk to every other zone and make it
      * "available".  On failure the copies are removed; it stays pending. */
     int (*image_publish)(cg_drv *drv, const char *image_id, cg_error *err);
+    /* Remove a pending image and its disks in every zone (a failed,
+     * cancelled or interrupted job's rollback; image_deregister refuses
+     * pending images with CG_ERR_STATE). */
+    int (*image_discard)(cg_drv *drv, const char *image_id, cg_error *err);
     /* Change an image's display default (DEFAULT: no change). */
     int (*image_set_display)(cg_drv *drv, const char *image_id, cg_display display,
                              cg_error *err);

@@ -28,4 +28,9 @@ typedef int (*cg_guest_cancel_fn)(void *arg);
 int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, int log_fd,
                   cg_guest_cancel_fn cancelled, void *arg, cg_error *err);
 
+/* After a crash: kill (with its process group) any virt-sysprep whose
+ * command line contains match (an image id: its volumes' paths name it),
+ * which the dead gateway started.  Returns how many. */
+int cg_guest_kill_leftovers(const char *match);
+
 #endif

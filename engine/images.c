@@ -275,7 +275,7 @@ static void drop_image(const cg_core *c, const char *job_id, const char *image_i
 {
     cg_error e = {0};
 
-    if (CG_DRV_CALL(c->driver, c->drv, image_deregister, &e, image_id) < 0 &&
+    if (CG_DRV_CALL(c->driver, c->drv, image_discard, &e, image_id) < 0 &&
         e.kind != CG_ERR_NOT_FOUND)
         cg_warn("job %s: image %s not removed: %s", job_id, image_id, e.message);
     else
@@ -457,8 +457,35 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
 
     if (sscanf(undo, "image %31s", id) == 1) {
         cg_warn("job %s was interrupted: removing its image %s", job->id, id);
+        /* A seal the crash interrupted may still be running on the disk. */
+        if (cg_guest_kill_leftovers(id) > 0)
+            usleep(500 * 1000);
         drop_image(c, job->id, id);
     }
+}
+
+/* Are all zones reachable?  Rolling back deletes volumes in every zone:
+ * at start-up the connections come up on their own threads. */
+static int zones_up(const cg_core *c, double wait_sec)
+{
+    double end = cg_monotonic() + wait_sec;
+    cg_zone_list zl;
+    cg_error e;
+    size_t i;
+    int up;
+
+    do {
+        memset(&zl, 0, sizeof(zl));
+        memset(&e, 0, sizeof(e));
+        up = CG_DRV_CALL(c->driver, c->drv, zone_list, &e, &zl) == 0;
+        for (i = 0; up && i < zl.n; i++)
+            up = strcmp(zl.v[i].state, "available") == 0;
+        cg_zone_list_release(&zl);
+        if (up)
+            return 1;
+        usleep(200 * 1000);
+    } while (cg_monotonic() < end);
+    return 0;
 }
 
 int cg_core_recover(const cg_core *c, cg_error *err)
@@ -469,6 +496,22 @@ int cg_core_recover(const cg_core *c, cg_error *err)
     cg_error e;
     size_t i;
     int n, total = 0;
+
+    /* Every job rolled back here left a pending image: none, nothing to do
+     * (and no waiting for zones). */
+    if (CG_DRV_CALL(c->driver, c->drv, image_list, err, &il) < 0)
+        return -1;
+    for (i = 0, n = 0; i < il.n; i++)
+        n += strcmp(il.v[i].state, "pending") == 0;
+    cg_image_list_release(&il);
+    if (n == 0)
+        return 0;
+    /* Unreachable zones would keep their copies: the pending images then
+     * stay (not launchable) until a start that reaches every zone. */
+    if (!zones_up(c, 30.0)) {
+        cg_warn("a zone is unreachable: interrupted image jobs are rolled back at a later start");
+        return 0;
+    }
 
     for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
         if ((n = cg_jobs_recover(c->jobs, actions[i], recover_one, (void *)c, err)) < 0)
@@ -488,6 +531,7 @@ int cg_core_recover(const cg_core *c, cg_error *err)
             continue;
         cg_warn("image %s was left pending by job %s: removing it", il.v[i].id,
                 il.v[i].job_id[0] ? il.v[i].job_id : "(none)");
+        cg_guest_kill_leftovers(il.v[i].id);
         drop_image(c, il.v[i].job_id, il.v[i].id);
         total++;
     }

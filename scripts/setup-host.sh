@@ -58,6 +58,7 @@ PACKAGES=(
   build-essential autoconf automake libtool pkg-config
   libvirt-dev libevent-dev libxml2-dev libssl-dev libcurl4-openssl-dev
   libjson-c-dev libsqlite3-dev libcmocka-dev
+  libguestfs-dev              # engine/guest.c (inspection)
   libasan8 libubsan1          # gcc's ASan/UBSan runtimes: scripts/test-sanitizers.sh
   clang libclang-rt-14-dev    # libFuzzer: scripts/test-fuzz.sh
   # runtime; dnsmasq-base + iptables must be there before libvirtd starts

@@ -382,7 +382,7 @@ int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg
     ret = 0;
 
 cleanup:
-    if (ret < 0 && made && lv_image_deregister(drv, id, &derr) < 0)
+    if (ret < 0 && made && lv_image_discard(drv, id, &derr) < 0)
         cg_warn("capture: image %s left: %s", id, derr.message);
     if (ret == 0 && out) {
         *out = img;

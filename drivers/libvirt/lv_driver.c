@@ -281,6 +281,7 @@ const cg_driver lv_driver = {
     .image_disk_paths = lv_image_disk_paths,
     .image_set_os = lv_image_set_os,
     .image_publish = lv_image_publish,
+    .image_discard = lv_image_discard,
     .volume_list = lv_volume_list,
     .volume_create = lv_volume_create,
     .volume_delete = lv_volume_delete,

@@ -64,8 +64,11 @@ int lv_image_copy_boot_files(cg_drv *drv, const char *kernel, const char *initrd
 void lv_image_unplace(cg_drv *drv, const char *volume, size_t n, const int *made);
 /* Remove STATE_DIR/images/<id>/{kernel,initrd} and the directory. */
 void lv_image_remove_boot_files(cg_drv *drv, const char *id);
-/* Forget the image; an uploaded volume is deleted unless instances use it. */
+/* Forget the image; an uploaded volume is deleted unless instances use it.
+ * A pending image is refused (CG_ERR_STATE): its job owns it. */
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err);
+/* Remove a pending image and its disks (driver.h image_discard). */
+int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err);
 /* Set (remove == 0) or delete (remove == 1) tags of an image. */
 int lv_image_tags(cg_drv *drv, const char *image_id, const cg_tags *tags, int remove,
                   cg_error *err);

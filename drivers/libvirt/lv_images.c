@@ -233,7 +233,9 @@ cleanup:
     return ret;
 }
 
-int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
+/* pending: 1 removes only a pending image (its job's rollback), 0 only
+ * one that is not (a job is still making it: cancel the job instead). */
+static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error *err)
 {
     cg_image img;
     virConnectPtr conn;
@@ -247,6 +249,15 @@ int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
             cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", image_id);
         return -1;
     }
+    if ((strcmp(img.state, "pending") == 0) != pending) {
+        if (pending)
+            cg_error_set(err, CG_ERR_STATE, "image %s is %s, not pending", image_id, img.state);
+        else
+            cg_error_set(err, CG_ERR_STATE,
+                         "image %s is pending: job %s is making it (cancel the job instead)",
+                         image_id, img.job_id[0] ? img.job_id : "(unknown)");
+        goto cleanup;
+    }
     if (lv_state_image_delete(drv->state, image_id, err) < 0)
         goto cleanup;
     for (i = 0; i < drv->n_hosts; i++)
@@ -259,7 +270,7 @@ int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
         ret = 0;
         goto cleanup;
     }
-    for (i = 0; owned && i < drv->n_hosts; i++) {
+    for (i = 0; owned && img.volume[0] && i < drv->n_hosts; i++) {
         cg_error_clear(&derr);
         if (!(conn = lv_host_conn(drv->hosts[i], &derr)) ||
             lv_storage_delete(conn, drv->cfg->storage_pool, img.volume, &derr) < 0)
@@ -269,12 +280,22 @@ int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
             virConnectClose(conn);
     }
     lv_image_remove_boot_files(drv, image_id);
-    cg_info("image %s deregistered", image_id);
+    cg_info("image %s %s", image_id, pending ? "removed (its job did not finish)" : "deregistered");
     ret = 0;
 
 cleanup:
     cg_image_release(&img);
     return ret;
+}
+
+int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
+{
+    return image_remove(drv, image_id, 0, err);
+}
+
+int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err)
+{
+    return image_remove(drv, image_id, 1, err);
 }
 
 /* lv_image_tags under tags_lock. */

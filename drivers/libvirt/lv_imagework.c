@@ -329,7 +329,15 @@ cleanup:
 
 int lv_image_set_os(cg_drv *drv, const char *image_id, const cg_os_info *os, cg_error *err)
 {
-    return os ? lv_state_image_set_os(drv->state, image_id, os, err) : 0;
+    if (!os)
+        return 0;
+    if (lv_state_image_set_os(drv->state, image_id, os, err) < 0)
+        return -1;
+    /* Windows guests read their seed with cloudbase-init, which knows
+     * OpenStack's config drive; everything else gets NoCloud. */
+    if (strcmp(os->type, "windows") == 0)
+        return lv_state_image_set_seed_format(drv->state, image_id, LV_SEED_CONFIGDRIVE, err);
+    return 0;
 }
 
 int lv_image_publish(cg_drv *drv, const char *image_id, cg_error *err)

@@ -450,6 +450,10 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
                      img.state_reason);
         goto cleanup;
     }
+    /* Inspection found no cloud-init: the user-data will not be acted on. */
+    if (spec->user_data_len && img.os.type[0] && img.os.cloud_init == 0)
+        cg_warn("image %s (%s %s) has no cloud-init: the user-data given to RunInstances will "
+                "not be run", img.id, img.os.distro, img.os.version);
     if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
     if (lv_host_reserve(h, conn, spec->type->memory_mib, spec->max_count, &fit, err) < 0)

@@ -462,20 +462,28 @@ int lv_state_image_set_tags(lv_state *st, const char *id, const cg_tags *tags, c
     return ret;
 }
 
-int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err)
+/* UPDATE images SET <sql's column> = value WHERE id = id. */
+static int image_set_text(lv_state *st, const char *sql, const char *id, const char *value,
+                          const char *what, cg_error *err)
 {
     sqlite3_stmt *s;
     int ret = -1;
 
     pthread_mutex_lock(&st->lock);
-    if ((s = lvs_prep(st, "UPDATE images SET display = ? WHERE id = ?", err))) {
-        lvs_bind_str(s, 1, cg_display_name(display));
+    if ((s = lvs_prep(st, sql, err))) {
+        lvs_bind_str(s, 1, value);
         lvs_bind_str(s, 2, id);
-        ret = lvs_run(st, s, err, "store the image's display");
+        ret = lvs_run(st, s, err, what);
         sqlite3_finalize(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
+}
+
+int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err)
+{
+    return image_set_text(st, "UPDATE images SET display = ? WHERE id = ?", id,
+                          cg_display_name(display), "store the image's display", err);
 }
 
 int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err)
@@ -520,6 +528,13 @@ int lv_state_image_set_state(lv_state *st, const char *id, const char *state,
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
+}
+
+int lv_state_image_set_seed_format(lv_state *st, const char *id, const char *format,
+                                   cg_error *err)
+{
+    return image_set_text(st, "UPDATE images SET seed_format = ? WHERE id = ?", id, format,
+                          "store the image's seed format", err);
 }
 
 int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg_error *err)

@@ -44,6 +44,9 @@ int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err);
 int lv_state_image_set_state(lv_state *st, const char *id, const char *state,
                              const char *reason, const char *volume, unsigned long long size,
                              cg_error *err);
+/* Store the cloud-init seed format ("nocloud" or "configdrive"). */
+int lv_state_image_set_seed_format(lv_state *st, const char *id, const char *format,
+                                   cg_error *err);
 /* Store what inspection found (architecture follows os->arch when set). */
 int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg_error *err);
 /* Store an image's display default (HEADLESS, VNC or SPICE). */

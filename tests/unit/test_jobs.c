@@ -772,6 +772,140 @@ static void test_restart_recovers(void **state)
     assert_int_equal(recovered, 1);
 }
 
+/* A job that polls cg_job_cancelled until asked (or WAIT_SECONDS pass). */
+static int polls_started;
+
+static int run_polling(cg_jobs *j, const char *id, void *arg, cg_error *err)
+{
+    double end = cg_monotonic() + WAIT_SECONDS;
+
+    pthread_mutex_lock(&tmu);
+    polls_started++;
+    pthread_cond_broadcast(&tcv);
+    pthread_mutex_unlock(&tmu);
+    cg_job_log(j, id, "polling");
+    while (cg_monotonic() < end) {
+        if (cg_job_cancelled(j, id)) {
+            cg_error_set(err, CG_ERR_STATE, "stopped on request");
+            return -1;
+        }
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
+static void wait_polls(int n)
+{
+    double end = cg_monotonic() + WAIT_SECONDS;
+
+    pthread_mutex_lock(&tmu);
+    while (polls_started < n && cg_monotonic() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L)
+            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&tcv, &tmu, &ts);
+    }
+    pthread_mutex_unlock(&tmu);
+    assert_true(polls_started >= n);
+}
+
+static cg_job_state wait_end(cg_jobs *j, const char *id)
+{
+    double end = cg_monotonic() + WAIT_SECONDS;
+    cg_error err = {0};
+    cg_job job;
+
+    do {
+        assert_int_equal(cg_jobs_get(j, id, &job, &err), 0);
+        if (job.state != CG_JOB_QUEUED && job.state != CG_JOB_RUNNING)
+            return job.state;
+        usleep(20 * 1000);
+    } while (cg_monotonic() < end);
+    fail_msg("job %s did not end", id);
+    return CG_JOB_FAILED;
+}
+
+/* A running job that polls can be cancelled: at once from this process,
+ * through the database from another (a second store on the same file
+ * stands for the admin CLI).  It ends CANCELLED; its fields and log stay. */
+static void test_cancel_running(void **state)
+{
+    cg_job_opts o = {.action = "import-image", .id_prefix = "import-ami-",
+                     .can_cancel_running = 1, .description = "d", .source = "file:///x",
+                     .format = "raw"};
+    cg_job a, b, got;
+    sqlite3 *db = NULL;
+    cg_error err = {0};
+    char path[256], text[512] = "";
+    FILE *f;
+
+    polls_started = 0;
+    reopen(2);
+    assert_int_equal(cg_jobs_submit_opts(jobs, &o, run_polling, NULL, NULL, &a, &err), 0);
+    assert_int_equal(strncmp(a.id, "import-ami-", 11), 0);
+    assert_int_equal(strlen(a.id), 28);
+    assert_int_equal(cg_jobs_submit_opts(jobs, &o, run_polling, NULL, NULL, &b, &err), 0);
+    wait_polls(2);
+    assert_int_equal(cg_jobs_get(jobs, a.id, &got, &err), 0);
+    assert_int_equal(got.state, CG_JOB_RUNNING);
+    assert_int_equal(got.cancellable, 1);
+    assert_string_equal(got.source, "file:///x");
+    assert_string_equal(got.format, "raw");
+    assert_string_equal(got.description, "d");
+    assert_int_equal(cg_job_set_size(jobs, a.id, 12345), 0);
+
+    assert_int_equal(cg_jobs_cancel(jobs, a.id, &err), 0);
+    assert_int_equal(wait_end(jobs, a.id), CG_JOB_CANCELLED);
+    assert_int_equal(cg_jobs_get(jobs, a.id, &got, &err), 0);
+    assert_string_equal(got.status_message, "cancelled");
+    assert_true(got.size == 12345);
+    assert_int_equal(got.cancellable, 0);
+    /* Once ended: no more cancelling. */
+    assert_int_equal(cg_jobs_cancel(jobs, a.id, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+
+    /* Another process (a second store here would fail this process's
+     * rows as a restart's): what its cg_jobs_cancel writes is the row's
+     * cancel column, which the job's polling reads. */
+    snprintf(path, sizeof(path), "%s/cloudgate.db", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    snprintf(text, sizeof(text), "UPDATE jobs SET cancel = 1 WHERE id = '%s'", b.id);
+    assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(wait_end(jobs, b.id), CG_JOB_CANCELLED);
+    text[0] = '\0';
+
+    assert_int_equal(cg_job_log_path(jobs, a.id, path, sizeof(path)), 0);
+    assert_int_equal(cg_job_log_path(jobs, "../etc/passwd", path + 200, 10), -1);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_true(fread(text, 1, sizeof(text) - 1, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(text, "polling"));
+    assert_non_null(strstr(text, "cancel requested"));
+    assert_non_null(strstr(text, "cancelled: stopped on request"));
+}
+
+/* A job that does not poll cannot be cancelled once it runs. */
+static void test_cancel_running_refused(void **state)
+{
+    PROBE(x, .block = 1);
+    cg_error err = {0};
+    cg_job got;
+
+    assert_int_equal(submit(&x, NULL, NULL, &err), 0);
+    assert_true(wait_for(&x.started, 1));
+    assert_int_equal(cg_jobs_cancel(jobs, x.seen_id, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+    assert_int_equal(cg_jobs_get(jobs, x.seen_id, &got, &err), 0);
+    assert_int_equal(got.cancellable, 0);
+    release(&x);
+    assert_true(wait_for(&x.freed, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +921,8 @@ int main(void)
         T(test_restart_fails_interrupted),
         T(test_restart_recovers),
         T(test_threads),
+        T(test_cancel_running),
+        T(test_cancel_running_refused),
         cmocka_unit_test(test_state_names),
     };
 
