@@ -8,7 +8,8 @@ Debian cloud image (fixture cloud_image) goes to "secure" as qcow2 and, made
 raw with qemu-img, to "local".  Each is imported with `aws ec2 import-image
 --disk-containers Format=...,Url=glance://NAME/ID`, followed with
 describe-import-image-tasks (Progress rises, Status ends completed with an
-ImageId), `aws ec2 wait image-available`, launched (t2.small) and watched on
+ImageId; the job inspected the disk: tag cloudgate:os), `aws ec2 wait
+image-available`, launched (t2.small) and watched on
 its serial console until cloud-init's "finished" line or a login prompt;
 one guest at a time, terminated before the next.
 
@@ -186,6 +187,9 @@ def test_import_and_boot(gw, glances, fmt, provider):
     gw.aws("wait", "image-available", "--image-ids", ami, timeout=300)
     img = gw.aws("describe-images", "--image-ids", ami, timeout=60)["Images"][0]
     assert img["State"] == "available", img
+    # The job inspected the disk (libguestfs): a read-only tag says what it found.
+    tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
+    assert tags.get("cloudgate:os", "").startswith("linux/debian/12"), img
     boot(gw, ami)
 
 
