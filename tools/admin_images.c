@@ -172,11 +172,13 @@ static void show(view *v, const cg_job *j)
 static void show_end(view *v, const cg_job *j)
 {
     double dt = now() - v->start;
-
-    if (v->tty && v->bar_shown)
-        show_bar(v, j), printf("\n");
     /* On success the message is only the last step's name: left out. */
     int why = j->state != CG_JOB_SUCCESS && j->status_message[0];
+
+    if (v->tty && v->bar_shown) {
+        show_bar(v, j);
+        printf("\n");
+    }
 
     printf("job %s: %s after %.0fs%s%s\n", j->id, cg_job_state_name(j->state), dt,
            why ? ": " : "", why ? j->status_message : "");
