@@ -9,6 +9,7 @@
  *   cloudgate-admin [-c CONFIG] console INSTANCE-ID
  *   cloudgate-admin [-c CONFIG] glance-add|glance-list|glance-remove|glance-images|
  *                   glance-download ...   (tools/admin_glance.c)
+ *   cloudgate-admin [-c CONFIG] image-import URL ... | jobs ...   (tools/admin_images.c)
  *
  * It goes through the same driver table as the gateway, so the images land
  * in the same database and pools the daemon uses.
@@ -25,6 +26,7 @@
 #include "gateway/util.h"
 #include "tools/admin_console.h"
 #include "tools/admin_glance.h"
+#include "tools/admin_images.h"
 #include "tools/container_userdata.h"
 
 #define EXIT_USAGE 2
@@ -38,11 +40,21 @@ static void usage(FILE *to)
             "  image-register --name NAME (--disk FILE | --volume VOLUME)\n"
             "                 [--kernel FILE] [--initrd FILE] [--cmdline TEXT]\n"
             "                 [--description TEXT] [--seed-format nocloud|configdrive]\n"
-            "                 [--display headless|vnc|spice]\n"
+            "                 [--display headless|vnc|spice] [--no-inspect]\n"
             "      upload a qcow2/raw disk (or adopt a volume already in the pool)\n"
             "      as a template; prints the new image id.  The cloud-init seed of\n"
             "      its instances: NoCloud (default) or ConfigDrive.  The display its\n"
-            "      machines get unless a launch chooses (default: [libvirt] default_display)\n"
+            "      machines get unless a launch chooses (default: [libvirt] default_display).\n"
+            "      The disk is then inspected (libguestfs) and the OS found shown\n"
+            "  image-import URL [--as template|volume] [--seal] [--name NAME]\n"
+            "                 [--description TEXT] [--format qcow2|raw] [--zone ZONE]\n"
+            "      import glance://PROVIDER/IMAGE_ID, http(s)://... or a file under\n"
+            "      import_dirs (file:///PATH or a path) as a template (default) or a\n"
+            "      volume, as a job run here and followed to its end; prints the image\n"
+            "      or volume id.  Ctrl-C cancels the job and undoes what it made\n"
+            "  jobs [--watch ID | --log ID]\n"
+            "      list the jobs (id, action, state, progress, target, message; newest\n"
+            "      first), follow one to its end (exit 0 if it succeeded), or print its log\n"
             "  image-list\n"
             "      one line per image: id, name, state, volume, size, created, boot, display\n"
             "  image-deregister AMI\n"
@@ -80,7 +92,8 @@ static int fail(const char *what, const cg_error *err)
     return EXIT_FAILURE;
 }
 
-static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
+static int cmd_register(const cg_config *cfg, const cg_driver *d, cg_drv *drv, int argc,
+                        char **argv)
 {
     static const struct option opts[] = {
         {"name", required_argument, NULL, 'n'},   {"disk", required_argument, NULL, 'd'},
@@ -89,12 +102,13 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
         {"description", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
         {"seed-format", required_argument, NULL, 's'},
         {"display", required_argument, NULL, 'S'},
+        {"no-inspect", no_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     cg_image_spec spec = {0};
     cg_image img;
     cg_error err = {0};
-    int c;
+    int c, inspect = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -113,6 +127,7 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case 'N': inspect = 0; break;
         case 'h': usage(stdout); return EXIT_SUCCESS;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -125,6 +140,10 @@ static int cmd_register(const cg_driver *d, cg_drv *drv, int argc, char **argv)
     if (CG_DRV_CALL(d, drv, image_register, &err, &spec, &img) < 0)
         return fail("image-register", &err);
     printf("%s\n", img.id);
+    fflush(stdout);
+    /* After the id: a script has the image even if inspection is slow. */
+    if (inspect)
+        cg_admin_inspect_registered(cfg, d, drv, img.id);
     cg_image_release(&img);
     return EXIT_SUCCESS;
 }
@@ -207,7 +226,8 @@ int main(int argc, char **argv)
         return cg_container_userdata_main(argc - optind, argv + optind);
     if (strcmp(cmd, "image-register") && strcmp(cmd, "image-list") &&
         strcmp(cmd, "image-deregister") && strcmp(cmd, "image-set-display") &&
-        strcmp(cmd, "console") && !cg_admin_is_glance(cmd)) {
+        strcmp(cmd, "console") && strcmp(cmd, "image-import") && strcmp(cmd, "jobs") &&
+        !cg_admin_is_glance(cmd)) {
         fprintf(stderr, "cloudgate-admin: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -227,12 +247,19 @@ int main(int argc, char **argv)
         rc = cg_admin_glance(&cfg, argc - optind, argv + optind);
         goto cleanup;
     }
+    /* jobs reads the job store only. */
+    if (!strcmp(cmd, "jobs")) {
+        rc = cg_admin_jobs(&cfg, argc - optind, argv + optind);
+        goto cleanup;
+    }
     if (!(drv = d->open(&cfg, &err))) {
         fail("cannot open the libvirt driver", &err);
         goto cleanup;
     }
     if (!strcmp(cmd, "image-register"))
-        rc = cmd_register(d, drv, argc - optind, argv + optind);
+        rc = cmd_register(&cfg, d, drv, argc - optind, argv + optind);
+    else if (!strcmp(cmd, "image-import"))
+        rc = cg_admin_image_import(&cfg, d, drv, argc - optind, argv + optind);
     else if (!strcmp(cmd, "image-list"))
         rc = cmd_list(d, drv);
     else if (!strcmp(cmd, "image-set-display"))
