@@ -47,8 +47,14 @@ PY
 
 # The demo template: a Debian kernel + busybox initramfs that boots in seconds.
 "$TOP/scripts/build-demo-guest.sh" "$STATE/demo-guest" >/dev/null
+# libguestfs (inspection, sealing) boots a small appliance: directly with
+# qemu, and with TCG where there is no KVM (nested machines, CI).
+export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
+[ -w /dev/kvm ] || export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+
 if ! /usr/local/bin/cloudgate-admin image-list | grep -qw demo; then
-    /usr/local/bin/cloudgate-admin image-register --name demo \
+    # The demo disk holds no OS to inspect (it boots a kernel and initramfs).
+    /usr/local/bin/cloudgate-admin image-register --no-inspect --name demo \
         --description "busybox demo guest (direct kernel boot)" \
         --disk "$STATE/demo-guest/disk.qcow2" --kernel "$STATE/demo-guest/vmlinuz" \
         --initrd "$STATE/demo-guest/initrd.img" --cmdline "console=ttyS0" >/dev/null

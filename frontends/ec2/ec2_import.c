@@ -67,13 +67,14 @@ static void write_task(ec2_xml *x, const cg_job *j)
         ec2_xml_str(x, "progress", num);
     }
     ec2_xml_str(x, "status", status);
-    if (j->status_message[0])
+    if (j->status_message[0] && j->state != CG_JOB_SUCCESS)
         ec2_xml_str(x, "statusMessage", j->status_message);
     ec2_xml_str(x, "url", j->source);
     ec2_xml_end(x);
     ec2_xml_end(x);
     ec2_xml_str(x, "status", status);
-    if (j->status_message[0])
+    /* A completed task says nothing more (the job keeps its last step). */
+    if (j->status_message[0] && j->state != CG_JOB_SUCCESS)
         ec2_xml_str(x, "statusMessage", j->status_message);
     ec2_xml_start(x, "tagSet");
     ec2_xml_end(x);

@@ -37,7 +37,7 @@ def cloud_image():
 @pytest.fixture(scope="module")
 def sysgw(demo_guest):
     gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
-    r = gw.admin("image-register", "--name", "demo-system-test",
+    r = gw.admin("image-register", "--no-inspect", "--name", "demo-system-test",
                  "--disk", os.path.join(demo_guest, "disk.qcow2"),
                  "--kernel", os.path.join(demo_guest, "vmlinuz"),
                  "--initrd", os.path.join(demo_guest, "initrd.img"),

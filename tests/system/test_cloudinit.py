@@ -42,7 +42,7 @@ FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at [^\n]*")
 @pytest.fixture(scope="module")
 def cloudgw(cloud_image):
     gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
-    r = gw.admin("image-register", "--name", "debian-cloud", "--disk", cloud_image,
+    r = gw.admin("image-register", "--no-inspect", "--name", "debian-cloud", "--disk", cloud_image,
                  "--description", "Debian 12 with cloud-init (build-cloud-image.sh)")
     gw.image_id = r.stdout.strip().split()[-1]
     gw.launched = []

@@ -57,7 +57,7 @@ class World:
         self.pool = Pool()
         self.gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu",
                           pool=self.pool.name)
-        r = self.gw.admin("image-register", "--name", "demo-sigkill",
+        r = self.gw.admin("image-register", "--no-inspect", "--name", "demo-sigkill",
                           "--disk", os.path.join(demo_guest, "disk.qcow2"),
                           "--kernel", os.path.join(demo_guest, "vmlinuz"),
                           "--initrd", os.path.join(demo_guest, "initrd.img"),
