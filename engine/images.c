@@ -21,8 +21,11 @@
 #include "import_source.h"
 
 #define MB (1024.0 * 1024.0)
-/* Bytes per send to libvirt's upload stream (disk_writer.h says why). */
-#define WRITE_CHUNK (4 * 1024 * 1024)
+/* Bytes per send to libvirt's upload stream (disk_writer.h says why): one
+ * libvirt stream message carries at most 256 KiB.  Measured on an 885 MB
+ * file import (loaded machine): 256 KiB 1.6-1.9 s, 1 MiB 1.4-3.7 s, 4 MiB
+ * 2.3-5.0 s, 16 KiB (no gathering) about 4.5 s. */
+#define WRITE_CHUNK (256 * 1024)
 
 typedef struct import_job {
     cg_core core;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +33,8 @@ struct cg_disk_sink {
     char zone[64];
     virConnectPtr conn;
     virStorageVolPtr sv;
-    virStreamPtr st;          /* NULL on libvirt's test driver (no contents) */
+    virStreamPtr st;          /* upload stream, when not fd */
+    int fd;                   /* the volume's file, opened here (local zones), or -1 */
     unsigned long long virtual_size, length, written;
 };
 
@@ -93,8 +95,39 @@ static int get_pending(cg_drv *drv, const char *id, cg_image *img, cg_error *err
     return 0;
 }
 
+/* A zone whose pool files this process can open: its URI names no host. */
+static int is_local(lv_host *h)
+{
+    const char *uri = lv_host_uri(h);
+
+    return strncmp(uri, "qemu:///", 8) == 0;
+}
+
+/* The new volume's file, for writing from its start, when it is a plain
+ * file here (a dir or fs pool); else -1 and the upload stream is used. */
+static int open_local(virStorageVolPtr sv)
+{
+    virStorageVolInfo info;
+    char *path = NULL;
+    struct stat sb;
+    int fd = -1;
+
+    if (virStorageVolGetInfo(sv, &info) == 0 && info.type == VIR_STORAGE_VOL_FILE &&
+        (path = virStorageVolGetPath(sv)) &&
+        (fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 &&
+        (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    virResetLastError();
+    free(path);
+    return fd;
+}
+
 static void sink_free(cg_disk_sink *s)
 {
+    if (s->fd >= 0)
+        close(s->fd);
     if (s->st)
         virStreamFree(s->st);
     if (s->sv)
@@ -143,6 +176,7 @@ int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
+    s->fd = -1;
     s->virtual_size = spec->virtual_size;
     s->length = spec->length;
     /* A template starts in the first reachable zone; publish copies it on. */
@@ -163,7 +197,16 @@ int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
                              err) < 0) {
         goto cleanup;
     }
-    if (!(s->conn = lv_host_conn(h, err)) ||
+    /* A connection of its own: on the zone's shared one (event callbacks
+     * registered) every stream message goes through libvirt's client event
+     * loop thread, which made uploads 3x slower than virsh vol-upload.  A
+     * test:///FILE world exists only in the shared connection. */
+    if (strncmp(lv_host_uri(h), "test:", 5) == 0)
+        s->conn = lv_host_conn(h, err);
+    else if (!(s->conn = virConnectOpen(lv_host_uri(h))))
+        lv_report(err, NULL, CG_ERR_UNAVAILABLE, "zone %s: connect to %s", s->zone,
+                  lv_host_uri(h));
+    if (!s->conn ||
         !(xml = lv_volxml_build(s->volume, spec->virtual_size, spec->format, NULL, NULL, err)))
         goto cleanup;
     {
@@ -180,9 +223,14 @@ int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
     }
     /* libvirt's test driver keeps volumes without contents (no upload). */
     type = virConnectGetType(s->conn);
-    if (!(type && strcmp(type, "TEST") == 0) &&
-        (!(s->st = virStreamNew(s->conn, 0)) ||
-         virStorageVolUpload(s->sv, s->st, 0, spec->length, 0) < 0)) {
+    if (type && strcmp(type, "TEST") == 0) {
+        /* nothing to write to */
+    } else if (is_local(h) && (s->fd = open_local(s->sv)) >= 0) {
+        /* The volume's file is on this host: written directly, as curl
+         * would write a file (libvirt's RPC stream is a third as fast);
+         * libvirt re-reads the volume at finish. */
+    } else if (!(s->st = virStreamNew(s->conn, 0)) ||
+               virStorageVolUpload(s->sv, s->st, 0, spec->length, 0) < 0) {
         lv_report(err, s->conn, CG_ERR_INTERNAL, "upload into volume '%s'", s->volume);
         goto cleanup;
     }
@@ -205,6 +253,18 @@ int lv_disk_sink_write(cg_drv *drv, cg_disk_sink *s, const void *buf, size_t len
     if (s->written + len > s->length) {
         cg_error_set(err, CG_ERR_INVALID, "more data than the announced %llu bytes", s->length);
         return -1;
+    }
+    while (s->fd >= 0 && off < len) {
+        ssize_t n = write(s->fd, (const char *)buf + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "writing volume '%s': %s", s->volume,
+                         strerror(errno));
+            return -1;
+        }
+        off += (size_t)n;
     }
     /* A blocking stream may take less than offered. */
     while (s->st && off < len) {
@@ -236,6 +296,26 @@ int lv_disk_sink_finish(cg_drv *drv, cg_disk_sink *s, char *out_volume_id, size_
     if (s->st) {
         virStreamFree(s->st);
         s->st = NULL;
+    }
+    if (s->fd >= 0) {
+        virStorageVolInfo info;
+
+        /* The file ends where the image ends (qemu-img made a longer one);
+         * then libvirt re-reads the volume (GetInfo refreshes it).  No
+         * fdatasync, as libvirt's own upload: the page cache survives a
+         * gateway crash, and a host crash loses the libvirt volume too. */
+        if (ftruncate(s->fd, (off_t)s->length) < 0 ||
+            close(s->fd) < 0) {
+            s->fd = -1;
+            cg_error_set(err, CG_ERR_INTERNAL, "finish writing volume '%s': %s", s->volume,
+                         strerror(errno));
+            goto cleanup;
+        }
+        s->fd = -1;
+        if (virStorageVolGetInfo(s->sv, &info) < 0) {
+            lv_report(err, s->conn, CG_ERR_INTERNAL, "volume '%s'", s->volume);
+            goto cleanup;
+        }
     }
     if (!s->image_id[0]) {
         /* The row is the commit point of a volume import. */
@@ -272,13 +352,6 @@ void lv_disk_sink_abort(cg_drv *drv, cg_disk_sink *s)
     sink_free(s);
 }
 
-/* A zone whose pool files this process can open: its URI names no host. */
-static int is_local(lv_host *h)
-{
-    const char *uri = lv_host_uri(h);
-
-    return strncmp(uri, "qemu:///", 8) == 0;
-}
 
 int lv_image_disk_paths(cg_drv *drv, const char *image_id, cg_disk_paths *out, cg_error *err)
 {
