@@ -2,7 +2,9 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -53,4 +55,158 @@ void cg_db_close(sqlite3 *db)
 {
     if (db)
         sqlite3_close(db);
+}
+
+static sqlite3_stmt *prep_v(sqlite3 *db, cg_error *err, const char *sql, const char *fmt,
+                            va_list ap)
+{
+    sqlite3_stmt *s = NULL;
+    const char *t;
+    const void *blob;
+    size_t len;
+    int i, rc = SQLITE_OK;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        cg_error_set(err, CG_ERR_INTERNAL, "database: prepare: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    for (i = 0; fmt && fmt[i] && rc == SQLITE_OK; i++) {
+        switch (fmt[i]) {
+        case 's':
+            t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(s, i + 1, t, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(s, i + 1);
+            break;
+        case 'i':
+            rc = sqlite3_bind_int(s, i + 1, va_arg(ap, int));
+            break;
+        case 'I':
+            rc = sqlite3_bind_int64(s, i + 1, (sqlite3_int64)va_arg(ap, long long));
+            break;
+        case 'b':
+            blob = va_arg(ap, const void *);
+            len = va_arg(ap, size_t);
+            rc = blob ? sqlite3_bind_blob64(s, i + 1, blob, len, SQLITE_TRANSIENT)
+                      : sqlite3_bind_null(s, i + 1);
+            break;
+        default:
+            rc = SQLITE_MISUSE;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        cg_error_set(err, CG_ERR_INTERNAL, "database: bind %d of \"%s\": %s", i, fmt,
+                     sqlite3_errstr(rc));
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+sqlite3_stmt *cg_db_prep(sqlite3 *db, cg_error *err, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *s;
+    va_list ap;
+
+    va_start(ap, fmt);
+    s = prep_v(db, err, sql, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+int cg_db_step(sqlite3_stmt *s, cg_error *err, const char *what)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    cg_error_set(err, rc == SQLITE_CONSTRAINT ? CG_ERR_CONFLICT : CG_ERR_INTERNAL,
+                 "database: %s: %s", what, sqlite3_errmsg(sqlite3_db_handle(s)));
+    return -1;
+}
+
+int cg_db_run(sqlite3 *db, cg_error *err, const char *what, const char *sql, const char *fmt,
+              ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = cg_db_vrun(db, err, what, sql, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cg_db_vrun(sqlite3 *db, cg_error *err, const char *what, const char *sql, const char *fmt,
+               va_list ap)
+{
+    sqlite3_stmt *s = prep_v(db, err, sql, fmt, ap);
+    int rc;
+
+    if (!s)
+        return -1;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        rc = sqlite3_changes(db);
+    } else {
+        if (rc == SQLITE_CONSTRAINT)
+            cg_error_set(err, CG_ERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+        else
+            cg_error_set(err, CG_ERR_INTERNAL, "database: %s: %s", what, sqlite3_errmsg(db));
+        rc = -1;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cg_db_int(sqlite3 *db, cg_error *err, long long *out, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *s;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    s = prep_v(db, err, sql, fmt, ap);
+    va_end(ap);
+    if (!s)
+        return -1;
+    rc = cg_db_step(s, err, "read");
+    if (rc == 1)
+        *out = (long long)sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+char *cg_db_col_dup(sqlite3_stmt *s, int i, int *oom)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    char *d;
+
+    if (!t)
+        return NULL;
+    if (!(d = strdup((const char *)t)))
+        *oom = 1;
+    return d;
+}
+
+void cg_db_col_copy(sqlite3_stmt *s, int i, char *buf, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+int cg_db_begin(sqlite3 *db, cg_error *err)
+{
+    return cg_db_exec(db, "BEGIN IMMEDIATE", err);
+}
+
+int cg_db_end(sqlite3 *db, int ok, cg_error *err)
+{
+    if (ok && cg_db_exec(db, "COMMIT", err) == 0)
+        return 0;
+    cg_db_exec(db, "ROLLBACK", NULL);
+    return -1;
 }

@@ -4,6 +4,9 @@
 #ifndef CG_STORE_H
 #define CG_STORE_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 #include <sqlite3.h>
 
 #include "config.h"
@@ -18,5 +21,35 @@ sqlite3 *cg_db_open(const cg_config *cfg, cg_error *err);
 int cg_db_exec(sqlite3 *db, const char *sql, cg_error *err);
 
 void cg_db_close(sqlite3 *db);
+
+/* ---- statements: one way to bind, step and read ------------------------
+ *
+ * Arguments are bound by a format, one character per '?':
+ *   's' const char *          (NULL binds SQL NULL)
+ *   'i' int
+ *   'I' long long
+ *   'b' const void *, size_t  (a blob; NULL binds SQL NULL)
+ * Everything reports into err (may be NULL) and returns -1 on failure. */
+
+/* A prepared statement with its arguments bound, or NULL (reported). */
+sqlite3_stmt *cg_db_prep(sqlite3 *db, cg_error *err, const char *sql, const char *fmt, ...);
+/* The next row: 1 a row, 0 no more rows, -1 an error (reported as what). */
+int cg_db_step(sqlite3_stmt *s, cg_error *err, const char *what);
+/* Run a statement that returns no rows: the number of rows it changed, or
+ * -1; a constraint violation is CG_ERR_CONFLICT ("what: sqlite message"). */
+int cg_db_run(sqlite3 *db, cg_error *err, const char *what, const char *sql, const char *fmt,
+              ...);
+int cg_db_vrun(sqlite3 *db, cg_error *err, const char *what, const char *sql, const char *fmt,
+               va_list ap);
+/* The first column of the first row as an integer: 1 found (*out set), 0
+ * no row, -1 error. */
+int cg_db_int(sqlite3 *db, cg_error *err, long long *out, const char *sql, const char *fmt, ...);
+/* A text column: malloc'd copy (NULL for SQL NULL; *oom set when a copy
+ * fails), or copied into buf ("" for NULL, truncated to size). */
+char *cg_db_col_dup(sqlite3_stmt *s, int i, int *oom);
+void cg_db_col_copy(sqlite3_stmt *s, int i, char *buf, size_t size);
+/* BEGIN IMMEDIATE; and its end: COMMIT when ok, else ROLLBACK.  0 or -1. */
+int cg_db_begin(sqlite3 *db, cg_error *err);
+int cg_db_end(sqlite3 *db, int ok, cg_error *err);
 
 #endif

@@ -68,27 +68,6 @@ void lvs_bind_str(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
-/* malloc'd copy of a text column, NULL for SQL NULL; *oom set on failure. */
-char *lvs_col_dup(sqlite3_stmt *s, int i, int *oom)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    char *d;
-
-    if (!t)
-        return NULL;
-    if (!(d = strdup((const char *)t)))
-        *oom = 1;
-    return d;
-}
-
-void lvs_col_copy(sqlite3_stmt *s, int i, char *buf, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    strncpy(buf, t ? (const char *)t : "", size - 1);
-    buf[size - 1] = '\0';
-}
-
 /* Run a statement that returns no rows; 0 or -1. */
 int lvs_run(lv_state *st, sqlite3_stmt *s, cg_error *err, const char *what)
 {
@@ -241,10 +220,7 @@ cleanup:
 /* Close a BEGIN IMMEDIATE: COMMIT when ok, else ROLLBACK.  0 or -1. */
 int lvs_tx_end(lv_state *st, int ok, cg_error *err)
 {
-    if (ok && lvs_exec(st, "COMMIT", err) == 0)
-        return 0;
-    cg_db_exec(st->db, "ROLLBACK", NULL);
-    return -1;
+    return cg_db_end(st->db, ok, err);
 }
 
 /* ---- images ---- */
@@ -319,32 +295,32 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
     int oom = 0;
 
     memset(img, 0, sizeof(*img));
-    lvs_col_copy(s, 0, img->id, sizeof(img->id));
-    img->name = lvs_col_dup(s, 1, &oom);
-    img->description = lvs_col_dup(s, 2, &oom);
-    img->volume = lvs_col_dup(s, 3, &oom);
+    cg_db_col_copy(s, 0, img->id, sizeof(img->id));
+    img->name = cg_db_col_dup(s, 1, &oom);
+    img->description = cg_db_col_dup(s, 2, &oom);
+    img->volume = cg_db_col_dup(s, 3, &oom);
     if (owned)
         *owned = sqlite3_column_int(s, 4);
-    img->kernel = lvs_col_dup(s, 5, &oom);
-    img->initrd = lvs_col_dup(s, 6, &oom);
-    img->cmdline = lvs_col_dup(s, 7, &oom);
-    lvs_col_copy(s, 8, img->architecture, sizeof(img->architecture));
-    lvs_col_copy(s, 9, img->state, sizeof(img->state));
+    img->kernel = cg_db_col_dup(s, 5, &oom);
+    img->initrd = cg_db_col_dup(s, 6, &oom);
+    img->cmdline = cg_db_col_dup(s, 7, &oom);
+    cg_db_col_copy(s, 8, img->architecture, sizeof(img->architecture));
+    cg_db_col_copy(s, 9, img->state, sizeof(img->state));
     img->created = (time_t)sqlite3_column_int64(s, 10);
     img->size_bytes = (unsigned long long)sqlite3_column_int64(s, 11);
-    lvs_col_copy(s, 12, img->seed_format, sizeof(img->seed_format));
+    cg_db_col_copy(s, 12, img->seed_format, sizeof(img->seed_format));
     if (!sqlite3_column_text(s, 13) ||
         cg_display_parse((const char *)sqlite3_column_text(s, 13), &img->display) < 0)
         img->display = CG_DISPLAY_HEADLESS;
-    lvs_col_copy(s, 14, img->source_instance, sizeof(img->source_instance));
-    lvs_col_copy(s, 15, img->os.type, sizeof(img->os.type));
-    lvs_col_copy(s, 16, img->os.distro, sizeof(img->os.distro));
-    lvs_col_copy(s, 17, img->os.version, sizeof(img->os.version));
-    lvs_col_copy(s, 18, img->os.arch, sizeof(img->os.arch));
-    lvs_col_copy(s, 19, img->os.product, sizeof(img->os.product));
+    cg_db_col_copy(s, 14, img->source_instance, sizeof(img->source_instance));
+    cg_db_col_copy(s, 15, img->os.type, sizeof(img->os.type));
+    cg_db_col_copy(s, 16, img->os.distro, sizeof(img->os.distro));
+    cg_db_col_copy(s, 17, img->os.version, sizeof(img->os.version));
+    cg_db_col_copy(s, 18, img->os.arch, sizeof(img->os.arch));
+    cg_db_col_copy(s, 19, img->os.product, sizeof(img->os.product));
     img->os.cloud_init = sqlite3_column_int(s, 20);
-    lvs_col_copy(s, 21, img->state_reason, sizeof(img->state_reason));
-    lvs_col_copy(s, 22, img->job_id, sizeof(img->job_id));
+    cg_db_col_copy(s, 21, img->state_reason, sizeof(img->state_reason));
+    cg_db_col_copy(s, 22, img->job_id, sizeof(img->job_id));
     if (oom) {
         cg_image_release(img);
         return -1;

@@ -126,8 +126,8 @@ int lv_state_seed_get(lv_state *st, const char *id, char *format, size_t format_
         lvs_db_fail(st, err, "read seed");
         goto cleanup;
     }
-    lvs_col_copy(s, 0, format, format_len);
-    *public_key = lvs_col_dup(s, 1, &oom);
+    cg_db_col_copy(s, 0, format, format_len);
+    *public_key = cg_db_col_dup(s, 1, &oom);
     if (oom) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
@@ -195,10 +195,10 @@ int lv_state_token_claim(lv_state *st, const char *token, const lv_token *mine, 
         lvs_db_fail(st, err, "read client token");
         goto cleanup;
     }
-    lvs_col_copy(s, 0, existing->reservation_id, sizeof(existing->reservation_id));
-    lvs_col_copy(s, 1, existing->image_id, sizeof(existing->image_id));
-    lvs_col_copy(s, 2, existing->zone, sizeof(existing->zone));
-    existing->instance_ids = lvs_col_dup(s, 3, &oom);
+    cg_db_col_copy(s, 0, existing->reservation_id, sizeof(existing->reservation_id));
+    cg_db_col_copy(s, 1, existing->image_id, sizeof(existing->image_id));
+    cg_db_col_copy(s, 2, existing->zone, sizeof(existing->zone));
+    existing->instance_ids = cg_db_col_dup(s, 3, &oom);
     if (oom) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
@@ -296,16 +296,16 @@ int lv_state_terminated_add(lv_state *st, const cg_instance *inst, cg_error *err
 static void term_from_row(sqlite3_stmt *s, cg_instance *inst)
 {
     memset(inst, 0, sizeof(*inst));
-    lvs_col_copy(s, 0, inst->id, sizeof(inst->id));
-    lvs_col_copy(s, 1, inst->image_id, sizeof(inst->image_id));
-    lvs_col_copy(s, 2, inst->reservation_id, sizeof(inst->reservation_id));
-    lvs_col_copy(s, 3, inst->instance_type, sizeof(inst->instance_type));
-    lvs_col_copy(s, 4, inst->zone, sizeof(inst->zone));
-    lvs_col_copy(s, 5, inst->key_name, sizeof(inst->key_name));
-    lvs_col_copy(s, 6, inst->client_token, sizeof(inst->client_token));
-    lvs_col_copy(s, 7, inst->private_ip, sizeof(inst->private_ip));
-    lvs_col_copy(s, 8, inst->mac, sizeof(inst->mac));
-    lvs_col_copy(s, 9, inst->state_reason, sizeof(inst->state_reason));
+    cg_db_col_copy(s, 0, inst->id, sizeof(inst->id));
+    cg_db_col_copy(s, 1, inst->image_id, sizeof(inst->image_id));
+    cg_db_col_copy(s, 2, inst->reservation_id, sizeof(inst->reservation_id));
+    cg_db_col_copy(s, 3, inst->instance_type, sizeof(inst->instance_type));
+    cg_db_col_copy(s, 4, inst->zone, sizeof(inst->zone));
+    cg_db_col_copy(s, 5, inst->key_name, sizeof(inst->key_name));
+    cg_db_col_copy(s, 6, inst->client_token, sizeof(inst->client_token));
+    cg_db_col_copy(s, 7, inst->private_ip, sizeof(inst->private_ip));
+    cg_db_col_copy(s, 8, inst->mac, sizeof(inst->mac));
+    cg_db_col_copy(s, 9, inst->state_reason, sizeof(inst->state_reason));
     inst->launch_time = (time_t)sqlite3_column_int64(s, 10);
     inst->state_time = (time_t)sqlite3_column_int64(s, 11);
     inst->ami_launch_index = (unsigned)sqlite3_column_int64(s, 12);

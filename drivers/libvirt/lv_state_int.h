@@ -21,10 +21,6 @@ void lvs_db_fail(lv_state *st, cg_error *err, const char *what);
 sqlite3_stmt *lvs_prep(lv_state *st, const char *sql, cg_error *err);
 /* Bind text, or NULL for a NULL v. */
 void lvs_bind_str(sqlite3_stmt *s, int i, const char *v);
-/* malloc'd copy of a text column, NULL for SQL NULL; *oom set on failure. */
-char *lvs_col_dup(sqlite3_stmt *s, int i, int *oom);
-/* A text column into buf ("" for NULL), truncated to size. */
-void lvs_col_copy(sqlite3_stmt *s, int i, char *buf, size_t size);
 /* Run a statement that returns no rows; 0 or -1 (constraint: CONFLICT). */
 int lvs_run(lv_state *st, sqlite3_stmt *s, cg_error *err, const char *what);
 int lvs_exec(lv_state *st, const char *sql, cg_error *err);
