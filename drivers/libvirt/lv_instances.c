@@ -242,7 +242,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
                       spec->client_token ? spec->client_token : "", err) < 0)
         goto cleanup;
     l->intent = 1;
-    if (lv_cache_add_launching(lv_host_cache(h), &l->inst) < 0) {
+    if (lv_capacity_admit(lv_host_capacity(h), lv_host_cache(h), &l->inst, spec->type) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot cache instance %s", l->inst.id);
         goto cleanup;
     }
@@ -413,7 +413,8 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     lv_token mine, prev = {0};
     launched *l = NULL;
     char rid[24], *ids = NULL;
-    unsigned fit = 0, i, made = 0;
+    unsigned fit = 0, i, made = 0, admitted = 0;
+    char short_of[160] = "";
     int claimed = 0, have_img = 0, rc, ret = -1;
 
     memset(&img, 0, sizeof(img));
@@ -456,12 +457,13 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
                 "not be run", img.id, img.os.distro, img.os.version);
     if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
-    if (lv_host_reserve(h, conn, spec->type->memory_mib, spec->max_count, &fit, err) < 0)
+    if (lv_capacity_reserve(lv_host_capacity(h), conn, lv_host_cache(h), spec->type,
+                            spec->max_count, &fit, short_of, sizeof(short_of), err) < 0)
         goto cleanup;
     if (fit < spec->min_count) {
         cg_error_set(err, CG_ERR_CAPACITY,
-                     "zone %s has room for %u instance(s) of type %s, at least %u requested",
-                     lv_host_zone(h), fit, spec->type->name, spec->min_count);
+                     "zone %s has room for %u instance(s) of type %s, at least %u requested "
+                     "(%s)", lv_host_zone(h), fit, spec->type->name, spec->min_count, short_of);
         goto cleanup;
     }
     if (!(l = calloc(fit, sizeof(*l))) || !(ids = calloc(fit, 24))) {
@@ -506,6 +508,9 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     ret = 0;
 
 cleanup:
+    /* What was not admitted into the cache (lv_capacity_admit) is still reserved. */
+    for (i = 0; i < made; i++)
+        admitted += l[i].cached;
     if (ret < 0 && made) {
         cg_warn("zone %s: launch failed (%s); rolling back %u instance(s)", lv_host_zone(h),
                 err ? err->message : "", made);
@@ -516,8 +521,8 @@ cleanup:
         cg_instance_release(&l[i].inst);
     if (claimed && ret < 0)
         lv_state_token_drop(drv->state, spec->client_token, NULL);
-    if (fit && h)
-        lv_host_unreserve(h, (unsigned long long)fit * spec->type->memory_mib);
+    if (fit > admitted && h)
+        lv_capacity_release(lv_host_capacity(h), spec->type, fit - admitted);
     if (conn)
         virConnectClose(conn);
     if (have_img)
