@@ -108,6 +108,9 @@ typedef struct cg_instance {
     cg_display display_live;      /* DEFAULT when not running */
     char display_addr[64];        /* running graphical: listen address, else "" */
     int display_port;             /* running graphical: TCP port, else 0 */
+    /* Its zone's host is unreachable: state is the last known one (EC2
+     * status checks say "impaired"); set by instance_list. */
+    int impaired;
     cg_tags tags;
 } cg_instance;
 

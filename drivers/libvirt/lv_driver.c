@@ -198,10 +198,15 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
     int ret = -1;
 
     for (i = 0; i < drv->n_hosts; i++) {
+        size_t first = out->n;
+
         if (lv_cache_snapshot(lv_host_cache(drv->hosts[i]), out) < 0) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
         }
+        if (!lv_host_available(drv->hosts[i]))
+            for (j = first; j < out->n; j++)
+                out->v[j].impaired = 1;
     }
     live = out->n;
     /* Expired records are filtered here and deleted at most once a minute:

@@ -73,7 +73,6 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
     const cg_instance *inst = obj;
     const ec2_call *c = ud;
     char dns[160];
-    int running = inst->state == CG_STATE_RUNNING;
 
     if (ec2_match_tags(m, name, &inst->tags))
         return;
@@ -109,13 +108,15 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
         ec2_match_offer(m, c->ctx->cfg->account_id);
     } else if (strcmp(name, "launch-index") == 0) {
         ec2_match_offer_uint(m, inst->ami_launch_index);
-    } else if (strcmp(name, "instance-status.status") == 0 ||
-               strcmp(name, "system-status.status") == 0) {
-        ec2_match_offer(m, running ? "ok" : "not-applicable");
-    } else if (strcmp(name, "instance-status.reachability") == 0 ||
-               strcmp(name, "system-status.reachability") == 0) {
-        if (running)
-            ec2_match_offer(m, "passed");
+    } else if (strncmp(name, "instance-status.", 16) == 0 ||
+               strncmp(name, "system-status.", 14) == 0) {
+        const char *reach;
+        const char *status = ec2_status_check(inst, name[0] == 's', &reach);
+
+        if (strcmp(strchr(name, '.') + 1, "status") == 0)
+            ec2_match_offer(m, status);
+        else if (strcmp(strchr(name, '.') + 1, "reachability") == 0 && reach)
+            ec2_match_offer(m, reach);
     }
     /* event.code: we never schedule events, so nothing matches. */
 }

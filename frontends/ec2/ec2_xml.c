@@ -441,16 +441,32 @@ char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
     return ec2_xml_finish(x, len);
 }
 
-static void write_status_summary(ec2_xml *x, const char *name, int running)
+const char *ec2_status_check(const cg_instance *inst, int system, const char **reachability)
 {
+    /* Its host unreachable, the instance cannot be checked: AWS reports a
+     * failed system check as impaired, the instance check as insufficient
+     * data.  A stopped instance has no checks: not-applicable. */
+    if (inst->impaired) {
+        *reachability = system ? "failed" : "insufficient-data";
+        return system ? "impaired" : "insufficient-data";
+    }
+    *reachability = inst->state == CG_STATE_RUNNING ? "passed" : NULL;
+    return inst->state == CG_STATE_RUNNING ? "ok" : "not-applicable";
+}
+
+static void write_status_summary(ec2_xml *x, const char *name, const cg_instance *inst,
+                                 int system)
+{
+    const char *reach;
+    const char *status = ec2_status_check(inst, system, &reach);
+
     ec2_xml_start(x, name);
-    /* A stopped instance has no checks to report: AWS says not-applicable. */
-    ec2_xml_str(x, "status", running ? "ok" : "not-applicable");
+    ec2_xml_str(x, "status", status);
     ec2_xml_start(x, "details");
-    if (running) {
+    if (reach) {
         ec2_xml_start(x, "item");
         ec2_xml_str(x, "name", "reachability");
-        ec2_xml_str(x, "status", "passed");
+        ec2_xml_str(x, "status", reach);
         ec2_xml_end(x);
     }
     ec2_xml_end(x);
@@ -462,21 +478,19 @@ char *ec2_xml_instance_status(const char *request_id, const cg_instance *const *
 {
     ec2_xml *x;
     size_t i;
-    int running;
 
     if (!(x = ec2_xml_new("DescribeInstanceStatus", request_id)))
         return NULL;
     ec2_xml_start(x, "instanceStatusSet");
     for (i = 0; i < n; i++) {
-        running = v[i]->state == CG_STATE_RUNNING;
         ec2_xml_start(x, "item");
         ec2_xml_str(x, "instanceId", v[i]->id);
         ec2_xml_str(x, "availabilityZone", v[i]->zone);
         ec2_xml_start(x, "eventsSet");
         ec2_xml_end(x);
         ec2_xml_state(x, "instanceState", v[i]->state);
-        write_status_summary(x, "systemStatus", running);
-        write_status_summary(x, "instanceStatus", running);
+        write_status_summary(x, "systemStatus", v[i], 1);
+        write_status_summary(x, "instanceStatus", v[i], 0);
         ec2_xml_end(x);
     }
     ec2_xml_end(x);

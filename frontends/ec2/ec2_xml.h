@@ -88,6 +88,10 @@ char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
                             const cg_instance *const *v, size_t n, size_t *len);
 
 /* DescribeInstanceStatus. */
+/* An instance's system (system = 1) or instance status check: "ok",
+ * "impaired", "insufficient-data" or "not-applicable"; *reachability the
+ * detail's status, NULL when there is none. */
+const char *ec2_status_check(const cg_instance *inst, int system, const char **reachability);
 char *ec2_xml_instance_status(const char *request_id, const cg_instance *const *v, size_t n,
                               const char *next_token, size_t *len);
 

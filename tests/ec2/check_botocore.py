@@ -119,6 +119,15 @@ EXPECT = {
         ("InstanceStatuses.1.InstanceStatus.Details", []),
         ("NextToken", None),
     ],
+    "describe_instance_status_impaired": [
+        ("InstanceStatuses.0.InstanceState", {"Code": 16, "Name": "running"}),
+        ("InstanceStatuses.0.SystemStatus.Status", "impaired"),
+        ("InstanceStatuses.0.SystemStatus.Details",
+         [{"Name": "reachability", "Status": "failed"}]),
+        ("InstanceStatuses.0.InstanceStatus.Status", "insufficient-data"),
+        ("InstanceStatuses.0.InstanceStatus.Details",
+         [{"Name": "reachability", "Status": "insufficient-data"}]),
+    ],
     "create_volume": [
         ("VolumeId", "vol-0b1c2d3e4f5061728"),
         ("Size", 1),

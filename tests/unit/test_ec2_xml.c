@@ -269,6 +269,13 @@ static void test_instance_status(void **state)
     assert_xpath(doc, len, "//e:instanceStatusSet/e:item[2]/e:systemStatus/e:status",
                  "not-applicable");
     check_golden("describe_instance_status", doc, len);
+    /* Its host unreachable: the system check failed, the instance's unknown. */
+    a.impaired = 1;
+    doc = ec2_xml_instance_status(RID, v, 1, NULL, &len);
+    assert_xpath(doc, len, "//e:item[1]/e:systemStatus/e:status", "impaired");
+    assert_xpath(doc, len, "//e:item[1]/e:systemStatus/e:details/e:item/e:status", "failed");
+    assert_xpath(doc, len, "//e:item[1]/e:instanceStatus/e:status", "insufficient-data");
+    check_golden("describe_instance_status_impaired", doc, len);
 }
 
 static void test_describe_images(void **state)
