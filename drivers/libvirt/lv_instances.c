@@ -414,7 +414,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     launched *l = NULL;
     char rid[24], *ids = NULL;
     unsigned fit = 0, i, made = 0;
-    int claimed = 0, have_img = 0, rc, ret = -1;
+    int claimed = 0, have_img = 0, image_locked = 0, rc, ret = -1;
 
     memset(&img, 0, sizeof(img));
     if (!spec->image_id || !spec->type || spec->min_count < 1 ||
@@ -438,6 +438,9 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         }
         claimed = 1;
     }
+    /* Shared until the instances are cached: see image_use_lock. */
+    pthread_rwlock_rdlock(&drv->image_use_lock);
+    image_locked = 1;
     if ((rc = lv_state_image_get(drv->state, spec->image_id, &img, NULL, err)) <= 0) {
         if (rc == 0)
             cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", spec->image_id);
@@ -520,6 +523,8 @@ cleanup:
         lv_host_unreserve(h, (unsigned long long)fit * spec->type->memory_mib);
     if (conn)
         virConnectClose(conn);
+    if (image_locked)
+        pthread_rwlock_unlock(&drv->image_use_lock);
     if (have_img)
         cg_image_release(&img);
     lv_token_release(&prev);

@@ -22,7 +22,8 @@ static const char schema[] =
     " os_type TEXT NOT NULL DEFAULT '', os_distro TEXT NOT NULL DEFAULT '',"
     " os_version TEXT NOT NULL DEFAULT '', os_arch TEXT NOT NULL DEFAULT '',"
     " os_product TEXT NOT NULL DEFAULT '', os_cloud_init INTEGER NOT NULL DEFAULT -1,"
-    " state_reason TEXT NOT NULL DEFAULT '', job_id TEXT NOT NULL DEFAULT '');"
+    " state_reason TEXT NOT NULL DEFAULT '', job_id TEXT NOT NULL DEFAULT '',"
+    " public INTEGER NOT NULL DEFAULT 0, launch_users TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
@@ -109,6 +110,10 @@ static const struct {
      "ALTER TABLE images ADD COLUMN os_cloud_init INTEGER NOT NULL DEFAULT -1;"
      "ALTER TABLE images ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE images ADD COLUMN job_id TEXT NOT NULL DEFAULT ''"},
+    /* EC2 launch permissions: group "all", and account ids (space-separated). */
+    {"SELECT public FROM images LIMIT 0",
+     "ALTER TABLE images ADD COLUMN public INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE images ADD COLUMN launch_users TEXT NOT NULL DEFAULT ''"},
 };
 
 static int migrate(lv_state *st, cg_error *err)
@@ -228,7 +233,7 @@ int lvs_tx_end(lv_state *st, int ok, cg_error *err)
 #define IMAGE_COLS                                                                                 \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, "         \
     "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "        \
-    "os_arch, os_product, os_cloud_init, state_reason, job_id"
+    "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
@@ -238,7 +243,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
 
     if (!(s = lvs_prep(st,
                        "INSERT INTO images (" IMAGE_COLS ")"
-                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        err)))
         goto cleanup;
     lvs_bind_str(s, 1, img->id);
@@ -264,6 +269,8 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     sqlite3_bind_int(s, 21, img->os.type[0] ? img->os.cloud_init : -1);
     lvs_bind_str(s, 22, img->state_reason);
     lvs_bind_str(s, 23, img->job_id);
+    sqlite3_bind_int(s, 24, img->is_public != 0);
+    lvs_bind_str(s, 25, img->launch_users ? img->launch_users : "");
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
             cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -321,6 +328,10 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
     img->os.cloud_init = sqlite3_column_int(s, 20);
     cg_db_col_copy(s, 21, img->state_reason, sizeof(img->state_reason));
     cg_db_col_copy(s, 22, img->job_id, sizeof(img->job_id));
+    img->is_public = sqlite3_column_int(s, 23) != 0;
+    /* "" is stored for none; the struct says NULL. */
+    if (sqlite3_column_bytes(s, 24) > 0)
+        img->launch_users = cg_db_col_dup(s, 24, &oom);
     if (oom) {
         cg_image_release(img);
         return -1;
@@ -454,6 +465,22 @@ static int image_set_text(lv_state *st, const char *sql, const char *id, const c
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
+}
+
+int lv_state_image_set_access(lv_state *st, const char *id, const char *description,
+                              int is_public, const char *launch_users, cg_error *err)
+{
+    int n;
+
+    pthread_mutex_lock(&st->lock);
+    n = cg_db_run(st->db, err, "store the image's attributes",
+                  "UPDATE images SET description = ?, public = ?, launch_users = ? WHERE id = ?",
+                  "siss", description && *description ? description : NULL, is_public != 0,
+                  launch_users ? launch_users : "", id);
+    pthread_mutex_unlock(&st->lock);
+    if (n == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", id);
+    return n == 1 ? 0 : -1;
 }
 
 int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err)

@@ -49,6 +49,11 @@ int lv_state_image_set_seed_format(lv_state *st, const char *id, const char *for
                                    cg_error *err);
 /* Store what inspection found (architecture follows os->arch when set). */
 int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg_error *err);
+/* Store an image's description (NULL or "": none) and launch permissions
+ * (launch_users: space-separated account ids, NULL or "": none).  0 or -1
+ * (CG_ERR_NOT_FOUND when the image is gone). */
+int lv_state_image_set_access(lv_state *st, const char *id, const char *description,
+                              int is_public, const char *launch_users, cg_error *err);
 /* Store an image's display default (HEADLESS, VNC or SPICE). */
 int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err);
 /* The database handle, locked against the other users of this store, for
