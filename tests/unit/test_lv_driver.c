@@ -117,6 +117,89 @@ static void test_images(void **state)
     assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
 }
 
+/* Deregistering is refused while an instance that is not terminated uses
+ * the image (its disk is an overlay on the template's volume); afterwards an
+ * uploaded volume goes from the pool. */
+static void test_deregister_in_use(void **state)
+{
+    world *w = *state;
+    cg_image_spec spec = {.name = "uploaded"};
+    cg_state_change chg;
+    cg_error err = {0};
+    cg_image img;
+    char path[128], ami[24], keep[24], id[24], vol[64];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/disk.raw", w->dir);
+    assert_non_null(f = fopen(path, "wb"));
+    assert_int_equal(ftruncate(fileno(f), 1 << 20), 0);
+    fclose(f);
+    spec.disk_path = path;
+    if (lv_driver.image_register(w->drv, &spec, &img, &err) < 0)
+        fail_msg("register: %s", err.message);
+    snprintf(ami, sizeof(ami), "%s", img.id);
+    snprintf(vol, sizeof(vol), "%s", img.volume);
+    cg_image_release(&img);
+    assert_true(has_volume(w, vol));
+    /* run_one launches w->ami. */
+    snprintf(keep, sizeof(keep), "%s", w->ami);
+    snprintf(w->ami, sizeof(w->ami), "%s", ami);
+    run_one(w, id);
+    snprintf(w->ami, sizeof(w->ami), "%s", keep);
+    assert_int_equal(lv_driver.image_deregister(w->drv, ami, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+    assert_non_null(strstr(err.message, id));
+    cg_error_clear(&err);
+    assert_true(has_volume(w, vol));
+    assert_int_equal(lv_driver.instance_stop(w->drv, id, 1, &chg, &err), 0);
+    assert_int_equal(lv_driver.image_deregister(w->drv, ami, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+    cg_error_clear(&err);
+    assert_int_equal(lv_driver.instance_terminate(w->drv, id, &chg, &err), 0);
+    if (lv_driver.image_deregister(w->drv, ami, &err) < 0)
+        fail_msg("deregister: %s", err.message);
+    assert_false(has_volume(w, vol));
+}
+
+/* image_modify: description and launch permissions, read back. */
+static void test_image_modify(void **state)
+{
+    world *w = *state;
+    const char *add[] = {"444455556666", "111122223333", "444455556666"};
+    const char *remove[] = {"444455556666", "999999999999"};
+    const char *bad[] = {"1234"};
+    cg_image_change chg = {.set_public = 1, .add_users = add, .n_add_users = 3,
+                           .description = "new"};
+    cg_error err = {0};
+    cg_image img;
+
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_string_equal(img.description, "new");
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333 444455556666");
+    cg_image_release(&img);
+    chg = (cg_image_change){.set_public = -1, .remove_users = remove, .n_remove_users = 2};
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_string_equal(img.description, "new");
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333");
+    cg_image_release(&img);
+    /* Refused whole: nothing changes. */
+    chg = (cg_image_change){.set_public = 0, .add_users = bad, .n_add_users = 1};
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, NULL, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_INVALID);
+    cg_error_clear(&err);
+    chg = (cg_image_change){.set_public = -1, .reset_launch = 1, .description = ""};
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_null(img.description);
+    assert_int_equal(img.is_public, 0);
+    assert_null(img.launch_users);
+    cg_image_release(&img);
+    assert_int_equal(lv_driver.image_modify(w->drv, "ami-00000000000000000", &chg, NULL, &err),
+                     -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+}
+
 static void test_run_and_list(void **state)
 {
     world *w = *state;
@@ -611,6 +694,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deregister_in_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_modify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
