@@ -489,18 +489,49 @@ int lv_state_image_set_display(lv_state *st, const char *id, cg_display display,
                           cg_display_name(display), "store the image's display", err);
 }
 
+/* lv_state_image_replace inside its transaction.  The description and
+ * launch permissions are kept as the row has them: ModifyImageAttribute may
+ * have changed them since the caller (a capture job) read img. */
+static int image_rewrite(lv_state *st, const cg_image *img, cg_error *err)
+{
+    cg_image row = *img; /* shallow: only the access fields are replaced */
+    sqlite3_stmt *s;
+    int oom = 0, rc, ret = -1;
+
+    row.description = row.launch_users = NULL;
+    if (!(s = cg_db_prep(st->db, err, "SELECT description, public, launch_users FROM images"
+                         " WHERE id = ?", "s", img->id)))
+        return -1;
+    if ((rc = cg_db_step(s, err, "read image")) <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", img->id);
+        goto cleanup;
+    }
+    row.description = cg_db_col_dup(s, 0, &oom);
+    row.is_public = sqlite3_column_int(s, 1) != 0;
+    row.launch_users = cg_db_col_dup(s, 2, &oom);
+    if (oom) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    if (lvs_delete_by_id(st, "images", "id", img->id, err) == 1 &&
+        image_insert(st, &row, 1, err) == 0)
+        ret = 0;
+
+cleanup:
+    sqlite3_finalize(s);
+    free(row.description);
+    free(row.launch_users);
+    return ret;
+}
+
 int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err)
 {
     int ret = -1;
 
     pthread_mutex_lock(&st->lock);
-    if (lvs_exec(st, "BEGIN IMMEDIATE", err) == 0) {
-        int n = lvs_delete_by_id(st, "images", "id", img->id, err);
-
-        if (n == 0)
-            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", img->id);
-        ret = lvs_tx_end(st, n == 1 && image_insert(st, img, 1, err) == 0, err);
-    }
+    if (lvs_exec(st, "BEGIN IMMEDIATE", err) == 0)
+        ret = lvs_tx_end(st, image_rewrite(st, img, err) == 0, err);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }

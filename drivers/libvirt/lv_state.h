@@ -37,7 +37,8 @@ int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err);
 /* 1 deleted, 0 not found, -1 error. */
 int lv_state_image_delete(lv_state *st, const char *id, cg_error *err);
 /* Replace all tags of an image.  0 or -1. */
-/* Rewrite every column of an existing (owned) image and its tags. */
+/* Rewrite every column of an existing (owned) image and its tags, but its
+ * description and launch permissions (lv_state_image_set_access's). */
 int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err);
 /* Move an image to state ("pending", "available", "failed") with a reason;
  * volume (NULL: unchanged) and size (0: unchanged) once its disk exists. */

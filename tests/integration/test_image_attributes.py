@@ -121,9 +121,14 @@ def test_created_image_attributes_after_waiter(ec2, gw):
     wait_for("stopped", lambda: state(ec2, src) == "stopped", 30, 0.2)
     ami = ec2.create_image(InstanceId=src, Name="attrs-" + uuid.uuid4().hex[:8],
                            Description="captured <one>", NoReboot=True)["ImageId"]
+    # Shared right after CreateImage, before the waiter (on the test driver
+    # the job is often done by then; test_lv_driver covers the job's rewrite).
+    ec2.modify_image_attribute(ImageId=ami, LaunchPermission={"Add": [{"UserId": OTHER}]})
     ec2.get_waiter("image_available").wait(ImageIds=[ami],
                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     assert attr(ec2, ami, "description")["Description"] == {"Value": "captured <one>"}
+    assert attr(ec2, ami, "launchPermission")["LaunchPermissions"] == [{"UserId": OTHER}]
+    ec2.reset_image_attribute(ImageId=ami, Attribute="launchPermission")
     assert attr(ec2, ami, "launchPermission")["LaunchPermissions"] == []
     bdm = attr(ec2, ami, "blockDeviceMapping")["BlockDeviceMappings"]
     assert bdm == image(ec2, ami)["BlockDeviceMappings"]

@@ -171,9 +171,19 @@ static void test_image_modify(void **state)
     cg_image_change chg = {.set_public = 1, .add_users = add, .n_add_users = 3,
                            .description = "new"};
     cg_error err = {0};
-    cg_image img;
+    cg_image img, stale;
 
+    assert_int_equal(lv_state_image_get(w->drv->state, w->ami, &stale, NULL, &err), 1);
     assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_string_equal(img.description, "new");
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333 444455556666");
+    cg_image_release(&img);
+    /* A capture job rewrites the row from what it read before: the
+     * attributes changed meanwhile stay. */
+    assert_int_equal(lv_state_image_replace(w->drv->state, &stale, &err), 0);
+    cg_image_release(&stale);
+    assert_int_equal(lv_state_image_get(w->drv->state, w->ami, &img, NULL, &err), 1);
     assert_string_equal(img.description, "new");
     assert_int_equal(img.is_public, 1);
     assert_string_equal(img.launch_users, "111122223333 444455556666");
