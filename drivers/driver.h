@@ -191,6 +191,7 @@ typedef struct cg_image {
     int is_public;            /* launch permission group "all" (EC2 isPublic) */
     char *launch_users;       /* launch permission account ids, sorted, space-separated;
                                * NULL when none */
+    time_t last_launched;     /* the latest instance launched from it, 0: never */
     cg_tags tags;
 } cg_image;
 

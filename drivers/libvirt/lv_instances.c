@@ -506,6 +506,8 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
+    /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
+    lv_state_image_set_launched(drv->state, spec->image_id, l[0].inst.launch_time, NULL);
     ret = 0;
 
 cleanup:

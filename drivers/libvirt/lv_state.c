@@ -23,7 +23,8 @@ static const char schema[] =
     " os_version TEXT NOT NULL DEFAULT '', os_arch TEXT NOT NULL DEFAULT '',"
     " os_product TEXT NOT NULL DEFAULT '', os_cloud_init INTEGER NOT NULL DEFAULT -1,"
     " state_reason TEXT NOT NULL DEFAULT '', job_id TEXT NOT NULL DEFAULT '',"
-    " public INTEGER NOT NULL DEFAULT 0, launch_users TEXT NOT NULL DEFAULT '');"
+    " public INTEGER NOT NULL DEFAULT 0, launch_users TEXT NOT NULL DEFAULT '',"
+    " last_launched INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
@@ -110,10 +111,12 @@ static const struct {
      "ALTER TABLE images ADD COLUMN os_cloud_init INTEGER NOT NULL DEFAULT -1;"
      "ALTER TABLE images ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE images ADD COLUMN job_id TEXT NOT NULL DEFAULT ''"},
-    /* EC2 launch permissions: group "all", and account ids (space-separated). */
+    /* EC2 launch permissions: group "all", and account ids (space-separated);
+     * EC2 lastLaunchedTime. */
     {"SELECT public FROM images LIMIT 0",
      "ALTER TABLE images ADD COLUMN public INTEGER NOT NULL DEFAULT 0;"
-     "ALTER TABLE images ADD COLUMN launch_users TEXT NOT NULL DEFAULT ''"},
+     "ALTER TABLE images ADD COLUMN launch_users TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN last_launched INTEGER NOT NULL DEFAULT 0"},
 };
 
 static int migrate(lv_state *st, cg_error *err)
@@ -233,7 +236,8 @@ int lvs_tx_end(lv_state *st, int ok, cg_error *err)
 #define IMAGE_COLS                                                                                 \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, "         \
     "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "        \
-    "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users"
+    "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users, "         \
+    "last_launched"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
@@ -243,7 +247,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
 
     if (!(s = lvs_prep(st,
                        "INSERT INTO images (" IMAGE_COLS ")"
-                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        err)))
         goto cleanup;
     lvs_bind_str(s, 1, img->id);
@@ -271,6 +275,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     lvs_bind_str(s, 23, img->job_id);
     sqlite3_bind_int(s, 24, img->is_public != 0);
     lvs_bind_str(s, 25, img->launch_users ? img->launch_users : "");
+    sqlite3_bind_int64(s, 26, (sqlite3_int64)img->last_launched);
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
             cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -332,6 +337,7 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
     /* "" is stored for none; the struct says NULL. */
     if (sqlite3_column_bytes(s, 24) > 0)
         img->launch_users = cg_db_col_dup(s, 24, &oom);
+    img->last_launched = (time_t)sqlite3_column_int64(s, 25);
     if (oom) {
         cg_image_release(img);
         return -1;
@@ -481,6 +487,18 @@ int lv_state_image_set_access(lv_state *st, const char *id, const char *descript
     if (n == 0)
         cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", id);
     return n == 1 ? 0 : -1;
+}
+
+int lv_state_image_set_launched(lv_state *st, const char *id, time_t when, cg_error *err)
+{
+    int n;
+
+    pthread_mutex_lock(&st->lock);
+    n = cg_db_run(st->db, err, "store the image's last launch",
+                  "UPDATE images SET last_launched = max(last_launched, ?) WHERE id = ?", "Is",
+                  (long long)when, id);
+    pthread_mutex_unlock(&st->lock);
+    return n < 0 ? -1 : 0;
 }
 
 int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err)

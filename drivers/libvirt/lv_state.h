@@ -55,6 +55,9 @@ int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg
  * (CG_ERR_NOT_FOUND when the image is gone). */
 int lv_state_image_set_access(lv_state *st, const char *id, const char *description,
                               int is_public, const char *launch_users, cg_error *err);
+/* Record a launch from image id at when (kept when an earlier one is
+ * later).  0 or -1. */
+int lv_state_image_set_launched(lv_state *st, const char *id, time_t when, cg_error *err);
 /* Store an image's display default (HEADLESS, VNC or SPICE). */
 int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err);
 /* The database handle, locked against the other users of this store, for

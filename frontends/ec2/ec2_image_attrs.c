@@ -139,19 +139,20 @@ static int load_image(ec2_call *c, cg_image_list *list, const cg_image **img, co
     return 0;
 }
 
-/* The latest launch of image_id among the instances on record (terminated
- * ones only while they are retained), 0 when none.  -1 (reported). */
-static int last_launch(ec2_call *c, const char *image_id, time_t *when)
+/* The latest launch of img: recorded at each launch, or (launched before
+ * that was recorded) the latest among the instances on record.  0 when
+ * none.  0 or -1 (reported). */
+static int last_launch(ec2_call *c, const cg_image *img, time_t *when)
 {
     cg_instance_list list = {0};
     cg_error err = {0};
     size_t i;
 
-    *when = 0;
+    *when = img->last_launched;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &list) < 0)
         return ec2_fail_cg(c, &err, NULL);
     for (i = 0; i < list.n; i++) {
-        if (strcmp(list.v[i].image_id, image_id) == 0 && list.v[i].launch_time > *when)
+        if (strcmp(list.v[i].image_id, img->id) == 0 && list.v[i].launch_time > *when)
             *when = list.v[i].launch_time;
     }
     cg_instance_list_release(&list);
@@ -219,7 +220,7 @@ int ec2_describe_image_attribute(ec2_call *c)
     }
     if (load_image(c, &list, &img, &id) < 0)
         goto cleanup;
-    if (strcmp(attr, "lastLaunchedTime") == 0 && last_launch(c, id, &last) < 0)
+    if (strcmp(attr, "lastLaunchedTime") == 0 && last_launch(c, img, &last) < 0)
         goto cleanup;
     ret = ec2_reply(c, ec2_xml_image_attribute(c->req->request_id, img, attr, last, &len), &len);
 
