@@ -450,7 +450,7 @@ static char *launch_users_edit(const char *stored, const cg_image_change *chg, c
     }
     for (i = 0; i < chg->n_remove_users; i++) {
         if ((at = account_find(v, n, chg->remove_users[i])) >= 0)
-            memcpy(v[at], v[--n], sizeof(v[0]));
+            memmove(v[at], v[--n], sizeof(v[0]));
     }
     if (n > LV_LAUNCH_USERS_MAX) {
         cg_error_set(err, CG_ERR_INVALID, "an image may list at most %d account ids",
@@ -462,10 +462,11 @@ static char *launch_users_edit(const char *stored, const cg_image_change *chg, c
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
+    /* Fixed-width entries: id i at i * 13, a space after all but the last. */
     for (i = 0; i < n; i++) {
-        if (i)
-            strcat(out, " ");
-        strcat(out, v[i]);
+        memcpy(out + i * (LV_ACCOUNT_ID_LEN + 1), v[i], LV_ACCOUNT_ID_LEN);
+        if (i + 1 < n)
+            out[i * (LV_ACCOUNT_ID_LEN + 1) + LV_ACCOUNT_ID_LEN] = ' ';
     }
 
 cleanup:
