@@ -25,10 +25,9 @@
 
 /* botocore's ImageAttributeName enum: what DescribeImageAttribute knows. */
 static const char *const image_attributes[] = {
-    "description",      "kernel",    "ramdisk",  "launchPermission",
-    "productCodes",     "blockDeviceMapping",    "sriovNetSupport",
-    "bootMode",         "tpmSupport", "uefiData", "lastLaunchedTime",
-    "imdsSupport",      NULL,
+    "description",        "kernel",          "ramdisk",  "launchPermission", "productCodes",
+    "blockDeviceMapping", "sriovNetSupport", "bootMode", "tpmSupport",       "uefiData",
+    "lastLaunchedTime",   "imdsSupport",     NULL,
 };
 
 static int attribute_known(const char *attr)
@@ -85,8 +84,8 @@ static void launch_permissions(ec2_xml *x, const cg_image *img)
     ec2_xml_end(x);
 }
 
-char *ec2_xml_image_attribute(const char *request_id, const cg_image *img,
-                              const char *attribute, time_t last_launched, size_t *len)
+char *ec2_xml_image_attribute(const char *request_id, const cg_image *img, const char *attribute,
+                              time_t last_launched, size_t *len)
 {
     ec2_xml *x;
     struct tm tm;
@@ -130,8 +129,8 @@ static int load_image(ec2_call *c, cg_image_list *list, const cg_image **img, co
     if (!(*id = ec2_params_get(c->params, "ImageId")) || !**id)
         return ec2_fail(c, "MissingParameter", "The request must contain the parameter ImageId");
     if (!ec2_id_valid(*id, "ami-"))
-        return ec2_fail(c, "InvalidAMIID.Malformed", "Invalid id: \"%.100s\" (expecting \"ami-...\")",
-                        *id);
+        return ec2_fail(c, "InvalidAMIID.Malformed",
+                        "Invalid id: \"%.100s\" (expecting \"ami-...\")", *id);
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, list) < 0)
         return ec2_fail_cg(c, &err, NULL);
     if (!(*img = ec2_find_image(list, *id)))
@@ -238,7 +237,7 @@ typedef struct image_edit {
     const char **add, **remove;
     size_t n_add, n_remove;
     int add_all, remove_all;
-    int launch;              /* launch permissions named (either form) */
+    int launch; /* launch permissions named (either form) */
 } image_edit;
 
 static void image_edit_release(image_edit *e)
@@ -259,8 +258,7 @@ static int push(ec2_call *c, const char ***v, size_t *n, const char *s)
 }
 
 /* A user id or group to add or remove (add: 1 or 0), checked. */
-static int permission_item(ec2_call *c, image_edit *e, int add, const char *user,
-                           const char *group)
+static int permission_item(ec2_call *c, image_edit *e, int add, const char *user, const char *group)
 {
     size_t i;
 
@@ -303,8 +301,7 @@ static int parse_structured(ec2_call *c, image_edit *e, const char *how)
         user = ec2_params_getf(c->params, "%s.%zu.UserId", prefix, i);
         group = ec2_params_getf(c->params, "%s.%zu.Group", prefix, i);
         if (!user && !group)
-            return ec2_fail(c, "MissingParameter", "%s.%zu needs a UserId or a Group", prefix,
-                            i);
+            return ec2_fail(c, "MissingParameter", "%s.%zu needs a UserId or a Group", prefix, i);
         if (permission_item(c, e, how[0] == 'A', user, group) < 0)
             return -1;
     }
@@ -329,7 +326,8 @@ static int parse_flat_launch(ec2_call *c, image_edit *e)
         ec2_param_list(c, "UserGroup", 0, &groups, &n_groups) < 0)
         goto cleanup;
     if (n_users + n_groups == 0) {
-        ec2_fail(c, "MissingParameter", "The request must contain the parameter UserId or "
+        ec2_fail(c, "MissingParameter",
+                 "The request must contain the parameter UserId or "
                  "UserGroup");
         goto cleanup;
     }
@@ -361,17 +359,19 @@ static int parse_modify(ec2_call *c, image_edit *e)
 
     if (!desc)
         desc = ec2_params_get(c->params, "Description");
-    if (ec2_params_get(c->params, "ProductCode.1") ||
-        (attr && strcmp(attr, "productCodes") == 0))
-        return ec2_fail(c, "UnsupportedOperation", "Product codes are not supported by this "
+    if (ec2_params_get(c->params, "ProductCode.1") || (attr && strcmp(attr, "productCodes") == 0))
+        return ec2_fail(c, "UnsupportedOperation",
+                        "Product codes are not supported by this "
                         "cloud");
     if (ec2_params_get(c->params, "ImdsSupport.Value") ||
         (attr && strcmp(attr, "imdsSupport") == 0))
-        return ec2_fail(c, "UnsupportedOperation", "The image attribute imdsSupport is not "
+        return ec2_fail(c, "UnsupportedOperation",
+                        "The image attribute imdsSupport is not "
                         "supported by this cloud");
     if (ec2_params_get(c->params, "OrganizationArn.1") ||
         ec2_params_get(c->params, "OrganizationalUnitArn.1"))
-        return ec2_fail(c, "UnsupportedOperation", "Organizations are not supported by this "
+        return ec2_fail(c, "UnsupportedOperation",
+                        "Organizations are not supported by this "
                         "cloud");
     flat_launch = ec2_params_get(c->params, "OperationType") ||
                   ec2_params_list_len(c->params, "UserId") ||
@@ -380,19 +380,19 @@ static int parse_modify(ec2_call *c, image_edit *e)
         if (!desc)
             desc = value;
         if (!desc)
-            return ec2_fail(c, "MissingParameter",
-                            "The request must contain the parameter Value");
+            return ec2_fail(c, "MissingParameter", "The request must contain the parameter Value");
     } else if (attr && strcmp(attr, "launchPermission") == 0) {
         flat_launch = 1;
     } else if (attr && attribute_known(attr)) {
         return ec2_fail(c, "InvalidParameterValue",
                         "The image attribute %s cannot be modified (valid values: description "
-                        "| imdsSupport | launchPermission)", attr);
+                        "| imdsSupport | launchPermission)",
+                        attr);
     } else if (attr) {
         return unknown_attribute(c, attr);
     }
-    if ((flat_launch && parse_flat_launch(c, e) < 0) ||
-        parse_structured(c, e, "Add") < 0 || parse_structured(c, e, "Remove") < 0)
+    if ((flat_launch && parse_flat_launch(c, e) < 0) || parse_structured(c, e, "Add") < 0 ||
+        parse_structured(c, e, "Remove") < 0)
         return -1;
     if (desc && e->launch)
         return ec2_fail(c, "InvalidParameterCombination",
