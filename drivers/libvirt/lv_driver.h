@@ -73,8 +73,8 @@ void lv_image_remove_boot_files(cg_drv *drv, const char *id);
  * terminated use it (their disks are overlays on it). */
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err);
 /* driver.h image_modify: description and launch permissions. */
-int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg,
-                    cg_image *out, cg_error *err);
+int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg, cg_image *out,
+                    cg_error *err);
 /* Remove a pending image and its disks (driver.h image_discard). */
 int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err);
 /* Set (remove == 0) or delete (remove == 1) tags of an image. */

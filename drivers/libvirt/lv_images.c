@@ -236,8 +236,7 @@ cleanup:
 /* Into buf: "i-a, i-b" naming the instances that are not terminated (the
  * caches hold only those) launched from image_id.  Returns their number,
  * or -1 (OOM). */
-static long image_users(cg_drv *drv, const char *image_id, char *buf, size_t len,
-                        cg_error *err)
+static long image_users(cg_drv *drv, const char *image_id, char *buf, size_t len, cg_error *err)
 {
     cg_instance_list all = {0};
     size_t i, used = 0;
@@ -258,8 +257,7 @@ static long image_users(cg_drv *drv, const char *image_id, char *buf, size_t len
         n++;
         /* Room is kept for ", ..." when the names do not all fit. */
         if (!full && used + strlen(all.v[i].id) + 8 < len) {
-            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
-                                     all.v[i].id);
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", all.v[i].id);
         } else if (!full) {
             snprintf(buf + used, len - used, ", ...");
             full = 1;
@@ -306,7 +304,8 @@ static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error
     if (n_users > 0) {
         cg_error_set(err, CG_ERR_STATE,
                      "Image %s is in use by instance%s %s (their disks are overlays on it); "
-                     "terminate them first", image_id, n_users > 1 ? "s" : "", users);
+                     "terminate them first",
+                     image_id, n_users > 1 ? "s" : "", users);
         goto cleanup;
     }
     if (lv_state_image_delete(drv->state, image_id, err) < 0)
@@ -494,8 +493,8 @@ static int image_modify_locked(cg_drv *drv, const char *image_id, const cg_image
     if (!(users = launch_users_edit(chg->reset_launch ? NULL : img.launch_users, chg, err)))
         goto cleanup;
     if (lv_state_image_set_access(drv->state, image_id,
-                                  chg->description ? chg->description : img.description,
-                                  is_public, users, err) < 0)
+                                  chg->description ? chg->description : img.description, is_public,
+                                  users, err) < 0)
         goto cleanup;
     if (out && (rc = lv_state_image_get(drv->state, image_id, out, NULL, err)) <= 0) {
         if (rc == 0)
@@ -510,8 +509,8 @@ cleanup:
     return ret;
 }
 
-int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg,
-                    cg_image *out, cg_error *err)
+int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg, cg_image *out,
+                    cg_error *err)
 {
     int ret;
 

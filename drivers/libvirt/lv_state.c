@@ -235,8 +235,8 @@ int lvs_tx_end(lv_state *st, int ok, cg_error *err)
 
 #define IMAGE_COLS                                                                                 \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, "         \
-    "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "        \
-    "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users, "         \
+    "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "       \
+    "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users, "             \
     "last_launched"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
@@ -473,8 +473,8 @@ static int image_set_text(lv_state *st, const char *sql, const char *id, const c
     return ret;
 }
 
-int lv_state_image_set_access(lv_state *st, const char *id, const char *description,
-                              int is_public, const char *launch_users, cg_error *err)
+int lv_state_image_set_access(lv_state *st, const char *id, const char *description, int is_public,
+                              const char *launch_users, cg_error *err)
 {
     int n;
 
@@ -518,7 +518,7 @@ static int image_rewrite(lv_state *st, const cg_image *img, cg_error *err)
 
     row.description = row.launch_users = NULL;
     if (!(s = cg_db_prep(st->db, err, "SELECT description, public, launch_users FROM images"
-                         " WHERE id = ?", "s", img->id)))
+                                      " WHERE id = ?", "s", img->id)))
         return -1;
     if ((rc = cg_db_step(s, err, "read image")) <= 0) {
         if (rc == 0)

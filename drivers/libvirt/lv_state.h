@@ -53,8 +53,8 @@ int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg
 /* Store an image's description (NULL or "": none) and launch permissions
  * (launch_users: space-separated account ids, NULL or "": none).  0 or -1
  * (CG_ERR_NOT_FOUND when the image is gone). */
-int lv_state_image_set_access(lv_state *st, const char *id, const char *description,
-                              int is_public, const char *launch_users, cg_error *err);
+int lv_state_image_set_access(lv_state *st, const char *id, const char *description, int is_public,
+                              const char *launch_users, cg_error *err);
 /* Record a launch from image id at when (kept when an earlier one is
  * later).  0 or -1. */
 int lv_state_image_set_launched(lv_state *st, const char *id, time_t when, cg_error *err);

@@ -179,8 +179,8 @@ static void test_image_modify(void **state)
     const char *add[] = {"444455556666", "111122223333", "444455556666"};
     const char *remove[] = {"444455556666", "999999999999"};
     const char *bad[] = {"1234"};
-    cg_image_change chg = {.set_public = 1, .add_users = add, .n_add_users = 3,
-                           .description = "new"};
+    cg_image_change chg = {
+        .set_public = 1, .add_users = add, .n_add_users = 3, .description = "new"};
     cg_error err = {0};
     cg_image img, stale;
 
@@ -216,10 +216,18 @@ static void test_image_modify(void **state)
     assert_int_equal(img.is_public, 0);
     assert_null(img.launch_users);
     cg_image_release(&img);
-    assert_int_equal(lv_driver.image_modify(w->drv, "ami-00000000000000000", &chg, NULL, &err),
-                     -1);
+    assert_int_equal(lv_driver.image_modify(w->drv, "ami-00000000000000000", &chg, NULL, &err), -1);
     assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
 }
+
+/* The images table before the launch-permission columns, with one image. */
+static const char old_images[] =
+    "CREATE TABLE images (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,"
+    " volume TEXT NOT NULL, owned INTEGER NOT NULL DEFAULT 0, kernel TEXT, initrd TEXT,"
+    " cmdline TEXT, architecture TEXT NOT NULL, state TEXT NOT NULL,"
+    " created INTEGER NOT NULL, size INTEGER NOT NULL);"
+    "INSERT INTO images (id, name, volume, architecture, state, created, size) VALUES"
+    " ('ami-0123456789abcdef0', 'old', 'demo.qcow2', 'x86_64', 'available', 1, 2);";
 
 /* A database made before the launch-permission columns: opening it adds
  * them, and its images read as private, never launched. */
@@ -237,14 +245,7 @@ static void test_image_columns_migrate(void **state)
     configure(&w, uri, "cloudgate", "cloudgate-isolated");
     snprintf(path, sizeof(path), "%s/cloudgate.db", w.dir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-        "CREATE TABLE images (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,"
-        " volume TEXT NOT NULL, owned INTEGER NOT NULL DEFAULT 0, kernel TEXT, initrd TEXT,"
-        " cmdline TEXT, architecture TEXT NOT NULL, state TEXT NOT NULL,"
-        " created INTEGER NOT NULL, size INTEGER NOT NULL);"
-        "INSERT INTO images (id, name, volume, architecture, state, created, size) VALUES"
-        " ('ami-0123456789abcdef0', 'old', 'demo.qcow2', 'x86_64', 'available', 1, 2);",
-        NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, old_images, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_non_null(st = lv_state_open(&w.cfg, &err));
     assert_int_equal(lv_state_image_get(st, "ami-0123456789abcdef0", &img, NULL, &err), 1);
@@ -253,8 +254,8 @@ static void test_image_columns_migrate(void **state)
     assert_null(img.launch_users);
     assert_int_equal(img.last_launched, 0);
     cg_image_release(&img);
-    assert_int_equal(lv_state_image_set_access(st, "ami-0123456789abcdef0", "d", 1,
-                                               "111122223333", &err), 0);
+    assert_int_equal(
+        lv_state_image_set_access(st, "ami-0123456789abcdef0", "d", 1, "111122223333", &err), 0);
     assert_int_equal(lv_state_image_get(st, "ami-0123456789abcdef0", &img, NULL, &err), 1);
     assert_int_equal(img.is_public, 1);
     assert_string_equal(img.launch_users, "111122223333");
