@@ -191,8 +191,24 @@ typedef struct cg_image {
     cg_os_info os;            /* type "" until inspected */
     char state_reason[256];   /* why "failed", else "" */
     char job_id[32];          /* the job making it while "pending", else "" */
+    int is_public;            /* launch permission group "all" (EC2 isPublic) */
+    char *launch_users;       /* launch permission account ids, sorted, space-separated;
+                               * NULL when none */
+    time_t last_launched;     /* the latest instance launched from it, 0: never */
     cg_tags tags;
 } cg_image;
+
+/* ModifyImageAttribute / ResetImageAttribute: what to change, the rest is
+ * left alone.  Users are account ids (12 digits, checked by the caller). */
+typedef struct cg_image_change {
+    const char *description;          /* NULL: unchanged; "" clears it */
+    int set_public;                   /* -1: unchanged, else 0 or 1 */
+    int reset_launch;                 /* 1: no users, not public (applied first) */
+    const char *const *add_users;
+    size_t n_add_users;
+    const char *const *remove_users;
+    size_t n_remove_users;
+} cg_image_change;
 
 typedef struct cg_image_list {
     cg_image *v;
@@ -325,7 +341,13 @@ typedef struct cg_driver {
 
     int (*image_list)(cg_drv *drv, cg_image_list *out, cg_error *err);
     int (*image_register)(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_error *err);
+    /* Refused (CG_ERR_STATE) while pending or while instances that are not
+     * terminated use it (their disks are overlays on its volume). */
     int (*image_deregister)(cg_drv *drv, const char *image_id, cg_error *err);
+    /* Change the description and launch permissions (cg_image_change);
+     * out (may be NULL) gets the image as stored afterwards. */
+    int (*image_modify)(cg_drv *drv, const char *image_id, const cg_image_change *chg,
+                        cg_image *out, cg_error *err);
 
     /* All instances, terminated ones still retained included.  Served from
      * the event-maintained cache: no libvirt round trip per instance. */

@@ -95,6 +95,7 @@ static void lv_close(cg_drv *drv)
     if (drv->reconcile_fd >= 0)
         close(drv->reconcile_fd);   /* releases the lock */
     pthread_mutex_destroy(&drv->tags_lock);
+    pthread_rwlock_destroy(&drv->image_use_lock);
     free(drv);
 }
 
@@ -134,6 +135,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         return NULL;
     }
     pthread_mutex_init(&drv->tags_lock, NULL);
+    pthread_rwlock_init(&drv->image_use_lock, NULL);
     drv->cfg = cfg;
     drv->reconcile_fd = -1;
     if (lv_event_start(err) < 0)
@@ -266,6 +268,7 @@ const cg_driver lv_driver = {
     .image_list = lv_image_list,
     .image_register = lv_image_register,
     .image_deregister = lv_image_deregister,
+    .image_modify = lv_image_modify,
     .instance_list = lv_instance_list,
     .instance_run = lv_instance_run,
     .instance_start = lv_instance_start,

@@ -27,6 +27,10 @@ struct cg_drv {
     /* Tag edits that live only in SQLite (images, terminated instances) are
      * read-modify-write: one at a time. */
     pthread_mutex_t tags_lock;
+    /* Launches hold it shared from reading their image until their
+     * instances are cached; deregistering holds it alone, so it never
+     * misses an instance whose disk is about to be an overlay on it. */
+    pthread_rwlock_t image_use_lock;
     time_t next_prune;         /* atomic: when expired records are deleted next */
     int reconcile_fd;          /* STATE_DIR/reconcile.lock, held: -1 when not */
     int reconciles;            /* this process repairs crash leftovers (lv_reconcile.c) */
@@ -64,9 +68,13 @@ int lv_image_copy_boot_files(cg_drv *drv, const char *kernel, const char *initrd
 void lv_image_unplace(cg_drv *drv, const char *volume, size_t n, const int *made);
 /* Remove STATE_DIR/images/<id>/{kernel,initrd} and the directory. */
 void lv_image_remove_boot_files(cg_drv *drv, const char *id);
-/* Forget the image; an uploaded volume is deleted unless instances use it.
- * A pending image is refused (CG_ERR_STATE): its job owns it. */
+/* Forget the image and delete an uploaded volume.  Refused (CG_ERR_STATE)
+ * while pending (its job owns it) or while instances that are not
+ * terminated use it (their disks are overlays on it). */
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err);
+/* driver.h image_modify: description and launch permissions. */
+int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg, cg_image *out,
+                    cg_error *err);
 /* Remove a pending image and its disks (driver.h image_discard). */
 int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err);
 /* Set (remove == 0) or delete (remove == 1) tags of an image. */

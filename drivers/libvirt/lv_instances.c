@@ -415,7 +415,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     char rid[24], *ids = NULL;
     unsigned fit = 0, i, made = 0, admitted = 0;
     char short_of[160] = "";
-    int claimed = 0, have_img = 0, rc, ret = -1;
+    int claimed = 0, have_img = 0, image_locked = 0, rc, ret = -1;
 
     memset(&img, 0, sizeof(img));
     if (!spec->image_id || !spec->type || spec->min_count < 1 ||
@@ -439,6 +439,9 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         }
         claimed = 1;
     }
+    /* Shared until the instances are cached: see image_use_lock. */
+    pthread_rwlock_rdlock(&drv->image_use_lock);
+    image_locked = 1;
     if ((rc = lv_state_image_get(drv->state, spec->image_id, &img, NULL, err)) <= 0) {
         if (rc == 0)
             cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", spec->image_id);
@@ -505,6 +508,8 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
+    /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
+    lv_state_image_set_launched(drv->state, spec->image_id, l[0].inst.launch_time, NULL);
     ret = 0;
 
 cleanup:
@@ -525,6 +530,8 @@ cleanup:
         lv_capacity_release(lv_host_capacity(h), spec->type, fit - admitted);
     if (conn)
         virConnectClose(conn);
+    if (image_locked)
+        pthread_rwlock_unlock(&drv->image_use_lock);
     if (have_img)
         cg_image_release(&img);
     lv_token_release(&prev);

@@ -163,6 +163,13 @@ int ec2_delete_tags(ec2_call *c);
 int ec2_describe_tags(ec2_call *c);
 /* ec2_images.c */
 int ec2_create_image(ec2_call *c);
+/* ec2_image_attrs.c */
+int ec2_deregister_image(ec2_call *c);
+int ec2_describe_image_attribute(ec2_call *c);
+int ec2_modify_image_attribute(ec2_call *c);
+int ec2_reset_image_attribute(ec2_call *c);
+/* Longest AMI description (CreateImage, ModifyImageAttribute), in characters. */
+#define EC2_AMI_DESCRIPTION_MAX 255
 /* ImportImage, DescribeImportImageTasks, CancelImportTask (ec2_import.c). */
 int ec2_import_image(ec2_call *c);
 int ec2_describe_import_image_tasks(ec2_call *c);

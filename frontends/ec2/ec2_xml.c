@@ -529,10 +529,29 @@ char *ec2_xml_return_true(const char *action, const char *request_id, size_t *le
     return ec2_xml_finish(x, len);
 }
 
+void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img)
+{
+    unsigned long long gib;
+
+    ec2_xml_start(x, "blockDeviceMapping");
+    if (img->size_bytes) {
+        /* The root disk, in whole GiB as EBS reports volume sizes. */
+        gib = (img->size_bytes + (1ULL << 30) - 1) >> 30;
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "deviceName", "/dev/vda");
+        ec2_xml_start(x, "ebs");
+        ec2_xml_int(x, "volumeSize", (long long)gib);
+        ec2_xml_bool(x, "deleteOnTermination", 1);
+        ec2_xml_str(x, "volumeType", "standard");
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+}
+
 static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
 {
     char location[512];
-    unsigned long long gib;
 
     snprintf(location, sizeof(location), "%s/%s", cfg->account_id, img->name ? img->name : "");
     ec2_xml_str(x, "imageId", img->id);
@@ -553,7 +572,7 @@ static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
                                                                           : "RunInstances");
     ec2_xml_str(x, "imageOwnerId", cfg->account_id);
     ec2_xml_time(x, "creationDate", img->created);
-    ec2_xml_bool(x, "isPublic", 0);
+    ec2_xml_bool(x, "isPublic", img->is_public);
     ec2_xml_str(x, "architecture", img->architecture);
     ec2_xml_str(x, "imageType", "machine");
     ec2_xml_str(x, "name", img->name);
@@ -561,20 +580,7 @@ static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
         ec2_xml_str(x, "description", img->description);
     ec2_xml_str(x, "rootDeviceType", "ebs");
     ec2_xml_str(x, "rootDeviceName", "/dev/vda");
-    ec2_xml_start(x, "blockDeviceMapping");
-    if (img->size_bytes) {
-        /* The root disk, in whole GiB as EBS reports volume sizes. */
-        gib = (img->size_bytes + (1ULL << 30) - 1) >> 30;
-        ec2_xml_start(x, "item");
-        ec2_xml_str(x, "deviceName", "/dev/vda");
-        ec2_xml_start(x, "ebs");
-        ec2_xml_int(x, "volumeSize", (long long)gib);
-        ec2_xml_bool(x, "deleteOnTermination", 1);
-        ec2_xml_str(x, "volumeType", "standard");
-        ec2_xml_end(x);
-        ec2_xml_end(x);
-    }
-    ec2_xml_end(x);
+    ec2_xml_image_block_devices(x, img);
     ec2_xml_str(x, "virtualizationType", "hvm");
     ec2_xml_tags(x, &img->tags);
     ec2_xml_start(x, "productCodes");

@@ -122,6 +122,13 @@ char *ec2_xml_volume_attachment(const char *action, const char *request_id, cons
                                 const char *instance_id, const char *device,
                                 const char *status, time_t when, size_t *len);
 
+/* <blockDeviceMapping> of an image: its root disk (none while its size is
+ * unknown). */
+void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img);
+/* DescribeImageAttribute (ec2_image_attrs.c): <imageId> and the one
+ * attribute asked for.  last_launched 0: never launched. */
+char *ec2_xml_image_attribute(const char *request_id, const cg_image *img, const char *attribute,
+                              time_t last_launched, size_t *len);
 /* DescribeImages; imageOwnerId is cfg->account_id. */
 char *ec2_xml_describe_images(const char *request_id, const cg_config *cfg,
                               const cg_image *const *v, size_t n, size_t *len);

@@ -169,6 +169,35 @@ EXPECT = {
     "create_image": [
         ("ImageId", "ami-0b1c2d3e4f5061728"),
     ],
+    # No output shape in botocore 1.29: only the metadata is kept.
+    "deregister_image": [],
+    "modify_image_attribute": [],
+    "reset_image_attribute": [],
+    "describe_image_attribute_description": [
+        ("ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("Description", {"Value": "Debian 12 <generic> & cloud"}),
+        ("LaunchPermissions", None),
+    ],
+    "describe_image_attribute_launch_permission": [
+        ("LaunchPermissions", [{"Group": "all"}, {"UserId": "111122223333"},
+                               {"UserId": "444455556666"}]),
+        ("Description", None),
+    ],
+    "describe_image_attribute_launch_permission_empty": [
+        ("ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("LaunchPermissions", []),
+    ],
+    "describe_image_attribute_block_device_mapping": [
+        ("BlockDeviceMappings.0.DeviceName", "/dev/vda"),
+        ("BlockDeviceMappings.0.Ebs.VolumeSize", 3),
+    ],
+    "describe_image_attribute_last_launched": [
+        ("LastLaunchedTime", {"Value": "2026-11-23T10:29:22Z"}),
+    ],
+    "describe_image_attribute_kernel": [
+        ("ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("KernelId", {}),
+    ],
     "describe_import_image_tasks": [
         ("ImportImageTasks.0.Status", "completed"),
         ("ImportImageTasks.0.ImageId", "ami-0a1b2c3d4e5f60718"),

@@ -375,6 +375,53 @@ static void test_create_image(void **state)
     check_golden("create_image", doc, len);
 }
 
+/* DescribeImageAttribute (one golden per kind of answer) and the
+ * <return>true</return> answers of Deregister/Modify/ResetImageAttribute. */
+static void test_image_attributes(void **state)
+{
+    cg_image img = {0};
+    size_t len = 0;
+    char *doc;
+
+    snprintf(img.id, sizeof(img.id), "ami-0a1b2c3d4e5f60718");
+    img.description = "Debian 12 <generic> & cloud";
+    img.size_bytes = 3ULL << 30;
+    img.is_public = 1;
+    img.launch_users = "111122223333 444455556666";
+    doc = ec2_xml_image_attribute(RID, &img, "description", 0, &len);
+    assert_xpath(doc, len, "//e:description/e:value", "Debian 12 <generic> & cloud");
+    check_golden("describe_image_attribute_description", doc, len);
+    doc = ec2_xml_image_attribute(RID, &img, "launchPermission", 0, &len);
+    assert_xpath(doc, len, "count(//e:launchPermission/e:item)", "3");
+    assert_xpath(doc, len, "//e:launchPermission/e:item[1]/e:group", "all");
+    assert_xpath(doc, len, "//e:launchPermission/e:item[3]/e:userId", "444455556666");
+    check_golden("describe_image_attribute_launch_permission", doc, len);
+    doc = ec2_xml_image_attribute(RID, &img, "blockDeviceMapping", 0, &len);
+    assert_xpath(doc, len, "//e:blockDeviceMapping/e:item/e:ebs/e:volumeSize", "3");
+    check_golden("describe_image_attribute_block_device_mapping", doc, len);
+    doc = ec2_xml_image_attribute(RID, &img, "lastLaunchedTime", T_LAUNCH, &len);
+    assert_xpath(doc, len, "//e:lastLaunchedTime/e:value", "2026-11-23T10:29:22Z");
+    check_golden("describe_image_attribute_last_launched", doc, len);
+    /* What an image without the attribute answers: an empty element. */
+    doc = ec2_xml_image_attribute(RID, &img, "kernel", 0, &len);
+    assert_xpath(doc, len, "count(//e:kernel/*)", "0");
+    assert_xpath(doc, len, "count(//e:kernel)", "1");
+    check_golden("describe_image_attribute_kernel", doc, len);
+    img.is_public = 0;
+    img.launch_users = NULL;
+    doc = ec2_xml_image_attribute(RID, &img, "launchPermission", 0, &len);
+    assert_non_null(strstr(doc, "<launchPermission/>"));
+    check_golden("describe_image_attribute_launch_permission_empty", doc, len);
+    /* A name outside the model is the caller's bug: no document. */
+    assert_null(ec2_xml_image_attribute(RID, &img, "foo><bar", 0, &len));
+    doc = ec2_xml_return_true("DeregisterImage", RID, &len);
+    check_golden("deregister_image", doc, len);
+    doc = ec2_xml_return_true("ModifyImageAttribute", RID, &len);
+    check_golden("modify_image_attribute", doc, len);
+    doc = ec2_xml_return_true("ResetImageAttribute", RID, &len);
+    check_golden("reset_image_attribute", doc, len);
+}
+
 static void test_volumes(void **state)
 {
     cg_volume a = {0}, b = {0};
@@ -612,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_describe_images),
         cmocka_unit_test(test_import_tasks),
         cmocka_unit_test(test_create_image),
+        cmocka_unit_test(test_image_attributes),
         cmocka_unit_test(test_volumes),
         cmocka_unit_test(test_describe_regions_zones),
         cmocka_unit_test(test_account_attributes_and_types),
