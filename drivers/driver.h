@@ -270,6 +270,7 @@ typedef struct cg_volume {
     unsigned long long size_bytes;
     char attached_to[24];     /* instance id, "" when available */
     char device[16];          /* guest target ("vdb"), "" when available */
+    int delete_on_termination; /* attached: deleted with its instance */
     time_t created;
     cg_tags tags;
 } cg_volume;
@@ -291,6 +292,20 @@ typedef struct cg_volume_spec {
 void cg_volume_release(cg_volume *vol);
 int cg_volume_copy(cg_volume *dst, const cg_volume *src);
 void cg_volume_list_release(cg_volume_list *list);
+
+/* One size change of a volume (EC2 ModifyVolume). */
+typedef struct cg_volume_mod {
+    char volume_id[24];
+    char state[16];           /* "modifying", "completed", "failed" */
+    unsigned long long original_bytes, target_bytes;
+    time_t start, end;        /* end 0 while modifying */
+    char message[160];        /* why it failed, else "" */
+} cg_volume_mod;
+
+typedef struct cg_volume_mod_list {
+    cg_volume_mod *v;         /* plain structs: free(v) releases the list */
+    size_t n;
+} cg_volume_mod_list;
 
 /* ---- zones (libvirt hosts) --------------------------------------------- */
 
@@ -415,6 +430,17 @@ typedef struct cg_driver {
     int (*volume_attach)(cg_drv *drv, const char *volume_id, const char *instance_id,
                          const char *device, cg_volume *out, cg_error *err);
     int (*volume_detach)(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
+    /* Grow to size_bytes (more than now, else CG_ERR_INVALID; one change at
+     * a time, else CG_ERR_STATE), online when attached to a running
+     * instance.  out gets the recorded modification. */
+    int (*volume_modify)(cg_drv *drv, const char *volume_id, unsigned long long size_bytes,
+                         cg_volume_mod *out, cg_error *err);
+    /* Every recorded modification, oldest first. */
+    int (*volume_mod_list)(cg_drv *drv, cg_volume_mod_list *out, cg_error *err);
+    /* Set the DeleteOnTermination flag of the volume attached to instance_id
+     * as device ("vdb"); CG_ERR_NOT_FOUND when none is. */
+    int (*volume_set_delete_on_termination)(cg_drv *drv, const char *instance_id,
+                                            const char *device, int flag, cg_error *err);
 
     /* Tags on an instance ("i-...") or image ("ami-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

@@ -140,6 +140,7 @@ static int id_listed(const char *const *ids, size_t n, const char *id)
 static int describe(ec2_call *c, int status)
 {
     cg_instance_list list = {0};
+    cg_volume_list vols = {0};
     ec2_filters filters = {0};
     ec2_page page = {0};
     const char **ids = NULL;
@@ -187,10 +188,15 @@ static int describe(ec2_call *c, int status)
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    if (status)
+    if (status) {
         body = ec2_xml_instance_status(c->req->request_id, view, n, token, &len);
-    else
-        body = ec2_xml_describe_instances(c->req->request_id, c->ctx->cfg, view, n, token, &len);
+    } else {
+        /* Attached volumes show in blockDeviceMapping. */
+        if (ec2_load_volumes(c, &vols, NULL, NULL) < 0)
+            goto cleanup;
+        body = ec2_xml_describe_instances_vols(c->req->request_id, c->ctx->cfg, view, n, &vols,
+                                               token, &len);
+    }
     ret = ec2_reply(c, body, &len);
 
 cleanup:
@@ -199,6 +205,7 @@ cleanup:
     free(ids);
     ec2_page_release(&page);
     ec2_filters_release(&filters);
+    cg_volume_list_release(&vols);
     cg_instance_list_release(&list);
     return ret;
 }
