@@ -123,6 +123,14 @@ void cg_instance_release(cg_instance *inst);
 int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst);
 void cg_instance_list_release(cg_instance_list *list);
 
+/* An empty volume made for each instance of a launch and attached to it
+ * (RunInstances BlockDeviceMapping). */
+typedef struct cg_launch_disk {
+    char device[8];                   /* "vdb".."vdz" */
+    unsigned long long size_bytes;
+    int delete_on_termination;
+} cg_launch_disk;
+
 /* What RunInstances asks for; the frontend has validated shapes and
  * resolved the instance type. */
 typedef struct cg_launch_spec {
@@ -138,6 +146,9 @@ typedef struct cg_launch_spec {
     const cg_tags *tags;              /* NULL or instance tags from TagSpecification */
     cg_display display;               /* DEFAULT: the image's choice */
     const char *display_password;     /* VNC/SPICE password; NULL: none */
+    unsigned long long root_size_bytes; /* root disk's virtual size; 0: the image's */
+    const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
+    size_t n_disks;
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -287,6 +298,9 @@ typedef struct cg_volume_spec {
     unsigned long long size_bytes;  /* > 0; rounded up to a MiB */
     const char *format;       /* NULL: "qcow2" */
     const cg_tags *tags;      /* NULL */
+    const char *instance_id;  /* recorded as attached to it (a launch's disk); NULL: none */
+    const char *device;       /* with instance_id: its target ("vdb") */
+    int delete_on_termination; /* with instance_id */
 } cg_volume_spec;
 
 void cg_volume_release(cg_volume *vol);

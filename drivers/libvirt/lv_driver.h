@@ -175,6 +175,18 @@ int lv_volume_detach(cg_drv *drv, const char *volume_id, cg_volume *out, cg_erro
 void lv_volumes_release_instance(cg_drv *drv, const char *id);
 int lv_volume_set_delete_on_termination(cg_drv *drv, const char *instance_id,
                                         const char *device, int flag, cg_error *err);
+/* RunInstances' mappings: an empty volume per disk for instance inst,
+ * recorded attached to it (with DeleteOnTermination, so a rollback or a
+ * restart's repair of the launch deletes them with it); *out gets n domain
+ * disks (lv_volumes_launch_free).  0 or -1, what was made stays attached. */
+struct lv_domain_disk;
+int lv_volumes_launch_make(cg_drv *drv, virConnectPtr conn, const cg_instance *inst,
+                           const cg_launch_disk *disks, size_t n, struct lv_domain_disk **out,
+                           cg_error *err);
+void lv_volumes_launch_free(struct lv_domain_disk *d, size_t n);
+/* The launch committed: give each disk the DeleteOnTermination asked for. */
+void lv_volumes_launch_commit(cg_drv *drv, const char *instance_id, const cg_launch_disk *disks,
+                              size_t n);
 /* lv_volmods.c: ModifyVolume and its records. */
 /* Create the table; repair (the reconciling process): close changes a
  * restart cut short as failed. */

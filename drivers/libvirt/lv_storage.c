@@ -101,7 +101,7 @@ static char *vol_create(virConnectPtr conn, virStoragePoolPtr p, const char *xml
 }
 
 char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char *base,
-                                const char *name, cg_error *err)
+                                const char *name, unsigned long long capacity, cg_error *err)
 {
     virStoragePoolPtr p = NULL;
     virStorageVolPtr bv = NULL;
@@ -116,7 +116,8 @@ char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char
     }
     if (!(base_fmt = vol_format(conn, bv, err)))
         goto cleanup;
-    if ((xml = lv_volxml_build(name, info.capacity, "qcow2", base_path, base_fmt, err)))
+    if ((xml = lv_volxml_build(name, capacity > info.capacity ? capacity : info.capacity,
+                               "qcow2", base_path, base_fmt, err)))
         path = vol_create(conn, p, xml, name, err);
 
 cleanup:

@@ -93,12 +93,22 @@ static int mod_end(lv_state *st, long long rowid, const cg_volume_mod *m, cg_err
     return ret;
 }
 
-/* Did the last libvirt call fail only because the test driver lacks it? */
-static int test_driver_lacks(virConnectPtr conn)
+/* After a libvirt call failed with VIR_ERR_NO_SUPPORT: the test driver has
+ * no resize at all, so there the new size is only recorded (0); any other
+ * driver's refusal is reported (-1). */
+static int resize_unsupported(virConnectPtr conn, const cg_volume *vol, const char *what,
+                              cg_error *err)
 {
     const char *type = virConnectGetType(conn);
 
-    return lv_last_error_code() == VIR_ERR_NO_SUPPORT && type && strcmp(type, "TEST") == 0;
+    if (type && strcmp(type, "TEST") == 0) {
+        cg_info("volume %s: the test driver has no %s; the new size is only recorded", vol->id,
+                what);
+        return 0;
+    }
+    cg_error_set(err, CG_ERR_UNSUPPORTED, "volume %s: libvirt's %s driver has no %s", vol->id,
+                 type ? type : "?", what);
+    return -1;
 }
 
 /* Grow the storage volume behind a detached (or offline) volume. */
@@ -118,12 +128,10 @@ static int grow_storage(cg_drv *drv, virConnectPtr conn, const cg_volume *vol,
         goto cleanup;
     }
     if (virStorageVolResize(sv, bytes, 0) < 0) {
-        if (test_driver_lacks(conn)) {
-            cg_info("volume %s: the test driver cannot resize; new size recorded only", vol->id);
-            ret = 0;
-        } else {
+        if (lv_last_error_code() == VIR_ERR_NO_SUPPORT)
+            ret = resize_unsupported(conn, vol, "storage volume resize", err);
+        else
             lv_report(err, conn, CG_ERR_INTERNAL, "resize storage volume %s", name);
-        }
         goto cleanup;
     }
     ret = 0;
@@ -168,15 +176,11 @@ static int grow(cg_drv *drv, const cg_volume *vol, unsigned long long bytes, cg_
         goto cleanup;
     }
     if (virDomainBlockResize(dom, vol->device, bytes, VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0) {
-        if (test_driver_lacks(conn)) {
-            /* Nothing to tell a test domain's guest. */
-            cg_info("volume %s: the test driver has no online resize; new size recorded only",
-                    vol->id);
-            ret = 0;
-        } else {
+        if (lv_last_error_code() == VIR_ERR_NO_SUPPORT)
+            ret = resize_unsupported(conn, vol, "online block resize", err);
+        else
             lv_report(err, conn, CG_ERR_INTERNAL, "resize %s of instance %s", vol->device,
                       vol->attached_to);
-        }
         goto cleanup;
     }
     cg_info("volume %s grown online in %s (%s)", vol->id, vol->attached_to, vol->device);

@@ -413,6 +413,7 @@ int ec2_run_instances(ec2_call *c)
     cg_image_list images = {0};
     cg_instance_list out = {0};
     cg_keypair kp = {0};
+    cg_launch_disk *disks = NULL;
     const cg_image *img;
     unsigned char *user_data = NULL;
     size_t user_data_len = 0;
@@ -477,6 +478,8 @@ int ec2_run_instances(ec2_call *c)
         ec2_fail(c, "InvalidAMIID.Unavailable", "The image '%s' is %s", img->id, img->state);
         goto cleanup;
     }
+    if (ec2_param_launch_disks(c, img, &spec, &disks) < 0)
+        goto cleanup;
     /* The key pair must exist; its public key goes into the seed. */
     if (key && ec2_key_pair_find(c, key, &kp) < 0)
         goto cleanup;
@@ -502,6 +505,7 @@ int ec2_run_instances(ec2_call *c)
     ret = reply_reservation(c, &out, NULL);
 
 cleanup:
+    free(disks);
     free(user_data);
     cg_keypair_release(&kp);
     cg_tags_release(&tags);

@@ -186,6 +186,11 @@ const char *ec2_param_volume_id(ec2_call *c);
 int ec2_volume_device(ec2_call *c, const char *dev, char *out, size_t len);
 /* ec2_volume_ops.c */
 int ec2_modify_volume(ec2_call *c);
+/* ec2_launch_disks.c: RunInstances' BlockDeviceMapping.N for image img
+ * into spec (root size, disks); *disks is the array spec points to (free
+ * it).  0 or -1. */
+int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spec,
+                           cg_launch_disk **disks);
 /* ModifyInstanceAttribute with BlockDeviceMapping.N: DeleteOnTermination. */
 int ec2_modify_block_devices(ec2_call *c);
 int ec2_describe_volumes_modifications(ec2_call *c);
