@@ -162,6 +162,31 @@ cleanup:
     return ret;
 }
 
+int lv_storage_resize(virConnectPtr conn, const char *pool, const char *name,
+                      unsigned long long capacity, cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    virStorageVolPtr v = NULL;
+    int ret = -1;
+
+    if (!(p = pool_open(conn, pool, err)) || !(v = vol_open(conn, p, name, err)))
+        goto cleanup;
+    if (virStorageVolResize(v, capacity, 0) < 0) {
+        lv_report(err, conn, lv_last_error_code() == VIR_ERR_NO_SUPPORT ? CG_ERR_UNSUPPORTED
+                                                                        : CG_ERR_INTERNAL,
+                  "resize volume '%s'", name);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (v)
+        virStorageVolFree(v);
+    if (p)
+        virStoragePoolFree(p);
+    return ret;
+}
+
 int lv_storage_find(virConnectPtr conn, const char *pool, const char *name,
                     unsigned long long *capacity, cg_error *err)
 {

@@ -20,6 +20,11 @@ char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char
 /* Delete volume `name`.  1 deleted, 0 it did not exist, -1 error (reported). */
 int lv_storage_delete(virConnectPtr conn, const char *pool, const char *name, cg_error *err);
 
+/* Grow volume `name` to capacity bytes (virStorageVolResize).  0, or -1
+ * reported: CG_ERR_UNSUPPORTED when the driver has no resize at all. */
+int lv_storage_resize(virConnectPtr conn, const char *pool, const char *name,
+                      unsigned long long capacity, cg_error *err);
+
 /* Check that volume `name` exists (refreshing the pool once when it does not
  * yet know it) and read its capacity.  0, or -1 (CG_ERR_NOT_FOUND or other). */
 int lv_storage_find(virConnectPtr conn, const char *pool, const char *name,

@@ -22,6 +22,7 @@
 #include "../../gateway/log.h"
 #include "../../gateway/store.h"
 #include "lv_driver.h"
+#include "lv_storage.h"
 
 #define VOLUME_MAX_BYTES (16ULL << 40)   /* as lv_volumes.c: 16 TiB */
 
@@ -115,33 +116,16 @@ static int resize_unsupported(virConnectPtr conn, const cg_volume *vol, const ch
 static int grow_storage(cg_drv *drv, virConnectPtr conn, const cg_volume *vol,
                         unsigned long long bytes, cg_error *err)
 {
-    virStoragePoolPtr pool = NULL;
-    virStorageVolPtr sv = NULL;
     char name[64];
-    int ret = -1;
 
     snprintf(name, sizeof(name), "%s.%s", vol->id, strcmp(vol->format, "raw") == 0 ? "img"
                                                                                    : "qcow2");
-    if (!(pool = virStoragePoolLookupByName(conn, drv->cfg->storage_pool)) ||
-        !(sv = virStorageVolLookupByName(pool, name))) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "storage volume %s", name);
-        goto cleanup;
-    }
-    if (virStorageVolResize(sv, bytes, 0) < 0) {
-        if (lv_last_error_code() == VIR_ERR_NO_SUPPORT)
-            ret = resize_unsupported(conn, vol, "storage volume resize", err);
-        else
-            lv_report(err, conn, CG_ERR_INTERNAL, "resize storage volume %s", name);
-        goto cleanup;
-    }
-    ret = 0;
-
-cleanup:
-    if (sv)
-        virStorageVolFree(sv);
-    if (pool)
-        virStoragePoolFree(pool);
-    return ret;
+    if (lv_storage_resize(conn, drv->cfg->storage_pool, name, bytes, err) == 0)
+        return 0;
+    if (err->kind != CG_ERR_UNSUPPORTED)
+        return -1;
+    cg_error_clear(err);
+    return resize_unsupported(conn, vol, "storage volume resize", err);
 }
 
 /* Grow the volume: through the running domain when it is attached to one
