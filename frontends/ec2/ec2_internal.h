@@ -184,6 +184,9 @@ const char *ec2_param_volume_id(ec2_call *c);
 /* "/dev/sdf", "/dev/xvdf", "sdf", "vdf", ... -> "vdf" (b..z), else
  * InvalidParameterValue.  0 or -1. */
 int ec2_volume_device(ec2_call *c, const char *dev, char *out, size_t len);
+/* A volume size in GiB: decimal digits only, 1..16384, else
+ * InvalidParameterValue.  0 or -1. */
+int ec2_volume_gib(ec2_call *c, const char *size, unsigned long long *gib);
 /* ec2_volume_ops.c */
 int ec2_modify_volume(ec2_call *c);
 /* ec2_launch_disks.c: RunInstances' BlockDeviceMapping.N for image img

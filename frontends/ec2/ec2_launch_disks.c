@@ -16,7 +16,6 @@
 #include <string.h>
 
 #define GIB (1024ULL * 1024ULL * 1024ULL)
-#define EC2_VOLUME_GIB_MAX 16384
 
 static const char *const launch_volume_types[] = {"standard", "gp2", "gp3", "io1", "io2", "sc1",
                                                   "st1", NULL};
@@ -36,17 +35,9 @@ static int fail_mapping(ec2_call *c, const char *why, const char *name)
 static int mapping_size(ec2_call *c, size_t i, unsigned long long *gib)
 {
     const char *size = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.VolumeSize", i);
-    char *end = NULL;
 
     *gib = 0;
-    if (!size)
-        return 0;
-    *gib = strtoull(size, &end, 10);
-    if (!*size || *end || *size == '-' || *gib < 1 || *gib > EC2_VOLUME_GIB_MAX)
-        return ec2_fail(c, "InvalidParameterValue",
-                        "Volume of size %.16s is not valid: 1 to %d GiB are allowed.", size,
-                        EC2_VOLUME_GIB_MAX);
-    return 0;
+    return size ? ec2_volume_gib(c, size, gib) : 0;
 }
 
 /* The Ebs members a plain disk cannot honour.  0 or -1. */

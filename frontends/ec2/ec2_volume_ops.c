@@ -18,7 +18,6 @@
 #include <time.h>
 
 #define GIB (1024ULL * 1024ULL * 1024ULL)
-#define EC2_VOLUME_GIB_MAX 16384
 
 static const char *const modification_filters[] = {
     "volume-id", "modification-state", "target-size", "original-size", "start-time",
@@ -173,7 +172,6 @@ int ec2_modify_volume(ec2_call *c)
     const cg_volume *vol = NULL;
     cg_volume_mod mod;
     cg_error err = {0};
-    char *end = NULL;
     unsigned long long gib = 0;
     size_t len = 0;
     int ret = -1;
@@ -186,14 +184,7 @@ int ec2_modify_volume(ec2_call *c)
                  "(the volume type standard cannot change).");
         goto cleanup;
     }
-    gib = strtoull(size, &end, 10);
-    if (!*size || *end || *size == '-' || gib < 1 || gib > EC2_VOLUME_GIB_MAX) {
-        ec2_fail(c, "InvalidParameterValue",
-                 "Volume of size %.16s is not valid: 1 to %d GiB are allowed.", size,
-                 EC2_VOLUME_GIB_MAX);
-        goto cleanup;
-    }
-    if (ec2_load_volumes(c, &vols, id, &vol) < 0)
+    if (ec2_volume_gib(c, size, &gib) < 0 || ec2_load_volumes(c, &vols, id, &vol) < 0)
         goto cleanup;
     if (gib * GIB <= vol->size_bytes) {
         ec2_fail(c, "InvalidParameterValue",

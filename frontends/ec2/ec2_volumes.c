@@ -163,6 +163,21 @@ int ec2_volume_device(ec2_call *c, const char *dev, char *out, size_t len)
     return 0;
 }
 
+int ec2_volume_gib(ec2_call *c, const char *size, unsigned long long *gib)
+{
+    size_t i, n = strlen(size);
+
+    *gib = 0;
+    /* Digits only: strtoull alone would take " 2", "+2" and "-1". */
+    for (i = 0; i < n && i < 6 && size[i] >= '0' && size[i] <= '9'; i++)
+        *gib = *gib * 10 + (unsigned long long)(size[i] - '0');
+    if (n == 0 || i != n || *gib < 1 || *gib > EC2_VOLUME_GIB_MAX)
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Volume of size %.16s is not valid: 1 to %d GiB are allowed.", size,
+                        EC2_VOLUME_GIB_MAX);
+    return 0;
+}
+
 /* InvalidZone.NotFound unless zone is one of the driver's.  0 or -1. */
 static int zone_known(ec2_call *c, const char *zone)
 {
@@ -192,8 +207,7 @@ int ec2_create_volume(ec2_call *c)
     cg_volume vol = {0};
     cg_tags tags = {0};
     cg_error err = {0};
-    char *end = NULL;
-    unsigned long gib = 0;
+    unsigned long long gib = 0;
     size_t i, len = 0;
     int ret = -1;
 
@@ -205,13 +219,8 @@ int ec2_create_volume(ec2_call *c)
         ec2_fail(c, "MissingParameter", "The request must contain the parameter size/snapshot");
         goto cleanup;
     }
-    gib = strtoul(size, &end, 10);
-    if (!*size || *end || gib < 1 || gib > EC2_VOLUME_GIB_MAX) {
-        ec2_fail(c, "InvalidParameterValue",
-                 "Volume of size %.16s is not valid: 1 to %d GiB are allowed.", size,
-                 EC2_VOLUME_GIB_MAX);
+    if (ec2_volume_gib(c, size, &gib) < 0)
         goto cleanup;
-    }
     for (i = 0; type && volume_types[i] && strcmp(volume_types[i], type) != 0; i++)
         ;
     if (type && !volume_types[i]) {

@@ -342,3 +342,61 @@ def test_run_instances_bad_mappings_leave_nothing(ec2, gw):
     assert db_rows(gw, "SELECT count(*) FROM volumes") == rows
     assert db_rows(gw, "SELECT count(*) FROM intents") == [(0,)]
 
+
+
+# ---- hostile values: raw signed requests, nothing changes ------------------
+
+def test_hostile_values_change_nothing(ec2, gw):
+    import hostile as H
+
+    vid = ec2.create_volume(AvailabilityZone="cloudgate-a", Size=1)["VolumeId"]
+    (iid,) = launch(ec2, gw, [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1}}])
+    before = H.snapshot(gw, ec2)
+    run = [("Action", "RunInstances"), ("ImageId", gw.image_id), ("MinCount", "1"),
+           ("MaxCount", "1"), ("InstanceType", "t2.micro")]
+    cases = [
+        ([("Action", "ModifyVolume"), ("VolumeId", vid), ("Size", s)], "InvalidParameterValue")
+        for s in ["", "-1", "0", "2x", "1e3", "99999999999999999999999", " 2", "0x10",
+                  "18446744073709551617"]
+    ] + [
+        ([("Action", "ModifyVolume"), ("VolumeId", vid + "'; DROP TABLE volumes;--"),
+          ("Size", "2")], "InvalidVolumeID.Malformed"),
+        ([("Action", "ModifyVolume"), ("Size", "2")], "MissingParameter"),
+        ([("Action", "ModifyVolume"), ("VolumeId", vid), ("Size", "2"),
+          ("MultiAttachEnabled", "maybe")], "InvalidParameterValue"),
+        ([("Action", "DescribeVolumesModifications"), ("VolumeId.1", "../../etc")],
+         "InvalidVolumeID.Malformed"),
+        ([("Action", "DescribeVolumesModifications"), ("MaxResults", "0")],
+         "InvalidParameterValue"),
+        ([("Action", "DescribeVolumeStatus"), ("MaxResults", "100000")],
+         "InvalidParameterValue"),
+        ([("Action", "ModifyInstanceAttribute"), ("InstanceId", iid),
+          ("BlockDeviceMapping.1.DeviceName", "/dev/sdb"),
+          ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "yes please")],
+         "InvalidParameterValue"),
+        ([("Action", "ModifyInstanceAttribute"), ("InstanceId", iid),
+          ("BlockDeviceMapping.1.DeviceName", "/dev/sdb</x>")],
+         "MissingParameter"),
+        ([("Action", "ModifyInstanceAttribute"), ("InstanceId", iid),
+          ("BlockDeviceMapping.1.DeviceName", "/dev/sdb'/><disk"),
+          ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")],
+         "InvalidParameterValue"),
+        (run + [("BlockDeviceMapping.1.DeviceName", "/dev/sdb"),
+                ("BlockDeviceMapping.1.Ebs.VolumeSize", "1; reboot")], "InvalidParameterValue"),
+        (run + [("BlockDeviceMapping.1.DeviceName", "/dev/sdb"),
+                ("BlockDeviceMapping.1.Ebs.VolumeSize", "1"),
+                ("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "1")],
+         "InvalidParameterValue"),
+        (run + [("BlockDeviceMapping.1.DeviceName", "/dev/sdb'><source file='/etc/shadow'/>"),
+                ("BlockDeviceMapping.1.Ebs.VolumeSize", "1")], "InvalidParameterValue"),
+        (run + [("BlockDeviceMapping.1.Ebs.VolumeSize", "1")], "MissingParameter"),
+        (run + [("BlockDeviceMapping.%d.DeviceName" % n, "/dev/sd%s" % chr(97 + n))
+                for n in range(1, 28)], "InvalidParameterValue"),
+    ]
+    for params, want in cases:
+        r = H.signed_params(gw, params)
+        H.assert_ec2_error(r, 400, want)
+    after = H.snapshot(gw, ec2)
+    assert H.diff(before, after) == {}
+    ec2.terminate_instances(InstanceIds=[iid])
+    ec2.delete_volume(VolumeId=vid)
