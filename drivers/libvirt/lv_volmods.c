@@ -129,32 +129,23 @@ static int grow_storage(cg_drv *drv, virConnectPtr conn, const cg_volume *vol,
 }
 
 /* Grow the volume: through the running domain when it is attached to one
- * (the guest is told), else its storage.  The instance stays busy meanwhile
- * so it neither stops nor detaches the disk under the resize. */
-static int grow(cg_drv *drv, const cg_volume *vol, unsigned long long bytes, cg_error *err)
+ * (the guest is told), else its storage.  h: the host of the instance it
+ * is attached to, taken (busy) by the caller, or NULL. */
+static int grow(cg_drv *drv, lv_host *h, const cg_volume *vol, unsigned long long bytes,
+                cg_error *err)
 {
-    cg_instance inst;
-    lv_host *h = NULL;
     virConnectPtr conn = NULL;
     virDomainPtr dom = NULL;
-    int terminated = 0, active = 0, ret = -1;
+    int active = 0, ret = -1;
 
-    memset(&inst, 0, sizeof(inst));
-    if (vol->attached_to[0]) {
-        h = lv_instance_take(drv, vol->attached_to, &inst, &terminated, err);
-        if (!h && !terminated && err->kind != CG_ERR_NOT_FOUND)
-            goto cleanup;
-        cg_error_clear(err);
-    }
     if (!(conn = h ? lv_host_conn(h, err) : lv_driver_zone_conn(drv, vol->zone, err)))
         goto cleanup;
-    if (h && (dom = lv_domain_get(conn, vol->attached_to, err)) &&
-        (active = virDomainIsActive(dom)) < 0) {
+    if (h && !(dom = lv_domain_get(conn, vol->attached_to, err)))
+        goto cleanup;
+    if (dom && (active = virDomainIsActive(dom)) < 0) {
         lv_report(err, conn, CG_ERR_INTERNAL, "domain %s", vol->attached_to);
         goto cleanup;
     }
-    if (h && !dom)
-        goto cleanup;
     if (!active) {
         ret = grow_storage(drv, conn, vol, bytes, err);
         goto cleanup;
@@ -171,14 +162,32 @@ static int grow(cg_drv *drv, const cg_volume *vol, unsigned long long bytes, cg_
     ret = 0;
 
 cleanup:
-    if (h)
-        lv_cache_release(lv_host_cache(h), vol->attached_to);
     if (dom)
         virDomainFree(dom);
     if (conn)
         virConnectClose(conn);
-    cg_instance_release(&inst);
     return ret;
+}
+
+/* The instance vol is attached to, taken busy so that it neither stops nor
+ * lets the disk go under the resize: its host, or NULL with *err clear when
+ * there is none to hold (detached, or the instance is gone).  A busy
+ * instance is CG_ERR_UNAVAILABLE: nothing was done, try again. */
+static lv_host *take_holder(cg_drv *drv, const cg_volume *vol, cg_error *err)
+{
+    cg_instance inst;
+    lv_host *h;
+    int terminated = 0;
+
+    if (!vol->attached_to[0])
+        return NULL;
+    h = lv_instance_take(drv, vol->attached_to, &inst, &terminated, err);
+    cg_instance_release(&inst);
+    if (h || terminated || err->kind == CG_ERR_NOT_FOUND)
+        cg_error_clear(err);
+    else if (err->kind == CG_ERR_STATE)
+        err->kind = CG_ERR_UNAVAILABLE;
+    return h;
 }
 
 int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size_bytes,
@@ -187,6 +196,7 @@ int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size
     cg_volume vol;
     cg_volume_mod m;
     cg_error why = {0};
+    lv_host *h = NULL;
     long long rowid = 0;
     int rc, ret = -1;
 
@@ -201,6 +211,8 @@ int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size
                      "most 16 TiB", volume_id, vol.size_bytes);
         goto cleanup;
     }
+    if (!(h = take_holder(drv, &vol, err)) && err->kind != CG_ERR_NONE)
+        goto cleanup;
     snprintf(m.volume_id, sizeof(m.volume_id), "%s", volume_id);
     snprintf(m.state, sizeof(m.state), "modifying");
     m.original_bytes = vol.size_bytes;
@@ -211,7 +223,7 @@ int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size
             cg_error_set(err, CG_ERR_STATE, "volume %s is already being modified", volume_id);
         goto cleanup;
     }
-    rc = grow(drv, &vol, size_bytes, &why);
+    rc = grow(drv, h, &vol, size_bytes, &why);
     snprintf(m.state, sizeof(m.state), "%s", rc == 0 ? "completed" : "failed");
     snprintf(m.message, sizeof(m.message), "%.150s", rc == 0 ? "" : why.message);
     m.end = time(NULL);
@@ -228,6 +240,8 @@ int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size
     ret = 0;
 
 cleanup:
+    if (h)
+        lv_cache_release(lv_host_cache(h), vol.attached_to);
     cg_volume_release(&vol);
     return ret;
 }
