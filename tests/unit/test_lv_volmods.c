@@ -173,6 +173,37 @@ static void test_launch_disks_all_or_nothing(void **state)
     cg_instance_list_release(&out);
 }
 
+/* A launch cut short by a crash, after its disks were made: the restart's
+ * repair (the launch intent) removes the domain and every disk, whatever
+ * DeleteOnTermination was asked (the asked flags are set only at commit). */
+static void test_launch_disks_crash_repair(void **state)
+{
+    world *w = *state;
+    cg_launch_disk disks[2] = {{"vdb", GIB, 1}, {"vdc", GIB, 0}};
+    cg_instance_list out = {0};
+    cg_error err = {0};
+    virConnectPtr conn;
+    virDomainPtr dom;
+
+    assert_int_equal(launch_with(w, 1, disks, 2, 0, &out, &err), 0);
+    /* As before the commit: defined, not started, both disks flagged. */
+    conn = zone_conn(w);
+    assert_non_null(dom = virDomainLookupByName(conn, out.v[0].id));
+    assert_int_equal(virDomainDestroy(dom), 0);
+    virDomainFree(dom);
+    assert_int_equal(lv_driver.volume_set_delete_on_termination(w->drv, out.v[0].id, "vdc", 1,
+                                                                &err), 0);
+    assert_int_equal(lv_intent_add(w->drv->state, LV_INTENT_LAUNCH, out.v[0].id, ZONE, "", &err),
+                     0);
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
+    virConnectClose(conn);
+    assert_int_equal(count_domains(w), 0);
+    assert_int_equal(count_volumes(w), 0);
+    assert_int_equal(count_vol_storage(w), 0);
+    assert_int_equal(count_rows(w), 0);
+    cg_instance_list_release(&out);
+}
+
 static void test_modify(void **state)
 {
     world *w = *state;
@@ -269,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_launch_disks_and_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launch_disks_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_launch_disks_crash_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_database, setup_old_database, teardown),
     };
