@@ -191,8 +191,9 @@ static int describe(ec2_call *c, int status)
     if (status) {
         body = ec2_xml_instance_status(c->req->request_id, view, n, token, &len);
     } else {
-        /* Attached volumes show in blockDeviceMapping. */
-        if (ec2_load_volumes(c, &vols, NULL, NULL) < 0)
+        /* Attached volumes show in blockDeviceMapping (a driver without
+         * volumes: the root disks only). */
+        if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
             goto cleanup;
         body = ec2_xml_describe_instances_vols(c->req->request_id, c->ctx->cfg, view, n, &vols,
                                                token, &len);
