@@ -22,8 +22,8 @@ static const char *const volume_types[] = {"standard", "gp2", "gp3", "io1", "io2
                                            NULL};
 static const char *const volume_filters[] = {
     "volume-id", "status", "availability-zone", "size", "volume-type",
-    "attachment.instance-id", "attachment.device", "attachment.status", "tag-key", "tag-value",
-    "tag:", NULL,
+    "attachment.instance-id", "attachment.device", "attachment.status",
+    "attachment.delete-on-termination", "tag-key", "tag-value", "tag:", NULL,
 };
 
 /* ---- documents ---------------------------------------------------------- */
@@ -268,6 +268,8 @@ static void volume_field(const void *obj, const char *name, ec2_match *m, void *
         ec2_match_offer(m, v->attached_to);
     else if (strcmp(name, "attachment.status") == 0 && v->attached_to[0])
         ec2_match_offer(m, "attached");
+    else if (strcmp(name, "attachment.delete-on-termination") == 0 && v->attached_to[0])
+        ec2_match_offer(m, v->delete_on_termination ? "true" : "false");
     else if (strcmp(name, "attachment.device") == 0 && v->attached_to[0]) {
         snprintf(dev, sizeof(dev), "/dev/%s", v->device);
         ec2_match_offer(m, dev);
