@@ -24,25 +24,9 @@
 
 #define GIB (1024ULL * 1024ULL * 1024ULL)
 
-/* Storage volumes "vol-..." in the pool. */
 static int count_vol_storage(world *w)
 {
-    virConnectPtr conn = zone_conn(w);
-    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, w->cfg.storage_pool);
-    virStorageVolPtr *vols = NULL;
-    int i, n, found = 0;
-
-    assert_non_null(pool);
-    n = virStoragePoolListAllVolumes(pool, &vols, 0);
-    assert_true(n >= 0);
-    for (i = 0; i < n; i++) {
-        found += strncmp(virStorageVolGetName(vols[i]), "vol-", 4) == 0;
-        virStorageVolFree(vols[i]);
-    }
-    free(vols);
-    virStoragePoolFree(pool);
-    virConnectClose(conn);
-    return found;
+    return count_volumes_named(w, "vol-");
 }
 
 static size_t count_rows(world *w)
@@ -68,8 +52,10 @@ static int launch_with(world *w, unsigned count, const cg_launch_disk *disks, si
     return lv_driver.instance_run(w->drv, &spec, out, err);
 }
 
-/* The volume attached to id as dev, copied into *out; 0 when none. */
-static int attached(world *w, const char *id, const char *dev, cg_volume *out)
+/* The volume called id (or, id NULL, the one attached to instance as dev),
+ * copied into *out; 0 when there is none. */
+static int find_vol(world *w, const char *id, const char *instance, const char *dev,
+                    cg_volume *out)
 {
     cg_volume_list l = {0};
     cg_error err = {0};
@@ -78,27 +64,24 @@ static int attached(world *w, const char *id, const char *dev, cg_volume *out)
 
     assert_int_equal(lv_driver.volume_list(w->drv, &l, &err), 0);
     for (i = 0; i < l.n && !found; i++) {
-        if (strcmp(l.v[i].attached_to, id) == 0 && strcmp(l.v[i].device, dev) == 0)
-            found = cg_volume_copy(out, &l.v[i]) == 0;
+        const cg_volume *v = &l.v[i];
+
+        if (id ? strcmp(v->id, id) == 0
+               : strcmp(v->attached_to, instance) == 0 && strcmp(v->device, dev) == 0)
+            found = cg_volume_copy(out, v) == 0;
     }
     cg_volume_list_release(&l);
     return found;
 }
 
+static int attached(world *w, const char *instance, const char *dev, cg_volume *out)
+{
+    return find_vol(w, NULL, instance, dev, out);
+}
+
 static int find_volume(world *w, const char *id, cg_volume *out)
 {
-    cg_volume_list l = {0};
-    cg_error err = {0};
-    size_t i;
-    int found = 0;
-
-    assert_int_equal(lv_driver.volume_list(w->drv, &l, &err), 0);
-    for (i = 0; i < l.n && !found; i++) {
-        if (strcmp(l.v[i].id, id) == 0)
-            found = cg_volume_copy(out, &l.v[i]) == 0;
-    }
-    cg_volume_list_release(&l);
-    return found;
+    return find_vol(w, id, NULL, NULL, out);
 }
 
 static void test_launch_disks_and_terminate(void **state)
