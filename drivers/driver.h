@@ -126,6 +126,14 @@ void cg_instance_release(cg_instance *inst);
 int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst);
 void cg_instance_list_release(cg_instance_list *list);
 
+/* An empty volume made for each instance of a launch and attached to it
+ * (RunInstances BlockDeviceMapping). */
+typedef struct cg_launch_disk {
+    char device[8];                   /* "vdb".."vdz" */
+    unsigned long long size_bytes;
+    int delete_on_termination;
+} cg_launch_disk;
+
 /* What RunInstances asks for; the frontend has validated shapes and
  * resolved the instance type. */
 typedef struct cg_launch_spec {
@@ -141,6 +149,9 @@ typedef struct cg_launch_spec {
     const cg_tags *tags;              /* NULL or instance tags from TagSpecification */
     cg_display display;               /* DEFAULT: the image's choice */
     const char *display_password;     /* VNC/SPICE password; NULL: none */
+    unsigned long long root_size_bytes; /* root disk's virtual size; 0: the image's */
+    const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
+    size_t n_disks;
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -289,6 +300,7 @@ typedef struct cg_volume {
     unsigned long long size_bytes;
     char attached_to[24];     /* instance id, "" when available */
     char device[16];          /* guest target ("vdb"), "" when available */
+    int delete_on_termination; /* attached: deleted with its instance */
     time_t created;
     cg_tags tags;
 } cg_volume;
@@ -305,11 +317,28 @@ typedef struct cg_volume_spec {
     unsigned long long size_bytes;  /* > 0; rounded up to a MiB */
     const char *format;       /* NULL: "qcow2" */
     const cg_tags *tags;      /* NULL */
+    const char *instance_id;  /* recorded as attached to it (a launch's disk); NULL: none */
+    const char *device;       /* with instance_id: its target ("vdb") */
+    int delete_on_termination; /* with instance_id */
 } cg_volume_spec;
 
 void cg_volume_release(cg_volume *vol);
 int cg_volume_copy(cg_volume *dst, const cg_volume *src);
 void cg_volume_list_release(cg_volume_list *list);
+
+/* One size change of a volume (EC2 ModifyVolume). */
+typedef struct cg_volume_mod {
+    char volume_id[24];
+    char state[16];           /* "modifying", "completed", "failed" */
+    unsigned long long original_bytes, target_bytes;
+    time_t start, end;        /* end 0 while modifying */
+    char message[160];        /* why it failed, else "" */
+} cg_volume_mod;
+
+typedef struct cg_volume_mod_list {
+    cg_volume_mod *v;         /* plain structs: free(v) releases the list */
+    size_t n;
+} cg_volume_mod_list;
 
 /* ---- zones (libvirt hosts) --------------------------------------------- */
 
@@ -440,6 +469,17 @@ typedef struct cg_driver {
     int (*volume_attach)(cg_drv *drv, const char *volume_id, const char *instance_id,
                          const char *device, cg_volume *out, cg_error *err);
     int (*volume_detach)(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
+    /* Grow to size_bytes (more than now, else CG_ERR_INVALID; one change at
+     * a time, else CG_ERR_STATE), online when attached to a running
+     * instance.  out gets the recorded modification. */
+    int (*volume_modify)(cg_drv *drv, const char *volume_id, unsigned long long size_bytes,
+                         cg_volume_mod *out, cg_error *err);
+    /* Every recorded modification, oldest first. */
+    int (*volume_mod_list)(cg_drv *drv, cg_volume_mod_list *out, cg_error *err);
+    /* Set the DeleteOnTermination flag of the volume attached to instance_id
+     * as device ("vdb"); CG_ERR_NOT_FOUND when none is. */
+    int (*volume_set_delete_on_termination)(cg_drv *drv, const char *instance_id,
+                                            const char *device, int flag, cg_error *err);
 
     /* Tags on an instance ("i-...") or image ("ami-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

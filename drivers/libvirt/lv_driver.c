@@ -145,6 +145,8 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         lv_intent_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
+    if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
+        goto error;
     if (!(drv->hosts = calloc(cfg->n_zones, sizeof(*drv->hosts)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto error;
@@ -295,6 +297,9 @@ const cg_driver lv_driver = {
     .volume_delete = lv_volume_delete,
     .volume_attach = lv_volume_attach,
     .volume_detach = lv_volume_detach,
+    .volume_modify = lv_volume_modify,
+    .volume_mod_list = lv_volume_mod_list,
+    .volume_set_delete_on_termination = lv_volume_set_delete_on_termination,
     .instance_run_once = lv_instance_run_once,
     .instance_screenshot = lv_instance_screenshot,
     .image_set_display = lv_image_set_display,

@@ -21,7 +21,7 @@
 /* What one launch made so far, so a failure can undo exactly that. */
 typedef struct launched {
     cg_instance inst;
-    int intent, cached, volume, log, seed, defined, user_data;
+    int intent, cached, volume, log, seed, defined, user_data, disks;
 } launched;
 
 /* ---- small helpers ---- */
@@ -206,6 +206,8 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
         if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
             cg_warn("rollback %s: %s", id, e.message);
     }
+    if (l->disks)
+        lv_volumes_release_instance(drv, id);   /* deletes them: still flagged */
     if (l->seed) {
         cg_error_clear(&e);
         if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
@@ -234,6 +236,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     lv_seed_spec seed;
     char vol[64], log[4096];
     char *disk = NULL, *seed_path = NULL, *xml = NULL;
+    lv_domain_disk *extra = NULL;
     virDomainPtr dom = NULL;
     int ret = -1;
 
@@ -248,9 +251,14 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     }
     l->cached = 1;
     snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
-    if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol, err)))
+    if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol,
+                                           spec->root_size_bytes, err)))
         goto cleanup;
     l->volume = 1;
+    l->disks = spec->n_disks > 0;
+    if (spec->n_disks && lv_volumes_launch_make(drv, conn, &l->inst, spec->disks, spec->n_disks,
+                                                &extra, err) < 0)
+        goto cleanup;
     lv_drv_console_path(drv, NULL, log, sizeof(log));
     if (cg_mkdir_p(log, 0755) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", log, strerror(errno));
@@ -287,6 +295,8 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     ds.console_log = log;
     ds.seed_path = seed_path;
     ds.meta = &l->inst;
+    ds.extra_disks = extra;
+    ds.n_extra_disks = spec->n_disks;
     lv_display_domspec(drv, spec, &ds);
     if (!(xml = lv_domxml_build(&ds, err)))
         goto cleanup;
@@ -311,6 +321,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
 cleanup:
     if (dom)
         virDomainFree(dom);
+    lv_volumes_launch_free(extra, spec->n_disks);
     free(disk);
     free(seed_path);
     free(xml);
@@ -492,6 +503,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     for (i = 0; i < made; i++) {
         lv_intent_done(drv->state, l[i].inst.id);
         l[i].intent = 0;
+        lv_volumes_launch_commit(drv, l[i].inst.id, spec->disks, spec->n_disks);
     }
     for (i = 0; i < made; i++) {
         if (cg_instance_list_append(out, &l[i].inst) < 0) {

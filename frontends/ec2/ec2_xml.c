@@ -268,7 +268,44 @@ void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t 
     snprintf(out, outlen, "ip-%u-%u-%u-%u.%s.compute.internal", a, b, c, d, region);
 }
 
-void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
+/* blockDeviceMapping items: with vols (DescribeInstances), the root disk
+ * (always deleted with the instance) and the volumes attached to inst; none
+ * while the instance is pending or terminated, as EC2. */
+static void write_block_devices(ec2_xml *x, const cg_instance *inst, const cg_volume_list *vols)
+{
+    char dev[32];
+    size_t i;
+
+    ec2_xml_start(x, "blockDeviceMapping");
+    if (vols && inst->state != CG_STATE_PENDING && inst->state != CG_STATE_TERMINATED) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "deviceName", "/dev/vda");
+        ec2_xml_start(x, "ebs");
+        ec2_xml_str(x, "status", "attached");
+        ec2_xml_time(x, "attachTime", inst->launch_time);
+        ec2_xml_bool(x, "deleteOnTermination", 1);
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+        for (i = 0; i < vols->n; i++) {
+            if (strcmp(vols->v[i].attached_to, inst->id) != 0)
+                continue;
+            snprintf(dev, sizeof(dev), "/dev/%s", vols->v[i].device);
+            ec2_xml_start(x, "item");
+            ec2_xml_str(x, "deviceName", dev);
+            ec2_xml_start(x, "ebs");
+            ec2_xml_str(x, "volumeId", vols->v[i].id);
+            ec2_xml_str(x, "status", "attached");
+            ec2_xml_time(x, "attachTime", vols->v[i].created);
+            ec2_xml_bool(x, "deleteOnTermination", vols->v[i].delete_on_termination);
+            ec2_xml_end(x);
+            ec2_xml_end(x);
+        }
+    }
+    ec2_xml_end(x);
+}
+
+static void write_instance(ec2_xml *x, const cg_instance *inst, const char *region,
+                           const cg_volume_list *vols)
 {
     char dns[160];
 
@@ -302,8 +339,7 @@ void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
     ec2_xml_end(x);
     ec2_xml_str(x, "rootDeviceType", "ebs");
     ec2_xml_str(x, "rootDeviceName", "/dev/vda");
-    ec2_xml_start(x, "blockDeviceMapping");
-    ec2_xml_end(x);
+    write_block_devices(x, inst, vols);
     ec2_xml_str(x, "virtualizationType", "hvm");
     ec2_xml_str(x, "clientToken", inst->client_token);
     ec2_xml_tags(x, &inst->tags);
@@ -314,6 +350,11 @@ void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
     ec2_xml_int(x, "coreCount", inst->vcpus);
     ec2_xml_int(x, "threadsPerCore", 1);
     ec2_xml_end(x);
+}
+
+void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
+{
+    write_instance(x, inst, region, NULL);
 }
 
 /* ---- whole responses ---------------------------------------------------- */
@@ -374,6 +415,14 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
                                  const cg_instance *const *v, size_t n, const char *next_token,
                                  size_t *len)
 {
+    return ec2_xml_describe_instances_vols(request_id, cfg, v, n, NULL, next_token, len);
+}
+
+char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *cfg,
+                                      const cg_instance *const *v, size_t n,
+                                      const cg_volume_list *vols, const char *next_token,
+                                      size_t *len)
+{
     ec2_xml *x = NULL;
     inst_slot *slots = NULL;
     size_t i, j;
@@ -406,7 +455,7 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
         ec2_xml_start(x, "instancesSet");
         for (j = i; j < n && slots[j].group_pos == slots[i].group_pos; j++) {
             ec2_xml_start(x, "item");
-            ec2_xml_instance(x, slots[j].inst, cfg->region);
+            write_instance(x, slots[j].inst, cfg->region, vols);
             ec2_xml_end(x);
         }
         ec2_xml_end(x);

@@ -83,6 +83,13 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
                                  const cg_instance *const *v, size_t n, const char *next_token,
                                  size_t *len);
 
+/* The same with each instance's blockDeviceMapping: its root disk and the
+ * volumes of vols attached to it. */
+char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *cfg,
+                                      const cg_instance *const *v, size_t n,
+                                      const cg_volume_list *vols, const char *next_token,
+                                      size_t *len);
+
 /* RunInstances: the reservation the launched instances belong to. */
 char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
                             const cg_instance *const *v, size_t n, size_t *len);
@@ -129,6 +136,15 @@ void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img);
  * attribute asked for.  last_launched 0: never launched. */
 char *ec2_xml_image_attribute(const char *request_id, const cg_image *img, const char *attribute,
                               time_t last_launched, size_t *len);
+/* ModifyVolume: <volumeModification>; DescribeVolumesModifications:
+ * <volumeModificationSet> (ec2_volume_ops.c). */
+char *ec2_xml_modify_volume(const char *request_id, const cg_volume_mod *m, size_t *len);
+char *ec2_xml_volumes_modifications(const char *request_id, const cg_volume_mod *const *v,
+                                    size_t n, const char *next_token, size_t *len);
+/* DescribeVolumeStatus: every volume "ok", io-enabled passed, no events. */
+char *ec2_xml_volume_status(const char *request_id, const cg_volume *const *v, size_t n,
+                            const char *next_token, size_t *len);
+
 /* DescribeImages; imageOwnerId is cfg->account_id. */
 char *ec2_xml_describe_images(const char *request_id, const cg_config *cfg,
                               const cg_image *const *v, size_t n, size_t *len);
