@@ -245,6 +245,14 @@ static long image_users(cg_drv *drv, const char *image_id, char *buf, size_t len
 
     buf[0] = '\0';
     for (i = 0; i < drv->n_hosts; i++) {
+        /* A zone we cannot see may hold users: do not guess. */
+        if (!lv_host_available(drv->hosts[i])) {
+            cg_error_set(err, CG_ERR_UNAVAILABLE,
+                         "zone %s is unreachable: cannot tell whether instances there use "
+                         "image %s", lv_host_zone(drv->hosts[i]), image_id);
+            cg_instance_list_release(&all);
+            return -1;
+        }
         if (lv_cache_snapshot(lv_host_cache(drv->hosts[i]), &all) < 0) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             cg_instance_list_release(&all);

@@ -452,8 +452,11 @@ def test_zone_unavailable_while_libvirtd_hangs(lab):
     _unavailable(ec2.stop_instances, InstanceIds=[inst])
     _unavailable(ec2.stop_instances, InstanceIds=[inst], Force=True)
     _unavailable(ec2.terminate_instances, InstanceIds=[inst])
+    # Whether instances in the hung zone use the image cannot be known.
+    _unavailable(ec2.deregister_image, ImageId=gw.image_id)
     assert time.time() - t1 < 5
     assert _live(ec2) == {inst: "running"}
+    assert [i["ImageId"] for i in ec2.describe_images()["Images"]] == [gw.image_id]
     # The other zone does not wait for the hung one.
     assert _zones(ec2)[OTHER] == "available"
     other = _run_in(ec2, gw, OTHER)
