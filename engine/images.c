@@ -373,6 +373,7 @@ int cg_import_submit(const cg_core *c, const cg_import_spec *spec, cg_job *out, 
     o.description = spec->description;
     o.source = ij->shown_url;
     o.format = spec->format;
+    o.tags = spec->tags; /* the task's own tags; the image made gets them too */
     if (cg_jobs_submit_opts(c->jobs, &o, run_import, ij, import_job_free, out, err) < 0) {
         import_job_free(ij);
         return -1;

@@ -21,6 +21,7 @@
  *   written when the job ends, so the last value always lands.
  */
 #include "jobs.h"
+#include "jobs_db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,6 +155,17 @@ static int db_run(cg_jobs *jobs, cg_error *err, const char *sql, const char *typ
         rc = sqlite3_changes(jobs->db);
     sqlite3_finalize(st);
     return rc;
+}
+
+sqlite3 *cg_jobs_db_lock(cg_jobs *jobs)
+{
+    pthread_mutex_lock(&jobs->dbmu);
+    return jobs->db;
+}
+
+void cg_jobs_db_unlock(cg_jobs *jobs)
+{
+    pthread_mutex_unlock(&jobs->dbmu);
 }
 
 /* Move job id from state `from` to `to` (takes dbmu); progress < 0 and a
@@ -403,7 +415,8 @@ cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto fail;
     }
-    if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0)
+    if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0 ||
+        cg_job_tags_init(jobs->db, err) < 0)
         goto fail;
     for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
         sqlite3_exec(jobs->db, migrations[i], NULL, NULL, NULL);
@@ -511,14 +524,19 @@ int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *o, cg_job_fn fn, void 
     j.created = j.changed = time(NULL);
     j.cancellable = 1;
 
+    /* The row and its tags in one transaction: a job is never seen untagged. */
     pthread_mutex_lock(&jobs->dbmu);
-    rc = db_run(jobs, err,
-                "INSERT INTO jobs (id, action, target, state, created, changed, owner,"
-                " description, source, format, can_cancel)"
-                " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)",
-                "tttiiittti", j.id, j.action, j.target, (sqlite3_int64)j.created,
-                (sqlite3_int64)j.changed, (sqlite3_int64)getpid(), j.description, j.source,
-                j.format, (sqlite3_int64)(o->can_cancel_running != 0));
+    if ((rc = cg_db_begin(jobs->db, err)) == 0) {
+        rc = db_run(jobs, err,
+                    "INSERT INTO jobs (id, action, target, state, created, changed, owner,"
+                    " description, source, format, can_cancel)"
+                    " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)",
+                    "tttiiittti", j.id, j.action, j.target, (sqlite3_int64)j.created,
+                    (sqlite3_int64)j.changed, (sqlite3_int64)getpid(), j.description, j.source,
+                    j.format, (sqlite3_int64)(o->can_cancel_running != 0));
+        rc = cg_db_end(jobs->db, rc == 1 && cg_job_tags_insert(jobs->db, j.id, o->tags, err) == 0,
+                       err);
+    }
     pthread_mutex_unlock(&jobs->dbmu);
     if (rc < 0) {
         free(it);

@@ -53,6 +53,7 @@ typedef struct cg_job_list {
 } cg_job_list;
 
 typedef struct cg_jobs cg_jobs;
+struct cg_tags;
 
 /* The work of a job; runs on a job thread.  Report progress with
  * cg_job_progress and the resource it made with cg_job_set_target.
@@ -75,6 +76,7 @@ typedef struct cg_job_opts {
     const char *description;  /* NULL */
     const char *source;       /* NULL */
     const char *format;       /* NULL */
+    const struct cg_tags *tags; /* NULL; recorded with the job (cg_job_tags_get) */
 } cg_job_opts;
 
 /* cg_jobs_submit with the options above. */
@@ -131,5 +133,17 @@ typedef void (*cg_job_recover_fn)(const cg_job *job, const char *undo, void *arg
  * hook has recovered yet.  Returns how many, or -1 (reported). */
 int cg_jobs_recover(cg_jobs *jobs, const char *action, cg_job_recover_fn fn, void *arg,
                     cg_error *err);
+
+/* ---- tags (job_tags.c): what EC2 shows as an import task's Tags ---- */
+
+/* Job id's tags into out (release with cg_tags_release), in the order they
+ * were set.  CG_ERR_NOT_FOUND when there is no such job.  0 or -1. */
+int cg_job_tags_get(cg_jobs *jobs, const char *id, struct cg_tags *out, cg_error *err);
+
+/* Add or replace (remove 0) or delete (remove 1: a NULL value deletes the
+ * key whatever its value) tags of job id, all or none.  CG_ERR_NOT_FOUND
+ * when there is no such job.  0 or -1. */
+int cg_job_tags_edit(cg_jobs *jobs, const char *id, const struct cg_tags *tags, int remove,
+                     cg_error *err);
 
 #endif

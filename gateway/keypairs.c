@@ -312,6 +312,32 @@ cleanup:
     return ret;
 }
 
+/* The statements of cg_keypair_tags_edit, inside its transaction. */
+static int tags_edit(sqlite3 *db, const char *key_id, const cg_tags *tags, int remove,
+                     cg_error *err)
+{
+    long long one;
+    int rc = cg_db_int(db, err, &one, "SELECT 1 FROM key_pairs WHERE key_id = ?", "s", key_id);
+
+    if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "The key pair '%s' does not exist", key_id);
+    if (rc <= 0)
+        return -1;
+    return cg_db_tags_write(db, "key_pair_tags", "key_id", key_id, tags, remove, err);
+}
+
+int cg_keypair_tags_edit(cg_keystore *ks, const char *key_id, const cg_tags *tags, int remove,
+                         cg_error *err)
+{
+    int ret = -1;
+
+    pthread_mutex_lock(&ks->mu);
+    if (cg_db_begin(ks->db, err) == 0)
+        ret = cg_db_end(ks->db, tags_edit(ks->db, key_id, tags, remove, err) == 0, err);
+    pthread_mutex_unlock(&ks->mu);
+    return ret;
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 /* Key pairs (all, or only name's) with their tags, by name: one statement,

@@ -57,6 +57,12 @@ int cg_keypair_delete(cg_keystore *ks, const char *name, cg_error *err);
  * ImportKeyPair), all or none.  CG_ERR_NOT_FOUND when there is none. */
 int cg_keypair_tag(cg_keystore *ks, const char *name, const cg_tags *tags, cg_error *err);
 
+/* Add or replace (remove 0) or delete (remove 1; a NULL value: any value)
+ * tags of the key pair key_id ("key-..."), all or none (CreateTags,
+ * DeleteTags).  CG_ERR_NOT_FOUND when there is none. */
+int cg_keypair_tags_edit(cg_keystore *ks, const char *key_id, const cg_tags *tags, int remove,
+                         cg_error *err);
+
 void cg_keypair_release(cg_keypair *kp);
 void cg_keypair_list_release(cg_keypair_list *list);
 

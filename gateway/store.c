@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../drivers/driver.h"
 #include "util.h"
 
 sqlite3 *cg_db_open(const cg_config *cfg, cg_error *err)
@@ -209,4 +210,29 @@ int cg_db_end(sqlite3 *db, int ok, cg_error *err)
         return 0;
     cg_db_exec(db, "ROLLBACK", NULL);
     return -1;
+}
+
+int cg_db_tags_write(sqlite3 *db, const char *table, const char *id_col, const char *id,
+                     const cg_tags *tags, int remove, cg_error *err)
+{
+    char sql[256];
+    size_t i;
+
+    /* table and id_col are the caller's constants, never request text. */
+    if (remove)
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM %s WHERE %s = ?1 AND key = ?2 AND (?3 IS NULL OR value = ?3)",
+                 table, id_col);
+    else
+        snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s (%s, key, value) VALUES (?,?,?)",
+                 table, id_col);
+    for (i = 0; tags && i < tags->n; i++) {
+        /* Removing, a NULL value deletes the key whatever its value. */
+        const char *value = tags->v[i].value || remove ? tags->v[i].value : "";
+
+        if (cg_db_run(db, err, remove ? "delete tag" : "write tag", sql, "sss", id,
+                      tags->v[i].key, value) < 0)
+            return -1;
+    }
+    return 0;
 }

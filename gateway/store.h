@@ -52,4 +52,12 @@ void cg_db_col_copy(sqlite3_stmt *s, int i, char *buf, size_t size);
 int cg_db_begin(sqlite3 *db, cg_error *err);
 int cg_db_end(sqlite3 *db, int ok, cg_error *err);
 
+/* Tag tables (TABLE (ID_COL, key, value), primary key (ID_COL, key)):
+ * add or replace (remove 0) or delete (remove 1; a NULL value deletes the
+ * key whatever its value) tags of id.  Run it inside the caller's
+ * transaction.  0 or -1. */
+struct cg_tags;
+int cg_db_tags_write(sqlite3 *db, const char *table, const char *id_col, const char *id,
+                     const struct cg_tags *tags, int remove, cg_error *err);
+
 #endif

@@ -248,6 +248,8 @@ static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remo
         return lv_instance_tags(drv, id, tags, remove, err);
     if (strncmp(id, "ami-", 4) == 0)
         return lv_image_tags(drv, id, tags, remove, err);
+    if (strncmp(id, "vol-", 4) == 0)
+        return lv_volstate_tags(drv->state, id, tags, remove, err);
     cg_error_set(err, CG_ERR_NOT_FOUND, "resource %s does not exist", id);
     return -1;
 }

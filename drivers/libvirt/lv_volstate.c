@@ -229,3 +229,29 @@ int lv_volstate_set_delete_on_termination(lv_state *st, const char *instance_id,
 
     return rc < 0 ? -1 : rc > 0;
 }
+
+/* The statements of lv_volstate_tags, inside its transaction. */
+static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove,
+                     cg_error *err)
+{
+    long long one;
+    int rc = cg_db_int(db, err, &one, "SELECT 1 FROM volumes WHERE id = ?", "s", id);
+
+    if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "volume %s does not exist", id);
+    if (rc <= 0)
+        return -1;
+    return cg_db_tags_write(db, "volume_tags", "volume_id", id, tags, remove, err);
+}
+
+int lv_volstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
+                     cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = -1;
+
+    if (cg_db_begin(db, err) == 0)
+        ret = cg_db_end(db, tags_edit(db, id, tags, remove, err) == 0, err);
+    lv_state_db_unlock(st);
+    return ret;
+}

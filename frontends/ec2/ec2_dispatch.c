@@ -202,20 +202,26 @@ int ec2_fail_cg(ec2_call *c, const cg_error *err, const char *resource_id)
     }
 }
 
-int ec2_fail_not_found(ec2_call *c, const char *const *ids, size_t n)
+void ec2_join_ids(const char *const *ids, size_t n, char *buf, size_t size)
 {
-    char list[400];
     size_t used = 0, i;
-    int image = n > 0 && is_image_id(ids[0]);
     int w;
 
-    list[0] = '\0';
-    for (i = 0; i < n && used < sizeof(list); i++) {
-        w = snprintf(list + used, sizeof(list) - used, "%s%.100s", i ? ", " : "", ids[i]);
+    buf[0] = '\0';
+    for (i = 0; i < n && used < size; i++) {
+        w = snprintf(buf + used, size - used, "%s%.100s", i ? ", " : "", ids[i]);
         if (w < 0)
             break;
         used += (size_t)w;
     }
+}
+
+int ec2_fail_not_found(ec2_call *c, const char *const *ids, size_t n)
+{
+    char list[400];
+    int image = n > 0 && is_image_id(ids[0]);
+
+    ec2_join_ids(ids, n, list, sizeof(list));
     if (image)
         return ec2_fail(c, "InvalidAMIID.NotFound",
                         n > 1 ? "The image ids '[%s]' do not exist"

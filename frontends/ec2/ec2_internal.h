@@ -61,6 +61,10 @@ void ec2_error_response(gw_response *resp, const char *request_id, const char *c
 
 /* ---- reporting (first report wins; all return -1) ----------------------- */
 
+/* ids[0..n) as "a, b, c" into buf (each cut at 100 characters, the whole
+ * truncated to size). */
+void ec2_join_ids(const char *const *ids, size_t n, char *buf, size_t size);
+
 int ec2_fail(ec2_call *c, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Map a cg_error to an AWS code.  resource_id, when the error concerns one

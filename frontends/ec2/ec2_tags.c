@@ -1,10 +1,12 @@
 /* cloudgate: EC2 tag actions: CreateTags, DeleteTags, DescribeTags.
  *
- * Instances ("i-...") and images ("ami-...") carry tags.  AWS limits: keys of
- * 1..128 characters without the reserved "aws:" prefix, values of at most
- * 256 characters, 50 tags per resource.
+ * The resources that carry tags are the kinds of ec2_tag_kinds.c (instances,
+ * images, volumes, key pairs, import tasks); this file knows them only
+ * through that table.  AWS limits: keys of 1..128 characters without the
+ * reserved "aws:" prefix, values of at most 256 characters, 50 tags per
+ * resource.
  */
-#include "ec2_internal.h"
+#include "ec2_tag_kinds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,17 +98,23 @@ int ec2_param_tags(ec2_call *c, const char *prefix, int keep_null_values, cg_tag
 typedef struct tag_targets {
     const char **ids;
     size_t n;
-    cg_instance_list instances;
-    cg_image_list images;
-    const cg_tags **current; /* each resource's tags now, parallel to ids */
+    ec2_tagged_list *lists;      /* per kind, parallel to ec2_tag_kinds */
+    int *loaded;                 /* per kind: lists[k] was read */
+    const ec2_tag_kind **kinds;  /* each resource's kind, parallel to ids */
+    const cg_tags **current;     /* each resource's tags now, parallel to ids */
 } tag_targets;
 
 static void tag_targets_release(tag_targets *t)
 {
+    size_t k;
+
+    for (k = 0; t->lists && k < ec2_n_tag_kinds; k++)
+        ec2_tagged_list_release(&t->lists[k]);
+    free(t->lists);
+    free(t->loaded);
+    free(t->kinds);
     free(t->ids);
     free(t->current);
-    cg_instance_list_release(&t->instances);
-    cg_image_list_release(&t->images);
 }
 
 /* 1 when ids[0..i) already holds ids[i]: act once per resource. */
@@ -121,55 +129,77 @@ static int seen_before(const char *const *ids, size_t i)
     return 0;
 }
 
+/* Each id's kind, or the error AWS gives an id it cannot place. */
+static int check_ids(ec2_call *c, tag_targets *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        const char *id = t->ids[i];
+
+        if (!(t->kinds[i] = ec2_tag_kind_of(id)))
+            return ec2_fail(c, "InvalidID", "The ID '%.100s' is not valid", id);
+        if (!ec2_id_valid(id, t->kinds[i]->prefix)) {
+            if (strcmp(t->kinds[i]->malformed, "InvalidID") == 0)
+                return ec2_fail(c, "InvalidID", "The ID '%.100s' is not valid", id);
+            return ec2_fail(c, t->kinds[i]->malformed, "Invalid id: \"%.100s\"", id);
+        }
+    }
+    return 0;
+}
+
+/* The kind's NotFound error naming ids[0..n). */
+static int fail_not_found(ec2_call *c, const ec2_tag_kind *kind, const char *const *ids,
+                          size_t n)
+{
+    char list[400];
+
+    ec2_join_ids(ids, n, list, sizeof(list));
+    return ec2_fail(c, kind->not_found, "The %s '%s' does not exist", kind->noun, list);
+}
+
 static int load_targets(ec2_call *c, tag_targets *t)
 {
     const char **missing = NULL;
-    size_t n_missing = 0, i;
-    const cg_instance *inst;
-    const cg_image *img;
-    cg_error err = {0};
+    const ec2_tag_kind *first = NULL;
+    const ec2_tagged *found;
+    size_t n_missing = 0, i, k;
+    cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
     int ret = -1;
 
     if (ec2_param_list(c, "ResourceId", 1, &t->ids, &t->n) < 0)
         return -1;
-    for (i = 0; i < t->n; i++) {
-        const char *id = t->ids[i];
-
-        if (strncmp(id, "i-", 2) == 0 && !ec2_id_valid(id, "i-"))
-            return ec2_fail(c, "InvalidInstanceID.Malformed", "Invalid id: \"%.100s\"", id);
-        if (strncmp(id, "ami-", 4) == 0 && !ec2_id_valid(id, "ami-"))
-            return ec2_fail(c, "InvalidAMIID.Malformed",
-                            "Invalid id: \"%.100s\" (expecting \"ami-...\")", id);
-        if (!ec2_id_valid(id, "i-") && !ec2_id_valid(id, "ami-"))
-            return ec2_fail(c, "InvalidID", "The ID '%.100s' is not valid", id);
-    }
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &t->instances) < 0 ||
-        CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &t->images) < 0)
-        return ec2_fail_cg(c, &err, NULL);
-    if (!(t->current = calloc(t->n, sizeof(*t->current))) ||
-        !(missing = calloc(t->n, sizeof(*missing)))) {
-        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
-        ec2_fail_cg(c, &err, NULL);
+    if (!(t->kinds = calloc(t->n, sizeof(*t->kinds))) ||
+        !(t->current = calloc(t->n, sizeof(*t->current))) ||
+        !(missing = calloc(t->n, sizeof(*missing))) ||
+        !(t->lists = calloc(ec2_n_tag_kinds, sizeof(*t->lists))) ||
+        !(t->loaded = calloc(ec2_n_tag_kinds, sizeof(*t->loaded)))) {
+        ec2_fail_cg(c, &oom, NULL);
         goto cleanup;
     }
+    if (check_ids(c, t) < 0)
+        goto cleanup;
     for (i = 0; i < t->n; i++) {
-        if ((inst = ec2_find_instance(&t->instances, t->ids[i])))
-            t->current[i] = &inst->tags;
-        else if ((img = ec2_find_image(&t->images, t->ids[i])))
-            t->current[i] = &img->tags;
+        k = (size_t)(t->kinds[i] - ec2_tag_kinds);
+        if (!t->loaded[k] && t->kinds[i]->list(c, &t->lists[k]) < 0)
+            goto cleanup;
+        t->loaded[k] = 1;
+        if ((found = ec2_tagged_find(&t->lists[k], t->ids[i])))
+            t->current[i] = &found->tags;
         else if (!seen_before(t->ids, i))
             missing[n_missing++] = t->ids[i];
     }
-    /* One NotFound code per answer: report the first kind that is missing. */
+    /* One NotFound code per answer: the first missing id's kind, naming all
+     * the missing ids of that kind. */
     if (n_missing) {
-        size_t k = 0, j;
-        int image = strncmp(missing[0], "ami-", 4) == 0;
+        size_t n_kind = 0, j;
 
+        first = ec2_tag_kind_of(missing[0]);
         for (j = 0; j < n_missing; j++) {
-            if ((strncmp(missing[j], "ami-", 4) == 0) == image)
-                missing[k++] = missing[j];
+            if (ec2_tag_kind_of(missing[j]) == first)
+                missing[n_kind++] = missing[j];
         }
-        ec2_fail_not_found(c, missing, k);
+        fail_not_found(c, first, missing, n_kind);
         goto cleanup;
     }
     ret = 0;
@@ -177,6 +207,15 @@ static int load_targets(ec2_call *c, tag_targets *t)
 cleanup:
     free(missing);
     return ret;
+}
+
+/* Report a failed edit of t->ids[i]: its kind's NotFound when it went
+ * meanwhile. */
+static int fail_edit(ec2_call *c, const tag_targets *t, size_t i, cg_error *err)
+{
+    if (err->kind == CG_ERR_NOT_FOUND)
+        return fail_not_found(c, t->kinds[i], &t->ids[i], 1);
+    return ec2_fail_cg(c, err, t->ids[i]);
 }
 
 int ec2_create_tags(ec2_call *c)
@@ -219,9 +258,8 @@ int ec2_create_tags(ec2_call *c)
             continue;
         if (ec2_display_set(c, t.ids[i], display) < 0)
             goto cleanup;
-        if (tags.n &&
-            CG_DRV_CALL(c->ctx->driver, c->ctx->drv, tags_set, &err, t.ids[i], &tags) < 0) {
-            ec2_fail_cg(c, &err, t.ids[i]);
+        if (tags.n && t.kinds[i]->edit(c, t.ids[i], &tags, 0, &err) < 0) {
+            fail_edit(c, &t, i, &err);
             goto cleanup;
         }
     }
@@ -276,8 +314,8 @@ int ec2_delete_tags(ec2_call *c)
         }
         if (which->n == 0)
             continue;
-        if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, tags_delete, &err, t.ids[i], which) < 0) {
-            ec2_fail_cg(c, &err, t.ids[i]);
+        if (t.kinds[i]->edit(c, t.ids[i], which, 1, &err) < 0) {
+            fail_edit(c, &t, i, &err);
             goto cleanup;
         }
     }
@@ -303,6 +341,7 @@ static void tag_field(const void *obj, const char *name, ec2_match *m, void *ud)
 {
     const tag_entry *e = obj;
 
+    (void)ud;
     if (strcmp(name, "key") == 0)
         ec2_match_offer(m, e->row.key);
     else if (strcmp(name, "value") == 0)
@@ -320,38 +359,41 @@ static const char *entry_key(const void *elem)
     return (*(const tag_entry *const *)elem)->sort_key;
 }
 
-static int add_entries(tag_entry *v, size_t *n, const char *id, const char *type,
-                       const cg_tags *tags)
+/* One entry per tag of every resource in list, at v + *n. */
+static int add_entries(tag_entry *v, size_t *n, const ec2_tagged_list *list, const char *type)
 {
-    size_t i, len;
+    size_t r, i, len;
 
-    for (i = 0; i < tags->n; i++) {
-        tag_entry *e = &v[(*n)];
+    for (r = 0; r < list->n; r++) {
+        const ec2_tagged *res = &list->v[r];
 
-        e->row.resource_id = id;
-        e->row.resource_type = type;
-        e->row.key = tags->v[i].key;
-        e->row.value = tags->v[i].value ? tags->v[i].value : "";
-        e->resource_tags = tags;
-        len = strlen(id) + 1 + strlen(e->row.key) + 1;
-        if (!(e->sort_key = malloc(len)))
-            return -1;
-        snprintf(e->sort_key, len, "%s\x01%s", id, e->row.key);
-        (*n)++;
+        for (i = 0; i < res->tags.n; i++) {
+            tag_entry *e = &v[*n];
+
+            e->row.resource_id = res->id;
+            e->row.resource_type = type;
+            e->row.key = res->tags.v[i].key;
+            e->row.value = res->tags.v[i].value ? res->tags.v[i].value : "";
+            e->resource_tags = &res->tags;
+            len = strlen(res->id) + 1 + strlen(e->row.key) + 1;
+            if (!(e->sort_key = malloc(len)))
+                return -1;
+            snprintf(e->sort_key, len, "%s\x01%s", res->id, e->row.key);
+            (*n)++;
+        }
     }
     return 0;
 }
 
 int ec2_describe_tags(ec2_call *c)
 {
-    cg_instance_list instances = {0};
-    cg_image_list images = {0};
+    ec2_tagged_list *lists = NULL;
     ec2_filters filters = {0};
     ec2_page page = {0};
     tag_entry *entries = NULL;
     tag_entry **view = NULL;
     const ec2_tag_row **rows = NULL;
-    size_t total = 0, n_entries = 0, n = 0, i, len = 0;
+    size_t total = 0, n_entries = 0, n = 0, i, k, len = 0;
     char *token = NULL;
     cg_error err = {0};
     int ret = -1;
@@ -359,31 +401,27 @@ int ec2_describe_tags(ec2_call *c)
     if (ec2_param_filters(c, tag_filters, &filters) < 0 ||
         ec2_param_page(c, "tags", 5, 1000, &page) < 0)
         goto cleanup;
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &instances) < 0 ||
-        CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &images) < 0) {
-        ec2_fail_cg(c, &err, NULL);
-        goto cleanup;
+    if (!(lists = calloc(ec2_n_tag_kinds, sizeof(*lists))))
+        goto oom;
+    for (k = 0; k < ec2_n_tag_kinds; k++) {
+        if (ec2_tag_kinds[k].list(c, &lists[k]) < 0)
+            goto cleanup;
+        for (i = 0; i < lists[k].n; i++)
+            total += lists[k].v[i].tags.n;
     }
-    for (i = 0; i < instances.n; i++)
-        total += instances.v[i].tags.n;
-    for (i = 0; i < images.n; i++)
-        total += images.v[i].tags.n;
     if (total && (!(entries = calloc(total, sizeof(*entries))) ||
                   !(view = calloc(total, sizeof(*view))) || !(rows = calloc(total, sizeof(*rows)))))
         goto oom;
-    for (i = 0; i < instances.n; i++) {
-        if (add_entries(entries, &n_entries, instances.v[i].id, "instance", &instances.v[i].tags) <
-            0)
-            goto oom;
-    }
-    for (i = 0; i < images.n; i++) {
-        if (add_entries(entries, &n_entries, images.v[i].id, "image", &images.v[i].tags) < 0)
+    for (k = 0; k < ec2_n_tag_kinds; k++) {
+        if (add_entries(entries, &n_entries, &lists[k], ec2_tag_kinds[k].type) < 0)
             goto oom;
     }
     for (i = 0; i < n_entries; i++) {
         if (ec2_filters_match(&filters, &entries[i], tag_field, c))
             view[n++] = &entries[i];
     }
+    /* Sorted by resource id then key: a page boundary stays put when tags
+     * are added elsewhere, so each tag comes once over a walk. */
     ec2_sort(view, n, sizeof(*view), entry_key);
     if (ec2_page_take(&page, view, &n, sizeof(*view), entry_key, &token, &err) < 0) {
         ec2_fail_cg(c, &err, NULL);
@@ -406,7 +444,8 @@ cleanup:
     free(token);
     ec2_page_release(&page);
     ec2_filters_release(&filters);
-    cg_instance_list_release(&instances);
-    cg_image_list_release(&images);
+    for (k = 0; lists && k < ec2_n_tag_kinds; k++)
+        ec2_tagged_list_release(&lists[k]);
+    free(lists);
     return ret;
 }
