@@ -35,8 +35,9 @@ static const char *task_status(const cg_job *j)
     }
 }
 
-/* One ImportImageTask (DescribeImportImageTasks item, ImportImage result). */
-static void write_task(ec2_xml *x, const cg_job *j)
+/* One ImportImageTask (DescribeImportImageTasks item, ImportImage result);
+ * tags may be NULL (none). */
+static void write_task(ec2_xml *x, const cg_job *j, const cg_tags *tags)
 {
     char num[32];
     const char *status = task_status(j);
@@ -76,22 +77,28 @@ static void write_task(ec2_xml *x, const cg_job *j)
     /* A completed task says nothing more (the job keeps its last step). */
     if (j->status_message[0] && j->state != CG_JOB_SUCCESS)
         ec2_xml_str(x, "statusMessage", j->status_message);
-    ec2_xml_start(x, "tagSet");
-    ec2_xml_end(x);
+    if (tags) {
+        ec2_xml_tags(x, tags);
+    } else {
+        ec2_xml_start(x, "tagSet");
+        ec2_xml_end(x);
+    }
 }
 
-char *ec2_xml_import_image(const char *request_id, const cg_job *j, size_t *len)
+char *ec2_xml_import_image(const char *request_id, const cg_job *j, const cg_tags *tags,
+                           size_t *len)
 {
     ec2_xml *x = ec2_xml_new("ImportImage", request_id);
 
     if (!x)
         return NULL;
-    write_task(x, j);
+    write_task(x, j, tags);
     return ec2_xml_finish(x, len);
 }
 
-char *ec2_xml_import_tasks(const char *request_id, const cg_job *const *v, size_t n,
-                           const char *next_token, size_t *len)
+char *ec2_xml_import_tasks(const char *request_id, const cg_job *const *v,
+                           const cg_tags *const *tags, size_t n, const char *next_token,
+                           size_t *len)
 {
     ec2_xml *x = ec2_xml_new("DescribeImportImageTasks", request_id);
     size_t i;
@@ -101,7 +108,7 @@ char *ec2_xml_import_tasks(const char *request_id, const cg_job *const *v, size_
     ec2_xml_start(x, "importImageTaskSet");
     for (i = 0; i < n; i++) {
         ec2_xml_start(x, "item");
-        write_task(x, v[i]);
+        write_task(x, v[i], tags ? tags[i] : NULL);
         ec2_xml_end(x);
     }
     ec2_xml_end(x);
@@ -206,22 +213,30 @@ int ec2_import_image(ec2_call *c)
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    ret = ec2_reply(c, ec2_xml_import_image(c->req->request_id, &job, &len), &len);
+    ret = ec2_reply(c, ec2_xml_import_image(c->req->request_id, &job, &tags, &len), &len);
 
 cleanup:
     cg_tags_release(&tags);
     return ret;
 }
 
-static const char *const task_filters[] = {"task-state", NULL};
+static const char *const task_filters[] = {"task-state", "tag-key", "tag-value", "tag:", NULL};
+
+/* A task as DescribeImportImageTasks filters and shows it. */
+typedef struct task_row {
+    const cg_job *job;
+    cg_tags tags;
+} task_row;
 
 static void task_field(const void *obj, const char *name, ec2_match *m, void *ud)
 {
-    const cg_job *j = obj;
+    const task_row *r = obj;
 
     (void)ud;
     if (strcmp(name, "task-state") == 0)
-        ec2_match_offer(m, task_status(j));
+        ec2_match_offer(m, task_status(r->job));
+    else
+        ec2_match_tags(m, name, &r->tags);
 }
 
 /* Its model calls the list "Filters" (Filters.N.Name, Filters.N.Value.M). */
@@ -236,7 +251,7 @@ static int task_filters_parse(ec2_call *c, ec2_filters *out)
 
 static const char *task_key(const void *elem)
 {
-    return (*(const cg_job *const *)elem)->id;
+    return (*(const task_row *const *)elem)->job->id;
 }
 
 static int is_task(const cg_job *j)
@@ -254,16 +269,41 @@ static const cg_job *find_task(const cg_job_list *l, const char *id)
     return NULL;
 }
 
+/* Each wanted task of jobs (ids[0..n_ids), or all) with its tags into rows;
+ * *n counts them.  0 or -1 (reported). */
+static int task_rows(ec2_call *c, const cg_job_list *jobs, const char *const *ids, size_t n_ids,
+                     task_row *rows, size_t *n)
+{
+    cg_error err = {0};
+    size_t i, k;
+    int wanted;
+
+    for (i = 0; i < jobs->n; i++) {
+        for (k = 0, wanted = !n_ids; k < n_ids && !wanted; k++)
+            wanted = strcmp(ids[k], jobs->v[i].id) == 0;
+        if (!is_task(&jobs->v[i]) || !wanted)
+            continue;
+        rows[*n].job = &jobs->v[i];
+        if (cg_job_tags_get(c->ctx->jobs, jobs->v[i].id, &rows[*n].tags, &err) < 0)
+            return ec2_fail_cg(c, &err, NULL);
+        (*n)++;
+    }
+    return 0;
+}
+
 int ec2_describe_import_image_tasks(ec2_call *c)
 {
     const char **ids = NULL;
-    const cg_job **view = NULL;
+    task_row *rows = NULL;
+    task_row **view = NULL;
+    const cg_job **shown = NULL;
+    const cg_tags **shown_tags = NULL;
     cg_job_list jobs = {0};
     ec2_filters filters = {0};
     ec2_page page = {0};
     cg_error err = {0};
     char *next = NULL;
-    size_t n_ids = 0, n = 0, i, len = 0;
+    size_t n_ids = 0, n_rows = 0, n = 0, i, len = 0;
     int ret = -1;
 
     if (ec2_param_list(c, "ImportTaskId", 0, &ids, &n_ids) < 0 ||
@@ -281,31 +321,40 @@ int ec2_describe_import_image_tasks(ec2_call *c)
             goto cleanup;
         }
     }
-    if (jobs.n && !(view = calloc(jobs.n, sizeof(*view)))) {
+    if (jobs.n && (!(rows = calloc(jobs.n, sizeof(*rows))) ||
+                   !(view = calloc(jobs.n, sizeof(*view))) ||
+                   !(shown = calloc(jobs.n, sizeof(*shown))) ||
+                   !(shown_tags = calloc(jobs.n, sizeof(*shown_tags))))) {
         cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
         ec2_fail_cg(c, &oom, NULL);
         goto cleanup;
     }
-    for (i = 0; i < jobs.n; i++) {
-        size_t k;
-        int wanted = !n_ids;
-
-        for (k = 0; k < n_ids && !wanted; k++)
-            wanted = strcmp(ids[k], jobs.v[i].id) == 0;
-        if (is_task(&jobs.v[i]) && wanted &&
-            ec2_filters_match(&filters, &jobs.v[i], task_field, c))
-            view[n++] = &jobs.v[i];
+    if (task_rows(c, &jobs, ids, n_ids, rows, &n_rows) < 0)
+        goto cleanup;
+    for (i = 0; i < n_rows; i++) {
+        if (ec2_filters_match(&filters, &rows[i], task_field, c))
+            view[n++] = &rows[i];
     }
     ec2_sort(view, n, sizeof(*view), task_key);
     if (ec2_page_take(&page, view, &n, sizeof(*view), task_key, &next, &err) < 0) {
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    ret = ec2_reply(c, ec2_xml_import_tasks(c->req->request_id, view, n, next, &len), &len);
+    for (i = 0; i < n; i++) {
+        shown[i] = view[i]->job;
+        shown_tags[i] = &view[i]->tags;
+    }
+    ret = ec2_reply(c, ec2_xml_import_tasks(c->req->request_id, shown, shown_tags, n, next, &len),
+                    &len);
 
 cleanup:
+    for (i = 0; i < n_rows; i++)
+        cg_tags_release(&rows[i].tags);
+    free(rows);
     free(next);
     free(view);
+    free(shown);
+    free(shown_tags);
     free(ids);
     ec2_page_release(&page);
     ec2_filters_release(&filters);

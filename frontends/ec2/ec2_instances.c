@@ -286,35 +286,6 @@ cleanup:
     return ret;
 }
 
-int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags)
-{
-    size_t n = ec2_params_list_len(c->params, "TagSpecification"), i;
-    const char *rt;
-    char prefix[64];
-
-    if (n > EC2_LIST_MAX)
-        return ec2_fail(c, "InvalidParameterValue", "Too many tag specifications");
-    for (i = 1; i <= n; i++) {
-        if (!(rt = ec2_params_getf(c->params, "TagSpecification.%zu.ResourceType", i)))
-            return ec2_fail(c, "MissingParameter",
-                            "The request must contain the parameter "
-                            "TagSpecification.%zu.ResourceType",
-                            i);
-        if (strcmp(rt, resource_type) != 0)
-            return ec2_fail(c, "InvalidParameterValue",
-                            "'%.64s' is not a valid taggable resource type for this operation.",
-                            rt);
-        snprintf(prefix, sizeof(prefix), "TagSpecification.%zu.Tag", i);
-        if (ec2_param_tags(c, prefix, 0, tags) < 0)
-            return -1;
-    }
-    if (tags->n > EC2_TAGS_PER_RESOURCE)
-        return ec2_fail(c, "TagLimitExceeded",
-                        "The maximum number of tags per resource (%d) has been exceeded",
-                        EC2_TAGS_PER_RESOURCE);
-    return 0;
-}
-
 static const cg_instance_type *pick_type(ec2_call *c)
 {
     const cg_config *cfg = c->ctx->cfg;
@@ -408,10 +379,16 @@ static int replay_client_token(ec2_call *c, const char *token, const char *image
     return ret;
 }
 
+/* AWS tags an instance's root (and EBS) volumes with ResourceType volume;
+ * an instance's disks here are no volume resources, so such tags are
+ * checked like any other and then not stored. */
+static const char *const run_tag_types[] = {"instance", "volume", NULL};
+
 int ec2_run_instances(ec2_call *c)
 {
     cg_launch_spec spec = {0};
     cg_tags tags = {0};
+    cg_tags volume_tags = {0}; /* checked, then dropped: see run_tag_types */
     cg_image_list images = {0};
     cg_instance_list out = {0};
     cg_keypair kp = {0};
@@ -464,7 +441,7 @@ int ec2_run_instances(ec2_call *c)
         token = NULL;
     if (ec2_user_data_decode(c, ec2_params_get(c->params, "UserData"), &user_data,
                              &user_data_len) < 0 ||
-        ec2_param_tag_specs(c, "instance", &tags) < 0 ||
+        ec2_param_tag_specs_of(c, run_tag_types, (cg_tags *const[]){&tags, &volume_tags}) < 0 ||
         ec2_display_tag_take(c, &tags, &spec.display) < 0)
         goto cleanup;
 
@@ -511,6 +488,7 @@ cleanup:
     free(user_data);
     cg_keypair_release(&kp);
     cg_tags_release(&tags);
+    cg_tags_release(&volume_tags);
     cg_image_list_release(&images);
     cg_instance_list_release(&out);
     return ret;

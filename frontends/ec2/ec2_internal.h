@@ -130,6 +130,9 @@ int ec2_param_tags(ec2_call *c, const char *prefix, int keep_null_values, cg_tag
 /* Read TagSpecification.N (ResourceType must be resource_type, e.g.
  * "instance" or "key-pair") into tags, checked.  0 or -1. */
 int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags);
+/* The same for an action that makes several kinds: types NULL-terminated,
+ * each spec's tags into the tags[k] of its types[k].  0 or -1. */
+int ec2_param_tag_specs_of(ec2_call *c, const char *const *types, cg_tags *const *tags);
 
 /* ---- key pairs (ec2_keypairs.c) ----------------------------------------- */
 

@@ -94,6 +94,46 @@ int ec2_param_tags(ec2_call *c, const char *prefix, int keep_null_values, cg_tag
     return 0;
 }
 
+int ec2_param_tag_specs_of(ec2_call *c, const char *const *types, cg_tags *const *tags)
+{
+    size_t n = ec2_params_list_len(c->params, "TagSpecification"), i, k;
+    const char *rt;
+    char prefix[64];
+
+    if (n > EC2_LIST_MAX)
+        return ec2_fail(c, "InvalidParameterValue", "Too many tag specifications");
+    for (i = 1; i <= n; i++) {
+        if (!(rt = ec2_params_getf(c->params, "TagSpecification.%zu.ResourceType", i)))
+            return ec2_fail(c, "MissingParameter",
+                            "The request must contain the parameter "
+                            "TagSpecification.%zu.ResourceType",
+                            i);
+        for (k = 0; types[k] && strcmp(rt, types[k]) != 0; k++)
+            ;
+        if (!types[k])
+            return ec2_fail(c, "InvalidParameterValue",
+                            "'%.64s' is not a valid taggable resource type for this operation.",
+                            rt);
+        snprintf(prefix, sizeof(prefix), "TagSpecification.%zu.Tag", i);
+        if (ec2_param_tags(c, prefix, 0, tags[k]) < 0)
+            return -1;
+    }
+    for (k = 0; types[k]; k++) {
+        if (tags[k]->n > EC2_TAGS_PER_RESOURCE)
+            return ec2_fail(c, "TagLimitExceeded",
+                            "The maximum number of tags per resource (%d) has been exceeded",
+                            EC2_TAGS_PER_RESOURCE);
+    }
+    return 0;
+}
+
+int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags)
+{
+    const char *const types[] = {resource_type, NULL};
+
+    return ec2_param_tag_specs_of(c, types, &tags);
+}
+
 /* The resources a Create/DeleteTags names, checked and looked up. */
 typedef struct tag_targets {
     const char **ids;

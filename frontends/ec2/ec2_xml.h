@@ -112,10 +112,13 @@ char *ec2_xml_return_true(const char *action, const char *request_id, size_t *le
 /* CreateImage: <imageId> (written in ec2_images.c). */
 char *ec2_xml_create_image(const char *request_id, const char *image_id, size_t *len);
 
-/* Import tasks (engine jobs of action import-image; ec2_import.c). */
-char *ec2_xml_import_image(const char *request_id, const cg_job *j, size_t *len);
-char *ec2_xml_import_tasks(const char *request_id, const cg_job *const *v, size_t n,
-                           const char *next_token, size_t *len);
+/* Import tasks (engine jobs of action import-image; ec2_import.c), with
+ * their tags (tags NULL, or an element NULL: an empty tagSet). */
+char *ec2_xml_import_image(const char *request_id, const cg_job *j, const cg_tags *tags,
+                           size_t *len);
+char *ec2_xml_import_tasks(const char *request_id, const cg_job *const *v,
+                           const cg_tags *const *tags, size_t n, const char *next_token,
+                           size_t *len);
 char *ec2_xml_cancel_import_task(const char *request_id, const char *id, size_t *len);
 
 /* Volumes (written in ec2_volumes.c).  CreateVolume: the volume's fields. */
@@ -178,7 +181,7 @@ char *ec2_xml_instance_types(const char *request_id, const cg_instance_type *con
 /* One row of DescribeTags. */
 typedef struct ec2_tag_row {
     const char *resource_id;
-    const char *resource_type; /* "instance" or "image" */
+    const char *resource_type; /* a kind's type (ec2_tag_kinds.c): "volume" */
     const char *key;
     const char *value;
 } ec2_tag_row;

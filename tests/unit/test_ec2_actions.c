@@ -106,8 +106,12 @@ static void test_run_validation(void **state)
         {"ImageId=" AMI "&MinCount=1&MaxCount=1&Placement.AvailabilityZone=mars",
          "InvalidParameterValue"},
         {"ImageId=" AMI "&MinCount=1&MaxCount=1&UserData=%21%21", "InvalidParameterValue"},
-        {"ImageId=" AMI "&MinCount=1&MaxCount=1&TagSpecification.1.ResourceType=volume"
+        /* volume is accepted (AWS's root volume); a kind RunInstances does not make is not */
+        {"ImageId=" AMI "&MinCount=1&MaxCount=1&TagSpecification.1.ResourceType=key-pair"
          "&TagSpecification.1.Tag.1.Key=a",
+         "InvalidParameterValue"},
+        {"ImageId=" AMI "&MinCount=1&MaxCount=1&TagSpecification.1.ResourceType=volume"
+         "&TagSpecification.1.Tag.1.Key=aws%3Ax",
          "InvalidParameterValue"},
         {"ImageId=" AMI "&MinCount=1&MaxCount=1&TagSpecification.1.Tag.1.Key=a",
          "MissingParameter"},

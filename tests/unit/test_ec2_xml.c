@@ -320,6 +320,8 @@ static void test_import_tasks(void **state)
 {
     cg_job a = {0}, b = {0}, d = {0};
     const cg_job *v[3] = {&a, &b, &d};
+    cg_tags a_tags = {0}, none = {0};
+    const cg_tags *tags[3] = {&a_tags, &none, NULL};
     size_t len = 0;
     char *doc;
 
@@ -344,7 +346,9 @@ static void test_import_tasks(void **state)
     snprintf(d.id, sizeof(d.id), "import-ami-00000000000000001");
     d.state = CG_JOB_FAILED;
     snprintf(d.status_message, sizeof(d.status_message), "checksum mismatch");
-    doc = ec2_xml_import_tasks(RID, v, 3, "tok", &len);
+    cg_tags_set(&a_tags, "Name", "debian <12> & co");
+    cg_tags_set(&a_tags, "team", "");
+    doc = ec2_xml_import_tasks(RID, v, tags, 3, "tok", &len);
     assert_xpath(doc, len, "//e:importImageTaskSet/e:item[1]/e:status", "completed");
     assert_xpath(doc, len, "//e:importImageTaskSet/e:item[1]/e:imageId", "ami-0a1b2c3d4e5f60718");
     assert_xpath(doc, len, "count(//e:importImageTaskSet/e:item[1]/e:progress)", "0");
@@ -354,17 +358,23 @@ static void test_import_tasks(void **state)
     assert_xpath(doc, len, "//e:importImageTaskSet/e:item[3]/e:status", "deleted");
     assert_xpath(doc, len, "//e:importImageTaskSet/e:item[3]/e:statusMessage",
                  "checksum mismatch");
+    assert_xpath(doc, len, "//e:importImageTaskSet/e:item[1]/e:tagSet/e:item[1]/e:value",
+                 "debian <12> & co");
+    assert_xpath(doc, len, "count(//e:importImageTaskSet/e:item[1]/e:tagSet/e:item)", "2");
+    assert_xpath(doc, len, "count(//e:importImageTaskSet/e:item[2]/e:tagSet)", "1");
+    assert_xpath(doc, len, "count(//e:importImageTaskSet/e:item[2]/e:tagSet/e:item)", "0");
     check_golden("describe_import_image_tasks", doc, len);
-    doc = ec2_xml_import_tasks(RID, NULL, 0, NULL, &len);
+    doc = ec2_xml_import_tasks(RID, NULL, NULL, 0, NULL, &len);
     assert_xpath(doc, len, "count(//e:importImageTaskSet)", "1");
     check_golden("describe_import_image_tasks_empty", doc, len);
     b.progress = 0;
     b.state = CG_JOB_QUEUED;
     b.status_message[0] = '\0';
-    doc = ec2_xml_import_image(RID, &b, &len);
+    doc = ec2_xml_import_image(RID, &b, NULL, &len);
     check_golden("import_image", doc, len);
     doc = ec2_xml_cancel_import_task(RID, b.id, &len);
     check_golden("cancel_import_task", doc, len);
+    cg_tags_release(&a_tags);
 }
 
 static void test_create_image(void **state)
@@ -570,11 +580,15 @@ static void test_describe_tags(void **state)
     ec2_tag_row r3 = {"i-0aaaaaaaaaaaaaaaa", "instance", "bad",
                       "a\x01"
                       "b\xff"};
-    const ec2_tag_row *v[] = {&r1, &r2, &r3};
+    /* The other kinds, as botocore's ResourceType enum names them. */
+    ec2_tag_row r4 = {"vol-0bbbbbbbbbbbbbbbb", "volume", "Name", "data"};
+    ec2_tag_row r5 = {"key-0cccccccccccccccc", "key-pair", "team", "ops"};
+    ec2_tag_row r6 = {"import-ami-0dddddddddddddddd", "import-image-task", "src", "glance"};
+    const ec2_tag_row *v[] = {&r1, &r2, &r3, &r4, &r5, &r6};
     size_t len = 0;
     char *doc;
 
-    doc = ec2_xml_describe_tags(RID, v, 3, NULL, &len);
+    doc = ec2_xml_describe_tags(RID, v, 6, "tok", &len);
     assert_null(strstr(doc, "<script>"));
     assert_xpath(doc, len, "//e:tagSet/e:item[1]/e:value", "<script>x</script>");
     assert_xpath(doc, len, "//e:tagSet/e:item[3]/e:value", "a?b?");
