@@ -566,6 +566,42 @@ static void test_list_tags_persist(void **state)
     cg_keypair_list_release(&list);
 }
 
+/* CreateTags / DeleteTags by key id: all or none, by value or any value. */
+static void test_tags_by_key_id(void **state)
+{
+    cg_keypair kp, got;
+    cg_error err = {0};
+    cg_tags tags = {0};
+    char *pem = NULL;
+
+    create("t", "ed25519", &kp, &pem);
+    free(pem);
+    cg_tags_set(&tags, "team", "ops");
+    cg_tags_set(&tags, "Name", "");
+    assert_int_equal(cg_keypair_tags_edit(ks, kp.key_id, &tags, 0, &err), 0);
+    cg_tags_release(&tags);
+    cg_tags_set(&tags, "team", "dev");
+    assert_int_equal(cg_keypair_tags_edit(ks, kp.key_id, &tags, 1, &err), 0);
+    assert_int_equal(cg_keypair_get(ks, "t", &got, &err), 0);
+    assert_string_equal(cg_tags_get(&got.tags, "team"), "ops");
+    cg_keypair_release(&got);
+    free(tags.v[0].value);
+    tags.v[0].value = NULL;
+    assert_int_equal(cg_keypair_tags_edit(ks, kp.key_id, &tags, 1, &err), 0);
+    assert_int_equal(cg_keypair_get(ks, "t", &got, &err), 0);
+    assert_null(cg_tags_get(&got.tags, "team"));
+    assert_int_equal(got.tags.n, 1);
+    cg_keypair_release(&got);
+    /* By id, not name; an unknown id changes nothing. */
+    assert_int_equal(cg_keypair_tags_edit(ks, "t", &tags, 0, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_error_clear(&err);
+    assert_int_equal(cg_keypair_tags_edit(ks, "key-0123456789abcdef0", &tags, 0, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_keypair_release(&kp);
+    cg_tags_release(&tags);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -574,7 +610,7 @@ int main(void)
         T(test_create_rsa),        T(test_create_ed25519), T(test_create_default_and_bad_type),
         T(test_import_rsa),        T(test_import_ed25519), T(test_import_malformed),
         T(test_duplicates),        T(test_names),          T(test_delete),
-        T(test_list_tags_persist),
+        T(test_list_tags_persist), T(test_tags_by_key_id),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv_driver.h"
+#include "gateway/store.h"
 #include "gateway/log.h"
 
 #include "lv_world.h"
@@ -256,6 +257,55 @@ static void test_volume_create_list_delete(void **state)
     cg_volume_list_release(&l);
     cg_volume_release(&q);
     cg_volume_release(&r);
+}
+
+/* tags_set / tags_delete on a vol- id: the volume_tags rows, all or
+ * none, and gone with the volume. */
+static void test_volume_tags(void **state)
+{
+    world *w = *state;
+    cg_volume q, got;
+    cg_tags t = {0};
+    cg_error err = {0};
+    sqlite3 *db;
+    long long rows = -1;
+
+    create_volume(w, NULL, &q);
+    cg_tags_set(&t, "env", "prod");
+    cg_tags_set(&t, "Name", "renamed");
+    assert_int_equal(lv_driver.tags_set(w->drv, q.id, &t, &err), 0);
+    assert_int_equal(lv_volstate_get(w->drv->state, q.id, &got, &err), 1);
+    assert_string_equal(cg_tags_get(&got.tags, "Name"), "renamed");
+    assert_string_equal(cg_tags_get(&got.tags, "env"), "prod");
+    cg_volume_release(&got);
+
+    /* A value that does not match deletes nothing; a NULL value, any. */
+    cg_tags_release(&t);
+    cg_tags_set(&t, "env", "dev");
+    assert_int_equal(lv_driver.tags_delete(w->drv, q.id, &t, &err), 0);
+    assert_int_equal(lv_volstate_get(w->drv->state, q.id, &got, &err), 1);
+    assert_string_equal(cg_tags_get(&got.tags, "env"), "prod");
+    cg_volume_release(&got);
+    free(t.v[0].value);
+    t.v[0].value = NULL;
+    assert_int_equal(lv_driver.tags_delete(w->drv, q.id, &t, &err), 0);
+    assert_int_equal(lv_volstate_get(w->drv->state, q.id, &got, &err), 1);
+    assert_null(cg_tags_get(&got.tags, "env"));
+    assert_int_equal(got.tags.n, 1);
+    cg_volume_release(&got);
+
+    assert_int_equal(lv_driver.tags_set(w->drv, "vol-0123456789abcdef0", &t, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_error_clear(&err);
+    assert_int_equal(lv_driver.volume_delete(w->drv, q.id, &err), 0);
+    db = lv_state_db_lock(w->drv->state);
+    assert_int_equal(cg_db_int(db, &err, &rows, "SELECT count(*) FROM volume_tags", NULL), 1);
+    lv_state_db_unlock(w->drv->state);
+    assert_int_equal(rows, 0); /* ON DELETE CASCADE */
+    assert_int_equal(lv_driver.tags_delete(w->drv, q.id, &t, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_tags_release(&t);
+    cg_volume_release(&q);
 }
 
 static void test_volume_attach_failures(void **state)
@@ -528,6 +578,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sub_from_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspend_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_volume_create_list_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_volume_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_volume_attach_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_volume_in_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_stopped, setup, teardown),
