@@ -103,6 +103,20 @@ def test_volume_tags(ec2, gw):
     gw.aws("delete-tags", "--resources", vid, "--tags", "Key=cli")
     assert set(tags_of(ec2, vid)) == {"Name", "owner"}
 
+    # CreateVolume makes volumes only; the aws CLI's TagSpecification.
+    before = len(ec2.describe_volumes()["Volumes"])
+    with pytest.raises(ClientError) as e:
+        new_volume(ec2, TagSpecifications=spec("instance", a="b"))
+    assert code(e) == "InvalidParameterValue"
+    assert "InvalidParameterValue" in aws_error(
+        gw, "create-volume", "--size", "1", "--availability-zone", "cloudgate-a",
+        "--tag-specifications", "ResourceType=snapshot,Tags=[{Key=a,Value=b}]")
+    assert len(ec2.describe_volumes()["Volumes"]) == before
+    cli_vol = gw.aws("create-volume", "--size", "1", "--availability-zone", "cloudgate-a",
+                     "--tag-specifications", "ResourceType=volume,Tags=[{Key=via,Value=cli}]")
+    assert tags_of(ec2, cli_vol["VolumeId"]) == {"via": ("cli", "volume")}
+    ec2.delete_volume(VolumeId=cli_vol["VolumeId"])
+
     # Deleting the volume deletes its tags.
     ec2.delete_volume(VolumeId=vid)
     assert tags_of(ec2, vid) == {}
@@ -116,6 +130,11 @@ def test_key_pair_tags(ec2, gw, disk):
     kid = kp["KeyPairId"]
     assert kid.startswith("key-")
     assert tags_of(ec2, kid) == {"team": ("ops", "key-pair")}
+
+    with pytest.raises(ClientError) as e:
+        ec2.create_key_pair(KeyName="tags-kp-2", TagSpecifications=spec("volume", a="b"))
+    assert code(e) == "InvalidParameterValue"
+    assert "tags-kp-2" not in [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]]
 
     ec2.create_tags(Resources=[kid], Tags=[{"Key": "Name", "Value": "deploy"}])
     desc = ec2.describe_key_pairs(KeyNames=["tags-kp"])["KeyPairs"][0]
@@ -173,6 +192,9 @@ def test_instance_and_image_tags(ec2, gw):
         ec2.create_image(InstanceId=iid, Name="tags-image-2",
                          TagSpecifications=spec("instance", a="b"))
     assert code(e) == "InvalidParameterValue"
+    # (the capture holds the instance: tag it once the image is made)
+    ec2.get_waiter("image_available").wait(ImageIds=[ami],
+                                           WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
     # One CreateTags over two kinds; DescribeTags filters by type.
     ec2.create_tags(Resources=[iid, ami], Tags=[{"Key": "stack", "Value": "blue"}])
@@ -180,8 +202,6 @@ def test_instance_and_image_tags(ec2, gw):
                                       {"Name": "resource-id", "Values": [iid, ami]}])["Tags"]
     assert sorted((t["ResourceId"], t["ResourceType"]) for t in rows) == sorted(
         [(iid, "instance"), (ami, "image")])
-    ec2.get_waiter("image_available").wait(ImageIds=[ami],
-                                           WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     assert tags_of(ec2, ami) == {"os": ("demo", "image"), "stack": ("blue", "image")}
     ec2.terminate_instances(InstanceIds=[iid])
 
