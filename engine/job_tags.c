@@ -11,10 +11,9 @@
 #include "../gateway/store.h"
 #include "jobs_db.h"
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS job_tags ("
-    " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-    " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (job_id, key));";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS job_tags ("
+                             " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+                             " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (job_id, key));";
 
 int cg_job_tags_init(sqlite3 *db, cg_error *err)
 {
@@ -45,8 +44,10 @@ int cg_job_tags_get(cg_jobs *jobs, const char *id, cg_tags *out, cg_error *err)
 
     memset(out, 0, sizeof(*out));
     if (job_exists(db, id, err) <= 0 ||
-        !(s = cg_db_prep(db, err, "SELECT key, value FROM job_tags WHERE job_id = ?"
-                                  " ORDER BY rowid", "s", id)))
+        !(s = cg_db_prep(db, err,
+                         "SELECT key, value FROM job_tags WHERE job_id = ?"
+                         " ORDER BY rowid",
+                         "s", id)))
         goto cleanup;
     while ((rc = cg_db_step(s, err, "read job tags")) == 1) {
         if (cg_tags_set(out, (const char *)sqlite3_column_text(s, 0),
@@ -74,8 +75,7 @@ static int edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg
     return cg_db_tags_write(db, "job_tags", "job_id", id, tags, remove, err);
 }
 
-int cg_job_tags_edit(cg_jobs *jobs, const char *id, const cg_tags *tags, int remove,
-                     cg_error *err)
+int cg_job_tags_edit(cg_jobs *jobs, const char *id, const cg_tags *tags, int remove, cg_error *err)
 {
     sqlite3 *db = cg_jobs_db_lock(jobs);
     int ret = -1;

@@ -221,8 +221,8 @@ int cg_db_tags_write(sqlite3 *db, const char *table, const char *id_col, const c
     /* table and id_col are the caller's constants, never request text. */
     if (remove)
         snprintf(sql, sizeof(sql),
-                 "DELETE FROM %s WHERE %s = ?1 AND key = ?2 AND (?3 IS NULL OR value = ?3)",
-                 table, id_col);
+                 "DELETE FROM %s WHERE %s = ?1 AND key = ?2 AND (?3 IS NULL OR value = ?3)", table,
+                 id_col);
     else
         snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s (%s, key, value) VALUES (?,?,?)",
                  table, id_col);
@@ -230,8 +230,8 @@ int cg_db_tags_write(sqlite3 *db, const char *table, const char *id_col, const c
         /* Removing, a NULL value deletes the key whatever its value. */
         const char *value = tags->v[i].value || remove ? tags->v[i].value : "";
 
-        if (cg_db_run(db, err, remove ? "delete tag" : "write tag", sql, "sss", id,
-                      tags->v[i].key, value) < 0)
+        if (cg_db_run(db, err, remove ? "delete tag" : "write tag", sql, "sss", id, tags->v[i].key,
+                      value) < 0)
             return -1;
     }
     return 0;

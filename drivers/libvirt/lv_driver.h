@@ -227,8 +227,7 @@ int lv_volstate_set_delete_on_termination(lv_state *st, const char *instance_id,
                                           const char *device, int flag, cg_error *err);
 /* Add or replace (remove 0) or delete (remove 1; NULL value: any value) a
  * volume's tags, all or none.  CG_ERR_NOT_FOUND when there is no volume. */
-int lv_volstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
-                     cg_error *err);
+int lv_volstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove, cg_error *err);
 
 /* ---- displays: headless, VNC, SPICE (lv_displayops.c; XML in lv_display.c) ---- */
 

@@ -231,8 +231,7 @@ int lv_volstate_set_delete_on_termination(lv_state *st, const char *instance_id,
 }
 
 /* The statements of lv_volstate_tags, inside its transaction. */
-static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove,
-                     cg_error *err)
+static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg_error *err)
 {
     long long one;
     int rc = cg_db_int(db, err, &one, "SELECT 1 FROM volumes WHERE id = ?", "s", id);
@@ -244,8 +243,7 @@ static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remov
     return cg_db_tags_write(db, "volume_tags", "volume_id", id, tags, remove, err);
 }
 
-int lv_volstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
-                     cg_error *err)
+int lv_volstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
     int ret = -1;

@@ -321,10 +321,10 @@ int ec2_describe_import_image_tasks(ec2_call *c)
             goto cleanup;
         }
     }
-    if (jobs.n && (!(rows = calloc(jobs.n, sizeof(*rows))) ||
-                   !(view = calloc(jobs.n, sizeof(*view))) ||
-                   !(shown = calloc(jobs.n, sizeof(*shown))) ||
-                   !(shown_tags = calloc(jobs.n, sizeof(*shown_tags))))) {
+    if (jobs.n &&
+        (!(rows = calloc(jobs.n, sizeof(*rows))) || !(view = calloc(jobs.n, sizeof(*view))) ||
+         !(shown = calloc(jobs.n, sizeof(*shown))) ||
+         !(shown_tags = calloc(jobs.n, sizeof(*shown_tags))))) {
         cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
         ec2_fail_cg(c, &oom, NULL);
         goto cleanup;

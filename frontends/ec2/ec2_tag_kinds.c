@@ -77,9 +77,8 @@ static int add_each(ec2_call *c, ec2_tagged_list *out, const void *v, size_t n, 
     return 0;
 }
 
-#define ADD_EACH(c, out, list, type)                                                      \
-    add_each((c), (out), (list).v, (list).n, sizeof(type), offsetof(type, id),            \
-             offsetof(type, tags))
+#define ADD_EACH(c, out, list, type)                                                               \
+    add_each((c), (out), (list).v, (list).n, sizeof(type), offsetof(type, id), offsetof(type, tags))
 
 static int list_instances(ec2_call *c, ec2_tagged_list *out)
 {
@@ -201,16 +200,16 @@ static int edit_import_task(ec2_call *c, const char *id, const cg_tags *tags, in
 
 /* ---- the table -------------------------------------------------------------- */
 
-/* A malformed id is InvalidID (CreateTags' code for an id it cannot
- * parse), except for the two kinds whose .Malformed codes clients already
- * see here.  AWS has no NotFound code of its own for import tasks: it answers an
- * unknown one with InvalidConversionTaskId.Malformed, as
- * DescribeImportImageTasks and CancelImportTask do here. */
+/* A malformed id is InvalidID (CreateTags' code for an id it cannot parse),
+ * except for the two kinds whose .Malformed codes clients already see here.
+ * For import tasks AWS lists InvalidConversionTaskId(.Malformed) and no
+ * .NotFound: an unknown task gets InvalidConversionTaskId.Malformed, as
+ * DescribeImportImageTasks and CancelImportTask answer it here. */
 const ec2_tag_kind ec2_tag_kinds[] = {
-    {"i-", "instance", "instance ID", "InvalidInstanceID.NotFound",
-     "InvalidInstanceID.Malformed", list_instances, edit_by_driver},
-    {"ami-", "image", "image id", "InvalidAMIID.NotFound", "InvalidAMIID.Malformed",
-     list_images, edit_by_driver},
+    {"i-", "instance", "instance ID", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
+     list_instances, edit_by_driver},
+    {"ami-", "image", "image id", "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", list_images,
+     edit_by_driver},
     {"vol-", "volume", "volume", "InvalidVolume.NotFound", "InvalidID", list_volumes,
      edit_by_driver},
     {"key-", "key-pair", "key pair", "InvalidKeyPair.NotFound", "InvalidID", list_key_pairs,

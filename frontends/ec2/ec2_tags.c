@@ -138,10 +138,10 @@ int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags)
 typedef struct tag_targets {
     const char **ids;
     size_t n;
-    ec2_tagged_list *lists;      /* per kind, parallel to ec2_tag_kinds */
-    int *loaded;                 /* per kind: lists[k] was read */
-    const ec2_tag_kind **kinds;  /* each resource's kind, parallel to ids */
-    const cg_tags **current;     /* each resource's tags now, parallel to ids */
+    ec2_tagged_list *lists;     /* per kind, parallel to ec2_tag_kinds */
+    int *loaded;                /* per kind: lists[k] was read */
+    const ec2_tag_kind **kinds; /* each resource's kind, parallel to ids */
+    const cg_tags **current;    /* each resource's tags now, parallel to ids */
 } tag_targets;
 
 static void tag_targets_release(tag_targets *t)
@@ -189,8 +189,7 @@ static int check_ids(ec2_call *c, tag_targets *t)
 }
 
 /* The kind's NotFound error naming ids[0..n). */
-static int fail_not_found(ec2_call *c, const ec2_tag_kind *kind, const char *const *ids,
-                          size_t n)
+static int fail_not_found(ec2_call *c, const ec2_tag_kind *kind, const char *const *ids, size_t n)
 {
     char list[400];
 

@@ -185,8 +185,7 @@ static void test_kind_table(void **state)
     assert_string_equal(ec2_tag_kind_of("vol-0123456789abcdef0")->not_found,
                         "InvalidVolume.NotFound");
     assert_string_equal(ec2_tag_kind_of("key-0123456789abcdef0")->type, "key-pair");
-    assert_string_equal(ec2_tag_kind_of("import-ami-0123456789abcdef0")->type,
-                        "import-image-task");
+    assert_string_equal(ec2_tag_kind_of("import-ami-0123456789abcdef0")->type, "import-image-task");
     assert_null(ec2_tag_kind_of("sg-0123456789abcdef0"));
     assert_null(ec2_tag_kind_of("import-vol-0123456789abcdef0"));
     assert_null(ec2_tag_kind_of(""));
