@@ -206,16 +206,16 @@ static int edit_import_task(ec2_call *c, const char *id, const cg_tags *tags, in
  * .NotFound: an unknown task gets InvalidConversionTaskId.Malformed, as
  * DescribeImportImageTasks and CancelImportTask answer it here. */
 const ec2_tag_kind ec2_tag_kinds[] = {
-    {"i-", "instance", "instance ID", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
+    {"i-", "instance", "instance ID", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed", 1,
      list_instances, edit_by_driver},
-    {"ami-", "image", "image id", "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", list_images,
+    {"ami-", "image", "image id", "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", 1, list_images,
      edit_by_driver},
-    {"vol-", "volume", "volume", "InvalidVolume.NotFound", "InvalidID", list_volumes,
+    {"vol-", "volume", "volume", "InvalidVolume.NotFound", "InvalidID", 0, list_volumes,
      edit_by_driver},
-    {"key-", "key-pair", "key pair", "InvalidKeyPair.NotFound", "InvalidID", list_key_pairs,
+    {"key-", "key-pair", "key pair", "InvalidKeyPair.NotFound", "InvalidID", 0, list_key_pairs,
      edit_key_pair},
     {"import-ami-", "import-image-task", "import task", "InvalidConversionTaskId.Malformed",
-     "InvalidID", list_import_tasks, edit_import_task},
+     "InvalidID", 0, list_import_tasks, edit_import_task},
 };
 
 const size_t ec2_n_tag_kinds = sizeof(ec2_tag_kinds) / sizeof(ec2_tag_kinds[0]);

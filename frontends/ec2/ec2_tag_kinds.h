@@ -28,6 +28,7 @@ typedef struct ec2_tag_kind {
     const char *noun;      /* in messages: "volume" */
     const char *not_found; /* AWS code for a well-formed id that does not exist */
     const char *malformed; /* AWS code for a bad id with this prefix */
+    int display;           /* takes the cloudgate:display setting (ec2_display_set) */
     /* Every resource of the kind with its tags, appended to out.  0 or -1
      * (reported on c). */
     int (*list)(ec2_call *c, ec2_tagged_list *out);

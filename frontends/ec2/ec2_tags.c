@@ -277,6 +277,12 @@ int ec2_create_tags(ec2_call *c)
     if (ec2_display_tag_take(c, &tags, &display) < 0)
         goto cleanup;
     for (i = 0; i < t.n; i++) {
+        if (display != CG_DISPLAY_DEFAULT && !t.kinds[i]->display) {
+            ec2_fail(c, "InvalidParameterValue",
+                     "Tag %s applies to instances and images, not to '%.100s'", EC2_TAG_DISPLAY,
+                     t.ids[i]);
+            goto cleanup;
+        }
         total = t.current[i]->n;
         for (j = 0; j < tags.n; j++) {
             if (!cg_tags_get(t.current[i], tags.v[j].key))

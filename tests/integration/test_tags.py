@@ -275,6 +275,15 @@ def test_errors(ec2, gw):
             ec2.create_tags(Resources=resources, Tags=tags)
         assert code(e) == want
         assert tags_of(ec2, vid) == {}
+    # cloudgate:display is a setting of instances and images only.
+    iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1)["Instances"][0][
+        "InstanceId"]
+    with pytest.raises(ClientError) as e:
+        ec2.create_tags(Resources=[iid, vid], Tags=[{"Key": "cloudgate:display", "Value": "vnc"}])
+    assert code(e) == "InvalidParameterValue"
+    assert tags_of(ec2, vid) == {}
+    assert tags_of(ec2, iid) == {}
+    ec2.terminate_instances(InstanceIds=[iid])
     # 50 is the limit, counting the tags already there.
     ec2.create_tags(Resources=[vid], Tags=[{"Key": "t%d" % i, "Value": ""} for i in range(49)])
     with pytest.raises(ClientError) as e:
