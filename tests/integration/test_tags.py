@@ -311,8 +311,8 @@ def test_errors(ec2, gw):
 
 def test_paging_over_mixed_kinds(ec2, gw, disk):
     vid = new_volume(ec2, TagSpecifications=spec("volume", **{"p%d" % i: "v" for i in range(5)}))
-    ec2.create_key_pair(KeyName="tags-pager",
-                        TagSpecifications=spec("key-pair", **{"p%d" % i: "k" for i in range(4)}))
+    kid = ec2.create_key_pair(KeyName="tags-pager", TagSpecifications=spec(
+        "key-pair", **{"p%d" % i: "k" for i in range(4)}))["KeyPairId"]
     iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
                             TagSpecifications=spec("instance", p0="i", p1="i", p2="i")
                             )["Instances"][0]["InstanceId"]
@@ -320,37 +320,46 @@ def test_paging_over_mixed_kinds(ec2, gw, disk):
                                                              p1="t"))["ImportTaskId"]
     ec2.create_tags(Resources=[gw.image_id], Tags=[{"Key": "p0", "Value": "a"}])
 
-    want = ec2.describe_tags()["Tags"]
-    assert "NextToken" not in ec2.describe_tags()
+    # Only this test's resources: others' instances may end meanwhile.
+    mine = [{"Name": "resource-id", "Values": [vid, kid, iid, tid, gw.image_id]}]
+    want = ec2.describe_tags(Filters=mine)["Tags"]
     keys = [(t["ResourceId"], t["Key"]) for t in want]
-    assert len(keys) == len(set(keys)) and len(keys) > 12
-    assert {t["ResourceType"] for t in want} >= {"volume", "key-pair", "instance",
+    assert len(keys) == len(set(keys)) == 15
+    assert {t["ResourceType"] for t in want} == {"volume", "key-pair", "instance",
                                                  "import-image-task", "image"}
 
-    got, token, pages = [], None, 0
-    while True:
-        kw = {"MaxResults": 5}
-        if token:
-            kw["NextToken"] = token
-        r = ec2.describe_tags(**kw)
-        assert len(r["Tags"]) <= 5
-        got += r["Tags"]
-        pages += 1
-        token = r.get("NextToken")
-        if not token:
-            break
-    assert pages == (len(want) + 4) // 5
+    def walk(filters):
+        got, token, pages = [], None, 0
+        while True:
+            kw = {"MaxResults": 5, "Filters": filters}
+            if token:
+                kw["NextToken"] = token
+            r = ec2.describe_tags(**kw)
+            assert len(r["Tags"]) <= 5
+            got += r["Tags"]
+            pages += 1
+            token = r.get("NextToken")
+            if not token:
+                return got, pages
+    got, pages = walk(mine)
+    assert pages == 3
     assert got == want  # every tag once, in the same stable order
+    # Unfiltered: each tag at most once, and all of ours among them.
+    every, _ = walk([])
+    seen = [(t["ResourceId"], t["Key"]) for t in every]
+    assert len(seen) == len(set(seen))
+    assert set(keys) <= set(seen)
 
     # A filtered walk with the paginator.
     pager = ec2.get_paginator("describe_tags").paginate(
-        Filters=[{"Name": "key", "Values": ["p*"]}], PaginationConfig={"PageSize": 5})
+        Filters=mine + [{"Name": "key", "Values": ["p*"]}], PaginationConfig={"PageSize": 5})
     walked = [t for page in pager for t in page["Tags"]]
     assert walked == [t for t in want if t["Key"].startswith("p")]
-    assert len(walked) >= 15
+    assert len(walked) == 15
 
     # The aws CLI follows nextToken itself.
-    out = gw.aws("describe-tags", "--page-size", "5")
+    out = gw.aws("describe-tags", "--page-size", "5", "--filters",
+                 "Name=resource-id,Values=%s,%s,%s,%s,%s" % (vid, kid, iid, tid, gw.image_id))
     assert out["Tags"] == want
 
     for bad in (4, 1001, 0):
