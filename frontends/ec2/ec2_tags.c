@@ -330,13 +330,17 @@ int ec2_delete_tags(ec2_call *c)
 
     if (load_targets(c, &t) < 0 || ec2_param_tags(c, "Tag", 1, &tags) < 0)
         goto cleanup;
-    for (i = 0; i < tags.n; i++) {
-        if (strncasecmp(tags.v[i].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0) {
-            ec2_fail(c, "InvalidParameterValue",
-                     "Tag key '%.128s' is a cloudgate setting and cannot be deleted; change "
-                     "it with CreateTags",
-                     tags.v[i].key);
-            goto cleanup;
+    /* cloudgate:* keys of instances and images are settings (shown as
+     * tags); on other kinds they are plain tags a TagSpecification set. */
+    for (i = 0; i < t.n; i++) {
+        for (j = 0; t.kinds[i]->display && j < tags.n; j++) {
+            if (strncasecmp(tags.v[j].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0) {
+                ec2_fail(c, "InvalidParameterValue",
+                         "Tag key '%.128s' is a cloudgate setting and cannot be deleted; change "
+                         "it with CreateTags",
+                         tags.v[j].key);
+                goto cleanup;
+            }
         }
     }
     if (ec2_dry_run(c) < 0)

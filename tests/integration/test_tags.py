@@ -103,6 +103,17 @@ def test_volume_tags(ec2, gw):
     gw.aws("delete-tags", "--resources", vid, "--tags", "Key=cli")
     assert set(tags_of(ec2, vid)) == {"Name", "owner"}
 
+    # A cloudgate: key is a plain tag on a volume: it can go again.
+    ec2.delete_tags(Resources=[vid])
+    other = new_volume(ec2, TagSpecifications=spec("volume", **{"cloudgate:x": "1"}))
+    assert tags_of(ec2, other) == {"cloudgate:x": ("1", "volume")}
+    ec2.delete_tags(Resources=[other], Tags=[{"Key": "cloudgate:x"}])
+    assert tags_of(ec2, other) == {}
+    ec2.delete_volume(VolumeId=other)
+    with pytest.raises(ClientError) as e:
+        ec2.delete_tags(Resources=[gw.image_id], Tags=[{"Key": "cloudgate:display"}])
+    assert code(e) == "InvalidParameterValue"
+
     # CreateVolume makes volumes only; the aws CLI's TagSpecification.
     before = len(ec2.describe_volumes()["Volumes"])
     with pytest.raises(ClientError) as e:
@@ -118,6 +129,7 @@ def test_volume_tags(ec2, gw):
     ec2.delete_volume(VolumeId=cli_vol["VolumeId"])
 
     # Deleting the volume deletes its tags.
+    ec2.create_tags(Resources=[vid], Tags=[{"Key": "last", "Value": "1"}])
     ec2.delete_volume(VolumeId=vid)
     assert tags_of(ec2, vid) == {}
     with pytest.raises(ClientError) as e:
