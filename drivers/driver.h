@@ -132,6 +132,7 @@ typedef struct cg_launch_disk {
     char device[8];                   /* "vdb".."vdz" */
     unsigned long long size_bytes;
     int delete_on_termination;
+    const cg_tags *tags;              /* NULL (RunInstances' TagSpecification volume) */
 } cg_launch_disk;
 
 /* What RunInstances asks for; the frontend has validated shapes and

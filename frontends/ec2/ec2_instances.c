@@ -379,23 +379,23 @@ static int replay_client_token(ec2_call *c, const char *token, const char *image
     return ret;
 }
 
-/* AWS tags an instance's root (and EBS) volumes with ResourceType volume;
- * an instance's disks here are no volume resources, so such tags are
- * checked like any other and then not stored. */
+/* AWS tags the volumes a launch makes with ResourceType volume: here the
+ * BlockDeviceMapping volumes get them; the root disk is no volume resource
+ * (it has none to carry them). */
 static const char *const run_tag_types[] = {"instance", "volume", NULL};
 
 int ec2_run_instances(ec2_call *c)
 {
     cg_launch_spec spec = {0};
     cg_tags tags = {0};
-    cg_tags volume_tags = {0}; /* checked, then dropped: see run_tag_types */
+    cg_tags volume_tags = {0}; /* for the mapped volumes: see run_tag_types */
     cg_image_list images = {0};
     cg_instance_list out = {0};
     cg_keypair kp = {0};
     cg_launch_disk *disks = NULL;
     const cg_image *img;
     unsigned char *user_data = NULL;
-    size_t user_data_len = 0;
+    size_t user_data_len = 0, i;
     const char *image_id, *zone, *key, *token;
     cg_error err = {0};
     int ret = -1, replayed;
@@ -459,6 +459,8 @@ int ec2_run_instances(ec2_call *c)
     }
     if (ec2_param_launch_disks(c, img, &spec, &disks) < 0)
         goto cleanup;
+    for (i = 0; volume_tags.n && i < spec.n_disks; i++)
+        disks[i].tags = &volume_tags;
     /* The key pair must exist; its public key goes into the seed. */
     if (key && ec2_key_pair_find(c, key, &kp) < 0)
         goto cleanup;

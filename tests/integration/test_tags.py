@@ -181,15 +181,31 @@ def test_key_pair_tags(ec2, gw, disk):
 
 def test_instance_and_image_tags(ec2, gw):
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                          BlockDeviceMappings=[
+                              {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}},
+                              {"DeviceName": "/dev/sdg", "Ebs": {"VolumeSize": 1,
+                                                                 "DeleteOnTermination": False}}],
                           TagSpecifications=spec("instance", Name="web")
-                          + spec("volume", disk="root"))
+                          + spec("volume", disk="data"))
     iid = r["Instances"][0]["InstanceId"]
     assert tag_dict(r["Instances"][0].get("Tags")) == {"Name": "web"}
-    # The root disk is no volume resource here: its tags are checked, not kept.
     assert tags_of(ec2, iid) == {"Name": ("web", "instance")}
-    vol_tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["volume"]},
-                                          {"Name": "key", "Values": ["disk"]}])["Tags"]
-    assert vol_tags == []
+    # The volumes the launch made carry the volume tags (the root disk is
+    # no volume resource here).
+    vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
+                                          "Values": [iid]}])["Volumes"]
+    assert len(vols) == 2
+    for v in vols:
+        assert tag_dict(v["Tags"]) == {"disk": "data"}
+        assert tags_of(ec2, v["VolumeId"]) == {"disk": ("data", "volume")}
+    kept = [v["VolumeId"] for v in vols
+            if not v["Attachments"][0]["DeleteOnTermination"]]
+    # Without a mapping, volume tags are accepted and have nothing to tag.
+    plain = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                              TagSpecifications=spec("volume", a="b")
+                              )["Instances"][0]["InstanceId"]
+    assert tags_of(ec2, plain) == {}
+    ec2.terminate_instances(InstanceIds=[plain])
     for bad in (spec("key-pair", a="b"), spec("image", a="b")):
         with pytest.raises(ClientError) as e:
             ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
@@ -216,6 +232,14 @@ def test_instance_and_image_tags(ec2, gw):
         [(iid, "instance"), (ami, "image")])
     assert tags_of(ec2, ami) == {"os": ("demo", "image"), "stack": ("blue", "image")}
     ec2.terminate_instances(InstanceIds=[iid])
+    # The volume kept at termination keeps its tags; deleted, they go.
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid],
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    wait_for("volume detached", lambda: ec2.describe_volumes(
+        VolumeIds=kept)["Volumes"][0]["State"] == "available", 30, 0.5)
+    assert tags_of(ec2, kept[0]) == {"disk": ("data", "volume")}
+    ec2.delete_volume(VolumeId=kept[0])
+    assert tags_of(ec2, kept[0]) == {}
 
 
 def test_import_task_tags(ec2, gw, disk):
