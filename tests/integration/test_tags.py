@@ -240,6 +240,12 @@ def test_instance_and_image_tags(ec2, gw):
     assert tags_of(ec2, kept[0]) == {"disk": ("data", "volume")}
     ec2.delete_volume(VolumeId=kept[0])
     assert tags_of(ec2, kept[0]) == {}
+    # A deregistered image's tags go with it.
+    ec2.deregister_image(ImageId=ami)
+    assert tags_of(ec2, ami) == {}
+    with pytest.raises(ClientError) as e:
+        ec2.create_tags(Resources=[ami], Tags=[{"Key": "a", "Value": "b"}])
+    assert code(e) == "InvalidAMIID.NotFound"
 
 
 def test_import_task_tags(ec2, gw, disk):
