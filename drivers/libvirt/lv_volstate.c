@@ -20,17 +20,26 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS volumes ("
     " id TEXT PRIMARY KEY, name TEXT, description TEXT, zone TEXT NOT NULL,"
     " format TEXT NOT NULL, size INTEGER NOT NULL, created INTEGER NOT NULL,"
-    " instance_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '');"
+    " instance_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+    " snapshot_id TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS volume_tags ("
     " volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (volume_id, key));";
 
-#define VOL_COLS "id, name, description, zone, format, size, created, instance_id, device"
+#define VOL_COLS \
+    "id, name, description, zone, format, size, created, instance_id, device, snapshot_id"
 
 int lv_volstate_init(lv_state *st, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
+    long long has = 0;
     int ret = cg_db_exec(db, schema, err);
+
+    /* Databases made before volumes came from snapshots lack the column. */
+    if (ret == 0 && (ret = cg_db_int(db, err, &has, "SELECT COUNT(*) FROM pragma_table_info"
+                                     "('volumes') WHERE name = 'snapshot_id'", NULL)) >= 0)
+        ret = has ? 0 : cg_db_exec(db, "ALTER TABLE volumes ADD COLUMN snapshot_id TEXT"
+                                       " NOT NULL DEFAULT ''", err);
 
     lv_state_db_unlock(st);
     return ret;
@@ -52,6 +61,7 @@ static int from_row(sqlite3 *db, sqlite3_stmt *s, cg_volume *vol, cg_error *err)
     vol->created = (time_t)sqlite3_column_int64(s, 6);
     cg_db_col_copy(s, 7, vol->attached_to, sizeof(vol->attached_to));
     cg_db_col_copy(s, 8, vol->device, sizeof(vol->device));
+    cg_db_col_copy(s, 9, vol->snapshot_id, sizeof(vol->snapshot_id));
     snprintf(vol->state, sizeof(vol->state), "%s", vol->attached_to[0] ? "in-use" : "available");
     if (oom || !(t = cg_db_prep(db, err, "SELECT key, value FROM volume_tags"
                                          " WHERE volume_id = ? ORDER BY rowid", "s", vol->id)))
@@ -82,10 +92,10 @@ static int insert(sqlite3 *db, const cg_volume *vol, cg_error *err)
     size_t i;
 
     if (cg_db_run(db, err, "insert volume",
-                  "INSERT INTO volumes (" VOL_COLS ") VALUES (?,?,?,?,?,?,?,?,?)", "sssssIIss",
+                  "INSERT INTO volumes (" VOL_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", "sssssIIsss",
                   vol->id, vol->name, vol->description, vol->zone, vol->format,
                   (long long)vol->size_bytes, (long long)vol->created, vol->attached_to,
-                  vol->device) < 0)
+                  vol->device, vol->snapshot_id) < 0)
         return -1;
     for (i = 0; i < vol->tags.n; i++) {
         if (cg_db_run(db, err, "insert volume tag",
