@@ -8,6 +8,8 @@ instances' root disks complete; a running instance's root disk cannot be
 backed up there, so that job fails and leaves nothing behind.  The
 running-guest path (push-mode backup, guest never paused) is
 tests/system/test_snapshots_qemu.py."""
+import os
+import sqlite3
 import time
 
 import boto3
@@ -326,3 +328,36 @@ def test_restart_keeps_snapshots(ec2, gw):
     after = gw.client().describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]
     assert after == before
     assert "interrupted" not in gw.log_text()
+    gw.client().delete_snapshot(SnapshotId=sid)
+
+
+def test_recovery_after_crash(ec2, gw):
+    """What a crash leaves: a snapshot job RUNNING with its undo text, and a
+    pending snapshot whose job never got recorded.  The next start removes
+    both snapshots (rows and volumes); completed ones stay."""
+    vid = new_volume(ec2)
+    keep, a = (completed(ec2, ec2.create_snapshot(VolumeId=vid)["SnapshotId"])["SnapshotId"]
+               for _ in range(2))
+    before = snap_ids(ec2)
+    assert gw.stop() == 0, gw.log_text()
+    db = sqlite3.connect(os.path.join(gw.dir, "state", "cloudgate.db"))
+    try:
+        with db:
+            db.execute("UPDATE snapshots SET state = 'pending', progress = 40,"
+                       " job_id = 'job-0000000000000000a' WHERE id = ?", (a,))
+            db.execute("INSERT INTO jobs (id, action, target, state, created, changed, owner,"
+                       " undo) VALUES ('job-0000000000000000a', 'snapshot', ?, 'RUNNING',"
+                       " 1, 1, 0, ?)", (a, "snapshot " + a))
+            db.execute("INSERT INTO snapshots (id, volume_id, zone, state, size, started,"
+                       " owner, job_id) VALUES ('snap-0000000000000000b', ?, ?, 'pending',"
+                       " 1073741824, 2, '000000000000', 'job-0000000000000000b')", (vid, ZONE))
+    finally:
+        db.close()
+    gw.start()
+    c = gw.client()
+    assert snap_ids(c) == before - {a} and keep in before
+    log = gw.log_text()
+    assert "removing its snapshot %s" % a in log, log
+    assert "snapshot snap-0000000000000000b was left pending" in log, log
+    # (test:// starts its world afresh with the daemon: the volume is gone.)
+    c.delete_snapshot(SnapshotId=keep)
