@@ -361,3 +361,44 @@ def test_recovery_after_crash(ec2, gw):
     assert "snapshot snap-0000000000000000b was left pending" in log, log
     # (test:// starts its world afresh with the daemon: the volume is gone.)
     c.delete_snapshot(SnapshotId=keep)
+
+
+def test_hostile_parameters(ec2, gw):
+    """Bad bytes, ids and values: an AWS error each, nothing made."""
+    vid = new_volume(ec2)
+    before = snap_ids(ec2)
+
+    def call(*params):
+        return signed_params(gw, list(params))
+
+    for params, code_, words in [
+            ([("Action", "CreateSnapshot"), ("VolumeId", vid), ("Description", b"a\xffb")],
+             "InvalidParameterValue", "Description"),
+            ([("Action", "CreateSnapshot"), ("VolumeId", vid), ("Description", "\x01")],
+             "InvalidParameterValue", "Description"),
+            ([("Action", "CreateSnapshot"), ("VolumeId", "vol-" + "a" * 300)],
+             "InvalidVolumeID.Malformed", ()),
+            ([("Action", "CreateSnapshot"), ("VolumeId", "vol-0123456789ABCDEF0")],
+             "InvalidVolumeID.Malformed", ()),
+            ([("Action", "CreateSnapshot"), ("VolumeId", vid), ("DryRun", "maybe")],
+             "InvalidParameterValue", ()),
+            ([("Action", "DescribeSnapshots"), ("MaxResults", "ten")],
+             "InvalidParameterValue", ()),
+            ([("Action", "DescribeSnapshots"), ("MaxResults", "-5")],
+             "InvalidParameterValue", ()),
+            ([("Action", "DescribeSnapshots"), ("SnapshotId.1", "snap-%00")],
+             "InvalidSnapshotID.Malformed", ()),
+            ([("Action", "DescribeSnapshots"), ("Filter.1.Name", "status")],
+             "InvalidParameterValue", ()),
+            ([("Action", "DeleteSnapshot"), ("SnapshotId", "")], "MissingParameter", ()),
+            ([("Action", "CopySnapshot"), ("SourceSnapshotId", "snap-0123456789abcdef0"),
+              ("SourceRegion", "cloudgate"), ("Encrypted", "yes")],
+             "InvalidParameterValue", ()),
+            ([("Action", "CreateVolume"), ("AvailabilityZone", ZONE),
+              ("SnapshotId", "snap-0123456789abcdef0"), ("Size", "99999999999999999999")],
+             "InvalidParameterValue", ()),
+            ([("Action", "CreateVolume"), ("AvailabilityZone", ZONE),
+              ("SnapshotId", "vol-0123456789abcdef0")], "InvalidSnapshotID.Malformed", ())]:
+        assert_ec2_error(call(*params), 400, code_, words)
+    assert snap_ids(ec2) == before
+    ec2.delete_volume(VolumeId=vid)
