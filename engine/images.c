@@ -478,9 +478,7 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
     }
 }
 
-/* Are all zones reachable?  Rolling back deletes volumes in every zone:
- * at start-up the connections come up on their own threads. */
-static int zones_up(const cg_core *c, double wait_sec)
+int cg_core_zones_up(const cg_core *c, double wait_sec)
 {
     double end = cg_monotonic() + wait_sec;
     cg_zone_list zl;
@@ -524,7 +522,7 @@ int cg_core_recover(const cg_core *c, cg_error *err)
         return total;
     /* Unreachable zones would keep their copies: the pending images then
      * stay (not launchable) until a start that reaches every zone. */
-    if (!zones_up(c, 30.0)) {
+    if (!cg_core_zones_up(c, 30.0)) {
         cg_warn("a zone is unreachable: interrupted image jobs are rolled back at a later start");
         return total;
     }

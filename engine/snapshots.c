@@ -105,31 +105,73 @@ cleanup:
     return ret;
 }
 
+/* The snapshot called id in list, or NULL. */
+static const cg_snapshot *find(const cg_snapshot_list *list, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < list->n; i++) {
+        if (strcmp(list->v[i].id, id) == 0)
+            return &list->v[i];
+    }
+    return NULL;
+}
+
 static void recover_one(const cg_job *job, const char *undo, void *arg)
 {
-    const cg_core *c = arg;
+    const void *const *a = arg;
+    const cg_core *c = a[0];
+    const cg_snapshot *s;
     char id[32];
 
-    if (sscanf(undo, "snapshot %31s", id) == 1) {
-        cg_warn("job %s was interrupted: removing its snapshot %s", job->id, id);
-        drop_snapshot(c, job->id, id);
+    if (sscanf(undo, "snapshot %31s", id) != 1)
+        return;
+    /* Completed just before the crash (the job's end not yet recorded):
+     * whole, so it stays. */
+    if ((s = find(a[1], id)) && strcmp(s->state, "pending") != 0) {
+        cg_warn("job %s was interrupted after its snapshot %s completed: kept", job->id, id);
+        return;
     }
+    cg_warn("job %s was interrupted: removing its snapshot %s", job->id, id);
+    drop_snapshot(c, job->id, id);
 }
 
 int cg_snapshots_recover(const cg_core *c, cg_error *err)
 {
     cg_snapshot_list sl = {0};
+    const void *args[2] = {c, &sl};
     cg_job job;
     cg_error e;
     size_t i;
-    int n, total;
+    int n, total = -1;
 
-    if ((total = cg_jobs_recover(c->jobs, CG_JOB_SNAPSHOT, recover_one, (void *)c, err)) < 0)
-        return -1;
-    /* A pending snapshot whose job is not queued or running (its process
-     * died before the job recorded what to undo). */
+    /* Every job rolled back here left a pending snapshot: none, nothing to
+     * do (and no waiting for zones). */
     if (CG_DRV_CALL(c->driver, c->drv, snapshot_list, err, &sl) < 0)
         return -1;
+    for (i = 0, n = 0; i < sl.n; i++)
+        n += strcmp(sl.v[i].state, "pending") == 0;
+    if (n == 0) {
+        total = 0;
+        goto cleanup;
+    }
+    /* An unreachable zone keeps the snapshot's volume: then they stay
+     * pending until a start that reaches every zone. */
+    if (!cg_core_zones_up(c, 30.0)) {
+        cg_warn("a zone is unreachable: interrupted snapshot jobs are rolled back at a later "
+                "start");
+        total = 0;
+        goto cleanup;
+    }
+    if ((total = cg_jobs_recover(c->jobs, CG_JOB_SNAPSHOT, recover_one, args, err)) < 0)
+        goto cleanup;
+    cg_snapshot_list_release(&sl);
+    /* A pending snapshot whose job is not queued or running (its process
+     * died before the job recorded what to undo). */
+    if (CG_DRV_CALL(c->driver, c->drv, snapshot_list, err, &sl) < 0) {
+        total = -1;
+        goto cleanup;
+    }
     for (i = 0, n = 0; i < sl.n; i++) {
         if (strcmp(sl.v[i].state, "pending") != 0)
             continue;
@@ -142,6 +184,9 @@ int cg_snapshots_recover(const cg_core *c, cg_error *err)
         drop_snapshot(c, sl.v[i].job_id, sl.v[i].id);
         n++;
     }
+    total += n;
+
+cleanup:
     cg_snapshot_list_release(&sl);
-    return total + n;
+    return total;
 }

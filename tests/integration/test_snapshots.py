@@ -348,6 +348,10 @@ def test_recovery_after_crash(ec2, gw):
             db.execute("INSERT INTO jobs (id, action, target, state, created, changed, owner,"
                        " undo) VALUES ('job-0000000000000000a', 'snapshot', ?, 'RUNNING',"
                        " 1, 1, 0, ?)", (a, "snapshot " + a))
+            # Completed, but the crash came before its job's end was recorded.
+            db.execute("INSERT INTO jobs (id, action, target, state, created, changed, owner,"
+                       " undo) VALUES ('job-0000000000000000c', 'snapshot', ?, 'RUNNING',"
+                       " 1, 1, 0, ?)", (keep, "snapshot " + keep))
             db.execute("INSERT INTO snapshots (id, volume_id, zone, state, size, started,"
                        " owner, job_id) VALUES ('snap-0000000000000000b', ?, ?, 'pending',"
                        " 1073741824, 2, '000000000000', 'job-0000000000000000b')", (vid, ZONE))
@@ -359,6 +363,7 @@ def test_recovery_after_crash(ec2, gw):
     log = gw.log_text()
     assert "removing its snapshot %s" % a in log, log
     assert "snapshot snap-0000000000000000b was left pending" in log, log
+    assert "after its snapshot %s completed: kept" % keep in log, log
     # (test:// starts its world afresh with the daemon: the volume is gone.)
     c.delete_snapshot(SnapshotId=keep)
 
