@@ -194,14 +194,23 @@ def test_root_disk_snapshot_running(sysgw):
     ec2 = gw.client()
     iid = launch(gw, ec2)
     sid = ec2.create_snapshot(VolumeId=iid)["SnapshotId"]
+    made = [sid]
+    wait = {"Delay": 1, "MaxAttempts": 300}
     try:
-        ec2.get_waiter("snapshot_completed").wait(
-            SnapshotIds=[sid], WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[sid], WaiterConfig=wait)
         assert virsh("domstate", iid).stdout.strip() == "running"
         pool = "/var/lib/cloudgate/pool/"
         r = subprocess.run(["qemu-img", "info", pool + sid + ".qcow2"], capture_output=True,
                            text=True, timeout=60)
         assert r.returncode == 0 and "backing file" not in r.stdout, r.stdout
+        # CopySnapshot: a standalone copy with the same contents.
+        cid = ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion="cloudgate")["SnapshotId"]
+        made.append(cid)
+        ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[cid], WaiterConfig=wait)
+        r = subprocess.run(["qemu-img", "compare", pool + sid + ".qcow2",
+                            pool + cid + ".qcow2"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
     finally:
-        ec2.delete_snapshot(SnapshotId=sid)
-    assert sid + ".qcow2" not in pool_volumes()
+        for s in made:
+            ec2.delete_snapshot(SnapshotId=s)
+    assert not {s + ".qcow2" for s in made} & pool_volumes()
