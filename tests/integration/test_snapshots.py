@@ -407,3 +407,44 @@ def test_hostile_parameters(ec2, gw):
         assert_ec2_error(call(*params), 400, code_, words)
     assert snap_ids(ec2) == before
     ec2.delete_volume(VolumeId=vid)
+
+
+def test_cimi_volume_images(ec2, gw):
+    """CIMI shows the snapshots as VolumeImages (both formats, XML checked
+    against DSP8009) and deletes them."""
+    import requests
+    from test_cimi import NS, Cimi
+
+    cimi = Cimi(gw)
+    vid = new_volume(ec2)
+    sid = completed(ec2, ec2.create_snapshot(
+        VolumeId=vid, Description="for cimi",
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
+            {"Key": "Name", "Value": "nightly"}, {"Key": "env", "Value": "prod"}]}])["SnapshotId"])[
+        "SnapshotId"]
+    cep = cimi.json("/cimi/cloudEntryPoint")
+    href = cep["volumeImages"]["href"]
+    assert href == cep["baseURI"] + "volumeImages"
+    coll = cimi.json(href)
+    assert coll["resourceURI"] == NS + "/VolumeImageCollection"
+    assert coll["count"] == len(coll["volumeImages"]) == len(snap_ids(ec2))
+    one = [v for v in coll["volumeImages"] if v["id"] == href + "/" + sid]
+    assert len(one) == 1
+    v = cimi.json(one[0]["id"])
+    assert v["resourceURI"] == NS + "/VolumeImage"
+    assert v["name"] == "nightly" and v["description"] == "for cimi"
+    assert v["state"] == "AVAILABLE" and v["bootable"] is False
+    assert v["properties"] == {"env": "prod"}
+    assert v["imageLocation"].endswith("/%s.qcow2" % sid)
+    assert [o["rel"] for o in v["operations"]] == ["delete"]
+    cimi.xml(href)
+    cimi.xml(one[0]["id"])
+    assert cimi.get(href + "/snap-0123456789abcdef0").status_code == 404
+
+    r = requests.delete(one[0]["id"], auth=cimi.auth, timeout=30)
+    assert r.status_code == 200, r.text
+    assert sid not in snap_ids(ec2)
+    assert cimi.get(one[0]["id"]).status_code == 404
+    r = requests.delete(one[0]["id"], auth=cimi.auth, timeout=30)
+    assert r.status_code == 404, r.text
+    ec2.delete_volume(VolumeId=vid)
