@@ -261,7 +261,7 @@ int lv_image_set_display(cg_drv *drv, const char *image_id, cg_display display, 
 /* Intent kinds: what an unfinished operation named `name` may have left. */
 #define LV_INTENT_LAUNCH "launch"       /* i-...; data: client token or "" */
 #define LV_INTENT_CAPTURE "capture"     /* ami-...; data: "<instance-id>[ pause]" */
-#define LV_INTENT_VOLUME "volume"       /* vol-...; data: the storage volume's name */
+#define LV_INTENT_VOLUME "volume"       /* vol-... or snap-...; data: the storage volume's name */
 #define LV_INTENT_TERMINATE "terminate" /* i-...; data: the domain's XML */
 
 int lv_intent_init(lv_state *st, cg_error *err);

@@ -504,7 +504,7 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
     cg_snapshot snap;
     virConnectPtr conn = NULL;
     char name[64];
-    int rc, ret = -1;
+    int intent = 0, rc, ret = -1;
 
     if (snapshot_get(drv, snapshot_id, &snap, err) < 0)
         return -1;
@@ -518,8 +518,11 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
         goto cleanup;
     }
     snap_storage(snap.id, name, sizeof(name));
-    if (!(conn = lv_driver_zone_conn(drv, snap.zone, err)))
+    /* A crash between the row and the volume: start-up removes the volume. */
+    if (!(conn = lv_driver_zone_conn(drv, snap.zone, err)) ||
+        lv_intent_add(drv->state, LV_INTENT_VOLUME, snap.id, snap.zone, name, err) < 0)
         goto cleanup;
+    intent = 1;
     /* The row goes first, conditionally: an image taking the snapshot
      * meanwhile keeps it. */
     if ((rc = lv_snapstate_delete(drv->state, snapshot_id, force, err)) <= 0) {
@@ -539,6 +542,8 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
     ret = 0;
 
 cleanup:
+    if (intent)
+        lv_intent_done(drv->state, snapshot_id);
     if (conn)
         virConnectClose(conn);
     cg_snapshot_release(&snap);

@@ -241,12 +241,51 @@ static void test_root_disk(void **state)
     cg_snapshot_release(&snap);
 }
 
+/* A DeleteSnapshot killed after its row went (intent left): start-up
+ * removes the volume; a snapshot whose row is still there keeps its own. */
+static void test_reconcile_delete(void **state)
+{
+    world *w = *state;
+    cg_volume_spec vs = {.size_bytes = 1ULL << 30};
+    cg_volume vol = {0};
+    cg_snapshot_spec ss = {0};
+    cg_snapshot kept = {0}, lost = {0};
+    cg_error err = {0};
+    virConnectPtr conn;
+    char kname[64], lname[64];
+
+    assert_int_equal(lv_driver.volume_create(w->drv, &vs, &vol, &err), 0);
+    ss.source_id = vol.id;
+    assert_int_equal(lv_driver.snapshot_create_pending(w->drv, &ss, &kept, &err), 0);
+    assert_int_equal(lv_driver.snapshot_copy(w->drv, kept.id, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(lv_driver.snapshot_create_pending(w->drv, &ss, &lost, &err), 0);
+    assert_int_equal(lv_driver.snapshot_copy(w->drv, lost.id, NULL, NULL, NULL, &err), 0);
+    snap_name(kept.id, kname, sizeof(kname));
+    snap_name(lost.id, lname, sizeof(lname));
+    assert_int_equal(lv_intent_add(w->drv->state, LV_INTENT_VOLUME, kept.id, ZONE, kname,
+                                   &err), 0);
+    assert_int_equal(lv_intent_add(w->drv->state, LV_INTENT_VOLUME, lost.id, ZONE, lname,
+                                   &err), 0);
+    assert_int_equal(lv_snapstate_delete(w->drv->state, lost.id, 0, &err), 1);
+
+    conn = zone_conn(w);
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
+    virConnectClose(conn);
+    assert_false(has_volume(w, lname));
+    assert_true(has_volume(w, kname));
+    assert_int_equal(count_snapshots(w), 1);
+    cg_snapshot_release(&kept);
+    cg_snapshot_release(&lost);
+    cg_volume_release(&vol);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_volume_snapshot_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_cancel_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_delete, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
