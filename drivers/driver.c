@@ -247,6 +247,7 @@ void cg_image_release(cg_image *img)
     free(img->kernel);
     free(img->initrd);
     free(img->cmdline);
+    free(img->launch_users);
     cg_tags_release(&img->tags);
     memset(img, 0, sizeof(*img));
 }
@@ -276,6 +277,7 @@ int cg_image_copy(cg_image *dst, const cg_image *src)
     dst->kernel = dup_opt(src->kernel, &failed);
     dst->initrd = dup_opt(src->initrd, &failed);
     dst->cmdline = dup_opt(src->cmdline, &failed);
+    dst->launch_users = dup_opt(src->launch_users, &failed);
     if (cg_tags_copy(&dst->tags, &src->tags) < 0)
         failed = 1;
     if (failed) {

@@ -108,6 +108,9 @@ typedef struct cg_instance {
     cg_display display_live;      /* DEFAULT when not running */
     char display_addr[64];        /* running graphical: listen address, else "" */
     int display_port;             /* running graphical: TCP port, else 0 */
+    /* Its zone's host is unreachable: state is the last known one (EC2
+     * status checks say "impaired"); set by instance_list. */
+    int impaired;
     cg_tags tags;
 } cg_instance;
 
@@ -122,6 +125,14 @@ void cg_instance_release(cg_instance *inst);
 /* Append a deep copy of inst.  0 or -1. */
 int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst);
 void cg_instance_list_release(cg_instance_list *list);
+
+/* An empty volume made for each instance of a launch and attached to it
+ * (RunInstances BlockDeviceMapping). */
+typedef struct cg_launch_disk {
+    char device[8];                   /* "vdb".."vdz" */
+    unsigned long long size_bytes;
+    int delete_on_termination;
+} cg_launch_disk;
 
 /* What RunInstances asks for; the frontend has validated shapes and
  * resolved the instance type. */
@@ -138,6 +149,9 @@ typedef struct cg_launch_spec {
     const cg_tags *tags;              /* NULL or instance tags from TagSpecification */
     cg_display display;               /* DEFAULT: the image's choice */
     const char *display_password;     /* VNC/SPICE password; NULL: none */
+    unsigned long long root_size_bytes; /* root disk's virtual size; 0: the image's */
+    const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
+    size_t n_disks;
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -188,8 +202,24 @@ typedef struct cg_image {
     cg_os_info os;            /* type "" until inspected */
     char state_reason[256];   /* why "failed", else "" */
     char job_id[32];          /* the job making it while "pending", else "" */
+    int is_public;            /* launch permission group "all" (EC2 isPublic) */
+    char *launch_users;       /* launch permission account ids, sorted, space-separated;
+                               * NULL when none */
+    time_t last_launched;     /* the latest instance launched from it, 0: never */
     cg_tags tags;
 } cg_image;
+
+/* ModifyImageAttribute / ResetImageAttribute: what to change, the rest is
+ * left alone.  Users are account ids (12 digits, checked by the caller). */
+typedef struct cg_image_change {
+    const char *description;          /* NULL: unchanged; "" clears it */
+    int set_public;                   /* -1: unchanged, else 0 or 1 */
+    int reset_launch;                 /* 1: no users, not public (applied first) */
+    const char *const *add_users;
+    size_t n_add_users;
+    const char *const *remove_users;
+    size_t n_remove_users;
+} cg_image_change;
 
 typedef struct cg_image_list {
     cg_image *v;
@@ -271,6 +301,7 @@ typedef struct cg_volume {
     char attached_to[24];     /* instance id, "" when available */
     char device[16];          /* guest target ("vdb"), "" when available */
     char snapshot_id[24];     /* made from this snapshot, "" when empty at creation */
+    int delete_on_termination; /* attached: deleted with its instance */
     time_t created;
     cg_tags tags;
 } cg_volume;
@@ -289,6 +320,9 @@ typedef struct cg_volume_spec {
     const cg_tags *tags;      /* NULL */
     const char *snapshot_id;  /* NULL: empty; else a copy of this completed snapshot
                                * (size_bytes 0: the snapshot's; smaller: CG_ERR_INVALID) */
+    const char *instance_id;  /* recorded as attached to it (a launch's disk); NULL: none */
+    const char *device;       /* with instance_id: its target ("vdb") */
+    int delete_on_termination; /* with instance_id */
 } cg_volume_spec;
 
 void cg_volume_release(cg_volume *vol);
@@ -335,6 +369,19 @@ typedef int (*cg_cancelled_fn)(void *arg);
 void cg_snapshot_release(cg_snapshot *snap);
 int cg_snapshot_copy(cg_snapshot *dst, const cg_snapshot *src);
 void cg_snapshot_list_release(cg_snapshot_list *list);
+/* One size change of a volume (EC2 ModifyVolume). */
+typedef struct cg_volume_mod {
+    char volume_id[24];
+    char state[16];           /* "modifying", "completed", "failed" */
+    unsigned long long original_bytes, target_bytes;
+    time_t start, end;        /* end 0 while modifying */
+    char message[160];        /* why it failed, else "" */
+} cg_volume_mod;
+
+typedef struct cg_volume_mod_list {
+    cg_volume_mod *v;         /* plain structs: free(v) releases the list */
+    size_t n;
+} cg_volume_mod_list;
 
 /* ---- zones (libvirt hosts) --------------------------------------------- */
 
@@ -366,7 +413,13 @@ typedef struct cg_driver {
 
     int (*image_list)(cg_drv *drv, cg_image_list *out, cg_error *err);
     int (*image_register)(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_error *err);
+    /* Refused (CG_ERR_STATE) while pending or while instances that are not
+     * terminated use it (their disks are overlays on its volume). */
     int (*image_deregister)(cg_drv *drv, const char *image_id, cg_error *err);
+    /* Change the description and launch permissions (cg_image_change);
+     * out (may be NULL) gets the image as stored afterwards. */
+    int (*image_modify)(cg_drv *drv, const char *image_id, const cg_image_change *chg,
+                        cg_image *out, cg_error *err);
 
     /* All instances, terminated ones still retained included.  Served from
      * the event-maintained cache: no libvirt round trip per instance. */
@@ -459,6 +512,17 @@ typedef struct cg_driver {
     int (*volume_attach)(cg_drv *drv, const char *volume_id, const char *instance_id,
                          const char *device, cg_volume *out, cg_error *err);
     int (*volume_detach)(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
+    /* Grow to size_bytes (more than now, else CG_ERR_INVALID; one change at
+     * a time, else CG_ERR_STATE), online when attached to a running
+     * instance.  out gets the recorded modification. */
+    int (*volume_modify)(cg_drv *drv, const char *volume_id, unsigned long long size_bytes,
+                         cg_volume_mod *out, cg_error *err);
+    /* Every recorded modification, oldest first. */
+    int (*volume_mod_list)(cg_drv *drv, cg_volume_mod_list *out, cg_error *err);
+    /* Set the DeleteOnTermination flag of the volume attached to instance_id
+     * as device ("vdb"); CG_ERR_NOT_FOUND when none is. */
+    int (*volume_set_delete_on_termination)(cg_drv *drv, const char *instance_id,
+                                            const char *device, int flag, cg_error *err);
 
     /* All snapshots, oldest first. */
     int (*snapshot_list)(cg_drv *drv, cg_snapshot_list *out, cg_error *err);

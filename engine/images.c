@@ -31,6 +31,7 @@
 typedef struct import_job {
     cg_core core;
     char url[1024];
+    char shown_url[1024];      /* url without secrets (cg_source_display) */
     char format[16];          /* declared, or "" */
     cg_import_as as;
     char name[256];           /* "" : the job's id */
@@ -171,7 +172,7 @@ static int transfer(const cg_core *c, const char *job_id, const import_job *ij,
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
-    cg_job_log(c->jobs, job_id, "reading %s", ij->url);
+    cg_job_log(c->jobs, job_id, "reading %s", ij->shown_url);
     if (cg_source_fetch(c->cfg, ij->url, pump_write, job_cancelled, &p, &info, err) < 0)
         goto cleanup;
     cg_job_set_size(c->jobs, job_id, info.size);
@@ -360,6 +361,7 @@ int cg_import_submit(const cg_core *c, const cg_import_spec *spec, cg_job *out, 
     }
     ij->core = *c;
     snprintf(ij->url, sizeof(ij->url), "%s", spec->url);
+    cg_source_display(spec->url, ij->shown_url, sizeof(ij->shown_url));
     snprintf(ij->format, sizeof(ij->format), "%s", spec->format ? spec->format : "");
     snprintf(ij->name, sizeof(ij->name), "%s", spec->name ? spec->name : "");
     snprintf(ij->description, sizeof(ij->description), "%s",
@@ -370,7 +372,7 @@ int cg_import_submit(const cg_core *c, const cg_import_spec *spec, cg_job *out, 
     o.action = spec->as == CG_IMPORT_VOLUME ? CG_JOB_IMPORT_VOLUME : CG_JOB_IMPORT_IMAGE;
     o.id_prefix = spec->as == CG_IMPORT_VOLUME ? "import-vol-" : "import-ami-";
     o.description = spec->description;
-    o.source = spec->url;
+    o.source = ij->shown_url;
     o.format = spec->format;
     if (cg_jobs_submit_opts(c->jobs, &o, run_import, ij, import_job_free, out, err) < 0) {
         import_job_free(ij);

@@ -447,3 +447,38 @@ int cg_source_fetch(const cg_config *cfg, const char *url, cg_source_write_fn wr
         cg_error_set(err, CG_ERR_STATE, "cancelled");
     return rc;
 }
+
+int cg_source_display(const char *url, char *buf, size_t len)
+{
+    CURLU *u = NULL;
+    char *pw = NULL, *query = NULL, *shown = NULL;
+    int ret = -1;
+
+    if (!url || strncmp(url, "http", 4) != 0) {   /* glance:// and file:// carry no secret */
+        snprintf(buf, len, "%s", url ? url : "");
+        return 0;
+    }
+    /* A password in the authority or a token in the query (presigned URLs)
+     * must not reach the job record, DescribeImportImageTasks or the log. */
+    if (!(u = curl_url()) || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+        goto cleanup;
+    if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_PASSWORD, "***", 0) != CURLUE_OK)
+        goto cleanup;
+    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_QUERY, "***", 0) != CURLUE_OK)
+        goto cleanup;
+    if (curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
+        goto cleanup;
+    snprintf(buf, len, "%s", shown);
+    ret = 0;
+
+cleanup:
+    if (ret < 0)
+        snprintf(buf, len, "(an http(s) URL)");
+    curl_free(pw);
+    curl_free(query);
+    curl_free(shown);
+    curl_url_cleanup(u);
+    return ret;
+}

@@ -45,6 +45,10 @@ int cg_source_fetch(const cg_config *cfg, const char *url, cg_source_write_fn wr
                     cg_source_cancel_fn cancelled, void *arg, cg_source_info *info,
                     cg_error *err);
 
+/* url as it may be shown and stored: an http(s) URL's password and query
+ * string become "***".  0, or -1 when it does not parse (buf then says so). */
+int cg_source_display(const char *url, char *buf, size_t len);
+
 /* Is the absolute path under one of cfg->import_dirs (after resolving
  * symbolic links)?  Writes the resolved path into real.  1 or 0. */
 int cg_source_path_allowed(const cg_config *cfg, const char *path, char *real, size_t len);

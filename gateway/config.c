@@ -126,6 +126,10 @@ int cg_config_defaults(cg_config *cfg)
     cfg->job_threads = 4;
     cfg->stop_timeout_sec = 30;
     cfg->terminated_retention_sec = 3600;
+    /* OpenStack's long-standing defaults (ram 1.0, cpu 16.0): memory is
+     * not overcommitted unless the operator says so; vCPUs are time-shared. */
+    cfg->memory_overcommit = 1.0;
+    cfg->cpu_overcommit = 16.0;
     /* qemu (TCG) is the default because it runs everywhere, nested hosts
      * included; real hosts set domain_type = kvm. */
     if (cg_set_str(&cfg->listen_addr, "127.0.0.1") < 0 ||
@@ -167,6 +171,23 @@ static int parse_uint(parse_state *ps, const char *key, const char *value, unsig
     if (errno || *end || v * mult > max || v * mult / mult != v)
         return fail(ps, key, "'%s' is not a number between 0 and %lu", value, max);
     *out = (unsigned long)(v * mult);
+    return 0;
+}
+
+/* A decimal ratio in [min, max] ("1.5"). */
+static int parse_ratio(parse_state *ps, const char *key, const char *value, double min,
+                       double max, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    if (!isdigit((unsigned char)value[0]))
+        return fail(ps, key, "'%s' is not a number", value);
+    v = strtod(value, &end);
+    if (errno || *end || !(v >= min && v <= max))
+        return fail(ps, key, "'%s' is not a number between %g and %g", value, min, max);
+    *out = v;
     return 0;
 }
 
@@ -328,6 +349,10 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
         cfg->stop_timeout_sec = (unsigned)n;
         return 0;
     }
+    if (!strcmp(key, "memory_overcommit"))
+        return parse_ratio(ps, key, value, 0.1, 10, &cfg->memory_overcommit);
+    if (!strcmp(key, "cpu_overcommit"))
+        return parse_ratio(ps, key, value, 0.1, 64, &cfg->cpu_overcommit);
     if (!strcmp(key, "terminated_retention")) {
         if (parse_uint(ps, key, value, 30UL * 86400, &n) < 0)
             return -1;

@@ -62,6 +62,10 @@ typedef struct cg_config {
     char *default_display;      /* "headless", "vnc" or "spice": images registered without one */
     char *display_listen;       /* address VNC/SPICE servers listen on ("127.0.0.1") */
     char *display_password;     /* VNC/SPICE password; NULL: none */
+    /* Placement: a zone takes instances up to its host's memory and CPUs
+     * times these (drivers/libvirt/lv_capacity.h). */
+    double memory_overcommit;   /* 1.0 */
+    double cpu_overcommit;      /* 16.0 */
 
     cg_zone_config *zones;
     size_t n_zones;

@@ -30,20 +30,11 @@ static const cg_glance_provider *config_find(const cg_config *cfg, const char *n
     return NULL;
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 int cg_glance_store_add(sqlite3 *db, const cg_config *cfg, const cg_glance_provider *p,
                         cg_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    cg_error dberr = {0};
     char why[256];
-    int rc = -1, src;
 
     if (cg_glance_provider_check(p, why, sizeof(why)) < 0) {
         cg_error_set(err, CG_ERR_INVALID, "%s", why);
@@ -56,42 +47,23 @@ int cg_glance_store_add(sqlite3 *db, const cg_config *cfg, const cg_glance_provi
     }
     if (cg_glance_store_init(db, err) < 0)
         return -1;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO glance_providers (name, url, keystone_url, user,"
-                           " password_file, project, domain, ca_file)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: %s", sqlite3_errmsg(db));
-        goto cleanup;
+    if (cg_db_run(db, &dberr, "add Glance provider",
+                  "INSERT INTO glance_providers (name, url, keystone_url, user,"
+                  " password_file, project, domain, ca_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  "ssssssss", p->name, p->url, p->keystone_url, p->user, p->password_file,
+                  p->project, p->domain, p->ca_file) < 0) {
+        if (dberr.kind == CG_ERR_CONFLICT)
+            cg_error_set(err, CG_ERR_CONFLICT, "Glance provider %s already exists", p->name);
+        else
+            cg_error_set(err, dberr.kind, "%s", dberr.message);
+        return -1;
     }
-    bind_opt(st, 1, p->name);
-    bind_opt(st, 2, p->url);
-    bind_opt(st, 3, p->keystone_url);
-    bind_opt(st, 4, p->user);
-    bind_opt(st, 5, p->password_file);
-    bind_opt(st, 6, p->project);
-    bind_opt(st, 7, p->domain);
-    bind_opt(st, 8, p->ca_file);
-    src = sqlite3_step(st);
-    if (src == SQLITE_CONSTRAINT) {
-        cg_error_set(err, CG_ERR_CONFLICT, "Glance provider %s already exists", p->name);
-        goto cleanup;
-    }
-    if (src != SQLITE_DONE) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: %s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    rc = 0;
-
-cleanup:
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 int cg_glance_store_remove(sqlite3 *db, const cg_config *cfg, const char *name, cg_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
+    int n;
 
     if (config_find(cfg, name)) {
         cg_error_set(err, CG_ERR_FORBIDDEN, "Glance provider %s comes from the configuration "
@@ -100,25 +72,11 @@ int cg_glance_store_remove(sqlite3 *db, const cg_config *cfg, const char *name, 
     }
     if (cg_glance_store_init(db, err) < 0)
         return -1;
-    if (sqlite3_prepare_v2(db, "DELETE FROM glance_providers WHERE name = ?1", -1, &st, NULL) !=
-        SQLITE_OK) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: %s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: %s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    if (sqlite3_changes(db) == 0) {
+    n = cg_db_run(db, err, "remove Glance provider", "DELETE FROM glance_providers WHERE name = ?",
+                  "s", name);
+    if (n == 0)
         cg_error_set(err, CG_ERR_NOT_FOUND, "no Glance provider called %s", name);
-        goto cleanup;
-    }
-    rc = 0;
-
-cleanup:
-    sqlite3_finalize(st);
-    return rc;
+    return n > 0 ? 0 : -1;
 }
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -145,14 +103,11 @@ int cg_glance_providers(sqlite3 *db, const cg_config *cfg, cg_glance_provider_li
     }
     if (cg_glance_store_init(db, err) < 0)
         goto cleanup;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, url, keystone_url, user, password_file, project, domain,"
-                           " ca_file FROM glance_providers ORDER BY name",
-                           -1, &st, NULL) != SQLITE_OK) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: %s", sqlite3_errmsg(db));
+    if (!(st = cg_db_prep(db, err, "SELECT name, url, keystone_url, user, password_file,"
+                                   " project, domain, ca_file FROM glance_providers"
+                                   " ORDER BY name", NULL)))
         goto cleanup;
-    }
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((src = cg_db_step(st, err, "list Glance providers")) == 1) {
         /* Borrowed column text: the list copies it. */
         cg_glance_provider p = {
             .name = (char *)col(st, 0), .url = (char *)col(st, 1),
@@ -169,11 +124,8 @@ int cg_glance_providers(sqlite3 *db, const cg_config *cfg, cg_glance_provider_li
             goto cleanup;
         }
     }
-    if (src != SQLITE_DONE) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: %s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    rc = 0;
+    if (src == 0)
+        rc = 0;
 
 cleanup:
     sqlite3_finalize(st);

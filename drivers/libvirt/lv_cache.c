@@ -440,18 +440,18 @@ size_t lv_cache_due_stops(lv_cache *c, double now, char (*ids)[24], size_t max)
     return n;
 }
 
-unsigned long long lv_cache_active_mib(lv_cache *c)
+void lv_cache_committed(lv_cache *c, unsigned long long *mib, unsigned *vcpus)
 {
-    unsigned long long mib = 0;
     size_t i;
 
+    *mib = 0;
+    *vcpus = 0;
     pthread_mutex_lock(&c->lock);
     for (i = 0; i < c->n; i++) {
-        if (c->v[i]->inst.state != CG_STATE_STOPPED)
-            mib += c->v[i]->inst.memory_mib;
+        *mib += c->v[i]->inst.memory_mib;
+        *vcpus += c->v[i]->inst.vcpus;
     }
     pthread_mutex_unlock(&c->lock);
-    return mib;
 }
 
 size_t lv_cache_count_image(lv_cache *c, const char *image_id)

@@ -92,8 +92,9 @@ int lv_cache_snapshot(lv_cache *c, cg_instance_list *out);
 /* Ids (at most max) of idle stopping entries whose power-off deadline passed. */
 size_t lv_cache_due_stops(lv_cache *c, double now, char (*ids)[24], size_t max);
 
-/* MiB of memory held by instances that are not stopped. */
-unsigned long long lv_cache_active_mib(lv_cache *c);
+/* The memory and vCPUs of every defined instance, stopped ones included
+ * (they take them back when they start): what placement counts. */
+void lv_cache_committed(lv_cache *c, unsigned long long *mib, unsigned *vcpus);
 /* Number of entries launched from image_id. */
 size_t lv_cache_count_image(lv_cache *c, const char *image_id);
 size_t lv_cache_size(lv_cache *c);

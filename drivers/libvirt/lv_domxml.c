@@ -315,6 +315,26 @@ static void build_disk(lv_xb *xb, xmlNodePtr devices, const lv_domain_spec *spec
     xb_attr(xb, node, "bus", "virtio");
 }
 
+static void build_extra_disks(lv_xb *xb, xmlNodePtr devices, const lv_domain_spec *spec)
+{
+    xmlNodePtr disk, node;
+    size_t i;
+
+    for (i = 0; i < spec->n_extra_disks; i++) {
+        const lv_domain_disk *d = &spec->extra_disks[i];
+
+        disk = xb_el_attr(xb, devices, "disk", "type", "file");
+        xb_attr(xb, disk, "device", "disk");
+        node = xb_el_attr(xb, disk, "driver", "name", "qemu");
+        xb_attr(xb, node, "type", d->format);
+        xb_el_attr(xb, disk, "source", "file", d->path);
+        node = xb_el_attr(xb, disk, "target", "dev", d->dev);
+        xb_attr(xb, node, "bus", "virtio");
+        if (nonempty(d->serial))
+            xb_el(xb, disk, "serial", d->serial);
+    }
+}
+
 /* The cloud-init seed as a read-only CD-ROM on IDE: the default machine type
  * ("pc", i440fx) has an IDE controller and every guest kernel drives it (a
  * q35 template would need bus='sata').  hdc is the secondary master, where a
@@ -397,6 +417,7 @@ char *lv_domxml_build(const lv_domain_spec *spec, cg_error *err)
      * which also edits them in existing definitions. */
     devices = xb_el(&xb, dom, "devices", NULL);
     build_disk(&xb, devices, spec);
+    build_extra_disks(&xb, devices, spec);
     build_seed(&xb, devices, spec);
     build_nic(&xb, devices, spec);
     build_console(&xb, devices, spec);

@@ -12,6 +12,14 @@
 #define LV_METADATA_NS "http://cloudgate.dev/xmlns/instance/1"
 #define LV_METADATA_PREFIX "cloudgate"
 
+/* A volume in the definition from the start (RunInstances' mappings). */
+typedef struct lv_domain_disk {
+    const char *path;
+    const char *format;       /* "qcow2" or "raw" */
+    const char *dev;          /* "vdb".."vdz" */
+    const char *serial;       /* NULL: none */
+} lv_domain_disk;
+
 typedef struct lv_domain_spec {
     const char *domain_type;  /* "kvm" (adds host-passthrough cpu), "qemu" or "test" */
     const char *name;         /* domain name = instance id */
@@ -31,6 +39,8 @@ typedef struct lv_domain_spec {
                                * from meta->display, the stored choice, in a run-once */
     const char *display_listen;   /* VNC/SPICE listen address; NULL: 127.0.0.1 */
     const char *display_password; /* NULL: none */
+    const lv_domain_disk *extra_disks; /* virtio disks after vda */
+    size_t n_extra_disks;
 } lv_domain_spec;
 
 /* The full domain XML for virDomainDefineXML.  Returns malloc'd XML or NULL. */

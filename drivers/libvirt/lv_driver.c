@@ -95,6 +95,7 @@ static void lv_close(cg_drv *drv)
     if (drv->reconcile_fd >= 0)
         close(drv->reconcile_fd);   /* releases the lock */
     pthread_mutex_destroy(&drv->tags_lock);
+    pthread_rwlock_destroy(&drv->image_use_lock);
     free(drv);
 }
 
@@ -134,6 +135,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         return NULL;
     }
     pthread_mutex_init(&drv->tags_lock, NULL);
+    pthread_rwlock_init(&drv->image_use_lock, NULL);
     drv->cfg = cfg;
     drv->reconcile_fd = -1;
     if (lv_event_start(err) < 0)
@@ -144,6 +146,8 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         lv_intent_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
+    if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
+        goto error;
     if (!(drv->hosts = calloc(cfg->n_zones, sizeof(*drv->hosts)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto error;
@@ -199,10 +203,15 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
     int ret = -1;
 
     for (i = 0; i < drv->n_hosts; i++) {
+        size_t first = out->n;
+
         if (lv_cache_snapshot(lv_host_cache(drv->hosts[i]), out) < 0) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
         }
+        if (!lv_host_available(drv->hosts[i]))
+            for (j = first; j < out->n; j++)
+                out->v[j].impaired = 1;
     }
     live = out->n;
     /* Expired records are filtered here and deleted at most once a minute:
@@ -264,6 +273,7 @@ const cg_driver lv_driver = {
     .image_list = lv_image_list,
     .image_register = lv_image_register,
     .image_deregister = lv_image_deregister,
+    .image_modify = lv_image_modify,
     .instance_list = lv_instance_list,
     .instance_run = lv_instance_run,
     .instance_start = lv_instance_start,
@@ -294,6 +304,9 @@ const cg_driver lv_driver = {
     .snapshot_create_pending = lv_snapshot_create_pending,
     .snapshot_copy = lv_snapshot_copy,
     .snapshot_delete = lv_snapshot_delete,
+    .volume_modify = lv_volume_modify,
+    .volume_mod_list = lv_volume_mod_list,
+    .volume_set_delete_on_termination = lv_volume_set_delete_on_termination,
     .instance_run_once = lv_instance_run_once,
     .instance_screenshot = lv_instance_screenshot,
     .image_set_display = lv_image_set_display,

@@ -27,6 +27,10 @@ struct cg_drv {
     /* Tag edits that live only in SQLite (images, terminated instances) are
      * read-modify-write: one at a time. */
     pthread_mutex_t tags_lock;
+    /* Launches hold it shared from reading their image until their
+     * instances are cached; deregistering holds it alone, so it never
+     * misses an instance whose disk is about to be an overlay on it. */
+    pthread_rwlock_t image_use_lock;
     time_t next_prune;         /* atomic: when expired records are deleted next */
     int reconcile_fd;          /* STATE_DIR/reconcile.lock, held: -1 when not */
     int reconciles;            /* this process repairs crash leftovers (lv_reconcile.c) */
@@ -64,9 +68,13 @@ int lv_image_copy_boot_files(cg_drv *drv, const char *kernel, const char *initrd
 void lv_image_unplace(cg_drv *drv, const char *volume, size_t n, const int *made);
 /* Remove STATE_DIR/images/<id>/{kernel,initrd} and the directory. */
 void lv_image_remove_boot_files(cg_drv *drv, const char *id);
-/* Forget the image; an uploaded volume is deleted unless instances use it.
- * A pending image is refused (CG_ERR_STATE): its job owns it. */
+/* Forget the image and delete an uploaded volume.  Refused (CG_ERR_STATE)
+ * while pending (its job owns it) or while instances that are not
+ * terminated use it (their disks are overlays on it). */
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err);
+/* driver.h image_modify: description and launch permissions. */
+int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg, cg_image *out,
+                    cg_error *err);
 /* Remove a pending image and its disks (driver.h image_discard). */
 int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err);
 /* Set (remove == 0) or delete (remove == 1) tags of an image. */
@@ -170,8 +178,30 @@ int lv_volume_delete(cg_drv *drv, const char *volume_id, cg_error *err);
 int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id,
                      const char *device, cg_volume *out, cg_error *err);
 int lv_volume_detach(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
-/* Terminate: the volumes attached to instance id become available (kept). */
+/* Terminate: the volumes attached to instance id with DeleteOnTermination
+ * are deleted, the others become available. */
 void lv_volumes_release_instance(cg_drv *drv, const char *id);
+int lv_volume_set_delete_on_termination(cg_drv *drv, const char *instance_id,
+                                        const char *device, int flag, cg_error *err);
+/* RunInstances' mappings: an empty volume per disk for instance inst,
+ * recorded attached to it (with DeleteOnTermination, so a rollback or a
+ * restart's repair of the launch deletes them with it); *out gets n domain
+ * disks (lv_volumes_launch_free).  0 or -1, what was made stays attached. */
+struct lv_domain_disk;
+int lv_volumes_launch_make(cg_drv *drv, virConnectPtr conn, const cg_instance *inst,
+                           const cg_launch_disk *disks, size_t n, struct lv_domain_disk **out,
+                           cg_error *err);
+void lv_volumes_launch_free(struct lv_domain_disk *d, size_t n);
+/* The launch committed: give each disk the DeleteOnTermination asked for. */
+void lv_volumes_launch_commit(cg_drv *drv, const char *instance_id, const cg_launch_disk *disks,
+                              size_t n);
+/* lv_volmods.c: ModifyVolume and its records. */
+/* Create the table; repair (the reconciling process): close changes a
+ * restart cut short as failed. */
+int lv_volmods_init(lv_state *st, int repair, cg_error *err);
+int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size_bytes,
+                     cg_volume_mod *out, cg_error *err);
+int lv_volume_mod_list(cg_drv *drv, cg_volume_mod_list *out, cg_error *err);
 
 /* The volumes table (lv_volstate.c), in the driver's database. */
 int lv_volstate_init(lv_state *st, cg_error *err);
@@ -191,6 +221,10 @@ int lv_volstate_attach(lv_state *st, const char *id, const char *instance_id,
 int lv_volstate_detach(lv_state *st, const char *id, const char *instance_id, cg_error *err);
 /* Release every volume attached to instance_id.  0 or -1. */
 int lv_volstate_release_instance(lv_state *st, const char *instance_id, cg_error *err);
+/* Set the flag of the volume attached to instance_id as device: 1 set, 0
+ * none is, -1 error. */
+int lv_volstate_set_delete_on_termination(lv_state *st, const char *instance_id,
+                                          const char *device, int flag, cg_error *err);
 
 /* ---- snapshots (lv_snapshots.c; records in lv_snapstate.c) ---- */
 

@@ -48,8 +48,7 @@ struct lv_host {
     double next_connect;     /* cg_monotonic() time of the next attempt */
     double pause;            /* after the next failed attempt */
 
-    pthread_mutex_t reserve_lock;
-    unsigned long long reserved_mib;
+    lv_capacity *capacity;   /* what launches set aside (lv_capacity.h) */
 };
 
 /* ---- errors ---- */
@@ -481,12 +480,12 @@ lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_f
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&h->cond, &attr);
     pthread_condattr_destroy(&attr);
-    pthread_mutex_init(&h->reserve_lock, NULL);
     h->cb_lifecycle = h->cb_metadata = -1;
     h->first = first;
     h->first_arg = first_arg;
     if (!(h->zone = strdup(zone->name)) || !(h->uri = strdup(zone->uri)) ||
         !(h->cache = lv_cache_new()) ||
+        !(h->capacity = lv_capacity_new(cfg->memory_overcommit, cfg->cpu_overcommit)) ||
         !(h->upkeep = lv_upkeep_new(zone->name, cfg->network, h->cache))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         lv_host_free(h, 0);
@@ -559,7 +558,7 @@ void lv_host_free(lv_host *h, double deadline)
     lv_cache_free(h->cache);
     free(h->zone);
     free(h->uri);
-    pthread_mutex_destroy(&h->reserve_lock);
+    lv_capacity_free(h->capacity);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -604,46 +603,7 @@ virConnectPtr lv_host_conn(lv_host *h, cg_error *err)
     return conn;
 }
 
-int lv_host_reserve(lv_host *h, virConnectPtr conn, unsigned mib, unsigned want, unsigned *got,
-                    cg_error *err)
+lv_capacity *lv_host_capacity(lv_host *h)
 {
-    unsigned long long free_mib, fit;
-    unsigned long long free_bytes;
-    virNodeInfo info;
-    int ret = -1;
-
-    pthread_mutex_lock(&h->reserve_lock);
-    free_bytes = virNodeGetFreeMemory(conn);
-    if (free_bytes > 0) {
-        free_mib = free_bytes >> 20;
-    } else {
-        /* Some drivers (test:// on a node file) report no free memory: take
-         * the node's total less what the instances we know of hold. */
-        unsigned long long used = lv_cache_active_mib(h->cache);
-
-        if (virNodeGetInfo(conn, &info) < 0) {
-            lv_report(err, conn, CG_ERR_INTERNAL, "zone %s: node memory", h->zone);
-            goto cleanup;
-        }
-        free_mib = info.memory / 1024;
-        free_mib = free_mib > used ? free_mib - used : 0;
-    }
-    free_mib = free_mib > h->reserved_mib ? free_mib - h->reserved_mib : 0;
-    fit = mib ? free_mib / mib : want;
-    if (fit > want)
-        fit = want;
-    h->reserved_mib += fit * mib;
-    *got = (unsigned)fit;
-    ret = 0;
-
-cleanup:
-    pthread_mutex_unlock(&h->reserve_lock);
-    return ret;
-}
-
-void lv_host_unreserve(lv_host *h, unsigned long long mib)
-{
-    pthread_mutex_lock(&h->reserve_lock);
-    h->reserved_mib = h->reserved_mib > mib ? h->reserved_mib - mib : 0;
-    pthread_mutex_unlock(&h->reserve_lock);
+    return h->capacity;
 }

@@ -23,6 +23,7 @@
 #include "../../gateway/config.h"
 #include "../../gateway/error.h"
 #include "lv_cache.h"
+#include "lv_capacity.h"
 
 typedef struct lv_host lv_host;
 
@@ -67,12 +68,8 @@ int lv_host_available(lv_host *h);
  * NULL with CG_ERR_UNAVAILABLE reported while the host is disconnected. */
 virConnectPtr lv_host_conn(lv_host *h, cg_error *err);
 
-/* Set aside memory for `want` instances of `mib` MiB each: as many as fit
- * in the host's free memory (less what other launches set aside), written
- * to *got.  0 or -1 (reported).  Give it back with lv_host_unreserve. */
-int lv_host_reserve(lv_host *h, virConnectPtr conn, unsigned mib, unsigned want, unsigned *got,
-                    cg_error *err);
-void lv_host_unreserve(lv_host *h, unsigned long long mib);
+/* The zone's capacity for new instances (lv_capacity.h). */
+lv_capacity *lv_host_capacity(lv_host *h);
 
 /* Report the calling thread's last libvirt error into err as "WHAT: why",
  * with kind, or CG_ERR_UNAVAILABLE when conn turns out to be dead. */

@@ -233,14 +233,59 @@ cleanup:
     return ret;
 }
 
+/* Into buf: "i-a, i-b" naming the instances that are not terminated (the
+ * caches hold only those) launched from image_id.  Returns their number,
+ * or -1 (OOM). */
+static long image_users(cg_drv *drv, const char *image_id, char *buf, size_t len, cg_error *err)
+{
+    cg_instance_list all = {0};
+    size_t i, used = 0;
+    int full = 0;
+    long n = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < drv->n_hosts; i++) {
+        /* A zone we cannot see may hold users: do not guess. */
+        if (!lv_host_available(drv->hosts[i])) {
+            cg_error_set(err, CG_ERR_UNAVAILABLE,
+                         "zone %s is unreachable: cannot tell whether instances there use "
+                         "image %s", lv_host_zone(drv->hosts[i]), image_id);
+            cg_instance_list_release(&all);
+            return -1;
+        }
+        if (lv_cache_snapshot(lv_host_cache(drv->hosts[i]), &all) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            cg_instance_list_release(&all);
+            return -1;
+        }
+    }
+    for (i = 0; i < all.n; i++) {
+        if (strcmp(all.v[i].image_id, image_id) != 0 || all.v[i].state == CG_STATE_TERMINATED)
+            continue;
+        n++;
+        /* Room is kept for ", ..." when the names do not all fit. */
+        if (!full && used + strlen(all.v[i].id) + 8 < len) {
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", all.v[i].id);
+        } else if (!full) {
+            snprintf(buf + used, len - used, ", ...");
+            full = 1;
+        }
+    }
+    cg_instance_list_release(&all);
+    return n;
+}
+
 /* pending: 1 removes only a pending image (its job's rollback), 0 only
- * one that is not (a job is still making it: cancel the job instead). */
+ * one that is not (a job is still making it: cancel the job instead).
+ * Called with image_use_lock held alone. */
 static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error *err)
 {
     cg_image img;
     virConnectPtr conn;
     cg_error derr;
-    size_t i, users = 0;
+    char users[512];
+    long n_users;
+    size_t i;
     int owned = 0, rc, ret = -1;
 
     rc = lv_state_image_get(drv->state, image_id, &img, &owned, err);
@@ -258,18 +303,21 @@ static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error
                          image_id, img.job_id[0] ? img.job_id : "(unknown)");
         goto cleanup;
     }
-    if (lv_state_image_delete(drv->state, image_id, err) < 0)
+    /* Unlike EC2, where an instance's root volume is a full copy, our
+     * instances' disks are thin overlays on the template's volume (and
+     * direct-boot ones use its kernel): removing it under them would break
+     * them, so we refuse until they are terminated. */
+    if ((n_users = image_users(drv, image_id, users, sizeof(users), err)) < 0)
         goto cleanup;
-    for (i = 0; i < drv->n_hosts; i++)
-        users += lv_cache_count_image(lv_host_cache(drv->hosts[i]), image_id);
-    /* Instances of a deregistered image live on (as on EC2): their overlays
-     * and direct-boot files need the template, which then stays. */
-    if (users > 0) {
-        cg_warn("image %s deregistered; volume %s kept for its %zu instance(s)", image_id,
-                img.volume, users);
-        ret = 0;
+    if (n_users > 0) {
+        cg_error_set(err, CG_ERR_STATE,
+                     "Image %s is in use by instance%s %s (their disks are overlays on it); "
+                     "terminate them first",
+                     image_id, n_users > 1 ? "s" : "", users);
         goto cleanup;
     }
+    if (lv_state_image_delete(drv->state, image_id, err) < 0)
+        goto cleanup;
     for (i = 0; owned && img.volume[0] && i < drv->n_hosts; i++) {
         cg_error_clear(&derr);
         if (!(conn = lv_host_conn(drv->hosts[i], &derr)) ||
@@ -288,14 +336,25 @@ cleanup:
     return ret;
 }
 
+static int image_remove_alone(cg_drv *drv, const char *image_id, int pending, cg_error *err)
+{
+    int ret;
+
+    /* No launch may read the image while we look for its users. */
+    pthread_rwlock_wrlock(&drv->image_use_lock);
+    ret = image_remove(drv, image_id, pending, err);
+    pthread_rwlock_unlock(&drv->image_use_lock);
+    return ret;
+}
+
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
 {
-    return image_remove(drv, image_id, 0, err);
+    return image_remove_alone(drv, image_id, 0, err);
 }
 
 int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err)
 {
-    return image_remove(drv, image_id, 1, err);
+    return image_remove_alone(drv, image_id, 1, err);
 }
 
 /* lv_image_tags under tags_lock. */
@@ -335,6 +394,136 @@ int lv_image_tags(cg_drv *drv, const char *image_id, const cg_tags *tags, int re
     /* Read-modify-write of the stored set: one edit at a time. */
     pthread_mutex_lock(&drv->tags_lock);
     ret = image_tags_locked(drv, image_id, tags, remove, err);
+    pthread_mutex_unlock(&drv->tags_lock);
+    return ret;
+}
+
+/* ---- attributes (ModifyImageAttribute) ---- */
+
+/* Most account ids one image lists: bounds the stored text. */
+#define LV_LAUNCH_USERS_MAX 1000
+#define LV_ACCOUNT_ID_LEN 12
+
+typedef char lv_account[LV_ACCOUNT_ID_LEN + 1];
+
+static int account_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static int account_find(const lv_account *v, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(v[i], id) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The launch users after chg, applied to stored (space-separated, may be
+ * NULL): adds, then removes.  A malloc'd sorted space-separated string
+ * ("" for none) or NULL (reported). */
+static char *launch_users_edit(const char *stored, const cg_image_change *chg, cg_error *err)
+{
+    size_t n_old = 0, n = 0, i, cap;
+    lv_account *v = NULL;
+    const char *p;
+    char *out = NULL;
+    int at;
+
+    for (p = stored; p && *p; p++)
+        n_old += *p == ' ';
+    cap = (stored && *stored ? n_old + 1 : 0) + chg->n_add_users + 1;
+    if (!(v = calloc(cap, sizeof(*v)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    for (p = stored; p && *p;) {
+        size_t w = strcspn(p, " ");
+
+        if (w == LV_ACCOUNT_ID_LEN)
+            snprintf(v[n++], sizeof(v[0]), "%.*s", (int)w, p);
+        p += w + (p[w] == ' ');
+    }
+    for (i = 0; i < chg->n_add_users; i++) {
+        if (strlen(chg->add_users[i]) != LV_ACCOUNT_ID_LEN) {
+            cg_error_set(err, CG_ERR_INVALID, "'%.32s' is not an account id", chg->add_users[i]);
+            goto cleanup;
+        }
+        if (account_find(v, n, chg->add_users[i]) < 0)
+            snprintf(v[n++], sizeof(v[0]), "%s", chg->add_users[i]);
+    }
+    for (i = 0; i < chg->n_remove_users; i++) {
+        if ((at = account_find(v, n, chg->remove_users[i])) >= 0)
+            memmove(v[at], v[--n], sizeof(v[0]));
+    }
+    if (n > LV_LAUNCH_USERS_MAX) {
+        cg_error_set(err, CG_ERR_INVALID, "an image may list at most %d account ids",
+                     LV_LAUNCH_USERS_MAX);
+        goto cleanup;
+    }
+    qsort(v, n, sizeof(v[0]), account_cmp);
+    if (!(out = calloc(n ? n * (LV_ACCOUNT_ID_LEN + 1) : 1, 1))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    /* Fixed-width entries: id i at i * 13, a space after all but the last. */
+    for (i = 0; i < n; i++) {
+        memcpy(out + i * (LV_ACCOUNT_ID_LEN + 1), v[i], LV_ACCOUNT_ID_LEN);
+        if (i + 1 < n)
+            out[i * (LV_ACCOUNT_ID_LEN + 1) + LV_ACCOUNT_ID_LEN] = ' ';
+    }
+
+cleanup:
+    free(v);
+    return out;
+}
+
+/* lv_image_modify under tags_lock (a read-modify-write of the row). */
+static int image_modify_locked(cg_drv *drv, const char *image_id, const cg_image_change *chg,
+                               cg_image *out, cg_error *err)
+{
+    cg_image img;
+    char *users = NULL;
+    int is_public, rc, ret = -1;
+
+    rc = lv_state_image_get(drv->state, image_id, &img, NULL, err);
+    if (rc <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", image_id);
+        return -1;
+    }
+    is_public = chg->reset_launch ? 0 : img.is_public;
+    if (chg->set_public >= 0)
+        is_public = chg->set_public;
+    if (!(users = launch_users_edit(chg->reset_launch ? NULL : img.launch_users, chg, err)))
+        goto cleanup;
+    if (lv_state_image_set_access(drv->state, image_id,
+                                  chg->description ? chg->description : img.description, is_public,
+                                  users, err) < 0)
+        goto cleanup;
+    if (out && (rc = lv_state_image_get(drv->state, image_id, out, NULL, err)) <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", image_id);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    free(users);
+    cg_image_release(&img);
+    return ret;
+}
+
+int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg, cg_image *out,
+                    cg_error *err)
+{
+    int ret;
+
+    pthread_mutex_lock(&drv->tags_lock);
+    ret = image_modify_locked(drv, image_id, chg, out, err);
     pthread_mutex_unlock(&drv->tags_lock);
     return ret;
 }

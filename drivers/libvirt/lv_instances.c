@@ -21,7 +21,7 @@
 /* What one launch made so far, so a failure can undo exactly that. */
 typedef struct launched {
     cg_instance inst;
-    int intent, cached, volume, log, seed, defined, user_data;
+    int intent, cached, volume, log, seed, defined, user_data, disks;
 } launched;
 
 /* ---- small helpers ---- */
@@ -206,6 +206,8 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
         if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
             cg_warn("rollback %s: %s", id, e.message);
     }
+    if (l->disks)
+        lv_volumes_release_instance(drv, id);   /* deletes them: still flagged */
     if (l->seed) {
         cg_error_clear(&e);
         if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
@@ -234,6 +236,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     lv_seed_spec seed;
     char vol[64], log[4096];
     char *disk = NULL, *seed_path = NULL, *xml = NULL;
+    lv_domain_disk *extra = NULL;
     virDomainPtr dom = NULL;
     int ret = -1;
 
@@ -242,15 +245,20 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
                       spec->client_token ? spec->client_token : "", err) < 0)
         goto cleanup;
     l->intent = 1;
-    if (lv_cache_add_launching(lv_host_cache(h), &l->inst) < 0) {
+    if (lv_capacity_admit(lv_host_capacity(h), lv_host_cache(h), &l->inst, spec->type) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot cache instance %s", l->inst.id);
         goto cleanup;
     }
     l->cached = 1;
     snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
-    if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol, err)))
+    if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol,
+                                           spec->root_size_bytes, err)))
         goto cleanup;
     l->volume = 1;
+    l->disks = spec->n_disks > 0;
+    if (spec->n_disks && lv_volumes_launch_make(drv, conn, &l->inst, spec->disks, spec->n_disks,
+                                                &extra, err) < 0)
+        goto cleanup;
     lv_drv_console_path(drv, NULL, log, sizeof(log));
     if (cg_mkdir_p(log, 0755) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", log, strerror(errno));
@@ -287,6 +295,8 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     ds.console_log = log;
     ds.seed_path = seed_path;
     ds.meta = &l->inst;
+    ds.extra_disks = extra;
+    ds.n_extra_disks = spec->n_disks;
     lv_display_domspec(drv, spec, &ds);
     if (!(xml = lv_domxml_build(&ds, err)))
         goto cleanup;
@@ -311,6 +321,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
 cleanup:
     if (dom)
         virDomainFree(dom);
+    lv_volumes_launch_free(extra, spec->n_disks);
     free(disk);
     free(seed_path);
     free(xml);
@@ -413,8 +424,9 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     lv_token mine, prev = {0};
     launched *l = NULL;
     char rid[24], *ids = NULL;
-    unsigned fit = 0, i, made = 0;
-    int claimed = 0, have_img = 0, rc, ret = -1;
+    unsigned fit = 0, i, made = 0, admitted = 0;
+    char short_of[160] = "";
+    int claimed = 0, have_img = 0, image_locked = 0, rc, ret = -1;
 
     memset(&img, 0, sizeof(img));
     if (!spec->image_id || !spec->type || spec->min_count < 1 ||
@@ -438,6 +450,9 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         }
         claimed = 1;
     }
+    /* Shared until the instances are cached: see image_use_lock. */
+    pthread_rwlock_rdlock(&drv->image_use_lock);
+    image_locked = 1;
     if ((rc = lv_state_image_get(drv->state, spec->image_id, &img, NULL, err)) <= 0) {
         if (rc == 0)
             cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", spec->image_id);
@@ -456,12 +471,13 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
                 "not be run", img.id, img.os.distro, img.os.version);
     if (!(conn = lv_host_conn(h, err)))
         goto cleanup;
-    if (lv_host_reserve(h, conn, spec->type->memory_mib, spec->max_count, &fit, err) < 0)
+    if (lv_capacity_reserve(lv_host_capacity(h), conn, lv_host_cache(h), spec->type,
+                            spec->max_count, &fit, short_of, sizeof(short_of), err) < 0)
         goto cleanup;
     if (fit < spec->min_count) {
         cg_error_set(err, CG_ERR_CAPACITY,
-                     "zone %s has room for %u instance(s) of type %s, at least %u requested",
-                     lv_host_zone(h), fit, spec->type->name, spec->min_count);
+                     "zone %s has room for %u instance(s) of type %s, at least %u requested "
+                     "(%s)", lv_host_zone(h), fit, spec->type->name, spec->min_count, short_of);
         goto cleanup;
     }
     if (!(l = calloc(fit, sizeof(*l))) || !(ids = calloc(fit, 24))) {
@@ -487,6 +503,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     for (i = 0; i < made; i++) {
         lv_intent_done(drv->state, l[i].inst.id);
         l[i].intent = 0;
+        lv_volumes_launch_commit(drv, l[i].inst.id, spec->disks, spec->n_disks);
     }
     for (i = 0; i < made; i++) {
         if (cg_instance_list_append(out, &l[i].inst) < 0) {
@@ -503,9 +520,14 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
+    /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
+    lv_state_image_set_launched(drv->state, spec->image_id, l[0].inst.launch_time, NULL);
     ret = 0;
 
 cleanup:
+    /* What was not admitted into the cache (lv_capacity_admit) is still reserved. */
+    for (i = 0; i < made; i++)
+        admitted += l[i].cached;
     if (ret < 0 && made) {
         cg_warn("zone %s: launch failed (%s); rolling back %u instance(s)", lv_host_zone(h),
                 err ? err->message : "", made);
@@ -516,10 +538,12 @@ cleanup:
         cg_instance_release(&l[i].inst);
     if (claimed && ret < 0)
         lv_state_token_drop(drv->state, spec->client_token, NULL);
-    if (fit && h)
-        lv_host_unreserve(h, (unsigned long long)fit * spec->type->memory_mib);
+    if (fit > admitted && h)
+        lv_capacity_release(lv_host_capacity(h), spec->type, fit - admitted);
     if (conn)
         virConnectClose(conn);
+    if (image_locked)
+        pthread_rwlock_unlock(&drv->image_use_lock);
     if (have_img)
         cg_image_release(&img);
     lv_token_release(&prev);

@@ -22,7 +22,9 @@ static const char schema[] =
     " os_type TEXT NOT NULL DEFAULT '', os_distro TEXT NOT NULL DEFAULT '',"
     " os_version TEXT NOT NULL DEFAULT '', os_arch TEXT NOT NULL DEFAULT '',"
     " os_product TEXT NOT NULL DEFAULT '', os_cloud_init INTEGER NOT NULL DEFAULT -1,"
-    " state_reason TEXT NOT NULL DEFAULT '', job_id TEXT NOT NULL DEFAULT '');"
+    " state_reason TEXT NOT NULL DEFAULT '', job_id TEXT NOT NULL DEFAULT '',"
+    " public INTEGER NOT NULL DEFAULT 0, launch_users TEXT NOT NULL DEFAULT '',"
+    " last_launched INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
@@ -109,6 +111,12 @@ static const struct {
      "ALTER TABLE images ADD COLUMN os_cloud_init INTEGER NOT NULL DEFAULT -1;"
      "ALTER TABLE images ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE images ADD COLUMN job_id TEXT NOT NULL DEFAULT ''"},
+    /* EC2 launch permissions: group "all", and account ids (space-separated);
+     * EC2 lastLaunchedTime. */
+    {"SELECT public FROM images LIMIT 0",
+     "ALTER TABLE images ADD COLUMN public INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE images ADD COLUMN launch_users TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE images ADD COLUMN last_launched INTEGER NOT NULL DEFAULT 0"},
 };
 
 static int migrate(lv_state *st, cg_error *err)
@@ -227,8 +235,9 @@ int lvs_tx_end(lv_state *st, int ok, cg_error *err)
 
 #define IMAGE_COLS                                                                                 \
     "id, name, description, volume, owned, kernel, initrd, cmdline, architecture, state, "         \
-    "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "        \
-    "os_arch, os_product, os_cloud_init, state_reason, job_id"
+    "created, size, seed_format, display, source_instance, os_type, os_distro, os_version, "       \
+    "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users, "             \
+    "last_launched"
 
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
@@ -238,7 +247,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
 
     if (!(s = lvs_prep(st,
                        "INSERT INTO images (" IMAGE_COLS ")"
-                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        err)))
         goto cleanup;
     lvs_bind_str(s, 1, img->id);
@@ -264,6 +273,9 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     sqlite3_bind_int(s, 21, img->os.type[0] ? img->os.cloud_init : -1);
     lvs_bind_str(s, 22, img->state_reason);
     lvs_bind_str(s, 23, img->job_id);
+    sqlite3_bind_int(s, 24, img->is_public != 0);
+    lvs_bind_str(s, 25, img->launch_users ? img->launch_users : "");
+    sqlite3_bind_int64(s, 26, (sqlite3_int64)img->last_launched);
     if (sqlite3_step(s) != SQLITE_DONE) {
         if (sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
             cg_error_set(err, CG_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -321,6 +333,11 @@ static int image_from_row(sqlite3_stmt *s, cg_image *img, int *owned)
     img->os.cloud_init = sqlite3_column_int(s, 20);
     cg_db_col_copy(s, 21, img->state_reason, sizeof(img->state_reason));
     cg_db_col_copy(s, 22, img->job_id, sizeof(img->job_id));
+    img->is_public = sqlite3_column_int(s, 23) != 0;
+    /* "" is stored for none; the struct says NULL. */
+    if (sqlite3_column_bytes(s, 24) > 0)
+        img->launch_users = cg_db_col_dup(s, 24, &oom);
+    img->last_launched = (time_t)sqlite3_column_int64(s, 25);
     if (oom) {
         cg_image_release(img);
         return -1;
@@ -456,10 +473,74 @@ static int image_set_text(lv_state *st, const char *sql, const char *id, const c
     return ret;
 }
 
+int lv_state_image_set_access(lv_state *st, const char *id, const char *description, int is_public,
+                              const char *launch_users, cg_error *err)
+{
+    int n;
+
+    pthread_mutex_lock(&st->lock);
+    n = cg_db_run(st->db, err, "store the image's attributes",
+                  "UPDATE images SET description = ?, public = ?, launch_users = ? WHERE id = ?",
+                  "siss", description && *description ? description : NULL, is_public != 0,
+                  launch_users ? launch_users : "", id);
+    pthread_mutex_unlock(&st->lock);
+    if (n == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", id);
+    return n == 1 ? 0 : -1;
+}
+
+int lv_state_image_set_launched(lv_state *st, const char *id, time_t when, cg_error *err)
+{
+    int n;
+
+    pthread_mutex_lock(&st->lock);
+    n = cg_db_run(st->db, err, "store the image's last launch",
+                  "UPDATE images SET last_launched = max(last_launched, ?) WHERE id = ?", "Is",
+                  (long long)when, id);
+    pthread_mutex_unlock(&st->lock);
+    return n < 0 ? -1 : 0;
+}
+
 int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err)
 {
     return image_set_text(st, "UPDATE images SET display = ? WHERE id = ?", id,
                           cg_display_name(display), "store the image's display", err);
+}
+
+/* lv_state_image_replace inside its transaction.  The description and
+ * launch permissions are kept as the row has them: ModifyImageAttribute may
+ * have changed them since the caller (a capture job) read img. */
+static int image_rewrite(lv_state *st, const cg_image *img, cg_error *err)
+{
+    cg_image row = *img; /* shallow: only the access fields are replaced */
+    sqlite3_stmt *s;
+    int oom = 0, rc, ret = -1;
+
+    row.description = row.launch_users = NULL;
+    if (!(s = cg_db_prep(st->db, err, "SELECT description, public, launch_users FROM images"
+                                      " WHERE id = ?", "s", img->id)))
+        return -1;
+    if ((rc = cg_db_step(s, err, "read image")) <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", img->id);
+        goto cleanup;
+    }
+    row.description = cg_db_col_dup(s, 0, &oom);
+    row.is_public = sqlite3_column_int(s, 1) != 0;
+    row.launch_users = cg_db_col_dup(s, 2, &oom);
+    if (oom) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    if (lvs_delete_by_id(st, "images", "id", img->id, err) == 1 &&
+        image_insert(st, &row, 1, err) == 0)
+        ret = 0;
+
+cleanup:
+    sqlite3_finalize(s);
+    free(row.description);
+    free(row.launch_users);
+    return ret;
 }
 
 int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err)
@@ -467,13 +548,8 @@ int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err)
     int ret = -1;
 
     pthread_mutex_lock(&st->lock);
-    if (lvs_exec(st, "BEGIN IMMEDIATE", err) == 0) {
-        int n = lvs_delete_by_id(st, "images", "id", img->id, err);
-
-        if (n == 0)
-            cg_error_set(err, CG_ERR_NOT_FOUND, "image %s does not exist", img->id);
-        ret = lvs_tx_end(st, n == 1 && image_insert(st, img, 1, err) == 0, err);
-    }
+    if (lvs_exec(st, "BEGIN IMMEDIATE", err) == 0)
+        ret = lvs_tx_end(st, image_rewrite(st, img, err) == 0, err);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }

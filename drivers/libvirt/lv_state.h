@@ -37,7 +37,8 @@ int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err);
 /* 1 deleted, 0 not found, -1 error. */
 int lv_state_image_delete(lv_state *st, const char *id, cg_error *err);
 /* Replace all tags of an image.  0 or -1. */
-/* Rewrite every column of an existing (owned) image and its tags. */
+/* Rewrite every column of an existing (owned) image and its tags, but its
+ * description and launch permissions (lv_state_image_set_access's). */
 int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err);
 /* Move an image to state ("pending", "available", "failed") with a reason;
  * volume (NULL: unchanged) and size (0: unchanged) once its disk exists. */
@@ -49,6 +50,14 @@ int lv_state_image_set_seed_format(lv_state *st, const char *id, const char *for
                                    cg_error *err);
 /* Store what inspection found (architecture follows os->arch when set). */
 int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg_error *err);
+/* Store an image's description (NULL or "": none) and launch permissions
+ * (launch_users: space-separated account ids, NULL or "": none).  0 or -1
+ * (CG_ERR_NOT_FOUND when the image is gone). */
+int lv_state_image_set_access(lv_state *st, const char *id, const char *description, int is_public,
+                              const char *launch_users, cg_error *err);
+/* Record a launch from image id at when (kept when an earlier one is
+ * later).  0 or -1. */
+int lv_state_image_set_launched(lv_state *st, const char *id, time_t when, cg_error *err);
 /* Store an image's display default (HEADLESS, VNC or SPICE). */
 int lv_state_image_set_display(lv_state *st, const char *id, cg_display display, cg_error *err);
 /* The database handle, locked against the other users of this store, for

@@ -101,7 +101,7 @@ static char *vol_create(virConnectPtr conn, virStoragePoolPtr p, const char *xml
 }
 
 char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char *base,
-                                const char *name, cg_error *err)
+                                const char *name, unsigned long long capacity, cg_error *err)
 {
     virStoragePoolPtr p = NULL;
     virStorageVolPtr bv = NULL;
@@ -116,7 +116,8 @@ char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char
     }
     if (!(base_fmt = vol_format(conn, bv, err)))
         goto cleanup;
-    if ((xml = lv_volxml_build(name, info.capacity, "qcow2", base_path, base_fmt, err)))
+    if ((xml = lv_volxml_build(name, capacity > info.capacity ? capacity : info.capacity,
+                               "qcow2", base_path, base_fmt, err)))
         path = vol_create(conn, p, xml, name, err);
 
 cleanup:
@@ -152,6 +153,31 @@ int lv_storage_delete(virConnectPtr conn, const char *pool, const char *name, cg
         goto cleanup;
     }
     ret = 1;
+
+cleanup:
+    if (v)
+        virStorageVolFree(v);
+    if (p)
+        virStoragePoolFree(p);
+    return ret;
+}
+
+int lv_storage_resize(virConnectPtr conn, const char *pool, const char *name,
+                      unsigned long long capacity, cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    virStorageVolPtr v = NULL;
+    int ret = -1;
+
+    if (!(p = pool_open(conn, pool, err)) || !(v = vol_open(conn, p, name, err)))
+        goto cleanup;
+    if (virStorageVolResize(v, capacity, 0) < 0) {
+        lv_report(err, conn, lv_last_error_code() == VIR_ERR_NO_SUPPORT ? CG_ERR_UNSUPPORTED
+                                                                        : CG_ERR_INTERNAL,
+                  "resize volume '%s'", name);
+        goto cleanup;
+    }
+    ret = 0;
 
 cleanup:
     if (v)

@@ -11,13 +11,19 @@
 
 #include "../../gateway/error.h"
 
-/* Create the overlay volume `name` backed by template volume `base`.
+/* Create the overlay volume `name` backed by template volume `base`, of
+ * virtual size capacity (0: the template's; never less than it).
  * Returns its path (malloc'd) or NULL (reported; nothing left behind). */
 char *lv_storage_overlay_create(virConnectPtr conn, const char *pool, const char *base,
-                                const char *name, cg_error *err);
+                                const char *name, unsigned long long capacity, cg_error *err);
 
 /* Delete volume `name`.  1 deleted, 0 it did not exist, -1 error (reported). */
 int lv_storage_delete(virConnectPtr conn, const char *pool, const char *name, cg_error *err);
+
+/* Grow volume `name` to capacity bytes (virStorageVolResize).  0, or -1
+ * reported: CG_ERR_UNSUPPORTED when the driver has no resize at all. */
+int lv_storage_resize(virConnectPtr conn, const char *pool, const char *name,
+                      unsigned long long capacity, cg_error *err);
 
 /* Check that volume `name` exists (refreshing the pool once when it does not
  * yet know it) and read its capacity.  0, or -1 (CG_ERR_NOT_FOUND or other). */

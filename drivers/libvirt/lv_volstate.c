@@ -21,25 +21,42 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, name TEXT, description TEXT, zone TEXT NOT NULL,"
     " format TEXT NOT NULL, size INTEGER NOT NULL, created INTEGER NOT NULL,"
     " instance_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
+    " delete_on_termination INTEGER NOT NULL DEFAULT 0,"
     " snapshot_id TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS volume_tags ("
     " volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (volume_id, key));";
 
 #define VOL_COLS \
-    "id, name, description, zone, format, size, created, instance_id, device, snapshot_id"
+    "id, name, description, zone, format, size, created, instance_id, device," \
+    " delete_on_termination, snapshot_id"
+
+/* Columns added since the volumes table was first created: CREATE TABLE IF
+ * NOT EXISTS leaves an older database's table as it was.  0 or -1. */
+static int migrate(sqlite3 *db, cg_error *err)
+{
+    static const char *const added[][2] = {
+        {"delete_on_termination", "ALTER TABLE volumes ADD COLUMN delete_on_termination"
+                                  " INTEGER NOT NULL DEFAULT 0"},
+        {"snapshot_id", "ALTER TABLE volumes ADD COLUMN snapshot_id TEXT NOT NULL DEFAULT ''"},
+    };
+    long long has;
+    size_t i;
+
+    for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        has = 0;
+        if (cg_db_int(db, err, &has, "SELECT count(*) FROM pragma_table_info('volumes')"
+                                     " WHERE name = ?", "s", added[i][0]) < 0 ||
+            (!has && cg_db_exec(db, added[i][1], err) < 0))
+            return -1;
+    }
+    return 0;
+}
 
 int lv_volstate_init(lv_state *st, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
-    long long has = 0;
-    int ret = cg_db_exec(db, schema, err);
-
-    /* Databases made before volumes came from snapshots lack the column. */
-    if (ret == 0 && (ret = cg_db_int(db, err, &has, "SELECT COUNT(*) FROM pragma_table_info"
-                                     "('volumes') WHERE name = 'snapshot_id'", NULL)) >= 0)
-        ret = has ? 0 : cg_db_exec(db, "ALTER TABLE volumes ADD COLUMN snapshot_id TEXT"
-                                       " NOT NULL DEFAULT ''", err);
+    int ret = cg_db_exec(db, schema, err) < 0 ? -1 : migrate(db, err);
 
     lv_state_db_unlock(st);
     return ret;
@@ -61,7 +78,8 @@ static int from_row(sqlite3 *db, sqlite3_stmt *s, cg_volume *vol, cg_error *err)
     vol->created = (time_t)sqlite3_column_int64(s, 6);
     cg_db_col_copy(s, 7, vol->attached_to, sizeof(vol->attached_to));
     cg_db_col_copy(s, 8, vol->device, sizeof(vol->device));
-    cg_db_col_copy(s, 9, vol->snapshot_id, sizeof(vol->snapshot_id));
+    vol->delete_on_termination = sqlite3_column_int(s, 9) != 0;
+    cg_db_col_copy(s, 10, vol->snapshot_id, sizeof(vol->snapshot_id));
     snprintf(vol->state, sizeof(vol->state), "%s", vol->attached_to[0] ? "in-use" : "available");
     if (oom || !(t = cg_db_prep(db, err, "SELECT key, value FROM volume_tags"
                                          " WHERE volume_id = ? ORDER BY rowid", "s", vol->id)))
@@ -92,10 +110,10 @@ static int insert(sqlite3 *db, const cg_volume *vol, cg_error *err)
     size_t i;
 
     if (cg_db_run(db, err, "insert volume",
-                  "INSERT INTO volumes (" VOL_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)", "sssssIIsss",
-                  vol->id, vol->name, vol->description, vol->zone, vol->format,
+                  "INSERT INTO volumes (" VOL_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                  "sssssIIssis", vol->id, vol->name, vol->description, vol->zone, vol->format,
                   (long long)vol->size_bytes, (long long)vol->created, vol->attached_to,
-                  vol->device, vol->snapshot_id) < 0)
+                  vol->device, vol->delete_on_termination, vol->snapshot_id) < 0)
         return -1;
     for (i = 0; i < vol->tags.n; i++) {
         if (cg_db_run(db, err, "insert volume tag",
@@ -190,7 +208,8 @@ int lv_volstate_delete_available(lv_state *st, const char *id, cg_error *err)
 int lv_volstate_attach(lv_state *st, const char *id, const char *instance_id,
                        const char *device, cg_error *err)
 {
-    int rc = locked_run(st, err, "UPDATE volumes SET instance_id = ?, device = ?"
+    int rc = locked_run(st, err, "UPDATE volumes SET instance_id = ?, device = ?,"
+                                 " delete_on_termination = 0"
                                  " WHERE id = ? AND instance_id = ''", "sss",
                         instance_id, device, id);
 
@@ -208,4 +227,14 @@ int lv_volstate_release_instance(lv_state *st, const char *instance_id, cg_error
 {
     return locked_run(st, err, "UPDATE volumes SET instance_id = '', device = ''"
                                " WHERE instance_id = ?", "s", instance_id) < 0 ? -1 : 0;
+}
+
+int lv_volstate_set_delete_on_termination(lv_state *st, const char *instance_id,
+                                          const char *device, int flag, cg_error *err)
+{
+    int rc = locked_run(st, err, "UPDATE volumes SET delete_on_termination = ?"
+                                 " WHERE instance_id = ? AND device = ?", "iss",
+                        flag ? 1 : 0, instance_id, device);
+
+    return rc < 0 ? -1 : rc > 0;
 }

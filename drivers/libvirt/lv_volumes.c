@@ -21,6 +21,7 @@
 
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
+#include "lv_domxml.h"
 #include "lv_driver.h"
 #include "lv_storage.h"
 
@@ -204,6 +205,11 @@ static int check_spec(const cg_volume_spec *spec, const char **format, cg_error 
         cg_error_set(err, CG_ERR_INVALID, "volume format '%s' is not qcow2 or raw", *format);
         return -1;
     }
+    if (spec->instance_id && !device_ok(spec->device)) {
+        cg_error_set(err, CG_ERR_INVALID, "device '%s' is not one of vdb..vdz",
+                     spec->device ? spec->device : "");
+        return -1;
+    }
     if ((spec->size_bytes == 0 && !spec->snapshot_id) || spec->size_bytes > VOLUME_MAX_BYTES) {
         cg_error_set(err, CG_ERR_INVALID, "a volume's size must be between 1 byte and 16 TiB");
         return -1;
@@ -260,7 +266,14 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
     cg_new_id(vol.id, sizeof(vol.id), "vol-");
     snprintf(vol.zone, sizeof(vol.zone), "%s", lv_host_zone(h));
     snprintf(vol.format, sizeof(vol.format), "%s", format);
-    snprintf(vol.state, sizeof(vol.state), "available");
+    snprintf(vol.state, sizeof(vol.state), "%s", spec->instance_id ? "in-use" : "available");
+    if (spec->instance_id) {
+        /* A launch's disk: attached from the start (its domain is defined
+         * with it), so no moment shows it available. */
+        snprintf(vol.attached_to, sizeof(vol.attached_to), "%s", spec->instance_id);
+        snprintf(vol.device, sizeof(vol.device), "%s", spec->device ? spec->device : "");
+        vol.delete_on_termination = spec->delete_on_termination;
+    }
     vol.size_bytes = (vol.size_bytes + MIB - 1) / MIB * MIB;
     vol.created = time(NULL);
     if ((spec->name && !(vol.name = strdup(spec->name))) ||
@@ -542,10 +555,117 @@ cleanup:
     return ret;
 }
 
+/* Terminate: the domain is gone.  Volumes attached with DeleteOnTermination
+ * go with it (each as DeleteVolume would: intent, row, storage); the others
+ * become available.  Failures are logged: the instance is terminated anyway. */
 void lv_volumes_release_instance(cg_drv *drv, const char *id)
 {
+    cg_volume_list all = {0};
     cg_error err = {0};
+    size_t i;
 
+    if (lv_volstate_list(drv->state, &all, &err) < 0)
+        cg_warn("instance %s: cannot list its volumes: %s", id, err.message);
+    cg_error_clear(&err);
     if (lv_volstate_release_instance(drv->state, id, &err) < 0)
         cg_warn("instance %s: its volumes still show as attached: %s", id, err.message);
+    for (i = 0; i < all.n; i++) {
+        if (strcmp(all.v[i].attached_to, id) != 0 || !all.v[i].delete_on_termination)
+            continue;
+        cg_error_clear(&err);
+        if (lv_volume_delete(drv, all.v[i].id, &err) < 0)
+            cg_warn("instance %s: volume %s (DeleteOnTermination) left behind: %s", id,
+                    all.v[i].id, err.message);
+        else
+            cg_info("volume %s deleted with instance %s", all.v[i].id, id);
+    }
+    cg_volume_list_release(&all);
+}
+
+int lv_volume_set_delete_on_termination(cg_drv *drv, const char *instance_id,
+                                        const char *device, int flag, cg_error *err)
+{
+    int rc = lv_volstate_set_delete_on_termination(drv->state, instance_id, device, flag, err);
+
+    if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "no volume is attached to %s as %s", instance_id,
+                     device);
+    return rc == 1 ? 0 : -1;
+}
+
+/* ---- RunInstances' mappings ---------------------------------------------- */
+
+void lv_volumes_launch_free(struct lv_domain_disk *d, size_t n)
+{
+    size_t i;
+
+    for (i = 0; d && i < n; i++) {
+        free((char *)d[i].path);
+        free((char *)d[i].serial);
+    }
+    free(d);
+}
+
+int lv_volumes_launch_make(cg_drv *drv, virConnectPtr conn, const cg_instance *inst,
+                           const cg_launch_disk *disks, size_t n, struct lv_domain_disk **out,
+                           cg_error *err)
+{
+    lv_domain_disk *d = NULL;
+    cg_volume vol;
+    char name[64], serial[32];
+    size_t i;
+    int ret = -1;
+
+    memset(&vol, 0, sizeof(vol));
+    *out = NULL;
+    if (!(d = calloc(n, sizeof(*d)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        /* DeleteOnTermination until the launch commits: a rollback, or a
+         * restart's repair of a cut-short launch, takes them with it. */
+        cg_volume_spec spec = {.zone = inst->zone, .size_bytes = disks[i].size_bytes,
+                               .instance_id = inst->id, .device = disks[i].device,
+                               .delete_on_termination = 1};
+
+        if (lv_volume_create(drv, &spec, &vol, err) < 0)
+            goto cleanup;
+        storage_name(&vol, name, sizeof(name));
+        snprintf(serial, sizeof(serial), "vol%.20s", vol.id + 4);
+        d[i].format = "qcow2";
+        d[i].dev = disks[i].device;
+        if (!(d[i].path = lv_storage_path(conn, drv->cfg->storage_pool, name, err)))
+            goto cleanup;
+        if (!(d[i].serial = strdup(serial))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+        cg_volume_release(&vol);
+    }
+    *out = d;
+    d = NULL;
+    ret = 0;
+
+cleanup:
+    cg_volume_release(&vol);
+    lv_volumes_launch_free(d, n);
+    return ret;
+}
+
+void lv_volumes_launch_commit(cg_drv *drv, const char *instance_id, const cg_launch_disk *disks,
+                              size_t n)
+{
+    cg_error err = {0};
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (disks[i].delete_on_termination)
+            continue;
+        if (lv_volstate_set_delete_on_termination(drv->state, instance_id, disks[i].device, 0,
+                                                  &err) < 0)
+            cg_err("instance %s: %s keeps DeleteOnTermination: %s", instance_id,
+                   disks[i].device, err.message);
+        cg_error_clear(&err);
+    }
 }

@@ -44,12 +44,6 @@ void cimi_store_close(cimi_store *st)
     free(st);
 }
 
-static int db_fail(cimi_store *st, cg_error *err, const char *what)
-{
-    cg_error_set(err, CG_ERR_INTERNAL, "database: %s: %s", what, sqlite3_errmsg(st->db));
-    return -1;
-}
-
 void cimi_stored_release(cimi_stored *s)
 {
     if (!s)
@@ -82,10 +76,9 @@ static int from_row(sqlite3_stmt *s, cimi_stored *out)
 int cimi_store_put(cimi_store *st, const char *kind, const char *prefix, json_object *body,
                    cimi_stored *out, cg_error *err)
 {
-    sqlite3_stmt *s = NULL;
     unsigned char rnd[9];
     const char *text;
-    int ret = -1, i;
+    int i;
 
     memset(out, 0, sizeof(*out));
     if (!st) {
@@ -103,26 +96,11 @@ int cimi_store_put(cimi_store *st, const char *kind, const char *prefix, json_ob
     snprintf(out->kind, sizeof(out->kind), "%s", kind);
     out->created = time(NULL);
     text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO cimi_resources (kind, id, created, body) VALUES (?,?,?,?)",
-                           -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, err, "prepare");
-        goto cleanup;
-    }
-    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)out->created);
-    sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        db_fail(st, err, "store");
-        goto cleanup;
-    }
+    if (cg_db_run(st->db, err, "store", "INSERT INTO cimi_resources (kind, id, created, body)"
+                  " VALUES (?,?,?,?)", "ssIs", kind, out->id, (long long)out->created, text) < 0)
+        return -1;
     out->body = json_object_get(body);
-    ret = 0;
-
-cleanup:
-    sqlite3_finalize(s);
-    return ret;
+    return 0;
 }
 
 int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored *out,
@@ -134,22 +112,14 @@ int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored
     memset(out, 0, sizeof(*out));
     if (!st)
         return 1;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT kind, id, created, body FROM cimi_resources"
-                           " WHERE kind = ? AND id = ?",
-                           -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "prepare");
-    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        ret = 1;
-    else if (rc != SQLITE_ROW)
-        db_fail(st, err, "read");
-    else if (from_row(s, out) < 0)
+    if (!(s = cg_db_prep(st->db, err, "SELECT kind, id, created, body FROM cimi_resources"
+                                      " WHERE kind = ? AND id = ?", "ss", kind, id)))
+        return -1;
+    rc = cg_db_step(s, err, "read");
+    if (rc == 1 && from_row(s, out) < 0)
         cg_error_set(err, CG_ERR_INTERNAL, "stored %s %s is not JSON", kind, id);
-    else
-        ret = 0;
+    else if (rc >= 0)
+        ret = rc == 1 ? 0 : 1;     /* 1: no such row */
     sqlite3_finalize(s);
     return ret;
 }
@@ -165,13 +135,10 @@ int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t 
     *n = 0;
     if (!st)
         return 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT kind, id, created, body FROM cimi_resources"
-                           " WHERE kind = ? ORDER BY created, rowid",
-                           -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "prepare");
-    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (!(s = cg_db_prep(st->db, err, "SELECT kind, id, created, body FROM cimi_resources"
+                                      " WHERE kind = ? ORDER BY created, rowid", "s", kind)))
+        return -1;
+    while ((rc = cg_db_step(s, err, "list")) == 1) {
         if (!(grown = realloc(v, (count + 1) * sizeof(*v)))) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
@@ -183,10 +150,8 @@ int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t 
         }
         count++;
     }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, err, "list");
+    if (rc < 0)
         goto cleanup;
-    }
     *out = v;
     *n = count;
     v = NULL;
@@ -199,44 +164,32 @@ cleanup:
     return ret;
 }
 
-/* Run sql (DELETE or UPDATE ... WHERE kind = ? AND id = ?, after body's ?
- * when body is given) on one row: CG_ERR_NOT_FOUND when there is none. */
-static int change_row(cimi_store *st, const char *sql, const char *kind, const char *id,
-                      json_object *body, cg_error *err)
+/* One row changed by n = cg_db_run(...): CG_ERR_NOT_FOUND when there was none. */
+static int one_row(int n, const char *kind, const char *id, cg_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    int i = 1, ret = -1;
-
-    if (!st) {
+    if (n == 0)
         cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
-        return -1;
-    }
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return db_fail(st, err, "prepare");
-    if (body)
-        sqlite3_bind_text(s, i++, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-                          -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, i++, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, i, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        db_fail(st, err, body ? "update" : "delete");
-    else if (sqlite3_changes(st->db) == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "%s '%.64s' does not exist", kind, id);
-    else
-        ret = 0;
-    sqlite3_finalize(s);
-    return ret;
+    return n > 0 ? 0 : -1;
 }
 
 int cimi_store_delete(cimi_store *st, const char *kind, const char *id, cg_error *err)
 {
-    return change_row(st, "DELETE FROM cimi_resources WHERE kind = ? AND id = ?", kind, id, NULL,
-                      err);
+    if (!st)
+        return one_row(0, kind, id, err);
+    return one_row(cg_db_run(st->db, err, "delete",
+                             "DELETE FROM cimi_resources WHERE kind = ? AND id = ?", "ss", kind,
+                             id),
+                   kind, id, err);
 }
 
 int cimi_store_update(cimi_store *st, const char *kind, const char *id, json_object *body,
                       cg_error *err)
 {
-    return change_row(st, "UPDATE cimi_resources SET body = ? WHERE kind = ? AND id = ?", kind,
-                      id, body, err);
+    if (!st)
+        return one_row(0, kind, id, err);
+    return one_row(cg_db_run(st->db, err, "update",
+                             "UPDATE cimi_resources SET body = ? WHERE kind = ? AND id = ?", "sss",
+                             json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), kind,
+                             id),
+                   kind, id, err);
 }

@@ -52,7 +52,6 @@ static const char *const unsupported_modify[] = {
     "DisableApiStop.Value",
     "InstanceInitiatedShutdownBehavior.Value",
     "GroupId.1",
-    "BlockDeviceMapping.1.DeviceName",
     NULL,
 };
 
@@ -220,6 +219,9 @@ int ec2_modify_instance_attribute(ec2_call *c)
     size_t len = 0;
     int ret = -1;
 
+    /* DeleteOnTermination of attached volumes: ec2_volume_ops.c. */
+    if (ec2_params_get(c->params, "BlockDeviceMapping.1.DeviceName"))
+        return ec2_modify_block_devices(c);
     if (modify_target(c, &attr, &value) < 0)
         goto cleanup;
     if (strcmp(attr, "instanceType") == 0) {

@@ -348,7 +348,7 @@ static void image_field(const void *obj, const char *name, ec2_match *m, void *u
     else if (strcmp(name, "image-type") == 0)
         ec2_match_offer(m, "machine");
     else if (strcmp(name, "is-public") == 0)
-        ec2_match_offer(m, "false");
+        ec2_match_offer(m, img->is_public ? "true" : "false");
     else if (strcmp(name, "root-device-type") == 0)
         ec2_match_offer(m, "ebs");
     else if (strcmp(name, "root-device-name") == 0)

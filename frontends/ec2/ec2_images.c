@@ -17,7 +17,6 @@
 
 #define EC2_AMI_NAME_MIN 3
 #define EC2_AMI_NAME_MAX 128
-#define EC2_AMI_DESCRIPTION_MAX 255
 
 char *ec2_xml_create_image(const char *request_id, const char *image_id, size_t *len)
 {

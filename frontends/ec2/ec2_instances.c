@@ -73,7 +73,6 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
     const cg_instance *inst = obj;
     const ec2_call *c = ud;
     char dns[160];
-    int running = inst->state == CG_STATE_RUNNING;
 
     if (ec2_match_tags(m, name, &inst->tags))
         return;
@@ -109,13 +108,15 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
         ec2_match_offer(m, c->ctx->cfg->account_id);
     } else if (strcmp(name, "launch-index") == 0) {
         ec2_match_offer_uint(m, inst->ami_launch_index);
-    } else if (strcmp(name, "instance-status.status") == 0 ||
-               strcmp(name, "system-status.status") == 0) {
-        ec2_match_offer(m, running ? "ok" : "not-applicable");
-    } else if (strcmp(name, "instance-status.reachability") == 0 ||
-               strcmp(name, "system-status.reachability") == 0) {
-        if (running)
-            ec2_match_offer(m, "passed");
+    } else if (strncmp(name, "instance-status.", 16) == 0 ||
+               strncmp(name, "system-status.", 14) == 0) {
+        const char *reach;
+        const char *status = ec2_status_check(inst, name[0] == 's', &reach);
+
+        if (strcmp(strchr(name, '.') + 1, "status") == 0)
+            ec2_match_offer(m, status);
+        else if (strcmp(strchr(name, '.') + 1, "reachability") == 0 && reach)
+            ec2_match_offer(m, reach);
     }
     /* event.code: we never schedule events, so nothing matches. */
 }
@@ -140,6 +141,7 @@ static int id_listed(const char *const *ids, size_t n, const char *id)
 static int describe(ec2_call *c, int status)
 {
     cg_instance_list list = {0};
+    cg_volume_list vols = {0};
     ec2_filters filters = {0};
     ec2_page page = {0};
     const char **ids = NULL;
@@ -187,10 +189,16 @@ static int describe(ec2_call *c, int status)
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    if (status)
+    if (status) {
         body = ec2_xml_instance_status(c->req->request_id, view, n, token, &len);
-    else
-        body = ec2_xml_describe_instances(c->req->request_id, c->ctx->cfg, view, n, token, &len);
+    } else {
+        /* Attached volumes show in blockDeviceMapping (a driver without
+         * volumes: the root disks only). */
+        if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
+            goto cleanup;
+        body = ec2_xml_describe_instances_vols(c->req->request_id, c->ctx->cfg, view, n, &vols,
+                                               token, &len);
+    }
     ret = ec2_reply(c, body, &len);
 
 cleanup:
@@ -199,6 +207,7 @@ cleanup:
     free(ids);
     ec2_page_release(&page);
     ec2_filters_release(&filters);
+    cg_volume_list_release(&vols);
     cg_instance_list_release(&list);
     return ret;
 }
@@ -406,6 +415,7 @@ int ec2_run_instances(ec2_call *c)
     cg_image_list images = {0};
     cg_instance_list out = {0};
     cg_keypair kp = {0};
+    cg_launch_disk *disks = NULL;
     const cg_image *img;
     unsigned char *user_data = NULL;
     size_t user_data_len = 0;
@@ -470,6 +480,8 @@ int ec2_run_instances(ec2_call *c)
         ec2_fail(c, "InvalidAMIID.Unavailable", "The image '%s' is %s", img->id, img->state);
         goto cleanup;
     }
+    if (ec2_param_launch_disks(c, img, &spec, &disks) < 0)
+        goto cleanup;
     /* The key pair must exist; its public key goes into the seed. */
     if (key && ec2_key_pair_find(c, key, &kp) < 0)
         goto cleanup;
@@ -495,6 +507,7 @@ int ec2_run_instances(ec2_call *c)
     ret = reply_reservation(c, &out, NULL);
 
 cleanup:
+    free(disks);
     free(user_data);
     cg_keypair_release(&kp);
     cg_tags_release(&tags);

@@ -163,6 +163,13 @@ int ec2_delete_tags(ec2_call *c);
 int ec2_describe_tags(ec2_call *c);
 /* ec2_images.c */
 int ec2_create_image(ec2_call *c);
+/* ec2_image_attrs.c */
+int ec2_deregister_image(ec2_call *c);
+int ec2_describe_image_attribute(ec2_call *c);
+int ec2_modify_image_attribute(ec2_call *c);
+int ec2_reset_image_attribute(ec2_call *c);
+/* Longest AMI description (CreateImage, ModifyImageAttribute), in characters. */
+#define EC2_AMI_DESCRIPTION_MAX 255
 /* ImportImage, DescribeImportImageTasks, CancelImportTask (ec2_import.c). */
 int ec2_import_image(ec2_call *c);
 int ec2_describe_import_image_tasks(ec2_call *c);
@@ -185,6 +192,30 @@ char *ec2_xml_create_snapshot(const char *request_id, const cg_snapshot *s, size
 char *ec2_xml_describe_snapshots(const char *request_id, const cg_snapshot *const *v, size_t n,
                                  const char *next_token, size_t *len);
 char *ec2_xml_copy_snapshot(const char *request_id, const cg_snapshot *s, size_t *len);
+/* InvalidVolume.NotFound for id; returns -1. */
+int ec2_fail_volume_not_found(ec2_call *c, const char *id);
+/* All volumes into list; the one called id (checked: shape, existence)
+ * into *vol when id is not NULL.  0 or -1. */
+int ec2_load_volumes(ec2_call *c, cg_volume_list *list, const char *id, const cg_volume **vol);
+/* A required VolumeId, or NULL (MissingParameter reported). */
+const char *ec2_param_volume_id(ec2_call *c);
+/* "/dev/sdf", "/dev/xvdf", "sdf", "vdf", ... -> "vdf" (b..z), else
+ * InvalidParameterValue.  0 or -1. */
+int ec2_volume_device(ec2_call *c, const char *dev, char *out, size_t len);
+/* A volume size in GiB: decimal digits only, 1..16384, else
+ * InvalidParameterValue.  0 or -1. */
+int ec2_volume_gib(ec2_call *c, const char *size, unsigned long long *gib);
+/* ec2_volume_ops.c */
+int ec2_modify_volume(ec2_call *c);
+/* ec2_launch_disks.c: RunInstances' BlockDeviceMapping.N for image img
+ * into spec (root size, disks); *disks is the array spec points to (free
+ * it).  0 or -1. */
+int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spec,
+                           cg_launch_disk **disks);
+/* ModifyInstanceAttribute with BlockDeviceMapping.N: DeleteOnTermination. */
+int ec2_modify_block_devices(ec2_call *c);
+int ec2_describe_volumes_modifications(ec2_call *c);
+int ec2_describe_volume_status(ec2_call *c);
 /* ec2_keypairs.c */
 int ec2_create_key_pair(ec2_call *c);
 int ec2_import_key_pair(ec2_call *c);

@@ -23,8 +23,8 @@ static const char *const volume_types[] = {"standard", "gp2", "gp3", "io1", "io2
                                            NULL};
 static const char *const volume_filters[] = {
     "volume-id", "status", "availability-zone", "size", "volume-type",
-    "attachment.instance-id", "attachment.device", "attachment.status", "tag-key", "tag-value",
-    "tag:", "snapshot-id", NULL,
+    "attachment.instance-id", "attachment.device", "attachment.status",
+    "attachment.delete-on-termination", "tag-key", "tag-value", "tag:", "snapshot-id", NULL,
 };
 
 /* ---- documents ---------------------------------------------------------- */
@@ -40,7 +40,7 @@ static void xml_attachment(ec2_xml *x, const cg_volume *v, const char *instance_
     ec2_xml_str(x, "instanceId", instance_id);
     ec2_xml_str(x, "status", status);
     ec2_xml_str(x, "volumeId", v->id);
-    ec2_xml_bool(x, "deleteOnTermination", 0);
+    ec2_xml_bool(x, "deleteOnTermination", v->delete_on_termination);
 }
 
 /* One volume's fields (CreateVolume's top level, DescribeVolumes' items). */
@@ -108,14 +108,12 @@ char *ec2_xml_volume_attachment(const char *action, const char *request_id, cons
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int fail_volume_not_found(ec2_call *c, const char *id)
+int ec2_fail_volume_not_found(ec2_call *c, const char *id)
 {
     return ec2_fail(c, "InvalidVolume.NotFound", "The volume '%.64s' does not exist.", id);
 }
 
-/* All volumes into list; the one called id (checked: shape, existence)
- * into *vol when id is not NULL.  0 or -1. */
-static int load_volumes(ec2_call *c, cg_volume_list *list, const char *id, const cg_volume **vol)
+int ec2_load_volumes(ec2_call *c, cg_volume_list *list, const char *id, const cg_volume **vol)
 {
     cg_error err = {0};
     size_t i;
@@ -132,11 +130,10 @@ static int load_volumes(ec2_call *c, cg_volume_list *list, const char *id, const
             return 0;
         }
     }
-    return fail_volume_not_found(c, id);
+    return ec2_fail_volume_not_found(c, id);
 }
 
-/* A required VolumeId. */
-static const char *param_volume_id(ec2_call *c)
+const char *ec2_param_volume_id(ec2_call *c)
 {
     const char *id = ec2_params_get(c->params, "VolumeId");
 
@@ -145,8 +142,7 @@ static const char *param_volume_id(ec2_call *c)
     return id && *id ? id : NULL;
 }
 
-/* "/dev/sdf", "/dev/xvdf", "sdf", "vdf", ... -> "vdf" (b..z).  0 or -1. */
-static int device_param(ec2_call *c, const char *dev, char *out, size_t len)
+int ec2_volume_device(ec2_call *c, const char *dev, char *out, size_t len)
 {
     const char *s = dev;
     size_t n;
@@ -165,6 +161,21 @@ static int device_param(ec2_call *c, const char *dev, char *out, size_t len)
                         "Value (%.32s) for parameter device is invalid. %.32s is not a valid "
                         "EBS device name.", dev, dev);
     snprintf(out, len, "vd%c", s[0]);
+    return 0;
+}
+
+int ec2_volume_gib(ec2_call *c, const char *size, unsigned long long *gib)
+{
+    size_t i, n = strlen(size);
+
+    *gib = 0;
+    /* Digits only: strtoull alone would take " 2", "+2" and "-1". */
+    for (i = 0; i < n && i < 6 && size[i] >= '0' && size[i] <= '9'; i++)
+        *gib = *gib * 10 + (unsigned long long)(size[i] - '0');
+    if (n == 0 || i != n || *gib < 1 || *gib > EC2_VOLUME_GIB_MAX)
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Volume of size %.16s is not valid: 1 to %d GiB are allowed.", size,
+                        EC2_VOLUME_GIB_MAX);
     return 0;
 }
 
@@ -188,7 +199,7 @@ static int zone_known(ec2_call *c, const char *zone)
 
 /* The snapshot a volume is made from: it exists, is completed, in zone,
  * and fits in gib (0: the snapshot's size).  0 or -1. */
-static int snapshot_fits(ec2_call *c, const char *id, const char *zone, unsigned long gib)
+static int snapshot_fits(ec2_call *c, const char *id, const char *zone, unsigned long long gib)
 {
     cg_snapshot_list list = {0};
     const cg_snapshot *s = NULL;
@@ -208,7 +219,7 @@ static int snapshot_fits(ec2_call *c, const char *id, const char *zone, unsigned
         ec2_fail(c, "InvalidParameterValue", "Snapshot '%s' is in availability zone %s; "
                  "volumes from it are made there.", id, s->zone);
     else if (gib && gib * GIB < s->size_bytes)
-        ec2_fail(c, "InvalidParameterValue", "Volume of %lu GiB is smaller than snapshot '%s', "
+        ec2_fail(c, "InvalidParameterValue", "Volume of %llu GiB is smaller than snapshot '%s', "
                  "expect size >= %llu GiB", gib, id, (s->size_bytes + GIB - 1) / GIB);
     else
         ret = 0;
@@ -228,8 +239,7 @@ int ec2_create_volume(ec2_call *c)
     cg_volume vol = {0};
     cg_tags tags = {0};
     cg_error err = {0};
-    char *end = NULL;
-    unsigned long gib = 0;
+    unsigned long long gib = 0;
     size_t i, len = 0;
     int ret = -1;
 
@@ -246,13 +256,8 @@ int ec2_create_volume(ec2_call *c)
                  snap);
         goto cleanup;
     }
-    gib = size ? strtoul(size, &end, 10) : 0;
-    if (size && (!*size || *end || gib < 1 || gib > EC2_VOLUME_GIB_MAX)) {
-        ec2_fail(c, "InvalidParameterValue",
-                 "Volume of size %.16s is not valid: 1 to %d GiB are allowed.", size,
-                 EC2_VOLUME_GIB_MAX);
+    if (size && ec2_volume_gib(c, size, &gib) < 0)
         goto cleanup;
-    }
     for (i = 0; type && volume_types[i] && strcmp(volume_types[i], type) != 0; i++)
         ;
     if (type && !volume_types[i]) {
@@ -308,6 +313,8 @@ static void volume_field(const void *obj, const char *name, ec2_match *m, void *
         ec2_match_offer(m, v->attached_to);
     else if (strcmp(name, "attachment.status") == 0 && v->attached_to[0])
         ec2_match_offer(m, "attached");
+    else if (strcmp(name, "attachment.delete-on-termination") == 0 && v->attached_to[0])
+        ec2_match_offer(m, v->delete_on_termination ? "true" : "false");
     else if (strcmp(name, "attachment.device") == 0 && v->attached_to[0]) {
         snprintf(dev, sizeof(dev), "/dev/%s", v->device);
         ec2_match_offer(m, dev);
@@ -332,14 +339,14 @@ int ec2_describe_volumes(ec2_call *c)
             goto cleanup;
         }
     }
-    if (load_volumes(c, &list, NULL, NULL) < 0)
+    if (ec2_load_volumes(c, &list, NULL, NULL) < 0)
         goto cleanup;
     /* Asked-for ids must all exist, as on EC2. */
     for (i = 0; i < n_ids; i++) {
         for (j = 0; j < list.n && strcmp(list.v[j].id, ids[i]) != 0; j++)
             ;
         if (j == list.n) {
-            fail_volume_not_found(c, ids[i]);
+            ec2_fail_volume_not_found(c, ids[i]);
             goto cleanup;
         }
     }
@@ -368,7 +375,7 @@ cleanup:
 
 int ec2_attach_volume(ec2_call *c)
 {
-    const char *id = param_volume_id(c);
+    const char *id = ec2_param_volume_id(c);
     const char *iid = ec2_params_get(c->params, "InstanceId");
     const char *dev = ec2_params_get(c->params, "Device");
     cg_volume_list vols = {0};
@@ -388,7 +395,7 @@ int ec2_attach_volume(ec2_call *c)
                  !iid || !*iid ? "InstanceId" : "Device");
         goto cleanup;
     }
-    if (device_param(c, dev, device, sizeof(device)) < 0 || load_volumes(c, &vols, id, &vol) < 0)
+    if (ec2_volume_device(c, dev, device, sizeof(device)) < 0 || ec2_load_volumes(c, &vols, id, &vol) < 0)
         goto cleanup;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &insts) < 0) {
         ec2_fail_cg(c, &err, NULL);
@@ -429,7 +436,7 @@ cleanup:
 
 int ec2_detach_volume(ec2_call *c)
 {
-    const char *id = param_volume_id(c);
+    const char *id = ec2_param_volume_id(c);
     const char *iid = ec2_params_get(c->params, "InstanceId");
     cg_volume_list vols = {0};
     const cg_volume *vol = NULL;
@@ -439,7 +446,7 @@ int ec2_detach_volume(ec2_call *c)
     size_t len = 0;
     int force, ret = -1;
 
-    if (!id || ec2_param_bool(c, "Force", 0, &force) < 0 || load_volumes(c, &vols, id, &vol) < 0)
+    if (!id || ec2_param_bool(c, "Force", 0, &force) < 0 || ec2_load_volumes(c, &vols, id, &vol) < 0)
         goto cleanup;
     if (!vol->attached_to[0] || (iid && *iid && strcmp(iid, vol->attached_to) != 0)) {
         ec2_fail(c, "IncorrectState", "Volume '%s' is in the 'available' state.", id);
@@ -465,14 +472,14 @@ cleanup:
 
 int ec2_delete_volume(ec2_call *c)
 {
-    const char *id = param_volume_id(c);
+    const char *id = ec2_param_volume_id(c);
     cg_volume_list vols = {0};
     const cg_volume *vol = NULL;
     cg_error err = {0};
     size_t len = 0;
     int ret = -1;
 
-    if (!id || load_volumes(c, &vols, id, &vol) < 0)
+    if (!id || ec2_load_volumes(c, &vols, id, &vol) < 0)
         goto cleanup;
     if (vol->attached_to[0]) {
         ec2_fail(c, "VolumeInUse", "Volume %s is currently attached to %s", id, vol->attached_to);
@@ -484,7 +491,7 @@ int ec2_delete_volume(ec2_call *c)
         if (err.kind == CG_ERR_STATE)
             ec2_fail(c, "VolumeInUse", "%s", err.message);
         else if (err.kind == CG_ERR_NOT_FOUND)
-            fail_volume_not_found(c, id);
+            ec2_fail_volume_not_found(c, id);
         else
             ec2_fail_cg(c, &err, NULL);
         goto cleanup;

@@ -268,7 +268,44 @@ void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t 
     snprintf(out, outlen, "ip-%u-%u-%u-%u.%s.compute.internal", a, b, c, d, region);
 }
 
-void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
+/* blockDeviceMapping items: with vols (DescribeInstances), the root disk
+ * (always deleted with the instance) and the volumes attached to inst; none
+ * while the instance is pending or terminated, as EC2. */
+static void write_block_devices(ec2_xml *x, const cg_instance *inst, const cg_volume_list *vols)
+{
+    char dev[32];
+    size_t i;
+
+    ec2_xml_start(x, "blockDeviceMapping");
+    if (vols && inst->state != CG_STATE_PENDING && inst->state != CG_STATE_TERMINATED) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "deviceName", "/dev/vda");
+        ec2_xml_start(x, "ebs");
+        ec2_xml_str(x, "status", "attached");
+        ec2_xml_time(x, "attachTime", inst->launch_time);
+        ec2_xml_bool(x, "deleteOnTermination", 1);
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+        for (i = 0; i < vols->n; i++) {
+            if (strcmp(vols->v[i].attached_to, inst->id) != 0)
+                continue;
+            snprintf(dev, sizeof(dev), "/dev/%s", vols->v[i].device);
+            ec2_xml_start(x, "item");
+            ec2_xml_str(x, "deviceName", dev);
+            ec2_xml_start(x, "ebs");
+            ec2_xml_str(x, "volumeId", vols->v[i].id);
+            ec2_xml_str(x, "status", "attached");
+            ec2_xml_time(x, "attachTime", vols->v[i].created);
+            ec2_xml_bool(x, "deleteOnTermination", vols->v[i].delete_on_termination);
+            ec2_xml_end(x);
+            ec2_xml_end(x);
+        }
+    }
+    ec2_xml_end(x);
+}
+
+static void write_instance(ec2_xml *x, const cg_instance *inst, const char *region,
+                           const cg_volume_list *vols)
 {
     char dns[160];
 
@@ -302,8 +339,7 @@ void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
     ec2_xml_end(x);
     ec2_xml_str(x, "rootDeviceType", "ebs");
     ec2_xml_str(x, "rootDeviceName", "/dev/vda");
-    ec2_xml_start(x, "blockDeviceMapping");
-    ec2_xml_end(x);
+    write_block_devices(x, inst, vols);
     ec2_xml_str(x, "virtualizationType", "hvm");
     ec2_xml_str(x, "clientToken", inst->client_token);
     ec2_xml_tags(x, &inst->tags);
@@ -314,6 +350,11 @@ void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
     ec2_xml_int(x, "coreCount", inst->vcpus);
     ec2_xml_int(x, "threadsPerCore", 1);
     ec2_xml_end(x);
+}
+
+void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region)
+{
+    write_instance(x, inst, region, NULL);
 }
 
 /* ---- whole responses ---------------------------------------------------- */
@@ -374,6 +415,14 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
                                  const cg_instance *const *v, size_t n, const char *next_token,
                                  size_t *len)
 {
+    return ec2_xml_describe_instances_vols(request_id, cfg, v, n, NULL, next_token, len);
+}
+
+char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *cfg,
+                                      const cg_instance *const *v, size_t n,
+                                      const cg_volume_list *vols, const char *next_token,
+                                      size_t *len)
+{
     ec2_xml *x = NULL;
     inst_slot *slots = NULL;
     size_t i, j;
@@ -406,7 +455,7 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
         ec2_xml_start(x, "instancesSet");
         for (j = i; j < n && slots[j].group_pos == slots[i].group_pos; j++) {
             ec2_xml_start(x, "item");
-            ec2_xml_instance(x, slots[j].inst, cfg->region);
+            write_instance(x, slots[j].inst, cfg->region, vols);
             ec2_xml_end(x);
         }
         ec2_xml_end(x);
@@ -441,16 +490,32 @@ char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
     return ec2_xml_finish(x, len);
 }
 
-static void write_status_summary(ec2_xml *x, const char *name, int running)
+const char *ec2_status_check(const cg_instance *inst, int system, const char **reachability)
 {
+    /* Its host unreachable, the instance cannot be checked: AWS reports a
+     * failed system check as impaired, the instance check as insufficient
+     * data.  A stopped instance has no checks: not-applicable. */
+    if (inst->impaired) {
+        *reachability = system ? "failed" : "insufficient-data";
+        return system ? "impaired" : "insufficient-data";
+    }
+    *reachability = inst->state == CG_STATE_RUNNING ? "passed" : NULL;
+    return inst->state == CG_STATE_RUNNING ? "ok" : "not-applicable";
+}
+
+static void write_status_summary(ec2_xml *x, const char *name, const cg_instance *inst,
+                                 int system)
+{
+    const char *reach;
+    const char *status = ec2_status_check(inst, system, &reach);
+
     ec2_xml_start(x, name);
-    /* A stopped instance has no checks to report: AWS says not-applicable. */
-    ec2_xml_str(x, "status", running ? "ok" : "not-applicable");
+    ec2_xml_str(x, "status", status);
     ec2_xml_start(x, "details");
-    if (running) {
+    if (reach) {
         ec2_xml_start(x, "item");
         ec2_xml_str(x, "name", "reachability");
-        ec2_xml_str(x, "status", "passed");
+        ec2_xml_str(x, "status", reach);
         ec2_xml_end(x);
     }
     ec2_xml_end(x);
@@ -462,21 +527,19 @@ char *ec2_xml_instance_status(const char *request_id, const cg_instance *const *
 {
     ec2_xml *x;
     size_t i;
-    int running;
 
     if (!(x = ec2_xml_new("DescribeInstanceStatus", request_id)))
         return NULL;
     ec2_xml_start(x, "instanceStatusSet");
     for (i = 0; i < n; i++) {
-        running = v[i]->state == CG_STATE_RUNNING;
         ec2_xml_start(x, "item");
         ec2_xml_str(x, "instanceId", v[i]->id);
         ec2_xml_str(x, "availabilityZone", v[i]->zone);
         ec2_xml_start(x, "eventsSet");
         ec2_xml_end(x);
         ec2_xml_state(x, "instanceState", v[i]->state);
-        write_status_summary(x, "systemStatus", running);
-        write_status_summary(x, "instanceStatus", running);
+        write_status_summary(x, "systemStatus", v[i], 1);
+        write_status_summary(x, "instanceStatus", v[i], 0);
         ec2_xml_end(x);
     }
     ec2_xml_end(x);
@@ -515,10 +578,29 @@ char *ec2_xml_return_true(const char *action, const char *request_id, size_t *le
     return ec2_xml_finish(x, len);
 }
 
+void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img)
+{
+    unsigned long long gib;
+
+    ec2_xml_start(x, "blockDeviceMapping");
+    if (img->size_bytes) {
+        /* The root disk, in whole GiB as EBS reports volume sizes. */
+        gib = (img->size_bytes + (1ULL << 30) - 1) >> 30;
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "deviceName", "/dev/vda");
+        ec2_xml_start(x, "ebs");
+        ec2_xml_int(x, "volumeSize", (long long)gib);
+        ec2_xml_bool(x, "deleteOnTermination", 1);
+        ec2_xml_str(x, "volumeType", "standard");
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+}
+
 static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
 {
     char location[512];
-    unsigned long long gib;
 
     snprintf(location, sizeof(location), "%s/%s", cfg->account_id, img->name ? img->name : "");
     ec2_xml_str(x, "imageId", img->id);
@@ -539,7 +621,7 @@ static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
                                                                           : "RunInstances");
     ec2_xml_str(x, "imageOwnerId", cfg->account_id);
     ec2_xml_time(x, "creationDate", img->created);
-    ec2_xml_bool(x, "isPublic", 0);
+    ec2_xml_bool(x, "isPublic", img->is_public);
     ec2_xml_str(x, "architecture", img->architecture);
     ec2_xml_str(x, "imageType", "machine");
     ec2_xml_str(x, "name", img->name);
@@ -547,20 +629,7 @@ static void write_image(ec2_xml *x, const cg_config *cfg, const cg_image *img)
         ec2_xml_str(x, "description", img->description);
     ec2_xml_str(x, "rootDeviceType", "ebs");
     ec2_xml_str(x, "rootDeviceName", "/dev/vda");
-    ec2_xml_start(x, "blockDeviceMapping");
-    if (img->size_bytes) {
-        /* The root disk, in whole GiB as EBS reports volume sizes. */
-        gib = (img->size_bytes + (1ULL << 30) - 1) >> 30;
-        ec2_xml_start(x, "item");
-        ec2_xml_str(x, "deviceName", "/dev/vda");
-        ec2_xml_start(x, "ebs");
-        ec2_xml_int(x, "volumeSize", (long long)gib);
-        ec2_xml_bool(x, "deleteOnTermination", 1);
-        ec2_xml_str(x, "volumeType", "standard");
-        ec2_xml_end(x);
-        ec2_xml_end(x);
-    }
-    ec2_xml_end(x);
+    ec2_xml_image_block_devices(x, img);
     ec2_xml_str(x, "virtualizationType", "hvm");
     ec2_xml_tags(x, &img->tags);
     ec2_xml_start(x, "productCodes");

@@ -83,11 +83,22 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
                                  const cg_instance *const *v, size_t n, const char *next_token,
                                  size_t *len);
 
+/* The same with each instance's blockDeviceMapping: its root disk and the
+ * volumes of vols attached to it. */
+char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *cfg,
+                                      const cg_instance *const *v, size_t n,
+                                      const cg_volume_list *vols, const char *next_token,
+                                      size_t *len);
+
 /* RunInstances: the reservation the launched instances belong to. */
 char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
                             const cg_instance *const *v, size_t n, size_t *len);
 
 /* DescribeInstanceStatus. */
+/* An instance's system (system = 1) or instance status check: "ok",
+ * "impaired", "insufficient-data" or "not-applicable"; *reachability the
+ * detail's status, NULL when there is none. */
+const char *ec2_status_check(const cg_instance *inst, int system, const char **reachability);
 char *ec2_xml_instance_status(const char *request_id, const cg_instance *const *v, size_t n,
                               const char *next_token, size_t *len);
 
@@ -117,6 +128,22 @@ char *ec2_xml_describe_volumes(const char *request_id, const cg_volume *const *v
 char *ec2_xml_volume_attachment(const char *action, const char *request_id, const cg_volume *v,
                                 const char *instance_id, const char *device,
                                 const char *status, time_t when, size_t *len);
+
+/* <blockDeviceMapping> of an image: its root disk (none while its size is
+ * unknown). */
+void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img);
+/* DescribeImageAttribute (ec2_image_attrs.c): <imageId> and the one
+ * attribute asked for.  last_launched 0: never launched. */
+char *ec2_xml_image_attribute(const char *request_id, const cg_image *img, const char *attribute,
+                              time_t last_launched, size_t *len);
+/* ModifyVolume: <volumeModification>; DescribeVolumesModifications:
+ * <volumeModificationSet> (ec2_volume_ops.c). */
+char *ec2_xml_modify_volume(const char *request_id, const cg_volume_mod *m, size_t *len);
+char *ec2_xml_volumes_modifications(const char *request_id, const cg_volume_mod *const *v,
+                                    size_t n, const char *next_token, size_t *len);
+/* DescribeVolumeStatus: every volume "ok", io-enabled passed, no events. */
+char *ec2_xml_volume_status(const char *request_id, const cg_volume *const *v, size_t n,
+                            const char *next_token, size_t *len);
 
 /* DescribeImages; imageOwnerId is cfg->account_id. */
 char *ec2_xml_describe_images(const char *request_id, const cg_config *cfg,

@@ -119,6 +119,15 @@ EXPECT = {
         ("InstanceStatuses.1.InstanceStatus.Details", []),
         ("NextToken", None),
     ],
+    "describe_instance_status_impaired": [
+        ("InstanceStatuses.0.InstanceState", {"Code": 16, "Name": "running"}),
+        ("InstanceStatuses.0.SystemStatus.Status", "impaired"),
+        ("InstanceStatuses.0.SystemStatus.Details",
+         [{"Name": "reachability", "Status": "failed"}]),
+        ("InstanceStatuses.0.InstanceStatus.Status", "insufficient-data"),
+        ("InstanceStatuses.0.InstanceStatus.Details",
+         [{"Name": "reachability", "Status": "insufficient-data"}]),
+    ],
     "create_volume": [
         ("VolumeId", "vol-0b1c2d3e4f5061728"),
         ("Size", 1),
@@ -192,8 +201,66 @@ EXPECT = {
     "delete_snapshot": [
         ("ResponseMetadata.RequestId", "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"),
     ],
+    "modify_volume": [
+        ("VolumeModification.VolumeId", "vol-0a1b2c3d4e5f60718"),
+        ("VolumeModification.ModificationState", "completed"),
+        ("VolumeModification.OriginalSize", 10),
+        ("VolumeModification.TargetSize", 20),
+        ("VolumeModification.TargetVolumeType", "standard"),
+        ("VolumeModification.Progress", 100),
+        ("VolumeModification.StatusMessage", None),
+        ("VolumeModification.EndTime",
+         datetime.datetime(2026, 11, 23, 10, 29, 24, tzinfo=dateutil.tz.tzutc())),
+    ],
+    "describe_volumes_modifications": [
+        ("VolumesModifications.0.VolumeId", "vol-0a1b2c3d4e5f60718"),
+        ("VolumesModifications.0.ModificationState", "completed"),
+        ("VolumesModifications.1.ModificationState", "failed"),
+        ("VolumesModifications.1.StatusMessage", "interrupted by a restart of cloudgate"),
+        ("VolumesModifications.1.Progress", 0),
+        ("NextToken", "dG9rZW4="),
+    ],
+    "describe_volume_status": [
+        ("VolumeStatuses.0.VolumeId", "vol-0a1b2c3d4e5f60718"),
+        ("VolumeStatuses.0.VolumeStatus.Status", "ok"),
+        ("VolumeStatuses.0.VolumeStatus.Details", [{"Name": "io-enabled", "Status": "passed"}]),
+        ("VolumeStatuses.0.Actions", []),
+        ("VolumeStatuses.0.Events", []),
+        ("VolumeStatuses.0.AttachmentStatuses", [{"InstanceId": "i-0aaaaaaaaaaaaaaaa"}]),
+        ("VolumeStatuses.1.AttachmentStatuses", []),
+        ("NextToken", None),
+    ],
     "create_image": [
         ("ImageId", "ami-0b1c2d3e4f5061728"),
+    ],
+    # No output shape in botocore 1.29: only the metadata is kept.
+    "deregister_image": [],
+    "modify_image_attribute": [],
+    "reset_image_attribute": [],
+    "describe_image_attribute_description": [
+        ("ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("Description", {"Value": "Debian 12 <generic> & cloud"}),
+        ("LaunchPermissions", None),
+    ],
+    "describe_image_attribute_launch_permission": [
+        ("LaunchPermissions", [{"Group": "all"}, {"UserId": "111122223333"},
+                               {"UserId": "444455556666"}]),
+        ("Description", None),
+    ],
+    "describe_image_attribute_launch_permission_empty": [
+        ("ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("LaunchPermissions", []),
+    ],
+    "describe_image_attribute_block_device_mapping": [
+        ("BlockDeviceMappings.0.DeviceName", "/dev/vda"),
+        ("BlockDeviceMappings.0.Ebs.VolumeSize", 3),
+    ],
+    "describe_image_attribute_last_launched": [
+        ("LastLaunchedTime", {"Value": "2026-11-23T10:29:22Z"}),
+    ],
+    "describe_image_attribute_kernel": [
+        ("ImageId", "ami-0a1b2c3d4e5f60718"),
+        ("KernelId", {}),
     ],
     "describe_import_image_tasks": [
         ("ImportImageTasks.0.Status", "completed"),

@@ -5,6 +5,7 @@ checked is the whole path up to libvirt, the header, size and checksum
 checks, progress, cancel and the image states).  The sources are local
 files under the configured import_dirs and an HTTP server on 127.0.0.1 that
 this test runs.  Real disks in a real pool: tests/system."""
+import base64
 import http.server
 import os
 import shutil
@@ -54,8 +55,11 @@ class Trickle(http.server.BaseHTTPRequestHandler):
     """Serves /big (64 MiB of zeros) slowly, /small fast, /nolength without
     Content-Length."""
     delay = 0.05
+    authorizations = []
 
     def do_GET(self):
+        self.authorizations.append(self.headers.get("Authorization"))
+        self.path = self.path.split("?")[0]
         if self.path == "/small":
             body = b"\0" * (2 * MB)
             self.send_response(200)
@@ -227,6 +231,25 @@ def test_http_import_with_progress(ec2, web):
     assert progress == sorted(progress), progress
     assert any(0 < x < 100 for x in progress), progress
     assert t["SnapshotDetails"][0]["DiskImageSize"] == 64 * MB
+
+
+def test_secrets_in_the_url_are_used_but_never_shown(ec2, web, igw):
+    """A password and a presigned-style query reach the server but not the
+    task record, DescribeImportImageTasks or the job's log."""
+    url = web.replace("http://", "http://alice:s3cr3tpw@") + "/small?X-Amz-Signature=t0ken42"
+    Trickle.authorizations.clear()
+    r = ec2.import_image(DiskContainers=[{"Format": "raw", "Url": url}])
+    t, _ = wait_task(ec2, r["ImportTaskId"])
+    assert t["Status"] == "completed", t
+    assert base64.b64encode(b"alice:s3cr3tpw").decode() in str(Trickle.authorizations)
+    shown = t["SnapshotDetails"][0]["Url"]
+    assert shown.startswith("http://alice:***@127.0.0.1:") and shown.endswith("/small?***"), shown
+    logs = os.path.join(igw.dir, "state", "jobs", r["ImportTaskId"] + ".log")
+    with open(logs) as f:
+        text = f.read()
+    assert "reading http://alice:***@" in text, text
+    for where in (str(t), text, igw.log_text()):
+        assert "s3cr3tpw" not in where and "t0ken42" not in where
 
 
 @pytest.mark.parametrize("path,why", [("/nolength", "Content-Length"),

@@ -437,19 +437,33 @@ def test_zone_unavailable_while_libvirtd_hangs(lab):
     # Reads answer from the cache; changes in the zone fail at once with 503
     # Unavailable, and change nothing.
     assert _live(ec2) == {inst: "running"}
+    # Its last known state stays, and the status checks say the host is gone.
+    st = ec2.describe_instance_status(InstanceIds=[inst])["InstanceStatuses"][0]
+    assert st["InstanceState"]["Name"] == "running", st
+    assert st["SystemStatus"]["Status"] == "impaired", st
+    assert st["SystemStatus"]["Details"] == [{"Name": "reachability", "Status": "failed"}], st
+    assert st["InstanceStatus"]["Status"] == "insufficient-data", st
+    impaired = ec2.describe_instance_status(
+        Filters=[{"Name": "system-status.status", "Values": ["impaired"]}])["InstanceStatuses"]
+    assert [s["InstanceId"] for s in impaired] == [inst]
     t1 = time.time()
     _unavailable(ec2.run_instances, ImageId=gw.image_id, MinCount=1, MaxCount=1,
                  InstanceType="t2.micro", Placement={"AvailabilityZone": ZONE})
     _unavailable(ec2.stop_instances, InstanceIds=[inst])
     _unavailable(ec2.stop_instances, InstanceIds=[inst], Force=True)
     _unavailable(ec2.terminate_instances, InstanceIds=[inst])
+    # Whether instances in the hung zone use the image cannot be known.
+    _unavailable(ec2.deregister_image, ImageId=gw.image_id)
     assert time.time() - t1 < 5
     assert _live(ec2) == {inst: "running"}
+    assert [i["ImageId"] for i in ec2.describe_images()["Images"]] == [gw.image_id]
     # The other zone does not wait for the hung one.
     assert _zones(ec2)[OTHER] == "available"
     other = _run_in(ec2, gw, OTHER)
     wait_for("instance in %s running" % OTHER, lambda: _live(ec2).get(other) == "running", 15,
              0.2)
+    st = ec2.describe_instance_status(InstanceIds=[other])["InstanceStatuses"][0]
+    assert st["SystemStatus"]["Status"] == "ok", st
     ec2.stop_instances(InstanceIds=[other])
     wait_for("instance in %s stopped" % OTHER, lambda: _live(ec2).get(other) == "stopped", 15,
              0.2)
@@ -464,6 +478,8 @@ def test_zone_unavailable_while_libvirtd_hangs(lab):
              0.2)
     back = time.time() - t2
     assert _live(ec2) == {inst: "running"}
+    st = ec2.describe_instance_status(InstanceIds=[inst])["InstanceStatuses"][0]
+    assert (st["SystemStatus"]["Status"], st["InstanceStatus"]["Status"]) == ("ok", "ok"), st
     ec2.stop_instances(InstanceIds=[inst], Force=True)
     wait_for("instance stopped", lambda: _live(ec2) == {inst: "stopped"}, 15, 0.2)
 

@@ -141,6 +141,11 @@ int count_domains(world *w)
 /* Number of volumes named "i-..." (overlays and seeds) in the pool. */
 int count_volumes(world *w)
 {
+    return count_volumes_named(w, "i-");
+}
+
+int count_volumes_named(world *w, const char *prefix)
+{
     virConnectPtr conn = zone_conn(w);
     virStoragePoolPtr pool = virStoragePoolLookupByName(conn, w->cfg.storage_pool);
     virStorageVolPtr *vols = NULL;
@@ -150,7 +155,7 @@ int count_volumes(world *w)
     n = virStoragePoolListAllVolumes(pool, &vols, 0);
     assert_true(n >= 0);
     for (i = 0; i < n; i++) {
-        found += strncmp(virStorageVolGetName(vols[i]), "i-", 2) == 0;
+        found += strncmp(virStorageVolGetName(vols[i]), prefix, strlen(prefix)) == 0;
         virStorageVolFree(vols[i]);
     }
     free(vols);

@@ -55,6 +55,8 @@ virConnectPtr zone_conn(world *w);
 int count_domains(world *w);
 /* Number of volumes named "i-..." (overlays and seeds) in the pool. */
 int count_volumes(world *w);
+/* Number of volumes whose name starts with prefix ("vol-": EC2 volumes). */
+int count_volumes_named(world *w, const char *prefix);
 /* 1 when the pool has volume name. */
 int has_volume(world *w, const char *name);
 /* The domain XML of instance id (malloc'd). */

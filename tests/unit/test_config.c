@@ -168,6 +168,31 @@ static void test_display_keys(void **state)
     cg_config_release(&cfg);
 }
 
+static void test_overcommit_ratios(void **state)
+{
+    static const char *const bad[] = {"memory_overcommit = 0", "memory_overcommit = 11",
+                                      "cpu_overcommit = -1", "cpu_overcommit = 1.5x",
+                                      "cpu_overcommit = nan", "memory_overcommit = "};
+    char err[512] = "";
+    char text[128], key[64];
+    cg_config cfg;
+
+    (void)state;
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    assert_true(cfg.memory_overcommit == 1.0 && cfg.cpu_overcommit == 16.0);
+    cg_config_release(&cfg);
+    assert_int_equal(load_text(&cfg, "[libvirt]\nmemory_overcommit = 1.5\ncpu_overcommit = 4\n",
+                               err, sizeof(err)),
+                     0);
+    assert_true(cfg.memory_overcommit == 1.5 && cfg.cpu_overcommit == 4.0);
+    cg_config_release(&cfg);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "[libvirt]\n%s\n", bad[i]);
+        snprintf(key, sizeof(key), "key '%.*s'", (int)strcspn(bad[i], " "), bad[i]);
+        expect_error(text, key, 2);
+    }
+}
+
 static void test_missing_file(void **state)
 {
     char err[512] = "";
@@ -187,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_zones_and_types),
         cmocka_unit_test(test_errors_name_key_and_line),
         cmocka_unit_test(test_display_keys),
+        cmocka_unit_test(test_overcommit_ratios),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -147,7 +147,8 @@ static void test_run_ok(void **state)
                   "&Placement.AvailabilityZone=cloudgate-b"
                   "&TagSpecification.1.ResourceType=instance"
                   "&TagSpecification.1.Tag.1.Key=Name&TagSpecification.1.Tag.1.Value=x+y"
-                  "&BlockDeviceMapping.1.DeviceName=%%2Fdev%%2Fvdb");
+                  "&BlockDeviceMapping.1.DeviceName=%%2Fdev%%2Fvdb"
+                  "&BlockDeviceMapping.1.Ebs.VolumeSize=1");
     expect_xp(r, "count(//e:instancesSet/e:item)", "2");
     expect_xp(r, "/e:RunInstancesResponse/e:ownerId", "123456789012");
     expect_xp(r, "//e:instancesSet/e:item[2]/e:amiLaunchIndex", "1");

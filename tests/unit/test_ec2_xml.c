@@ -270,6 +270,13 @@ static void test_instance_status(void **state)
     assert_xpath(doc, len, "//e:instanceStatusSet/e:item[2]/e:systemStatus/e:status",
                  "not-applicable");
     check_golden("describe_instance_status", doc, len);
+    /* Its host unreachable: the system check failed, the instance's unknown. */
+    a.impaired = 1;
+    doc = ec2_xml_instance_status(RID, v, 1, NULL, &len);
+    assert_xpath(doc, len, "//e:item[1]/e:systemStatus/e:status", "impaired");
+    assert_xpath(doc, len, "//e:item[1]/e:systemStatus/e:details/e:item/e:status", "failed");
+    assert_xpath(doc, len, "//e:item[1]/e:instanceStatus/e:status", "insufficient-data");
+    check_golden("describe_instance_status_impaired", doc, len);
 }
 
 static void test_describe_images(void **state)
@@ -369,6 +376,53 @@ static void test_create_image(void **state)
     check_golden("create_image", doc, len);
 }
 
+/* DescribeImageAttribute (one golden per kind of answer) and the
+ * <return>true</return> answers of Deregister/Modify/ResetImageAttribute. */
+static void test_image_attributes(void **state)
+{
+    cg_image img = {0};
+    size_t len = 0;
+    char *doc;
+
+    snprintf(img.id, sizeof(img.id), "ami-0a1b2c3d4e5f60718");
+    img.description = "Debian 12 <generic> & cloud";
+    img.size_bytes = 3ULL << 30;
+    img.is_public = 1;
+    img.launch_users = "111122223333 444455556666";
+    doc = ec2_xml_image_attribute(RID, &img, "description", 0, &len);
+    assert_xpath(doc, len, "//e:description/e:value", "Debian 12 <generic> & cloud");
+    check_golden("describe_image_attribute_description", doc, len);
+    doc = ec2_xml_image_attribute(RID, &img, "launchPermission", 0, &len);
+    assert_xpath(doc, len, "count(//e:launchPermission/e:item)", "3");
+    assert_xpath(doc, len, "//e:launchPermission/e:item[1]/e:group", "all");
+    assert_xpath(doc, len, "//e:launchPermission/e:item[3]/e:userId", "444455556666");
+    check_golden("describe_image_attribute_launch_permission", doc, len);
+    doc = ec2_xml_image_attribute(RID, &img, "blockDeviceMapping", 0, &len);
+    assert_xpath(doc, len, "//e:blockDeviceMapping/e:item/e:ebs/e:volumeSize", "3");
+    check_golden("describe_image_attribute_block_device_mapping", doc, len);
+    doc = ec2_xml_image_attribute(RID, &img, "lastLaunchedTime", T_LAUNCH, &len);
+    assert_xpath(doc, len, "//e:lastLaunchedTime/e:value", "2026-11-23T10:29:22Z");
+    check_golden("describe_image_attribute_last_launched", doc, len);
+    /* What an image without the attribute answers: an empty element. */
+    doc = ec2_xml_image_attribute(RID, &img, "kernel", 0, &len);
+    assert_xpath(doc, len, "count(//e:kernel/*)", "0");
+    assert_xpath(doc, len, "count(//e:kernel)", "1");
+    check_golden("describe_image_attribute_kernel", doc, len);
+    img.is_public = 0;
+    img.launch_users = NULL;
+    doc = ec2_xml_image_attribute(RID, &img, "launchPermission", 0, &len);
+    assert_non_null(strstr(doc, "<launchPermission/>"));
+    check_golden("describe_image_attribute_launch_permission_empty", doc, len);
+    /* A name outside the model is the caller's bug: no document. */
+    assert_null(ec2_xml_image_attribute(RID, &img, "foo><bar", 0, &len));
+    doc = ec2_xml_return_true("DeregisterImage", RID, &len);
+    check_golden("deregister_image", doc, len);
+    doc = ec2_xml_return_true("ModifyImageAttribute", RID, &len);
+    check_golden("modify_image_attribute", doc, len);
+    doc = ec2_xml_return_true("ResetImageAttribute", RID, &len);
+    check_golden("reset_image_attribute", doc, len);
+}
+
 static void test_volumes(void **state)
 {
     cg_volume a = {0}, b = {0};
@@ -446,6 +500,72 @@ static void test_snapshots(void **state)
     doc = ec2_xml_return_true("DeleteSnapshot", RID, &len);
     check_golden("delete_snapshot", doc, len);
     cg_tags_release(&a.tags);
+}
+
+static void test_volume_ops(void **state)
+{
+    cg_volume_mod done = {0}, failed = {0};
+    const cg_volume_mod *mods[2] = {&done, &failed};
+    cg_volume a = {0}, b = {0};
+    const cg_volume *v[2] = {&a, &b};
+    cg_instance inst = {0};
+    const cg_instance *iv[1] = {&inst};
+    cg_volume_list vols = {.v = NULL, .n = 0};
+    cg_volume both[2];
+    size_t len = 0;
+    char *doc;
+
+    snprintf(done.volume_id, sizeof(done.volume_id), "vol-0a1b2c3d4e5f60718");
+    snprintf(done.state, sizeof(done.state), "completed");
+    done.original_bytes = 10ULL << 30;
+    done.target_bytes = 20ULL << 30;
+    done.start = T_LAUNCH;
+    done.end = T_LAUNCH + 2;
+    failed = done;
+    snprintf(failed.volume_id, sizeof(failed.volume_id), "vol-0b1c2d3e4f5061728");
+    snprintf(failed.state, sizeof(failed.state), "failed");
+    snprintf(failed.message, sizeof(failed.message), "interrupted by a restart of cloudgate");
+    doc = ec2_xml_modify_volume(RID, &done, &len);
+    assert_xpath(doc, len, "//e:volumeModification/e:targetSize", "20");
+    check_golden("modify_volume", doc, len);
+    doc = ec2_xml_volumes_modifications(RID, mods, 2, "dG9rZW4=", &len);
+    assert_xpath(doc, len, "count(//e:volumeModificationSet/e:item)", "2");
+    check_golden("describe_volumes_modifications", doc, len);
+
+    snprintf(a.id, sizeof(a.id), "vol-0a1b2c3d4e5f60718");
+    snprintf(a.zone, sizeof(a.zone), "cloudgate-a");
+    snprintf(a.attached_to, sizeof(a.attached_to), "i-0aaaaaaaaaaaaaaaa");
+    snprintf(a.device, sizeof(a.device), "vdf");
+    a.delete_on_termination = 1;
+    a.created = T_LAUNCH;
+    snprintf(b.id, sizeof(b.id), "vol-0b1c2d3e4f5061728");
+    snprintf(b.zone, sizeof(b.zone), "cloudgate-a");
+    doc = ec2_xml_volume_status(RID, v, 2, NULL, &len);
+    assert_xpath(doc, len, "count(//e:volumeStatusSet/e:item[2]/e:attachmentStatuses/e:item)",
+                 "0");
+    check_golden("describe_volume_status", doc, len);
+
+    /* DescribeInstances with volumes: the root disk, then a's volume. */
+    snprintf(inst.id, sizeof(inst.id), "i-0aaaaaaaaaaaaaaaa");
+    snprintf(inst.reservation_id, sizeof(inst.reservation_id), "r-0111111111111111a");
+    inst.state = CG_STATE_RUNNING;
+    inst.launch_time = T_LAUNCH;
+    both[0] = a;
+    both[1] = b;
+    vols.v = both;
+    vols.n = 2;
+    doc = ec2_xml_describe_instances_vols(RID, &cfg, iv, 1, &vols, NULL, &len);
+    assert_xpath(doc, len, "count(//e:blockDeviceMapping/e:item)", "2");
+    assert_xpath(doc, len, "//e:blockDeviceMapping/e:item[1]/e:deviceName", "/dev/vda");
+    assert_xpath(doc, len, "//e:blockDeviceMapping/e:item[2]/e:ebs/e:volumeId",
+                 "vol-0a1b2c3d4e5f60718");
+    assert_xpath(doc, len, "//e:blockDeviceMapping/e:item[2]/e:ebs/e:deleteOnTermination",
+                 "true");
+    free(doc);
+    inst.state = CG_STATE_PENDING;
+    doc = ec2_xml_describe_instances_vols(RID, &cfg, iv, 1, &vols, NULL, &len);
+    assert_xpath(doc, len, "count(//e:blockDeviceMapping/e:item)", "0");
+    free(doc);
 }
 
 static void test_describe_regions_zones(void **state)
@@ -647,7 +767,9 @@ int main(void)
         cmocka_unit_test(test_describe_images),
         cmocka_unit_test(test_import_tasks),
         cmocka_unit_test(test_create_image),
+        cmocka_unit_test(test_image_attributes),
         cmocka_unit_test(test_volumes),
+        cmocka_unit_test(test_volume_ops),
         cmocka_unit_test(test_describe_regions_zones),
         cmocka_unit_test(test_account_attributes_and_types),
         cmocka_unit_test(test_describe_tags),

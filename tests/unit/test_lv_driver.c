@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
+#include <sqlite3.h>
 
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv_cache.h"
@@ -115,6 +116,153 @@ static void test_images(void **state)
     cg_image_list_release(&il);
     assert_int_equal(lv_driver.image_deregister(w->drv, w->ami, &err), -1);
     assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+}
+
+/* Deregistering is refused while an instance that is not terminated uses
+ * the image (its disk is an overlay on the template's volume); afterwards an
+ * uploaded volume goes from the pool. */
+static void test_deregister_in_use(void **state)
+{
+    world *w = *state;
+    cg_image_spec spec = {.name = "uploaded"};
+    cg_state_change chg;
+    cg_error err = {0};
+    cg_instance inst;
+    cg_image img;
+    char path[128], ami[24], keep[24], id[24], vol[64];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/disk.raw", w->dir);
+    assert_non_null(f = fopen(path, "wb"));
+    assert_int_equal(ftruncate(fileno(f), 1 << 20), 0);
+    fclose(f);
+    spec.disk_path = path;
+    if (lv_driver.image_register(w->drv, &spec, &img, &err) < 0)
+        fail_msg("register: %s", err.message);
+    snprintf(ami, sizeof(ami), "%s", img.id);
+    snprintf(vol, sizeof(vol), "%s", img.volume);
+    cg_image_release(&img);
+    assert_true(has_volume(w, vol));
+    /* run_one launches w->ami. */
+    snprintf(keep, sizeof(keep), "%s", w->ami);
+    snprintf(w->ami, sizeof(w->ami), "%s", ami);
+    assert_int_equal(lv_state_image_get(w->drv->state, ami, &img, NULL, &err), 1);
+    assert_int_equal(img.last_launched, 0);
+    cg_image_release(&img);
+    run_one(w, id);
+    snprintf(w->ami, sizeof(w->ami), "%s", keep);
+    /* The launch is recorded with the image (EC2 lastLaunchedTime). */
+    assert_true(find(w, id, &inst));
+    assert_int_equal(lv_state_image_get(w->drv->state, ami, &img, NULL, &err), 1);
+    assert_true(img.last_launched > 0 && img.last_launched == inst.launch_time);
+    cg_image_release(&img);
+    cg_instance_release(&inst);
+    assert_int_equal(lv_driver.image_deregister(w->drv, ami, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+    assert_non_null(strstr(err.message, id));
+    cg_error_clear(&err);
+    assert_true(has_volume(w, vol));
+    assert_int_equal(lv_driver.instance_stop(w->drv, id, 1, &chg, &err), 0);
+    assert_int_equal(lv_driver.image_deregister(w->drv, ami, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+    cg_error_clear(&err);
+    assert_int_equal(lv_driver.instance_terminate(w->drv, id, &chg, &err), 0);
+    if (lv_driver.image_deregister(w->drv, ami, &err) < 0)
+        fail_msg("deregister: %s", err.message);
+    assert_false(has_volume(w, vol));
+}
+
+/* image_modify: description and launch permissions, read back. */
+static void test_image_modify(void **state)
+{
+    world *w = *state;
+    const char *add[] = {"444455556666", "111122223333", "444455556666"};
+    const char *remove[] = {"444455556666", "999999999999"};
+    const char *bad[] = {"1234"};
+    cg_image_change chg = {
+        .set_public = 1, .add_users = add, .n_add_users = 3, .description = "new"};
+    cg_error err = {0};
+    cg_image img, stale;
+
+    assert_int_equal(lv_state_image_get(w->drv->state, w->ami, &stale, NULL, &err), 1);
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_string_equal(img.description, "new");
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333 444455556666");
+    cg_image_release(&img);
+    /* A capture job rewrites the row from what it read before: the
+     * attributes changed meanwhile stay. */
+    assert_int_equal(lv_state_image_replace(w->drv->state, &stale, &err), 0);
+    cg_image_release(&stale);
+    assert_int_equal(lv_state_image_get(w->drv->state, w->ami, &img, NULL, &err), 1);
+    assert_string_equal(img.description, "new");
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333 444455556666");
+    cg_image_release(&img);
+    chg = (cg_image_change){.set_public = -1, .remove_users = remove, .n_remove_users = 2};
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_string_equal(img.description, "new");
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333");
+    cg_image_release(&img);
+    /* Refused whole: nothing changes. */
+    chg = (cg_image_change){.set_public = 0, .add_users = bad, .n_add_users = 1};
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, NULL, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_INVALID);
+    cg_error_clear(&err);
+    chg = (cg_image_change){.set_public = -1, .reset_launch = 1, .description = ""};
+    assert_int_equal(lv_driver.image_modify(w->drv, w->ami, &chg, &img, &err), 0);
+    assert_null(img.description);
+    assert_int_equal(img.is_public, 0);
+    assert_null(img.launch_users);
+    cg_image_release(&img);
+    assert_int_equal(lv_driver.image_modify(w->drv, "ami-00000000000000000", &chg, NULL, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+}
+
+/* The images table before the launch-permission columns, with one image. */
+static const char old_images[] =
+    "CREATE TABLE images (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,"
+    " volume TEXT NOT NULL, owned INTEGER NOT NULL DEFAULT 0, kernel TEXT, initrd TEXT,"
+    " cmdline TEXT, architecture TEXT NOT NULL, state TEXT NOT NULL,"
+    " created INTEGER NOT NULL, size INTEGER NOT NULL);"
+    "INSERT INTO images (id, name, volume, architecture, state, created, size) VALUES"
+    " ('ami-0123456789abcdef0', 'old', 'demo.qcow2', 'x86_64', 'available', 1, 2);";
+
+/* A database made before the launch-permission columns: opening it adds
+ * them, and its images read as private, never launched. */
+static void test_image_columns_migrate(void **state)
+{
+    world w = {0};
+    lv_state *st;
+    sqlite3 *db;
+    cg_error err = {0};
+    cg_image img;
+    char path[128], uri[PATH_MAX + 16];
+
+    (void)state;
+    node_uri(uri, sizeof(uri));
+    configure(&w, uri, "cloudgate", "cloudgate-isolated");
+    snprintf(path, sizeof(path), "%s/cloudgate.db", w.dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, old_images, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_non_null(st = lv_state_open(&w.cfg, &err));
+    assert_int_equal(lv_state_image_get(st, "ami-0123456789abcdef0", &img, NULL, &err), 1);
+    assert_string_equal(img.name, "old");
+    assert_int_equal(img.is_public, 0);
+    assert_null(img.launch_users);
+    assert_int_equal(img.last_launched, 0);
+    cg_image_release(&img);
+    assert_int_equal(
+        lv_state_image_set_access(st, "ami-0123456789abcdef0", "d", 1, "111122223333", &err), 0);
+    assert_int_equal(lv_state_image_get(st, "ami-0123456789abcdef0", &img, NULL, &err), 1);
+    assert_int_equal(img.is_public, 1);
+    assert_string_equal(img.launch_users, "111122223333");
+    cg_image_release(&img);
+    lv_state_close(st);
+    cg_config_release(&w.cfg);
+    nftw(w.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void test_run_and_list(void **state)
@@ -611,6 +759,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deregister_in_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_modify, setup, teardown),
+        cmocka_unit_test(test_image_columns_migrate),
         cmocka_unit_test_setup_teardown(test_run_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),

@@ -1,0 +1,171 @@
+/* cloudgate: RunInstances' BlockDeviceMapping.N.
+ *
+ * The mapping named after the image's root device (/dev/vda, as
+ * DescribeImages says; /dev/sda1 and /dev/xvda are taken as the same disk)
+ * sets the root disk's size, never below the image's.  Any other device
+ * (/dev/sdf, /dev/xvdf, /dev/vdf: the guest's vdf) with Ebs.VolumeSize
+ * makes an empty volume per instance, attached at launch; its
+ * DeleteOnTermination defaults to true, as on EC2 for mappings given at
+ * launch.  NoDevice on another device is accepted (the image maps nothing
+ * else); ephemeral (VirtualName) disks and Ebs.SnapshotId are refused.
+ */
+#include "ec2_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GIB (1024ULL * 1024ULL * 1024ULL)
+
+static const char *const launch_volume_types[] = {"standard", "gp2", "gp3", "io1", "io2", "sc1",
+                                                  "st1", NULL};
+
+static int is_root_device(const char *name)
+{
+    return strcmp(name, "/dev/vda") == 0 || strcmp(name, "/dev/sda1") == 0 ||
+           strcmp(name, "/dev/xvda") == 0;
+}
+
+static int fail_mapping(ec2_call *c, const char *why, const char *name)
+{
+    return ec2_fail(c, "InvalidBlockDeviceMapping", "%s (device %.32s)", why, name);
+}
+
+/* BlockDeviceMapping.i.Ebs.VolumeSize in GiB into *gib (0: absent).  0 or -1. */
+static int mapping_size(ec2_call *c, size_t i, unsigned long long *gib)
+{
+    const char *size = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.VolumeSize", i);
+
+    *gib = 0;
+    return size ? ec2_volume_gib(c, size, gib) : 0;
+}
+
+/* The Ebs members a plain disk cannot honour.  0 or -1. */
+static int mapping_refusals(ec2_call *c, size_t i, const char *name)
+{
+    const char *type = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.VolumeType", i);
+    const char *enc = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.Encrypted", i);
+    size_t t;
+
+    if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.VirtualName", i))
+        return fail_mapping(c, "Instance store (ephemeral) volumes are not supported by this "
+                            "cloud: map an EBS volume (Ebs.VolumeSize) instead", name);
+    if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i))
+        return ec2_fail(c, "InvalidParameterValue", "Ebs.SnapshotId is not supported yet: "
+                        "volumes can only be made empty (Ebs.VolumeSize) (device %.32s)", name);
+    if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.Iops", i) ||
+        ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.Throughput", i))
+        return ec2_fail(c, "InvalidParameterValue", "Iops and Throughput are not supported for "
+                        "volumes of type standard (device %.32s)", name);
+    if (enc && strcmp(enc, "false") != 0)
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Encrypted volumes are not supported (device %.32s)", name);
+    for (t = 0; type && launch_volume_types[t] && strcmp(launch_volume_types[t], type); t++)
+        ;
+    if (type && !launch_volume_types[t])
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Value (%.32s) for parameter volumeType is invalid.", type);
+    return 0;
+}
+
+/* Has an earlier mapping (1..i-1) named the same disk? */
+static int seen_device(const cg_launch_disk *d, size_t n, const char *dev, int root_seen,
+                       int root)
+{
+    size_t j;
+
+    if (root)
+        return root_seen;
+    for (j = 0; j < n; j++) {
+        if (strcmp(d[j].device, dev) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spec,
+                           cg_launch_disk **out)
+{
+    cg_launch_disk *d = NULL;
+    size_t n = ec2_params_list_len(c->params, "BlockDeviceMapping"), i, made = 0;
+    unsigned long long gib;
+    int root_seen = 0, ret = -1;
+
+    *out = NULL;
+    if (!n)
+        return 0;
+    if (n > 26) {
+        ec2_fail(c, "InvalidParameterValue", "Too many BlockDeviceMapping items (vda..vdz).");
+        return -1;
+    }
+    if (!(d = calloc(n, sizeof(*d)))) {
+        cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
+
+        return ec2_fail_cg(c, &oom, NULL);
+    }
+    for (i = 1; i <= n; i++) {
+        const char *name = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.DeviceName", i);
+        const char *nodev = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.NoDevice", i);
+        char key[64], dev[8] = "";
+        int root, dot = 1;
+
+        if (!name || !*name) {
+            ec2_fail(c, "MissingParameter", "The request must contain the parameter "
+                     "BlockDeviceMapping.%zu.DeviceName", i);
+            goto cleanup;
+        }
+        root = is_root_device(name);
+        if (mapping_refusals(c, i, name) < 0 || mapping_size(c, i, &gib) < 0)
+            goto cleanup;
+        snprintf(key, sizeof(key), "BlockDeviceMapping.%zu.Ebs.DeleteOnTermination", i);
+        if (ec2_param_bool(c, key, 1, &dot) < 0)
+            goto cleanup;
+        if (!root && ec2_volume_device(c, name, dev, sizeof(dev)) < 0)
+            goto cleanup;
+        if (seen_device(d, made, dev, root_seen, root)) {
+            fail_mapping(c, "The device is mapped more than once", name);
+            goto cleanup;
+        }
+        if (root) {
+            root_seen = 1;
+            if (nodev) {
+                fail_mapping(c, "The root device cannot be suppressed (NoDevice)", name);
+                goto cleanup;
+            }
+            if (!dot) {
+                fail_mapping(c, "The root disk is always deleted with the instance: "
+                             "DeleteOnTermination cannot be false", name);
+                goto cleanup;
+            }
+            if (gib && img->size_bytes && gib * GIB < img->size_bytes) {
+                ec2_fail(c, "InvalidBlockDeviceMapping",
+                         "Volume of size %lluGB is smaller than the image %s (%lluGB): "
+                         "expect size >= %lluGB (device %.32s)", gib, img->id,
+                         (img->size_bytes + GIB - 1) / GIB, (img->size_bytes + GIB - 1) / GIB,
+                         name);
+                goto cleanup;
+            }
+            spec->root_size_bytes = gib * GIB;
+            continue;
+        }
+        if (nodev)
+            continue;   /* nothing of the image's is mapped there */
+        if (!gib) {
+            fail_mapping(c, "snapshotId or volumeSize must be specified", name);
+            goto cleanup;
+        }
+        snprintf(d[made].device, sizeof(d[made].device), "%s", dev);
+        d[made].size_bytes = gib * GIB;
+        d[made].delete_on_termination = dot;
+        made++;
+    }
+    spec->disks = made ? d : NULL;
+    spec->n_disks = made;
+    *out = d;
+    d = NULL;
+    ret = 0;
+
+cleanup:
+    free(d);
+    return ret;
+}
