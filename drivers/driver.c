@@ -343,6 +343,47 @@ void cg_volume_list_release(cg_volume_list *list)
     list->n = 0;
 }
 
+/* ---- snapshots ----------------------------------------------------------- */
+
+void cg_snapshot_release(cg_snapshot *snap)
+{
+    if (!snap)
+        return;
+    free(snap->description);
+    cg_tags_release(&snap->tags);
+    memset(snap, 0, sizeof(*snap));
+}
+
+int cg_snapshot_copy(cg_snapshot *dst, const cg_snapshot *src)
+{
+    int failed = 0;
+
+    if (!dst || !src)
+        return -1;
+    *dst = *src;
+    dst->description = dup_opt(src->description, &failed);
+    if (cg_tags_copy(&dst->tags, &src->tags) < 0)
+        failed = 1;
+    if (failed) {
+        cg_snapshot_release(dst);
+        return -1;
+    }
+    return 0;
+}
+
+void cg_snapshot_list_release(cg_snapshot_list *list)
+{
+    size_t i;
+
+    if (!list)
+        return;
+    for (i = 0; i < list->n; i++)
+        cg_snapshot_release(&list->v[i]);
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}
+
 /* ---- zones -------------------------------------------------------------- */
 
 void cg_zone_list_release(cg_zone_list *list)

@@ -301,6 +301,7 @@ typedef struct cg_volume {
     unsigned long long size_bytes;
     char attached_to[24];     /* instance id, "" when available */
     char device[16];          /* guest target ("vdb"), "" when available */
+    char snapshot_id[24];     /* made from this snapshot, "" when empty at creation */
     int delete_on_termination; /* attached: deleted with its instance */
     time_t created;
     cg_tags tags;
@@ -318,6 +319,8 @@ typedef struct cg_volume_spec {
     unsigned long long size_bytes;  /* > 0; rounded up to a MiB */
     const char *format;       /* NULL: "qcow2" */
     const cg_tags *tags;      /* NULL */
+    const char *snapshot_id;  /* NULL: empty; else a copy of this completed snapshot
+                               * (size_bytes 0: the snapshot's; smaller: CG_ERR_INVALID) */
     const char *instance_id;  /* recorded as attached to it (a launch's disk); NULL: none */
     const char *device;       /* with instance_id: its target ("vdb") */
     int delete_on_termination; /* with instance_id */
@@ -327,6 +330,46 @@ void cg_volume_release(cg_volume *vol);
 int cg_volume_copy(cg_volume *dst, const cg_volume *src);
 void cg_volume_list_release(cg_volume_list *list);
 
+/* ---- snapshots (point-in-time copies of a volume or a root disk) ------- */
+
+typedef struct cg_snapshot {
+    char id[24];              /* "snap-" + 17 hex digits; also the storage volume's name stem */
+    char volume_id[24];       /* the source: "vol-..." or, for a root disk, "i-..." */
+    char zone[64];
+    char state[16];           /* "pending", "completed", "error" */
+    int progress;             /* 0..100 */
+    unsigned long long size_bytes;  /* the source's virtual size */
+    time_t started;
+    char *description;        /* may be NULL */
+    char owner[32];           /* the account id */
+    char image_id[24];        /* an image using it ("" none: DeleteSnapshot allowed) */
+    char copy_of[24];         /* CopySnapshot: the source snapshot, else "" */
+    char job_id[32];          /* the job making it while pending, else "" */
+    int encrypted;            /* always 0 */
+    cg_tags tags;
+} cg_snapshot;
+
+typedef struct cg_snapshot_list {
+    cg_snapshot *v;
+    size_t n;
+} cg_snapshot_list;
+
+/* What CreateSnapshot / CopySnapshot ask for. */
+typedef struct cg_snapshot_spec {
+    const char *source_id;    /* "vol-..." , "i-..." (its root disk) or "snap-..." (a copy) */
+    const char *description;  /* NULL */
+    const char *job_id;       /* the job that copies the bytes, NULL: none */
+    const cg_tags *tags;      /* NULL */
+} cg_snapshot_spec;
+
+/* Called by snapshot_copy as bytes are copied: done of total (bytes). */
+typedef void (*cg_progress_fn)(unsigned long long done, unsigned long long total, void *arg);
+/* Polled by snapshot_copy: 1 stops the copy (then it fails with CG_ERR_STATE). */
+typedef int (*cg_cancelled_fn)(void *arg);
+
+void cg_snapshot_release(cg_snapshot *snap);
+int cg_snapshot_copy(cg_snapshot *dst, const cg_snapshot *src);
+void cg_snapshot_list_release(cg_snapshot_list *list);
 /* One size change of a volume (EC2 ModifyVolume). */
 typedef struct cg_volume_mod {
     char volume_id[24];
@@ -482,7 +525,25 @@ typedef struct cg_driver {
     int (*volume_set_delete_on_termination)(cg_drv *drv, const char *instance_id,
                                             const char *device, int flag, cg_error *err);
 
-    /* Tags on an instance ("i-...") or image ("ami-..."). */
+    /* All snapshots, oldest first. */
+    int (*snapshot_list)(cg_drv *drv, cg_snapshot_list *out, cg_error *err);
+    /* Record a snapshot "pending" (progress 0) of spec->source_id, which
+     * must exist (CG_ERR_NOT_FOUND; a source snapshot must be completed,
+     * else CG_ERR_STATE).  No bytes yet: snapshot_copy makes them. */
+    int (*snapshot_create_pending)(cg_drv *drv, const cg_snapshot_spec *spec, cg_snapshot *out,
+                                   cg_error *err);
+    /* The copy of a pending snapshot (runs in its job): a point-in-time,
+     * crash-consistent copy of the source into the standalone volume
+     * "<snap-id>.qcow2" of the zone's pool, without pausing a running guest
+     * (libvirt push-mode backup); then "completed".  On failure or cancel
+     * the partial volume is removed; the row stays for snapshot_delete. */
+    int (*snapshot_copy)(cg_drv *drv, const char *snapshot_id, cg_progress_fn progress,
+                         cg_cancelled_fn cancelled, void *arg, cg_error *err);
+    /* Remove a snapshot and its volume.  An image using it is CG_ERR_CONFLICT;
+     * a pending one CG_ERR_STATE unless force (a job's rollback). */
+    int (*snapshot_delete)(cg_drv *drv, const char *snapshot_id, int force, cg_error *err);
+
+    /* Tags on an instance ("i-..."), image ("ami-...") or snapshot ("snap-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);
     /* Remove keys; a NULL value removes the key whatever its value. */
     int (*tags_delete)(cg_drv *drv, const char *resource_id, const cg_tags *tags,

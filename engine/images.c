@@ -19,6 +19,7 @@
 #include "disk_writer.h"
 #include "guest.h"
 #include "import_source.h"
+#include "snapshots.h"
 
 #define MB (1024.0 * 1024.0)
 /* Bytes per send to libvirt's upload stream (disk_writer.h says why): one
@@ -480,9 +481,7 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
     }
 }
 
-/* Are all zones reachable?  Rolling back deletes volumes in every zone:
- * at start-up the connections come up on their own threads. */
-static int zones_up(const cg_core *c, double wait_sec)
+int cg_core_zones_up(const cg_core *c, double wait_sec)
 {
     double end = cg_monotonic() + wait_sec;
     cg_zone_list zl;
@@ -513,6 +512,8 @@ int cg_core_recover(const cg_core *c, cg_error *err)
     size_t i;
     int n, total = 0;
 
+    if ((total = cg_snapshots_recover(c, err)) < 0)
+        return -1;
     /* Every job rolled back here left a pending image: none, nothing to do
      * (and no waiting for zones). */
     if (CG_DRV_CALL(c->driver, c->drv, image_list, err, &il) < 0)
@@ -521,12 +522,12 @@ int cg_core_recover(const cg_core *c, cg_error *err)
         n += strcmp(il.v[i].state, "pending") == 0;
     cg_image_list_release(&il);
     if (n == 0)
-        return 0;
+        return total;
     /* Unreachable zones would keep their copies: the pending images then
      * stay (not launchable) until a start that reaches every zone. */
-    if (!zones_up(c, 30.0)) {
+    if (!cg_core_zones_up(c, 30.0)) {
         cg_warn("a zone is unreachable: interrupted image jobs are rolled back at a later start");
-        return 0;
+        return total;
     }
 
     for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {

@@ -66,6 +66,11 @@ int cg_capture_submit(const cg_core *core, const cg_capture_spec *spec, cg_image
 int cg_image_inspect(const cg_core *core, const char *image_id, cg_os_info *out,
                      cg_error *err);
 
+/* Are all zones reachable (waiting up to wait_sec)?  Rolling back deletes
+ * volumes in every zone: at start-up the connections come up on their own
+ * threads.  1 or 0. */
+int cg_core_zones_up(const cg_core *core, double wait_sec);
+
 /* At start-up: roll back the jobs a crash interrupted (their pending images
  * and volumes).  Returns how many, or -1. */
 int cg_core_recover(const cg_core *core, cg_error *err);

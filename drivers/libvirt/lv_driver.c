@@ -142,6 +142,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         goto error;
     drv->events_started = 1;
     if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0 ||
+        lv_snapstate_init(drv->state, err) < 0 ||
         lv_intent_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
@@ -250,6 +251,8 @@ static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remo
         return lv_image_tags(drv, id, tags, remove, err);
     if (strncmp(id, "vol-", 4) == 0)
         return lv_volstate_tags(drv->state, id, tags, remove, err);
+    if (strncmp(id, "snap-", 5) == 0)
+        return lv_snapshot_tags(drv, id, tags, remove, err);
     cg_error_set(err, CG_ERR_NOT_FOUND, "resource %s does not exist", id);
     return -1;
 }
@@ -299,6 +302,10 @@ const cg_driver lv_driver = {
     .volume_delete = lv_volume_delete,
     .volume_attach = lv_volume_attach,
     .volume_detach = lv_volume_detach,
+    .snapshot_list = lv_snapshot_list,
+    .snapshot_create_pending = lv_snapshot_create_pending,
+    .snapshot_copy = lv_snapshot_copy,
+    .snapshot_delete = lv_snapshot_delete,
     .volume_modify = lv_volume_modify,
     .volume_mod_list = lv_volume_mod_list,
     .volume_set_delete_on_termination = lv_volume_set_delete_on_termination,

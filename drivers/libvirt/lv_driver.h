@@ -229,6 +229,44 @@ int lv_volstate_set_delete_on_termination(lv_state *st, const char *instance_id,
  * volume's tags, all or none.  CG_ERR_NOT_FOUND when there is no volume. */
 int lv_volstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove, cg_error *err);
 
+/* ---- snapshots (lv_snapshots.c; records in lv_snapstate.c) ---- */
+
+int lv_snapshot_list(cg_drv *drv, cg_snapshot_list *out, cg_error *err);
+int lv_snapshot_create_pending(cg_drv *drv, const cg_snapshot_spec *spec, cg_snapshot *out,
+                               cg_error *err);
+int lv_snapshot_copy(cg_drv *drv, const char *snapshot_id, cg_progress_fn progress,
+                     cg_cancelled_fn cancelled, void *arg, cg_error *err);
+int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error *err);
+/* Set (remove == 0) or delete (remove == 1) tags of a snapshot (for tags_set
+ * and tags_delete on "snap-" ids). */
+int lv_snapshot_tags(cg_drv *drv, const char *snapshot_id, const cg_tags *tags, int remove,
+                     cg_error *err);
+/* Copy snapshot_id's bytes into a new volume `name` of the pool in format,
+ * grown to capacity when that is larger.  Its path (malloc'd), or NULL
+ * (reported; nothing left). */
+char *lv_snapshot_restore(cg_drv *drv, virConnectPtr conn, const char *snapshot_id,
+                          const char *name, unsigned long long capacity, const char *format,
+                          cg_error *err);
+
+int lv_snapstate_init(lv_state *st, cg_error *err);
+/* Insert (tags included).  0 or -1. */
+int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err);
+/* 1 found (out filled; caller releases), 0 not (not reported), -1 error. */
+int lv_snapstate_get(lv_state *st, const char *id, cg_snapshot *out, cg_error *err);
+/* All snapshots, oldest first, appended to out.  0 or -1. */
+int lv_snapstate_list(lv_state *st, cg_snapshot_list *out, cg_error *err);
+/* A pending snapshot's progress (0..100).  0 or -1. */
+int lv_snapstate_progress(lv_state *st, const char *id, int progress, cg_error *err);
+/* pending -> completed (progress 100).  0, or -1 (CG_ERR_NOT_FOUND: not pending). */
+int lv_snapstate_complete(lv_state *st, const char *id, cg_error *err);
+/* Delete unless an image uses it or (without force) it is pending: 1
+ * deleted, 0 not, -1 error. */
+int lv_snapstate_delete(lv_state *st, const char *id, int force, cg_error *err);
+/* Set or (remove) delete tags; at most 50 per snapshot (CG_ERR_INVALID).
+ * CG_ERR_NOT_FOUND when there is no such snapshot.  0 or -1. */
+int lv_snapstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
+                      cg_error *err);
+
 /* ---- displays: headless, VNC, SPICE (lv_displayops.c; XML in lv_display.c) ---- */
 
 struct lv_domain_spec;
@@ -260,7 +298,7 @@ int lv_image_set_display(cg_drv *drv, const char *image_id, cg_display display, 
 /* Intent kinds: what an unfinished operation named `name` may have left. */
 #define LV_INTENT_LAUNCH "launch"       /* i-...; data: client token or "" */
 #define LV_INTENT_CAPTURE "capture"     /* ami-...; data: "<instance-id>[ pause]" */
-#define LV_INTENT_VOLUME "volume"       /* vol-...; data: the storage volume's name */
+#define LV_INTENT_VOLUME "volume"       /* vol-... or snap-...; data: the storage volume's name */
 #define LV_INTENT_TERMINATE "terminate" /* i-...; data: the domain's XML */
 
 int lv_intent_init(lv_state *st, cg_error *err);

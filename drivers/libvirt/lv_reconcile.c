@@ -338,14 +338,19 @@ static int fix_capture(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent
 /* A volume created or deleted halfway.  data: the storage volume's name. */
 static int fix_volume(cg_drv *drv, virConnectPtr conn, const intent *it)
 {
+    int snap = strncmp(it->name, "snap-", 5) == 0;
     cg_volume vol;
-    int rc = lv_volstate_get(drv->state, it->name, &vol, NULL);
+    cg_snapshot s;
+    int rc;
 
-    if (rc == 1)
+    /* A snapshot's bytes are named by its row in the snapshots table. */
+    if (snap && (rc = lv_snapstate_get(drv->state, it->name, &s, NULL)) == 1)
+        cg_snapshot_release(&s);
+    else if (!snap && (rc = lv_volstate_get(drv->state, it->name, &vol, NULL)) == 1)
         cg_volume_release(&vol);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    drop_volume(drv, conn, it->data, "no volume record");
+    drop_volume(drv, conn, it->data, snap ? "no snapshot record" : "no volume record");
     return 0;
 }
 

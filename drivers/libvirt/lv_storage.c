@@ -407,8 +407,12 @@ char *lv_storage_create(virConnectPtr conn, const char *pool, const char *name,
     return path;
 }
 
-int lv_storage_clone(virConnectPtr conn, const char *pool, const char *src, const char *name,
-                     unsigned long long *capacity, cg_error *err)
+/* Copy volume src into a new standalone volume name of format, at least
+ * capacity bytes (0: src's size; larger: grown).  *cap gets the size, *path
+ * (when not NULL) the new volume's path.  0, or -1 with nothing left. */
+static int clone_volume(virConnectPtr conn, const char *pool, const char *src, const char *name,
+                        unsigned long long capacity, const char *format,
+                        unsigned long long *cap, char **path, cg_error *err)
 {
     virStoragePoolPtr p = NULL;
     virStorageVolPtr sv = NULL, vol = NULL;
@@ -422,14 +426,25 @@ int lv_storage_clone(virConnectPtr conn, const char *pool, const char *src, cons
         lv_report(err, conn, CG_ERR_INTERNAL, "volume '%s'", src);
         goto cleanup;
     }
+    if (capacity < info.capacity)
+        capacity = info.capacity;
     /* No backing store in the XML: the copy stands alone. */
-    if (!(xml = lv_volxml_build(name, info.capacity, "qcow2", NULL, NULL, err)))
+    if (!(xml = lv_volxml_build(name, capacity, format, NULL, NULL, err)))
         goto cleanup;
     if (!(vol = virStorageVolCreateXMLFrom(p, xml, sv, 0))) {
         lv_report(err, conn, CG_ERR_INTERNAL, "copy volume '%s' to '%s'", src, name);
         goto cleanup;
     }
-    *capacity = info.capacity;
+    /* Grown when the copy kept the source's size (the guest grows its
+     * filesystem, as on EC2). */
+    if (virStorageVolGetInfo(vol, &info) < 0 ||
+        (info.capacity < capacity && virStorageVolResize(vol, capacity, 0) < 0) ||
+        (path && !(*path = virStorageVolGetPath(vol)))) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "volume '%s'", name);
+        virStorageVolDelete(vol, 0);
+        goto cleanup;
+    }
+    *cap = capacity;
     ret = 0;
 
 cleanup:
@@ -441,4 +456,21 @@ cleanup:
         virStoragePoolFree(p);
     free(xml);
     return ret;
+}
+
+int lv_storage_clone(virConnectPtr conn, const char *pool, const char *src, const char *name,
+                     unsigned long long *capacity, cg_error *err)
+{
+    return clone_volume(conn, pool, src, name, 0, "qcow2", capacity, NULL, err);
+}
+
+char *lv_storage_clone_grown(virConnectPtr conn, const char *pool, const char *src,
+                             const char *name, unsigned long long capacity, const char *format,
+                             cg_error *err)
+{
+    unsigned long long cap;
+    char *path = NULL;
+
+    return clone_volume(conn, pool, src, name, capacity, format, &cap, &path, err) == 0 ? path
+                                                                                        : NULL;
 }

@@ -58,4 +58,11 @@ char *lv_storage_create(virConnectPtr conn, const char *pool, const char *name,
 int lv_storage_clone(virConnectPtr conn, const char *pool, const char *src, const char *name,
                      unsigned long long *capacity, cg_error *err);
 
+/* lv_storage_clone into format ("qcow2" or "raw") and at least capacity
+ * bytes (grown when the source is smaller).  Its path (malloc'd), or NULL
+ * (reported; nothing left behind). */
+char *lv_storage_clone_grown(virConnectPtr conn, const char *pool, const char *src,
+                             const char *name, unsigned long long capacity, const char *format,
+                             cg_error *err);
+
 #endif

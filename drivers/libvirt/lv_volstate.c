@@ -21,28 +21,36 @@ static const char schema[] =
     " id TEXT PRIMARY KEY, name TEXT, description TEXT, zone TEXT NOT NULL,"
     " format TEXT NOT NULL, size INTEGER NOT NULL, created INTEGER NOT NULL,"
     " instance_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
-    " delete_on_termination INTEGER NOT NULL DEFAULT 0);"
+    " delete_on_termination INTEGER NOT NULL DEFAULT 0,"
+    " snapshot_id TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS volume_tags ("
     " volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (volume_id, key));";
 
 #define VOL_COLS \
     "id, name, description, zone, format, size, created, instance_id, device," \
-    " delete_on_termination"
+    " delete_on_termination, snapshot_id"
 
 /* Columns added since the volumes table was first created: CREATE TABLE IF
  * NOT EXISTS leaves an older database's table as it was.  0 or -1. */
 static int migrate(sqlite3 *db, cg_error *err)
 {
-    long long has = 0;
+    static const char *const added[][2] = {
+        {"delete_on_termination", "ALTER TABLE volumes ADD COLUMN delete_on_termination"
+                                  " INTEGER NOT NULL DEFAULT 0"},
+        {"snapshot_id", "ALTER TABLE volumes ADD COLUMN snapshot_id TEXT NOT NULL DEFAULT ''"},
+    };
+    long long has;
+    size_t i;
 
-    if (cg_db_int(db, err, &has, "SELECT count(*) FROM pragma_table_info('volumes')"
-                                 " WHERE name = 'delete_on_termination'", NULL) < 0)
-        return -1;
-    if (has)
-        return 0;
-    return cg_db_exec(db, "ALTER TABLE volumes ADD COLUMN delete_on_termination INTEGER NOT NULL"
-                          " DEFAULT 0", err);
+    for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        has = 0;
+        if (cg_db_int(db, err, &has, "SELECT count(*) FROM pragma_table_info('volumes')"
+                                     " WHERE name = ?", "s", added[i][0]) < 0 ||
+            (!has && cg_db_exec(db, added[i][1], err) < 0))
+            return -1;
+    }
+    return 0;
 }
 
 int lv_volstate_init(lv_state *st, cg_error *err)
@@ -71,6 +79,7 @@ static int from_row(sqlite3 *db, sqlite3_stmt *s, cg_volume *vol, cg_error *err)
     cg_db_col_copy(s, 7, vol->attached_to, sizeof(vol->attached_to));
     cg_db_col_copy(s, 8, vol->device, sizeof(vol->device));
     vol->delete_on_termination = sqlite3_column_int(s, 9) != 0;
+    cg_db_col_copy(s, 10, vol->snapshot_id, sizeof(vol->snapshot_id));
     snprintf(vol->state, sizeof(vol->state), "%s", vol->attached_to[0] ? "in-use" : "available");
     if (oom || !(t = cg_db_prep(db, err, "SELECT key, value FROM volume_tags"
                                          " WHERE volume_id = ? ORDER BY rowid", "s", vol->id)))
@@ -101,10 +110,10 @@ static int insert(sqlite3 *db, const cg_volume *vol, cg_error *err)
     size_t i;
 
     if (cg_db_run(db, err, "insert volume",
-                  "INSERT INTO volumes (" VOL_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
-                  "sssssIIssi", vol->id, vol->name, vol->description, vol->zone, vol->format,
+                  "INSERT INTO volumes (" VOL_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                  "sssssIIssis", vol->id, vol->name, vol->description, vol->zone, vol->format,
                   (long long)vol->size_bytes, (long long)vol->created, vol->attached_to,
-                  vol->device, vol->delete_on_termination) < 0)
+                  vol->device, vol->delete_on_termination, vol->snapshot_id) < 0)
         return -1;
     for (i = 0; i < vol->tags.n; i++) {
         if (cg_db_run(db, err, "insert volume tag",

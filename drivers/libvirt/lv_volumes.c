@@ -210,11 +210,42 @@ static int check_spec(const cg_volume_spec *spec, const char **format, cg_error 
                      spec->device ? spec->device : "");
         return -1;
     }
-    if (spec->size_bytes == 0 || spec->size_bytes > VOLUME_MAX_BYTES) {
+    if ((spec->size_bytes == 0 && !spec->snapshot_id) || spec->size_bytes > VOLUME_MAX_BYTES) {
         cg_error_set(err, CG_ERR_INVALID, "a volume's size must be between 1 byte and 16 TiB");
         return -1;
     }
     return 0;
+}
+
+/* A volume from a snapshot: the snapshot (completed) decides the zone and
+ * the least size.  Into vol: zone, snapshot_id, size (unrounded).  0 or -1. */
+static int from_snapshot(cg_drv *drv, const cg_volume_spec *spec, cg_volume *vol, cg_error *err)
+{
+    cg_snapshot snap;
+    int rc, ret = -1;
+
+    if ((rc = lv_snapstate_get(drv->state, spec->snapshot_id, &snap, err)) <= 0) {
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s does not exist", spec->snapshot_id);
+        return -1;
+    }
+    if (strcmp(snap.state, "completed") != 0)
+        cg_error_set(err, CG_ERR_STATE, "snapshot %s is %s", snap.id, snap.state);
+    else if (spec->zone && strcmp(spec->zone, snap.zone) != 0)
+        cg_error_set(err, CG_ERR_INVALID, "snapshot %s is in zone %s, not %s", snap.id,
+                     snap.zone, spec->zone);
+    else if (spec->size_bytes && spec->size_bytes < snap.size_bytes)
+        cg_error_set(err, CG_ERR_INVALID, "a volume of snapshot %s needs at least %llu bytes",
+                     snap.id, snap.size_bytes);
+    else
+        ret = 0;
+    if (ret == 0) {
+        snprintf(vol->zone, sizeof(vol->zone), "%s", snap.zone);
+        snprintf(vol->snapshot_id, sizeof(vol->snapshot_id), "%s", snap.id);
+        vol->size_bytes = spec->size_bytes ? spec->size_bytes : snap.size_bytes;
+    }
+    cg_snapshot_release(&snap);
+    return ret;
 }
 
 int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg_error *err)
@@ -227,7 +258,10 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
     int intent = 0, ret = -1;
 
     memset(&vol, 0, sizeof(vol));
-    if (check_spec(spec, &format, err) < 0 || !(h = lv_drv_pick_zone(drv, spec->zone, err)))
+    vol.size_bytes = spec->size_bytes;
+    if (check_spec(spec, &format, err) < 0 ||
+        (spec->snapshot_id && from_snapshot(drv, spec, &vol, err) < 0) ||
+        !(h = lv_drv_pick_zone(drv, spec->snapshot_id ? vol.zone : spec->zone, err)))
         return -1;
     cg_new_id(vol.id, sizeof(vol.id), "vol-");
     snprintf(vol.zone, sizeof(vol.zone), "%s", lv_host_zone(h));
@@ -240,7 +274,7 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
         snprintf(vol.device, sizeof(vol.device), "%s", spec->device ? spec->device : "");
         vol.delete_on_termination = spec->delete_on_termination;
     }
-    vol.size_bytes = (spec->size_bytes + MIB - 1) / MIB * MIB;
+    vol.size_bytes = (vol.size_bytes + MIB - 1) / MIB * MIB;
     vol.created = time(NULL);
     if ((spec->name && !(vol.name = strdup(spec->name))) ||
         (spec->description && !(vol.description = strdup(spec->description))) ||
@@ -253,16 +287,20 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
         lv_intent_add(drv->state, LV_INTENT_VOLUME, vol.id, vol.zone, name, err) < 0)
         goto cleanup;
     intent = 1;
-    if (!(path = lv_storage_create(conn, drv->cfg->storage_pool, name, vol.size_bytes, format,
-                                   err)))
+    if (spec->snapshot_id)
+        path = lv_snapshot_restore(drv, conn, vol.snapshot_id, name, vol.size_bytes, format, err);
+    else
+        path = lv_storage_create(conn, drv->cfg->storage_pool, name, vol.size_bytes, format,
+                                 err);
+    if (!path)
         goto cleanup;
     if (lv_volstate_add(drv->state, &vol, err) < 0) {
         /* No record, no volume. */
         lv_storage_delete(conn, drv->cfg->storage_pool, name, NULL);
         goto cleanup;
     }
-    cg_info("volume %s created in zone %s (%llu MiB, %s)", vol.id, vol.zone,
-            vol.size_bytes / MIB, format);
+    cg_info("volume %s created in zone %s (%llu MiB, %s%s%s)", vol.id, vol.zone,
+            vol.size_bytes / MIB, format, vol.snapshot_id[0] ? ", from " : "", vol.snapshot_id);
     /* The row is the commit point; vol's id moves to *out below. */
     lv_intent_done(drv->state, vol.id);
     intent = 0;

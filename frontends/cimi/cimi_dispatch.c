@@ -36,6 +36,8 @@ static const cimi_collection collections[] = {
      cimi_volume_template_create, NULL, NULL, cimi_volume_template_delete, NULL},
     {"volumeConfigs", "VolumeConfiguration", "volumeConfigurations", cimi_list_volume_configs,
      cimi_volume_config_create, NULL, NULL, cimi_volume_config_delete, NULL},
+    {"volumeImages", "VolumeImage", "volumeImages", cimi_list_volume_images, NULL, NULL, NULL,
+     cimi_volume_image_delete, NULL},
     {"jobs", "Job", "jobs", cimi_list_jobs, NULL, NULL, cimi_job_action, NULL, NULL},
 };
 

@@ -211,6 +211,8 @@ cimi_obj *cimi_build_machine_config(const char *base, const cg_instance_type *t)
 cimi_obj *cimi_build_machine_image(const char *base, const cg_config *cfg, const cg_image *img);
 cimi_obj *cimi_build_credential(const char *base, const cg_keypair *kp);
 cimi_obj *cimi_build_volume(const char *base, const cg_volume *vol);
+/* A VolumeImage: an EBS snapshot (imageLocation: its volume in the pool). */
+cimi_obj *cimi_build_volume_image(const char *base, const cg_snapshot *snap);
 /* Stored resources from their canonical body (see cimi_templates.c). */
 cimi_obj *cimi_build_machine_template(const char *base, const cimi_stored *s);
 cimi_obj *cimi_build_volume_config(const char *base, const cimi_stored *s);
@@ -332,6 +334,9 @@ int cimi_template_resolve(cimi_call *c, json_object *canon, cimi_launch *l);
 int cimi_list_volumes(cimi_call *c, cimi_obj ***out, size_t *n);
 void cimi_volume_create(cimi_call *c);
 void cimi_volume_delete(cimi_call *c, const char *id);
+/* volumeImages: the driver's snapshots (made by EC2 CreateSnapshot). */
+int cimi_list_volume_images(cimi_call *c, cimi_obj ***out, size_t *n);
+void cimi_volume_image_delete(cimi_call *c, const char *id);
 /* machines/ID/volumes[/VOL]: list, attach (POST), detach (DELETE). */
 int cimi_machine_volumes(cimi_call *c, const char *id, const char *rest);
 /* The MachineVolumeCollection of machine id ($expand), or NULL. */

@@ -141,6 +141,7 @@ cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg)
     add_href(o, "volumes", base, "volumes");
     add_href(o, "volumeTemplates", base, "volumeTemplates");
     add_href(o, "volumeConfigs", base, "volumeConfigs");
+    add_href(o, "volumeImages", base, "volumeImages");
     add_href(o, "jobs", base, "jobs");
     return o;
 }

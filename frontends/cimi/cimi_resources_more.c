@@ -89,6 +89,27 @@ cimi_obj *cimi_build_volume(const char *base, const cg_volume *vol)
     return o;
 }
 
+cimi_obj *cimi_build_volume_image(const char *base, const cg_snapshot *snap)
+{
+    cimi_obj *o = cimi_obj_new("VolumeImage");
+    char loc[1024];
+
+    if (!o)
+        return NULL;
+    add_common(o, base, "volumeImages", snap->id, cg_tags_get(&snap->tags, "Name"),
+               snap->description, snap->started);
+    add_tag_props(o, &snap->tags);
+    cimi_add_str(o, "state", strcmp(snap->state, "completed") == 0 ? "AVAILABLE"
+                             : strcmp(snap->state, "pending") == 0 ? "CREATING" : "ERROR");
+    /* Where its bytes are: a volume of the zone's storage pool. */
+    snprintf(loc, sizeof(loc), "libvirt-pool://%s/%s.qcow2", snap->zone, snap->id);
+    cimi_add_str(o, "imageLocation", loc);
+    cimi_add_bool(o, "bootable", strncmp(snap->volume_id, "i-", 2) == 0);
+    if (strcmp(snap->state, "pending") != 0 && !snap->image_id[0])
+        add_op(o, "delete");
+    return o;
+}
+
 cimi_obj *cimi_build_machine_volume(const char *base, const cg_volume *vol)
 {
     cimi_obj *o = cimi_obj_new("MachineVolume");

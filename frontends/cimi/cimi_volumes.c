@@ -1,6 +1,7 @@
-/* cloudgate: CIMI Volumes (libvirt storage volumes through the driver) and
- * a machine's volumes collection: add = attach (hot-plug when running),
- * delete = detach, both as jobs. */
+/* cloudgate: CIMI Volumes (libvirt storage volumes through the driver), a
+ * machine's volumes collection: add = attach (hot-plug when running),
+ * delete = detach, both as jobs; and VolumeImages (the driver's snapshots,
+ * made by EC2 CreateSnapshot/CopySnapshot: listed and deleted here). */
 #include "cimi_internal.h"
 
 #include <stdio.h>
@@ -161,6 +162,44 @@ void cimi_volume_delete(cimi_call *c, const char *id)
     cg_error err = {0};
 
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, volume_delete, &err, id) < 0) {
+        cimi_fail_cg(c, &err);
+        return;
+    }
+    gw_response_set_body(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, NULL, 0);
+}
+
+/* ---- volumeImages ---------------------------------------------------------------- */
+
+int cimi_list_volume_images(cimi_call *c, cimi_obj ***out, size_t *n)
+{
+    cg_snapshot_list snaps = {0};
+    cg_error err = {0};
+    size_t i;
+    int ret = -1;
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, snapshot_list, &err, &snaps) < 0)
+        return cimi_fail_cg(c, &err);
+    if (cimi_alloc_objs(c, out, snaps.n) < 0)
+        goto cleanup;
+    for (i = 0; i < snaps.n; i++) {
+        if (!((*out)[(*n)++] = cimi_build_volume_image(c->base, &snaps.v[i]))) {
+            cimi_fail(c, 500, "out of memory");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    cg_snapshot_list_release(&snaps);
+    return ret;
+}
+
+void cimi_volume_image_delete(cimi_call *c, const char *id)
+{
+    cg_error err = {0};
+
+    /* Not while pending (its job owns it) nor while an image uses it: 409. */
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, snapshot_delete, &err, id, 0) < 0) {
         cimi_fail_cg(c, &err);
         return;
     }

@@ -188,6 +188,17 @@ int ec2_describe_volumes(ec2_call *c);
 int ec2_attach_volume(ec2_call *c);
 int ec2_detach_volume(ec2_call *c);
 int ec2_delete_volume(ec2_call *c);
+/* ec2_snapshots.c */
+int ec2_create_snapshot(ec2_call *c);
+int ec2_describe_snapshots(ec2_call *c);
+int ec2_delete_snapshot(ec2_call *c);
+int ec2_copy_snapshot(ec2_call *c);
+/* Their documents: CreateSnapshot (the snapshot's fields), DescribeSnapshots
+ * (<snapshotSet> in the order given), CopySnapshot (snapshotId, tagSet). */
+char *ec2_xml_create_snapshot(const char *request_id, const cg_snapshot *s, size_t *len);
+char *ec2_xml_describe_snapshots(const char *request_id, const cg_snapshot *const *v, size_t n,
+                                 const char *next_token, size_t *len);
+char *ec2_xml_copy_snapshot(const char *request_id, const cg_snapshot *s, size_t *len);
 /* InvalidVolume.NotFound for id; returns -1. */
 int ec2_fail_volume_not_found(ec2_call *c, const char *id);
 /* All volumes into list; the one called id (checked: shape, existence)

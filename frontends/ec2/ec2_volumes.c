@@ -1,7 +1,8 @@
 /* cloudgate: EC2 volume actions: CreateVolume, DescribeVolumes, AttachVolume,
  * DetachVolume, DeleteVolume, over the driver's volume_* operations.
  *
- * Volumes are plain disks: no snapshots, encryption or IOPS; every volume
+ * Volumes are plain disks: no encryption or IOPS (a volume may be made from
+ * a snapshot: CreateVolume's SnapshotId); every volume
  * reports volumeType "standard".  Attach and detach finish before the answer
  * (EC2 answers "attaching"/"detaching" and finishes later): the answer says
  * "attached" / "detached".  A device "/dev/sdf", "xvdf", "/dev/vdf" or "vdf"
@@ -23,7 +24,7 @@ static const char *const volume_types[] = {"standard", "gp2", "gp3", "io1", "io2
 static const char *const volume_filters[] = {
     "volume-id", "status", "availability-zone", "size", "volume-type",
     "attachment.instance-id", "attachment.device", "attachment.status",
-    "attachment.delete-on-termination", "tag-key", "tag-value", "tag:", NULL,
+    "attachment.delete-on-termination", "tag-key", "tag-value", "tag:", "snapshot-id", NULL,
 };
 
 /* ---- documents ---------------------------------------------------------- */
@@ -47,7 +48,7 @@ static void xml_volume(ec2_xml *x, const cg_volume *v)
 {
     ec2_xml_str(x, "volumeId", v->id);
     ec2_xml_int(x, "size", (long long)((v->size_bytes + GIB - 1) / GIB));
-    ec2_xml_str(x, "snapshotId", "");
+    ec2_xml_str(x, "snapshotId", v->snapshot_id);
     ec2_xml_str(x, "availabilityZone", v->zone);
     ec2_xml_str(x, "status", v->state);
     ec2_xml_time(x, "createTime", v->created);
@@ -196,6 +197,36 @@ static int zone_known(ec2_call *c, const char *zone)
     return ret;
 }
 
+/* The snapshot a volume is made from: it exists, is completed, in zone,
+ * and fits in gib (0: the snapshot's size).  0 or -1. */
+static int snapshot_fits(ec2_call *c, const char *id, const char *zone, unsigned long long gib)
+{
+    cg_snapshot_list list = {0};
+    const cg_snapshot *s = NULL;
+    cg_error err = {0};
+    size_t i;
+    int ret = -1;
+
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, snapshot_list, &err, &list) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    for (i = 0; i < list.n && !s; i++)
+        s = strcmp(list.v[i].id, id) == 0 ? &list.v[i] : NULL;
+    if (!s)
+        ec2_fail(c, "InvalidSnapshot.NotFound", "The snapshot '%.64s' does not exist.", id);
+    else if (strcmp(s->state, "completed") != 0)
+        ec2_fail(c, "IncorrectState", "Snapshot '%s' is in the '%s' state.", id, s->state);
+    else if (strcmp(s->zone, zone) != 0)
+        ec2_fail(c, "InvalidParameterValue", "Snapshot '%s' is in availability zone %s; "
+                 "volumes from it are made there.", id, s->zone);
+    else if (gib && gib * GIB < s->size_bytes)
+        ec2_fail(c, "InvalidParameterValue", "Volume of %llu GiB is smaller than snapshot '%s', "
+                 "expect size >= %llu GiB", gib, id, (s->size_bytes + GIB - 1) / GIB);
+    else
+        ret = 0;
+    cg_snapshot_list_release(&list);
+    return ret;
+}
+
 /* ---- actions ------------------------------------------------------------ */
 
 int ec2_create_volume(ec2_call *c)
@@ -203,6 +234,7 @@ int ec2_create_volume(ec2_call *c)
     const char *zone = ec2_params_get(c->params, "AvailabilityZone");
     const char *size = ec2_params_get(c->params, "Size");
     const char *type = ec2_params_get(c->params, "VolumeType");
+    const char *snap = ec2_params_get(c->params, "SnapshotId");
     cg_volume_spec spec = {0};
     cg_volume vol = {0};
     cg_tags tags = {0};
@@ -215,11 +247,16 @@ int ec2_create_volume(ec2_call *c)
         ec2_fail(c, "MissingParameter", "The request must contain the parameter AvailabilityZone");
         goto cleanup;
     }
-    if (!size) {
+    if (!size && (!snap || !*snap)) {
         ec2_fail(c, "MissingParameter", "The request must contain the parameter size/snapshot");
         goto cleanup;
     }
-    if (ec2_volume_gib(c, size, &gib) < 0)
+    if (snap && !ec2_id_valid(snap, "snap-")) {
+        ec2_fail(c, "InvalidSnapshotID.Malformed", "Invalid id: \"%.64s\" (expecting \"snap-...\")",
+                 snap);
+        goto cleanup;
+    }
+    if (size && ec2_volume_gib(c, size, &gib) < 0)
         goto cleanup;
     for (i = 0; type && volume_types[i] && strcmp(volume_types[i], type) != 0; i++)
         ;
@@ -229,14 +266,20 @@ int ec2_create_volume(ec2_call *c)
         goto cleanup;
     }
     if (ec2_param_tag_specs(c, "volume", &tags) < 0 || zone_known(c, zone) < 0 ||
-        ec2_dry_run(c) < 0)
+        (snap && snapshot_fits(c, snap, zone, gib) < 0) || ec2_dry_run(c) < 0)
         goto cleanup;
     spec.zone = zone;
     spec.size_bytes = gib * GIB;
     spec.name = cg_tags_get(&tags, "Name");
     spec.tags = &tags;
+    spec.snapshot_id = snap;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, volume_create, &err, &spec, &vol) < 0) {
-        ec2_fail_cg(c, &err, NULL);
+        if (snap && err.kind == CG_ERR_NOT_FOUND)
+            ec2_fail(c, "InvalidSnapshot.NotFound", "The snapshot '%.64s' does not exist.", snap);
+        else if (snap && err.kind == CG_ERR_STATE)
+            ec2_fail(c, "IncorrectState", "%s", err.message);
+        else
+            ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
     ret = ec2_reply(c, ec2_xml_create_volume(c->req->request_id, &vol, &len), &len);
@@ -262,6 +305,8 @@ static void volume_field(const void *obj, const char *name, ec2_match *m, void *
         ec2_match_offer(m, v->zone);
     else if (strcmp(name, "size") == 0)
         ec2_match_offer_uint(m, (v->size_bytes + GIB - 1) / GIB);
+    else if (strcmp(name, "snapshot-id") == 0)
+        ec2_match_offer(m, v->snapshot_id);
     else if (strcmp(name, "volume-type") == 0)
         ec2_match_offer(m, "standard");
     else if (strcmp(name, "attachment.instance-id") == 0 && v->attached_to[0])

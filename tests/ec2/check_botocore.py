@@ -166,6 +166,41 @@ EXPECT = {
     "delete_volume": [
         ("ResponseMetadata.RequestId", "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"),
     ],
+    "create_snapshot": [
+        ("SnapshotId", "snap-0b1c2d3e4f5061728"),
+        ("VolumeId", "i-0aaaaaaaaaaaaaaaa"),
+        ("State", "pending"),
+        ("Progress", "42%"),
+        ("OwnerId", "123456789012"),
+        ("VolumeSize", 1),
+        ("Description", ""),
+        ("Encrypted", False),
+        ("Tags", []),
+        ("StartTime", datetime.datetime(2026, 11, 23, 10, 29, 22, tzinfo=dateutil.tz.tzutc())),
+    ],
+    "describe_snapshots": [
+        ("Snapshots.0.SnapshotId", "snap-0a1b2c3d4e5f60718"),
+        ("Snapshots.0.VolumeId", "vol-0a1b2c3d4e5f60718"),
+        ("Snapshots.0.State", "completed"),
+        ("Snapshots.0.Progress", "100%"),
+        ("Snapshots.0.VolumeSize", 10),
+        ("Snapshots.0.Description", "before <upgrade>"),
+        ("Snapshots.0.Tags", [{"Key": "Name", "Value": "nightly"}]),
+        ("Snapshots.1.State", "pending"),
+        ("Snapshots.1.Tags", []),
+        ("NextToken", "tok"),
+    ],
+    "describe_snapshots_empty": [
+        ("Snapshots", []),
+        ("NextToken", None),
+    ],
+    "copy_snapshot": [
+        ("SnapshotId", "snap-0a1b2c3d4e5f60718"),
+        ("Tags", [{"Key": "Name", "Value": "nightly"}]),
+    ],
+    "delete_snapshot": [
+        ("ResponseMetadata.RequestId", "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"),
+    ],
     "modify_volume": [
         ("VolumeModification.VolumeId", "vol-0a1b2c3d4e5f60718"),
         ("VolumeModification.ModificationState", "completed"),

@@ -436,6 +436,22 @@ static void test_volume(void **state)
     cg_volume_release(&v);
 }
 
+static void test_volume_image(void **state)
+{
+    cg_snapshot s = {0};
+
+    snprintf(s.id, sizeof(s.id), "snap-0123456789abcdef0");
+    snprintf(s.volume_id, sizeof(s.volume_id), "i-0123456789abcdef0");
+    snprintf(s.zone, sizeof(s.zone), "cloudgate-a");
+    snprintf(s.state, sizeof(s.state), "completed");
+    s.started = 1795429762;
+    s.description = "root disk <nightly>";
+    assert_int_equal(cg_tags_set(&s.tags, "Name", "nightly"), 0);
+    assert_int_equal(cg_tags_set(&s.tags, "env", "prod"), 0);
+    check("volume_image", cimi_build_volume_image(BASE, &s));
+    cg_tags_release(&s.tags);
+}
+
 static void test_machine_volumes(void **state)
 {
     cimi_obj *o = cimi_build_collection(BASE, "machines/i-0123456789abcdef0/volumes",
@@ -602,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_clean_text),
         cmocka_unit_test(test_state_table),
         cmocka_unit_test(test_volume),
+        cmocka_unit_test(test_volume_image),
         cmocka_unit_test(test_machine_volumes),
         cmocka_unit_test(test_disks),
         cmocka_unit_test(test_volume_config_and_template),

@@ -20,6 +20,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "frontends/ec2/ec2_internal.h"
 #include "frontends/ec2/ec2_xml.h"
 
 #define RID "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
@@ -470,6 +471,47 @@ static void test_volumes(void **state)
     cg_tags_release(&a.tags);
 }
 
+static void test_snapshots(void **state)
+{
+    cg_snapshot a = {0}, b = {0};
+    const cg_snapshot *v[2] = {&a, &b};
+    size_t len = 0;
+    char *doc;
+
+    snprintf(a.id, sizeof(a.id), "snap-0a1b2c3d4e5f60718");
+    snprintf(a.volume_id, sizeof(a.volume_id), "vol-0a1b2c3d4e5f60718");
+    snprintf(a.state, sizeof(a.state), "completed");
+    snprintf(a.owner, sizeof(a.owner), "123456789012");
+    a.progress = 100;
+    a.size_bytes = (10ULL << 30) - 4096;
+    a.started = T_LAUNCH;
+    a.description = "before <upgrade>";
+    assert_int_equal(cg_tags_set(&a.tags, "Name", "nightly"), 0);
+    snprintf(b.id, sizeof(b.id), "snap-0b1c2d3e4f5061728");
+    snprintf(b.volume_id, sizeof(b.volume_id), "i-0aaaaaaaaaaaaaaaa");
+    snprintf(b.state, sizeof(b.state), "pending");
+    snprintf(b.owner, sizeof(b.owner), "123456789012");
+    b.progress = 42;
+    b.size_bytes = 1ULL << 30;
+    b.started = T_LAUNCH;
+    doc = ec2_xml_create_snapshot(RID, &b, &len);
+    assert_xpath(doc, len, "//e:progress", "42%");
+    check_golden("create_snapshot", doc, len);
+    doc = ec2_xml_describe_snapshots(RID, v, 2, "tok", &len);
+    assert_xpath(doc, len, "//e:snapshotSet/e:item[1]/e:volumeSize", "10");
+    assert_xpath(doc, len, "//e:snapshotSet/e:item[1]/e:description", "before <upgrade>");
+    assert_xpath(doc, len, "count(//e:snapshotSet/e:item[2]/e:tagSet/e:item)", "0");
+    check_golden("describe_snapshots", doc, len);
+    doc = ec2_xml_describe_snapshots(RID, NULL, 0, NULL, &len);
+    assert_xpath(doc, len, "count(//e:snapshotSet)", "1");
+    check_golden("describe_snapshots_empty", doc, len);
+    doc = ec2_xml_copy_snapshot(RID, &a, &len);
+    check_golden("copy_snapshot", doc, len);
+    doc = ec2_xml_return_true("DeleteSnapshot", RID, &len);
+    check_golden("delete_snapshot", doc, len);
+    cg_tags_release(&a.tags);
+}
+
 static void test_volume_ops(void **state)
 {
     cg_volume_mod done = {0}, failed = {0};
@@ -750,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_instance_extras),
         cmocka_unit_test(test_text_chars),
         cmocka_unit_test(test_private_dns),
+        cmocka_unit_test(test_snapshots),
     };
     int rc = cmocka_run_group_tests(tests, setup, NULL);
 

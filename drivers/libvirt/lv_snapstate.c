@@ -1,0 +1,246 @@
+/* cloudgate libvirt driver: snapshot records in SQLite (lv_snapstate_*).
+ *
+ * libvirt knows a snapshot's bytes (the volume "<snap-id>.qcow2" in its
+ * zone's pool); this table knows what EC2 says about it: source, state,
+ * progress, description, tags, and the image that uses it.  Deleting is one
+ * conditional statement (no image, not pending unless forced), so a delete
+ * racing with an image taking the snapshot cannot both win.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "../../gateway/store.h"
+#include "lv_driver.h"
+
+/* Most tags one snapshot carries (EC2's limit per resource). */
+#define SNAP_TAGS_MAX 50
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS snapshots ("
+    " id TEXT PRIMARY KEY, volume_id TEXT NOT NULL, zone TEXT NOT NULL,"
+    " state TEXT NOT NULL, progress INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,"
+    " started INTEGER NOT NULL, description TEXT, owner TEXT NOT NULL,"
+    " image_id TEXT NOT NULL DEFAULT '', copy_of TEXT NOT NULL DEFAULT '',"
+    " job_id TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS snapshot_tags ("
+    " snapshot_id TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (snapshot_id, key));";
+
+#define SNAP_COLS                                                                        \
+    "id, volume_id, zone, state, progress, size, started, description, owner, image_id, " \
+    "copy_of, job_id"
+
+int lv_snapstate_init(lv_state *st, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = cg_db_exec(db, schema, err);
+
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+/* A row of SNAP_COLS and its tags into snap.  0 or -1 (reported). */
+static int from_row(sqlite3 *db, sqlite3_stmt *s, cg_snapshot *snap, cg_error *err)
+{
+    sqlite3_stmt *t = NULL;
+    int oom = 0, rc, ret = -1;
+
+    memset(snap, 0, sizeof(*snap));
+    cg_db_col_copy(s, 0, snap->id, sizeof(snap->id));
+    cg_db_col_copy(s, 1, snap->volume_id, sizeof(snap->volume_id));
+    cg_db_col_copy(s, 2, snap->zone, sizeof(snap->zone));
+    cg_db_col_copy(s, 3, snap->state, sizeof(snap->state));
+    snap->progress = sqlite3_column_int(s, 4);
+    snap->size_bytes = (unsigned long long)sqlite3_column_int64(s, 5);
+    snap->started = (time_t)sqlite3_column_int64(s, 6);
+    snap->description = cg_db_col_dup(s, 7, &oom);
+    cg_db_col_copy(s, 8, snap->owner, sizeof(snap->owner));
+    cg_db_col_copy(s, 9, snap->image_id, sizeof(snap->image_id));
+    cg_db_col_copy(s, 10, snap->copy_of, sizeof(snap->copy_of));
+    cg_db_col_copy(s, 11, snap->job_id, sizeof(snap->job_id));
+    if (oom || !(t = cg_db_prep(db, err, "SELECT key, value FROM snapshot_tags"
+                                         " WHERE snapshot_id = ? ORDER BY rowid", "s", snap->id)))
+        goto cleanup;
+    while ((rc = cg_db_step(t, err, "read snapshot tags")) == 1) {
+        if (cg_tags_set(&snap->tags, (const char *)sqlite3_column_text(t, 0),
+                        (const char *)sqlite3_column_text(t, 1)) < 0) {
+            oom = 1;
+            goto cleanup;
+        }
+    }
+    if (rc < 0)
+        goto cleanup;
+    ret = 0;
+
+cleanup:
+    if (oom)
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+    if (ret < 0)
+        cg_snapshot_release(snap);
+    sqlite3_finalize(t);
+    return ret;
+}
+
+/* Set (or, remove, delete) tags of snapshot id inside a transaction.  0 or -1. */
+static int write_tags(sqlite3 *db, const char *id, const cg_tags *tags, int remove,
+                      cg_error *err)
+{
+    long long n = 0;
+    size_t i;
+
+    for (i = 0; tags && i < tags->n; i++) {
+        const char *v = tags->v[i].value;
+        int rc;
+
+        if (remove)
+            rc = cg_db_run(db, err, "delete snapshot tag",
+                           "DELETE FROM snapshot_tags WHERE snapshot_id = ? AND key = ?"
+                           " AND (?3 IS NULL OR value = ?3)", "sss", id, tags->v[i].key, v);
+        else
+            rc = cg_db_run(db, err, "set snapshot tag",
+                           "INSERT INTO snapshot_tags (snapshot_id, key, value) VALUES (?,?,?)"
+                           " ON CONFLICT (snapshot_id, key) DO UPDATE SET value = excluded.value",
+                           "sss", id, tags->v[i].key, v ? v : "");
+        if (rc < 0)
+            return -1;
+    }
+    if (cg_db_int(db, err, &n, "SELECT COUNT(*) FROM snapshot_tags WHERE snapshot_id = ?", "s",
+                  id) < 0)
+        return -1;
+    if (n > SNAP_TAGS_MAX) {
+        cg_error_set(err, CG_ERR_INVALID, "a snapshot carries at most %d tags", SNAP_TAGS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+static int insert(sqlite3 *db, const cg_snapshot *snap, cg_error *err)
+{
+    if (cg_db_run(db, err, "insert snapshot",
+                  "INSERT INTO snapshots (" SNAP_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                  "ssssiIIsssss", snap->id, snap->volume_id, snap->zone, snap->state,
+                  snap->progress, (long long)snap->size_bytes, (long long)snap->started,
+                  snap->description, snap->owner, snap->image_id, snap->copy_of,
+                  snap->job_id) < 0)
+        return -1;
+    return write_tags(db, snap->id, &snap->tags, 0, err);
+}
+
+int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = -1;
+
+    if (cg_db_begin(db, err) == 0)
+        ret = cg_db_end(db, insert(db, snap, err) == 0, err);
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+int lv_snapstate_get(lv_state *st, const char *id, cg_snapshot *out, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!(s = cg_db_prep(db, err, "SELECT " SNAP_COLS " FROM snapshots WHERE id = ?", "s", id)))
+        goto cleanup;
+    rc = cg_db_step(s, err, "read snapshot");
+    ret = rc == 1 ? (from_row(db, s, out, err) < 0 ? -1 : 1) : rc;
+
+cleanup:
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+int lv_snapstate_list(lv_state *st, cg_snapshot_list *out, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s;
+    cg_snapshot snap, *grown;
+    int rc, ret = -1;
+
+    if (!(s = cg_db_prep(db, err, "SELECT " SNAP_COLS " FROM snapshots ORDER BY started, rowid",
+                         NULL)))
+        goto cleanup;
+    while ((rc = cg_db_step(s, err, "list snapshots")) == 1) {
+        if (from_row(db, s, &snap, err) < 0)
+            goto cleanup;
+        if (!(grown = realloc(out->v, (out->n + 1) * sizeof(*grown)))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            cg_snapshot_release(&snap);
+            goto cleanup;
+        }
+        out->v = grown;
+        out->v[out->n++] = snap;
+    }
+    if (rc == 0)
+        ret = 0;
+
+cleanup:
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+int lv_snapstate_progress(lv_state *st, const char *id, int progress, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int rc = cg_db_run(db, err, "snapshot progress",
+                       "UPDATE snapshots SET progress = ? WHERE id = ? AND state = 'pending'",
+                       "is", progress, id);
+
+    lv_state_db_unlock(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int lv_snapstate_complete(lv_state *st, const char *id, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int rc = cg_db_run(db, err, "complete snapshot",
+                       "UPDATE snapshots SET state = 'completed', progress = 100, job_id = ''"
+                       " WHERE id = ? AND state = 'pending'", "s", id);
+
+    lv_state_db_unlock(st);
+    if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s is no longer pending", id);
+    return rc == 1 ? 0 : -1;
+}
+
+int lv_snapstate_delete(lv_state *st, const char *id, int force, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int rc = cg_db_run(db, err, "delete snapshot",
+                       "DELETE FROM snapshots WHERE id = ? AND image_id = ''"
+                       " AND (state <> 'pending' OR ?)", "si", id, force);
+
+    lv_state_db_unlock(st);
+    return rc < 0 ? -1 : rc > 0;
+}
+
+int lv_snapstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
+                      cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    long long found = 0;
+    int ok, ret = -1;
+
+    if (cg_db_begin(db, err) < 0)
+        goto cleanup;
+    ok = cg_db_int(db, err, &found, "SELECT 1 FROM snapshots WHERE id = ?", "s", id) >= 0;
+    if (ok && !found) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s does not exist", id);
+        ok = 0;
+    }
+    ok = ok && write_tags(db, id, tags, remove, err) == 0;
+    ret = cg_db_end(db, ok, err) == 0 && ok ? 0 : -1;
+
+cleanup:
+    lv_state_db_unlock(st);
+    return ret;
+}
