@@ -124,6 +124,22 @@ static int list_volumes(ec2_call *c, ec2_tagged_list *out)
     return ret;
 }
 
+static int list_snapshots(ec2_call *c, ec2_tagged_list *out)
+{
+    cg_snapshot_list l = {0};
+    cg_error err = {0};
+    int ret;
+
+    if (!c->ctx->driver->snapshot_list)
+        return 0;
+    if ((ret = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, snapshot_list, &err, &l)) < 0)
+        ec2_fail_cg(c, &err, NULL);
+    else
+        ret = ADD_EACH(c, out, l, cg_snapshot);
+    cg_snapshot_list_release(&l);
+    return ret;
+}
+
 static int edit_by_driver(ec2_call *c, const char *id, const cg_tags *tags, int remove,
                           cg_error *err)
 {
@@ -228,6 +244,13 @@ const ec2_tag_kind ec2_tag_kinds[] = {
      .not_found = "InvalidVolume.NotFound",
      .malformed = "InvalidID",
      .list = list_volumes,
+     .edit = edit_by_driver},
+    {.prefix = "snap-",
+     .type = "snapshot",
+     .noun = "snapshot",
+     .not_found = "InvalidSnapshot.NotFound",
+     .malformed = "InvalidSnapshotID.Malformed",
+     .list = list_snapshots,
      .edit = edit_by_driver},
     {.prefix = "key-",
      .type = "key-pair",

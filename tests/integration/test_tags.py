@@ -1,5 +1,5 @@
-"""Tags on every taggable kind (instances, images, volumes, key pairs, import
-tasks): CreateTags / DeleteTags / DescribeTags and TagSpecification at
+"""Tags on every taggable kind (instances, images, volumes, snapshots, key
+pairs, import tasks): CreateTags / DeleteTags / DescribeTags and TagSpecification at
 creation, through boto3 and the real /usr/bin/aws, on the real daemon
 (libvirt's test:// driver).  Each test names its own resources, so the
 module's one gateway can be shared."""
@@ -18,6 +18,7 @@ MISSING = {
     "i-0123456789abcdef0": "InvalidInstanceID.NotFound",
     "ami-0123456789abcdef0": "InvalidAMIID.NotFound",
     "vol-0123456789abcdef0": "InvalidVolume.NotFound",
+    "snap-0123456789abcdef0": "InvalidSnapshot.NotFound",
     "key-0123456789abcdef0": "InvalidKeyPair.NotFound",
     "import-ami-0123456789abcdef0": "InvalidConversionTaskId.Malformed",
 }
@@ -135,6 +136,32 @@ def test_volume_tags(ec2, gw):
     with pytest.raises(ClientError) as e:
         ec2.create_tags(Resources=[vid], Tags=[{"Key": "a", "Value": "b"}])
     assert code(e) == "InvalidVolume.NotFound"
+
+
+def test_snapshot_tags(ec2, gw):
+    vid = new_volume(ec2)
+    sid = ec2.create_snapshot(VolumeId=vid, TagSpecifications=spec("snapshot", Name="nightly"))[
+        "SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[sid],
+                                              WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    assert tags_of(ec2, sid) == {"Name": ("nightly", "snapshot")}
+    ec2.create_tags(Resources=[sid, vid], Tags=[{"Key": "team", "Value": "db"}])
+    snap = ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]
+    assert tag_dict(snap["Tags"]) == {"Name": "nightly", "team": "db"}
+    r = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["snapshot"]},
+                                   {"Name": "key", "Values": ["team"]}])
+    assert [(t["ResourceId"], t["Value"]) for t in r["Tags"]] == [(sid, "db")]
+    out = gw.aws("describe-tags", "--filters", "Name=resource-id,Values=" + sid)
+    assert {t["Key"] for t in out["Tags"]} == {"Name", "team"}
+    gw.aws("delete-tags", "--resources", sid, "--tags", "Key=Name")
+    assert tags_of(ec2, sid) == {"team": ("db", "snapshot")}
+    # The snapshot's tags go with it.
+    ec2.delete_snapshot(SnapshotId=sid)
+    assert tags_of(ec2, sid) == {}
+    with pytest.raises(ClientError) as e:
+        ec2.create_tags(Resources=[sid], Tags=[{"Key": "a", "Value": "b"}])
+    assert code(e) == "InvalidSnapshot.NotFound"
+    ec2.delete_volume(VolumeId=vid)
 
 
 def test_key_pair_tags(ec2, gw, disk):
@@ -301,7 +328,8 @@ def test_errors(ec2, gw):
     for rid, want in [("sg-0123456789abcdef0", "InvalidID"), ("vol-12", "InvalidID"),
                       ("key-xyz", "InvalidID"), ("import-ami-1", "InvalidID"),
                       ("nonsense", "InvalidID"), ("i-zz", "InvalidInstanceID.Malformed"),
-                      ("ami-zz", "InvalidAMIID.Malformed")]:
+                      ("ami-zz", "InvalidAMIID.Malformed"),
+                      ("snap-zz", "InvalidSnapshotID.Malformed")]:
         with pytest.raises(ClientError) as e:
             ec2.create_tags(Resources=[rid], Tags=ok)
         assert code(e) == want, rid
