@@ -133,6 +133,8 @@ typedef struct cg_launch_disk {
     unsigned long long size_bytes;
     int delete_on_termination;
     const cg_tags *tags;              /* NULL (RunInstances' TagSpecification volume) */
+    const char *snapshot_id;          /* NULL: empty; else a copy of this snapshot
+                                       * (size_bytes 0: the snapshot's) */
 } cg_launch_disk;
 
 /* What RunInstances asks for; the frontend has validated shapes and

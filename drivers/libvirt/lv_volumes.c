@@ -627,7 +627,8 @@ int lv_volumes_launch_make(cg_drv *drv, virConnectPtr conn, const cg_instance *i
          * restart's repair of a cut-short launch, takes them with it. */
         cg_volume_spec spec = {.zone = inst->zone, .size_bytes = disks[i].size_bytes,
                                .instance_id = inst->id, .device = disks[i].device,
-                               .delete_on_termination = 1, .tags = disks[i].tags};
+                               .delete_on_termination = 1, .tags = disks[i].tags,
+                               .snapshot_id = disks[i].snapshot_id};
 
         if (lv_volume_create(drv, &spec, &vol, err) < 0)
             goto cleanup;

@@ -472,7 +472,8 @@ int ec2_run_instances(ec2_call *c)
     }
 
     spec.image_id = image_id;
-    spec.zone = zone;
+    if (!spec.zone)          /* a mapped snapshot may have chosen it */
+        spec.zone = zone;
     spec.key_name = key;
     spec.public_key = key ? kp.public_key : NULL;
     spec.user_data = user_data;

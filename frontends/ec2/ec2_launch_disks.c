@@ -4,10 +4,12 @@
  * DescribeImages says; /dev/sda1 and /dev/xvda are taken as the same disk)
  * sets the root disk's size, never below the image's.  Any other device
  * (/dev/sdf, /dev/xvdf, /dev/vdf: the guest's vdf) with Ebs.VolumeSize
- * makes an empty volume per instance, attached at launch; its
- * DeleteOnTermination defaults to true, as on EC2 for mappings given at
- * launch.  NoDevice on another device is accepted (the image maps nothing
- * else); ephemeral (VirtualName) disks and Ebs.SnapshotId are refused.
+ * makes an empty volume per instance, attached at launch, and with
+ * Ebs.SnapshotId a copy of that snapshot (at least its size; the instances
+ * go to the snapshot's zone); DeleteOnTermination defaults to true, as on
+ * EC2 for mappings given at launch.  NoDevice on another device is
+ * accepted (the image maps nothing else); ephemeral (VirtualName) disks and
+ * a snapshot on the root device (it comes from the image) are refused.
  */
 #include "ec2_internal.h"
 
@@ -50,9 +52,6 @@ static int mapping_refusals(ec2_call *c, size_t i, const char *name)
     if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.VirtualName", i))
         return fail_mapping(c, "Instance store (ephemeral) volumes are not supported by this "
                             "cloud: map an EBS volume (Ebs.VolumeSize) instead", name);
-    if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i))
-        return ec2_fail(c, "InvalidParameterValue", "Ebs.SnapshotId is not supported yet: "
-                        "volumes can only be made empty (Ebs.VolumeSize) (device %.32s)", name);
     if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.Iops", i) ||
         ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.Throughput", i))
         return ec2_fail(c, "InvalidParameterValue", "Iops and Throughput are not supported for "
@@ -66,6 +65,66 @@ static int mapping_refusals(ec2_call *c, size_t i, const char *name)
         return ec2_fail(c, "InvalidParameterValue",
                         "Value (%.32s) for parameter volumeType is invalid.", type);
     return 0;
+}
+
+/* Ebs.SnapshotId of a non-root mapping: the snapshot must exist and be
+ * completed; it decides the zone (Placement must agree) and the least size
+ * (*gib: 0 takes the snapshot's).  0 or -1. */
+static int mapping_snapshot(ec2_call *c, const char *sid, const char *name, unsigned long long gib,
+                            cg_launch_spec *spec)
+{
+    const char *zone = ec2_params_get(c->params, "Placement.AvailabilityZone");
+    cg_snapshot_list l = {0};
+    cg_error err = {0};
+    const cg_snapshot *snap = NULL;
+    unsigned long long need;
+    size_t i;
+    int ret = -1;
+
+    if (!ec2_id_valid(sid, "snap-"))
+        return ec2_fail(c, "InvalidSnapshotID.Malformed",
+                        "Invalid id: \"%.64s\" (expecting \"snap-...\")", sid);
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, snapshot_list, &err, &l) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    for (i = 0; i < l.n && !snap; i++)
+        if (strcmp(l.v[i].id, sid) == 0)
+            snap = &l.v[i];
+    if (!snap) {
+        ec2_fail(c, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", sid);
+        goto cleanup;
+    }
+    if (strcmp(snap->state, "completed") != 0) {
+        ec2_fail(c, "IncorrectState", "Snapshot '%s' is %s: wait until it is completed.", sid,
+                 snap->state);
+        goto cleanup;
+    }
+    need = (snap->size_bytes + GIB - 1) / GIB;
+    if (gib && gib * GIB < snap->size_bytes) {
+        ec2_fail(c, "InvalidBlockDeviceMapping", "Volume of size %lluGB is smaller than "
+                 "snapshot '%s', expect size >= %lluGB (device %.32s)", gib, sid, need, name);
+        goto cleanup;
+    }
+    /* A snapshot's bytes are in one zone's pool: its volumes are made there. */
+    if ((zone && *zone && strcmp(zone, snap->zone) != 0) ||
+        (spec->zone && strcmp(spec->zone, snap->zone) != 0)) {
+        ec2_fail(c, "InvalidParameterValue", "Snapshot '%s' is in availability zone %s: "
+                 "instances using it are launched there (device %.32s)", sid, snap->zone, name);
+        goto cleanup;
+    }
+    /* The zone's name as configured outlives this request's lists. */
+    for (i = 0; i < c->ctx->cfg->n_zones && !spec->zone; i++)
+        if (strcmp(c->ctx->cfg->zones[i].name, snap->zone) == 0)
+            spec->zone = c->ctx->cfg->zones[i].name;
+    if (!spec->zone) {
+        ec2_fail(c, "InvalidParameterValue", "Snapshot '%s' is in zone %s, which is not "
+                 "configured any more", sid, snap->zone);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    cg_snapshot_list_release(&l);
+    return ret;
 }
 
 /* Has an earlier mapping (1..i-1) named the same disk? */
@@ -106,6 +165,7 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
     for (i = 1; i <= n; i++) {
         const char *name = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.DeviceName", i);
         const char *nodev = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.NoDevice", i);
+        const char *sid = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i);
         char key[64], dev[8] = "";
         int root, dot = 1;
 
@@ -132,6 +192,11 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
                 fail_mapping(c, "The root device cannot be suppressed (NoDevice)", name);
                 goto cleanup;
             }
+            if (sid) {
+                fail_mapping(c, "The root disk comes from the image: Ebs.SnapshotId cannot "
+                             "replace it (register an image from the snapshot instead)", name);
+                goto cleanup;
+            }
             if (!dot) {
                 fail_mapping(c, "The root disk is always deleted with the instance: "
                              "DeleteOnTermination cannot be false", name);
@@ -150,10 +215,13 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
         }
         if (nodev)
             continue;   /* nothing of the image's is mapped there */
-        if (!gib) {
+        if (!gib && !sid) {
             fail_mapping(c, "snapshotId or volumeSize must be specified", name);
             goto cleanup;
         }
+        if (sid && mapping_snapshot(c, sid, name, gib, spec) < 0)
+            goto cleanup;
+        d[made].snapshot_id = sid;
         snprintf(d[made].device, sizeof(d[made].device), "%s", dev);
         d[made].size_bytes = gib * GIB;
         d[made].delete_on_termination = dot;

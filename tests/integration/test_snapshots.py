@@ -272,6 +272,61 @@ def test_volume_from_snapshot(ec2, gw):
     ec2.delete_snapshot(SnapshotId=sid)
 
 
+def test_launch_with_volumes_from_a_snapshot(ec2, gw):
+    """RunInstances' BlockDeviceMapping.N.Ebs.SnapshotId: each instance gets
+    its own copy (the snapshot's size unless a larger one is asked for),
+    deleted with it by default; refusals make nothing."""
+    vid = new_volume(ec2, 2)
+    sid = completed(ec2, ec2.create_snapshot(VolumeId=vid)["SnapshotId"])["SnapshotId"]
+    run = dict(ImageId=gw.image_id, InstanceType="t2.micro")
+    before = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    for mapping, want in [
+            ({"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": sid, "VolumeSize": 1}},
+             "InvalidBlockDeviceMapping"),
+            ({"DeviceName": "/dev/vda", "Ebs": {"SnapshotId": sid}}, "InvalidBlockDeviceMapping"),
+            ({"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}},
+             "InvalidSnapshot.NotFound"),
+            ({"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": "snap-!"}},
+             "InvalidSnapshotID.Malformed")]:
+        fails(ec2.run_instances, want, MinCount=1, MaxCount=1, BlockDeviceMappings=[mapping],
+              **run)
+    assert {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]} == before
+
+    r = ec2.run_instances(MinCount=2, MaxCount=2, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": sid}},
+        {"DeviceName": "/dev/sdg", "Ebs": {"SnapshotId": sid, "VolumeSize": 4,
+                                           "DeleteOnTermination": False}}], **run)
+    ids = [i["InstanceId"] for i in r["Instances"]]
+    assert {i["Placement"]["AvailabilityZone"] for i in r["Instances"]} == {ZONE}
+    made = [v for v in ec2.describe_volumes(
+        Filters=[{"Name": "snapshot-id", "Values": [sid]}])["Volumes"]
+        if v["Attachments"] and v["Attachments"][0]["InstanceId"] in ids]
+    assert len(made) == 4, made
+    by_dev = {}
+    for v in made:
+        by_dev.setdefault(v["Attachments"][0]["Device"], []).append(v)
+    assert sorted(by_dev) == ["/dev/vdf", "/dev/vdg"], by_dev
+    sizes = {d: {v["Size"] for v in vs} for d, vs in by_dev.items()}
+    assert sorted(sizes.values(), key=min) == [{2}, {4}], sizes
+    kept = [v["VolumeId"] for v in made if v["Size"] == 4]
+    ec2.terminate_instances(InstanceIds=ids)
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=ids, WaiterConfig=FAST)
+    left = {v["VolumeId"]: v["State"] for v in ec2.describe_volumes()["Volumes"]}
+    assert {v["VolumeId"] for v in made if v["Size"] == 2}.isdisjoint(left)
+    assert all(left[v] == "available" for v in kept), left
+    out = gw.aws("run-instances", "--image-id", gw.image_id, "--instance-type", "t2.micro",
+                 "--block-device-mappings",
+                 '[{"DeviceName": "/dev/sdh", "Ebs": {"SnapshotId": "%s"}}]' % sid)
+    cli = out["Instances"][0]["InstanceId"]
+    vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [cli]}])
+    assert [v["SnapshotId"] for v in vols["Volumes"]] == [sid]
+    ec2.terminate_instances(InstanceIds=[cli])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[cli], WaiterConfig=FAST)
+    for v in kept + [vid]:
+        ec2.delete_volume(VolumeId=v)
+    ec2.delete_snapshot(SnapshotId=sid)
+
+
 def test_aws_cli(gw):
     vid = gw.aws("create-volume", "--availability-zone", ZONE, "--size", "2")["VolumeId"]
     out = gw.aws("create-snapshot", "--volume-id", vid, "--description", "cli snap",
