@@ -102,9 +102,11 @@ static int volume_import(cimi_call *c, json_object *body, const cg_tags *tags)
         cimi_body_str(c, body, "name", "name", &name) < 0 ||
         cimi_body_str(c, body, "description", "description", &desc) < 0)
         return -1;
+    if (href && !url)
+        return 0;   /* a stored VolumeImage (snapshot): volume_image_ref */
     if (href || !url || !*url)
         return cimi_fail(c, 400,
-                         "volumeTemplate.volumeImage: VolumeImages are not stored here; give "
+                         "volumeTemplate.volumeImage: give a stored VolumeImage by href, or "
                          "one by value with an imageLocation (glance://, http(s):// or "
                          "file:/// URL) to import the volume from");
     if (format && strcmp(format, "qcow2") != 0 && strcmp(format, "raw") != 0)
@@ -120,6 +122,25 @@ static int volume_import(cimi_call *c, json_object *body, const cg_tags *tags)
     return 1;
 }
 
+/* A volumeTemplate whose volumeImage is a stored one (href): the volume is
+ * a copy of that snapshot, its volumeConfig (capacity, optional) at least
+ * as large.  1 with id filled, 0 when there is none, -1 reported. */
+static int volume_image_ref(cimi_call *c, json_object *body, char *id, size_t len)
+{
+    json_object *vt = NULL, *image = NULL;
+    const char *href = NULL;
+
+    if (cimi_body_obj(c, body, "volumeTemplate", "volumeTemplate", &vt) < 0 ||
+        cimi_body_obj(c, vt, "volumeImage", "volumeTemplate.volumeImage", &image) < 0 ||
+        cimi_body_str(c, image, "href", "volumeTemplate.volumeImage.href", &href) < 0)
+        return -1;
+    if (!href)
+        return 0;
+    if (cimi_href_id(c, href, "volumeImages", "volumeTemplate.volumeImage.href", id, len) < 0)
+        return -1;
+    return 1;
+}
+
 void cimi_volume_create(cimi_call *c)
 {
     json_object *body = cimi_body(c, "VolumeCreate");
@@ -128,7 +149,8 @@ void cimi_volume_create(cimi_call *c)
     cg_volume vol = {0};
     cg_tags tags = {0};
     cg_error err = {0};
-    char format[16];
+    char format[16], snap[48];
+    int from_image = 0;
     cimi_obj *o = NULL;
 
     if (!body)
@@ -137,14 +159,32 @@ void cimi_volume_create(cimi_call *c)
         cimi_body_str(c, body, "description", "description", &desc) < 0 ||
         cimi_body_props(c, body, "VolumeCreate", &tags) < 0 ||
         volume_import(c, body, &tags) != 0 ||
-        template_size(c, body, &spec.size_bytes, format, sizeof(format)) < 0)
+        (from_image = volume_image_ref(c, body, snap, sizeof(snap))) < 0)
         goto cleanup;
+    if (from_image) {
+        json_object *vt = NULL, *cfg = NULL;
+
+        /* The snapshot's size unless a larger capacity is asked for. */
+        snprintf(format, sizeof(format), "qcow2");
+        json_object_object_get_ex(body, "volumeTemplate", &vt);
+        if (vt && json_object_object_get_ex(vt, "volumeConfig", &cfg) &&
+            cimi_volume_config_bytes(c, cfg, "volumeTemplate.volumeConfig", &spec.size_bytes,
+                                     format, sizeof(format)) < 0)
+            goto cleanup;
+        spec.snapshot_id = snap;
+    } else if (template_size(c, body, &spec.size_bytes, format, sizeof(format)) < 0) {
+        goto cleanup;
+    }
     spec.name = name;
     spec.description = desc;
     spec.format = format;
     spec.tags = &tags;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, volume_create, &err, &spec, &vol) < 0) {
-        cimi_fail_cg(c, &err);
+        if (from_image && err.kind == CG_ERR_NOT_FOUND)
+            cimi_fail(c, 400, "volumeTemplate.volumeImage.href: VolumeImage '%.64s' does not "
+                      "exist", snap);
+        else
+            cimi_fail_cg(c, &err);
         goto cleanup;
     }
     o = cimi_build_volume(c->base, &vol);

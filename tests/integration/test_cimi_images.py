@@ -373,7 +373,7 @@ def test_volume_import(gw, cimi, disk):
 
 
 @pytest.mark.parametrize("image,word", [
-    ({"href": "volumeImages/x"}, "by value"),
+    ({"href": "volumeImages/x"}, "does not exist"),
     ({}, "imageLocation"),
     ({"imageLocation": "ftp://example.org/x"}, "ftp://"),
     ({"imageLocation": "file:///etc/hostname"}, "/etc/hostname"),

@@ -496,6 +496,32 @@ def test_cimi_volume_images(ec2, gw):
     cimi.xml(one[0]["id"])
     assert cimi.get(href + "/snap-0123456789abcdef0").status_code == 404
 
+    # A Volume from the VolumeImage: the snapshot's size, or a larger capacity.
+    vols = cep["baseURI"] + "volumes"
+    made = []
+    for template, gib in [({"volumeImage": {"href": one[0]["id"]}}, 1),
+                          ({"volumeImage": {"href": one[0]["id"]},
+                            "volumeConfig": {"capacity": 3 * 1024 * 1024}}, 3)]:
+        r = requests.post(vols, json={"resourceURI": NS + "/VolumeCreate", "name": "restored",
+                                      "volumeTemplate": template}, auth=cimi.auth, timeout=30)
+        assert r.status_code == 201, r.text
+        vol_id = r.json()["id"].rsplit("/", 1)[1]
+        made.append(vol_id)
+        got = ec2.describe_volumes(VolumeIds=[vol_id])["Volumes"][0]
+        assert got["SnapshotId"] == sid and got["Size"] == gib, got
+    count = len(ec2.describe_volumes()["Volumes"])
+    for template, why in [
+            ({"volumeImage": {"href": href + "/snap-0123456789abcdef0"}}, "does not exist"),
+            ({"volumeImage": {"href": one[0]["id"]},
+              "volumeConfig": {"capacity": 1024}}, "at least"),
+            ({"volumeImage": {"href": cep["baseURI"] + "machineImages/x"}}, "volumeImages")]:
+        r = requests.post(vols, json={"resourceURI": NS + "/VolumeCreate",
+                                      "volumeTemplate": template}, auth=cimi.auth, timeout=30)
+        assert r.status_code == 400 and why in r.text, r.text
+    assert len(ec2.describe_volumes()["Volumes"]) == count
+    for v in made:
+        ec2.delete_volume(VolumeId=v)
+
     r = requests.delete(one[0]["id"], auth=cimi.auth, timeout=30)
     assert r.status_code == 200, r.text
     assert sid not in snap_ids(ec2)
