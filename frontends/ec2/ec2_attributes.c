@@ -63,7 +63,8 @@ static const char *const unsupported_modify[] = {
 static int supported(const char *attr)
 {
     return strcmp(attr, "userData") == 0 || strcmp(attr, "instanceType") == 0 ||
-           strcmp(attr, "disableApiTermination") == 0 || strcmp(attr, ATTR_DISPLAY) == 0;
+           strcmp(attr, "disableApiTermination") == 0 || strcmp(attr, ATTR_DISPLAY) == 0 ||
+           strcmp(attr, "blockDeviceMapping") == 0 || strcmp(attr, "rootDeviceName") == 0;
 }
 
 /* Check attr: 0 when we support it, else -1 with UnsupportedOperation (a
@@ -137,10 +138,22 @@ int ec2_describe_instance_attribute(ec2_call *c)
     }
     if (check_attribute(c, attr) < 0 || load_instance(c, &list, &inst, &id) < 0)
         goto cleanup;
+    if (strcmp(attr, "blockDeviceMapping") == 0) {
+        cg_volume_list vols = {0};
+
+        if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
+            goto cleanup;
+        ret = ec2_reply(c, ec2_xml_instance_block_devices(c->req->request_id, inst, &vols, &len),
+                        &len);
+        cg_volume_list_release(&vols);
+        goto cleanup;
+    }
     if (strcmp(attr, "userData") == 0) {
         if (user_data_b64(c, id, &owned) < 0)
             goto cleanup;
         value = owned;
+    } else if (strcmp(attr, "rootDeviceName") == 0) {
+        value = "/dev/vda";      /* what DescribeImages and DescribeInstances say */
     } else if (strcmp(attr, "instanceType") == 0) {
         value = inst->instance_type;
     } else if (strcmp(attr, ATTR_DISPLAY) == 0) {
@@ -191,6 +204,12 @@ static int modify_target(ec2_call *c, const char **attr, const char **value)
     if (generic) {
         if (check_attribute(c, generic) < 0)
             return -1;
+        /* Readable, but not changed by Attribute/Value. */
+        if (strcmp(generic, "rootDeviceName") == 0 || strcmp(generic, "blockDeviceMapping") == 0)
+            return ec2_fail(c, "UnsupportedOperation",
+                            "The instance attribute '%s' cannot be modified this way%s.", generic,
+                            generic[0] == 'b' ? ": use BlockDeviceMapping.N.Ebs."
+                                                "DeleteOnTermination" : "");
         if (!(v = ec2_params_get(c->params, "Value")))
             return ec2_fail(c, "MissingParameter", "The request must contain the parameter Value");
         *attr = generic;

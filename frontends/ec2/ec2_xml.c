@@ -304,6 +304,18 @@ static void write_block_devices(ec2_xml *x, const cg_instance *inst, const cg_vo
     ec2_xml_end(x);
 }
 
+char *ec2_xml_instance_block_devices(const char *request_id, const cg_instance *inst,
+                                     const cg_volume_list *vols, size_t *len)
+{
+    ec2_xml *x;
+
+    if (!(x = ec2_xml_new("DescribeInstanceAttribute", request_id)))
+        return NULL;
+    ec2_xml_str(x, "instanceId", inst->id);
+    write_block_devices(x, inst, vols);
+    return ec2_xml_finish(x, len);
+}
+
 static void write_instance(ec2_xml *x, const cg_instance *inst, const char *region,
                            const cg_volume_list *vols)
 {

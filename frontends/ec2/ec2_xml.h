@@ -95,6 +95,10 @@ char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
                             const cg_instance *const *v, size_t n, size_t *len);
 
 /* DescribeInstanceStatus. */
+/* DescribeInstanceAttribute blockDeviceMapping: the root disk and the
+ * volumes in vols attached to inst, as DescribeInstances shows them. */
+char *ec2_xml_instance_block_devices(const char *request_id, const cg_instance *inst,
+                                     const cg_volume_list *vols, size_t *len);
 /* An instance's system (system = 1) or instance status check: "ok",
  * "impaired", "insufficient-data" or "not-applicable"; *reachability the
  * detail's status, NULL when there is none. */

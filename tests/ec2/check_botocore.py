@@ -388,6 +388,14 @@ EXPECT = {
     "describe_instance_attribute_protected": [
         ("DisableApiTermination", {"Value": True}),
     ],
+    "describe_instance_attribute_block_devices": [
+        ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
+        ("BlockDeviceMappings.0.DeviceName", "/dev/vda"),
+        ("BlockDeviceMappings.0.Ebs.DeleteOnTermination", True),
+        ("BlockDeviceMappings.1.DeviceName", "/dev/vdf"),
+        ("BlockDeviceMappings.1.Ebs.VolumeId", "vol-0b1c2d3e4f5061728"),
+        ("BlockDeviceMappings.1.Ebs.DeleteOnTermination", False),
+    ],
     "describe_instance_attribute_empty": [
         ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
         ("UserData", {}),

@@ -242,6 +242,21 @@ def test_run_instances_mappings_and_terminate(ec2, gw):
     assert bdm["/dev/vdf"]["DeleteOnTermination"] is True
     assert bdm["/dev/vdg"]["DeleteOnTermination"] is False
     assert bdm["/dev/vdf"]["VolumeId"] == attached(ec2, a)["/dev/vdf"]["VolumeId"]
+    # DescribeInstanceAttribute says the same; rootDeviceName too; neither
+    # is changed through Attribute/Value.
+    got = ec2.describe_instance_attribute(InstanceId=a, Attribute="blockDeviceMapping")
+    assert {m["DeviceName"]: m["Ebs"]["DeleteOnTermination"]
+            for m in got["BlockDeviceMappings"]} == {"/dev/vda": True, "/dev/vdf": True,
+                                                     "/dev/vdg": False}
+    assert ec2.describe_instance_attribute(
+        InstanceId=a, Attribute="rootDeviceName")["RootDeviceName"]["Value"] == "/dev/vda"
+    out = gw.aws("describe-instance-attribute", "--instance-id", a, "--attribute",
+                 "blockDeviceMapping")
+    assert len(out["BlockDeviceMappings"]) == 3
+    for attribute in ("rootDeviceName", "blockDeviceMapping"):
+        with pytest.raises(ClientError) as e:
+            ec2.modify_instance_attribute(InstanceId=a, Attribute=attribute, Value="true")
+        assert e.value.response["Error"]["Code"] == "UnsupportedOperation"
     kept = ec2.describe_volumes(Filters=[
         {"Name": "attachment.delete-on-termination", "Values": ["false"]},
         {"Name": "attachment.instance-id", "Values": [a, b]}])["Volumes"]

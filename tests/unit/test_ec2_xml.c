@@ -727,6 +727,20 @@ static void test_instance_extras(void **state)
     check_golden("describe_instance_attribute_protected", doc, len);
     doc = ec2_xml_instance_attribute(RID, "i-0aaaaaaaaaaaaaaaa", "userData", NULL, &len);
     check_golden("describe_instance_attribute_empty", doc, len);
+    {
+        cg_instance inst;
+        cg_volume vol = {.id = "vol-0b1c2d3e4f5061728", .attached_to = "i-0aaaaaaaaaaaaaaaa",
+                         .device = "vdf", .created = T_LAUNCH + 5};
+        cg_volume_list vols = {&vol, 1};
+
+        make_instance(&inst, "i-0aaaaaaaaaaaaaaaa", "r-0111111111111111a", 0, CG_STATE_RUNNING,
+                      "10.0.0.5");
+        doc = ec2_xml_instance_block_devices(RID, &inst, &vols, &len);
+        assert_xpath(doc, len, "//e:blockDeviceMapping/e:item[2]/e:ebs/e:volumeId",
+                     "vol-0b1c2d3e4f5061728");
+        check_golden("describe_instance_attribute_block_devices", doc, len);
+        cg_instance_release(&inst);
+    }
     /* "[    0.000000] Linux version 6.1\r\nlogin: " */
     doc = ec2_xml_console_output(RID, "i-0aaaaaaaaaaaaaaaa", T_LAUNCH + 60,
                                  "WyAgICAwLjAwMDAwMF0gTGludXggdmVyc2lvbiA2LjENCmxvZ2luOiA=", &len);
