@@ -209,6 +209,9 @@ typedef struct cg_image {
     char *launch_users;       /* launch permission account ids, sorted, space-separated;
                                * NULL when none */
     time_t last_launched;     /* the latest instance launched from it, 0: never */
+    char root_snapshot[24];   /* the snapshot of its root disk (EC2 Ebs.SnapshotId), or "" */
+    char zone[64];            /* "": every zone holds its disk; else the only one that does
+                               * (registered from a snapshot: launches go there) */
     cg_tags tags;
 } cg_image;
 
@@ -241,6 +244,14 @@ typedef struct cg_image_spec {
     const char *cmdline;
     const char *seed_format;  /* "nocloud" (NULL) or "configdrive" */
     cg_display display;       /* DEFAULT: the gateway's default_display */
+    /* Or (disk_path and volume NULL) the disk of a completed snapshot, used
+     * in place (EC2 RegisterImage): the snapshot is in use until the image
+     * is deregistered, and the image launches in the snapshot's zone. */
+    const char *snapshot_id;
+    unsigned long long size_bytes; /* with snapshot_id: the root size, at least the
+                                    * snapshot's (0: the snapshot's) */
+    const char *architecture; /* NULL: "x86_64" */
+    const cg_tags *tags;      /* NULL */
 } cg_image_spec;
 
 /* Capture an instance's disk as a new image (CIMI capture, EC2 CreateImage). */

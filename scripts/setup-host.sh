@@ -71,6 +71,8 @@ PACKAGES=(
   awscli python3-boto3 python3-botocore python3-pytest python3-requests openssl openssh-client
   wrk xorriso libxml2-utils
   mmdebstrap libguestfs-tools python3-yaml   # cloud-init test image; YAML checks
+  virt-v2v                    # engine/v2v.c: foreign VM conversion (issue 12)
+  ansible                     # amazon.aws playbook tests (Debian ships the collection)
 )
 # A real Glance and Keystone for tests/integration/test_glance.py
 # (tests/glance_env.py).  Installed without recommends: with them it is 187+

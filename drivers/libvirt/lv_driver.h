@@ -57,6 +57,14 @@ int lv_image_list(cg_drv *drv, cg_image_list *out, cg_error *err);
 /* Upload (disk_path) or adopt (volume) the template in every zone; kernel and
  * initrd are copied to STATE_DIR/images/<ami-id>/. */
 int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_error *err);
+/* lv_image_snaps.c: an image whose disk is a completed snapshot's volume
+ * (spec->snapshot_id), which it claims. */
+int lv_image_register_snapshot(cg_drv *drv, const cg_image_spec *spec, cg_image *out,
+                               cg_error *err);
+/* Record a just-published image's disk in zone as a completed snapshot
+ * (on that same volume) that the image uses.  Failure only warns. */
+void lv_image_record_snapshot(cg_drv *drv, const cg_image *img, const char *zone,
+                              unsigned long long size);
 /* Copy kernel and initrd (NULL: none; initrd may be NULL) to
  * STATE_DIR/images/<img->id>/, their paths into img.  Direct-boot instances
  * must still boot when the originals move.  0 or -1 (a partial copy stays
@@ -251,6 +259,21 @@ char *lv_snapshot_restore(cg_drv *drv, virConnectPtr conn, const char *snapshot_
 int lv_snapstate_init(lv_state *st, cg_error *err);
 /* Insert (tags included).  0 or -1. */
 int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err);
+/* The same for a snapshot whose bytes are the existing volume volume_name
+ * (an image's disk in that zone) rather than "<id>.qcow2". */
+int lv_snapstate_add_on(lv_state *st, const cg_snapshot *snap, const char *volume_name,
+                        cg_error *err);
+/* The storage volume holding snapshot id's bytes, into buf.  0 or -1
+ * (CG_ERR_NOT_FOUND). */
+int lv_snapstate_storage(lv_state *st, const char *id, char *buf, size_t len, cg_error *err);
+/* Mark a completed snapshot as used by image_id, unless a live image
+ * already uses it: 1 claimed, 0 not, -1 error. */
+int lv_snapstate_claim(lv_state *st, const char *id, const char *image_id, cg_error *err);
+/* The snapshots image_id used are free again.  0 or -1. */
+int lv_snapstate_release_image(lv_state *st, const char *image_id, cg_error *err);
+/* Fill root_snapshot (and zone, when the image's disk is the snapshot's
+ * own volume) of the images that snapshots name.  0 or -1. */
+int lv_snapstate_image_roots(lv_state *st, cg_image_list *images, cg_error *err);
 /* 1 found (out filled; caller releases), 0 not (not reported), -1 error. */
 int lv_snapstate_get(lv_state *st, const char *id, cg_snapshot *out, cg_error *err);
 /* All snapshots, oldest first, appended to out.  0 or -1. */
@@ -259,7 +282,7 @@ int lv_snapstate_list(lv_state *st, cg_snapshot_list *out, cg_error *err);
 int lv_snapstate_progress(lv_state *st, const char *id, int progress, cg_error *err);
 /* pending -> completed (progress 100).  0, or -1 (CG_ERR_NOT_FOUND: not pending). */
 int lv_snapstate_complete(lv_state *st, const char *id, cg_error *err);
-/* Delete unless an image uses it or (without force) it is pending: 1
+/* Delete unless a live image uses it or (without force) it is pending: 1
  * deleted, 0 not, -1 error. */
 int lv_snapstate_delete(lv_state *st, const char *id, int force, cg_error *err);
 /* Set or (remove) delete tags; at most 50 per snapshot (CG_ERR_INVALID).

@@ -16,7 +16,15 @@
 
 int lv_image_list(cg_drv *drv, cg_image_list *out, cg_error *err)
 {
-    return lv_state_image_list(drv->state, out, err);
+    size_t first = out->n;
+    cg_image_list mine;
+
+    if (lv_state_image_list(drv->state, out, err) < 0)
+        return -1;
+    /* Only the images this call appended. */
+    mine.v = out->v + first;
+    mine.n = out->n - first;
+    return lv_snapstate_image_roots(drv->state, &mine, err);
 }
 
 /* Copy a local file to dst (created, must not exist).  0 or -1 (reported). */
@@ -132,8 +140,9 @@ static int check_spec(const cg_image_spec *spec, cg_error *err)
         cg_error_set(err, CG_ERR_MISSING, "an image needs a name");
         return -1;
     }
-    if (!spec->disk_path == !spec->volume) {
-        cg_error_set(err, CG_ERR_INVALID, "give exactly one of a disk file or a volume");
+    if ((spec->disk_path != NULL) + (spec->volume != NULL) + (spec->snapshot_id != NULL) != 1) {
+        cg_error_set(err, CG_ERR_INVALID, "give exactly one of a disk file, a volume or a "
+                                          "snapshot");
         return -1;
     }
     if (!spec->kernel && (spec->initrd || spec->cmdline)) {
@@ -170,6 +179,8 @@ int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_
     memset(&img, 0, sizeof(img));
     if (check_spec(spec, err) < 0)
         return -1;
+    if (spec->snapshot_id)
+        return lv_image_register_snapshot(drv, spec, out, err);
     cg_new_id(img.id, sizeof(img.id), "ami-");
     if (spec->disk_path) {
         if (lv_storage_probe(spec->disk_path, &format, &size, err) < 0)
@@ -275,6 +286,31 @@ static long image_users(cg_drv *drv, const char *image_id, char *buf, size_t len
     return n;
 }
 
+/* Into keep: the zone whose copy of img's disk a snapshot owns, or "".
+ * 0 or -1. */
+static int keeper_zone(cg_drv *drv, cg_image *img, char *keep, size_t len, cg_error *err)
+{
+    cg_image_list one = {.v = img, .n = 1};
+    cg_snapshot snap;
+    char vol[64];
+    int rc;
+
+    keep[0] = '\0';
+    /* image_roots writes only root_snapshot and zone: img is ours. */
+    one.v->root_snapshot[0] = '\0';
+    if (lv_snapstate_image_roots(drv->state, &one, err) < 0)
+        return -1;
+    if (!img->root_snapshot[0])
+        return 0;
+    if ((rc = lv_snapstate_get(drv->state, img->root_snapshot, &snap, err)) <= 0)
+        return rc;
+    if (lv_snapstate_storage(drv->state, snap.id, vol, sizeof(vol), err) == 0 &&
+        strcmp(vol, img->volume) == 0)
+        snprintf(keep, len, "%s", snap.zone);
+    cg_snapshot_release(&snap);
+    return 0;
+}
+
 /* pending: 1 removes only a pending image (its job's rollback), 0 only
  * one that is not (a job is still making it: cancel the job instead).
  * Called with image_use_lock held alone. */
@@ -283,7 +319,7 @@ static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error
     cg_image img;
     virConnectPtr conn;
     cg_error derr;
-    char users[512];
+    char users[512], keep[64];
     long n_users;
     size_t i;
     int owned = 0, rc, ret = -1;
@@ -316,9 +352,18 @@ static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error
                      image_id, n_users > 1 ? "s" : "", users);
         goto cleanup;
     }
-    if (lv_state_image_delete(drv->state, image_id, err) < 0)
+    /* The snapshot recorded when the image was published keeps the disk
+     * in its zone: it outlives the image, as in EC2. */
+    if ((rc = keeper_zone(drv, &img, keep, sizeof(keep), err)) < 0 ||
+        lv_state_image_delete(drv->state, image_id, err) < 0)
         goto cleanup;
+    /* After the row: a crash in between leaves a stale image_id, which
+     * holds nothing (lv_snapstate.c). */
+    if (lv_snapstate_release_image(drv->state, image_id, &derr) < 0)
+        cg_warn("image %s: snapshots not released: %s", image_id, derr.message);
     for (i = 0; owned && img.volume[0] && i < drv->n_hosts; i++) {
+        if (strcmp(lv_host_zone(drv->hosts[i]), keep) == 0)
+            continue;
         cg_error_clear(&derr);
         if (!(conn = lv_host_conn(drv->hosts[i], &derr)) ||
             lv_storage_delete(conn, drv->cfg->storage_pool, img.volume, &derr) < 0)

@@ -454,6 +454,7 @@ int lv_image_publish(cg_drv *drv, const char *image_id, cg_error *err)
     if (lv_state_image_set_state(drv->state, image_id, "available", NULL, NULL, 0, err) < 0)
         goto cleanup;
     cg_info("image %s available: '%s'", image_id, img.name);
+    lv_image_record_snapshot(drv, &img, lv_host_zone(src), cap);
     ret = 0;
 
 cleanup:

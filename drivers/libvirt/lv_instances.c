@@ -251,8 +251,12 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     }
     l->cached = 1;
     snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
+    /* An image registered with a root size above its snapshot's grows. */
     if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol,
-                                           spec->root_size_bytes, err)))
+                                           spec->root_size_bytes > img->size_bytes
+                                               ? spec->root_size_bytes
+                                               : img->size_bytes,
+                                           err)))
         goto cleanup;
     l->volume = 1;
     l->disks = spec->n_disks > 0;

@@ -233,10 +233,9 @@ static int source_locate(cg_drv *drv, virConnectPtr conn, const cg_snapshot *sna
     int rc;
 
     memset(src, 0, sizeof(*src));
-    if (snap->copy_of[0]) {
-        snap_storage(snap->copy_of, src->storage, sizeof(src->storage));
-        return 0;
-    }
+    if (snap->copy_of[0])
+        return lv_snapstate_storage(drv->state, snap->copy_of, src->storage,
+                                    sizeof(src->storage), err);
     if (strncmp(snap->volume_id, "vol-", 4) == 0) {
         if ((rc = lv_volstate_get(drv->state, snap->volume_id, &vol, err)) <= 0) {
             if (rc == 0)
@@ -517,7 +516,8 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
         cg_error_set(err, CG_ERR_STATE, "snapshot %s is still pending", snapshot_id);
         goto cleanup;
     }
-    snap_storage(snap.id, name, sizeof(name));
+    if (lv_snapstate_storage(drv->state, snap.id, name, sizeof(name), err) < 0)
+        goto cleanup;
     /* A crash between the row and the volume: start-up removes the volume. */
     if (!(conn = lv_driver_zone_conn(drv, snap.zone, err)) ||
         lv_intent_add(drv->state, LV_INTENT_VOLUME, snap.id, snap.zone, name, err) < 0)
@@ -562,7 +562,8 @@ char *lv_snapshot_restore(cg_drv *drv, virConnectPtr conn, const char *snapshot_
 {
     char src[64];
 
-    snap_storage(snapshot_id, src, sizeof(src));
+    if (lv_snapstate_storage(drv->state, snapshot_id, src, sizeof(src), err) < 0)
+        return NULL;
     return lv_storage_clone_grown(conn, drv->cfg->storage_pool, src, name, capacity, format,
                                   err);
 }

@@ -1,10 +1,14 @@
 /* cloudgate libvirt driver: snapshot records in SQLite (lv_snapstate_*).
  *
  * libvirt knows a snapshot's bytes (the volume "<snap-id>.qcow2" in its
- * zone's pool); this table knows what EC2 says about it: source, state,
- * progress, description, tags, and the image that uses it.  Deleting is one
- * conditional statement (no image, not pending unless forced), so a delete
- * racing with an image taking the snapshot cannot both win.
+ * zone's pool, or the one named in volume_name: the snapshot recorded when
+ * an image is published is the image's own volume in that zone); this
+ * table knows what EC2 says about it: source, state, progress,
+ * description, tags, and the image that uses it.  Deleting is one
+ * conditional statement (no live image, not pending unless forced), so a
+ * delete racing with an image taking the snapshot cannot both win.  An
+ * image_id whose image row is gone (a crash between deregistering and
+ * releasing) does not hold the snapshot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,7 @@ static const char schema[] =
     " state TEXT NOT NULL, progress INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,"
     " started INTEGER NOT NULL, description TEXT, owner TEXT NOT NULL,"
     " image_id TEXT NOT NULL DEFAULT '', copy_of TEXT NOT NULL DEFAULT '',"
-    " job_id TEXT NOT NULL DEFAULT '');"
+    " job_id TEXT NOT NULL DEFAULT '', volume_name TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS snapshot_tags ("
     " snapshot_id TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (snapshot_id, key));";
@@ -32,12 +36,28 @@ static const char schema[] =
 #define SNAP_COLS                                                                        \
     "id, volume_id, zone, state, progress, size, started, description, owner, image_id, " \
     "copy_of, job_id"
+/* SNAP_COLS as read: an image_id naming no image reads as "". */
+#define SNAP_READ                                                                        \
+    "id, volume_id, zone, state, progress, size, started, description, owner,"            \
+    " CASE WHEN image_id IN (SELECT id FROM images) THEN image_id ELSE '' END,"            \
+    " copy_of, job_id"
+
+/* "the image row is gone or there is none" (image_id of snapshots). */
+#define NO_LIVE_IMAGE "(image_id = '' OR image_id NOT IN (SELECT id FROM images))"
 
 int lv_snapstate_init(lv_state *st, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *probe = NULL;
     int ret = cg_db_exec(db, schema, err);
 
+    /* volume_name came after the table: an older database lacks it. */
+    if (ret == 0 &&
+        sqlite3_prepare_v2(db, "SELECT volume_name FROM snapshots LIMIT 0", -1, &probe, NULL) !=
+            SQLITE_OK)
+        ret = cg_db_exec(db, "ALTER TABLE snapshots ADD COLUMN volume_name TEXT NOT NULL"
+                             " DEFAULT ''", err);
+    sqlite3_finalize(probe);
     lv_state_db_unlock(st);
     return ret;
 }
@@ -117,27 +137,115 @@ static int write_tags(sqlite3 *db, const char *id, const cg_tags *tags, int remo
     return 0;
 }
 
-static int insert(sqlite3 *db, const cg_snapshot *snap, cg_error *err)
+static int insert(sqlite3 *db, const cg_snapshot *snap, const char *volume_name,
+                  cg_error *err)
 {
     if (cg_db_run(db, err, "insert snapshot",
-                  "INSERT INTO snapshots (" SNAP_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                  "ssssiIIsssss", snap->id, snap->volume_id, snap->zone, snap->state,
+                  "INSERT INTO snapshots (" SNAP_COLS ", volume_name)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  "ssssiIIssssss", snap->id, snap->volume_id, snap->zone, snap->state,
                   snap->progress, (long long)snap->size_bytes, (long long)snap->started,
                   snap->description, snap->owner, snap->image_id, snap->copy_of,
-                  snap->job_id) < 0)
+                  snap->job_id, volume_name ? volume_name : "") < 0)
         return -1;
     return write_tags(db, snap->id, &snap->tags, 0, err);
 }
 
-int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err)
+int lv_snapstate_add_on(lv_state *st, const cg_snapshot *snap, const char *volume_name,
+                        cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
     int ret = -1;
 
     if (cg_db_begin(db, err) == 0)
-        ret = cg_db_end(db, insert(db, snap, err) == 0, err);
+        ret = cg_db_end(db, insert(db, snap, volume_name, err) == 0, err);
     lv_state_db_unlock(st);
     return ret;
+}
+
+int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err)
+{
+    return lv_snapstate_add_on(st, snap, NULL, err);
+}
+
+int lv_snapstate_storage(lv_state *st, const char *id, char *buf, size_t len, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s;
+    int rc = -1;
+
+    if ((s = cg_db_prep(db, err, "SELECT volume_name FROM snapshots WHERE id = ?", "s", id)) &&
+        (rc = cg_db_step(s, err, "read snapshot volume")) == 1) {
+        cg_db_col_copy(s, 0, buf, len);
+        if (!buf[0])
+            snprintf(buf, len, "%s.qcow2", id);
+    } else if (rc == 0) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s does not exist", id);
+        rc = -1;
+    }
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return rc == 1 ? 0 : -1;
+}
+
+int lv_snapstate_claim(lv_state *st, const char *id, const char *image_id, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int rc = cg_db_run(db, err, "claim snapshot",
+                       "UPDATE snapshots SET image_id = ? WHERE id = ? AND state = 'completed'"
+                       " AND " NO_LIVE_IMAGE, "ss", image_id, id);
+
+    lv_state_db_unlock(st);
+    return rc < 0 ? -1 : rc > 0;
+}
+
+int lv_snapstate_release_image(lv_state *st, const char *image_id, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int rc = cg_db_run(db, err, "release snapshot",
+                       "UPDATE snapshots SET image_id = '' WHERE image_id = ?", "s", image_id);
+
+    lv_state_db_unlock(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int lv_snapstate_image_roots(lv_state *st, cg_image_list *images, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s;
+    char own[64], vol[64];
+    size_t i;
+    int rc = -1;
+
+    if (!(s = cg_db_prep(db, err, "SELECT id, image_id, zone, volume_name FROM snapshots"
+                                  " WHERE image_id <> ''", NULL)))
+        goto cleanup;
+    while ((rc = cg_db_step(s, err, "read image snapshots")) == 1) {
+        const char *sid = (const char *)sqlite3_column_text(s, 0);
+        const char *iid = (const char *)sqlite3_column_text(s, 1);
+
+        cg_db_col_copy(s, 3, vol, sizeof(vol));
+        if (!vol[0])
+            snprintf(vol, sizeof(vol), "%s.qcow2", sid);
+        for (i = 0; i < images->n; i++) {
+            cg_image *img = &images->v[i];
+
+            if (strcmp(img->id, iid) != 0)
+                continue;
+            snprintf(img->root_snapshot, sizeof(img->root_snapshot), "%s", sid);
+            /* A disk named after the image itself is its own, copied to
+             * every zone; any other is the snapshot's, in its zone only. */
+            snprintf(own, sizeof(own), "%s.", img->id);
+            if (img->volume && strncmp(img->volume, own, strlen(own)) != 0 &&
+                strcmp(img->volume, vol) == 0)
+                cg_db_col_copy(s, 2, img->zone, sizeof(img->zone));
+        }
+    }
+
+cleanup:
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return rc < 0 ? -1 : 0;
 }
 
 int lv_snapstate_get(lv_state *st, const char *id, cg_snapshot *out, cg_error *err)
@@ -147,7 +255,7 @@ int lv_snapstate_get(lv_state *st, const char *id, cg_snapshot *out, cg_error *e
     int rc, ret = -1;
 
     memset(out, 0, sizeof(*out));
-    if (!(s = cg_db_prep(db, err, "SELECT " SNAP_COLS " FROM snapshots WHERE id = ?", "s", id)))
+    if (!(s = cg_db_prep(db, err, "SELECT " SNAP_READ " FROM snapshots WHERE id = ?", "s", id)))
         goto cleanup;
     rc = cg_db_step(s, err, "read snapshot");
     ret = rc == 1 ? (from_row(db, s, out, err) < 0 ? -1 : 1) : rc;
@@ -165,7 +273,7 @@ int lv_snapstate_list(lv_state *st, cg_snapshot_list *out, cg_error *err)
     cg_snapshot snap, *grown;
     int rc, ret = -1;
 
-    if (!(s = cg_db_prep(db, err, "SELECT " SNAP_COLS " FROM snapshots ORDER BY started, rowid",
+    if (!(s = cg_db_prep(db, err, "SELECT " SNAP_READ " FROM snapshots ORDER BY started, rowid",
                          NULL)))
         goto cleanup;
     while ((rc = cg_db_step(s, err, "list snapshots")) == 1) {
@@ -216,7 +324,7 @@ int lv_snapstate_delete(lv_state *st, const char *id, int force, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
     int rc = cg_db_run(db, err, "delete snapshot",
-                       "DELETE FROM snapshots WHERE id = ? AND image_id = ''"
+                       "DELETE FROM snapshots WHERE id = ? AND " NO_LIVE_IMAGE
                        " AND (state <> 'pending' OR ?)", "si", id, force);
 
     lv_state_db_unlock(st);

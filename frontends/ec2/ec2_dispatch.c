@@ -60,6 +60,7 @@ static const ec2_action ec2_actions[] = {
     {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},
     {"ModifyVolume", ec2_modify_volume, 1},
     {"RebootInstances", ec2_reboot_instances, 1},
+    {"RegisterImage", ec2_register_image, 1},
     {"ResetImageAttribute", ec2_reset_image_attribute, 1},
     {"RunInstances", ec2_run_instances, 1},
     {"StartInstances", ec2_start_instances, 1},

@@ -172,6 +172,7 @@ int ec2_describe_tags(ec2_call *c);
 int ec2_create_image(ec2_call *c);
 /* ec2_image_attrs.c */
 int ec2_deregister_image(ec2_call *c);
+int ec2_register_image(ec2_call *c);
 int ec2_describe_image_attribute(ec2_call *c);
 int ec2_modify_image_attribute(ec2_call *c);
 int ec2_reset_image_attribute(ec2_call *c);
@@ -217,6 +218,16 @@ int ec2_modify_volume(ec2_call *c);
 /* ec2_launch_disks.c: RunInstances' BlockDeviceMapping.N for image img
  * into spec (root size, disks); *disks is the array spec points to (free
  * it).  0 or -1. */
+/* The zone a launch must use because of what (a snapshot or an image,
+ * for the message): agrees with Placement and spec->zone, then sets it.
+ * 0 or -1 (answered). */
+int ec2_launch_zone_pin(ec2_call *c, cg_launch_spec *spec, const char *zone, const char *what);
+/* /dev/vda, /dev/sda1 or /dev/xvda: the one root disk. */
+int ec2_is_root_device(const char *name);
+/* BlockDeviceMapping.i: Ebs.VolumeSize in GiB (0 absent); the members a
+ * plain disk cannot honour (answered).  0 or -1. */
+int ec2_mapping_size(ec2_call *c, size_t i, unsigned long long *gib);
+int ec2_mapping_refusals(ec2_call *c, size_t i, const char *name);
 int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spec,
                            cg_launch_disk **disks);
 /* ModifyInstanceAttribute with BlockDeviceMapping.N: DeleteOnTermination. */

@@ -22,7 +22,7 @@
 static const char *const launch_volume_types[] = {"standard", "gp2", "gp3", "io1", "io2", "sc1",
                                                   "st1", NULL};
 
-static int is_root_device(const char *name)
+int ec2_is_root_device(const char *name)
 {
     return strcmp(name, "/dev/vda") == 0 || strcmp(name, "/dev/sda1") == 0 ||
            strcmp(name, "/dev/xvda") == 0;
@@ -34,7 +34,7 @@ static int fail_mapping(ec2_call *c, const char *why, const char *name)
 }
 
 /* BlockDeviceMapping.i.Ebs.VolumeSize in GiB into *gib (0: absent).  0 or -1. */
-static int mapping_size(ec2_call *c, size_t i, unsigned long long *gib)
+int ec2_mapping_size(ec2_call *c, size_t i, unsigned long long *gib)
 {
     const char *size = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.VolumeSize", i);
 
@@ -43,7 +43,7 @@ static int mapping_size(ec2_call *c, size_t i, unsigned long long *gib)
 }
 
 /* The Ebs members a plain disk cannot honour.  0 or -1. */
-static int mapping_refusals(ec2_call *c, size_t i, const char *name)
+int ec2_mapping_refusals(ec2_call *c, size_t i, const char *name)
 {
     const char *type = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.VolumeType", i);
     const char *enc = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.Encrypted", i);
@@ -67,13 +67,32 @@ static int mapping_refusals(ec2_call *c, size_t i, const char *name)
     return 0;
 }
 
+int ec2_launch_zone_pin(ec2_call *c, cg_launch_spec *spec, const char *zone, const char *what)
+{
+    const char *asked = ec2_params_get(c->params, "Placement.AvailabilityZone");
+    size_t i;
+
+    if ((asked && *asked && strcmp(asked, zone) != 0) ||
+        (spec->zone && strcmp(spec->zone, zone) != 0))
+        return ec2_fail(c, "InvalidParameterValue", "%s is in availability zone %s: instances "
+                        "using it are launched there", what, zone);
+    /* The zone's name as configured outlives this request's lists. */
+    for (i = 0; i < c->ctx->cfg->n_zones && !spec->zone; i++)
+        if (strcmp(c->ctx->cfg->zones[i].name, zone) == 0)
+            spec->zone = c->ctx->cfg->zones[i].name;
+    if (!spec->zone)
+        return ec2_fail(c, "InvalidParameterValue", "%s is in zone %s, which is not configured "
+                        "any more", what, zone);
+    return 0;
+}
+
 /* Ebs.SnapshotId of a non-root mapping: the snapshot must exist and be
  * completed; it decides the zone (Placement must agree) and the least size
  * (*gib: 0 takes the snapshot's).  0 or -1. */
 static int mapping_snapshot(ec2_call *c, const char *sid, const char *name, unsigned long long gib,
                             cg_launch_spec *spec)
 {
-    const char *zone = ec2_params_get(c->params, "Placement.AvailabilityZone");
+    char what[128];
     cg_snapshot_list l = {0};
     cg_error err = {0};
     const cg_snapshot *snap = NULL;
@@ -105,21 +124,9 @@ static int mapping_snapshot(ec2_call *c, const char *sid, const char *name, unsi
         goto cleanup;
     }
     /* A snapshot's bytes are in one zone's pool: its volumes are made there. */
-    if ((zone && *zone && strcmp(zone, snap->zone) != 0) ||
-        (spec->zone && strcmp(spec->zone, snap->zone) != 0)) {
-        ec2_fail(c, "InvalidParameterValue", "Snapshot '%s' is in availability zone %s: "
-                 "instances using it are launched there (device %.32s)", sid, snap->zone, name);
+    snprintf(what, sizeof(what), "Snapshot '%s' (device %.32s)", sid, name);
+    if (ec2_launch_zone_pin(c, spec, snap->zone, what) < 0)
         goto cleanup;
-    }
-    /* The zone's name as configured outlives this request's lists. */
-    for (i = 0; i < c->ctx->cfg->n_zones && !spec->zone; i++)
-        if (strcmp(c->ctx->cfg->zones[i].name, snap->zone) == 0)
-            spec->zone = c->ctx->cfg->zones[i].name;
-    if (!spec->zone) {
-        ec2_fail(c, "InvalidParameterValue", "Snapshot '%s' is in zone %s, which is not "
-                 "configured any more", sid, snap->zone);
-        goto cleanup;
-    }
     ret = 0;
 
 cleanup:
@@ -151,6 +158,14 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
     int root_seen = 0, ret = -1;
 
     *out = NULL;
+    /* An image registered from a snapshot has its disk in one zone. */
+    if (img->zone[0]) {
+        char what[64];
+
+        snprintf(what, sizeof(what), "Image '%s'", img->id);
+        if (ec2_launch_zone_pin(c, spec, img->zone, what) < 0)
+            return -1;
+    }
     if (!n)
         return 0;
     if (n > 26) {
@@ -174,8 +189,8 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
                      "BlockDeviceMapping.%zu.DeviceName", i);
             goto cleanup;
         }
-        root = is_root_device(name);
-        if (mapping_refusals(c, i, name) < 0 || mapping_size(c, i, &gib) < 0)
+        root = ec2_is_root_device(name);
+        if (ec2_mapping_refusals(c, i, name) < 0 || ec2_mapping_size(c, i, &gib) < 0)
             goto cleanup;
         snprintf(key, sizeof(key), "BlockDeviceMapping.%zu.Ebs.DeleteOnTermination", i);
         if (ec2_param_bool(c, key, 1, &dot) < 0)

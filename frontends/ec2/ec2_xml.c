@@ -601,6 +601,8 @@ void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img)
         ec2_xml_start(x, "item");
         ec2_xml_str(x, "deviceName", "/dev/vda");
         ec2_xml_start(x, "ebs");
+        if (img->root_snapshot[0])
+            ec2_xml_str(x, "snapshotId", img->root_snapshot);
         ec2_xml_int(x, "volumeSize", (long long)gib);
         ec2_xml_bool(x, "deleteOnTermination", 1);
         ec2_xml_str(x, "volumeType", "standard");

@@ -115,6 +115,7 @@ char *ec2_xml_return_true(const char *action, const char *request_id, size_t *le
 
 /* CreateImage: <imageId> (written in ec2_images.c). */
 char *ec2_xml_create_image(const char *request_id, const char *image_id, size_t *len);
+char *ec2_xml_register_image(const char *request_id, const char *image_id, size_t *len);
 
 /* Import tasks (engine jobs of action import-image; ec2_import.c), with
  * their tags (tags NULL, or an element NULL: an empty tagSet). */

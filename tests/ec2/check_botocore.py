@@ -233,6 +233,9 @@ EXPECT = {
     "create_image": [
         ("ImageId", "ami-0b1c2d3e4f5061728"),
     ],
+    "register_image": [
+        ("ImageId", "ami-0b1c2d3e4f5061729"),
+    ],
     # No output shape in botocore 1.29: only the metadata is kept.
     "deregister_image": [],
     "modify_image_attribute": [],
@@ -287,6 +290,7 @@ EXPECT = {
         ("Images.0.Tags", [{"Key": "os", "Value": "debian"}]),
         ("Images.0.BlockDeviceMappings.0.Ebs.VolumeSize", 3),
         ("Images.0.BlockDeviceMappings.0.DeviceName", "/dev/vda"),
+        ("Images.0.BlockDeviceMappings.0.Ebs.SnapshotId", "snap-0123456789abcdef0"),
         ("Images.1.ImageId", "ami-12345678"),
         ("Images.1.State", "failed"),
         ("Images.1.StateReason.Message", "virt-sysprep failed (exit 1)"),

@@ -293,6 +293,7 @@ static void test_describe_images(void **state)
     snprintf(a.state, sizeof(a.state), "available");
     a.created = T_LAUNCH - 86400;
     a.size_bytes = 2147483648ULL + 1;
+    snprintf(a.root_snapshot, sizeof(a.root_snapshot), "snap-0123456789abcdef0");
     assert_int_equal(cg_tags_set(&a.tags, "os", "debian"), 0);
     snprintf(b.id, sizeof(b.id), "ami-12345678");
     b.name = "cirros";
@@ -306,6 +307,8 @@ static void test_describe_images(void **state)
     doc = ec2_xml_describe_images(RID, &cfg, v, 2, &len);
     assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item/e:ebs/e:volumeSize",
                  "3");
+    assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item/e:ebs/e:snapshotId",
+                 "snap-0123456789abcdef0");
     assert_xpath(doc, len, "count(//e:imagesSet/e:item[2]/e:description)", "0");
     assert_xpath(doc, len, "//e:imagesSet/e:item[2]/e:imageOwnerId", "123456789012");
     assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:platformDetails", "Linux/UNIX");
@@ -384,6 +387,8 @@ static void test_create_image(void **state)
     char *doc = ec2_xml_create_image(RID, "ami-0b1c2d3e4f5061728", &len);
 
     check_golden("create_image", doc, len);
+    doc = ec2_xml_register_image(RID, "ami-0b1c2d3e4f5061729", &len);
+    check_golden("register_image", doc, len);
 }
 
 /* DescribeImageAttribute (one golden per kind of answer) and the
