@@ -8,8 +8,9 @@
  * virStorageVolResize; one attached to a running instance grows through
  * qemu with virDomainBlockResize, so the guest sees the new size at once.
  * Success sets the volume's size and completes the row in one transaction;
- * failure marks the row "failed" with libvirt's reason.  libvirt's test
- * driver implements neither call: there the size is only recorded.
+ * failure marks the row "failed" with libvirt's reason.  A driver that
+ * has no such call at all (libvirt's test driver) is UnsupportedOperation,
+ * and the row goes: nothing changed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,11 @@ static const char schema[] =
     " target_size INTEGER NOT NULL, start_time INTEGER NOT NULL,"
     " end_time INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS volume_modifications_volume"
-    " ON volume_modifications(volume_id);";
+    " ON volume_modifications(volume_id);"
+    /* A volume's changes go with it, however it is deleted; rows older
+     * than the trigger are pruned at start-up (lv_volmods_init). */
+    "CREATE TRIGGER IF NOT EXISTS volume_modifications_gone AFTER DELETE ON volumes"
+    " BEGIN DELETE FROM volume_modifications WHERE volume_id = old.id; END;";
 
 #define MOD_COLS "volume_id, state, original_size, target_size, start_time, end_time, message"
 
@@ -43,6 +48,11 @@ int lv_volmods_init(lv_state *st, int repair, cg_error *err)
 
     /* A change cut short by a restart is over: say so rather than block
      * the volume's next change forever. */
+    if (ret == 0 && repair &&
+        cg_db_run(db, err, "prune volume modifications",
+                  "DELETE FROM volume_modifications WHERE volume_id NOT IN"
+                  " (SELECT id FROM volumes)", NULL) < 0)
+        ret = -1;
     if (ret == 0 && repair &&
         cg_db_run(db, err, "close interrupted volume modifications",
                   "UPDATE volume_modifications SET state = 'failed', end_time = ?,"
@@ -73,6 +83,18 @@ static int mod_begin(lv_state *st, const cg_volume_mod *m, long long *rowid, cg_
     return rc < 0 ? -1 : rc > 0;
 }
 
+/* A change libvirt cannot make at all was never one: its row goes. */
+static void mod_drop(lv_state *st, long long rowid)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    cg_error err = {0};
+
+    if (cg_db_run(db, &err, "drop volume modification",
+                  "DELETE FROM volume_modifications WHERE rowid = ?", "I", rowid) < 0)
+        cg_warn("volume modification %lld left: %s", rowid, err.message);
+    lv_state_db_unlock(st);
+}
+
 /* Finish the change: completed (and the volume's size set, atomically) or
  * failed with message.  0 or -1. */
 static int mod_end(lv_state *st, long long rowid, const cg_volume_mod *m, cg_error *err)
@@ -94,19 +116,13 @@ static int mod_end(lv_state *st, long long rowid, const cg_volume_mod *m, cg_err
     return ret;
 }
 
-/* After a libvirt call failed with VIR_ERR_NO_SUPPORT: the test driver has
- * no resize at all, so there the new size is only recorded (0); any other
- * driver's refusal is reported (-1). */
+/* After a libvirt call failed with VIR_ERR_NO_SUPPORT (libvirt's test
+ * driver has no resize at all): said plainly, nothing recorded.  -1. */
 static int resize_unsupported(virConnectPtr conn, const cg_volume *vol, const char *what,
                               cg_error *err)
 {
     const char *type = virConnectGetType(conn);
 
-    if (type && strcmp(type, "TEST") == 0) {
-        cg_info("volume %s: the test driver has no %s; the new size is only recorded", vol->id,
-                what);
-        return 0;
-    }
     cg_error_set(err, CG_ERR_UNSUPPORTED, "volume %s: libvirt's %s driver has no %s", vol->id,
                  type ? type : "?", what);
     return -1;
@@ -224,6 +240,11 @@ int lv_volume_modify(cg_drv *drv, const char *volume_id, unsigned long long size
         goto cleanup;
     }
     rc = grow(drv, h, &vol, size_bytes, &why);
+    if (rc < 0 && why.kind == CG_ERR_UNSUPPORTED) {
+        mod_drop(drv->state, rowid);
+        *err = why;
+        goto cleanup;
+    }
     snprintf(m.state, sizeof(m.state), "%s", rc == 0 ? "completed" : "failed");
     snprintf(m.message, sizeof(m.message), "%.150s", rc == 0 ? "" : why.message);
     m.end = time(NULL);

@@ -305,14 +305,14 @@ int ec2_describe_volumes_modifications(ec2_call *c)
         fail_oom(c);
         goto cleanup;
     }
-    /* Newest first, so the first of each volume is its latest; volumes
-     * deleted since are not shown. */
+    /* Only each volume's latest change (the list is oldest first), and
+     * filters apply to that one; volumes deleted since are not shown. */
     for (i = mods.n; i-- > 0;) {
         const cg_volume_mod *m = &mods.v[i];
 
-        for (j = 0; j < n && strcmp(view[j]->volume_id, m->volume_id) != 0; j++)
+        for (j = i + 1; j < mods.n && strcmp(mods.v[j].volume_id, m->volume_id) != 0; j++)
             ;
-        if (j < n || !id_listed(ids, n_ids, m->volume_id))
+        if (j < mods.n || !id_listed(ids, n_ids, m->volume_id))
             continue;
         for (j = 0; j < vols.n && strcmp(vols.v[j].id, m->volume_id) != 0; j++)
             ;
