@@ -498,6 +498,37 @@ cleanup:
     return ret;
 }
 
+/* A pending snapshot being rolled back after a crash: the backup job the
+ * dead gateway started may still run in qemu, writing into the volume
+ * about to go and blocking the next backup of that domain.  Stop it. */
+static void abort_orphan_backup(cg_drv *drv, virConnectPtr conn, const cg_snapshot *snap)
+{
+    virTypedParameterPtr params = NULL;
+    virDomainPtr dom = NULL;
+    snap_source src;
+    cg_error ignored = {0};
+    int type = 0, n = 0, op = 0;
+
+    if (source_locate(drv, conn, snap, &src, &ignored) < 0 || !src.domain[0] ||
+        !(dom = lv_domain_get(conn, src.domain, &ignored)))
+        goto cleanup;
+    if (virDomainGetJobStats(dom, &type, &params, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE &&
+        virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_OPERATION, &op) == 1 &&
+        op == VIR_DOMAIN_JOB_OPERATION_BACKUP) {
+        if (virDomainAbortJob(dom) == 0)
+            cg_info("snapshot %s: aborted the backup job left on %s", snap->id, src.domain);
+        else
+            cg_warn("snapshot %s: backup job on %s not aborted: %s", snap->id, src.domain,
+                    virGetLastErrorMessage());
+    }
+
+cleanup:
+    virTypedParamsFree(params, n);
+    if (dom)
+        virDomainFree(dom);
+    virResetLastError();
+}
+
 int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error *err)
 {
     cg_snapshot snap;
@@ -518,9 +549,12 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
     }
     if (lv_snapstate_storage(drv->state, snap.id, name, sizeof(name), err) < 0)
         goto cleanup;
+    if (!(conn = lv_driver_zone_conn(drv, snap.zone, err)))
+        goto cleanup;
+    if (strcmp(snap.state, "pending") == 0)
+        abort_orphan_backup(drv, conn, &snap);
     /* A crash between the row and the volume: start-up removes the volume. */
-    if (!(conn = lv_driver_zone_conn(drv, snap.zone, err)) ||
-        lv_intent_add(drv->state, LV_INTENT_VOLUME, snap.id, snap.zone, name, err) < 0)
+    if (lv_intent_add(drv->state, LV_INTENT_VOLUME, snap.id, snap.zone, name, err) < 0)
         goto cleanup;
     intent = 1;
     /* The row goes first, conditionally: an image taking the snapshot
@@ -533,7 +567,7 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
     if (lv_storage_delete(conn, drv->cfg->storage_pool, name, err) < 0) {
         cg_error e = {0};
 
-        if (lv_snapstate_add(drv->state, &snap, &e) < 0)
+        if (lv_snapstate_add_on(drv->state, &snap, name, &e) < 0)
             cg_err("snapshot %s: record lost after a failed delete: %s", snapshot_id,
                    e.message);
         goto cleanup;

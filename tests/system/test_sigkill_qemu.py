@@ -1,7 +1,8 @@
 """Crash safety on real qemu guests: cloudgated is killed with SIGKILL at a
-random moment of RunInstances, CreateImage, a CIMI machine creation and
-CreateVolume + AttachVolume, restarted, and what it finds at start-up must
-be repaired (drivers/libvirt/lv_reconcile.c, gateway/jobs.c).
+random moment of RunInstances, CreateImage, a CIMI machine creation,
+CreateVolume + AttachVolume and CreateSnapshot of a running guest's root
+disk (a push-mode backup in qemu), restarted, and what it finds at start-up
+must be repaired (drivers/libvirt/lv_reconcile.c, engine/jobs.c).
 
 The gateway gets a storage pool of its own, made here and removed at the
 end: other gateways may use the shared pool and libvirtd at the same time,
@@ -25,7 +26,7 @@ from cgharness import Gateway, wait_for
 from conftest import virsh
 
 RUNS = int(os.environ.get("CG_SIGKILL_RUNS", "100"))
-OPS = ("run", "capture", "cimi", "attach")
+OPS = ("run", "capture", "cimi", "attach", "snapshot")
 TERMINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
 
@@ -141,6 +142,12 @@ class World:
         vid = ec2.create_volume(Size=1, AvailabilityZone="cloudgate-a")["VolumeId"]
         ec2.attach_volume(VolumeId=vid, InstanceId=self.shared, Device="/dev/vdf")
 
+    def op_snapshot(self):
+        ec2 = self.ec2()
+        sid = ec2.create_snapshot(VolumeId=self.shared)["SnapshotId"]
+        while ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"] == "pending":
+            time.sleep(0.1)
+
     # ---- judging and cleaning up ----
 
     def leftovers(self):
@@ -153,13 +160,27 @@ class World:
         images = {i["ImageId"] for i in ec2.describe_images()["Images"]}
         vols = {v["VolumeId"]: v for v in ec2.describe_volumes()["Volumes"]}
         pool = self.pool.volumes()
+        snaps = {x["SnapshotId"]: x for x in ec2.describe_snapshots()["Snapshots"]}
+        # A published image's snapshot is its own volume ("... for ami-X"),
+        # which outlives the image.
+        snap_volume = {}
+        for sid, x in snaps.items():
+            m = re.search(r"for (ami-[0-9a-f]+)$", x.get("Description", ""))
+            snap_volume[sid] = (m.group(1) if m else sid) + ".qcow2"
+            if x["State"] != "completed":
+                bad.append("snapshot %s is %s after the restart" % (sid, x["State"]))
+            elif snap_volume[sid] not in pool:
+                bad.append("snapshot %s without its volume %s" % (sid, snap_volume[sid]))
         for name in pool:
             stem = re.sub(r"(-seed\.iso|\.qcow2|\.img)$", "", name)
             if stem.startswith("i-") and stem not in doms:
                 bad.append("volume %s without its domain" % name)
             elif stem.startswith("vol-") and stem not in vols:
                 bad.append("volume %s without its record" % name)
-            elif stem.startswith("ami-") and stem not in images:
+            elif stem.startswith("snap-") and stem not in snaps:
+                bad.append("snapshot volume %s without its record" % name)
+            elif (stem.startswith("ami-") and stem not in images and
+                  name not in snap_volume.values()):
                 bad.append("template volume %s without its image" % name)
         for img in images:
             if img + ".qcow2" not in pool and img + ".img" not in pool:
@@ -214,6 +235,9 @@ class World:
         for img in ec2.describe_images()["Images"]:
             if img["ImageId"] != self.image_id and img["State"] != "pending":
                 self.gw.admin("image-deregister", img["ImageId"])
+        for x in ec2.describe_snapshots()["Snapshots"]:
+            if x["State"] != "pending":
+                ec2.delete_snapshot(SnapshotId=x["SnapshotId"])
         if self.shared and self.domstate(self.shared) == "paused":
             ec2.start_instances(InstanceIds=[self.shared])   # resumes
 
