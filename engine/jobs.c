@@ -76,86 +76,7 @@ struct cg_jobs {
     char *log_dir;      /* STATE_DIR/jobs */
 };
 
-static const char schema[] = "CREATE TABLE IF NOT EXISTS jobs ("
-                             " seq INTEGER PRIMARY KEY," /* submission order */
-                             " id TEXT NOT NULL UNIQUE,"
-                             " action TEXT NOT NULL,"
-                             " target TEXT NOT NULL DEFAULT '',"
-                             " affected TEXT NOT NULL DEFAULT '',"
-                             " state TEXT NOT NULL,"
-                             " progress INTEGER NOT NULL DEFAULT 0,"
-                             " status_message TEXT NOT NULL DEFAULT '',"
-                             " created INTEGER NOT NULL,"
-                             " changed INTEGER NOT NULL,"
-                             " owner INTEGER NOT NULL DEFAULT 0);";
-
-/* Columns added since the table was first created (ALTER fails harmlessly
- * when the column exists already). */
-static const char *const migrations[] = {
-    "ALTER TABLE jobs ADD COLUMN undo TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE jobs ADD COLUMN recover INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE jobs ADD COLUMN description TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE jobs ADD COLUMN format TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE jobs ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
-    /* can_cancel: the job polls cg_job_cancelled; cancel: asked for */
-    "ALTER TABLE jobs ADD COLUMN can_cancel INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE jobs ADD COLUMN cancel INTEGER NOT NULL DEFAULT 0",
-};
-
-static const char *const state_names[] = {"QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELLED"};
-
-const char *cg_job_state_name(cg_job_state s)
-{
-    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "UNKNOWN";
-}
-
-static cg_job_state state_parse(const char *s)
-{
-    unsigned i;
-
-    for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-        if (strcmp(s, state_names[i]) == 0)
-            return (cg_job_state)i;
-    return CG_JOB_FAILED; /* a row written by a newer version: not runnable here */
-}
-
 /* ---- database (callers hold dbmu) ------------------------------------- */
-
-static int db_fail(cg_jobs *jobs, cg_error *err, const char *what)
-{
-    cg_error_set(err, CG_ERR_INTERNAL, "jobs: %s: %s", what, sqlite3_errmsg(jobs->db));
-    return -1;
-}
-
-/* Run one statement that returns no rows.  types names each argument: 't' a
- * string (NULL binds NULL), 'i' an int64.  Returns the rows changed or -1. */
-static int db_run(cg_jobs *jobs, cg_error *err, const char *sql, const char *types, ...)
-{
-    sqlite3_stmt *st = NULL;
-    va_list ap;
-    int i, rc = -1;
-
-    if (sqlite3_prepare_v2(jobs->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(jobs, err, "prepare");
-    va_start(ap, types);
-    for (i = 0; types[i]; i++) {
-        if (types[i] == 'i') {
-            sqlite3_bind_int64(st, i + 1, va_arg(ap, sqlite3_int64));
-        } else {
-            const char *s = va_arg(ap, const char *);
-            if (s)
-                sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
-        }
-    }
-    va_end(ap);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        db_fail(jobs, err, "write");
-    else
-        rc = sqlite3_changes(jobs->db);
-    sqlite3_finalize(st);
-    return rc;
-}
 
 sqlite3 *cg_jobs_db_lock(cg_jobs *jobs)
 {
@@ -178,47 +99,18 @@ static int set_state(cg_jobs *jobs, const char *id, cg_job_state from, cg_job_st
     int n;
 
     pthread_mutex_lock(&jobs->dbmu);
-    n = db_run(jobs, &e,
-               "UPDATE jobs SET state = ?1, changed = ?2,"
-               " progress = CASE WHEN ?3 < 0 THEN progress ELSE ?3 END,"
-               " status_message = COALESCE(?4, status_message) WHERE id = ?5 AND state = ?6",
-               "tiittt", cg_job_state_name(to), (sqlite3_int64)time(NULL), (sqlite3_int64)progress,
-               message, id, cg_job_state_name(from));
+    n = cg_db_run(jobs->db, &e, "job state",
+                  "UPDATE jobs SET state = ?1, changed = ?2,"
+                  " progress = CASE WHEN ?3 < 0 THEN progress ELSE ?3 END,"
+                  " status_message = COALESCE(?4, status_message) WHERE id = ?5 AND state = ?6",
+                  "sIisss", cg_job_state_name(to), (long long)time(NULL), progress, message, id,
+                  cg_job_state_name(from));
     pthread_mutex_unlock(&jobs->dbmu);
     if (n < 0) {
         cg_err("job %s: cannot record %s: %s", id, cg_job_state_name(to), e.message);
         cg_error_set(err, e.kind, "%s", e.message);
     }
     return n;
-}
-
-static void row_to_job(sqlite3_stmt *st, cg_job *j)
-{
-    const char *s;
-
-    memset(j, 0, sizeof(*j));
-#define COPY(field, col)                                                                           \
-    s = (const char *)sqlite3_column_text(st, col);                                                \
-    snprintf(j->field, sizeof(j->field), "%s", s ? s : "")
-    COPY(id, 0);
-    COPY(action, 1);
-    COPY(target, 2);
-    COPY(affected, 3);
-    COPY(status_message, 6);
-    COPY(description, 9);
-    COPY(source, 10);
-    COPY(format, 11);
-#undef COPY
-    s = (const char *)sqlite3_column_text(st, 4);
-    j->state = state_parse(s ? s : "");
-    j->progress = sqlite3_column_int(st, 5);
-    j->created = (time_t)sqlite3_column_int64(st, 7);
-    j->changed = (time_t)sqlite3_column_int64(st, 8);
-    j->size = (unsigned long long)sqlite3_column_int64(st, 12);
-    j->cancel_requested = sqlite3_column_int(st, 14);
-    j->cancellable = j->state == CG_JOB_QUEUED ||
-                     (j->state == CG_JOB_RUNNING && sqlite3_column_int(st, 13) &&
-                      !j->cancel_requested);
 }
 
 /* A job running here may have newer progress than its row: show that. */
@@ -239,82 +131,18 @@ static void overlay_running(cg_jobs *jobs, cg_job *j)
     pthread_mutex_unlock(&jobs->mu);
 }
 
-#define SELECT_JOBS                                                                                \
-    "SELECT id, action, target, affected, state, progress, status_message, created, changed,"      \
-    " description, source, format, size, can_cancel, cancel FROM jobs"
-
 /* The rows (all, newest first, or the one with id), with live progress. */
 static int db_select(cg_jobs *jobs, const char *id, cg_job_list *out, cg_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    cg_job_list l = {0};
-    size_t cap = 0, i;
-    int rc = -1, step;
+    size_t i;
+    int rc;
 
     pthread_mutex_lock(&jobs->dbmu);
-    if (sqlite3_prepare_v2(jobs->db,
-                           id ? SELECT_JOBS " WHERE id = ?" : SELECT_JOBS " ORDER BY seq DESC", -1,
-                           &st, NULL) != SQLITE_OK) {
-        db_fail(jobs, err, "read");
-        goto cleanup;
-    }
-    if (id)
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (l.n == cap) {
-            cg_job *v = realloc(l.v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-            if (!v) {
-                cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-                goto cleanup;
-            }
-            l.v = v;
-        }
-        row_to_job(st, &l.v[l.n++]);
-    }
-    if (step != SQLITE_DONE)
-        db_fail(jobs, err, "read");
-    else
-        rc = 0;
-
-cleanup:
-    sqlite3_finalize(st);
+    rc = cg_jobs_store_select(jobs->db, id, out, err);
     pthread_mutex_unlock(&jobs->dbmu);
-    if (rc < 0) {
-        cg_job_list_release(&l);
-        return -1;
-    }
-    for (i = 0; i < l.n; i++)
-        overlay_running(jobs, &l.v[i]);
-    *out = l;
-    return 0;
-}
-
-/* SQL owner_gone(pid): the process that queued or ran a job is gone.  Our
- * own pid can only come from an earlier open in this process, or from a
- * pid reused after a restart (pid 1 in a container): gone either way. */
-static void owner_gone(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    pid_t pid = (pid_t)sqlite3_value_int64(argv[0]);
-
-    sqlite3_result_int(ctx, pid <= 0 || pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH));
-}
-
-/* Fail QUEUED/RUNNING rows whose process is gone: their work is lost. */
-static int recover(cg_jobs *jobs, cg_error *err)
-{
-    int n;
-
-    if (sqlite3_create_function(jobs->db, "cg_owner_gone", 1, SQLITE_UTF8, NULL, owner_gone, NULL,
-                                NULL) != SQLITE_OK)
-        return db_fail(jobs, err, "recovery");
-    n = db_run(jobs, err,
-               "UPDATE jobs SET state = 'FAILED', changed = ?,"
-               " status_message = 'interrupted by a gateway restart', recover = 1"
-               " WHERE state IN ('QUEUED', 'RUNNING') AND cg_owner_gone(owner)",
-               "i", (sqlite3_int64)time(NULL));
-    if (n > 0)
-        cg_warn("jobs: %d job(s) interrupted by a restart marked FAILED", n);
-    return n < 0 ? -1 : 0;
+    for (i = 0; rc == 0 && i < out->n; i++)
+        overlay_running(jobs, &out->v[i]);
+    return rc;
 }
 
 /* ---- job threads -------------------------------------------------------- */
@@ -396,7 +224,6 @@ static void *job_thread(void *opaque)
 cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
 {
     cg_jobs *jobs;
-    size_t i;
 
     if (nthreads == 0) {
         cg_error_set(err, CG_ERR_INVALID, "jobs: at least one job thread is needed");
@@ -415,12 +242,7 @@ cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto fail;
     }
-    if (!(jobs->db = cg_db_open(cfg, err)) || cg_db_exec(jobs->db, schema, err) < 0 ||
-        cg_job_tags_init(jobs->db, err) < 0)
-        goto fail;
-    for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
-        sqlite3_exec(jobs->db, migrations[i], NULL, NULL, NULL);
-    if (recover(jobs, err) < 0)
+    if (!(jobs->db = cg_db_open(cfg, err)) || cg_jobs_store_open(jobs->db, err) < 0)
         goto fail;
     for (; jobs->nthreads < nthreads; jobs->nthreads++) {
         if (pthread_create(&jobs->threads[jobs->nthreads], NULL, job_thread, jobs) != 0) {
@@ -527,13 +349,13 @@ int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *o, cg_job_fn fn, void 
     /* The row and its tags in one transaction: a job is never seen untagged. */
     pthread_mutex_lock(&jobs->dbmu);
     if ((rc = cg_db_begin(jobs->db, err)) == 0) {
-        rc = db_run(jobs, err,
-                    "INSERT INTO jobs (id, action, target, state, created, changed, owner,"
-                    " description, source, format, can_cancel)"
-                    " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)",
-                    "tttiiittti", j.id, j.action, j.target, (sqlite3_int64)j.created,
-                    (sqlite3_int64)j.changed, (sqlite3_int64)getpid(), j.description, j.source,
-                    j.format, (sqlite3_int64)(o->can_cancel_running != 0));
+        rc = cg_db_run(jobs->db, err, "record job",
+                       "INSERT INTO jobs (id, action, target, state, created, changed, owner,"
+                       " description, source, format, can_cancel)"
+                       " VALUES (?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)",
+                       "sssIIIsssi", j.id, j.action, j.target, (long long)j.created,
+                       (long long)j.changed, (long long)getpid(), j.description, j.source,
+                       j.format, o->can_cancel_running != 0);
         rc = cg_db_end(jobs->db, rc == 1 && cg_job_tags_insert(jobs->db, j.id, o->tags, err) == 0,
                        err);
     }
@@ -563,6 +385,7 @@ int cg_jobs_submit_opts(cg_jobs *jobs, const cg_job_opts *o, cg_job_fn fn, void 
 int cg_job_progress(cg_jobs *jobs, const char *id, int percent, const char *message)
 {
     running *r;
+    cg_error e = {0};
     int rc = -1, progress = 0, write = 0;
     char msg[512];
 
@@ -588,11 +411,11 @@ int cg_job_progress(cg_jobs *jobs, const char *id, int percent, const char *mess
             r->last_write = now;
     }
     pthread_mutex_unlock(&jobs->mu);
-    if (write && db_run(jobs, NULL,
-                        "UPDATE jobs SET progress = ?, status_message = ?"
-                        " WHERE id = ? AND state = 'RUNNING'",
-                        "itt", (sqlite3_int64)progress, msg, id) < 0) {
-        cg_err("job %s: cannot record progress: %s", id, sqlite3_errmsg(jobs->db));
+    if (write && cg_db_run(jobs->db, &e, "job progress",
+                           "UPDATE jobs SET progress = ?, status_message = ?"
+                           " WHERE id = ? AND state = 'RUNNING'",
+                           "iss", progress, msg, id) < 0) {
+        cg_err("job %s: cannot record progress: %s", id, e.message);
         rc = -1;
     }
     pthread_mutex_unlock(&jobs->dbmu);
@@ -601,6 +424,7 @@ int cg_job_progress(cg_jobs *jobs, const char *id, int percent, const char *mess
 
 int cg_job_set_target(cg_jobs *jobs, const char *id, const char *target, const char *affected)
 {
+    cg_error e = {0};
     cg_job j;
     int n;
 
@@ -610,13 +434,12 @@ int cg_job_set_target(cg_jobs *jobs, const char *id, const char *target, const c
         return -1;
     }
     pthread_mutex_lock(&jobs->dbmu);
-    n = db_run(jobs, NULL,
-               "UPDATE jobs SET target = COALESCE(?, target), affected = COALESCE(?, affected)"
-               " WHERE id = ?",
-               "ttt", target, affected, id);
+    n = cg_db_run(jobs->db, &e, "job target",
+                  "UPDATE jobs SET target = COALESCE(?, target), affected = COALESCE(?, affected)"
+                  " WHERE id = ?",
+                  "sss", target, affected, id);
     if (n != 1)
-        cg_err("job %s: cannot record target: %s", id,
-               n == 0 ? "no such job" : sqlite3_errmsg(jobs->db));
+        cg_err("job %s: cannot record target: %s", id, n == 0 ? "no such job" : e.message);
     pthread_mutex_unlock(&jobs->dbmu);
     return n == 1 ? 0 : -1;
 }
@@ -656,8 +479,8 @@ int cg_jobs_cancel(cg_jobs *jobs, const char *id, cg_error *err)
         /* The row reaches a job run by another process (it polls it); the
          * flag in memory reaches ours at once. */
         pthread_mutex_lock(&jobs->dbmu);
-        n = db_run(jobs, err, "UPDATE jobs SET cancel = 1 WHERE id = ? AND state = 'RUNNING'",
-                   "t", id);
+        n = cg_db_run(jobs->db, err, "job cancel",
+                      "UPDATE jobs SET cancel = 1 WHERE id = ? AND state = 'RUNNING'", "s", id);
         pthread_mutex_unlock(&jobs->dbmu);
         pthread_mutex_lock(&jobs->mu);
         for (r = jobs->running; r && strcmp(r->id, id) != 0; r = r->next)
@@ -699,17 +522,13 @@ int cg_job_cancelled(cg_jobs *jobs, const char *id)
     }
     pthread_mutex_unlock(&jobs->mu);
     if (check) {
-        sqlite3_stmt *st = NULL;
+        long long asked = 0;
 
         /* Another process (the admin CLI, the daemon) may have asked. */
         pthread_mutex_lock(&jobs->dbmu);
-        if (sqlite3_prepare_v2(jobs->db, "SELECT cancel FROM jobs WHERE id = ?", -1, &st, NULL) ==
-            SQLITE_OK) {
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                cancel = sqlite3_column_int(st, 0);
-        }
-        sqlite3_finalize(st);
+        if (cg_db_int(jobs->db, NULL, &asked, "SELECT cancel FROM jobs WHERE id = ?", "s",
+                      id) == 1)
+            cancel = asked != 0;
         pthread_mutex_unlock(&jobs->dbmu);
         if (cancel) {
             pthread_mutex_lock(&jobs->mu);
@@ -728,8 +547,8 @@ int cg_job_set_size(cg_jobs *jobs, const char *id, unsigned long long size)
     int n;
 
     pthread_mutex_lock(&jobs->dbmu);
-    n = db_run(jobs, NULL, "UPDATE jobs SET size = ? WHERE id = ?", "it", (sqlite3_int64)size,
-               id);
+    n = cg_db_run(jobs->db, NULL, "job size", "UPDATE jobs SET size = ? WHERE id = ?", "Is",
+                  (long long)size, id);
     pthread_mutex_unlock(&jobs->dbmu);
     return n == 1 ? 0 : -1;
 }
@@ -800,68 +619,16 @@ void cg_job_list_release(cg_job_list *list)
 
 int cg_job_set_undo(cg_jobs *jobs, const char *id, const char *undo)
 {
+    cg_error e = {0};
     int n;
 
     pthread_mutex_lock(&jobs->dbmu);
-    n = db_run(jobs, NULL, "UPDATE jobs SET undo = ? WHERE id = ?", "tt", undo ? undo : "", id);
+    n = cg_db_run(jobs->db, &e, "job undo", "UPDATE jobs SET undo = ? WHERE id = ?", "ss",
+                  undo ? undo : "", id);
     if (n != 1)
-        cg_err("job %s: cannot record what to undo: %s", id,
-               n == 0 ? "no such job" : sqlite3_errmsg(jobs->db));
+        cg_err("job %s: cannot record what to undo: %s", id, n == 0 ? "no such job" : e.message);
     pthread_mutex_unlock(&jobs->dbmu);
     return n == 1 ? 0 : -1;
-}
-
-/* The ids and undo texts of the jobs of action awaiting recovery. */
-static int pending_recovery(cg_jobs *jobs, const char *action, cg_job_list *ids, char ***undo,
-                            cg_error *err)
-{
-    cg_job_list l = {0};
-    sqlite3_stmt *st = NULL;
-    char **u = NULL;
-    size_t i;
-    int rc = -1, step;
-
-    if (db_select(jobs, NULL, &l, err) < 0)
-        return -1;
-    if (l.n && !(u = calloc(l.n, sizeof(*u)))) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        goto cleanup;
-    }
-    pthread_mutex_lock(&jobs->dbmu);
-    if (sqlite3_prepare_v2(jobs->db, "SELECT undo FROM jobs WHERE id = ? AND action = ?"
-                                     " AND recover = 1", -1, &st, NULL) != SQLITE_OK) {
-        db_fail(jobs, err, "recovery");
-        pthread_mutex_unlock(&jobs->dbmu);
-        goto cleanup;
-    }
-    /* Kept in l: the pending ones, each with its undo text. */
-    for (i = 0, ids->n = 0; i < l.n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, l.v[i].id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, action, -1, SQLITE_TRANSIENT);
-        if ((step = sqlite3_step(st)) != SQLITE_ROW)
-            continue;
-        if (!(u[ids->n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-            pthread_mutex_unlock(&jobs->dbmu);
-            goto cleanup;
-        }
-        l.v[ids->n++] = l.v[i];
-    }
-    pthread_mutex_unlock(&jobs->dbmu);
-    ids->v = l.v;
-    l.v = NULL;
-    *undo = u;
-    u = NULL;
-    rc = 0;
-
-cleanup:
-    sqlite3_finalize(st);
-    for (i = 0; u && i < l.n; i++)
-        free(u[i]);
-    free(u);
-    cg_job_list_release(&l);
-    return rc;
 }
 
 int cg_jobs_recover(cg_jobs *jobs, const char *action, cg_job_recover_fn fn, void *arg,
@@ -870,14 +637,19 @@ int cg_jobs_recover(cg_jobs *jobs, const char *action, cg_job_recover_fn fn, voi
     cg_job_list l = {0};
     char **undo = NULL;
     size_t i;
+    int rc;
 
-    if (pending_recovery(jobs, action, &l, &undo, err) < 0)
+    pthread_mutex_lock(&jobs->dbmu);
+    rc = cg_jobs_store_recovery(jobs->db, action, &l, &undo, err);
+    pthread_mutex_unlock(&jobs->dbmu);
+    if (rc < 0)
         return -1;
     for (i = 0; i < l.n; i++) {
         fn(&l.v[i], undo[i], arg);
         /* Once: a hook that fails has logged what stays. */
         pthread_mutex_lock(&jobs->dbmu);
-        db_run(jobs, NULL, "UPDATE jobs SET recover = 0 WHERE id = ?", "t", l.v[i].id);
+        cg_db_run(jobs->db, NULL, "job recovered", "UPDATE jobs SET recover = 0 WHERE id = ?",
+                  "s", l.v[i].id);
         pthread_mutex_unlock(&jobs->dbmu);
         free(undo[i]);
     }
