@@ -14,7 +14,8 @@
 #define LOCALSTATEDIR "/var"
 #endif
 
-typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE, SEC_GLANCE } section_kind;
+typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE, SEC_GLANCE,
+               SEC_PROVIDER } section_kind;
 
 typedef struct parse_state {
     const char *path;
@@ -440,6 +441,17 @@ static int parse_section(parse_state *ps, cg_config *cfg, char *head)
         if (cg_glance_provider_list_add(&cfg->glance, &p) < 0)
             return fail(ps, NULL, "out of memory");
         ps->section = SEC_GLANCE;
+    } else if (name && cg_provider_kind_find(head)) {
+        /* [v2v NAME] and other named providers (gateway/providers.h). */
+        for (size_t i = 0; i < cfg->providers.n; i++)
+            if (!strcmp(cfg->providers.v[i].kind, head) &&
+                !strcmp(cfg->providers.v[i].name, name))
+                return fail(ps, NULL, "%s provider '%s' defined twice", head, name);
+        if (!cg_provider_name_ok(name))
+            return fail(ps, NULL, "bad %s provider name '%s'", head, name);
+        if (!cg_provider_list_new(&cfg->providers, head, name, CG_PROVIDER_FROM_CONFIG))
+            return fail(ps, NULL, "out of memory");
+        ps->section = SEC_PROVIDER;
     } else {
         return fail(ps, NULL, "unknown section [%s%s%s]", head, name ? " " : "",
                     name ? name : "");
@@ -486,6 +498,13 @@ static int validate(parse_state *ps, cg_config *cfg)
 
         if (cg_glance_provider_check(&cfg->glance.v[i], why, sizeof(why)) < 0)
             return fail(ps, NULL, "[glance %s]: %s", cfg->glance.v[i].name, why);
+    }
+    for (size_t i = 0; i < cfg->providers.n; i++) {
+        char why[256];
+
+        if (cg_provider_check(&cfg->providers.v[i], why, sizeof(why)) < 0)
+            return fail(ps, NULL, "[%s %s]: %s", cfg->providers.v[i].kind,
+                        cfg->providers.v[i].name, why);
     }
     if (cfg->max_queued_body < cfg->max_body)
         return fail(ps, "max_queued_body", "must be at least max_body (%zu)", cfg->max_body);
@@ -566,6 +585,16 @@ int cg_config_load(cg_config *cfg, const char *path, char *errbuf, size_t errlen
             }
             break;
         }
+        case SEC_PROVIDER: {
+            char why[256];
+
+            if (cg_provider_set(&cfg->providers.v[cfg->providers.n - 1], key, value, why,
+                                sizeof(why)) < 0) {
+                fail(&ps, key, "%s", why);
+                goto cleanup;
+            }
+            break;
+        }
         }
     }
     rc = validate(&ps, cfg);
@@ -606,5 +635,6 @@ void cg_config_release(cg_config *cfg)
     clear_zones(cfg);
     clear_types(cfg);
     cg_glance_provider_list_release(&cfg->glance);
+    cg_provider_list_release(&cfg->providers);
     memset(cfg, 0, sizeof(*cfg));
 }

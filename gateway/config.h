@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "glance.h"
+#include "providers.h"
 
 typedef struct cg_zone_config {
     char *name;           /* availability zone name, e.g. "cloudgate-a" */
@@ -74,6 +75,8 @@ typedef struct cg_config {
 
     /* [glance NAME]: image sources (gateway/glance.h) */
     cg_glance_provider_list glance;
+    /* [v2v NAME] and other named providers (gateway/providers.h) */
+    cg_provider_list providers;
 } cg_config;
 
 /* Fill cfg with the embedded defaults (one zone on qemu:///system, the
