@@ -220,7 +220,8 @@ int cg_providers_add(sqlite3 *db, const cg_config *cfg, const cg_provider *p, cg
         goto cleanup;
     if (cg_db_run(db, &dberr, "add provider",
                   "INSERT INTO providers (kind, name, settings) VALUES (?, ?, ?)", "sss", p->kind,
-                  p->name, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN)) < 0) {
+                  p->name, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE)) < 0) {
         if (dberr.kind == CG_ERR_CONFLICT)
             cg_error_set(err, CG_ERR_CONFLICT, "%s %s already exists", k->label, p->name);
         else

@@ -22,6 +22,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_IMPORTABLE 3
+#define JSON_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static int fail(const char *what, const cg_error *err)
 {
@@ -71,6 +72,7 @@ static int cmd_add(const cg_config *cfg, int argc, char **argv)
             if (!(abs = realpath(optarg, NULL))) {
                 fprintf(stderr, "cloudgate-admin: v2v-add: --password-file %s: %s\n", optarg,
                         strerror(errno));
+                rc = EXIT_FAILURE;
                 goto cleanup;
             }
             value = abs;
@@ -191,7 +193,7 @@ static int cmd_list(const cg_config *cfg, int argc, char **argv)
         json_object_object_add(o, "password_file", jstr(cg_provider_get(p, "password_file")));
     }
     if (json)
-        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_PRETTY));
     rc = EXIT_SUCCESS;
 
 cleanup:
@@ -315,7 +317,7 @@ static int cmd_vms(const cg_config *cfg, int argc, char **argv)
         }
     }
     if (json)
-        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_PRETTY));
     rc = EXIT_SUCCESS;
 
 cleanup:
