@@ -258,20 +258,35 @@ static json_object *vm_json(const lv_v2v_vm *vm)
     return o;
 }
 
+/* A field of the table: names and paths come from the provider, so a tab
+ * or newline in them must not make rows of their own. */
+static void field(const char *s, const char *end)
+{
+    if (!s)
+        s = "-";
+    for (; *s; s++)
+        putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    fputs(end, stdout);
+}
+
 /* A VM row, then one indented row per disk: target, device, format, size,
  * source. */
 static void vm_print(const lv_v2v_vm *vm)
 {
-    printf("%s\t%s\t%u\t%llu\t%zu\n", vm->name, vm->state, vm->vcpus, vm->memory_mib,
-           vm->n_disks);
+    field(vm->name, "\t");
+    printf("%s\t%u\t%llu\t%zu\n", vm->state, vm->vcpus, vm->memory_mib, vm->n_disks);
     for (size_t i = 0; i < vm->n_disks; i++) {
         const lv_v2v_disk *d = &vm->disks[i];
 
-        printf("\t%s\t%s\t%s\t", d->target, d->device, dash(d->format));
+        putchar('\t');
+        field(d->target, "\t");
+        field(d->device, "\t");
+        field(d->format, "\t");
         if (d->capacity >= 0)
-            printf("%lld\t%s\n", d->capacity, dash(d->source));
+            printf("%lld\t", d->capacity);
         else
-            printf("-\t%s\n", dash(d->source));
+            fputs("-\t", stdout);
+        field(d->source, "\n");
     }
 }
 

@@ -317,3 +317,22 @@ def test_qemu_system_stopped_domain(cg, tmp_path):
     finally:
         subprocess.run(["virsh", "-c", "qemu:///system", "undefine", name],
                        capture_output=True)
+
+
+def test_hostile_names_stay_in_their_row(cg, tmp_path):
+    """A disk path with a tab and a newline (char references in the source's
+    XML) cannot make table rows or columns of its own (libvirt may already
+    turn them into spaces; either way the row keeps its shape)."""
+    node = tmp_path / "odd.xml"
+    node.write_text(
+        "<node><domain type='test' xmlns:test='%s'><name>odd</name><memory>65536</memory>"
+        "<vcpu>1</vcpu><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+        "<source file='/tmp/a&#9;b&#10;odd&#9;running'/><target dev='vda'/></disk>"
+        "</devices><test:runstate>5</test:runstate></domain></node>" % TEST_NS)
+    cg.admin("v2v-add", "odd", "--uri", "test://%s" % node)
+    lines = cg.admin("v2v-vms", "odd").stdout.splitlines()
+    assert lines[0] == "odd\tshut off\t1\t64\t1"
+    assert len(lines) == 2 and lines[1].count("\t") == 5, lines
+    source = vms(cg, "odd")["odd"]["disks"][0]["source"]
+    assert source.replace("\t", " ").replace("\n", " ") == "/tmp/a b odd running"
+    assert lines[1].endswith("\t" + source.replace("\t", "?").replace("\n", "?"))
