@@ -336,3 +336,25 @@ def test_hostile_names_stay_in_their_row(cg, tmp_path):
     source = vms(cg, "odd")["odd"]["disks"][0]["source"]
     assert source.replace("\t", " ").replace("\n", " ") == "/tmp/a b odd running"
     assert lines[1].endswith("\t" + source.replace("\t", "?").replace("\n", "?"))
+
+
+def test_credentials_answered_from_settings(cg, tmp_path):
+    """libvirt's esx driver asks for a user name and a password before it
+    connects: with a password file the questions are answered and the
+    connection itself fails (nothing listens on port 1); without one the
+    password question is refused at once (no prompt, even on a terminal)."""
+    uri = "esx://127.0.0.1:1/?no_verify=1&transport=http"
+    pw = tmp_path / "pw"
+    pw.write_text("s3cret-" + secrets.token_hex(8) + "\n")
+    pw.chmod(0o600)
+    err = fails(cg, "v2v-add", "esx", "--uri", uri, "--user", "bob", "--password-file", str(pw))
+    assert "Password request failed" not in err
+    assert "Couldn't connect to server" in err and pw.read_text().strip() not in err
+    err = fails(cg, "v2v-add", "esx", "--uri", uri, "--user", "bob")
+    assert "authentication failed: Password request failed" in err
+    # A password file that went away after v2v-add: refused the same way.
+    cg.admin("v2v-add", "esx", "--uri", uri, "--user", "bob", "--password-file", str(pw),
+             "--no-check")
+    pw.unlink()
+    err = fails(cg, "v2v-vms", "esx")
+    assert "Password request failed" in err
