@@ -14,6 +14,7 @@
 #include "drivers/libvirt/lv_v2v_source.h"
 #include "gateway/config.h"
 #include "gateway/providers.h"
+#include "gateway/store.h"
 #include "gateway/v2v_provider.h"
 
 static const char two_disks[] =
@@ -250,6 +251,93 @@ static void test_config_sections(void **state)
     cg_config_release(&cfg);
 }
 
+/* The providers table: added ones after configured ones, conflicts with
+ * both, removal, and a row edited by hand that is not a JSON object. */
+static void test_store(void **state)
+{
+    char dir[] = "/tmp/cg-v2v-store-XXXXXX", why[256];
+    cg_config cfg;
+    cg_provider p = {0}, got = {0};
+    cg_provider_list l = {0};
+    cg_error err = {0};
+    sqlite3 *db;
+
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(load("[v2v conf]\nuri = test:///default\n", &cfg, why, sizeof(why)), 0);
+    free(cfg.state_dir);
+    cfg.state_dir = strdup(dir);
+    assert_non_null(db = cg_db_open(&cfg, &err));
+
+    p.kind = strdup("v2v");
+    p.name = strdup("b");
+    assert_int_equal(cg_providers_add(db, &cfg, &p, &err), -1);      /* no uri */
+    assert_int_equal(err.kind, CG_ERR_INVALID);
+    cg_error_clear(&err);
+    assert_int_equal(cg_provider_set(&p, "uri", "qemu+ssh://root@h/system", why, sizeof(why)), 0);
+    assert_int_equal(cg_provider_set(&p, "user", "root", why, sizeof(why)), 0);
+    assert_int_equal(cg_providers_add(db, &cfg, &p, &err), 0);
+    assert_int_equal(cg_providers_add(db, &cfg, &p, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_CONFLICT);
+    cg_error_clear(&err);
+    free(p.name);
+    p.name = strdup("conf");
+    assert_int_equal(cg_providers_add(db, &cfg, &p, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_CONFLICT);
+    cg_error_clear(&err);
+    free(p.name);
+    p.name = strdup("a");
+    assert_int_equal(cg_providers_add(db, &cfg, &p, &err), 0);
+
+    assert_int_equal(cg_providers_list(db, &cfg, "v2v", &l, &err), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.v[0].name, "conf");
+    assert_int_equal(l.v[0].origin, CG_PROVIDER_FROM_CONFIG);
+    assert_string_equal(l.v[1].name, "a");
+    assert_string_equal(l.v[2].name, "b");
+    assert_int_equal(l.v[2].origin, CG_PROVIDER_FROM_RUNTIME);
+    assert_string_equal(cg_provider_get(&l.v[2], "user"), "root");
+    cg_provider_list_release(&l);
+
+    /* An edited row loses its settings, not the listing. */
+    assert_int_equal(cg_db_run(db, &err, "edit", "UPDATE providers SET settings = ? WHERE "
+                               "name = ?", "ss", "[1, 2", "a"), 1);
+    assert_int_equal(cg_db_run(db, &err, "edit", "INSERT INTO providers (kind, name, settings)"
+                               " VALUES ('v2v', 'c', '{\"uri\": 5, \"user\": \"u\"}')",
+                               ""), 1);
+    assert_int_equal(cg_provider_find(db, &cfg, "v2v", "a", &got, &err), 0);
+    assert_int_equal(got.n, 0);
+    cg_provider_release(&got);
+    assert_int_equal(cg_provider_find(db, &cfg, "v2v", "c", &got, &err), 0);
+    assert_null(cg_provider_get(&got, "uri"));
+    assert_string_equal(cg_provider_get(&got, "user"), "u");
+    cg_provider_release(&got);
+
+    assert_int_equal(cg_providers_remove(db, &cfg, "v2v", "conf", &err), -1);
+    assert_int_equal(err.kind, CG_ERR_FORBIDDEN);
+    cg_error_clear(&err);
+    assert_int_equal(cg_providers_remove(db, &cfg, "v2v", "b", &err), 0);
+    assert_int_equal(cg_providers_remove(db, &cfg, "v2v", "b", &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_error_clear(&err);
+    assert_int_equal(cg_provider_find(db, &cfg, "v2v", "b", &got, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "see v2v-list"));
+    cg_error_clear(&err);
+    assert_int_equal(cg_providers_remove(db, &cfg, "nokind", "a", &err), -1);
+
+    cg_provider_release(&p);
+    cg_db_close(db);
+    cg_config_release(&cfg);
+    for (const char *const *f = (const char *const[]){"cloudgate.db", "cloudgate.db-wal",
+                                                      "cloudgate.db-shm", NULL}; *f; f++) {
+        char path[128];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, *f);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* libvirt's test driver in-process: a running domain and a stopped one with
  * a disk file from a custom node XML. */
 static void test_list_and_find(void **state)
@@ -321,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_uri_check),
         cmocka_unit_test(test_provider_settings),
         cmocka_unit_test(test_config_sections),
+        cmocka_unit_test(test_store),
         cmocka_unit_test(test_list_and_find),
     };
 
