@@ -277,7 +277,8 @@ static void disk_sizes(virDomainPtr dom, lv_v2v_vm *vm, size_source how)
     }
 }
 
-/* One domain into vm.  keep_xml: also the inactive definition. */
+/* One domain into vm.  keep_xml: also the inactive definition.  A domain
+ * that went away meanwhile (a transient one stopped) is CG_ERR_NOT_FOUND. */
 static int read_vm(virDomainPtr dom, size_source how, int keep_xml, lv_v2v_vm *vm, cg_error *err)
 {
     virDomainInfo info;
@@ -289,10 +290,13 @@ static int read_vm(virDomainPtr dom, size_source how, int keep_xml, lv_v2v_vm *v
     if (!(name = virDomainGetName(dom)) || virDomainGetUUIDString(dom, vm->uuid) < 0 ||
         virDomainGetInfo(dom, &info) < 0 ||
         !(xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE))) {
-        const char *why = virGetLastErrorMessage();
+        virErrorPtr e = virGetLastError();
 
-        cg_error_set(err, CG_ERR_UNAVAILABLE, "reading a domain of the provider: %s",
-                     why ? why : "unknown error");
+        if (e && e->code == VIR_ERR_NO_DOMAIN)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "the VM went away while being read");
+        else
+            cg_error_set(err, CG_ERR_UNAVAILABLE, "reading a domain of the provider: %s",
+                         e && e->message ? e->message : "unknown error");
         goto cleanup;
     }
     if (!(vm->name = strdup(name))) {
@@ -346,10 +350,15 @@ int lv_v2v_list_vms(const cg_provider *p, lv_v2v_vm_list *out, cg_error *err)
         goto cleanup;
     }
     for (int i = 0; i < n; i++) {
+        cg_error one = {0};
+
         if (read_vm(doms[i], size_source_of(cg_provider_get(p, "uri")), 0, &out->v[out->n],
-                    err) < 0)
+                    &one) == 0)
+            out->n++;
+        else if (one.kind != CG_ERR_NOT_FOUND) {   /* gone since the listing: skip it */
+            cg_error_set(err, one.kind, "%s", one.message);
             goto cleanup;
-        out->n++;
+        }
     }
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), by_name);
