@@ -73,9 +73,8 @@ typedef struct cg_config {
     cg_instance_type *types;
     size_t n_types;
 
-    /* [glance NAME]: image sources (gateway/glance.h) */
-    cg_glance_provider_list glance;
-    /* [v2v NAME] and other named providers (gateway/providers.h) */
+    /* [glance NAME] image sources, [v2v NAME] VM sources (gateway/providers.h;
+     * gateway/glance_store.h reads the Glance ones) */
     cg_provider_list providers;
 } cg_config;
 

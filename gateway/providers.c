@@ -8,13 +8,14 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "glance_store.h"
 #include "store.h"
 #include "v2v_provider.h"
 
 #define MAX_NAME 64
 #define MAX_VALUE 4096
 
-static const cg_provider_kind *const kinds[] = {&cg_v2v_kind, NULL};
+static const cg_provider_kind *const kinds[] = {&cg_v2v_kind, &cg_glance_kind, NULL};
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS providers ("
@@ -23,6 +24,11 @@ static const char schema[] =
     " settings TEXT NOT NULL,"   /* a JSON object of strings; never a secret */
     " created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
     " PRIMARY KEY (kind, name));";
+
+int cg_providers_init(sqlite3 *db, cg_error *err)
+{
+    return cg_db_exec(db, schema, err);
+}
 
 const cg_provider_kind *cg_provider_kind_find(const char *name)
 {
@@ -65,6 +71,8 @@ int cg_provider_set(cg_provider *p, const char *key, const char *value, char *wh
     const cg_provider_kind *k = cg_provider_kind_find(p->kind);
     char **keys, **values, *dup;
 
+    if (k && k->check_value && k->check_value(key, value, why, whylen) < 0)
+        return -1;
     if (!k || !key_allowed(k, key)) {
         snprintf(why, whylen, "unknown key '%s' for a %s", key, k ? k->label : "provider");
         return -1;
@@ -216,7 +224,7 @@ int cg_providers_add(sqlite3 *db, const cg_config *cfg, const cg_provider *p, cg
             goto cleanup;
         }
     }
-    if (cg_db_exec(db, schema, err) < 0)
+    if (cg_providers_init(db, err) < 0)
         goto cleanup;
     if (cg_db_run(db, &dberr, "add provider",
                   "INSERT INTO providers (kind, name, settings) VALUES (?, ?, ?)", "sss", p->kind,
@@ -250,7 +258,7 @@ int cg_providers_remove(sqlite3 *db, const cg_config *cfg, const char *kind, con
                      "its [%s %s] section there", k->label, name, kind, name);
         return -1;
     }
-    if (cg_db_exec(db, schema, err) < 0)
+    if (cg_providers_init(db, err) < 0)
         return -1;
     n = cg_db_run(db, err, "remove provider",
                   "DELETE FROM providers WHERE kind = ? AND name = ?", "ss", kind, name);
@@ -301,7 +309,7 @@ int cg_providers_list(sqlite3 *db, const cg_config *cfg, const char *kind, cg_pr
         rc = 0;
         goto cleanup;
     }
-    if (cg_db_exec(db, schema, err) < 0)
+    if (cg_providers_init(db, err) < 0)
         goto cleanup;
     if (!(st = cg_db_prep(db, err, "SELECT name, settings FROM providers WHERE kind = ?"
                                    " ORDER BY name", "s", kind)))

@@ -1,4 +1,5 @@
-/* cloudgate: named providers of one kind ("v2v": external VM sources), from
+/* cloudgate: named providers of one kind ("v2v": external VM sources,
+ * "glance": image sources), from
  * [KIND NAME] sections of the configuration (read-only) and from the
  * providers table of STATE_DIR/cloudgate.db (cloudgate-admin KIND-add).
  *
@@ -38,6 +39,8 @@ typedef struct cg_provider_kind {
     const char *const *keys;   /* accepted setting keys, NULL-terminated */
     /* Whole-record checks.  Returns 0, or -1 with why filled. */
     int (*check)(const cg_provider *p, char *why, size_t whylen);
+    /* Optional: one value's checks, before it is set.  0, or -1 (why). */
+    int (*check_value)(const char *key, const char *value, char *why, size_t whylen);
 } cg_provider_kind;
 
 /* The kind called name, or NULL. */
@@ -65,6 +68,9 @@ void cg_provider_release(cg_provider *p);
 void cg_provider_list_release(cg_provider_list *l);
 
 /* ---- the table --------------------------------------------------------- */
+
+/* Create the table if missing.  Returns 0 or -1. */
+int cg_providers_init(sqlite3 *db, cg_error *err);
 
 /* Save p (origin ignored) after cg_provider_check.  CG_ERR_CONFLICT when the
  * configuration or the table already has kind/name.  Returns 0 or -1. */
