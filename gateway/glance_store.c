@@ -142,6 +142,10 @@ int cg_glance_providers(sqlite3 *db, const cg_config *cfg, cg_glance_provider_li
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
         }
+        if (cg_glance_provider_check(&g, why, sizeof(why)) < 0) {
+            cg_glance_provider_release(&g);
+            continue;
+        }
         if (cg_glance_provider_list_add(out, &g) < 0) {
             cg_glance_provider_release(&g);
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");

@@ -309,7 +309,10 @@ def test_old_table_moves_to_providers():
                   " project) VALUES ('old', 'https://g.example:9292', 'https://k.example/v3',"
                   " 'cg', '/etc/cloudgate/pw', 'images')")
         c.execute("INSERT INTO glance_providers (name, url) VALUES ('plain', 'http://h:9292')")
+        # Edited by hand into something glance-add refuses: left out.
+        c.execute("INSERT INTO glance_providers (name, url) VALUES ('bad', 'ftp://h')")
     listed = {r[0]: r for r in rows(g.admin("glance-list").stdout)}
+    assert sorted(listed) == ["old", "plain"]
     assert listed["old"] == ["old", "added", "https://g.example:9292", "https://k.example/v3",
                              "cg", "images", "Default", "-"]
     assert listed["plain"][:3] == ["plain", "added", "http://h:9292"]
