@@ -41,7 +41,8 @@ int cg_v2v_uri_check(const char *uri, char *why, size_t whylen)
     size_t dlen;
 
     if (!uri || !*uri) {
-        snprintf(why, whylen, "uri is required (a libvirt URI such as qemu+ssh://root@host/system)");
+        snprintf(why, whylen,
+                 "uri is required (a libvirt URI such as qemu+ssh://root@host/system)");
         return -1;
     }
     if (strlen(uri) > MAX_URI) {

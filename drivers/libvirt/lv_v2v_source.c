@@ -330,6 +330,7 @@ static int by_name(const void *a, const void *b)
 
 int lv_v2v_list_vms(const cg_provider *p, lv_v2v_vm_list *out, cg_error *err)
 {
+    size_source how;
     virConnectPtr conn = NULL;
     virDomainPtr *doms = NULL;
     int n = 0, rc = -1;
@@ -345,6 +346,7 @@ int lv_v2v_list_vms(const cg_provider *p, lv_v2v_vm_list *out, cg_error *err)
                      why ? why : "unknown error");
         goto cleanup;
     }
+    how = size_source_of(cg_provider_get(p, "uri"));
     if (n > 0 && !(out->v = calloc((size_t)n, sizeof(*out->v)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
@@ -352,8 +354,7 @@ int lv_v2v_list_vms(const cg_provider *p, lv_v2v_vm_list *out, cg_error *err)
     for (int i = 0; i < n; i++) {
         cg_error one = {0};
 
-        if (read_vm(doms[i], size_source_of(cg_provider_get(p, "uri")), 0, &out->v[out->n],
-                    &one) == 0)
+        if (read_vm(doms[i], how, 0, &out->v[out->n], &one) == 0)
             out->n++;
         else if (one.kind != CG_ERR_NOT_FOUND) {   /* gone since the listing: skip it */
             cg_error_set(err, one.kind, "%s", one.message);
