@@ -79,6 +79,13 @@ int cg_v2v_uri_check(const char *uri, char *why, size_t whylen)
         snprintf(why, whylen, "uri '%s' is not a valid URI", uri);
         return -1;
     }
+    /* USER:PASSWORD@ would keep a password where v2v-list shows it. */
+    if (parsed->user && strchr(parsed->user, ':')) {
+        xmlFreeURI(parsed);
+        snprintf(why, whylen, "uri must not hold a password (USER:PASSWORD@): use "
+                 "password_file");
+        return -1;
+    }
     xmlFreeURI(parsed);
     return 0;
 }

@@ -155,6 +155,7 @@ static void test_uri_check(void **state)
     static const char *const bad[] = {
         "", "system", "http://host/", "qemu", "qemu:/system", "qemu+ftp://h/system",
         "qemu:///sys tem", "qemu:///sys\ntem", "+ssh://h/", "foo+ssh://h/", "qemu+://h/",
+        "esx://root:secret@esx1/", "vpx://a%40b:pw@vc/dc/host",
     };
     char why[256];
 
