@@ -12,6 +12,8 @@
 #include <libxml/tree.h>
 #include <libxml/uri.h>
 
+#include "../../gateway/util.h"
+
 #define MAX_PASSWORD 4096
 
 /* ---- domain XML ---------------------------------------------------------- */
@@ -201,6 +203,19 @@ static int answer_creds(virConnectCredentialPtr cred, unsigned int ncred, void *
     return 0;
 }
 
+/* The ssh transport runs ssh(1), which would ask for a password on a
+ * terminal and wait: no_tty=1 makes it fail instead (keys only; libssh and
+ * libssh2 ask us, and get password_file).  NULL when out of memory. */
+static char *batch_uri(const char *uri)
+{
+    const char *colon = strchr(uri, ':');
+    const char *plus = colon ? memchr(uri, '+', (size_t)(colon - uri)) : NULL;
+
+    if (!plus || strncmp(plus, "+ssh:", 5) || strstr(uri, "no_tty="))
+        return strdup(uri);
+    return cg_asprintf("%s%cno_tty=1", uri, strchr(uri, '?') ? '&' : '?');
+}
+
 static virConnectPtr open_provider(const cg_provider *p, cg_error *err)
 {
     static int credtypes[] = {VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE, VIR_CRED_NOECHOPROMPT};
@@ -208,19 +223,27 @@ static virConnectPtr open_provider(const cg_provider *p, cg_error *err)
     virConnectAuth auth = {credtypes, sizeof(credtypes) / sizeof(credtypes[0]), answer_creds,
                            &a};
     const char *uri = cg_provider_get(p, "uri");
-    virConnectPtr conn;
+    virConnectPtr conn = NULL;
+    char *open_uri = NULL;
 
     virSetErrorFunc(NULL, quiet_errors);
     if (!uri) {
         cg_error_set(err, CG_ERR_INVALID, "v2v provider %s has no uri", p->name);
-        return NULL;
+        goto cleanup;
     }
-    if (!(conn = virConnectOpenAuth(uri, &auth, VIR_CONNECT_RO))) {
+    if (!(open_uri = batch_uri(uri))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    if (!(conn = virConnectOpenAuth(open_uri, &auth, VIR_CONNECT_RO))) {
         const char *why = virGetLastErrorMessage();
 
         cg_error_set(err, CG_ERR_UNAVAILABLE, "cannot connect to v2v provider %s (%s): %s",
                      p->name, uri, why ? why : "unknown error");
     }
+
+cleanup:
+    free(open_uri);
     return conn;
 }
 

@@ -360,3 +360,24 @@ def test_credentials_answered_from_settings(cg, tmp_path):
     pw.unlink()
     err = fails(cg, "v2v-vms", "esx")
     assert "Password request failed" in err
+
+
+def test_ssh_never_prompts(cg, tmp_path):
+    """qemu+ssh runs ssh(1): it must run in batch mode (no password prompt
+    on a terminal, no wait) without changing the stored URI.  A fake ssh
+    on PATH records how libvirt runs it."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "ssh"
+    args = tmp_path / "ssh-args"
+    fake.write_text("#!/bin/sh\nprintf '%%s\\n' \"$@\" > %s\nexit 255\n" % args)
+    fake.chmod(0o755)
+    uri = "qemu+ssh://root@kvm2.invalid/system"
+    cg.admin("v2v-add", "kvm2", "--uri", uri, "--no-check")
+    env = dict(os.environ, PATH="%s:%s" % (bindir, os.environ["PATH"]))
+    r = subprocess.run([ADMIN, "-c", cg.conf, "v2v-vms", "kvm2"], env=env, capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "cannot connect to v2v provider kvm2 (%s)" % uri in r.stderr
+    argv = args.read_text().splitlines()
+    assert "BatchMode=yes" in argv and "kvm2.invalid" in argv and "root" in argv
+    assert listed(cg)["kvm2"]["uri"] == uri
