@@ -14,7 +14,7 @@
 #define LOCALSTATEDIR "/var"
 #endif
 
-typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE, SEC_GLANCE } section_kind;
+typedef enum { SEC_NONE, SEC_GATEWAY, SEC_LIBVIRT, SEC_ZONE, SEC_TYPE, SEC_PROVIDER } section_kind;
 
 typedef struct parse_state {
     const char *path;
@@ -431,15 +431,15 @@ static int parse_section(parse_state *ps, cg_config *cfg, char *head)
         if (add_type(cfg, name, 0, 0) < 0)
             return fail(ps, NULL, "out of memory");
         ps->section = SEC_TYPE;
-    } else if (!strcmp(head, "glance") && name && is_valid_name(name)) {
-        cg_glance_provider p = {.name = name, .origin = CG_GLANCE_FROM_CONFIG};
-
-        for (size_t i = 0; i < cfg->glance.n; i++)
-            if (!strcmp(cfg->glance.v[i].name, name))
-                return fail(ps, NULL, "glance provider '%s' defined twice", name);
-        if (cg_glance_provider_list_add(&cfg->glance, &p) < 0)
+    } else if (name && cg_provider_kind_find(head) && cg_provider_name_ok(name)) {
+        /* [glance NAME], [v2v NAME]: named providers (gateway/providers.h). */
+        for (size_t i = 0; i < cfg->providers.n; i++)
+            if (!strcmp(cfg->providers.v[i].kind, head) &&
+                !strcmp(cfg->providers.v[i].name, name))
+                return fail(ps, NULL, "%s provider '%s' defined twice", head, name);
+        if (!cg_provider_list_new(&cfg->providers, head, name, CG_PROVIDER_FROM_CONFIG))
             return fail(ps, NULL, "out of memory");
-        ps->section = SEC_GLANCE;
+        ps->section = SEC_PROVIDER;
     } else {
         return fail(ps, NULL, "unknown section [%s%s%s]", head, name ? " " : "",
                     name ? name : "");
@@ -481,11 +481,12 @@ static int validate(parse_state *ps, cg_config *cfg)
     if (!!cfg->tls_cert != !!cfg->tls_key)
         return fail(ps, cfg->tls_cert ? "tls_key" : "tls_cert",
                     "tls_cert and tls_key must be set together");
-    for (size_t i = 0; i < cfg->glance.n; i++) {
+    for (size_t i = 0; i < cfg->providers.n; i++) {
         char why[256];
 
-        if (cg_glance_provider_check(&cfg->glance.v[i], why, sizeof(why)) < 0)
-            return fail(ps, NULL, "[glance %s]: %s", cfg->glance.v[i].name, why);
+        if (cg_provider_check(&cfg->providers.v[i], why, sizeof(why)) < 0)
+            return fail(ps, NULL, "[%s %s]: %s", cfg->providers.v[i].kind,
+                        cfg->providers.v[i].name, why);
     }
     if (cfg->max_queued_body < cfg->max_body)
         return fail(ps, "max_queued_body", "must be at least max_body (%zu)", cfg->max_body);
@@ -556,11 +557,11 @@ int cg_config_load(cg_config *cfg, const char *path, char *errbuf, size_t errlen
             if (type_key(&ps, cfg, key, value) < 0)
                 goto cleanup;
             break;
-        case SEC_GLANCE: {
+        case SEC_PROVIDER: {
             char why[256];
 
-            if (cg_glance_provider_set(&cfg->glance.v[cfg->glance.n - 1], key, value, why,
-                                       sizeof(why)) < 0) {
+            if (cg_provider_set(&cfg->providers.v[cfg->providers.n - 1], key, value, why,
+                                sizeof(why)) < 0) {
                 fail(&ps, key, "%s", why);
                 goto cleanup;
             }
@@ -605,6 +606,6 @@ void cg_config_release(cg_config *cfg)
     free(cfg->display_password);
     clear_zones(cfg);
     clear_types(cfg);
-    cg_glance_provider_list_release(&cfg->glance);
+    cg_provider_list_release(&cfg->providers);
     memset(cfg, 0, sizeof(*cfg));
 }

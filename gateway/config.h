@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "glance.h"
+#include "providers.h"
 
 typedef struct cg_zone_config {
     char *name;           /* availability zone name, e.g. "cloudgate-a" */
@@ -72,8 +73,9 @@ typedef struct cg_config {
     cg_instance_type *types;
     size_t n_types;
 
-    /* [glance NAME]: image sources (gateway/glance.h) */
-    cg_glance_provider_list glance;
+    /* [glance NAME] image sources, [v2v NAME] VM sources (gateway/providers.h;
+     * gateway/glance_store.h reads the Glance ones) */
+    cg_provider_list providers;
 } cg_config;
 
 /* Fill cfg with the embedded defaults (one zone on qemu:///system, the

@@ -1,134 +1,162 @@
-/* cloudgate: runtime Glance providers in SQLite. */
+/* cloudgate: Glance providers as the "glance" kind of the provider store
+ * (gateway/providers.h): [glance NAME] sections and the providers table. */
 #include "glance_store.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "providers.h"
 #include "store.h"
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS glance_providers ("
-    " name TEXT PRIMARY KEY,"
-    " url TEXT NOT NULL,"
-    " keystone_url TEXT,"
-    " user TEXT,"
-    " password_file TEXT,"   /* a path: the password stays in that file */
-    " project TEXT,"
-    " domain TEXT,"
-    " ca_file TEXT,"
-    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')));";
+/* In the order of the cg_glance_provider fields from_glance reads. */
+static const char *const glance_keys[] = {
+    "url", "keystone_url", "user", "password_file", "project", "domain", "ca_file", NULL,
+};
+
+static int glance_value(const char *key, const char *value, char *why, size_t whylen)
+{
+    cg_glance_provider scratch = {0};
+    int rc = cg_glance_provider_set(&scratch, key, value, why, whylen);
+
+    cg_glance_provider_release(&scratch);
+    return rc;
+}
+
+/* The Glance record of a stored provider into g (release it).  0 or -1. */
+static int to_glance(const cg_provider *p, cg_glance_provider *g, char *why, size_t whylen)
+{
+    memset(g, 0, sizeof(*g));
+    g->origin = p->origin == CG_PROVIDER_FROM_CONFIG ? CG_GLANCE_FROM_CONFIG
+                                                     : CG_GLANCE_FROM_RUNTIME;
+    if (!(g->name = strdup(p->name))) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (cg_glance_provider_set(g, p->keys[i], p->values[i], why, whylen) < 0) {
+            cg_glance_provider_release(g);
+            return -1;
+        }
+    return 0;
+}
+
+static int glance_check(const cg_provider *p, char *why, size_t whylen)
+{
+    cg_glance_provider g;
+    int rc = to_glance(p, &g, why, whylen);
+
+    if (rc == 0)
+        rc = cg_glance_provider_check(&g, why, whylen);
+    cg_glance_provider_release(&g);
+    return rc;
+}
+
+const cg_provider_kind cg_glance_kind = {
+    .name = "glance",
+    .label = "Glance provider",
+    .keys = glance_keys,
+    .check = glance_check,
+    .check_value = glance_value,
+};
+
+/* Earlier versions kept runtime providers in a glance_providers table: move
+ * its rows once, in one transaction (another process may be doing it too). */
+static const char old_table[] =
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'glance_providers'";
+static const char move_rows[] =
+    "INSERT OR IGNORE INTO providers (kind, name, settings, created)"
+    " SELECT 'glance', name, json_object('url', url, 'keystone_url', keystone_url,"
+    " 'user', user, 'password_file', password_file, 'project', project, 'domain', domain,"
+    " 'ca_file', ca_file), created FROM glance_providers";
 
 int cg_glance_store_init(sqlite3 *db, cg_error *err)
 {
-    return cg_db_exec(db, schema, err);
+    long long old = 0;
+    int ok;
+
+    if (cg_providers_init(db, err) < 0 || cg_db_int(db, err, &old, old_table, NULL) < 0)
+        return -1;
+    if (!old)
+        return 0;
+    if (cg_db_begin(db, err) < 0)
+        return -1;
+    ok = cg_db_int(db, err, &old, old_table, NULL) >= 0 &&
+         (!old || (cg_db_run(db, err, "move Glance providers", move_rows, NULL) >= 0 &&
+                   cg_db_run(db, err, "move Glance providers", "DROP TABLE glance_providers",
+                             NULL) >= 0));
+    return cg_db_end(db, ok, err) == 0 && ok ? 0 : -1;
 }
 
-static const cg_glance_provider *config_find(const cg_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->glance.n; i++)
-        if (!strcmp(cfg->glance.v[i].name, name))
-            return &cfg->glance.v[i];
-    return NULL;
-}
-
-int cg_glance_store_add(sqlite3 *db, const cg_config *cfg, const cg_glance_provider *p,
+int cg_glance_store_add(sqlite3 *db, const cg_config *cfg, const cg_glance_provider *g,
                         cg_error *err)
 {
-    cg_error dberr = {0};
+    const char *values[] = {g->url, g->keystone_url, g->user, g->password_file,
+                            g->project, g->domain, g->ca_file};
+    cg_provider p = {0};
     char why[256];
+    int rc = -1;
 
-    if (cg_glance_provider_check(p, why, sizeof(why)) < 0) {
-        cg_error_set(err, CG_ERR_INVALID, "%s", why);
-        return -1;
+    if (!(p.kind = strdup("glance")) || !(p.name = strdup(g->name ? g->name : ""))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
     }
-    if (config_find(cfg, p->name)) {
-        cg_error_set(err, CG_ERR_CONFLICT, "Glance provider %s is in the configuration file",
-                     p->name);
-        return -1;
-    }
-    if (cg_glance_store_init(db, err) < 0)
-        return -1;
-    if (cg_db_run(db, &dberr, "add Glance provider",
-                  "INSERT INTO glance_providers (name, url, keystone_url, user,"
-                  " password_file, project, domain, ca_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                  "ssssssss", p->name, p->url, p->keystone_url, p->user, p->password_file,
-                  p->project, p->domain, p->ca_file) < 0) {
-        if (dberr.kind == CG_ERR_CONFLICT)
-            cg_error_set(err, CG_ERR_CONFLICT, "Glance provider %s already exists", p->name);
-        else
-            cg_error_set(err, dberr.kind, "%s", dberr.message);
-        return -1;
-    }
-    return 0;
+    for (size_t i = 0; glance_keys[i]; i++)
+        if (values[i] && cg_provider_set(&p, glance_keys[i], values[i], why, sizeof(why)) < 0) {
+            cg_error_set(err, CG_ERR_INVALID, "%s: %s", glance_keys[i], why);
+            goto cleanup;
+        }
+    if (cg_glance_store_init(db, err) == 0)
+        rc = cg_providers_add(db, cfg, &p, err);
+
+cleanup:
+    cg_provider_release(&p);
+    return rc;
 }
 
 int cg_glance_store_remove(sqlite3 *db, const cg_config *cfg, const char *name, cg_error *err)
 {
-    int n;
-
-    if (config_find(cfg, name)) {
-        cg_error_set(err, CG_ERR_FORBIDDEN, "Glance provider %s comes from the configuration "
-                     "file: remove its [glance %s] section there", name, name);
-        return -1;
-    }
     if (cg_glance_store_init(db, err) < 0)
         return -1;
-    n = cg_db_run(db, err, "remove Glance provider", "DELETE FROM glance_providers WHERE name = ?",
-                  "s", name);
-    if (n == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "no Glance provider called %s", name);
-    return n > 0 ? 0 : -1;
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
+    return cg_providers_remove(db, cfg, "glance", name, err);
 }
 
 int cg_glance_providers(sqlite3 *db, const cg_config *cfg, cg_glance_provider_list *out,
                         cg_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1, src;
+    cg_provider_list all = {0};
+    int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < cfg->glance.n; i++) {
-        if (cg_glance_provider_list_add(out, &cfg->glance.v[i]) < 0) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-            goto cleanup;
-        }
-    }
-    if (!db) {
-        rc = 0;
+    if ((db && cg_glance_store_init(db, err) < 0) ||
+        cg_providers_list(db, cfg, "glance", &all, err) < 0)
         goto cleanup;
-    }
-    if (cg_glance_store_init(db, err) < 0)
-        goto cleanup;
-    if (!(st = cg_db_prep(db, err, "SELECT name, url, keystone_url, user, password_file,"
-                                   " project, domain, ca_file FROM glance_providers"
-                                   " ORDER BY name", NULL)))
-        goto cleanup;
-    while ((src = cg_db_step(st, err, "list Glance providers")) == 1) {
-        /* Borrowed column text: the list copies it. */
-        cg_glance_provider p = {
-            .name = (char *)col(st, 0), .url = (char *)col(st, 1),
-            .keystone_url = (char *)col(st, 2), .user = (char *)col(st, 3),
-            .password_file = (char *)col(st, 4), .project = (char *)col(st, 5),
-            .domain = (char *)col(st, 6), .ca_file = (char *)col(st, 7),
-            .origin = CG_GLANCE_FROM_RUNTIME,
-        };
+    for (size_t i = 0; i < all.n; i++) {
+        cg_glance_provider g;
+        char why[256];
 
-        if (!p.name || !p.url)
-            continue;
-        if (cg_glance_provider_list_add(out, &p) < 0) {
+        /* A row that no longer checks (edited by hand) is left out. */
+        if (to_glance(&all.v[i], &g, why, sizeof(why)) < 0) {
+            if (strcmp(why, "out of memory"))
+                continue;
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
         }
+        if (cg_glance_provider_check(&g, why, sizeof(why)) < 0) {
+            cg_glance_provider_release(&g);
+            continue;
+        }
+        if (cg_glance_provider_list_add(out, &g) < 0) {
+            cg_glance_provider_release(&g);
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            goto cleanup;
+        }
+        cg_glance_provider_release(&g);
     }
-    if (src == 0)
-        rc = 0;
+    rc = 0;
 
 cleanup:
-    sqlite3_finalize(st);
+    cg_provider_list_release(&all);
     if (rc < 0)
         cg_glance_provider_list_release(out);
     return rc;

@@ -1,7 +1,7 @@
-/* cloudgate: Glance providers added at run time (cloudgate-admin glance-add),
- * kept in the glance_providers table of STATE_DIR/cloudgate.db next to the
- * [glance NAME] sections of the configuration.  The table holds the path of
- * a password file, never a password. */
+/* cloudgate: Glance providers: the [glance NAME] sections of the
+ * configuration and those added at run time (cloudgate-admin glance-add),
+ * the "glance" kind of the provider store (gateway/providers.h).  Only the
+ * path of a password file is stored, never a password. */
 #ifndef CG_GLANCE_STORE_H
 #define CG_GLANCE_STORE_H
 
@@ -11,7 +11,10 @@
 #include "error.h"
 #include "glance.h"
 
-/* Create the table if missing.  Returns 0 or -1. */
+extern const cg_provider_kind cg_glance_kind;
+
+/* Create the table if missing (moving the rows of the glance_providers
+ * table of earlier versions into it).  Returns 0 or -1. */
 int cg_glance_store_init(sqlite3 *db, cg_error *err);
 
 /* Save p (origin ignored).  CG_ERR_CONFLICT if cfg or the table already has

@@ -27,6 +27,7 @@
 #include "tools/admin_console.h"
 #include "tools/admin_glance.h"
 #include "tools/admin_images.h"
+#include "tools/admin_v2v.h"
 #include "tools/container_userdata.h"
 
 #define EXIT_USAGE 2
@@ -82,6 +83,20 @@ static void usage(FILE *to)
             "      one line per image: id, name, status, disk_format, container_format, size\n"
             "  glance-download NAME IMAGE_ID FILE\n"
             "      stream an image's data to FILE, checking its size and hash\n"
+            "  v2v-add NAME --uri URI [--user USER] [--password-file FILE] [--no-check]\n"
+            "      add an external VM provider (a libvirt URI: qemu+ssh://, vpx://,\n"
+            "      esx://, xen+ssh://, test://...); it is connected to and listed first\n"
+            "      unless --no-check.  Only the password file's path is stored\n"
+            "  v2v-list [--json]\n"
+            "      one line per provider: name, config|added, uri, user, password file\n"
+            "  v2v-remove NAME\n"
+            "      forget a provider added with v2v-add\n"
+            "  v2v-vms NAME [--json]\n"
+            "      the provider's VMs, running and defined: name, state, vCPUs, memory\n"
+            "      (MiB), disk count, then per disk: target, device, format, size, source\n"
+            "  v2v-check NAME VM\n"
+            "      the checks an import makes: the VM exists, is shut off (virt-v2v\n"
+            "      refuses running VMs) and has a disk; exit 3 if it cannot be imported\n"
             "\n"
             "Without -c the built-in defaults are used (zone on qemu:///system).\n");
 }
@@ -227,7 +242,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "image-register") && strcmp(cmd, "image-list") &&
         strcmp(cmd, "image-deregister") && strcmp(cmd, "image-set-display") &&
         strcmp(cmd, "console") && strcmp(cmd, "image-import") && strcmp(cmd, "jobs") &&
-        !cg_admin_is_glance(cmd)) {
+        !cg_admin_is_glance(cmd) && !cg_admin_is_v2v(cmd)) {
         fprintf(stderr, "cloudgate-admin: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -245,6 +260,11 @@ int main(int argc, char **argv)
     /* Glance needs the configuration and the database, not libvirt. */
     if (cg_admin_is_glance(cmd)) {
         rc = cg_admin_glance(&cfg, argc - optind, argv + optind);
+        goto cleanup;
+    }
+    /* v2v-* opens its own connections to the providers, not the zones'. */
+    if (cg_admin_is_v2v(cmd)) {
+        rc = cg_admin_v2v(&cfg, argc - optind, argv + optind);
         goto cleanup;
     }
     /* jobs reads the job store only. */

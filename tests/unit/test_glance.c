@@ -12,6 +12,7 @@
 
 #include "gateway/config.h"
 #include "gateway/glance.h"
+#include "gateway/glance_store.h"
 
 typedef struct seen {
     int n;
@@ -232,6 +233,8 @@ static int load_text(cg_config *cfg, const char *text, char *err, size_t errlen)
 
 static void test_config_sections(void **state)
 {
+    cg_glance_provider_list gl = {0};
+    cg_error e = {0};
     cg_config cfg;
     char err[512] = "";
 
@@ -243,13 +246,15 @@ static void test_config_sections(void **state)
                                "ca_file = /etc/cloudgate/ca.crt\n",
                                err, sizeof(err)),
                      0);
-    assert_int_equal(cfg.glance.n, 2);
-    assert_string_equal(cfg.glance.v[0].name, "open");
-    assert_null(cfg.glance.v[0].keystone_url);
-    assert_string_equal(cfg.glance.v[1].user, "cg");
-    assert_string_equal(cfg.glance.v[1].ca_file, "/etc/cloudgate/ca.crt");
-    assert_null(cfg.glance.v[1].domain);   /* "Default" when used */
-    assert_int_equal(cfg.glance.v[1].origin, CG_GLANCE_FROM_CONFIG);
+    assert_int_equal(cg_glance_providers(NULL, &cfg, &gl, &e), 0);
+    assert_int_equal(gl.n, 2);
+    assert_string_equal(gl.v[0].name, "open");
+    assert_null(gl.v[0].keystone_url);
+    assert_string_equal(gl.v[1].user, "cg");
+    assert_string_equal(gl.v[1].ca_file, "/etc/cloudgate/ca.crt");
+    assert_null(gl.v[1].domain);   /* "Default" when used */
+    assert_int_equal(gl.v[1].origin, CG_GLANCE_FROM_CONFIG);
+    cg_glance_provider_list_release(&gl);
     cg_config_release(&cfg);
 }
 

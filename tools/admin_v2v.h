@@ -1,0 +1,15 @@
+/* cloudgate-admin v2v-*: external VM providers (virt-v2v sources) and
+ * their VMs. */
+#ifndef CG_ADMIN_V2V_H
+#define CG_ADMIN_V2V_H
+
+#include "gateway/config.h"
+
+/* True if cmd is one of the v2v-* commands. */
+int cg_admin_is_v2v(const char *cmd);
+
+/* Run v2v-add, v2v-list, v2v-remove, v2v-vms or v2v-check (argv[0] is the
+ * command).  Returns an exit status. */
+int cg_admin_v2v(const cg_config *cfg, int argc, char **argv);
+
+#endif
