@@ -72,6 +72,7 @@
 #include "lv_driver.h"
 #include "lv_seed.h"
 #include "lv_storage.h"
+#include "lv_vpc.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS intents ("
@@ -530,5 +531,6 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
     fix_tokens(drv, h);
     fix_volume_rows(drv, h, conn);
     fix_image_rows(drv, conn);
+    lv_vpc_reconcile_zone(drv, h, conn);
     virResetLastError();
 }

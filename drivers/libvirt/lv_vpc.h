@@ -1,0 +1,49 @@
+/* cloudgate libvirt driver: VPCs and subnets as libvirt networks (lv_vpc.c)
+ * and their records (lv_netstate.c).
+ *
+ * A VPC is one isolated libvirt network, "cg-<vpc-id>", defined and started
+ * in every zone with the VPC's first address as its <ip>; a subnet is a
+ * DHCP range of that network in its own zone's copy.  The configured
+ * instance network is the default VPC, with one default subnet per zone.
+ */
+#ifndef LV_VPC_H
+#define LV_VPC_H
+
+#include "lv_driver.h"
+
+/* ---- lv_netstate.c ---- */
+
+/* Tables, and the default VPC / default subnets' rows.  0 or -1. */
+int lv_netstate_init(lv_state *st, const cg_config *cfg, cg_error *err);
+/* Every row (CIDRs as stored: "" for the defaults), tags included. */
+int lv_netstate_vpcs(lv_state *st, cg_vpc_list *out, cg_error *err);
+int lv_netstate_subnets(lv_state *st, cg_subnet_list *out, cg_error *err);
+int lv_netstate_vpc_add(lv_state *st, const cg_vpc *vpc, cg_error *err);
+int lv_netstate_subnet_add(lv_state *st, const cg_subnet *subnet, cg_error *err);
+/* Delete a non-default VPC without subnets / a non-default subnet no
+ * instance_nics row names: rows deleted (0 or 1), or -1. */
+int lv_netstate_vpc_delete(lv_state *st, const char *id, cg_error *err);
+int lv_netstate_subnet_delete(lv_state *st, const char *id, cg_error *err);
+/* Remove a non-default VPC's rows, its subnets' and their NICs' (the
+ * network is gone).  0 or -1. */
+int lv_netstate_vpc_forget(lv_state *st, const char *id, cg_error *err);
+/* Set (remove 0) or delete (remove 1) tags of "vpc-..." or "subnet-...". */
+int lv_netstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
+                     cg_error *err);
+/* Instances recorded in subnet_id into *out.  0 or -1. */
+int lv_netstate_nic_count(lv_state *st, const char *subnet_id, long long *out, cg_error *err);
+
+/* ---- lv_vpc.c (driver.h vpc_* and subnet_*) ---- */
+
+int lv_vpc_list(cg_drv *drv, cg_vpc_list *out, cg_error *err);
+int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *out,
+                  cg_error *err);
+int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err);
+int lv_subnet_list(cg_drv *drv, cg_subnet_list *out, cg_error *err);
+int lv_subnet_create(cg_drv *drv, const cg_subnet_spec *spec, cg_subnet *out, cg_error *err);
+int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err);
+/* At a zone's first connection: a "cg-vpc-..." network without a row is
+ * removed; with one zone, a VPC row whose network is gone is removed too. */
+void lv_vpc_reconcile_zone(cg_drv *drv, lv_host *h, virConnectPtr conn);
+
+#endif

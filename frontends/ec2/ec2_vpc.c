@@ -1,0 +1,553 @@
+/* cloudgate: EC2 VPC actions: CreateVpc, DeleteVpc, DescribeVpcs,
+ * CreateSubnet, DeleteSubnet, DescribeSubnets and DescribeAddresses, over
+ * the driver's vpc_* and subnet_* operations.
+ *
+ * The gateway's configured instance network is the default VPC, with a
+ * default subnet per zone; neither may be deleted here (OperationNotPermitted):
+ * AWS lets an account delete its default VPC, but here it is the network
+ * every existing instance sits on and the operator's choice, not a user's.
+ * There are no Elastic IPs: DescribeAddresses answers an empty set.
+ */
+#include "ec2_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The block sizes AWS allows for VPCs and subnets. */
+#define PREFIX_MIN 16
+#define PREFIX_MAX 28
+
+static const char *const vpc_filters[] = {
+    "vpc-id", "cidr", "cidr-block-association.cidr-block", "is-default", "state", "owner-id",
+    "dhcp-options-id", "tag-key", "tag-value", "tag:", NULL,
+};
+
+static const char *const subnet_filters[] = {
+    "vpc-id", "subnet-id", "availability-zone", "availability-zone-id", "cidr-block", "cidr",
+    "cidrBlock", "default-for-az", "defaultForAz", "state", "owner-id",
+    "available-ip-address-count", "subnet-arn", "tag-key", "tag-value", "tag:", NULL,
+};
+
+static const char *const address_filters[] = {
+    "allocation-id", "association-id", "domain", "instance-id", "network-interface-id",
+    "network-interface-owner-id", "private-ip-address", "public-ip", "tag-key", "tag-value",
+    "tag:", NULL,
+};
+
+static const char *owner(const ec2_call *c)
+{
+    return c->ctx->cfg->account_id ? c->ctx->cfg->account_id : "";
+}
+
+static const char *region(const ec2_call *c)
+{
+    return c->ctx->cfg->region ? c->ctx->cfg->region : "";
+}
+
+/* ---- ids and lists ------------------------------------------------------ */
+
+static int fail_vpc_id(ec2_call *c, const char *id, int malformed)
+{
+    if (malformed)
+        return ec2_fail(c, "InvalidVpcID.Malformed", "Invalid id: \"%.64s\" (expecting \"vpc-...\")",
+                        id);
+    return ec2_fail(c, "InvalidVpcID.NotFound", "The vpc ID '%.64s' does not exist", id);
+}
+
+static int fail_subnet_id(ec2_call *c, const char *id, int malformed)
+{
+    if (malformed)
+        return ec2_fail(c, "InvalidSubnetID.Malformed",
+                        "Invalid id: \"%.64s\" (expecting \"subnet-...\")", id);
+    return ec2_fail(c, "InvalidSubnetID.NotFound", "The subnet ID '%.64s' does not exist", id);
+}
+
+/* All VPCs into list; with id (checked: shape, existence) the one called id
+ * into *vpc.  0 or -1. */
+static int load_vpcs(ec2_call *c, cg_vpc_list *list, const char *id, const cg_vpc **vpc)
+{
+    cg_error err = {0};
+    size_t i;
+
+    if (id && !ec2_id_valid(id, "vpc-"))
+        return fail_vpc_id(c, id, 1);
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_list, &err, list) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    for (i = 0; id && i < list->n; i++) {
+        if (strcmp(list->v[i].id, id) == 0) {
+            *vpc = &list->v[i];
+            return 0;
+        }
+    }
+    return id ? fail_vpc_id(c, id, 0) : 0;
+}
+
+static int load_subnets(ec2_call *c, cg_subnet_list *list, const char *id,
+                        const cg_subnet **sub)
+{
+    cg_error err = {0};
+    size_t i;
+
+    if (id && !ec2_id_valid(id, "subnet-"))
+        return fail_subnet_id(c, id, 1);
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_list, &err, list) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    for (i = 0; id && i < list->n; i++) {
+        if (strcmp(list->v[i].id, id) == 0) {
+            *sub = &list->v[i];
+            return 0;
+        }
+    }
+    return id ? fail_subnet_id(c, id, 0) : 0;
+}
+
+int ec2_default_vpc_id(ec2_call *c, char *buf, size_t len)
+{
+    cg_vpc_list list = {0};
+    cg_error err = {0};
+    size_t i;
+
+    buf[0] = '\0';
+    if (!c->ctx->driver->vpc_list)
+        return 0;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_list, &err, &list) < 0)
+        return ec2_fail_cg(c, &err, NULL);
+    for (i = 0; i < list.n; i++) {
+        if (list.v[i].is_default)
+            snprintf(buf, len, "%s", list.v[i].id);
+    }
+    cg_vpc_list_release(&list);
+    return 0;
+}
+
+/* A required CIDR parameter name (AWS's wire name wire) with a prefix AWS
+ * allows; range_code is the error for a block too big or too small. */
+static int param_cidr(ec2_call *c, const char *name, const char *wire, const char *range_code,
+                      const char **out)
+{
+    const char *s = ec2_params_get(c->params, name);
+    cg_cidr block;
+
+    if (!s || !*s)
+        return ec2_fail(c, "MissingParameter", "The request must contain the parameter %s", wire);
+    if (cg_cidr_parse(s, &block) < 0)
+        return ec2_fail(c, "InvalidParameterValue", "Value (%.64s) for parameter %s is invalid. "
+                        "This is not a valid CIDR block.", s, wire);
+    if (block.prefix < PREFIX_MIN || block.prefix > PREFIX_MAX)
+        return ec2_fail(c, range_code, "The CIDR '%.64s' is invalid.", s);
+    *out = s;
+    return 0;
+}
+
+/* Which of the asked-for ids (ids[0..n)) is missing from a list: the first
+ * missing one, or NULL.  id_at: where each element's id lies. */
+static const char *first_missing(const char *const *ids, size_t n, const void *v, size_t count,
+                                 size_t size, size_t id_at)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < count && strcmp((const char *)v + j * size + id_at, ids[i]) != 0; j++)
+            ;
+        if (j == count)
+            return ids[i];
+    }
+    return NULL;
+}
+
+static int listed(const char *const *ids, size_t n, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(ids[i], id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- VPCs --------------------------------------------------------------- */
+
+int ec2_create_vpc(ec2_call *c)
+{
+    const char *cidr = NULL, *tenancy = ec2_params_get(c->params, "InstanceTenancy");
+    cg_tags tags = {0};
+    cg_vpc vpc = {0};
+    cg_error err = {0};
+    size_t len = 0;
+    int ipv6 = 0, ret = -1;
+
+    if (param_cidr(c, "CidrBlock", "cidrBlock", "InvalidVpc.Range", &cidr) < 0 ||
+        ec2_param_bool(c, "AmazonProvidedIpv6CidrBlock", 0, &ipv6) < 0 ||
+        ec2_param_tag_specs(c, "vpc", &tags) < 0)
+        goto cleanup;
+    if (ipv6) {
+        ec2_fail(c, "InvalidParameterValue", "IPv6 blocks are not supported by this cloud.");
+        goto cleanup;
+    }
+    if (tenancy && strcmp(tenancy, "default") != 0) {
+        ec2_fail(c, "InvalidParameterValue", "Value (%.64s) for parameter instanceTenancy is "
+                 "invalid. Only 'default' is supported.", tenancy);
+        goto cleanup;
+    }
+    if (ec2_dry_run(c) < 0)
+        goto cleanup;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_create, &err, cidr, &tags, &vpc) < 0) {
+        /* Every VPC is routed on the same hosts, so blocks may not overlap. */
+        if (err.kind == CG_ERR_CONFLICT)
+            ec2_fail(c, "InvalidVpc.Range", "%s", err.message);
+        else
+            ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_create_vpc(c->req->request_id, &vpc, owner(c), &len), &len);
+
+cleanup:
+    cg_tags_release(&vpc.tags);
+    cg_tags_release(&tags);
+    return ret;
+}
+
+int ec2_delete_vpc(ec2_call *c)
+{
+    const char *id = ec2_params_get(c->params, "VpcId");
+    cg_vpc_list list = {0};
+    const cg_vpc *vpc = NULL;
+    cg_error err = {0};
+    size_t len = 0;
+    int ret = -1;
+
+    if (!id || !*id) {
+        ec2_fail(c, "MissingParameter", "The request must contain the parameter vpcId");
+        goto cleanup;
+    }
+    if (load_vpcs(c, &list, id, &vpc) < 0)
+        goto cleanup;
+    if (vpc->is_default) {
+        ec2_fail(c, "OperationNotPermitted", "The default VPC '%s' is this cloud's instance "
+                 "network and cannot be deleted.", id);
+        goto cleanup;
+    }
+    if (ec2_dry_run(c) < 0)
+        goto cleanup;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_delete, &err, id) < 0) {
+        if (err.kind == CG_ERR_NOT_FOUND)
+            fail_vpc_id(c, id, 0);
+        else if (err.kind == CG_ERR_CONFLICT)
+            ec2_fail(c, "DependencyViolation", "The vpc '%s' has dependencies and cannot be "
+                     "deleted.", id);
+        else
+            ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_return_true(c->action, c->req->request_id, &len), &len);
+
+cleanup:
+    cg_vpc_list_release(&list);
+    return ret;
+}
+
+static void vpc_field(const void *obj, const char *name, ec2_match *m, void *ud)
+{
+    const cg_vpc *v = obj;
+
+    if (ec2_match_tags(m, name, &v->tags))
+        return;
+    if (strcmp(name, "vpc-id") == 0)
+        ec2_match_offer(m, v->id);
+    else if (strcmp(name, "cidr") == 0 || strcmp(name, "cidr-block-association.cidr-block") == 0)
+        ec2_match_offer(m, v->cidr);
+    else if (strcmp(name, "is-default") == 0)
+        ec2_match_offer(m, v->is_default ? "true" : "false");
+    else if (strcmp(name, "state") == 0)
+        ec2_match_offer(m, v->state);
+    else if (strcmp(name, "owner-id") == 0)
+        ec2_match_offer(m, ud);
+    else if (strcmp(name, "dhcp-options-id") == 0)
+        ec2_match_offer(m, "default");
+}
+
+static const char *vpc_key(const void *elem)
+{
+    return (*(const cg_vpc *const *)elem)->id;
+}
+
+int ec2_describe_vpcs(ec2_call *c)
+{
+    cg_vpc_list list = {0};
+    const cg_vpc **view = NULL;
+    const char **ids = NULL, *missing;
+    ec2_filters filters = {0};
+    ec2_page page = {0};
+    cg_error err = {0};
+    char *next = NULL;
+    size_t n_ids = 0, n = 0, i, len = 0;
+    int ret = -1;
+
+    if (ec2_param_list(c, "VpcId", 0, &ids, &n_ids) < 0 ||
+        ec2_param_filters(c, vpc_filters, &filters) < 0 ||
+        ec2_param_page(c, "vpcs", 5, 1000, &page) < 0)
+        goto cleanup;
+    for (i = 0; i < n_ids; i++) {
+        if (!ec2_id_valid(ids[i], "vpc-")) {
+            fail_vpc_id(c, ids[i], 1);
+            goto cleanup;
+        }
+    }
+    if (load_vpcs(c, &list, NULL, NULL) < 0)
+        goto cleanup;
+    if ((missing = first_missing(ids, n_ids, list.v, list.n, sizeof(*list.v),
+                                 offsetof(cg_vpc, id)))) {
+        fail_vpc_id(c, missing, 0);
+        goto cleanup;
+    }
+    if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
+        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    for (i = 0; i < list.n; i++) {
+        if ((!n_ids || listed(ids, n_ids, list.v[i].id)) &&
+            ec2_filters_match(&filters, &list.v[i], vpc_field, (void *)owner(c)))
+            view[n++] = &list.v[i];
+    }
+    ec2_sort(view, n, sizeof(*view), vpc_key);
+    if (ec2_page_take(&page, view, &n, sizeof(*view), vpc_key, &next, &err) < 0) {
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_describe_vpcs(c->req->request_id, view, n, owner(c), next,
+                                             &len), &len);
+
+cleanup:
+    free(next);
+    free(view);
+    free(ids);
+    ec2_page_release(&page);
+    ec2_filters_release(&filters);
+    cg_vpc_list_release(&list);
+    return ret;
+}
+
+/* ---- subnets ------------------------------------------------------------ */
+
+int ec2_create_subnet(ec2_call *c)
+{
+    const char *vpc_id = ec2_params_get(c->params, "VpcId"), *cidr = NULL;
+    const char *zone = ec2_params_get(c->params, "AvailabilityZone");
+    const char *zone_id = ec2_params_get(c->params, "AvailabilityZoneId");
+    cg_subnet_spec spec = {0};
+    cg_vpc_list vpcs = {0};
+    const cg_vpc *vpc = NULL;
+    cg_subnet sub = {0};
+    cg_tags tags = {0};
+    cg_error err = {0};
+    size_t len = 0;
+    int ret = -1;
+
+    if (!vpc_id || !*vpc_id) {
+        ec2_fail(c, "MissingParameter", "The request must contain the parameter vpcId");
+        goto cleanup;
+    }
+    /* Zone names are their own ids here. */
+    if (zone && zone_id && strcmp(zone, zone_id) != 0) {
+        ec2_fail(c, "InvalidParameterCombination",
+                 "Only one of availabilityZone and availabilityZoneId may be given.");
+        goto cleanup;
+    }
+    zone = zone && *zone ? zone : zone_id && *zone_id ? zone_id : NULL;
+    if (param_cidr(c, "CidrBlock", "cidrBlock", "InvalidSubnet.Range", &cidr) < 0 ||
+        ec2_param_tag_specs(c, "subnet", &tags) < 0 || (zone && ec2_zone_known(c, zone) < 0) ||
+        load_vpcs(c, &vpcs, vpc_id, &vpc) < 0 || ec2_dry_run(c) < 0)
+        goto cleanup;
+    spec.vpc_id = vpc_id;
+    spec.cidr = cidr;
+    spec.zone = zone;
+    spec.tags = &tags;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_create, &err, &spec, &sub) < 0) {
+        if (err.kind == CG_ERR_NOT_FOUND)
+            fail_vpc_id(c, vpc_id, 0);
+        else if (err.kind == CG_ERR_INVALID)
+            ec2_fail(c, "InvalidSubnet.Range", "The CIDR '%.64s' is invalid.", cidr);
+        else if (err.kind == CG_ERR_CONFLICT)
+            ec2_fail(c, "InvalidSubnet.Conflict", "The CIDR '%.64s' conflicts with another "
+                     "subnet", cidr);
+        else
+            ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_create_subnet(c->req->request_id, &sub, owner(c), region(c),
+                                             &len), &len);
+
+cleanup:
+    cg_tags_release(&sub.tags);
+    cg_tags_release(&tags);
+    cg_vpc_list_release(&vpcs);
+    return ret;
+}
+
+int ec2_delete_subnet(ec2_call *c)
+{
+    const char *id = ec2_params_get(c->params, "SubnetId");
+    cg_subnet_list list = {0};
+    const cg_subnet *sub = NULL;
+    cg_error err = {0};
+    size_t len = 0;
+    int ret = -1;
+
+    if (!id || !*id) {
+        ec2_fail(c, "MissingParameter", "The request must contain the parameter subnetId");
+        goto cleanup;
+    }
+    if (load_subnets(c, &list, id, &sub) < 0)
+        goto cleanup;
+    if (sub->default_for_az) {
+        ec2_fail(c, "OperationNotPermitted", "The default subnet '%s' of zone %s cannot be "
+                 "deleted.", id, sub->zone);
+        goto cleanup;
+    }
+    if (ec2_dry_run(c) < 0)
+        goto cleanup;
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_delete, &err, id) < 0) {
+        if (err.kind == CG_ERR_NOT_FOUND)
+            fail_subnet_id(c, id, 0);
+        else if (err.kind == CG_ERR_CONFLICT)
+            ec2_fail(c, "DependencyViolation", "The subnet '%s' has dependencies and cannot be "
+                     "deleted.", id);
+        else
+            ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_return_true(c->action, c->req->request_id, &len), &len);
+
+cleanup:
+    cg_subnet_list_release(&list);
+    return ret;
+}
+
+static void subnet_field(const void *obj, const char *name, ec2_match *m, void *ud)
+{
+    const cg_subnet *s = obj;
+    const ec2_call *c = ud;
+    char arn[160];
+
+    if (ec2_match_tags(m, name, &s->tags))
+        return;
+    if (strcmp(name, "vpc-id") == 0)
+        ec2_match_offer(m, s->vpc_id);
+    else if (strcmp(name, "subnet-id") == 0)
+        ec2_match_offer(m, s->id);
+    else if (strcmp(name, "availability-zone") == 0 || strcmp(name, "availability-zone-id") == 0)
+        ec2_match_offer(m, s->zone);
+    else if (strcmp(name, "cidr-block") == 0 || strcmp(name, "cidr") == 0 ||
+             strcmp(name, "cidrBlock") == 0)
+        ec2_match_offer(m, s->cidr);
+    else if (strcmp(name, "default-for-az") == 0 || strcmp(name, "defaultForAz") == 0)
+        ec2_match_offer(m, s->default_for_az ? "true" : "false");
+    else if (strcmp(name, "state") == 0)
+        ec2_match_offer(m, s->state);
+    else if (strcmp(name, "owner-id") == 0)
+        ec2_match_offer(m, owner(c));
+    else if (strcmp(name, "available-ip-address-count") == 0)
+        ec2_match_offer_uint(m, s->available_ips);
+    else if (strcmp(name, "subnet-arn") == 0) {
+        snprintf(arn, sizeof(arn), "arn:aws:ec2:%s:%s:subnet/%s", region(c), owner(c), s->id);
+        ec2_match_offer(m, arn);
+    }
+}
+
+static const char *subnet_key(const void *elem)
+{
+    return (*(const cg_subnet *const *)elem)->id;
+}
+
+int ec2_describe_subnets(ec2_call *c)
+{
+    cg_subnet_list list = {0};
+    const cg_subnet **view = NULL;
+    const char **ids = NULL, *missing;
+    ec2_filters filters = {0};
+    ec2_page page = {0};
+    cg_error err = {0};
+    char *next = NULL;
+    size_t n_ids = 0, n = 0, i, len = 0;
+    int ret = -1;
+
+    if (ec2_param_list(c, "SubnetId", 0, &ids, &n_ids) < 0 ||
+        ec2_param_filters(c, subnet_filters, &filters) < 0 ||
+        ec2_param_page(c, "subnets", 5, 1000, &page) < 0)
+        goto cleanup;
+    for (i = 0; i < n_ids; i++) {
+        if (!ec2_id_valid(ids[i], "subnet-")) {
+            fail_subnet_id(c, ids[i], 1);
+            goto cleanup;
+        }
+    }
+    if (load_subnets(c, &list, NULL, NULL) < 0)
+        goto cleanup;
+    if ((missing = first_missing(ids, n_ids, list.v, list.n, sizeof(*list.v),
+                                 offsetof(cg_subnet, id)))) {
+        fail_subnet_id(c, missing, 0);
+        goto cleanup;
+    }
+    if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
+        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    for (i = 0; i < list.n; i++) {
+        if ((!n_ids || listed(ids, n_ids, list.v[i].id)) &&
+            ec2_filters_match(&filters, &list.v[i], subnet_field, c))
+            view[n++] = &list.v[i];
+    }
+    ec2_sort(view, n, sizeof(*view), subnet_key);
+    if (ec2_page_take(&page, view, &n, sizeof(*view), subnet_key, &next, &err) < 0) {
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_describe_subnets(c->req->request_id, view, n, owner(c),
+                                                region(c), next, &len), &len);
+
+cleanup:
+    free(next);
+    free(view);
+    free(ids);
+    ec2_page_release(&page);
+    ec2_filters_release(&filters);
+    cg_subnet_list_release(&list);
+    return ret;
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+int ec2_describe_addresses(ec2_call *c)
+{
+    const char **ips = NULL, **allocs = NULL;
+    ec2_filters filters = {0};
+    size_t n_ips = 0, n_allocs = 0, len = 0;
+    int ret = -1;
+
+    if (ec2_param_list(c, "PublicIp", 0, &ips, &n_ips) < 0 ||
+        ec2_param_list(c, "AllocationId", 0, &allocs, &n_allocs) < 0 ||
+        ec2_param_filters(c, address_filters, &filters) < 0)
+        goto cleanup;
+    /* No Elastic IPs exist, so any one asked for is unknown. */
+    if (n_ips) {
+        ec2_fail(c, "InvalidAddress.NotFound", "Address '%.64s' not found.", ips[0]);
+        goto cleanup;
+    }
+    if (n_allocs) {
+        ec2_fail(c, "InvalidAllocationID.NotFound", "The allocation ID '%.64s' does not exist",
+                 allocs[0]);
+        goto cleanup;
+    }
+    ret = ec2_reply(c, ec2_xml_describe_addresses(c->req->request_id, &len), &len);
+
+cleanup:
+    free(ips);
+    free(allocs);
+    ec2_filters_release(&filters);
+    return ret;
+}
