@@ -111,6 +111,11 @@ typedef struct cg_instance {
     /* Its zone's host is unreachable: state is the last known one (EC2
      * status checks say "impaired"); set by instance_list. */
     int impaired;
+    /* Its network: VPC, subnet and the one interface ("eni-" + the id's
+     * hex digits); "" when terminated or the driver has no VPCs. */
+    char vpc_id[24];
+    char subnet_id[32];
+    char eni_id[24];
     cg_tags tags;
 } cg_instance;
 
@@ -155,6 +160,7 @@ typedef struct cg_launch_spec {
     unsigned long long root_size_bytes; /* root disk's virtual size; 0: the image's */
     const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
     size_t n_disks;
+    const char *subnet_id;            /* NULL: the zone's default subnet; else in zone */
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */

@@ -234,6 +234,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
             goto cleanup;
         }
     }
+    lv_vpc_fill_instances(drv, out);
     ret = 0;
 
 cleanup:

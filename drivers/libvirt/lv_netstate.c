@@ -315,12 +315,63 @@ int lv_netstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remo
     return ret;
 }
 
-int lv_netstate_nic_count(lv_state *st, const char *subnet_id, long long *out, cg_error *err)
+int lv_netstate_nic_add(lv_state *st, const char *instance_id, const char *subnet_id,
+                        const char *eni_id, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
-    int rc = cg_db_int(db, err, out, "SELECT count(*) FROM instance_nics WHERE subnet_id = ?",
-                       "s", subnet_id);
+    int n = cg_db_run(db, err, "record nic", "INSERT INTO instance_nics (instance_id, subnet_id,"
+                      " eni_id) VALUES (?,?,?)", "sss", instance_id, subnet_id, eni_id);
 
+    lv_state_db_unlock(st);
+    return n < 0 ? -1 : 0;
+}
+
+void lv_netstate_nic_delete(lv_state *st, const char *instance_id)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+
+    cg_db_run(db, NULL, "forget nic", "DELETE FROM instance_nics WHERE instance_id = ?", "s",
+              instance_id);
+    lv_state_db_unlock(st);
+}
+
+int lv_netstate_nic_of(lv_state *st, const char *instance_id, char *subnet_id, size_t len,
+                       cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT subnet_id FROM instance_nics"
+                                          " WHERE instance_id = ?", "s", instance_id);
+    int rc = s ? cg_db_step(s, err, "read nic") : -1;
+
+    subnet_id[0] = '\0';
+    if (rc == 1)
+        cg_db_col_copy(s, 0, subnet_id, len);
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return rc;
+}
+
+int lv_netstate_nic_prune(lv_state *st, const char *subnet_id, const cg_instance_list *live,
+                          cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT instance_id FROM instance_nics"
+                                          " WHERE subnet_id = ?", "s", subnet_id);
+    char id[24];
+    size_t i;
+    int rc = s ? 1 : -1;
+
+    while (rc >= 0 && (rc = cg_db_step(s, err, "read nics")) == 1) {
+        cg_db_col_copy(s, 0, id, sizeof(id));
+        for (i = 0; i < live->n && strcmp(live->v[i].id, id) != 0; i++)
+            ;
+        /* Gone, or terminated: its address is free again. */
+        if ((i == live->n || live->v[i].state == CG_STATE_TERMINATED) &&
+            cg_db_run(db, err, "prune nic", "DELETE FROM instance_nics WHERE instance_id = ?",
+                      "s", id) < 0)
+            rc = -1;
+    }
+    sqlite3_finalize(s);
     lv_state_db_unlock(st);
     return rc < 0 ? -1 : 0;
 }

@@ -24,7 +24,7 @@
 
 #define NET_PREFIX "cg-"
 
-static pthread_mutex_t net_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t lv_vpc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- network XML -------------------------------------------------------- */
 
@@ -303,18 +303,14 @@ int lv_vpc_list(cg_drv *drv, cg_vpc_list *out, cg_error *err)
     return 0;
 }
 
-/* Addresses in use in subnet s: its instances that are not terminated (those
- * recorded in it; for a default subnet, its zone's others).  -1 on error. */
-static long long addresses_used(cg_drv *drv, const cg_subnet *s, const cg_instance_list *insts,
-                                cg_error *err)
+/* Addresses in use in subnet s: its instances that are not terminated. */
+static unsigned long long addresses_used(const cg_subnet *s, const cg_instance_list *insts)
 {
-    long long n = 0;
+    unsigned long long n = 0;
     size_t i;
 
-    if (!s->default_for_az)
-        return lv_netstate_nic_count(drv->state, s->id, &n, err) < 0 ? -1 : n;
     for (i = 0; i < insts->n; i++) {
-        if (insts->v[i].state != CG_STATE_TERMINATED && strcmp(insts->v[i].zone, s->zone) == 0)
+        if (insts->v[i].state != CG_STATE_TERMINATED && strcmp(insts->v[i].subnet_id, s->id) == 0)
             n++;
     }
     return n;
@@ -324,8 +320,7 @@ int lv_subnet_list(cg_drv *drv, cg_subnet_list *out, cg_error *err)
 {
     cg_instance_list insts = {0};
     cg_cidr c;
-    long long used;
-    unsigned long long size;
+    unsigned long long used, size;
     size_t i;
     int ret = -1;
 
@@ -337,8 +332,7 @@ int lv_subnet_list(cg_drv *drv, cg_subnet_list *out, cg_error *err)
 
         if (s->default_for_az)
             default_block(drv, s->zone, s->cidr, sizeof(s->cidr));
-        if ((used = addresses_used(drv, s, &insts, err)) < 0)
-            goto cleanup;
+        used = addresses_used(s, &insts);
         if (cg_cidr_parse(s->cidr, &c) == 0) {
             size = 1ULL << (32 - c.prefix);
             s->available_ips = size > 5 + (unsigned long long)used ? size - 5 - used : 0;
@@ -383,7 +377,7 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
         cg_error_set(err, CG_ERR_INVALID, "'%s' is not a CIDR block", cidr);
         return -1;
     }
-    pthread_mutex_lock(&net_lock);
+    pthread_mutex_lock(&lv_vpc_lock);
     if (lv_vpc_list(drv, &l, err) < 0)
         goto cleanup;
     /* Every VPC's network is routed on the same hosts: blocks must not meet. */
@@ -418,7 +412,7 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
 cleanup:
     if (ret < 0 && made)
         network_remove_from(drv, vpc.network, made);
-    pthread_mutex_unlock(&net_lock);
+    pthread_mutex_unlock(&lv_vpc_lock);
     free(xml);
     cg_tags_release(&vpc.tags);
     cg_vpc_list_release(&l);
@@ -433,7 +427,7 @@ int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err)
     size_t i;
     int n, ret = -1;
 
-    pthread_mutex_lock(&net_lock);
+    pthread_mutex_lock(&lv_vpc_lock);
     if (lv_netstate_vpcs(drv->state, &l, err) < 0 || (at = find_vpc(&l, vpc_id, err)) < 0)
         goto cleanup;
     if (l.v[at].is_default) {
@@ -472,7 +466,7 @@ int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err)
     ret = 0;
 
 cleanup:
-    pthread_mutex_unlock(&net_lock);
+    pthread_mutex_unlock(&lv_vpc_lock);
     cg_vpc_list_release(&l);
     return ret;
 }
@@ -495,7 +489,7 @@ int lv_subnet_create(cg_drv *drv, const cg_subnet_spec *spec, cg_subnet *out, cg
         cg_error_set(err, CG_ERR_INVALID, "'%s' is not a CIDR block", spec->cidr);
         return -1;
     }
-    pthread_mutex_lock(&net_lock);
+    pthread_mutex_lock(&lv_vpc_lock);
     if (!(h = lv_drv_pick_zone(drv, spec->zone, err)) || lv_vpc_list(drv, &vpcs, err) < 0 ||
         (at = find_vpc(&vpcs, spec->vpc_id, err)) < 0 || lv_subnet_list(drv, &subs, err) < 0)
         goto cleanup;
@@ -539,7 +533,7 @@ cleanup:
         if (range_update(h, vpcs.v[at].network, &block, 0, &undo) < 0)
             cg_warn("subnet %s: DHCP range stays: %s", sub.id, undo.message);
     }
-    pthread_mutex_unlock(&net_lock);
+    pthread_mutex_unlock(&lv_vpc_lock);
     cg_tags_release(&sub.tags);
     cg_subnet_list_release(&subs);
     cg_vpc_list_release(&vpcs);
@@ -548,6 +542,7 @@ cleanup:
 
 int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err)
 {
+    cg_instance_list insts = {0};
     cg_vpc_list vpcs = {0};
     cg_subnet_list subs = {0};
     const cg_subnet *s = NULL;
@@ -557,7 +552,7 @@ int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err)
     size_t i;
     int n, ret = -1;
 
-    pthread_mutex_lock(&net_lock);
+    pthread_mutex_lock(&lv_vpc_lock);
     if (lv_netstate_vpcs(drv->state, &vpcs, err) < 0 ||
         lv_netstate_subnets(drv->state, &subs, err) < 0)
         goto cleanup;
@@ -578,7 +573,10 @@ int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err)
         cg_error_set(err, CG_ERR_UNAVAILABLE, "zone %s is unreachable", s->zone);
         goto cleanup;
     }
-    if ((n = lv_netstate_subnet_delete(drv->state, subnet_id, err)) < 0)
+    /* NICs of terminated instances hold nothing; the others are dependencies. */
+    if (lv_driver.instance_list(drv, &insts, err) < 0 ||
+        lv_netstate_nic_prune(drv->state, subnet_id, &insts, err) < 0 ||
+        (n = lv_netstate_subnet_delete(drv->state, subnet_id, err)) < 0)
         goto cleanup;
     if (n == 0) {
         cg_error_set(err, CG_ERR_CONFLICT, "The subnet '%s' has dependencies and cannot be "
@@ -593,7 +591,8 @@ int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err)
     ret = 0;
 
 cleanup:
-    pthread_mutex_unlock(&net_lock);
+    pthread_mutex_unlock(&lv_vpc_lock);
+    cg_instance_list_release(&insts);
     cg_subnet_list_release(&subs);
     cg_vpc_list_release(&vpcs);
     return ret;

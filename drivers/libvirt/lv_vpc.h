@@ -30,10 +30,22 @@ int lv_netstate_vpc_forget(lv_state *st, const char *id, cg_error *err);
 /* Set (remove 0) or delete (remove 1) tags of "vpc-..." or "subnet-...". */
 int lv_netstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
                      cg_error *err);
-/* Instances recorded in subnet_id into *out.  0 or -1. */
-int lv_netstate_nic_count(lv_state *st, const char *subnet_id, long long *out, cg_error *err);
+/* Record / forget that an instance's NIC is in subnet_id (eni_id: its id). */
+int lv_netstate_nic_add(lv_state *st, const char *instance_id, const char *subnet_id,
+                        const char *eni_id, cg_error *err);
+void lv_netstate_nic_delete(lv_state *st, const char *instance_id);
+/* The subnet recorded for an instance into subnet_id: 1, 0 (none: its
+ * zone's default subnet), -1. */
+int lv_netstate_nic_of(lv_state *st, const char *instance_id, char *subnet_id, size_t len,
+                       cg_error *err);
+/* Forget subnet_id's NICs of instances not in live or terminated.  0 or -1. */
+int lv_netstate_nic_prune(lv_state *st, const char *subnet_id, const cg_instance_list *live,
+                          cg_error *err);
 
 /* ---- lv_vpc.c (driver.h vpc_* and subnet_*) ---- */
+
+/* Held by every change to networks, subnets and NIC records. */
+extern pthread_mutex_t lv_vpc_lock;
 
 int lv_vpc_list(cg_drv *drv, cg_vpc_list *out, cg_error *err);
 int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *out,
@@ -45,5 +57,18 @@ int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err);
 /* At a zone's first connection: a "cg-vpc-..." network without a row is
  * removed; with one zone, a VPC row whose network is gone is removed too. */
 void lv_vpc_reconcile_zone(cg_drv *drv, lv_host *h, virConnectPtr conn);
+
+/* ---- lv_vpc_nics.c: instances in subnets ---- */
+
+/* The libvirt network a launch in zone uses for subnet_id (NULL: the
+ * configured one) into net.  Unknown subnet: CG_ERR_NOT_FOUND; one of
+ * another zone: CG_ERR_INVALID.  0 or -1. */
+int lv_vpc_launch_network(cg_drv *drv, const char *subnet_id, const char *zone, char *net,
+                          size_t len, cg_error *err);
+/* Record instance_id (cached already) in subnet_id.  0 or -1. */
+int lv_vpc_nic_add(cg_drv *drv, const char *instance_id, const char *subnet_id, cg_error *err);
+/* Fill each instance's vpc_id, subnet_id and eni_id (terminated ones keep
+ * none, as on EC2).  Failures leave them empty (logged). */
+void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list);
 
 #endif

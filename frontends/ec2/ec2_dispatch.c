@@ -49,6 +49,7 @@ static const ec2_action ec2_actions[] = {
     {"DescribeInstanceTypes", ec2_describe_instance_types, 0},
     {"DescribeInstances", ec2_describe_instances, 0},
     {"DescribeKeyPairs", ec2_describe_key_pairs, 0},
+    {"DescribeNetworkInterfaces", ec2_describe_network_interfaces, 0},
     {"DescribeRegions", ec2_describe_regions, 0},
     {"DescribeSnapshots", ec2_describe_snapshots, 0},
     {"DescribeSubnets", ec2_describe_subnets, 0},

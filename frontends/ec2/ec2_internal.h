@@ -209,6 +209,16 @@ char *ec2_xml_create_subnet(const char *request_id, const cg_subnet *s, const ch
 char *ec2_xml_describe_subnets(const char *request_id, const cg_subnet *const *v, size_t n,
                                const char *owner, const char *region,
                                const char *next_token, size_t *len);
+int ec2_describe_network_interfaces(ec2_call *c);
+/* RunInstances' SubnetId / NetworkInterface.1.SubnetId, checked, into
+ * subnet ("" when none); *zone (Placement, may be NULL) must agree with the
+ * subnet's and becomes it (kept in zone_buf).  0 or -1. */
+int ec2_launch_subnet(ec2_call *c, const char **zone, char *zone_buf, size_t zone_len,
+                      char *subnet, size_t subnet_len);
+/* DescribeNetworkInterfaces: one interface per instance of v. */
+char *ec2_xml_describe_network_interfaces(const char *request_id, const cg_instance *const *v,
+                                          size_t n, const char *owner, const char *region,
+                                          const char *next_token, size_t *len);
 /* DescribeAddresses: an empty <addressesSet/> (no Elastic IPs here). */
 char *ec2_xml_describe_addresses(const char *request_id, size_t *len);
 /* ec2_snapshots.c */

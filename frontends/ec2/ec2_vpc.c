@@ -520,6 +520,59 @@ cleanup:
     return ret;
 }
 
+/* ---- RunInstances in a subnet ----------------------------------------- */
+
+int ec2_launch_subnet(ec2_call *c, const char **zone, char *zone_buf, size_t zone_len,
+                      char *subnet, size_t subnet_len)
+{
+    const char *id = ec2_params_get(c->params, "SubnetId");
+    const char *nic_id = ec2_params_get(c->params, "NetworkInterface.1.SubnetId");
+    const char *index = ec2_params_get(c->params, "NetworkInterface.1.DeviceIndex");
+    cg_subnet_list list = {0};
+    const cg_subnet *sub = NULL;
+    int ret = -1;
+
+    subnet[0] = '\0';
+    if (id && nic_id) {
+        ec2_fail(c, "InvalidParameterCombination", "Network interfaces and an instance-level "
+                 "subnet ID may not be specified on the same request");
+        goto cleanup;
+    }
+    /* One interface per instance, made with it. */
+    if (ec2_params_list_len(c->params, "NetworkInterface") > 1 ||
+        ec2_params_get(c->params, "NetworkInterface.1.NetworkInterfaceId")) {
+        ec2_fail(c, "UnsupportedOperation", "Instances here have exactly one network interface, "
+                 "made at launch.");
+        goto cleanup;
+    }
+    if (index && strcmp(index, "0") != 0) {
+        ec2_fail(c, "InvalidParameterValue", "Value (%.16s) for parameter deviceIndex is invalid: "
+                 "the only interface is device 0.", index);
+        goto cleanup;
+    }
+    if (!id)
+        id = nic_id;
+    if (!id) {
+        ret = 0;
+        goto cleanup;
+    }
+    if (load_subnets(c, &list, id, &sub) < 0)
+        goto cleanup;
+    if (*zone && strcmp(*zone, sub->zone) != 0) {
+        ec2_fail(c, "InvalidParameterCombination", "The subnet '%s' is in availability zone %s, "
+                 "not %.64s.", id, sub->zone, *zone);
+        goto cleanup;
+    }
+    snprintf(zone_buf, zone_len, "%s", sub->zone);
+    snprintf(subnet, subnet_len, "%s", sub->id);
+    *zone = zone_buf;
+    ret = 0;
+
+cleanup:
+    cg_subnet_list_release(&list);
+    return ret;
+}
+
 /* ---- addresses ---------------------------------------------------------- */
 
 int ec2_describe_addresses(ec2_call *c)

@@ -132,3 +132,97 @@ char *ec2_xml_describe_addresses(const char *request_id, size_t *len)
     ec2_xml_end(x);
     return ec2_xml_finish(x, len);
 }
+
+/* One instance's interface; full: as DescribeNetworkInterfaces shows it
+ * (zone, the attachment's instance, tags), else as inside an instance. */
+static void xml_nic(ec2_xml *x, const cg_instance *inst, const char *owner, const char *region,
+                    int full)
+{
+    char dns[160], attach[40];
+
+    ec2_private_dns_name(inst->private_ip, region, dns, sizeof(dns));
+    ec2_xml_str(x, "networkInterfaceId", inst->eni_id);
+    ec2_xml_str(x, "subnetId", inst->subnet_id);
+    ec2_xml_str(x, "vpcId", inst->vpc_id);
+    if (full)
+        ec2_xml_str(x, "availabilityZone", inst->zone);
+    ec2_xml_str(x, "description", NULL);
+    if (owner)
+        ec2_xml_str(x, "ownerId", owner);
+    ec2_xml_str(x, "status", "in-use");
+    ec2_xml_str(x, "macAddress", inst->mac);
+    /* The address is known once the guest holds a DHCP lease. */
+    if (inst->private_ip[0]) {
+        ec2_xml_str(x, "privateIpAddress", inst->private_ip);
+        ec2_xml_str(x, "privateDnsName", dns);
+    }
+    ec2_xml_bool(x, "sourceDestCheck", 1);
+    ec2_xml_str(x, "interfaceType", "interface");
+    ec2_xml_start(x, "groupSet");
+    ec2_xml_end(x);
+    ec2_xml_start(x, "ipv6AddressesSet");
+    ec2_xml_end(x);
+    ec2_xml_start(x, "attachment");
+    snprintf(attach, sizeof(attach), "eni-attach-%s", inst->eni_id + 4);
+    ec2_xml_str(x, "attachmentId", attach);
+    if (full) {
+        ec2_xml_str(x, "instanceId", inst->id);
+        ec2_xml_str(x, "instanceOwnerId", owner);
+    }
+    ec2_xml_int(x, "deviceIndex", 0);
+    ec2_xml_int(x, "networkCardIndex", 0);
+    ec2_xml_str(x, "status", "attached");
+    ec2_xml_time(x, "attachTime", inst->launch_time);
+    ec2_xml_bool(x, "deleteOnTermination", 1);
+    ec2_xml_end(x);
+    ec2_xml_start(x, "privateIpAddressesSet");
+    if (inst->private_ip[0]) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "privateIpAddress", inst->private_ip);
+        ec2_xml_str(x, "privateDnsName", dns);
+        ec2_xml_bool(x, "primary", 1);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    if (full) {
+        ec2_xml_bool(x, "requesterManaged", 0);
+        ec2_xml_start(x, "tagSet");
+        ec2_xml_end(x);
+    }
+}
+
+void ec2_xml_instance_network(ec2_xml *x, const cg_instance *inst, const char *region)
+{
+    if (inst->vpc_id[0]) {
+        ec2_xml_str(x, "vpcId", inst->vpc_id);
+        ec2_xml_str(x, "subnetId", inst->subnet_id);
+    }
+    ec2_xml_start(x, "networkInterfaceSet");
+    if (inst->eni_id[0]) {
+        ec2_xml_start(x, "item");
+        xml_nic(x, inst, NULL, region, 0);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+}
+
+char *ec2_xml_describe_network_interfaces(const char *request_id, const cg_instance *const *v,
+                                          size_t n, const char *owner, const char *region,
+                                          const char *next_token, size_t *len)
+{
+    ec2_xml *x = ec2_xml_new("DescribeNetworkInterfaces", request_id);
+    size_t i;
+
+    if (!x)
+        return NULL;
+    ec2_xml_start(x, "networkInterfaceSet");
+    for (i = 0; i < n; i++) {
+        ec2_xml_start(x, "item");
+        xml_nic(x, v[i], owner, region, 1);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+    if (next_token)
+        ec2_xml_str(x, "nextToken", next_token);
+    return ec2_xml_finish(x, len);
+}

@@ -375,6 +375,30 @@ EXPECT = {
     "error_subnet_conflict": [
         ("Error.Code", "InvalidSubnet.Conflict"),
     ],
+    "describe_instances_vpc": [
+        ("Reservations.0.Instances.0.VpcId", "vpc-0bbbbbbbbbbbbbbbb"),
+        ("Reservations.0.Instances.0.SubnetId", "subnet-0bbbbbbbbbbbbbbbb"),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.NetworkInterfaceId",
+         "eni-0cccccccccccccccc"),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.MacAddress", "52:54:00:12:34:56"),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.PrivateIpAddress", "10.20.1.7"),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.Attachment.DeviceIndex", 0),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.Attachment.Status", "attached"),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.PrivateIpAddresses.0.Primary", True),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.Groups", []),
+    ],
+    "describe_network_interfaces": [
+        ("NetworkInterfaces.0.NetworkInterfaceId", "eni-0cccccccccccccccc"),
+        ("NetworkInterfaces.0.AvailabilityZone", "cloudgate-a"),
+        ("NetworkInterfaces.0.Attachment.InstanceId", "i-0cccccccccccccccc"),
+        ("NetworkInterfaces.0.Attachment.InstanceOwnerId", "123456789012"),
+        ("NetworkInterfaces.0.Status", "in-use"),
+        ("NetworkInterfaces.0.TagSet", []),
+        ("NextToken", None),
+    ],
+    "describe_network_interfaces_empty": [
+        ("NetworkInterfaces", []),
+    ],
     "describe_account_attributes": [
         ("AccountAttributes",
          [{"AttributeName": "supported-platforms", "AttributeValues": [{"AttributeValue": "EC2"}]},

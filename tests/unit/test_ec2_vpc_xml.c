@@ -102,12 +102,50 @@ static void test_addresses_and_account(void **state)
     check_golden("error_subnet_conflict", doc, len);
 }
 
+/* An instance in a subnet: vpcId, subnetId and its one interface, in
+ * DescribeInstances and DescribeNetworkInterfaces. */
+static void test_instance_network(void **state)
+{
+    static cg_config cfg = {.account_id = OWNER, .region = "cloudgate"};
+    cg_instance a;
+    const cg_instance *v[1] = {&a};
+    size_t len = 0;
+    char *doc;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "i-0cccccccccccccccc");
+    snprintf(a.image_id, sizeof(a.image_id), "ami-0a1b2c3d4e5f60718");
+    snprintf(a.reservation_id, sizeof(a.reservation_id), "r-0222222222222222b");
+    snprintf(a.instance_type, sizeof(a.instance_type), "t2.micro");
+    snprintf(a.zone, sizeof(a.zone), "cloudgate-a");
+    snprintf(a.private_ip, sizeof(a.private_ip), "10.20.1.7");
+    snprintf(a.mac, sizeof(a.mac), "52:54:00:12:34:56");
+    snprintf(a.vpc_id, sizeof(a.vpc_id), "vpc-0bbbbbbbbbbbbbbbb");
+    snprintf(a.subnet_id, sizeof(a.subnet_id), "subnet-0bbbbbbbbbbbbbbbb");
+    snprintf(a.eni_id, sizeof(a.eni_id), "eni-0cccccccccccccccc");
+    a.state = CG_STATE_RUNNING;
+    a.launch_time = a.state_time = (time_t)1795429762;
+    a.vcpus = 1;
+    a.memory_mib = 1024;
+    doc = ec2_xml_describe_instances(RID, &cfg, v, 1, NULL, &len);
+    assert_xpath(doc, len, "//e:instancesSet/e:item/e:subnetId", "subnet-0bbbbbbbbbbbbbbbb");
+    check_golden("describe_instances_vpc", doc, len);
+    doc = ec2_xml_describe_network_interfaces(RID, v, 1, OWNER, "cloudgate", NULL, &len);
+    assert_xpath(doc, len, "//e:networkInterfaceSet/e:item/e:attachment/e:instanceId",
+                 "i-0cccccccccccccccc");
+    check_golden("describe_network_interfaces", doc, len);
+    doc = ec2_xml_describe_network_interfaces(RID, NULL, 0, OWNER, "cloudgate", NULL, &len);
+    check_golden("describe_network_interfaces_empty", doc, len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vpcs),
         cmocka_unit_test(test_subnets),
         cmocka_unit_test(test_addresses_and_account),
+        cmocka_unit_test(test_instance_network),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
