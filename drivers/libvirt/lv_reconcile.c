@@ -400,6 +400,8 @@ static void fix_intents(cg_drv *drv, lv_host *h, virConnectPtr conn)
                 rc = fix_volume(drv, conn, &v[i]);
             else if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0)
                 rc = fix_terminate(drv, h, conn, &v[i]);
+            else if (strcmp(v[i].kind, LV_INTENT_VPC) == 0)
+                rc = lv_vpc_fix_intent(drv, conn, v[i].data);
             else
                 rc = 0;   /* a kind from a newer version: nothing we can judge */
             if (rc == 0)

@@ -349,6 +349,12 @@ cleanup:
 
 /* ---- VPCs --------------------------------------------------------------- */
 
+/* The intent name of network in zone h: "NETWORK@ZONE" (one per zone). */
+static void intent_name(const char *network, lv_host *h, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s@%s", network, lv_host_zone(h));
+}
+
 /* Find id in list: its index, or -1 with CG_ERR_NOT_FOUND reported. */
 static long find_vpc(const cg_vpc_list *l, const char *id, cg_error *err)
 {
@@ -368,7 +374,7 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
     cg_vpc_list l = {0};
     cg_vpc vpc = {0};
     cg_cidr block, other;
-    char *xml = NULL;
+    char *xml = NULL, name[320];
     size_t i, made = 0;
     int ret = -1;
 
@@ -397,10 +403,18 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
-    /* All zones or none: a VPC spans them all. */
+    /* All zones or none: a VPC spans them all.  Each network is announced
+     * first (an intent), so a crash before the row leaves nothing a start
+     * cannot find: lv_vpc_fix_intent removes it. */
     for (made = 0; made < drv->n_hosts; made++) {
-        if (network_add(drv->hosts[made], vpc.network, xml, err) < 0)
+        intent_name(vpc.network, drv->hosts[made], name, sizeof(name));
+        if (lv_intent_add(drv->state, LV_INTENT_VPC, name, lv_host_zone(drv->hosts[made]),
+                          vpc.network, err) < 0)
             goto cleanup;
+        if (network_add(drv->hosts[made], vpc.network, xml, err) < 0) {
+            lv_intent_done(drv->state, name);
+            goto cleanup;
+        }
     }
     if (lv_netstate_vpc_add(drv->state, &vpc, err) < 0)
         goto cleanup;
@@ -412,6 +426,10 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
 cleanup:
     if (ret < 0 && made)
         network_remove_from(drv, vpc.network, made);
+    for (i = 0; i < made; i++) {
+        intent_name(vpc.network, drv->hosts[i], name, sizeof(name));
+        lv_intent_done(drv->state, name);
+    }
     pthread_mutex_unlock(&lv_vpc_lock);
     free(xml);
     cg_tags_release(&vpc.tags);
@@ -600,50 +618,62 @@ cleanup:
 
 /* ---- reconcile ---------------------------------------------------------- */
 
+int lv_vpc_fix_intent(cg_drv *drv, virConnectPtr conn, const char *network)
+{
+    cg_vpc_list l = {0};
+    cg_error err = {0};
+    size_t j;
+    int ret = -1;
+
+    if (lv_netstate_vpcs(drv->state, &l, &err) < 0) {
+        cg_warn("reconcile: vpc network %s: %s", network, err.message);
+        goto cleanup;
+    }
+    for (j = 0; j < l.n && strcmp(l.v[j].network, network) != 0; j++)
+        ;
+    /* Made by a create that never recorded it: never shown to anyone. */
+    if (j == l.n) {
+        if (network_remove(conn, network, &err) < 0) {
+            cg_warn("reconcile: network %s: %s", network, err.message);
+            goto cleanup;
+        }
+        cg_info("reconcile: removed network %s (its vpc was never recorded)", network);
+    }
+    ret = 0;
+
+cleanup:
+    cg_vpc_list_release(&l);
+    return ret;
+}
+
 void lv_vpc_reconcile_zone(cg_drv *drv, lv_host *h, virConnectPtr conn)
 {
     cg_vpc_list l = {0};
     cg_error err = {0};
-    virNetworkPtr *nets = NULL;
-    const char *name;
-    int n, i;
+    virNetworkPtr net;
     size_t j;
 
-    if (lv_netstate_vpcs(drv->state, &l, &err) < 0 ||
-        (n = virConnectListAllNetworks(conn, &nets, 0)) < 0) {
-        cg_warn("reconcile vpcs in zone %s: %s", lv_host_zone(h),
-                err.message[0] ? err.message : "cannot list networks");
-        goto cleanup;
+    if (drv->n_hosts != 1)
+        return; /* a zone added since may lack a network: not a deleted VPC */
+    if (lv_netstate_vpcs(drv->state, &l, &err) < 0) {
+        cg_warn("reconcile vpcs in zone %s: %s", lv_host_zone(h), err.message);
+        return;
     }
-    for (i = 0; i < n; i++) {
-        name = virNetworkGetName(nets[i]);
-        if (!name || strncmp(name, NET_PREFIX "vpc-", strlen(NET_PREFIX "vpc-")) != 0)
+    for (j = 0; j < l.n; j++) {
+        if (l.v[j].is_default)
             continue;
-        for (j = 0; j < l.n && strcmp(l.v[j].network, name) != 0; j++)
-            ;
-        /* Made by a create that never recorded it: never shown to anyone. */
-        if (j == l.n && network_remove(conn, name, &err) == 0)
-            cg_info("reconcile: removed network %s (no vpc row)", name);
-    }
-    for (j = 0; j < l.n && drv->n_hosts == 1; j++) {
-        virNetworkPtr net;
-
-        if (l.v[j].is_default || (net = virNetworkLookupByName(conn, l.v[j].network))) {
-            if (!l.v[j].is_default)
-                virNetworkFree(net);
+        if ((net = virNetworkLookupByName(conn, l.v[j].network))) {
+            virNetworkFree(net);
             continue;
         }
-        /* libvirt says the network is gone, so the VPC is: its subnets
-         * first (no instance can use them without the network). */
+        if (lv_last_error_code() != VIR_ERR_NO_NETWORK)
+            continue; /* unknown: judge nothing */
+        /* libvirt says the network is gone, so the VPC is, with its
+         * subnets (no instance can use them without the network). */
         if (lv_netstate_vpc_forget(drv->state, l.v[j].id, &err) == 0)
             cg_info("reconcile: removed vpc %s (its network %s is gone)", l.v[j].id,
                     l.v[j].network);
     }
     virResetLastError();
-
-cleanup:
-    for (i = 0; nets && i < n; i++)
-        virNetworkFree(nets[i]);
-    free(nets);
     cg_vpc_list_release(&l);
 }

@@ -54,8 +54,15 @@ int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err);
 int lv_subnet_list(cg_drv *drv, cg_subnet_list *out, cg_error *err);
 int lv_subnet_create(cg_drv *drv, const cg_subnet_spec *spec, cg_subnet *out, cg_error *err);
 int lv_subnet_delete(cg_drv *drv, const char *subnet_id, cg_error *err);
-/* At a zone's first connection: a "cg-vpc-..." network without a row is
- * removed; with one zone, a VPC row whose network is gone is removed too. */
+/* Intent kind: a VPC's network is being made (name "NETWORK@ZONE", data
+ * the network's name). */
+#define LV_INTENT_VPC "vpc-network"
+/* Repair an unfinished LV_INTENT_VPC in conn: the network goes unless a
+ * VPC row names it.  0 (done) or -1 (try again at the next start). */
+int lv_vpc_fix_intent(cg_drv *drv, virConnectPtr conn, const char *network);
+/* At a zone's first connection, with one zone: a VPC row whose network
+ * libvirt no longer has is removed (libvirt says what exists).  Networks
+ * without a row are left alone: another gateway may share the host. */
 void lv_vpc_reconcile_zone(cg_drv *drv, lv_host *h, virConnectPtr conn);
 
 /* ---- lv_vpc_nics.c: instances in subnets ---- */
@@ -70,5 +77,8 @@ int lv_vpc_nic_add(cg_drv *drv, const char *instance_id, const char *subnet_id, 
 /* Fill each instance's vpc_id, subnet_id and eni_id (terminated ones keep
  * none, as on EC2).  Failures leave them empty (logged). */
 void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list);
+/* Append the DHCP leases of conn's active VPC networks to *all (n leases,
+ * malloc'd as libvirt returns them): the new count.  Errors add nothing. */
+int lv_vpc_add_leases(virConnectPtr conn, virNetworkDHCPLeasePtr **all, int n);
 
 #endif

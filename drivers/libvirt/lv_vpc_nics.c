@@ -7,8 +7,11 @@
  * needs no record and stays the same for the instance's life.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <libvirt/virterror.h>
 
 #include "../../gateway/log.h"
 #include "lv_vpc.h"
@@ -123,4 +126,36 @@ void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list)
         eni_of(inst->id, inst->eni_id, sizeof(inst->eni_id));
     }
     cg_subnet_list_release(&subs);
+}
+
+int lv_vpc_add_leases(virConnectPtr conn, virNetworkDHCPLeasePtr **all, int n)
+{
+    virNetworkPtr *nets = NULL;
+    virNetworkDHCPLeasePtr *more = NULL, *grown;
+    const char *name;
+    int i, j, m, k;
+
+    if ((m = virConnectListAllNetworks(conn, &nets, VIR_CONNECT_LIST_NETWORKS_ACTIVE)) < 0) {
+        virResetLastError();
+        return n;
+    }
+    for (i = 0; i < m; i++) {
+        name = virNetworkGetName(nets[i]);
+        k = name && strncmp(name, "cg-vpc-", 7) == 0
+                ? virNetworkGetDHCPLeases(nets[i], NULL, &more, 0) : 0;
+        if (k > 0 && (grown = realloc(*all, (size_t)(n + k) * sizeof(*grown)))) {
+            memcpy(grown + n, more, (size_t)k * sizeof(*more));
+            *all = grown;
+            n += k;
+        } else {
+            for (j = 0; j < k; j++)
+                virNetworkDHCPLeaseFree(more[j]);
+        }
+        free(more);
+        more = NULL;
+        virNetworkFree(nets[i]);
+    }
+    free(nets);
+    virResetLastError();
+    return n;
 }

@@ -9,6 +9,7 @@ by all its connections, so virsh sees what the gateway defined."""
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 
@@ -225,18 +226,37 @@ def test_instance_nic_on_vpc_network(shared_libvirtd):
         ec2.delete_vpc(VpcId=vid)
         assert net not in virsh(lvd, "net-list", "--all", "--name").split()
 
-        # A network left by a create that never recorded its VPC is removed
-        # when the zone is reconciled at the next start.
-        stray = os.path.join(g.dir, "stray.xml")
-        with open(stray, "w") as f:
-            f.write("<network><name>cg-vpc-0123456789abcdef0</name>"
-                    "<ip address='10.94.0.1' prefix='16'/></network>")
-        lvd.virsh("net-define", stray)
+        # Crash leftovers, reconciled at the next start.  A create that died
+        # between defining its network and writing its row left an intent:
+        # the network goes.  A network nobody announced (another gateway's)
+        # stays.  A VPC whose network was removed behind our back goes.
+        kept = ec2.create_vpc(CidrBlock="10.95.0.0/16")["Vpc"]["VpcId"]
+        removed = ec2.create_vpc(CidrBlock="10.96.0.0/16")["Vpc"]["VpcId"]
+        for name, block in (("cg-vpc-0123456789abcdef0", "10.94"),
+                            ("cg-vpc-0fedcba9876543210", "10.97")):
+            path = os.path.join(g.dir, name + ".xml")
+            with open(path, "w") as f:
+                f.write("<network><name>%s</name><ip address='%s.0.1' prefix='16'/></network>"
+                        % (name, block))
+            lvd.virsh("net-define", path)
         assert g.stop() == 0
+        db = sqlite3.connect(os.path.join(g.dir, "state", "cloudgate.db"))
+        db.execute("INSERT INTO intents (name, kind, zone, data, created) VALUES"
+                   " (?, 'vpc-network', 'cloudgate-a', ?, 0)",
+                   ("cg-vpc-0123456789abcdef0@cloudgate-a", "cg-vpc-0123456789abcdef0"))
+        db.commit()
+        db.close()
+        lvd.virsh("net-destroy", "cg-" + removed)
+        lvd.virsh("net-undefine", "cg-" + removed)
         g.start()
-        g.client().describe_vpcs()
-        assert "cg-vpc-0123456789abcdef0" not in virsh(lvd, "net-list", "--all",
-                                                        "--name").split()
+        ec2 = g.client()
+        nets = virsh(lvd, "net-list", "--all", "--name").split()
+        assert "cg-vpc-0123456789abcdef0" not in nets
+        assert "cg-vpc-0fedcba9876543210" in nets
+        assert "cg-" + kept in nets
+        assert [v["VpcId"] for v in ec2.describe_vpcs(VpcIds=[kept])["Vpcs"]] == [kept]
+        assert error(ec2.describe_vpcs, VpcIds=[removed]) == "InvalidVpcID.NotFound"
+        ec2.delete_vpc(VpcId=kept)
     finally:
         assert g.stop() == 0, g.log_text()
 
