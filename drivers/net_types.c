@@ -1,4 +1,5 @@
 /* cloudgate: IPv4 blocks and the VPC/subnet lists of drivers/driver.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,28 +68,32 @@ int cg_cidr_overlap(const cg_cidr *a, const cg_cidr *b)
     return cg_cidr_contains(a, b) || cg_cidr_contains(b, a);
 }
 
-void cg_vpc_list_release(cg_vpc_list *list)
+/* Release the tags of n elements (size bytes apart, tags at tags_at) and
+ * free the array. */
+static void release_tagged(void *v, size_t n, size_t size, size_t tags_at)
 {
+    char *elem = v;
     size_t i;
 
+    for (i = 0; i < n; i++, elem += size)
+        cg_tags_release((cg_tags *)(void *)(elem + tags_at));
+    free(v);
+}
+
+void cg_vpc_list_release(cg_vpc_list *list)
+{
     if (!list)
         return;
-    for (i = 0; i < list->n; i++)
-        cg_tags_release(&list->v[i].tags);
-    free(list->v);
+    release_tagged(list->v, list->n, sizeof(*list->v), offsetof(cg_vpc, tags));
     list->v = NULL;
     list->n = 0;
 }
 
 void cg_subnet_list_release(cg_subnet_list *list)
 {
-    size_t i;
-
     if (!list)
         return;
-    for (i = 0; i < list->n; i++)
-        cg_tags_release(&list->v[i].tags);
-    free(list->v);
+    release_tagged(list->v, list->n, sizeof(*list->v), offsetof(cg_subnet, tags));
     list->v = NULL;
     list->n = 0;
 }

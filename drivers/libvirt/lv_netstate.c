@@ -6,6 +6,7 @@
  * which subnet).  The default VPC's and default subnets' rows hold no CIDR:
  * it is read from the configured network each time (lv_vpc.c).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ int lv_netstate_init(lv_state *st, const cg_config *cfg, cg_error *err)
     return ret;
 }
 
-/* The tags of id in table (column col) into tags.  0 or -1. */
+/* The tags of id (sql selects key, value; binds id) into tags.  0 or -1. */
 static int read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tags, cg_error *err)
 {
     sqlite3_stmt *t = cg_db_prep(db, err, sql, "s", id);
@@ -129,75 +130,90 @@ static void *grow(void **v, size_t n, size_t size, cg_error *err)
     return bigger + n * size;
 }
 
-int lv_netstate_vpcs(lv_state *st, cg_vpc_list *out, cg_error *err)
+/* How one list is read: its query, its tags' query, and where an element
+ * keeps its id and tags. */
+typedef struct row_kind {
+    const char *sql;
+    const char *tags_sql;
+    size_t size, id_at, tags_at;
+    void (*from_row)(sqlite3_stmt *s, void *elem);
+} row_kind;
+
+/* Every row of k into *v (n elements), tags included.  0 or -1. */
+static int read_rows(lv_state *st, const row_kind *k, void **v, size_t *n, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
-    sqlite3_stmt *s;
-    cg_vpc *v;
+    sqlite3_stmt *s = cg_db_prep(db, err, k->sql, "");
+    char *elem;
     int rc = -1;
 
-    memset(out, 0, sizeof(*out));
-    if (!(s = cg_db_prep(db, err, "SELECT id, cidr, network, is_default FROM vpcs"
-                                  " ORDER BY is_default DESC, created, id", "")))
-        goto cleanup;
-    while ((rc = cg_db_step(s, err, "read vpcs")) == 1) {
-        if (!(v = grow((void **)&out->v, out->n, sizeof(*v), err))) {
+    while (s && (rc = cg_db_step(s, err, "read rows")) == 1) {
+        if (!(elem = grow(v, *n, k->size, err))) {
             rc = -1;
             break;
         }
-        out->n++;
-        cg_db_col_copy(s, 0, v->id, sizeof(v->id));
-        cg_db_col_copy(s, 1, v->cidr, sizeof(v->cidr));
-        cg_db_col_copy(s, 2, v->network, sizeof(v->network));
-        v->is_default = sqlite3_column_int(s, 3) != 0;
-        snprintf(v->state, sizeof(v->state), "available");
-        if ((rc = read_tags(db, "SELECT key, value FROM vpc_tags WHERE vpc_id = ?"
-                                " ORDER BY rowid", v->id, &v->tags, err)) < 0)
+        (*n)++;
+        k->from_row(s, elem);
+        if ((rc = read_tags(db, k->tags_sql, elem + k->id_at,
+                            (cg_tags *)(void *)(elem + k->tags_at), err)) < 0)
             break;
     }
-
-cleanup:
     sqlite3_finalize(s);
     lv_state_db_unlock(st);
-    if (rc < 0)
-        cg_vpc_list_release(out);
     return rc < 0 ? -1 : 0;
+}
+
+static void vpc_from_row(sqlite3_stmt *s, void *elem)
+{
+    cg_vpc *v = elem;
+
+    cg_db_col_copy(s, 0, v->id, sizeof(v->id));
+    cg_db_col_copy(s, 1, v->cidr, sizeof(v->cidr));
+    cg_db_col_copy(s, 2, v->network, sizeof(v->network));
+    v->is_default = sqlite3_column_int(s, 3) != 0;
+    snprintf(v->state, sizeof(v->state), "available");
+}
+
+static void subnet_from_row(sqlite3_stmt *s, void *elem)
+{
+    cg_subnet *v = elem;
+
+    cg_db_col_copy(s, 0, v->id, sizeof(v->id));
+    cg_db_col_copy(s, 1, v->vpc_id, sizeof(v->vpc_id));
+    cg_db_col_copy(s, 2, v->cidr, sizeof(v->cidr));
+    cg_db_col_copy(s, 3, v->zone, sizeof(v->zone));
+    v->default_for_az = sqlite3_column_int(s, 4) != 0;
+    snprintf(v->state, sizeof(v->state), "available");
+}
+
+int lv_netstate_vpcs(lv_state *st, cg_vpc_list *out, cg_error *err)
+{
+    static const row_kind k = {
+        "SELECT id, cidr, network, is_default FROM vpcs ORDER BY is_default DESC, created, id",
+        "SELECT key, value FROM vpc_tags WHERE vpc_id = ? ORDER BY rowid",
+        sizeof(cg_vpc), offsetof(cg_vpc, id), offsetof(cg_vpc, tags), vpc_from_row};
+
+    memset(out, 0, sizeof(*out));
+    if (read_rows(st, &k, (void **)&out->v, &out->n, err) == 0)
+        return 0;
+    cg_vpc_list_release(out);
+    return -1;
 }
 
 int lv_netstate_subnets(lv_state *st, cg_subnet_list *out, cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    sqlite3_stmt *s;
-    cg_subnet *v;
-    int rc = -1;
+    static const row_kind k = {
+        "SELECT id, vpc_id, cidr, zone, default_for_az FROM subnets"
+        " ORDER BY default_for_az DESC, created, id",
+        "SELECT key, value FROM subnet_tags WHERE subnet_id = ? ORDER BY rowid",
+        sizeof(cg_subnet), offsetof(cg_subnet, id), offsetof(cg_subnet, tags),
+        subnet_from_row};
 
     memset(out, 0, sizeof(*out));
-    if (!(s = cg_db_prep(db, err, "SELECT id, vpc_id, cidr, zone, default_for_az FROM subnets"
-                                  " ORDER BY default_for_az DESC, created, id", "")))
-        goto cleanup;
-    while ((rc = cg_db_step(s, err, "read subnets")) == 1) {
-        if (!(v = grow((void **)&out->v, out->n, sizeof(*v), err))) {
-            rc = -1;
-            break;
-        }
-        out->n++;
-        cg_db_col_copy(s, 0, v->id, sizeof(v->id));
-        cg_db_col_copy(s, 1, v->vpc_id, sizeof(v->vpc_id));
-        cg_db_col_copy(s, 2, v->cidr, sizeof(v->cidr));
-        cg_db_col_copy(s, 3, v->zone, sizeof(v->zone));
-        v->default_for_az = sqlite3_column_int(s, 4) != 0;
-        snprintf(v->state, sizeof(v->state), "available");
-        if ((rc = read_tags(db, "SELECT key, value FROM subnet_tags WHERE subnet_id = ?"
-                                " ORDER BY rowid", v->id, &v->tags, err)) < 0)
-            break;
-    }
-
-cleanup:
-    sqlite3_finalize(s);
-    lv_state_db_unlock(st);
-    if (rc < 0)
-        cg_subnet_list_release(out);
-    return rc < 0 ? -1 : 0;
+    if (read_rows(st, &k, (void **)&out->v, &out->n, err) == 0)
+        return 0;
+    cg_subnet_list_release(out);
+    return -1;
 }
 
 /* The INSERTs of lv_netstate_vpc_add / subnet_add, in their transaction. */

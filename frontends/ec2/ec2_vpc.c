@@ -141,30 +141,95 @@ static int param_cidr(ec2_call *c, const char *name, const char *wire, const cha
     return 0;
 }
 
-/* Which of the asked-for ids (ids[0..n)) is missing from a list: the first
- * missing one, or NULL.  id_at: where each element's id lies. */
-static const char *first_missing(const char *const *ids, size_t n, const void *v, size_t count,
-                                 size_t size, size_t id_at)
-{
-    size_t i, j;
+/* What a Describe action of one kind reads: ids (ID_PARAM.N, shaped
+ * PREFIX...), filters, MaxResults/NextToken; over a driver list whose
+ * elements are size bytes apart with their id array at id_at. */
+typedef struct ec2_kind {
+    const char *id_param;
+    const char *prefix;
+    const char *page_kind;
+    const char *const *filters;
+    ec2_field_fn field;
+    ec2_key_fn key;
+    size_t size, id_at;
+    int (*fail_id)(ec2_call *c, const char *id, int malformed);
+} ec2_kind;
 
-    for (i = 0; i < n; i++) {
-        for (j = 0; j < count && strcmp((const char *)v + j * size + id_at, ids[i]) != 0; j++)
-            ;
-        if (j == count)
-            return ids[i];
-    }
-    return NULL;
+/* The request's choice, then the elements it picked, sorted and paged. */
+typedef struct ec2_picked {
+    const char **ids;
+    size_t n_ids;
+    ec2_filters filters;
+    ec2_page page;
+    const void **v;
+    size_t n;
+    char *next;
+} ec2_picked;
+
+static void picked_release(ec2_picked *p)
+{
+    free(p->ids);
+    free(p->v);
+    free(p->next);
+    ec2_filters_release(&p->filters);
+    ec2_page_release(&p->page);
 }
 
-static int listed(const char *const *ids, size_t n, const char *id)
+/* Read and check the ids, filters and page (before any driver call).  0 or -1. */
+static int pick_ids(ec2_call *c, const ec2_kind *k, ec2_picked *p)
 {
     size_t i;
 
-    for (i = 0; i < n; i++) {
-        if (strcmp(ids[i], id) == 0)
+    if (ec2_param_list(c, k->id_param, 0, &p->ids, &p->n_ids) < 0 ||
+        ec2_param_filters(c, k->filters, &p->filters) < 0 ||
+        ec2_param_page(c, k->page_kind, 5, 1000, &p->page) < 0)
+        return -1;
+    for (i = 0; i < p->n_ids; i++) {
+        if (!ec2_id_valid(p->ids[i], k->prefix))
+            return k->fail_id(c, p->ids[i], 1);
+    }
+    return 0;
+}
+
+/* Was id asked for (or were no ids asked for)? */
+static int asked(const ec2_picked *p, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_ids; i++) {
+        if (strcmp(p->ids[i], id) == 0)
             return 1;
     }
+    return !p->n_ids;
+}
+
+/* Pick from base[0..count): every asked-for id must exist (else NotFound),
+ * then those asked for that pass the filters (ud goes to the field
+ * function), sorted and paged into p.  0 or -1. */
+static int pick(ec2_call *c, const ec2_kind *k, const void *base, size_t count, void *ud,
+                ec2_picked *p)
+{
+    const char *elem = base;
+    cg_error err = {0};
+    size_t i, j;
+
+    for (i = 0; i < p->n_ids; i++) {
+        for (j = 0; j < count && strcmp(elem + j * k->size + k->id_at, p->ids[i]) != 0; j++)
+            ;
+        if (j == count)
+            return k->fail_id(c, p->ids[i], 0);
+    }
+    if (count && !(p->v = calloc(count, sizeof(*p->v)))) {
+        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+        return ec2_fail_cg(c, &err, NULL);
+    }
+    for (i = 0; i < count; i++, elem += k->size) {
+        if (asked(p, elem + k->id_at) && ec2_filters_match(&p->filters, elem, k->field, ud))
+            p->v[p->n++] = elem;
+    }
+    ec2_sort(p->v, p->n, sizeof(*p->v), k->key);
+    if (ec2_page_take(&p->page, p->v, &p->n, sizeof(*p->v), k->key, &p->next, &err) < 0)
+        return ec2_fail_cg(c, &err, NULL);
     return 0;
 }
 
@@ -276,57 +341,26 @@ static const char *vpc_key(const void *elem)
 
 int ec2_describe_vpcs(ec2_call *c)
 {
+    static const ec2_kind kind = {"VpcId", "vpc-", "vpcs", vpc_filters, vpc_field, vpc_key,
+                                  sizeof(cg_vpc), offsetof(cg_vpc, id), fail_vpc_id};
     cg_vpc_list list = {0};
-    const cg_vpc **view = NULL;
-    const char **ids = NULL, *missing;
-    ec2_filters filters = {0};
-    ec2_page page = {0};
     cg_error err = {0};
-    char *next = NULL;
-    size_t n_ids = 0, n = 0, i, len = 0;
+    ec2_picked p = {0};
+    size_t len = 0;
     int ret = -1;
 
-    if (ec2_param_list(c, "VpcId", 0, &ids, &n_ids) < 0 ||
-        ec2_param_filters(c, vpc_filters, &filters) < 0 ||
-        ec2_param_page(c, "vpcs", 5, 1000, &page) < 0)
+    if (pick_ids(c, &kind, &p) < 0)
         goto cleanup;
-    for (i = 0; i < n_ids; i++) {
-        if (!ec2_id_valid(ids[i], "vpc-")) {
-            fail_vpc_id(c, ids[i], 1);
-            goto cleanup;
-        }
-    }
-    if (load_vpcs(c, &list, NULL, NULL) < 0)
-        goto cleanup;
-    if ((missing = first_missing(ids, n_ids, list.v, list.n, sizeof(*list.v),
-                                 offsetof(cg_vpc, id)))) {
-        fail_vpc_id(c, missing, 0);
-        goto cleanup;
-    }
-    if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
-        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_list, &err, &list) < 0) {
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    for (i = 0; i < list.n; i++) {
-        if ((!n_ids || listed(ids, n_ids, list.v[i].id)) &&
-            ec2_filters_match(&filters, &list.v[i], vpc_field, (void *)owner(c)))
-            view[n++] = &list.v[i];
-    }
-    ec2_sort(view, n, sizeof(*view), vpc_key);
-    if (ec2_page_take(&page, view, &n, sizeof(*view), vpc_key, &next, &err) < 0) {
-        ec2_fail_cg(c, &err, NULL);
-        goto cleanup;
-    }
-    ret = ec2_reply(c, ec2_xml_describe_vpcs(c->req->request_id, view, n, owner(c), next,
-                                             &len), &len);
+    if (pick(c, &kind, list.v, list.n, (void *)owner(c), &p) == 0)
+        ret = ec2_reply(c, ec2_xml_describe_vpcs(c->req->request_id, (const cg_vpc *const *)p.v,
+                                                 p.n, owner(c), p.next, &len), &len);
 
 cleanup:
-    free(next);
-    free(view);
-    free(ids);
-    ec2_page_release(&page);
-    ec2_filters_release(&filters);
+    picked_release(&p);
     cg_vpc_list_release(&list);
     return ret;
 }
@@ -465,57 +499,28 @@ static const char *subnet_key(const void *elem)
 
 int ec2_describe_subnets(ec2_call *c)
 {
+    static const ec2_kind kind = {"SubnetId", "subnet-", "subnets", subnet_filters,
+                                  subnet_field, subnet_key, sizeof(cg_subnet),
+                                  offsetof(cg_subnet, id), fail_subnet_id};
     cg_subnet_list list = {0};
-    const cg_subnet **view = NULL;
-    const char **ids = NULL, *missing;
-    ec2_filters filters = {0};
-    ec2_page page = {0};
     cg_error err = {0};
-    char *next = NULL;
-    size_t n_ids = 0, n = 0, i, len = 0;
+    ec2_picked p = {0};
+    size_t len = 0;
     int ret = -1;
 
-    if (ec2_param_list(c, "SubnetId", 0, &ids, &n_ids) < 0 ||
-        ec2_param_filters(c, subnet_filters, &filters) < 0 ||
-        ec2_param_page(c, "subnets", 5, 1000, &page) < 0)
+    if (pick_ids(c, &kind, &p) < 0)
         goto cleanup;
-    for (i = 0; i < n_ids; i++) {
-        if (!ec2_id_valid(ids[i], "subnet-")) {
-            fail_subnet_id(c, ids[i], 1);
-            goto cleanup;
-        }
-    }
-    if (load_subnets(c, &list, NULL, NULL) < 0)
-        goto cleanup;
-    if ((missing = first_missing(ids, n_ids, list.v, list.n, sizeof(*list.v),
-                                 offsetof(cg_subnet, id)))) {
-        fail_subnet_id(c, missing, 0);
-        goto cleanup;
-    }
-    if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
-        cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_list, &err, &list) < 0) {
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    for (i = 0; i < list.n; i++) {
-        if ((!n_ids || listed(ids, n_ids, list.v[i].id)) &&
-            ec2_filters_match(&filters, &list.v[i], subnet_field, c))
-            view[n++] = &list.v[i];
-    }
-    ec2_sort(view, n, sizeof(*view), subnet_key);
-    if (ec2_page_take(&page, view, &n, sizeof(*view), subnet_key, &next, &err) < 0) {
-        ec2_fail_cg(c, &err, NULL);
-        goto cleanup;
-    }
-    ret = ec2_reply(c, ec2_xml_describe_subnets(c->req->request_id, view, n, owner(c),
-                                                region(c), next, &len), &len);
+    if (pick(c, &kind, list.v, list.n, c, &p) == 0)
+        ret = ec2_reply(c, ec2_xml_describe_subnets(c->req->request_id,
+                                                    (const cg_subnet *const *)p.v, p.n, owner(c),
+                                                    region(c), p.next, &len), &len);
 
 cleanup:
-    free(next);
-    free(view);
-    free(ids);
-    ec2_page_release(&page);
-    ec2_filters_release(&filters);
+    picked_release(&p);
     cg_subnet_list_release(&list);
     return ret;
 }
