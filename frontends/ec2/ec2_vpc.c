@@ -233,6 +233,24 @@ static int pick(ec2_call *c, const ec2_kind *k, const void *base, size_t count, 
     return 0;
 }
 
+/* The answer to a Delete of id (a noun: "vpc", "subnet") whose driver call
+ * returned rc, with err.  0 or -1. */
+static int delete_answer(ec2_call *c, const char *id, const char *noun,
+                         int (*fail_id)(ec2_call *c, const char *id, int malformed), int rc,
+                         const cg_error *err)
+{
+    size_t len = 0;
+
+    if (rc == 0)
+        return ec2_reply(c, ec2_xml_return_true(c->action, c->req->request_id, &len), &len);
+    if (err->kind == CG_ERR_NOT_FOUND)
+        return fail_id(c, id, 0);
+    if (err->kind == CG_ERR_CONFLICT)
+        return ec2_fail(c, "DependencyViolation", "The %s '%s' has dependencies and cannot be "
+                        "deleted.", noun, id);
+    return ec2_fail_cg(c, err, NULL);
+}
+
 /* ---- VPCs --------------------------------------------------------------- */
 
 int ec2_create_vpc(ec2_call *c)
@@ -281,8 +299,7 @@ int ec2_delete_vpc(ec2_call *c)
     cg_vpc_list list = {0};
     const cg_vpc *vpc = NULL;
     cg_error err = {0};
-    size_t len = 0;
-    int ret = -1;
+    int rc, ret = -1;
 
     if (!id || !*id) {
         ec2_fail(c, "MissingParameter", "The request must contain the parameter vpcId");
@@ -297,17 +314,8 @@ int ec2_delete_vpc(ec2_call *c)
     }
     if (ec2_dry_run(c) < 0)
         goto cleanup;
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_delete, &err, id) < 0) {
-        if (err.kind == CG_ERR_NOT_FOUND)
-            fail_vpc_id(c, id, 0);
-        else if (err.kind == CG_ERR_CONFLICT)
-            ec2_fail(c, "DependencyViolation", "The vpc '%s' has dependencies and cannot be "
-                     "deleted.", id);
-        else
-            ec2_fail_cg(c, &err, NULL);
-        goto cleanup;
-    }
-    ret = ec2_reply(c, ec2_xml_return_true(c->action, c->req->request_id, &len), &len);
+    rc = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_delete, &err, id);
+    ret = delete_answer(c, id, "vpc", fail_vpc_id, rc, &err);
 
 cleanup:
     cg_vpc_list_release(&list);
@@ -428,8 +436,7 @@ int ec2_delete_subnet(ec2_call *c)
     cg_subnet_list list = {0};
     const cg_subnet *sub = NULL;
     cg_error err = {0};
-    size_t len = 0;
-    int ret = -1;
+    int rc, ret = -1;
 
     if (!id || !*id) {
         ec2_fail(c, "MissingParameter", "The request must contain the parameter subnetId");
@@ -444,17 +451,8 @@ int ec2_delete_subnet(ec2_call *c)
     }
     if (ec2_dry_run(c) < 0)
         goto cleanup;
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_delete, &err, id) < 0) {
-        if (err.kind == CG_ERR_NOT_FOUND)
-            fail_subnet_id(c, id, 0);
-        else if (err.kind == CG_ERR_CONFLICT)
-            ec2_fail(c, "DependencyViolation", "The subnet '%s' has dependencies and cannot be "
-                     "deleted.", id);
-        else
-            ec2_fail_cg(c, &err, NULL);
-        goto cleanup;
-    }
-    ret = ec2_reply(c, ec2_xml_return_true(c->action, c->req->request_id, &len), &len);
+    rc = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_delete, &err, id);
+    ret = delete_answer(c, id, "subnet", fail_subnet_id, rc, &err);
 
 cleanup:
     cg_subnet_list_release(&list);
