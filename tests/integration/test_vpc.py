@@ -7,6 +7,7 @@ import ipaddress
 import botocore.exceptions
 import pytest
 
+from cgharness import wait_for
 from conftest import make_gateway
 
 NETWORK_CIDR = "192.168.250.0/24"   # testnode.xml's cloudgate-isolated
@@ -164,6 +165,12 @@ def test_subnet_ranges_and_conflicts(ec2):
     ("010.0.0.0/16", "InvalidParameterValue"),
     ("", "MissingParameter"),
     ("192.168.0.0/16", "InvalidVpc.Range"),     # holds the default VPC's block
+    ("10.0.0.0/16 ", "InvalidParameterValue"),
+    ("10.0.0.0/016", "InvalidParameterValue"),
+    ("10.0.0.0/-1", "InvalidParameterValue"),
+    ("10.0.0.0/16\x00", "MalformedQueryString"),   # refused before any action runs
+    ("1" * 5000, "InvalidParameterValue"),
+    ("<a>&'\"", "InvalidParameterValue"),
 ])
 def test_create_vpc_refused(ec2, cidr, code):
     before = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
@@ -190,6 +197,34 @@ def test_vpc_errors(ec2):
                  Tags=[{"Key": "a", "Value": "b"}]) == "InvalidVpcID.NotFound"
     assert error(ec2.create_tags, Resources=["subnet-0123456789abcdef0"],
                  Tags=[{"Key": "a", "Value": "b"}]) == "InvalidSubnetID.NotFound"
+
+
+def test_hostile_parameters(ec2):
+    before = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    assert error(ec2.create_vpc, CidrBlock="10.41.0.0/16", TagSpecifications=[
+        {"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}]) \
+        == "InvalidParameterValue"
+    assert error(ec2.create_vpc, CidrBlock="10.41.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "aws:x", "Value": "b"}]}]) \
+        == "InvalidParameterValue"
+    assert error(ec2.create_vpc, CidrBlock="10.41.0.0/16", InstanceTenancy="dedicated") \
+        == "InvalidParameterValue"
+    assert error(ec2.create_vpc, CidrBlock="10.41.0.0/16", AmazonProvidedIpv6CidrBlock=True) \
+        == "InvalidParameterValue"
+    assert {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]} == before
+    assert error(ec2.describe_vpcs, VpcIds=["vpc-" + "a" * 3000]) == "InvalidVpcID.Malformed"
+    assert error(ec2.describe_subnets, SubnetIds=["subnet-<x>"]) == "InvalidSubnetID.Malformed"
+    assert error(ec2.describe_subnets, Filters=[{"Name": "tag:", "Values": ["x"]}]) \
+        == "InvalidParameterValue"
+    assert error(ec2.create_subnet, VpcId="vpc-0123456789abcdef0", CidrBlock="nope") \
+        == "InvalidParameterValue"
+    assert error(ec2.create_subnet, VpcId="", CidrBlock="10.0.0.0/24") == "MissingParameter"
+    assert error(ec2.create_subnet, VpcId=default_vpc(ec2)["VpcId"], CidrBlock="10.0.0.0/24",
+                 AvailabilityZone="cloudgate-a", AvailabilityZoneId="other") \
+        == "InvalidParameterCombination"
+    assert error(ec2.delete_vpc, VpcId="") == "MissingParameter"
+    # Filter values are patterns, never markup.
+    assert ec2.describe_vpcs(Filters=[{"Name": "tag:<x>", "Values": ["*&*"]}])["Vpcs"] == []
 
 
 def test_vpcs_do_not_overlap(ec2):
@@ -260,6 +295,9 @@ def test_default_vpc_id_survives_restart():
         assert g.stop() == 0
         g.start()
         ec2 = g.client()
+        # The zone reconciles before it takes work: wait for it.
+        wait_for("zone available", lambda: ec2.describe_availability_zones()[
+            "AvailabilityZones"][0]["State"] == "available", 30, 0.2)
         assert default_vpc(ec2)["VpcId"] == first
         assert ec2.describe_subnets()["Subnets"][0]["SubnetId"] == sub
         assert error(ec2.describe_vpcs, VpcIds=[gone]) == "InvalidVpcID.NotFound"

@@ -16,7 +16,7 @@ import tempfile
 import botocore.exceptions
 import pytest
 
-from cgharness import Gateway
+from cgharness import Gateway, wait_for
 from conftest import NODE
 from test_reconnect import VIRSH, PrivateLibvirtd, _why_no_private_libvirtd
 
@@ -250,6 +250,8 @@ def test_instance_nic_on_vpc_network(shared_libvirtd):
         lvd.virsh("net-undefine", "cg-" + removed)
         g.start()
         ec2 = g.client()
+        wait_for("zone available", lambda: ec2.describe_availability_zones()[
+            "AvailabilityZones"][0]["State"] == "available", 30, 0.2)
         nets = virsh(lvd, "net-list", "--all", "--name").split()
         assert "cg-vpc-0123456789abcdef0" not in nets
         assert "cg-vpc-0fedcba9876543210" in nets
