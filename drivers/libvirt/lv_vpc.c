@@ -441,8 +441,9 @@ int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err)
 {
     cg_vpc_list l = {0};
     virConnectPtr conn = NULL;
-    long at;
-    size_t i;
+    char name[320];
+    long at = -1;
+    size_t i, announced = 0;
     int n, ret = -1;
 
     pthread_mutex_lock(&lv_vpc_lock);
@@ -461,6 +462,15 @@ int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err)
             goto cleanup;
         }
     }
+    /* Announced first: were the process to die once the row is gone, the
+     * next start removes what is left (lv_vpc_fix_intent). */
+    for (i = 0; i < drv->n_hosts; i++) {
+        intent_name(l.v[at].network, drv->hosts[i], name, sizeof(name));
+        if (lv_intent_add(drv->state, LV_INTENT_VPC, name, lv_host_zone(drv->hosts[i]),
+                          l.v[at].network, err) < 0)
+            goto cleanup;
+        announced = i + 1;
+    }
     if ((n = lv_netstate_vpc_delete(drv->state, vpc_id, err)) < 0)
         goto cleanup;
     if (n == 0) {
@@ -471,19 +481,29 @@ int lv_vpc_delete(cg_drv *drv, const char *vpc_id, cg_error *err)
     for (i = 0; i < drv->n_hosts; i++) {
         cg_error gone = {0};
 
-        /* The row is gone: a network left here is reconcile's to remove. */
+        /* The row is gone: a network that stays keeps its intent for the
+         * next start to remove. */
         if (!(conn = lv_host_conn(drv->hosts[i], &gone)) ||
-            network_remove(conn, l.v[at].network, &gone) < 0)
-            cg_warn("vpc %s deleted; its network stays in zone %s: %s", vpc_id,
-                    lv_host_zone(drv->hosts[i]), gone.message);
+            network_remove(conn, l.v[at].network, &gone) < 0) {
+            cg_warn("vpc %s deleted; its network stays in zone %s until the next start: %s",
+                    vpc_id, lv_host_zone(drv->hosts[i]), gone.message);
+        } else {
+            intent_name(l.v[at].network, drv->hosts[i], name, sizeof(name));
+            lv_intent_done(drv->state, name);
+        }
         if (conn)
             virConnectClose(conn);
         conn = NULL;
     }
+    announced = 0;
     cg_info("vpc %s deleted", vpc_id);
     ret = 0;
 
 cleanup:
+    for (i = 0; i < announced; i++) {
+        intent_name(l.v[at].network, drv->hosts[i], name, sizeof(name));
+        lv_intent_done(drv->state, name);
+    }
     pthread_mutex_unlock(&lv_vpc_lock);
     cg_vpc_list_release(&l);
     return ret;
