@@ -351,20 +351,32 @@ void lv_netstate_nic_delete(lv_state *st, const char *instance_id)
     lv_state_db_unlock(st);
 }
 
-int lv_netstate_nic_of(lv_state *st, const char *instance_id, char *subnet_id, size_t len,
-                       cg_error *err)
+int lv_netstate_nics(lv_state *st, lv_nic **out, size_t *n, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
-    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT subnet_id FROM instance_nics"
-                                          " WHERE instance_id = ?", "s", instance_id);
-    int rc = s ? cg_db_step(s, err, "read nic") : -1;
+    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT instance_id, subnet_id FROM instance_nics", "");
+    lv_nic *v;
+    int rc = -1;
 
-    subnet_id[0] = '\0';
-    if (rc == 1)
-        cg_db_col_copy(s, 0, subnet_id, len);
+    *out = NULL;
+    *n = 0;
+    while (s && (rc = cg_db_step(s, err, "read nics")) == 1) {
+        if (!(v = grow((void **)out, *n, sizeof(*v), err))) {
+            rc = -1;
+            break;
+        }
+        (*n)++;
+        cg_db_col_copy(s, 0, v->instance_id, sizeof(v->instance_id));
+        cg_db_col_copy(s, 1, v->subnet_id, sizeof(v->subnet_id));
+    }
     sqlite3_finalize(s);
     lv_state_db_unlock(st);
-    return rc;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc < 0 ? -1 : 0;
 }
 
 int lv_netstate_nic_prune(lv_state *st, const char *subnet_id, const cg_instance_list *live,

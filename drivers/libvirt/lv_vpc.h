@@ -34,10 +34,14 @@ int lv_netstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remo
 int lv_netstate_nic_add(lv_state *st, const char *instance_id, const char *subnet_id,
                         const char *eni_id, cg_error *err);
 void lv_netstate_nic_delete(lv_state *st, const char *instance_id);
-/* The subnet recorded for an instance into subnet_id: 1, 0 (none: its
- * zone's default subnet), -1. */
-int lv_netstate_nic_of(lv_state *st, const char *instance_id, char *subnet_id, size_t len,
-                       cg_error *err);
+/* One recorded NIC: the instance and its subnet. */
+typedef struct lv_nic {
+    char instance_id[24];
+    char subnet_id[32];
+} lv_nic;
+
+/* Every recorded NIC into *out (malloc'd array of n).  0 or -1. */
+int lv_netstate_nics(lv_state *st, lv_nic **out, size_t *n, cg_error *err);
 /* Forget subnet_id's NICs of instances not in live or terminated.  0 or -1. */
 int lv_netstate_nic_prune(lv_state *st, const char *subnet_id, const cg_instance_list *live,
                           cg_error *err);

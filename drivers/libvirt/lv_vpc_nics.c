@@ -93,16 +93,16 @@ void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list)
 {
     cg_subnet_list subs = {0};
     cg_error err = {0};
+    lv_nic *nics = NULL;
     const cg_subnet *s;
-    char sid[32];
-    size_t i, j;
-    int rc;
+    size_t i, j, n_nics = 0;
 
     if (!list->n)
         return;
-    if (lv_netstate_subnets(drv->state, &subs, &err) < 0) {
+    if (lv_netstate_subnets(drv->state, &subs, &err) < 0 ||
+        lv_netstate_nics(drv->state, &nics, &n_nics, &err) < 0) {
         cg_warn("instance networks: %s", err.message);
-        return;
+        goto cleanup;
     }
     for (i = 0; i < list->n; i++) {
         cg_instance *inst = &list->v[i];
@@ -110,11 +110,9 @@ void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list)
         inst->vpc_id[0] = inst->subnet_id[0] = inst->eni_id[0] = '\0';
         if (inst->state == CG_STATE_TERMINATED)
             continue;
-        if ((rc = lv_netstate_nic_of(drv->state, inst->id, sid, sizeof(sid), &err)) < 0) {
-            cg_warn("instance %s network: %s", inst->id, err.message);
-            continue;
-        }
-        s = rc == 1 ? subnet_find(&subs, sid) : NULL;
+        for (j = 0; j < n_nics && strcmp(nics[j].instance_id, inst->id) != 0; j++)
+            ;
+        s = j < n_nics ? subnet_find(&subs, nics[j].subnet_id) : NULL;
         for (j = 0; !s && j < subs.n; j++) {
             if (subs.v[j].default_for_az && strcmp(subs.v[j].zone, inst->zone) == 0)
                 s = &subs.v[j];
@@ -125,6 +123,9 @@ void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list)
         snprintf(inst->subnet_id, sizeof(inst->subnet_id), "%s", s->id);
         eni_of(inst->id, inst->eni_id, sizeof(inst->eni_id));
     }
+
+cleanup:
+    free(nics);
     cg_subnet_list_release(&subs);
 }
 
