@@ -111,6 +111,11 @@ typedef struct cg_instance {
     /* Its zone's host is unreachable: state is the last known one (EC2
      * status checks say "impaired"); set by instance_list. */
     int impaired;
+    /* Its network: VPC, subnet and the one interface ("eni-" + the id's
+     * hex digits); "" when terminated or the driver has no VPCs. */
+    char vpc_id[24];
+    char subnet_id[32];
+    char eni_id[24];
     cg_tags tags;
 } cg_instance;
 
@@ -155,6 +160,7 @@ typedef struct cg_launch_spec {
     unsigned long long root_size_bytes; /* root disk's virtual size; 0: the image's */
     const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
     size_t n_disks;
+    const char *subnet_id;            /* NULL: the zone's default subnet; else in zone */
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -411,6 +417,63 @@ typedef struct cg_zone_list {
 
 void cg_zone_list_release(cg_zone_list *list);
 
+/* ---- VPCs and subnets (libvirt networks; drivers/net_types.c) ---------- */
+
+/* An IPv4 block: addr is the network address (host order), prefix 0..32. */
+typedef struct cg_cidr {
+    unsigned addr;
+    unsigned prefix;
+} cg_cidr;
+
+/* Parse "a.b.c.d/n" (strict: four decimal octets, no host bits set).
+ * 0 or -1 (nothing reported: callers choose the AWS error). */
+int cg_cidr_parse(const char *s, cg_cidr *out);
+/* "a.b.c.d/n" into buf. */
+void cg_cidr_format(const cg_cidr *c, char *buf, size_t len);
+/* 1 when inner lies wholly inside outer; 1 when a and b share an address. */
+int cg_cidr_contains(const cg_cidr *outer, const cg_cidr *inner);
+int cg_cidr_overlap(const cg_cidr *a, const cg_cidr *b);
+
+typedef struct cg_vpc {
+    char id[24];              /* "vpc-" + 17 hex digits */
+    char cidr[48];            /* "" when its network cannot be read now */
+    char network[256];        /* the libvirt network (in every zone) */
+    char state[16];           /* "available" */
+    int is_default;           /* the configured instance network */
+    cg_tags tags;
+} cg_vpc;
+
+typedef struct cg_vpc_list {
+    cg_vpc *v;
+    size_t n;
+} cg_vpc_list;
+
+typedef struct cg_subnet {
+    char id[32];              /* "subnet-" + 17 hex digits */
+    char vpc_id[24];
+    char cidr[48];            /* "" when its network cannot be read now */
+    char zone[64];
+    char state[16];           /* "available" */
+    int default_for_az;
+    unsigned long long available_ips; /* AWS's count: size - 5 - addresses in use */
+    cg_tags tags;
+} cg_subnet;
+
+typedef struct cg_subnet_list {
+    cg_subnet *v;
+    size_t n;
+} cg_subnet_list;
+
+typedef struct cg_subnet_spec {
+    const char *vpc_id;
+    const char *cidr;         /* checked by cg_cidr_parse */
+    const char *zone;         /* NULL: the first reachable zone */
+    const cg_tags *tags;      /* NULL */
+} cg_subnet_spec;
+
+void cg_vpc_list_release(cg_vpc_list *list);
+void cg_subnet_list_release(cg_subnet_list *list);
+
 /* ---- the table ---------------------------------------------------------- */
 
 typedef struct cg_drv cg_drv;   /* a driver's private state */
@@ -555,6 +618,24 @@ typedef struct cg_driver {
     /* Remove a snapshot and its volume.  An image using it is CG_ERR_CONFLICT;
      * a pending one CG_ERR_STATE unless force (a job's rollback). */
     int (*snapshot_delete)(cg_drv *drv, const char *snapshot_id, int force, cg_error *err);
+
+    /* VPCs: the default one (the configured network) and those made by
+     * vpc_create, a new isolated libvirt network in every zone, started;
+     * all or nothing.  vpc_delete: the default one is CG_ERR_FORBIDDEN, one
+     * with subnets CG_ERR_CONFLICT. */
+    int (*vpc_list)(cg_drv *drv, cg_vpc_list *out, cg_error *err);
+    int (*vpc_create)(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *out,
+                      cg_error *err);
+    int (*vpc_delete)(cg_drv *drv, const char *vpc_id, cg_error *err);
+    /* Subnets: a default one per zone in the default VPC, and those made by
+     * subnet_create, a DHCP range added live to the VPC's network.  Outside
+     * the VPC's block: CG_ERR_INVALID; overlapping another: CG_ERR_CONFLICT;
+     * unknown VPC: CG_ERR_NOT_FOUND.  subnet_delete: default ones are
+     * CG_ERR_FORBIDDEN, ones instances use CG_ERR_CONFLICT. */
+    int (*subnet_list)(cg_drv *drv, cg_subnet_list *out, cg_error *err);
+    int (*subnet_create)(cg_drv *drv, const cg_subnet_spec *spec, cg_subnet *out,
+                         cg_error *err);
+    int (*subnet_delete)(cg_drv *drv, const char *subnet_id, cg_error *err);
 
     /* Tags on an instance ("i-..."), image ("ami-...") or snapshot ("snap-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

@@ -1,5 +1,6 @@
 /* cloudgate libvirt driver: the table, open/close, zones and listing. */
 #include "lv_driver.h"
+#include "lv_vpc.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -143,7 +144,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     drv->events_started = 1;
     if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0 ||
         lv_snapstate_init(drv->state, err) < 0 ||
-        lv_intent_init(drv->state, err) < 0)
+        lv_intent_init(drv->state, err) < 0 || lv_netstate_init(drv->state, cfg, err) < 0)
         goto error;
     take_reconcile_lock(drv);
     if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
@@ -233,6 +234,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
             goto cleanup;
         }
     }
+    lv_vpc_fill_instances(drv, out);
     ret = 0;
 
 cleanup:
@@ -253,6 +255,8 @@ static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remo
         return lv_volstate_tags(drv->state, id, tags, remove, err);
     if (strncmp(id, "snap-", 5) == 0)
         return lv_snapshot_tags(drv, id, tags, remove, err);
+    if (strncmp(id, "vpc-", 4) == 0 || strncmp(id, "subnet-", 7) == 0)
+        return lv_netstate_tags(drv->state, id, tags, remove, err);
     cg_error_set(err, CG_ERR_NOT_FOUND, "resource %s does not exist", id);
     return -1;
 }
@@ -312,6 +316,12 @@ const cg_driver lv_driver = {
     .instance_run_once = lv_instance_run_once,
     .instance_screenshot = lv_instance_screenshot,
     .image_set_display = lv_image_set_display,
+    .vpc_list = lv_vpc_list,
+    .vpc_create = lv_vpc_create,
+    .vpc_delete = lv_vpc_delete,
+    .subnet_list = lv_subnet_list,
+    .subnet_create = lv_subnet_create,
+    .subnet_delete = lv_subnet_delete,
     .tags_set = lv_tags_set,
     .tags_delete = lv_tags_delete,
 };

@@ -17,11 +17,12 @@
 #include "lv_driver.h"
 #include "lv_seed.h"
 #include "lv_storage.h"
+#include "lv_vpc.h"
 
 /* What one launch made so far, so a failure can undo exactly that. */
 typedef struct launched {
     cg_instance inst;
-    int intent, cached, volume, log, seed, defined, user_data, disks;
+    int intent, cached, volume, log, seed, defined, user_data, disks, nic;
 } launched;
 
 /* ---- small helpers ---- */
@@ -208,6 +209,8 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
     }
     if (l->disks)
         lv_volumes_release_instance(drv, id);   /* deletes them: still flagged */
+    if (l->nic)
+        lv_netstate_nic_delete(drv->state, id);
     if (l->seed) {
         cg_error_clear(&e);
         if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
@@ -234,7 +237,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
 {
     lv_domain_spec ds;
     lv_seed_spec seed;
-    char vol[64], log[4096];
+    char vol[64], log[4096], net[256];
     char *disk = NULL, *seed_path = NULL, *xml = NULL;
     lv_domain_disk *extra = NULL;
     virDomainPtr dom = NULL;
@@ -250,6 +253,13 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
         goto cleanup;
     }
     l->cached = 1;
+    if (lv_vpc_launch_network(drv, spec->subnet_id, lv_host_zone(h), net, sizeof(net), err) < 0)
+        goto cleanup;
+    if (spec->subnet_id) {
+        if (lv_vpc_nic_add(drv, l->inst.id, spec->subnet_id, err) < 0)
+            goto cleanup;
+        l->nic = 1;
+    }
     snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
     /* An image registered with a root size above its snapshot's grows. */
     if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol,
@@ -294,7 +304,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     ds.kernel = img->kernel;
     ds.initrd = img->initrd;
     ds.cmdline = img->cmdline;
-    ds.network = drv->cfg->network;
+    ds.network = net;
     ds.mac = l->inst.mac;
     ds.console_log = log;
     ds.seed_path = seed_path;
@@ -522,6 +532,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         lv_cache_set_overlay(lv_host_cache(h), l[i].inst.id, LV_NO_OVERLAY, 0);
         lv_cache_release(lv_host_cache(h), l[i].inst.id);
     }
+    lv_vpc_fill_instances(drv, out);
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
     /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */

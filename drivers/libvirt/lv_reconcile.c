@@ -72,6 +72,7 @@
 #include "lv_driver.h"
 #include "lv_seed.h"
 #include "lv_storage.h"
+#include "lv_vpc.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS intents ("
@@ -399,6 +400,8 @@ static void fix_intents(cg_drv *drv, lv_host *h, virConnectPtr conn)
                 rc = fix_volume(drv, conn, &v[i]);
             else if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0)
                 rc = fix_terminate(drv, h, conn, &v[i]);
+            else if (strcmp(v[i].kind, LV_INTENT_VPC) == 0)
+                rc = lv_vpc_fix_intent(drv, conn, v[i].data);
             else
                 rc = 0;   /* a kind from a newer version: nothing we can judge */
             if (rc == 0)
@@ -530,5 +533,6 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
     fix_tokens(drv, h);
     fix_volume_rows(drv, h, conn);
     fix_image_rows(drv, conn);
+    lv_vpc_reconcile_zone(drv, h, conn);
     virResetLastError();
 }

@@ -13,6 +13,7 @@
 #include "lv_domxml.h"
 #include "lv_driver.h"
 #include "lv_host.h"
+#include "lv_vpc.h"
 
 #define LEASES_SEC 2.0
 #define STOP_RETRY_SEC 2.0
@@ -334,6 +335,7 @@ static void leases(lv_upkeep *u, virConnectPtr conn)
         u->net = NULL;
         return;
     }
+    n = lv_vpc_add_leases(conn, &all, n);   /* instances in VPC subnets */
     /* Newest lease first: a MAC that had several addresses keeps its latest. */
     qsort(all, (size_t)n, sizeof(*all), by_expiry);
     if (n > 0 && !(v = calloc((size_t)n, sizeof(*v))))

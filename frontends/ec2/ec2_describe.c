@@ -160,23 +160,31 @@ cleanup:
 
 /* ---- DescribeAccountAttributes ------------------------------------------ */
 
-/* There are no VPCs or elastic IPs behind this gateway: instances live on a
- * flat libvirt network, which is what EC2-Classic ("EC2") described. */
-static const char *const attr_platforms[] = {"EC2"};
-static const char *const attr_default_vpc[] = {"none"};
+/* Instances live in VPCs (libvirt networks; the configured one is the
+ * default VPC, its id filled in per request); there are no elastic IPs.
+ * max-instances and the security group limit are AWS's defaults for a new
+ * account: nothing here enforces a lower one. */
+static const char *const attr_platforms[] = {"VPC"};
+static const char *const attr_none[] = {"none"};
 static const char *const attr_zero[] = {"0"};
+static const char *const attr_max_instances[] = {"20"};
+static const char *const attr_groups_per_nic[] = {"5"};
 
 static const ec2_account_attr account_attrs[] = {
     {"supported-platforms", attr_platforms, 1},
-    {"default-vpc", attr_default_vpc, 1},
+    {"vpc-max-security-groups-per-interface", attr_groups_per_nic, 1},
     {"max-elastic-ips", attr_zero, 1},
+    {"max-instances", attr_max_instances, 1},
     {"vpc-max-elastic-ips", attr_zero, 1},
+    {"default-vpc", attr_none, 1},
 };
 
 int ec2_describe_account_attributes(ec2_call *c)
 {
     const size_t n_all = sizeof(account_attrs) / sizeof(account_attrs[0]);
     ec2_account_attr chosen[sizeof(account_attrs) / sizeof(account_attrs[0])];
+    char vpc_id[24];
+    const char *const default_vpc[] = {vpc_id};
     const char **names = NULL;
     size_t n_names = 0, n = 0, i, j, len = 0;
     int ret = -1, known;
@@ -192,9 +200,13 @@ int ec2_describe_account_attributes(ec2_call *c)
             goto cleanup;
         }
     }
+    if (ec2_default_vpc_id(c, vpc_id, sizeof(vpc_id)) < 0)
+        goto cleanup;
     for (i = 0; i < n_all; i++) {
         if (!n_names || listed(names, n_names, account_attrs[i].name))
             chosen[n++] = account_attrs[i];
+        if (n && vpc_id[0] && strcmp(chosen[n - 1].name, "default-vpc") == 0)
+            chosen[n - 1].values = default_vpc;
     }
     ret = ec2_reply(c, ec2_xml_account_attributes(c->req->request_id, chosen, n, &len), &len);
 

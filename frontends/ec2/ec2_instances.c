@@ -33,6 +33,9 @@ static const char *const instance_filters[] = {
     "client-token",
     "owner-id",
     "launch-index",
+    "vpc-id",
+    "subnet-id",
+    "network-interface.network-interface-id",
     "tag-key",
     "tag-value",
     "tag:",
@@ -108,6 +111,12 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
         ec2_match_offer(m, c->ctx->cfg->account_id);
     } else if (strcmp(name, "launch-index") == 0) {
         ec2_match_offer_uint(m, inst->ami_launch_index);
+    } else if (strcmp(name, "vpc-id") == 0) {
+        ec2_match_offer(m, inst->vpc_id[0] ? inst->vpc_id : NULL);
+    } else if (strcmp(name, "subnet-id") == 0) {
+        ec2_match_offer(m, inst->subnet_id[0] ? inst->subnet_id : NULL);
+    } else if (strcmp(name, "network-interface.network-interface-id") == 0) {
+        ec2_match_offer(m, inst->eni_id[0] ? inst->eni_id : NULL);
     } else if (strncmp(name, "instance-status.", 16) == 0 ||
                strncmp(name, "system-status.", 14) == 0) {
         const char *reach;
@@ -397,6 +406,7 @@ int ec2_run_instances(ec2_call *c)
     unsigned char *user_data = NULL;
     size_t user_data_len = 0, i;
     const char *image_id, *zone, *key, *token;
+    char subnet_zone[64], subnet[32];
     cg_error err = {0};
     int ret = -1, replayed;
 
@@ -425,6 +435,9 @@ int ec2_run_instances(ec2_call *c)
         zone = NULL;
     if (zone && check_zone(c, zone) < 0)
         goto cleanup;
+    if (ec2_launch_subnet(c, &zone, subnet_zone, sizeof(subnet_zone), subnet, sizeof(subnet)) < 0)
+        goto cleanup;
+    spec.subnet_id = subnet[0] ? subnet : NULL;
     key = ec2_params_get(c->params, "KeyName");
     if (key && (!*key || strlen(key) > 255)) {
         ec2_fail(c, "InvalidParameterValue", "Invalid value for KeyName");

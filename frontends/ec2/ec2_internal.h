@@ -189,6 +189,39 @@ int ec2_describe_volumes(ec2_call *c);
 int ec2_attach_volume(ec2_call *c);
 int ec2_detach_volume(ec2_call *c);
 int ec2_delete_volume(ec2_call *c);
+/* InvalidZone.NotFound unless zone is one of the driver's (ec2_volumes.c). */
+int ec2_zone_known(ec2_call *c, const char *zone);
+/* VPCs, subnets, addresses (ec2_vpc.c) and their documents (ec2_vpc_xml.c). */
+int ec2_create_vpc(ec2_call *c);
+int ec2_delete_vpc(ec2_call *c);
+int ec2_describe_vpcs(ec2_call *c);
+int ec2_create_subnet(ec2_call *c);
+int ec2_delete_subnet(ec2_call *c);
+int ec2_describe_subnets(ec2_call *c);
+int ec2_describe_addresses(ec2_call *c);
+/* The default VPC's id into buf ("" when the driver has no VPCs).  0 or -1. */
+int ec2_default_vpc_id(ec2_call *c, char *buf, size_t len);
+char *ec2_xml_create_vpc(const char *request_id, const cg_vpc *v, const char *owner,
+                         size_t *len);
+char *ec2_xml_describe_vpcs(const char *request_id, const cg_vpc *const *v, size_t n,
+                            const char *owner, const char *next_token, size_t *len);
+char *ec2_xml_create_subnet(const char *request_id, const cg_subnet *s, const char *owner,
+                            const char *region, size_t *len);
+char *ec2_xml_describe_subnets(const char *request_id, const cg_subnet *const *v, size_t n,
+                               const char *owner, const char *region,
+                               const char *next_token, size_t *len);
+int ec2_describe_network_interfaces(ec2_call *c);
+/* RunInstances' SubnetId / NetworkInterface.1.SubnetId, checked, into
+ * subnet ("" when none); *zone (Placement, may be NULL) must agree with the
+ * subnet's and becomes it (kept in zone_buf).  0 or -1. */
+int ec2_launch_subnet(ec2_call *c, const char **zone, char *zone_buf, size_t zone_len,
+                      char *subnet, size_t subnet_len);
+/* DescribeNetworkInterfaces: one interface per instance of v. */
+char *ec2_xml_describe_network_interfaces(const char *request_id, const cg_instance *const *v,
+                                          size_t n, const char *owner, const char *region,
+                                          const char *next_token, size_t *len);
+/* DescribeAddresses: an empty <addressesSet/> (no Elastic IPs here). */
+char *ec2_xml_describe_addresses(const char *request_id, size_t *len);
 /* ec2_snapshots.c */
 int ec2_create_snapshot(ec2_call *c);
 int ec2_describe_snapshots(ec2_call *c);

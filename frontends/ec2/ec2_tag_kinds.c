@@ -140,6 +140,38 @@ static int list_snapshots(ec2_call *c, ec2_tagged_list *out)
     return ret;
 }
 
+static int list_vpcs(ec2_call *c, ec2_tagged_list *out)
+{
+    cg_vpc_list l = {0};
+    cg_error err = {0};
+    int ret;
+
+    if (!c->ctx->driver->vpc_list)
+        return 0;
+    if ((ret = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, vpc_list, &err, &l)) < 0)
+        ec2_fail_cg(c, &err, NULL);
+    else
+        ret = ADD_EACH(c, out, l, cg_vpc);
+    cg_vpc_list_release(&l);
+    return ret;
+}
+
+static int list_subnets(ec2_call *c, ec2_tagged_list *out)
+{
+    cg_subnet_list l = {0};
+    cg_error err = {0};
+    int ret;
+
+    if (!c->ctx->driver->subnet_list)
+        return 0;
+    if ((ret = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, subnet_list, &err, &l)) < 0)
+        ec2_fail_cg(c, &err, NULL);
+    else
+        ret = ADD_EACH(c, out, l, cg_subnet);
+    cg_subnet_list_release(&l);
+    return ret;
+}
+
 static int edit_by_driver(ec2_call *c, const char *id, const cg_tags *tags, int remove,
                           cg_error *err)
 {
@@ -251,6 +283,20 @@ const ec2_tag_kind ec2_tag_kinds[] = {
      .not_found = "InvalidSnapshot.NotFound",
      .malformed = "InvalidSnapshotID.Malformed",
      .list = list_snapshots,
+     .edit = edit_by_driver},
+    {.prefix = "vpc-",
+     .type = "vpc",
+     .noun = "vpc ID",
+     .not_found = "InvalidVpcID.NotFound",
+     .malformed = "InvalidVpcID.Malformed",
+     .list = list_vpcs,
+     .edit = edit_by_driver},
+    {.prefix = "subnet-",
+     .type = "subnet",
+     .noun = "subnet ID",
+     .not_found = "InvalidSubnetID.NotFound",
+     .malformed = "InvalidSubnetID.Malformed",
+     .list = list_subnets,
      .edit = edit_by_driver},
     {.prefix = "key-",
      .type = "key-pair",

@@ -180,7 +180,7 @@ int ec2_volume_gib(ec2_call *c, const char *size, unsigned long long *gib)
 }
 
 /* InvalidZone.NotFound unless zone is one of the driver's.  0 or -1. */
-static int zone_known(ec2_call *c, const char *zone)
+int ec2_zone_known(ec2_call *c, const char *zone)
 {
     cg_zone_list zones = {0};
     cg_error err = {0};
@@ -265,7 +265,7 @@ int ec2_create_volume(ec2_call *c)
                  type);
         goto cleanup;
     }
-    if (ec2_param_tag_specs(c, "volume", &tags) < 0 || zone_known(c, zone) < 0 ||
+    if (ec2_param_tag_specs(c, "volume", &tags) < 0 || ec2_zone_known(c, zone) < 0 ||
         (snap && snapshot_fits(c, snap, zone, gib) < 0) || ec2_dry_run(c) < 0)
         goto cleanup;
     spec.zone = zone;

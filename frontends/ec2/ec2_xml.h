@@ -66,6 +66,10 @@ void ec2_xml_state(ec2_xml *x, const char *name, cg_instance_state s);
  * zone: "ip-10-0-0-5.REGION.compute.internal". */
 void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region);
 
+/* An instance's vpcId and subnetId (when it has them) and its
+ * <networkInterfaceSet> (ec2_vpc_xml.c). */
+void ec2_xml_instance_network(ec2_xml *x, const cg_instance *inst, const char *region);
+
 /* The private DNS name for an IPv4 address into out; "" when ip is not one. */
 void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t outlen);
 

@@ -1,0 +1,70 @@
+"""A VPC on qemu:///system's real libvirt networks, without guests: CreateVpc
+defines and starts an isolated network with a bridge libvirt names,
+CreateSubnet gives its dnsmasq a DHCP range live, DeleteSubnet and DeleteVpc
+take them away.  Skipped when qemu:///system or its instance network is not
+there (the integration tier otherwise runs on test:// only)."""
+import re
+import subprocess
+
+import pytest
+
+from cgharness import Gateway
+
+URI = "qemu:///system"
+NETWORK = "cloudgate-isolated"
+BLOCK = "10.214.0.0/24"     # not routed on these machines (10.213.0.0/24 is the network's)
+
+
+def virsh(*args, check=True):
+    r = subprocess.run(["virsh", "-q", "-c", URI] + list(args), capture_output=True, text=True,
+                       timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError("virsh %s: %s" % (" ".join(args), r.stderr))
+    return r
+
+
+@pytest.fixture
+def sysgw():
+    try:
+        if virsh("net-info", NETWORK, check=False).returncode != 0:
+            pytest.skip("no %s network on %s" % (NETWORK, URI))
+    except (OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip("no %s: %s" % (URI, e))
+    g = Gateway(zones=[("cloudgate-a", URI)], domain_type="qemu", network=NETWORK)
+    g.start()
+    yield g
+    assert g.stop() == 0, g.log_text()
+
+
+def test_vpc_is_an_isolated_libvirt_network(sysgw):
+    ec2 = sysgw.client()
+    dvpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    ip = re.search(r"<ip address='([0-9.]+)' (?:netmask|prefix)",
+                   virsh("net-dumpxml", NETWORK).stdout).group(1)
+    assert dvpc["CidrBlock"].rsplit(".", 1)[0] == ip.rsplit(".", 1)[0]
+    # A block that meets the instance network's would be routed twice.
+    before = virsh("net-list", "--all", "--name").stdout.split()
+    with pytest.raises(ec2.exceptions.ClientError) as e:
+        ec2.create_vpc(CidrBlock=dvpc["CidrBlock"].rsplit(".", 2)[0] + ".0.0/16")
+    assert e.value.response["Error"]["Code"] == "InvalidVpc.Range"
+    assert virsh("net-list", "--all", "--name").stdout.split() == before
+    vid = ec2.create_vpc(CidrBlock=BLOCK)["Vpc"]["VpcId"]
+    net = "cg-" + vid
+    try:
+        listed = virsh("net-list", "--name").stdout.split()
+        assert net in listed                      # defined and active
+        xml = virsh("net-dumpxml", net).stdout
+        assert "<forward" not in xml              # isolated
+        assert "<ip address='10.214.0.1' prefix='24'" in xml
+        assert re.search(r"<bridge name='virbr\d+'", xml), xml   # named by libvirt
+        assert "<dhcp>" not in xml
+        sid = ec2.create_subnet(VpcId=vid, CidrBlock="10.214.0.16/28")["Subnet"]["SubnetId"]
+        xml = virsh("net-dumpxml", net).stdout
+        assert "<range start='10.214.0.20' end='10.214.0.30'/>" in xml, xml
+        # Live: the running network's definition says so too.
+        assert "10.214.0.20" in virsh("net-dumpxml", "--inactive", net).stdout
+        ec2.delete_subnet(SubnetId=sid)
+        assert "<range" not in virsh("net-dumpxml", net).stdout
+    finally:
+        ec2.delete_vpc(VpcId=vid)
+    assert net not in virsh("net-list", "--all", "--name").stdout.split()
