@@ -357,6 +357,12 @@ def test_capture_hostile_name(g, name, ami_name, desc):
         # Nothing was written where the name points.
         assert not H.os.path.exists("/tmp/cg-owned")
     finally:
+        snaps = [m["Ebs"]["SnapshotId"] for m in g.ec2.describe_images(
+            ImageIds=[ami])["Images"][0].get("BlockDeviceMappings", [])
+            if m.get("Ebs", {}).get("SnapshotId")]
         g.gw.admin("image-deregister", ami)
+        # The snapshot the image recorded outlives it, as on AWS.
+        for sid in snaps:
+            g.ec2.delete_snapshot(SnapshotId=sid)
     assert ami not in [i["ImageId"] for i in g.ec2.describe_images()["Images"]]
     g.after(before, jobs_ok=True)  # CreateImage's job stays on record, as CIMI shows
