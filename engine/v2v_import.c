@@ -220,10 +220,11 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
         cg_error_set(err, CG_ERR_STATE, "cancelled");
         return -1;
     }
-    if (cg_job_log_path(c->jobs, vj->job_id, log, sizeof(log)) == 0)
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    /* cg_job_log first: it makes the log's directory */
     cg_job_log(c->jobs, vj->job_id, "converting with virt-v2v -i %s",
                spec.input == CG_V2V_OVA ? "ova" : "disk");
+    if (cg_job_log_path(c->jobs, vj->job_id, log, sizeof(log)) == 0)
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     on_progress(&(cg_v2v_progress){0}, vj);
     ret = cg_v2v_run(&spec, fd, on_progress, job_cancelled, vj, res, err);
     if (fd >= 0)

@@ -21,6 +21,7 @@ Conversions are slow under TCG: every wait is bounded and generous."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -247,6 +248,33 @@ def test_v2v_cancel_midway(v2vgw, ova):
     wait_for("task %s deleted" % tid, lambda: task(ec2, tid)["Status"] == "deleted", 120, 1)
     assert "cancel" in task(ec2, tid).get("StatusMessage", ""), task(ec2, tid)
     wait_for("no conversion left", lambda: leftovers() == ([], []), 60, 1)
+    assert pool_names() == names_before
+    images = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+    assert images == images_before
+
+
+@pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
+                    reason="another multi-minute conversion: set CG_SLOW_V2V=1")
+def test_v2v_sigkill_recovery(v2vgw, ova):
+    """The daemon dies (SIGKILL) while virt-v2v runs: virt-v2v, in its own
+    process group, outlives it; the restart kills it and removes the
+    directory and the pending image."""
+    gw = v2vgw
+    ec2 = gw.client()
+    _, path = ova
+    names_before = pool_names()
+    images_before = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+    tid = ec2.import_image(DiskContainers=[{"Format": "ova", "Url": "file://" + path}])[
+        "ImportTaskId"]
+    wait_for("virt-v2v running for %s" % tid, lambda: leftovers()[1], 900, 1)
+    time.sleep(10)
+    gw.proc.send_signal(signal.SIGKILL)
+    gw.proc.wait(timeout=30)
+    assert leftovers()[1], "virt-v2v died with the daemon: nothing to recover"
+    gw.start(timeout=180)
+    wait_for("recovery removed the conversion", lambda: leftovers() == ([], []), 120, 1)
+    ec2 = gw.client()
+    assert task(ec2, tid)["Status"] == "deleted"
     assert pool_names() == names_before
     images = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
     assert images == images_before
