@@ -194,6 +194,10 @@ def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
     # nothing of the conversion is left next to the pool
     assert leftovers() == ([], []), leftovers()
     print("gateway conversion: %.0fs (import-image to completed)" % t_gateway)
+    # virt-v2v's whole output is kept in the task's job log
+    with open(os.path.join(gw.dir, "state", "jobs", tid + ".log"), errors="replace") as f:
+        log = f.read()
+    assert "Copying disk 1/1" in log and "Finishing off" in log, log[-3000:]
 
     # --- it boots, on virtio disks
     out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
