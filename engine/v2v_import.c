@@ -305,6 +305,29 @@ cleanup:
     return ret;
 }
 
+/* The converted guest's vCPUs and memory, as the image's tags: a template
+ * has no shape of its own (instance types give it), so this is what the
+ * source VM had, for choosing a type. */
+static int record_shape(v2v_job *vj, const cg_v2v_result *res, cg_error *err)
+{
+    const cg_core *c = &vj->core;
+    cg_tags t = {0};
+    char vcpus[16], mib[24];
+    int ret;
+
+    snprintf(vcpus, sizeof(vcpus), "%u", res->vcpus);
+    snprintf(mib, sizeof(mib), "%llu", res->memory_bytes / (1024 * 1024));
+    if (cg_tags_set(&t, CG_V2V_TAG_VCPUS, vcpus) < 0 ||
+        cg_tags_set(&t, CG_V2V_TAG_MEMORY, mib) < 0) {
+        cg_tags_release(&t);
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    ret = CG_DRV_CALL(c->driver, c->drv, tags_set, err, vj->image_id, &t);
+    cg_tags_release(&t);
+    return ret;
+}
+
 /* ---- the job ---------------------------------------------------------------- */
 
 static int run_v2v(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
@@ -342,7 +365,7 @@ static int run_v2v(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
                      "instance instead)", res.ndisks);
         goto cleanup;
     }
-    if (adopt(vj, res.disk[0], err) < 0)
+    if (adopt(vj, res.disk[0], err) < 0 || record_shape(vj, &res, err) < 0)
         goto cleanup;
     /* The directory goes before the slow inspection: its disk is copied. */
     remove_dir(vj->dir);

@@ -5,7 +5,8 @@
  * (".cg-v2v-JOB") -> [download an http(s) source into DIR] -> wait for a
  * conversion slot (v2v_parallel) -> virt-v2v -o local -os DIR -> the
  * converted qcow2 disk streamed into the image's volume through the
- * driver's disk sink -> inspect, [seal], publish.  DIR is removed at the
+ * driver's disk sink -> the source VM's vCPUs and memory (from the XML)
+ * as image tags -> inspect, [seal], publish.  DIR is removed at the
  * end, whatever happened; a failure or cancel also drops the image.  The
  * job's undo text names DIR, so a crash is rolled back at the next start
  * (its virt-v2v group killed, DIR removed, the image dropped).
@@ -14,6 +15,10 @@
 #define CG_ENGINE_V2V_IMPORT_H
 
 #include "images.h"
+
+/* Tags on the image made: the source VM's vCPUs and memory (MiB). */
+#define CG_V2V_TAG_VCPUS "cloudgate:source-vcpus"
+#define CG_V2V_TAG_MEMORY "cloudgate:source-memory-mib"
 
 /* Is format one that needs virt-v2v ("ova", "vmdk", "vhdx")?  1 or 0. */
 int cg_v2v_import_format(const char *format);

@@ -191,6 +191,10 @@ def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
     gw.aws("wait", "image-available", "--image-ids", ami, timeout=600)
     img = ec2.describe_images(ImageIds=[ami])["Images"][0]
     assert img["State"] == "available" and img["Description"] == "debian from an OVA"
+    tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
+    # the OVF's 2 vCPUs and 1024 MB, read back from virt-v2v's XML
+    assert tags.get("cloudgate:source-vcpus") == "2", tags
+    assert tags.get("cloudgate:source-memory-mib") == "1024", tags
     # nothing of the conversion is left next to the pool
     assert leftovers() == ([], []), leftovers()
     print("gateway conversion: %.0fs (import-image to completed)" % t_gateway)
