@@ -565,6 +565,10 @@ typedef struct cg_driver {
      * storage this process can open.  CG_ERR_UNSUPPORTED when none (test://). */
     int (*image_disk_paths)(cg_drv *drv, const char *image_id, cg_disk_paths *out,
                             cg_error *err);
+    /* The target directory of the first local zone's storage pool, where a
+     * job may stage large files on the pool's own filesystem (virt-v2v).
+     * CG_ERR_UNSUPPORTED when no zone has a local directory pool. */
+    int (*pool_local_dir)(cg_drv *drv, char *out, size_t len, cg_error *err);
     /* Store what inspection found (NULL: nothing). */
     int (*image_set_os)(cg_drv *drv, const char *image_id, const cg_os_info *os, cg_error *err);
     /* Finish a pending image: copy its disk to every other zone and make it

@@ -6,37 +6,23 @@
  * write to the daemon's stderr: errors are read back with
  * guestfs_last_error, its messages go to our log.
  *
- * Sealing runs virt-sysprep as a child in a process group of its own, so a
- * cancel reaches the appliance (qemu and libguestfs' recovery process stay
- * in that group) and not the daemon.
+ * Sealing runs virt-sysprep through tool_run.c, in a process group of its
+ * own, so a cancel reaches the appliance (qemu and libguestfs' recovery
+ * process stay in that group) and not the daemon.
  */
 #include "guest.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <guestfs.h>
 
 #include "../gateway/log.h"
-
-extern char **environ;
+#include "tool_run.h"
 
 #define SYSPREP "virt-sysprep"
-#define POLL_MS 200          /* cancel polling and exit checks (the header promises <= 500) */
-#define TERM_GRACE_MS 5000   /* SIGTERM, then SIGKILL */
-#define GONE_WAIT_MS 2000    /* after SIGKILL, for the group to empty */
-#define LOG_TAIL 4096        /* how much of the log is read for the error line */
 #define OS_RELEASE_MAX 65536 /* larger is not an os-release */
 
 /* What every instance of a template must not share, and what the default
@@ -47,13 +33,6 @@ extern char **environ;
 static const char *const seal_extra[] = {
     "--hostname", "localhost.localdomain", "--write", "/etc/machine-id:", NULL,
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 static int check_disks(const cg_disk_paths *disks, cg_error *err)
 {
@@ -350,173 +329,14 @@ static char **seal_argv(const cg_disk_paths *disks)
     return argv;
 }
 
-/* Size of the log file now (-1: not a regular file, no tail to read). */
-static off_t log_size(int fd)
-{
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-        return -1;
-    return st.st_size;
-}
-
-/* The tool's error, from what it appended to the log after start: the last
- * "error:" line with its wrapped continuation (up to the blank line), else
- * the last line; white space folded.  "" when there is nothing to read. */
-static void log_error_line(int log_fd, off_t start, char *dst, size_t size)
-{
-    char buf[LOG_TAIL + 1], path[64];
-    off_t end = log_size(log_fd), from;
-    ssize_t got = -1;
-    int own = -1;
-    size_t k = 0;
-    char *p, *line = NULL, *stop;
-
-    if (start < 0 || end <= start)
-        goto cleanup;
-    from = end - start > LOG_TAIL ? end - LOG_TAIL : start;
-    got = pread(log_fd, buf, (size_t)(end - from), from);
-    if (got < 0 && errno == EBADF) {
-        /* opened write-only: read the same file through a descriptor of our own */
-        snprintf(path, sizeof path, "/proc/self/fd/%d", log_fd);
-        if ((own = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
-            got = pread(own, buf, (size_t)(end - from), from);
-    }
-    if (got <= 0)
-        goto cleanup;
-    buf[got] = '\0';
-    for (p = buf; (p = strstr(p, "error:")); p++)
-        line = p;
-    if (line) {
-        while (line > buf && line[-1] != '\n')
-            line--;
-        if ((stop = strstr(line, "\n\n")))
-            *stop = '\0';
-    } else {
-        while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
-            buf[--got] = '\0';
-        line = strrchr(buf, '\n');
-        line = line ? line + 1 : buf;
-    }
-    for (p = line; *p && k + 1 < size; p++) {
-        int space = *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
-        if (!space || (k > 0 && dst[k - 1] != ' '))
-            dst[k++] = space ? ' ' : *p;
-    }
-    while (k > 0 && dst[k - 1] == ' ')
-        k--;
-cleanup:
-    dst[k] = '\0';
-    if (own >= 0)
-        close(own);
-}
-
-/* Start the tool: stdin /dev/null, stdout+stderr to log_fd (or /dev/null),
- * no other descriptor, default signals, a new process group.  posix_spawn,
- * not fork: nothing of this multithreaded process runs in the child. */
-static pid_t spawn_tool(char **argv, int log_fd, cg_error *err)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
-    pid_t pid = -1;
-    int have_fa = 0, have_attr = 0, e;
-
-    sigemptyset(&none);
-    sigfillset(&all);
-    if ((e = posix_spawn_file_actions_init(&fa)) != 0)
-        goto cleanup;
-    have_fa = 1;
-    if ((e = posix_spawnattr_init(&attr)) != 0)
-        goto cleanup;
-    have_attr = 1;
-    /* log_fd first: it may itself be 0 */
-    if (log_fd >= 0)
-        e = posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
-    else
-        e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (!e)
-        e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    if (!e)
-        e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (!e) /* descriptors other threads opened without O_CLOEXEC */
-        e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    if (!e)
-        e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                POSIX_SPAWN_SETSIGDEF);
-    if (!e)
-        e = posix_spawnattr_setpgroup(&attr, 0);
-    if (!e)
-        e = posix_spawnattr_setsigmask(&attr, &none);
-    if (!e)
-        e = posix_spawnattr_setsigdefault(&attr, &all);
-    if (!e)
-        e = posix_spawnp(&pid, SYSPREP, &fa, &attr, argv, environ);
-cleanup:
-    if (e == ENOENT)
-        cg_error_set(err, CG_ERR_UNSUPPORTED, "sealing needs %s (guestfs-tools), not found",
-                     SYSPREP);
-    else if (e)
-        cg_error_set(err, CG_ERR_INTERNAL, "seal: cannot run %s: %s", SYSPREP, strerror(e));
-    if (have_attr)
-        posix_spawnattr_destroy(&attr);
-    if (have_fa)
-        posix_spawn_file_actions_destroy(&fa);
-    return e ? -1 : pid;
-}
-
-/* Has pid exited?  Leaves it a zombie (WNOWAIT), so its pid, which names
- * the group, cannot be reused while we still signal the group. */
-static int exited(pid_t pid)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-        if (errno != EINTR)
-            return 1; /* not our child any more: nothing to wait for */
-    }
-    return si.si_pid == pid;
-}
-
-/* Wait for the tool, polling cancelled.  Every way out kills what is left
- * of the group and reaps the tool.  0 with its wait status, or -1 when it
- * was reaped elsewhere (status unknown).  *was_cancelled: cancelled asked
- * to stop. */
-static int wait_tool(pid_t pid, cg_guest_cancel_fn cancelled, void *arg, int *status,
-                     int *was_cancelled)
-{
-    pid_t r;
-
-    *was_cancelled = 0;
-    while (!exited(pid)) {
-        if (cancelled && cancelled(arg)) {
-            *was_cancelled = 1;
-            kill(-pid, SIGTERM);
-            for (int ms = 0; ms < TERM_GRACE_MS && !exited(pid); ms += 50)
-                sleep_ms(50);
-            break;
-        }
-        sleep_ms(POLL_MS);
-    }
-    /* the tool's qemu and recovery process, or a tool that ignored SIGTERM */
-    kill(-pid, SIGKILL);
-    while ((r = waitpid(pid, status, 0)) < 0 && errno == EINTR)
-        ;
-    /* its orphans (qemu) hold the disk's lock until they are gone: wait for
-     * init to reap them (bounded: a lazy init keeps zombies a while) */
-    for (int ms = 0; ms < GONE_WAIT_MS && kill(-pid, 0) == 0; ms += 20)
-        sleep_ms(20);
-    return r == pid ? 0 : -1;
-}
-
 int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, int log_fd,
                   cg_guest_cancel_fn cancelled, void *arg, cg_error *err)
 {
     cg_os_info found;
+    cg_tool_spec run = {.package = "guestfs-tools", .log_fd = log_fd, .cancelled = cancelled,
+                        .arg = arg};
     char **argv = NULL;
-    char last[256];
-    off_t log_start;
-    pid_t pid;
-    int status, was_cancelled, rc = -1;
+    int rc = -1;
 
     if (check_disks(disks, err) < 0)
         goto cleanup;
@@ -535,77 +355,16 @@ int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, int log_fd,
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
-    log_start = log_size(log_fd);
-    if ((pid = spawn_tool(argv, log_fd, err)) < 0)
+    run.argv = argv;
+    if (cg_tool_run(&run, err) < 0)
         goto cleanup;
-    if (wait_tool(pid, cancelled, arg, &status, &was_cancelled) < 0 && !was_cancelled) {
-        cg_error_set(err, CG_ERR_INTERNAL, "%s: its exit status was lost", SYSPREP);
-        goto cleanup;
-    }
-    if (was_cancelled) {
-        cg_error_set(err, CG_ERR_STATE, "cancelled");
-        goto cleanup;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        log_error_line(log_fd, log_start, last, sizeof last);
-        if (WIFSIGNALED(status))
-            cg_error_set(err, CG_ERR_INTERNAL, "%s killed by signal %d%s%s", SYSPREP,
-                         WTERMSIG(status), last[0] ? ": " : "", last);
-        else
-            cg_error_set(err, CG_ERR_INTERNAL, "%s failed (exit %d)%s%s", SYSPREP,
-                         WEXITSTATUS(status), last[0] ? ": " : "", last);
-        goto cleanup;
-    }
     rc = 0;
 cleanup:
     free(argv);
     return rc;
 }
 
-/* The whole command line of pid (NULs turned into spaces), or "". */
-static void cmdline_of(const char *pid, char *buf, size_t len)
-{
-    char path[64];
-    ssize_t n = 0, i;
-    int fd;
-
-    snprintf(path, sizeof(path), "/proc/%.20s/cmdline", pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-        n = read(fd, buf, len - 1);
-        close(fd);
-    }
-    if (n < 0)
-        n = 0;
-    for (i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    buf[n] = '\0';
-}
-
 int cg_guest_kill_leftovers(const char *match)
 {
-    char line[8192];
-    struct dirent *de;
-    DIR *d;
-    pid_t pgid;
-    int killed = 0;
-
-    if (!match || !*match || !(d = opendir("/proc")))
-        return 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[strspn(de->d_name, "0123456789")] != '\0')
-            continue;
-        cmdline_of(de->d_name, line, sizeof(line));
-        if (!strstr(line, "virt-sysprep") || !strstr(line, match))
-            continue;
-        /* Its own group (see cg_guest_seal): the appliance goes with it. */
-        pgid = getpgid((pid_t)atoi(de->d_name));
-        if (pgid > 1 && pgid != getpgrp() && kill(-pgid, SIGKILL) == 0) {
-            cg_warn("killed virt-sysprep (pid %s) left over from an interrupted job on %s",
-                    de->d_name, match);
-            killed++;
-        }
-    }
-    closedir(d);
-    return killed;
+    return cg_tool_kill_leftovers(SYSPREP, match);
 }

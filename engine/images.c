@@ -20,6 +20,7 @@
 #include "guest.h"
 #include "import_source.h"
 #include "snapshots.h"
+#include "v2v_import.h"
 
 #define MB (1024.0 * 1024.0)
 /* Bytes per send to libvirt's upload stream (disk_writer.h says why): one
@@ -257,8 +258,8 @@ static int seal(const cg_core *c, const char *job_id, const char *image_id, cons
 
 /* The steps after a template's disk exists: inspect (a failure is only
  * logged: an image libguestfs cannot read may still boot), seal, publish. */
-static int finish_template(const cg_core *c, const char *job_id, const char *image_id,
-                           int sealing, int pct, cg_error *err)
+int cg_image_finish(const cg_core *c, const char *job_id, const char *image_id, int sealing,
+                    int pct, cg_error *err)
 {
     cg_os_info os;
     cg_error ierr = {0};
@@ -286,7 +287,7 @@ static int finish_template(const cg_core *c, const char *job_id, const char *ima
 }
 
 /* Remove a pending image and its disks (a failed or cancelled job). */
-static void drop_image(const cg_core *c, const char *job_id, const char *image_id)
+void cg_image_drop(const cg_core *c, const char *job_id, const char *image_id)
 {
     cg_error e = {0};
 
@@ -326,8 +327,8 @@ static int run_import(cg_jobs *jobs, const char *job_id, void *arg, cg_error *er
     cg_job_set_undo(jobs, job_id, undo);
     cg_job_set_target(jobs, job_id, ij->image_id, NULL);
     if (transfer(c, job_id, ij, ij->image_id, 80, NULL, 0, err) < 0 ||
-        finish_template(c, job_id, ij->image_id, ij->seal, 82, err) < 0) {
-        drop_image(c, job_id, ij->image_id);
+        cg_image_finish(c, job_id, ij->image_id, ij->seal, 82, err) < 0) {
+        cg_image_drop(c, job_id, ij->image_id);
         return -1;
     }
     return 0;
@@ -338,6 +339,8 @@ int cg_import_submit(const cg_core *c, const cg_import_spec *spec, cg_job *out, 
     cg_job_opts o = {.can_cancel_running = 1};
     import_job *ij;
 
+    if (spec->format && cg_v2v_import_format(spec->format))
+        return cg_v2v_import_submit(c, spec, out, err);
     if (spec->format && strcmp(spec->format, "qcow2") && strcmp(spec->format, "raw")) {
         cg_error_set(err, CG_ERR_INVALID, "format '%.32s' is not qcow2 or raw", spec->format);
         return -1;
@@ -397,9 +400,9 @@ static int run_capture(cg_jobs *jobs, const char *job_id, void *arg, cg_error *e
     cg_job_progress(jobs, job_id, 5, "copying the disk");
     cg_job_log(jobs, job_id, "copying the disk of %s into %s", cj->instance_id, cj->image_id);
     if (CG_DRV_CALL(c->driver, c->drv, image_capture, err, &spec, &img) < 0 ||
-        finish_template(c, job_id, cj->image_id, cj->seal, 70, err) < 0) {
+        cg_image_finish(c, job_id, cj->image_id, cj->seal, 70, err) < 0) {
         cg_image_release(&img);
-        drop_image(c, job_id, cj->image_id);
+        cg_image_drop(c, job_id, cj->image_id);
         return -1;
     }
     cg_image_release(&img);
@@ -459,7 +462,7 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
 cleanup:
     if (ret < 0) {
         free(cj);
-        drop_image(c, job_id, img->id);
+        cg_image_drop(c, job_id, img->id);
         cg_image_release(img);
     }
     return ret;
@@ -477,7 +480,8 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
         /* A seal the crash interrupted may still be running on the disk. */
         if (cg_guest_kill_leftovers(id) > 0)
             usleep(500 * 1000);
-        drop_image(c, job->id, id);
+        cg_v2v_import_recover(undo); /* a conversion's process group and directory */
+        cg_image_drop(c, job->id, id);
     }
 }
 
@@ -549,7 +553,7 @@ int cg_core_recover(const cg_core *c, cg_error *err)
         cg_warn("image %s was left pending by job %s: removing it", il.v[i].id,
                 il.v[i].job_id[0] ? il.v[i].job_id : "(none)");
         cg_guest_kill_leftovers(il.v[i].id);
-        drop_image(c, il.v[i].job_id, il.v[i].id);
+        cg_image_drop(c, il.v[i].job_id, il.v[i].id);
         total++;
     }
     cg_image_list_release(&il);

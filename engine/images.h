@@ -66,6 +66,14 @@ int cg_capture_submit(const cg_core *core, const cg_capture_spec *spec, cg_image
 int cg_image_inspect(const cg_core *core, const char *image_id, cg_os_info *out,
                      cg_error *err);
 
+/* The steps after a pending template's disk exists: inspect, seal when
+ * asked, publish (progress from pct).  0 or -1 (the caller drops the image). */
+int cg_image_finish(const cg_core *core, const char *job_id, const char *image_id, int sealing,
+                    int pct, cg_error *err);
+
+/* Remove a pending image and its disks (a failed or cancelled job). */
+void cg_image_drop(const cg_core *core, const char *job_id, const char *image_id);
+
 /* Are all zones reachable (waiting up to wait_sec)?  Rolling back deletes
  * volumes in every zone: at start-up the connections come up on their own
  * threads.  1 or 0. */

@@ -113,6 +113,7 @@ int cg_config_defaults(cg_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->listen_port = 8773;
     cfg->workers = 8;
+    cfg->v2v_parallel = 1;
     cfg->queue_max = 256;
     cfg->max_body = 1024 * 1024;
     cfg->max_headers = 64 * 1024;
@@ -275,6 +276,7 @@ static int gateway_number(parse_state *ps, cg_config *cfg, const char *key, cons
          0},
         {"max_params", 1, 1000000, offsetof(cg_config, max_params), 0},
         {"job_threads", 1, 64, offsetof(cg_config, job_threads), 0},
+        {"v2v_parallel", 1, 64, offsetof(cg_config, v2v_parallel), 0},
         {"max_queued_body", 1024 * 1024, 4096UL * 1024 * 1024, offsetof(cg_config, max_queued_body),
          1},
     };

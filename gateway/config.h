@@ -52,6 +52,7 @@ typedef struct cg_config {
      * file:// imports may read (comma-separated absolute paths). */
     unsigned job_threads;
     char *import_dirs;
+    unsigned v2v_parallel;      /* virt-v2v conversions at once (others wait); 1 */
 
     /* [libvirt] */
     char *domain_type;          /* "kvm", "qemu" or "test" */

@@ -71,7 +71,7 @@ PACKAGES=(
   awscli python3-boto3 python3-botocore python3-pytest python3-requests openssl openssh-client
   wrk xorriso libxml2-utils
   mmdebstrap libguestfs-tools python3-yaml   # cloud-init test image; YAML checks
-  virt-v2v                    # engine/v2v.c: foreign VM conversion (issue 12)
+  virt-v2v nbdkit libnbd-bin  # engine/v2v.c: foreign VM conversion (virt-v2v needs nbdkit)
   ansible                     # amazon.aws playbook tests (Debian ships the collection)
 )
 # A real Glance and Keystone for tests/integration/test_glance.py

@@ -298,6 +298,7 @@ const cg_driver lv_driver = {
     .disk_sink_finish = lv_disk_sink_finish,
     .disk_sink_abort = lv_disk_sink_abort,
     .image_disk_paths = lv_image_disk_paths,
+    .pool_local_dir = lv_pool_local_dir,
     .image_set_os = lv_image_set_os,
     .image_publish = lv_image_publish,
     .image_discard = lv_image_discard,

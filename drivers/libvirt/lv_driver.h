@@ -177,6 +177,7 @@ int lv_disk_sink_finish(cg_drv *drv, cg_disk_sink *s, char *out_volume_id, size_
                         cg_error *err);
 void lv_disk_sink_abort(cg_drv *drv, cg_disk_sink *s);
 int lv_image_disk_paths(cg_drv *drv, const char *image_id, cg_disk_paths *out, cg_error *err);
+int lv_pool_local_dir(cg_drv *drv, char *out, size_t len, cg_error *err);
 int lv_image_set_os(cg_drv *drv, const char *image_id, const cg_os_info *os, cg_error *err);
 int lv_image_publish(cg_drv *drv, const char *image_id, cg_error *err);
 

@@ -8,7 +8,8 @@
  *   FAILED/CANCELLED -> "deleted" with the reason in StatusMessage.
  * The one DiskContainer's Url is glance://PROVIDER/IMAGE_ID, http(s)://...
  * or file:///path (under import_dirs); Format qcow2 or raw (optional: the
- * bytes tell).  Description, LicenseType, Platform and Architecture are
+ * bytes tell), or ova, vmdk, vhdx: converted by virt-v2v (file:// or
+ * http(s):// only), with the conversion's stage in StatusMessage.  Description, LicenseType, Platform and Architecture are
  * accepted; the image's OS comes from inspection.  A TagSpecification of
  * ResourceType import-image-task tags the image made; cloudgate:seal=true
  * in it seals the image (virt-sysprep) before it becomes available.
@@ -129,27 +130,29 @@ char *ec2_xml_cancel_import_task(const char *request_id, const char *id, size_t 
     return ec2_xml_finish(x, len);
 }
 
-/* Format, case-insensitive as AWS takes it ("RAW", "qcow2"): into fmt. */
+/* Format, case-insensitive as AWS takes it ("RAW", "qcow2", "OVA"): into
+ * fmt.  ova, vmdk and vhdx go through virt-v2v (engine/v2v_import.h). */
 static int disk_format(ec2_call *c, char *fmt, size_t len)
 {
+    static const char *const known[] = {"qcow2", "raw", "ova", "vmdk", "vhdx", NULL};
     const char *f = ec2_params_get(c->params, "DiskContainer.1.Format");
 
     fmt[0] = '\0';
     if (!f)
         return 0;
-    if (strcasecmp(f, "qcow2") == 0 || strcasecmp(f, "raw") == 0) {
-        snprintf(fmt, len, "%s", strcasecmp(f, "raw") == 0 ? "raw" : "qcow2");
-        return 0;
+    for (size_t i = 0; known[i]; i++) {
+        if (strcasecmp(f, known[i]) == 0) {
+            snprintf(fmt, len, "%s", known[i]);
+            return 0;
+        }
     }
-    if (strcasecmp(f, "vmdk") == 0 || strcasecmp(f, "vhd") == 0 || strcasecmp(f, "vhdx") == 0 ||
-        strcasecmp(f, "ova") == 0)
+    if (strcasecmp(f, "vhd") == 0)
         return ec2_fail(c, "InvalidParameterValue",
-                        "Format %.16s needs a conversion (virt-v2v), which this gateway does not "
-                        "do yet; import qcow2 or raw",
-                        f);
+                        "Format VHD is not converted here; convert it to VHDX, qcow2 or raw "
+                        "first (qemu-img convert)");
     return ec2_fail(c, "InvalidParameterValue",
                     "Value (%.32s) for parameter DiskContainer.1.Format is invalid. Supported "
-                    "formats: qcow2, raw.",
+                    "formats: qcow2, raw, ova, vmdk, vhdx.",
                     f);
 }
 

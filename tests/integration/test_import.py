@@ -205,8 +205,8 @@ def test_refused_at_once(ec2, url, why):
 def test_parameters_refused(ec2, files):
     _, p = files
     cases = [
-        ({"DiskContainers": [{"Format": "vmdk", "Url": "file://" + p["raw"]}]},
-         "InvalidParameterValue", "virt-v2v"),
+        ({"DiskContainers": [{"Format": "vhd", "Url": "file://" + p["raw"]}]},
+         "InvalidParameterValue", "VHDX"),
         ({"DiskContainers": [{"Format": "qcow2"}]}, "MissingParameter", "DiskContainer.1.Url"),
         ({"DiskContainers": [{"Url": "file://" + p["raw"]}, {"Url": "file://" + p["raw"]}]},
          "InvalidParameterValue", "one DiskContainer"),

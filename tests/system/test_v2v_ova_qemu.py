@@ -1,0 +1,288 @@
+"""ImportImage of an OVA through virt-v2v, on qemu:///system (TCG), with
+the aws CLI and boto3:
+
+    the Debian cloud image -> a streamOptimized VMDK (qemu-img convert -O
+    vmdk -o subformat=streamOptimized) + an OVF descriptor written here ->
+    tar = the OVA -> aws ec2 import-image --disk-containers Format=ova,
+    Url=file://... -> DescribeImportImageTasks: Progress rises through
+    intermediate values, StatusMessage says "converting disk 1/1" -> the
+    task completes with an AMI -> wait image-available -> RunInstances ->
+    the serial console shows the guest booted (login prompt or
+    cloud-init), on virtio disks.
+
+Then the same OVA converted by hand (virt-v2v -i ova ... -o local) for the
+timing ratio printed with -s.
+
+test_v2v_cancel_midway (CG_SLOW_V2V=1: another conversion of several
+minutes) cancels a conversion while virt-v2v runs: the task is deleted,
+no virt-v2v is left, no volume, no directory, no image.
+
+Conversions are slow under TCG: every wait is bounded and generous."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from cgharness import Gateway, wait_for
+from conftest import virsh
+
+POOL = "cloudgate"
+CONVERT_TIMEOUT = 2400
+BOOT_TIMEOUT = 900
+BOOTED_RE = re.compile(r"login: |Cloud-init v\. \S+ finished at")
+GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
+                   LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
+
+OVF = """<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
+  xmlns:vmw="http://www.vmware.com/schema/ovf">
+  <References><File ovf:href="{name}-disk1.vmdk" ovf:id="file1" ovf:size="{fsize}"/></References>
+  <DiskSection><Info>Virtual disks</Info>
+    <Disk ovf:capacity="{vsize}" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk1"
+      ovf:fileRef="file1"
+      ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+  </DiskSection>
+  <VirtualSystem ovf:id="{name}"><Info>A virtual machine</Info><Name>{name}</Name>
+    <OperatingSystemSection ovf:id="96" vmw:osType="debian10_64Guest"><Info>OS</Info>
+    </OperatingSystemSection>
+    <VirtualHardwareSection><Info>Virtual hardware</Info>
+      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
+        <vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
+        <rasd:ElementName>2 virtual CPU(s)</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
+        <rasd:ElementName>1024MB of memory</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>1024</rasd:VirtualQuantity></Item>
+      <Item><rasd:Address>0</rasd:Address><rasd:ElementName>SCSI Controller 0</rasd:ElementName>
+        <rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType>
+        <rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>Hard Disk 1</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID>
+        <rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"""
+
+
+def make_ova(src_qcow2, out_dir, name):
+    """An OVA as VMware exports it: the OVF first, then a streamOptimized VMDK."""
+    vmdk = os.path.join(out_dir, name + "-disk1.vmdk")
+    subprocess.run(["qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized",
+                    src_qcow2, vmdk], check=True, timeout=900)
+    info = subprocess.run(["qemu-img", "info", "--output=json", src_qcow2], check=True,
+                          capture_output=True, text=True).stdout
+    vsize = int(re.search(r'"virtual-size": (\d+)', info).group(1))
+    ovf = os.path.join(out_dir, name + ".ovf")
+    with open(ovf, "w") as f:
+        f.write(OVF.format(name=name, fsize=os.path.getsize(vmdk), vsize=vsize))
+    ova = os.path.join(out_dir, name + ".ova")
+    subprocess.run(["tar", "-C", out_dir, "-cf", ova, name + ".ovf", name + "-disk1.vmdk"],
+                   check=True, timeout=600)
+    os.unlink(vmdk)
+    os.unlink(ovf)
+    return ova
+
+
+def pool_dir():
+    xml = virsh("pool-dumpxml", POOL).stdout
+    return re.search(r"<path>([^<]+)</path>", xml).group(1)
+
+
+def pool_names():
+    virsh("pool-refresh", POOL, check=False)
+    return set(virsh("vol-list", "--pool", POOL).stdout.split())
+
+
+def leftovers():
+    """Our conversion directories in the pool's directory, and virt-v2v processes."""
+    dirs = [n for n in os.listdir(pool_dir()) if n.startswith(".cg-v2v-")]
+    procs = subprocess.run(["pgrep", "-f", "virt-v2v .*-os %s/.cg-v2v-" % pool_dir()],
+                           capture_output=True, text=True).stdout.split()
+    return dirs, procs
+
+
+@pytest.fixture(scope="module")
+def ova(cloud_image):
+    d = tempfile.mkdtemp(prefix="cg-v2v-ova-")
+    os.chmod(d, 0o755)
+    path = make_ova(cloud_image, d, "debvm")
+    yield d, path
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def v2vgw(ova):
+    d, _ = ova
+    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu",
+                 extra_gateway="import_dirs = %s\n" % d)
+    gw.launched, gw.images = [], []
+    gw.start()
+    try:
+        yield gw
+    finally:
+        if gw.launched and gw.proc and gw.proc.poll() is None:
+            gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
+        gw.stop()
+        for iid in gw.launched:
+            virsh("destroy", iid, check=False)
+            virsh("undefine", iid, "--nvram", check=False)
+            virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
+            virsh("vol-delete", "--pool", POOL, iid + "-seed.iso", check=False)
+        for ami in gw.images:
+            gw.admin("image-deregister", ami, check=False)
+            virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
+
+
+def task(ec2, tid):
+    return ec2.describe_import_image_tasks(ImportTaskIds=[tid])["ImportImageTasks"][0]
+
+
+def console(gw, iid):
+    r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
+               "--output", "text", check=False, timeout=60)
+    return r.stdout if r.returncode == 0 else ""
+
+
+def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
+    gw = v2vgw
+    ec2 = gw.client()
+    _, path = ova
+    images_before = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+
+    t0 = time.time()
+    out = gw.aws("import-image", "--description", "debian from an OVA",
+                 "--disk-containers", "Format=OVA,Url=file://" + path)
+    tid = out["ImportTaskId"]
+    assert out["Status"] == "active", out
+
+    seen, messages = [], set()
+
+    def done():
+        t = task(ec2, tid)
+        assert t["Status"] in ("active", "completed"), t
+        p = int(t.get("Progress", "100" if t["Status"] == "completed" else "0"))
+        if not seen or seen[-1] != p:
+            seen.append(p)
+        messages.add(t.get("StatusMessage", ""))
+        return t if t["Status"] == "completed" else None
+    t = wait_for("import task %s completed" % tid, done, CONVERT_TIMEOUT, 2)
+    t_gateway = time.time() - t0
+    print("progress seen: %s" % seen)
+    print("status messages: %s" % sorted(messages))
+    assert seen == sorted(seen), seen          # never backwards
+    middle = [p for p in seen if 0 < p < 100]
+    assert len(middle) >= 4, seen               # intermediate values, not 0 then 100
+    assert any(m.startswith("converting disk 1/1") for m in messages), messages
+    assert any("converting the guest" in m for m in messages), messages
+    ami = t["ImageId"]
+    gw.images.append(ami)
+    assert ami not in images_before
+    gw.aws("wait", "image-available", "--image-ids", ami, timeout=600)
+    img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+    assert img["State"] == "available" and img["Description"] == "debian from an OVA"
+    tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
+    # the OVF's 2 vCPUs and 1024 MB, read back from virt-v2v's XML
+    assert tags.get("cloudgate:source-vcpus") == "2", tags
+    assert tags.get("cloudgate:source-memory-mib") == "1024", tags
+    # nothing of the conversion is left next to the pool
+    assert leftovers() == ([], []), leftovers()
+    print("gateway conversion: %.0fs (import-image to completed)" % t_gateway)
+    # virt-v2v's whole output is kept in the task's job log
+    with open(os.path.join(gw.dir, "state", "jobs", tid + ".log"), errors="replace") as f:
+        log = f.read()
+    assert "Copying disk 1/1" in log and "Finishing off" in log, log[-3000:]
+
+    # --- it boots, on virtio disks
+    out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
+                 timeout=300)
+    iid = out["Instances"][0]["InstanceId"]
+    gw.launched.append(iid)
+    dom = virsh("dumpxml", iid).stdout
+    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
+    assert disks and all("bus='virtio'" in d for d in disks), dom
+    try:
+        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
+    except AssertionError:
+        print(console(gw, iid)[-4000:])
+        raise
+    print("console: %s" % BOOTED_RE.search(console(gw, iid)).group(0))
+    gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
+
+    # --- the same OVA by hand, for the ratio in the note
+    out_dir = tmp_path / "by-hand"
+    out_dir.mkdir()
+    t0 = time.time()
+    r = subprocess.run(["virt-v2v", "-i", "ova", path, "-o", "local", "-os", str(out_dir),
+                        "-of", "qcow2", "-on", "byhand"], env=GUESTFS_ENV,
+                       capture_output=True, text=True, timeout=CONVERT_TIMEOUT)
+    t_hand = time.time() - t0
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    print("virt-v2v by hand: %.0fs; gateway import (conversion + copy into the pool + "
+          "inspection + publish): %.0fs; ratio %.2f" % (t_hand, t_gateway, t_gateway / t_hand))
+
+
+@pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
+                    reason="another multi-minute conversion: set CG_SLOW_V2V=1")
+def test_v2v_cancel_midway(v2vgw, ova):
+    gw = v2vgw
+    ec2 = gw.client()
+    _, path = ova
+    names_before = pool_names()
+    images_before = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+
+    tid = ec2.import_image(DiskContainers=[{"Format": "ova", "Url": "file://" + path}])[
+        "ImportTaskId"]
+
+    def converting():
+        t = task(ec2, tid)
+        assert t["Status"] == "active", t
+        return "converting" in t.get("StatusMessage", "") and leftovers()[1]
+    wait_for("virt-v2v running for %s" % tid, converting, 900, 1)
+    time.sleep(10)  # inside the conversion (the appliance is up)
+    assert leftovers()[0], "no conversion directory while converting"
+    out = gw.aws("cancel-import-task", "--import-task-id", tid)
+    assert out["State"] == "deleting", out
+    wait_for("task %s deleted" % tid, lambda: task(ec2, tid)["Status"] == "deleted", 120, 1)
+    assert "cancel" in task(ec2, tid).get("StatusMessage", ""), task(ec2, tid)
+    wait_for("no conversion left", lambda: leftovers() == ([], []), 60, 1)
+    assert pool_names() == names_before
+    images = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+    assert images == images_before
+
+
+@pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
+                    reason="another multi-minute conversion: set CG_SLOW_V2V=1")
+def test_v2v_sigkill_recovery(v2vgw, ova):
+    """The daemon dies (SIGKILL) while virt-v2v runs: virt-v2v, in its own
+    process group, outlives it; the restart kills it and removes the
+    directory and the pending image."""
+    gw = v2vgw
+    ec2 = gw.client()
+    _, path = ova
+    names_before = pool_names()
+    images_before = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+    tid = ec2.import_image(DiskContainers=[{"Format": "ova", "Url": "file://" + path}])[
+        "ImportTaskId"]
+    wait_for("virt-v2v running for %s" % tid, lambda: leftovers()[1], 900, 1)
+    time.sleep(10)
+    gw.proc.send_signal(signal.SIGKILL)
+    gw.proc.wait(timeout=30)
+    assert leftovers()[1], "virt-v2v died with the daemon: nothing to recover"
+    gw.start(timeout=180)
+    wait_for("recovery removed the conversion", lambda: leftovers() == ([], []), 120, 1)
+    ec2 = gw.client()
+    assert task(ec2, tid)["Status"] == "deleted"
+    assert pool_names() == names_before
+    images = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
+    assert images == images_before
