@@ -58,7 +58,7 @@ static void usage(FILE *to)
             "      first), follow one to its end (exit 0 if it succeeded), or print its log\n"
             "  image-list\n"
             "      one line per image: id, name, state, volume, size, created, boot, display\n"
-            "  image-deregister AMI\n"
+            "  image-deregister AMI          (with the snapshot recorded for it)\n"
             "      forget an image (its uploaded volume goes unless instances use it)\n"
             "  image-set-display AMI headless|vnc|spice\n"
             "      change the display machines made from AMI get from now on\n"
@@ -185,16 +185,42 @@ static int cmd_list(const cg_driver *d, cg_drv *drv)
     return EXIT_SUCCESS;
 }
 
+/* The snapshot recorded for image id when it was published (its disk is
+ * the image's own volume), into snap; "" when none. */
+static void own_snapshot(const cg_driver *d, cg_drv *drv, const char *id, char *snap,
+                         size_t len)
+{
+    cg_image_list l = {0};
+    cg_error err = {0};
+    size_t i, n = strlen(id);
+
+    snap[0] = '\0';
+    if (CG_DRV_CALL(d, drv, image_list, &err, &l) < 0)
+        return;
+    for (i = 0; i < l.n; i++)
+        if (strcmp(l.v[i].id, id) == 0 && l.v[i].root_snapshot[0] && l.v[i].volume &&
+            strncmp(l.v[i].volume, id, n) == 0 && l.v[i].volume[n] == '.')
+            snprintf(snap, len, "%s", l.v[i].root_snapshot);
+    cg_image_list_release(&l);
+}
+
+/* Unlike EC2's DeregisterImage, which leaves the image's snapshot (and so
+ * its disk), the admin removes a template entirely: the snapshot recorded
+ * for it goes too.  One a user registered the image from stays. */
 static int cmd_deregister(const cg_driver *d, cg_drv *drv, int argc, char **argv)
 {
     cg_error err = {0};
+    char snap[24];
 
     if (argc != 2) {
         fprintf(stderr, "cloudgate-admin: image-deregister takes one image id\n");
         return EXIT_USAGE;
     }
+    own_snapshot(d, drv, argv[1], snap, sizeof(snap));
     if (CG_DRV_CALL(d, drv, image_deregister, &err, argv[1]) < 0)
         return fail("image-deregister", &err);
+    if (snap[0] && CG_DRV_CALL(d, drv, snapshot_delete, &err, snap, 0) < 0)
+        return fail("image-deregister: its snapshot", &err);
     return EXIT_SUCCESS;
 }
 

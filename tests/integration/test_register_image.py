@@ -262,3 +262,25 @@ def test_image_of_a_snapshot_launches_in_its_zone():
             assert inst["Placement"]["AvailabilityZone"] == "cloudgate-b"
     finally:
         assert g.stop() == 0, g.log_text()
+
+
+def test_admin_deregister_removes_the_recorded_snapshot_only(ec2, gw):
+    """cloudgate-admin image-deregister removes a template entirely (with
+    the snapshot recorded for it); a snapshot a user registered an image
+    from stays theirs."""
+    iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                            InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[iid], Force=True)
+    ami = ec2.create_image(InstanceId=iid, Name=name("adm"))["ImageId"]
+    ec2.get_waiter("image_available").wait(ImageIds=[ami], WaiterConfig=FAST)
+    recorded = image(ec2, ami)["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+    ec2.terminate_instances(InstanceIds=[iid])
+    gw.admin("image-deregister", ami)
+    fails(ec2.describe_snapshots, "InvalidSnapshot.NotFound", SnapshotIds=[recorded])
+
+    sid = root_snapshot(ec2, 1)
+    mine = register(ec2, sid)
+    gw.admin("image-deregister", mine)
+    fails(ec2.describe_images, "InvalidAMIID.NotFound", ImageIds=[mine])
+    assert snapshot(ec2, sid)["State"] == "completed"
+    ec2.delete_snapshot(SnapshotId=sid)
