@@ -46,9 +46,10 @@ POOL=${CG_POOL:-cloudgate}
 NETWORK=${CG_NETWORK:-cloudgate-isolated}
 SIZES=${CG_BENCH_SIZES:-100 1000}
 SECS=${CG_BENCH_SECS:-10}
-CONC=${CG_BENCH_CONC:-8}
+CONC=${CG_BENCH_CONC:-16}
 WRK_THREADS=${CG_BENCH_THREADS:-2}
 RUNS=${CG_BENCH_RUNS:-5}
+COUNT=${CG_BENCH_COUNT:-20}
 DEMO_DIR=${CG_BENCH_DEMO_DIR:-/var/cache/cloudgate-bench/demo-guest}
 PY=/usr/bin/python3          # Debian's boto3; a pyenv shim may shadow python3
 ZONE=cloudgate-a
@@ -63,9 +64,17 @@ calc() { awk "BEGIN { printf \"%.6f\", $* }"; }  # calc EXPR (awk: no bc needed)
 # ---------------------------------------------------------------- state for cleanup
 WORK=
 GW_PID=
+ANCHOR_PID=
 IMAGE_ID=
 IMAGE_VOL=
 RUN_TAG=bench-$(date +%s)-$$
+
+stop_anchor() {
+  [ -n "$ANCHOR_PID" ] || return 0
+  kill -TERM "$ANCHOR_PID" 2>/dev/null || true
+  wait "$ANCHOR_PID" 2>/dev/null || true
+  ANCHOR_PID=
+}
 
 stop_gateway() {
   [ -n "$GW_PID" ] || return 0
@@ -103,9 +112,12 @@ remove_instance() { # id: what a RunInstances made
     V destroy "$id" >/dev/null 2>&1 || true
     V undefine "$id" --nvram >/dev/null 2>&1 || V undefine "$id" >/dev/null 2>&1 || true
   fi
-  if V vol-info --pool "$POOL" "$id.qcow2" >/dev/null 2>&1; then
-    V vol-delete --pool "$POOL" "$id.qcow2" >/dev/null 2>&1 || true
-  fi
+  local vol
+  for vol in "$id.qcow2" "$id-seed.iso"; do
+    if V vol-info --pool "$POOL" "$vol" >/dev/null 2>&1; then
+      V vol-delete --pool "$POOL" "$vol" >/dev/null 2>&1 || true
+    fi
+  done
 }
 
 cleanup() {
@@ -113,6 +125,7 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   [ -n "$WORK" ] || exit "$rc"
+  stop_anchor
   stop_gateway
   if [ -s "$WORK/run_ids" ]; then
     while read -r id; do remove_instance "$id"; done <"$WORK/run_ids"
@@ -164,14 +177,17 @@ cleanup() {
   fi
   if [ -s "$WORK/run_ids" ]; then
     while read -r id; do
-      if V vol-info --pool "$POOL" "$id.qcow2" >/dev/null 2>&1; then
-        log "LEFT BEHIND: volume $id.qcow2"
-        left=1
-      fi
+      for vol in "$id.qcow2" "$id-seed.iso"; do
+        if V vol-info --pool "$POOL" "$vol" >/dev/null 2>&1; then
+          log "LEFT BEHIND: volume $vol"
+          left=1
+        fi
+      done
     done <"$WORK/run_ids"
   fi
   if [ $left = 0 ]; then
-    log "cleanup verified with virsh: no domain or volume of this run is left"
+    log "cleanup verified with virsh: no domain or volume of this run is left" \
+      "($(sort -u "$WORK"/ids "$WORK"/run_ids "$WORK"/virsh_names 2>/dev/null | grep -c .) domains checked by id/name)"
     rm -rf "$WORK"
   else
     log "cleanup incomplete; kept $WORK for inspection"
@@ -185,10 +201,11 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- checks
 [ "$(id -u)" -eq 0 ] || die "run as root (qemu:///system)"
-for t in gcc pkg-config wrk virsh qemu-img; do
+for t in gcc pkg-config wrk virsh qemu-img awk; do
   command -v "$t" >/dev/null || die "$t missing"
 done
 [ -x "$PY" ] || die "$PY missing"
+[[ $COUNT =~ ^[0-9]+$ ]] || die "CG_BENCH_COUNT must be a count (0 skips)"
 if [ ! -x "$DAEMON" ] || [ ! -x "$ADMIN" ]; then
   die "no cloudgated/cloudgate-admin in $BUILD (set CG_BUILDDIR)"
 fi
@@ -215,6 +232,9 @@ for prog in bench_domains raw_enum; do
     "$TOP/gateway/error.c" $(pkg-config --cflags --libs libvirt libxml-2.0) \
     -o "$WORK/bin/$prog"
 done
+# shellcheck disable=SC2046
+gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE "$TOP/bench/http_anchor.c" \
+  $(pkg-config --cflags --libs libevent) -o "$WORK/bin/http_anchor"
 log "helpers built in $WORK/bin"
 
 "$TOP/scripts/build-demo-guest.sh" "$DEMO_DIR" >&2
@@ -281,6 +301,48 @@ NRUN_BEFORE=$(V list --state-running --name | grep -c . || true)
 } >"$WORK/env.txt"
 cat "$WORK/env.txt" >&2
 
+rss_of_gateway() { # prints rss_kb= and hwm_kb= of the running cloudgated
+  awk '/^VmRSS:/ {print "rss_kb=" $2} /^VmHWM:/ {print "hwm_kb=" $2}' "/proc/$GW_PID/status"
+}
+
+check_wrk() { # FILE LABEL: requests made, no non-2xx, no socket errors
+  local e
+  [ "$(kv "$1" requests)" -gt 0 ] || die "$2 made no requests"
+  for e in err_status err_connect err_read err_write err_timeout; do
+    [ "$(kv "$1" "$e")" = 0 ] || { cat "$1" >&2; die "$2: $e"; }
+  done
+}
+
+# ---------------------------------------------------------------- no instances
+# The gateway with none of this run's domains: its RSS (the anchor of the
+# RSS figure) and DescribeRegions req/s against http_anchor, an evhttp
+# server that answers the same bytes from its event loop and does nothing
+# else (what the HTTP stack alone can do on this machine).
+: >"$WORK/none"
+start_gateway >"$WORK/start_s.0"
+"$PY" "$TOP/bench/bench.py" count "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/none" >"$WORK/count0.txt"
+rss_of_gateway >"$WORK/rss0.txt"
+log "N=0: cloudgated listening after $(cat "$WORK/start_s.0") s, lists $(kv "$WORK/count0.txt" listed)" \
+  "instances (not ours), VmRSS $(kv "$WORK/rss0.txt" rss_kb) kB"
+"$PY" "$TOP/bench/bench.py" fetch "$ENDPOINT" "$KEY_ID" "$SECRET" DescribeRegions "$WORK/regions.xml" >/dev/null
+"$PY" "$TOP/bench/bench.py" sign "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/regions.lua" keep DescribeRegions
+APORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$WORK/bin/http_anchor" "$APORT" "$WORK/regions.xml" >"$WORK/anchor.out" 2>&1 &
+ANCHOR_PID=$!
+for ((i = 0; i < 100; i++)); do
+  grep -q listening "$WORK/anchor.out" 2>/dev/null && break
+  kill -0 "$ANCHOR_PID" 2>/dev/null || die "http_anchor exited: $(cat "$WORK/anchor.out")"
+  sleep 0.05
+done
+log "DescribeRegions: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, gateway then http_anchor"
+wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/regions.lua" "$ENDPOINT/" >"$WORK/regions_gw.txt"
+wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/regions.lua" \
+  "http://127.0.0.1:$APORT/" >"$WORK/regions_anchor.txt"
+check_wrk "$WORK/regions_gw.txt" "DescribeRegions (gateway)"
+check_wrk "$WORK/regions_anchor.txt" "DescribeRegions (http_anchor)"
+stop_anchor
+stop_gateway
+
 # ---------------------------------------------------------------- DescribeInstances
 measure() { # N
   local n=$1 out=$WORK/m$1 repeat f
@@ -299,11 +361,11 @@ measure() { # N
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrkc_nc.txt"
   for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc; do
-    [ "$(kv "$out/$f.txt" requests)" -gt 0 ] || die "N=$n: $f made no requests"
-    for e in err_status err_connect err_read err_write err_timeout; do
-      [ "$(kv "$out/$f.txt" "$e")" = 0 ] || { cat "$out/$f.txt" >&2; die "N=$n: $f: $e"; }
-    done
+    check_wrk "$out/$f.txt" "N=$n: $f"
   done
+  # After the wrk runs: VmHWM includes building the largest responses.
+  rss_of_gateway >"$out/rss.txt"
+  log "N=$n: cloudgated VmRSS $(kv "$out/rss.txt" rss_kb) kB, VmHWM $(kv "$out/rss.txt" hwm_kb) kB"
 
   # About 5 s of sequential enumerations, 10 to 100 of them.
   repeat=$((5000 / n)); [ $repeat -ge 10 ] || repeat=10; [ $repeat -le 100 ] || repeat=100
@@ -342,11 +404,55 @@ log "undefined $(kv "$WORK/undefine.txt" undefined) benchmark domains in $(kv "$
 if [ "$RUNS" -gt 0 ]; then
   log "RunInstances vs virsh create, $RUNS rounds"
   "$PY" "$TOP/bench/bench.py" runcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$RUNS" \
-    "$URI" "$TEMPLATE" "$WORK" >"$WORK/runcmp.txt"
+    "$URI" "$TEMPLATE" "$WORK" "$POOL" >"$WORK/runcmp.txt"
+fi
+if [ "$COUNT" -gt 0 ]; then
+  log "run-instances --count $COUNT vs $COUNT sequential virsh creates"
+  "$PY" "$TOP/bench/bench.py" countcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$COUNT" \
+    "$URI" "$TEMPLATE" "$WORK" "$POOL" >"$WORK/countcmp.txt" ||
+    { cat "$WORK/countcmp.txt" >&2; die "run-instances --count $COUNT did not reach running"; }
 fi
 stop_gateway
 
 # ---------------------------------------------------------------- report
+# One row of the summary: figure, cloudgate, anchor, ratio, goal, met?
+# row LABEL CG ANCHOR GOAL_TEXT MET_EXPR (awk on c = cloudgate value; "" = no goal)
+row() {
+  local met=-
+  [ -z "$5" ] || met=$(awk -v c="$2" "BEGIN { print (($5) ? \"yes\" : \"NO\") }")
+  printf '%-44s %10s %10s %7s  %-18s %s\n' "$1" "$2" "$3" "$(calc "$2 / $3" | awk '{printf "%.2fx", $1}')" "$4" "$met"
+}
+
+summary() {
+  local small large r=$WORK/runcmp.txt c=$WORK/countcmp.txt
+  small=$(head -n 1 "$WORK/sizes_done"); large=$(tail -n 1 "$WORK/sizes_done")
+  echo "Summary (issue 14).  ratio = cloudgate / anchor: above 1 is slower for times and"
+  echo "bigger for memory; below 1 is fewer requests per second."
+  printf '%-44s %10s %10s %7s  %-18s %s\n' figure cloudgate anchor ratio goal met?
+  if [ -s "$r" ]; then
+    row "RunInstances response p50, ms (virsh create)" "$(kv "$r" run_p50_ms)" \
+      "$(kv "$r" virsh_create_p50_ms)" "< 50 ms" "c < 50"
+    row "RunInstances to running p50, ms (+domstate)" "$(kv "$r" run_up_p50_ms)" \
+      "$(kv "$r" create_up_p50_ms)" "(none given)" ""
+  fi
+  if [ -s "$c" ]; then
+    row "--count $(kv "$c" count) to all running, s (seq. creates)" "$(kv "$c" all_running_s)" \
+      "$(kv "$c" virsh_all_running_s)" "all $(kv "$c" count), 0 failed" "$(kv "$c" running) == $(kv "$c" count)"
+  fi
+  row "DescribeInstances p50 N=$large, ms (raw enum)" "$(kv "$WORK/m$large/wrk1_ka.txt" p50_ms)" \
+    "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "<= 2 ms" "c <= 2"
+  row "DescribeInstances N=$small c$CONC, req/s (raw/s)" "$(kv "$WORK/m$small/wrkc_ka.txt" req_s)" \
+    "$(kv "$WORK/m$small/rawc.txt" ops_s)" ">= 3000 req/s" "c >= 3000"
+  row "DescribeRegions c$CONC, req/s (http_anchor)" "$(kv "$WORK/regions_gw.txt" req_s)" \
+    "$(kv "$WORK/regions_anchor.txt" req_s)" ">= 15000 req/s" "c >= 15000"
+  row "VmRSS N=$large, MiB (VmRSS N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  row "VmHWM N=$large, MiB (VmHWM N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  echo "(N=0: the gateway before any of this run's domains exist; it listed $(kv "$WORK/count0.txt" listed) other instances."
+  echo " The issue's setting for --count is 100; this run used ${COUNT} (CG_BENCH_COUNT) on a $(nproc)-core machine shared with other work.)"
+}
+
 {
   echo "== cloudgate benchmark ($(kv "$WORK/env.txt" date))"
   sed -n 's/^\(host\|libvirt\|qemu\|other_domains\|loadavg\)=/\1: /p' "$WORK/env.txt"
@@ -384,6 +490,12 @@ stop_gateway
   done <"$WORK/sizes_done"
   echo "(resp_KiB: HTTP response size; start_s: cloudgated start until it accepts connections with N"
   echo " domains defined; define_s: defining the domains added for this N)"
+  echo
+  echo "DescribeRegions, wrk -t$WRK_THREADS -c$CONC ${SECS}s keep-alive: gateway $(kv "$WORK/regions_gw.txt" req_s) req/s" \
+    "(p50 $(kv "$WORK/regions_gw.txt" p50_ms) ms), http_anchor (evhttp, same $(wc -c <"$WORK/regions.xml")-byte body)" \
+    "$(kv "$WORK/regions_anchor.txt" req_s) req/s (p50 $(kv "$WORK/regions_anchor.txt" p50_ms) ms)"
+  echo "cloudgated memory: N=0 VmRSS $(kv "$WORK/rss0.txt" rss_kb) kB VmHWM $(kv "$WORK/rss0.txt" hwm_kb) kB;" \
+    "$(while read -r n; do printf 'N=%s VmRSS %s kB VmHWM %s kB; ' "$n" "$(kv "$WORK/m$n/rss.txt" rss_kb)" "$(kv "$WORK/m$n/rss.txt" hwm_kb)"; done <"$WORK/sizes_done")"
   for f in "$WORK"/events*.txt; do
     [ -e "$f" ] || continue
     n=${f##*/events}; n=${n%.txt}
@@ -398,8 +510,21 @@ stop_gateway
     echo "  qemu-img + create     $(kv "$r" overlay_create_p50_ms) ms   (qemu-img overlay alone $(kv "$r" overlay_p50_ms) ms)"
     echo "  ratio RunInstances / virsh create: $(kv "$r" ratio_run_create)   / (qemu-img + virsh create): $(kv "$r" ratio_run_overlay_create)"
     echo "  TerminateInstances    $(kv "$r" terminate_p50_ms) ms   virsh destroy $(kv "$r" virsh_destroy_p50_ms) ms"
+    echo "  to running: RunInstances + DescribeInstances polls $(kv "$r" run_up_p50_ms) ms (all: $(kv "$r" run_up_ms_all));"
+    echo "              virsh create + virsh domstate $(kv "$r" create_up_p50_ms) ms (all: $(kv "$r" create_up_ms_all)); ratio $(kv "$r" ratio_up)"
+  fi
+  if [ -s "$WORK/countcmp.txt" ]; then
+    c=$WORK/countcmp.txt
+    echo
+    echo "run-instances --count $(kv "$c" count) (one RunInstances, boto3) vs $(kv "$c" count) sequential virsh creates"
+    echo "  RunInstances response $(kv "$c" response_s) s, all $(kv "$c" running) of $(kv "$c" launched) running after $(kv "$c" all_running_s) s;" \
+      "TerminateInstances of all until terminated $(kv "$c" terminate_s) s ($(kv "$c" terminated) terminated)"
+    echo "  virsh create x$(kv "$c" count) $(kv "$c" virsh_creates_s) s, all running (virsh domstate) after $(kv "$c" virsh_all_running_s) s;" \
+      "qemu-img overlays beforehand $(kv "$c" virsh_overlays_s) s; virsh destroy x$(kv "$c" count) $(kv "$c" virsh_destroy_s) s"
   fi
   echo
-  echo "whole run: $((SECONDS - T0)) s"
+  summary
+  echo
+  echo "whole run: $((SECONDS - T0)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/report.txt"
 cat "$WORK/report.txt"
