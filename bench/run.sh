@@ -2,8 +2,8 @@
 # bench/run.sh — DescribeInstances and RunInstances benchmark of cloudgated
 # against the raw libvirt work it replaces.  See bench/README.md.
 #
-#  1. Builds its C helpers (bench_domains, raw_enum) into a temp dir, linked
-#     with the product's own domain XML code; builds the demo guest (cached);
+#  1. Builds its C helpers (bench_domains, raw_enum, http_anchor) into a temp
+#     dir, the first two linked with the product's own domain XML code; builds the demo guest (cached);
 #     registers it as a template with cloudgate-admin.
 #  2. For each N in CG_BENCH_SIZES: defines (never starts) persistent domains
 #     with cloudgate metadata up to N, has a private cloudgated list them,
@@ -13,15 +13,22 @@
 #     The first size is defined before the gateway starts; the growth to the
 #     next size happens while it runs (its event cache must pick it up), then
 #     the gateway is restarted to time a cold start at that size.
-#  3. Undefines them; CG_BENCH_RUNS rounds of RunInstances + Terminate
-#     (boto3) and of `virsh create` + destroy of the same domain XML.
-#  4. Prints a table.  An EXIT trap removes everything it made, by id/name,
+#     Before that, with none of its domains: the gateway's RSS (anchor of the
+#     RSS figure) and DescribeRegions req/s against http_anchor (a bare
+#     evhttp server answering the same bytes).  RSS again at each N.
+#  3. Undefines them; CG_BENCH_RUNS rounds of RunInstances (response and
+#     time to running) + Terminate (boto3) and of `virsh create` (+ domstate
+#     until running) + destroy of the same domain XML; then one
+#     RunInstances --count CG_BENCH_COUNT to all running against as many
+#     sequential `virsh create`s.
+#  4. Prints the tables and a summary: figure, cloudgate, anchor, ratio,
+#     goal (issue 14), met?.  An EXIT trap removes everything it made, by id/name,
 #     even on failure, stops only the cloudgated it started (by PID), and
 #     checks with virsh that nothing is left.
 #
 # Needs root, libvirtd with pool CG_POOL and network CG_NETWORK
 # (scripts/setup-host.sh), a built cloudgated/cloudgate-admin, wrk, gcc,
-# pkg-config, libvirt-dev, libxml2-dev, python3-boto3.  Talks to 127.0.0.1 only.
+# pkg-config, libvirt-dev, libxml2-dev, libevent-dev, python3-boto3.  Talks to 127.0.0.1 only.
 #
 # Environment:
 #   CG_BUILDDIR       where cloudgated and cloudgate-admin are (default: repo top)
@@ -30,9 +37,11 @@
 #   CG_NETWORK        network                      (default cloudgate-isolated)
 #   CG_BENCH_SIZES    instance counts              (default "100 1000", ascending)
 #   CG_BENCH_SECS     seconds per wrk / raw throughput run (default 10)
-#   CG_BENCH_CONC     concurrent connections / raw threads (default 8)
+#   CG_BENCH_CONC     concurrent connections / raw threads (default 16)
 #   CG_BENCH_THREADS  wrk threads for the concurrent run   (default 2)
 #   CG_BENCH_RUNS     RunInstances / virsh create rounds   (default 5; 0 skips)
+#   CG_BENCH_COUNT    N of run-instances --count N         (default 20; 0 skips; issue: 100)
+#   CG_BENCH_MEM_OVERCOMMIT  the gateway's memory_overcommit (default 1.5)
 #   CG_BENCH_DEMO_DIR demo guest cache  (default /var/cache/cloudgate-bench/demo-guest)
 set -euo pipefail
 export LC_ALL=C
@@ -50,6 +59,7 @@ CONC=${CG_BENCH_CONC:-16}
 WRK_THREADS=${CG_BENCH_THREADS:-2}
 RUNS=${CG_BENCH_RUNS:-5}
 COUNT=${CG_BENCH_COUNT:-20}
+MEM_OVERCOMMIT=${CG_BENCH_MEM_OVERCOMMIT:-1.5}
 DEMO_DIR=${CG_BENCH_DEMO_DIR:-/var/cache/cloudgate-bench/demo-guest}
 PY=/usr/bin/python3          # Debian's boto3; a pyenv shim may shadow python3
 ZONE=cloudgate-a
@@ -257,6 +267,7 @@ domain_type = qemu
 storage_pool = $POOL
 network = $NETWORK
 stop_timeout = 5
+memory_overcommit = $MEM_OVERCOMMIT
 
 [zone $ZONE]
 uri = $URI
@@ -301,8 +312,9 @@ NRUN_BEFORE=$(V list --state-running --name | grep -c . || true)
 } >"$WORK/env.txt"
 cat "$WORK/env.txt" >&2
 
-rss_of_gateway() { # prints rss_kb= and hwm_kb= of the running cloudgated
-  awk '/^VmRSS:/ {print "rss_kb=" $2} /^VmHWM:/ {print "hwm_kb=" $2}' "/proc/$GW_PID/status"
+rss_of_gateway() { # prints rss_kb= hwm_kb= anon_kb= file_kb= of the running cloudgated
+  awk '/^VmRSS:/ {print "rss_kb=" $2} /^VmHWM:/ {print "hwm_kb=" $2}
+       /^RssAnon:/ {print "anon_kb=" $2} /^RssFile:/ {print "file_kb=" $2}' "/proc/$GW_PID/status"
 }
 
 check_wrk() { # FILE LABEL: requests made, no non-2xx, no socket errors
@@ -395,6 +407,7 @@ for n in $SIZES; do
     start_gateway >"$WORK/start_s.$n"
     log "N=$n: cloudgated restarted, listening after $(cat "$WORK/start_s.$n") s"
   fi
+  rss_of_gateway >"$WORK/rss_start.$n"
   measure "$n"
 done
 
@@ -449,8 +462,11 @@ summary() {
     "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
   row "VmHWM N=$large, MiB (VmHWM N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" \
     "$(calc "$(kv "$WORK/rss0.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  row "  of it RssAnon N=$large, MiB (N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" "(see VmRSS)" ""
   echo "(N=0: the gateway before any of this run's domains exist; it listed $(kv "$WORK/count0.txt" listed) other instances."
-  echo " The issue's setting for --count is 100; this run used ${COUNT} (CG_BENCH_COUNT) on a $(nproc)-core machine shared with other work.)"
+  echo " The issue's setting for --count is 100; this run used ${COUNT} (CG_BENCH_COUNT) on a $(nproc)-core machine shared with other work;"
+  echo " memory_overcommit = $MEM_OVERCOMMIT in the bench's gateway (CG_BENCH_MEM_OVERCOMMIT).)"
 }
 
 {
@@ -494,8 +510,17 @@ summary() {
   echo "DescribeRegions, wrk -t$WRK_THREADS -c$CONC ${SECS}s keep-alive: gateway $(kv "$WORK/regions_gw.txt" req_s) req/s" \
     "(p50 $(kv "$WORK/regions_gw.txt" p50_ms) ms), http_anchor (evhttp, same $(wc -c <"$WORK/regions.xml")-byte body)" \
     "$(kv "$WORK/regions_anchor.txt" req_s) req/s (p50 $(kv "$WORK/regions_anchor.txt" p50_ms) ms)"
-  echo "cloudgated memory: N=0 VmRSS $(kv "$WORK/rss0.txt" rss_kb) kB VmHWM $(kv "$WORK/rss0.txt" hwm_kb) kB;" \
-    "$(while read -r n; do printf 'N=%s VmRSS %s kB VmHWM %s kB; ' "$n" "$(kv "$WORK/m$n/rss.txt" rss_kb)" "$(kv "$WORK/m$n/rss.txt" hwm_kb)"; done <"$WORK/sizes_done")"
+  echo
+  echo "cloudgated memory, kB (start = after the initial sync, before any request; after = after the wrk runs):"
+  printf '%10s | %8s %8s %8s %8s\n' N VmRSS VmHWM RssAnon RssFile
+  printf '%10s | %8s %8s %8s %8s\n' "0" "$(kv "$WORK/rss0.txt" rss_kb)" "$(kv "$WORK/rss0.txt" hwm_kb)" \
+    "$(kv "$WORK/rss0.txt" anon_kb)" "$(kv "$WORK/rss0.txt" file_kb)"
+  while read -r n; do
+    for f in "$WORK/rss_start.$n:start" "$WORK/m$n/rss.txt:after"; do
+      printf '%10s | %8s %8s %8s %8s\n' "$n ${f##*:}" "$(kv "${f%:*}" rss_kb)" "$(kv "${f%:*}" hwm_kb)" \
+        "$(kv "${f%:*}" anon_kb)" "$(kv "${f%:*}" file_kb)"
+    done
+  done <"$WORK/sizes_done"
   for f in "$WORK"/events*.txt; do
     [ -e "$f" ] || continue
     n=${f##*/events}; n=${n%.txt}
