@@ -197,7 +197,7 @@ cleanup() {
   fi
   if [ $left = 0 ]; then
     log "cleanup verified with virsh: no domain or volume of this run is left" \
-      "($(sort -u "$WORK"/ids "$WORK"/run_ids "$WORK"/virsh_names 2>/dev/null | grep -c .) domains checked by id/name)"
+      "($(cat "$WORK"/ids "$WORK"/run_ids "$WORK"/virsh_names 2>/dev/null | sort -u | grep -c .) domains checked by id/name)"
     rm -rf "$WORK"
   else
     log "cleanup incomplete; kept $WORK for inspection"
