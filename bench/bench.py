@@ -1,22 +1,34 @@
 #!/usr/bin/python3
 """Client side of bench/run.sh (run with /usr/bin/python3: Debian's boto3).
 
-  bench.py sign ENDPOINT KEY SECRET OUT.lua [close]
-      A wrk script that POSTs one DescribeInstances, signed once with
-      botocore's SigV4Auth (the signature is valid for 15 minutes), and prints
-      key=value results (latency percentiles from wrk's histogram).  With
-      "close" it adds Connection: close (a new connection per request).
+  bench.py sign ENDPOINT KEY SECRET OUT.lua [close|keep] [ACTION]
+      A wrk script that POSTs one ACTION (default DescribeInstances, no
+      parameters), signed once with botocore's SigV4Auth (the signature is
+      valid for 15 minutes), and prints key=value results (latency
+      percentiles from wrk's histogram).  With "close" it adds
+      Connection: close (a new connection per request).
+  bench.py fetch ENDPOINT KEY SECRET ACTION OUT
+      The raw response body of one signed ACTION, into OUT (the body
+      http_anchor serves).
   bench.py count ENDPOINT KEY SECRET IDFILE [WAIT_SECS]
       DescribeInstances through boto3; fails unless every id in IDFILE is
       listed (polling up to WAIT_SECS for the event cache to catch up).
       Prints listed=, mine=, waited_s=.
-  bench.py runcmp ENDPOINT KEY SECRET IMAGE_ID K URI TEMPLATE_PATH WORKDIR
-      K rounds of: RunInstances (1 x t2.nano, timed until the response
-      returns) and TerminateInstances; then `virsh create` of the same domain
-      XML (the first instance's inactive XML with a new name, uuid, MAC,
-      console log and its own qcow2 overlay on TEMPLATE_PATH) and
-      `virsh destroy`.  Instance ids go to WORKDIR/run_ids and virsh domain
-      names to WORKDIR/virsh_names before they are made, for run.sh's cleanup.
+  bench.py runcmp ENDPOINT KEY SECRET IMAGE_ID K URI TEMPLATE_PATH WORKDIR [POOL]
+      K rounds of: RunInstances (1 x t2.nano), timed until the response
+      returns and until DescribeInstances says running (polled every 10 ms),
+      and TerminateInstances; then `virsh create` of the same domain XML (the
+      first instance's inactive XML with a new name, uuid, MAC, console log
+      and its own qcow2 overlay on TEMPLATE_PATH), timed until it returns and
+      until `virsh domstate` says running, and `virsh destroy`.
+  bench.py countcmp ENDPOINT KEY SECRET IMAGE_ID N URI TEMPLATE_PATH WORKDIR [POOL]
+      One RunInstances MinCount=MaxCount=N timed until all N are running
+      (DescribeInstances), TerminateInstances of all; then N sequential
+      `virsh create`s of the same XML timed until all N are running (virsh
+      domstate), and `virsh destroy` of each.  Fails unless all N ran.
+
+  Instance ids go to WORKDIR/run_ids and virsh domain names to
+  WORKDIR/virsh_names as soon as they are known, for run.sh's cleanup.
 """
 import os
 import secrets
@@ -25,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 
 import boto3
@@ -77,12 +90,18 @@ def lua_str(s):
     return '"%s"' % s
 
 
-def cmd_sign(endpoint, key, secret, out, close=""):
-    req = AWSRequest(method="POST", url=endpoint + "/", data=BODY,
+def signed(endpoint, key, secret, body):
+    req = AWSRequest(method="POST", url=endpoint + "/", data=body,
                      headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     SigV4Auth(Credentials(key, secret), "ec2", REGION).add_auth(req)
+    return req
+
+
+def cmd_sign(endpoint, key, secret, out, close="keep", action="DescribeInstances"):
+    body = BODY if action == "DescribeInstances" else "Action=%s&Version=2016-11-15" % action
+    req = signed(endpoint, key, secret, body)
     host = endpoint.split("://", 1)[1].rstrip("/")
-    lines = ['wrk.method = "POST"', "wrk.body = %s" % lua_str(BODY),
+    lines = ['wrk.method = "POST"', "wrk.body = %s" % lua_str(body),
              "wrk.headers[%s] = %s" % (lua_str("Host"), lua_str(host))]
     for name, value in req.headers.items():
         lines.append("wrk.headers[%s] = %s" % (lua_str(name), lua_str(value)))
@@ -90,9 +109,24 @@ def cmd_sign(endpoint, key, secret, out, close=""):
         # Unsigned header: a new connection per request (wrk reconnects).
         lines.append('wrk.headers["Connection"] = "close"')
     with open(out, "w") as f:
-        f.write("-- DescribeInstances signed by botocore SigV4Auth at %s\n"
-                % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        f.write("-- %s signed by botocore SigV4Auth at %s\n"
+                % (action, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
         f.write("\n".join(lines) + "\n" + WRK_DONE)
+
+
+def cmd_fetch(endpoint, key, secret, action, out):
+    """The raw response body of one signed ACTION (the anchor server's body)."""
+    req = signed(endpoint, key, secret, "Action=%s&Version=2016-11-15" % action)
+    http = urllib.request.Request(endpoint + "/", data=req.body.encode()
+                                  if isinstance(req.body, str) else req.body,
+                                  headers=dict(req.headers.items()), method="POST")
+    with urllib.request.urlopen(http, timeout=30) as r:
+        data = r.read()
+    if b"<regionInfo>" not in data and action == "DescribeRegions":
+        sys.exit("bench.py: DescribeRegions answered %r" % data[:200])
+    with open(out, "wb") as f:
+        f.write(data)
+    print("bytes=%d" % len(data))
 
 
 def cmd_count(endpoint, key, secret, idfile, wait=0.0):
@@ -147,33 +181,69 @@ def append_line(path, line):
         os.fsync(f.fileno())
 
 
-def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir):
+def wait_states(ec2, ids, want, timeout, interval=0.01):
+    """Polls DescribeInstances until every id is in state WANT (or gone past
+    it: terminated).  Returns (seconds, {id: state}) at the end."""
+    t0 = time.monotonic()
+    while True:
+        res = ec2.describe_instances(InstanceIds=list(ids))
+        states = {i["InstanceId"]: i["State"]["Name"]
+                  for r in res["Reservations"] for i in r["Instances"]}
+        done = all(states.get(i) in (want, "terminated") for i in ids)
+        if done or time.monotonic() - t0 >= timeout:
+            return time.monotonic() - t0, states
+        time.sleep(interval)
+
+
+def virsh_wait_running(uri, names, timeout):
+    """`virsh domstate` of each name until it says running; seconds taken."""
+    t0 = time.monotonic()
+    for name in names:
+        while virsh(uri, "domstate", name).stdout.strip() != "running":
+            if time.monotonic() - t0 >= timeout:
+                raise RuntimeError("%s not running after %d s" % (name, timeout))
+            time.sleep(0.01)
+    return time.monotonic() - t0
+
+
+def keep_seed(uri, pool, iid, workdir):
+    """The seed volume goes with the instance: keep a copy for the virsh side."""
+    seed = os.path.join(workdir, "seed.iso")
+    shutil.copy(virsh(uri, "vol-path", "--pool", pool, iid + "-seed.iso").stdout.strip(), seed)
+    return seed
+
+
+def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir, pool="cloudgate"):
     k = int(k)
     ec2 = client(endpoint, key, secret)
     run_ids = os.path.join(workdir, "run_ids")
     names = os.path.join(workdir, "virsh_names")
     run_ms, term_ms, create_ms, overlay_ms, destroy_ms = [], [], [], [], []
-    base_xml = None
+    run_up_ms, create_up_ms = [], []
+    base_xml = seed = None
     tag = secrets.token_hex(4)
     for i in range(k):
-        # -- RunInstances, until the response returns (the domain is started)
+        # -- RunInstances until the response returns, then until
+        # DescribeInstances says running (polled every 10 ms)
         t0 = time.monotonic()
         res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
                                 InstanceType="t2.nano")
         run_ms.append((time.monotonic() - t0) * 1000)
         iid = res["Instances"][0]["InstanceId"]
         append_line(run_ids, iid)
+        _, states = wait_states(ec2, [iid], "running", 300)
+        run_up_ms.append((time.monotonic() - t0) * 1000)
+        if states.get(iid) != "running":
+            sys.exit("bench.py: %s is %s, not running" % (iid, states.get(iid)))
         if base_xml is None:
             base_xml = virsh(uri, "dumpxml", "--inactive", iid).stdout
-            # The seed volume goes with the instance: keep a copy.
-            seed = os.path.join(workdir, "seed.iso")
-            shutil.copy(virsh(uri, "vol-path", "--pool", "cloudgate",
-                              iid + "-seed.iso").stdout.strip(), seed)
+            seed = keep_seed(uri, pool, iid, workdir)
         t0 = time.monotonic()
         ec2.terminate_instances(InstanceIds=[iid])
         term_ms.append((time.monotonic() - t0) * 1000)
 
-        # -- the same domain by hand: qemu-img overlay, then virsh create
+        # -- the same domain by hand: qemu-img overlay, then virsh create,
+        # then virsh domstate until running
         name = "cgbench-%s-%d" % (tag, i)
         disk = os.path.join(workdir, name + ".qcow2")
         path = os.path.join(workdir, name + ".xml")
@@ -187,29 +257,101 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir):
         t0 = time.monotonic()
         virsh(uri, "create", path)
         create_ms.append((time.monotonic() - t0) * 1000)
+        virsh_wait_running(uri, [name], 300)
+        create_up_ms.append((time.monotonic() - t0) * 1000)
         t0 = time.monotonic()
         virsh(uri, "destroy", name)
         destroy_ms.append((time.monotonic() - t0) * 1000)
-        print("round %d: RunInstances %.0f ms (%s), TerminateInstances %.0f ms; "
-              "qemu-img %.0f ms, virsh create %.0f ms, virsh destroy %.0f ms"
-              % (i + 1, run_ms[-1], iid, term_ms[-1], overlay_ms[-1], create_ms[-1],
-                 destroy_ms[-1]), file=sys.stderr)
+        print("round %d: RunInstances %.0f ms (%s), running after %.0f ms, TerminateInstances "
+              "%.0f ms; qemu-img %.0f ms, virsh create %.0f ms, running after %.0f ms, "
+              "virsh destroy %.0f ms"
+              % (i + 1, run_ms[-1], iid, run_up_ms[-1], term_ms[-1], overlay_ms[-1],
+                 create_ms[-1], create_up_ms[-1], destroy_ms[-1]), file=sys.stderr)
     med = statistics.median
     both = [a + b for a, b in zip(overlay_ms, create_ms)]
     print("runs=%d" % k)
     print("run_ms_all=%s" % ",".join("%.0f" % v for v in run_ms))
     print("create_ms_all=%s" % ",".join("%.0f" % v for v in create_ms))
+    print("run_up_ms_all=%s" % ",".join("%.0f" % v for v in run_up_ms))
+    print("create_up_ms_all=%s" % ",".join("%.0f" % v for v in create_up_ms))
     print("run_p50_ms=%.0f\nterminate_p50_ms=%.0f" % (med(run_ms), med(term_ms)))
+    print("run_up_p50_ms=%.0f\ncreate_up_p50_ms=%.0f" % (med(run_up_ms), med(create_up_ms)))
     print("virsh_create_p50_ms=%.0f\noverlay_p50_ms=%.0f\noverlay_create_p50_ms=%.0f"
           % (med(create_ms), med(overlay_ms), med(both)))
     print("virsh_destroy_p50_ms=%.0f" % med(destroy_ms))
     print("ratio_run_create=%.2f\nratio_run_overlay_create=%.2f"
           % (med(run_ms) / med(create_ms), med(run_ms) / med(both)))
+    print("ratio_up=%.2f" % (med(run_up_ms) / med(create_up_ms)))
+
+
+def cmd_countcmp(endpoint, key, secret, image_id, n, uri, template, workdir, pool="cloudgate"):
+    """One RunInstances MinCount=MaxCount=N until all N are running, against N
+    sequential `virsh create`s of the same domain XML until all N are running."""
+    n = int(n)
+    ec2 = client(endpoint, key, secret)
+    run_ids = os.path.join(workdir, "run_ids")
+    names_file = os.path.join(workdir, "virsh_names")
+    t0 = time.monotonic()
+    res = ec2.run_instances(ImageId=image_id, MinCount=n, MaxCount=n, InstanceType="t2.nano")
+    resp_s = time.monotonic() - t0
+    ids = [i["InstanceId"] for i in res["Instances"]]
+    for iid in ids:
+        append_line(run_ids, iid)
+    _, states = wait_states(ec2, ids, "running", 600, interval=0.05)
+    up_s = time.monotonic() - t0
+    running = sum(1 for i in ids if states.get(i) == "running")
+    print("count %d: response after %.1f s, %d running after %.1f s"
+          % (n, resp_s, running, up_s), file=sys.stderr)
+    base_xml = virsh(uri, "dumpxml", "--inactive", ids[0]).stdout
+    seed = keep_seed(uri, pool, ids[0], workdir)
+    t0 = time.monotonic()
+    ec2.terminate_instances(InstanceIds=ids)
+    _, after = wait_states(ec2, ids, "terminated", 600, interval=0.2)
+    term_s = time.monotonic() - t0
+    terminated = sum(1 for i in ids if after.get(i, "terminated") == "terminated")
+
+    # -- N sequential virsh creates of the same XML (own overlay each, made
+    # before the clock starts), then virsh domstate of each until running
+    tag = secrets.token_hex(4)
+    names = ["cgbench-%s-n%d" % (tag, i) for i in range(n)]
+    paths = []
+    t0 = time.monotonic()
+    for name in names:
+        append_line(names_file, name)
+        disk = os.path.join(workdir, name + ".qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                        template, disk], check=True, timeout=60)
+        path = os.path.join(workdir, name + ".xml")
+        with open(path, "w") as f:
+            f.write(clone_xml(base_xml, name, disk, os.path.join(workdir, name + ".log"), seed))
+        paths.append(path)
+    overlay_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    for path in paths:
+        virsh(uri, "create", path)
+    create_s = time.monotonic() - t0
+    virsh_wait_running(uri, names, 600)
+    virsh_up_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    for name in names:
+        virsh(uri, "destroy", name)
+    destroy_s = time.monotonic() - t0
+    print("count %d: virsh creates %.1f s, all running after %.1f s"
+          % (n, create_s, virsh_up_s), file=sys.stderr)
+    print("count=%d\nlaunched=%d\nrunning=%d\nterminated=%d" % (n, len(ids), running,
+                                                                 terminated))
+    print("response_s=%.2f\nall_running_s=%.2f\nterminate_s=%.2f" % (resp_s, up_s, term_s))
+    print("virsh_overlays_s=%.2f\nvirsh_creates_s=%.2f\nvirsh_all_running_s=%.2f\n"
+          "virsh_destroy_s=%.2f" % (overlay_s, create_s, virsh_up_s, destroy_s))
+    print("ratio_up=%.2f" % (up_s / virsh_up_s))
+    if running != n or len(ids) != n:
+        sys.exit("bench.py: %d of %d instances reached running" % (running, n))
 
 
 def main(argv):
-    cmds = {"sign": (cmd_sign, (4, 5)), "count": (cmd_count, (4, 5)),
-            "runcmp": (cmd_runcmp, 8)}
+    cmds = {"sign": (cmd_sign, (4, 5, 6)), "count": (cmd_count, (4, 5)),
+            "fetch": (cmd_fetch, 5), "runcmp": (cmd_runcmp, (8, 9)),
+            "countcmp": (cmd_countcmp, (8, 9))}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)
     fn, nargs = cmds[argv[1]]

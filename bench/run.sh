@@ -2,8 +2,8 @@
 # bench/run.sh — DescribeInstances and RunInstances benchmark of cloudgated
 # against the raw libvirt work it replaces.  See bench/README.md.
 #
-#  1. Builds its C helpers (bench_domains, raw_enum) into a temp dir, linked
-#     with the product's own domain XML code; builds the demo guest (cached);
+#  1. Builds its C helpers (bench_domains, raw_enum, http_anchor) into a temp
+#     dir, the first two linked with the product's own domain XML code; builds the demo guest (cached);
 #     registers it as a template with cloudgate-admin.
 #  2. For each N in CG_BENCH_SIZES: defines (never starts) persistent domains
 #     with cloudgate metadata up to N, has a private cloudgated list them,
@@ -13,15 +13,22 @@
 #     The first size is defined before the gateway starts; the growth to the
 #     next size happens while it runs (its event cache must pick it up), then
 #     the gateway is restarted to time a cold start at that size.
-#  3. Undefines them; CG_BENCH_RUNS rounds of RunInstances + Terminate
-#     (boto3) and of `virsh create` + destroy of the same domain XML.
-#  4. Prints a table.  An EXIT trap removes everything it made, by id/name,
+#     Before that, with none of its domains: the gateway's RSS (anchor of the
+#     RSS figure) and DescribeRegions req/s against http_anchor (a bare
+#     evhttp server answering the same bytes).  RSS again at each N.
+#  3. Undefines them; CG_BENCH_RUNS rounds of RunInstances (response and
+#     time to running) + Terminate (boto3) and of `virsh create` (+ domstate
+#     until running) + destroy of the same domain XML; then one
+#     RunInstances --count CG_BENCH_COUNT to all running against as many
+#     sequential `virsh create`s.
+#  4. Prints the tables and a summary: figure, cloudgate, anchor, ratio,
+#     goal (issue 14), met?.  An EXIT trap removes everything it made, by id/name,
 #     even on failure, stops only the cloudgated it started (by PID), and
 #     checks with virsh that nothing is left.
 #
 # Needs root, libvirtd with pool CG_POOL and network CG_NETWORK
 # (scripts/setup-host.sh), a built cloudgated/cloudgate-admin, wrk, gcc,
-# pkg-config, libvirt-dev, libxml2-dev, python3-boto3.  Talks to 127.0.0.1 only.
+# pkg-config, libvirt-dev, libxml2-dev, libevent-dev, python3-boto3.  Talks to 127.0.0.1 only.
 #
 # Environment:
 #   CG_BUILDDIR       where cloudgated and cloudgate-admin are (default: repo top)
@@ -30,9 +37,11 @@
 #   CG_NETWORK        network                      (default cloudgate-isolated)
 #   CG_BENCH_SIZES    instance counts              (default "100 1000", ascending)
 #   CG_BENCH_SECS     seconds per wrk / raw throughput run (default 10)
-#   CG_BENCH_CONC     concurrent connections / raw threads (default 8)
+#   CG_BENCH_CONC     concurrent connections / raw threads (default 16)
 #   CG_BENCH_THREADS  wrk threads for the concurrent run   (default 2)
 #   CG_BENCH_RUNS     RunInstances / virsh create rounds   (default 5; 0 skips)
+#   CG_BENCH_COUNT    N of run-instances --count N         (default 20; 0 skips; issue: 100)
+#   CG_BENCH_MEM_OVERCOMMIT  the gateway's memory_overcommit (default 1.5)
 #   CG_BENCH_DEMO_DIR demo guest cache  (default /var/cache/cloudgate-bench/demo-guest)
 set -euo pipefail
 export LC_ALL=C
@@ -46,9 +55,11 @@ POOL=${CG_POOL:-cloudgate}
 NETWORK=${CG_NETWORK:-cloudgate-isolated}
 SIZES=${CG_BENCH_SIZES:-100 1000}
 SECS=${CG_BENCH_SECS:-10}
-CONC=${CG_BENCH_CONC:-8}
+CONC=${CG_BENCH_CONC:-16}
 WRK_THREADS=${CG_BENCH_THREADS:-2}
 RUNS=${CG_BENCH_RUNS:-5}
+COUNT=${CG_BENCH_COUNT:-20}
+MEM_OVERCOMMIT=${CG_BENCH_MEM_OVERCOMMIT:-1.5}
 DEMO_DIR=${CG_BENCH_DEMO_DIR:-/var/cache/cloudgate-bench/demo-guest}
 PY=/usr/bin/python3          # Debian's boto3; a pyenv shim may shadow python3
 ZONE=cloudgate-a
@@ -63,9 +74,17 @@ calc() { awk "BEGIN { printf \"%.6f\", $* }"; }  # calc EXPR (awk: no bc needed)
 # ---------------------------------------------------------------- state for cleanup
 WORK=
 GW_PID=
+ANCHOR_PID=
 IMAGE_ID=
 IMAGE_VOL=
 RUN_TAG=bench-$(date +%s)-$$
+
+stop_anchor() {
+  [ -n "$ANCHOR_PID" ] || return 0
+  kill -TERM "$ANCHOR_PID" 2>/dev/null || true
+  wait "$ANCHOR_PID" 2>/dev/null || true
+  ANCHOR_PID=
+}
 
 stop_gateway() {
   [ -n "$GW_PID" ] || return 0
@@ -103,9 +122,12 @@ remove_instance() { # id: what a RunInstances made
     V destroy "$id" >/dev/null 2>&1 || true
     V undefine "$id" --nvram >/dev/null 2>&1 || V undefine "$id" >/dev/null 2>&1 || true
   fi
-  if V vol-info --pool "$POOL" "$id.qcow2" >/dev/null 2>&1; then
-    V vol-delete --pool "$POOL" "$id.qcow2" >/dev/null 2>&1 || true
-  fi
+  local vol
+  for vol in "$id.qcow2" "$id-seed.iso"; do
+    if V vol-info --pool "$POOL" "$vol" >/dev/null 2>&1; then
+      V vol-delete --pool "$POOL" "$vol" >/dev/null 2>&1 || true
+    fi
+  done
 }
 
 cleanup() {
@@ -113,6 +135,7 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   [ -n "$WORK" ] || exit "$rc"
+  stop_anchor
   stop_gateway
   if [ -s "$WORK/run_ids" ]; then
     while read -r id; do remove_instance "$id"; done <"$WORK/run_ids"
@@ -164,14 +187,17 @@ cleanup() {
   fi
   if [ -s "$WORK/run_ids" ]; then
     while read -r id; do
-      if V vol-info --pool "$POOL" "$id.qcow2" >/dev/null 2>&1; then
-        log "LEFT BEHIND: volume $id.qcow2"
-        left=1
-      fi
+      for vol in "$id.qcow2" "$id-seed.iso"; do
+        if V vol-info --pool "$POOL" "$vol" >/dev/null 2>&1; then
+          log "LEFT BEHIND: volume $vol"
+          left=1
+        fi
+      done
     done <"$WORK/run_ids"
   fi
   if [ $left = 0 ]; then
-    log "cleanup verified with virsh: no domain or volume of this run is left"
+    log "cleanup verified with virsh: no domain or volume of this run is left" \
+      "($(cat "$WORK"/ids "$WORK"/run_ids "$WORK"/virsh_names 2>/dev/null | sort -u | grep -c .) domains checked by id/name)"
     rm -rf "$WORK"
   else
     log "cleanup incomplete; kept $WORK for inspection"
@@ -185,10 +211,11 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- checks
 [ "$(id -u)" -eq 0 ] || die "run as root (qemu:///system)"
-for t in gcc pkg-config wrk virsh qemu-img; do
+for t in gcc pkg-config wrk virsh qemu-img awk; do
   command -v "$t" >/dev/null || die "$t missing"
 done
 [ -x "$PY" ] || die "$PY missing"
+[[ $COUNT =~ ^[0-9]+$ ]] || die "CG_BENCH_COUNT must be a count (0 skips)"
 if [ ! -x "$DAEMON" ] || [ ! -x "$ADMIN" ]; then
   die "no cloudgated/cloudgate-admin in $BUILD (set CG_BUILDDIR)"
 fi
@@ -215,6 +242,9 @@ for prog in bench_domains raw_enum; do
     "$TOP/gateway/error.c" $(pkg-config --cflags --libs libvirt libxml-2.0) \
     -o "$WORK/bin/$prog"
 done
+# shellcheck disable=SC2046
+gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE "$TOP/bench/http_anchor.c" \
+  $(pkg-config --cflags --libs libevent) -o "$WORK/bin/http_anchor"
 log "helpers built in $WORK/bin"
 
 "$TOP/scripts/build-demo-guest.sh" "$DEMO_DIR" >&2
@@ -237,6 +267,7 @@ domain_type = qemu
 storage_pool = $POOL
 network = $NETWORK
 stop_timeout = 5
+memory_overcommit = $MEM_OVERCOMMIT
 
 [zone $ZONE]
 uri = $URI
@@ -281,6 +312,49 @@ NRUN_BEFORE=$(V list --state-running --name | grep -c . || true)
 } >"$WORK/env.txt"
 cat "$WORK/env.txt" >&2
 
+rss_of_gateway() { # prints rss_kb= hwm_kb= anon_kb= file_kb= of the running cloudgated
+  awk '/^VmRSS:/ {print "rss_kb=" $2} /^VmHWM:/ {print "hwm_kb=" $2}
+       /^RssAnon:/ {print "anon_kb=" $2} /^RssFile:/ {print "file_kb=" $2}' "/proc/$GW_PID/status"
+}
+
+check_wrk() { # FILE LABEL: requests made, no non-2xx, no socket errors
+  local e
+  [ "$(kv "$1" requests)" -gt 0 ] || die "$2 made no requests"
+  for e in err_status err_connect err_read err_write err_timeout; do
+    [ "$(kv "$1" "$e")" = 0 ] || { cat "$1" >&2; die "$2: $e"; }
+  done
+}
+
+# ---------------------------------------------------------------- no instances
+# The gateway with none of this run's domains: its RSS (the anchor of the
+# RSS figure) and DescribeRegions req/s against http_anchor, an evhttp
+# server that answers the same bytes from its event loop and does nothing
+# else (what the HTTP stack alone can do on this machine).
+: >"$WORK/none"
+start_gateway >"$WORK/start_s.0"
+"$PY" "$TOP/bench/bench.py" count "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/none" >"$WORK/count0.txt"
+rss_of_gateway >"$WORK/rss0.txt"
+log "N=0: cloudgated listening after $(cat "$WORK/start_s.0") s, lists $(kv "$WORK/count0.txt" listed)" \
+  "instances (not ours), VmRSS $(kv "$WORK/rss0.txt" rss_kb) kB"
+"$PY" "$TOP/bench/bench.py" fetch "$ENDPOINT" "$KEY_ID" "$SECRET" DescribeRegions "$WORK/regions.xml" >/dev/null
+"$PY" "$TOP/bench/bench.py" sign "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/regions.lua" keep DescribeRegions
+APORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$WORK/bin/http_anchor" "$APORT" "$WORK/regions.xml" >"$WORK/anchor.out" 2>&1 &
+ANCHOR_PID=$!
+for ((i = 0; i < 100; i++)); do
+  grep -q listening "$WORK/anchor.out" 2>/dev/null && break
+  kill -0 "$ANCHOR_PID" 2>/dev/null || die "http_anchor exited: $(cat "$WORK/anchor.out")"
+  sleep 0.05
+done
+log "DescribeRegions: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, gateway then http_anchor"
+wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/regions.lua" "$ENDPOINT/" >"$WORK/regions_gw.txt"
+wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/regions.lua" \
+  "http://127.0.0.1:$APORT/" >"$WORK/regions_anchor.txt"
+check_wrk "$WORK/regions_gw.txt" "DescribeRegions (gateway)"
+check_wrk "$WORK/regions_anchor.txt" "DescribeRegions (http_anchor)"
+stop_anchor
+stop_gateway
+
 # ---------------------------------------------------------------- DescribeInstances
 measure() { # N
   local n=$1 out=$WORK/m$1 repeat f
@@ -299,11 +373,11 @@ measure() { # N
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrkc_nc.txt"
   for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc; do
-    [ "$(kv "$out/$f.txt" requests)" -gt 0 ] || die "N=$n: $f made no requests"
-    for e in err_status err_connect err_read err_write err_timeout; do
-      [ "$(kv "$out/$f.txt" "$e")" = 0 ] || { cat "$out/$f.txt" >&2; die "N=$n: $f: $e"; }
-    done
+    check_wrk "$out/$f.txt" "N=$n: $f"
   done
+  # After the wrk runs: VmHWM includes building the largest responses.
+  rss_of_gateway >"$out/rss.txt"
+  log "N=$n: cloudgated VmRSS $(kv "$out/rss.txt" rss_kb) kB, VmHWM $(kv "$out/rss.txt" hwm_kb) kB"
 
   # About 5 s of sequential enumerations, 10 to 100 of them.
   repeat=$((5000 / n)); [ $repeat -ge 10 ] || repeat=10; [ $repeat -le 100 ] || repeat=100
@@ -333,6 +407,7 @@ for n in $SIZES; do
     start_gateway >"$WORK/start_s.$n"
     log "N=$n: cloudgated restarted, listening after $(cat "$WORK/start_s.$n") s"
   fi
+  rss_of_gateway >"$WORK/rss_start.$n"
   measure "$n"
 done
 
@@ -342,11 +417,58 @@ log "undefined $(kv "$WORK/undefine.txt" undefined) benchmark domains in $(kv "$
 if [ "$RUNS" -gt 0 ]; then
   log "RunInstances vs virsh create, $RUNS rounds"
   "$PY" "$TOP/bench/bench.py" runcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$RUNS" \
-    "$URI" "$TEMPLATE" "$WORK" >"$WORK/runcmp.txt"
+    "$URI" "$TEMPLATE" "$WORK" "$POOL" >"$WORK/runcmp.txt"
+fi
+if [ "$COUNT" -gt 0 ]; then
+  log "run-instances --count $COUNT vs $COUNT sequential virsh creates"
+  "$PY" "$TOP/bench/bench.py" countcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$COUNT" \
+    "$URI" "$TEMPLATE" "$WORK" "$POOL" >"$WORK/countcmp.txt" ||
+    { cat "$WORK/countcmp.txt" >&2; die "run-instances --count $COUNT did not reach running"; }
 fi
 stop_gateway
 
 # ---------------------------------------------------------------- report
+# One row of the summary: figure, cloudgate, anchor, ratio, goal, met?
+# row LABEL CG ANCHOR GOAL_TEXT MET_EXPR (awk on c = cloudgate value; "" = no goal)
+row() {
+  local met=-
+  [ -z "$5" ] || met=$(awk -v c="$2" "BEGIN { print (($5) ? \"yes\" : \"NO\") }")
+  printf '%-44s %10s %10s %7s  %-18s %s\n' "$1" "$2" "$3" "$(calc "$2 / $3" | awk '{printf "%.2fx", $1}')" "$4" "$met"
+}
+
+summary() {
+  local small large r=$WORK/runcmp.txt c=$WORK/countcmp.txt
+  small=$(head -n 1 "$WORK/sizes_done"); large=$(tail -n 1 "$WORK/sizes_done")
+  echo "Summary (issue 14).  ratio = cloudgate / anchor: above 1 is slower for times and"
+  echo "bigger for memory; below 1 is fewer requests per second."
+  printf '%-44s %10s %10s %7s  %-18s %s\n' figure cloudgate anchor ratio goal met?
+  if [ -s "$r" ]; then
+    row "RunInstances response p50, ms (virsh create)" "$(kv "$r" run_p50_ms)" \
+      "$(kv "$r" virsh_create_p50_ms)" "< 50 ms" "c < 50"
+    row "RunInstances to running p50, ms (+domstate)" "$(kv "$r" run_up_p50_ms)" \
+      "$(kv "$r" create_up_p50_ms)" "(none given)" ""
+  fi
+  if [ -s "$c" ]; then
+    row "--count $(kv "$c" count) to all running, s (seq. creates)" "$(kv "$c" all_running_s)" \
+      "$(kv "$c" virsh_all_running_s)" "all $(kv "$c" count), 0 failed" "$(kv "$c" running) == $(kv "$c" count)"
+  fi
+  row "DescribeInstances p50 N=$large, ms (raw enum)" "$(kv "$WORK/m$large/wrk1_ka.txt" p50_ms)" \
+    "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "<= 2 ms" "c <= 2"
+  row "DescribeInstances N=$small c$CONC, req/s (raw/s)" "$(kv "$WORK/m$small/wrkc_ka.txt" req_s)" \
+    "$(kv "$WORK/m$small/rawc.txt" ops_s)" ">= 3000 req/s" "c >= 3000"
+  row "DescribeRegions c$CONC, req/s (http_anchor)" "$(kv "$WORK/regions_gw.txt" req_s)" \
+    "$(kv "$WORK/regions_anchor.txt" req_s)" ">= 15000 req/s" "c >= 15000"
+  row "VmRSS N=$large, MiB (VmRSS N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  row "VmHWM N=$large, MiB (VmHWM N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  row "  of it RssAnon N=$large, MiB (N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" "(see VmRSS)" ""
+  echo "(N=0: the gateway before any of this run's domains exist; it listed $(kv "$WORK/count0.txt" listed) other instances."
+  echo " The issue's setting for --count is 100; this run used ${COUNT} (CG_BENCH_COUNT) on a $(nproc)-core machine shared with other work;"
+  echo " memory_overcommit = $MEM_OVERCOMMIT in the bench's gateway (CG_BENCH_MEM_OVERCOMMIT).)"
+}
+
 {
   echo "== cloudgate benchmark ($(kv "$WORK/env.txt" date))"
   sed -n 's/^\(host\|libvirt\|qemu\|other_domains\|loadavg\)=/\1: /p' "$WORK/env.txt"
@@ -384,6 +506,21 @@ stop_gateway
   done <"$WORK/sizes_done"
   echo "(resp_KiB: HTTP response size; start_s: cloudgated start until it accepts connections with N"
   echo " domains defined; define_s: defining the domains added for this N)"
+  echo
+  echo "DescribeRegions, wrk -t$WRK_THREADS -c$CONC ${SECS}s keep-alive: gateway $(kv "$WORK/regions_gw.txt" req_s) req/s" \
+    "(p50 $(kv "$WORK/regions_gw.txt" p50_ms) ms), http_anchor (evhttp, same $(wc -c <"$WORK/regions.xml")-byte body)" \
+    "$(kv "$WORK/regions_anchor.txt" req_s) req/s (p50 $(kv "$WORK/regions_anchor.txt" p50_ms) ms)"
+  echo
+  echo "cloudgated memory, kB (start = after the initial sync, before any request; after = after the wrk runs):"
+  printf '%10s | %8s %8s %8s %8s\n' N VmRSS VmHWM RssAnon RssFile
+  printf '%10s | %8s %8s %8s %8s\n' "0" "$(kv "$WORK/rss0.txt" rss_kb)" "$(kv "$WORK/rss0.txt" hwm_kb)" \
+    "$(kv "$WORK/rss0.txt" anon_kb)" "$(kv "$WORK/rss0.txt" file_kb)"
+  while read -r n; do
+    for f in "$WORK/rss_start.$n:start" "$WORK/m$n/rss.txt:after"; do
+      printf '%10s | %8s %8s %8s %8s\n' "$n ${f##*:}" "$(kv "${f%:*}" rss_kb)" "$(kv "${f%:*}" hwm_kb)" \
+        "$(kv "${f%:*}" anon_kb)" "$(kv "${f%:*}" file_kb)"
+    done
+  done <"$WORK/sizes_done"
   for f in "$WORK"/events*.txt; do
     [ -e "$f" ] || continue
     n=${f##*/events}; n=${n%.txt}
@@ -398,8 +535,21 @@ stop_gateway
     echo "  qemu-img + create     $(kv "$r" overlay_create_p50_ms) ms   (qemu-img overlay alone $(kv "$r" overlay_p50_ms) ms)"
     echo "  ratio RunInstances / virsh create: $(kv "$r" ratio_run_create)   / (qemu-img + virsh create): $(kv "$r" ratio_run_overlay_create)"
     echo "  TerminateInstances    $(kv "$r" terminate_p50_ms) ms   virsh destroy $(kv "$r" virsh_destroy_p50_ms) ms"
+    echo "  to running: RunInstances + DescribeInstances polls $(kv "$r" run_up_p50_ms) ms (all: $(kv "$r" run_up_ms_all));"
+    echo "              virsh create + virsh domstate $(kv "$r" create_up_p50_ms) ms (all: $(kv "$r" create_up_ms_all)); ratio $(kv "$r" ratio_up)"
+  fi
+  if [ -s "$WORK/countcmp.txt" ]; then
+    c=$WORK/countcmp.txt
+    echo
+    echo "run-instances --count $(kv "$c" count) (one RunInstances, boto3) vs $(kv "$c" count) sequential virsh creates"
+    echo "  RunInstances response $(kv "$c" response_s) s, all $(kv "$c" running) of $(kv "$c" launched) running after $(kv "$c" all_running_s) s;" \
+      "TerminateInstances of all until terminated $(kv "$c" terminate_s) s ($(kv "$c" terminated) terminated)"
+    echo "  virsh create x$(kv "$c" count) $(kv "$c" virsh_creates_s) s, all running (virsh domstate) after $(kv "$c" virsh_all_running_s) s;" \
+      "qemu-img overlays beforehand $(kv "$c" virsh_overlays_s) s; virsh destroy x$(kv "$c" count) $(kv "$c" virsh_destroy_s) s"
   fi
   echo
-  echo "whole run: $((SECONDS - T0)) s"
+  summary
+  echo
+  echo "whole run: $((SECONDS - T0)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/report.txt"
 cat "$WORK/report.txt"
