@@ -507,8 +507,10 @@ static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
             err.kind != CG_ERR_NOT_FOUND)
             continue;
         /* With several zones, one lacking it (say, a zone added since) does
-         * not make the image unusable in the others. */
-        if (drv->n_hosts > 1) {
+         * not make the image unusable in the others.  The configured count:
+         * this runs as soon as a zone connects, maybe before the driver
+         * counted all its hosts. */
+        if (drv->cfg->n_zones > 1) {
             cg_warn("reconcile: image %s has no volume %s in this zone", l.v[i].id,
                     l.v[i].volume);
             continue;

@@ -673,7 +673,9 @@ void lv_vpc_reconcile_zone(cg_drv *drv, lv_host *h, virConnectPtr conn)
     virNetworkPtr net;
     size_t j;
 
-    if (drv->n_hosts != 1)
+    /* The configured count: a zone's thread reconciles as soon as it
+     * connects, possibly before the driver has counted its host. */
+    if (drv->cfg->n_zones != 1)
         return; /* a zone added since may lack a network: not a deleted VPC */
     if (lv_netstate_vpcs(drv->state, &l, &err) < 0) {
         cg_warn("reconcile vpcs in zone %s: %s", lv_host_zone(h), err.message);
