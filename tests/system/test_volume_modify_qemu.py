@@ -4,7 +4,9 @@ grows through virStorageVolResize, the change is recorded and shown, and
 what cannot be done is refused with nothing changed.  libvirt's test://
 driver has no resize at all: there ModifyVolume answers
 UnsupportedOperation (tests/integration/test_volume_ops.py).  The online
-grow of an attached volume is tests/system/test_volume_grow_qemu.py."""
+grow of an attached volume is tests/system/test_volume_grow_qemu.py.  Also
+CreateSnapshot, CopySnapshot, CreateVolume from a copy and
+DescribeVolumeStatus on the same storage."""
 import datetime
 import os
 import sqlite3
@@ -142,3 +144,30 @@ def test_describe_volumes_modifications_filters_and_pages(gw, ec2):
     assert not set(mods()) & set(vids)
     assert db_rows(gw, "SELECT volume_id FROM volume_modifications WHERE volume_id IN"
                        " (?, ?, ?)", *vids) == []
+
+
+def test_snapshot_copy_and_status_on_pool_storage(gw, ec2):
+    """CreateSnapshot, CopySnapshot, CreateVolume from the copy and
+    DescribeVolumeStatus on qemu:///system's pool (no guest): each step's
+    bytes are a real volume libvirt lists, and deleting removes them."""
+    vid = new_volume(gw, ec2, 2)
+    sid = ec2.create_snapshot(VolumeId=vid, Description="pool")["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[sid], WaiterConfig=WAIT)
+    cid = ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion="cloudgate")["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[cid], WaiterConfig=WAIT)
+    assert ec2.describe_snapshots(SnapshotIds=[cid])["Snapshots"][0]["VolumeSize"] == 2
+    vols = virsh("vol-list", "--pool", "cloudgate").stdout
+    assert sid + ".qcow2" in vols and cid + ".qcow2" in vols
+    v2 = ec2.create_volume(AvailabilityZone=ZONE, SnapshotId=cid, Size=3)["VolumeId"]
+    gw.made.append(v2)
+    ec2.get_waiter("volume_available").wait(VolumeIds=[v2], WaiterConfig=WAIT)
+    assert capacity(v2) == 3 * GIB
+    st = ec2.describe_volume_status(VolumeIds=[v2])["VolumeStatuses"][0]
+    assert st["VolumeStatus"]["Status"] == "ok"
+    for s in (sid, cid):
+        ec2.delete_snapshot(SnapshotId=s)
+    vols = virsh("vol-list", "--pool", "cloudgate").stdout
+    assert sid + ".qcow2" not in vols and cid + ".qcow2" not in vols
+    for v in (vid, v2):
+        ec2.delete_volume(VolumeId=v)
+        gw.made.remove(v)
