@@ -172,6 +172,22 @@ static int list_subnets(ec2_call *c, ec2_tagged_list *out)
     return ret;
 }
 
+static int list_security_groups(ec2_call *c, ec2_tagged_list *out)
+{
+    cg_sg_list l = {0};
+    cg_error err = {0};
+    int ret;
+
+    if (!c->ctx->driver->sg_list)
+        return 0;
+    if ((ret = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, sg_list, &err, &l)) < 0)
+        ec2_fail_cg(c, &err, NULL);
+    else
+        ret = ADD_EACH(c, out, l, cg_sg);
+    cg_sg_list_release(&l);
+    return ret;
+}
+
 static int edit_by_driver(ec2_call *c, const char *id, const cg_tags *tags, int remove,
                           cg_error *err)
 {
@@ -297,6 +313,13 @@ const ec2_tag_kind ec2_tag_kinds[] = {
      .not_found = "InvalidSubnetID.NotFound",
      .malformed = "InvalidSubnetID.Malformed",
      .list = list_subnets,
+     .edit = edit_by_driver},
+    {.prefix = "sg-",
+     .type = "security-group",
+     .noun = "security group ID",
+     .not_found = "InvalidGroup.NotFound",
+     .malformed = "InvalidGroupId.Malformed",
+     .list = list_security_groups,
      .edit = edit_by_driver},
     {.prefix = "key-",
      .type = "key-pair",
