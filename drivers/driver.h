@@ -82,6 +82,9 @@ typedef enum {
     CG_SUB_SUSPENDED,
 } cg_instance_sub;
 
+/* Most security groups one instance (its interface) may have, as on EC2. */
+#define CG_INSTANCE_GROUPS_MAX 5
+
 typedef struct cg_instance {
     char id[24];             /* "i-" + 17 hex digits; also the libvirt domain name */
     char image_id[24];       /* "ami-" + 17 hex digits */
@@ -116,6 +119,11 @@ typedef struct cg_instance {
     char vpc_id[24];
     char subnet_id[32];
     char eni_id[24];
+    /* Its security groups (ids and names, n_groups of them); none when
+     * terminated or the driver has no security groups. */
+    char group_ids[CG_INSTANCE_GROUPS_MAX][32];
+    char group_names[CG_INSTANCE_GROUPS_MAX][256];
+    unsigned n_groups;
     cg_tags tags;
 } cg_instance;
 
@@ -161,6 +169,10 @@ typedef struct cg_launch_spec {
     const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
     size_t n_disks;
     const char *subnet_id;            /* NULL: the zone's default subnet; else in zone */
+    /* Security groups of the subnet's VPC (checked by the caller); none:
+     * the VPC's default group. */
+    const char *const *group_ids;
+    size_t n_groups;
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -685,6 +697,11 @@ typedef struct cg_driver {
     int (*sg_delete)(cg_drv *drv, const char *group_id, cg_error *err);
     int (*sg_rules_change)(cg_drv *drv, const char *group_id, int revoke,
                            const cg_sg_rule *rules, size_t n, cg_error *err);
+    /* Replace a live instance's groups (1..CG_INSTANCE_GROUPS_MAX of its
+     * VPC, checked by the caller), applied to its running NIC.  Unknown
+     * instance or group: CG_ERR_NOT_FOUND. */
+    int (*instance_set_groups)(cg_drv *drv, const char *instance_id,
+                               const char *const *group_ids, size_t n, cg_error *err);
 
     /* Tags on an instance ("i-..."), image ("ami-...") or snapshot ("snap-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

@@ -237,6 +237,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
         }
     }
     lv_vpc_fill_instances(drv, out);
+    lv_sg_fill_instances(drv, out);
     ret = 0;
 
 cleanup:
@@ -330,6 +331,7 @@ const cg_driver lv_driver = {
     .sg_create = lv_sg_create,
     .sg_delete = lv_sg_delete,
     .sg_rules_change = lv_sg_rules_change,
+    .instance_set_groups = lv_sg_instance_set_groups,
     .tags_set = lv_tags_set,
     .tags_delete = lv_tags_delete,
 };

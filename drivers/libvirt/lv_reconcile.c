@@ -537,5 +537,6 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
     fix_volume_rows(drv, h, conn);
     fix_image_rows(drv, conn);
     lv_vpc_reconcile_zone(drv, h, conn);
+    lv_sg_reconcile_zone(drv, conn);
     virResetLastError();
 }

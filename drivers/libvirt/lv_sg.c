@@ -59,12 +59,74 @@ static int filter_intents(cg_drv *drv, const char *name, int add, cg_error *err)
     return 0;
 }
 
+/* Who is in which group, with their addresses: the peers of every group
+ * of a listing (a group-source rule becomes one rule per address). */
+typedef struct peer_set {
+    cg_instance_list insts;
+    lv_sg_member *members;
+    size_t n_members;
+    const char **ips;          /* grouped by group, pointing into insts */
+    lv_sg_peers *v;            /* one per group of the listing */
+} peer_set;
+
+static void peer_set_release(peer_set *p)
+{
+    cg_instance_list_release(&p->insts);
+    free(p->members);
+    free(p->ips);
+    free(p->v);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The address of live instance id in insts, or NULL (not known yet). */
+static const char *address_of(const cg_instance_list *insts, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < insts->n; i++) {
+        if (strcmp(insts->v[i].id, id) == 0)
+            return insts->v[i].state != CG_STATE_TERMINATED && insts->v[i].private_ip[0]
+                       ? insts->v[i].private_ip
+                       : NULL;
+    }
+    return NULL;
+}
+
+static int peer_set_read(cg_drv *drv, const cg_sg_list *l, peer_set *p, cg_error *err)
+{
+    size_t i, j, used = 0;
+    const char *ip;
+
+    memset(p, 0, sizeof(*p));
+    if (lv_sgstate_members(drv->state, &p->members, &p->n_members, err) < 0 ||
+        lv_driver.instance_list(drv, &p->insts, err) < 0)
+        return -1;
+    p->ips = calloc(p->n_members + 1, sizeof(*p->ips));
+    p->v = calloc(l->n + 1, sizeof(*p->v));
+    if (!p->ips || !p->v) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < l->n; i++) {
+        p->v[i].group_id = l->v[i].id;
+        p->v[i].ips = p->ips + used;
+        for (j = 0; j < p->n_members; j++) {
+            if (strcmp(p->members[j].group_id, l->v[i].id) == 0 &&
+                (ip = address_of(&p->insts, p->members[j].instance_id))) {
+                p->ips[used++] = ip;
+                p->v[i].n++;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Build and define the filters of the groups of l that want[i] marks,
- * concurrently.  No instance is a member of a group yet, so a group source
- * has no addresses (lv_sg_peers empty).  0 or -1. */
+ * concurrently.  0 or -1. */
 static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, cg_error *err)
 {
     char **xmls = l->n ? calloc(l->n, sizeof(*xmls)) : NULL;
+    peer_set peers;
     size_t i, n = 0;
     int ret = -1;
 
@@ -72,8 +134,10 @@ static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, cg_er
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
+    if (peer_set_read(drv, l, &peers, err) < 0)
+        goto cleanup;
     for (i = 0; i < l->n; i++) {
-        if (want[i] && !(xmls[n++] = lv_nwfilter_group_xml(&l->v[i], NULL, 0, err)))
+        if (want[i] && !(xmls[n++] = lv_nwfilter_group_xml(&l->v[i], peers.v, l->n, err)))
             goto cleanup;
     }
     ret = lv_nwfilter_define_all(drv, xmls, n, err);
@@ -82,6 +146,49 @@ cleanup:
     for (i = 0; i < n; i++)
         free(xmls[i]);
     free(xmls);
+    peer_set_release(&peers);
+    return ret;
+}
+
+/* The groups of l to redefine: id itself (id may be NULL), and, when
+ * sources, those with a rule naming one of sources[0..n_sources).  Into
+ * want (l->n, calloc'd).  NULL on failure (reported). */
+static int *pick_groups(const cg_sg_list *l, const char *id, const char *const *sources,
+                        size_t n_sources, cg_error *err)
+{
+    int *want = calloc(l->n + 1, sizeof(*want));
+    size_t i, j, k;
+
+    if (!want) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    for (i = 0; i < l->n; i++) {
+        want[i] = id && strcmp(l->v[i].id, id) == 0;
+        for (j = 0; j < l->v[i].n_rules && !want[i]; j++) {
+            for (k = 0; k < n_sources; k++)
+                want[i] |= strcmp(l->v[i].rules[j].group, sources[k]) == 0;
+        }
+    }
+    return want;
+}
+
+int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err)
+{
+    cg_sg_list l = {0};
+    int *want = NULL;
+    int ret = -1;
+
+    pthread_mutex_lock(&sg_lock);
+    if (lv_sgstate_list(drv->state, &l, err) < 0 ||
+        !(want = pick_groups(&l, NULL, sources, n, err)))
+        goto cleanup;
+    ret = sync_filters(drv, &l, want, err);
+
+cleanup:
+    pthread_mutex_unlock(&sg_lock);
+    free(want);
+    cg_sg_list_release(&l);
     return ret;
 }
 
@@ -90,17 +197,10 @@ static int sync_group(cg_drv *drv, const char *id, cg_error *err)
 {
     cg_sg_list l = {0};
     int *want = NULL;
-    size_t i;
     int ret = -1;
 
-    if (lv_sgstate_list(drv->state, &l, err) < 0)
+    if (lv_sgstate_list(drv->state, &l, err) < 0 || !(want = pick_groups(&l, id, NULL, 0, err)))
         goto cleanup;
-    if (l.n && !(want = calloc(l.n, sizeof(*want)))) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        goto cleanup;
-    }
-    for (i = 0; i < l.n; i++)
-        want[i] = strcmp(l.v[i].id, id) == 0;
     ret = sync_filters(drv, &l, want, err);
 
 cleanup:
@@ -199,6 +299,34 @@ cleanup:
     return ret;
 }
 
+/* Forget the group rows of instances that are gone or terminated (a crash
+ * between a terminate and its cleanup leaves them): they use no group.
+ * 0 or -1. */
+static int forget_gone_members(cg_drv *drv, cg_error *err)
+{
+    cg_instance_list insts = {0};
+    lv_sg_member *m = NULL;
+    size_t i, j, n = 0;
+    int ret = -1;
+
+    if (lv_sgstate_members(drv->state, &m, &n, err) < 0 ||
+        lv_driver.instance_list(drv, &insts, err) < 0)
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < insts.n && strcmp(insts.v[j].id, m[i].instance_id) != 0; j++)
+            ;
+        if ((j == insts.n || insts.v[j].state == CG_STATE_TERMINATED) &&
+            lv_sgstate_instance_set(drv->state, m[i].instance_id, NULL, 0, err) < 0)
+            goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    free(m);
+    cg_instance_list_release(&insts);
+    return ret;
+}
+
 int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err)
 {
     cg_error quiet = {0};
@@ -207,7 +335,7 @@ int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err)
 
     lv_nwfilter_group_name(group_id, name, sizeof(name));
     pthread_mutex_lock(&sg_lock);
-    if (filter_intents(drv, name, 1, err) < 0)
+    if (forget_gone_members(drv, err) < 0 || filter_intents(drv, name, 1, err) < 0)
         goto cleanup;
     if (lv_sgstate_delete(drv->state, group_id, err) < 0) {
         filter_intents(drv, name, 0, NULL);

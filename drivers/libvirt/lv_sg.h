@@ -27,6 +27,21 @@ int lv_sgstate_rules(lv_state *st, const char *group_id, int revoke, const cg_sg
 /* Set (remove 0) or delete (remove 1) tags of "sg-...". */
 int lv_sgstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
                     cg_error *err);
+/* One instance_groups row: instance_id is in group_id. */
+typedef struct lv_sg_member {
+    char instance_id[24];
+    char group_id[32];
+} lv_sg_member;
+
+/* Every row into *out (malloc'd array of n).  0 or -1. */
+int lv_sgstate_members(lv_state *st, lv_sg_member **out, size_t *n, cg_error *err);
+/* Make ids[0..n) instance_id's groups (n 0: forget them).  An unknown group
+ * is CG_ERR_NOT_FOUND.  0 or -1. */
+int lv_sgstate_instance_set(lv_state *st, const char *instance_id, const char *const *ids,
+                            size_t n, cg_error *err);
+/* The default group of vpc_id into buf.  0 or -1. */
+int lv_sgstate_default_of(lv_state *st, const char *vpc_id, char *buf, size_t len,
+                          cg_error *err);
 /* r = an all-protocol rule to cidr or group (the other NULL). */
 void lv_sg_rule_all(cg_sg_rule *r, int egress, const char *cidr, const char *group);
 
@@ -37,6 +52,32 @@ int lv_sg_create(cg_drv *drv, const cg_sg *spec, cg_sg *out, cg_error *err);
 int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err);
 int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_sg_rule *rules,
                        size_t n, cg_error *err);
+/* Redefine, concurrently, the filters of the groups whose rules name one of
+ * sources[0..n) as their source (their member addresses changed).  0 or -1. */
+int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err);
+
+/* ---- lv_sg_inst.c: instances in groups ---- */
+
+/* At launch, in conn (the instance's zone): record instance_id in ids[0..n)
+ * (none: the default group of the VPC of subnet_id, NULL meaning zone's
+ * default subnet) and define its NIC filter, whose name goes into filter
+ * ("" on test://, which has no nwfilter).  0 or -1. */
+int lv_sg_launch(cg_drv *drv, virConnectPtr conn, const char *instance_id,
+                 const char *subnet_id, const char *zone, const char *const *ids, size_t n,
+                 char *filter, size_t len, cg_error *err);
+/* The instance's domain is gone: forget its groups and undefine its NIC
+ * filter (failures logged: lv_sg_reconcile_zone removes it later). */
+void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_id);
+/* driver.h instance_set_groups. */
+int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *const *ids,
+                              size_t n, cg_error *err);
+/* Fill each instance's groups (recorded ones; none recorded: its VPC's
+ * default group).  Failures leave them empty (logged). */
+void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list);
+/* At a zone's start: NIC filters ("cg-i-<id>") whose domain is gone are
+ * undefined (instance ids are unique, so another gateway's stay). */
+void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn);
+
 /* Intent kind: a group's filter is being made or removed (name
  * "FILTER@ZONE", data the filter's name). */
 #define LV_INTENT_SG "sg-filter"

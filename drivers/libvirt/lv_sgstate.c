@@ -384,3 +384,86 @@ void lv_sg_rule_all(cg_sg_rule *r, int egress, const char *cidr, const char *gro
     snprintf(r->cidr, sizeof(r->cidr), "%s", cidr ? cidr : "");
     snprintf(r->group, sizeof(r->group), "%s", group ? group : "");
 }
+
+/* ---- instances in groups ---------------------------------------------------- */
+
+int lv_sgstate_members(lv_state *st, lv_sg_member **out, size_t *n, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT instance_id, group_id FROM instance_groups"
+                                          " ORDER BY rowid", "");
+    lv_sg_member *m;
+    int rc = s ? 1 : -1;
+
+    *out = NULL;
+    *n = 0;
+    while (rc >= 0 && (rc = cg_db_step(s, err, "read members")) == 1) {
+        if (!(m = grow((void **)out, *n, sizeof(*m), err))) {
+            rc = -1;
+            break;
+        }
+        (*n)++;
+        cg_db_col_copy(s, 0, m->instance_id, sizeof(m->instance_id));
+        cg_db_col_copy(s, 1, m->group_id, sizeof(m->group_id));
+    }
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* The statements of lv_sgstate_instance_set, in its transaction. */
+static int instance_set(sqlite3 *db, const char *instance_id, const char *const *ids, size_t n,
+                        cg_error *err)
+{
+    size_t i;
+    int rc;
+
+    if (cg_db_run(db, err, "forget groups", "DELETE FROM instance_groups WHERE instance_id = ?",
+                  "s", instance_id) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        rc = cg_db_run(db, err, "record group", "INSERT OR IGNORE INTO instance_groups"
+                       " (instance_id, group_id) SELECT ?, id FROM security_groups"
+                       " WHERE id = ?", "ss", instance_id, ids[i]);
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "The security group '%s' does not exist",
+                         ids[i]);
+        if (rc <= 0)
+            return -1;
+    }
+    return 0;
+}
+
+int lv_sgstate_instance_set(lv_state *st, const char *instance_id, const char *const *ids,
+                            size_t n, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = -1;
+
+    if (cg_db_begin(db, err) == 0)
+        ret = cg_db_end(db, instance_set(db, instance_id, ids, n, err) == 0, err);
+    lv_state_db_unlock(st);
+    return ret;
+}
+
+int lv_sgstate_default_of(lv_state *st, const char *vpc_id, char *buf, size_t len,
+                          cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT id FROM security_groups WHERE vpc_id = ?"
+                                          " AND is_default = 1", "s", vpc_id);
+    int rc = s ? cg_db_step(s, err, "read default group") : -1;
+
+    if (rc == 1)
+        cg_db_col_copy(s, 0, buf, len);
+    else if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "VPC %s has no default security group", vpc_id);
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
+    return rc == 1 ? 0 : -1;
+}

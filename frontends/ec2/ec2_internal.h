@@ -240,6 +240,19 @@ int ec2_sg_text_check(ec2_call *c, const char *param, const char *s);
  * 0 or -1 (answered). */
 int ec2_sg_load(ec2_call *c, cg_sg_list *list, const char *id, const char *name,
                 const cg_sg **out);
+/* The groups a launch asked for, checked (all of its VPC, at most
+ * CG_INSTANCE_GROUPS_MAX); ptrs[i] points at ids[i]. */
+typedef struct ec2_group_choice {
+    char ids[CG_INSTANCE_GROUPS_MAX][32];
+    const char *ptrs[CG_INSTANCE_GROUPS_MAX];
+    size_t n;
+} ec2_group_choice;
+/* RunInstances' SecurityGroupId.N / SecurityGroup.N /
+ * NetworkInterface.1.SecurityGroupId.N for a launch into subnet (NULL: the
+ * default subnet) into out (n 0: none asked for).  0 or -1 (answered). */
+int ec2_launch_groups(ec2_call *c, const char *subnet, ec2_group_choice *out);
+/* ModifyInstanceAttribute with GroupId.N (ec2_sg_instances.c). */
+int ec2_modify_instance_groups(ec2_call *c);
 /* One rule of a listing with its group. */
 typedef struct ec2_sg_rule_row {
     const cg_sg *sg;

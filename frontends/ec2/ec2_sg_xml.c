@@ -5,6 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+void ec2_xml_instance_groups(ec2_xml *x, const cg_instance *inst)
+{
+    unsigned i;
+
+    ec2_xml_start(x, "groupSet");
+    for (i = 0; i < inst->n_groups; i++) {
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "groupId", inst->group_ids[i]);
+        ec2_xml_str(x, "groupName", inst->group_names[i]);
+        ec2_xml_end(x);
+    }
+    ec2_xml_end(x);
+}
+
 /* Do rules a and b belong in one IpPermission (same direction, protocol
  * and ports)? */
 static int same_permission(const cg_sg_rule *a, const cg_sg_rule *b)

@@ -434,6 +434,19 @@ EXPECT = {
         ("SecurityGroupRules.1.FromPort", -1),
         ("NextToken", None),
     ],
+    "describe_instances_security_groups": [
+        ("Reservations.0.Instances.0.SecurityGroups",
+         [{"GroupId": "sg-0aaaaaaaaaaaaaaaa", "GroupName": "default"},
+          {"GroupId": "sg-0bbbbbbbbbbbbbbbb", "GroupName": "web <&>"}]),
+        ("Reservations.0.Instances.0.NetworkInterfaces.0.Groups.1.GroupId",
+         "sg-0bbbbbbbbbbbbbbbb"),
+        ("Reservations.0.Groups", []),
+    ],
+    "describe_network_interfaces_security_groups": [
+        ("NetworkInterfaces.0.Groups",
+         [{"GroupId": "sg-0aaaaaaaaaaaaaaaa", "GroupName": "default"},
+          {"GroupId": "sg-0bbbbbbbbbbbbbbbb", "GroupName": "web <&>"}]),
+    ],
     "error_security_group_duplicate_permission": [
         ("Error.Code", "InvalidPermission.Duplicate"),
     ],

@@ -103,11 +103,53 @@ static void test_rules(void **state)
     check_golden("error_security_group_duplicate_permission", doc, len);
 }
 
+/* An instance in two groups: groupSet on the instance and its interface. */
+static void test_instance_groups(void **state)
+{
+    static cg_config cfg = {.account_id = OWNER, .region = "cloudgate"};
+    cg_instance a;
+    const cg_instance *v[1] = {&a};
+    size_t len = 0;
+    char *doc;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "i-0cccccccccccccccc");
+    snprintf(a.image_id, sizeof(a.image_id), "ami-0a1b2c3d4e5f60718");
+    snprintf(a.reservation_id, sizeof(a.reservation_id), "r-0222222222222222b");
+    snprintf(a.instance_type, sizeof(a.instance_type), "t2.micro");
+    snprintf(a.zone, sizeof(a.zone), "cloudgate-a");
+    snprintf(a.private_ip, sizeof(a.private_ip), "10.20.1.5");
+    snprintf(a.mac, sizeof(a.mac), "52:54:00:12:34:56");
+    snprintf(a.vpc_id, sizeof(a.vpc_id), "vpc-0aaaaaaaaaaaaaaaa");
+    snprintf(a.subnet_id, sizeof(a.subnet_id), "subnet-0aaaaaaaaaaaaaaaa");
+    snprintf(a.eni_id, sizeof(a.eni_id), "eni-0cccccccccccccccc");
+    snprintf(a.group_ids[0], sizeof(a.group_ids[0]), "sg-0aaaaaaaaaaaaaaaa");
+    snprintf(a.group_names[0], sizeof(a.group_names[0]), "default");
+    snprintf(a.group_ids[1], sizeof(a.group_ids[1]), "sg-0bbbbbbbbbbbbbbbb");
+    snprintf(a.group_names[1], sizeof(a.group_names[1]), "web <&>");
+    a.n_groups = 2;
+    a.state = CG_STATE_RUNNING;
+    a.launch_time = a.state_time = (time_t)1795429762;
+    a.vcpus = 1;
+    a.memory_mib = 1024;
+    doc = ec2_xml_describe_instances(RID, &cfg, v, 1, NULL, &len);
+    assert_xpath(doc, len, "//e:instancesSet/e:item/e:groupSet/e:item[2]/e:groupName",
+                 "web <&>");
+    assert_xpath(doc, len, "count(//e:networkInterfaceSet/e:item/e:groupSet/e:item)", "2");
+    check_golden("describe_instances_security_groups", doc, len);
+    doc = ec2_xml_describe_network_interfaces(RID, v, 1, OWNER, "cloudgate", NULL, &len);
+    assert_xpath(doc, len, "//e:networkInterfaceSet/e:item/e:groupSet/e:item[1]/e:groupId",
+                 "sg-0aaaaaaaaaaaaaaaa");
+    check_golden("describe_network_interfaces_security_groups", doc, len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_instance_groups),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
