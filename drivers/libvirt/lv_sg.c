@@ -209,38 +209,55 @@ cleanup:
     return ret;
 }
 
+/* The filters of the groups in before but not in after (their VPC is
+ * gone) go; one that cannot keeps an intent for the next start. */
+static void drop_gone_filters(cg_drv *drv, const cg_sg_list *before, const cg_sg_list *after)
+{
+    cg_error quiet = {0};
+    char name[64];
+    size_t i;
+
+    for (i = 0; i < before->n; i++) {
+        if (find_group(after, before->v[i].id))
+            continue;
+        lv_nwfilter_group_name(before->v[i].id, name, sizeof(name));
+        if (lv_nwfilter_undefine_all(drv, name, &quiet) < 0) {
+            cg_warn("filter %s stays until the next start: %s", name, quiet.message);
+            filter_intents(drv, name, 1, NULL);
+        }
+    }
+}
+
 int lv_sg_list(cg_drv *drv, cg_sg_list *out, cg_error *err)
 {
+    cg_sg_list before = {0};
     int *want = NULL;
-    size_t i, before = 0;
+    size_t i, n_new = 0;
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&sg_lock);
-    if (lv_sgstate_list(drv->state, out, err) < 0)
-        goto cleanup;
-    for (i = 0; i < out->n; i++)
-        before += out->v[i].is_default;
-    cg_sg_list_release(out);
-    /* A VPC made since gets its default group (and its filter) now. */
-    if (lv_sgstate_ensure_defaults(drv->state, err) < 0 ||
+    /* A VPC made since gets its default group (and its filter) now; the
+     * groups of a VPC deleted since go (with theirs). */
+    if (lv_sgstate_list(drv->state, &before, err) < 0 ||
+        lv_sgstate_ensure_defaults(drv->state, err) < 0 ||
         lv_sgstate_list(drv->state, out, err) < 0)
         goto cleanup;
+    drop_gone_filters(drv, &before, out);
     if (out->n && !(want = calloc(out->n, sizeof(*want)))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
     for (i = 0; i < out->n; i++)
-        want[i] = out->v[i].is_default;
-    for (i = 0; i < out->n && out->v[i].is_default; i++)
-        ;
-    if (i > before && sync_filters(drv, out, want, err) < 0)
-        cg_warn("default security group filters: %s", err->message);
+        n_new += want[i] = !find_group(&before, out->v[i].id);
+    if (n_new && sync_filters(drv, out, want, err) < 0)
+        cg_warn("new default security group filters: %s", err->message);
     ret = 0;
 
 cleanup:
     pthread_mutex_unlock(&sg_lock);
     free(want);
+    cg_sg_list_release(&before);
     if (ret < 0)
         cg_sg_list_release(out);
     return ret;
