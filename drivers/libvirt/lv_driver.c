@@ -237,7 +237,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
         }
     }
     lv_vpc_fill_instances(drv, out);
-    lv_sg_fill_instances(drv, out);
+    lv_sg_fill_instances(drv, out, 1);
     ret = 0;
 
 cleanup:

@@ -541,7 +541,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         lv_cache_release(lv_host_cache(h), l[i].inst.id);
     }
     lv_vpc_fill_instances(drv, out);
-    lv_sg_fill_instances(drv, out);
+    lv_sg_fill_instances(drv, out, 0);
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
     /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */

@@ -23,6 +23,26 @@
 /* Changes to groups and their filters, one at a time: a filter is always
  * built from the rows as the last change left them. */
 static pthread_mutex_t sg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Set while this thread holds sg_lock: a listing made under it must not
+ * start a peer resync (lv_sg_peers_changed), which takes the lock. */
+static __thread int holding;
+
+static void sg_lock_take(void)
+{
+    pthread_mutex_lock(&sg_lock);
+    holding = 1;
+}
+
+static void sg_lock_drop(void)
+{
+    holding = 0;
+    pthread_mutex_unlock(&sg_lock);
+}
+
+int lv_sg_lock_held(void)
+{
+    return holding;
+}
 
 static const cg_sg *find_group(const cg_sg_list *l, const char *id)
 {
@@ -179,14 +199,14 @@ int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_err
     int *want = NULL;
     int ret = -1;
 
-    pthread_mutex_lock(&sg_lock);
+    sg_lock_take();
     if (lv_sgstate_list(drv->state, &l, err) < 0 ||
         !(want = pick_groups(&l, NULL, sources, n, err)))
         goto cleanup;
     ret = sync_filters(drv, &l, want, err);
 
 cleanup:
-    pthread_mutex_unlock(&sg_lock);
+    sg_lock_drop();
     free(want);
     cg_sg_list_release(&l);
     return ret;
@@ -236,7 +256,7 @@ int lv_sg_list(cg_drv *drv, cg_sg_list *out, cg_error *err)
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&sg_lock);
+    sg_lock_take();
     /* A VPC made since gets its default group (and its filter) now; the
      * groups of a VPC deleted since go (with theirs). */
     if (lv_sgstate_list(drv->state, &before, err) < 0 ||
@@ -255,7 +275,7 @@ int lv_sg_list(cg_drv *drv, cg_sg_list *out, cg_error *err)
     ret = 0;
 
 cleanup:
-    pthread_mutex_unlock(&sg_lock);
+    sg_lock_drop();
     free(want);
     cg_sg_list_release(&before);
     if (ret < 0)
@@ -281,7 +301,7 @@ int lv_sg_create(cg_drv *drv, const cg_sg *spec, cg_sg *out, cg_error *err)
     g.n_rules = 1;
     g.tags = spec->tags;
     lv_nwfilter_group_name(g.id, name, sizeof(name));
-    pthread_mutex_lock(&sg_lock);
+    sg_lock_take();
     if (lv_sgstate_ensure_defaults(drv->state, err) < 0 ||
         !(xml = lv_nwfilter_group_xml(&g, NULL, 0, err)) ||
         filter_intents(drv, name, 1, err) < 0)
@@ -297,7 +317,7 @@ cleanup:
         intents = 0;
     if (intents)
         filter_intents(drv, name, 0, NULL);
-    pthread_mutex_unlock(&sg_lock);
+    sg_lock_drop();
     free(xml);
     if (ret == 0) {
         *out = g;
@@ -351,7 +371,7 @@ int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err)
     int ret = -1;
 
     lv_nwfilter_group_name(group_id, name, sizeof(name));
-    pthread_mutex_lock(&sg_lock);
+    sg_lock_take();
     if (forget_gone_members(drv, err) < 0 || filter_intents(drv, name, 1, err) < 0)
         goto cleanup;
     if (lv_sgstate_delete(drv->state, group_id, err) < 0) {
@@ -367,7 +387,7 @@ int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err)
     ret = 0;
 
 cleanup:
-    pthread_mutex_unlock(&sg_lock);
+    sg_lock_drop();
     return ret;
 }
 
@@ -377,7 +397,7 @@ int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_s
     cg_error undo = {0};
     int ret = -1;
 
-    pthread_mutex_lock(&sg_lock);
+    sg_lock_take();
     if (lv_sgstate_rules(drv->state, group_id, revoke, rules, n, err) < 0)
         goto cleanup;
     if (sync_group(drv, group_id, err) < 0) {
@@ -389,7 +409,7 @@ int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_s
     ret = 0;
 
 cleanup:
-    pthread_mutex_unlock(&sg_lock);
+    sg_lock_drop();
     return ret;
 }
 

@@ -56,6 +56,9 @@ int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_s
  * sources[0..n) as their source (their member addresses changed).  0 or -1. */
 int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err);
 
+/* 1 while the calling thread holds the lock of group changes. */
+int lv_sg_lock_held(void);
+
 /* ---- lv_sg_inst.c: instances in groups ---- */
 
 /* At launch, in conn (the instance's zone): record instance_id in ids[0..n)
@@ -72,8 +75,10 @@ void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_i
 int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *const *ids,
                               size_t n, cg_error *err);
 /* Fill each instance's groups (recorded ones; none recorded: its VPC's
- * default group).  Failures leave them empty (logged). */
-void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list);
+ * default group).  Failures leave them empty (logged).  all: list is every
+ * instance, and group filters whose source members' addresses changed
+ * since they were built are redefined. */
+void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list, int all);
 /* At a zone's start: NIC filters ("cg-i-<id>") whose domain is gone are
  * undefined (instance ids are unique, so another gateway's stay). */
 void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn);

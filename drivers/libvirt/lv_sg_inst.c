@@ -7,6 +7,7 @@
  * the old or new groups as a source are redefined too (their member
  * addresses changed), concurrently.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,57 @@ static void add_group(cg_instance *inst, const cg_sg *g)
     inst->n_groups++;
 }
 
-void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list)
+/* FNV-1a over s, continuing from h. */
+static unsigned long long mix(unsigned long long h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL;
+}
+
+/* The member addresses of groups named as rule sources, as listed now,
+ * against those the filters were last built from: when they differ (a
+ * member got its DHCP lease, or left), the filters of the groups with such
+ * rules are redefined.  Leases arrive after launch, so this is what lets a
+ * default group's members reach each other. */
+static void resync_peers(cg_drv *drv, const cg_instance_list *list, const cg_sg_list *l)
+{
+    static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+    static unsigned long long last;
+    const char *sources[64];
+    unsigned long long h = 14695981039346656037ULL;
+    cg_error err = {0};
+    size_t n = 0, i, j, k;
+    unsigned g;
+    int changed;
+
+    for (i = 0; i < l->n; i++) {
+        for (j = 0; j < l->v[i].n_rules; j++) {
+            const char *src = l->v[i].rules[j].group;
+
+            for (k = 0; src[0] && k < n && strcmp(sources[k], src) != 0; k++)
+                ;
+            if (src[0] && k == n && n < sizeof(sources) / sizeof(sources[0]))
+                sources[n++] = src;
+        }
+    }
+    for (i = 0; i < list->n; i++) {
+        for (g = 0; list->v[i].private_ip[0] && g < list->v[i].n_groups; g++) {
+            for (k = 0; k < n && strcmp(sources[k], list->v[i].group_ids[g]) != 0; k++)
+                ;
+            if (k < n)
+                h = mix(mix(h, list->v[i].group_ids[g]), list->v[i].private_ip);
+        }
+    }
+    pthread_mutex_lock(&last_lock);
+    changed = h != last;
+    last = h;
+    pthread_mutex_unlock(&last_lock);
+    if (changed && n && lv_sg_sync_sources(drv, sources, n, &err) < 0)
+        cg_warn("security group peers: %s", err.message);
+}
+
+void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list, int all)
 {
     cg_sg_list l = {0};
     cg_error err = {0};
@@ -207,6 +258,11 @@ void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list)
                 add_group(inst, &l.v[j]);
         }
     }
+    /* From a listing of every instance only, and not from inside a group
+     * change (it holds the lock the resync takes,
+     * and rebuilds the filters itself). */
+    if (all && !lv_sg_lock_held())
+        resync_peers(drv, list, &l);
 
 cleanup:
     free(m);
