@@ -170,7 +170,7 @@ static int add_ref(xmlNodePtr root, const char *name)
 }
 
 char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids, size_t n,
-                          cg_error *err)
+                          int anti_spoofing, cg_error *err)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr root, p;
@@ -180,7 +180,7 @@ char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids,
 
     snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
     /* clean-traffic: the guest keeps its own MAC and IP ($MAC, $IP). */
-    if (!(root = new_filter(doc, name)) || add_ref(root, "clean-traffic") < 0)
+    if (!(root = new_filter(doc, name)) || (anti_spoofing && add_ref(root, "clean-traffic") < 0))
         goto cleanup;
     for (i = 0; i < n; i++) {
         lv_nwfilter_group_name(group_ids[i], name, sizeof(name));
@@ -251,6 +251,18 @@ cleanup:
     virResetLastError();
     xmlFree(name);
     return out;
+}
+
+int lv_nwfilter_has_clean_traffic(virConnectPtr conn)
+{
+    virNWFilterPtr f = virNWFilterLookupByName(conn, "clean-traffic");
+
+    if (!f) {
+        virResetLastError();
+        return 0;
+    }
+    virNWFilterFree(f);
+    return 1;
 }
 
 int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err)

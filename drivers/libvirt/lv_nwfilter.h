@@ -31,10 +31,14 @@ typedef struct lv_sg_peers {
  * (none known: no rule).  Malloc'd XML or NULL (reported). */
 char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers,
                             cg_error *err);
-/* The filter of instance_id's NIC referencing its groups' filters.
- * Malloc'd XML or NULL (reported). */
+/* The filter of instance_id's NIC referencing its groups' filters, and
+ * libvirt's clean-traffic when anti_spoofing.  Malloc'd XML or NULL
+ * (reported). */
 char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids, size_t n,
-                          cg_error *err);
+                          int anti_spoofing, cg_error *err);
+/* 1 when conn has libvirt's stock "clean-traffic" filter (package
+ * libvirt-daemon-config-nwfilter), else 0. */
+int lv_nwfilter_has_clean_traffic(virConnectPtr conn);
 /* "cg-sg-<id>" / "cg-i-<id>" into buf. */
 void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len);
 

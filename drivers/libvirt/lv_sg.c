@@ -193,6 +193,43 @@ static int *pick_groups(const cg_sg_list *l, const char *id, const char *const *
     return want;
 }
 
+int lv_sg_ensure_filters(cg_drv *drv, virConnectPtr conn, const char *const *ids, size_t n,
+                         cg_error *err)
+{
+    virNWFilterPtr f;
+    cg_sg_list l = {0};
+    int *want = NULL;
+    char name[64];
+    size_t i, j, missing = 0;
+    int ret = -1;
+
+    sg_lock_take();
+    if (lv_sgstate_list(drv->state, &l, err) < 0 ||
+        !(want = pick_groups(&l, NULL, NULL, 0, err)))
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        lv_nwfilter_group_name(ids[i], name, sizeof(name));
+        if ((f = virNWFilterLookupByName(conn, name))) {
+            virNWFilterFree(f);
+            continue;
+        }
+        virResetLastError();
+        for (j = 0; j < l.n; j++) {
+            if (strcmp(l.v[j].id, ids[i]) == 0 && !want[j]) {
+                want[j] = 1;
+                missing++;
+            }
+        }
+    }
+    ret = missing ? sync_filters(drv, &l, want, err) : 0;
+
+cleanup:
+    sg_lock_drop();
+    free(want);
+    cg_sg_list_release(&l);
+    return ret;
+}
+
 int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err)
 {
     cg_sg_list l = {0};

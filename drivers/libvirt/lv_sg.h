@@ -56,6 +56,10 @@ int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_s
  * sources[0..n) as their source (their member addresses changed).  0 or -1. */
 int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err);
 
+/* Define the filters of groups ids[0..n) that conn lacks (a host whose
+ * filters were lost, or a zone added since).  0 or -1. */
+int lv_sg_ensure_filters(cg_drv *drv, virConnectPtr conn, const char *const *ids, size_t n,
+                         cg_error *err);
 /* 1 while the calling thread holds the lock of group changes. */
 int lv_sg_lock_held(void);
 

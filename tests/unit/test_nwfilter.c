@@ -163,7 +163,7 @@ static void test_nic_filter(void **state)
     char *xml;
 
     (void)state;
-    xml = lv_nwfilter_nic_xml("i-0123456789abcdef0", groups, 2, &err);
+    xml = lv_nwfilter_nic_xml("i-0123456789abcdef0", groups, 2, 1, &err);
     assert_non_null(xml);
     assert_xp(xml, "/filter/@name", "cg-i-i-0123456789abcdef0");
     assert_xp(xml, "/filter/filterref[1]/@filter", "clean-traffic");
@@ -176,6 +176,12 @@ static void test_nic_filter(void **state)
     assert_xp(xml, "/filter/rule[last()]/@priority", "1000");
     assert_xp(xml, "/filter/rule[1]/@priority", "100");
     assert_valid(xml);
+    free(xml);
+    /* A host without libvirt's stock filters: the groups alone. */
+    xml = lv_nwfilter_nic_xml("i-0123456789abcdef0", groups, 1, 0, &err);
+    assert_non_null(xml);
+    assert_xp(xml, "count(/filter/filterref)", "1");
+    assert_xp(xml, "/filter/filterref/@filter", "cg-sg-sg-0aaaaaaaaaaaaaaaa");
     free(xml);
 }
 
