@@ -3,7 +3,7 @@
  *
  * A group is the filter "cg-sg-<id>" holding only accept rules; an
  * instance NIC's filter "cg-i-<id>" references libvirt's clean-traffic
- * (anti-spoofing on $IP and $MAC), its groups' filters, accepts
+ * (anti-spoofing on $IP and $MAC, where the host has it), its groups' filters, accepts
  * established/related traffic and drops everything else: the groups' rules
  * are a union, as on EC2.
  */
