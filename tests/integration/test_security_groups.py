@@ -96,6 +96,8 @@ def test_new_vpc_gets_default_group(ec2):
         assert error(ec2.authorize_security_group_ingress, GroupId=gid,
                      IpPermissions=[perm("-1", groups=[other])]) == "InvalidParameterValue"
         ec2.delete_security_group(GroupId=other)
+        # A VPC with a group of its own (not its default one) stays.
+        assert error(ec2.delete_vpc, VpcId=vpc) == "DependencyViolation"
         ec2.delete_security_group(GroupId=gid)
     finally:
         ec2.delete_vpc(VpcId=vpc)
