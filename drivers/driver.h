@@ -499,6 +499,7 @@ typedef struct cg_sg_rule {
     char cidr[48];            /* "" when group is set */
     char group[32];           /* "sg-..." or "" */
     char description[256];
+    cg_tags tags;
 } cg_sg_rule;
 
 typedef struct cg_sg {

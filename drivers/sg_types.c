@@ -5,8 +5,12 @@
 
 void cg_sg_release(cg_sg *sg)
 {
+    size_t i;
+
     if (!sg)
         return;
+    for (i = 0; i < sg->n_rules; i++)
+        cg_tags_release(&sg->rules[i].tags);
     free(sg->rules);
     sg->rules = NULL;
     sg->n_rules = 0;

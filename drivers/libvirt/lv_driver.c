@@ -260,7 +260,7 @@ static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remo
         return lv_snapshot_tags(drv, id, tags, remove, err);
     if (strncmp(id, "vpc-", 4) == 0 || strncmp(id, "subnet-", 7) == 0)
         return lv_netstate_tags(drv->state, id, tags, remove, err);
-    if (strncmp(id, "sg-", 3) == 0)
+    if (strncmp(id, "sg-", 3) == 0 || strncmp(id, "sgr-", 4) == 0)
         return lv_sgstate_tags(drv->state, id, tags, remove, err);
     cg_error_set(err, CG_ERR_NOT_FOUND, "resource %s does not exist", id);
     return -1;

@@ -32,6 +32,9 @@ static const char schema[] =
     " to_port INTEGER NOT NULL, cidr TEXT NOT NULL, source_group TEXT NOT NULL,"
     " description TEXT NOT NULL,"
     " UNIQUE (group_id, egress, protocol, from_port, to_port, cidr, source_group));"
+    "CREATE TABLE IF NOT EXISTS sg_rule_tags ("
+    " rule_id TEXT NOT NULL REFERENCES sg_rules(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (rule_id, key));"
     "CREATE TABLE IF NOT EXISTS instance_groups ("
     " instance_id TEXT NOT NULL,"
     " group_id TEXT NOT NULL REFERENCES security_groups(id),"
@@ -139,6 +142,23 @@ static void *grow(void **v, size_t n, size_t size, cg_error *err)
     return bigger + n * size;
 }
 
+/* The tags of id (sql selects key, value; binds id) into tags.  0 or -1. */
+static int read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tags, cg_error *err)
+{
+    sqlite3_stmt *s = cg_db_prep(db, err, sql, "s", id);
+    int rc = s ? 1 : -1;
+
+    while (rc >= 0 && (rc = cg_db_step(s, err, "read tags")) == 1) {
+        if (cg_tags_set(tags, (const char *)sqlite3_column_text(s, 0),
+                        (const char *)sqlite3_column_text(s, 1)) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            rc = -1;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc < 0 ? -1 : 0;
+}
+
 /* Group g's rules and tags from db.  0 or -1. */
 static int read_group_parts(sqlite3 *db, cg_sg *g, cg_error *err)
 {
@@ -162,21 +182,15 @@ static int read_group_parts(sqlite3 *db, cg_sg *g, cg_error *err)
         cg_db_col_copy(s, 5, r->cidr, sizeof(r->cidr));
         cg_db_col_copy(s, 6, r->group, sizeof(r->group));
         cg_db_col_copy(s, 7, r->description, sizeof(r->description));
-    }
-    sqlite3_finalize(s);
-    if (rc < 0 || !(s = cg_db_prep(db, err, "SELECT key, value FROM sg_tags WHERE group_id = ?"
-                                            " ORDER BY rowid", "s", g->id)))
-        return -1;
-    while ((rc = cg_db_step(s, err, "read tags")) == 1) {
-        if (cg_tags_set(&g->tags, (const char *)sqlite3_column_text(s, 0),
-                        (const char *)sqlite3_column_text(s, 1)) < 0) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        if (read_tags(db, "SELECT key, value FROM sg_rule_tags WHERE rule_id = ? ORDER BY rowid",
+                      r->id, &r->tags, err) < 0)
             rc = -1;
-            break;
-        }
     }
     sqlite3_finalize(s);
-    return rc < 0 ? -1 : 0;
+    if (rc < 0)
+        return -1;
+    return read_tags(db, "SELECT key, value FROM sg_tags WHERE group_id = ? ORDER BY rowid",
+                     g->id, &g->tags, err);
 }
 
 int lv_sgstate_list(lv_state *st, cg_sg_list *out, cg_error *err)
@@ -350,17 +364,23 @@ int lv_sgstate_rules(lv_state *st, const char *group_id, int revoke, const cg_sg
     return ret;
 }
 
-/* The statements of lv_sgstate_tags, in its transaction. */
+/* The statements of lv_sgstate_tags, in its transaction: "sg-..." or a
+ * rule's "sgr-...". */
 static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg_error *err)
 {
+    int rule = strncmp(id, "sgr-", 4) == 0;
     long long one;
-    int rc = cg_db_int(db, err, &one, "SELECT 1 FROM security_groups WHERE id = ?", "s", id);
+    int rc = cg_db_int(db, err, &one, rule ? "SELECT 1 FROM sg_rules WHERE id = ?"
+                                           : "SELECT 1 FROM security_groups WHERE id = ?",
+                       "s", id);
 
     if (rc == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "security group %s does not exist", id);
+        cg_error_set(err, CG_ERR_NOT_FOUND, "security group%s %s does not exist",
+                     rule ? " rule" : "", id);
     if (rc <= 0)
         return -1;
-    return cg_db_tags_write(db, "sg_tags", "group_id", id, tags, remove, err);
+    return cg_db_tags_write(db, rule ? "sg_rule_tags" : "sg_tags", rule ? "rule_id" : "group_id",
+                            id, tags, remove, err);
 }
 
 int lv_sgstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,

@@ -354,10 +354,9 @@ int ec2_revoke_security_group_egress(ec2_call *c)
 static void rule_field(const void *obj, const char *name, ec2_match *m, void *ud)
 {
     const ec2_sg_rule_row *row = obj;
-    static const cg_tags none = {0};
 
     (void)ud;
-    if (ec2_match_tags(m, name, &none))
+    if (ec2_match_tags(m, name, &row->rule->tags))
         return;
     if (strcmp(name, "group-id") == 0)
         ec2_match_offer(m, row->sg->id);

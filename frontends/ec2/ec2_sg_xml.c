@@ -154,8 +154,7 @@ static void xml_rule(ec2_xml *x, const ec2_sg_rule_row *row, const char *owner)
     }
     if (r->description[0])
         ec2_xml_str(x, "description", r->description);
-    ec2_xml_start(x, "tagSet");
-    ec2_xml_end(x);
+    ec2_xml_tags(x, &r->tags);
     ec2_xml_end(x);
 }
 

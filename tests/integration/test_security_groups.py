@@ -3,8 +3,6 @@ only; tests/system/test_sg_filters_qemu.py checks the filters on
 qemu:///system): every VPC's default group, Create/Delete/Describe,
 Authorize/Revoke Ingress/Egress, DescribeSecurityGroupRules, their errors,
 with boto3 and the aws CLI."""
-import json
-
 import botocore.exceptions
 import pytest
 
@@ -182,7 +180,7 @@ def test_authorize_revoke_ingress(ec2, sg):
     assert error(ec2.authorize_security_group_ingress, GroupId=gid, IpPermissions=[
         perm("tcp", 80, 80, cidrs=["0.0.0.0/0"]),
         perm("tcp", 22, 22, cidrs=["10.0.0.0/8"])]) == "InvalidPermission.Duplicate"
-    assert "80" not in json.dumps(group(ec2, gid)["IpPermissions"])
+    assert 80 not in [p.get("FromPort") for p in group(ec2, gid)["IpPermissions"]]
     # A source group in use by a rule cannot go.
     assert error(ec2.delete_security_group, GroupId=src) == "DependencyViolation"
     ec2.revoke_security_group_ingress(GroupId=gid, IpPermissions=[
@@ -330,6 +328,20 @@ def test_describe_filters_and_pages(ec2, sg):
     one = ec2.describe_security_group_rules(Filters=[
         {"Name": "security-group-rule-id", "Values": [rid]}])["SecurityGroupRules"]
     assert [r["SecurityGroupRuleId"] for r in one] == [rid]
+    # Rules carry tags of their own.
+    ec2.create_tags(Resources=[rid], Tags=[{"Key": "why", "Value": "proxy"}])
+    one = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rid])["SecurityGroupRules"]
+    assert one[0]["Tags"] == [{"Key": "why", "Value": "proxy"}]
+    one = ec2.describe_security_group_rules(Filters=[
+        {"Name": "tag:why", "Values": ["proxy"]}])["SecurityGroupRules"]
+    assert [r["SecurityGroupRuleId"] for r in one] == [rid]
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [rid]}])["Tags"]
+    assert [(t["ResourceType"], t["Key"]) for t in tags] == [("security-group-rule", "why")]
+    assert error(ec2.create_tags, Resources=["sgr-0123456789abcdef0"],
+                 Tags=[{"Key": "a", "Value": "b"}]) == "InvalidSecurityGroupRuleId.NotFound"
+    ec2.delete_tags(Resources=[rid], Tags=[{"Key": "why"}])
+    one = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rid])["SecurityGroupRules"]
+    assert one[0]["Tags"] == []
 
 
 def test_hostile_parameters(ec2, sg):
