@@ -82,6 +82,9 @@ typedef enum {
     CG_SUB_SUSPENDED,
 } cg_instance_sub;
 
+/* Most security groups one instance (its interface) may have, as on EC2. */
+#define CG_INSTANCE_GROUPS_MAX 5
+
 typedef struct cg_instance {
     char id[24];             /* "i-" + 17 hex digits; also the libvirt domain name */
     char image_id[24];       /* "ami-" + 17 hex digits */
@@ -116,6 +119,11 @@ typedef struct cg_instance {
     char vpc_id[24];
     char subnet_id[32];
     char eni_id[24];
+    /* Its security groups (ids and names, n_groups of them); none when
+     * terminated or the driver has no security groups. */
+    char group_ids[CG_INSTANCE_GROUPS_MAX][32];
+    char group_names[CG_INSTANCE_GROUPS_MAX][256];
+    unsigned n_groups;
     cg_tags tags;
 } cg_instance;
 
@@ -161,6 +169,10 @@ typedef struct cg_launch_spec {
     const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
     size_t n_disks;
     const char *subnet_id;            /* NULL: the zone's default subnet; else in zone */
+    /* Security groups of the subnet's VPC (checked by the caller); none:
+     * the VPC's default group. */
+    const char *const *group_ids;
+    size_t n_groups;
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -474,6 +486,41 @@ typedef struct cg_subnet_spec {
 void cg_vpc_list_release(cg_vpc_list *list);
 void cg_subnet_list_release(cg_subnet_list *list);
 
+/* ---- security groups (drivers/sg_types.c; enforced by libvirt nwfilter) -- */
+
+/* One rule of a group: ingress (egress 0) or egress.  Its source (ingress)
+ * or destination (egress) is cidr or, when cidr is "", the members of
+ * group.  Ports are -1 for protocol "-1"; for "icmp" they are type/code. */
+typedef struct cg_sg_rule {
+    char id[32];              /* "sgr-" + 17 hex digits */
+    int egress;
+    char protocol[8];         /* "tcp", "udp", "icmp" or "-1" (all) */
+    int from_port, to_port;
+    char cidr[48];            /* "" when group is set */
+    char group[32];           /* "sg-..." or "" */
+    char description[256];
+    cg_tags tags;
+} cg_sg_rule;
+
+typedef struct cg_sg {
+    char id[32];              /* "sg-" + 17 hex digits */
+    char vpc_id[24];
+    char name[256];
+    char description[256];
+    int is_default;           /* the VPC's "default" group */
+    cg_sg_rule *rules;
+    size_t n_rules;
+    cg_tags tags;
+} cg_sg;
+
+typedef struct cg_sg_list {
+    cg_sg *v;
+    size_t n;
+} cg_sg_list;
+
+void cg_sg_release(cg_sg *sg);
+void cg_sg_list_release(cg_sg_list *list);
+
 /* ---- the table ---------------------------------------------------------- */
 
 typedef struct cg_drv cg_drv;   /* a driver's private state */
@@ -640,6 +687,26 @@ typedef struct cg_driver {
     int (*subnet_create)(cg_drv *drv, const cg_subnet_spec *spec, cg_subnet *out,
                          cg_error *err);
     int (*subnet_delete)(cg_drv *drv, const char *subnet_id, cg_error *err);
+
+    /* Security groups: every VPC has its "default" group (members reach
+     * each other, all egress), made when first listed.  sg_create: a name
+     * taken in the VPC is CG_ERR_CONFLICT, an unknown VPC CG_ERR_NOT_FOUND;
+     * the group gets AWS's default egress rule.  sg_delete: the default
+     * group is CG_ERR_FORBIDDEN; one an instance or another group's rule
+     * uses is CG_ERR_CONFLICT.  sg_rules_change adds (revoke 0) or removes
+     * rules[0..n) of one direction, all or nothing: on add a rule already
+     * there is CG_ERR_CONFLICT, on revoke a rule not there CG_ERR_NOT_FOUND.
+     * Each change redefines the group's nwfilter in every zone. */
+    int (*sg_list)(cg_drv *drv, cg_sg_list *out, cg_error *err);
+    int (*sg_create)(cg_drv *drv, const cg_sg *spec, cg_sg *out, cg_error *err);
+    int (*sg_delete)(cg_drv *drv, const char *group_id, cg_error *err);
+    int (*sg_rules_change)(cg_drv *drv, const char *group_id, int revoke,
+                           const cg_sg_rule *rules, size_t n, cg_error *err);
+    /* Replace a live instance's groups (1..CG_INSTANCE_GROUPS_MAX of its
+     * VPC, checked by the caller), applied to its running NIC.  Unknown
+     * instance or group: CG_ERR_NOT_FOUND. */
+    int (*instance_set_groups)(cg_drv *drv, const char *instance_id,
+                               const char *const *group_ids, size_t n, cg_error *err);
 
     /* Tags on an instance ("i-..."), image ("ami-...") or snapshot ("snap-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

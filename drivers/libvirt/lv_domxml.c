@@ -362,6 +362,14 @@ static void build_nic(lv_xb *xb, xmlNodePtr devices, const lv_domain_spec *spec)
     xb_el_attr(xb, nic, "source", "network", spec->network);
     xb_el_attr(xb, nic, "mac", "address", spec->mac);
     xb_el_attr(xb, nic, "model", "type", "virtio");
+    /* Security groups: libvirt learns the guest's address from its DHCP
+     * exchange ($IP for clean-traffic); $MAC is the <mac> above. */
+    if (spec->nwfilter) {
+        xmlNodePtr ref = xb_el_attr(xb, nic, "filterref", "filter", spec->nwfilter);
+
+        xb_attr(xb, xb_el_attr(xb, ref, "parameter", "name", "CTRL_IP_LEARNING"), "value",
+                "dhcp");
+    }
 }
 
 /* The serial port is the instance's console: logged to a file so

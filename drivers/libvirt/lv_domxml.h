@@ -32,6 +32,7 @@ typedef struct lv_domain_spec {
     const char *cmdline;      /* NULL allowed */
     const char *network;      /* libvirt network for the NIC */
     const char *mac;          /* "52:54:00:xx:xx:xx" */
+    const char *nwfilter;     /* the NIC's network filter (IP learned by DHCP); NULL: none */
     const char *console_log;  /* file the serial console is logged to */
     const char *seed_path;    /* cloud-init seed ISO, attached as a read-only CD-ROM; NULL: none */
     const cg_instance *meta;  /* EC2 attributes written into <metadata> */

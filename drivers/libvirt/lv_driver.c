@@ -1,5 +1,6 @@
 /* cloudgate libvirt driver: the table, open/close, zones and listing. */
 #include "lv_driver.h"
+#include "lv_sg.h"
 #include "lv_vpc.h"
 
 #include <fcntl.h>
@@ -144,7 +145,8 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     drv->events_started = 1;
     if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0 ||
         lv_snapstate_init(drv->state, err) < 0 ||
-        lv_intent_init(drv->state, err) < 0 || lv_netstate_init(drv->state, cfg, err) < 0)
+        lv_intent_init(drv->state, err) < 0 || lv_netstate_init(drv->state, cfg, err) < 0 ||
+        lv_sgstate_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
     if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
@@ -235,6 +237,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
         }
     }
     lv_vpc_fill_instances(drv, out);
+    lv_sg_fill_instances(drv, out, 1);
     ret = 0;
 
 cleanup:
@@ -257,6 +260,8 @@ static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remo
         return lv_snapshot_tags(drv, id, tags, remove, err);
     if (strncmp(id, "vpc-", 4) == 0 || strncmp(id, "subnet-", 7) == 0)
         return lv_netstate_tags(drv->state, id, tags, remove, err);
+    if (strncmp(id, "sg-", 3) == 0 || strncmp(id, "sgr-", 4) == 0)
+        return lv_sgstate_tags(drv->state, id, tags, remove, err);
     cg_error_set(err, CG_ERR_NOT_FOUND, "resource %s does not exist", id);
     return -1;
 }
@@ -323,6 +328,11 @@ const cg_driver lv_driver = {
     .subnet_list = lv_subnet_list,
     .subnet_create = lv_subnet_create,
     .subnet_delete = lv_subnet_delete,
+    .sg_list = lv_sg_list,
+    .sg_create = lv_sg_create,
+    .sg_delete = lv_sg_delete,
+    .sg_rules_change = lv_sg_rules_change,
+    .instance_set_groups = lv_sg_instance_set_groups,
     .tags_set = lv_tags_set,
     .tags_delete = lv_tags_delete,
 };

@@ -16,13 +16,14 @@
 #include "lv_domxml.h"
 #include "lv_driver.h"
 #include "lv_seed.h"
+#include "lv_sg.h"
 #include "lv_storage.h"
 #include "lv_vpc.h"
 
 /* What one launch made so far, so a failure can undo exactly that. */
 typedef struct launched {
     cg_instance inst;
-    int intent, cached, volume, log, seed, defined, user_data, disks, nic;
+    int intent, cached, volume, log, seed, defined, user_data, disks, nic, groups;
 } launched;
 
 /* ---- small helpers ---- */
@@ -211,6 +212,8 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
         lv_volumes_release_instance(drv, id);   /* deletes them: still flagged */
     if (l->nic)
         lv_netstate_nic_delete(drv->state, id);
+    if (l->groups)
+        lv_sg_instance_gone(drv, conn, id);
     if (l->seed) {
         cg_error_clear(&e);
         if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
@@ -237,7 +240,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
 {
     lv_domain_spec ds;
     lv_seed_spec seed;
-    char vol[64], log[4096], net[256];
+    char vol[64], log[4096], net[256], filter[64];
     char *disk = NULL, *seed_path = NULL, *xml = NULL;
     lv_domain_disk *extra = NULL;
     virDomainPtr dom = NULL;
@@ -260,6 +263,10 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
             goto cleanup;
         l->nic = 1;
     }
+    l->groups = 1;
+    if (lv_sg_launch(drv, conn, l->inst.id, spec->subnet_id, lv_host_zone(h), spec->group_ids,
+                     spec->n_groups, filter, sizeof(filter), err) < 0)
+        goto cleanup;
     snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
     /* An image registered with a root size above its snapshot's grows. */
     if (!(disk = lv_storage_overlay_create(conn, drv->cfg->storage_pool, img->volume, vol,
@@ -306,6 +313,7 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     ds.cmdline = img->cmdline;
     ds.network = net;
     ds.mac = l->inst.mac;
+    ds.nwfilter = filter[0] ? filter : NULL;
     ds.console_log = log;
     ds.seed_path = seed_path;
     ds.meta = &l->inst;
@@ -533,6 +541,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         lv_cache_release(lv_host_cache(h), l[i].inst.id);
     }
     lv_vpc_fill_instances(drv, out);
+    lv_sg_fill_instances(drv, out, 0);
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
     /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
@@ -770,6 +779,7 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     }
     /* The domain is gone: from here on the instance is terminated whatever
      * else fails, and leftovers are only logged. */
+    lv_sg_instance_gone(drv, conn, id);
     lv_volumes_release_instance(drv, id);
     snprintf(path, sizeof(path), "%s.qcow2", id);
     if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)

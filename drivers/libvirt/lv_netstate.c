@@ -263,7 +263,9 @@ int lv_netstate_vpc_delete(lv_state *st, const char *id, cg_error *err)
     sqlite3 *db = lv_state_db_lock(st);
     int n = cg_db_run(db, err, "delete vpc",
                       "DELETE FROM vpcs WHERE id = ? AND is_default = 0 AND NOT EXISTS"
-                      " (SELECT 1 FROM subnets WHERE vpc_id = ?)", "ss", id, id);
+                      " (SELECT 1 FROM subnets WHERE vpc_id = ?) AND NOT EXISTS"
+                      " (SELECT 1 FROM security_groups WHERE vpc_id = ? AND is_default = 0)",
+                      "sss", id, id, id);
 
     lv_state_db_unlock(st);
     return n;

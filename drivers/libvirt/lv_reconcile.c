@@ -72,6 +72,7 @@
 #include "lv_driver.h"
 #include "lv_seed.h"
 #include "lv_storage.h"
+#include "lv_sg.h"
 #include "lv_vpc.h"
 
 static const char schema[] =
@@ -402,6 +403,8 @@ static void fix_intents(cg_drv *drv, lv_host *h, virConnectPtr conn)
                 rc = fix_terminate(drv, h, conn, &v[i]);
             else if (strcmp(v[i].kind, LV_INTENT_VPC) == 0)
                 rc = lv_vpc_fix_intent(drv, conn, v[i].data);
+            else if (strcmp(v[i].kind, LV_INTENT_SG) == 0)
+                rc = lv_sg_fix_intent(drv, conn, v[i].data);
             else
                 rc = 0;   /* a kind from a newer version: nothing we can judge */
             if (rc == 0)
@@ -536,5 +539,6 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
     fix_volume_rows(drv, h, conn);
     fix_image_rows(drv, conn);
     lv_vpc_reconcile_zone(drv, h, conn);
+    lv_sg_reconcile_zone(drv, conn);
     virResetLastError();
 }

@@ -20,8 +20,9 @@ int lv_netstate_vpcs(lv_state *st, cg_vpc_list *out, cg_error *err);
 int lv_netstate_subnets(lv_state *st, cg_subnet_list *out, cg_error *err);
 int lv_netstate_vpc_add(lv_state *st, const cg_vpc *vpc, cg_error *err);
 int lv_netstate_subnet_add(lv_state *st, const cg_subnet *subnet, cg_error *err);
-/* Delete a non-default VPC without subnets / a non-default subnet no
- * instance_nics row names: rows deleted (0 or 1), or -1. */
+/* Delete a non-default VPC without subnets and security groups other than
+ * its default one (lv_sgstate.c) / a non-default subnet no instance_nics
+ * row names: rows deleted (0 or 1), or -1. */
 int lv_netstate_vpc_delete(lv_state *st, const char *id, cg_error *err);
 int lv_netstate_subnet_delete(lv_state *st, const char *id, cg_error *err);
 /* Remove a non-default VPC's rows, its subnets' and their NICs' (the

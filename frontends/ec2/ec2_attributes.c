@@ -51,7 +51,6 @@ static const char *const unsupported_modify[] = {
     "SriovNetSupport.Value",
     "DisableApiStop.Value",
     "InstanceInitiatedShutdownBehavior.Value",
-    "GroupId.1",
     NULL,
 };
 
@@ -241,6 +240,9 @@ int ec2_modify_instance_attribute(ec2_call *c)
     /* DeleteOnTermination of attached volumes: ec2_volume_ops.c. */
     if (ec2_params_get(c->params, "BlockDeviceMapping.1.DeviceName"))
         return ec2_modify_block_devices(c);
+    /* groupSet: ec2_sg_instances.c. */
+    if (ec2_params_get(c->params, "GroupId.1"))
+        return ec2_modify_instance_groups(c);
     if (modify_target(c, &attr, &value) < 0)
         goto cleanup;
     if (strcmp(attr, "instanceType") == 0) {

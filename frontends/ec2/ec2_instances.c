@@ -36,6 +36,10 @@ static const char *const instance_filters[] = {
     "vpc-id",
     "subnet-id",
     "network-interface.network-interface-id",
+    "instance.group-id",
+    "instance.group-name",
+    "group-id",
+    "group-name",
     "tag-key",
     "tag-value",
     "tag:",
@@ -76,6 +80,7 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
     const cg_instance *inst = obj;
     const ec2_call *c = ud;
     char dns[160];
+    unsigned i;
 
     if (ec2_match_tags(m, name, &inst->tags))
         return;
@@ -117,6 +122,10 @@ static void instance_field(const void *obj, const char *name, ec2_match *m, void
         ec2_match_offer(m, inst->subnet_id[0] ? inst->subnet_id : NULL);
     } else if (strcmp(name, "network-interface.network-interface-id") == 0) {
         ec2_match_offer(m, inst->eni_id[0] ? inst->eni_id : NULL);
+    } else if (strcmp(name, "instance.group-id") == 0 || strcmp(name, "group-id") == 0 ||
+               strcmp(name, "instance.group-name") == 0 || strcmp(name, "group-name") == 0) {
+        for (i = 0; i < inst->n_groups; i++)
+            ec2_match_offer(m, strstr(name, "name") ? inst->group_names[i] : inst->group_ids[i]);
     } else if (strncmp(name, "instance-status.", 16) == 0 ||
                strncmp(name, "system-status.", 14) == 0) {
         const char *reach;
@@ -407,6 +416,7 @@ int ec2_run_instances(ec2_call *c)
     size_t user_data_len = 0, i;
     const char *image_id, *zone, *key, *token;
     char subnet_zone[64], subnet[32];
+    ec2_group_choice groups;
     cg_error err = {0};
     int ret = -1, replayed;
 
@@ -438,6 +448,10 @@ int ec2_run_instances(ec2_call *c)
     if (ec2_launch_subnet(c, &zone, subnet_zone, sizeof(subnet_zone), subnet, sizeof(subnet)) < 0)
         goto cleanup;
     spec.subnet_id = subnet[0] ? subnet : NULL;
+    if (ec2_launch_groups(c, spec.subnet_id, &groups) < 0)
+        goto cleanup;
+    spec.group_ids = groups.ptrs;
+    spec.n_groups = groups.n;
     key = ec2_params_get(c->params, "KeyName");
     if (key && (!*key || strlen(key) > 255)) {
         ec2_fail(c, "InvalidParameterValue", "Invalid value for KeyName");

@@ -222,6 +222,52 @@ char *ec2_xml_describe_network_interfaces(const char *request_id, const cg_insta
                                           const char *next_token, size_t *len);
 /* DescribeAddresses: an empty <addressesSet/> (no Elastic IPs here). */
 char *ec2_xml_describe_addresses(const char *request_id, size_t *len);
+/* Security groups (ec2_sg.c, ec2_sg_rules.c) and their documents (ec2_sg_xml.c). */
+int ec2_create_security_group(ec2_call *c);
+int ec2_delete_security_group(ec2_call *c);
+int ec2_describe_security_groups(ec2_call *c);
+int ec2_authorize_security_group_ingress(ec2_call *c);
+int ec2_authorize_security_group_egress(ec2_call *c);
+int ec2_revoke_security_group_ingress(ec2_call *c);
+int ec2_revoke_security_group_egress(ec2_call *c);
+int ec2_describe_security_group_rules(ec2_call *c);
+/* InvalidGroupId.Malformed (malformed) or InvalidGroup.NotFound for id. */
+int ec2_sg_fail_id(ec2_call *c, const char *id, int malformed);
+/* A group name or description (param) as AWS accepts it.  0 or -1. */
+int ec2_sg_text_check(ec2_call *c, const char *param, const char *s);
+/* Every group into list; the one called id (checked), or else the one
+ * called name in the default VPC, into *out (NULL when neither is given).
+ * 0 or -1 (answered). */
+int ec2_sg_load(ec2_call *c, cg_sg_list *list, const char *id, const char *name,
+                const cg_sg **out);
+/* The groups a launch asked for, checked (all of its VPC, at most
+ * CG_INSTANCE_GROUPS_MAX); ptrs[i] points at ids[i]. */
+typedef struct ec2_group_choice {
+    char ids[CG_INSTANCE_GROUPS_MAX][32];
+    const char *ptrs[CG_INSTANCE_GROUPS_MAX];
+    size_t n;
+} ec2_group_choice;
+/* RunInstances' SecurityGroupId.N / SecurityGroup.N /
+ * NetworkInterface.1.SecurityGroupId.N for a launch into subnet (NULL: the
+ * default subnet) into out (n 0: none asked for).  0 or -1 (answered). */
+int ec2_launch_groups(ec2_call *c, const char *subnet, ec2_group_choice *out);
+/* ModifyInstanceAttribute with GroupId.N (ec2_sg_instances.c). */
+int ec2_modify_instance_groups(ec2_call *c);
+/* One rule of a listing with its group. */
+typedef struct ec2_sg_rule_row {
+    const cg_sg *sg;
+    const cg_sg_rule *rule;
+} ec2_sg_rule_row;
+char *ec2_xml_create_security_group(const char *request_id, const cg_sg *g, size_t *len);
+char *ec2_xml_describe_security_groups(const char *request_id, const cg_sg *const *v, size_t n,
+                                       const char *owner, const char *next_token, size_t *len);
+/* Authorize*: return and the rules made. */
+char *ec2_xml_authorize_security_group(const char *action, const char *request_id,
+                                       const ec2_sg_rule_row *v, size_t n, const char *owner,
+                                       size_t *len);
+char *ec2_xml_describe_security_group_rules(const char *request_id, const ec2_sg_rule_row *v,
+                                            size_t n, const char *owner,
+                                            const char *next_token, size_t *len);
 /* ec2_snapshots.c */
 int ec2_create_snapshot(ec2_call *c);
 int ec2_describe_snapshots(ec2_call *c);

@@ -172,6 +172,40 @@ static int list_subnets(ec2_call *c, ec2_tagged_list *out)
     return ret;
 }
 
+static int list_security_groups(ec2_call *c, ec2_tagged_list *out)
+{
+    cg_sg_list l = {0};
+    cg_error err = {0};
+    int ret;
+
+    if (!c->ctx->driver->sg_list)
+        return 0;
+    if ((ret = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, sg_list, &err, &l)) < 0)
+        ec2_fail_cg(c, &err, NULL);
+    else
+        ret = ADD_EACH(c, out, l, cg_sg);
+    cg_sg_list_release(&l);
+    return ret;
+}
+
+static int list_security_group_rules(ec2_call *c, ec2_tagged_list *out)
+{
+    cg_sg_list l = {0};
+    cg_error err = {0};
+    size_t i;
+    int ret = 0;
+
+    if (!c->ctx->driver->sg_list)
+        return 0;
+    if ((ret = CG_DRV_CALL(c->ctx->driver, c->ctx->drv, sg_list, &err, &l)) < 0)
+        ec2_fail_cg(c, &err, NULL);
+    for (i = 0; ret == 0 && i < l.n; i++)
+        ret = add_each(c, out, l.v[i].rules, l.v[i].n_rules, sizeof(cg_sg_rule),
+                       offsetof(cg_sg_rule, id), offsetof(cg_sg_rule, tags));
+    cg_sg_list_release(&l);
+    return ret;
+}
+
 static int edit_by_driver(ec2_call *c, const char *id, const cg_tags *tags, int remove,
                           cg_error *err)
 {
@@ -297,6 +331,20 @@ const ec2_tag_kind ec2_tag_kinds[] = {
      .not_found = "InvalidSubnetID.NotFound",
      .malformed = "InvalidSubnetID.Malformed",
      .list = list_subnets,
+     .edit = edit_by_driver},
+    {.prefix = "sgr-",
+     .type = "security-group-rule",
+     .noun = "security group rule ID",
+     .not_found = "InvalidSecurityGroupRuleId.NotFound",
+     .malformed = "InvalidSecurityGroupRuleId.Malformed",
+     .list = list_security_group_rules,
+     .edit = edit_by_driver},
+    {.prefix = "sg-",
+     .type = "security-group",
+     .noun = "security group ID",
+     .not_found = "InvalidGroup.NotFound",
+     .malformed = "InvalidGroupId.Malformed",
+     .list = list_security_groups,
      .edit = edit_by_driver},
     {.prefix = "key-",
      .type = "key-pair",

@@ -10,15 +10,19 @@ static const char *const nic_filters[] = {
     "network-interface-id", "vpc-id", "subnet-id", "attachment.instance-id",
     "attachment.device-index", "attachment.status", "availability-zone", "mac-address",
     "private-ip-address", "addresses.private-ip-address", "owner-id", "status",
-    "interface-type", "tag-key", "tag-value", "tag:", NULL,
+    "interface-type", "group-id", "group-name", "tag-key", "tag-value", "tag:", NULL,
 };
 
 static void nic_field(const void *obj, const char *name, ec2_match *m, void *ud)
 {
     const cg_instance *inst = obj;
     const char *owner = ud;
+    unsigned i;
 
-    if (strcmp(name, "network-interface-id") == 0)
+    if (strcmp(name, "group-id") == 0 || strcmp(name, "group-name") == 0) {
+        for (i = 0; i < inst->n_groups; i++)
+            ec2_match_offer(m, name[6] == 'n' ? inst->group_names[i] : inst->group_ids[i]);
+    } else if (strcmp(name, "network-interface-id") == 0)
         ec2_match_offer(m, inst->eni_id);
     else if (strcmp(name, "vpc-id") == 0)
         ec2_match_offer(m, inst->vpc_id);

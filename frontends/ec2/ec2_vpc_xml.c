@@ -158,8 +158,7 @@ static void xml_nic(ec2_xml *x, const cg_instance *inst, const char *owner, cons
     }
     ec2_xml_bool(x, "sourceDestCheck", 1);
     ec2_xml_str(x, "interfaceType", "interface");
-    ec2_xml_start(x, "groupSet");
-    ec2_xml_end(x);
+    ec2_xml_instance_groups(x, inst);
     ec2_xml_start(x, "ipv6AddressesSet");
     ec2_xml_end(x);
     ec2_xml_start(x, "attachment");

@@ -347,8 +347,7 @@ static void write_instance(ec2_xml *x, const cg_instance *inst, const char *regi
     ec2_xml_end(x);
     if (inst->private_ip[0])
         ec2_xml_str(x, "privateIpAddress", inst->private_ip);
-    ec2_xml_start(x, "groupSet");
-    ec2_xml_end(x);
+    ec2_xml_instance_groups(x, inst);
     ec2_xml_str(x, "rootDeviceType", "ebs");
     ec2_xml_str(x, "rootDeviceName", "/dev/vda");
     write_block_devices(x, inst, vols);

@@ -69,6 +69,8 @@ void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region);
 /* An instance's vpcId and subnetId (when it has them) and its
  * <networkInterfaceSet> (ec2_vpc_xml.c). */
 void ec2_xml_instance_network(ec2_xml *x, const cg_instance *inst, const char *region);
+/* <groupSet> of an instance or its interface (ec2_sg_xml.c). */
+void ec2_xml_instance_groups(ec2_xml *x, const cg_instance *inst);
 
 /* The private DNS name for an IPv4 address into out; "" when ip is not one. */
 void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t outlen);

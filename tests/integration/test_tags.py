@@ -325,7 +325,7 @@ def test_errors(ec2, gw):
                 call(Resources=[rid], Tags=ok)
             assert code(e) == want, rid
             assert rid in e.value.response["Error"]["Message"]
-    for rid, want in [("sg-0123456789abcdef0", "InvalidID"), ("vol-12", "InvalidID"),
+    for rid, want in [("sg-0123456789abcdef0", "InvalidGroup.NotFound"), ("vol-12", "InvalidID"),
                       ("key-xyz", "InvalidID"), ("import-ami-1", "InvalidID"),
                       ("nonsense", "InvalidID"), ("i-zz", "InvalidInstanceID.Malformed"),
                       ("ami-zz", "InvalidAMIID.Malformed"),
@@ -373,7 +373,7 @@ def test_errors(ec2, gw):
         gw, "create-tags", "--resources", "vol-0123456789abcdef0", "--tags", "Key=a,Value=b")
     assert "InvalidKeyPair.NotFound" in aws_error(
         gw, "delete-tags", "--resources", "key-0123456789abcdef0")
-    assert "InvalidID" in aws_error(
+    assert "InvalidGroup.NotFound" in aws_error(
         gw, "create-tags", "--resources", "sg-0123456789abcdef0", "--tags", "Key=a,Value=b")
     assert "InvalidParameterValue" in aws_error(gw, "describe-tags", "--max-results", "4")
     ec2.delete_volume(VolumeId=vid)

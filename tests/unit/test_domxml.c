@@ -176,6 +176,22 @@ static void test_golden_direct_kernel_qemu(void **state)
     cg_instance_release(&m);
 }
 
+/* A NIC under security groups: its filter, the address learned by DHCP. */
+static void test_golden_nwfilter(void **state)
+{
+    cg_instance m;
+    lv_domain_spec s;
+    cg_error err = {0};
+
+    fill_meta(&m, 0);
+    fill_spec(&s, "qemu", &m);
+    fill_direct_kernel(&s);
+    s.nwfilter = "cg-i-i-0123456789abcdef0";
+    check_golden("nwfilter-qemu.xml", lv_domxml_build(&s, &err));
+    assert_int_equal(err.kind, CG_ERR_NONE);
+    cg_instance_release(&m);
+}
+
 static void test_golden_disk_boot_kvm(void **state)
 {
     cg_instance m;
@@ -506,6 +522,7 @@ static void test_goldens_validate(void **state)
         {"volume-seed.xml", "storagevol"},    {"protected.xml", "domain"},
         {"display-headless.xml", "domain"},   {"display-vnc.xml", "domain"},
         {"display-spice.xml", "domain"},      {"display-run-once.xml", "domain"},
+        {"nwfilter-qemu.xml", "domain"},
     };
     char path[PATH_MAX];
     size_t i;
@@ -988,6 +1005,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_direct_kernel_qemu),
+        cmocka_unit_test(test_golden_nwfilter),
         cmocka_unit_test(test_golden_disk_boot_kvm),
         cmocka_unit_test(test_golden_test_driver),
         cmocka_unit_test(test_golden_tags_escaping),

@@ -1,0 +1,379 @@
+/* cloudgate libvirt driver: security groups as libvirt nwfilters
+ * (lv_nwfilter.h).
+ *
+ * The XML is built with libxml2's tree (a description can never become
+ * markup).  Rules are state-tracked: a group rule accepts NEW connections,
+ * the NIC filter accepts ESTABLISHED,RELATED both ways (libvirt's defaults
+ * would drop RELATED ICMP and cut flows when a rule goes) and drops the
+ * rest.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libvirt/virterror.h>
+
+#include "../../gateway/log.h"
+#include "lv_driver.h"
+#include "lv_nwfilter.h"
+
+/* Rule priorities in the root chain the NIC filter flattens into (lower
+ * first): state, then groups' accepts, then the final drop. */
+#define PRIO_STATE "100"
+#define PRIO_GROUP "500"
+#define PRIO_DROP "1000"
+
+void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len)
+{
+    snprintf(buf, len, LV_NWFILTER_GROUP "%s", group_id);
+}
+
+/* The filter document's text, malloc'd (doc freed), or NULL (reported). */
+static char *finish(xmlDocPtr doc, int ok, cg_error *err)
+{
+    xmlChar *text = NULL;
+    char *out = NULL;
+    int len = 0;
+
+    if (ok)
+        xmlDocDumpFormatMemory(doc, &text, &len, 1);
+    if (text)
+        out = strdup((const char *)text);
+    if (!out)
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory building a network filter");
+    xmlFree(text);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+/* <filter name=NAME chain='root'>, as doc's root: it, or NULL. */
+static xmlNodePtr new_filter(xmlDocPtr doc, const char *name)
+{
+    xmlNodePtr root = doc ? xmlNewNode(NULL, BAD_CAST "filter") : NULL;
+
+    if (!root)
+        return NULL;
+    xmlDocSetRootElement(doc, root);
+    if (!xmlNewProp(root, BAD_CAST "name", BAD_CAST name) ||
+        !xmlNewProp(root, BAD_CAST "chain", BAD_CAST "root"))
+        return NULL;
+    return root;
+}
+
+/* <rule action= direction= priority=><PROTO .../></rule>: the protocol
+ * element, or NULL. */
+static xmlNodePtr new_rule(xmlNodePtr parent, const char *action, const char *direction,
+                           const char *priority, const char *proto)
+{
+    xmlNodePtr rule = xmlNewChild(parent, NULL, BAD_CAST "rule", NULL);
+
+    if (!rule || !xmlNewProp(rule, BAD_CAST "action", BAD_CAST action) ||
+        !xmlNewProp(rule, BAD_CAST "direction", BAD_CAST direction) ||
+        !xmlNewProp(rule, BAD_CAST "priority", BAD_CAST priority))
+        return NULL;
+    return xmlNewChild(rule, NULL, BAD_CAST proto, NULL);
+}
+
+static int set_int(xmlNodePtr n, const char *name, int v)
+{
+    char buf[16];
+
+    snprintf(buf, sizeof(buf), "%d", v);
+    return xmlNewProp(n, BAD_CAST name, BAD_CAST buf) ? 0 : -1;
+}
+
+/* One accept rule of r with the peer block addr/prefix ("1.2.3.4", "32"). */
+static int add_accept(xmlNodePtr root, const cg_sg_rule *r, const char *addr,
+                      const char *prefix)
+{
+    const char *proto = strcmp(r->protocol, "-1") == 0 ? "all" : r->protocol;
+    xmlNodePtr p = new_rule(root, "accept", r->egress ? "out" : "in", PRIO_GROUP, proto);
+
+    if (!p)
+        return -1;
+    /* Ingress matches where a packet comes from, egress where it goes. */
+    if (strcmp(prefix, "0") != 0 &&
+        (!xmlNewProp(p, BAD_CAST (r->egress ? "dstipaddr" : "srcipaddr"), BAD_CAST addr) ||
+         !xmlNewProp(p, BAD_CAST (r->egress ? "dstipmask" : "srcipmask"), BAD_CAST prefix)))
+        return -1;
+    if ((strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0) &&
+        (set_int(p, "dstportstart", r->from_port) < 0 ||
+         set_int(p, "dstportend", r->to_port) < 0))
+        return -1;
+    /* icmp: FromPort is the type, ToPort the code; -1 is any. */
+    if (strcmp(proto, "icmp") == 0 &&
+        ((r->from_port >= 0 && set_int(p, "type", r->from_port) < 0) ||
+         (r->from_port >= 0 && r->to_port >= 0 && set_int(p, "code", r->to_port) < 0)))
+        return -1;
+    return xmlNewProp(p, BAD_CAST "state", BAD_CAST "NEW") ? 0 : -1;
+}
+
+/* The accept rules of r: one for its CIDR, or one per member of its source
+ * group.  0 or -1. */
+static int add_rule(xmlNodePtr root, const cg_sg_rule *r, const lv_sg_peers *peers,
+                    size_t n_peers)
+{
+    char addr[48], *slash;
+    size_t i, j;
+
+    if (r->cidr[0]) {
+        snprintf(addr, sizeof(addr), "%s", r->cidr);
+        if (!(slash = strchr(addr, '/')))
+            return -1;
+        *slash = '\0';
+        return add_accept(root, r, addr, slash + 1);
+    }
+    for (i = 0; i < n_peers; i++) {
+        if (strcmp(peers[i].group_id, r->group) != 0)
+            continue;
+        for (j = 0; j < peers[i].n; j++) {
+            if (add_accept(root, r, peers[i].ips[j], "32") < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers,
+                            cg_error *err)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root;
+    char name[64];
+    size_t i;
+    int ok = 0;
+
+    lv_nwfilter_group_name(g->id, name, sizeof(name));
+    if (!(root = new_filter(doc, name)))
+        goto cleanup;
+    for (i = 0; i < g->n_rules; i++) {
+        if (add_rule(root, &g->rules[i], peers, n_peers) < 0)
+            goto cleanup;
+    }
+    ok = 1;
+
+cleanup:
+    return finish(doc, ok, err);
+}
+
+/* <filterref filter=NAME>, with IP and MAC passed on when param (the
+ * NIC's own variables reach referenced filters without it). */
+static int add_ref(xmlNodePtr root, const char *name)
+{
+    xmlNodePtr ref = xmlNewChild(root, NULL, BAD_CAST "filterref", NULL);
+
+    return ref && xmlNewProp(ref, BAD_CAST "filter", BAD_CAST name) ? 0 : -1;
+}
+
+char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids, size_t n,
+                          int anti_spoofing, cg_error *err)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root, p;
+    char name[64];
+    size_t i;
+    int ok = 0;
+
+    snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
+    /* clean-traffic: the guest keeps its own MAC and IP ($MAC, $IP). */
+    if (!(root = new_filter(doc, name)) || (anti_spoofing && add_ref(root, "clean-traffic") < 0))
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        lv_nwfilter_group_name(group_ids[i], name, sizeof(name));
+        if (add_ref(root, name) < 0)
+            goto cleanup;
+    }
+    if (!(p = new_rule(root, "accept", "inout", PRIO_STATE, "all")) ||
+        !xmlNewProp(p, BAD_CAST "state", BAD_CAST "ESTABLISHED,RELATED"))
+        goto cleanup;
+    /* The guest's DHCP requests, whatever its egress rules say. */
+    if (!(p = new_rule(root, "accept", "out", PRIO_STATE, "udp")) ||
+        set_int(p, "dstportstart", 67) < 0 || set_int(p, "dstportend", 67) < 0)
+        goto cleanup;
+    if (!new_rule(root, "drop", "inout", PRIO_DROP, "all"))
+        goto cleanup;
+    ok = 1;
+
+cleanup:
+    return finish(doc, ok, err);
+}
+
+/* ---- libvirt calls -------------------------------------------------------- */
+
+/* libvirt's test:// driver has no nwfilter at all: there, and only there,
+ * a filter call is skipped so the EC2 bookkeeping stays testable.  A real
+ * driver's failure is always reported. */
+static int no_nwfilter(virConnectPtr conn)
+{
+    const char *type = virConnectGetType(conn);
+
+    return type && strcmp(type, "TEST") == 0;
+}
+
+/* xml with <uuid> of the filter already defined under its name inserted
+ * first (libvirt refuses a redefinition without it), or a copy of xml. */
+static char *with_uuid(virConnectPtr conn, const char *xml, cg_error *err)
+{
+    xmlDocPtr doc = NULL;
+    xmlNodePtr root, u;
+    xmlChar *name = NULL;
+    virNWFilterPtr old = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    size_t len = strlen(xml);
+    char *out = NULL;
+
+    if (len > INT_MAX ||
+        !(doc = xmlReadMemory(xml, (int)len, "nwfilter.xml", NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ||
+        !(root = xmlDocGetRootElement(doc)) || !(name = xmlGetProp(root, BAD_CAST "name"))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "network filter XML is not well-formed");
+        xmlFreeDoc(doc);
+        goto cleanup;
+    }
+    old = virNWFilterLookupByName(conn, (const char *)name);
+    if (old && virNWFilterGetUUIDString(old, uuid) == 0 &&
+        (u = xmlNewNode(NULL, BAD_CAST "uuid"))) {
+        xmlNodeSetContent(u, BAD_CAST uuid);
+        if (root->children)
+            xmlAddPrevSibling(root->children, u);
+        else
+            xmlAddChild(root, u);
+    }
+    out = finish(doc, 1, err);
+
+cleanup:
+    if (old)
+        virNWFilterFree(old);
+    virResetLastError();
+    xmlFree(name);
+    return out;
+}
+
+int lv_nwfilter_has_clean_traffic(virConnectPtr conn)
+{
+    virNWFilterPtr f = virNWFilterLookupByName(conn, "clean-traffic");
+
+    if (!f) {
+        virResetLastError();
+        return 0;
+    }
+    virNWFilterFree(f);
+    return 1;
+}
+
+int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err)
+{
+    virNWFilterPtr f = NULL;
+    char *full = NULL;
+    int ret = -1;
+
+    if (no_nwfilter(conn))
+        return 1;
+    if (!(full = with_uuid(conn, xml, err)))
+        goto cleanup;
+    if (!(f = virNWFilterDefineXML(conn, full))) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "define network filter");
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (f)
+        virNWFilterFree(f);
+    free(full);
+    return ret;
+}
+
+int lv_nwfilter_undefine(virConnectPtr conn, const char *name, cg_error *err)
+{
+    virNWFilterPtr f;
+    int ret = 0;
+
+    if (no_nwfilter(conn))
+        return 1;
+    if (!(f = virNWFilterLookupByName(conn, name))) {
+        virResetLastError();
+        return 0;
+    }
+    if (virNWFilterUndefine(f) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "undefine network filter %s", name);
+        ret = -1;
+    }
+    virNWFilterFree(f);
+    return ret;
+}
+
+/* One define of one filter in one zone, run on its own thread. */
+typedef struct define_job {
+    lv_host *host;
+    const char *xml;
+    pthread_t thread;
+    int threaded;
+    cg_error err;
+    int rc;
+} define_job;
+
+static void *define_one(void *arg)
+{
+    define_job *j = arg;
+    virConnectPtr conn = lv_host_conn(j->host, &j->err);
+
+    j->rc = conn ? lv_nwfilter_define(conn, j->xml, &j->err) : -1;
+    if (conn)
+        virConnectClose(conn);
+    return NULL;
+}
+
+int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, cg_error *err)
+{
+    size_t total = n * drv->n_hosts, i;
+    define_job *jobs = total ? calloc(total, sizeof(*jobs)) : NULL;
+    int ret = 0;
+
+    if (total && !jobs) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < total; i++) {
+        jobs[i].host = drv->hosts[i % drv->n_hosts];
+        jobs[i].xml = xmls[i / drv->n_hosts];
+        /* libvirt blocks each define until its NICs are re-applied: the
+         * filters go in parallel, each on its own thread (inline when no
+         * thread can be made). */
+        jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, define_one, &jobs[i]) == 0;
+        if (!jobs[i].threaded)
+            define_one(&jobs[i]);
+    }
+    for (i = 0; i < total; i++) {
+        if (jobs[i].threaded)
+            pthread_join(jobs[i].thread, NULL);
+        if (jobs[i].rc < 0 && ret == 0) {
+            cg_error_set(err, jobs[i].err.kind, "%s", jobs[i].err.message);
+            ret = -1;
+        }
+    }
+    free(jobs);
+    return ret;
+}
+
+int lv_nwfilter_undefine_all(cg_drv *drv, const char *name, cg_error *err)
+{
+    virConnectPtr conn;
+    size_t i;
+    int ret = 0;
+
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (!(conn = lv_host_conn(drv->hosts[i], err))) {
+            ret = -1;
+            continue;
+        }
+        if (lv_nwfilter_undefine(conn, name, err) < 0)
+            ret = -1;
+        virConnectClose(conn);
+    }
+    return ret;
+}

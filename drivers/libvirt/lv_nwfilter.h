@@ -1,0 +1,58 @@
+/* cloudgate libvirt driver: security groups as libvirt nwfilters
+ * (lv_nwfilter.c).
+ *
+ * A group is the filter "cg-sg-<id>" holding only accept rules; an
+ * instance NIC's filter "cg-i-<id>" references libvirt's clean-traffic
+ * (anti-spoofing on $IP and $MAC, where the host has it), its groups' filters, accepts
+ * established/related traffic and drops everything else: the groups' rules
+ * are a union, as on EC2.
+ */
+#ifndef LV_NWFILTER_H
+#define LV_NWFILTER_H
+
+#include <stddef.h>
+
+#include <libvirt/libvirt.h>
+
+#include "../driver.h"
+
+#define LV_NWFILTER_GROUP "cg-sg-"
+#define LV_NWFILTER_NIC "cg-i-"
+
+/* The member addresses of a group named as a rule's source. */
+typedef struct lv_sg_peers {
+    const char *group_id;
+    const char *const *ips;
+    size_t n;
+} lv_sg_peers;
+
+/* The filter of group g (no <uuid>: lv_nwfilter_define adds it); a rule
+ * whose source is a group becomes one rule per member address in peers
+ * (none known: no rule).  Malloc'd XML or NULL (reported). */
+char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers,
+                            cg_error *err);
+/* The filter of instance_id's NIC referencing its groups' filters, and
+ * libvirt's clean-traffic when anti_spoofing.  Malloc'd XML or NULL
+ * (reported). */
+char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids, size_t n,
+                          int anti_spoofing, cg_error *err);
+/* 1 when conn has libvirt's stock "clean-traffic" filter (package
+ * libvirt-daemon-config-nwfilter), else 0. */
+int lv_nwfilter_has_clean_traffic(virConnectPtr conn);
+/* "cg-sg-<id>" / "cg-i-<id>" into buf. */
+void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len);
+
+/* Define (or redefine, keeping its UUID) the filter xml in conn.  libvirt
+ * re-applies it to every running NIC that uses it before returning.
+ * 0 done, 1 skipped (the test:// driver, which has no nwfilter), -1. */
+int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err);
+/* Undefine filter name; absent is fine.  0, 1 skipped (test://), -1. */
+int lv_nwfilter_undefine(virConnectPtr conn, const char *name, cg_error *err);
+/* Define xmls[0..n) in every zone of drv, concurrently (each define waits
+ * for libvirt to re-apply the filter to its NICs, ~3 s each).  0 or -1 (the
+ * first failure reported; the others are still tried). */
+int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, cg_error *err);
+/* Undefine filter name in every zone.  0 or -1. */
+int lv_nwfilter_undefine_all(cg_drv *drv, const char *name, cg_error *err);
+
+#endif
