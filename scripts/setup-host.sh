@@ -65,6 +65,7 @@ PACKAGES=(
   # (it picks its firewall backend at start-up)
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils dnsmasq-base iptables
+  libvirt-daemon-config-nwfilter  # stock filters (clean-traffic) under security groups
   # demo guest: Debian kernel + busybox initramfs
   linux-image-amd64 busybox-static cpio
   # tests and tools
@@ -187,6 +188,30 @@ done
 log "libvirtd: answering on $URI ($(virsh -c "$URI" version 2>/dev/null | sed -n 's/^Running hypervisor: //p'))"
 
 V() { virsh -q -c "$URI" "$@"; }
+
+# ---------------------------------------------------------------- nwfilters
+# Without systemd, libvirt-daemon-config-nwfilter's postinst does not reload
+# libvirtd, so its stock filters (clean-traffic and what it references) are
+# files libvirt has not read.  Define the missing ones; a filter that
+# references one not yet defined fails, so repeat until no pass adds one.
+if [ -d /etc/libvirt/nwfilter ]; then
+  have=$(V nwfilter-list 2>/dev/null | awk '{print $2}')
+  todo=()
+  for f in /etc/libvirt/nwfilter/*.xml; do
+    [ -e "$f" ] || continue
+    n=$(basename "$f" .xml)
+    grep -qx "$n" <<<"$have" || todo+=("$f")
+  done
+  while [ ${#todo[@]} -gt 0 ]; do
+    left=()
+    for f in "${todo[@]}"; do
+      V nwfilter-define "$f" >/dev/null 2>&1 || left+=("$f")
+    done
+    [ ${#left[@]} -lt ${#todo[@]} ] || { log "WARNING: nwfilters not defined: ${left[*]}"; break; }
+    todo=("${left[@]}")
+  done
+  log "nwfilters: $(V nwfilter-list 2>/dev/null | grep -c .) defined"
+fi
 # Match a "Field:   value" line of net-info / pool-info
 # (networks say "Active: yes", pools say "State: running").
 info_is() { # field value cmd args...
