@@ -186,7 +186,9 @@ static void test_kind_table(void **state)
                         "InvalidVolume.NotFound");
     assert_string_equal(ec2_tag_kind_of("key-0123456789abcdef0")->type, "key-pair");
     assert_string_equal(ec2_tag_kind_of("import-ami-0123456789abcdef0")->type, "import-image-task");
-    assert_null(ec2_tag_kind_of("sg-0123456789abcdef0"));
+    assert_string_equal(ec2_tag_kind_of("sg-0123456789abcdef0")->type, "security-group");
+    assert_string_equal(ec2_tag_kind_of("sgr-0123456789abcdef0")->type, "security-group-rule");
+    assert_null(ec2_tag_kind_of("igw-0123456789abcdef0"));
     assert_null(ec2_tag_kind_of("import-vol-0123456789abcdef0"));
     assert_null(ec2_tag_kind_of(""));
 }
