@@ -165,8 +165,12 @@ int cg_v2v_parse_line(cg_v2v_progress *p, const char *line)
             if (strncmp(t, stages[i].prefix, strlen(stages[i].prefix)) != 0)
                 continue;
             if (stages[i].stage == CG_V2V_STAGE_COPY) {
+                /* Forward only: a later disk of the same count, never after
+                 * the copy finished (the job's progress never goes back). */
                 if (sscanf(t + strlen(stages[i].prefix), "%d/%d", &disk, &ndisks) != 2 ||
-                    disk < 1 || ndisks < disk || ndisks > CG_V2V_MAX_DISKS)
+                    disk < 1 || ndisks < disk || ndisks > CG_V2V_MAX_DISKS ||
+                    p->stage > CG_V2V_STAGE_COPY ||
+                    (p->stage == CG_V2V_STAGE_COPY && (ndisks != p->ndisks || disk <= p->disk)))
                     return 0;
                 p->disk = disk;
                 p->ndisks = ndisks;
@@ -251,6 +255,24 @@ static unsigned long long memory_bytes(xmlXPathContextPtr ctx)
     return v > ULLONG_MAX / mul ? 0 : v * mul;
 }
 
+/* 1 when rel names a file below its directory: components neither empty
+ * nor "." nor ".." ("dir/.." would be the directory's parent). */
+static int plain_relative(const char *rel)
+{
+    const char *c = rel, *end;
+    size_t n;
+
+    for (;;) {
+        end = strchr(c, '/');
+        n = end ? (size_t)(end - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return 0;
+        if (!end)
+            return 1;
+        c = end + 1;
+    }
+}
+
 int cg_v2v_read_xml(const char *xml_path, const char *dir, cg_v2v_result *out, cg_error *err)
 {
     xmlDocPtr doc = NULL;
@@ -277,7 +299,7 @@ int cg_v2v_read_xml(const char *xml_path, const char *dir, cg_v2v_result *out, c
         xmlChar *f = xmlNodeGetContent(disks->nodesetval->nodeTab[i]);
         const char *file = (const char *)f;
         int inside = file && strncmp(file, dir, dlen) == 0 && file[dlen] == '/' &&
-                     !strstr(file, "/../") && strlen(file) < sizeof(out->disk[0]);
+                     plain_relative(file + dlen + 1) && strlen(file) < sizeof(out->disk[0]);
 
         if (inside && out->ndisks < CG_V2V_MAX_DISKS)
             snprintf(out->disk[out->ndisks++], sizeof(out->disk[0]), "%s", file);
