@@ -315,6 +315,7 @@ typedef struct define_job {
     int threaded;
     cg_error err;
     int rc;
+    int unreachable;            /* no connection to its zone */
 } define_job;
 
 static void *define_one(void *arg)
@@ -322,13 +323,15 @@ static void *define_one(void *arg)
     define_job *j = arg;
     virConnectPtr conn = lv_host_conn(j->host, &j->err);
 
+    j->unreachable = !conn && j->err.kind == CG_ERR_UNAVAILABLE;
     j->rc = conn ? lv_nwfilter_define(conn, j->xml, &j->err) : -1;
     if (conn)
         virConnectClose(conn);
     return NULL;
 }
 
-int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, cg_error *err)
+int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, int skip_unreachable,
+                           size_t *skipped, cg_error *err)
 {
     size_t total = n * drv->n_hosts, i;
     define_job *jobs = total ? calloc(total, sizeof(*jobs)) : NULL;
@@ -351,6 +354,12 @@ int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, cg_error *e
     for (i = 0; i < total; i++) {
         if (jobs[i].threaded)
             pthread_join(jobs[i].thread, NULL);
+        if (jobs[i].rc < 0 && skip_unreachable && jobs[i].unreachable) {
+            cg_warn("network filter left for later: %s", jobs[i].err.message);
+            if (skipped)
+                (*skipped)++;
+            continue;
+        }
         if (jobs[i].rc < 0 && ret == 0) {
             cg_error_set(err, jobs[i].err.kind, "%s", jobs[i].err.message);
             ret = -1;

@@ -50,8 +50,12 @@ int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err);
 int lv_nwfilter_undefine(virConnectPtr conn, const char *name, cg_error *err);
 /* Define xmls[0..n) in every zone of drv, concurrently (each define waits
  * for libvirt to re-apply the filter to its NICs, ~3 s each).  0 or -1 (the
- * first failure reported; the others are still tried). */
-int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, cg_error *err);
+ * first failure reported; the others are still tried).  With
+ * skip_unreachable, a zone that cannot be reached is left out (warned) and
+ * *skipped (when not NULL) counts it: refreshes that follow a change
+ * elsewhere must not wait for, or fail on, a zone that is down. */
+int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, int skip_unreachable,
+                           size_t *skipped, cg_error *err);
 /* Undefine filter name in every zone.  0 or -1. */
 int lv_nwfilter_undefine_all(cg_drv *drv, const char *name, cg_error *err);
 

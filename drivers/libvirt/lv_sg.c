@@ -141,13 +141,35 @@ static int peer_set_read(cg_drv *drv, const cg_sg_list *l, peer_set *p, cg_error
     return 0;
 }
 
+/* Set when a refresh left out a zone that was down: the next listing of
+ * every instance redefines the source-group filters again
+ * (lv_sg_refresh_pending), so a zone that comes back catches up. */
+static int refresh_pending;
+
+int lv_sg_refresh_pending(cg_drv *drv)
+{
+    size_t i;
+
+    if (!__atomic_load_n(&refresh_pending, __ATOMIC_ACQUIRE))
+        return 0;
+    /* Not while a zone is still down: each try would cost a listing the
+     * defines' seconds, for nothing. */
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (!lv_host_available(drv->hosts[i]))
+            return 0;
+    }
+    return __atomic_exchange_n(&refresh_pending, 0, __ATOMIC_ACQ_REL);
+}
+
 /* Build and define the filters of the groups of l that want[i] marks,
- * concurrently.  0 or -1. */
-static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, cg_error *err)
+ * concurrently.  A refresh (membership or a new default group, not a change
+ * the caller asked for) skips zones that are down.  0 or -1. */
+static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, int refresh,
+                        cg_error *err)
 {
     char **xmls = l->n ? calloc(l->n, sizeof(*xmls)) : NULL;
     peer_set peers;
-    size_t i, n = 0;
+    size_t i, n = 0, skipped = 0;
     int ret = -1;
 
     if (l->n && !xmls) {
@@ -160,7 +182,9 @@ static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, cg_er
         if (want[i] && !(xmls[n++] = lv_nwfilter_group_xml(&l->v[i], peers.v, l->n, err)))
             goto cleanup;
     }
-    ret = lv_nwfilter_define_all(drv, xmls, n, err);
+    ret = lv_nwfilter_define_all(drv, xmls, n, refresh, &skipped, err);
+    if (skipped)
+        __atomic_store_n(&refresh_pending, 1, __ATOMIC_RELEASE);
 
 cleanup:
     for (i = 0; i < n; i++)
@@ -221,7 +245,7 @@ int lv_sg_ensure_filters(cg_drv *drv, virConnectPtr conn, const char *const *ids
             }
         }
     }
-    ret = missing ? sync_filters(drv, &l, want, err) : 0;
+    ret = missing ? sync_filters(drv, &l, want, 1, err) : 0;
 
 cleanup:
     sg_lock_drop();
@@ -240,7 +264,7 @@ int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_err
     if (lv_sgstate_list(drv->state, &l, err) < 0 ||
         !(want = pick_groups(&l, NULL, sources, n, err)))
         goto cleanup;
-    ret = sync_filters(drv, &l, want, err);
+    ret = sync_filters(drv, &l, want, 1, err);
 
 cleanup:
     sg_lock_drop();
@@ -258,7 +282,7 @@ static int sync_group(cg_drv *drv, const char *id, cg_error *err)
 
     if (lv_sgstate_list(drv->state, &l, err) < 0 || !(want = pick_groups(&l, id, NULL, 0, err)))
         goto cleanup;
-    ret = sync_filters(drv, &l, want, err);
+    ret = sync_filters(drv, &l, want, 0, err);
 
 cleanup:
     free(want);
@@ -307,7 +331,7 @@ int lv_sg_list(cg_drv *drv, cg_sg_list *out, cg_error *err)
     }
     for (i = 0; i < out->n; i++)
         n_new += want[i] = !find_group(&before, out->v[i].id);
-    if (n_new && sync_filters(drv, out, want, err) < 0)
+    if (n_new && sync_filters(drv, out, want, 1, err) < 0)
         cg_warn("new default security group filters: %s", err->message);
     ret = 0;
 
@@ -344,7 +368,7 @@ int lv_sg_create(cg_drv *drv, const cg_sg *spec, cg_sg *out, cg_error *err)
         filter_intents(drv, name, 1, err) < 0)
         goto cleanup;
     intents = 1;
-    if (lv_nwfilter_define_all(drv, &xml, 1, err) < 0 || lv_sgstate_add(drv->state, &g, err) < 0)
+    if (lv_nwfilter_define_all(drv, &xml, 1, 0, NULL, err) < 0 || lv_sgstate_add(drv->state, &g, err) < 0)
         goto cleanup;
     ret = 0;
 

@@ -55,6 +55,9 @@ int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_s
 /* Redefine, concurrently, the filters of the groups whose rules name one of
  * sources[0..n) as their source (their member addresses changed).  0 or -1. */
 int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err);
+/* 1 (once) when a refresh left out a zone that was down and every zone is
+ * up again: the source-group filters should be redefined. */
+int lv_sg_refresh_pending(cg_drv *drv);
 
 /* Define the filters of groups ids[0..n) that conn lacks (a host whose
  * filters were lost, or a zone added since).  0 or -1. */

@@ -232,7 +232,7 @@ static void resync_peers(cg_drv *drv, const cg_instance_list *list, const cg_sg_
         }
     }
     pthread_mutex_lock(&last_lock);
-    changed = h != last;
+    changed = lv_sg_refresh_pending(drv) || h != last;
     last = h;
     pthread_mutex_unlock(&last_lock);
     if (changed && n && lv_sg_sync_sources(drv, sources, n, &err) < 0)
