@@ -165,22 +165,26 @@ cleanup:
 int cg_glance_provider_find(sqlite3 *db, const cg_config *cfg, const char *name,
                             cg_glance_provider *out, cg_error *err)
 {
-    cg_glance_provider_list all;
+    cg_provider p = {0};
+    char why[256];
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (cg_glance_providers(db, cfg, &all, err) < 0)
-        return -1;
-    for (size_t i = 0; i < all.n; i++)
-        if (!strcmp(all.v[i].name, name)) {
-            *out = all.v[i];
-            memset(&all.v[i], 0, sizeof(all.v[i]));
-            rc = 0;
-            break;
-        }
-    if (rc < 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "no Glance provider called %s (see glance-list)",
-                     name);
-    cg_glance_provider_list_release(&all);
+    if ((db && cg_glance_store_init(db, err) < 0) ||
+        cg_provider_find(db, cfg, "glance", name, &p, err) < 0)
+        goto cleanup;
+    /* A row edited by hand so that it no longer checks is refused here
+     * (the listing leaves it out). */
+    if (to_glance(&p, out, why, sizeof(why)) < 0 ||
+        cg_glance_provider_check(out, why, sizeof(why)) < 0) {
+        cg_glance_provider_release(out);
+        cg_error_set(err, strcmp(why, "out of memory") ? CG_ERR_INVALID : CG_ERR_INTERNAL,
+                     "Glance provider %s: %s", name, why);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    cg_provider_release(&p);
     return rc;
 }
