@@ -29,6 +29,9 @@ typedef struct ec2_xml ec2_xml;
 
 /* Start <ACTIONResponse xmlns=EC2_XMLNS> with its <requestId>.  NULL on OOM. */
 ec2_xml *ec2_xml_new(const char *action, const char *request_id);
+/* Start <root xmlns=xmlns> and nothing else (documents of other services'
+ * query protocols, such as STS).  NULL on OOM. */
+ec2_xml *ec2_xml_new_root(const char *root, const char *xmlns);
 
 /* Open / close an element.  An element closed with nothing inside is written
  * as <name/>, which botocore reads as an empty list or "". */
