@@ -41,7 +41,8 @@ def run_playbook(gw, playbook, extra):
                ANSIBLE_LOCAL_TEMP=os.path.join(gw.dir, "ansible-tmp"),
                ANSIBLE_HOME=os.path.join(gw.dir, "ansible-home"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="default",
-               ANSIBLE_DISPLAY_FAILED_STDERR="1")
+               ANSIBLE_DISPLAY_FAILED_STDERR="1",
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks")
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
               "EC2_URL", "AWS_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
         env.pop(k, None)
