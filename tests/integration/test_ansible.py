@@ -13,7 +13,7 @@ import botocore.exceptions
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PLAYBOOK = os.path.join(HERE, "ansible", "network_lifecycle.yml")
+PLAYBOOKS = os.path.join(HERE, "ansible")
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook") or "/usr/bin/ansible-playbook"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(ANSIBLE_PLAYBOOK),
@@ -23,8 +23,11 @@ PUBKEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIs0lqr3ftC3Lw0cqkmDsTTl2Dp3rv7N
           " ansible@cloudgate")
 
 
-def run_playbook(gw, playbook, extra):
-    out = os.path.join(gw.dir, "ansible-out.json")
+def run_playbook(gw, name, extra):
+    """Run ansible/NAME.yml against gw; returns (what it wrote to cg_out or
+    None, its output).  Fails with the play's output and the gateway log."""
+    playbook = os.path.join(PLAYBOOKS, name + ".yml")
+    out = os.path.join(gw.dir, "ansible-%s.json" % name)
     evars = dict(cg_endpoint=gw.endpoint, cg_key_id=gw.key_id, cg_secret=gw.secret,
                  cg_region="cloudgate", cg_image_id=gw.image_id, cg_out=out,
                  ansible_python_interpreter="/usr/bin/python3", **extra)
@@ -51,6 +54,10 @@ def run_playbook(gw, playbook, extra):
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=gw.dir)
     assert r.returncode == 0, "ansible-playbook exited %d\n%s\n%s\n--- gateway log ---\n%s" % (
         r.returncode, r.stdout[-12000:], r.stderr[-4000:], gw.log_text()[-6000:])
+    # The recap proves every task ran and none failed.
+    assert "failed=0" in r.stdout and "unreachable=0" in r.stdout, r.stdout[-3000:]
+    if not os.path.exists(out):
+        return None, r.stdout
     with open(out) as f:
         return json.load(f), r.stdout
 
@@ -61,25 +68,55 @@ def code(fn, **kw):
     return e.value.response["Error"]["Code"]
 
 
-def test_playbook_network_lifecycle(gw, ec2):
-    made, stdout = run_playbook(gw, PLAYBOOK, {"cg_prefix": "ans1", "cg_pubkey": PUBKEY})
-    # The recap proves every task ran and none failed.
-    assert "failed=0" in stdout and "unreachable=0" in stdout, stdout[-3000:]
+def tag(obj, key):
+    return {t["Key"]: t["Value"] for t in obj.get("Tags", [])}.get(key)
 
-    # Everything the playbook created was real on the gateway, and is gone now.
-    assert made["vpc"].startswith("vpc-") and made["instance"].startswith("i-")
+
+def test_playbook_network_lifecycle(gw, ec2):
+    base = {"cg_prefix": "ans1"}
+    made, _ = run_playbook(gw, "create", dict(base, cg_pubkey=PUBKEY))
+
+    # What the playbook made is there, as the playbook described it.
+    vpc = ec2.describe_vpcs(VpcIds=[made["vpc"]])["Vpcs"][0]
+    assert vpc["CidrBlock"] == "10.77.0.0/16" and tag(vpc, "Name") == "ans1-vpc"
+    assert tag(vpc, "purpose") == "ansible-test"
+    assert len(ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["ans1-vpc"]}])
+               ["Vpcs"]) == 1, "the second run made another VPC"
+    sub = ec2.describe_subnets(SubnetIds=[made["subnet"]])["Subnets"][0]
+    assert sub["VpcId"] == made["vpc"] and sub["CidrBlock"] == "10.77.1.0/24"
+    assert sub["AvailabilityZone"] == "cloudgate-a" and tag(sub, "Name") == "ans1-subnet"
+    sg = ec2.describe_security_groups(GroupIds=[made["sg"]])["SecurityGroups"][0]
+    assert sg["GroupName"] == "ans1-sg" and sg["VpcId"] == made["vpc"]
+    ingress = sorted((p["IpProtocol"], p["FromPort"], p["ToPort"],
+                      tuple(r["CidrIp"] for r in p["IpRanges"])) for p in sg["IpPermissions"])
+    assert ingress == [("tcp", 22, 22, ("10.77.0.0/16",)),
+                       ("tcp", 8000, 8080, ("10.77.1.0/24",))], ingress
+    keys = {k["KeyName"] for k in ec2.describe_key_pairs(
+        KeyNames=["ans1-gen", "ans1-imp"])["KeyPairs"]}
+    assert keys == {"ans1-gen", "ans1-imp"}
+    res = ec2.describe_instances(InstanceIds=[made["instance"]])["Reservations"]
+    assert len(res) == 1 and len(res[0]["Instances"]) == 1, "the second launch made another"
+    inst = res[0]["Instances"][0]
+    assert inst["State"]["Name"] == "running"
+    assert inst["SubnetId"] == made["subnet"] and inst["VpcId"] == made["vpc"]
+    assert [g["GroupId"] for g in inst["SecurityGroups"]] == [made["sg"]]
+    assert inst["KeyName"] == "ans1-imp" and tag(inst, "Name") == "ans1-vm"
+    vol = ec2.describe_volumes(VolumeIds=[made["volume"]])["Volumes"][0]
+    assert vol["Size"] == 1 and vol["State"] == "available" and tag(vol, "Name") == "ans1-data"
+
+    run_playbook(gw, "stop", dict(base, cg_made=made))
+    inst = ec2.describe_instances(InstanceIds=[made["instance"]])["Reservations"][0]["Instances"][0]
+    assert inst["State"]["Name"] == "stopped"
+
+    run_playbook(gw, "teardown", dict(base, cg_made=made))
+    # Everything is gone; the terminated instance stays visible a while, as on AWS.
+    res = ec2.describe_instances(
+        Filters=[{"Name": "instance-id", "Values": [made["instance"]]}])["Reservations"]
+    assert [i["State"]["Name"] for r in res for i in r["Instances"]] in ([], ["terminated"])
     assert code(ec2.describe_vpcs, VpcIds=[made["vpc"]]) == "InvalidVpcID.NotFound"
     assert code(ec2.describe_subnets, SubnetIds=[made["subnet"]]) == "InvalidSubnetID.NotFound"
     assert code(ec2.describe_security_groups,
                 GroupIds=[made["sg"]]) == "InvalidGroup.NotFound"
     assert code(ec2.describe_volumes, VolumeIds=[made["volume"]]) == "InvalidVolume.NotFound"
-    assert code(ec2.describe_key_pairs, KeyNames=["ans1-gen"]) == "InvalidKeyPair.NotFound"
-    assert code(ec2.describe_key_pairs, KeyNames=["ans1-imp"]) == "InvalidKeyPair.NotFound"
-    # A terminated instance stays visible for a while, as on AWS.
-    res = ec2.describe_instances(
-        Filters=[{"Name": "instance-id", "Values": [made["instance"]]}])["Reservations"]
-    states = [i["State"]["Name"] for r in res for i in r["Instances"]]
-    assert states in ([], ["terminated"]), states
-    # The gateway log shows the instance went through running and stopped.
-    log = gw.log_text()
-    assert made["instance"] in log
+    for name in ("ans1-gen", "ans1-imp"):
+        assert code(ec2.describe_key_pairs, KeyNames=[name]) == "InvalidKeyPair.NotFound"
