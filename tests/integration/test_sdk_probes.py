@@ -189,3 +189,23 @@ def test_modify_vpc_attribute_hostile_value(gw, vpc):
     ec2.meta.events.register_first("before-sign.ec2.ModifyVpcAttribute", bad_value)
     assert error(ec2.modify_vpc_attribute, VpcId=vpc,
                  EnableDnsSupport={"Value": True})[0] == "InvalidParameterValue"
+
+
+def test_attach_volume_unsupported_by_test_driver(gw, ec2):
+    """libvirt's test driver has no disk hot-plug: AttachVolume answers a 400
+    UnsupportedOperation at once (no retries), and the volume stays available."""
+    iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                            InstanceType="m1.small")["Instances"][0]["InstanceId"]
+    vid = ec2.create_volume(AvailabilityZone="cloudgate-a", Size=1)["VolumeId"]
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ec2.attach_volume(VolumeId=vid, InstanceId=iid, Device="/dev/vdb")
+        assert e.value.response["Error"]["Code"] == "UnsupportedOperation"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert "UnsupportedOperation" in cli_error(
+            gw, "attach-volume", "--volume-id", vid, "--instance-id", iid, "--device", "/dev/vdb")
+        vol = ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]
+        assert vol["State"] == "available" and vol["Attachments"] == []
+    finally:
+        ec2.delete_volume(VolumeId=vid)
+        ec2.terminate_instances(InstanceIds=[iid])
