@@ -209,3 +209,45 @@ def test_attach_volume_unsupported_by_test_driver(gw, ec2):
     finally:
         ec2.delete_volume(VolumeId=vid)
         ec2.terminate_instances(InstanceIds=[iid])
+
+
+def sts_signed(gw, body, presign=False):
+    """Send body (or, presigned, a GET with it as the query) signed for sts."""
+    from botocore.auth import SigV4Auth, SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    import hostile
+
+    creds = Credentials(gw.key_id, gw.secret)
+    if presign:
+        req = AWSRequest(method="GET", url=gw.endpoint + "/?" + body)
+        SigV4QueryAuth(creds, "sts", "cloudgate", expires=60).add_auth(req)
+        return hostile.send(gw, "GET", req.prepare().url[len(gw.endpoint):])
+    req = AWSRequest(method="POST", url=gw.endpoint + "/", data=body.encode(),
+                     headers={"Content-Type": hostile.FORM})
+    SigV4Auth(creds, "sts", "cloudgate").add_auth(req)
+    hdrs = dict(req.prepare().headers.items())
+    hdrs.pop("Content-Length", None)
+    return hostile.send(gw, "POST", "/", body.encode(), hdrs)
+
+
+def test_sts_scope_hostile(gw, ec2):
+    owner = ec2.describe_security_groups()["SecurityGroups"][0]["OwnerId"]
+    before = ec2.describe_vpcs()["Vpcs"]
+    # Presigned (X-Amz-Credential in the query) works as the header form does.
+    r = sts_signed(gw, "Action=GetCallerIdentity&Version=2011-06-15", presign=True)
+    assert r.status == 200 and ("<Account>%s</Account>" % owner).encode() in r.body
+    for body, want in [("Version=2011-06-15", "InvalidAction"),
+                       ("Action=&Version=2011-06-15", "InvalidAction"),
+                       ("Action=CreateVpc&CidrBlock=10.63.0.0%2F16&Version=2016-11-15",
+                        "InvalidAction"),
+                       ("Action=GetCallerIdentity%00&Version=2011-06-15",
+                        "MalformedQueryString"),
+                       ("Action=" + "G" * 5000, "InvalidAction")]:
+        r = sts_signed(gw, body)
+        assert r.status == 400 and ("<Code>%s</Code>" % want).encode() in r.body, (body, r)
+    r = sts_signed(gw, "Action=CreateVpc&CidrBlock=10.63.0.0%2F16&Version=2016-11-15",
+                   presign=True)
+    assert r.status == 400 and b"<Code>InvalidAction</Code>" in r.body
+    assert ec2.describe_vpcs()["Vpcs"] == before
