@@ -81,9 +81,9 @@ int ec2_modify_vpc_attribute(ec2_call *c)
                      &len);
 }
 
+/* Before any check, as AWS answers in such a region whatever was asked. */
 int ec2_describe_vpc_classic_link(ec2_call *c)
 {
-    (void)c->params;
     return ec2_fail(c, "UnsupportedOperation",
                     "The functionality you requested is not available in this region.");
 }
