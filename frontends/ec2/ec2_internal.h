@@ -211,6 +211,9 @@ int ec2_describe_addresses(ec2_call *c);
 int ec2_default_vpc_id(ec2_call *c, char *buf, size_t len);
 /* 0 when VPC id exists; else MissingParameter / InvalidVpcID.* and -1. */
 int ec2_check_vpc(ec2_call *c, const char *id);
+/* 0 when subnet id exists; else MissingParameter / InvalidSubnetID.* and -1. */
+int ec2_check_subnet(ec2_call *c, const char *id);
+int ec2_modify_subnet_attribute(ec2_call *c);
 int ec2_describe_vpc_attribute(ec2_call *c);
 int ec2_modify_vpc_attribute(ec2_call *c);
 int ec2_describe_vpc_classic_link(ec2_call *c);

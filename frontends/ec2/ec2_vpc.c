@@ -117,6 +117,19 @@ int ec2_check_vpc(ec2_call *c, const char *id)
     return ret;
 }
 
+int ec2_check_subnet(ec2_call *c, const char *id)
+{
+    cg_subnet_list list = {0};
+    const cg_subnet *sub = NULL;
+    int ret;
+
+    if (!id || !*id)
+        return ec2_fail(c, "MissingParameter", "The request must contain the parameter subnetId");
+    ret = load_subnets(c, &list, id, &sub);
+    cg_subnet_list_release(&list);
+    return ret;
+}
+
 int ec2_default_vpc_id(ec2_call *c, char *buf, size_t len)
 {
     cg_vpc_list list = {0};

@@ -573,6 +573,9 @@ EXPECT = {
         ("EnableDnsHostnames", {"Value": True}),
         ("EnableDnsSupport", None),
     ],
+    # No output shape: botocore keeps only the metadata.
+    "modify_vpc_attribute": [],
+    "modify_subnet_attribute": [],
     "error_vpc_classic_link_unsupported": [
         ("Error.Code", "UnsupportedOperation"),
         ("Error.Message", "The functionality you requested is not available in this region."),

@@ -251,3 +251,35 @@ def test_sts_scope_hostile(gw, ec2):
                    presign=True)
     assert r.status == 400 and b"<Code>InvalidAction</Code>" in r.body
     assert ec2.describe_vpcs()["Vpcs"] == before
+
+
+def test_modify_subnet_attribute(gw, ec2, vpc):
+    sub = ec2.create_subnet(VpcId=vpc, CidrBlock="10.61.2.0/24")["Subnet"]["SubnetId"]
+    try:
+        # No public or IPv6 addresses here: false is accepted, true refused.
+        ec2.modify_subnet_attribute(SubnetId=sub, MapPublicIpOnLaunch={"Value": False})
+        ec2.modify_subnet_attribute(SubnetId=sub, AssignIpv6AddressOnCreation={"Value": False})
+        assert gw.aws("modify-subnet-attribute", "--subnet-id", sub,
+                      "--no-map-public-ip-on-launch") is None
+        c, msg = error(ec2.modify_subnet_attribute, SubnetId=sub,
+                       MapPublicIpOnLaunch={"Value": True})
+        assert c == "UnsupportedOperation" and "mapPublicIpOnLaunch" in msg
+        assert "UnsupportedOperation" in cli_error(gw, "modify-subnet-attribute", "--subnet-id",
+                                                   sub, "--assign-ipv6-address-on-creation")
+        got = ec2.describe_subnets(SubnetIds=[sub])["Subnets"][0]
+        assert got["MapPublicIpOnLaunch"] is False and got["AssignIpv6AddressOnCreation"] is False
+        assert error(ec2.modify_subnet_attribute, SubnetId=sub)[0] == "MissingParameter"
+        assert error(ec2.modify_subnet_attribute, SubnetId=sub,
+                     MapPublicIpOnLaunch={"Value": False},
+                     EnableDns64={"Value": False})[0] == "InvalidParameterCombination"
+        assert error(ec2.modify_subnet_attribute, SubnetId="subnet-0123456789abcdef0",
+                     MapPublicIpOnLaunch={"Value": False})[0] == "InvalidSubnetID.NotFound"
+        assert error(ec2.modify_subnet_attribute, SubnetId="subnet-?",
+                     MapPublicIpOnLaunch={"Value": False})[0] == "InvalidSubnetID.Malformed"
+        assert error(ec2.modify_subnet_attribute, SubnetId=sub,
+                     PrivateDnsHostnameTypeOnLaunch="resource-name")[0] == "UnsupportedOperation"
+        assert "InvalidSubnetID.NotFound" in cli_error(
+            gw, "modify-subnet-attribute", "--subnet-id", "subnet-0123456789abcdef0",
+            "--no-map-public-ip-on-launch")
+    finally:
+        ec2.delete_subnet(SubnetId=sub)

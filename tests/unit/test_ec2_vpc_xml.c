@@ -155,6 +155,10 @@ static void test_vpc_attribute_and_identity(void **state)
     doc = ec2_xml_error(RID, "UnsupportedOperation",
                         "The functionality you requested is not available in this region.", &len);
     check_golden("error_vpc_classic_link_unsupported", doc, len);
+    doc = ec2_xml_return_true("ModifyVpcAttribute", RID, &len);
+    check_golden("modify_vpc_attribute", doc, len);
+    doc = ec2_xml_return_true("ModifySubnetAttribute", RID, &len);
+    check_golden("modify_subnet_attribute", doc, len);
     doc = ec2_xml_caller_identity(RID, OWNER, &len);
     assert_non_null(doc);
     assert_non_null(strstr(doc, "<GetCallerIdentityResponse "
