@@ -556,12 +556,13 @@ void ec2_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp)
     }
     if (form && parse_form(req, &params, req->body, req->body_len, resp) < 0)
         goto cleanup;
-    /* Name the action in the access log, but only one of ours: the raw
-     * value is client-controlled. */
+    /* Signed for sts: GetCallerIdentity only, never an EC2 action. */
     if (ec2_sts_scoped(req, &params)) {
         ec2_sts_execute(ctx, req, &params, resp);
         goto cleanup;
     }
+    /* Name the action in the access log, but only one of ours: the raw
+     * value is client-controlled. */
     if ((a = ec2_action_find(gw_params_get(&params, "Action"))))
         snprintf(resp->action, sizeof(resp->action), "%s", a->name);
     ec2_execute(ctx, req, &params, resp);

@@ -21,8 +21,8 @@
 
 static const char *const vpc_filters[] = {
     /* cidr-block and cidrBlock: old names AWS still takes (ec2_vpc_net sends one). */
-    "vpc-id", "cidr", "cidr-block", "cidrBlock", "cidr-block-association.cidr-block", "is-default", "state", "owner-id",
-    "dhcp-options-id", "tag-key", "tag-value", "tag:", NULL,
+    "vpc-id", "cidr", "cidr-block", "cidrBlock", "cidr-block-association.cidr-block",
+    "is-default", "state", "owner-id", "dhcp-options-id", "tag-key", "tag-value", "tag:", NULL,
 };
 
 static const char *const subnet_filters[] = {
