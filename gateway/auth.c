@@ -340,9 +340,9 @@ static int canonical_headers(const gw_request *req, const char *p, abuf *out, ch
 }
 
 /* The signature AWS would compute, as 64 hex digits.  kSigning =
- * HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "ec2"), "aws4_request"). */
-static int v4_sign(const char *secret, const char *date8, const char *region, const abuf *sts,
-                   char out[65])
+ * HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
+static int v4_sign(const char *secret, const char *date8, const char *region,
+                   const char *service, const abuf *sts, char out[65])
 {
     unsigned char k[EVP_MAX_MD_SIZE], k2[EVP_MAX_MD_SIZE];
     unsigned int klen = 0;
@@ -355,7 +355,7 @@ static int v4_sign(const char *secret, const char *date8, const char *region, co
         memcpy(key + 4, secret, slen + 1);
         if (!hmac(EVP_sha256(), key, slen + 4, date8, 8, k, &klen) &&
             !hmac(EVP_sha256(), k, klen, region, strlen(region), k2, &klen) &&
-            !hmac(EVP_sha256(), k2, klen, "ec2", 3, k, &klen) &&
+            !hmac(EVP_sha256(), k2, klen, service, strlen(service), k, &klen) &&
             !hmac(EVP_sha256(), k, klen, "aws4_request", 12, k2, &klen) &&
             !hmac(EVP_sha256(), k2, klen, sts->p, sts->len, k, &klen) && klen == 32) {
             hex_lower(k, 32, out);
@@ -417,7 +417,10 @@ static gw_auth_result v4_verify(const gw_request *req, const gw_params *q,
                 part[2], region);
         goto cleanup;
     }
-    if (strcmp(part[3], "ec2") != 0 || strncmp(part[1], s->stamp, 8) != 0) {
+    /* sts: SDKs ask the same endpoint who they are (GetCallerIdentity,
+     * ec2_sts.c); the frontend keeps that scope to that one action. */
+    if ((strcmp(part[3], "ec2") != 0 && strcmp(part[3], "sts") != 0) ||
+        strncmp(part[1], s->stamp, 8) != 0) {
         set_msg(msg, msglen,
                 "Credential should be scoped to service 'ec2' and to the date "
                 "of the request (%.8s)",
@@ -451,9 +454,9 @@ static gw_auth_result v4_verify(const gw_request *req, const gw_params *q,
         goto cleanup;
     ab_cat(&cr, "\n", s->signed_headers, "\n", payload, AB_END);
     if (!cr.oom && sha256_hex(cr.p, cr.len, cr_hash) == 0)
-        ab_cat(&sts, ALGO_V4 "\n", s->stamp, "\n", part[1], "/", part[2], "/ec2/aws4_request\n",
-               cr_hash, AB_END);
-    if (cr.oom || sts.oom || !sts.p || v4_sign(secret, part[1], part[2], &sts, sig) < 0) {
+        ab_cat(&sts, ALGO_V4 "\n", s->stamp, "\n", part[1], "/", part[2], "/", part[3],
+               "/aws4_request\n", cr_hash, AB_END);
+    if (cr.oom || sts.oom || !sts.p || v4_sign(secret, part[1], part[2], part[3], &sts, sig) < 0) {
         set_msg(msg, msglen, MSG_OOM);
         r = GW_AUTH_MALFORMED;
         goto cleanup;

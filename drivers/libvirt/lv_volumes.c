@@ -434,8 +434,11 @@ int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id
     claimed = 1;
     if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_CONFIG |
                                                  (active ? VIR_DOMAIN_AFFECT_LIVE : 0)) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "attach volume %s to instance %s", volume_id,
-                  instance_id);
+        /* libvirt's test driver has no disk hot-plug: a 400 the client will
+         * not retry, rather than a 500 it retries for minutes. */
+        lv_report(err, conn, lv_last_error_code() == VIR_ERR_NO_SUPPORT ? CG_ERR_UNSUPPORTED
+                                                                        : CG_ERR_INTERNAL,
+                  "attach volume %s to instance %s", volume_id, instance_id);
         goto cleanup;
     }
     claimed = 0;

@@ -1,7 +1,9 @@
 /* cloudgate: EC2 per-instance extras: DescribeInstanceAttribute,
  * ModifyInstanceAttribute, GetConsoleOutput, GetPasswordData.
  *
- * Supported attributes: userData, instanceType, disableApiTermination.  The
+ * Supported attributes: userData, instanceType, disableApiTermination,
+ * blockDeviceMapping, rootDeviceName and groupSet (read here; changed in
+ * ec2_sg_instances.c).  The
  * other names botocore knows are UnsupportedOperation; anything else is
  * InvalidParameterValue.  State rules (type and user data only while
  * stopped) are the driver's: it answers CG_ERR_STATE.
@@ -63,7 +65,8 @@ static int supported(const char *attr)
 {
     return strcmp(attr, "userData") == 0 || strcmp(attr, "instanceType") == 0 ||
            strcmp(attr, "disableApiTermination") == 0 || strcmp(attr, ATTR_DISPLAY) == 0 ||
-           strcmp(attr, "blockDeviceMapping") == 0 || strcmp(attr, "rootDeviceName") == 0;
+           strcmp(attr, "blockDeviceMapping") == 0 || strcmp(attr, "rootDeviceName") == 0 ||
+           strcmp(attr, "groupSet") == 0;
 }
 
 /* Check attr: 0 when we support it, else -1 with UnsupportedOperation (a
@@ -147,6 +150,10 @@ int ec2_describe_instance_attribute(ec2_call *c)
         cg_volume_list_release(&vols);
         goto cleanup;
     }
+    if (strcmp(attr, "groupSet") == 0) {
+        ret = ec2_reply(c, ec2_xml_instance_group_set(c->req->request_id, inst, &len), &len);
+        goto cleanup;
+    }
     if (strcmp(attr, "userData") == 0) {
         if (user_data_b64(c, id, &owned) < 0)
             goto cleanup;
@@ -204,11 +211,14 @@ static int modify_target(ec2_call *c, const char **attr, const char **value)
         if (check_attribute(c, generic) < 0)
             return -1;
         /* Readable, but not changed by Attribute/Value. */
-        if (strcmp(generic, "rootDeviceName") == 0 || strcmp(generic, "blockDeviceMapping") == 0)
+        if (strcmp(generic, "rootDeviceName") == 0 || strcmp(generic, "blockDeviceMapping") == 0 ||
+            strcmp(generic, "groupSet") == 0)
             return ec2_fail(c, "UnsupportedOperation",
                             "The instance attribute '%s' cannot be modified this way%s.", generic,
-                            generic[0] == 'b' ? ": use BlockDeviceMapping.N.Ebs."
-                                                "DeleteOnTermination" : "");
+                            generic[0] == 'b'   ? ": use BlockDeviceMapping.N.Ebs."
+                                                  "DeleteOnTermination"
+                            : generic[0] == 'g' ? ": use GroupId.N"
+                                                : "");
         if (!(v = ec2_params_get(c->params, "Value")))
             return ec2_fail(c, "MissingParameter", "The request must contain the parameter Value");
         *attr = generic;

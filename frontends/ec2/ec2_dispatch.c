@@ -63,6 +63,8 @@ static const ec2_action ec2_actions[] = {
     {"DescribeVolumeStatus", ec2_describe_volume_status, 0},
     {"DescribeVolumes", ec2_describe_volumes, 0},
     {"DescribeVolumesModifications", ec2_describe_volumes_modifications, 0},
+    {"DescribeVpcAttribute", ec2_describe_vpc_attribute, 0},
+    {"DescribeVpcClassicLink", ec2_describe_vpc_classic_link, 0},
     {"DescribeVpcs", ec2_describe_vpcs, 0},
     {"DetachVolume", ec2_detach_volume, 1},
     {"GetConsoleOutput", ec2_get_console_output, 0},
@@ -72,7 +74,9 @@ static const ec2_action ec2_actions[] = {
     {"ImportKeyPair", ec2_import_key_pair, 1},
     {"ModifyImageAttribute", ec2_modify_image_attribute, 1},
     {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},
+    {"ModifySubnetAttribute", ec2_modify_subnet_attribute, 1},
     {"ModifyVolume", ec2_modify_volume, 1},
+    {"ModifyVpcAttribute", ec2_modify_vpc_attribute, 1},
     {"RebootInstances", ec2_reboot_instances, 1},
     {"RegisterImage", ec2_register_image, 1},
     {"ResetImageAttribute", ec2_reset_image_attribute, 1},
@@ -552,6 +556,11 @@ void ec2_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp)
     }
     if (form && parse_form(req, &params, req->body, req->body_len, resp) < 0)
         goto cleanup;
+    /* Signed for sts: GetCallerIdentity only, never an EC2 action. */
+    if (ec2_sts_scoped(req, &params)) {
+        ec2_sts_execute(ctx, req, &params, resp);
+        goto cleanup;
+    }
     /* Name the action in the access log, but only one of ours: the raw
      * value is client-controlled. */
     if ((a = ec2_action_find(gw_params_get(&params, "Action"))))

@@ -52,6 +52,14 @@ const ec2_action *ec2_action_find(const char *name);
 void ec2_execute(const gw_ctx *ctx, const gw_request *req, const gw_params *params,
                  gw_response *resp);
 
+/* Whether a verified request was signed for the service sts (ec2_sts.c). */
+int ec2_sts_scoped(const gw_request *req, const gw_params *params);
+/* Answer an sts-scoped request: GetCallerIdentity only, else InvalidAction. */
+void ec2_sts_execute(const gw_ctx *ctx, const gw_request *req, const gw_params *params,
+                     gw_response *resp);
+/* GetCallerIdentity's document: the account's root identity. */
+char *ec2_xml_caller_identity(const char *request_id, const char *account, size_t *len);
+
 /* HTTP status for an EC2 error code (400 unless listed). */
 int ec2_error_status(const char *code);
 
@@ -201,6 +209,17 @@ int ec2_describe_subnets(ec2_call *c);
 int ec2_describe_addresses(ec2_call *c);
 /* The default VPC's id into buf ("" when the driver has no VPCs).  0 or -1. */
 int ec2_default_vpc_id(ec2_call *c, char *buf, size_t len);
+/* 0 when VPC id exists; else MissingParameter / InvalidVpcID.* and -1. */
+int ec2_check_vpc(ec2_call *c, const char *id);
+/* 0 when subnet id exists; else MissingParameter / InvalidSubnetID.* and -1. */
+int ec2_check_subnet(ec2_call *c, const char *id);
+int ec2_modify_subnet_attribute(ec2_call *c);
+int ec2_describe_vpc_attribute(ec2_call *c);
+int ec2_modify_vpc_attribute(ec2_call *c);
+int ec2_describe_vpc_classic_link(ec2_call *c);
+/* DescribeVpcAttribute's answer: attribute name (its element) is value. */
+char *ec2_xml_vpc_attribute(const char *request_id, const char *vpc_id, const char *name,
+                            int value, size_t *len);
 char *ec2_xml_create_vpc(const char *request_id, const cg_vpc *v, const char *owner,
                          size_t *len);
 char *ec2_xml_describe_vpcs(const char *request_id, const cg_vpc *const *v, size_t n,

@@ -19,6 +19,17 @@ void ec2_xml_instance_groups(ec2_xml *x, const cg_instance *inst)
     ec2_xml_end(x);
 }
 
+char *ec2_xml_instance_group_set(const char *request_id, const cg_instance *inst, size_t *len)
+{
+    ec2_xml *x = ec2_xml_new("DescribeInstanceAttribute", request_id);
+
+    if (!x)
+        return NULL;
+    ec2_xml_str(x, "instanceId", inst->id);
+    ec2_xml_instance_groups(x, inst);
+    return ec2_xml_finish(x, len);
+}
+
 /* Do rules a and b belong in one IpPermission (same direction, protocol
  * and ports)? */
 static int same_permission(const cg_sg_rule *a, const cg_sg_rule *b)

@@ -20,8 +20,9 @@
 #define PREFIX_MAX 28
 
 static const char *const vpc_filters[] = {
-    "vpc-id", "cidr", "cidr-block-association.cidr-block", "is-default", "state", "owner-id",
-    "dhcp-options-id", "tag-key", "tag-value", "tag:", NULL,
+    /* cidr-block and cidrBlock: old names AWS still takes (ec2_vpc_net sends one). */
+    "vpc-id", "cidr", "cidr-block", "cidrBlock", "cidr-block-association.cidr-block",
+    "is-default", "state", "owner-id", "dhcp-options-id", "tag-key", "tag-value", "tag:", NULL,
 };
 
 static const char *const subnet_filters[] = {
@@ -101,6 +102,32 @@ static int load_subnets(ec2_call *c, cg_subnet_list *list, const char *id,
         }
     }
     return id ? fail_subnet_id(c, id, 0) : 0;
+}
+
+int ec2_check_vpc(ec2_call *c, const char *id)
+{
+    cg_vpc_list list = {0};
+    const cg_vpc *vpc = NULL;
+    int ret;
+
+    if (!id || !*id)
+        return ec2_fail(c, "MissingParameter", "The request must contain the parameter vpcId");
+    ret = load_vpcs(c, &list, id, &vpc);
+    cg_vpc_list_release(&list);
+    return ret;
+}
+
+int ec2_check_subnet(ec2_call *c, const char *id)
+{
+    cg_subnet_list list = {0};
+    const cg_subnet *sub = NULL;
+    int ret;
+
+    if (!id || !*id)
+        return ec2_fail(c, "MissingParameter", "The request must contain the parameter subnetId");
+    ret = load_subnets(c, &list, id, &sub);
+    cg_subnet_list_release(&list);
+    return ret;
 }
 
 int ec2_default_vpc_id(ec2_call *c, char *buf, size_t len)
@@ -330,7 +357,9 @@ static void vpc_field(const void *obj, const char *name, ec2_match *m, void *ud)
         return;
     if (strcmp(name, "vpc-id") == 0)
         ec2_match_offer(m, v->id);
-    else if (strcmp(name, "cidr") == 0 || strcmp(name, "cidr-block-association.cidr-block") == 0)
+    else if (strcmp(name, "cidr") == 0 || strcmp(name, "cidr-block") == 0 ||
+             strcmp(name, "cidrBlock") == 0 ||
+             strcmp(name, "cidr-block-association.cidr-block") == 0)
         ec2_match_offer(m, v->cidr);
     else if (strcmp(name, "is-default") == 0)
         ec2_match_offer(m, v->is_default ? "true" : "false");

@@ -225,3 +225,17 @@ char *ec2_xml_describe_network_interfaces(const char *request_id, const cg_insta
         ec2_xml_str(x, "nextToken", next_token);
     return ec2_xml_finish(x, len);
 }
+
+char *ec2_xml_vpc_attribute(const char *request_id, const char *vpc_id, const char *name,
+                            int value, size_t *len)
+{
+    ec2_xml *x = ec2_xml_new("DescribeVpcAttribute", request_id);
+
+    if (!x)
+        return NULL;
+    ec2_xml_str(x, "vpcId", vpc_id);
+    ec2_xml_start(x, name);
+    ec2_xml_bool(x, "value", value);
+    ec2_xml_end(x);
+    return ec2_xml_finish(x, len);
+}

@@ -45,17 +45,30 @@ static ec2_xml *xml_doc_new(void)
     return x;
 }
 
+ec2_xml *ec2_xml_new_root(const char *root, const char *xmlns)
+{
+    ec2_xml *x;
+
+    if (!(x = xml_doc_new()))
+        return NULL;
+    ec2_xml_start(x, root);
+    if (!x->failed && xmlTextWriterWriteAttribute(x->w, BAD_CAST "xmlns", BAD_CAST xmlns) < 0)
+        x->failed = 1;
+    if (x->failed) {
+        ec2_xml_free(x);
+        return NULL;
+    }
+    return x;
+}
+
 ec2_xml *ec2_xml_new(const char *action, const char *request_id)
 {
     ec2_xml *x;
     char root[128];
 
-    if (!(x = xml_doc_new()))
-        return NULL;
     snprintf(root, sizeof(root), "%sResponse", action);
-    ec2_xml_start(x, root);
-    if (!x->failed && xmlTextWriterWriteAttribute(x->w, BAD_CAST "xmlns", BAD_CAST EC2_XMLNS) < 0)
-        x->failed = 1;
+    if (!(x = ec2_xml_new_root(root, EC2_XMLNS)))
+        return NULL;
     ec2_xml_str(x, "requestId", request_id);
     if (x->failed) {
         ec2_xml_free(x);

@@ -29,6 +29,9 @@ typedef struct ec2_xml ec2_xml;
 
 /* Start <ACTIONResponse xmlns=EC2_XMLNS> with its <requestId>.  NULL on OOM. */
 ec2_xml *ec2_xml_new(const char *action, const char *request_id);
+/* Start <root xmlns=xmlns> and nothing else (documents of other services'
+ * query protocols, such as STS).  NULL on OOM. */
+ec2_xml *ec2_xml_new_root(const char *root, const char *xmlns);
 
 /* Open / close an element.  An element closed with nothing inside is written
  * as <name/>, which botocore reads as an empty list or "". */
@@ -71,6 +74,8 @@ void ec2_xml_instance(ec2_xml *x, const cg_instance *inst, const char *region);
 void ec2_xml_instance_network(ec2_xml *x, const cg_instance *inst, const char *region);
 /* <groupSet> of an instance or its interface (ec2_sg_xml.c). */
 void ec2_xml_instance_groups(ec2_xml *x, const cg_instance *inst);
+/* DescribeInstanceAttribute groupSet: the instance's security groups. */
+char *ec2_xml_instance_group_set(const char *request_id, const cg_instance *inst, size_t *len);
 
 /* The private DNS name for an IPv4 address into out; "" when ip is not one. */
 void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t outlen);

@@ -563,6 +563,23 @@ EXPECT = {
         ("BlockDeviceMappings.1.Ebs.VolumeId", "vol-0b1c2d3e4f5061728"),
         ("BlockDeviceMappings.1.Ebs.DeleteOnTermination", False),
     ],
+    "describe_instance_attribute_group_set": [
+        ("InstanceId", "i-0cccccccccccccccc"),
+        ("Groups", [{"GroupId": "sg-0aaaaaaaaaaaaaaaa", "GroupName": "default"},
+                    {"GroupId": "sg-0bbbbbbbbbbbbbbbb", "GroupName": "web <&>"}]),
+    ],
+    "describe_vpc_attribute": [
+        ("VpcId", "vpc-0bbbbbbbbbbbbbbbb"),
+        ("EnableDnsHostnames", {"Value": True}),
+        ("EnableDnsSupport", None),
+    ],
+    # No output shape: botocore keeps only the metadata.
+    "modify_vpc_attribute": [],
+    "modify_subnet_attribute": [],
+    "error_vpc_classic_link_unsupported": [
+        ("Error.Code", "UnsupportedOperation"),
+        ("Error.Message", "The functionality you requested is not available in this region."),
+    ],
     "describe_instance_attribute_empty": [
         ("InstanceId", "i-0aaaaaaaaaaaaaaaa"),
         ("UserData", {}),

@@ -142,6 +142,9 @@ static void test_instance_groups(void **state)
     assert_xpath(doc, len, "//e:networkInterfaceSet/e:item/e:groupSet/e:item[1]/e:groupId",
                  "sg-0aaaaaaaaaaaaaaaa");
     check_golden("describe_network_interfaces_security_groups", doc, len);
+    doc = ec2_xml_instance_group_set(RID, &a, &len);
+    assert_xpath(doc, len, "count(/e:DescribeInstanceAttributeResponse/e:groupSet/e:item)", "2");
+    check_golden("describe_instance_attribute_group_set", doc, len);
 }
 
 int main(void)

@@ -139,6 +139,36 @@ static void test_instance_network(void **state)
     check_golden("describe_network_interfaces_empty", doc, len);
 }
 
+/* DescribeVpcAttribute answers the one attribute asked for; ClassicLink is
+ * AWS's "not in this region" error; GetCallerIdentity is an STS document. */
+static void test_vpc_attribute_and_identity(void **state)
+{
+    size_t len = 0;
+    char *doc;
+
+    (void)state;
+    doc = ec2_xml_vpc_attribute(RID, "vpc-0bbbbbbbbbbbbbbbb", "enableDnsHostnames", 1, &len);
+    assert_xpath(doc, len, "/e:DescribeVpcAttributeResponse/e:enableDnsHostnames/e:value",
+                 "true");
+    assert_xpath(doc, len, "count(//e:enableDnsSupport)", "0");
+    check_golden("describe_vpc_attribute", doc, len);
+    doc = ec2_xml_error(RID, "UnsupportedOperation",
+                        "The functionality you requested is not available in this region.", &len);
+    check_golden("error_vpc_classic_link_unsupported", doc, len);
+    doc = ec2_xml_return_true("ModifyVpcAttribute", RID, &len);
+    check_golden("modify_vpc_attribute", doc, len);
+    doc = ec2_xml_return_true("ModifySubnetAttribute", RID, &len);
+    check_golden("modify_subnet_attribute", doc, len);
+    doc = ec2_xml_caller_identity(RID, OWNER, &len);
+    assert_non_null(doc);
+    assert_non_null(strstr(doc, "<GetCallerIdentityResponse "
+                                "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
+    assert_non_null(strstr(doc, "<Arn>arn:aws:iam::123456789012:root</Arn>"));
+    assert_non_null(strstr(doc, "<Account>123456789012</Account>"));
+    assert_non_null(strstr(doc, "<RequestId>" RID "</RequestId>"));
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_subnets),
         cmocka_unit_test(test_addresses_and_account),
         cmocka_unit_test(test_instance_network),
+        cmocka_unit_test(test_vpc_attribute_and_identity),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
