@@ -21,6 +21,7 @@
 #include "import_source.h"
 #include "snapshots.h"
 #include "v2v_import.h"
+#include "v2v_vm_import.h"
 
 #define MB (1024.0 * 1024.0)
 /* Bytes per send to libvirt's upload stream (disk_writer.h says why): one
@@ -516,8 +517,9 @@ int cg_core_recover(const cg_core *c, cg_error *err)
     size_t i;
     int n, total = 0;
 
-    if ((total = cg_snapshots_recover(c, err)) < 0)
+    if ((total = cg_snapshots_recover(c, err)) < 0 || (n = cg_v2v_vm_import_recover(c, err)) < 0)
         return -1;
+    total += n;
     /* Every job rolled back here left a pending image: none, nothing to do
      * (and no waiting for zones). */
     if (CG_DRV_CALL(c->driver, c->drv, image_list, err, &il) < 0)

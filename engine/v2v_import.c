@@ -85,11 +85,16 @@ static int rm_entry(const char *path, const struct stat *sb, int type, struct FT
 }
 
 /* Remove dir and what is in it; only our own (the name says so). */
-static void remove_dir(const char *dir)
+void cg_v2v_dir_remove(const char *dir)
 {
     if (!dir[0] || !strstr(dir, "/" DIR_PREFIX))
         return;
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_dir(const char *dir)
+{
+    cg_v2v_dir_remove(dir);
 }
 
 void cg_v2v_import_recover(const char *undo)
@@ -106,21 +111,25 @@ void cg_v2v_import_recover(const char *undo)
     cg_warn("removed the conversion directory %s of an interrupted job", dir);
 }
 
-static int make_dir(v2v_job *vj, cg_error *err)
+int cg_v2v_dir_make(const cg_core *c, const char *job_id, char *dir, size_t len, cg_error *err)
 {
-    const cg_core *c = &vj->core;
     char base[PATH_MAX - 64];
 
+    dir[0] = '\0';
     if (CG_DRV_CALL(c->driver, c->drv, pool_local_dir, err, base, sizeof(base)) < 0)
         return -1;
-    snprintf(vj->dir, sizeof(vj->dir), "%s/%s%s", base, DIR_PREFIX, vj->job_id);
-    if (mkdir(vj->dir, 0700) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "v2v: cannot create %s: %s", vj->dir,
-                     strerror(errno));
-        vj->dir[0] = '\0'; /* not ours to remove */
+    snprintf(dir, len, "%s/%s%s", base, DIR_PREFIX, job_id);
+    if (mkdir(dir, 0700) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "v2v: cannot create %s: %s", dir, strerror(errno));
+        dir[0] = '\0'; /* not ours to remove */
         return -1;
     }
     return 0;
+}
+
+static int make_dir(v2v_job *vj, cg_error *err)
+{
+    return cg_v2v_dir_make(&vj->core, vj->job_id, vj->dir, sizeof(vj->dir), err);
 }
 
 /* ---- the source ------------------------------------------------------------ */

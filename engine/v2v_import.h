@@ -32,4 +32,10 @@ int cg_v2v_import_submit(const cg_core *core, const cg_import_spec *spec, cg_job
  * kill its leftover virt-v2v group, remove DIR.  No-op for other texts. */
 void cg_v2v_import_recover(const char *undo);
 
+/* The private directory of job_id's conversion in the pool's directory
+ * (POOLDIR/.cg-v2v-JOB, mode 0700) into dir.  0, or -1 with dir "". */
+int cg_v2v_dir_make(const cg_core *c, const char *job_id, char *dir, size_t len, cg_error *err);
+/* Remove such a directory and what is in it (nothing else: the name is checked). */
+void cg_v2v_dir_remove(const char *dir);
+
 #endif
