@@ -28,6 +28,19 @@ int cg_v2v_import_format(const char *format);
 int cg_v2v_import_submit(const cg_core *core, const cg_import_spec *spec, cg_job *out,
                          cg_error *err);
 
+/* A provider's VM converted into a template (cloudgate-admin v2v-import
+ * --as template): the same job as above, with virt-v2v -i libvirt. */
+typedef struct cg_vm_template_spec {
+    const char *uri;            /* the provider's libvirt URI */
+    const char *password_file;  /* NULL or the provider's password file */
+    const char *vm;             /* the source VM (checked shut off by the caller) */
+    const char *name;           /* the image's name; NULL: the job's id */
+    int seal;
+} cg_vm_template_spec;
+
+int cg_v2v_import_vm_template(const cg_core *core, const cg_vm_template_spec *spec,
+                              cg_job *out, cg_error *err);
+
 /* Recovery of an interrupted job from its undo text ("image AMI v2v DIR"):
  * kill its leftover virt-v2v group, remove DIR.  No-op for other texts. */
 void cg_v2v_import_recover(const char *undo);

@@ -8,6 +8,9 @@
  * plain "VM job: 42% converting" lines, on a change, at most one a second
  * per VM.  SIGINT/SIGTERM cancel every job and wait for their rollback.
  *
+ * --as template makes an image per VM instead (the ImportImage job with
+ * virt-v2v -i libvirt; DescribeImportImageTasks shows it).
+ *
  * Exit status: 0 all imported, 1 one failed, 2 usage, 3 a VM cannot be
  * imported as it is (running, no disk...), 130 interrupted. */
 #include "tools/admin_v2v.h"
@@ -23,6 +26,7 @@
 
 #include "drivers/libvirt/lv_v2v_source.h"
 #include "engine/v2v.h"
+#include "engine/v2v_import.h"
 #include "engine/v2v_vm_import.h"
 #include "gateway/providers.h"
 #include "gateway/store.h"
@@ -126,10 +130,11 @@ static int parse(int argc, char **argv, import_opts *o)
         usage(stderr);
         return -1;
     }
-    if (strcmp(o->as, "instance") != 0)
-        return usage_error(!strcmp(o->as, "template")
-                               ? "--as template is not available yet: use --as instance"
-                               : "--as must be instance or template");
+    if (strcmp(o->as, "instance") != 0 && strcmp(o->as, "template") != 0)
+        return usage_error("--as must be instance or template");
+    if (!strcmp(o->as, "template") && (o->type || o->vcpus || o->display || o->zone))
+        return usage_error("--type, --vcpus, --memory, --display and --zone apply to "
+                           "--as instance (a template is published to every zone)");
     if (o->type && (o->vcpus || o->memory_mib))
         return usage_error("--type or --vcpus/--memory, not both");
     if (!o->vcpus != !o->memory_mib)
@@ -326,8 +331,14 @@ static int run_jobs(const cg_core *core, const cg_provider *p, const import_opts
                                .vm = names[i], .zone = o->zone, .display = disp,
                                .name = o->name};
 
-        if (shape(core->cfg, o, &vms[i], &s) < 0 ||
-            cg_v2v_vm_import_submit(core, &s, &w[i].job, &err) < 0) {
+        cg_vm_template_spec t = {.uri = s.uri, .password_file = s.password_file,
+                                 .vm = names[i], .name = o->name};
+        int failed = !strcmp(o->as, "template")
+                         ? cg_v2v_import_vm_template(core, &t, &w[i].job, &err) < 0
+                         : shape(core->cfg, o, &vms[i], &s) < 0 ||
+                               cg_v2v_vm_import_submit(core, &s, &w[i].job, &err) < 0;
+
+        if (failed) {
             if (err.message[0])
                 fprintf(stderr, "cloudgate-admin: v2v-import: %s: %s\n", names[i], err.message);
             rc = EXIT_FAILURE;

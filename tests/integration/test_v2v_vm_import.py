@@ -54,7 +54,8 @@ def run(cg, *args):
     ((), "usage"),
     (("src",), "usage"),
     (("src", "legacy", "--as", "volume"), "--as must be instance or template"),
-    (("src", "legacy", "--as", "template"), "--as template is not available"),
+    (("src", "legacy", "--as", "template", "--type", "t2.micro"), "apply to --as instance"),
+    (("src", "legacy", "--as", "template", "--zone", "cloudgate-a"), "apply to --as instance"),
     (("src", "legacy", "--type", "t2.micro", "--vcpus", "1", "--memory", "512"), "not both"),
     (("src", "legacy", "--vcpus", "2"), "go together"),
     (("src", "legacy", "--memory", "512"), "go together"),
@@ -133,6 +134,16 @@ def test_zone_without_local_pool_refused(cg):
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "legacy" in r.stderr, r.stderr
     nothing_made(cg, before)
+
+
+def test_template_zone_without_local_pool_refused(cg):
+    """--as template: the same refusal, no image and no job made."""
+    ec2 = cg.client()
+    images = ec2.describe_images(Owners=["self"])["Images"]
+    r = run(cg, "src", "legacy", "--as", "template", "--name", "legacy-ami")
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert ec2.describe_images(Owners=["self"])["Images"] == images
+    assert cg.admin("jobs").stdout.strip() == ""
 
 
 def test_password_never_printed(cg, tmp_path):
