@@ -422,7 +422,7 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
     capture_job *cj = NULL;
     char job_id[32];
     size_t i;
-    int found = 0, ret = -1;
+    int found = 0, pending = 0, ret = -1;
 
     memset(img, 0, sizeof(*img));
     if (!spec->instance_id || strlen(spec->instance_id) >= sizeof(cj->instance_id)) {
@@ -433,11 +433,19 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
     if (CG_DRV_CALL(c->driver, c->drv, instance_list, err, &il) < 0)
         return -1;
     for (i = 0; i < il.n; i++)
-        found |= strcmp(il.v[i].id, spec->instance_id) == 0 &&
-                 il.v[i].state != CG_STATE_TERMINATED;
+        if (strcmp(il.v[i].id, spec->instance_id) == 0) {
+            found |= il.v[i].state != CG_STATE_TERMINATED;
+            pending |= il.v[i].state == CG_STATE_PENDING;
+        }
     cg_instance_list_release(&il);
     if (!found) {
         cg_error_set(err, CG_ERR_NOT_FOUND, "instance %s does not exist", spec->instance_id);
+        return -1;
+    }
+    /* As on EC2; and an instance being imported has no disk to copy yet. */
+    if (pending) {
+        cg_error_set(err, CG_ERR_STATE, "instance %s is pending: it cannot be captured yet",
+                     spec->instance_id);
         return -1;
     }
     cg_new_id(job_id, sizeof(job_id), "job-");

@@ -31,6 +31,7 @@ import uuid
 
 import botocore.exceptions
 import pytest
+import requests
 
 from cgharness import ADMIN, Gateway, wait_for
 from conftest import virsh
@@ -275,9 +276,42 @@ def test_v2v_import_sigkill_recovered_at_start(v2vgw, blank_vm, tmp_path):
     ec2 = gw.client()
     state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "pending", state
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        ec2.terminate_instances(InstanceIds=[iid])
-    assert e.value.response["Error"]["Code"] == "IncorrectInstanceState"
+    # a stable window for every refusal: nothing ends the lock but a restart
+    for call in (lambda: ec2.terminate_instances(InstanceIds=[iid]),
+                 lambda: ec2.reboot_instances(InstanceIds=[iid]),
+                 lambda: ec2.modify_instance_attribute(InstanceId=iid,
+                                                       DisableApiTermination={"Value": True}),
+                 lambda: ec2.create_image(InstanceId=iid, Name="from-locked")):
+        try:
+            call()
+            code = "accepted"
+        except botocore.exceptions.ClientError as e:
+            code = e.response["Error"]["Code"]
+        assert code == "IncorrectInstanceState", (call.__code__.co_firstlineno, code)
+    r = gw.aws("reboot-instances", "--instance-ids", iid, check=False)
+    assert r.returncode != 0 and "IncorrectInstanceState" in r.stderr, r.stderr
+    auth, json_h = (gw.key_id, gw.secret), {"Accept": "application/json",
+                                            "Content-Type": "application/json"}
+    ns = "http://schemas.dmtf.org/cimi/1"
+    r = requests.post(gw.endpoint + "/cimi/machines/" + iid, auth=auth, headers=json_h,
+                      timeout=30, data='{"resourceURI": "%s/Action", "action": "%s/action/stop"}'
+                      % (ns, ns))
+    assert r.status_code == 409, (r.status_code, r.text)
+    # CIMI lets a CREATING machine be deleted, as a Job: the job fails on the lock
+    r = requests.delete(gw.endpoint + "/cimi/machines/" + iid, auth=auth, headers=json_h,
+                        timeout=30)
+    assert r.status_code == 202, (r.status_code, r.text)
+
+    def job_ended():
+        j = requests.get(r.headers["CIMI-Job-URI"], auth=auth, headers=json_h, timeout=30).json()
+        return j if j["state"] in ("SUCCESS", "FAILED") else None
+    j = wait_for("the CIMI delete job", job_ended, 60, 0.5)
+    assert j["state"] == "FAILED" and "being imported" in j.get("statusMessage", ""), j
+    assert iid + ".qcow2" not in virsh("vol-list", "--pool", POOL).stdout
+    assert not [i for i in ec2.describe_images(Owners=["self"])["Images"]
+                if i["Name"] == "from-locked"]
+    state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "pending" and not state.get("DisableApiTermination")
     assert our_conversions(job)[0]
     gw.stop()
     gw.start(timeout=180)
