@@ -164,7 +164,7 @@ static int check_vms(const cg_provider *p, char **names, size_t n, lv_v2v_vm *vm
     for (size_t i = 0; i < n; i++) {
         if (lv_v2v_find_vm(p, names[i], &vms[i], &err) < 0) {
             fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);
-            return err.kind == CG_ERR_NOT_FOUND ? EXIT_FAILURE : EXIT_FAILURE;
+            return EXIT_FAILURE;
         }
         if (lv_v2v_check_importable(&vms[i], &err) < 0) {
             fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);

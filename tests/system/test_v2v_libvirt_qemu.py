@@ -208,6 +208,43 @@ def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
     gw.admin("v2v-remove", "kvmhost")
 
 
+@slow
+def test_v2v_import_libvirt_vm_as_template(v2vgw, source_vm):
+    """--as template: an AMI through the ImportImage job (virt-v2v -i libvirt),
+    seen by DescribeImportImageTasks, launchable, booting on virtio."""
+    gw = v2vgw
+    ec2 = gw.client()
+    gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
+    name = "kvm-tpl-" + uuid.uuid4().hex[:8]
+    r = subprocess.run([ADMIN, "-c", gw.conf, "v2v-import", "kvmhost", source_vm, "--as",
+                        "template", "--name", name], capture_output=True, text=True,
+                       env=GUESTFS_ENV, timeout=CONVERT_TIMEOUT)
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    ami = r.stdout.strip().splitlines()[-1].split("\t")[1]
+    assert ami.startswith("ami-"), r.stdout
+    gw.images = [ami]
+    try:
+        img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+        assert img["State"] == "available" and img["Name"] == name, img
+        tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
+        assert tags.get("cloudgate:source-vcpus") == "1", tags      # SOURCE_XML's
+        assert tags.get("cloudgate:source-memory-mib") == "1024", tags
+        tasks = ec2.describe_import_image_tasks()["ImportImageTasks"]
+        assert [t for t in tasks if t.get("ImageId") == ami and t["Status"] == "completed"]
+        out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
+                     timeout=300)
+        iid = out["Instances"][0]["InstanceId"]
+        gw.launched.append(iid)
+        dom = virsh("dumpxml", iid).stdout
+        disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
+        assert disks and all("bus='virtio'" in d for d in disks), dom
+        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
+        gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
+    finally:
+        gw.admin("image-deregister", ami, check=False)
+        virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
+
+
 def pool_dir():
     return re.search(r"<path>([^<]+)</path>", virsh("pool-dumpxml", POOL).stdout).group(1)
 
