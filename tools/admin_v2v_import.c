@@ -409,6 +409,10 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
                 err.message);
         goto cleanup;
     }
+    /* An earlier v2v-import killed outright left a locked instance: the
+     * daemon's start removes it, and so does this. */
+    if (cg_v2v_vm_import_recover(&core, &err) < 0)
+        fprintf(stderr, "cloudgate-admin: warning: %s\n", err.message);
     rc = run_jobs(&core, &p, &o, argv + optind + 1, vms, n);
 
 cleanup:
