@@ -117,7 +117,7 @@ def blank_vm():
 @pytest.fixture
 def v2vgw():
     gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
-    gw.launched = []
+    gw.launched, gw.jobs = [], []
     gw.start()
     try:
         yield gw
@@ -125,6 +125,12 @@ def v2vgw():
         if gw.launched and gw.proc and gw.proc.poll() is None:
             gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
         gw.stop()
+        # a test that failed after killing its cloudgate-admin: its job's
+        # virt-v2v (found by the job's own directory) and the directory
+        for job in gw.jobs:
+            for pid in our_conversions(job)[1]:
+                subprocess.run(["kill", "-9", pid], check=False)
+            shutil.rmtree(os.path.join(pool_dir(), ".cg-v2v-" + job), ignore_errors=True)
         for iid in gw.launched:
             virsh("destroy", iid, check=False)
             virsh("undefine", iid, "--nvram", check=False)
@@ -274,6 +280,7 @@ def start_import(gw, vm, label, tmp_path):
     gw.launched.append(inst["InstanceId"])
     job = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()]
     job = [j for j in job if j[1] == "import-instance" and j[4] == inst["InstanceId"]][0][0]
+    gw.jobs.append(job)
     wait_for("virt-v2v running", lambda: our_conversions(job)[1], 300, 0.5)
     return proc, inst, job
 
