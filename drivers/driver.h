@@ -193,6 +193,17 @@ typedef struct cg_state_change {
     cg_instance_state current;
 } cg_state_change;
 
+/* A locked instance made by an import job (instance_import_begin). */
+typedef struct cg_import_instance_spec {
+    const char *job_id;       /* the job making it (kept with the lock) */
+    const char *zone;         /* NULL: the default zone */
+    const char *type_name;    /* recorded as its instance type */
+    unsigned vcpus;
+    unsigned memory_mib;
+    cg_display display;       /* DEFAULT: the gateway's default */
+    const cg_tags *tags;      /* NULL or its tags (Name) */
+} cg_import_instance_spec;
+
 /* ---- images (templates) ------------------------------------------------ */
 
 /* What libguestfs inspection found on a template's disks (engine/guest.c). */
@@ -707,6 +718,19 @@ typedef struct cg_driver {
      * instance or group: CG_ERR_NOT_FOUND. */
     int (*instance_set_groups)(cg_drv *drv, const char *instance_id,
                                const char *const *group_ids, size_t n, cg_error *err);
+
+    /* An instance made by a job (a virt-v2v import): begin defines it
+     * locked (shown "pending", every instance operation refused with
+     * CG_ERR_STATE until finish), adopt moves a converted disk file (in the
+     * pool's directory) in as its root volume, finish unlocks it and starts
+     * it (start 1), drop removes domain, volume, log and lock, whatever
+     * exists of them (the undo and recovery path). */
+    int (*instance_import_begin)(cg_drv *drv, const cg_import_instance_spec *spec,
+                                 cg_instance *out, cg_error *err);
+    int (*instance_import_adopt)(cg_drv *drv, const char *id, const char *disk_path,
+                                 cg_error *err);
+    int (*instance_import_finish)(cg_drv *drv, const char *id, int start, cg_error *err);
+    void (*instance_import_drop)(cg_drv *drv, const char *id);
 
     /* Tags on an instance ("i-..."), image ("ami-...") or snapshot ("snap-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);

@@ -21,6 +21,7 @@
 #include "import_source.h"
 #include "snapshots.h"
 #include "v2v_import.h"
+#include "v2v_vm_import.h"
 
 #define MB (1024.0 * 1024.0)
 /* Bytes per send to libvirt's upload stream (disk_writer.h says why): one
@@ -421,7 +422,7 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
     capture_job *cj = NULL;
     char job_id[32];
     size_t i;
-    int found = 0, ret = -1;
+    int found = 0, pending = 0, ret = -1;
 
     memset(img, 0, sizeof(*img));
     if (!spec->instance_id || strlen(spec->instance_id) >= sizeof(cj->instance_id)) {
@@ -432,11 +433,19 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
     if (CG_DRV_CALL(c->driver, c->drv, instance_list, err, &il) < 0)
         return -1;
     for (i = 0; i < il.n; i++)
-        found |= strcmp(il.v[i].id, spec->instance_id) == 0 &&
-                 il.v[i].state != CG_STATE_TERMINATED;
+        if (strcmp(il.v[i].id, spec->instance_id) == 0) {
+            found |= il.v[i].state != CG_STATE_TERMINATED;
+            pending |= il.v[i].state == CG_STATE_PENDING;
+        }
     cg_instance_list_release(&il);
     if (!found) {
         cg_error_set(err, CG_ERR_NOT_FOUND, "instance %s does not exist", spec->instance_id);
+        return -1;
+    }
+    /* As on EC2; and an instance being imported has no disk to copy yet. */
+    if (pending) {
+        cg_error_set(err, CG_ERR_STATE, "instance %s is pending: it cannot be captured yet",
+                     spec->instance_id);
         return -1;
     }
     cg_new_id(job_id, sizeof(job_id), "job-");
@@ -516,8 +525,9 @@ int cg_core_recover(const cg_core *c, cg_error *err)
     size_t i;
     int n, total = 0;
 
-    if ((total = cg_snapshots_recover(c, err)) < 0)
+    if ((total = cg_snapshots_recover(c, err)) < 0 || (n = cg_v2v_vm_import_recover(c, err)) < 0)
         return -1;
+    total += n;
     /* Every job rolled back here left a pending image: none, nothing to do
      * (and no waiting for zones). */
     if (CG_DRV_CALL(c->driver, c->drv, image_list, err, &il) < 0)

@@ -44,6 +44,10 @@ typedef struct v2v_job {
     char dir[PATH_MAX];       /* the private directory, once made */
     const char *job_id;
     int download_fd;
+    /* A provider's VM (format "libvirt") instead of a file: */
+    char uri[1024];
+    char password_file[PATH_MAX];
+    char vm[256];
 } v2v_job;
 
 static const char *const formats[] = {"ova", "vmdk", "vhdx", NULL};
@@ -85,11 +89,16 @@ static int rm_entry(const char *path, const struct stat *sb, int type, struct FT
 }
 
 /* Remove dir and what is in it; only our own (the name says so). */
-static void remove_dir(const char *dir)
+void cg_v2v_dir_remove(const char *dir)
 {
     if (!dir[0] || !strstr(dir, "/" DIR_PREFIX))
         return;
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_dir(const char *dir)
+{
+    cg_v2v_dir_remove(dir);
 }
 
 void cg_v2v_import_recover(const char *undo)
@@ -106,21 +115,25 @@ void cg_v2v_import_recover(const char *undo)
     cg_warn("removed the conversion directory %s of an interrupted job", dir);
 }
 
-static int make_dir(v2v_job *vj, cg_error *err)
+int cg_v2v_dir_make(const cg_core *c, const char *job_id, char *dir, size_t len, cg_error *err)
 {
-    const cg_core *c = &vj->core;
     char base[PATH_MAX - 64];
 
+    dir[0] = '\0';
     if (CG_DRV_CALL(c->driver, c->drv, pool_local_dir, err, base, sizeof(base)) < 0)
         return -1;
-    snprintf(vj->dir, sizeof(vj->dir), "%s/%s%s", base, DIR_PREFIX, vj->job_id);
-    if (mkdir(vj->dir, 0700) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "v2v: cannot create %s: %s", vj->dir,
-                     strerror(errno));
-        vj->dir[0] = '\0'; /* not ours to remove */
+    snprintf(dir, len, "%s/%s%s", base, DIR_PREFIX, job_id);
+    if (mkdir(dir, 0700) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "v2v: cannot create %s: %s", dir, strerror(errno));
+        dir[0] = '\0'; /* not ours to remove */
         return -1;
     }
     return 0;
+}
+
+static int make_dir(v2v_job *vj, cg_error *err)
+{
+    return cg_v2v_dir_make(&vj->core, vj->job_id, vj->dir, sizeof(vj->dir), err);
 }
 
 /* ---- the source ------------------------------------------------------------ */
@@ -213,6 +226,13 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
     const cg_core *c = &vj->core;
     cg_v2v_spec spec = {.input = strcmp(vj->format, "ova") == 0 ? CG_V2V_OVA : CG_V2V_DISK,
                         .source = src, .out_dir = vj->dir, .out_name = OUT_NAME};
+
+    if (vj->vm[0]) {
+        spec.input = CG_V2V_LIBVIRT;
+        spec.source = vj->vm;
+        spec.uri = vj->uri;
+        spec.password_file = vj->password_file[0] ? vj->password_file : NULL;
+    }
     char log[PATH_MAX];
     int fd = -1, ret = -1;
 
@@ -222,7 +242,7 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
     }
     /* cg_job_log first: it makes the log's directory */
     cg_job_log(c->jobs, vj->job_id, "converting with virt-v2v -i %s",
-               spec.input == CG_V2V_OVA ? "ova" : "disk");
+               spec.input == CG_V2V_OVA ? "ova" : spec.input == CG_V2V_DISK ? "disk" : "libvirt");
     if (cg_job_log_path(c->jobs, vj->job_id, log, sizeof(log)) == 0)
         fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     on_progress(&(cg_v2v_progress){0}, vj);
@@ -357,7 +377,9 @@ static int run_v2v(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
     /* Recovery kills the conversion and removes the directory too. */
     snprintf(undo, sizeof(undo), "image %s v2v %s", vj->image_id, vj->dir);
     cg_job_set_undo(jobs, job_id, undo);
-    if (source_path(vj, src, sizeof(src), err) < 0 || convert(vj, src, &res, err) < 0)
+    src[0] = '\0';
+    if ((!vj->vm[0] && source_path(vj, src, sizeof(src), err) < 0) ||
+        convert(vj, src, &res, err) < 0)
         goto cleanup;
     if (res.ndisks != 1) {
         cg_error_set(err, CG_ERR_INVALID,
@@ -435,6 +457,45 @@ int cg_v2v_import_submit(const cg_core *c, const cg_import_spec *spec, cg_job *o
     o.source = vj->shown_url;
     o.format = spec->format;
     o.tags = spec->tags;
+    if (cg_jobs_submit_opts(c->jobs, &o, run_v2v, vj, v2v_job_free, out, err) < 0) {
+        v2v_job_free(vj);
+        return -1;
+    }
+    return 0;
+}
+
+int cg_v2v_import_vm_template(const cg_core *c, const cg_vm_template_spec *spec, cg_job *out,
+                              cg_error *err)
+{
+    cg_job_opts o = {.action = CG_JOB_IMPORT_IMAGE, .id_prefix = "import-ami-",
+                     .can_cancel_running = 1, .format = "libvirt", .source = spec->vm};
+    v2v_job *vj;
+    char dir[PATH_MAX];
+
+    if (!spec->uri || !spec->uri[0] || !spec->vm || !spec->vm[0] ||
+        strlen(spec->uri) >= sizeof(vj->uri) || strlen(spec->vm) >= sizeof(vj->vm) ||
+        (spec->password_file && strlen(spec->password_file) >= sizeof(vj->password_file)) ||
+        (spec->name && strlen(spec->name) >= sizeof(vj->name))) {
+        cg_error_set(err, CG_ERR_INVALID, "a provider URI and a VM name are needed (and "
+                                          "short enough)");
+        return -1;
+    }
+    if (CG_DRV_CALL(c->driver, c->drv, pool_local_dir, err, dir, sizeof(dir)) < 0)
+        return -1;
+    if (!(vj = calloc(1, sizeof(*vj)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    vj->core = *c;
+    vj->download_fd = -1;
+    snprintf(vj->format, sizeof(vj->format), "libvirt");
+    snprintf(vj->uri, sizeof(vj->uri), "%s", spec->uri);
+    snprintf(vj->password_file, sizeof(vj->password_file), "%s",
+             spec->password_file ? spec->password_file : "");
+    snprintf(vj->vm, sizeof(vj->vm), "%s", spec->vm);
+    snprintf(vj->shown_url, sizeof(vj->shown_url), "%s", spec->vm);
+    snprintf(vj->name, sizeof(vj->name), "%s", spec->name ? spec->name : "");
+    vj->seal = spec->seal;
     if (cg_jobs_submit_opts(c->jobs, &o, run_v2v, vj, v2v_job_free, out, err) < 0) {
         v2v_job_free(vj);
         return -1;

@@ -28,8 +28,27 @@ int cg_v2v_import_format(const char *format);
 int cg_v2v_import_submit(const cg_core *core, const cg_import_spec *spec, cg_job *out,
                          cg_error *err);
 
+/* A provider's VM converted into a template (cloudgate-admin v2v-import
+ * --as template): the same job as above, with virt-v2v -i libvirt. */
+typedef struct cg_vm_template_spec {
+    const char *uri;            /* the provider's libvirt URI */
+    const char *password_file;  /* NULL or the provider's password file */
+    const char *vm;             /* the source VM (checked shut off by the caller) */
+    const char *name;           /* the image's name; NULL: the job's id */
+    int seal;
+} cg_vm_template_spec;
+
+int cg_v2v_import_vm_template(const cg_core *core, const cg_vm_template_spec *spec,
+                              cg_job *out, cg_error *err);
+
 /* Recovery of an interrupted job from its undo text ("image AMI v2v DIR"):
  * kill its leftover virt-v2v group, remove DIR.  No-op for other texts. */
 void cg_v2v_import_recover(const char *undo);
+
+/* The private directory of job_id's conversion in the pool's directory
+ * (POOLDIR/.cg-v2v-JOB, mode 0700) into dir.  0, or -1 with dir "". */
+int cg_v2v_dir_make(const cg_core *c, const char *job_id, char *dir, size_t len, cg_error *err);
+/* Remove such a directory and what is in it (nothing else: the name is checked). */
+void cg_v2v_dir_remove(const char *dir);
 
 #endif

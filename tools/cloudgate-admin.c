@@ -94,6 +94,10 @@ static void usage(FILE *to)
             "  v2v-vms NAME [--json]\n"
             "      the provider's VMs, running and defined: name, state, vCPUs, memory\n"
             "      (MiB), disk count, then per disk: target, device, format, size, source\n"
+            "  v2v-import NAME VM... [--as instance|template] [--type T | --vcpus N --memory MIB]\n"
+            "           [--display headless|vnc|spice] [--zone Z] [--name N]\n"
+            "      import shut-off VMs of provider NAME as instances (virt-v2v, one job\n"
+            "      each): locked (pending) until converted, then started; or as templates\n"
             "  v2v-check NAME VM\n"
             "      the checks an import makes: the VM exists, is shut off (virt-v2v\n"
             "      refuses running VMs) and has a disk; exit 3 if it cannot be imported\n"
@@ -268,6 +272,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "image-register") && strcmp(cmd, "image-list") &&
         strcmp(cmd, "image-deregister") && strcmp(cmd, "image-set-display") &&
         strcmp(cmd, "console") && strcmp(cmd, "image-import") && strcmp(cmd, "jobs") &&
+        strcmp(cmd, "v2v-import") &&
         !cg_admin_is_glance(cmd) && !cg_admin_is_v2v(cmd)) {
         fprintf(stderr, "cloudgate-admin: unknown command '%s'\n", cmd);
         usage(stderr);
@@ -306,6 +311,8 @@ int main(int argc, char **argv)
         rc = cmd_register(&cfg, d, drv, argc - optind, argv + optind);
     else if (!strcmp(cmd, "image-import"))
         rc = cg_admin_image_import(&cfg, d, drv, argc - optind, argv + optind);
+    else if (!strcmp(cmd, "v2v-import"))
+        rc = cg_admin_v2v_import(&cfg, d, drv, argc - optind, argv + optind);
     else if (!strcmp(cmd, "image-list"))
         rc = cmd_list(d, drv);
     else if (!strcmp(cmd, "image-set-display"))

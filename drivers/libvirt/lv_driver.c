@@ -146,7 +146,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0 ||
         lv_snapstate_init(drv->state, err) < 0 ||
         lv_intent_init(drv->state, err) < 0 || lv_netstate_init(drv->state, cfg, err) < 0 ||
-        lv_sgstate_init(drv->state, err) < 0)
+        lv_sgstate_init(drv->state, err) < 0 || lv_v2v_lock_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
     if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
@@ -217,6 +217,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
                 out->v[j].impaired = 1;
     }
     live = out->n;
+    lv_v2v_lock_apply(drv->state, out);
     /* Expired records are filtered here and deleted at most once a minute:
      * a listing should not write to the database every time. */
     due = __atomic_load_n(&drv->next_prune, __ATOMIC_RELAXED);
@@ -296,6 +297,10 @@ const cg_driver lv_driver = {
     .instance_console = lv_instance_console,
     .instance_pause = lv_instance_pause,
     .instance_suspend = lv_instance_suspend,
+    .instance_import_begin = lv_instance_import_begin,
+    .instance_import_adopt = lv_instance_import_adopt,
+    .instance_import_finish = lv_instance_import_finish,
+    .instance_import_drop = lv_instance_import_drop,
     .image_capture = lv_image_capture,
     .image_create_pending = lv_image_create_pending,
     .disk_sink_open = lv_disk_sink_open,

@@ -214,6 +214,21 @@ int lv_volume_mod_list(cg_drv *drv, cg_volume_mod_list *out, cg_error *err);
 
 /* The volumes table (lv_volstate.c), in the driver's database. */
 int lv_volstate_init(lv_state *st, cg_error *err);
+
+/* ---- lv_v2v_instance.c: instances locked by a virt-v2v import job ---- */
+int lv_v2v_lock_init(lv_state *st, cg_error *err);
+/* 1 when instance id is locked by an import (its job into job_id, may be
+ * NULL), 0 when not, -1 on a database error. */
+int lv_v2v_locked(lv_state *st, const char *id, char *job_id, size_t len);
+/* Show every locked instance of list as "pending". */
+void lv_v2v_lock_apply(lv_state *st, cg_instance_list *list);
+int lv_instance_import_begin(cg_drv *drv, const cg_import_instance_spec *spec, cg_instance *out,
+                             cg_error *err);
+int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *disk_path, cg_error *err);
+int lv_instance_import_finish(cg_drv *drv, const char *id, int start, cg_error *err);
+void lv_instance_import_drop(cg_drv *drv, const char *id);
+/* A random MAC address in QEMU's locally administered range. */
+void lv_random_mac(char *buf, size_t len);
 /* Insert (tags included).  CG_ERR_CONFLICT on a duplicate id.  0 or -1. */
 int lv_volstate_add(lv_state *st, const cg_volume *vol, cg_error *err);
 /* 1 found (out filled; caller releases), 0 not (not reported), -1 error. */

@@ -28,7 +28,7 @@ typedef struct launched {
 
 /* ---- small helpers ---- */
 
-static void random_mac(char *buf, size_t len)
+void lv_random_mac(char *buf, size_t len)
 {
     unsigned char b[3] = {0};
 
@@ -93,6 +93,7 @@ lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *t
                           cg_error *err)
 {
     lv_host *h = lv_drv_find_instance(drv, id);
+    char job[32] = "";
     int rc;
 
     *terminated = 0;
@@ -100,7 +101,13 @@ lv_host *lv_instance_take(cg_drv *drv, const char *id, cg_instance *inst, int *t
     if (h) {
         switch (lv_cache_acquire(lv_host_cache(h), id, inst)) {
         case LV_ACQ_OK:
-            return h;
+            if (lv_v2v_locked(drv->state, id, job, sizeof(job)) != 1)
+                return h;
+            lv_cache_release(lv_host_cache(h), id);
+            cg_instance_release(inst);
+            cg_error_set(err, CG_ERR_STATE, "instance %s is being imported (job %s): it is "
+                                            "locked until the conversion ends", id, job);
+            return NULL;
         case LV_ACQ_BUSY:
             cg_error_set(err, CG_ERR_STATE, "instance %s has another operation in progress", id);
             return NULL;
@@ -363,7 +370,7 @@ static int describe_new(cg_drv *drv, lv_host *h, const cg_launch_spec *spec, con
     snprintf(inst->key_name, sizeof(inst->key_name), "%s", spec->key_name ? spec->key_name : "");
     snprintf(inst->client_token, sizeof(inst->client_token), "%s",
              spec->client_token ? spec->client_token : "");
-    random_mac(inst->mac, sizeof(inst->mac));
+    lv_random_mac(inst->mac, sizeof(inst->mac));
     inst->state = CG_STATE_PENDING;
     inst->launch_time = inst->state_time = time(NULL);
     inst->ami_launch_index = idx;

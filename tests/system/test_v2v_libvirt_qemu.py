@@ -1,0 +1,367 @@
+"""cloudgate-admin v2v-import of a VM from another libvirt connection (the
+seed's "KVM via libvirt" case), as a locked instance, on qemu:///system
+(TCG):
+
+    a copy of the Debian cloud image as the disk of a stopped domain defined
+    here with virsh, outside cloudgate -> v2v-add --uri qemu:///system ->
+    cloudgate-admin v2v-import PROVIDER VM --as instance (in the background)
+    -> while virt-v2v runs: DescribeInstances shows the new instance
+    "pending", StopInstances and TerminateInstances answer
+    IncorrectInstanceState (boto3 and the aws CLI) -> the command ends with
+    the instance id -> the instance is running on virtio disks and its
+    serial console shows a login prompt or cloud-init -> terminated.
+
+One conversion of about 12 minutes under TCG: behind CG_SLOW_V2V=1 (CI
+keeps only the OVA conversion).  The source domain, its disk, the provider
+and the instance are removed whatever happens.
+
+Two shorter tests (no real conversion: the source's disk is blank, so
+virt-v2v would fail at inspection; it is interrupted before that) show the
+undo paths: SIGINT to cloudgate-admin cancels the job and removes the
+locked instance, its volume and the conversion directory; SIGKILL leaves
+them, and the daemon's next start removes them (recovery)."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import signal
+import time
+import uuid
+
+import botocore.exceptions
+import pytest
+import requests
+
+from cgharness import ADMIN, Gateway, wait_for
+from conftest import virsh
+
+slow = pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
+                          reason="a multi-minute conversion: set CG_SLOW_V2V=1")
+
+POOL = "cloudgate"
+CONVERT_TIMEOUT = 3000
+BOOT_TIMEOUT = 900
+BOOTED_RE = re.compile(r"login: |Cloud-init v\. \S+ finished at")
+GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
+                   LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
+
+SOURCE_XML = """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>1024</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='{disk}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <serial type='pty'/>
+  </devices>
+</domain>
+"""
+
+
+def console(gw, iid):
+    r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
+               "--output", "text", check=False, timeout=60)
+    return r.stdout if r.returncode == 0 else ""
+
+
+def refused(call):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    return e.value.response["Error"]["Code"]
+
+
+def define_source(make_disk):
+    """A stopped domain on qemu:///system that cloudgate did not make."""
+    d = tempfile.mkdtemp(prefix="cg-v2v-src-")
+    os.chmod(d, 0o755)
+    name = "cgv2v-src-" + uuid.uuid4().hex[:8]
+    disk = os.path.join(d, name + ".qcow2")
+    make_disk(disk)
+    xml = os.path.join(d, name + ".xml")
+    with open(xml, "w") as f:
+        f.write(SOURCE_XML.format(name=name, disk=disk))
+    virsh("define", xml)
+    return name, d
+
+
+def remove_source(name, d):
+    virsh("destroy", name, check=False)
+    virsh("undefine", name, check=False)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def source_vm(cloud_image):
+    name, d = define_source(lambda disk: shutil.copyfile(cloud_image, disk))
+    try:
+        yield name
+    finally:
+        remove_source(name, d)
+
+
+@pytest.fixture
+def blank_vm():
+    name, d = define_source(lambda disk: subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", disk, "64M"], check=True))
+    try:
+        yield name
+    finally:
+        remove_source(name, d)
+
+
+@pytest.fixture
+def v2vgw():
+    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
+    gw.launched, gw.jobs = [], []
+    gw.start()
+    try:
+        yield gw
+    finally:
+        if gw.launched and gw.proc and gw.proc.poll() is None:
+            gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
+        gw.stop()
+        # a test that failed after killing its cloudgate-admin: its job's
+        # virt-v2v (found by the job's own directory) and the directory
+        for job in gw.jobs:
+            for pid in our_conversions(job)[1]:
+                subprocess.run(["kill", "-9", pid], check=False)
+            shutil.rmtree(os.path.join(pool_dir(), ".cg-v2v-" + job), ignore_errors=True)
+        for iid in gw.launched:
+            virsh("destroy", iid, check=False)
+            virsh("undefine", iid, "--nvram", check=False)
+            virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
+
+
+@slow
+def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
+    gw = v2vgw
+    ec2 = gw.client()
+    gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
+    vms = gw.admin("v2v-vms", "kvmhost").stdout
+    assert source_vm in vms and "shut off" in vms, vms
+    # Other instances may share qemu:///system: ours is found by its Name only.
+    label = "from-kvm-" + uuid.uuid4().hex[:8]
+
+    out_path, err_path = tmp_path / "import.out", tmp_path / "import.err"
+    t0 = time.time()
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen([ADMIN, "-c", gw.conf, "v2v-import", "kvmhost", source_vm,
+                                 "--as", "instance", "--name", label],
+                                stdout=out, stderr=err, env=GUESTFS_ENV)
+    try:
+        def new_instance():
+            now = [i for r in ec2.describe_instances(
+                Filters=[{"Name": "tag:Name", "Values": [label]}])["Reservations"]
+                for i in r["Instances"]]
+            return now[0] if now else None
+        inst = wait_for("the locked instance", new_instance, 120, 1)
+        iid = inst["InstanceId"]
+        gw.launched.append(iid)
+        assert inst["State"]["Name"] == "pending", inst
+        assert {t["Key"]: t["Value"] for t in inst.get("Tags", [])}.get("Name") == label
+        assert virsh("domstate", iid).stdout.strip() == "shut off"
+
+        # while the conversion runs, every action is refused
+        wait_for("virt-v2v running", lambda: subprocess.run(
+            ["pgrep", "-f", "virt-v2v -i libvirt"], capture_output=True).returncode == 0, 300, 1)
+        assert refused(lambda: ec2.stop_instances(InstanceIds=[iid])) == \
+            "IncorrectInstanceState"
+        assert refused(lambda: ec2.terminate_instances(InstanceIds=[iid])) == \
+            "IncorrectInstanceState"
+        assert refused(lambda: ec2.start_instances(InstanceIds=[iid])) == \
+            "IncorrectInstanceState"
+        r = gw.aws("stop-instances", "--instance-ids", iid, check=False)
+        assert r.returncode != 0 and "IncorrectInstanceState" in r.stderr, r.stderr
+        r = gw.aws("terminate-instances", "--instance-ids", iid, check=False)
+        assert r.returncode != 0 and "IncorrectInstanceState" in r.stderr, r.stderr
+        state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+        assert state["State"]["Name"] == "pending", state
+
+        rc = proc.wait(timeout=CONVERT_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()   # ours, by its PID: cancels and rolls back
+            proc.wait(timeout=300)
+    took = time.time() - t0
+    out, err = out_path.read_text(), err_path.read_text()
+    print("v2v-import took %.0fs\n%s" % (took, out[-2000:]))
+    assert rc == 0, err[-3000:] + out[-3000:]
+    assert "%s\t%s" % (source_vm, iid) in out, out
+    assert re.search(r"\d+% ", out), out   # plain progress lines (not a terminal)
+
+    # unlocked and started, on virtio disks
+    gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=300)
+    dom = virsh("dumpxml", iid).stdout
+    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
+    assert disks and all("bus='virtio'" in d for d in disks), dom
+    assert iid + ".qcow2" in virsh("vol-list", "--pool", POOL).stdout
+    try:
+        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
+    except AssertionError:
+        print(console(gw, iid)[-4000:])
+        raise
+    print("console: %s" % BOOTED_RE.search(console(gw, iid)).group(0))
+    # no conversion directory left next to the pool
+    pool_dir = re.search(r"<path>([^<]+)</path>",
+                         virsh("pool-dumpxml", POOL).stdout).group(1)
+    assert not [n for n in os.listdir(pool_dir) if n.startswith(".cg-v2v-")]
+    gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
+    gw.admin("v2v-remove", "kvmhost")
+
+
+@slow
+def test_v2v_import_libvirt_vm_as_template(v2vgw, source_vm):
+    """--as template: an AMI through the ImportImage job (virt-v2v -i libvirt),
+    seen by DescribeImportImageTasks, launchable, booting on virtio."""
+    gw = v2vgw
+    ec2 = gw.client()
+    gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
+    name = "kvm-tpl-" + uuid.uuid4().hex[:8]
+    r = subprocess.run([ADMIN, "-c", gw.conf, "v2v-import", "kvmhost", source_vm, "--as",
+                        "template", "--name", name], capture_output=True, text=True,
+                       env=GUESTFS_ENV, timeout=CONVERT_TIMEOUT)
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    ami = r.stdout.strip().splitlines()[-1].split("\t")[1]
+    assert ami.startswith("ami-"), r.stdout
+    gw.images = [ami]
+    try:
+        img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+        assert img["State"] == "available" and img["Name"] == name, img
+        tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
+        assert tags.get("cloudgate:source-vcpus") == "1", tags      # SOURCE_XML's
+        assert tags.get("cloudgate:source-memory-mib") == "1024", tags
+        tasks = ec2.describe_import_image_tasks()["ImportImageTasks"]
+        assert [t for t in tasks if t.get("ImageId") == ami and t["Status"] == "completed"]
+        out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
+                     timeout=300)
+        iid = out["Instances"][0]["InstanceId"]
+        gw.launched.append(iid)
+        dom = virsh("dumpxml", iid).stdout
+        disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
+        assert disks and all("bus='virtio'" in d for d in disks), dom
+        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
+        gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
+    finally:
+        gw.admin("image-deregister", ami, check=False)
+        virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
+
+
+def pool_dir():
+    return re.search(r"<path>([^<]+)</path>", virsh("pool-dumpxml", POOL).stdout).group(1)
+
+
+def our_conversions(job_id):
+    """The job's conversion directory and its virt-v2v processes."""
+    dirs = [n for n in os.listdir(pool_dir()) if n == ".cg-v2v-" + job_id]
+    procs = subprocess.run(["pgrep", "-f", "virt-v2v .*-os %s/.cg-v2v-%s" % (pool_dir(), job_id)],
+                           capture_output=True, text=True).stdout.split()
+    return dirs, procs
+
+
+def start_import(gw, vm, label, tmp_path):
+    gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
+    out = open(tmp_path / "import.out", "w")
+    proc = subprocess.Popen([ADMIN, "-c", gw.conf, "v2v-import", "kvmhost", vm, "--name", label],
+                            stdout=out, stderr=subprocess.STDOUT, env=GUESTFS_ENV)
+    out.close()
+    ec2 = gw.client()
+
+    def ours():
+        now = [i for r in ec2.describe_instances(
+            Filters=[{"Name": "tag:Name", "Values": [label]}])["Reservations"]
+            for i in r["Instances"]]
+        return now[0] if now else None
+    inst = wait_for("the locked instance", ours, 120, 0.5)
+    gw.launched.append(inst["InstanceId"])
+    job = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()]
+    job = [j for j in job if j[1] == "import-instance" and j[4] == inst["InstanceId"]][0][0]
+    gw.jobs.append(job)
+    wait_for("virt-v2v running", lambda: our_conversions(job)[1], 300, 0.5)
+    return proc, inst, job
+
+
+def gone(gw, iid):
+    """No domain, no root volume, and the instance not live in DescribeInstances."""
+    virsh("pool-refresh", POOL, check=False)
+    listed = [i for r in gw.client().describe_instances()["Reservations"]
+              for i in r["Instances"] if i["InstanceId"] == iid
+              and i["State"]["Name"] != "terminated"]
+    return (virsh("domstate", iid, check=False).returncode != 0 and not listed and
+            iid + ".qcow2" not in virsh("vol-list", "--pool", POOL).stdout)
+
+
+def test_v2v_import_interrupted_rolls_back(v2vgw, blank_vm, tmp_path):
+    gw = v2vgw
+    proc, inst, job = start_import(gw, blank_vm, "cg-int-" + uuid.uuid4().hex[:8], tmp_path)
+    iid = inst["InstanceId"]
+    assert inst["State"]["Name"] == "pending"
+    assert our_conversions(job)[0], "no conversion directory while converting"
+    proc.send_signal(signal.SIGINT)     # ours, by its PID
+    assert proc.wait(timeout=300) == 130, (tmp_path / "import.out").read_text()
+    wait_for("the instance removed", lambda: gone(gw, iid), 120, 1)
+    wait_for("no conversion left", lambda: our_conversions(job) == ([], []), 120, 1)
+    row = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()
+           if line.startswith(job)][0]
+    assert row[2] == "CANCELLED", row
+
+
+def test_v2v_import_sigkill_recovered_at_start(v2vgw, blank_vm, tmp_path):
+    gw = v2vgw
+    proc, inst, job = start_import(gw, blank_vm, "cg-kill-" + uuid.uuid4().hex[:8], tmp_path)
+    iid = inst["InstanceId"]
+    proc.send_signal(signal.SIGKILL)    # ours, by its PID
+    proc.wait(timeout=30)
+    # the admin process is gone: its instance stays locked, its directory stays
+    ec2 = gw.client()
+    state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "pending", state
+    # a stable window for every refusal: nothing ends the lock but a restart
+    for call in (lambda: ec2.terminate_instances(InstanceIds=[iid]),
+                 lambda: ec2.reboot_instances(InstanceIds=[iid]),
+                 lambda: ec2.modify_instance_attribute(InstanceId=iid,
+                                                       DisableApiTermination={"Value": True}),
+                 lambda: ec2.create_image(InstanceId=iid, Name="from-locked")):
+        try:
+            call()
+            code = "accepted"
+        except botocore.exceptions.ClientError as e:
+            code = e.response["Error"]["Code"]
+        assert code == "IncorrectInstanceState", (call.__code__.co_firstlineno, code)
+    r = gw.aws("reboot-instances", "--instance-ids", iid, check=False)
+    assert r.returncode != 0 and "IncorrectInstanceState" in r.stderr, r.stderr
+    auth, json_h = (gw.key_id, gw.secret), {"Accept": "application/json",
+                                            "Content-Type": "application/json"}
+    ns = "http://schemas.dmtf.org/cimi/1"
+    r = requests.post(gw.endpoint + "/cimi/machines/" + iid, auth=auth, headers=json_h,
+                      timeout=30, data='{"resourceURI": "%s/Action", "action": "%s/action/stop"}'
+                      % (ns, ns))
+    assert r.status_code == 409, (r.status_code, r.text)
+    # CIMI lets a CREATING machine be deleted, as a Job: the job fails on the lock
+    r = requests.delete(gw.endpoint + "/cimi/machines/" + iid, auth=auth, headers=json_h,
+                        timeout=30)
+    assert r.status_code == 202, (r.status_code, r.text)
+
+    def job_ended():
+        j = requests.get(r.headers["CIMI-Job-URI"], auth=auth, headers=json_h, timeout=30).json()
+        return j if j["state"] in ("SUCCESS", "FAILED") else None
+    j = wait_for("the CIMI delete job", job_ended, 60, 0.5)
+    assert j["state"] == "FAILED" and "being imported" in j.get("statusMessage", ""), j
+    assert iid + ".qcow2" not in virsh("vol-list", "--pool", POOL).stdout
+    assert not [i for i in ec2.describe_images(Owners=["self"])["Images"]
+                if i["Name"] == "from-locked"]
+    state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "pending" and not state.get("DisableApiTermination")
+    assert our_conversions(job)[0]
+    gw.stop()
+    gw.start(timeout=180)
+    wait_for("recovery removed the instance", lambda: gone(gw, iid), 180, 1)
+    wait_for("recovery removed the conversion", lambda: our_conversions(job) == ([], []),
+             120, 1)
+    row = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()
+           if line.startswith(job)][0]
+    assert row[2] == "FAILED", row
