@@ -9,6 +9,7 @@ import pytest
 from cgharness import TOP, Gateway
 
 DEMO_DIR = os.environ.get("CG_DEMO_DIR", "/var/cache/cloudgate-tests/demo-guest")
+TRAFFIC_DIR = os.environ.get("CG_TRAFFIC_DIR", "/var/cache/cloudgate-tests/traffic-guest")
 CLOUD_DIR = os.environ.get("CG_CLOUD_DIR", "/var/cache/cloudgate-tests/debian-cloud")
 
 
@@ -22,6 +23,16 @@ def demo_guest():
     subprocess.run([os.path.join(TOP, "scripts", "build-demo-guest.sh"), DEMO_DIR],
                    check=True, capture_output=True, timeout=600)
     return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def traffic_guest():
+    """The demo guest with listeners and a user-data script runner
+    (CG_GUEST_ROLE=traffic in scripts/build-demo-guest.sh; cached)."""
+    subprocess.run([os.path.join(TOP, "scripts", "build-demo-guest.sh"), TRAFFIC_DIR],
+                   check=True, capture_output=True, timeout=600,
+                   env=dict(os.environ, CG_GUEST_ROLE="traffic"))
+    return TRAFFIC_DIR
 
 
 @pytest.fixture(scope="session")
