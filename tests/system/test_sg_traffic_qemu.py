@@ -14,6 +14,14 @@ guest itself: traffic the host starts is not held to a guest's ingress rules
   D  probes A:8080; once it gets in, changes its IP, restores it, changes
      its MAC, restores it, probing all along (anti-spoofing)
 
+A rule change is timed from the API call to the first probe that sees it.
+While libvirt re-instantiates a NIC's filter the NIC is briefly unfiltered
+(test_rule_changes_leave_no_open_window, expected to fail until that is
+fixed); the traffic assertions on never-allowed ports therefore count only
+the probes that did not overlap a change, and report the others.
+test_rule_change_on_a_group_shared_by_many times one change on a group
+shared by CG_SG_FANOUT guests.
+
 Skipped when qemu:///system has no nwfilter driver or no clean-traffic.
 """
 import os
@@ -79,10 +87,10 @@ set_mac() { ip link set eth0 down; ip link set eth0 address "$1"; ip link set et
 # test_rule_changes_leave_no_open_window) is not the rule.
 until_open; sleep 8; until_open
 echo "phase ip-spoofed"
-ip addr flush dev eth0; ip addr add %(spoof_ip)s/24 dev eth0
+ip addr flush dev eth0; ip addr add %(spoof_ip)s/%(prefix)s dev eth0
 rounds
 echo "phase ip-restored"
-ip addr flush dev eth0; ip addr add "$IP/24" dev eth0
+ip addr flush dev eth0; ip addr add "$IP/%(prefix)s" dev eth0
 until_open
 echo "phase mac-spoofed"
 set_mac %(spoof_mac)s
@@ -305,7 +313,8 @@ class Changes:
 
 @pytest.fixture
 def consoles():
-    """The consoles a test opened; their tails are printed when it fails."""
+    """The consoles a test opened; their tails are printed (pytest shows
+    them when the test fails, or always with -s)."""
     opened = []
     yield opened
     for con in opened:
@@ -335,6 +344,7 @@ def test_guest_to_guest_traffic_follows_the_rules(sgtgw, consoles):
     [b] = launch(gw, sg_b, PROBER % {"target": a_ip})
     [c] = launch(gw, sg_c, LOOP % {"target": a_ip}, subnet=sub2)
     [d] = launch(gw, sg_d, SPOOFER % {"target": a_ip, "spoof_ip": spoof_ip,
+                                      "prefix": vpc1["CidrBlock"].split("/")[1],
                                       "spoof_mac": "52:54:00:5a:5a:5a"})
     con_b, con_c, con_d = Console(b), Console(c), Console(d)
     consoles += [con_b, con_c, con_d]
@@ -390,6 +400,8 @@ def test_guest_to_guest_traffic_follows_the_rules(sgtgw, consoles):
     with ChainWatch(a) as watch:
         mark_b, _ = change("authorize", tcp8080(IpRanges=[{"CidrIp": "0.0.0.0/0"}]))
     WINDOW["samples"], WINDOW["unguarded"] = watch.samples, watch.unguarded
+    print("while the world rule went in, %d of %d iptables samples sent A's traffic to a "
+          "chain without its final DROP" % (watch.unguarded, watch.samples))
     t_world = first_probe(con_b, 8080, "open", mark_b)
     wait_for("C probing after the world rule", lambda: len(con_c.probes(8080, mark_c)) >= 6,
              timeout=RULE_TIMEOUT, interval=0.5)
