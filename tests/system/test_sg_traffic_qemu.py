@@ -16,8 +16,8 @@ guest itself: traffic the host starts is not held to a guest's ingress rules
 
 A rule change is timed from the API call to the first probe that sees it.
 While libvirt re-instantiates a NIC's filter the NIC is briefly unfiltered
-(test_rule_changes_leave_no_open_window, expected to fail until that is
-fixed); the traffic assertions on never-allowed ports therefore count only
+(test_rule_changes_leave_no_open_window, an xfail: the window is short
+and not every run meets it); the traffic assertions on never-allowed ports therefore count only
 the probes that did not overlap a change, and report the others.
 test_rule_change_on_a_group_shared_by_many times one change on a group
 shared by CG_SG_FANOUT guests.
@@ -443,17 +443,18 @@ def spoof_phases(lines):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=False, reason=(
     "libvirt re-instantiates a NIC's filter by linking a new chain and then filling it "
     "rule by rule; until its final DROP is in, traffic falls through to the bridge's "
-    "accept rules, so every rule change opens the group's NICs for a few seconds"))
+    "accept rules, so a rule change can open the group's NICs for a moment (seen in most "
+    "runs, not all: the window is short and a run may not hit it)"))
 def test_rule_changes_leave_no_open_window():
     """A rule change must never let in what neither the old nor the new
     rules allow.  Uses what the traffic test recorded."""
     if "opens" not in WINDOW:
         pytest.skip("the traffic test did not get that far")
-    # What iptables showed while one change was applied decides (the
-    # probes may or may not have hit a window); both are reported.
+    # Both what iptables showed while one change was applied and what the
+    # probes met; either may miss the window in a given run.
     assert WINDOW["unguarded"] == 0 and WINDOW["opens"] == 0, (
         "%(unguarded)d of %(samples)d samples of iptables during one change sent the NIC's "
         "traffic to a chain without its final DROP; %(opens)d of %(probes)d probes of a port "
