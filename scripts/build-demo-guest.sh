@@ -17,6 +17,16 @@
 #
 # Boot with e.g. <cmdline>console=ttyS0 quiet</cmdline>.
 #
+# CG_GUEST_ROLE=traffic adds what security-group tests need (guest-to-guest
+# traffic, tests/system/test_sg_traffic_qemu.py):
+#   cloudgate-demo: mac=52:54:00:..      (after the ip= line)
+#   busybox httpd on TCP 8080 and 9090, answering "cg-open", and a CGI
+#   /cgi-bin/stream that writes "tick N" once a second (a long-lived flow);
+#   the NoCloud seed (the IDE CD-ROM labelled cidata) mounted on /cidata, and
+#   its user-data run in the background when it is a "#!" script: that
+#   script is the test's instructions (what to probe, when to change
+#   address); it waits for the lease itself, its output goes to the console.
+#
 # Cached: nothing is rebuilt while OUTDIR/.stamp matches the sha256 of this
 # script, the kernel version and the module list.
 #
@@ -24,6 +34,7 @@
 #   CG_GUEST_KERNEL   kernel version to use (default: newest /boot/vmlinuz-*)
 #   CG_GUEST_MODULES  modules to load, deps are added (default below)
 #   CG_GUEST_DISK_SIZE  size of disk.qcow2 (default 64M)
+#   CG_GUEST_ROLE     "demo" (default) or "traffic" (above)
 set -euo pipefail
 export LC_ALL=C
 
@@ -39,6 +50,13 @@ SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 # power button as an input device that acpid can read.
 MODULES=${CG_GUEST_MODULES:-"virtio_pci virtio_net virtio_blk virtio_console net_failover failover button evdev"}
 DISK_SIZE=${CG_GUEST_DISK_SIZE:-64M}
+ROLE=${CG_GUEST_ROLE:-demo}
+case "$ROLE" in
+  demo) ;;
+  # the seed CD-ROM: IDE (ata_piix) -> SCSI CD-ROM (sr_mod) -> iso9660
+  traffic) MODULES="$MODULES ata_piix sr_mod isofs" ;;
+  *) die "CG_GUEST_ROLE must be demo or traffic, not '$ROLE'" ;;
+esac
 
 for tool in cpio gzip qemu-img sha256sum; do
   command -v "$tool" >/dev/null || die "$tool missing (run scripts/setup-host.sh)"
@@ -66,7 +84,7 @@ MODDIR=/lib/modules/$KVER
 [ -r "$MODDIR/modules.dep" ] || die "$MODDIR/modules.dep missing"
 
 # ---------------------------------------------------------------- cache
-STAMP="$(sha256sum "$SCRIPT" | cut -d' ' -f1) $KVER $MODULES $DISK_SIZE"
+STAMP="$(sha256sum "$SCRIPT" | cut -d' ' -f1) $KVER $MODULES $DISK_SIZE $ROLE"
 if [ -f "$OUTDIR/.stamp" ] && [ "$(cat "$OUTDIR/.stamp")" = "$STAMP" ] &&
    [ -s "$OUTDIR/vmlinuz" ] && [ -s "$OUTDIR/initrd.img" ] && [ -s "$OUTDIR/disk.qcow2" ]; then
   log "up to date (kernel $KVER)"
@@ -194,6 +212,9 @@ case "$1" in
       fi
       echo "$ip" >/run/ip
       echo "cloudgate-demo: ip=$ip" >/dev/console
+      if [ -e /etc/traffic.sh ]; then
+        echo "cloudgate-demo: mac=$(cat "/sys/class/net/$interface/address")" >/dev/console
+      fi
     fi
     ;;
 esac
@@ -207,6 +228,42 @@ echo "cloudgate-demo: acpi power button, powering off" >/dev/console
 EOF
 
 chmod 0755 "$ROOT/init" "$ROOT/etc/rc.sh" "$ROOT/etc/udhcpc.script" "$ROOT/etc/acpi/PWRF/00000080"
+
+# ---------------------------------------------------------------- traffic role
+if [ "$ROLE" = traffic ]; then
+  mkdir -p "$ROOT/cidata" "$ROOT/www/cgi-bin"
+  echo "cg-open" >"$ROOT/www/index.html"
+  cat >"$ROOT/www/cgi-bin/stream" <<'EOF'
+#!/bin/sh
+# A long-lived flow: one line a second for ten minutes.
+printf 'Content-Type: text/plain\r\n\r\n'
+i=0
+while [ $i -lt 600 ]; do i=$((i+1)); echo "tick $i"; sleep 1; done
+EOF
+  cat >"$ROOT/etc/traffic.sh" <<'EOF'
+#!/bin/sh
+# Listeners, then the test's instructions from the NoCloud user-data.
+export PATH=/bin:/sbin
+say() { echo "cloudgate-demo: $*" >/dev/console; }
+for port in 8080 9090; do
+  httpd -p "$port" -h /www || say "httpd $port failed"
+done
+i=0
+while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+if ! mount -t iso9660 -o ro /dev/sr0 /cidata 2>/dev/null; then
+  say "no seed"
+  exit 0
+fi
+if [ "$(head -c 2 /cidata/user-data)" = "#!" ]; then
+  say "user-data: running"
+  sh /cidata/user-data </dev/null >/dev/console 2>&1 &
+else
+  say "user-data: not a script"
+fi
+EOF
+  chmod 0755 "$ROOT/www/cgi-bin/stream" "$ROOT/etc/traffic.sh"
+  echo '/etc/traffic.sh' >>"$ROOT/etc/rc.sh"
+fi
 
 # ---------------------------------------------------------------- outputs
 # Write into the scratch dir, then rename into place (readers never see
