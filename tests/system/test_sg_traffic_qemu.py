@@ -468,10 +468,10 @@ def test_rule_changes_leave_no_open_window():
 
 def test_rule_change_on_a_group_shared_by_many(sgtgw):
     """The time one Authorize takes to reach a group shared by N running
-    guests (CG_SG_FANOUT, default 8; the issue asks for the figure at 20)."""
+    guests (CG_SG_FANOUT, default 4 to keep CI short; the issue asks for the figure at 20)."""
     gw = sgtgw
     ec2 = gw.client()
-    n = int(os.environ.get("CG_SG_FANOUT", "8"))
+    n = int(os.environ.get("CG_SG_FANOUT", "4"))
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     gid = group(gw, "sgt-many", vpc["VpcId"])
     t0 = time.monotonic()
