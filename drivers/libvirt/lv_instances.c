@@ -15,6 +15,7 @@
 #include "../../gateway/util.h"
 #include "lv_domxml.h"
 #include "lv_driver.h"
+#include "lv_imds.h"
 #include "lv_seed.h"
 #include "lv_sg.h"
 #include "lv_storage.h"
@@ -513,7 +514,8 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         }
         lv_display_launch(drv, spec, &img, &l[i].inst);
         made = i + 1;
-        if (launch(drv, h, conn, spec, &img, &l[i], err) < 0)
+        if (lv_imds_put(drv->state, l[i].inst.id, &spec->metadata, err) < 0 ||
+            launch(drv, h, conn, spec, &img, &l[i], err) < 0)
             goto cleanup;
         if (i)
             strcat(ids, " ");
@@ -542,6 +544,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     lv_vpc_fill_instances(drv, out);
     lv_sg_fill_instances(drv, out, 0);
+    lv_imds_fill_instances(drv, out);
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
     /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
@@ -555,8 +558,10 @@ cleanup:
     if (ret < 0 && made) {
         cg_warn("zone %s: launch failed (%s); rolling back %u instance(s)", lv_host_zone(h),
                 err ? err->message : "", made);
-        for (i = made; i-- > 0;)
+        for (i = made; i-- > 0;) {
             rollback(drv, h, conn, &l[i]);
+            lv_imds_forget(drv->state, l[i].inst.id);
+        }
     }
     for (i = 0; i < made; i++)
         cg_instance_release(&l[i].inst);

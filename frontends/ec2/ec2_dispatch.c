@@ -72,6 +72,7 @@ static const ec2_action ec2_actions[] = {
     {"ImportKeyPair", ec2_import_key_pair, 1},
     {"ModifyImageAttribute", ec2_modify_image_attribute, 1},
     {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},
+    {"ModifyInstanceMetadataOptions", ec2_modify_instance_metadata_options, 1},
     {"ModifyVolume", ec2_modify_volume, 1},
     {"RebootInstances", ec2_reboot_instances, 1},
     {"RegisterImage", ec2_register_image, 1},
