@@ -91,8 +91,9 @@ static void refresh_work(void *arg)
         from_instance(d, s);
         job->n++;
         memset(&err, 0, sizeof(err));
+        /* NOT_FOUND: a launch not finished yet (its user-data comes next). */
         if (CG_DRV_CALL(ctx->driver, ctx->drv, instance_user_data, &err, s->id, &d->user_data,
-                        &d->user_data_len) < 0)
+                        &d->user_data_len) < 0 && err.kind != CG_ERR_NOT_FOUND)
             cg_warn("metadata service: user-data of %s: %s", s->id, err.message);
         if (!d->user_data_len) {
             free(d->user_data);

@@ -9,7 +9,10 @@ aws CLI) shows what cloud-init did:
     user-data runcmd -> a marker computed in the guest, the hostname
     cloud-init set from local-hostname, and the key it installed.
 
-Cleanup (instance, volumes, VPC, holder network) runs even on failure."""
+The cached test image (scripts/build-cloud-image.sh) lists only local seed
+datasources, so the test boots a copy whose cloud.cfg.d also lists Ec2, as a
+stock cloud image does.  Cleanup (instance, volumes, VPC, holder network,
+the copy) runs even on failure."""
 import os
 import re
 import subprocess
@@ -28,7 +31,23 @@ FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at [^\n]*")
 
 
 @pytest.fixture(scope="module")
-def imdsgw(cloud_image):
+def ec2_image(cloud_image, tmp_path_factory):
+    """A copy of the test image whose cloud-init may also use Ec2."""
+    copy = str(tmp_path_factory.mktemp("imds") / "debian-cloud-ec2.qcow2")
+    subprocess.run(["cp", "--sparse=always", cloud_image, copy], check=True, timeout=600)
+    env = dict(os.environ, LIBGUESTFS_BACKEND="direct", LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
+    r = subprocess.run(["guestfish", "--rw", "--format=qcow2", "-a", copy, "-m", "/dev/sda1"],
+                       input="write /etc/cloud/cloud.cfg.d/95_cloudgate_imds.cfg "
+                             "\"datasource_list: [ NoCloud, ConfigDrive, Ec2, None ]\\n\"\n",
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    yield copy
+    os.unlink(copy)
+
+
+@pytest.fixture(scope="module")
+def imdsgw(ec2_image):
+    cloud_image = ec2_image
     had_holder = virsh("net-info", "cloudgate-imds", check=False).returncode == 0
     gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu",
                  extra_gateway="metadata_listen = 169.254.169.254:80\n")
