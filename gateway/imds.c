@@ -502,6 +502,21 @@ static int answer_put(gw_imds *m, const gw_imds_request *rq, const gw_imds_insta
     return token_mint(m, inst, ttl, rq->now, out);
 }
 
+/* The versions the root lists (a few EC2 dates cloud-init knows, and latest). */
+#define VERSIONS "2009-04-04\n2016-09-02\n2018-09-24\n2021-03-23\nlatest"
+
+/* 1 when path starts with a YYYY-MM-DD segment. */
+static int is_version(const char *p)
+{
+    int i;
+
+    for (i = 0; i < 10; i++) {
+        if (i == 4 || i == 7 ? p[i] != '-' : (p[i] < '0' || p[i] > '9'))
+            return 0;
+    }
+    return p[10] == '\0' || p[10] == '/';
+}
+
 int gw_imds_answer(gw_imds *m, const gw_imds_request *rq, gw_imds_reply *out)
 {
     const gw_imds_instance *inst;
@@ -531,7 +546,13 @@ int gw_imds_answer(gw_imds *m, const gw_imds_request *rq, gw_imds_reply *out)
         return reply_error(out, 401);
     out->ttl = left;
     if (path[0] == '\0')
-        return reply_text(out, 200, "text/plain", "latest", 6);
+        return reply_text(out, 200, "text/plain", VERSIONS, strlen(VERSIONS));
+    /* Dated API versions (cloud-init asks for 2021-03-23, 2009-04-04...)
+     * are served as latest: the keys here exist in all of them. */
+    if (is_version(path)) {
+        memcpy(path, "latest", 6);
+        memmove(path + 6, path + 10, strlen(path + 10) + 1);
+    }
     if (strcmp(path, "latest") == 0 || strcmp(path, "latest/") == 0) {
         const char *top = inst->user_data ? "dynamic\nmeta-data\nuser-data"
                                           : "dynamic\nmeta-data";

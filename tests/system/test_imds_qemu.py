@@ -88,10 +88,12 @@ def imdsgw(ec2_image):
         if gw.vpc:
             virsh("net-destroy", "cg-" + gw.vpc, check=False)
             virsh("net-undefine", "cg-" + gw.vpc, check=False)
+        # cloudgate-admin opens the driver, which (metadata_listen set)
+        # ensures the holder network: deregister first, then remove it.
+        gw.admin("image-deregister", gw.image_id, check=False)
         if not had_holder:
             virsh("net-destroy", "cloudgate-imds", check=False)
             virsh("net-undefine", "cloudgate-imds", check=False)
-        gw.admin("image-deregister", gw.image_id, check=False)
 
 
 def console_text(gw, iid):

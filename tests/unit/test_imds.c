@@ -113,7 +113,12 @@ static void test_meta_data_tree(void **state)
     expect(m, "/latest/user-data", 200, "#!/bin/sh\necho hi\n");
     expect(m, "/latest/meta-data/nothing", 404, NULL);
     expect(m, "/latest/meta-data/instance-id/", 404, NULL);
-    expect(m, "/2009-04-04/meta-data/", 404, NULL);
+    expect(m, "/2009-04-04/meta-data/instance-id", 200, "i-0aaaaaaaaaaaaaaaa");
+    expect(m, "/2021-03-23/user-data", 200, "#!/bin/sh\necho hi\n");
+    expect(m, "/2021-03-23", 200, "dynamic\nmeta-data\nuser-data");
+    expect(m, "/", 200, "2009-04-04\n2016-09-02\n2018-09-24\n2021-03-23\nlatest");
+    expect(m, "/1.0/meta-data/", 404, NULL);
+    expect(m, "/2021-3-23/meta-data/", 404, NULL);
     gw_imds_free(m);
 }
 
