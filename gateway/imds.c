@@ -520,6 +520,7 @@ static int is_version(const char *p)
 int gw_imds_answer(gw_imds *m, const gw_imds_request *rq, gw_imds_reply *out)
 {
     const gw_imds_instance *inst;
+    gw_imds_instance found;
     char path[PATH_MAX_LEN], dir[PATH_MAX_LEN + 1];
     leaves l;
     long left = -1;
@@ -535,6 +536,13 @@ int gw_imds_answer(gw_imds *m, const gw_imds_request *rq, gw_imds_reply *out)
     inst = find_caller(m, rq->src_ip, rq->src_mac);
     if (!inst || inst->md.http_endpoint == CG_MD_ENDPOINT_DISABLED)
         return reply_error(out, 403);
+    /* Found by its MAC before its lease was seen: the address it speaks
+     * from is its address (anti-spoofing), so local-ipv4, hostname... */
+    if (!inst->private_ip[0]) {
+        found = *inst;
+        snprintf(found.private_ip, sizeof(found.private_ip), "%s", rq->src_ip);
+        inst = &found;
+    }
     if (strcmp(rq->method, "PUT") == 0)
         return answer_put(m, rq, inst, path, out);
     if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)

@@ -150,6 +150,12 @@ static void test_identity_and_unknown(void **state)
     assert_int_equal(st, 200);
     assert_string_equal(b, "i-0bbbbbbbbbbbbbbbb");
     free(b);
+    /* Its lease not seen yet: the address it speaks from is its address. */
+    b = ask(m, "GET", "/latest/meta-data/local-hostname", "10.20.1.99", "52:54:00:ab:cd:ef",
+            NULL, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(b, "ip-10-20-1-99.cloudgate.compute.internal");
+    free(b);
     b = ask(m, "GET", "/latest/user-data", "10.20.1.99", "52:54:00:ab:cd:ef", NULL, NULL, &st);
     assert_int_equal(st, 404);
     free(b);
