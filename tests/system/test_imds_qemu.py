@@ -158,4 +158,5 @@ def test_cloud_init_from_the_metadata_service(imdsgw, tmp_path):
     # IMDSv2: the guest took a token, and tokenless reads were refused.
     log = gw.log_text()
     assert "metadata %s PUT /latest/api/token -> 200" % ip in log
-    assert re.search(r"metadata %s GET /latest/meta-data/\S* -> 200" % re.escape(ip), log)
+    # (cloud-init reads a dated version, e.g. /2021-03-23/meta-data/...)
+    assert re.search(r"metadata %s GET /[0-9a-z-]+/meta-data/\S* -> 200" % re.escape(ip), log)
