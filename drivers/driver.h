@@ -82,6 +82,17 @@ typedef enum {
     CG_SUB_SUSPENDED,
 } cg_instance_sub;
 
+/* The instance metadata service's options for one instance (EC2
+ * InstanceMetadataOptions).  0 in a field means "not given": a launch takes
+ * the default (optional, enabled, hop limit 1), a change leaves it alone. */
+enum { CG_MD_TOKENS_OPTIONAL = 1, CG_MD_TOKENS_REQUIRED = 2 };
+enum { CG_MD_ENDPOINT_ENABLED = 1, CG_MD_ENDPOINT_DISABLED = 2 };
+typedef struct cg_metadata_options {
+    int http_tokens;          /* CG_MD_TOKENS_*: REQUIRED = IMDSv2 tokens only */
+    int http_endpoint;        /* CG_MD_ENDPOINT_*: DISABLED = the service answers nothing */
+    int hop_limit;            /* HttpPutResponseHopLimit, 1..64 */
+} cg_metadata_options;
+
 /* Most security groups one instance (its interface) may have, as on EC2. */
 #define CG_INSTANCE_GROUPS_MAX 5
 
@@ -124,6 +135,7 @@ typedef struct cg_instance {
     char group_ids[CG_INSTANCE_GROUPS_MAX][32];
     char group_names[CG_INSTANCE_GROUPS_MAX][256];
     unsigned n_groups;
+    cg_metadata_options metadata; /* every field set (defaults when never changed) */
     cg_tags tags;
 } cg_instance;
 
@@ -173,6 +185,7 @@ typedef struct cg_launch_spec {
      * the VPC's default group. */
     const char *const *group_ids;
     size_t n_groups;
+    cg_metadata_options metadata;     /* MetadataOptions; 0 fields: the defaults */
 } cg_launch_spec;
 
 /* ModifyInstanceAttribute: what to change; the rest is left alone. */
@@ -732,6 +745,11 @@ typedef struct cg_driver {
     int (*instance_import_finish)(cg_drv *drv, const char *id, int start, cg_error *err);
     void (*instance_import_drop)(cg_drv *drv, const char *id);
 
+    /* ModifyInstanceMetadataOptions: apply chg (0 fields unchanged) to a
+     * non-terminated instance; out gets every option as now stored. */
+    int (*instance_metadata_options)(cg_drv *drv, const char *instance_id,
+                                     const cg_metadata_options *chg, cg_metadata_options *out,
+                                     cg_error *err);
     /* Tags on an instance ("i-..."), image ("ami-...") or snapshot ("snap-..."). */
     int (*tags_set)(cg_drv *drv, const char *resource_id, const cg_tags *tags, cg_error *err);
     /* Remove keys; a NULL value removes the key whatever its value. */

@@ -192,20 +192,22 @@ static int parse_ratio(parse_state *ps, const char *key, const char *value, doub
     return 0;
 }
 
-static int parse_listen(parse_state *ps, cg_config *cfg, const char *value)
+/* ADDRESS:PORT of key into *addr and *port. */
+static int parse_listen(parse_state *ps, const char *key, const char *value, char **addr,
+                        unsigned short *port)
 {
     const char *colon = strrchr(value, ':');
-    unsigned long port;
+    unsigned long n;
     char host[256];
 
     if (!colon || colon == value || (size_t)(colon - value) >= sizeof(host))
-        return fail(ps, "listen", "'%s' is not ADDRESS:PORT", value);
-    if (parse_uint(ps, "listen", colon + 1, 65535, &port) < 0 || port == 0)
-        return fail(ps, "listen", "'%s' has no valid port", value);
+        return fail(ps, key, "'%s' is not ADDRESS:PORT", value);
+    if (parse_uint(ps, key, colon + 1, 65535, &n) < 0 || n == 0)
+        return fail(ps, key, "'%s' has no valid port", value);
     memcpy(host, value, (size_t)(colon - value));
     host[colon - value] = '\0';
-    cfg->listen_port = (unsigned short)port;
-    return cg_set_str(&cfg->listen_addr, host);
+    *port = (unsigned short)n;
+    return cg_set_str(addr, host);
 }
 
 static int gateway_number(parse_state *ps, cg_config *cfg, const char *key, const char *value);
@@ -214,7 +216,9 @@ static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const c
 {
 
     if (!strcmp(key, "listen"))
-        return parse_listen(ps, cfg, value);
+        return parse_listen(ps, key, value, &cfg->listen_addr, &cfg->listen_port);
+    if (!strcmp(key, "metadata_listen"))
+        return parse_listen(ps, key, value, &cfg->metadata_addr, &cfg->metadata_port);
     if (!strcmp(key, "tls_cert"))
         return cg_set_str(&cfg->tls_cert, value);
     if (!strcmp(key, "tls_key"))
@@ -591,6 +595,7 @@ void cg_config_release(cg_config *cfg)
     if (!cfg)
         return;
     free(cfg->listen_addr);
+    free(cfg->metadata_addr);
     free(cfg->tls_cert);
     free(cfg->tls_key);
     free(cfg->credentials_file);

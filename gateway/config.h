@@ -27,6 +27,9 @@ typedef struct cg_config {
     /* [gateway] */
     char *listen_addr;          /* "127.0.0.1" */
     unsigned short listen_port; /* 8773 */
+    /* The instance metadata service's listener (metadata_listen), NULL: off. */
+    char *metadata_addr;        /* e.g. "169.254.169.254" (bound even before it exists) */
+    unsigned short metadata_port;
     char *tls_cert;             /* NULL: plain HTTP */
     char *tls_key;
     char *credentials_file;     /* "/var/lib/cloudgate/credentials" */

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "context.h"
 #include "http.h"
+#include "imds_http.h"
 #include "../engine/jobs.h"
 #include "../engine/machines.h"
 #include "../engine/tool_run.h"
@@ -47,6 +48,7 @@
 typedef struct daemon_state {
     struct event_base *base;
     gw_http *http;
+    gw_imds_http *imds;
     gw_pool *pool;
     struct event *drain_ev;
     int drain_ticks;
@@ -90,6 +92,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     cg_info("signal %d: no longer accepting, finishing %u requests in flight", (int)sig,
             gw_pool_in_flight(st->pool));
     gw_http_stop_accepting(st->http);
+    gw_imds_http_stop(st->imds);
     st->drain_ev = event_new(st->base, -1, EV_PERSIST, drain_tick, st);
     if (st->drain_ev)
         event_add(st->drain_ev, &tick);
@@ -271,6 +274,10 @@ int main(int argc, char **argv)
         cg_err("%s", errbuf);
         goto cleanup;
     }
+    if (gw_imds_http_new(st.base, &ctx, st.pool, &st.imds, errbuf, sizeof(errbuf)) < 0) {
+        cg_err("%s", errbuf);
+        goto cleanup;
+    }
     sigterm = evsignal_new(st.base, SIGTERM, on_signal, &st);
     sigint = evsignal_new(st.base, SIGINT, on_signal, &st);
     if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0) {
@@ -312,6 +319,7 @@ cleanup:
         event_base_dispatch(st.base);
     }
     gw_pool_free(st.pool);
+    gw_imds_http_free(st.imds);
     gw_http_free(st.http);
     if (st.base)
         event_base_free(st.base);

@@ -2,7 +2,7 @@
  *
  *   cloudgate-admin [-c CONFIG] image-register --name N (--disk FILE | --volume VOL)
  *                   [--kernel K] [--initrd I] [--cmdline C] [--description D]
- *                   [--seed-format nocloud|configdrive] [--display headless|vnc|spice]
+ *                   [--seed-format nocloud|configdrive|imds] [--display headless|vnc|spice]
  *   cloudgate-admin [-c CONFIG] image-list
  *   cloudgate-admin [-c CONFIG] image-deregister AMI
  *   cloudgate-admin [-c CONFIG] image-set-display AMI headless|vnc|spice
@@ -40,11 +40,12 @@ static void usage(FILE *to)
             "commands:\n"
             "  image-register --name NAME (--disk FILE | --volume VOLUME)\n"
             "                 [--kernel FILE] [--initrd FILE] [--cmdline TEXT]\n"
-            "                 [--description TEXT] [--seed-format nocloud|configdrive]\n"
+            "                 [--description TEXT] [--seed-format nocloud|configdrive|imds]\n"
             "                 [--display headless|vnc|spice] [--no-inspect]\n"
             "      upload a qcow2/raw disk (or adopt a volume already in the pool)\n"
             "      as a template; prints the new image id.  The cloud-init seed of\n"
-            "      its instances: NoCloud (default) or ConfigDrive.  The display its\n"
+            "      its instances: NoCloud (default) or ConfigDrive, or imds: none, the\n"
+            "      guest reads the metadata service (metadata_listen).  The display its\n"
             "      machines get unless a launch chooses (default: [libvirt] default_display).\n"
             "      The disk is then inspected (libguestfs) and the OS found shown\n"
             "  image-import URL [--as template|volume] [--seal] [--name NAME]\n"

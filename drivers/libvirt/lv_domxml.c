@@ -300,6 +300,22 @@ static void build_os(lv_xb *xb, xmlNodePtr dom, const lv_domain_spec *spec)
     } else {
         xb_el_attr(xb, os, "boot", "dev", "hd");
     }
+    if (nonempty(spec->smbios_uuid))
+        xb_el_attr(xb, os, "smbios", "mode", "sysinfo");
+}
+
+/* SMBIOS type 1 as EC2's Nitro guests see it: serial = uuid = "ec2...". */
+static void build_sysinfo(lv_xb *xb, xmlNodePtr dom, const lv_domain_spec *spec)
+{
+    xmlNodePtr sys;
+
+    if (!nonempty(spec->smbios_uuid))
+        return;
+    sys = xb_el(xb, xb_el_attr(xb, dom, "sysinfo", "type", "smbios"), "system", NULL);
+    xb_attr(xb, xb_el(xb, sys, "entry", "Amazon EC2"), "name", "manufacturer");
+    xb_attr(xb, xb_el(xb, sys, "entry", "cloudgate"), "name", "product");
+    xb_attr(xb, xb_el(xb, sys, "entry", spec->smbios_uuid), "name", "serial");
+    xb_attr(xb, xb_el(xb, sys, "entry", spec->smbios_uuid), "name", "uuid");
 }
 
 static void build_disk(lv_xb *xb, xmlNodePtr devices, const lv_domain_spec *spec)
@@ -405,11 +421,14 @@ char *lv_domxml_build(const lv_domain_spec *spec, cg_error *err)
 
     xb_attr(&xb, dom, "type", spec->domain_type);
     xb_el(&xb, dom, "name", spec->name);
+    if (nonempty(spec->smbios_uuid))
+        xb_el(&xb, dom, "uuid", spec->smbios_uuid);
     xb_instance(&xb, doc, xb_el(&xb, dom, "metadata", NULL), spec->meta);
     xb_attr(&xb, xb_el_ull(&xb, dom, "memory", kib), "unit", "KiB");
     xb_attr(&xb, xb_el_ull(&xb, dom, "currentMemory", kib), "unit", "KiB");
     xb_el_ull(&xb, dom, "vcpu", spec->vcpus);
     build_os(&xb, dom, spec);
+    build_sysinfo(&xb, dom, spec);
     node = xb_el(&xb, dom, "features", NULL);
     xb_el(&xb, node, "acpi", NULL);
     xb_el(&xb, node, "apic", NULL);

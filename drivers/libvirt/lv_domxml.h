@@ -35,6 +35,10 @@ typedef struct lv_domain_spec {
     const char *nwfilter;     /* the NIC's network filter (IP learned by DHCP); NULL: none */
     const char *console_log;  /* file the serial console is logged to */
     const char *seed_path;    /* cloud-init seed ISO, attached as a read-only CD-ROM; NULL: none */
+    /* With no seed: the domain's UUID, also its SMBIOS system serial and
+     * uuid ("ec2..." makes cloud-init's ds-identify pick its EC2 datasource,
+     * i.e. the metadata service).  NULL: libvirt picks a UUID, no sysinfo. */
+    const char *smbios_uuid;
     const cg_instance *meta;  /* EC2 attributes written into <metadata> */
     cg_display display;       /* the devices' shape (DEFAULT: headless); may differ
                                * from meta->display, the stored choice, in a run-once */

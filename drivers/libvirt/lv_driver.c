@@ -1,5 +1,6 @@
 /* cloudgate libvirt driver: the table, open/close, zones and listing. */
 #include "lv_driver.h"
+#include "lv_imds.h"
 #include "lv_sg.h"
 #include "lv_vpc.h"
 
@@ -146,7 +147,8 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     if (!(drv->state = lv_state_open(cfg, err)) || lv_volstate_init(drv->state, err) < 0 ||
         lv_snapstate_init(drv->state, err) < 0 ||
         lv_intent_init(drv->state, err) < 0 || lv_netstate_init(drv->state, cfg, err) < 0 ||
-        lv_sgstate_init(drv->state, err) < 0 || lv_v2v_lock_init(drv->state, err) < 0)
+        lv_sgstate_init(drv->state, err) < 0 || lv_v2v_lock_init(drv->state, err) < 0 ||
+        lv_imds_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
     if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
@@ -239,6 +241,7 @@ static int lv_instance_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
     }
     lv_vpc_fill_instances(drv, out);
     lv_sg_fill_instances(drv, out, 1);
+    lv_imds_fill_instances(drv, out);
     ret = 0;
 
 cleanup:
@@ -338,6 +341,7 @@ const cg_driver lv_driver = {
     .sg_delete = lv_sg_delete,
     .sg_rules_change = lv_sg_rules_change,
     .instance_set_groups = lv_sg_instance_set_groups,
+    .instance_metadata_options = lv_imds_options,
     .tags_set = lv_tags_set,
     .tags_delete = lv_tags_delete,
 };

@@ -155,8 +155,8 @@ static int check_spec(const cg_image_spec *spec, cg_error *err)
         return -1;
     }
     if (!lv_seed_format_ok(spec->seed_format)) {
-        cg_error_set(err, CG_ERR_INVALID, "seed format '%s' is not one of %s, %s",
-                     spec->seed_format, LV_SEED_NOCLOUD, LV_SEED_CONFIGDRIVE);
+        cg_error_set(err, CG_ERR_INVALID, "seed format '%s' is not one of %s, %s, %s",
+                     spec->seed_format, LV_SEED_NOCLOUD, LV_SEED_CONFIGDRIVE, LV_SEED_IMDS);
         return -1;
     }
     if (spec->initrd && access(spec->initrd, R_OK) < 0) {

@@ -15,6 +15,7 @@
 #include "../../gateway/util.h"
 #include "lv_domxml.h"
 #include "lv_driver.h"
+#include "lv_imds.h"
 #include "lv_seed.h"
 #include "lv_sg.h"
 #include "lv_storage.h"
@@ -240,15 +241,45 @@ static void rollback(cg_drv *drv, lv_host *h, virConnectPtr conn, launched *l)
     virResetLastError();
 }
 
+/* The cloud-init seed ISO of a launch into *path.  0 or -1 (reported). */
+static int make_seed(cg_drv *drv, virConnectPtr conn, const cg_launch_spec *spec,
+                     const cg_image *img, launched *l, char **path, cg_error *err)
+{
+    lv_seed_spec seed;
+
+    /* The seed record first: a rollback removes it with the volume.  It keeps
+     * what a rebuild (new user-data) needs once the image or key is gone. */
+    l->seed = 1;
+    memset(&seed, 0, sizeof(seed));
+    seed.format = img->seed_format[0] ? img->seed_format : LV_SEED_NOCLOUD;
+    if (lv_state_seed_put(drv->state, l->inst.id, seed.format, spec->public_key, err) < 0)
+        return -1;
+    seed.instance_id = l->inst.id;
+    seed.key_name = spec->key_name;
+    seed.public_key = spec->public_key;
+    seed.user_data = spec->user_data;
+    seed.user_data_len = spec->user_data_len;
+    *path = lv_seed_create(conn, drv->cfg->storage_pool, &seed, NULL, err);
+    return *path ? 0 : -1;
+}
+
+/* "ec2" and the 17 hex digits of instance id, padded, as a UUID into buf. */
+static void smbios_uuid_of(const char *id, char *buf, size_t len)
+{
+    char hex[33];
+
+    snprintf(hex, sizeof(hex), "ec2%.17s000000000000", strncmp(id, "i-", 2) == 0 ? id + 2 : id);
+    snprintf(buf, len, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
 /* Launch one instance (l->inst already filled in).  0 or -1 (reported); what
  * was made is recorded in l either way. */
 static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_spec *spec,
                   const cg_image *img, launched *l, cg_error *err)
 {
     lv_domain_spec ds;
-    lv_seed_spec seed;
     char vol[64], log[4096], net[256], filter[64];
-    char *disk = NULL, *seed_path = NULL, *xml = NULL;
+    char *disk = NULL, *seed_path = NULL, *xml = NULL, uuid[40];
     lv_domain_disk *extra = NULL;
     virDomainPtr dom = NULL;
     int ret = -1;
@@ -294,21 +325,14 @@ static int launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_s
     }
     lv_drv_console_path(drv, l->inst.id, log, sizeof(log));
     l->log = 1;
-    /* The seed record first: a rollback removes it with the volume.  It keeps
-     * what a rebuild (new user-data) needs once the image or key is gone. */
-    l->seed = 1;
-    memset(&seed, 0, sizeof(seed));
-    seed.format = img->seed_format[0] ? img->seed_format : LV_SEED_NOCLOUD;
-    if (lv_state_seed_put(drv->state, l->inst.id, seed.format, spec->public_key, err) < 0)
-        goto cleanup;
-    seed.instance_id = l->inst.id;
-    seed.key_name = spec->key_name;
-    seed.public_key = spec->public_key;
-    seed.user_data = spec->user_data;
-    seed.user_data_len = spec->user_data_len;
-    if (!(seed_path = lv_seed_create(conn, drv->cfg->storage_pool, &seed, NULL, err)))
-        goto cleanup;
     memset(&ds, 0, sizeof(ds));
+    /* An "imds" image has no seed: the metadata service serves the guest. */
+    if (strcmp(img->seed_format, LV_SEED_IMDS) == 0) {
+        smbios_uuid_of(l->inst.id, uuid, sizeof(uuid));
+        ds.smbios_uuid = uuid;
+    } else if (make_seed(drv, conn, spec, img, l, &seed_path, err) < 0) {
+        goto cleanup;
+    }
     ds.domain_type = drv->cfg->domain_type;
     ds.name = l->inst.id;
     ds.vcpus = l->inst.vcpus;
@@ -520,7 +544,8 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         }
         lv_display_launch(drv, spec, &img, &l[i].inst);
         made = i + 1;
-        if (launch(drv, h, conn, spec, &img, &l[i], err) < 0)
+        if (lv_imds_put(drv->state, l[i].inst.id, &spec->metadata, err) < 0 ||
+            launch(drv, h, conn, spec, &img, &l[i], err) < 0)
             goto cleanup;
         if (i)
             strcat(ids, " ");
@@ -549,6 +574,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     lv_vpc_fill_instances(drv, out);
     lv_sg_fill_instances(drv, out, 0);
+    lv_imds_fill_instances(drv, out);
     cg_info("zone %s: reservation %s launched %u instance(s) of %s", lv_host_zone(h), rid,
             made, spec->image_id);
     /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
@@ -562,8 +588,10 @@ cleanup:
     if (ret < 0 && made) {
         cg_warn("zone %s: launch failed (%s); rolling back %u instance(s)", lv_host_zone(h),
                 err ? err->message : "", made);
-        for (i = made; i-- > 0;)
+        for (i = made; i-- > 0;) {
             rollback(drv, h, conn, &l[i]);
+            lv_imds_forget(drv->state, l[i].inst.id);
+        }
     }
     for (i = 0; i < made; i++)
         cg_instance_release(&l[i].inst);

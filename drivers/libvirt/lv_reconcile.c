@@ -70,6 +70,7 @@
 #include "../../gateway/util.h"
 #include "lv_domxml.h"
 #include "lv_driver.h"
+#include "lv_imds.h"
 #include "lv_seed.h"
 #include "lv_storage.h"
 #include "lv_sg.h"
@@ -540,5 +541,6 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
     fix_image_rows(drv, conn);
     lv_vpc_reconcile_zone(drv, h, conn);
     lv_sg_reconcile_zone(drv, conn);
+    lv_imds_net_ensure(drv, h, conn);
     virResetLastError();
 }

@@ -301,7 +301,7 @@ cleanup:
 int lv_seed_format_ok(const char *format)
 {
     return !format || strcmp(format, LV_SEED_NOCLOUD) == 0 ||
-           strcmp(format, LV_SEED_CONFIGDRIVE) == 0;
+           strcmp(format, LV_SEED_CONFIGDRIVE) == 0 || strcmp(format, LV_SEED_IMDS) == 0;
 }
 
 void lv_seed_volume_name(const char *id, char *buf, size_t len)

@@ -20,6 +20,9 @@
 
 #define LV_SEED_NOCLOUD "nocloud"
 #define LV_SEED_CONFIGDRIVE "configdrive"
+/* No seed at all: the guest reads the gateway's metadata service, told by
+ * SMBIOS that it runs on EC2 (lv_domxml.h smbios_uuid). */
+#define LV_SEED_IMDS "imds"
 
 typedef struct lv_seed_spec {
     const char *format;             /* LV_SEED_NOCLOUD (also NULL) or LV_SEED_CONFIGDRIVE */
@@ -30,7 +33,7 @@ typedef struct lv_seed_spec {
     size_t user_data_len;
 } lv_seed_spec;
 
-/* 1 when format is NULL, "nocloud" or "configdrive", else 0. */
+/* 1 when format is NULL, "nocloud", "configdrive" or "imds", else 0. */
 int lv_seed_format_ok(const char *format);
 
 /* The seed volume's name for instance id ("<id>-seed.iso") into buf. */

@@ -20,6 +20,7 @@
 
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
+#include "lv_imds.h"
 #include "lv_vpc.h"
 
 #define NET_PREFIX "cg-"
@@ -130,14 +131,16 @@ cleanup:
 }
 
 /* <network><name>NAME</name><ip address=GW prefix=N/></network>: no
- * <forward>, so isolated; no <bridge>, so libvirt picks the name.  Malloc'd
- * text or NULL. */
+ * <forward>, so isolated; no <bridge>, so libvirt picks the name.  Its
+ * DHCP gives guests a route to the metadata service (lv_imds_net.c).
+ * Malloc'd text or NULL. */
 static char *vpc_network_xml(const char *name, const cg_cidr *block)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root, ip;
+    xmlNodePtr root, ip, opts;
+    xmlNsPtr ns;
     xmlChar *text = NULL;
-    char gw[32], prefix[8], *out = NULL;
+    char gw[32], prefix[8], route[128], *out = NULL;
     cg_cidr first = {block->addr + 1, 32};
     int len = 0;
 
@@ -150,7 +153,13 @@ static char *vpc_network_xml(const char *name, const cg_cidr *block)
     if (!xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST name) ||
         !(ip = xmlNewChild(root, NULL, BAD_CAST "ip", NULL)) ||
         !xmlNewProp(ip, BAD_CAST "address", BAD_CAST gw) ||
-        !xmlNewProp(ip, BAD_CAST "prefix", BAD_CAST prefix))
+        !xmlNewProp(ip, BAD_CAST "prefix", BAD_CAST prefix) ||
+        lv_imds_dhcp_route(gw, route, sizeof(route)) < 0 ||
+        !(ns = xmlNewNs(root, BAD_CAST "http://libvirt.org/schemas/network/dnsmasq/1.0",
+                        BAD_CAST "dnsmasq")) ||
+        !(opts = xmlNewChild(root, ns, BAD_CAST "options", NULL)) ||
+        !(opts = xmlNewChild(opts, ns, BAD_CAST "option", NULL)) ||
+        !xmlNewProp(opts, BAD_CAST "value", BAD_CAST route))
         goto cleanup;
     xmlDocDumpFormatMemory(doc, &text, &len, 0);
     if (text)

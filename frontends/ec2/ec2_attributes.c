@@ -86,10 +86,8 @@ static int check_attribute(ec2_call *c, const char *attr)
                     "Value (%.64s) for parameter attribute is invalid. Unknown attribute.", attr);
 }
 
-/* InstanceId: required, well formed, existing.  Leaves the instances in
- * list and the one asked for in *inst.  0 or -1. */
-static int load_instance(ec2_call *c, cg_instance_list *list, const cg_instance **inst,
-                         const char **id)
+int ec2_load_instance(ec2_call *c, cg_instance_list *list, const cg_instance **inst,
+                      const char **id)
 {
     cg_error err = {0};
 
@@ -138,7 +136,7 @@ int ec2_describe_instance_attribute(ec2_call *c)
         ec2_fail(c, "MissingParameter", "The request must contain the parameter Attribute");
         goto cleanup;
     }
-    if (check_attribute(c, attr) < 0 || load_instance(c, &list, &inst, &id) < 0)
+    if (check_attribute(c, attr) < 0 || ec2_load_instance(c, &list, &inst, &id) < 0)
         goto cleanup;
     if (strcmp(attr, "blockDeviceMapping") == 0) {
         cg_volume_list vols = {0};
@@ -279,7 +277,7 @@ int ec2_modify_instance_attribute(ec2_call *c)
                  value);
         goto cleanup;
     }
-    if (load_instance(c, &list, &inst, &id) < 0 || ec2_dry_run(c) < 0)
+    if (ec2_load_instance(c, &list, &inst, &id) < 0 || ec2_dry_run(c) < 0)
         goto cleanup;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_modify, &err, id, &chg) < 0) {
         /* EC2's words for the rule broken; other refusals (a terminated
@@ -316,7 +314,7 @@ int ec2_get_console_output(ec2_call *c)
 
     /* Latest: EC2's newest-output-only switch; the newest 64 KiB is what we
      * always give. */
-    if (ec2_param_bool(c, "Latest", 0, &latest) < 0 || load_instance(c, &list, &inst, &id) < 0)
+    if (ec2_param_bool(c, "Latest", 0, &latest) < 0 || ec2_load_instance(c, &list, &inst, &id) < 0)
         goto cleanup;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_console, &err, id, EC2_CONSOLE_MAX, &data,
                     &data_len, &when) < 0) {
@@ -353,7 +351,7 @@ int ec2_get_password_data(ec2_call *c)
     int ret = -1;
 
     /* Linux guests only: there is never a Windows password to hand out. */
-    if (load_instance(c, &list, &inst, &id) < 0)
+    if (ec2_load_instance(c, &list, &inst, &id) < 0)
         goto cleanup;
     ret =
         ec2_reply(c, ec2_xml_password_data(c->req->request_id, id, inst->launch_time, &len), &len);

@@ -74,6 +74,7 @@ static const ec2_action ec2_actions[] = {
     {"ImportKeyPair", ec2_import_key_pair, 1},
     {"ModifyImageAttribute", ec2_modify_image_attribute, 1},
     {"ModifyInstanceAttribute", ec2_modify_instance_attribute, 1},
+    {"ModifyInstanceMetadataOptions", ec2_modify_instance_metadata_options, 1},
     {"ModifySubnetAttribute", ec2_modify_subnet_attribute, 1},
     {"ModifyVolume", ec2_modify_volume, 1},
     {"ModifyVpcAttribute", ec2_modify_vpc_attribute, 1},

@@ -469,7 +469,8 @@ int ec2_run_instances(ec2_call *c)
     if (ec2_user_data_decode(c, ec2_params_get(c->params, "UserData"), &user_data,
                              &user_data_len) < 0 ||
         ec2_param_tag_specs_of(c, run_tag_types, (cg_tags *const[]){&tags, &volume_tags}) < 0 ||
-        ec2_display_tag_take(c, &tags, &spec.display) < 0)
+        ec2_display_tag_take(c, &tags, &spec.display) < 0 ||
+        ec2_param_metadata_options(c, "MetadataOptions.", &spec.metadata) < 0)
         goto cleanup;
 
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_list, &err, &images) < 0) {

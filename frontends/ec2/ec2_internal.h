@@ -115,6 +115,10 @@ int ec2_id_valid(const char *s, const char *prefix);
 int ec2_check_instance_ids(ec2_call *c, const char *const *ids, size_t n,
                            const cg_instance_list *list);
 
+/* InstanceId: required, well formed, existing (ec2_attributes.c).  Leaves
+ * the instances in list, the one asked for in *inst, its id in *id.  0 or -1. */
+int ec2_load_instance(ec2_call *c, cg_instance_list *list, const cg_instance **inst,
+                      const char **id);
 /* The instance called id in list, or NULL. */
 const cg_instance *ec2_find_instance(const cg_instance_list *list, const char *id);
 /* The image called id in list, or NULL. */
@@ -190,6 +194,12 @@ int ec2_reset_image_attribute(ec2_call *c);
 int ec2_import_image(ec2_call *c);
 int ec2_describe_import_image_tasks(ec2_call *c);
 int ec2_cancel_import_task(ec2_call *c);
+
+/* ec2_metadata_opts.c: ModifyInstanceMetadataOptions; prefix+HttpTokens,
+ * HttpEndpoint, HttpPutResponseHopLimit... into out (0 fields: absent),
+ * checked (RunInstances: prefix "MetadataOptions.").  0 or -1. */
+int ec2_modify_instance_metadata_options(ec2_call *c);
+int ec2_param_metadata_options(ec2_call *c, const char *prefix, cg_metadata_options *out);
 
 /* ec2_volumes.c */
 int ec2_create_volume(ec2_call *c);

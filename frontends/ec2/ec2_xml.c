@@ -368,6 +368,7 @@ static void write_instance(ec2_xml *x, const cg_instance *inst, const char *regi
     ec2_xml_str(x, "clientToken", inst->client_token);
     ec2_xml_tags(x, &inst->tags);
     ec2_xml_instance_network(x, inst, region);
+    ec2_xml_metadata_options(x, "metadataOptions", &inst->metadata);
     ec2_xml_bool(x, "ebsOptimized", 0);
     ec2_xml_start(x, "cpuOptions");
     ec2_xml_int(x, "coreCount", inst->vcpus);

@@ -76,6 +76,11 @@ void ec2_xml_instance_network(ec2_xml *x, const cg_instance *inst, const char *r
 void ec2_xml_instance_groups(ec2_xml *x, const cg_instance *inst);
 /* DescribeInstanceAttribute groupSet: the instance's security groups. */
 char *ec2_xml_instance_group_set(const char *request_id, const cg_instance *inst, size_t *len);
+/* An InstanceMetadataOptionsResponse element called name (ec2_metadata_opts.c). */
+void ec2_xml_metadata_options(ec2_xml *x, const char *name, const cg_metadata_options *o);
+/* ModifyInstanceMetadataOptions' answer. */
+char *ec2_xml_modify_metadata_options(const char *request_id, const char *instance_id,
+                                      const cg_metadata_options *o, size_t *len);
 
 /* The private DNS name for an IPv4 address into out; "" when ip is not one. */
 void ec2_private_dns_name(const char *ip, const char *region, char *out, size_t outlen);

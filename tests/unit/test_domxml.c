@@ -176,6 +176,24 @@ static void test_golden_direct_kernel_qemu(void **state)
     cg_instance_release(&m);
 }
 
+/* No seed ISO: the guest learns it is on EC2 from SMBIOS (serial = uuid =
+ * "ec2..."), so cloud-init reads the metadata service. */
+static void test_golden_smbios_imds(void **state)
+{
+    cg_instance m;
+    lv_domain_spec s;
+    cg_error err = {0};
+
+    (void)state;
+    fill_meta(&m, 0);
+    fill_spec(&s, "qemu", &m);
+    s.seed_path = NULL;
+    s.smbios_uuid = "ec2a1b2c-3d4e-5f60-7180-000000000000";
+    check_golden("smbios-imds-qemu.xml", lv_domxml_build(&s, &err));
+    assert_int_equal(err.kind, CG_ERR_NONE);
+    cg_instance_release(&m);
+}
+
 /* A NIC under security groups: its filter, the address learned by DHCP. */
 static void test_golden_nwfilter(void **state)
 {
@@ -1005,6 +1023,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_direct_kernel_qemu),
+        cmocka_unit_test(test_golden_smbios_imds),
         cmocka_unit_test(test_golden_nwfilter),
         cmocka_unit_test(test_golden_disk_boot_kvm),
         cmocka_unit_test(test_golden_test_driver),
