@@ -589,6 +589,24 @@ int lv_host_available(lv_host *h)
     return up;
 }
 
+const char *lv_conn_type(virConnectPtr conn)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    const char *type;
+
+    pthread_mutex_lock(&lock);
+    type = virConnectGetType(conn);
+    pthread_mutex_unlock(&lock);
+    return type;
+}
+
+int lv_conn_is_test(virConnectPtr conn)
+{
+    const char *type = lv_conn_type(conn);
+
+    return type && strcmp(type, "TEST") == 0;
+}
+
 virConnectPtr lv_host_conn(lv_host *h, cg_error *err)
 {
     virConnectPtr conn = NULL;

@@ -67,6 +67,12 @@ int lv_host_available(lv_host *h);
 /* A new reference to the connection (release it with virConnectClose), or
  * NULL with CG_ERR_UNAVAILABLE reported while the host is disconnected. */
 virConnectPtr lv_host_conn(lv_host *h, cg_error *err);
+/* virConnectGetType(conn), one caller at a time: libvirt's remote driver
+ * (9.0) caches the answer in the connection without a lock, so two threads
+ * asking at once leak a copy.  Every caller in the driver comes here. */
+const char *lv_conn_type(virConnectPtr conn);
+/* 1 when conn is libvirt's test driver. */
+int lv_conn_is_test(virConnectPtr conn);
 
 /* The zone's capacity for new instances (lv_capacity.h). */
 lv_capacity *lv_host_capacity(lv_host *h);

@@ -222,7 +222,7 @@ int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
         }
     }
     /* libvirt's test driver keeps volumes without contents (no upload). */
-    type = virConnectGetType(s->conn);
+    type = lv_conn_type(s->conn);
     if (type && strcmp(type, "TEST") == 0) {
         /* nothing to write to */
     } else if (is_local(h) && (s->fd = open_local(s->sv)) >= 0) {

@@ -209,9 +209,7 @@ cleanup:
  * driver's failure is always reported. */
 static int no_nwfilter(virConnectPtr conn)
 {
-    const char *type = virConnectGetType(conn);
-
-    return type && strcmp(type, "TEST") == 0;
+    return lv_conn_is_test(conn);
 }
 
 /* xml with <uuid> of the filter already defined under its name inserted

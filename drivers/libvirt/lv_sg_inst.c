@@ -35,7 +35,7 @@ static int define_nic_filter(virConnectPtr conn, const char *instance_id,
     /* Without libvirt's stock filters a reference to clean-traffic would
      * keep the guest from starting: the groups still apply, and the gap is
      * said loudly. */
-    if (!spoof && strcmp(virConnectGetType(conn) ? virConnectGetType(conn) : "", "TEST") != 0)
+    if (!spoof && !lv_conn_is_test(conn))
         cg_warn("%s: no anti-spoofing: this host lacks libvirt's clean-traffic filter "
                 "(install libvirt-daemon-config-nwfilter)", instance_id);
     rc = lv_nwfilter_define(conn, xml, err);

@@ -281,9 +281,7 @@ cleanup:
 
 static int no_contents(virConnectPtr conn)
 {
-    const char *type = virConnectGetType(conn);
-
-    return type && strcmp(type, "TEST") == 0;
+    return lv_conn_is_test(conn);
 }
 
 /* Send the whole file into an upload stream.  0 or -1 (reported). */

@@ -121,7 +121,7 @@ static int mod_end(lv_state *st, long long rowid, const cg_volume_mod *m, cg_err
 static int resize_unsupported(virConnectPtr conn, const cg_volume *vol, const char *what,
                               cg_error *err)
 {
-    const char *type = virConnectGetType(conn);
+    const char *type = lv_conn_type(conn);
 
     cg_error_set(err, CG_ERR_UNSUPPORTED, "volume %s: libvirt's %s driver has no %s", vol->id,
                  type ? type : "?", what);
