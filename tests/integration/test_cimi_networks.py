@@ -185,6 +185,15 @@ def test_network_ports(gw, ec2, cimi, world):
     flt = cimi.json("/cimi/networkPorts",
                     params={"$filter": "property['subnet']='%s'" % world["subnet"]})
     assert [q["name"] for q in flt["networkPorts"]] == [eni]
+    # A port's network reference expands to the Network itself.
+    exp = cimi.json("/cimi/networkPorts/" + eni, params={"$expand": "network"})
+    assert exp["network"]["href"] == base + "networks/" + world["vpc"]
+    assert exp["network"]["name"] == "cnet-lab"
+    root = cimi.xml("/cimi/networkPorts/" + eni, params={"$expand": "*"})
+    assert root.find(P + "network/" + P + "name").text == "cnet-lab"
+    everything = cimi.json("/cimi/networks", params={"$expand": "*"})
+    assert sum(n["networkPorts"]["count"] for n in everything["networks"]) == len(live)
+    cimi.xml("/cimi/networks", params={"$expand": "*"})
     sel = cimi.json("/cimi/networkPorts/" + eni, params={"$select": "state"})
     assert sel == {"resourceURI": NS + "/NetworkPort", "state": "STARTED"}
 
