@@ -265,7 +265,11 @@ def test_machine_network_and_groups(gw, ec2, cimi, world):
                                   "networkPorts/eni-00000000000000000",
                                   "networks/vpc-00000000000000000/networkPorts",
                                   "networks/{vpc}/nothing",
-                                  "networks/{vpc}/networkPorts/x"])
+                                  "networks/{vpc}/networkPorts/x",
+                                  "networks/" + "v" * 300,
+                                  "networks/%s/networkPorts" % ("v" * 100),
+                                  "networkPorts/eni-%00",
+                                  "networks/vpc-'%20or%20'1'%3D'1"])
 def test_unknown_is_404(cimi, world, path):
     path = path.format(vpc=world["vpc"])
     for accept in (JSON, XML):
