@@ -1,7 +1,7 @@
 /* cloudgate: the CIMI HTTP binding: Basic auth, Accept / Content-Type
  * negotiation, routing by path and method to the handlers of each resource
  * (cimi_machines.c, cimi_volumes.c, cimi_templates.c, cimi_images.c,
- * cimi_catalog.c), and
+ * cimi_catalog.c, cimi_networks.c), and
  * the answers (errors, 201, 202 with a job). */
 #include "cimi.h"
 #include "cimi_internal.h"
@@ -38,6 +38,10 @@ static const cimi_collection collections[] = {
      cimi_volume_config_create, NULL, NULL, cimi_volume_config_delete, NULL},
     {"volumeImages", "VolumeImage", "volumeImages", cimi_list_volume_images, NULL, NULL, NULL,
      cimi_volume_image_delete, NULL},
+    {"networks", "Network", "networks", cimi_list_networks, NULL, NULL, NULL, NULL,
+     cimi_network_sub},
+    {"networkPorts", "NetworkPort", "networkPorts", cimi_list_network_ports, NULL, NULL, NULL,
+     NULL, NULL},
     {"jobs", "Job", "jobs", cimi_list_jobs, NULL, NULL, cimi_job_action, NULL, NULL},
 };
 

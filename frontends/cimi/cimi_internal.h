@@ -132,6 +132,11 @@ int cimi_query_parse(const char *query, size_t len, cg_error *err);
  * moved into the answer are set to NULL in items; the caller frees items. */
 void cimi_reply_entries(cimi_call *c, const char *id, const char *ctype, const char *entries,
                         const char *type, cimi_obj **items, size_t n);
+/* A collection of ctype (id base + path) holding items[0..n) as the list
+ * entries of type, the query not applied (an $expand); the items are moved
+ * into it (set to NULL; the caller frees items).  NULL on OOM. */
+cimi_obj *cimi_collection_of(const char *base, const char *path, const char *ctype,
+                             const char *entries, const char *type, cimi_obj **items, size_t n);
 void cimi_free_objs(cimi_obj **v, size_t n);
 /* Room for n entries; -1 (reported) on OOM. */
 int cimi_alloc_objs(cimi_call *c, cimi_obj ***out, size_t n);
@@ -345,6 +350,25 @@ cimi_obj *cimi_machine_volumes_collection(cimi_call *c, const char *id);
  * "capacity" is in KB (DSP0263).  -1 reported. */
 int cimi_volume_config_bytes(cimi_call *c, json_object *cfg, const char *what,
                              unsigned long long *bytes, char *format, size_t flen);
+
+/* cimi_networks.c: read-only Networks (one per VPC, its subnets as
+ * properties) and NetworkPorts (one per instance interface, "eni-" ids). */
+cimi_obj *cimi_build_network(const char *base, const cg_vpc *vpc, const cg_subnet *subnets,
+                             size_t n);
+cimi_obj *cimi_build_network_port(const char *base, const cg_instance *inst);
+int cimi_list_networks(cimi_call *c, cimi_obj ***out, size_t *n);
+int cimi_list_network_ports(cimi_call *c, cimi_obj ***out, size_t *n);
+/* networks/ID/networkPorts (GET only). */
+int cimi_network_sub(cimi_call *c, const char *id, const char *rest);
+/* For $expand: "ID/networkPorts" as a collection object, else NULL. */
+cimi_obj *cimi_network_subcollection(cimi_call *c, const char *id_and_sub);
+/* A machine's security groups as properties: "securityGroups" (the ids,
+ * comma-separated) and "securityGroup.ID" = its name, set in props.  0/-1. */
+int cimi_machine_group_props(const cg_instance *inst, cg_tags *props);
+/* 1 for the property keys that cimi_machine_group_props makes (read-only:
+ * never stored as tags); cimi_drop_derived_props removes them from tags. */
+int cimi_machine_prop_derived(const char *key);
+void cimi_drop_derived_props(cg_tags *tags);
 
 /* ---- machine actions and jobs (cimi_actions.c) ------------------------------- */
 

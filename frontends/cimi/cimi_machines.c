@@ -65,7 +65,9 @@ int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out)
     return ret;
 }
 
-/* name, description and properties as tags (Name, Description, the rest). */
+/* name, description and properties as tags (Name, Description, the rest).
+ * The security-group properties the gateway shows are not tags: ignored, so
+ * that a machine read and PUT back stays as it was. */
 static int common_tags(cimi_call *c, json_object *body, const char *what, cg_tags *tags)
 {
     const char *name = NULL, *desc = NULL;
@@ -74,6 +76,7 @@ static int common_tags(cimi_call *c, json_object *body, const char *what, cg_tag
         cimi_body_str(c, body, "description", what, &desc) < 0 ||
         cimi_body_props(c, body, what, tags) < 0)
         return -1;
+    cimi_drop_derived_props(tags);
     if ((name && strlen(name) > 255) || (desc && strlen(desc) > 255))
         return cimi_fail(c, 400, "%s: name and description are at most 255 characters", what);
     if ((name && cg_tags_set(tags, "Name", name) < 0) ||

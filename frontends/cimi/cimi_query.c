@@ -218,8 +218,9 @@ static int matches(const cimi_query *q, const cimi_obj *o)
 
 /* ---- $expand ------------------------------------------------------------------ */
 
-/* The resource an href names (an entry of a collection, or a machine's
- * disks/volumes collection), built afresh; NULL when it names nothing. */
+/* The resource an href names (an entry of a collection, a machine's
+ * disks/volumes collection or a network's networkPorts), built afresh;
+ * NULL when it names nothing. */
 static cimi_obj *resolve(cimi_call *c, const char *href)
 {
     size_t blen = strlen(c->base), n, i, count = 0;
@@ -236,7 +237,8 @@ static cimi_obj *resolve(cimi_call *c, const char *href)
     if (!slash || !(coll = cimi_find_collection(path, (size_t)(slash - path))))
         return NULL;
     if (strchr(slash + 1, '/'))
-        return cimi_machine_subcollection(c, slash + 1);
+        return strcmp(coll->path, "networks") == 0 ? cimi_network_subcollection(c, slash + 1)
+                                                   : cimi_machine_subcollection(c, slash + 1);
     if (coll->list(c, &all, &count) < 0) {
         c->status = saved; /* an unexpandable reference stays an href */
         return NULL;
@@ -390,6 +392,23 @@ void cimi_reply_entries(cimi_call *c, const char *id, const char *ctype, const c
     if (parse_query(c, &q) == 0)
         reply_query(c, &q, id, ctype, entries, type, items, n, 0);
     query_release(&q);
+}
+
+cimi_obj *cimi_collection_of(const char *base, const char *path, const char *ctype,
+                             const char *entries, const char *type, cimi_obj **items, size_t n)
+{
+    cimi_obj *o = cimi_build_collection(base, path, ctype, (long long)n);
+    cimi_attr *list;
+    size_t i;
+
+    if (!o)
+        return NULL;
+    list = cimi_add_list(o, entries, type);
+    for (i = 0; i < n; i++) {
+        cimi_list_push(o, list, items[i]);
+        items[i] = NULL;
+    }
+    return o;
 }
 
 void cimi_get_entry(cimi_call *c, const cimi_collection *coll, const char *seg)

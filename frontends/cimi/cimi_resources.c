@@ -142,6 +142,8 @@ cimi_obj *cimi_build_cep(const char *base, const cg_config *cfg)
     add_href(o, "volumeTemplates", base, "volumeTemplates");
     add_href(o, "volumeConfigs", base, "volumeConfigs");
     add_href(o, "volumeImages", base, "volumeImages");
+    add_href(o, "networks", base, "networks");
+    add_href(o, "networkPorts", base, "networkPorts");
     add_href(o, "jobs", base, "jobs");
     return o;
 }
@@ -160,10 +162,14 @@ cimi_obj *cimi_build_collection(const char *base, const char *path, const char *
 
 /* ---- machines ---------------------------------------------------------------- */
 
-static cimi_obj *build_nic(const cg_config *cfg, const cg_instance *inst)
+/* The instance's one interface: its network and port by reference when the
+ * driver has VPCs (a port's MAC is a property of the NetworkPort: DSP8009's
+ * NetworkInterface has no room for it), else the network by name. */
+static cimi_obj *build_nic(const char *base, const cg_config *cfg, const cg_instance *inst)
 {
-    cimi_obj *nic = cimi_obj_new(NULL), *addr, *net;
+    cimi_obj *nic = cimi_obj_new(NULL), *addr, *net = NULL;
     cimi_attr *addrs;
+    char href[1024];
 
     if (!nic)
         return NULL;
@@ -176,11 +182,19 @@ static cimi_obj *build_nic(const cg_config *cfg, const cg_instance *inst)
         }
         cimi_list_push(nic, addrs, addr);
     }
-    if ((net = cimi_obj_new(NULL)))
+    if (inst->vpc_id[0]) {
+        snprintf(href, sizeof(href), "%snetworks/%s", base, inst->vpc_id);
+        cimi_add_ref(nic, "network", href, NULL);
+    } else if ((net = cimi_obj_new(NULL))) {
         cimi_add_str(net, "name", cfg && cfg->network ? cfg->network : "default");
-    else
+        cimi_add_ref(nic, "network", NULL, net);
+    } else {
         nic->failed = 1;
-    cimi_add_ref(nic, "network", NULL, net);
+    }
+    if (inst->eni_id[0]) {
+        snprintf(href, sizeof(href), "%snetworkPorts/%s", base, inst->eni_id);
+        cimi_add_ref(nic, "networkPort", href, NULL);
+    }
     cimi_add_str(nic, "state", inst->state == CG_STATE_RUNNING ? "ACTIVE" : "PASSIVE");
     return nic;
 }
@@ -197,7 +211,7 @@ cimi_obj *cimi_build_machine_nics(const char *base, const cg_config *cfg, const 
     add_id(o, base, path, NULL);
     cimi_add_int(o, "count", 1);
     list = cimi_add_list(o, "networkInterfaces", "NetworkInterface");
-    cimi_list_push(o, list, build_nic(cfg, inst));
+    cimi_list_push(o, list, build_nic(base, cfg, inst));
     return o;
 }
 
@@ -239,6 +253,7 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
     cimi_machine_state st = cimi_machine_state_of(inst->state, inst->sub);
     const char *name = cg_tags_get(&inst->tags, "Name");
     char href[1024], sub[1100];
+    cg_tags props = {0};
 
     if (!o)
         return NULL;
@@ -250,7 +265,11 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
         cimi_add_time(o, "created", inst->launch_time);
     if (inst->state_time)
         cimi_add_time(o, "updated", inst->state_time);
-    add_tags(o, &inst->tags);
+    /* Its security groups are properties beside its tags (they win). */
+    if (cg_tags_copy(&props, &inst->tags) < 0 || cimi_machine_group_props(inst, &props) < 0)
+        o->failed = 1;
+    add_tags(o, &props);
+    cg_tags_release(&props);
     cimi_add_str(o, "state", cimi_machine_state_name(st));
     cimi_add_int(o, "cpu", inst->vcpus);
     cimi_add_int(o, "memory", (long long)inst->memory_mib * 1024);

@@ -277,22 +277,13 @@ cleanup:
 cimi_obj *cimi_machine_volumes_collection(cimi_call *c, const char *id)
 {
     cimi_obj **items = NULL, *o = NULL;
-    cimi_attr *list;
     char path[128];
-    size_t n = 0, i;
+    size_t n = 0;
 
-    if (machine_volumes(c, id, &items, &n) < 0)
-        goto cleanup;
     snprintf(path, sizeof(path), "machines/%s/volumes", id);
-    if (!(o = cimi_build_collection(c->base, path, "MachineVolumeCollection", (long long)n)))
-        goto cleanup;
-    list = cimi_add_list(o, "machineVolumes", "MachineVolume");
-    for (i = 0; i < n; i++) {
-        cimi_list_push(o, list, items[i]);
-        items[i] = NULL;
-    }
-
-cleanup:
+    if (machine_volumes(c, id, &items, &n) == 0)
+        o = cimi_collection_of(c->base, path, "MachineVolumeCollection", "machineVolumes",
+                               "MachineVolume", items, n);
     cimi_free_objs(items, n);
     return o;
 }

@@ -99,10 +99,11 @@ def test_entry_point_json(gw, cimi):
     assert cep["id"] == cep["baseURI"] + "cloudEntryPoint"
     assert cep["name"]
     for coll in ("machines", "machineTemplates", "machineConfigs", "machineImages",
-                 "credentials", "volumes", "volumeTemplates", "volumeConfigs", "jobs"):
+                 "credentials", "volumes", "volumeTemplates", "volumeConfigs", "networks",
+                 "networkPorts", "jobs"):
         assert cep[coll]["href"] == cep["baseURI"] + coll, coll
     # Only what is served is advertised.
-    for coll in ("meters", "networks", "systems", "credentialTemplates"):
+    for coll in ("meters", "addresses", "systems", "credentialTemplates"):
         assert coll not in cep
 
 
@@ -151,7 +152,10 @@ def test_machines(gw, cimi, machines):
     assert m["cpu"] == 1 and m["memory"] == 1024 * 1024  # t2.micro in KiB
     assert m["name"] == "alpha" and m["properties"]["env"] == "prod"
     nics = m["networkInterfaces"]
-    assert nics["count"] == 1 and nics["networkInterfaces"][0]["network"]["name"]
+    # The interface's network is the machine's VPC (a Network), by reference.
+    assert nics["count"] == 1
+    assert nics["networkInterfaces"][0]["network"]["href"].startswith(cep_href(cimi, "networks"))
+    assert cimi.json(nics["networkInterfaces"][0]["network"]["href"])["state"] == "STARTED"
     assert cimi.json(nics["id"])["count"] == 1
     cimi.xml(nics["id"])
     # Operations: those of the current state only, each on the machine itself

@@ -232,6 +232,12 @@ def test_cimi_walk(sysgw, pubkey, fmt):
         assert inst["KeyName"] == tag and inst["State"]["Name"] == "running"
         ud = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")
         assert base64.b64decode(ud["UserData"]["Value"]).decode() == user_data
+        # Its groups are properties; its interface is a port on its VPC's Network.
+        assert sorted(m["properties"]["securityGroups"].split(",")) == sorted(
+            g["GroupId"] for g in inst["SecurityGroups"])
+        eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        port = cimi.get(cep["networkPorts"]["href"] + "/" + eni)
+        assert port["network"]["href"] == cep["networks"]["href"] + "/" + inst["VpcId"]
 
         # stop, start
         cimi.accepted(*cimi.call("POST", ops(m)["stop"], "Action", {"action": ACTION + "stop"}))

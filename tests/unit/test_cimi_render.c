@@ -202,6 +202,134 @@ static void test_machine_nics(void **state)
     cg_instance_release(&i);
 }
 
+/* ---- networks (cimi_networks.c) ----------------------------------------------- */
+
+/* An instance in vpc-...a1, subnet-...b1, with two security groups. */
+static void fill_vpc_instance(cg_instance *i)
+{
+    fill_instance(i, "i-0123456789abcdef0", CG_STATE_RUNNING, "10.90.1.4");
+    snprintf(i->mac, sizeof(i->mac), "52:54:00:12:34:56");
+    snprintf(i->vpc_id, sizeof(i->vpc_id), "vpc-000000000000000a1");
+    snprintf(i->subnet_id, sizeof(i->subnet_id), "subnet-000000000000000b1");
+    snprintf(i->eni_id, sizeof(i->eni_id), "eni-0123456789abcdef0");
+    snprintf(i->group_ids[0], sizeof(i->group_ids[0]), "sg-000000000000000c1");
+    snprintf(i->group_names[0], sizeof(i->group_names[0]), "web, <front>");
+    snprintf(i->group_ids[1], sizeof(i->group_ids[1]), "sg-000000000000000c2");
+    snprintf(i->group_names[1], sizeof(i->group_names[1]), "default");
+    i->n_groups = 2;
+}
+
+static void fill_vpc(cg_vpc *v, const char *id, const char *cidr, int is_default)
+{
+    memset(v, 0, sizeof(*v));
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    snprintf(v->cidr, sizeof(v->cidr), "%s", cidr);
+    snprintf(v->network, sizeof(v->network), "%s", is_default ? "cloudgate-isolated" : id);
+    snprintf(v->state, sizeof(v->state), "available");
+    v->is_default = is_default;
+}
+
+static void fill_subnet(cg_subnet *s, const char *id, const char *vpc, const char *cidr)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    snprintf(s->vpc_id, sizeof(s->vpc_id), "%s", vpc);
+    snprintf(s->cidr, sizeof(s->cidr), "%s", cidr);
+    snprintf(s->zone, sizeof(s->zone), "cloudgate-a");
+    snprintf(s->state, sizeof(s->state), "available");
+}
+
+static void test_networks(void **state)
+{
+    cimi_obj *o = cimi_build_collection(BASE, "networks", "NetworkCollection", 2), *n;
+    cimi_attr *list = cimi_add_list(o, "networks", "Network");
+    cg_vpc def, mine;
+    cg_subnet subs[3];
+
+    fill_vpc(&def, "vpc-000000000000000a0", "192.168.122.0/24", 1);
+    fill_vpc(&mine, "vpc-000000000000000a1", "10.90.0.0/16", 0);
+    assert_int_equal(cg_tags_set(&mine.tags, "Name", "lab"), 0);
+    assert_int_equal(cg_tags_set(&mine.tags, "team", "db & <ops>"), 0);
+    assert_int_equal(cg_tags_set(&mine.tags, "cidr", "a tag the gateway's value wins over"), 0);
+    fill_subnet(&subs[0], "subnet-000000000000000b0", def.id, "192.168.122.0/24");
+    fill_subnet(&subs[1], "subnet-000000000000000b1", mine.id, "10.90.1.0/24");
+    fill_subnet(&subs[2], "subnet-000000000000000b2", mine.id, "10.90.2.0/24");
+    cimi_list_push(o, list, cimi_build_network(BASE, &def, subs, 3));
+    n = cimi_build_network(BASE, &mine, subs, 3);
+    assert_string_equal(cimi_obj_prop(n, "subnets"),
+                        "subnet-000000000000000b1,subnet-000000000000000b2");
+    assert_string_equal(cimi_obj_prop(n, "cidr"), "10.90.0.0/16");
+    assert_string_equal(cimi_obj_prop(n, "isDefault"), "false");
+    assert_string_equal(cimi_obj_get(n, "name")->s, "lab");
+    check("network", n);
+    /* A VPC with no subnet has no "subnets" property. */
+    n = cimi_build_network(BASE, &mine, subs, 1);
+    assert_null(cimi_obj_prop(n, "subnets"));
+    assert_null(cimi_obj_get(n, "operations")); /* read-only */
+    cimi_list_push(o, list, n);
+    check("network_collection", o);
+    cg_tags_release(&mine.tags);
+}
+
+static void test_network_ports(void **state)
+{
+    cimi_obj *o = cimi_build_collection(BASE, "networkPorts", "NetworkPortCollection", 2), *p;
+    cimi_attr *list = cimi_add_list(o, "networkPorts", "NetworkPort");
+    cg_instance a, b;
+
+    fill_vpc_instance(&a);
+    p = cimi_build_network_port(BASE, &a);
+    assert_string_equal(cimi_obj_prop(p, "mac"), "52:54:00:12:34:56");
+    assert_string_equal(cimi_obj_prop(p, "securityGroups"),
+                        "sg-000000000000000c1,sg-000000000000000c2");
+    assert_string_equal(cimi_obj_prop(p, "securityGroup.sg-000000000000000c1"), "web, <front>");
+    check("network_port", p);
+    /* Stopped, no lease yet, no groups: no ip nor group properties. */
+    fill_vpc_instance(&b);
+    snprintf(b.id, sizeof(b.id), "i-00000000000000001");
+    snprintf(b.eni_id, sizeof(b.eni_id), "eni-00000000000000001");
+    b.private_ip[0] = '\0';
+    b.n_groups = 0;
+    b.state = CG_STATE_STOPPED;
+    p = cimi_build_network_port(BASE, &b);
+    assert_null(cimi_obj_prop(p, "ip"));
+    assert_null(cimi_obj_prop(p, "securityGroups"));
+    assert_string_equal(cimi_obj_get(p, "state")->s, "STOPPED");
+    cimi_list_push(o, list, cimi_build_network_port(BASE, &a));
+    cimi_list_push(o, list, p);
+    check("network_port_collection", o);
+    cg_instance_release(&a);
+    cg_instance_release(&b);
+}
+
+static void test_machine_in_vpc(void **state)
+{
+    cg_instance i;
+    cimi_obj *o;
+    cg_tags t = {0};
+
+    fill_vpc_instance(&i);
+    assert_int_equal(cg_tags_set(&i.tags, "Name", "web"), 0);
+    assert_int_equal(cg_tags_set(&i.tags, "securityGroups", "a tag the groups win over"), 0);
+    o = cimi_build_machine(BASE, &cfg, &i, CIMI_OP_STOP);
+    assert_string_equal(cimi_obj_prop(o, "securityGroups"),
+                        "sg-000000000000000c1,sg-000000000000000c2");
+    assert_string_equal(cimi_obj_prop(o, "securityGroup.sg-000000000000000c2"), "default");
+    check("machine_in_vpc", o);
+    check("machine_network_interfaces_vpc", cimi_build_machine_nics(BASE, &cfg, &i));
+    /* What the gateway derives is never taken back as tags. */
+    assert_int_equal(cg_tags_set(&t, "securityGroups", "x"), 0);
+    assert_int_equal(cg_tags_set(&t, "env", "prod"), 0);
+    assert_int_equal(cg_tags_set(&t, "securityGroup.sg-1", "y"), 0);
+    assert_int_equal(cg_tags_set(&t, "securityGroupsX", "z"), 0);
+    cimi_drop_derived_props(&t);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.v[0].key, "env");
+    assert_string_equal(t.v[1].key, "securityGroupsX");
+    cg_tags_release(&t);
+    cg_instance_release(&i);
+}
+
 static void test_machine_collection(void **state)
 {
     cg_instance a, b;
@@ -609,6 +737,9 @@ int main(void)
         cmocka_unit_test(test_machine_stopped),
         cmocka_unit_test(test_machine_no_ops_served),
         cmocka_unit_test(test_machine_nics),
+        cmocka_unit_test(test_networks),
+        cmocka_unit_test(test_network_ports),
+        cmocka_unit_test(test_machine_in_vpc),
         cmocka_unit_test(test_machine_collection),
         cmocka_unit_test(test_empty_collection),
         cmocka_unit_test(test_machine_config),
