@@ -142,6 +142,7 @@ int cg_config_defaults(cg_config *cfg)
         cg_set_str(&cfg->network, "cloudgate-isolated") < 0 ||
         cg_set_str(&cfg->default_display, "headless") < 0 ||
         cg_set_str(&cfg->display_listen, "127.0.0.1") < 0 ||
+        cg_set_str(&cfg->vpc_forward, "isolated") < 0 ||
         add_zone(cfg, "cloudgate-a", "qemu:///system") < 0)
         return -1;
     cfg->console_dir = NULL; /* derived from state_dir by validate() or below */
@@ -320,6 +321,13 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
         if (strcmp(value, "headless") && strcmp(value, "vnc") && strcmp(value, "spice"))
             return fail(ps, key, "'%s' must be headless, vnc or spice", value);
         return cg_set_str(&cfg->default_display, value);
+    }
+    /* A VPC is a private network, as on AWS without an internet gateway;
+     * nat gives its guests the host's masqueraded way out instead. */
+    if (!strcmp(key, "vpc_forward")) {
+        if (strcmp(value, "isolated") && strcmp(value, "nat"))
+            return fail(ps, key, "'%s' must be isolated or nat", value);
+        return cg_set_str(&cfg->vpc_forward, value);
     }
     if (!strcmp(key, "display_listen")) {
         if (!*value || strspn(value, "0123456789abcdefABCDEF.:") != strlen(value))
@@ -610,6 +618,7 @@ void cg_config_release(cg_config *cfg)
     free(cfg->console_dir);
     free(cfg->default_display);
     free(cfg->display_listen);
+    free(cfg->vpc_forward);
     free(cfg->display_password);
     clear_zones(cfg);
     clear_types(cfg);

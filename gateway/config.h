@@ -66,6 +66,7 @@ typedef struct cg_config {
     unsigned terminated_retention_sec; /* terminated instances stay visible */
     char *default_display;      /* "headless", "vnc" or "spice": images registered without one */
     char *display_listen;       /* address VNC/SPICE servers listen on ("127.0.0.1") */
+    char *vpc_forward;          /* new VPC networks: "isolated" (default) or "nat" */
     char *display_password;     /* VNC/SPICE password; NULL: none */
     /* Placement: a zone takes instances up to its host's memory and CPUs
      * times these (drivers/libvirt/lv_capacity.h). */

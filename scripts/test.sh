@@ -35,11 +35,11 @@ run_suite "unit tests (make check)" make -j"$(nproc)" check
 if [ -f tests/unit/test-suite.log ] && [ $failed -ne 0 ]; then cat tests/unit/*.log; fi
 run_suite "golden files parsed by botocore" /usr/bin/python3 tests/ec2/check_botocore.py
 run_suite "integration tests (test://)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    tests/integration
+    --durations=25 tests/integration
 run_suite "integration tests under ASan/UBSan/LSan" scripts/test-sanitizers.sh
 run_suite "fuzz targets (libFuzzer, 15 s each)" scripts/test-fuzz.sh
 run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    tests/system
+    --durations=40 tests/system
 
 echo "suites: $suites_passed passed, $suites_failed failed"
 exit $failed

@@ -131,13 +131,14 @@ cleanup:
 }
 
 /* <network><name>NAME</name><ip address=GW prefix=N/></network>: no
- * <forward>, so isolated; no <bridge>, so libvirt picks the name.  Its
- * DHCP gives guests a route to the metadata service (lv_imds_net.c).
- * Malloc'd text or NULL. */
-static char *vpc_network_xml(const char *name, const cg_cidr *block)
+ * <forward>, so isolated, unless nat (<forward mode='nat'/>: libvirt
+ * masquerades the block behind the host); no <bridge>, so libvirt picks
+ * the name.  Its DHCP gives guests a route to the metadata service
+ * (lv_imds_net.c).  Malloc'd text or NULL. */
+static char *vpc_network_xml(const char *name, const cg_cidr *block, int nat)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root, ip, opts;
+    xmlNodePtr root, ip, opts, fwd;
     xmlNsPtr ns;
     xmlChar *text = NULL;
     char gw[32], prefix[8], route[128], *out = NULL;
@@ -151,6 +152,8 @@ static char *vpc_network_xml(const char *name, const cg_cidr *block)
     *strchr(gw, '/') = '\0';
     snprintf(prefix, sizeof(prefix), "%u", block->prefix);
     if (!xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST name) ||
+        (nat && (!(fwd = xmlNewChild(root, NULL, BAD_CAST "forward", NULL)) ||
+                 !xmlNewProp(fwd, BAD_CAST "mode", BAD_CAST "nat"))) ||
         !(ip = xmlNewChild(root, NULL, BAD_CAST "ip", NULL)) ||
         !xmlNewProp(ip, BAD_CAST "address", BAD_CAST gw) ||
         !xmlNewProp(ip, BAD_CAST "prefix", BAD_CAST prefix) ||
@@ -408,7 +411,9 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
     cg_cidr_format(&block, vpc.cidr, sizeof(vpc.cidr));
     snprintf(vpc.state, sizeof(vpc.state), "available");
     if ((tags && cg_tags_copy(&vpc.tags, tags) < 0) ||
-        !(xml = vpc_network_xml(vpc.network, &block))) {
+        !(xml = vpc_network_xml(vpc.network, &block,
+                                      drv->cfg->vpc_forward &&
+                                      !strcmp(drv->cfg->vpc_forward, "nat")))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }

@@ -1,7 +1,9 @@
 """A VPC on qemu:///system's real libvirt networks, without guests: CreateVpc
 defines and starts an isolated network with a bridge libvirt names,
 CreateSubnet gives its dnsmasq a DHCP range live, DeleteSubnet and DeleteVpc
-take them away.  Skipped when qemu:///system or its instance network is not
+take them away.  With [libvirt] vpc_forward = nat the network is libvirt's
+NAT mode: its block is masqueraded behind the host (no traffic is sent: the
+rules are read back).  Skipped when qemu:///system or its instance network is not
 there (the integration tier otherwise runs on test:// only)."""
 import re
 import subprocess
@@ -23,17 +25,58 @@ def virsh(*args, check=True):
     return r
 
 
-@pytest.fixture
-def sysgw():
+def system_gateway(extra_libvirt=""):
     try:
         if virsh("net-info", NETWORK, check=False).returncode != 0:
             pytest.skip("no %s network on %s" % (NETWORK, URI))
     except (OSError, subprocess.TimeoutExpired) as e:
         pytest.skip("no %s: %s" % (URI, e))
-    g = Gateway(zones=[("cloudgate-a", URI)], domain_type="qemu", network=NETWORK)
+    g = Gateway(zones=[("cloudgate-a", URI)], domain_type="qemu", network=NETWORK,
+                extra_libvirt=extra_libvirt)
     g.start()
+    return g
+
+
+@pytest.fixture
+def sysgw():
+    g = system_gateway()
     yield g
     assert g.stop() == 0, g.log_text()
+
+
+@pytest.fixture
+def natgw():
+    g = system_gateway("vpc_forward = nat\n")
+    yield g
+    assert g.stop() == 0, g.log_text()
+
+
+def masquerade_rules(block):
+    """The host's NAT rules for block, from iptables and nftables alike."""
+    out = ""
+    for cmd in (["iptables-save", "-t", "nat"], ["nft", "list", "ruleset"]):
+        try:
+            out += subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+        except OSError:
+            pass
+    return [l for l in out.splitlines() if block in l and "MASQUERADE" in l.upper()]
+
+
+def test_vpc_with_nat_is_masqueraded_behind_the_host(natgw):
+    ec2 = natgw.client()
+    block = "10.215.0.0/24"
+    assert masquerade_rules(block) == []
+    vid = ec2.create_vpc(CidrBlock=block)["Vpc"]["VpcId"]
+    net = "cg-" + vid
+    try:
+        xml = virsh("net-dumpxml", net).stdout
+        assert re.search(r"<forward mode='nat'", xml), xml
+        assert "<ip address='10.215.0.1' prefix='24'" in xml
+        assert masquerade_rules(block), "no MASQUERADE rule for %s" % block
+    finally:
+        ec2.delete_vpc(VpcId=vid)
+    assert net not in virsh("net-list", "--all", "--name").stdout.split()
+    assert masquerade_rules(block) == []
 
 
 def test_vpc_is_an_isolated_libvirt_network(sysgw):

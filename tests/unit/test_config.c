@@ -136,6 +136,7 @@ static void test_errors_name_key_and_line(void **state)
     expect_error("[gateway]\naccount_id = 12\n", "key 'account_id'", 2);
     expect_error("[libvirt]\ndefault_display = rdp\n", "key 'default_display'", 2);
     expect_error("[libvirt]\ndisplay_listen = <x>\n", "key 'display_listen'", 2);
+    expect_error("[libvirt]\nvpc_forward = route\n", "key 'vpc_forward'", 2);
     expect_error("[libvirt]\ndisplay_password = way-too-long\n", "key 'display_password'", 2);
     expect_error("[libvirt]\ndisplay_password = a b\n", "key 'display_password'", 2);
     /* max_body = 0 was accepted, and refused every request. */
@@ -159,15 +160,17 @@ static void test_display_keys(void **state)
     assert_string_equal(cfg.default_display, "headless");
     assert_string_equal(cfg.display_listen, "127.0.0.1");
     assert_null(cfg.display_password);
+    assert_string_equal(cfg.vpc_forward, "isolated");
     cg_config_release(&cfg);
     assert_int_equal(load_text(&cfg,
                                "[libvirt]\ndefault_display = spice\ndisplay_listen = ::1\n"
-                               "display_password = s3cret\n",
+                               "display_password = s3cret\nvpc_forward = nat\n",
                                err, sizeof(err)),
                      0);
     assert_string_equal(cfg.default_display, "spice");
     assert_string_equal(cfg.display_listen, "::1");
     assert_string_equal(cfg.display_password, "s3cret");
+    assert_string_equal(cfg.vpc_forward, "nat");
     cg_config_release(&cfg);
 }
 
