@@ -50,17 +50,24 @@ cleanup:
 int lv_pool_local_dir(cg_drv *drv, char *out, size_t len, cg_error *err)
 {
     virConnectPtr conn;
+    cg_error down = {0};
 
     for (size_t i = 0; i < drv->n_hosts; i++) {
         /* only a zone whose files this process can open */
-        if (strncmp(lv_host_uri(drv->hosts[i]), "qemu:///", 8) != 0 ||
-            !(conn = lv_host_conn(drv->hosts[i], NULL)))
+        if (strncmp(lv_host_uri(drv->hosts[i]), "qemu:///", 8) != 0)
+            continue;
+        if (!(conn = lv_host_conn(drv->hosts[i], down.kind ? NULL : &down)))
             continue;
         if (target_dir(conn, drv->cfg->storage_pool, out, len) == 0) {
             virConnectClose(conn);
             return 0;
         }
         virConnectClose(conn);
+    }
+    /* A local zone that is down is a retry later, not a missing feature. */
+    if (down.kind) {
+        *err = down;
+        return -1;
     }
     cg_error_set(err, CG_ERR_UNSUPPORTED,
                  "converting needs a zone on this host whose pool '%s' is a local directory",
