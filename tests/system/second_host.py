@@ -175,6 +175,11 @@ class SecondHost:
         self.virsh("net-start", NETWORK)
         self.virsh("net-autostart", NETWORK)
 
+    def qemu_pid(self, name):
+        """The PID of the qemu process this host's libvirtd runs for domain name."""
+        with open(os.path.join(self._private("/run/libvirt"), "qemu", name + ".pid")) as f:
+            return int(f.read().strip())
+
     def running_domains(self):
         out = self.virsh("list", "--state-running", "--name").stdout
         return {l.strip() for l in out.splitlines() if l.strip()}

@@ -105,13 +105,6 @@ def system_status(ec2, ids):
     return {s["InstanceId"]: s["SystemStatus"]["Status"] for s in st["InstanceStatuses"]}
 
 
-def qemu_pid(host, iid):
-    """The qemu process the second host's libvirtd started for iid."""
-    path = os.path.join(host._private("/run/libvirt"), "qemu", iid + ".pid")
-    with open(path) as f:
-        return int(f.read().strip())
-
-
 def test_two_zones_on_two_libvirt_daemons(zones):
     gw, host = zones
     ec2 = gw.client()
@@ -157,7 +150,7 @@ def test_two_zones_on_two_libvirt_daemons(zones):
     assert asked["Placement"]["AvailabilityZone"] == ZONE_B
     gw.aws("wait", "instance-running", "--instance-ids", b2, timeout=BOOT_SEC)
     assert {b1, b2} <= host.running_domains()
-    pids = {iid: qemu_pid(host, iid) for iid in (b1, b2)}
+    pids = {iid: host.qemu_pid(iid) for iid in (b1, b2)}
 
     # 3. The second libvirtd dies (SIGKILL, by PID): cloudgate-b unavailable
     # within the bound, its instances keep their last state, status impaired.
@@ -205,7 +198,7 @@ def test_two_zones_on_two_libvirt_daemons(zones):
     wait_for("system status ok", lambda: system_status(ec2, [b1, b2]) == {b1: "ok", b2: "ok"},
              30, 0.5)
     assert {b1, b2} <= host.running_domains()
-    assert {iid: qemu_pid(host, iid) for iid in (b1, b2)} == pids
+    assert {iid: host.qemu_pid(iid) for iid in (b1, b2)} == pids
     print("two zones: unavailable after %.1f s, available again %.1f s after the restart began"
           % (noticed, back))
 
