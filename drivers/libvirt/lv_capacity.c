@@ -101,6 +101,19 @@ cleanup:
     return ret;
 }
 
+unsigned long long lv_capacity_committed_mib(lv_capacity *cap, lv_cache *cache)
+{
+    unsigned long long mib;
+    unsigned vcpus;
+
+    /* Under the lock, as lv_capacity_admit moves reserved into the cache. */
+    pthread_mutex_lock(&cap->lock);
+    lv_cache_committed(cache, &mib, &vcpus);
+    mib += cap->reserved_mib;
+    pthread_mutex_unlock(&cap->lock);
+    return mib;
+}
+
 void lv_capacity_release(lv_capacity *cap, const cg_instance_type *type, unsigned n)
 {
     unsigned long long mib = (unsigned long long)n * type->memory_mib;

@@ -44,6 +44,10 @@ int lv_capacity_admit(lv_capacity *cap, lv_cache *cache, const cg_instance *inst
 /* Give back n instances of type set aside by lv_capacity_reserve. */
 void lv_capacity_release(lv_capacity *cap, const cg_instance_type *type, unsigned n);
 
+/* Memory committed in the zone (its cache) plus set aside, MiB: placement's
+ * weight (lv_drv_place_zone). */
+unsigned long long lv_capacity_committed_mib(lv_capacity *cap, lv_cache *cache);
+
 /* How many instances of mib/vcpus fit in view (pure: the unit tests' way in). */
 unsigned lv_capacity_fit(const lv_capacity_view *v, unsigned mib, unsigned vcpus, unsigned want,
                          char *why, size_t whylen);

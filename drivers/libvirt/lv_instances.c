@@ -487,7 +487,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         cg_error_set(err, CG_ERR_INVALID, "invalid launch request");
         return -1;
     }
-    if (!(h = lv_drv_pick_zone(drv, spec->zone, err)))
+    if (!(h = lv_drv_place_zone(drv, spec->zone, err)))
         return -1;
     cg_new_id(rid, sizeof(rid), "r-");
     if (spec->client_token && *spec->client_token) {

@@ -90,3 +90,50 @@ def test_aws_cli_reports_the_zone_and_the_shortage(cgw):
     assert r.returncode != 0
     assert "InsufficientInstanceCapacity" in r.stderr and "vCPUs: 0 left of 8" in r.stderr, \
         r.stderr
+
+
+def test_launches_without_a_zone_spread_to_the_least_committed_zone():
+    """Two zones: a launch that names none goes where the least memory is
+    committed (the first zone on a tie); one that names a zone goes there."""
+    from cgharness import Gateway
+    from conftest import NODE
+    g = Gateway(zones=[("cloudgate-a", "test://" + NODE), ("cloudgate-b", "test://" + NODE)],
+                domain_type="test")
+    r = g.admin("image-register", "--name", "demo", "--volume", "demo.qcow2")
+    ami = r.stdout.strip().split()[-1]
+    g.start()
+    try:
+        ec2 = g.client()
+
+        def zone_of(inst):
+            return inst["Placement"]["AvailabilityZone"]
+        first = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                                  InstanceType="t2.micro")["Instances"][0]
+        assert zone_of(first) == "cloudgate-a"
+        # cloudgate-a now holds 1 GiB, cloudgate-b nothing.
+        second = g.aws("run-instances", "--image-id", ami, "--instance-type", "t2.micro",
+                       "--count", "1")["Instances"][0]
+        assert zone_of(second) == "cloudgate-b"
+        # Asked for: cloudgate-b, where a tie (1 GiB each) would have picked cloudgate-a.
+        asked = g.aws("run-instances", "--image-id", ami, "--instance-type", "t2.micro",
+                      "--placement", "AvailabilityZone=cloudgate-b")["Instances"][0]
+        assert zone_of(asked) == "cloudgate-b"
+        # b now holds 2 GiB, a 1 GiB: one launch of two goes to a, as a whole.
+        big = ec2.run_instances(ImageId=ami, MinCount=2, MaxCount=2,
+                                InstanceType="t2.micro")["Instances"]
+        assert {zone_of(i) for i in big} == {"cloudgate-a"}
+        ids = [first["InstanceId"], second["InstanceId"], asked["InstanceId"]] + \
+            [i["InstanceId"] for i in big]
+        seen = {i["InstanceId"]: zone_of(i)
+                for res in ec2.describe_instances(InstanceIds=ids)["Reservations"]
+                for i in res["Instances"]}
+        assert sorted(seen.values()) == ["cloudgate-a"] * 3 + ["cloudgate-b"] * 2
+        # An unknown zone is refused, nothing made.
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                              Placement={"AvailabilityZone": "cloudgate-z"})
+        assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert len(live(ec2)) == 5
+        ec2.terminate_instances(InstanceIds=ids)
+    finally:
+        assert g.stop() == 0, g.log_text()

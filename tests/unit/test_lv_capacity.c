@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "drivers/libvirt/lv_capacity.h"
+#include "drivers/libvirt/lv_driver.h"
 
 static void test_fit_by_memory_and_cpu(void **state)
 {
@@ -60,6 +61,26 @@ typedef struct {
     const cg_instance_type *type;
     unsigned got;
 } racer;
+
+static void test_placement_prefers_the_least_committed_zone(void **state)
+{
+    unsigned long long committed[3] = {2048, 1024, 1024};
+    int available[3] = {1, 1, 1};
+
+    (void)state;
+    /* Least committed first; on a tie, the zone configured first. */
+    assert_int_equal(lv_place_least_committed(committed, available, 3), 1);
+    /* A launch there tips the balance back to the other. */
+    committed[1] += 512;
+    assert_int_equal(lv_place_least_committed(committed, available, 3), 2);
+    /* An unreachable zone is never chosen, however empty. */
+    committed[0] = 0;
+    available[0] = 0;
+    assert_int_equal(lv_place_least_committed(committed, available, 3), 2);
+    available[1] = available[2] = 0;
+    assert_int_equal(lv_place_least_committed(committed, available, 3), 3);
+    assert_int_equal(lv_place_least_committed(committed, available, 0), 0);
+}
 
 static void *race(void *arg)
 {
@@ -116,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_fit_by_memory_and_cpu),
         cmocka_unit_test(test_hundred_small_instances_with_overcommit),
         cmocka_unit_test(test_concurrent_reservations_take_each_slot_once),
+        cmocka_unit_test(test_placement_prefers_the_least_committed_zone),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
