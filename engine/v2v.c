@@ -413,3 +413,24 @@ void cg_v2v_slot_give(void)
         slots_used--;
     pthread_mutex_unlock(&slot_lock);
 }
+
+/* ---- progress as a job's ---------------------------------------------------- */
+
+void cg_v2v_job_progress(cg_jobs *jobs, const char *job_id, int lo, int span,
+                         const cg_v2v_progress *p)
+{
+    char msg[128];
+
+    cg_v2v_describe(p, msg, sizeof(msg));
+    cg_job_progress(jobs, job_id, lo + cg_v2v_percent(p) * span / 100, msg);
+}
+
+void cg_v2v_job_waiting(cg_jobs *jobs, const char *job_id, int percent, unsigned parallel)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
+                               "(v2v_parallel = %u)", parallel);
+    cg_job_progress(jobs, job_id, percent, msg);
+    cg_job_log(jobs, job_id, "%s", msg);
+}

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "../gateway/error.h"
+#include "jobs.h"
 #include "tool_run.h"
 
 #define CG_V2V_TOOL "virt-v2v"
@@ -94,5 +95,14 @@ void cg_v2v_set_parallel(int n);
  * when a slot was taken at once, 2 when it had to wait, -1 cancelled. */
 int cg_v2v_slot_take(cg_tool_cancel_fn cancelled, void *arg, void (*waiting)(void *arg));
 void cg_v2v_slot_give(void);
+
+/* A conversion's progress as job job_id's: lo + cg_v2v_percent(p) * span
+ * / 100, with cg_v2v_describe's text.  The import jobs give the conversion
+ * different bands of their own 0..100. */
+void cg_v2v_job_progress(cg_jobs *jobs, const char *job_id, int lo, int span,
+                         const cg_v2v_progress *p);
+/* Job job_id queued behind other conversions (cg_v2v_slot_take's waiting):
+ * set its progress to percent with a message naming v2v_parallel, and log it. */
+void cg_v2v_job_waiting(cg_jobs *jobs, const char *job_id, int percent, unsigned parallel);
 
 #endif

@@ -204,21 +204,15 @@ cleanup:
 static void on_progress(const cg_v2v_progress *p, void *arg)
 {
     v2v_job *vj = arg;
-    char msg[128];
 
-    cg_v2v_describe(p, msg, sizeof(msg));
-    cg_job_progress(vj->core.jobs, vj->job_id, 10 + cg_v2v_percent(p) * 75 / 100, msg);
+    cg_v2v_job_progress(vj->core.jobs, vj->job_id, 10, 75, p);
 }
 
 static void on_waiting(void *arg)
 {
     v2v_job *vj = arg;
-    char msg[128];
 
-    snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
-                               "(v2v_parallel = %u)", vj->core.cfg->v2v_parallel);
-    cg_job_progress(vj->core.jobs, vj->job_id, 0, msg);
-    cg_job_log(vj->core.jobs, vj->job_id, "%s", msg);
+    cg_v2v_job_waiting(vj->core.jobs, vj->job_id, 0, vj->core.cfg->v2v_parallel);
 }
 
 static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *err)

@@ -58,21 +58,15 @@ static int job_cancelled(void *arg)
 static void on_progress(const cg_v2v_progress *p, void *arg)
 {
     vm_job *vj = arg;
-    char msg[128];
 
-    cg_v2v_describe(p, msg, sizeof(msg));
-    cg_job_progress(vj->core.jobs, vj->job_id, 5 + cg_v2v_percent(p) * 90 / 100, msg);
+    cg_v2v_job_progress(vj->core.jobs, vj->job_id, 5, 90, p);
 }
 
 static void on_waiting(void *arg)
 {
     vm_job *vj = arg;
-    char msg[128];
 
-    snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
-                               "(v2v_parallel = %u)", vj->core.cfg->v2v_parallel);
-    cg_job_progress(vj->core.jobs, vj->job_id, 5, msg);
-    cg_job_log(vj->core.jobs, vj->job_id, "%s", msg);
+    cg_v2v_job_waiting(vj->core.jobs, vj->job_id, 5, vj->core.cfg->v2v_parallel);
 }
 
 /* virt-v2v -i libvirt -ic URI [-ip FILE] VM -o local -os DIR, in a slot. */
