@@ -13,8 +13,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +295,6 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
     cg_core core = {.cfg = cfg, .driver = d, .drv = drv};
     cg_error err = {0};
     cg_job job;
-    sigset_t block, old;
     char *url = NULL;
     int rc = EXIT_USAGE, parsed;
 
@@ -309,16 +306,8 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
     if (to_url(argv[optind], &url) < 0)
         goto cleanup;
     spec.url = url;
-    cg_admin_got_signal = 0;
-    cg_admin_catch_signals(1);
     /* The job thread starts with the signals blocked: they are ours. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    core.jobs = cg_jobs_open(cfg, 1, &err);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!core.jobs) {
+    if (!(core.jobs = cg_admin_jobs_open(cfg, 1, &err))) {
         fail("image-import: cannot open the job store", &err);
         goto cleanup;
     }

@@ -2,6 +2,7 @@
  * admin_signals.h). */
 #include "tools/admin_signals.h"
 
+#include <pthread.h>
 #include <string.h>
 
 volatile sig_atomic_t cg_admin_got_signal;
@@ -23,4 +24,20 @@ void cg_admin_catch_signals(int on)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+cg_jobs *cg_admin_jobs_open(const cg_config *cfg, unsigned threads, cg_error *err)
+{
+    sigset_t block, old;
+    cg_jobs *jobs;
+
+    cg_admin_got_signal = 0;
+    cg_admin_catch_signals(1);
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    jobs = cg_jobs_open(cfg, threads, err);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return jobs;
 }

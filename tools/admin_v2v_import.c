@@ -16,7 +16,6 @@
 #include "tools/admin_v2v.h"
 
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,7 +356,6 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
     lv_v2v_vm vms[MAX_VMS];
     cg_provider p = {0};
     cg_error err = {0};
-    sigset_t block, old;
     import_opts o;
     sqlite3 *db = NULL;
     size_t n = 0;
@@ -377,16 +375,8 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
         goto cleanup;
     rc = EXIT_FAILURE;
     cg_v2v_set_parallel((int)cfg->v2v_parallel);
-    cg_admin_got_signal = 0;
-    cg_admin_catch_signals(1);
     /* One job thread per VM: the conversions themselves wait for a slot. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    core.jobs = cg_jobs_open(cfg, (unsigned)n, &err);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!core.jobs) {
+    if (!(core.jobs = cg_admin_jobs_open(cfg, (unsigned)n, &err))) {
         fprintf(stderr, "cloudgate-admin: v2v-import: cannot open the job store: %s\n",
                 err.message);
         goto cleanup;
