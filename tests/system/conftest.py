@@ -77,6 +77,22 @@ def console(gw, iid):
     return r.stdout if r.returncode == 0 else ""
 
 
+def run_instance(gw, image_id):
+    """A t2.small of image_id through the aws CLI, recorded in gw.launched."""
+    out = gw.aws("run-instances", "--image-id", image_id, "--instance-type", "t2.small",
+                 timeout=300)
+    iid = out["Instances"][0]["InstanceId"]
+    gw.launched.append(iid)
+    return iid
+
+
+def assert_virtio_disks(iid):
+    """Every file disk of the domain is on virtio (what virt-v2v converts to)."""
+    dom = virsh("dumpxml", iid).stdout
+    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
+    assert disks and all("bus='virtio'" in d for d in disks), dom
+
+
 def pool_dir():
     return re.search(r"<path>([^<]+)</path>", virsh("pool-dumpxml", POOL).stdout).group(1)
 

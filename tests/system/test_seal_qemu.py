@@ -26,7 +26,7 @@ import time
 import pytest
 
 from cgharness import wait_for
-from conftest import GUESTFS_ENV, POOL, console, pool_names, qemu_gateway, virsh
+from conftest import GUESTFS_ENV, POOL, console, pool_names, qemu_gateway, run_instance, virsh
 
 BOOT_TIMEOUT = 600
 SEAL_TIMEOUT = 1200
@@ -51,10 +51,7 @@ def state(gw, iid):
 def boot_and_stop(gw, image_id):
     """Launch, wait for cloud-init's finished line, stop.  The instance id."""
     t0 = time.time()
-    out = gw.aws("run-instances", "--image-id", image_id, "--instance-type", "t2.small",
-                 timeout=300)
-    iid = out["Instances"][0]["InstanceId"]
-    gw.launched.append(iid)
+    iid = run_instance(gw, image_id)
     try:
         wait_for("cloud-init finished on %s" % iid,
                  lambda: FINISHED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)

@@ -34,7 +34,8 @@ import pytest
 import requests
 
 from cgharness import ADMIN, wait_for
-from conftest import GUESTFS_ENV, POOL, console, qemu_gateway, v2v_leftovers, virsh
+from conftest import (GUESTFS_ENV, POOL, assert_virtio_disks, console, qemu_gateway,
+                      run_instance, v2v_leftovers, virsh)
 
 slow = pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
                           reason="a multi-minute conversion: set CG_SLOW_V2V=1")
@@ -171,9 +172,7 @@ def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
 
     # unlocked and started, on virtio disks
     gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=300)
-    dom = virsh("dumpxml", iid).stdout
-    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
-    assert disks and all("bus='virtio'" in d for d in disks), dom
+    assert_virtio_disks(iid)
     assert iid + ".qcow2" in virsh("vol-list", "--pool", POOL).stdout
     try:
         wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
@@ -209,13 +208,8 @@ def test_v2v_import_libvirt_vm_as_template(v2vgw, source_vm):
     assert tags.get("cloudgate:source-memory-mib") == "1024", tags
     tasks = ec2.describe_import_image_tasks()["ImportImageTasks"]
     assert [t for t in tasks if t.get("ImageId") == ami and t["Status"] == "completed"]
-    out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
-                 timeout=300)
-    iid = out["Instances"][0]["InstanceId"]
-    gw.launched.append(iid)
-    dom = virsh("dumpxml", iid).stdout
-    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
-    assert disks and all("bus='virtio'" in d for d in disks), dom
+    iid = run_instance(gw, ami)
+    assert_virtio_disks(iid)
     wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
 

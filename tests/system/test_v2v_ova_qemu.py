@@ -29,7 +29,8 @@ import time
 import pytest
 
 from cgharness import wait_for
-from conftest import GUESTFS_ENV, console, pool_names, qemu_gateway, v2v_leftovers, virsh
+from conftest import (GUESTFS_ENV, assert_virtio_disks, console, pool_names, qemu_gateway,
+                      run_instance, v2v_leftovers)
 
 CONVERT_TIMEOUT = 2400
 BOOT_TIMEOUT = 900
@@ -162,13 +163,8 @@ def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
     assert "Copying disk 1/1" in log and "Finishing off" in log, log[-3000:]
 
     # --- it boots, on virtio disks
-    out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
-                 timeout=300)
-    iid = out["Instances"][0]["InstanceId"]
-    gw.launched.append(iid)
-    dom = virsh("dumpxml", iid).stdout
-    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
-    assert disks and all("bus='virtio'" in d for d in disks), dom
+    iid = run_instance(gw, ami)
+    assert_virtio_disks(iid)
     try:
         wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
     except AssertionError:
