@@ -231,32 +231,16 @@ int lv_netstate_vpc_forget(lv_state *st, const char *id, cg_error *err)
     return ret;
 }
 
-/* The statements of lv_netstate_tags, inside its transaction. */
-static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg_error *err)
-{
-    int vpc = strncmp(id, "vpc-", 4) == 0;
-    long long one;
-    int rc = cg_db_int(db, err, &one, vpc ? "SELECT 1 FROM vpcs WHERE id = ?"
-                                          : "SELECT 1 FROM subnets WHERE id = ?", "s", id);
-
-    if (rc == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "%s %s does not exist", vpc ? "vpc" : "subnet", id);
-    if (rc <= 0)
-        return -1;
-    return cg_db_tags_write(db, vpc ? "vpc_tags" : "subnet_tags", vpc ? "vpc_id" : "subnet_id",
-                            id, tags, remove, err);
-}
-
 int lv_netstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
                      cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    int ret = -1;
+    static const lv_tag_table vpc = {"SELECT 1 FROM vpcs WHERE id = ?", "vpc_tags", "vpc_id",
+                                     "vpc"};
+    static const lv_tag_table subnet = {"SELECT 1 FROM subnets WHERE id = ?", "subnet_tags",
+                                        "subnet_id", "subnet"};
 
-    if (cg_db_begin(db, err) == 0)
-        ret = cg_db_end(db, tags_edit(db, id, tags, remove, err) == 0, err);
-    lv_state_db_unlock(st);
-    return ret;
+    return lv_rows_tags_edit(st, strncmp(id, "vpc-", 4) == 0 ? &vpc : &subnet, id, tags, remove,
+                             err);
 }
 
 int lv_netstate_nic_add(lv_state *st, const char *instance_id, const char *subnet_id,

@@ -65,3 +65,29 @@ int lv_rows_read(lv_state *st, const lv_row_kind *k, void **v, size_t *n, cg_err
     }
     return rc < 0 ? -1 : 0;
 }
+
+/* The statements of lv_rows_tags_edit, inside its transaction. */
+static int tags_edit(sqlite3 *db, const lv_tag_table *t, const char *id, const cg_tags *tags,
+                     int remove, cg_error *err)
+{
+    long long one;
+    int rc = cg_db_int(db, err, &one, t->exists_sql, "s", id);
+
+    if (rc == 0)
+        cg_error_set(err, CG_ERR_NOT_FOUND, "%s %s does not exist", t->what, id);
+    if (rc <= 0)
+        return -1;
+    return cg_db_tags_write(db, t->table, t->id_col, id, tags, remove, err);
+}
+
+int lv_rows_tags_edit(lv_state *st, const lv_tag_table *t, const char *id, const cg_tags *tags,
+                      int remove, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = -1;
+
+    if (cg_db_begin(db, err) == 0)
+        ret = cg_db_end(db, tags_edit(db, t, id, tags, remove, err) == 0, err);
+    lv_state_db_unlock(st);
+    return ret;
+}

@@ -1,5 +1,6 @@
-/* cloudgate libvirt driver: a table read into a malloc'd array of structs,
- * each with an optional tag set (what lv_netstate.c and lv_sgstate.c share). */
+/* cloudgate libvirt driver: what lv_netstate.c and lv_sgstate.c share: a
+ * table read into a malloc'd array of structs, each with an optional tag
+ * set, and the tags of one row changed. */
 #ifndef LV_ROWS_H
 #define LV_ROWS_H
 
@@ -31,5 +32,17 @@ int lv_rows_read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tag
 /* Every row of k into *v (malloc'd array of *n), under st's lock.  0, or
  * -1 with *v NULL and *n 0 (what was read is released). */
 int lv_rows_read(lv_state *st, const lv_row_kind *k, void **v, size_t *n, cg_error *err);
+
+/* Where the tags of one kind of row live, for lv_rows_tags_edit. */
+typedef struct lv_tag_table {
+    const char *exists_sql;   /* selects 1 for an existing id (binds it) */
+    const char *table, *id_col;
+    const char *what;         /* the error's noun: "vpc" -> "vpc ID does not exist" */
+} lv_tag_table;
+
+/* Set (remove 0) or remove tags of id in t, in one transaction under st's
+ * lock; an id that is not there: CG_ERR_NOT_FOUND.  0 or -1. */
+int lv_rows_tags_edit(lv_state *st, const lv_tag_table *t, const char *id, const cg_tags *tags,
+                      int remove, cg_error *err);
 
 #endif

@@ -334,35 +334,17 @@ int lv_sgstate_rules(lv_state *st, const char *group_id, int revoke, const cg_sg
     return ret;
 }
 
-/* The statements of lv_sgstate_tags, in its transaction: "sg-..." or a
- * rule's "sgr-...". */
-static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg_error *err)
-{
-    int rule = strncmp(id, "sgr-", 4) == 0;
-    long long one;
-    int rc = cg_db_int(db, err, &one, rule ? "SELECT 1 FROM sg_rules WHERE id = ?"
-                                           : "SELECT 1 FROM security_groups WHERE id = ?",
-                       "s", id);
-
-    if (rc == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "security group%s %s does not exist",
-                     rule ? " rule" : "", id);
-    if (rc <= 0)
-        return -1;
-    return cg_db_tags_write(db, rule ? "sg_rule_tags" : "sg_tags", rule ? "rule_id" : "group_id",
-                            id, tags, remove, err);
-}
-
+/* "sg-..." or a rule's "sgr-...". */
 int lv_sgstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
                     cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    int ret = -1;
+    static const lv_tag_table group = {"SELECT 1 FROM security_groups WHERE id = ?", "sg_tags",
+                                       "group_id", "security group"};
+    static const lv_tag_table rule = {"SELECT 1 FROM sg_rules WHERE id = ?", "sg_rule_tags",
+                                      "rule_id", "security group rule"};
 
-    if (cg_db_begin(db, err) == 0)
-        ret = cg_db_end(db, tags_edit(db, id, tags, remove, err) == 0, err);
-    lv_state_db_unlock(st);
-    return ret;
+    return lv_rows_tags_edit(st, strncmp(id, "sgr-", 4) == 0 ? &rule : &group, id, tags, remove,
+                             err);
 }
 
 void lv_sg_rule_all(cg_sg_rule *r, int egress, const char *cidr, const char *group)
