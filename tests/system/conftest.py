@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from cgharness import TOP, Gateway
+from cgharness import TOP, Gateway, wait_for
 
 DEMO_DIR = os.environ.get("CG_DEMO_DIR", "/var/cache/cloudgate-tests/demo-guest")
 TRAFFIC_DIR = os.environ.get("CG_TRAFFIC_DIR", "/var/cache/cloudgate-tests/traffic-guest")
@@ -75,6 +75,16 @@ def console(gw, iid):
     r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
                "--output", "text", check=False, timeout=60)
     return r.stdout if r.returncode == 0 else ""
+
+
+def wait_console(gw, iid, pattern, timeout, what):
+    """Wait (timeout seconds) for iid's console to match pattern; its tail is
+    printed when it does not.  The match."""
+    try:
+        return wait_for(what, lambda: pattern.search(console(gw, iid)), timeout, 5)
+    except AssertionError:
+        print(console(gw, iid)[-4000:])
+        raise
 
 
 def run_instance(gw, image_id):

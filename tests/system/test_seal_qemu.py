@@ -26,7 +26,8 @@ import time
 import pytest
 
 from cgharness import wait_for
-from conftest import GUESTFS_ENV, POOL, console, pool_names, qemu_gateway, run_instance, virsh
+from conftest import (GUESTFS_ENV, POOL, pool_names, qemu_gateway, run_instance, virsh,
+                      wait_console)
 
 BOOT_TIMEOUT = 600
 SEAL_TIMEOUT = 1200
@@ -52,12 +53,7 @@ def boot_and_stop(gw, image_id):
     """Launch, wait for cloud-init's finished line, stop.  The instance id."""
     t0 = time.time()
     iid = run_instance(gw, image_id)
-    try:
-        wait_for("cloud-init finished on %s" % iid,
-                 lambda: FINISHED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-    except AssertionError:
-        print(console(gw, iid)[-4000:])
-        raise
+    wait_console(gw, iid, FINISHED_RE, BOOT_TIMEOUT, "cloud-init finished on %s" % iid)
     print("%s booted (cloud-init finished) in %.0fs" % (iid, time.time() - t0))
     gw.aws("stop-instances", "--instance-ids", iid, timeout=300)
     wait_for("%s stopped" % iid, lambda: state(gw, iid) == "stopped", 300, 3)

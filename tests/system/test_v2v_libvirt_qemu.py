@@ -34,8 +34,8 @@ import pytest
 import requests
 
 from cgharness import ADMIN, wait_for
-from conftest import (GUESTFS_ENV, POOL, assert_virtio_disks, console, qemu_gateway,
-                      run_instance, v2v_leftovers, virsh)
+from conftest import (GUESTFS_ENV, POOL, assert_virtio_disks, qemu_gateway, run_instance,
+                      v2v_leftovers, virsh, wait_console)
 
 slow = pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
                           reason="a multi-minute conversion: set CG_SLOW_V2V=1")
@@ -174,12 +174,8 @@ def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
     gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=300)
     assert_virtio_disks(iid)
     assert iid + ".qcow2" in virsh("vol-list", "--pool", POOL).stdout
-    try:
-        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-    except AssertionError:
-        print(console(gw, iid)[-4000:])
-        raise
-    print("console: %s" % BOOTED_RE.search(console(gw, iid)).group(0))
+    booted = wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+    print("console: %s" % booted.group(0))
     # no conversion directory left next to the pool
     assert not v2v_leftovers()[0]
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
@@ -210,7 +206,7 @@ def test_v2v_import_libvirt_vm_as_template(v2vgw, source_vm):
     assert [t for t in tasks if t.get("ImageId") == ami and t["Status"] == "completed"]
     iid = run_instance(gw, ami)
     assert_virtio_disks(iid)
-    wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
+    wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
 
 

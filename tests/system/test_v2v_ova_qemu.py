@@ -29,8 +29,8 @@ import time
 import pytest
 
 from cgharness import wait_for
-from conftest import (GUESTFS_ENV, assert_virtio_disks, console, pool_names, qemu_gateway,
-                      run_instance, v2v_leftovers)
+from conftest import (GUESTFS_ENV, assert_virtio_disks, pool_names, qemu_gateway, run_instance,
+                      v2v_leftovers, wait_console)
 
 CONVERT_TIMEOUT = 2400
 BOOT_TIMEOUT = 900
@@ -165,12 +165,8 @@ def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
     # --- it boots, on virtio disks
     iid = run_instance(gw, ami)
     assert_virtio_disks(iid)
-    try:
-        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-    except AssertionError:
-        print(console(gw, iid)[-4000:])
-        raise
-    print("console: %s" % BOOTED_RE.search(console(gw, iid)).group(0))
+    booted = wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+    print("console: %s" % booted.group(0))
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
 
     # --- the same OVA by hand, for the ratio in the note (a second
