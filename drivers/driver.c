@@ -137,6 +137,16 @@ void cg_tags_release(cg_tags *tags)
     tags->n = 0;
 }
 
+void cg_tagged_array_free(void *v, size_t n, size_t size, size_t tags_at)
+{
+    char *elem = v;
+    size_t i;
+
+    for (i = 0; i < n; i++, elem += size)
+        cg_tags_release((cg_tags *)(void *)(elem + tags_at));
+    free(v);
+}
+
 /* ---- displays ------------------------------------------------------------ */
 
 static const char *const display_names[] = {

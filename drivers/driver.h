@@ -39,6 +39,9 @@ const char *cg_tags_get(const cg_tags *tags, const char *key);
 /* Deep copy src into dst (dst is overwritten, not released). 0 or -1. */
 int cg_tags_copy(cg_tags *dst, const cg_tags *src);
 void cg_tags_release(cg_tags *tags);
+/* Release the tags of n elements of an array (size bytes apart, each's
+ * cg_tags at offset tags_at) and free the array (NULL is fine). */
+void cg_tagged_array_free(void *v, size_t n, size_t size, size_t tags_at);
 
 /* ---- displays (headless or graphical) ----------------------------------- */
 

@@ -68,23 +68,11 @@ int cg_cidr_overlap(const cg_cidr *a, const cg_cidr *b)
     return cg_cidr_contains(a, b) || cg_cidr_contains(b, a);
 }
 
-/* Release the tags of n elements (size bytes apart, tags at tags_at) and
- * free the array. */
-static void release_tagged(void *v, size_t n, size_t size, size_t tags_at)
-{
-    char *elem = v;
-    size_t i;
-
-    for (i = 0; i < n; i++, elem += size)
-        cg_tags_release((cg_tags *)(void *)(elem + tags_at));
-    free(v);
-}
-
 void cg_vpc_list_release(cg_vpc_list *list)
 {
     if (!list)
         return;
-    release_tagged(list->v, list->n, sizeof(*list->v), offsetof(cg_vpc, tags));
+    cg_tagged_array_free(list->v, list->n, sizeof(*list->v), offsetof(cg_vpc, tags));
     list->v = NULL;
     list->n = 0;
 }
@@ -93,7 +81,7 @@ void cg_subnet_list_release(cg_subnet_list *list)
 {
     if (!list)
         return;
-    release_tagged(list->v, list->n, sizeof(*list->v), offsetof(cg_subnet, tags));
+    cg_tagged_array_free(list->v, list->n, sizeof(*list->v), offsetof(cg_subnet, tags));
     list->v = NULL;
     list->n = 0;
 }

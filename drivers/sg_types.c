@@ -1,17 +1,14 @@
 /* cloudgate: security group list helpers (driver.h). */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "driver.h"
 
 void cg_sg_release(cg_sg *sg)
 {
-    size_t i;
-
     if (!sg)
         return;
-    for (i = 0; i < sg->n_rules; i++)
-        cg_tags_release(&sg->rules[i].tags);
-    free(sg->rules);
+    cg_tagged_array_free(sg->rules, sg->n_rules, sizeof(*sg->rules), offsetof(cg_sg_rule, tags));
     sg->rules = NULL;
     sg->n_rules = 0;
     cg_tags_release(&sg->tags);

@@ -11,12 +11,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -412,4 +414,58 @@ void cg_v2v_slot_give(void)
     if (slots_used > 0)
         slots_used--;
     pthread_mutex_unlock(&slot_lock);
+}
+
+/* ---- a conversion as a job's step ------------------------------------------ */
+
+static void job_progress(const cg_v2v_progress *p, void *arg)
+{
+    cg_v2v_job_step *js = arg;
+    char msg[128];
+
+    cg_v2v_describe(p, msg, sizeof(msg));
+    cg_job_progress(js->jobs, js->job_id, js->lo + cg_v2v_percent(p) * js->span / 100, msg);
+}
+
+static void job_waiting(void *arg)
+{
+    cg_v2v_job_step *js = arg;
+    char msg[128];
+
+    snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
+                               "(v2v_parallel = %u)", js->parallel);
+    cg_job_progress(js->jobs, js->job_id, js->queued, msg);
+    cg_job_log(js->jobs, js->job_id, "%s", msg);
+}
+
+static int job_cancelled(void *arg)
+{
+    cg_v2v_job_step *js = arg;
+
+    return cg_job_cancelled(js->jobs, js->job_id);
+}
+
+int cg_v2v_job_convert(cg_v2v_job_step *js, const cg_v2v_spec *spec, const char *what,
+                       cg_v2v_result *res, cg_error *err)
+{
+    char log[PATH_MAX];
+    int fd = -1, ret;
+
+    if (cg_v2v_slot_take(job_cancelled, js, job_waiting) < 0) {
+        cg_error_set(err, CG_ERR_STATE, "cancelled");
+        return -1;
+    }
+    /* cg_job_log first: it makes the log's directory */
+    cg_job_log(js->jobs, js->job_id, "%s", what);
+    if (cg_job_log_path(js->jobs, js->job_id, log, sizeof(log)) == 0)
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    job_progress(&(cg_v2v_progress){0}, js);
+    ret = cg_v2v_run(spec, fd, job_progress, job_cancelled, js, res, err);
+    if (fd >= 0)
+        close(fd);
+    cg_v2v_slot_give();
+    if (ret == 0)
+        cg_job_log(js->jobs, js->job_id, "converted: %u vCPUs, %.0f MiB of memory, %zu disk(s)",
+                   res->vcpus, res->memory_bytes / (1024.0 * 1024.0), res->ndisks);
+    return ret;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "../gateway/error.h"
+#include "jobs.h"
 #include "tool_run.h"
 
 #define CG_V2V_TOOL "virt-v2v"
@@ -94,5 +95,21 @@ void cg_v2v_set_parallel(int n);
  * when a slot was taken at once, 2 when it had to wait, -1 cancelled. */
 int cg_v2v_slot_take(cg_tool_cancel_fn cancelled, void *arg, void (*waiting)(void *arg));
 void cg_v2v_slot_give(void);
+
+/* One conversion as a step of job job_id. */
+typedef struct cg_v2v_job_step {
+    cg_jobs *jobs;
+    const char *job_id;
+    int lo, span;       /* the conversion's band of the job's progress: lo + percent * span / 100 */
+    int queued;         /* the job's progress while it waits for a slot */
+    unsigned parallel;  /* v2v_parallel, named in the "queued" message */
+} cg_v2v_job_step;
+
+/* Run spec as js's step: wait for a slot (the job's progress and log say
+ * so; a cancel while queued: CG_ERR_STATE "cancelled"), log what, run
+ * virt-v2v with its output appended to the job's log and its progress as
+ * the job's, then log the result.  0 or -1 (cg_v2v_run's errors). */
+int cg_v2v_job_convert(cg_v2v_job_step *js, const cg_v2v_spec *spec, const char *what,
+                       cg_v2v_result *res, cg_error *err);
 
 #endif

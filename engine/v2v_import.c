@@ -29,7 +29,6 @@
 #define DIR_PREFIX ".cg-v2v-"
 #define OUT_NAME "guest"               /* -on: DIR/guest-sda, DIR/guest.xml */
 #define COPY_CHUNK (256 * 1024)        /* as images.c's WRITE_CHUNK */
-#define MIB (1024.0 * 1024.0)
 
 typedef struct v2v_job {
     cg_core core;
@@ -201,31 +200,13 @@ cleanup:
 
 /* ---- conversion ------------------------------------------------------------ */
 
-static void on_progress(const cg_v2v_progress *p, void *arg)
-{
-    v2v_job *vj = arg;
-    char msg[128];
-
-    cg_v2v_describe(p, msg, sizeof(msg));
-    cg_job_progress(vj->core.jobs, vj->job_id, 10 + cg_v2v_percent(p) * 75 / 100, msg);
-}
-
-static void on_waiting(void *arg)
-{
-    v2v_job *vj = arg;
-    char msg[128];
-
-    snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
-                               "(v2v_parallel = %u)", vj->core.cfg->v2v_parallel);
-    cg_job_progress(vj->core.jobs, vj->job_id, 0, msg);
-    cg_job_log(vj->core.jobs, vj->job_id, "%s", msg);
-}
-
 static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *err)
 {
-    const cg_core *c = &vj->core;
+    cg_v2v_job_step js = {.jobs = vj->core.jobs, .job_id = vj->job_id, .lo = 10, .span = 75,
+                          .queued = 0, .parallel = vj->core.cfg->v2v_parallel};
     cg_v2v_spec spec = {.input = strcmp(vj->format, "ova") == 0 ? CG_V2V_OVA : CG_V2V_DISK,
                         .source = src, .out_dir = vj->dir, .out_name = OUT_NAME};
+    char what[64];
 
     if (vj->vm[0]) {
         spec.input = CG_V2V_LIBVIRT;
@@ -233,27 +214,9 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
         spec.uri = vj->uri;
         spec.password_file = vj->password_file[0] ? vj->password_file : NULL;
     }
-    char log[PATH_MAX];
-    int fd = -1, ret = -1;
-
-    if (cg_v2v_slot_take(job_cancelled, vj, on_waiting) < 0) {
-        cg_error_set(err, CG_ERR_STATE, "cancelled");
-        return -1;
-    }
-    /* cg_job_log first: it makes the log's directory */
-    cg_job_log(c->jobs, vj->job_id, "converting with virt-v2v -i %s",
-               spec.input == CG_V2V_OVA ? "ova" : spec.input == CG_V2V_DISK ? "disk" : "libvirt");
-    if (cg_job_log_path(c->jobs, vj->job_id, log, sizeof(log)) == 0)
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    on_progress(&(cg_v2v_progress){0}, vj);
-    ret = cg_v2v_run(&spec, fd, on_progress, job_cancelled, vj, res, err);
-    if (fd >= 0)
-        close(fd);
-    cg_v2v_slot_give();
-    if (ret == 0)
-        cg_job_log(c->jobs, vj->job_id, "converted: %u vCPUs, %.0f MiB of memory, %zu disk(s)",
-                   res->vcpus, res->memory_bytes / MIB, res->ndisks);
-    return ret;
+    snprintf(what, sizeof(what), "converting with virt-v2v -i %s",
+             spec.input == CG_V2V_OVA ? "ova" : spec.input == CG_V2V_DISK ? "disk" : "libvirt");
+    return cg_v2v_job_convert(&js, &spec, what, res, err);
 }
 
 /* ---- into the pool --------------------------------------------------------- */

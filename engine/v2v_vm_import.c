@@ -8,7 +8,6 @@
 #define _XOPEN_SOURCE 700
 #include "v2v_vm_import.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 #include "v2v_import.h"
 
 #define OUT_NAME "guest"        /* -on: DIR/guest-sda, DIR/guest.xml */
-#define MIB (1024.0 * 1024.0)
 
 typedef struct vm_job {
     cg_core core;
@@ -48,61 +46,20 @@ static void vm_job_free(void *arg)
     }
 }
 
-static int job_cancelled(void *arg)
-{
-    vm_job *vj = arg;
-
-    return cg_job_cancelled(vj->core.jobs, vj->job_id);
-}
-
-static void on_progress(const cg_v2v_progress *p, void *arg)
-{
-    vm_job *vj = arg;
-    char msg[128];
-
-    cg_v2v_describe(p, msg, sizeof(msg));
-    cg_job_progress(vj->core.jobs, vj->job_id, 5 + cg_v2v_percent(p) * 90 / 100, msg);
-}
-
-static void on_waiting(void *arg)
-{
-    vm_job *vj = arg;
-    char msg[128];
-
-    snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
-                               "(v2v_parallel = %u)", vj->core.cfg->v2v_parallel);
-    cg_job_progress(vj->core.jobs, vj->job_id, 5, msg);
-    cg_job_log(vj->core.jobs, vj->job_id, "%s", msg);
-}
-
 /* virt-v2v -i libvirt -ic URI [-ip FILE] VM -o local -os DIR, in a slot. */
 static int convert(vm_job *vj, cg_v2v_result *res, cg_error *err)
 {
-    const cg_core *c = &vj->core;
+    cg_v2v_job_step js = {.jobs = vj->core.jobs, .job_id = vj->job_id, .lo = 5, .span = 90,
+                          .queued = 5, .parallel = vj->core.cfg->v2v_parallel};
     cg_v2v_spec spec = {.input = CG_V2V_LIBVIRT, .source = vj->vm, .uri = vj->uri,
                         .password_file = vj->password_file[0] ? vj->password_file : NULL,
                         .out_dir = vj->dir, .out_name = OUT_NAME};
-    char log[PATH_MAX];
-    int fd = -1, ret;
+    char what[sizeof(vj->vm) + sizeof(vj->uri) + 64];
 
-    if (cg_v2v_slot_take(job_cancelled, vj, on_waiting) < 0) {
-        cg_error_set(err, CG_ERR_STATE, "cancelled");
-        return -1;
-    }
     /* The URI may hold a user name, never a password (that is in the file). */
-    cg_job_log(c->jobs, vj->job_id, "converting %s from %s with virt-v2v -i libvirt", vj->vm,
-               vj->uri);
-    if (cg_job_log_path(c->jobs, vj->job_id, log, sizeof(log)) == 0)
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    on_progress(&(cg_v2v_progress){0}, vj);
-    ret = cg_v2v_run(&spec, fd, on_progress, job_cancelled, vj, res, err);
-    if (fd >= 0)
-        close(fd);
-    cg_v2v_slot_give();
-    if (ret == 0)
-        cg_job_log(c->jobs, vj->job_id, "converted: %u vCPUs, %.0f MiB of memory, %zu disk(s)",
-                   res->vcpus, res->memory_bytes / MIB, res->ndisks);
-    return ret;
+    snprintf(what, sizeof(what), "converting %s from %s with virt-v2v -i libvirt", vj->vm,
+             vj->uri);
+    return cg_v2v_job_convert(&js, &spec, what, res, err);
 }
 
 static int run_vm_import(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)

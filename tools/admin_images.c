@@ -13,8 +13,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,34 +21,13 @@
 
 #include "engine/images.h"
 #include "engine/jobs.h"
+#include "tools/admin_signals.h"
 
 #define EXIT_USAGE 2
 #define EXIT_SIGNAL 130
 #define POLL_NS 200000000L   /* 0.2 s between looks at the job */
 #define LINE_INTERVAL 1.0    /* plain lines: at most one a second */
 #define BAR_WIDTH 30
-
-/* The signal that asked us to stop (SIGINT/SIGTERM), 0 until then. */
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int signo)
-{
-    got_signal = signo;
-}
-
-/* A handler rather than the default action: the job must be cancelled and
- * rolled back before we exit.  SA_RESTART, since any thread may take it. */
-static void catch_signals(int on)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on ? on_signal : SIG_DFL;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 static double now(void)
 {
@@ -204,12 +181,12 @@ static int follow(cg_jobs *jobs, const char *id, int cancel, cg_job *final)
         show(&v, final);
         if (job_ended(final))
             break;
-        if (got_signal && !cancel) {
+        if (cg_admin_got_signal && !cancel) {
             if (v.tty)
                 printf("\n");
             return EXIT_SIGNAL;
         }
-        if (got_signal && !asked) {
+        if (cg_admin_got_signal && !asked) {
             asked = 1;
             if (v.tty)
                 printf("\n");
@@ -318,7 +295,6 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
     cg_core core = {.cfg = cfg, .driver = d, .drv = drv};
     cg_error err = {0};
     cg_job job;
-    sigset_t block, old;
     char *url = NULL;
     int rc = EXIT_USAGE, parsed;
 
@@ -330,16 +306,8 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
     if (to_url(argv[optind], &url) < 0)
         goto cleanup;
     spec.url = url;
-    got_signal = 0;
-    catch_signals(1);
     /* The job thread starts with the signals blocked: they are ours. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    core.jobs = cg_jobs_open(cfg, 1, &err);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!core.jobs) {
+    if (!(core.jobs = cg_admin_jobs_open(cfg, 1, &err))) {
         fail("image-import: cannot open the job store", &err);
         goto cleanup;
     }
@@ -352,7 +320,7 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
     if (job.state == CG_JOB_SUCCESS) {
         printf("%s\n", job.target);
         rc = EXIT_SUCCESS;
-    } else if (got_signal) {
+    } else if (cg_admin_got_signal) {
         fprintf(stderr, "cloudgate-admin: image-import: interrupted; job %s %s\n", job.id,
                 cg_job_state_name(job.state));
         rc = EXIT_SIGNAL;
@@ -364,7 +332,7 @@ int cg_admin_image_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv,
 
 cleanup:
     cg_jobs_close(core.jobs);
-    catch_signals(0);
+    cg_admin_catch_signals(0);
     free(url);
     return rc;
 }
@@ -434,9 +402,9 @@ int cg_admin_jobs(const cg_config *cfg, int argc, char **argv)
         fprintf(stderr, "usage: cloudgate-admin jobs [--watch ID | --log ID]\n");
         goto cleanup;
     }
-    got_signal = 0;
+    cg_admin_got_signal = 0;
     if (watch)
-        catch_signals(1);
+        cg_admin_catch_signals(1);
     if (!(jobs = cg_jobs_open(cfg, 1, &err))) {
         rc = fail("jobs: cannot open the job store", &err);
         goto cleanup;
@@ -452,7 +420,7 @@ int cg_admin_jobs(const cg_config *cfg, int argc, char **argv)
 
 cleanup:
     cg_jobs_close(jobs);
-    catch_signals(0);
+    cg_admin_catch_signals(0);
     return rc;
 }
 

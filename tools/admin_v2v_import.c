@@ -16,7 +16,6 @@
 #include "tools/admin_v2v.h"
 
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "engine/v2v_vm_import.h"
 #include "gateway/providers.h"
 #include "gateway/store.h"
+#include "tools/admin_signals.h"
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_IMPORTABLE 3
@@ -37,25 +37,6 @@
 #define POLL_NS 200000000L
 #define BAR_WIDTH 30
 #define MAX_VMS 64
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int signo)
-{
-    got_signal = signo;
-}
-
-static void catch_signals(int on)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on ? on_signal : SIG_DFL;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 typedef struct import_opts {
     const char *as, *type, *display, *zone, *name;
@@ -299,7 +280,7 @@ static int follow_all(cg_jobs *jobs, watch *w, size_t n)
         }
         if (!left)
             return 0;
-        if (got_signal && !asked) {
+        if (cg_admin_got_signal && !asked) {
             asked = 1;
             for (size_t i = 0; i < n; i++)
                 if (!ended(&w[i].job) && cg_jobs_cancel(jobs, w[i].job.id, &err) < 0)
@@ -342,7 +323,7 @@ static int run_jobs(const cg_core *core, const cg_provider *p, const import_opts
             if (err.message[0])
                 fprintf(stderr, "cloudgate-admin: v2v-import: %s: %s\n", names[i], err.message);
             rc = EXIT_FAILURE;
-            got_signal = SIGTERM; /* the ones already queued go back */
+            cg_admin_got_signal = SIGTERM; /* the ones already queued go back */
             break;
         }
         w[i].vm = names[i];
@@ -363,7 +344,7 @@ static int run_jobs(const cg_core *core, const cg_provider *p, const import_opts
                 cg_job_state_name(j->state),
                 j->status_message[0] ? j->status_message : "no reason given");
         if (rc == EXIT_SUCCESS)
-            rc = got_signal ? EXIT_SIGNAL : EXIT_FAILURE;
+            rc = cg_admin_got_signal ? EXIT_SIGNAL : EXIT_FAILURE;
     }
     return rc;
 }
@@ -375,7 +356,6 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
     lv_v2v_vm vms[MAX_VMS];
     cg_provider p = {0};
     cg_error err = {0};
-    sigset_t block, old;
     import_opts o;
     sqlite3 *db = NULL;
     size_t n = 0;
@@ -395,16 +375,8 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
         goto cleanup;
     rc = EXIT_FAILURE;
     cg_v2v_set_parallel((int)cfg->v2v_parallel);
-    got_signal = 0;
-    catch_signals(1);
     /* One job thread per VM: the conversions themselves wait for a slot. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    core.jobs = cg_jobs_open(cfg, (unsigned)n, &err);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!core.jobs) {
+    if (!(core.jobs = cg_admin_jobs_open(cfg, (unsigned)n, &err))) {
         fprintf(stderr, "cloudgate-admin: v2v-import: cannot open the job store: %s\n",
                 err.message);
         goto cleanup;
@@ -417,7 +389,7 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
 
 cleanup:
     cg_jobs_close(core.jobs);
-    catch_signals(0);
+    cg_admin_catch_signals(0);
     for (size_t i = 0; i < n && i < MAX_VMS; i++)
         lv_v2v_vm_release(&vms[i]);
     cg_provider_release(&p);

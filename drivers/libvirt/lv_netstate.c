@@ -16,6 +16,7 @@
 
 #include "../../gateway/store.h"
 #include "../../gateway/util.h"
+#include "lv_rows.h"
 #include "lv_vpc.h"
 
 static const char schema[] =
@@ -96,73 +97,6 @@ int lv_netstate_init(lv_state *st, const cg_config *cfg, cg_error *err)
     return ret;
 }
 
-/* The tags of id (sql selects key, value; binds id) into tags.  0 or -1. */
-static int read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tags, cg_error *err)
-{
-    sqlite3_stmt *t = cg_db_prep(db, err, sql, "s", id);
-    int rc = -1;
-
-    if (!t)
-        return -1;
-    while ((rc = cg_db_step(t, err, "read tags")) == 1) {
-        if (cg_tags_set(tags, (const char *)sqlite3_column_text(t, 0),
-                        (const char *)sqlite3_column_text(t, 1)) < 0) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-            rc = -1;
-            break;
-        }
-    }
-    sqlite3_finalize(t);
-    return rc;
-}
-
-/* Grow a list array by one zeroed element: its address, or NULL (reported). */
-static void *grow(void **v, size_t n, size_t size, cg_error *err)
-{
-    char *bigger = realloc(*v, (n + 1) * size);
-
-    if (!bigger) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    *v = bigger;
-    memset(bigger + n * size, 0, size);
-    return bigger + n * size;
-}
-
-/* How one list is read: its query, its tags' query, and where an element
- * keeps its id and tags. */
-typedef struct row_kind {
-    const char *sql;
-    const char *tags_sql;
-    size_t size, id_at, tags_at;
-    void (*from_row)(sqlite3_stmt *s, void *elem);
-} row_kind;
-
-/* Every row of k into *v (n elements), tags included.  0 or -1. */
-static int read_rows(lv_state *st, const row_kind *k, void **v, size_t *n, cg_error *err)
-{
-    sqlite3 *db = lv_state_db_lock(st);
-    sqlite3_stmt *s = cg_db_prep(db, err, k->sql, "");
-    char *elem;
-    int rc = -1;
-
-    while (s && (rc = cg_db_step(s, err, "read rows")) == 1) {
-        if (!(elem = grow(v, *n, k->size, err))) {
-            rc = -1;
-            break;
-        }
-        (*n)++;
-        k->from_row(s, elem);
-        if ((rc = read_tags(db, k->tags_sql, elem + k->id_at,
-                            (cg_tags *)(void *)(elem + k->tags_at), err)) < 0)
-            break;
-    }
-    sqlite3_finalize(s);
-    lv_state_db_unlock(st);
-    return rc < 0 ? -1 : 0;
-}
-
 static void vpc_from_row(sqlite3_stmt *s, void *elem)
 {
     cg_vpc *v = elem;
@@ -188,32 +122,24 @@ static void subnet_from_row(sqlite3_stmt *s, void *elem)
 
 int lv_netstate_vpcs(lv_state *st, cg_vpc_list *out, cg_error *err)
 {
-    static const row_kind k = {
+    static const lv_row_kind k = {
         "SELECT id, cidr, network, is_default FROM vpcs ORDER BY is_default DESC, created, id",
         "SELECT key, value FROM vpc_tags WHERE vpc_id = ? ORDER BY rowid",
         sizeof(cg_vpc), offsetof(cg_vpc, id), offsetof(cg_vpc, tags), vpc_from_row};
 
-    memset(out, 0, sizeof(*out));
-    if (read_rows(st, &k, (void **)&out->v, &out->n, err) == 0)
-        return 0;
-    cg_vpc_list_release(out);
-    return -1;
+    return lv_rows_read(st, &k, (void **)&out->v, &out->n, err);
 }
 
 int lv_netstate_subnets(lv_state *st, cg_subnet_list *out, cg_error *err)
 {
-    static const row_kind k = {
+    static const lv_row_kind k = {
         "SELECT id, vpc_id, cidr, zone, default_for_az FROM subnets"
         " ORDER BY default_for_az DESC, created, id",
         "SELECT key, value FROM subnet_tags WHERE subnet_id = ? ORDER BY rowid",
         sizeof(cg_subnet), offsetof(cg_subnet, id), offsetof(cg_subnet, tags),
         subnet_from_row};
 
-    memset(out, 0, sizeof(*out));
-    if (read_rows(st, &k, (void **)&out->v, &out->n, err) == 0)
-        return 0;
-    cg_subnet_list_release(out);
-    return -1;
+    return lv_rows_read(st, &k, (void **)&out->v, &out->n, err);
 }
 
 /* The INSERTs of lv_netstate_vpc_add / subnet_add, in their transaction. */
@@ -305,32 +231,16 @@ int lv_netstate_vpc_forget(lv_state *st, const char *id, cg_error *err)
     return ret;
 }
 
-/* The statements of lv_netstate_tags, inside its transaction. */
-static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg_error *err)
-{
-    int vpc = strncmp(id, "vpc-", 4) == 0;
-    long long one;
-    int rc = cg_db_int(db, err, &one, vpc ? "SELECT 1 FROM vpcs WHERE id = ?"
-                                          : "SELECT 1 FROM subnets WHERE id = ?", "s", id);
-
-    if (rc == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "%s %s does not exist", vpc ? "vpc" : "subnet", id);
-    if (rc <= 0)
-        return -1;
-    return cg_db_tags_write(db, vpc ? "vpc_tags" : "subnet_tags", vpc ? "vpc_id" : "subnet_id",
-                            id, tags, remove, err);
-}
-
 int lv_netstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
                      cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    int ret = -1;
+    static const lv_tag_table vpc = {"SELECT 1 FROM vpcs WHERE id = ?", "vpc_tags", "vpc_id",
+                                     "vpc"};
+    static const lv_tag_table subnet = {"SELECT 1 FROM subnets WHERE id = ?", "subnet_tags",
+                                        "subnet_id", "subnet"};
 
-    if (cg_db_begin(db, err) == 0)
-        ret = cg_db_end(db, tags_edit(db, id, tags, remove, err) == 0, err);
-    lv_state_db_unlock(st);
-    return ret;
+    return lv_rows_tags_edit(st, strncmp(id, "vpc-", 4) == 0 ? &vpc : &subnet, id, tags, remove,
+                             err);
 }
 
 int lv_netstate_nic_add(lv_state *st, const char *instance_id, const char *subnet_id,
@@ -353,32 +263,20 @@ void lv_netstate_nic_delete(lv_state *st, const char *instance_id)
     lv_state_db_unlock(st);
 }
 
+static void nic_from_row(sqlite3_stmt *s, void *elem)
+{
+    lv_nic *v = elem;
+
+    cg_db_col_copy(s, 0, v->instance_id, sizeof(v->instance_id));
+    cg_db_col_copy(s, 1, v->subnet_id, sizeof(v->subnet_id));
+}
+
 int lv_netstate_nics(lv_state *st, lv_nic **out, size_t *n, cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT instance_id, subnet_id FROM instance_nics", "");
-    lv_nic *v;
-    int rc = -1;
+    static const lv_row_kind k = {"SELECT instance_id, subnet_id FROM instance_nics", NULL,
+                                  sizeof(lv_nic), 0, 0, nic_from_row};
 
-    *out = NULL;
-    *n = 0;
-    while (s && (rc = cg_db_step(s, err, "read nics")) == 1) {
-        if (!(v = grow((void **)out, *n, sizeof(*v), err))) {
-            rc = -1;
-            break;
-        }
-        (*n)++;
-        cg_db_col_copy(s, 0, v->instance_id, sizeof(v->instance_id));
-        cg_db_col_copy(s, 1, v->subnet_id, sizeof(v->subnet_id));
-    }
-    sqlite3_finalize(s);
-    lv_state_db_unlock(st);
-    if (rc < 0) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc < 0 ? -1 : 0;
+    return lv_rows_read(st, &k, (void **)out, n, err);
 }
 
 int lv_netstate_nic_prune(lv_state *st, const char *subnet_id, const cg_instance_list *live,

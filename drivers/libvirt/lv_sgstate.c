@@ -13,6 +13,7 @@
 
 #include "../../gateway/store.h"
 #include "../../gateway/util.h"
+#include "lv_rows.h"
 #include "lv_sg.h"
 
 static const char schema[] =
@@ -128,37 +129,6 @@ int lv_sgstate_ensure_defaults(lv_state *st, cg_error *err)
     return ret;
 }
 
-/* Grow *v (n elements of size) by one zeroed element: it, or NULL. */
-static void *grow(void **v, size_t n, size_t size, cg_error *err)
-{
-    char *bigger = realloc(*v, (n + 1) * size);
-
-    if (!bigger) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    *v = bigger;
-    memset(bigger + n * size, 0, size);
-    return bigger + n * size;
-}
-
-/* The tags of id (sql selects key, value; binds id) into tags.  0 or -1. */
-static int read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tags, cg_error *err)
-{
-    sqlite3_stmt *s = cg_db_prep(db, err, sql, "s", id);
-    int rc = s ? 1 : -1;
-
-    while (rc >= 0 && (rc = cg_db_step(s, err, "read tags")) == 1) {
-        if (cg_tags_set(tags, (const char *)sqlite3_column_text(s, 0),
-                        (const char *)sqlite3_column_text(s, 1)) < 0) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-            rc = -1;
-        }
-    }
-    sqlite3_finalize(s);
-    return rc < 0 ? -1 : 0;
-}
-
 /* Group g's rules and tags from db.  0 or -1. */
 static int read_group_parts(sqlite3 *db, cg_sg *g, cg_error *err)
 {
@@ -169,7 +139,7 @@ static int read_group_parts(sqlite3 *db, cg_sg *g, cg_error *err)
     int rc = s ? 1 : -1;
 
     while (rc >= 0 && (rc = cg_db_step(s, err, "read rules")) == 1) {
-        if (!(r = grow((void **)&g->rules, g->n_rules, sizeof(*r), err))) {
+        if (!(r = lv_rows_grow((void **)&g->rules, g->n_rules, sizeof(*r), err))) {
             rc = -1;
             break;
         }
@@ -182,15 +152,15 @@ static int read_group_parts(sqlite3 *db, cg_sg *g, cg_error *err)
         cg_db_col_copy(s, 5, r->cidr, sizeof(r->cidr));
         cg_db_col_copy(s, 6, r->group, sizeof(r->group));
         cg_db_col_copy(s, 7, r->description, sizeof(r->description));
-        if (read_tags(db, "SELECT key, value FROM sg_rule_tags WHERE rule_id = ? ORDER BY rowid",
-                      r->id, &r->tags, err) < 0)
+        if (lv_rows_read_tags(db, "SELECT key, value FROM sg_rule_tags WHERE rule_id = ?"
+                              " ORDER BY rowid", r->id, &r->tags, err) < 0)
             rc = -1;
     }
     sqlite3_finalize(s);
     if (rc < 0)
         return -1;
-    return read_tags(db, "SELECT key, value FROM sg_tags WHERE group_id = ? ORDER BY rowid",
-                     g->id, &g->tags, err);
+    return lv_rows_read_tags(db, "SELECT key, value FROM sg_tags WHERE group_id = ?"
+                             " ORDER BY rowid", g->id, &g->tags, err);
 }
 
 int lv_sgstate_list(lv_state *st, cg_sg_list *out, cg_error *err)
@@ -204,7 +174,7 @@ int lv_sgstate_list(lv_state *st, cg_sg_list *out, cg_error *err)
 
     memset(out, 0, sizeof(*out));
     while (rc >= 0 && (rc = cg_db_step(s, err, "read groups")) == 1) {
-        if (!(g = grow((void **)&out->v, out->n, sizeof(*g), err))) {
+        if (!(g = lv_rows_grow((void **)&out->v, out->n, sizeof(*g), err))) {
             rc = -1;
             break;
         }
@@ -364,35 +334,17 @@ int lv_sgstate_rules(lv_state *st, const char *group_id, int revoke, const cg_sg
     return ret;
 }
 
-/* The statements of lv_sgstate_tags, in its transaction: "sg-..." or a
- * rule's "sgr-...". */
-static int tags_edit(sqlite3 *db, const char *id, const cg_tags *tags, int remove, cg_error *err)
-{
-    int rule = strncmp(id, "sgr-", 4) == 0;
-    long long one;
-    int rc = cg_db_int(db, err, &one, rule ? "SELECT 1 FROM sg_rules WHERE id = ?"
-                                           : "SELECT 1 FROM security_groups WHERE id = ?",
-                       "s", id);
-
-    if (rc == 0)
-        cg_error_set(err, CG_ERR_NOT_FOUND, "security group%s %s does not exist",
-                     rule ? " rule" : "", id);
-    if (rc <= 0)
-        return -1;
-    return cg_db_tags_write(db, rule ? "sg_rule_tags" : "sg_tags", rule ? "rule_id" : "group_id",
-                            id, tags, remove, err);
-}
-
+/* "sg-..." or a rule's "sgr-...". */
 int lv_sgstate_tags(lv_state *st, const char *id, const cg_tags *tags, int remove,
                     cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    int ret = -1;
+    static const lv_tag_table group = {"SELECT 1 FROM security_groups WHERE id = ?", "sg_tags",
+                                       "group_id", "security group"};
+    static const lv_tag_table rule = {"SELECT 1 FROM sg_rules WHERE id = ?", "sg_rule_tags",
+                                      "rule_id", "security group rule"};
 
-    if (cg_db_begin(db, err) == 0)
-        ret = cg_db_end(db, tags_edit(db, id, tags, remove, err) == 0, err);
-    lv_state_db_unlock(st);
-    return ret;
+    return lv_rows_tags_edit(st, strncmp(id, "sgr-", 4) == 0 ? &rule : &group, id, tags, remove,
+                             err);
 }
 
 void lv_sg_rule_all(cg_sg_rule *r, int egress, const char *cidr, const char *group)
@@ -407,33 +359,21 @@ void lv_sg_rule_all(cg_sg_rule *r, int egress, const char *cidr, const char *gro
 
 /* ---- instances in groups ---------------------------------------------------- */
 
+static void member_from_row(sqlite3_stmt *s, void *elem)
+{
+    lv_sg_member *m = elem;
+
+    cg_db_col_copy(s, 0, m->instance_id, sizeof(m->instance_id));
+    cg_db_col_copy(s, 1, m->group_id, sizeof(m->group_id));
+}
+
 int lv_sgstate_members(lv_state *st, lv_sg_member **out, size_t *n, cg_error *err)
 {
-    sqlite3 *db = lv_state_db_lock(st);
-    sqlite3_stmt *s = cg_db_prep(db, err, "SELECT instance_id, group_id FROM instance_groups"
-                                          " ORDER BY rowid", "");
-    lv_sg_member *m;
-    int rc = s ? 1 : -1;
+    static const lv_row_kind k = {"SELECT instance_id, group_id FROM instance_groups"
+                                  " ORDER BY rowid", NULL, sizeof(lv_sg_member), 0, 0,
+                                  member_from_row};
 
-    *out = NULL;
-    *n = 0;
-    while (rc >= 0 && (rc = cg_db_step(s, err, "read members")) == 1) {
-        if (!(m = grow((void **)out, *n, sizeof(*m), err))) {
-            rc = -1;
-            break;
-        }
-        (*n)++;
-        cg_db_col_copy(s, 0, m->instance_id, sizeof(m->instance_id));
-        cg_db_col_copy(s, 1, m->group_id, sizeof(m->group_id));
-    }
-    sqlite3_finalize(s);
-    lv_state_db_unlock(st);
-    if (rc < 0) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc < 0 ? -1 : 0;
+    return lv_rows_read(st, &k, (void **)out, n, err);
 }
 
 /* The statements of lv_sgstate_instance_set, in its transaction. */

@@ -78,12 +78,7 @@ static void write_task(ec2_xml *x, const cg_job *j, const cg_tags *tags)
     /* A completed task says nothing more (the job keeps its last step). */
     if (j->status_message[0] && j->state != CG_JOB_SUCCESS)
         ec2_xml_str(x, "statusMessage", j->status_message);
-    if (tags) {
-        ec2_xml_tags(x, tags);
-    } else {
-        ec2_xml_start(x, "tagSet");
-        ec2_xml_end(x);
-    }
+    ec2_xml_tags(x, tags);   /* NULL: an empty tagSet */
 }
 
 char *ec2_xml_import_image(const char *request_id, const cg_job *j, const cg_tags *tags,

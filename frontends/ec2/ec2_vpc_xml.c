@@ -185,8 +185,7 @@ static void xml_nic(ec2_xml *x, const cg_instance *inst, const char *owner, cons
     ec2_xml_end(x);
     if (full) {
         ec2_xml_bool(x, "requesterManaged", 0);
-        ec2_xml_start(x, "tagSet");
-        ec2_xml_end(x);
+        ec2_xml_tags(x, NULL);
     }
 }
 

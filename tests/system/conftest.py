@@ -1,16 +1,23 @@
 """System tier: the real daemon on qemu:///system with real (TCG) guests.
 Needs scripts/setup-host.sh done (libvirtd, network cloudgate-isolated, pool
 cloudgate); builds the demo guest once (cached)."""
+import contextlib
 import os
+import re
+import shutil
 import subprocess
 
 import pytest
 
-from cgharness import TOP, Gateway
+from cgharness import TOP, Gateway, wait_for
 
 DEMO_DIR = os.environ.get("CG_DEMO_DIR", "/var/cache/cloudgate-tests/demo-guest")
 TRAFFIC_DIR = os.environ.get("CG_TRAFFIC_DIR", "/var/cache/cloudgate-tests/traffic-guest")
 CLOUD_DIR = os.environ.get("CG_CLOUD_DIR", "/var/cache/cloudgate-tests/debian-cloud")
+POOL = "cloudgate"
+# libguestfs tools (guestfish, virt-sysprep, virt-v2v) under TCG: KVM hangs here.
+GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
+                   LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
 
 
 def virsh(*args, check=True):
@@ -59,8 +66,88 @@ def remove_instance_leftovers(iid):
     """What libvirt may still hold of an instance once its gateway is gone."""
     virsh("destroy", iid, check=False)
     virsh("undefine", iid, "--nvram", check=False)
-    virsh("vol-delete", "--pool", "cloudgate", iid + ".qcow2", check=False)
-    virsh("vol-delete", "--pool", "cloudgate", iid + "-seed.iso", check=False)
+    virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
+    virsh("vol-delete", "--pool", POOL, iid + "-seed.iso", check=False)
+
+
+def console(gw, iid):
+    """The serial console as the aws CLI shows it (decoded), "" on failure."""
+    r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
+               "--output", "text", check=False, timeout=60)
+    return r.stdout if r.returncode == 0 else ""
+
+
+def wait_console(gw, iid, pattern, timeout, what):
+    """Wait (timeout seconds) for iid's console to match pattern; its tail is
+    printed when it does not.  The match."""
+    try:
+        return wait_for(what, lambda: pattern.search(console(gw, iid)), timeout, 5)
+    except AssertionError:
+        print(console(gw, iid)[-4000:])
+        raise
+
+
+def run_instance(gw, image_id):
+    """A t2.small of image_id through the aws CLI, recorded in gw.launched."""
+    out = gw.aws("run-instances", "--image-id", image_id, "--instance-type", "t2.small",
+                 timeout=300)
+    iid = out["Instances"][0]["InstanceId"]
+    gw.launched.append(iid)
+    return iid
+
+
+def assert_virtio_disks(iid):
+    """Every file disk of the domain is on virtio (what virt-v2v converts to)."""
+    dom = virsh("dumpxml", iid).stdout
+    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
+    assert disks and all("bus='virtio'" in d for d in disks), dom
+
+
+def pool_dir():
+    return re.search(r"<path>([^<]+)</path>", virsh("pool-dumpxml", POOL).stdout).group(1)
+
+
+def pool_names():
+    virsh("pool-refresh", POOL, check=False)
+    return set(virsh("vol-list", "--pool", POOL).stdout.split())
+
+
+def v2v_leftovers(job_id=None):
+    """Conversion directories in the pool's directory and their virt-v2v
+    processes: job_id's, or every job's when None."""
+    prefix = ".cg-v2v-" + (job_id or "")
+    dirs = [n for n in os.listdir(pool_dir())
+            if (n == prefix if job_id else n.startswith(prefix))]
+    procs = subprocess.run(["pgrep", "-f", "virt-v2v .*-os %s/%s" % (pool_dir(), prefix)],
+                           capture_output=True, text=True).stdout.split()
+    return dirs, procs
+
+
+@contextlib.contextmanager
+def qemu_gateway(**kwargs):
+    """A Gateway on qemu:///system (TCG), not started.  Whatever happens,
+    at exit: what it launched (gw.launched) is terminated and its domain and
+    volumes removed, the conversions of gw.jobs (a test that killed their
+    cloudgate-admin) stopped and their directories removed, and the images
+    of gw.images deregistered with their volumes, newest first.  All by id:
+    ours only."""
+    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu", **kwargs)
+    gw.launched, gw.images, gw.jobs = [], [], []
+    try:
+        yield gw
+    finally:
+        if gw.launched and gw.proc and gw.proc.poll() is None:
+            gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
+        gw.stop()
+        for job in gw.jobs:
+            for pid in v2v_leftovers(job)[1]:
+                subprocess.run(["kill", "-9", pid], check=False)
+            shutil.rmtree(os.path.join(pool_dir(), ".cg-v2v-" + job), ignore_errors=True)
+        for iid in gw.launched:
+            remove_instance_leftovers(iid)
+        for ami in reversed(gw.images):    # newest first
+            gw.admin("image-deregister", ami, check=False)
+            virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
 
 
 @pytest.fixture(scope="module")

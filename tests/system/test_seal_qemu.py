@@ -18,53 +18,30 @@ with -s: the seal's duration sits next to virt-sysprep run by hand on a
 copy of the same disk (bench numbers for the note)."""
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from cgharness import Gateway, wait_for
-from conftest import virsh
+from cgharness import wait_for
+from conftest import (GUESTFS_ENV, POOL, pool_names, qemu_gateway, run_instance, virsh,
+                      wait_console)
 
-POOL = "cloudgate"
 BOOT_TIMEOUT = 600
 SEAL_TIMEOUT = 1200
 FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at")
-GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
-                   LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
 
 
 @pytest.fixture(scope="module")
 def sealgw(cloud_image):
-    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
-    r = gw.admin("image-register", "--name", "debian-seal-src", "--disk", cloud_image)
-    gw.image_id = r.stdout.strip().split()[-1]
-    gw.launched, gw.images = [], []
-    gw.start()
-    try:
+    with qemu_gateway() as gw:
+        r = gw.admin("image-register", "--name", "debian-seal-src", "--disk", cloud_image)
+        gw.image_id = r.stdout.strip().split()[-1]
+        gw.images.append(gw.image_id)
+        gw.start()
         yield gw
-    finally:
-        if gw.launched and gw.proc and gw.proc.poll() is None:
-            gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
-        gw.stop()
-        for iid in gw.launched:
-            virsh("destroy", iid, check=False)
-            virsh("undefine", iid, "--nvram", check=False)
-            virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
-            virsh("vol-delete", "--pool", POOL, iid + "-seed.iso", check=False)
-        for ami in gw.images + [gw.image_id]:
-            gw.admin("image-deregister", ami, check=False)
-            virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
-
-
-def console(gw, iid):
-    r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
-               "--output", "text", check=False, timeout=60)
-    return r.stdout if r.returncode == 0 else ""
 
 
 def state(gw, iid):
@@ -75,16 +52,8 @@ def state(gw, iid):
 def boot_and_stop(gw, image_id):
     """Launch, wait for cloud-init's finished line, stop.  The instance id."""
     t0 = time.time()
-    out = gw.aws("run-instances", "--image-id", image_id, "--instance-type", "t2.small",
-                 timeout=300)
-    iid = out["Instances"][0]["InstanceId"]
-    gw.launched.append(iid)
-    try:
-        wait_for("cloud-init finished on %s" % iid,
-                 lambda: FINISHED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-    except AssertionError:
-        print(console(gw, iid)[-4000:])
-        raise
+    iid = run_instance(gw, image_id)
+    wait_console(gw, iid, FINISHED_RE, BOOT_TIMEOUT, "cloud-init finished on %s" % iid)
     print("%s booted (cloud-init finished) in %.0fs" % (iid, time.time() - t0))
     gw.aws("stop-instances", "--instance-ids", iid, timeout=300)
     wait_for("%s stopped" % iid, lambda: state(gw, iid) == "stopped", 300, 3)
@@ -107,11 +76,6 @@ def identity(disk):
 
 def vol_path(name):
     return virsh("vol-path", "--pool", POOL, name).stdout.strip()
-
-
-def pool_names():
-    virsh("pool-refresh", POOL, check=False)
-    return set(virsh("vol-list", "--pool", POOL).stdout.split())
 
 
 def test_seal_then_boot_then_sigkill(sealgw, tmp_path):

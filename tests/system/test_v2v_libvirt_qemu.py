@@ -33,18 +33,16 @@ import botocore.exceptions
 import pytest
 import requests
 
-from cgharness import ADMIN, Gateway, wait_for
-from conftest import virsh
+from cgharness import ADMIN, wait_for
+from conftest import (GUESTFS_ENV, POOL, assert_virtio_disks, qemu_gateway, run_instance,
+                      v2v_leftovers, virsh, wait_console)
 
 slow = pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
                           reason="a multi-minute conversion: set CG_SLOW_V2V=1")
 
-POOL = "cloudgate"
 CONVERT_TIMEOUT = 3000
 BOOT_TIMEOUT = 900
 BOOTED_RE = re.compile(r"login: |Cloud-init v\. \S+ finished at")
-GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
-                   LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
 
 SOURCE_XML = """<domain type='qemu'>
   <name>{name}</name>
@@ -61,12 +59,6 @@ SOURCE_XML = """<domain type='qemu'>
   </devices>
 </domain>
 """
-
-
-def console(gw, iid):
-    r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
-               "--output", "text", check=False, timeout=60)
-    return r.stdout if r.returncode == 0 else ""
 
 
 def refused(call):
@@ -116,25 +108,9 @@ def blank_vm():
 
 @pytest.fixture
 def v2vgw():
-    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
-    gw.launched, gw.jobs = [], []
-    gw.start()
-    try:
+    with qemu_gateway() as gw:
+        gw.start()
         yield gw
-    finally:
-        if gw.launched and gw.proc and gw.proc.poll() is None:
-            gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
-        gw.stop()
-        # a test that failed after killing its cloudgate-admin: its job's
-        # virt-v2v (found by the job's own directory) and the directory
-        for job in gw.jobs:
-            for pid in our_conversions(job)[1]:
-                subprocess.run(["kill", "-9", pid], check=False)
-            shutil.rmtree(os.path.join(pool_dir(), ".cg-v2v-" + job), ignore_errors=True)
-        for iid in gw.launched:
-            virsh("destroy", iid, check=False)
-            virsh("undefine", iid, "--nvram", check=False)
-            virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
 
 
 @slow
@@ -196,20 +172,12 @@ def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
 
     # unlocked and started, on virtio disks
     gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=300)
-    dom = virsh("dumpxml", iid).stdout
-    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
-    assert disks and all("bus='virtio'" in d for d in disks), dom
+    assert_virtio_disks(iid)
     assert iid + ".qcow2" in virsh("vol-list", "--pool", POOL).stdout
-    try:
-        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-    except AssertionError:
-        print(console(gw, iid)[-4000:])
-        raise
-    print("console: %s" % BOOTED_RE.search(console(gw, iid)).group(0))
+    booted = wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+    print("console: %s" % booted.group(0))
     # no conversion directory left next to the pool
-    pool_dir = re.search(r"<path>([^<]+)</path>",
-                         virsh("pool-dumpxml", POOL).stdout).group(1)
-    assert not [n for n in os.listdir(pool_dir) if n.startswith(".cg-v2v-")]
+    assert not v2v_leftovers()[0]
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
     gw.admin("v2v-remove", "kvmhost")
 
@@ -228,39 +196,18 @@ def test_v2v_import_libvirt_vm_as_template(v2vgw, source_vm):
     assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
     ami = r.stdout.strip().splitlines()[-1].split("\t")[1]
     assert ami.startswith("ami-"), r.stdout
-    gw.images = [ami]
-    try:
-        img = ec2.describe_images(ImageIds=[ami])["Images"][0]
-        assert img["State"] == "available" and img["Name"] == name, img
-        tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
-        assert tags.get("cloudgate:source-vcpus") == "1", tags      # SOURCE_XML's
-        assert tags.get("cloudgate:source-memory-mib") == "1024", tags
-        tasks = ec2.describe_import_image_tasks()["ImportImageTasks"]
-        assert [t for t in tasks if t.get("ImageId") == ami and t["Status"] == "completed"]
-        out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
-                     timeout=300)
-        iid = out["Instances"][0]["InstanceId"]
-        gw.launched.append(iid)
-        dom = virsh("dumpxml", iid).stdout
-        disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
-        assert disks and all("bus='virtio'" in d for d in disks), dom
-        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-        gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
-    finally:
-        gw.admin("image-deregister", ami, check=False)
-        virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
-
-
-def pool_dir():
-    return re.search(r"<path>([^<]+)</path>", virsh("pool-dumpxml", POOL).stdout).group(1)
-
-
-def our_conversions(job_id):
-    """The job's conversion directory and its virt-v2v processes."""
-    dirs = [n for n in os.listdir(pool_dir()) if n == ".cg-v2v-" + job_id]
-    procs = subprocess.run(["pgrep", "-f", "virt-v2v .*-os %s/.cg-v2v-%s" % (pool_dir(), job_id)],
-                           capture_output=True, text=True).stdout.split()
-    return dirs, procs
+    gw.images.append(ami)   # the fixture deregisters it and removes its volume
+    img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+    assert img["State"] == "available" and img["Name"] == name, img
+    tags = {t["Key"]: t["Value"] for t in img.get("Tags", [])}
+    assert tags.get("cloudgate:source-vcpus") == "1", tags      # SOURCE_XML's
+    assert tags.get("cloudgate:source-memory-mib") == "1024", tags
+    tasks = ec2.describe_import_image_tasks()["ImportImageTasks"]
+    assert [t for t in tasks if t.get("ImageId") == ami and t["Status"] == "completed"]
+    iid = run_instance(gw, ami)
+    assert_virtio_disks(iid)
+    wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+    gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
 
 
 def start_import(gw, vm, label, tmp_path):
@@ -281,7 +228,7 @@ def start_import(gw, vm, label, tmp_path):
     job = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()]
     job = [j for j in job if j[1] == "import-instance" and j[4] == inst["InstanceId"]][0][0]
     gw.jobs.append(job)
-    wait_for("virt-v2v running", lambda: our_conversions(job)[1], 300, 0.5)
+    wait_for("virt-v2v running", lambda: v2v_leftovers(job)[1], 300, 0.5)
     return proc, inst, job
 
 
@@ -300,11 +247,11 @@ def test_v2v_import_interrupted_rolls_back(v2vgw, blank_vm, tmp_path):
     proc, inst, job = start_import(gw, blank_vm, "cg-int-" + uuid.uuid4().hex[:8], tmp_path)
     iid = inst["InstanceId"]
     assert inst["State"]["Name"] == "pending"
-    assert our_conversions(job)[0], "no conversion directory while converting"
+    assert v2v_leftovers(job)[0], "no conversion directory while converting"
     proc.send_signal(signal.SIGINT)     # ours, by its PID
     assert proc.wait(timeout=300) == 130, (tmp_path / "import.out").read_text()
     wait_for("the instance removed", lambda: gone(gw, iid), 120, 1)
-    wait_for("no conversion left", lambda: our_conversions(job) == ([], []), 120, 1)
+    wait_for("no conversion left", lambda: v2v_leftovers(job) == ([], []), 120, 1)
     row = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()
            if line.startswith(job)][0]
     assert row[2] == "CANCELLED", row
@@ -356,11 +303,11 @@ def test_v2v_import_sigkill_recovered_at_start(v2vgw, blank_vm, tmp_path):
                 if i["Name"] == "from-locked"]
     state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "pending" and not state.get("DisableApiTermination")
-    assert our_conversions(job)[0]
+    assert v2v_leftovers(job)[0]
     gw.stop()
     gw.start(timeout=180)
     wait_for("recovery removed the instance", lambda: gone(gw, iid), 180, 1)
-    wait_for("recovery removed the conversion", lambda: our_conversions(job) == ([], []),
+    wait_for("recovery removed the conversion", lambda: v2v_leftovers(job) == ([], []),
              120, 1)
     row = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()
            if line.startswith(job)][0]

@@ -28,15 +28,13 @@ import time
 
 import pytest
 
-from cgharness import Gateway, wait_for
-from conftest import virsh
+from cgharness import wait_for
+from conftest import (GUESTFS_ENV, assert_virtio_disks, pool_names, qemu_gateway, run_instance,
+                      v2v_leftovers, wait_console)
 
-POOL = "cloudgate"
 CONVERT_TIMEOUT = 2400
 BOOT_TIMEOUT = 900
 BOOTED_RE = re.compile(r"login: |Cloud-init v\. \S+ finished at")
-GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
-                   LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
 
 OVF = """<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
@@ -94,24 +92,6 @@ def make_ova(src_qcow2, out_dir, name):
     return ova
 
 
-def pool_dir():
-    xml = virsh("pool-dumpxml", POOL).stdout
-    return re.search(r"<path>([^<]+)</path>", xml).group(1)
-
-
-def pool_names():
-    virsh("pool-refresh", POOL, check=False)
-    return set(virsh("vol-list", "--pool", POOL).stdout.split())
-
-
-def leftovers():
-    """Our conversion directories in the pool's directory, and virt-v2v processes."""
-    dirs = [n for n in os.listdir(pool_dir()) if n.startswith(".cg-v2v-")]
-    procs = subprocess.run(["pgrep", "-f", "virt-v2v .*-os %s/.cg-v2v-" % pool_dir()],
-                           capture_output=True, text=True).stdout.split()
-    return dirs, procs
-
-
 @pytest.fixture(scope="module")
 def ova(cloud_image):
     d = tempfile.mkdtemp(prefix="cg-v2v-ova-")
@@ -124,34 +104,13 @@ def ova(cloud_image):
 @pytest.fixture(scope="module")
 def v2vgw(ova):
     d, _ = ova
-    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu",
-                 extra_gateway="import_dirs = %s\n" % d)
-    gw.launched, gw.images = [], []
-    gw.start()
-    try:
+    with qemu_gateway(extra_gateway="import_dirs = %s\n" % d) as gw:
+        gw.start()
         yield gw
-    finally:
-        if gw.launched and gw.proc and gw.proc.poll() is None:
-            gw.aws("terminate-instances", "--instance-ids", *gw.launched, check=False)
-        gw.stop()
-        for iid in gw.launched:
-            virsh("destroy", iid, check=False)
-            virsh("undefine", iid, "--nvram", check=False)
-            virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
-            virsh("vol-delete", "--pool", POOL, iid + "-seed.iso", check=False)
-        for ami in gw.images:
-            gw.admin("image-deregister", ami, check=False)
-            virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
 
 
 def task(ec2, tid):
     return ec2.describe_import_image_tasks(ImportTaskIds=[tid])["ImportImageTasks"][0]
-
-
-def console(gw, iid):
-    r = gw.aws("get-console-output", "--instance-id", iid, "--query", "Output",
-               "--output", "text", check=False, timeout=60)
-    return r.stdout if r.returncode == 0 else ""
 
 
 def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
@@ -196,7 +155,7 @@ def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
     assert tags.get("cloudgate:source-vcpus") == "2", tags
     assert tags.get("cloudgate:source-memory-mib") == "1024", tags
     # nothing of the conversion is left next to the pool
-    assert leftovers() == ([], []), leftovers()
+    assert v2v_leftovers() == ([], []), v2v_leftovers()
     print("gateway conversion: %.0fs (import-image to completed)" % t_gateway)
     # virt-v2v's whole output is kept in the task's job log
     with open(os.path.join(gw.dir, "state", "jobs", tid + ".log"), errors="replace") as f:
@@ -204,19 +163,10 @@ def test_v2v_ova_import_and_boot(v2vgw, ova, tmp_path):
     assert "Copying disk 1/1" in log and "Finishing off" in log, log[-3000:]
 
     # --- it boots, on virtio disks
-    out = gw.aws("run-instances", "--image-id", ami, "--instance-type", "t2.small",
-                 timeout=300)
-    iid = out["Instances"][0]["InstanceId"]
-    gw.launched.append(iid)
-    dom = virsh("dumpxml", iid).stdout
-    disks = re.findall(r"<disk type='file' device='disk'>.*?</disk>", dom, re.S)
-    assert disks and all("bus='virtio'" in d for d in disks), dom
-    try:
-        wait_for("%s booted" % iid, lambda: BOOTED_RE.search(console(gw, iid)), BOOT_TIMEOUT, 5)
-    except AssertionError:
-        print(console(gw, iid)[-4000:])
-        raise
-    print("console: %s" % BOOTED_RE.search(console(gw, iid)).group(0))
+    iid = run_instance(gw, ami)
+    assert_virtio_disks(iid)
+    booted = wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+    print("console: %s" % booted.group(0))
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
 
     # --- the same OVA by hand, for the ratio in the note (a second
@@ -252,15 +202,15 @@ def test_v2v_cancel_midway(v2vgw, ova):
     def converting():
         t = task(ec2, tid)
         assert t["Status"] == "active", t
-        return "converting" in t.get("StatusMessage", "") and leftovers()[1]
+        return "converting" in t.get("StatusMessage", "") and v2v_leftovers()[1]
     wait_for("virt-v2v running for %s" % tid, converting, 900, 1)
     time.sleep(10)  # inside the conversion (the appliance is up)
-    assert leftovers()[0], "no conversion directory while converting"
+    assert v2v_leftovers()[0], "no conversion directory while converting"
     out = gw.aws("cancel-import-task", "--import-task-id", tid)
     assert out["State"] == "deleting", out
     wait_for("task %s deleted" % tid, lambda: task(ec2, tid)["Status"] == "deleted", 120, 1)
     assert "cancel" in task(ec2, tid).get("StatusMessage", ""), task(ec2, tid)
-    wait_for("no conversion left", lambda: leftovers() == ([], []), 60, 1)
+    wait_for("no conversion left", lambda: v2v_leftovers() == ([], []), 60, 1)
     assert pool_names() == names_before
     images = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
     assert images == images_before
@@ -279,13 +229,13 @@ def test_v2v_sigkill_recovery(v2vgw, ova):
     images_before = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
     tid = ec2.import_image(DiskContainers=[{"Format": "ova", "Url": "file://" + path}])[
         "ImportTaskId"]
-    wait_for("virt-v2v running for %s" % tid, lambda: leftovers()[1], 900, 1)
+    wait_for("virt-v2v running for %s" % tid, lambda: v2v_leftovers()[1], 900, 1)
     time.sleep(10)
     gw.proc.send_signal(signal.SIGKILL)
     gw.proc.wait(timeout=30)
-    assert leftovers()[1], "virt-v2v died with the daemon: nothing to recover"
+    assert v2v_leftovers()[1], "virt-v2v died with the daemon: nothing to recover"
     gw.start(timeout=180)
-    wait_for("recovery removed the conversion", lambda: leftovers() == ([], []), 120, 1)
+    wait_for("recovery removed the conversion", lambda: v2v_leftovers() == ([], []), 120, 1)
     ec2 = gw.client()
     assert task(ec2, tid)["Status"] == "deleted"
     assert pool_names() == names_before
