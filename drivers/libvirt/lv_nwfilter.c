@@ -20,6 +20,7 @@
 #include "../../gateway/log.h"
 #include "lv_driver.h"
 #include "lv_nwfilter.h"
+#include "lv_sg_guard.h"
 
 /* Rule priorities in the root chain the NIC filter flattens into (lower
  * first): state, then groups' accepts, then the final drop. */
@@ -265,12 +266,18 @@ int lv_nwfilter_has_clean_traffic(virConnectPtr conn)
 
 int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err)
 {
+    cg_error guard_err = {0};
     virNWFilterPtr f = NULL;
     char *full = NULL;
     int ret = -1;
 
     if (no_nwfilter(conn))
         return 1;
+    /* libvirt re-links the NICs' chains while it applies this filter: the
+     * guard drops what falls past them meanwhile (lv_sg_guard.h). */
+    if (lv_sg_guard_refresh(conn, &guard_err) < 0)
+        cg_warn("security group guard not refreshed (a rule change may pass traffic "
+                "for a moment): %s", guard_err.message);
     if (!(full = with_uuid(conn, xml, err)))
         goto cleanup;
     if (!(f = virNWFilterDefineXML(conn, full))) {
