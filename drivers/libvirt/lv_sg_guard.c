@@ -24,7 +24,6 @@
 #include "lv_sg_guard.h"
 
 #define JUMP_SPEC "-j " LV_SG_GUARD_CHAIN
-#define MAX_LINES 256
 
 /* One refresh at a time: filter defines run on parallel threads. */
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -104,17 +103,31 @@ int lv_sg_guard_forward_pos(const char *const *lines, size_t n)
 
 /* ---- the host ------------------------------------------------------------- */
 
+/* Lines kept from a tool's output, or NIC names; oom set when one could
+ * not be kept (a NIC left out of the guard would go unguarded). */
 typedef struct lines {
-    char *v[MAX_LINES];
-    size_t n;
+    char **v;
+    size_t n, cap;
+    int oom;
 } lines;
 
 static void keep_line(const char *line, void *arg)
 {
     lines *l = arg;
+    char **grown;
 
-    if (l->n < MAX_LINES && (l->v[l->n] = strdup(line)))
+    if (l->n == l->cap) {
+        if (!(grown = realloc(l->v, (l->cap ? 2 * l->cap : 16) * sizeof(*grown)))) {
+            l->oom = 1;
+            return;
+        }
+        l->v = grown;
+        l->cap = l->cap ? 2 * l->cap : 16;
+    }
+    if ((l->v[l->n] = strdup(line)))
         l->n++;
+    else
+        l->oom = 1;
 }
 
 /* iptables -w ARGS...; with out: its output lines.  0 on exit 0. */
@@ -133,6 +146,49 @@ static void free_lines(lines *l)
 {
     while (l->n)
         free(l->v[--l->n]);
+    free(l->v);
+    l->v = NULL;
+    l->cap = 0;
+}
+
+/* nic's bridge port when its filter is a cloudgate one: kept in nics. */
+static void add_nic(xmlNodePtr nic, lines *nics)
+{
+    xmlChar *filter = NULL, *port = NULL;
+    xmlNodePtr c;
+
+    for (c = nic->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!filter && !xmlStrcmp(c->name, BAD_CAST "filterref"))
+            filter = xmlGetProp(c, BAD_CAST "filter");
+        else if (!port && !xmlStrcmp(c->name, BAD_CAST "target"))
+            port = xmlGetProp(c, BAD_CAST "dev");
+    }
+    if (filter && port &&
+        !strncmp((const char *)filter, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) &&
+        lv_sg_guard_ifname_ok((const char *)port))
+        keep_line((const char *)port, nics);
+    xmlFree(filter);
+    xmlFree(port);
+}
+
+/* The guarded NICs of one domain's live XML. */
+static void add_domain_nics(const char *xml, lines *nics)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, dev, nic;
+
+    for (dev = root ? root->children : NULL; dev; dev = dev->next) {
+        if (dev->type != XML_ELEMENT_NODE || xmlStrcmp(dev->name, BAD_CAST "devices"))
+            continue;
+        for (nic = dev->children; nic; nic = nic->next) {
+            if (nic->type == XML_ELEMENT_NODE && !xmlStrcmp(nic->name, BAD_CAST "interface"))
+                add_nic(nic, nics);
+        }
+    }
+    xmlFreeDoc(doc);
 }
 
 /* The bridge ports of running domains whose NIC filter is a cloudgate
@@ -142,48 +198,23 @@ static int guarded_nics(virConnectPtr conn, lines *nics, cg_error *err)
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
     int i, ret = -1;
+    char *xml;
 
     if (n < 0) {
         lv_report(err, conn, CG_ERR_UNAVAILABLE, "list domains");
         return -1;
     }
     for (i = 0; i < n; i++) {
-        char *xml = virDomainGetXMLDesc(doms[i], 0);
-        xmlDocPtr doc = xml ? xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
-                                            XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                XML_PARSE_NOWARNING)
-                            : NULL;
-        xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, dev, nic, c;
-
-        virResetLastError();    /* a domain gone meanwhile has no NIC to guard */
-        for (dev = root ? root->children : NULL; dev; dev = dev->next) {
-            if (dev->type != XML_ELEMENT_NODE || xmlStrcmp(dev->name, BAD_CAST "devices"))
-                continue;
-            for (nic = dev->children; nic; nic = nic->next) {
-                xmlChar *filter = NULL, *port = NULL;
-
-                if (nic->type != XML_ELEMENT_NODE || xmlStrcmp(nic->name, BAD_CAST "interface"))
-                    continue;
-                for (c = nic->children; c; c = c->next) {
-                    if (c->type == XML_ELEMENT_NODE && !filter &&
-                        !xmlStrcmp(c->name, BAD_CAST "filterref"))
-                        filter = xmlGetProp(c, BAD_CAST "filter");
-                    else if (c->type == XML_ELEMENT_NODE && !port &&
-                             !xmlStrcmp(c->name, BAD_CAST "target"))
-                        port = xmlGetProp(c, BAD_CAST "dev");
-                }
-                if (filter && port &&
-                    !strncmp((const char *)filter, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) &&
-                    lv_sg_guard_ifname_ok((const char *)port))
-                    keep_line((const char *)port, nics);
-                xmlFree(filter);
-                xmlFree(port);
-            }
-        }
-        xmlFreeDoc(doc);
+        /* A domain gone meanwhile has no NIC to guard. */
+        if ((xml = virDomainGetXMLDesc(doms[i], 0)))
+            add_domain_nics(xml, nics);
+        virResetLastError();
         free(xml);
     }
-    ret = 0;
+    if (nics->oom)
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory listing guest NICs");
+    else
+        ret = 0;
     for (i = 0; i < n; i++)
         virDomainFree(doms[i]);
     free(doms);
@@ -220,7 +251,7 @@ cleanup:
  * to libvirt-in-post.  0, or -1 with err. */
 static int link_guard(cg_error *err)
 {
-    lines fwd = {.n = 0};
+    lines fwd = {0};
     cg_error ignored = {0};
     char pos[16];
     int at, ret = -1;
@@ -232,6 +263,10 @@ static int link_guard(cg_error *err)
         goto cleanup;
     if (iptables(&fwd, err, "-S", "FORWARD", NULL, NULL, NULL, NULL) < 0)
         goto cleanup;
+    if (fwd.oom) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory reading FORWARD");
+        goto cleanup;
+    }
     at = lv_sg_guard_forward_pos((const char *const *)fwd.v, fwd.n);
     snprintf(pos, sizeof(pos), "%d", at);
     if (at > 0 && iptables(NULL, err, "-I", "FORWARD", pos, "-j", LV_SG_GUARD_CHAIN, NULL) < 0)
@@ -273,7 +308,7 @@ static int is_local(virConnectPtr conn)
 int lv_sg_guard_refresh(virConnectPtr conn, cg_error *err)
 {
     static int warned;
-    lines nics = {.n = 0};
+    lines nics = {0};
     char *rules = NULL;
     int ret = -1;
 
