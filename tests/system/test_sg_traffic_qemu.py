@@ -526,9 +526,12 @@ def test_rule_change_on_a_group_shared_by_many(sgtgw):
     vnets = [re.search(r"(vnet\d+)", virsh("domiflist", i).stdout).group(1) for i in ids]
 
     def filtered():
-        rules = subprocess.run(["iptables-save", "-t", "filter"], capture_output=True,
-                               text=True, timeout=30).stdout
-        return all("--physdev-out %s " % v in rules for v in vnets)
+        # libvirt-out's jump, not the guard's DROP (there from the NIC's start).
+        rules = [l for l in subprocess.run(["iptables-save", "-t", "filter"],
+                                           capture_output=True, text=True,
+                                           timeout=30).stdout.splitlines()
+                 if l.startswith("-A libvirt-out ")]
+        return all(any("--physdev-out %s " % v in l for l in rules) for v in vnets)
     wait_for("every NIC's chain", filtered, timeout=BOOT_TIMEOUT, interval=1)
     t0 = time.monotonic()
     ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=tcp8080(
