@@ -256,11 +256,13 @@ static int link_guard(cg_error *err)
     char pos[16];
     int at, ret = -1;
 
-    iptables(NULL, &ignored, "-N", "libvirt-in-post", NULL, NULL, NULL, NULL);
     if (iptables(NULL, &ignored, "-C", "libvirt-in-post", "-j", LV_SG_GUARD_CHAIN, NULL,
-                 NULL) < 0 &&
-        iptables(NULL, err, "-I", "libvirt-in-post", "1", "-j", LV_SG_GUARD_CHAIN, NULL) < 0)
-        goto cleanup;
+                 NULL) < 0) {
+        iptables(NULL, &ignored, "-N", "libvirt-in-post", NULL, NULL, NULL, NULL);
+        if (iptables(NULL, err, "-I", "libvirt-in-post", "1", "-j", LV_SG_GUARD_CHAIN,
+                     NULL) < 0)
+            goto cleanup;
+    }
     if (iptables(&fwd, err, "-S", "FORWARD", NULL, NULL, NULL, NULL) < 0)
         goto cleanup;
     if (fwd.oom) {
