@@ -316,13 +316,14 @@ int lv_sg_guard_refresh(virConnectPtr conn, cg_error *err)
 
     if (lv_conn_is_test(conn))
         return 0;
+    pthread_mutex_lock(&guard_lock);
     if (!is_local(conn)) {
         if (!warned++)
             cg_warn("security groups: no host-side guard on a remote zone's host "
                     "(rule changes there may pass traffic for a moment)");
-        return 0;
+        ret = 0;
+        goto cleanup;
     }
-    pthread_mutex_lock(&guard_lock);
     if (guarded_nics(conn, &nics, err) < 0)
         goto cleanup;
     if (nics.n == 0) {
