@@ -14,6 +14,7 @@
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
 #include "lv_domxml.h"
+#include "lv_sg_guard.h"
 #include "lv_upkeep.h"
 
 #define TICK_MS 1000
@@ -297,6 +298,7 @@ static void host_disconnect(lv_host *h)
  * 0 or -1 with reason set and nothing left open. */
 static int host_connect(lv_host *h, char *reason, size_t len)
 {
+    cg_error guard_err = {0};
     virConnectPtr conn;
     int lifecycle = -1, metadata = -1;
 
@@ -340,6 +342,9 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     /* Registered before listing, so no change falls between the two. */
     if (lv_upkeep_sync(h->upkeep, conn, reason, len) < 0)
         goto error;
+    /* Repairs the security group guard (a restarted libvirtd or host). */
+    if (lv_sg_guard_refresh(conn, &guard_err) < 0)
+        cg_warn("zone %s: security group guard: %s", h->zone, guard_err.message);
     /* Still unavailable to workers (h->conn is unset): nothing races it. */
     if (h->first) {
         h->first(h, conn, h->first_arg);

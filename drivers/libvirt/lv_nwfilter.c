@@ -20,6 +20,7 @@
 #include "../../gateway/log.h"
 #include "lv_driver.h"
 #include "lv_nwfilter.h"
+#include "lv_sg_guard.h"
 
 /* Rule priorities in the root chain the NIC filter flattens into (lower
  * first): state, then groups' accepts, then the final drop. */
@@ -263,14 +264,24 @@ int lv_nwfilter_has_clean_traffic(virConnectPtr conn)
     return 1;
 }
 
-int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err)
+/* libvirt re-links the NICs' chains while it applies a filter: the guard
+ * drops what falls past them meanwhile (lv_sg_guard.h). */
+static void refresh_guard(virConnectPtr conn)
+{
+    cg_error err = {0};
+
+    if (lv_sg_guard_refresh(conn, &err) < 0)
+        cg_warn("security group guard not refreshed (a rule change may pass traffic "
+                "for a moment): %s", err.message);
+}
+
+/* lv_nwfilter_define, the guard refreshed by the caller. */
+static int define_filter(virConnectPtr conn, const char *xml, cg_error *err)
 {
     virNWFilterPtr f = NULL;
     char *full = NULL;
     int ret = -1;
 
-    if (no_nwfilter(conn))
-        return 1;
     if (!(full = with_uuid(conn, xml, err)))
         goto cleanup;
     if (!(f = virNWFilterDefineXML(conn, full))) {
@@ -284,6 +295,14 @@ cleanup:
         virNWFilterFree(f);
     free(full);
     return ret;
+}
+
+int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err)
+{
+    if (no_nwfilter(conn))
+        return 1;
+    refresh_guard(conn);
+    return define_filter(conn, xml, err);
 }
 
 int lv_nwfilter_undefine(virConnectPtr conn, const char *name, cg_error *err)
@@ -305,6 +324,19 @@ int lv_nwfilter_undefine(virConnectPtr conn, const char *name, cg_error *err)
     return ret;
 }
 
+/* The guard on host's machine, refreshed before its filters are defined. */
+static void guard_host(lv_host *host)
+{
+    cg_error err = {0};
+    virConnectPtr conn = lv_host_conn(host, &err);
+
+    if (!conn)
+        return;     /* its defines fail (or are skipped) below */
+    if (!no_nwfilter(conn))
+        refresh_guard(conn);
+    virConnectClose(conn);
+}
+
 /* One define of one filter in one zone, run on its own thread. */
 typedef struct define_job {
     lv_host *host;
@@ -322,7 +354,7 @@ static void *define_one(void *arg)
     virConnectPtr conn = lv_host_conn(j->host, &j->err);
 
     j->unreachable = !conn && j->err.kind == CG_ERR_UNAVAILABLE;
-    j->rc = conn ? lv_nwfilter_define(conn, j->xml, &j->err) : -1;
+    j->rc = !conn ? -1 : no_nwfilter(conn) ? 1 : define_filter(conn, j->xml, &j->err);
     if (conn)
         virConnectClose(conn);
     return NULL;
@@ -339,6 +371,9 @@ int lv_nwfilter_define_all(cg_drv *drv, char *const *xmls, size_t n, int skip_un
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
+    /* Once per host, not per filter: the defines below run in parallel. */
+    for (i = 0; n && i < drv->n_hosts; i++)
+        guard_host(drv->hosts[i]);
     for (i = 0; i < total; i++) {
         jobs[i].host = drv->hosts[i % drv->n_hosts];
         jobs[i].xml = xmls[i / drv->n_hosts];

@@ -13,6 +13,7 @@
 #include "lv_domxml.h"
 #include "lv_driver.h"
 #include "lv_host.h"
+#include "lv_sg_guard.h"
 #include "lv_vpc.h"
 
 #define LEASES_SEC 2.0
@@ -362,6 +363,7 @@ cleanup:
 
 void lv_upkeep_run(lv_upkeep *u, virConnectPtr conn, double now)
 {
+    cg_error guard_err = {0};
     lv_mark *v;
     size_t i, n;
 
@@ -369,6 +371,11 @@ void lv_upkeep_run(lv_upkeep *u, virConnectPtr conn, double now)
     for (i = 0; i < n; i++)
         reread_domain(u, conn, &v[i]);
     free_marks(v, n);
+    /* A domain started or stopped: its NIC joins or leaves the security
+     * group guard (a started NIC before libvirt learns its address and
+     * rebuilds its chain; a stopped one's name may be reused). */
+    if (n > 0 && lv_sg_guard_refresh(conn, &guard_err) < 0)
+        cg_warn("zone %s: security group guard: %s", u->zone, guard_err.message);
     due_stops(u, conn, now);
     if (now >= u->next_leases) {
         u->next_leases = now + LEASES_SEC;
