@@ -234,12 +234,10 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
         spec.password_file = vj->password_file[0] ? vj->password_file : NULL;
     }
     char log[PATH_MAX];
-    int fd = -1, ret = -1;
+    int fd = -1, ret = -1, slot;
 
-    if (cg_v2v_slot_take(job_cancelled, vj, on_waiting) < 0) {
-        cg_error_set(err, CG_ERR_STATE, "cancelled");
+    if ((slot = cg_v2v_slot_take(c->cfg, job_cancelled, vj, on_waiting, err)) < 0)
         return -1;
-    }
     /* cg_job_log first: it makes the log's directory */
     cg_job_log(c->jobs, vj->job_id, "converting with virt-v2v -i %s",
                spec.input == CG_V2V_OVA ? "ova" : spec.input == CG_V2V_DISK ? "disk" : "libvirt");
@@ -249,7 +247,7 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
     ret = cg_v2v_run(&spec, fd, on_progress, job_cancelled, vj, res, err);
     if (fd >= 0)
         close(fd);
-    cg_v2v_slot_give();
+    cg_v2v_slot_give(slot);
     if (ret == 0)
         cg_job_log(c->jobs, vj->job_id, "converted: %u vCPUs, %.0f MiB of memory, %zu disk(s)",
                    res->vcpus, res->memory_bytes / MIB, res->ndisks);

@@ -83,12 +83,10 @@ static int convert(vm_job *vj, cg_v2v_result *res, cg_error *err)
                         .password_file = vj->password_file[0] ? vj->password_file : NULL,
                         .out_dir = vj->dir, .out_name = OUT_NAME};
     char log[PATH_MAX];
-    int fd = -1, ret;
+    int fd = -1, ret, slot;
 
-    if (cg_v2v_slot_take(job_cancelled, vj, on_waiting) < 0) {
-        cg_error_set(err, CG_ERR_STATE, "cancelled");
+    if ((slot = cg_v2v_slot_take(c->cfg, job_cancelled, vj, on_waiting, err)) < 0)
         return -1;
-    }
     /* The URI may hold a user name, never a password (that is in the file). */
     cg_job_log(c->jobs, vj->job_id, "converting %s from %s with virt-v2v -i libvirt", vj->vm,
                vj->uri);
@@ -98,7 +96,7 @@ static int convert(vm_job *vj, cg_v2v_result *res, cg_error *err)
     ret = cg_v2v_run(&spec, fd, on_progress, job_cancelled, vj, res, err);
     if (fd >= 0)
         close(fd);
-    cg_v2v_slot_give();
+    cg_v2v_slot_give(slot);
     if (ret == 0)
         cg_job_log(c->jobs, vj->job_id, "converted: %u vCPUs, %.0f MiB of memory, %zu disk(s)",
                    res->vcpus, res->memory_bytes / MIB, res->ndisks);

@@ -394,7 +394,6 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
     if ((rc = check_vms(&p, argv + optind + 1, n, vms)) != 0)
         goto cleanup;
     rc = EXIT_FAILURE;
-    cg_v2v_set_parallel((int)cfg->v2v_parallel);
     got_signal = 0;
     catch_signals(1);
     /* One job thread per VM: the conversions themselves wait for a slot. */
