@@ -325,6 +325,8 @@ static int type_matches(const char *types, const char *name)
 {
     size_t n = strlen(name);
 
+    if (!n || strchr(name, '|'))
+        return 0;
     for (const char *t = types; t; t = strchr(t, '|') ? strchr(t, '|') + 1 : NULL)
         if (strncmp(t, name, n) == 0 && (t[n] == '\0' || t[n] == '|'))
             return 1;

@@ -31,6 +31,7 @@ import requests
 from conftest import make_gateway
 from test_cimi import JSON, NS, XML, Cimi, validate
 from test_v2v_providers import source_node
+from test_v2v_vm_import import instance_ids  # boto3 and the aws CLI agree
 
 IMPORT = NS + "/action/import"
 
@@ -80,14 +81,6 @@ def action(source=None, **kw):
         body["source"] = source
     body.update(kw)
     return body
-
-
-def instance_ids(gw):
-    ids = {i["InstanceId"] for r in gw.client().describe_instances()["Reservations"]
-           for i in r["Instances"]}
-    cli = gw.aws("describe-instances")
-    assert ids == {i["InstanceId"] for r in cli["Reservations"] for i in r["Instances"]}
-    return ids
 
 
 def world(gw, cimi):
