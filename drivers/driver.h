@@ -18,6 +18,8 @@
 #include "../gateway/config.h"
 #include "../gateway/error.h"
 
+struct cg_provider; /* gateway/providers.h */
+
 /* ---- tags ------------------------------------------------------------- */
 
 typedef struct cg_tag {
@@ -139,6 +141,9 @@ typedef struct cg_instance {
     char group_names[CG_INSTANCE_GROUPS_MAX][256];
     unsigned n_groups;
     cg_metadata_options metadata; /* every field set (defaults when never changed) */
+    /* The import job holding it locked (state "pending", every operation
+     * refused until the conversion ends), else "". */
+    char locked_by[32];
     cg_tags tags;
 } cg_instance;
 
@@ -747,6 +752,11 @@ typedef struct cg_driver {
                                  cg_error *err);
     int (*instance_import_finish)(cg_drv *drv, const char *id, int start, cg_error *err);
     void (*instance_import_drop)(cg_drv *drv, const char *id);
+    /* An external provider's VM before an import converts it: it exists
+     * (CG_ERR_NOT_FOUND), is shut off (CG_ERR_STATE) and has one disk
+     * (CG_ERR_INVALID); its vCPUs and memory (MiB) into the pointers. */
+    int (*v2v_vm_check)(cg_drv *drv, const struct cg_provider *p, const char *vm,
+                        unsigned *vcpus, unsigned *memory_mib, cg_error *err);
 
     /* ModifyInstanceMetadataOptions: apply chg (0 fields unchanged) to a
      * non-terminated instance; out gets every option as now stored. */

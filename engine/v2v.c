@@ -13,10 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -375,32 +376,68 @@ cleanup:
     return ret;
 }
 
-/* ---- one gateway's conversions at once ------------------------------------ */
+/* ---- this host's conversions at once --------------------------------------- */
 
-static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
-static int slots_max = 1, slots_used;
+/* Slot i is the file SLOTDIR/slot-i, held with flock(LOCK_EX) on a
+ * descriptor of its own: flock conflicts between two open() of one file
+ * even in one process, so threads, the daemon and cloudgate-admin all
+ * count against the same v2v_parallel, and a crashed holder's lock goes
+ * with its descriptors.  O_CLOEXEC: virt-v2v does not inherit the slot (a
+ * leftover conversion is killed by the next start's recovery instead). */
+#define SLOT_DIR "v2v-slots"
 
-void cg_v2v_set_parallel(int n)
+/* STATE_DIR/v2v-slots, made 0700 when missing.  0 or -1. */
+static int slot_dir(const cg_config *cfg, char *buf, size_t len, cg_error *err)
 {
-    pthread_mutex_lock(&slot_lock);
-    slots_max = n > 0 ? n : 1;
-    pthread_mutex_unlock(&slot_lock);
+    if ((size_t)snprintf(buf, len, "%s/" SLOT_DIR, cfg->state_dir) >= len) {
+        cg_error_set(err, CG_ERR_INTERNAL, "state_dir is too long for the v2v slots");
+        return -1;
+    }
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot make %s: %s", buf, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
-int cg_v2v_slot_take(cg_tool_cancel_fn cancelled, void *arg, void (*waiting)(void *arg))
+/* One try at every slot: the held slot's descriptor, -1 when all are
+ * taken, -2 with err when a slot file cannot be opened. */
+static int slot_try(const char *dir, unsigned n, cg_error *err)
+{
+    char path[PATH_MAX + 32];
+    int fd;
+
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/slot-%u", dir, i);
+        if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "cannot open %s: %s", path, strerror(errno));
+            return -2;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+int cg_v2v_slot_take(const cg_config *cfg, cg_tool_cancel_fn cancelled, void *arg,
+                     void (*waiting)(void *arg), cg_error *err)
 {
     struct timespec ts = {0, 200 * 1000000L};
-    int waited = 0, got;
+    char dir[PATH_MAX];
+    int waited = 0, fd;
 
+    if (slot_dir(cfg, dir, sizeof(dir), err) < 0)
+        return -1;
     for (;;) {
-        pthread_mutex_lock(&slot_lock);
-        if ((got = slots_used < slots_max))
-            slots_used++;
-        pthread_mutex_unlock(&slot_lock);
-        if (got)
-            return waited ? 2 : 1;
-        if (cancelled && cancelled(arg))
+        if ((fd = slot_try(dir, cfg->v2v_parallel ? cfg->v2v_parallel : 1, err)) >= 0)
+            return fd;
+        if (fd == -2)
             return -1;
+        if (cancelled && cancelled(arg)) {
+            cg_error_set(err, CG_ERR_STATE, "cancelled");
+            return -1;
+        }
         if (!waited && waiting)
             waiting(arg);
         waited = 1;
@@ -408,12 +445,10 @@ int cg_v2v_slot_take(cg_tool_cancel_fn cancelled, void *arg, void (*waiting)(voi
     }
 }
 
-void cg_v2v_slot_give(void)
+void cg_v2v_slot_give(int slot)
 {
-    pthread_mutex_lock(&slot_lock);
-    if (slots_used > 0)
-        slots_used--;
-    pthread_mutex_unlock(&slot_lock);
+    if (slot >= 0)
+        close(slot); /* releases the flock */
 }
 
 /* ---- a conversion as a job's step ------------------------------------------ */
@@ -433,7 +468,7 @@ static void job_waiting(void *arg)
     char msg[128];
 
     snprintf(msg, sizeof(msg), "queued: waiting for another conversion to finish "
-                               "(v2v_parallel = %u)", js->parallel);
+                               "(v2v_parallel = %u)", js->cfg->v2v_parallel);
     cg_job_progress(js->jobs, js->job_id, js->queued, msg);
     cg_job_log(js->jobs, js->job_id, "%s", msg);
 }
@@ -449,12 +484,10 @@ int cg_v2v_job_convert(cg_v2v_job_step *js, const cg_v2v_spec *spec, const char 
                        cg_v2v_result *res, cg_error *err)
 {
     char log[PATH_MAX];
-    int fd = -1, ret;
+    int fd = -1, ret, slot;
 
-    if (cg_v2v_slot_take(job_cancelled, js, job_waiting) < 0) {
-        cg_error_set(err, CG_ERR_STATE, "cancelled");
+    if ((slot = cg_v2v_slot_take(js->cfg, job_cancelled, js, job_waiting, err)) < 0)
         return -1;
-    }
     /* cg_job_log first: it makes the log's directory */
     cg_job_log(js->jobs, js->job_id, "%s", what);
     if (cg_job_log_path(js->jobs, js->job_id, log, sizeof(log)) == 0)
@@ -463,7 +496,7 @@ int cg_v2v_job_convert(cg_v2v_job_step *js, const cg_v2v_spec *spec, const char 
     ret = cg_v2v_run(spec, fd, job_progress, job_cancelled, js, res, err);
     if (fd >= 0)
         close(fd);
-    cg_v2v_slot_give();
+    cg_v2v_slot_give(slot);
     if (ret == 0)
         cg_job_log(js->jobs, js->job_id, "converted: %u vCPUs, %.0f MiB of memory, %zu disk(s)",
                    res->vcpus, res->memory_bytes / (1024.0 * 1024.0), res->ndisks);

@@ -5,14 +5,15 @@
  * domain XML: vCPUs, memory).  DIR is the caller's private directory on the
  * target pool's filesystem.  The tool runs through tool_run.c (own process
  * group, output into the job's log, cancel kills the group).  At most
- * cg_v2v_set_parallel() conversions run at once in this process; the others
- * wait in cg_v2v_run.
+ * v2v_parallel conversions run at once on this host (cg_v2v_slot_take);
+ * the others wait for a slot.
  */
 #ifndef CG_ENGINE_V2V_H
 #define CG_ENGINE_V2V_H
 
 #include <stddef.h>
 
+#include "../gateway/config.h"
 #include "../gateway/error.h"
 #include "jobs.h"
 #include "tool_run.h"
@@ -88,13 +89,15 @@ typedef void (*cg_v2v_progress_fn)(const cg_v2v_progress *p, void *arg);
 int cg_v2v_run(const cg_v2v_spec *spec, int log_fd, cg_v2v_progress_fn on_progress,
                cg_tool_cancel_fn cancelled, void *arg, cg_v2v_result *out, cg_error *err);
 
-/* How many conversions may run at once (config v2v_parallel; default 1). */
-void cg_v2v_set_parallel(int n);
-
-/* Wait for a conversion slot, polling cancelled (every 0.2 s).  Returns 1
- * when a slot was taken at once, 2 when it had to wait, -1 cancelled. */
-int cg_v2v_slot_take(cg_tool_cancel_fn cancelled, void *arg, void (*waiting)(void *arg));
-void cg_v2v_slot_give(void);
+/* Wait for one of this host's cfg->v2v_parallel conversion slots (lock
+ * files in STATE_DIR/v2v-slots, shared by the daemon and cloudgate-admin;
+ * a crashed holder's slot is freed by the kernel), polling cancelled every
+ * 0.2 s; waiting (may be NULL) is called once if it has to wait.  Returns
+ * the slot (give it back with cg_v2v_slot_give), or -1 with err
+ * (CG_ERR_STATE "cancelled"). */
+int cg_v2v_slot_take(const cg_config *cfg, cg_tool_cancel_fn cancelled, void *arg,
+                     void (*waiting)(void *arg), cg_error *err);
+void cg_v2v_slot_give(int slot);
 
 /* One conversion as a step of job job_id. */
 typedef struct cg_v2v_job_step {
@@ -102,7 +105,7 @@ typedef struct cg_v2v_job_step {
     const char *job_id;
     int lo, span;       /* the conversion's band of the job's progress: lo + percent * span / 100 */
     int queued;         /* the job's progress while it waits for a slot */
-    unsigned parallel;  /* v2v_parallel, named in the "queued" message */
+    const cg_config *cfg; /* v2v_parallel and the slots' directory */
 } cg_v2v_job_step;
 
 /* Run spec as js's step: wait for a slot (the job's progress and log say

@@ -203,7 +203,7 @@ cleanup:
 static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *err)
 {
     cg_v2v_job_step js = {.jobs = vj->core.jobs, .job_id = vj->job_id, .lo = 10, .span = 75,
-                          .queued = 0, .parallel = vj->core.cfg->v2v_parallel};
+                          .queued = 0, .cfg = vj->core.cfg};
     cg_v2v_spec spec = {.input = strcmp(vj->format, "ova") == 0 ? CG_V2V_OVA : CG_V2V_DISK,
                         .source = src, .out_dir = vj->dir, .out_name = OUT_NAME};
     char what[64];

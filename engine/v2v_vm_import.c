@@ -26,6 +26,8 @@ typedef struct vm_job {
     char uri[1024];
     char password_file[PATH_MAX];
     char vm[256];
+    char file[PATH_MAX];        /* instead of uri and vm: a local file */
+    int file_is_ova;
     char zone[64];
     char type_name[64];
     unsigned vcpus, memory_mib;
@@ -50,15 +52,22 @@ static void vm_job_free(void *arg)
 static int convert(vm_job *vj, cg_v2v_result *res, cg_error *err)
 {
     cg_v2v_job_step js = {.jobs = vj->core.jobs, .job_id = vj->job_id, .lo = 5, .span = 90,
-                          .queued = 5, .parallel = vj->core.cfg->v2v_parallel};
+                          .queued = 5, .cfg = vj->core.cfg};
     cg_v2v_spec spec = {.input = CG_V2V_LIBVIRT, .source = vj->vm, .uri = vj->uri,
                         .password_file = vj->password_file[0] ? vj->password_file : NULL,
                         .out_dir = vj->dir, .out_name = OUT_NAME};
-    char what[sizeof(vj->vm) + sizeof(vj->uri) + 64];
+    char what[sizeof(vj->vm) + sizeof(vj->uri) + sizeof(vj->file) + 64];
 
-    /* The URI may hold a user name, never a password (that is in the file). */
-    snprintf(what, sizeof(what), "converting %s from %s with virt-v2v -i libvirt", vj->vm,
-             vj->uri);
+    if (vj->file[0]) {
+        spec = (cg_v2v_spec){.input = vj->file_is_ova ? CG_V2V_OVA : CG_V2V_DISK,
+                             .source = vj->file, .out_dir = vj->dir, .out_name = OUT_NAME};
+        snprintf(what, sizeof(what), "converting %s with virt-v2v -i %s", vj->file,
+                 vj->file_is_ova ? "ova" : "disk");
+    } else {
+        /* The URI may hold a user name, never a password (that is in the file). */
+        snprintf(what, sizeof(what), "converting %s from %s with virt-v2v -i libvirt", vj->vm,
+                 vj->uri);
+    }
     return cg_v2v_job_convert(&js, &spec, what, res, err);
 }
 
@@ -134,8 +143,10 @@ int cg_v2v_vm_import_submit(const cg_core *c, const cg_vm_import_spec *spec, cg_
     char dir[PATH_MAX];
     vm_job *vj;
 
-    if (!spec->uri || !spec->uri[0] || !spec->vm || !spec->vm[0]) {
-        cg_error_set(err, CG_ERR_INVALID, "a provider URI and a VM name are needed");
+    if (spec->file ? !spec->file[0] || spec->file[0] != '/'
+                   : !spec->uri || !spec->uri[0] || !spec->vm || !spec->vm[0]) {
+        cg_error_set(err, CG_ERR_INVALID, "a provider URI and a VM name, or an absolute file "
+                                          "path, are needed");
         return -1;
     }
     if (spec->vcpus == 0 || spec->memory_mib == 0) {
@@ -144,6 +155,7 @@ int cg_v2v_vm_import_submit(const cg_core *c, const cg_vm_import_spec *spec, cg_
     }
     if (too_long(spec->uri, sizeof(vj->uri)) || too_long(spec->vm, sizeof(vj->vm)) ||
         too_long(spec->password_file, sizeof(vj->password_file)) ||
+        too_long(spec->file, sizeof(vj->file)) ||
         too_long(spec->zone, sizeof(vj->zone)) ||
         too_long(spec->type_name, sizeof(vj->type_name)) || too_long(spec->name, 256)) {
         cg_error_set(err, CG_ERR_INVALID, "URI, VM, zone, type or name too long");
@@ -159,16 +171,20 @@ int cg_v2v_vm_import_submit(const cg_core *c, const cg_vm_import_spec *spec, cg_
         return -1;
     }
     vj->core = *c;
-    snprintf(vj->uri, sizeof(vj->uri), "%s", spec->uri);
+    snprintf(vj->uri, sizeof(vj->uri), "%s", spec->uri ? spec->uri : "");
+    snprintf(vj->file, sizeof(vj->file), "%s", spec->file ? spec->file : "");
+    vj->file_is_ova = spec->file_is_ova;
     snprintf(vj->password_file, sizeof(vj->password_file), "%s",
              spec->password_file ? spec->password_file : "");
-    snprintf(vj->vm, sizeof(vj->vm), "%s", spec->vm);
+    snprintf(vj->vm, sizeof(vj->vm), "%s", spec->vm ? spec->vm : "");
     snprintf(vj->zone, sizeof(vj->zone), "%s", spec->zone ? spec->zone : "");
     snprintf(vj->type_name, sizeof(vj->type_name), "%s", spec->type_name ? spec->type_name : "");
     vj->vcpus = spec->vcpus;
     vj->memory_mib = spec->memory_mib;
     vj->display = spec->display;
-    o.source = vj->vm;
+    o.source = vj->file[0] ? vj->file : vj->vm;
+    if (vj->file[0])
+        o.format = vj->file_is_ova ? "ova" : "disk";
     o.description = spec->name;
     if (cg_jobs_submit_opts(c->jobs, &o, run_vm_import, vj, vm_job_free, out, err) < 0) {
         vm_job_free(vj);

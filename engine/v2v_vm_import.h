@@ -1,6 +1,9 @@
 /* cloudgate engine: importing a provider's VM as a locked instance through
  * virt-v2v (-i libvirt -ic URI VM).
  *
+ * The same from a local file (an OVA, or a VMDK/VHDX/raw disk: -i ova,
+ * -i disk) for CIMI's machine import.
+ *
  * The job: the instance defined at once, locked (driver
  * instance_import_begin: "pending", every action refused) -> private
  * directory DIR in the pool's directory -> wait for a conversion slot
@@ -27,6 +30,10 @@ typedef struct cg_vm_import_spec {
     const char *uri;            /* the provider's libvirt URI */
     const char *password_file;  /* NULL, or the provider's password file (-ip) */
     const char *vm;             /* the source domain's name (checked shut off by the caller) */
+    /* Instead of uri and vm: a local file (resolved, under import_dirs:
+     * checked by the caller), an OVA (file_is_ova) or one disk (-i disk). */
+    const char *file;
+    int file_is_ova;
     const char *zone;           /* NULL: the default zone */
     const char *type_name;      /* recorded as the instance type ("" for a custom shape) */
     unsigned vcpus;

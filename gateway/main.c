@@ -29,7 +29,6 @@
 #include "../engine/jobs.h"
 #include "../engine/machines.h"
 #include "../engine/tool_run.h"
-#include "../engine/v2v.h"
 #include "keypairs.h"
 #include "log.h"
 #include "workers.h"
@@ -226,9 +225,8 @@ int main(int argc, char **argv)
     /* libxml2 must initialise once, before worker threads parse or write. */
     xmlInitParser();
     /* Before any thread: libguestfs (inspection, sealing, virt-v2v) on TCG
-     * when the zones run qemu, and how many conversions run at once. */
+     * when the zones run qemu. */
     cg_tool_env_init(cfg.domain_type);
-    cg_v2v_set_parallel((int)cfg.v2v_parallel);
 
     drv = lv_driver.open(&cfg, &err);
     if (!drv) {

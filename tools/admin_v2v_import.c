@@ -23,8 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drivers/libvirt/lv_v2v_source.h"
-#include "engine/v2v.h"
 #include "engine/v2v_import.h"
 #include "engine/v2v_vm_import.h"
 #include "gateway/providers.h"
@@ -127,41 +125,33 @@ static int parse(int argc, char **argv, import_opts *o)
     return 0;
 }
 
-static int disk_count(const lv_v2v_vm *vm)
-{
-    int n = 0;
-
-    for (size_t i = 0; i < vm->n_disks; i++)
-        n += vm->disks[i].device && !strcmp(vm->disks[i].device, "disk");
-    return n;
-}
+/* The source's shape, from the check every importer shares (driver
+ * v2v_vm_check: exists, shut off, one disk). */
+typedef struct vm_shape {
+    unsigned vcpus, memory_mib;
+} vm_shape;
 
 /* Every VM found and importable, or the first refusal (reported): nothing
  * is made before all pass.  vms[i] filled for each. */
-static int check_vms(const cg_provider *p, char **names, size_t n, lv_v2v_vm *vms)
+static int check_vms(const cg_driver *d, cg_drv *drv, const cg_provider *p, char **names,
+                     size_t n, vm_shape *vms)
 {
     cg_error err = {0};
 
     for (size_t i = 0; i < n; i++) {
-        if (lv_v2v_find_vm(p, names[i], &vms[i], &err) < 0) {
+        if (CG_DRV_CALL(d, drv, v2v_vm_check, &err, p, names[i], &vms[i].vcpus,
+                        &vms[i].memory_mib) < 0) {
             fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);
-            return EXIT_FAILURE;
-        }
-        if (lv_v2v_check_importable(&vms[i], &err) < 0) {
-            fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);
-            return EXIT_NOT_IMPORTABLE;
-        }
-        if (disk_count(&vms[i]) != 1) {
-            fprintf(stderr, "cloudgate-admin: v2v-import: VM %s has %d disks; an imported "
-                            "instance has one\n", names[i], disk_count(&vms[i]));
-            return EXIT_NOT_IMPORTABLE;
+            /* a VM that exists but cannot be imported as it is */
+            return err.kind == CG_ERR_STATE || err.kind == CG_ERR_INVALID ? EXIT_NOT_IMPORTABLE
+                                                                          : EXIT_FAILURE;
         }
     }
     return 0;
 }
 
 /* The shape of VM vm: --type, --vcpus/--memory, else the source's. */
-static int shape(const cg_config *cfg, const import_opts *o, const lv_v2v_vm *vm,
+static int shape(const cg_config *cfg, const import_opts *o, const vm_shape *vm,
                  cg_vm_import_spec *s)
 {
     if (o->type) {
@@ -177,7 +167,7 @@ static int shape(const cg_config *cfg, const import_opts *o, const lv_v2v_vm *vm
         return 0;
     }
     s->vcpus = o->vcpus ? o->vcpus : vm->vcpus;
-    s->memory_mib = o->memory_mib ? o->memory_mib : (unsigned)vm->memory_mib;
+    s->memory_mib = o->memory_mib ? o->memory_mib : vm->memory_mib;
     s->type_name = "custom";
     /* A configured type of exactly that shape names it better. */
     for (size_t i = 0; i < cfg->n_types; i++)
@@ -295,7 +285,7 @@ static int follow_all(cg_jobs *jobs, watch *w, size_t n)
 
 /* Submit one job per VM (vms checked), follow them, report.  Exit status. */
 static int run_jobs(const cg_core *core, const cg_provider *p, const import_opts *o,
-                    char **names, const lv_v2v_vm *vms, size_t n)
+                    char **names, const vm_shape *vms, size_t n)
 {
     watch w[MAX_VMS];
     cg_error err = {0};
@@ -353,7 +343,7 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
                         char **argv)
 {
     cg_core core = {.cfg = cfg, .driver = d, .drv = drv};
-    lv_v2v_vm vms[MAX_VMS];
+    vm_shape vms[MAX_VMS];
     cg_provider p = {0};
     cg_error err = {0};
     import_opts o;
@@ -371,10 +361,9 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
         fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);
         goto cleanup;
     }
-    if ((rc = check_vms(&p, argv + optind + 1, n, vms)) != 0)
+    if ((rc = check_vms(d, drv, &p, argv + optind + 1, n, vms)) != 0)
         goto cleanup;
     rc = EXIT_FAILURE;
-    cg_v2v_set_parallel((int)cfg->v2v_parallel);
     /* One job thread per VM: the conversions themselves wait for a slot. */
     if (!(core.jobs = cg_admin_jobs_open(cfg, (unsigned)n, &err))) {
         fprintf(stderr, "cloudgate-admin: v2v-import: cannot open the job store: %s\n",
@@ -390,8 +379,6 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
 cleanup:
     cg_jobs_close(core.jobs);
     cg_admin_catch_signals(0);
-    for (size_t i = 0; i < n && i < MAX_VMS; i++)
-        lv_v2v_vm_release(&vms[i]);
     cg_provider_release(&p);
     cg_db_close(db);
     return rc;

@@ -304,6 +304,7 @@ const cg_driver lv_driver = {
     .instance_import_adopt = lv_instance_import_adopt,
     .instance_import_finish = lv_instance_import_finish,
     .instance_import_drop = lv_instance_import_drop,
+    .v2v_vm_check = lv_v2v_vm_check,
     .image_capture = lv_image_capture,
     .image_create_pending = lv_image_create_pending,
     .disk_sink_open = lv_disk_sink_open,

@@ -227,13 +227,16 @@ int lv_v2v_lock_init(lv_state *st, cg_error *err);
 /* 1 when instance id is locked by an import (its job into job_id, may be
  * NULL), 0 when not, -1 on a database error. */
 int lv_v2v_locked(lv_state *st, const char *id, char *job_id, size_t len);
-/* Show every locked instance of list as "pending". */
+/* Show every locked instance of list as "pending", locked_by its job. */
 void lv_v2v_lock_apply(lv_state *st, cg_instance_list *list);
 int lv_instance_import_begin(cg_drv *drv, const cg_import_instance_spec *spec, cg_instance *out,
                              cg_error *err);
 int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *disk_path, cg_error *err);
 int lv_instance_import_finish(cg_drv *drv, const char *id, int start, cg_error *err);
 void lv_instance_import_drop(cg_drv *drv, const char *id);
+/* driver.h v2v_vm_check (lv_v2v_source.c). */
+int lv_v2v_vm_check(cg_drv *drv, const struct cg_provider *p, const char *vm, unsigned *vcpus,
+                    unsigned *memory_mib, cg_error *err);
 /* A random MAC address in QEMU's locally administered range. */
 void lv_random_mac(char *buf, size_t len);
 /* Insert (tags included).  CG_ERR_CONFLICT on a duplicate id.  0 or -1. */

@@ -60,9 +60,12 @@ int lv_v2v_locked(lv_state *st, const char *id, char *job_id, size_t len)
 void lv_v2v_lock_apply(lv_state *st, cg_instance_list *list)
 {
     for (size_t i = 0; i < list->n; i++)
-        if (lv_v2v_locked(st, list->v[i].id, NULL, 0) == 1) {
+        if (lv_v2v_locked(st, list->v[i].id, list->v[i].locked_by,
+                          sizeof(list->v[i].locked_by)) == 1) {
             list->v[i].state = CG_STATE_PENDING;
             list->v[i].sub = CG_SUB_NONE;
+            if (!list->v[i].locked_by[0]) /* a lock row written without its job */
+                snprintf(list->v[i].locked_by, sizeof(list->v[i].locked_by), "unknown");
         }
 }
 

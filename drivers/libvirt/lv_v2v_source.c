@@ -1,6 +1,7 @@
 /* cloudgate libvirt driver: listing an external VM provider's domains. */
 #include "lv_v2v_source.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <libxml/uri.h>
 
 #include "../../gateway/util.h"
+#include "lv_driver.h"
 
 #define MAX_PASSWORD 4096
 
@@ -446,6 +448,31 @@ int lv_v2v_check_importable(const lv_v2v_vm *vm, cg_error *err)
         return -1;
     }
     return 0;
+}
+
+int lv_v2v_vm_check(cg_drv *drv, const cg_provider *p, const char *name, unsigned *vcpus,
+                    unsigned *memory_mib, cg_error *err)
+{
+    lv_v2v_vm vm = {0};
+    int disks = 0, ret = -1;
+
+    (void)drv; /* the provider's own connection, not a zone's */
+    if (lv_v2v_find_vm(p, name, &vm, err) < 0 || lv_v2v_check_importable(&vm, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < vm.n_disks; i++)
+        disks += vm.disks[i].device && !strcmp(vm.disks[i].device, "disk");
+    if (disks != 1) {
+        cg_error_set(err, CG_ERR_INVALID, "VM %s has %d disks; an imported instance has one",
+                     name, disks);
+        goto cleanup;
+    }
+    *vcpus = vm.vcpus;
+    *memory_mib = vm.memory_mib > UINT_MAX ? UINT_MAX : (unsigned)vm.memory_mib;
+    ret = 0;
+
+cleanup:
+    lv_v2v_vm_release(&vm);
+    return ret;
 }
 
 void lv_v2v_vm_release(lv_v2v_vm *vm)

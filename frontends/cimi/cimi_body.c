@@ -320,6 +320,19 @@ cleanup:
     return doc;
 }
 
+/* Is name one of types ("MachineCreate", or "MachineCreate|Action")? */
+static int type_matches(const char *types, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (!n || strchr(name, '|'))
+        return 0;
+    for (const char *t = types; t; t = strchr(t, '|') ? strchr(t, '|') + 1 : NULL)
+        if (strncmp(t, name, n) == 0 && (t[n] == '\0' || t[n] == '|'))
+            return 1;
+    return 0;
+}
+
 static json_object *parse_xml(cimi_call *c, const char *data, size_t len, const char *type)
 {
     xmlDoc *doc = read_xml(c, data, len);
@@ -329,7 +342,7 @@ static json_object *parse_xml(cimi_call *c, const char *data, size_t len, const 
     if (!doc)
         return NULL;
     root = xmlDocGetRootElement(doc);
-    if (strcmp((const char *)root->name, type) != 0 ||
+    if (!type_matches(type, (const char *)root->name) ||
         (root->ns && strcmp((const char *)root->ns->href, CIMI_NS) != 0)) {
         cimi_fail(c, 400, "the root element must be <%s xmlns=\"%s\">, not <%.64s>", type, CIMI_NS,
                   (const char *)root->name);
@@ -341,6 +354,13 @@ static json_object *parse_xml(cimi_call *c, const char *data, size_t len, const 
         json_object_put(j);
         if (!(j = json_object_new_object()))
             cimi_fail(c, 500, "out of memory");
+    }
+    if (j && strchr(type, '|') && !json_object_object_get_ex(j, "resourceURI", NULL)) {
+        /* One of several types: the root's name says which, as in JSON. */
+        char uri[256];
+
+        cimi_resource_uri((const char *)root->name, uri, sizeof(uri));
+        json_object_object_add(j, "resourceURI", json_object_new_string(uri));
     }
 
 cleanup:
@@ -466,7 +486,8 @@ static json_object *parse_json(cimi_call *c, const char *data, size_t len, const
     cimi_resource_uri(type, uri, sizeof(uri));
     if (json_object_object_get_ex(j, "resourceURI", &v) &&
         (!json_object_is_type(v, json_type_string) ||
-         strcmp(json_object_get_string(v), uri) != 0)) {
+         strncmp(json_object_get_string(v), CIMI_NS "/", strlen(CIMI_NS "/")) != 0 ||
+         !type_matches(type, json_object_get_string(v) + strlen(CIMI_NS "/")))) {
         cimi_fail(c, 400, "resourceURI must be %s", uri);
         goto fail;
     }
@@ -497,6 +518,22 @@ json_object *cimi_body(cimi_call *c, const char *type)
 {
     return parse_body(c, gw_request_header(c->req, "Content-Type"), c->req->body, c->req->body_len,
                       type);
+}
+
+json_object *cimi_body_or_action(cimi_call *c, const char *type, int *is_action)
+{
+    char either[64], uri[256];
+    json_object *j, *v;
+
+    snprintf(either, sizeof(either), "%s|Action", type);
+    if (!(j = cimi_body(c, either)))
+        return NULL;
+    cimi_resource_uri("Action", uri, sizeof(uri));
+    if (json_object_object_get_ex(j, "resourceURI", &v))
+        *is_action = strcmp(json_object_get_string(v), uri) == 0;
+    else /* JSON without a resourceURI: an Action names its action */
+        *is_action = json_object_object_get_ex(j, "action", NULL);
+    return j;
 }
 
 json_object *cimi_body_parse(const char *ctype, const char *data, size_t len, const char *type,

@@ -189,12 +189,15 @@ static void create_by_import(cimi_call *c, const image_request *r)
 
 void cimi_image_create(cimi_call *c)
 {
-    json_object *body = cimi_body(c, "MachineImage");
+    int is_action = 0;
+    json_object *body = cimi_body_or_action(c, "MachineImage", &is_action);
     image_request r = {0};
 
     if (!body)
         return;
-    if (parse_image_request(c, body, &r) == 0) {
+    if (is_action) /* the collection's import operation: a template */
+        cimi_import(c, body, 1);
+    else if (parse_image_request(c, body, &r) == 0) {
         if (is_machine_ref(r.location))
             create_by_capture(c, &r);
         else

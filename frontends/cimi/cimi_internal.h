@@ -112,6 +112,7 @@ typedef struct cimi_collection {
     cimi_entry_fn action;   /* POST (an Action) on an entry */
     cimi_entry_fn remove;   /* DELETE on an entry */
     cimi_sub_fn sub;        /* paths below an entry */
+    int imports;            /* create also takes an Action import (cimi_import.c) */
 } cimi_collection;
 
 /* The collection served at path segment seg (n bytes), or NULL. */
@@ -150,6 +151,10 @@ int cimi_alloc_objs(cimi_call *c, cimi_obj ***out, size_t n);
  * XML root must be type (namespace CIMI's or none); a JSON resourceURI, when
  * present, must be CIMI_NS/type.  NULL (reported 400/415) on failure. */
 json_object *cimi_body(cimi_call *c, const char *type);
+/* cimi_body for a POST to a collection that takes either a type or an
+ * Action (an operation such as import): *is_action says which (the XML
+ * root, the JSON resourceURI or, without one, an "action" member). */
+json_object *cimi_body_or_action(cimi_call *c, const char *type, int *is_action);
 /* The same without a request (the fuzzing entry point): data (len bytes,
  * not NUL-terminated) of Content-Type ctype (application/json, else XML)
  * as a type.  Bounded: depth 16, 10000 values; XML with a DOCTYPE, JSON
@@ -236,10 +241,15 @@ cimi_obj *cimi_build_job(const char *base, const cg_job *job);
  * base + path and count; add entries with cimi_add_list. */
 cimi_obj *cimi_build_collection(const char *base, const char *path, const char *type,
                                 long long count);
-/* The "add" operation on a collection object (href = its id). */
-void cimi_add_add_op(cimi_obj *o, const char *href);
+/* The "add" and CIMI's import operations on a collection object (href =
+ * its id), as asked. */
+void cimi_add_collection_ops(cimi_obj *o, const char *href, int add, int import);
 
 /* ---- handlers, by resource --------------------------------------------------------- */
+
+/* cimi_import.c: an Action import POSTed to machines (as_template 0) or
+ * machineImages (1): 202 with the job, or the error. */
+void cimi_import(cimi_call *c, json_object *action, int as_template);
 
 /* cimi_machines.c */
 int cimi_list_machines(cimi_call *c, cimi_obj ***out, size_t *n);
@@ -252,6 +262,8 @@ int cimi_machine_sub(cimi_call *c, const char *id, const char *rest);
 cimi_obj *cimi_machine_subcollection(cimi_call *c, const char *id_and_sub);
 /* The instance id (not terminated) into *out; 404 reported otherwise. */
 int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out);
+/* 0, or 409 reported (-1) when an import job holds inst locked. */
+int cimi_machine_unlocked(cimi_call *c, const cg_instance *inst);
 
 /* ---- graphicsConsoles of machines, images and templates (cimi_consoles.c) */
 

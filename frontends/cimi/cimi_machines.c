@@ -65,6 +65,15 @@ int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out)
     return ret;
 }
 
+int cimi_machine_unlocked(cimi_call *c, const cg_instance *inst)
+{
+    if (!inst->locked_by[0])
+        return 0;
+    return cimi_fail(c, 409, "Machine %s is being imported by job %s: it is locked until the "
+                             "conversion ends (stop the job to remove it)",
+                     inst->id, inst->locked_by);
+}
+
 /* name, description and properties as tags (Name, Description, the rest).
  * The security-group properties the gateway shows are not tags: ignored, so
  * that a machine read and PUT back stays as it was. */
@@ -163,7 +172,9 @@ static int launch_spec(cimi_call *c, const cimi_launch *l, const cg_tags *tags, 
 
 void cimi_machine_create(cimi_call *c)
 {
-    json_object *body = cimi_body(c, "MachineCreate"), *canon = NULL, *props;
+    int is_action = 0;
+    json_object *body = cimi_body_or_action(c, "MachineCreate", &is_action), *canon = NULL,
+                *props;
     const cg_core *core = &c->ctx->core;
     cg_machine_create_spec spec;
     cimi_launch l = {0};
@@ -177,6 +188,11 @@ void cimi_machine_create(cimi_call *c)
 
     if (!body)
         return;
+    if (is_action) { /* the collection's import operation */
+        cimi_import(c, body, 0);
+        json_object_put(body);
+        return;
+    }
     if (common_tags(c, body, "MachineCreate", &tags) < 0 || !(canon = machine_template(c, body)))
         goto cleanup;
     /* The machine's own display property wins over the template's; it is
@@ -221,7 +237,7 @@ void cimi_machine_edit(cimi_call *c, const char *id)
     size_t i;
     cimi_obj *o = NULL;
 
-    if (!body || cimi_machine_get(c, id, &inst) < 0)
+    if (!body || cimi_machine_get(c, id, &inst) < 0 || cimi_machine_unlocked(c, &inst) < 0)
         goto cleanup;
     if (common_tags(c, body, "Machine", &want) < 0 ||
         cimi_body_int(c, body, "cpu", "cpu", &cpu, &has_cpu) < 0 ||
@@ -285,16 +301,23 @@ cleanup:
 
 static void submit(cimi_call *c, const char *id, const cimi_action *act)
 {
+    cg_instance inst = {0};
     cg_error err = {0};
     cg_job job;
 
+    /* A locked machine: 409 now, not a job that fails. */
+    if (cimi_machine_get(c, id, &inst) < 0 || cimi_machine_unlocked(c, &inst) < 0)
+        goto cleanup;
     /* Location is the job: nothing new is made (a capture's image is the
      * job's affectedResource once known). */
     if (cimi_machine_submit(c->ctx, id, act, served_ops, &job, &err) < 0) {
         cimi_fail_cg(c, &err);
-        return;
+        goto cleanup;
     }
     cimi_reply_job(c, &job, NULL);
+
+cleanup:
+    cg_instance_release(&inst);
 }
 
 void cimi_machine_action(cimi_call *c, const char *id)
@@ -388,6 +411,8 @@ static void machine_graphics(cimi_call *c, cg_instance *inst, const char *proto)
         cimi_reply_consoles(c, owner, inst->display, &shown, proto);
         return;
     }
+    if (cimi_machine_unlocked(c, inst) < 0)
+        return;
     if (cimi_console_request(c, owner, inst->display, proto, &chg.display) < 0)
         return;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_modify, &err, inst->id, &chg) < 0) {

@@ -320,7 +320,7 @@ static int sort_cmp(const void *a, const void *b, void *arg)
 /* Filter, order, page, expand and select items (taken) into a collection. */
 static void reply_query(cimi_call *c, cimi_query *q, const char *id, const char *ctype,
                         const char *entries, const char *type, cimi_obj **all, size_t n,
-                        int can_add)
+                        int can_add, int can_import)
 {
     cimi_obj *o = NULL;
     sort_item *items = NULL;
@@ -357,8 +357,7 @@ static void reply_query(cimi_call *c, cimi_query *q, const char *id, const char 
         all[items[i].index] = NULL; /* the collection takes the entry over */
         cimi_list_push(o, list, items[i].obj);
     }
-    if (can_add)
-        cimi_add_add_op(o, id);
+    cimi_add_collection_ops(o, id, can_add, can_import);
     cimi_reply(c, 200, o);
 
 cleanup:
@@ -377,7 +376,8 @@ void cimi_get_collection(cimi_call *c, const cimi_collection *coll)
         goto cleanup;
     snprintf(id, sizeof(id), "%s%s", c->base, coll->path);
     snprintf(ctype, sizeof(ctype), "%sCollection", coll->type);
-    reply_query(c, &q, id, ctype, coll->entries, coll->type, all, n, coll->create != NULL);
+    reply_query(c, &q, id, ctype, coll->entries, coll->type, all, n, coll->create != NULL,
+                coll->imports);
 
 cleanup:
     cimi_free_objs(all, n);
@@ -390,7 +390,7 @@ void cimi_reply_entries(cimi_call *c, const char *id, const char *ctype, const c
     cimi_query q = {0};
 
     if (parse_query(c, &q) == 0)
-        reply_query(c, &q, id, ctype, entries, type, items, n, 0);
+        reply_query(c, &q, id, ctype, entries, type, items, n, 0, 0);
     query_release(&q);
 }
 

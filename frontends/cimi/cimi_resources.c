@@ -99,12 +99,14 @@ static void add_tags(cimi_obj *o, const cg_tags *tags)
     }
 }
 
-void cimi_add_add_op(cimi_obj *o, const char *href)
+void cimi_add_collection_ops(cimi_obj *o, const char *href, int add, int import)
 {
-    cimi_attr *ops = cimi_add_ops(o);
+    cimi_attr *ops = add || import ? cimi_add_ops(o) : NULL;
 
-    if (ops)
+    if (ops && add)
         cimi_pair_push(o, ops, "add", href);
+    if (ops && import)
+        cimi_pair_push(o, ops, CIMI_ACTION_NS "import", href);
 }
 
 /* The "delete" operation on an entry (href = its id). */
@@ -265,9 +267,16 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
         cimi_add_time(o, "created", inst->launch_time);
     if (inst->state_time)
         cimi_add_time(o, "updated", inst->state_time);
-    /* Its security groups are properties beside its tags (they win). */
+    /* Its security groups are properties beside its tags (they win); a
+     * machine being imported names the job making it, as a pending image
+     * does. */
     if (cg_tags_copy(&props, &inst->tags) < 0 || cimi_machine_group_props(inst, &props) < 0)
         o->failed = 1;
+    if (inst->locked_by[0]) {
+        snprintf(sub, sizeof(sub), "%sjobs/%s", base, inst->locked_by);
+        if (cg_tags_set(&props, "job", sub) < 0)
+            o->failed = 1;
+    }
     add_tags(o, &props);
     cg_tags_release(&props);
     cimi_add_str(o, "state", cimi_machine_state_name(st));
@@ -285,7 +294,8 @@ cimi_obj *cimi_build_machine(const char *base, const cg_config *cfg, const cg_in
     } else {
         o->failed = 1;
     }
-    add_machine_ops(o, base, href, cimi_machine_ops(st) & served);
+    /* Locked by an import: nothing is allowed until the conversion ends. */
+    add_machine_ops(o, base, href, inst->locked_by[0] ? 0 : cimi_machine_ops(st) & served);
     return o;
 }
 

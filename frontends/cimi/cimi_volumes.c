@@ -340,8 +340,11 @@ int cimi_machine_volumes(cimi_call *c, const char *id, const char *vol)
 
     if (vol && (!*vol || strchr(vol, '/')))
         return 1;
-    if (cimi_machine_get(c, id, &inst) < 0)
+    if (cimi_machine_get(c, id, &inst) < 0 ||
+        (strcmp(c->req->method, "GET") != 0 && cimi_machine_unlocked(c, &inst) < 0)) {
+        cg_instance_release(&inst);
         return 0;
+    }
     cg_instance_release(&inst);
     snprintf(coll, sizeof(coll), "%smachines/%s/volumes", c->base, id);
     if (!vol && strcmp(c->req->method, "POST") == 0) {

@@ -166,7 +166,9 @@ def test_machines(gw, cimi, machines):
     for o in m["operations"]:
         want = m["id"] if not o["rel"].endswith("capture") else cep_href(cimi, "machineImages")
         assert o["href"] == want, o
-    assert coll["operations"] == [{"rel": "add", "href": coll["id"]}]
+    # The collection: add (MachineCreate) and import (an Action: virt-v2v).
+    assert coll["operations"] == [{"rel": "add", "href": coll["id"]},
+                                  {"rel": NS + "/action/import", "href": coll["id"]}]
 
 
 def test_terminated_machine_disappears(gw, cimi):

@@ -11,6 +11,9 @@ seed's "KVM via libvirt" case), as a locked instance, on qemu:///system
     the instance id -> the instance is running on virtio disks and its
     serial console shows a login prompt or cloud-init -> terminated.
 
+The same VM imported through CIMI's machines import operation (a Job, the
+locked Machine answering 409, then STARTED): also behind CG_SLOW_V2V=1.
+
 One conversion of about 12 minutes under TCG: behind CG_SLOW_V2V=1 (CI
 keeps only the OVA conversion).  The source domain, its disk, the provider
 and the instance are removed whatever happens.
@@ -210,6 +213,88 @@ def test_v2v_import_libvirt_vm_as_template(v2vgw, source_vm):
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
 
 
+CIMI_NS = "http://schemas.dmtf.org/cimi/1"
+CIMI_JSON = {"Accept": "application/json"}
+
+
+def cimi_get(gw, href):
+    r = requests.get(href, auth=(gw.key_id, gw.secret), headers=CIMI_JSON, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def cimi_post(gw, href, body):
+    return requests.post(href, json=body, auth=(gw.key_id, gw.secret), headers=CIMI_JSON,
+                         timeout=120)
+
+
+@slow
+def test_cimi_import_libvirt_vm_as_machine(v2vgw, source_vm):
+    """The same source VM through CIMI: the machines collection's import
+    operation (found from its operations) -> 202 with the Job -> the job's
+    targetResource is the locked Machine (CREATING, no operations; DELETE
+    and stop 409, EC2 IncorrectInstanceState) -> the Job (also in
+    cloudgate-admin jobs) reaches SUCCESS at 100 -> the machine STARTED, on
+    virtio disks, booted -> DELETE accepted."""
+    gw = v2vgw
+    ec2 = gw.client()
+    gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
+    coll = cimi_get(gw, gw.endpoint + "/cimi/machines")
+    href = [o["href"] for o in coll["operations"] if o["rel"] == CIMI_NS + "/action/import"][0]
+    label = "cimi-kvm-" + uuid.uuid4().hex[:8]
+    t0 = time.time()
+    r = cimi_post(gw, href, {
+        "resourceURI": CIMI_NS + "/Action", "action": CIMI_NS + "/action/import",
+        "source": "v2v://kvmhost/" + source_vm, "name": label,
+        "machineConfig": {"href": gw.endpoint + "/cimi/machineConfigs/t2.small"},
+        "properties": {"display": "headless"}})
+    assert r.status_code == 202, r.text
+    job_uri = r.headers["CIMI-Job-URI"]
+    assert r.headers["Location"] == job_uri
+    job_id = job_uri.rsplit("/", 1)[1]
+    gw.jobs.append(job_id)
+    assert job_id in gw.admin("jobs").stdout   # one job record for CIMI, EC2 and the CLI
+
+    def target():
+        return cimi_get(gw, job_uri).get("targetResource", {}).get("href")
+    machine = wait_for("the locked machine", target, 300, 1)
+    iid = machine.rsplit("/", 1)[1]
+    gw.launched.append(iid)
+    m = cimi_get(gw, machine)
+    assert m["state"] == "CREATING" and not m.get("operations"), m
+    assert m["name"] == label and m["properties"]["job"] == job_uri, m
+    r = requests.delete(machine, auth=(gw.key_id, gw.secret), headers=CIMI_JSON, timeout=60)
+    assert r.status_code == 409, r.text
+    r = cimi_post(gw, machine, {"resourceURI": CIMI_NS + "/Action",
+                                "action": CIMI_NS + "/action/stop"})
+    assert r.status_code == 409, r.text
+    assert refused(lambda: ec2.terminate_instances(InstanceIds=[iid])) == \
+        "IncorrectInstanceState"
+
+    seen = set()
+
+    def done():
+        j = cimi_get(gw, job_uri)
+        seen.add(j["progress"])
+        return j if j["state"] in ("SUCCESS", "FAILED", "CANCELLED") else None
+    job = wait_for("the import job", done, CONVERT_TIMEOUT, 5)
+    print("CIMI import took %.0fs, progress seen %s" % (time.time() - t0, sorted(seen)))
+    assert job["state"] == "SUCCESS" and job["progress"] == 100, job
+    assert len(seen) > 2, seen
+
+    gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=300)
+    m = cimi_get(gw, machine)
+    assert m["state"] == "STARTED" and "job" not in m.get("properties", {}), m
+    assert m["memory"] == 2048 * 1024, m   # t2.small's, not the source's 1024 MiB
+    assert_virtio_disks(iid)
+    assert "<graphics" not in virsh("dumpxml", iid).stdout   # headless
+    wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+    r = requests.delete(machine, auth=(gw.key_id, gw.secret), headers=CIMI_JSON, timeout=60)
+    assert r.status_code == 202, r.text
+    gw.admin("v2v-remove", "kvmhost")
+
+
+
 def start_import(gw, vm, label, tmp_path):
     gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
     out = open(tmp_path / "import.out", "w")
@@ -288,16 +373,11 @@ def test_v2v_import_sigkill_recovered_at_start(v2vgw, blank_vm, tmp_path):
                       timeout=30, data='{"resourceURI": "%s/Action", "action": "%s/action/stop"}'
                       % (ns, ns))
     assert r.status_code == 409, (r.status_code, r.text)
-    # CIMI lets a CREATING machine be deleted, as a Job: the job fails on the lock
+    # A locked machine refuses DELETE at once (no job is made)
     r = requests.delete(gw.endpoint + "/cimi/machines/" + iid, auth=auth, headers=json_h,
                         timeout=30)
-    assert r.status_code == 202, (r.status_code, r.text)
-
-    def job_ended():
-        j = requests.get(r.headers["CIMI-Job-URI"], auth=auth, headers=json_h, timeout=30).json()
-        return j if j["state"] in ("SUCCESS", "FAILED") else None
-    j = wait_for("the CIMI delete job", job_ended, 60, 0.5)
-    assert j["state"] == "FAILED" and "being imported" in j.get("statusMessage", ""), j
+    assert r.status_code == 409 and "CIMI-Job-URI" not in r.headers, (r.status_code, r.text)
+    assert "being imported" in r.text, r.text
     assert iid + ".qcow2" not in virsh("vol-list", "--pool", POOL).stdout
     assert not [i for i in ec2.describe_images(Owners=["self"])["Images"]
                 if i["Name"] == "from-locked"]

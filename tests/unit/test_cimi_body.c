@@ -156,12 +156,54 @@ static void test_href_id(void **state)
         cimi_href_id(c, "http://h/cimi/volumes/vol-1/extra", "volumes", "v", id, sizeof(id)), -1);
 }
 
+/* A collection's POST: its own type or an Action (an import), told apart
+ * by the XML root, the JSON resourceURI or, without one, "action". */
+static void test_body_or_action(void **state)
+{
+    static const struct {
+        const char *ctype, *body;
+        int ok, is_action;
+    } cases[] = {
+        {"application/xml", "<Action xmlns=\"" CIMI_NS "\"><action>x</action></Action>", 1, 1},
+        {"application/xml", "<MachineCreate xmlns=\"" CIMI_NS "\"><name>n</name>"
+                            "</MachineCreate>", 1, 0},
+        /* an <action> element does not make a MachineCreate an Action */
+        {"application/xml", "<MachineCreate><action>x</action></MachineCreate>", 1, 0},
+        {"application/xml", "<Machine><name>n</name></Machine>", 0, 0},
+        {"application/json", "{\"resourceURI\": \"" CIMI_NS "/Action\"}", 1, 1},
+        {"application/json", "{\"resourceURI\": \"" CIMI_NS "/MachineCreate\", "
+                             "\"action\": \"x\"}", 1, 0},
+        {"application/json", "{\"action\": \"x\"}", 1, 1},
+        {"application/json", "{\"name\": \"x\"}", 1, 0},
+        {"application/json", "{\"resourceURI\": \"" CIMI_NS "/Volume\"}", 0, 0},
+        {"application/json", "{\"resourceURI\": \"" CIMI_NS "/MachineCreate|Action\"}", 0, 0},
+    };
+    fixture f;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int is_action = -1;
+        json_object *j = cimi_body_or_action(call_with(&f, cases[i].ctype, cases[i].body),
+                                             "MachineCreate", &is_action);
+
+        if (!cases[i].ok) {
+            assert_null(j);
+            assert_int_equal(f.call.status, 400);
+            continue;
+        }
+        assert_non_null(j);
+        assert_int_equal(is_action, cases[i].is_action);
+        json_object_put(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xml_machine_create),
         cmocka_unit_test(test_json_and_its_checks),
         cmocka_unit_test(test_href_id),
+        cmocka_unit_test(test_body_or_action),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

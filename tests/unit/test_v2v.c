@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,22 +326,111 @@ static int cancel_after_wait(void *arg)
     return waits > 0;
 }
 
+/* A state dir of our own with n slots. */
+static void slot_config(cg_config *cfg, char *dir, unsigned n)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    strcpy(dir, "/tmp/cg-v2v-slots-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    cfg->state_dir = dir;
+    cfg->v2v_parallel = n;
+}
+
+static void slot_config_done(const char *dir)
+{
+    char path[128];
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "%s/v2v-slots/slot-%d", dir, i);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/v2v-slots", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 static void test_slots(void **state)
 {
+    cg_config cfg;
+    cg_error err = {0};
+    char dir[64];
+    int a, b;
+
     (void)state;
-    cg_v2v_set_parallel(1);
+    slot_config(&cfg, dir, 1);
     waits = 0;
-    assert_int_equal(cg_v2v_slot_take(NULL, NULL, count_wait), 1);
-    /* the only slot is taken: the second waits (told once), then is cancelled */
-    assert_int_equal(cg_v2v_slot_take(cancel_after_wait, NULL, count_wait), -1);
+    assert_true((a = cg_v2v_slot_take(&cfg, NULL, NULL, count_wait, &err)) >= 0);
+    /* the only slot is taken, also for another thread of this process: the
+     * second waits (told once), then is cancelled */
+    assert_int_equal(cg_v2v_slot_take(&cfg, cancel_after_wait, NULL, count_wait, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_STATE);
     assert_int_equal(waits, 1);
-    cg_v2v_slot_give();
-    assert_int_equal(cg_v2v_slot_take(cancel_after_wait, NULL, count_wait), 1);
-    cg_v2v_set_parallel(2);
-    assert_int_equal(cg_v2v_slot_take(NULL, NULL, count_wait), 1);
-    cg_v2v_slot_give();
-    cg_v2v_slot_give();
-    cg_v2v_set_parallel(1);
+    cg_v2v_slot_give(a);
+    assert_true((a = cg_v2v_slot_take(&cfg, cancel_after_wait, NULL, count_wait, &err)) >= 0);
+    cfg.v2v_parallel = 2;
+    assert_true((b = cg_v2v_slot_take(&cfg, NULL, NULL, count_wait, &err)) >= 0);
+    assert_int_not_equal(a, b);
+    cg_v2v_slot_give(a);
+    cg_v2v_slot_give(b);
+    slot_config_done(dir);
+}
+
+/* The limit is per host (state dir), not per process: a child holding the
+ * only slot keeps the parent waiting until it dies (no give: as in a
+ * crash, the kernel frees the lock); with two slots both run at once. */
+static void test_slots_two_processes(void **state)
+{
+    cg_config cfg;
+    cg_error err = {0};
+    int to_parent[2], to_child[2], status, fd;
+    char dir[64], c;
+    pid_t pid;
+
+    (void)state;
+    slot_config(&cfg, dir, 1);
+    for (unsigned slots = 1; slots <= 2; slots++) {
+        cfg.v2v_parallel = slots;
+        assert_int_equal(pipe(to_parent), 0);
+        assert_int_equal(pipe(to_child), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            cg_error e = {0};
+            int held = cg_v2v_slot_take(&cfg, NULL, NULL, NULL, &e);
+
+            c = held >= 0 ? 'y' : 'n';
+            if (write(to_parent[1], &c, 1) != 1 || read(to_child[0], &c, 1) != 1)
+                _exit(2);
+            _exit(held >= 0 ? 0 : 1); /* dies holding it */
+        }
+        assert_int_equal(read(to_parent[0], &c, 1), 1);
+        assert_int_equal(c, 'y');
+        waits = 0;
+        if (slots == 1) {
+            /* taken in the other process: this one waits, then gives up */
+            assert_int_equal(cg_v2v_slot_take(&cfg, cancel_after_wait, NULL, count_wait, &err),
+                             -1);
+            assert_int_equal(waits, 1);
+        } else {
+            /* the child holds one of two: this one gets the other at once */
+            assert_true((fd = cg_v2v_slot_take(&cfg, NULL, NULL, count_wait, &err)) >= 0);
+            assert_int_equal(waits, 0);
+            cg_v2v_slot_give(fd);
+        }
+        assert_int_equal(write(to_child[1], "x", 1), 1);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* the child died holding its slot: free again, at once */
+        waits = 0;
+        assert_true((fd = cg_v2v_slot_take(&cfg, NULL, NULL, count_wait, &err)) >= 0);
+        assert_int_equal(waits, 0);
+        cg_v2v_slot_give(fd);
+        close(to_parent[0]);
+        close(to_parent[1]);
+        close(to_child[0]);
+        close(to_child[1]);
+    }
+    slot_config_done(dir);
 }
 
 /* ---- tool_run: failure, cancel ---------------------------------------------------- */
@@ -416,7 +506,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_real_output), cmocka_unit_test(test_parse_edges),
         cmocka_unit_test(test_argv),              cmocka_unit_test(test_read_xml),
-        cmocka_unit_test(test_slots),             cmocka_unit_test(test_tool_failure),
+        cmocka_unit_test(test_slots),             cmocka_unit_test(test_slots_two_processes),
+        cmocka_unit_test(test_tool_failure),
         cmocka_unit_test(test_tool_cancel),
     };
 
