@@ -83,8 +83,8 @@ echo "unit tests under sanitizers: $(( $(date +%s) - t1 )) s"
 t2=$(date +%s)
 cd "$TOP" || exit 1
 # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words
-CG_BUILDDIR=$BUILD /usr/bin/python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} \
-    tests/integration || failed=1
+CG_BUILDDIR=$BUILD /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=25 \
+    ${PYTEST_ARGS:-} tests/integration || failed=1
 echo "integration tier under sanitizers: $(( $(date +%s) - t2 )) s"
 
 # Daemon stderr is a report only when a sanitizer wrote to it.

@@ -34,8 +34,13 @@ run_suite() {
 run_suite "unit tests (make check)" make -j"$(nproc)" check
 if [ -f tests/unit/test-suite.log ] && [ $failed -ne 0 ]; then cat tests/unit/*.log; fi
 run_suite "golden files parsed by botocore" /usr/bin/python3 tests/ec2/check_botocore.py
-run_suite "integration tests (test://)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    --durations=25 tests/integration
+# The whole integration tier runs once, under the sanitizers (below: the
+# same daemon, instrumented).  The product build runs here the tests whose
+# limits are tighter without ASan's quarantine (memory given back after
+# hostile bodies, floods and idle connections); the system tier runs the
+# product build against real guests.
+run_suite "integration tests, product build (resource limits)" /usr/bin/python3 -m pytest \
+    -q -p no:cacheprovider tests/integration/test_hardening.py tests/integration/test_cimi_hostile.py
 run_suite "integration tests under ASan/UBSan/LSan" scripts/test-sanitizers.sh
 run_suite "fuzz targets (libFuzzer, 15 s each)" scripts/test-fuzz.sh
 run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
