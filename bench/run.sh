@@ -53,6 +53,12 @@ ADMIN=$BUILD/cloudgate-admin
 URI=${CG_BENCH_URI:-qemu:///system}
 POOL=${CG_POOL:-cloudgate}
 NETWORK=${CG_NETWORK:-cloudgate-isolated}
+# CG_BENCH_PRIVATE=1: a private unprivileged libvirtd serving the test driver
+# (its shared test:///default world) on its own socket, so that no other
+# gateway on this host adopts the bench's domains.  No guest can boot there.
+PRIVATE=${CG_BENCH_PRIVATE:-0}
+LVD_PID=
+HOLD_PID=
 SIZES=${CG_BENCH_SIZES:-100 1000}
 SECS=${CG_BENCH_SECS:-10}
 CONC=${CG_BENCH_CONC:-16}
@@ -116,6 +122,47 @@ domains_of_image() {
   done
 }
 
+start_private_libvirtd() { # in $WORK/lvd, as nobody; sets URI POOL NETWORK
+  local top=$WORK/lvd d i
+  mkdir -p "$top" && chmod 755 "$WORK" "$top"
+  for d in home run config cache; do
+    mkdir -p "$top/$d" && chown nobody:nogroup "$top/$d" && chmod 700 "$top/$d"
+  done
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME="$top/home" \
+    XDG_RUNTIME_DIR="$top/run" XDG_CONFIG_HOME="$top/config" XDG_CACHE_HOME="$top/cache" \
+    setsid setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
+    /usr/sbin/libvirtd </dev/null >"$top/libvirtd.log" 2>&1 &
+  LVD_PID=$!
+  URI="test+unix:///default?socket=$top/run/libvirt/libvirt-sock"
+  POOL=default-pool
+  NETWORK=default
+  export CG_NETWORK=$NETWORK
+  for ((i = 0; i < 200; i++)); do
+    if V list --all --name >/dev/null 2>&1; then
+      # test:///default lives while a connection holds it: one virsh keeps
+      # it open so that the domains outlive the connection that defines them.
+      virsh -q -c "$URI" event --all --loop </dev/null >/dev/null 2>&1 &
+      HOLD_PID=$!
+      return 0
+    fi
+    kill -0 "$LVD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$top/libvirtd.log" >&2
+  die "private libvirtd did not answer"
+}
+
+stop_private_libvirtd() {
+  [ -n "$LVD_PID" ] || return 0
+  if [ -n "$HOLD_PID" ]; then
+    kill -TERM "$HOLD_PID" 2>/dev/null || true
+    wait "$HOLD_PID" 2>/dev/null || true
+  fi
+  kill -TERM "$LVD_PID" 2>/dev/null || true
+  wait "$LVD_PID" 2>/dev/null || true
+  LVD_PID=
+}
+
 remove_instance() { # id: what a RunInstances made
   local id=$1
   if V domstate "$id" >/dev/null 2>&1; then
@@ -134,7 +181,7 @@ cleanup() {
   local rc=$? id name left=0
   set +e
   trap - EXIT INT TERM
-  [ -n "$WORK" ] || exit "$rc"
+  [ -n "$WORK" ] || { stop_private_libvirtd; exit "$rc"; }
   stop_anchor
   stop_gateway
   if [ -s "$WORK/run_ids" ]; then
@@ -198,8 +245,10 @@ cleanup() {
   if [ $left = 0 ]; then
     log "cleanup verified with virsh: no domain or volume of this run is left" \
       "($(cat "$WORK"/ids "$WORK"/run_ids "$WORK"/virsh_names 2>/dev/null | sort -u | grep -c .) domains checked by id/name)"
-    rm -rf "$WORK"
+    stop_private_libvirtd
+    [ -n "${CG_BENCH_KEEP:-}" ] || rm -rf "$WORK"
   else
+    stop_private_libvirtd
     log "cleanup incomplete; kept $WORK for inspection"
     [ "$rc" != 0 ] || rc=1
   fi
@@ -219,8 +268,8 @@ done
 if [ ! -x "$DAEMON" ] || [ ! -x "$ADMIN" ]; then
   die "no cloudgated/cloudgate-admin in $BUILD (set CG_BUILDDIR)"
 fi
-V pool-info "$POOL" >/dev/null 2>&1 || die "no storage pool $POOL on $URI (scripts/setup-host.sh)"
-V net-info "$NETWORK" >/dev/null 2>&1 || die "no network $NETWORK on $URI (scripts/setup-host.sh)"
+[ "$PRIVATE" = 1 ] || V pool-info "$POOL" >/dev/null 2>&1 || die "no storage pool $POOL on $URI (scripts/setup-host.sh)"
+[ "$PRIVATE" = 1 ] || V net-info "$NETWORK" >/dev/null 2>&1 || die "no network $NETWORK on $URI (scripts/setup-host.sh)"
 prev=0
 for n in $SIZES; do
   if ! [[ $n =~ ^[1-9][0-9]*$ ]] || [ "$n" -le "$prev" ]; then
@@ -231,6 +280,11 @@ done
 
 WORK=$(mktemp -d /tmp/cgbench.XXXXXX)
 T0=$SECONDS
+if [ "$PRIVATE" = 1 ]; then
+  [ "$RUNS" = 0 ] && [ "$COUNT" = 0 ] || die "CG_BENCH_PRIVATE=1 needs CG_BENCH_RUNS=0 CG_BENCH_COUNT=0 (test driver)"
+  start_private_libvirtd
+  log "private libvirtd $LVD_PID: $URI"
+fi
 
 # ---------------------------------------------------------------- helpers
 mkdir -p "$WORK/bin"
@@ -279,8 +333,10 @@ IMAGE_ID=$("$ADMIN" -c "$WORK/cloudgate.conf" image-register --name "cgbench-$RU
   --cmdline "console=ttyS0" | awk 'END {print $NF}')
 [[ $IMAGE_ID =~ ^ami-[0-9a-f]{17}$ ]] || die "image-register printed '$IMAGE_ID'"
 IMAGE_VOL=$("$ADMIN" -c "$WORK/cloudgate.conf" image-list | awk -F'\t' -v id="$IMAGE_ID" '$1 == id {print $4}')
-[ -n "$IMAGE_VOL" ] || die "no volume for $IMAGE_ID in image-list"
-TEMPLATE=$(V vol-path --pool "$POOL" "$IMAGE_VOL")
+# The test driver keeps no uploaded volume; only launches need the template.
+[ -n "$IMAGE_VOL" ] || [ "$PRIVATE" = 1 ] || die "no volume for $IMAGE_ID in image-list"
+TEMPLATE=
+[ -z "$IMAGE_VOL" ] || TEMPLATE=$(V vol-path --pool "$POOL" "$IMAGE_VOL")
 log "template $IMAGE_ID: volume $IMAGE_VOL ($TEMPLATE)"
 
 start_gateway() { # prints seconds until it accepts connections

@@ -199,6 +199,13 @@ static void log_path(const char *path, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+static void free_body(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
 /* Loop thread: send resp for evreq and write the access-log line. */
 static void send_response(struct evhttp_request *evreq, const gw_request *req,
                           gw_response *resp, double started)
@@ -218,8 +225,15 @@ static void send_response(struct evhttp_request *evreq, const gw_request *req,
         evhttp_add_header(out, "Content-Type", resp->content_type);
     for (size_t i = 0; i < resp->n_headers; i++)
         evhttp_add_header(out, resp->headers[i].name, resp->headers[i].value);
-    if (buf && resp->body_len)
+    /* The body goes to the socket's buffer as it is, not as a copy: a
+     * multi-MB DescribeInstances would otherwise exist twice until sent. */
+    if (buf && resp->body_len &&
+        evbuffer_add_reference(buf, resp->body, resp->body_len, free_body, NULL) == 0) {
+        resp->body = NULL;
+        resp->body_len = 0;
+    } else if (buf && resp->body_len) {
         evbuffer_add(buf, resp->body, resp->body_len);
+    }
     evhttp_send_reply(evreq, resp->status, reason_phrase(resp->status), buf);
     if (buf)
         evbuffer_free(buf);

@@ -214,8 +214,9 @@ static int describe(ec2_call *c, int status)
          * volumes: the root disks only). */
         if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
             goto cleanup;
-        body = ec2_xml_describe_instances_vols(c->req->request_id, c->ctx->cfg, view, n, &vols,
-                                               token, &len);
+        body = ec2_fragments_describe_instances(c->req->request_id, c->ctx->cfg, view, n,
+                                                &vols, token, &len);
+        ec2_fragments_prune(&list);
     }
     ret = ec2_reply(c, body, &len);
 

@@ -442,18 +442,14 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
     return ec2_xml_describe_instances_vols(request_id, cfg, v, n, NULL, next_token, len);
 }
 
-char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *cfg,
-                                      const cg_instance *const *v, size_t n,
-                                      const cg_volume_list *vols, const char *next_token,
-                                      size_t *len)
+int ec2_xml_reservation_order(const cg_instance *const *v, size_t n, const cg_instance **order,
+                              unsigned char *starts)
 {
-    ec2_xml *x = NULL;
     inst_slot *slots = NULL;
     size_t i, j;
-    char *out = NULL;
 
     if (n && !(slots = calloc(n, sizeof(*slots))))
-        return NULL;
+        return -1;
     /* Group by reservation: sort by (reservation, page position), note each
      * group's first page position, then order groups by it. */
     for (i = 0; i < n; i++) {
@@ -469,21 +465,44 @@ char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *c
     }
     if (n)
         qsort(slots, n, sizeof(*slots), slot_by_group);
+    for (i = 0; i < n; i++) {
+        order[i] = slots[i].inst;
+        starts[i] = i == 0 || slots[i].group_pos != slots[i - 1].group_pos;
+    }
+    free(slots);
+    return 0;
+}
 
+char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *cfg,
+                                      const cg_instance *const *v, size_t n,
+                                      const cg_volume_list *vols, const char *next_token,
+                                      size_t *len)
+{
+    ec2_xml *x = NULL;
+    const cg_instance **order = NULL;
+    unsigned char *starts = NULL;
+    size_t i;
+    char *out = NULL;
+
+    if (n && (!(order = calloc(n, sizeof(*order))) || !(starts = calloc(n, 1)) ||
+              ec2_xml_reservation_order(v, n, order, starts) < 0))
+        goto cleanup;
     if (!(x = ec2_xml_new("DescribeInstances", request_id)))
         goto cleanup;
     ec2_xml_start(x, "reservationSet");
-    for (i = 0; i < n; i = j) {
-        ec2_xml_start(x, "item");
-        write_reservation_head(x, cfg, slots[i].inst);
-        ec2_xml_start(x, "instancesSet");
-        for (j = i; j < n && slots[j].group_pos == slots[i].group_pos; j++) {
+    for (i = 0; i < n; i++) {
+        if (starts[i]) {
             ec2_xml_start(x, "item");
-            write_instance(x, slots[j].inst, cfg->region, vols);
+            write_reservation_head(x, cfg, order[i]);
+            ec2_xml_start(x, "instancesSet");
+        }
+        ec2_xml_start(x, "item");
+        write_instance(x, order[i], cfg->region, vols);
+        ec2_xml_end(x);
+        if (i + 1 == n || starts[i + 1]) {
+            ec2_xml_end(x);
             ec2_xml_end(x);
         }
-        ec2_xml_end(x);
-        ec2_xml_end(x);
     }
     ec2_xml_end(x);
     if (next_token)
@@ -491,7 +510,8 @@ char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *c
     out = ec2_xml_finish(x, len);
 
 cleanup:
-    free(slots);
+    free(starts);
+    free(order);
     return out;
 }
 

@@ -106,6 +106,24 @@ char *ec2_xml_describe_instances_vols(const char *request_id, const cg_config *c
                                       const cg_volume_list *vols, const char *next_token,
                                       size_t *len);
 
+/* The page v grouped as DescribeInstances shows it: order gets the
+ * instances, starts[i] is 1 where a reservation begins.  0 or -1 (OOM). */
+int ec2_xml_reservation_order(const cg_instance *const *v, size_t n, const cg_instance **order,
+                              unsigned char *starts);
+
+/* ec2_xml_describe_instances_vols from per-instance fragments
+ * (ec2_fragments.c): the same bytes, writing again only the instances
+ * whose record (state, tags, groups, attributes, attached volumes...) has
+ * changed since they were last written. */
+char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
+                                       const cg_instance *const *v, size_t n,
+                                       const cg_volume_list *vols, const char *next_token,
+                                       size_t *len);
+/* Drop the fragments of instances not in all (the whole listing). */
+void ec2_fragments_prune(const cg_instance_list *all);
+/* Fragments written and reused since start, and how many are kept. */
+void ec2_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t *cached);
+
 /* RunInstances: the reservation the launched instances belong to. */
 char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,
                             const cg_instance *const *v, size_t n, size_t *len);

@@ -1,0 +1,391 @@
+/* cloudgate: DescribeInstances from per-instance fragments (see ec2_xml.h).
+ *
+ * Each instance's reservation head and instancesSet item are cut out of a
+ * one-instance DescribeInstances document written by the ordinary writer,
+ * kept under a fingerprint of everything that document was written from,
+ * and reused while the fingerprint stays the same.  A fingerprint rather
+ * than a version bumped by each writer: no writer (libvirt event, tag,
+ * group, attribute, volume, pending launch record) can be missed, and the
+ * instance record is the key, whether or not its domain exists yet.
+ *
+ * The cut relies only on the writer's fixed two-space indentation: the
+ * assembled response is the same bytes the writer gives for the page.
+ */
+#include "ec2_xml.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An immutable rendered instance: its reservation head, then its item. */
+typedef struct ec2_frag {
+    int refs; /* atomic */
+    size_t head_len, item_len;
+    char data[];
+} ec2_frag;
+
+typedef struct frag_slot {
+    char id[24];
+    uint64_t key;
+    ec2_frag *frag;
+} frag_slot;
+
+static pthread_mutex_t frag_lock = PTHREAD_MUTEX_INITIALIZER;
+static frag_slot *frag_table; /* open addressing, frag_cap a power of two */
+static size_t frag_cap, frag_used;
+static unsigned long frag_rendered, frag_reused;
+
+static const char set_open[] = "  <reservationSet>\n";
+static const char set_close[] = "  </reservationSet>\n";
+static const char set_empty[] = "  <reservationSet/>\n";
+static const char head_end[] = "      <instancesSet>\n";
+static const char group_close[] = "      </instancesSet>\n    </item>\n";
+static const char doc_tail[] = "      </instancesSet>\n    </item>\n  </reservationSet>\n"
+                               "</DescribeInstancesResponse>\n";
+
+/* ---- fingerprint -------------------------------------------------------- */
+
+static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t w;
+
+    while (n >= 8) {
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+        b += 8;
+        n -= 8;
+    }
+    w = 0;
+    memcpy(&w, b, n);
+    h = (h ^ w ^ ((uint64_t)n << 56)) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
+}
+
+/* A string with its length, so that "ab","c" and "a","bc" differ. */
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    h = mix_bytes(h, &n, sizeof(n));
+    return n ? mix_bytes(h, s, n) : h;
+}
+
+static uint64_t mix_num(uint64_t h, long long v)
+{
+    return mix_bytes(h, &v, sizeof(v));
+}
+
+/* Every field of the instance, string fields up to their NUL (the bytes
+ * after it are not part of the record).  A new field of cg_instance must
+ * be added here: the size check below fails until it is. */
+static uint64_t instance_key(const cg_instance *inst, const cg_volume_list *vols,
+                             const cg_config *cfg)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    size_t i;
+
+    _Static_assert(sizeof(cg_instance) == 2408 && offsetof(cg_instance, tags) == 2392,
+                   "cg_instance changed: add the new field to instance_key");
+    h = mix_str(h, inst->id);
+    h = mix_str(h, inst->image_id);
+    h = mix_str(h, inst->reservation_id);
+    h = mix_str(h, inst->instance_type);
+    h = mix_str(h, inst->zone);
+    h = mix_str(h, inst->key_name);
+    h = mix_str(h, inst->client_token);
+    h = mix_str(h, inst->private_ip);
+    h = mix_str(h, inst->mac);
+    h = mix_str(h, inst->state_reason);
+    h = mix_num(h, inst->state);
+    h = mix_num(h, (long long)inst->launch_time);
+    h = mix_num(h, (long long)inst->state_time);
+    h = mix_num(h, inst->ami_launch_index);
+    h = mix_num(h, inst->vcpus);
+    h = mix_num(h, inst->memory_mib);
+    h = mix_num(h, inst->disable_api_termination);
+    h = mix_num(h, inst->sub);
+    h = mix_num(h, inst->display);
+    h = mix_num(h, inst->display_live);
+    h = mix_str(h, inst->display_addr);
+    h = mix_num(h, inst->display_port);
+    h = mix_num(h, inst->impaired);
+    h = mix_str(h, inst->vpc_id);
+    h = mix_str(h, inst->subnet_id);
+    h = mix_str(h, inst->eni_id);
+    h = mix_num(h, inst->n_groups);
+    for (i = 0; i < inst->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
+        h = mix_str(h, inst->group_ids[i]);
+        h = mix_str(h, inst->group_names[i]);
+    }
+    h = mix_num(h, inst->metadata.http_tokens);
+    h = mix_num(h, inst->metadata.http_endpoint);
+    h = mix_num(h, inst->metadata.hop_limit);
+    h = mix_num(h, (long long)inst->tags.n);
+    for (i = 0; i < inst->tags.n; i++) {
+        h = mix_str(h, inst->tags.v[i].key);
+        h = mix_str(h, inst->tags.v[i].value);
+    }
+    /* blockDeviceMapping: whether volumes are shown, and those attached. */
+    h = mix_num(h, vols != NULL);
+    for (i = 0; vols && i < vols->n; i++) {
+        if (strcmp(vols->v[i].attached_to, inst->id) != 0)
+            continue;
+        h = mix_str(h, vols->v[i].id);
+        h = mix_str(h, vols->v[i].device);
+        h = mix_num(h, (long long)vols->v[i].created);
+        h = mix_num(h, vols->v[i].delete_on_termination);
+    }
+    h = mix_str(h, cfg->region);
+    return mix_str(h, cfg->account_id);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static void frag_unref(ec2_frag *f)
+{
+    if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(f);
+}
+
+static ec2_frag *frag_ref(ec2_frag *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+    return f;
+}
+
+static size_t slot_hash(const char *id)
+{
+    return (size_t)mix_str(0, id);
+}
+
+/* The slot holding id, or the empty slot where it goes.  Lock held. */
+static frag_slot *slot_find(frag_slot *table, size_t cap, const char *id)
+{
+    size_t i = slot_hash(id) & (cap - 1);
+
+    while (table[i].frag && strcmp(table[i].id, id) != 0)
+        i = (i + 1) & (cap - 1);
+    return &table[i];
+}
+
+/* Move the entries into a table of cap slots; with keep, only those of
+ * the instances keep lists (the others are dropped).  Lock held.  0 or -1
+ * (OOM: the table is unchanged). */
+static int table_rebuild(size_t cap, const cg_instance_list *keep)
+{
+    frag_slot *table, *from, *to;
+    size_t i, used = 0;
+
+    if (!(table = calloc(cap, sizeof(*table))))
+        return -1;
+    for (i = 0; i < (keep ? keep->n : frag_cap); i++) {
+        from = keep ? slot_find(frag_table, frag_cap, keep->v[i].id) : &frag_table[i];
+        if (!from->frag)
+            continue;
+        to = slot_find(table, cap, from->id);
+        if (to->frag)
+            continue;
+        *to = *from;
+        used++;
+    }
+    /* The old table's reference of each entry not moved goes. */
+    for (i = 0; i < frag_cap; i++) {
+        from = &frag_table[i];
+        if (from->frag && slot_find(table, cap, from->id)->frag != from->frag)
+            frag_unref(from->frag);
+    }
+    free(frag_table);
+    frag_table = table;
+    frag_cap = cap;
+    frag_used = used;
+    return 0;
+}
+
+/* Store f (its reference passes to the table) for id.  Lock held.  On OOM
+ * f is not stored and the caller's own reference is all that is left. */
+static void table_put(const char *id, uint64_t key, ec2_frag *f)
+{
+    frag_slot *s;
+
+    if ((frag_used + 1) * 2 > frag_cap && table_rebuild(frag_cap ? frag_cap * 2 : 64, NULL) < 0) {
+        frag_unref(f);
+        return;
+    }
+    s = slot_find(frag_table, frag_cap, id);
+    if (s->frag) {
+        frag_unref(s->frag);
+    } else {
+        snprintf(s->id, sizeof(s->id), "%s", id);
+        frag_used++;
+    }
+    s->key = key;
+    s->frag = f;
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+static const char *find_after(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    const char *p = memmem(hay, len, needle, n);
+
+    return p ? p + n : NULL;
+}
+
+/* inst's fragment, cut from a one-instance document.  NULL on OOM or when
+ * the document is not shaped as expected. */
+static ec2_frag *frag_render(const cg_instance *inst, const cg_volume_list *vols,
+                             const cg_config *cfg)
+{
+    const cg_instance *one[1] = {inst};
+    const char *head, *item, *end;
+    ec2_frag *f = NULL;
+    size_t len = 0, tail = sizeof(doc_tail) - 1;
+    char *doc;
+
+    if (!(doc = ec2_xml_describe_instances_vols("", cfg, one, 1, vols, NULL, &len)))
+        return NULL;
+    if (!(head = find_after(doc, len, set_open)) ||
+        !(item = find_after(head, len - (size_t)(head - doc), head_end)) ||
+        len - (size_t)(item - doc) < tail || memcmp(doc + len - tail, doc_tail, tail) != 0)
+        goto cleanup;
+    end = doc + len - tail;
+    if (!(f = malloc(sizeof(*f) + (size_t)(end - head))))
+        goto cleanup;
+    f->refs = 1;
+    f->head_len = (size_t)(item - head);
+    f->item_len = (size_t)(end - item);
+    memcpy(f->data, head, (size_t)(end - head));
+
+cleanup:
+    free(doc);
+    return f;
+}
+
+/* One reference to each instance's fragment into frags (NULL where it
+ * could not be made).  Rendering happens outside the lock. */
+static void frags_get(const cg_instance *const *v, size_t n, const cg_volume_list *vols,
+                      const cg_config *cfg, ec2_frag **frags, uint64_t *keys)
+{
+    frag_slot *s;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        keys[i] = instance_key(v[i], vols, cfg);
+    pthread_mutex_lock(&frag_lock);
+    for (i = 0; i < n; i++) {
+        frags[i] = NULL;
+        if (!frag_cap)
+            continue;
+        s = slot_find(frag_table, frag_cap, v[i]->id);
+        if (s->frag && s->key == keys[i]) {
+            frags[i] = frag_ref(s->frag);
+            frag_reused++;
+        }
+    }
+    pthread_mutex_unlock(&frag_lock);
+    for (i = 0; i < n; i++) {
+        if (frags[i] || !(frags[i] = frag_render(v[i], vols, cfg)))
+            continue;
+        pthread_mutex_lock(&frag_lock);
+        frag_rendered++;
+        table_put(v[i]->id, keys[i], frag_ref(frags[i]));
+        pthread_mutex_unlock(&frag_lock);
+    }
+}
+
+char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
+                                       const cg_instance *const *v, size_t n,
+                                       const cg_volume_list *vols, const char *next_token,
+                                       size_t *len)
+{
+    const cg_instance **order = NULL;
+    unsigned char *starts = NULL;
+    ec2_frag **frags = NULL;
+    uint64_t *keys = NULL;
+    char *env = NULL, *out = NULL, *p;
+    const char *mark;
+    size_t env_len = 0, pre, total, i;
+
+    if (!(env = ec2_xml_describe_instances_vols(request_id, cfg, NULL, 0, NULL, next_token,
+                                                &env_len)) ||
+        n == 0) {
+        *len = env_len;
+        return env;
+    }
+    if (!(mark = memmem(env, env_len, set_empty, sizeof(set_empty) - 1)) ||
+        !(order = calloc(n, sizeof(*order))) || !(starts = calloc(n, 1)) ||
+        !(frags = calloc(n, sizeof(*frags))) || !(keys = calloc(n, sizeof(*keys))) ||
+        ec2_xml_reservation_order(v, n, order, starts) < 0)
+        goto cleanup;
+    frags_get(order, n, vols, cfg, frags, keys);
+    pre = (size_t)(mark - env);
+    total = env_len - (sizeof(set_empty) - 1) + sizeof(set_open) - 1 + sizeof(set_close) - 1;
+    for (i = 0; i < n; i++) {
+        if (!frags[i])
+            goto cleanup;
+        total += frags[i]->item_len + (starts[i] ? frags[i]->head_len : 0);
+        if (i + 1 == n || starts[i + 1])
+            total += sizeof(group_close) - 1;
+    }
+    if (!(out = malloc(total + 1)))
+        goto cleanup;
+    p = out;
+    memcpy(p, env, pre);
+    p += pre;
+    memcpy(p, set_open, sizeof(set_open) - 1);
+    p += sizeof(set_open) - 1;
+    for (i = 0; i < n; i++) {
+        if (starts[i]) {
+            memcpy(p, frags[i]->data, frags[i]->head_len);
+            p += frags[i]->head_len;
+        }
+        memcpy(p, frags[i]->data + frags[i]->head_len, frags[i]->item_len);
+        p += frags[i]->item_len;
+        if (i + 1 == n || starts[i + 1]) {
+            memcpy(p, group_close, sizeof(group_close) - 1);
+            p += sizeof(group_close) - 1;
+        }
+    }
+    memcpy(p, set_close, sizeof(set_close) - 1);
+    p += sizeof(set_close) - 1;
+    pre += sizeof(set_empty) - 1;
+    memcpy(p, env + pre, env_len - pre);
+    p += env_len - pre;
+    *p = '\0';
+    *len = total;
+
+cleanup:
+    for (i = 0; frags && i < n; i++)
+        frag_unref(frags[i]);
+    free(frags);
+    free(keys);
+    free(starts);
+    free(order);
+    free(env);
+    return out;
+}
+
+void ec2_fragments_prune(const cg_instance_list *all)
+{
+    pthread_mutex_lock(&frag_lock);
+    /* Gone instances are dropped in one rebuild once they are a good share
+     * of the table, so a listing pays for this rarely. */
+    if (frag_used > all->n + 64 + all->n / 4)
+        table_rebuild(frag_cap, all);
+    pthread_mutex_unlock(&frag_lock);
+}
+
+void ec2_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t *cached)
+{
+    pthread_mutex_lock(&frag_lock);
+    *rendered = frag_rendered;
+    *reused = frag_reused;
+    *cached = frag_used;
+    pthread_mutex_unlock(&frag_lock);
+}

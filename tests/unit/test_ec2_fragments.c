@@ -1,0 +1,282 @@
+/* cloudgate: DescribeInstances from cached per-instance fragments.
+ *
+ * Every response assembled from fragments is compared byte for byte with
+ * the one the writer gives for the same page (ec2_xml_describe_instances_vols,
+ * itself checked against the golden files), and the counters say whether
+ * each instance was written again or reused: a change of state, tag, group,
+ * attribute or attached volume must write that instance again, and only it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontends/ec2/ec2_xml.h"
+
+#define T_LAUNCH ((time_t)1795429762)
+#define RID "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
+#define N_INST 6
+
+static cg_config cfg;
+static cg_instance inst[N_INST];
+static cg_volume vol;
+static cg_volume_list vols;
+
+static void make_instance(cg_instance *i, unsigned n)
+{
+    memset(i, 0, sizeof(*i));
+    snprintf(i->id, sizeof(i->id), "i-0%016x", 0xa000u + n);
+    snprintf(i->image_id, sizeof(i->image_id), "ami-0a1b2c3d4e5f60718");
+    /* Reservations of 1, 2 and 3 instances. */
+    snprintf(i->reservation_id, sizeof(i->reservation_id), "r-0%016x", n == 0 ? 1 : n < 3 ? 2 : 3);
+    snprintf(i->instance_type, sizeof(i->instance_type), "t2.micro");
+    snprintf(i->zone, sizeof(i->zone), "cloudgate-a");
+    snprintf(i->private_ip, sizeof(i->private_ip), "10.0.0.%u", 10 + n);
+    i->state = CG_STATE_RUNNING;
+    i->launch_time = T_LAUNCH;
+    i->state_time = T_LAUNCH;
+    i->ami_launch_index = n;
+    i->vcpus = 1;
+    i->memory_mib = 1024;
+    i->metadata.http_tokens = CG_MD_TOKENS_OPTIONAL;
+    i->metadata.http_endpoint = CG_MD_ENDPOINT_ENABLED;
+    i->metadata.hop_limit = 1;
+}
+
+static int setup(void **state)
+{
+    unsigned i;
+
+    (void)state;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.region = "cloudgate";
+    cfg.account_id = "123456789012";
+    for (i = 0; i < N_INST; i++)
+        make_instance(&inst[i], i);
+    memset(&vol, 0, sizeof(vol));
+    snprintf(vol.id, sizeof(vol.id), "vol-0a1b2c3d4e5f60718");
+    snprintf(vol.zone, sizeof(vol.zone), "cloudgate-a");
+    snprintf(vol.state, sizeof(vol.state), "available");
+    vol.created = T_LAUNCH;
+    vols.v = &vol;
+    vols.n = 1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unsigned i;
+
+    (void)state;
+    for (i = 0; i < N_INST; i++)
+        cg_tags_release(&inst[i].tags);
+    return 0;
+}
+
+/* The page (all instances, in reverse so that grouping has work to do)
+ * through both paths: the bytes must be the same.  Returns how many
+ * instances were written again (not reused). */
+static unsigned long describe_page(const char *token, char **out)
+{
+    const cg_instance *page[N_INST];
+    unsigned long r0, u0, r1, u1;
+    size_t cached, len_a = 0, len_b = 0, i;
+    char *a, *b;
+
+    for (i = 0; i < N_INST; i++)
+        page[i] = &inst[N_INST - 1 - i];
+    ec2_fragments_stats(&r0, &u0, &cached);
+    a = ec2_fragments_describe_instances(RID, &cfg, page, N_INST, &vols, token, &len_a);
+    ec2_fragments_stats(&r1, &u1, &cached);
+    b = ec2_xml_describe_instances_vols(RID, &cfg, page, N_INST, &vols, token, &len_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(len_a, strlen(a));
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+    assert_int_equal((r1 - r0) + (u1 - u0), N_INST);
+    free(b);
+    if (out)
+        *out = a;
+    else
+        free(a);
+    return r1 - r0;
+}
+
+static void test_same_bytes_and_reuse(void **state)
+{
+    const cg_instance *none[1] = {NULL};
+    size_t len_a = 0, len_b = 0;
+    char *a, *b;
+
+    (void)state;
+    describe_page(NULL, NULL);
+    /* Nothing changed: every instance reused. */
+    assert_int_equal(describe_page(NULL, NULL), 0);
+    assert_int_equal(describe_page("dG9rZW4=", NULL), 0);
+    /* An empty page is the writer's own document. */
+    a = ec2_fragments_describe_instances(RID, &cfg, none, 0, &vols, NULL, &len_a);
+    b = ec2_xml_describe_instances_vols(RID, &cfg, none, 0, &vols, NULL, &len_b);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+    free(a);
+    free(b);
+}
+
+static void test_state_change(void **state)
+{
+    char *doc;
+
+    (void)state;
+    describe_page(NULL, NULL);
+    inst[2].state = CG_STATE_STOPPED;
+    snprintf(inst[2].state_reason, sizeof(inst[2].state_reason), "User initiated");
+    assert_int_equal(describe_page(NULL, &doc), 1);
+    assert_non_null(strstr(doc, "<name>stopped</name>"));
+    free(doc);
+    assert_int_equal(describe_page(NULL, NULL), 0);
+    /* A pending launch record (no domain yet) renders like any other. */
+    inst[4].state = CG_STATE_PENDING;
+    inst[4].private_ip[0] = '\0';
+    assert_int_equal(describe_page(NULL, &doc), 1);
+    assert_non_null(strstr(doc, "<name>pending</name>"));
+    free(doc);
+}
+
+static void test_tag_change(void **state)
+{
+    char *doc;
+
+    (void)state;
+    describe_page(NULL, NULL);
+    assert_int_equal(cg_tags_set(&inst[1].tags, "Name", "web <1> & \"x\""), 0);
+    assert_int_equal(describe_page(NULL, &doc), 1);
+    assert_non_null(strstr(doc, "<value>web &lt;1&gt; &amp; "));
+    free(doc);
+    /* Same key, new value; then bytes XML forbids (written as '?'). */
+    assert_int_equal(cg_tags_set(&inst[1].tags, "Name", "db"), 0);
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    assert_int_equal(cg_tags_set(&inst[1].tags, "bad", "\x01\xff"), 0);
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    cg_tags_remove(&inst[1].tags, "bad", NULL);
+    assert_int_equal(describe_page(NULL, NULL), 1);
+}
+
+static void test_group_change(void **state)
+{
+    char *doc;
+
+    (void)state;
+    describe_page(NULL, NULL);
+    snprintf(inst[3].group_ids[0], sizeof(inst[3].group_ids[0]), "sg-0a1b2c3d4e5f60718");
+    snprintf(inst[3].group_names[0], sizeof(inst[3].group_names[0]), "web");
+    inst[3].n_groups = 1;
+    assert_int_equal(describe_page(NULL, &doc), 1);
+    assert_non_null(strstr(doc, "sg-0a1b2c3d4e5f60718"));
+    free(doc);
+    /* Renamed group, same id. */
+    snprintf(inst[3].group_names[0], sizeof(inst[3].group_names[0]), "web2");
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    inst[3].n_groups = 0;
+    assert_int_equal(describe_page(NULL, NULL), 1);
+}
+
+static void test_attribute_change(void **state)
+{
+    (void)state;
+    describe_page(NULL, NULL);
+    snprintf(inst[5].instance_type, sizeof(inst[5].instance_type), "t2.large");
+    inst[5].vcpus = 2;
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    inst[5].metadata.http_tokens = CG_MD_TOKENS_REQUIRED;
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    inst[0].disable_api_termination = 1;
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    inst[0].private_ip[0] = '\0'; /* lease gone */
+    assert_int_equal(describe_page(NULL, NULL), 1);
+}
+
+static void test_volume_change(void **state)
+{
+    char *doc;
+
+    (void)state;
+    describe_page(NULL, NULL);
+    snprintf(vol.attached_to, sizeof(vol.attached_to), "%s", inst[1].id);
+    snprintf(vol.device, sizeof(vol.device), "vdb");
+    assert_int_equal(describe_page(NULL, &doc), 1);
+    assert_non_null(strstr(doc, "<deviceName>/dev/vdb</deviceName>"));
+    free(doc);
+    vol.delete_on_termination = 1;
+    assert_int_equal(describe_page(NULL, NULL), 1);
+    vol.attached_to[0] = '\0';
+    vol.device[0] = '\0';
+    assert_int_equal(describe_page(NULL, NULL), 1);
+}
+
+static void test_config_change(void **state)
+{
+    (void)state;
+    describe_page(NULL, NULL);
+    cfg.account_id = "210987654321";
+    assert_int_equal(describe_page(NULL, NULL), N_INST);
+    cfg.region = "elsewhere";
+    assert_int_equal(describe_page(NULL, NULL), N_INST);
+}
+
+static void test_prune(void **state)
+{
+    cg_instance_list some = {inst, 2};
+    unsigned long r, u;
+    size_t cached, i;
+    char id[24];
+
+    (void)state;
+    describe_page(NULL, NULL);
+    ec2_fragments_stats(&r, &u, &cached);
+    assert_true(cached >= N_INST);
+    /* Many instances gone: a prune keeps only the listed ones. */
+    for (i = 0; i < 100; i++) {
+        const cg_instance *one[1] = {&inst[0]};
+        cg_instance tmp = inst[0];
+        size_t len;
+        char *doc;
+
+        snprintf(id, sizeof(id), "i-0%016zx", 0xb000 + i);
+        snprintf(tmp.id, sizeof(tmp.id), "%s", id);
+        tmp.tags.n = 0;
+        tmp.tags.v = NULL;
+        one[0] = &tmp;
+        doc = ec2_fragments_describe_instances(RID, &cfg, one, 1, &vols, NULL, &len);
+        assert_non_null(doc);
+        free(doc);
+    }
+    ec2_fragments_stats(&r, &u, &cached);
+    assert_true(cached >= 100);
+    ec2_fragments_prune(&some);
+    ec2_fragments_stats(&r, &u, &cached);
+    assert_int_equal(cached, 2);
+    /* The two kept are still reused; the others are written again. */
+    assert_int_equal(describe_page(NULL, NULL), N_INST - 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_bytes_and_reuse),
+        cmocka_unit_test(test_state_change),
+        cmocka_unit_test(test_tag_change),
+        cmocka_unit_test(test_group_change),
+        cmocka_unit_test(test_attribute_change),
+        cmocka_unit_test(test_volume_change),
+        cmocka_unit_test(test_config_change),
+        cmocka_unit_test(test_prune),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
