@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, virsh_on, wait_for
 
 URI = "qemu:///system"
 NETWORK = "cloudgate-isolated"
@@ -27,11 +27,7 @@ RUNS = int(os.environ.get("CG_SG_KILL_RUNS", "6"))
 
 
 def virsh(*args, check=True):
-    r = subprocess.run(["virsh", "-q", "-c", URI] + list(args), capture_output=True, text=True,
-                       timeout=60)
-    if check and r.returncode != 0:
-        raise AssertionError("virsh %s: %s" % (" ".join(args), r.stderr))
-    return r
+    return virsh_on(URI, *args, check=check)
 
 
 @pytest.fixture
