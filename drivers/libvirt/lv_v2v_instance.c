@@ -177,7 +177,10 @@ int lv_instance_import_begin(cg_drv *drv, const cg_import_instance_spec *spec, c
         lv_report(err, conn, CG_ERR_INTERNAL, "define instance %s", inst.id);
         goto cleanup;
     }
-    if (cg_instance_copy(out, &inst) < 0) {
+    /* Readable at once: the job names the instance as its target as soon as
+     * this returns, before the define event reaches the cache. */
+    if (lv_cache_update(lv_host_cache(h), &inst, lv_state_from_libvirt(VIR_DOMAIN_SHUTOFF)) < 0 ||
+        cg_instance_copy(out, &inst) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
