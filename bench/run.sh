@@ -42,6 +42,7 @@
 #   CG_BENCH_RUNS     RunInstances / virsh create rounds   (default 5; 0 skips)
 #   CG_BENCH_COUNT    N of run-instances --count N         (default 20; 0 skips; issue: 100)
 #   CG_BENCH_MEM_OVERCOMMIT  the gateway's memory_overcommit (default 1.5)
+#   CG_BENCH_CPU_OVERCOMMIT  the gateway's cpu_overcommit (default 16, the gateway's own)
 #   CG_BENCH_DEMO_DIR demo guest cache  (default /var/cache/cloudgate-bench/demo-guest)
 set -euo pipefail
 export LC_ALL=C
@@ -66,6 +67,7 @@ WRK_THREADS=${CG_BENCH_THREADS:-2}
 RUNS=${CG_BENCH_RUNS:-5}
 COUNT=${CG_BENCH_COUNT:-20}
 MEM_OVERCOMMIT=${CG_BENCH_MEM_OVERCOMMIT:-1.5}
+CPU_OVERCOMMIT=${CG_BENCH_CPU_OVERCOMMIT:-16}
 DEMO_DIR=${CG_BENCH_DEMO_DIR:-/var/cache/cloudgate-bench/demo-guest}
 PY=/usr/bin/python3          # Debian's boto3; a pyenv shim may shadow python3
 ZONE=cloudgate-a
@@ -322,6 +324,7 @@ storage_pool = $POOL
 network = $NETWORK
 stop_timeout = 5
 memory_overcommit = $MEM_OVERCOMMIT
+cpu_overcommit = $CPU_OVERCOMMIT
 
 [zone $ZONE]
 uri = $URI
@@ -522,7 +525,7 @@ summary() {
     "$(calc "$(kv "$WORK/rss0.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" "(see VmRSS)" ""
   echo "(N=0: the gateway before any of this run's domains exist; it listed $(kv "$WORK/count0.txt" listed) other instances."
   echo " The issue's setting for --count is 100; this run used ${COUNT} (CG_BENCH_COUNT) on a $(nproc)-core machine shared with other work;"
-  echo " memory_overcommit = $MEM_OVERCOMMIT in the bench's gateway (CG_BENCH_MEM_OVERCOMMIT).)"
+  echo " memory_overcommit = $MEM_OVERCOMMIT, cpu_overcommit = $CPU_OVERCOMMIT in the bench's gateway (CG_BENCH_MEM_OVERCOMMIT, CG_BENCH_CPU_OVERCOMMIT).)"
 }
 
 {

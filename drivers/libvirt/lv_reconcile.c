@@ -237,6 +237,7 @@ static void drop_instance_rest(cg_drv *drv, lv_host *h, virConnectPtr conn, cons
     lv_seed_volume_name(id, name, sizeof(name));
     drop_volume(drv, conn, name, why);
     lv_volumes_release_instance(drv, id);
+    lv_sg_instance_gone(drv, conn, id);
     lv_state_seed_delete(drv->state, id, NULL);
     lv_state_user_data_delete(drv->state, id, NULL);
     lv_drv_console_path(drv, id, path, sizeof(path));

@@ -75,8 +75,9 @@ int lv_sg_lock_held(void);
 int lv_sg_launch(cg_drv *drv, virConnectPtr conn, const char *instance_id,
                  const char *subnet_id, const char *zone, const char *const *ids, size_t n,
                  char *filter, size_t len, cg_error *err);
-/* The instance's domain is gone: forget its groups and undefine its NIC
- * filter (failures logged: lv_sg_reconcile_zone removes it later). */
+/* The instance's domain is gone: undefine its NIC filter and forget its
+ * groups (a failure is logged and keeps the rows: lv_sg_reconcile_zone
+ * removes both at the next start). */
 void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_id);
 /* driver.h instance_set_groups. */
 int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *const *ids,
@@ -86,8 +87,10 @@ int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *
  * instance, and group filters whose source members' addresses changed
  * since they were built are redefined. */
 void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list, int all);
-/* At a zone's start: NIC filters ("cg-i-<id>") whose domain is gone are
- * undefined (instance ids are unique, so another gateway's stay). */
+/* At a zone's start: NIC filters ("cg-i-<id>") of this gateway's instances
+ * (group rows here) whose domain is gone are undefined with the rows;
+ * another gateway's stay, even without a domain (its launch may be between
+ * the filter and the define). */
 void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn);
 
 /* Intent kind: a group's filter is being made or removed (name

@@ -106,10 +106,14 @@ void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_i
     cg_error err = {0};
     char name[64];
 
-    lv_sgstate_instance_set(drv->state, instance_id, NULL, 0, NULL);
+    /* The filter first, the rows only once it is gone: the rows are how the
+     * next start knows a leftover filter is this gateway's to remove. */
     snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
-    if (lv_nwfilter_undefine(conn, name, &err) < 0)
+    if (lv_nwfilter_undefine(conn, name, &err) < 0) {
         cg_warn("filter %s stays until the next start: %s", name, err.message);
+        return;
+    }
+    lv_sgstate_instance_set(drv->state, instance_id, NULL, 0, NULL);
 }
 
 /* The current groups of instance_id into cur (n of them). */
@@ -280,32 +284,55 @@ cleanup:
     cg_sg_list_release(&l);
 }
 
+/* 1 when instance_id has group rows here: a launch of this gateway. */
+static int ours(const lv_sg_member *m, size_t n, const char *instance_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].instance_id, instance_id) == 0)
+            return 1;
+    return 0;
+}
+
 void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn)
 {
     virNWFilterPtr *filters = NULL;
     virDomainPtr dom;
-    const char *name;
+    lv_sg_member *m = NULL;
+    size_t n_m = 0;
+    cg_error err = {0};
+    const char *name, *id;
     int i, n;
 
-    (void)drv;
     /* test:// has no nwfilter driver: nothing to remove there. */
     if ((n = virConnectListAllNWFilters(conn, &filters, 0)) < 0) {
         virResetLastError();
         return;
     }
+    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0) {
+        cg_warn("reconcile: NIC filters left as they are: %s", err.message);
+        n_m = 0;
+        m = NULL;
+    }
     for (i = 0; i < n; i++) {
         name = virNWFilterGetName(filters[i]);
-        if (name && strncmp(name, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) == 0) {
-            if ((dom = virDomainLookupByName(conn, name + strlen(LV_NWFILTER_NIC)))) {
-                virDomainFree(dom);
-            } else if (virNWFilterUndefine(filters[i]) < 0) {
-                cg_warn("reconcile: filter %s stays: %s", name, virGetLastErrorMessage());
-            } else {
-                cg_info("reconcile: removed filter %s (its instance is gone)", name);
-            }
-            virResetLastError();
+        id = name && strncmp(name, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) == 0
+                 ? name + strlen(LV_NWFILTER_NIC)
+                 : NULL;
+        if (id && (dom = virDomainLookupByName(conn, id))) {
+            virDomainFree(dom);
+        } else if (id && !ours(m, n_m, id)) {
+            /* Another gateway on this libvirtd may be launching it: its
+             * filter is defined before its domain. */
+            cg_info("reconcile: filter %s left alone (not an instance of this gateway)", name);
+        } else if (id && virNWFilterUndefine(filters[i]) < 0) {
+            cg_warn("reconcile: filter %s stays: %s", name, virGetLastErrorMessage());
+        } else if (id) {
+            lv_sgstate_instance_set(drv->state, id, NULL, 0, NULL);
+            cg_info("reconcile: removed filter %s (its instance is gone)", name);
         }
+        virResetLastError();
         virNWFilterFree(filters[i]);
     }
     free(filters);
+    free(m);
 }

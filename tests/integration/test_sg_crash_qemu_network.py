@@ -148,3 +148,46 @@ def test_sigkill_during_rule_changes(sysgw):
             raise AssertionError("run %d: intents, filter ports, described ports: %r\n%s"
                                  % (run, settled.last, gw.log_text()[-3000:]))
     assert gw.stop() == 0, gw.log_text()
+
+
+def nic_filter(iid):
+    """Define a NIC filter "cg-i-<iid>" as a launch does before its domain."""
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+        f.write("<filter name='cg-i-%s' chain='root'><rule action='accept' direction='inout'"
+                " priority='500'><all/></rule></filter>" % iid)
+        f.flush()
+        virsh("nwfilter-define", f.name)
+
+
+def test_reconcile_removes_only_its_own_nic_filters(sysgw):
+    """At start, a NIC filter without a domain is removed only when it is
+    this gateway's (its instance has group rows here).  Another gateway on
+    the same libvirtd defines an instance's filter before its domain: a
+    start in that window took the filter away and the other launch failed
+    ("referenced filter ... is missing", seen with --count 100)."""
+    gw = sysgw
+    gid = new_group(gw)
+    foreign = "i-%017x" % random.getrandbits(68)
+    own = "i-%017x" % random.getrandbits(68)
+    assert gw.stop() == 0, gw.log_text()
+    try:
+        nic_filter(foreign)
+        nic_filter(own)
+        # What a terminate whose filter undefine failed leaves: rows and filter.
+        with db(gw) as c:
+            c.execute("INSERT INTO instance_groups (instance_id, group_id) VALUES (?, ?)",
+                      (own, gid))
+        gw.start()
+        wait_for("the reconcile", lambda: "removed filter cg-i-%s" % own in gw.log_text(),
+                 60, 0.5)
+        listed = virsh("nwfilter-list").stdout
+        assert "cg-i-" + foreign in listed, gw.log_text()[-2000:]
+        assert "cg-i-%s left alone" % foreign in gw.log_text()
+        assert "cg-i-" + own not in listed
+        with db(gw) as c:
+            assert c.execute("SELECT COUNT(*) FROM instance_groups WHERE instance_id = ?",
+                             (own,)).fetchone()[0] == 0
+    finally:
+        virsh("nwfilter-undefine", "cg-i-" + foreign, check=False)
+        virsh("nwfilter-undefine", "cg-i-" + own, check=False)
