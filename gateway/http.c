@@ -347,9 +347,9 @@ static void on_request(struct evhttp_request *evreq, void *arg)
         goto reply_now;
     }
     /* Answers that need no blocking call (DescribeRegions: configuration and
-     * in-memory credentials only) are made here: the hand-off to a worker and
-     * back costs more than they do.  While stopping they get the 503 below,
-     * as before. */
+     * in-memory credentials only) are made here: no hand-off to a worker and
+     * back, and they come back even when every worker is busy.  While
+     * stopping they get the 503 below, as before. */
     if (job->route->on_loop && job->route->on_loop(job->req) && !gw_pool_stopping(http->pool)) {
         job->route->handle(http->ctx, job->req, &immediate);
         goto reply_now;

@@ -21,8 +21,8 @@
  * handler changes state and so must stop at ec2_dry_run() itself; for the
  * others the dispatcher turns a successful run into DryRunOperation.
  * EC2_ON_LOOP: the answer needs no blocking call (configuration, or in-memory
- * state under a mutex held briefly), so the HTTP loop answers it itself: the
- * hand-off to a worker and back costs more than such an answer. */
+ * state under a mutex held briefly), so the HTTP loop answers it itself,
+ * without the hand-off to a worker and back (see ec2_on_loop). */
 static const ec2_action ec2_actions[] = {
     {"AttachVolume", ec2_attach_volume, 1},
     {"AuthorizeSecurityGroupEgress", ec2_authorize_security_group_egress, 1},
