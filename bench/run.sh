@@ -436,7 +436,18 @@ measure() { # N
   done
   # After the wrk runs: VmHWM includes building the largest responses.
   rss_of_gateway >"$out/rss.txt"
+  cp "/proc/$GW_PID/smaps" "$out/smaps.txt" 2>/dev/null || true  # where it is (CG_BENCH_KEEP)
   log "N=$n: cloudgated VmRSS $(kv "$out/rss.txt" rss_kb) kB, VmHWM $(kv "$out/rss.txt" hwm_kb) kB"
+  # And once idle: the gateway trims the heap after 1 s without a request.
+  sleep 3
+  rss_of_gateway >"$out/rss_idle.txt"
+  cp "/proc/$GW_PID/smaps" "$out/smaps_idle.txt" 2>/dev/null || true
+  # Client connections the gateway still holds once wrk is gone, by TCP state.
+  ss -tanp 2>/dev/null | awk -v p="pid=$GW_PID," -v port=":$PORT" \
+    'index($0, p) && index($4, port) {n[$1]++} END {for (s in n) printf "%s=%d ", s, n[s]; print ""}' \
+    >"$out/conns_idle.txt"
+  log "N=$n: idle 3 s: client connections still held: $(cat "$out/conns_idle.txt")"
+  log "N=$n: idle 3 s: VmRSS $(kv "$out/rss_idle.txt" rss_kb) kB, RssAnon $(kv "$out/rss_idle.txt" anon_kb) kB"
 
   # About 5 s of sequential enumerations, 10 to 100 of them.
   repeat=$((5000 / n)); [ $repeat -ge 10 ] || repeat=10; [ $repeat -le 100 ] || repeat=100
@@ -521,6 +532,8 @@ summary() {
     "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
   row "VmHWM N=$large, MiB (VmHWM N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" \
     "$(calc "$(kv "$WORK/rss0.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  row "VmRSS N=$large idle 3 s, MiB (VmRSS N=0)" "$(calc "$(kv "$WORK/m$large/rss_idle.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
   row "  of it RssAnon N=$large, MiB (N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" \
     "$(calc "$(kv "$WORK/rss0.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" "(see VmRSS)" ""
   echo "(N=0: the gateway before any of this run's domains exist; it listed $(kv "$WORK/count0.txt" listed) other instances."
@@ -570,12 +583,13 @@ summary() {
     "(p50 $(kv "$WORK/regions_gw.txt" p50_ms) ms), http_anchor (evhttp, same $(wc -c <"$WORK/regions.xml")-byte body)" \
     "$(kv "$WORK/regions_anchor.txt" req_s) req/s (p50 $(kv "$WORK/regions_anchor.txt" p50_ms) ms)"
   echo
-  echo "cloudgated memory, kB (start = after the initial sync, before any request; after = after the wrk runs):"
+  echo "cloudgated memory, kB (start = after the initial sync, before any request; after = after the wrk runs;"
+  echo " idle = 3 s later, after the idle heap trim):"
   printf '%10s | %8s %8s %8s %8s\n' N VmRSS VmHWM RssAnon RssFile
   printf '%10s | %8s %8s %8s %8s\n' "0" "$(kv "$WORK/rss0.txt" rss_kb)" "$(kv "$WORK/rss0.txt" hwm_kb)" \
     "$(kv "$WORK/rss0.txt" anon_kb)" "$(kv "$WORK/rss0.txt" file_kb)"
   while read -r n; do
-    for f in "$WORK/rss_start.$n:start" "$WORK/m$n/rss.txt:after"; do
+    for f in "$WORK/rss_start.$n:start" "$WORK/m$n/rss.txt:after" "$WORK/m$n/rss_idle.txt:idle"; do
       printf '%10s | %8s %8s %8s %8s\n' "$n ${f##*:}" "$(kv "${f%:*}" rss_kb)" "$(kv "${f%:*}" hwm_kb)" \
         "$(kv "${f%:*}" anon_kb)" "$(kv "${f%:*}" file_kb)"
     done

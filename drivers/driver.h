@@ -565,6 +565,8 @@ typedef struct cg_driver {
     /* Stop event handling and disconnect. Mandatory. Accepts NULL. */
     void (*close)(cg_drv *drv);
 
+    /* The one exception to "may block": DescribeAvailabilityZones calls it
+     * on the HTTP loop thread, so it reads in-memory state only. */
     int (*zone_list)(cg_drv *drv, cg_zone_list *out, cg_error *err);
 
     int (*image_list)(cg_drv *drv, cg_image_list *out, cg_error *err);

@@ -31,7 +31,8 @@ typedef struct conn {
 
 struct gw_conns {
     const cg_config *cfg;
-    struct event *sweep_ev;
+    struct event *sweep_ev;     /* every SWEEP_MS */
+    struct event *kick_ev;      /* one sweep now (a new connection) */
     conn *v;
     size_t n, cap;
     size_t busy;                /* connections with busy set */
@@ -162,7 +163,8 @@ gw_conns *gw_conns_new(struct event_base *base, const cg_config *cfg)
     cs->cfg = cfg;
     cs->trimmed = 1;
     cs->sweep_ev = event_new(base, -1, EV_PERSIST, sweep, cs);
-    if (!cs->sweep_ev || event_add(cs->sweep_ev, &tick) < 0) {
+    cs->kick_ev = event_new(base, -1, 0, sweep, cs);
+    if (!cs->sweep_ev || !cs->kick_ev || event_add(cs->sweep_ev, &tick) < 0) {
         gw_conns_free(cs);
         return NULL;
     }
@@ -184,8 +186,13 @@ int gw_conns_add(gw_conns *cs, struct bufferevent *bev)
     cs->v[cs->n++] = (conn){.bev = bev, .since = cg_monotonic()};
     /* evhttp gives the bufferevent its socket right after this returns:
      * sweep then, in this loop iteration, to learn the peer and apply the
-     * per-address cap before the client can send anything. */
-    event_active(cs->sweep_ev, EV_TIMEOUT, 0);
+     * per-address cap before the client can send anything.  Through an
+     * event of its own: activating the periodic one with EV_TIMEOUT moves
+     * its next run SWEEP_MS further on each time (libevent reschedules a
+     * persistent timer from its last deadline), so a stream of new
+     * connections pushed every sweep -- closed connections' buffers, the
+     * idle trim, read_timeout -- minutes away. */
+    event_active(cs->kick_ev, EV_TIMEOUT, 0);
     return 0;
 }
 
@@ -215,6 +222,8 @@ void gw_conns_free(gw_conns *cs)
         return;
     if (cs->sweep_ev)
         event_free(cs->sweep_ev);
+    if (cs->kick_ev)
+        event_free(cs->kick_ev);
     for (size_t i = 0; i < cs->n; i++)
         bufferevent_decref(cs->v[i].bev);
     free(cs->v);

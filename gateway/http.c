@@ -28,6 +28,7 @@
 
 typedef void (*route_handler)(const gw_ctx *ctx, const gw_request *req, gw_response *resp);
 typedef void (*route_overloaded)(const gw_request *req, gw_response *resp);
+typedef int (*route_on_loop)(const gw_request *req);
 
 /* Longest request path written to the access log. */
 #define LOG_PATH_MAX 200
@@ -38,11 +39,12 @@ typedef struct gw_route {
     int exact;
     route_handler handle;
     route_overloaded overloaded;
+    route_on_loop on_loop; /* NULL, or: this request may be handled on the loop */
 } gw_route;
 
 static const gw_route routes[] = {
-    {"/", 1, ec2_handle, ec2_overloaded},
-    {"/cimi", 0, cimi_handle, cimi_overloaded},
+    {"/", 1, ec2_handle, ec2_overloaded, ec2_on_loop},
+    {"/cimi", 0, cimi_handle, cimi_overloaded, NULL},
 };
 
 struct gw_http {
@@ -342,6 +344,14 @@ static void on_request(struct evhttp_request *evreq, void *arg)
     }
     if (!job->route) {
         plain_reply(&immediate, 404, "no such resource\n");
+        goto reply_now;
+    }
+    /* Answers that need no blocking call (DescribeRegions: configuration and
+     * in-memory credentials only) are made here: no hand-off to a worker and
+     * back, and they come back even when every worker is busy.  While
+     * stopping they get the 503 below, as before. */
+    if (job->route->on_loop && job->route->on_loop(job->req) && !gw_pool_stopping(http->pool)) {
+        job->route->handle(http->ctx, job->req, &immediate);
         goto reply_now;
     }
     /* Bodies wait in memory until a worker is done with them: cap their

@@ -150,6 +150,16 @@ unsigned gw_pool_in_flight(const gw_pool *pool)
     return pool->in_flight;
 }
 
+int gw_pool_stopping(gw_pool *pool)
+{
+    int stopping;
+
+    pthread_mutex_lock(&pool->lock);
+    stopping = pool->stopping;
+    pthread_mutex_unlock(&pool->lock);
+    return stopping;
+}
+
 unsigned gw_pool_stop(gw_pool *pool, double timeout_sec)
 {
     struct timespec until;

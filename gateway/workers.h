@@ -27,6 +27,9 @@ int gw_pool_submit(gw_pool *pool, gw_work_fn work, gw_done_fn done, void *arg);
 /* Jobs queued or running, completions not yet delivered included. */
 unsigned gw_pool_in_flight(const gw_pool *pool);
 
+/* 1 once gw_pool_stop or gw_pool_free began: new jobs are refused. */
+int gw_pool_stopping(gw_pool *pool);
+
 /* Refuse new jobs, drop the queued ones (their completion runs with ran=0),
  * wait up to timeout_sec for the running ones and deliver every completion
  * that arrived.  Loop thread only.  Returns how many jobs are still running:

@@ -17,9 +17,12 @@
 #include "../../gateway/log.h"
 #include "../../gateway/params.h"
 
-/* name -> handler, as git's commands[].  mutating: the handler changes state
- * and so must stop at ec2_dry_run() itself; for the others the dispatcher
- * turns a successful run into DryRunOperation. */
+/* name -> handler, flags, as git's commands[].  1 = EC2_MUTATING: the
+ * handler changes state and so must stop at ec2_dry_run() itself; for the
+ * others the dispatcher turns a successful run into DryRunOperation.
+ * EC2_ON_LOOP: the answer needs no blocking call (configuration, or in-memory
+ * state under a mutex held briefly), so the HTTP loop answers it itself,
+ * without the hand-off to a worker and back (see ec2_on_loop). */
 static const ec2_action ec2_actions[] = {
     {"AttachVolume", ec2_attach_volume, 1},
     {"AuthorizeSecurityGroupEgress", ec2_authorize_security_group_egress, 1},
@@ -44,7 +47,7 @@ static const ec2_action ec2_actions[] = {
     {"DeregisterImage", ec2_deregister_image, 1},
     {"DescribeAccountAttributes", ec2_describe_account_attributes, 0},
     {"DescribeAddresses", ec2_describe_addresses, 0},
-    {"DescribeAvailabilityZones", ec2_describe_availability_zones, 0},
+    {"DescribeAvailabilityZones", ec2_describe_availability_zones, EC2_ON_LOOP},
     {"DescribeImageAttribute", ec2_describe_image_attribute, 0},
     {"DescribeImages", ec2_describe_images, 0},
     {"DescribeImportImageTasks", ec2_describe_import_image_tasks, 0},
@@ -54,7 +57,7 @@ static const ec2_action ec2_actions[] = {
     {"DescribeInstances", ec2_describe_instances, 0},
     {"DescribeKeyPairs", ec2_describe_key_pairs, 0},
     {"DescribeNetworkInterfaces", ec2_describe_network_interfaces, 0},
-    {"DescribeRegions", ec2_describe_regions, 0},
+    {"DescribeRegions", ec2_describe_regions, EC2_ON_LOOP},
     {"DescribeSecurityGroupRules", ec2_describe_security_group_rules, 0},
     {"DescribeSecurityGroups", ec2_describe_security_groups, 0},
     {"DescribeSnapshots", ec2_describe_snapshots, 0},
@@ -439,7 +442,7 @@ void ec2_execute(const gw_ctx *ctx, const gw_request *req, const gw_params *para
     if (a->fn(&call) < 0)
         goto cleanup;
     if (call.dry_run) {
-        if (a->mutating && !call.dry_run_checked) {
+        if ((a->flags & EC2_MUTATING) && !call.dry_run_checked) {
             /* A handler bug: it acted although DryRun was set. */
             cg_err("ec2 %s: handler ignored DryRun", a->name);
             ec2_fail(&call, "InternalError", "An internal error has occurred");
@@ -473,22 +476,67 @@ static int form_content_type(const gw_request *req)
     return !ct || strncasecmp(ct, form, sizeof(form) - 1) == 0;
 }
 
-/* Whether a form body has a field called name, found without decoding it:
- * an unsigned body is never parsed.  memmem, because a hostile body may be
- * a megabyte of one-byte fields. */
-static int body_has_field(const char *body, size_t len, const char *name)
+/* How many fields called name a form string has, found without decoding
+ * it; *value and *value_len: the raw value of the last one.  memmem, because
+ * a hostile body may be a megabyte of one-byte fields. */
+static size_t count_field(const char *s, size_t len, const char *name, const char **value,
+                          size_t *value_len)
 {
-    size_t n = strlen(name), i = 0;
-    const char *hit;
+    size_t n = strlen(name), i = 0, count = 0;
+    const char *hit, *end;
 
-    while (i < len && (hit = memmem(body + i, len - i, name, n))) {
-        size_t at = (size_t)(hit - body);
+    while (s && i < len && (hit = memmem(s + i, len - i, name, n))) {
+        size_t at = (size_t)(hit - s);
 
-        if ((at == 0 || body[at - 1] == '&') && at + n < len && body[at + n] == '=')
-            return 1;
+        if ((at == 0 || s[at - 1] == '&') && at + n < len && s[at + n] == '=') {
+            *value = s + at + n + 1;
+            end = memchr(*value, '&', len - (at + n + 1));
+            *value_len = end ? (size_t)(end - *value) : len - (at + n + 1);
+            count++;
+        }
         i = at + 1;
     }
-    return 0;
+    return count;
+}
+
+/* Whether a form body has a field called name, found without decoding it:
+ * an unsigned body is never parsed. */
+static int body_has_field(const char *body, size_t len, const char *name)
+{
+    const char *value;
+    size_t value_len;
+
+    return count_field(body, len, name, &value, &value_len) > 0;
+}
+
+/* Requests larger than this go to a worker whatever their action: decoding
+ * and verifying them must not hold up the loop. */
+#define ON_LOOP_MAX_BYTES 4096
+
+int ec2_on_loop(const gw_request *req)
+{
+    size_t qlen = req->query ? strlen(req->query) : 0, blen = req->body ? req->body_len : 0;
+    const char *value = NULL;
+    const ec2_action *a;
+    size_t value_len = 0, i;
+    char name[64];
+
+    if (qlen > ON_LOOP_MAX_BYTES || blen > ON_LOOP_MAX_BYTES)
+        return 0;
+    /* Exactly one Action, spelled plainly; anything else (repeated, encoded)
+     * takes the usual path and gets the usual answer. */
+    if (count_field(req->query, qlen, "Action", &value, &value_len) +
+            count_field(req->body, blen, "Action", &value, &value_len) != 1 ||
+        value_len == 0 || value_len >= sizeof(name))
+        return 0;
+    for (i = 0; i < value_len; i++) {
+        if (!((value[i] >= 'A' && value[i] <= 'Z') || (value[i] >= 'a' && value[i] <= 'z')))
+            return 0;
+        name[i] = value[i];
+    }
+    name[value_len] = '\0';
+    a = ec2_action_find(name);
+    return a && (a->flags & EC2_ON_LOOP);
 }
 
 /* Decode a form string into params; on failure the EC2 error goes to resp. */

@@ -40,8 +40,13 @@ typedef int (*ec2_handler_fn)(ec2_call *call);
 typedef struct ec2_action {
     const char *name;
     ec2_handler_fn fn;
-    int mutating; /* must honour DryRun itself, before acting */
+    int flags; /* EC2_MUTATING (written 1 in the table), EC2_ON_LOOP */
 } ec2_action;
+
+/* The handler changes state: it must honour DryRun itself, before acting. */
+#define EC2_MUTATING 1
+/* The answer needs no blocking call: the HTTP loop thread makes it itself. */
+#define EC2_ON_LOOP 2
 
 /* The action called name, or NULL. */
 const ec2_action *ec2_action_find(const char *name);

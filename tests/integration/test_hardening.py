@@ -297,8 +297,10 @@ def test_sigterm_with_queued_work():
             KeyName="held", PublicKeyMaterial=material)))
         busy.start()
         time.sleep(0.5)
+        # DescribeKeyPairs: a worker's action (DescribeRegions is answered
+        # on the loop thread and would never queue).
         queued = [threading.Thread(target=call, args=("q%d" % i,
-                                                      lambda: g.client().describe_regions()))
+                                                      lambda: g.client().describe_key_pairs()))
                   for i in range(3)]
         for t in queued:
             t.start()

@@ -15,8 +15,8 @@ static void test_dispatch_errors(void **state)
     expect_error(400, "InvalidAction", "Action=FlyToTheMoon");
     expect_error(400, "InvalidParameterValue", "Action=DescribeRegions&DryRun=maybe");
     assert_non_null(ec2_action_find("RunInstances"));
-    assert_true(ec2_action_find("RunInstances")->mutating);
-    assert_false(ec2_action_find("DescribeInstances")->mutating);
+    assert_true(ec2_action_find("RunInstances")->flags & EC2_MUTATING);
+    assert_false(ec2_action_find("DescribeInstances")->flags & EC2_MUTATING);
     assert_int_equal(ec2_error_status("DryRunOperation"), 412);
     assert_int_equal(ec2_error_status("AuthFailure"), 401);
     assert_int_equal(ec2_error_status("SignatureDoesNotMatch"), 403);
