@@ -34,6 +34,7 @@ struct cg_drv {
     time_t next_prune;         /* atomic: when expired records are deleted next */
     int reconcile_fd;          /* STATE_DIR/reconcile.lock, held: -1 when not */
     int reconciles;            /* this process repairs crash leftovers (lv_reconcile.c) */
+    struct lv_launchq **launchq; /* one per host, same order (lv_launch.h) */
 };
 
 /* The host whose cache holds instance id, or NULL. */
@@ -89,9 +90,10 @@ int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err);
 int lv_image_tags(cg_drv *drv, const char *image_id, const cg_tags *tags, int remove,
                   cg_error *err);
 
-/* ---- lv_instances.c ---- */
+/* ---- lv_launch.c, lv_instances.c ---- */
 
-/* The instances come back as "pending", as RunInstances reports them. */
+/* The instances come back as "pending", as RunInstances reports them; their
+ * launches go on in the zone's launch workers (lv_launch.h). */
 int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
                     cg_error *err);
 /* The state changes report the state each instance is in when the call
