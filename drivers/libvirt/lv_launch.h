@@ -62,6 +62,8 @@ int lv_launch_cancel(cg_drv *drv, const char *id);
 /* Wait until instance id is neither queued nor being launched: 1 when it
  * was (another operation on it may go on now), 0 not launching. */
 int lv_launch_wait(cg_drv *drv, const char *id);
+/* Wait until no zone has a launch queued or running (tests, tools). */
+void lv_launch_drain(cg_drv *drv);
 
 /* lv_launch.c, for the workers.  Make the instance's volume, seed and
  * domain and start it: 0, or -1 (reported) with what was made in l. */

@@ -315,3 +315,23 @@ int lv_launch_cancel(cg_drv *drv, const char *id)
     launched_free(l);
     return 1;
 }
+
+void lv_launch_drain(cg_drv *drv)
+{
+    lv_launchq *q;
+    size_t i;
+    unsigned w;
+    int busy;
+
+    for (i = 0; i < drv->n_hosts && drv->launchq; i++) {
+        q = drv->launchq[i];
+        pthread_mutex_lock(&q->lock);
+        do {
+            for (busy = q->head != NULL, w = 0; w < LV_LAUNCH_WORKERS; w++)
+                busy |= q->running[w] != NULL;
+            if (busy)
+                pthread_cond_wait(&q->done, &q->lock);
+        } while (busy);
+        pthread_mutex_unlock(&q->lock);
+    }
+}
