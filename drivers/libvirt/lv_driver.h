@@ -97,7 +97,9 @@ int lv_image_tags(cg_drv *drv, const char *image_id, const cg_tags *tags, int re
 int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
                     cg_error *err);
 /* The state changes report the state each instance is in when the call
- * returns (e.g. running after a start: the launch is synchronous). */
+ * returns (e.g. running after a start: the start is synchronous).  On an
+ * instance still launching they wait for its launch first; terminate takes
+ * a queued launch off its queue instead. */
 int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err);
 int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *chg,
                      cg_error *err);
