@@ -106,7 +106,7 @@ typedef struct cg_instance {
     char client_token[72];   /* "" when none */
     char private_ip[48];     /* "" until the DHCP lease exists */
     char mac[24];
-    char state_reason[128];  /* StateTransitionReason, "" when none */
+    char state_reason[256];  /* StateTransitionReason, "" when none */
     cg_instance_state state;
     time_t launch_time;
     time_t state_time;       /* when the state last changed */
