@@ -37,6 +37,7 @@ def test_create_image(ec2, gw):
     child = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
                               InstanceType="t2.micro")["Instances"][0]
     assert child["ImageId"] == ami
+    wait_running(ec2, [child["InstanceId"]])
 
     for kw, want in [({"InstanceId": iid, "Name": "snap (1)"}, "InvalidAMIName.Duplicate"),
                      ({"InstanceId": iid, "Name": "ab"}, "InvalidAMIName.Malformed"),
