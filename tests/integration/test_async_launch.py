@@ -5,27 +5,16 @@ still hold, TerminateInstances of a pending instance works, and a SIGKILL
 with launches queued leaves each instance whole or terminated."""
 import os
 import signal
-import sqlite3
 import statistics
 import time
-import urllib.parse
 
 import pytest
 from botocore.exceptions import ClientError
 
 from cgharness import wait_for
-from conftest import make_gateway
+from conftest import db_rows, make_gateway
 
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 60}
-
-
-def db_rows(gw, sql, *args):
-    path = os.path.join(gw.dir, "state", "cloudgate.db")
-    con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def states(ec2, ids):

@@ -13,13 +13,12 @@ definition from the start."""
 import datetime
 import os
 import sqlite3
-import urllib.parse
 
 import pytest
 from botocore.exceptions import ClientError
 
 from cgharness import wait_for
-from conftest import wait_running
+from conftest import db_rows, wait_running
 
 WAIT = {"Delay": 1, "MaxAttempts": 20}
 
@@ -40,15 +39,6 @@ def cli_fails(gw, want, *args):
     assert r.returncode != 0, r.stdout
     assert want in r.stderr, r.stderr
     return r.stderr
-
-
-def db_rows(gw, sql, *args):
-    path = os.path.join(gw.dir, "state", "cloudgate.db")
-    con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def live_instances(ec2):
