@@ -304,9 +304,10 @@ def test_run_instances_bad_mappings_leave_nothing(ec2, gw):
                                                {"DeviceName": "/dev/sdg",
                                                 "Ebs": {"VolumeSize": 16000}}])
     iid = r["Instances"][0]["InstanceId"]
-    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid],
-                                               WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    # (botocore's instance_terminated waiter gives up on pending: polled here.)
+    inst = wait_for("failed launch terminated", lambda: [
+        i for r in ec2.describe_instances(InstanceIds=[iid])["Reservations"]
+        for i in r["Instances"] if i["State"]["Name"] == "terminated"], 60, 0.2)[0]
     assert inst["StateReason"]["Code"] == "Server.InternalError"
     assert "Not enough free space" in inst["StateReason"]["Message"]
     assert "launch of %s failed, undone" % iid in gw.log_text()

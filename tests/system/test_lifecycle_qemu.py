@@ -140,9 +140,10 @@ def test_failed_start_rolls_back(sysgw, demo_guest, tmp_path):
         ec2 = gw.client()
         iid = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
                                 InstanceType="t2.nano")["Instances"][0]["InstanceId"]
-        ec2.get_waiter("instance_terminated").wait(
-            InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-        inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+        # (botocore's instance_terminated waiter gives up on pending: polled.)
+        inst = wait_for("failed launch terminated", lambda: [
+            i for r in ec2.describe_instances(InstanceIds=[iid])["Reservations"]
+            for i in r["Instances"] if i["State"]["Name"] == "terminated"], 120, 0.5)[0]
         print("StateReason:", inst["StateReason"])
         assert inst["StateReason"]["Code"] == "Server.InternalError"
         assert "kernel" in inst["StateReason"]["Message"]
