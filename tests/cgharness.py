@@ -147,3 +147,12 @@ def wait_for(what, predicate, timeout, interval=1.0):
             return last
         time.sleep(interval)
     raise AssertionError("timed out after %ds waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def virsh_on(uri, *args, check=True):
+    """virsh -q -c uri ARGS; fails the test on a non-zero exit when check."""
+    r = subprocess.run(["virsh", "-q", "-c", uri] + list(args), capture_output=True, text=True,
+                       timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError("virsh %s: %s" % (" ".join(args), r.stderr))
+    return r

@@ -92,7 +92,7 @@ static const char schema[] =
     " data TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL);";
 
 typedef struct intent {
-    char name[32];
+    char name[192];   /* a filter's "cg-sg-<id>@<zone>" is longer than an instance id */
     char kind[16];
     char *data;
 } intent;
@@ -333,7 +333,7 @@ static int fix_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent 
 static int fix_capture(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
 {
     cg_image img;
-    char inst[32] = "", src[64], vol[64], *path = NULL;
+    char inst[32] = "", src[64], vol[sizeof(((intent *)0)->name) + 8], *path = NULL;
     virDomainPtr dom = NULL;
     virDomainBlockJobInfo info;
     int state, reason, rc;

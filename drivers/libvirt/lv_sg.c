@@ -456,39 +456,77 @@ int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_s
                        size_t n, cg_error *err)
 {
     cg_error undo = {0};
-    int ret = -1;
+    char name[64];
+    int intents = 0, ret = -1;
 
+    lv_nwfilter_group_name(group_id, name, sizeof(name));
     sg_lock_take();
+    /* The rows change before the filter: a crash in between leaves the
+     * intent, and the next start rebuilds the filter from the rows
+     * (lv_sg_fix_intent), so a revoke cannot stay open. */
+    if (filter_intents(drv, name, 1, err) < 0)
+        goto cleanup;
+    intents = 1;
     if (lv_sgstate_rules(drv->state, group_id, revoke, rules, n, err) < 0)
         goto cleanup;
     if (sync_group(drv, group_id, err) < 0) {
         /* The filter still holds the old rules: so must the rows. */
-        if (lv_sgstate_rules(drv->state, group_id, !revoke, rules, n, &undo) < 0)
-            cg_warn("security group %s: rules and filter differ: %s", group_id, undo.message);
+        if (lv_sgstate_rules(drv->state, group_id, !revoke, rules, n, &undo) < 0) {
+            cg_warn("security group %s: rules and filter differ until the next start: %s",
+                    group_id, undo.message);
+            intents = 0;     /* kept: the next start rebuilds the filter */
+        }
         goto cleanup;
     }
     ret = 0;
 
 cleanup:
+    if (intents)
+        filter_intents(drv, name, 0, NULL);
     sg_lock_drop();
+    return ret;
+}
+
+/* Define g's filter in conn from its rows (and the members of the groups
+ * its rules name, as far as the caches know them).  0 or -1. */
+static int redefine_here(cg_drv *drv, virConnectPtr conn, const cg_sg_list *l, const cg_sg *g,
+                         cg_error *err)
+{
+    peer_set peers;
+    char *xml = NULL;
+    int ret = -1;
+
+    if (peer_set_read(drv, l, &peers, err) < 0)
+        return -1;
+    if ((xml = lv_nwfilter_group_xml(g, peers.v, l->n, err)))
+        ret = lv_nwfilter_define(conn, xml, err);
+    free(xml);
+    peer_set_release(&peers);
     return ret;
 }
 
 int lv_sg_fix_intent(cg_drv *drv, virConnectPtr conn, const char *filter)
 {
+    const cg_sg *g = NULL;
     cg_sg_list l = {0};
     cg_error err = {0};
     int ret = -1;
 
+    sg_lock_take();
     if (lv_sgstate_list(drv->state, &l, &err) < 0) {
         cg_warn("reconcile: filter %s: %s", filter, err.message);
         goto cleanup;
     }
-    /* A group whose row exists keeps its filter; otherwise it was never
-     * shown to anyone (a create cut short) or is deleted already. */
+    /* A group whose row exists gets its filter rebuilt from the row: a
+     * rule change is recorded before the filter is redefined, so a crash
+     * in between left the old rules enforced.  Without a row the group was
+     * never shown to anyone (a create cut short) or is deleted already. */
     if (strncmp(filter, LV_NWFILTER_GROUP, strlen(LV_NWFILTER_GROUP)) == 0 &&
-        find_group(&l, filter + strlen(LV_NWFILTER_GROUP))) {
-        ret = 0;
+        (g = find_group(&l, filter + strlen(LV_NWFILTER_GROUP)))) {
+        if ((ret = redefine_here(drv, conn, &l, g, &err)) < 0)
+            cg_warn("reconcile: filter %s: %s", filter, err.message);
+        else
+            cg_info("reconcile: filter %s rebuilt from its group's rules", filter);
         goto cleanup;
     }
     if (lv_nwfilter_undefine(conn, filter, &err) < 0) {
@@ -499,6 +537,7 @@ int lv_sg_fix_intent(cg_drv *drv, virConnectPtr conn, const char *filter)
     ret = 0;
 
 cleanup:
+    sg_lock_drop();
     cg_sg_list_release(&l);
     return ret;
 }

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from cgharness import Gateway
+from cgharness import Gateway, virsh_on
 
 URI = "qemu:///system"
 NETWORK = "cloudgate-isolated"
@@ -18,11 +18,7 @@ BLOCK = "10.214.0.0/24"     # not routed on these machines (10.213.0.0/24 is the
 
 
 def virsh(*args, check=True):
-    r = subprocess.run(["virsh", "-q", "-c", URI] + list(args), capture_output=True, text=True,
-                       timeout=60)
-    if check and r.returncode != 0:
-        raise AssertionError("virsh %s: %s" % (" ".join(args), r.stderr))
-    return r
+    return virsh_on(URI, *args, check=check)
 
 
 def system_gateway(extra_libvirt=""):
