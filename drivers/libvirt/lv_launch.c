@@ -396,9 +396,9 @@ static int launch_record(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_l
                         spec->group_ids, spec->n_groups, l->filter, sizeof(l->filter), err);
 }
 
-/* Fill inst for the idx-th instance of a launch. */
+/* Fill inst for the idx-th instance of a launch accepted at time now. */
 static int describe_new(lv_host *h, const cg_launch_spec *spec, const char *rid, unsigned idx,
-                        cg_instance *inst)
+                        time_t now, cg_instance *inst)
 {
     memset(inst, 0, sizeof(*inst));
     cg_new_id(inst->id, sizeof(inst->id), "i-");
@@ -411,7 +411,7 @@ static int describe_new(lv_host *h, const cg_launch_spec *spec, const char *rid,
              spec->client_token ? spec->client_token : "");
     lv_random_mac(inst->mac, sizeof(inst->mac));
     inst->state = CG_STATE_PENDING;
-    inst->launch_time = inst->state_time = time(NULL);
+    inst->launch_time = inst->state_time = now;
     inst->ami_launch_index = idx;
     inst->vcpus = spec->type->vcpus;
     inst->memory_mib = spec->type->memory_mib;
@@ -520,6 +520,9 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     unsigned fit = 0, i, made = 0, admitted = 0, queued = 0;
     char short_of[160] = "";
     int claimed = 0, image_locked = 0, rc, ret = -1;
+    /* EC2's LaunchTime: when RunInstances accepted the launch, one value
+     * for the reservation and the image's lastLaunchedTime alike. */
+    time_t now = time(NULL);
 
     memset(&img, 0, sizeof(img));
     if (!spec->image_id || !spec->type || spec->min_count < 1 ||
@@ -568,7 +571,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     }
     for (i = 0; i < fit; i++) {
         if (!(l[i] = calloc(1, sizeof(*l[i]))) ||
-            describe_new(h, spec, rid, i, &l[i]->inst) < 0) {
+            describe_new(h, spec, rid, i, now, &l[i]->inst) < 0) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             goto cleanup;
         }
@@ -603,7 +606,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     cg_info("zone %s: reservation %s: %u instance(s) of %s queued", lv_host_zone(h), rid, made,
             spec->image_id);
     /* EC2's lastLaunchedTime; the launch stands if it cannot be stored. */
-    lv_state_image_set_launched(drv->state, spec->image_id, time(NULL), NULL);
+    lv_state_image_set_launched(drv->state, spec->image_id, now, NULL);
     ret = 0;
 
 cleanup:
