@@ -111,7 +111,7 @@ typedef struct cg_instance {
     char client_token[72];   /* "" when none */
     char private_ip[48];     /* "" until the DHCP lease exists */
     char mac[24];
-    char state_reason[128];  /* StateTransitionReason, "" when none */
+    char state_reason[256];  /* StateTransitionReason, "" when none */
     cg_instance_state state;
     time_t launch_time;
     time_t state_time;       /* when the state last changed */
@@ -582,9 +582,12 @@ typedef struct cg_driver {
     /* All instances, terminated ones still retained included.  Served from
      * the event-maintained cache: no libvirt round trip per instance. */
     int (*instance_list)(cg_drv *drv, cg_instance_list *out, cg_error *err);
-    /* Launch between min_count and max_count instances, all-or-nothing per
-     * instance: a failed one leaves no domain or volume behind.  With a
-     * client_token already used, returns the earlier reservation. */
+    /* Launch between min_count and max_count instances: validate, reserve
+     * and record them and return them pending; each is then made and
+     * started apart (libvirt: the zone's launch workers).  One that fails
+     * ends terminated with a "Server.InternalError: ..." reason and leaves
+     * no domain or volume behind.  With a client_token already used,
+     * returns the earlier reservation (in the states its instances have). */
     int (*instance_run)(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
                         cg_error *err);
     int (*instance_start)(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err);

@@ -1,6 +1,7 @@
 /* cloudgate libvirt driver: the table, open/close, zones and listing. */
 #include "lv_driver.h"
 #include "lv_imds.h"
+#include "lv_launch.h"
 #include "lv_sg.h"
 #include "lv_vpc.h"
 
@@ -86,6 +87,11 @@ static void lv_close(cg_drv *drv)
     /* Hosts go first: they deregister from the event thread still running.
      * All are told at once and share one deadline, so hosts whose daemon
      * hangs cost the shutdown CLOSE_WAIT_SEC however many there are. */
+    /* Launch workers first: they use the hosts' connections. */
+    for (i = 0; drv->launchq && i < drv->n_hosts; i++)
+        lv_launchq_free(drv->launchq[i]);
+    free(drv->launchq);
+    drv->launchq = NULL;
     for (i = 0; i < drv->n_hosts; i++)
         lv_host_stop(drv->hosts[i]);
     deadline = cg_monotonic() + CLOSE_WAIT_SEC;
@@ -164,6 +170,14 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], lv_reconcile_zone, drv, err)))
             goto error;
         drv->n_hosts++;
+    }
+    if (!(drv->launchq = calloc(cfg->n_zones, sizeof(*drv->launchq)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto error;
+    }
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (!(drv->launchq[i] = lv_launchq_new(drv, drv->hosts[i], err)))
+            goto error;
     }
     /* A moment for the first attempts, so that a reachable zone is available
      * from the first request on; a hung daemon does not hold start-up longer. */

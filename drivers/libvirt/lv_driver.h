@@ -34,6 +34,7 @@ struct cg_drv {
     time_t next_prune;         /* atomic: when expired records are deleted next */
     int reconcile_fd;          /* STATE_DIR/reconcile.lock, held: -1 when not */
     int reconciles;            /* this process repairs crash leftovers (lv_reconcile.c) */
+    struct lv_launchq **launchq; /* one per host, same order (lv_launch.h) */
 };
 
 /* The host whose cache holds instance id, or NULL. */
@@ -89,13 +90,16 @@ int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err);
 int lv_image_tags(cg_drv *drv, const char *image_id, const cg_tags *tags, int remove,
                   cg_error *err);
 
-/* ---- lv_instances.c ---- */
+/* ---- lv_launch.c, lv_instances.c ---- */
 
-/* The instances come back as "pending", as RunInstances reports them. */
+/* The instances come back as "pending", as RunInstances reports them; their
+ * launches go on in the zone's launch workers (lv_launch.h). */
 int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
                     cg_error *err);
 /* The state changes report the state each instance is in when the call
- * returns (e.g. running after a start: the launch is synchronous). */
+ * returns (e.g. running after a start: the start is synchronous).  On an
+ * instance still launching they wait for its launch first; terminate takes
+ * a queued launch off its queue instead. */
 int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_error *err);
 int lv_instance_stop(cg_drv *drv, const char *id, int force, cg_state_change *chg,
                      cg_error *err);

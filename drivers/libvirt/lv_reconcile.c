@@ -4,8 +4,18 @@
  * What a SIGKILL between two steps leaves behind, and the rule that repairs it
  * (kill point -> leftover -> rule):
  *
- * RunInstances (per instance: overlay, seed row, seed ISO, define, user-data
- * row, start; then the client token is finished):
+ * RunInstances, asynchronous (the request: launch intent with the instance's
+ * metadata, cache entry, NIC and security group rows, client token finished;
+ * then a launch worker: overlay, seed row, seed ISO, define, user-data row,
+ * start, intent dropped):
+ *   intent left, domain running -> the launch had started it -> adopt;
+ *   intent left, anything less (still queued, or cut short in the worker) ->
+ *     delete domain, volumes, rows, log and record the instance (from the
+ *     intent's metadata) as terminated, "Server.InternalError: ...": the
+ *     client that was answered pending sees it end as a failed launch.
+ * RunInstances of an earlier version (synchronous; per instance: overlay,
+ * seed row, seed ISO, define, user-data row, start; then the client token
+ * is finished; intent data: the token):
  *   before the domain is defined -> overlay and/or seed ISO, seed row, console
  *     log, no domain -> delete them all;
  *   defined, not started -> a stopped domain nobody asked for -> delete it and
@@ -266,7 +276,41 @@ static int drop_instance(cg_drv *drv, lv_host *h, virConnectPtr conn, const char
     return 0;
 }
 
-/* A launch that did not reach its end.  data: its client token or "". */
+/* An asynchronous launch cut short (queued or in a worker): started (its
+ * last step) is adopted, anything less is removed and recorded as a
+ * terminated instance with the cause.  data: lv_launch_intent_data. */
+static int fix_queued_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it,
+                             int active)
+{
+    cg_instance inst;
+    cg_error err = {0};
+
+    if (active) {
+        cg_info("reconcile: adopted instance %s (its launch had started it)", it->name);
+        return 0;
+    }
+    if (drop_instance(drv, h, conn, it->name, "launch interrupted") < 0)
+        return -1;
+    lv_netstate_nic_delete(drv->state, it->name);
+    lv_sg_instance_gone(drv, conn, it->name);
+    lv_imds_forget(drv->state, it->name);
+    memset(&inst, 0, sizeof(inst));
+    if (lv_domxml_parse(it->data, &inst, &err) == 1) {
+        snprintf(inst.zone, sizeof(inst.zone), "%s", lv_host_zone(h));
+        inst.state = CG_STATE_TERMINATED;
+        inst.state_time = time(NULL);
+        snprintf(inst.state_reason, sizeof(inst.state_reason), "%s",
+                 "Server.InternalError: launch failed: the gateway restarted before it ended");
+        if (lv_state_terminated_add(drv->state, &inst, &err) < 0)
+            cg_warn("reconcile: %s: %s", it->name, err.message);
+    }
+    cg_instance_release(&inst);
+    cg_info("reconcile: instance %s terminated (its launch was interrupted)", it->name);
+    return 0;
+}
+
+/* A launch that did not reach its end.  data: lv_launch_intent_data, or
+ * (a synchronous launch of an earlier version) its client token or "". */
 static int fix_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
 {
     virDomainPtr dom = virDomainLookupByName(conn, it->name);
@@ -275,6 +319,8 @@ static int fix_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent 
     if (dom)
         virDomainFree(dom);
     virResetLastError();
+    if (it->data[0] == '<')
+        return fix_queued_launch(drv, h, conn, it, active);
     /* Whole (started, the last step) and either no token to finish or a
      * token that names it already: an instance like any other. */
     if ((it->data[0] && token_finished(drv->state, it->data)) || (!it->data[0] && active)) {

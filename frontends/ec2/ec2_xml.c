@@ -329,6 +329,24 @@ char *ec2_xml_instance_block_devices(const char *request_id, const cg_instance *
     return ec2_xml_finish(x, len);
 }
 
+/* EC2's stateReason, for a reason that starts with its code, as a failed
+ * launch's does ("Server.InternalError: launch failed: ..."). */
+static void write_state_reason(ec2_xml *x, const char *reason)
+{
+    size_t n = strcspn(reason, ":");
+    char code[64];
+
+    if ((strncmp(reason, "Server.", 7) != 0 && strncmp(reason, "Client.", 7) != 0) ||
+        !reason[n] || n >= sizeof(code))
+        return;
+    memcpy(code, reason, n);
+    code[n] = '\0';
+    ec2_xml_start(x, "stateReason");
+    ec2_xml_str(x, "code", code);
+    ec2_xml_str(x, "message", reason);
+    ec2_xml_end(x);
+}
+
 static void write_instance(ec2_xml *x, const cg_instance *inst, const char *region,
                            const cg_volume_list *vols)
 {
@@ -343,6 +361,7 @@ static void write_instance(ec2_xml *x, const cg_instance *inst, const char *regi
         ec2_xml_str(x, "privateDnsName", dns);
     ec2_xml_str(x, "dnsName", NULL);
     ec2_xml_str(x, "reason", inst->state_reason);
+    write_state_reason(x, inst->state_reason);
     if (inst->key_name[0])
         ec2_xml_str(x, "keyName", inst->key_name);
     ec2_xml_int(x, "amiLaunchIndex", inst->ami_launch_index);

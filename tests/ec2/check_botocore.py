@@ -471,6 +471,17 @@ EXPECT = {
         ("InstanceMetadataOptions.HttpProtocolIpv6", "disabled"),
         ("InstanceMetadataOptions.InstanceMetadataTags", "disabled"),
     ],
+    "describe_instances_launch_failed": [
+        ("Reservations.0.Instances.0.State.Name", "terminated"),
+        ("Reservations.0.Instances.0.StateReason.Code", "Server.InternalError"),
+        ("Reservations.0.Instances.0.StateReason.Message",
+         "Server.InternalError: launch failed: create overlay i-0aaaaaaaaaaaaaaaa.qcow2: "
+         "storage volume exists"),
+        ("Reservations.0.Instances.0.StateTransitionReason",
+         "Server.InternalError: launch failed: create overlay i-0aaaaaaaaaaaaaaaa.qcow2: "
+         "storage volume exists"),
+        ("Reservations.0.Instances.1.StateReason", None),
+    ],
     "describe_instances_metadata_options": [
         ("Reservations.0.Instances.0.MetadataOptions.HttpTokens", "required"),
         ("Reservations.0.Instances.0.MetadataOptions.HttpEndpoint", "disabled"),

@@ -2,12 +2,41 @@
 boto3 and the aws CLI.  The test node (testnode.xml) gives a pool "cloudgate"
 with a volume demo.qcow2 and a network; every daemon is a fresh process."""
 import os
+import sqlite3
+import urllib.parse
 
 import pytest
 
-from cgharness import Gateway
+from cgharness import Gateway, wait_for
 
 NODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testnode.xml")
+
+
+def db_rows(gw, sql, *args):
+    """Rows of sql on the gateway's database, read-only."""
+    path = os.path.join(gw.dir, "state", "cloudgate.db")
+    con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def wait_running(ec2, ids, timeout=120):
+    """RunInstances answers pending and launches in the gateway's workers:
+    wait until every id is running (a launch that fails ends terminated)."""
+    ids = list(ids)
+
+    def ready():
+        res = ec2.describe_instances(InstanceIds=ids)["Reservations"]
+        insts = [i for r in res for i in r["Instances"]]
+        ended = [(i["InstanceId"], i.get("StateReason")) for i in insts
+                 if i["State"]["Name"] in ("terminated", "shutting-down")]
+        assert not ended, "launch failed: %r" % ended
+        return len(insts) == len(ids) and all(i["State"]["Name"] == "running" for i in insts)
+
+    wait_for("instances running", ready, timeout, 0.05)
+    return ids
 
 
 def make_gateway(**kw):

@@ -7,7 +7,7 @@ import concurrent.futures
 import botocore.exceptions
 import pytest
 
-from conftest import make_gateway
+from conftest import wait_running, make_gateway
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,10 @@ def live(ec2):
 
 
 def run(ec2, n_min, n_max, itype="t2.micro"):
-    return ec2.run_instances(ImageId=ec2.image_id, MinCount=n_min, MaxCount=n_max,
-                             InstanceType=itype)["Instances"]
+    insts = ec2.run_instances(ImageId=ec2.image_id, MinCount=n_min, MaxCount=n_max,
+                              InstanceType=itype)["Instances"]
+    wait_running(ec2, [i["InstanceId"] for i in insts])
+    return insts
 
 
 def refused(ec2, *a):

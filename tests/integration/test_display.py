@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cgharness import wait_for
+from conftest import wait_running
 
 
 def code_of(excinfo):
@@ -21,7 +22,7 @@ def launch(ec2, gw, display=None, **kw):
             {"Key": "cloudgate:display", "Value": display}, {"Key": "Name", "Value": "d"}]}]
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
                           InstanceType="t2.micro", **kw)
-    return r["Instances"][0]["InstanceId"]
+    return wait_running(ec2, [r["Instances"][0]["InstanceId"]])[0]
 
 
 def tags(ec2, iid):

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
+from conftest import wait_running
 
 
 def code_of(excinfo):
@@ -14,7 +15,7 @@ def code_of(excinfo):
 def run(ec2, gw, count=1, **kw):
     kw.setdefault("InstanceType", "t2.micro")
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=count, MaxCount=count, **kw)
-    return [i["InstanceId"] for i in r["Instances"]], r
+    return wait_running(ec2, [i["InstanceId"] for i in r["Instances"]]), r
 
 
 def test_describe_static(ec2, gw):

@@ -7,6 +7,7 @@ import pytest
 
 from cgharness import wait_for
 from botocore.exceptions import ClientError
+from conftest import wait_running
 
 
 def code(e):
@@ -14,8 +15,9 @@ def code(e):
 
 
 def launch(ec2, gw):
-    return ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
-                             InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                            InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    return wait_running(ec2, [iid])[0]
 
 
 def test_create_image(ec2, gw):
@@ -35,6 +37,7 @@ def test_create_image(ec2, gw):
     child = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
                               InstanceType="t2.micro")["Instances"][0]
     assert child["ImageId"] == ami
+    wait_running(ec2, [child["InstanceId"]])
 
     for kw, want in [({"InstanceId": iid, "Name": "snap (1)"}, "InvalidAMIName.Duplicate"),
                      ({"InstanceId": iid, "Name": "ab"}, "InvalidAMIName.Malformed"),

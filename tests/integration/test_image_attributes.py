@@ -17,7 +17,7 @@ import botocore.exceptions
 import pytest
 
 from cgharness import wait_for
-from conftest import make_gateway
+from conftest import wait_running, make_gateway
 
 MISSING = "ami-00000000000000000"
 OTHER = "111122223333"
@@ -102,7 +102,7 @@ def account(ec2):
 
 def launch(ec2, ami, n=1):
     r = ec2.run_instances(ImageId=ami, MinCount=n, MaxCount=n, InstanceType="t2.micro")
-    return [i["InstanceId"] for i in r["Instances"]]
+    return wait_running(ec2, [i["InstanceId"] for i in r["Instances"]])
 
 
 def state(ec2, iid):

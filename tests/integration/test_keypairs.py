@@ -13,6 +13,7 @@ import uuid
 import botocore.handlers
 import pytest
 from botocore.exceptions import ClientError
+from conftest import wait_running
 
 
 def code_of(excinfo):
@@ -50,6 +51,7 @@ def name(prefix):
 def run(ec2, gw, **kw):
     kw.setdefault("InstanceType", "t2.micro")
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1, **kw)
+    wait_running(ec2, [r["Instances"][0]["InstanceId"]])
     return r["Instances"][0]
 
 

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 import hostile as H
 from hostile import assert_ec2_error, raw, send, signed, signed_params, status_of
+from conftest import wait_running
 
 NS = "{http://ec2.amazonaws.com/doc/2016-11-15/}"
 MAX_BODY = 1024 * 1024
@@ -44,6 +45,7 @@ def world(guard):
                           TagSpecifications=[{"ResourceType": "instance",
                                               "Tags": [{"Key": "Name", "Value": "w"}]}])
     ids = sorted(i["InstanceId"] for i in r["Instances"])
+    wait_running(ec2, ids)   # the "changes nothing" checks compare states
     ec2.stop_instances(InstanceIds=[ids[1]], Force=True)
     ec2.import_key_pair(KeyName="world-key", PublicKeyMaterial=(
         b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl w"))

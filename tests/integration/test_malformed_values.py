@@ -15,6 +15,7 @@ import pytest
 
 import hostile as H
 from hostile import assert_ec2_error, signed_params
+from conftest import wait_running
 
 # Expectation letters per rule family (one column each in PAYLOADS):
 #   A  accepted (stored and read back; for the not-found probes: passes the
@@ -87,6 +88,7 @@ def world(guard):
     r = ec2.run_instances(ImageId=guard.gw.image_id, MinCount=2, MaxCount=2,
                           InstanceType="t2.micro", UserData=ORIGINAL_USER_DATA.decode())
     ids = sorted(i["InstanceId"] for i in r["Instances"])
+    wait_running(ec2, ids)   # the "changes nothing" checks compare states
     ec2.stop_instances(InstanceIds=[ids[0]], Force=True)
     H_wait_stopped(ec2, ids[0])
     guard.last = None

@@ -6,6 +6,7 @@ ModifyInstanceAttribute GroupId.N, and DependencyViolation while an
 instance uses a group; with boto3 and the aws CLI."""
 import botocore.exceptions
 import pytest
+from conftest import wait_running
 
 
 def code_of(exc_info):
@@ -21,6 +22,7 @@ def error(fn, **kw):
 def run(gw, ec2, **kw):
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
                           InstanceType="m1.small", **kw)
+    wait_running(ec2, [r["Instances"][0]["InstanceId"]])
     return r["Instances"][0]
 
 

@@ -298,6 +298,10 @@ def test_launch_with_volumes_from_a_snapshot(ec2, gw):
                                            "DeleteOnTermination": False}}], **run)
     ids = [i["InstanceId"] for i in r["Instances"]]
     assert {i["Placement"]["AvailabilityZone"] for i in r["Instances"]} == {ZONE}
+    # The launch's volumes are made by the zone's launch worker: as with EC2
+    # (eventually consistent), a pending instance's volumes may not be listed
+    # yet; clients wait for running, and so does this test.
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig=FAST)
     made = [v for v in ec2.describe_volumes(
         Filters=[{"Name": "snapshot-id", "Values": [sid]}])["Volumes"]
         if v["Attachments"] and v["Attachments"][0]["InstanceId"] in ids]
@@ -318,6 +322,7 @@ def test_launch_with_volumes_from_a_snapshot(ec2, gw):
                  "--block-device-mappings",
                  '[{"DeviceName": "/dev/sdh", "Ebs": {"SnapshotId": "%s"}}]' % sid)
     cli = out["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[cli], WaiterConfig=FAST)
     vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [cli]}])
     assert [v["SnapshotId"] for v in vols["Volumes"]] == [sid]
     ec2.terminate_instances(InstanceIds=[cli])

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cgharness import wait_for
-from conftest import make_gateway
+from conftest import wait_running, make_gateway
 
 MISSING = {
     "i-0123456789abcdef0": "InvalidInstanceID.NotFound",
@@ -216,6 +216,7 @@ def test_instance_and_image_tags(ec2, gw):
                           + spec("volume", disk="data"))
     iid = r["Instances"][0]["InstanceId"]
     assert tag_dict(r["Instances"][0].get("Tags")) == {"Name": "web"}
+    wait_running(ec2, [iid])   # its volumes are made by the launch
     assert tags_of(ec2, iid) == {"Name": ("web", "instance")}
     # The volumes the launch made carry the volume tags (the root disk is
     # no volume resource here).

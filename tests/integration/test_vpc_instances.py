@@ -17,7 +17,7 @@ import botocore.exceptions
 import pytest
 
 from cgharness import Gateway, wait_for
-from conftest import NODE
+from conftest import NODE, wait_running
 from test_reconnect import VIRSH, PrivateLibvirtd, _why_no_private_libvirtd
 
 
@@ -213,12 +213,14 @@ def test_instance_nic_on_vpc_network(shared_libvirtd):
         assert "<range start='10.93.1.4' end='10.93.1.254'/>" in xml, xml
         iid = ec2.run_instances(ImageId=g.image_id, MinCount=1, MaxCount=1,
                                 InstanceType="t2.micro", SubnetId=sid)["Instances"][0]["InstanceId"]
+        wait_running(ec2, [iid])   # the domain is defined by the launch worker
         dom = virsh(lvd, "dumpxml", iid)
         assert re.search(r"<source network='%s'" % re.escape(net), dom), dom
         mac = instance(ec2, iid)["NetworkInterfaces"][0]["MacAddress"]
         assert "<mac address='%s'/>" % mac in dom
         default = ec2.run_instances(ImageId=g.image_id, MinCount=1, MaxCount=1,
                                     InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+        wait_running(ec2, [default])
         assert "<source network='cloudgate-isolated'" in virsh(lvd, "dumpxml", default)
         ec2.terminate_instances(InstanceIds=[iid, default])
         ec2.delete_subnet(SubnetId=sid)

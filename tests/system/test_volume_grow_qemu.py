@@ -48,12 +48,14 @@ def test_mapping_and_online_grow(sysgw):
     gw.launched.append(iid)
     vid = None
     try:
+        # RunInstances answers pending: the mapped volume is made by the
+        # zone's launch worker.
+        wait_for("%s running" % iid, lambda: state(ec2, iid) == "running", timeout=120,
+                 interval=2)
         vols = ec2.describe_volumes(
             Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["Volumes"]
         assert len(vols) == 1 and vols[0]["Attachments"][0]["Device"] == "/dev/vdf"
         vid = vols[0]["VolumeId"]
-        wait_for("%s running" % iid, lambda: state(ec2, iid) == "running", timeout=120,
-                 interval=2)
         wait_for("%s booted" % iid, lambda: "cloudgate-demo: booted" in console(ec2, iid),
                  timeout=120, interval=2)
         # The guest saw the mapped disk at boot (the guest names its virtio

@@ -13,6 +13,7 @@
 #include <libvirt/virterror.h>
 
 #include "drivers/libvirt/lv_driver.h"
+#include "drivers/libvirt/lv_launch.h"
 #include "lv_world.h"
 
 int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -183,7 +184,39 @@ int run(world *w, unsigned min, unsigned max, const char *token, const cg_tags *
     };
 
     memset(out, 0, sizeof(*out));
-    return lv_driver.instance_run(w->drv, &spec, out, err);
+    return settle(w, lv_driver.instance_run(w->drv, &spec, out, err), out, err);
+}
+
+int settle(world *w, int rc, cg_instance_list *out, cg_error *err)
+{
+    cg_instance now;
+    int *pending;
+    size_t i;
+
+    if (rc < 0)
+        return rc;
+    /* A repeat (client token) answers instances in whatever state. */
+    assert_non_null(pending = calloc(out->n + 1, sizeof(*pending)));
+    for (i = 0; i < out->n; i++)
+        pending[i] = out->v[i].state == CG_STATE_PENDING;
+    lv_launch_drain(w->drv);
+    for (i = 0; i < out->n; i++) {
+        if (!find(w, out->v[i].id, &now)) {
+            cg_error_set(err, CG_ERR_INTERNAL, "instance %s is gone", out->v[i].id);
+            rc = -1;
+            continue;
+        }
+        if (pending[i] && now.state == CG_STATE_TERMINATED && rc == 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "%s", now.state_reason);
+            rc = -1;
+        }
+        cg_instance_release(&out->v[i]);
+        out->v[i] = now;
+    }
+    free(pending);
+    if (rc < 0)
+        cg_instance_list_release(out);
+    return rc;
 }
 
 /* A copy of instance id from instance_list; 0 when absent. */

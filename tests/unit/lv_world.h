@@ -69,6 +69,11 @@ int run(world *w, unsigned min, unsigned max, const char *token, const cg_tags *
 void run_one(world *w, char *id);
 /* A copy of instance id from instance_list; 0 when absent. */
 int find(world *w, const char *id, cg_instance *out);
+/* After instance_run returned rc: the instances answered pending; wait for
+ * their launches and put their states now into out.  A launch that ended
+ * terminated makes it -1 (err: its reason, out released), as the
+ * synchronous launch was. */
+int settle(world *w, int rc, cg_instance_list *out, cg_error *err);
 cg_instance_state state_of(world *w, const char *id);
 /* Wait up to 5 s for the event thread to bring id into state st. */
 void wait_state(world *w, const char *id, cg_instance_state st);

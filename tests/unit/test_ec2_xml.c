@@ -120,6 +120,40 @@ static void test_describe_instances_two_reservations(void **state)
     cg_tags_release(&c.tags);
 }
 
+/* A launch that failed in its worker: terminated, with EC2's stateReason
+ * (code from the reason's start) beside the reason; a user-initiated
+ * reason gets no stateReason. */
+static void test_describe_instances_launch_failed(void **state)
+{
+    cg_instance a, b;
+    const cg_instance *v[2];
+    size_t len = 0;
+    char *doc;
+
+    make_instance(&a, "i-0aaaaaaaaaaaaaaaa", "r-0111111111111111a", 0, CG_STATE_TERMINATED,
+                  NULL);
+    make_instance(&b, "i-0bbbbbbbbbbbbbbbb", "r-0111111111111111a", 1, CG_STATE_TERMINATED,
+                  NULL);
+    snprintf(a.state_reason, sizeof(a.state_reason),
+             "Server.InternalError: launch failed: create overlay i-0aaaaaaaaaaaaaaaa.qcow2: "
+             "storage volume exists");
+    snprintf(b.state_reason, sizeof(b.state_reason), "User initiated (2026-12-03 21:00:00 GMT)");
+    v[0] = &a;
+    v[1] = &b;
+    doc = ec2_xml_describe_instances(RID, &cfg, v, 2, NULL, &len);
+    assert_non_null(doc);
+    assert_xpath(doc, len, "//e:item[e:instanceId='i-0aaaaaaaaaaaaaaaa']/e:stateReason/e:code",
+                 "Server.InternalError");
+    assert_xpath(doc, len,
+                 "//e:item[e:instanceId='i-0aaaaaaaaaaaaaaaa']/e:stateReason/e:message",
+                 a.state_reason);
+    assert_xpath(doc, len, "//e:item[e:instanceId='i-0aaaaaaaaaaaaaaaa']/e:reason",
+                 a.state_reason);
+    assert_xpath(doc, len,
+                 "count(//e:item[e:instanceId='i-0bbbbbbbbbbbbbbbb']/e:stateReason)", "0");
+    check_golden("describe_instances_launch_failed", doc, len);
+}
+
 static void test_run_instances(void **state)
 {
     cg_instance a, b;
@@ -708,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_describe_instances_empty),
         cmocka_unit_test(test_describe_instances_two_reservations),
         cmocka_unit_test(test_run_instances),
+        cmocka_unit_test(test_describe_instances_launch_failed),
         cmocka_unit_test(test_state_changes),
         cmocka_unit_test(test_instance_status),
         cmocka_unit_test(test_describe_images),

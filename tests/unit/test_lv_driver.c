@@ -285,7 +285,8 @@ static void test_run_and_list(void **state)
         fail_msg("run: %s", err.message);
     cg_tags_release(&tags);
     assert_int_equal(out.n, 2);
-    assert_int_equal(out.v[0].state, CG_STATE_PENDING);
+    /* Answered pending (settle checks), running once launched. */
+    assert_int_equal(out.v[0].state, CG_STATE_RUNNING);
     assert_true(strncmp(out.v[0].id, "i-", 2) == 0 && strlen(out.v[0].id) == 19);
     assert_true(strncmp(out.v[0].reservation_id, "r-", 2) == 0);
     assert_string_equal(out.v[0].reservation_id, out.v[1].reservation_id);
@@ -538,6 +539,21 @@ static void test_client_token(void **state)
     cg_instance_list_release(&first);
 }
 
+/* Terminate every instance that is not terminated. */
+static void terminate_live(world *w)
+{
+    cg_instance_list l = {0};
+    cg_error err = {0};
+    size_t i;
+
+    assert_int_equal(lv_driver.instance_list(w->drv, &l, &err), 0);
+    for (i = 0; i < l.n; i++) {
+        if (l.v[i].state != CG_STATE_TERMINATED)
+            assert_int_equal(lv_driver.instance_terminate(w->drv, l.v[i].id, NULL, &err), 0);
+    }
+    cg_instance_list_release(&l);
+}
+
 static void test_rollback(void **state)
 {
     world *w = *state;
@@ -559,9 +575,20 @@ static void test_rollback(void **state)
     assert_int_equal(virStorageVolDelete(vol, 0), 0);
     virStorageVolFree(vol);
     snprintf(w->ami, sizeof(w->ami), "%s", gone);
+    /* The launches fail in the workers: terminated, with EC2's reason. */
     assert_int_equal(run(w, 1, 2, "token-r", NULL, &out, &err), -1);
-    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    assert_int_equal(err.kind, CG_ERR_INTERNAL);
+    assert_true(strncmp(err.message, "Server.InternalError: launch failed: ", 37) == 0);
+    assert_non_null(strstr(err.message, "tmp.qcow2"));
     cg_error_clear(&err);
+    /* The token names them: a repeat answers the same, terminated. */
+    assert_int_equal(lv_driver.instance_run(w->drv, &(cg_launch_spec){.image_id = w->ami,
+                     .type = &w->small, .zone = ZONE, .min_count = 1, .max_count = 2,
+                     .client_token = "token-r"}, &out, &err), 0);
+    assert_int_equal(out.n, 2);
+    assert_int_equal(out.v[0].state, CG_STATE_TERMINATED);
+    assert_int_equal(out.v[1].state, CG_STATE_TERMINATED);
+    cg_instance_list_release(&out);
     assert_int_equal(count_domains(w), 0);
     assert_int_equal(count_volumes(w), 0);
     assert_int_equal(lv_cache_size(lv_host_cache(lv_drv_find_zone(w->drv, ZONE))), 0);
@@ -574,7 +601,7 @@ static void test_rollback(void **state)
     fclose(f);
     saved = w->cfg.console_dir;
     w->cfg.console_dir = cg_asprintf("%s/console", blocker);
-    assert_int_equal(run(w, 1, 2, "token-r", NULL, &out, &err), -1);
+    assert_int_equal(run(w, 1, 2, "token-r2", NULL, &out, &err), -1);
     assert_int_equal(err.kind, CG_ERR_INTERNAL);
     cg_error_clear(&err);
     assert_int_equal(count_domains(w), 0);
@@ -585,21 +612,21 @@ static void test_rollback(void **state)
     /* The seed cannot be built (no xorriso): the overlay goes too. */
     saved = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
     setenv("PATH", "/nonexistent", 1);
-    assert_int_equal(run(w, 1, 1, "token-r", NULL, &out, &err), -1);
+    assert_int_equal(run(w, 1, 1, "token-r3", NULL, &out, &err), -1);
     setenv("PATH", saved, 1);
     free(saved);
     assert_non_null(strstr(err.message, "xorriso"));
     cg_error_clear(&err);
     assert_int_equal(count_domains(w), 0);
     assert_int_equal(count_volumes(w), 0);
-    assert_int_equal(run(w, 1, 1, "token-r", NULL, &out, &err), 0);
+    assert_int_equal(run(w, 1, 1, "token-r4", NULL, &out, &err), 0);
     assert_int_equal(out.n, 1);
+    assert_int_equal(lv_driver.instance_terminate(w->drv, out.v[0].id, NULL, &err), 0);
     cg_instance_list_release(&out);
-    assert_int_equal(lv_driver.instance_terminate(w->drv, out_id(w), NULL, &err), 0);
 
-    /* The second of two fails after the first was defined and started (the
-     * test driver's pools hold 100 GiB: room for one 60 GiB overlay): the
-     * first goes too, its seed included. */
+    /* One launch per instance: of two, the one whose overlay finds no room
+     * (the test driver's pools hold 100 GiB: room for one 60 GiB overlay)
+     * ends terminated with nothing left, the other runs. */
     vol = virStorageVolCreateXML(pool,
                                  "<volume><name>big.qcow2</name>"
                                  "<capacity unit='GiB'>60</capacity><allocation>0</allocation>"
@@ -611,6 +638,9 @@ static void test_rollback(void **state)
     assert_int_equal(run(w, 2, 2, NULL, NULL, &out, &err), -1);
     assert_int_equal(err.kind, CG_ERR_INTERNAL);
     assert_non_null(strstr(err.message, "Not enough free space"));
+    assert_int_equal(count_domains(w), 1);
+    assert_int_equal(lv_cache_size(lv_host_cache(lv_drv_find_zone(w->drv, ZONE))), 1);
+    terminate_live(w);
     assert_int_equal(count_domains(w), 0);
     assert_int_equal(count_volumes(w), 0);
     assert_int_equal(lv_cache_size(lv_host_cache(lv_drv_find_zone(w->drv, ZONE))), 0);

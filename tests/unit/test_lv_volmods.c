@@ -51,7 +51,7 @@ static int launch_with(world *w, unsigned count, const cg_launch_disk *disks, si
                            .n_disks = n, .root_size_bytes = root};
 
     memset(out, 0, sizeof(*out));
-    return lv_driver.instance_run(w->drv, &spec, out, err);
+    return settle(w, lv_driver.instance_run(w->drv, &spec, out, err), out, err);
 }
 
 /* The volume called id (or, id NULL, the one attached to instance as dev),
@@ -134,18 +134,43 @@ static void test_launch_disks_and_terminate(void **state)
     cg_instance_list_release(&out);
 }
 
+/* The instance that is not terminated. */
+static const char *out_id_live(world *w)
+{
+    static char id[24];
+    cg_instance_list l = {0};
+    cg_error err = {0};
+    size_t i;
+
+    id[0] = '\0';
+    assert_int_equal(lv_driver.instance_list(w->drv, &l, &err), 0);
+    for (i = 0; i < l.n; i++) {
+        if (l.v[i].state != CG_STATE_TERMINATED)
+            snprintf(id, sizeof(id), "%s", l.v[i].id);
+    }
+    cg_instance_list_release(&l);
+    assert_true(id[0]);
+    return id;
+}
+
 static void test_launch_disks_all_or_nothing(void **state)
 {
     world *w = *state;
     /* The test pool holds 100 GiB: the second instance's 60 GiB disk does
      * not fit after the first's. */
-    cg_launch_disk disks[2] = {{.device = "vdb", .size_bytes = 1 * GIB},
-                                {.device = "vdc", .size_bytes = 60 * GIB}};
+    cg_launch_disk disks[2] = {
+        {.device = "vdb", .size_bytes = 1 * GIB, .delete_on_termination = 1},
+        {.device = "vdc", .size_bytes = 60 * GIB, .delete_on_termination = 1}};
     cg_instance_list out = {0};
     cg_error err = {0};
 
+    /* One launch per instance: one of the two ends terminated, leaving
+     * nothing; the other runs with its disks until terminated. */
     assert_int_equal(launch_with(w, 2, disks, 2, 0, &out, &err), -1);
     assert_int_equal(out.n, 0);
+    assert_true(strncmp(err.message, "Server.InternalError: ", 22) == 0);
+    assert_int_equal(count_domains(w), 1);
+    assert_int_equal(lv_driver.instance_terminate(w->drv, out_id_live(w), NULL, &err), 0);
     assert_int_equal(count_domains(w), 0);
     assert_int_equal(count_volumes(w), 0);     /* overlays and seeds */
     assert_int_equal(count_vol_storage(w), 0);
