@@ -292,7 +292,6 @@ static int fix_queued_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const 
     if (drop_instance(drv, h, conn, it->name, "launch interrupted") < 0)
         return -1;
     lv_netstate_nic_delete(drv->state, it->name);
-    lv_sg_instance_gone(drv, conn, it->name);
     lv_imds_forget(drv->state, it->name);
     memset(&inst, 0, sizeof(inst));
     if (lv_domxml_parse(it->data, &inst, &err) == 1) {
