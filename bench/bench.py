@@ -166,6 +166,11 @@ def clone_xml(xml, name, disk, log, seed):
     devices = root.find("devices")
     for d in devices.findall("disk"):
         d.find("source").set("file", seed if d.get("device") == "cdrom" else disk)
+    # The instance's NIC filter (cg-i-<id>) goes with the instance: the
+    # anchor is a bare libvirt domain, without a firewall.
+    for iface in devices.findall("interface"):
+        for ref in iface.findall("filterref"):
+            iface.remove(ref)
     mac = devices.find("interface/mac")
     b = secrets.token_bytes(3)
     mac.set("address", "52:54:00:%02x:%02x:%02x" % tuple(b))
