@@ -93,6 +93,8 @@ def run_instance(gw, image_id):
                  timeout=300)
     iid = out["Instances"][0]["InstanceId"]
     gw.launched.append(iid)
+    # Answered pending: the domain is defined and started by the launch worker.
+    gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=600)
     return iid
 
 

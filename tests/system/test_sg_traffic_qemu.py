@@ -233,6 +233,10 @@ def launch(gw, gid, user_data="", subnet=None, count=1):
                                     UserData=user_data, **kw)
     ids = [i["InstanceId"] for i in res["Instances"]]
     gw.launched += ids
+    # RunInstances answers pending; the domain (its console log, its NIC)
+    # exists once the launch worker has started it.
+    gw.client().get_waiter("instance_running").wait(
+        InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
     return ids
 
 
