@@ -6,6 +6,8 @@
  */
 #include "driver.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -216,19 +218,81 @@ void cg_instance_release(cg_instance *inst)
 
 int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst)
 {
-    cg_instance *grown;
-
     if (!list || !inst)
         return -1;
-    /* The list carries no capacity, so it grows one slot at a time: lists
-     * may also be built by other code, and guessing a capacity from n
-     * would write past such a list's end. */
-    if (!(grown = realloc(list->v, (list->n + 1) * sizeof(*grown))))
+    /* The list carries no capacity: the allocation's usable size is it. */
+    if (cg_instance_list_reserve(list, 1) < 0)
         return -1;
-    list->v = grown;
     if (cg_instance_copy(&list->v[list->n], inst) < 0)
         return -1;
     list->n++;
+    return 0;
+}
+
+/* Listing arrays of many instances (1,000 x 2.5 KiB) are recycled: each
+ * would otherwise be a fresh mapping (the gateway's mmap threshold) whose
+ * every page faults in again on each DescribeInstances.  A few are kept,
+ * as many as listings run at once, and freed when the gateway is idle. */
+#define LIST_POOL_MAX 8
+#define LIST_POOL_MIN_BYTES (128 * 1024)
+
+static pthread_mutex_t list_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *list_pool[LIST_POOL_MAX];
+static size_t list_pool_n;
+
+/* A recycled array of at least bytes, or NULL. */
+static void *list_pool_take(size_t bytes)
+{
+    void *v = NULL;
+
+    pthread_mutex_lock(&list_pool_lock);
+    for (size_t i = 0; i < list_pool_n; i++) {
+        if (malloc_usable_size(list_pool[i]) >= bytes) {
+            v = list_pool[i];
+            list_pool[i] = list_pool[--list_pool_n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&list_pool_lock);
+    return v;
+}
+
+/* Keep v for a later listing, or free it. */
+static void list_pool_put(void *v)
+{
+    if (v && malloc_usable_size(v) >= LIST_POOL_MIN_BYTES) {
+        pthread_mutex_lock(&list_pool_lock);
+        if (list_pool_n < LIST_POOL_MAX) {
+            list_pool[list_pool_n++] = v;
+            v = NULL;
+        }
+        pthread_mutex_unlock(&list_pool_lock);
+    }
+    free(v);
+}
+
+void cg_instance_list_pool_trim(void)
+{
+    pthread_mutex_lock(&list_pool_lock);
+    while (list_pool_n)
+        free(list_pool[--list_pool_n]);
+    pthread_mutex_unlock(&list_pool_lock);
+}
+
+int cg_instance_list_reserve(cg_instance_list *list, size_t more)
+{
+    size_t bytes = (list->n + more) * sizeof(*list->v);
+    cg_instance *grown;
+
+    if (!more)
+        return 0;
+    if (!list->v && bytes >= LIST_POOL_MIN_BYTES && (list->v = list_pool_take(bytes)))
+        return 0;
+    if (list->v && malloc_usable_size(list->v) >= bytes)
+        return 0;
+    if (!(grown = realloc(list->v, bytes)))
+        return -1;
+    list->v = grown;
     return 0;
 }
 
@@ -240,7 +304,7 @@ void cg_instance_list_release(cg_instance_list *list)
         return;
     for (i = 0; i < list->n; i++)
         cg_instance_release(&list->v[i]);
-    free(list->v);
+    list_pool_put(list->v);
     list->v = NULL;
     list->n = 0;
 }

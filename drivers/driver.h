@@ -158,6 +158,11 @@ void cg_instance_release(cg_instance *inst);
 /* Append a deep copy of inst.  0 or -1. */
 int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst);
 void cg_instance_list_release(cg_instance_list *list);
+/* Room for more entries after list->n (list->v may move).  An empty list
+ * takes a recycled array when one is big enough.  0 or -1 (OOM). */
+int cg_instance_list_reserve(cg_instance_list *list, size_t more);
+/* Free the recycled arrays (the gateway calls it when idle). */
+void cg_instance_list_pool_trim(void);
 
 /* An empty volume made for each instance of a launch and attached to it
  * (RunInstances BlockDeviceMapping). */

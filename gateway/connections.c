@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../drivers/driver.h"
 #include "log.h"
 #include "util.h"
 
@@ -148,6 +149,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
     /* glibc keeps freed heap pages (large bodies, per-thread arenas) unless
      * asked: hand them back once the gateway is idle. */
     if (cs->busy == 0 && !cs->trimmed && now - cs->last_busy > TRIM_IDLE_SEC) {
+        cg_instance_list_pool_trim();
         malloc_trim(0);
         cs->trimmed = 1;
     }

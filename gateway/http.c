@@ -228,12 +228,21 @@ static void send_response(struct evhttp_request *evreq, const gw_request *req,
     for (size_t i = 0; i < resp->n_headers; i++)
         evhttp_add_header(out, resp->headers[i].name, resp->headers[i].value);
     /* The body goes to the socket's buffer as it is, not as a copy: a
-     * multi-MB DescribeInstances would otherwise exist twice until sent. */
-    if (buf && resp->body_len &&
+     * multi-MB DescribeInstances would otherwise exist twice until sent.
+     * Pieces go the same way, each released once written. */
+    for (size_t i = 0; buf && i < resp->n_pieces; i++) {
+        gw_piece *pc = &resp->pieces[i];
+
+        if (evbuffer_add_reference(buf, pc->data, pc->len, pc->unref, pc->owner) == 0)
+            pc->unref = NULL; /* the buffer owns that reference now */
+        else
+            evbuffer_add(buf, pc->data, pc->len);
+    }
+    if (buf && resp->body_len && !resp->n_pieces &&
         evbuffer_add_reference(buf, resp->body, resp->body_len, free_body, NULL) == 0) {
         resp->body = NULL;
         resp->body_len = 0;
-    } else if (buf && resp->body_len) {
+    } else if (buf && resp->body_len && !resp->n_pieces) {
         evbuffer_add(buf, resp->body, resp->body_len);
     }
     evhttp_send_reply(evreq, resp->status, reason_phrase(resp->status), buf);

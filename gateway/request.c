@@ -43,6 +43,14 @@ void gw_request_free(gw_request *req)
     free(req);
 }
 
+void gw_pieces_release(gw_piece *pieces, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pieces[i].unref)
+            pieces[i].unref(pieces[i].data, pieces[i].len, pieces[i].owner);
+    free(pieces);
+}
+
 void gw_response_set_body(gw_response *resp, int status, const char *content_type, char *body,
                           size_t len)
 {
@@ -52,6 +60,9 @@ void gw_response_set_body(gw_response *resp, int status, const char *content_typ
     }
     if (resp->body != body)
         free(resp->body);
+    gw_pieces_release(resp->pieces, resp->n_pieces);
+    resp->pieces = NULL;
+    resp->n_pieces = 0;
     resp->status = status;
     resp->content_type = content_type;
     resp->body = body;
@@ -85,11 +96,52 @@ int gw_response_add_header(gw_response *resp, const char *name, const char *valu
     return 0;
 }
 
+void gw_response_set_pieces(gw_response *resp, int status, const char *content_type,
+                            gw_piece *pieces, size_t n)
+{
+    size_t total = 0;
+
+    if (!resp) {
+        gw_pieces_release(pieces, n);
+        return;
+    }
+    gw_response_set_body(resp, status, content_type, NULL, 0);
+    for (size_t i = 0; i < n; i++)
+        total += pieces[i].len;
+    resp->pieces = pieces;
+    resp->n_pieces = n;
+    resp->body_len = total;
+}
+
+int gw_response_flatten(gw_response *resp)
+{
+    char *body, *p;
+
+    if (!resp->pieces)
+        return 0;
+    if (!(body = malloc(resp->body_len + 1)))
+        return -1;
+    p = body;
+    for (size_t i = 0; i < resp->n_pieces; i++) {
+        memcpy(p, resp->pieces[i].data, resp->pieces[i].len);
+        p += resp->pieces[i].len;
+    }
+    *p = '\0';
+    gw_pieces_release(resp->pieces, resp->n_pieces);
+    resp->pieces = NULL;
+    resp->n_pieces = 0;
+    resp->body = body;
+    return 0;
+}
+
 void gw_response_release(gw_response *resp)
 {
     if (!resp)
         return;
     free(resp->body);
+    gw_pieces_release(resp->pieces, resp->n_pieces);
+    resp->pieces = NULL;
+    resp->n_pieces = 0;
     headers_free(resp->headers, resp->n_headers);
     resp->body = NULL;
     resp->body_len = 0;

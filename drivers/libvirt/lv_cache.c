@@ -413,19 +413,16 @@ void lv_cache_set_leases(lv_cache *c, const lv_lease *leases, size_t n)
 
 int lv_cache_snapshot(lv_cache *c, cg_instance_list *out)
 {
-    cg_instance *grown;
     size_t i;
     int ret = 0;
 
     pthread_mutex_lock(&c->lock);
     /* One allocation for the whole snapshot (appending one at a time is a
      * realloc per instance, under the lock every listing takes). */
-    if (c->n && !(grown = realloc(out->v, (out->n + c->n) * sizeof(*grown)))) {
+    if (cg_instance_list_reserve(out, c->n) < 0) {
         ret = -1;
         goto cleanup;
     }
-    if (c->n)
-        out->v = grown;
     for (i = 0; i < c->n; i++) {
         if ((ret = cg_instance_copy(&out->v[out->n], &c->v[i]->inst)) < 0)
             break;

@@ -57,16 +57,32 @@ int lv_v2v_locked(lv_state *st, const char *id, char *job_id, size_t len)
     return rc;
 }
 
+/* One query for the whole list: locks are few (one per running import), a
+ * listing has every instance, so a lookup per instance would cost a
+ * statement per instance on every DescribeInstances. */
 void lv_v2v_lock_apply(lv_state *st, cg_instance_list *list)
 {
-    for (size_t i = 0; i < list->n; i++)
-        if (lv_v2v_locked(st, list->v[i].id, list->v[i].locked_by,
-                          sizeof(list->v[i].locked_by)) == 1) {
-            list->v[i].state = CG_STATE_PENDING;
-            list->v[i].sub = CG_SUB_NONE;
-            if (!list->v[i].locked_by[0]) /* a lock row written without its job */
-                snprintf(list->v[i].locked_by, sizeof(list->v[i].locked_by), "unknown");
-        }
+    sqlite3 *db = lv_state_db_lock(st);
+    sqlite3_stmt *s = cg_db_prep(db, NULL, "SELECT instance_id, job_id FROM v2v_locks", "");
+    char id[sizeof(list->v[0].id)];
+    cg_instance *inst;
+    size_t i;
+
+    while (s && cg_db_step(s, NULL, "v2v locks") == 1) {
+        cg_db_col_copy(s, 0, id, sizeof(id));
+        for (i = 0; i < list->n && strcmp(list->v[i].id, id) != 0; i++)
+            ;
+        if (i == list->n)
+            continue;
+        inst = &list->v[i];
+        cg_db_col_copy(s, 1, inst->locked_by, sizeof(inst->locked_by));
+        inst->state = CG_STATE_PENDING;
+        inst->sub = CG_SUB_NONE;
+        if (!inst->locked_by[0]) /* a lock row written without its job */
+            snprintf(inst->locked_by, sizeof(inst->locked_by), "unknown");
+    }
+    sqlite3_finalize(s);
+    lv_state_db_unlock(st);
 }
 
 static int lock_put(lv_state *st, const char *id, const char *job_id, const char *zone,

@@ -281,6 +281,20 @@ int ec2_reply(ec2_call *c, char *body, const size_t *len)
     return 0;
 }
 
+int ec2_reply_pieces(ec2_call *c, gw_piece *pieces, size_t n)
+{
+    cg_error oom = {CG_ERR_INTERNAL, "out of memory writing the response"};
+
+    if (!pieces)
+        return ec2_fail_cg(c, &oom, NULL);
+    free(c->body);
+    c->body = NULL;
+    gw_pieces_release(c->pieces, c->n_pieces);
+    c->pieces = pieces;
+    c->n_pieces = n;
+    return 0;
+}
+
 /* ---- parameters --------------------------------------------------------- */
 
 int ec2_param_bool(ec2_call *c, const char *name, int def, int *out)
@@ -454,13 +468,16 @@ void ec2_execute(const gw_ctx *ctx, const gw_request *req, const gw_params *para
     }
 
 cleanup:
-    if (!call.error.code[0] && !call.body) {
+    if (!call.error.code[0] && !call.body && !call.pieces) {
         cg_err("ec2 %s: handler returned no document", call.action);
         ec2_fail(&call, "InternalError", "An internal error has occurred");
     }
     if (call.error.code[0]) {
         ec2_error_response(resp, req->request_id, call.error.code, call.error.message);
         free(call.body);
+        gw_pieces_release(call.pieces, call.n_pieces);
+    } else if (call.pieces) {
+        gw_response_set_pieces(resp, 200, EC2_CONTENT_TYPE, call.pieces, call.n_pieces);
     } else {
         gw_response_set_body(resp, 200, EC2_CONTENT_TYPE, call.body, call.body_len);
     }

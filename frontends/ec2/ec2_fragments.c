@@ -300,76 +300,159 @@ static void frags_get(const cg_instance *const *v, size_t n, const cg_volume_lis
     }
 }
 
-char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
-                                       const cg_instance *const *v, size_t n,
-                                       const cg_volume_list *vols, const char *next_token,
-                                       size_t *len)
+static void piece_frag_unref(const void *data, size_t len, void *owner)
+{
+    (void)data;
+    (void)len;
+    frag_unref(owner);
+}
+
+static void piece_free(const void *data, size_t len, void *owner)
+{
+    (void)data;
+    (void)len;
+    free(owner);
+}
+
+/* A malloc'd copy of s[0..len) as a piece.  0 or -1. */
+static int piece_copy(gw_piece *pc, const char *s, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+
+    if (!copy)
+        return -1;
+    memcpy(copy, s, len);
+    *pc = (gw_piece){copy, len, piece_free, copy};
+    return 0;
+}
+
+static gw_piece piece_static(const char *s, size_t len)
+{
+    return (gw_piece){s, len, NULL, NULL};
+}
+
+/* The envelope (a document with no reservations) split around its empty
+ * reservationSet, as pieces: the instances go between them.  The caller
+ * owns both pieces.  0 or -1. */
+static int envelope(const char *request_id, const cg_config *cfg, const char *next_token, size_t n,
+                    gw_piece *before, gw_piece *after)
+{
+    size_t env_len = 0, pre;
+    const char *mark;
+    char *env;
+    int ret = -1;
+
+    if (!(env = ec2_xml_describe_instances_vols(request_id, cfg, NULL, 0, NULL, next_token,
+                                                &env_len)))
+        return -1;
+    if (n == 0) { /* the envelope is the whole answer */
+        *before = (gw_piece){env, env_len, piece_free, env};
+        *after = piece_static("", 0);
+        return 0;
+    }
+    if (!(mark = memmem(env, env_len, set_empty, sizeof(set_empty) - 1)))
+        goto cleanup;
+    pre = (size_t)(mark - env);
+    if (piece_copy(before, env, pre) < 0)
+        goto cleanup;
+    pre += sizeof(set_empty) - 1;
+    if (piece_copy(after, env + pre, env_len - pre) < 0) {
+        free(before->owner);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    free(env);
+    return ret;
+}
+
+gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config *cfg,
+                                        const cg_instance *const *v, size_t n,
+                                        const cg_volume_list *vols, const char *next_token,
+                                        size_t *n_out)
 {
     const cg_instance **order = NULL;
     unsigned char *starts = NULL;
-    ec2_frag **frags = NULL;
+    ec2_frag **frags = NULL, *f;
     uint64_t *keys = NULL;
-    char *env = NULL, *out = NULL, *p;
-    const char *mark;
-    size_t env_len = 0, pre, total, i;
+    gw_piece *pcs = NULL, *out = NULL, tail = {0};
+    size_t np = 0, i;
 
-    if (!(env = ec2_xml_describe_instances_vols(request_id, cfg, NULL, 0, NULL, next_token,
-                                                &env_len)) ||
-        n == 0) {
-        *len = env_len;
-        return env;
+    *n_out = 0;
+    /* envelope head, set open, one per instance, group closes, set close,
+     * envelope tail */
+    if (!(pcs = calloc(2 * n + 4, sizeof(*pcs))) ||
+        envelope(request_id, cfg, next_token, n, &pcs[0], &tail) < 0)
+        goto cleanup;
+    np = 1;
+    if (n == 0) { /* the envelope alone; tail is empty */
+        out = pcs;
+        goto cleanup;
     }
-    if (!(mark = memmem(env, env_len, set_empty, sizeof(set_empty) - 1)) ||
-        !(order = calloc(n, sizeof(*order))) || !(starts = calloc(n, 1)) ||
+    pcs[np++] = piece_static(set_open, sizeof(set_open) - 1);
+    if (!(order = calloc(n, sizeof(*order))) || !(starts = calloc(n, 1)) ||
         !(frags = calloc(n, sizeof(*frags))) || !(keys = calloc(n, sizeof(*keys))) ||
         ec2_xml_reservation_order(v, n, order, starts) < 0)
         goto cleanup;
     frags_get(order, n, vols, cfg, frags, keys);
-    pre = (size_t)(mark - env);
-    total = env_len - (sizeof(set_empty) - 1) + sizeof(set_open) - 1 + sizeof(set_close) - 1;
     for (i = 0; i < n; i++) {
-        if (!frags[i])
+        if (!(f = frags[i]))
             goto cleanup;
-        total += frags[i]->item_len + (starts[i] ? frags[i]->head_len : 0);
+        /* The head (when a reservation starts here) and the item lie
+         * side by side in the fragment: one piece. */
+        if (starts[i])
+            pcs[np] = (gw_piece){f->data, f->head_len + f->item_len, piece_frag_unref, f};
+        else
+            pcs[np] = (gw_piece){f->data + f->head_len, f->item_len, piece_frag_unref, f};
+        frags[i] = NULL; /* the piece holds that reference now */
+        np++;
         if (i + 1 == n || starts[i + 1])
-            total += sizeof(group_close) - 1;
+            pcs[np++] = piece_static(group_close, sizeof(group_close) - 1);
     }
-    if (!(out = malloc(total + 1)))
-        goto cleanup;
-    p = out;
-    memcpy(p, env, pre);
-    p += pre;
-    memcpy(p, set_open, sizeof(set_open) - 1);
-    p += sizeof(set_open) - 1;
-    for (i = 0; i < n; i++) {
-        if (starts[i]) {
-            memcpy(p, frags[i]->data, frags[i]->head_len);
-            p += frags[i]->head_len;
-        }
-        memcpy(p, frags[i]->data + frags[i]->head_len, frags[i]->item_len);
-        p += frags[i]->item_len;
-        if (i + 1 == n || starts[i + 1]) {
-            memcpy(p, group_close, sizeof(group_close) - 1);
-            p += sizeof(group_close) - 1;
-        }
-    }
-    memcpy(p, set_close, sizeof(set_close) - 1);
-    p += sizeof(set_close) - 1;
-    pre += sizeof(set_empty) - 1;
-    memcpy(p, env + pre, env_len - pre);
-    p += env_len - pre;
-    *p = '\0';
-    *len = total;
+    pcs[np++] = piece_static(set_close, sizeof(set_close) - 1);
+    pcs[np++] = tail;
+    tail = (gw_piece){0};
+    out = pcs;
 
 cleanup:
+    if (tail.unref)
+        tail.unref(tail.data, tail.len, tail.owner);
+    if (!out)
+        gw_pieces_release(pcs, np);
     for (i = 0; frags && i < n; i++)
         frag_unref(frags[i]);
     free(frags);
     free(keys);
     free(starts);
     free(order);
-    free(env);
+    if (out)
+        *n_out = np;
     return out;
+}
+
+char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
+                                       const cg_instance *const *v, size_t n,
+                                       const cg_volume_list *vols, const char *next_token,
+                                       size_t *len)
+{
+    gw_response resp = {0};
+    gw_piece *pcs;
+    size_t np = 0;
+    char *body;
+
+    if (!(pcs = ec2_fragments_describe_pieces(request_id, cfg, v, n, vols, next_token, &np)))
+        return NULL;
+    gw_response_set_pieces(&resp, 200, NULL, pcs, np);
+    if (gw_response_flatten(&resp) < 0) {
+        gw_response_release(&resp);
+        return NULL;
+    }
+    body = resp.body;
+    *len = resp.body_len;
+    resp.body = NULL;
+    gw_response_release(&resp);
+    return body;
 }
 
 void ec2_fragments_prune(const cg_instance_list *all)

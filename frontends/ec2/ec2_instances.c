@@ -214,9 +214,12 @@ static int describe(ec2_call *c, int status)
          * volumes: the root disks only). */
         if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
             goto cleanup;
-        body = ec2_fragments_describe_instances(c->req->request_id, c->ctx->cfg, view, n,
-                                                &vols, token, &len);
+        gw_piece *pcs = ec2_fragments_describe_pieces(c->req->request_id, c->ctx->cfg, view, n,
+                                                      &vols, token, &len);
+
         ec2_fragments_prune(&list);
+        ret = ec2_reply_pieces(c, pcs, len);
+        goto cleanup;
     }
     ret = ec2_reply(c, body, &len);
 

@@ -32,6 +32,8 @@ typedef struct ec2_call {
     ec2_error error;
     char *body; /* the success document (owned) */
     size_t body_len;
+    gw_piece *pieces; /* or the document as pieces (owned; DescribeInstances) */
+    size_t n_pieces;
 } ec2_call;
 
 typedef int (*ec2_handler_fn)(ec2_call *call);
@@ -97,6 +99,9 @@ int ec2_dry_run(ec2_call *c);
  * a pointer so that ec2_reply(c, ec2_xml_x(..., &len), &len) is well
  * defined whatever order the arguments are evaluated in.  0 or -1. */
 int ec2_reply(ec2_call *c, char *body, const size_t *len);
+/* The same for a document made of pieces (n of them, from
+ * ec2_fragments_describe_pieces; NULL: out of memory).  0 or -1. */
+int ec2_reply_pieces(ec2_call *c, gw_piece *pieces, size_t n);
 
 /* ---- parameters --------------------------------------------------------- */
 

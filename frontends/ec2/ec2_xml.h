@@ -19,6 +19,7 @@
 #include "../../engine/jobs.h"
 #include "../../gateway/config.h"
 #include "../../gateway/keypairs.h"
+#include "../../gateway/request.h"
 
 #define EC2_XMLNS "http://ec2.amazonaws.com/doc/2016-11-15/"
 #define EC2_CONTENT_TYPE "text/xml;charset=UTF-8"
@@ -119,6 +120,12 @@ char *ec2_fragments_describe_instances(const char *request_id, const cg_config *
                                        const cg_instance *const *v, size_t n,
                                        const cg_volume_list *vols, const char *next_token,
                                        size_t *len);
+/* The same document as pieces that refer to the cached fragments (no copy
+ * of them): *n_out pieces, NULL on OOM.  Release with gw_pieces_release. */
+gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config *cfg,
+                                        const cg_instance *const *v, size_t n,
+                                        const cg_volume_list *vols, const char *next_token,
+                                        size_t *n_out);
 /* Drop the fragments of instances not in all (the whole listing). */
 void ec2_fragments_prune(const cg_instance_list *all);
 /* Fragments written and reused since start, and how many are kept. */

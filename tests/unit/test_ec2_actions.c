@@ -550,6 +550,7 @@ static void handle_body(const char *secret, const char *method, const char *text
     if (secret)
         sign_v4(&req, req.headers, HOST, cred.key_id, secret, date, auth, sizeof(auth));
     ec2_handle(&ctx, &req, &resp);
+    assert_int_equal(gw_response_flatten(&resp), 0);
     if (resp.status != want_status || strcmp(resp.error_code, want_code) != 0)
         fail_msg("got %d '%s', want %d '%s'\n%s", resp.status, resp.error_code, want_status,
                  want_code, resp.body);
