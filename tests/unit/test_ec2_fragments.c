@@ -265,10 +265,43 @@ static void test_prune(void **state)
     assert_int_equal(describe_page(NULL, NULL), N_INST - 2);
 }
 
+/* A large listing array is recycled by the next listing (no fresh
+ * mapping to fault in), and holds that listing's entries correctly. */
+static void test_listing_array_recycled(void **state)
+{
+    cg_instance_list l = {0};
+    cg_instance one = {0};
+    cg_instance *first;
+    size_t i;
+
+    (void)state;
+    cg_instance_list_pool_trim();
+    assert_int_equal(cg_instance_list_reserve(&l, 200), 0);
+    for (i = 0; i < 200; i++) {
+        snprintf(one.id, sizeof(one.id), "i-0%016zx", i);
+        assert_int_equal(cg_instance_list_append(&l, &one), 0);
+    }
+    first = l.v;
+    cg_instance_list_release(&l);
+    assert_null(l.v);
+    assert_int_equal(cg_instance_list_reserve(&l, 150), 0);
+    assert_ptr_equal(l.v, first);
+    for (i = 0; i < 150; i++) {
+        snprintf(one.id, sizeof(one.id), "i-1%016zx", i);
+        assert_int_equal(cg_instance_list_append(&l, &one), 0);
+    }
+    assert_ptr_equal(l.v, first);
+    assert_int_equal(l.n, 150);
+    assert_string_equal(l.v[149].id, "i-10000000000000095");
+    cg_instance_list_release(&l);
+    cg_instance_list_pool_trim();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes_and_reuse),
+        cmocka_unit_test(test_listing_array_recycled),
         cmocka_unit_test(test_state_change),
         cmocka_unit_test(test_tag_change),
         cmocka_unit_test(test_group_change),

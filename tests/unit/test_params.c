@@ -268,6 +268,58 @@ static void test_request_helpers(void **state)
     gw_response_release(NULL);
 }
 
+static int unrefs;
+
+static void count_unref(const void *data, size_t len, void *owner)
+{
+    (void)data;
+    (void)len;
+    unrefs++;
+    free(owner);
+}
+
+/* A body in pieces: joined in order, each piece released exactly once,
+ * whether flattened, replaced by an error body or released unsent. */
+static void test_response_pieces(void **state)
+{
+    gw_response resp = {0};
+    gw_piece *pcs;
+    char *a = strdup("<a>"), *b = strdup("</a>");
+
+    (void)state;
+    assert_non_null(pcs = calloc(3, sizeof(*pcs)));
+    pcs[0] = (gw_piece){a, 3, count_unref, a};
+    pcs[1] = (gw_piece){"x", 1, NULL, NULL};
+    pcs[2] = (gw_piece){b, 4, count_unref, b};
+    unrefs = 0;
+    gw_response_set_pieces(&resp, 200, "text/xml", pcs, 3);
+    assert_int_equal(resp.body_len, 8);
+    assert_null(resp.body);
+    assert_int_equal(gw_response_flatten(&resp), 0);
+    assert_int_equal(unrefs, 2);
+    assert_null(resp.pieces);
+    assert_string_equal(resp.body, "<a>x</a>");
+    assert_int_equal(resp.body_len, 8);
+    gw_response_release(&resp);
+
+    a = strdup("<a>");
+    assert_non_null(pcs = calloc(1, sizeof(*pcs)));
+    pcs[0] = (gw_piece){a, 3, count_unref, a};
+    gw_response_set_pieces(&resp, 200, "text/xml", pcs, 1);
+    gw_response_set_body(&resp, 500, "text/xml", strdup("<E/>"), 4);
+    assert_int_equal(unrefs, 3);
+    assert_int_equal(resp.n_pieces, 0);
+    assert_string_equal(resp.body, "<E/>");
+    gw_response_release(&resp);
+
+    a = strdup("<a>");
+    assert_non_null(pcs = calloc(1, sizeof(*pcs)));
+    pcs[0] = (gw_piece){a, 3, count_unref, a};
+    gw_response_set_pieces(&resp, 200, "text/xml", pcs, 1);
+    gw_response_release(&resp);
+    assert_int_equal(unrefs, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_uri_encode),
         cmocka_unit_test(test_uri_decode),
         cmocka_unit_test(test_request_helpers),
+        cmocka_unit_test(test_response_pieces),
         cmocka_unit_test(test_max_pairs),
     };
 
