@@ -285,6 +285,9 @@ int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch
     } else if (make_seed(drv, conn, spec, img, l, &seed_path, err) < 0) {
         goto cleanup;
     }
+    if (l->groups &&
+        lv_sg_launch_filter(drv, conn, l->inst.id, l->filter, sizeof(l->filter), err) < 0)
+        goto cleanup;
     ds.domain_type = drv->cfg->domain_type;
     ds.name = l->inst.id;
     ds.vcpus = l->inst.vcpus;
@@ -364,9 +367,10 @@ char *lv_launch_intent_data(const cg_instance *inst, cg_error *err)
 /* Record instance l->inst of a launch: the intent (so a crash from here on
  * leaves nothing a restart cannot find), the cache entry (pending, busy),
  * its network and security groups (checked now: their errors are the
- * caller's).  0 or -1 (reported), what was made in l. */
-static int launch_record(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_launch_spec *spec,
-                         lv_launched *l, cg_error *err)
+ * caller's; the groups' filter is the worker's, lv_launch_build).  0 or -1
+ * (reported), what was made in l. */
+static int launch_record(cg_drv *drv, lv_host *h, const cg_launch_spec *spec, lv_launched *l,
+                         cg_error *err)
 {
     char *data = lv_launch_intent_data(&l->inst, err);
     int rc;
@@ -392,8 +396,8 @@ static int launch_record(cg_drv *drv, lv_host *h, virConnectPtr conn, const cg_l
         l->nic = 1;
     }
     l->groups = 1;
-    return lv_sg_launch(drv, conn, l->inst.id, spec->subnet_id, lv_host_zone(h),
-                        spec->group_ids, spec->n_groups, l->filter, sizeof(l->filter), err);
+    return lv_sg_launch(drv, l->inst.id, spec->subnet_id, lv_host_zone(h), spec->group_ids,
+                        spec->n_groups, err);
 }
 
 /* Fill inst for the idx-th instance of a launch accepted at time now. */
@@ -578,7 +582,7 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         made = i + 1;
         lv_display_launch(drv, spec, &img, &l[i]->inst);
         if (lv_imds_put(drv->state, l[i]->inst.id, &spec->metadata, err) < 0 ||
-            launch_record(drv, h, conn, spec, l[i], err) < 0)
+            launch_record(drv, h, spec, l[i], err) < 0)
             goto cleanup;
         if (i)
             strcat(ids, " ");

@@ -68,13 +68,19 @@ int lv_sg_lock_held(void);
 
 /* ---- lv_sg_inst.c: instances in groups ---- */
 
-/* At launch, in conn (the instance's zone): record instance_id in ids[0..n)
- * (none: the default group of the VPC of subnet_id, NULL meaning zone's
- * default subnet) and define its NIC filter, whose name goes into filter
- * ("" on test://, which has no nwfilter).  0 or -1. */
-int lv_sg_launch(cg_drv *drv, virConnectPtr conn, const char *instance_id,
-                 const char *subnet_id, const char *zone, const char *const *ids, size_t n,
-                 char *filter, size_t len, cg_error *err);
+/* At launch, in RunInstances: record instance_id in ids[0..n) (none: the
+ * default group of the VPC of subnet_id, NULL meaning zone's default
+ * subnet).  0 or -1. */
+int lv_sg_launch(cg_drv *drv, const char *instance_id, const char *subnet_id, const char *zone,
+                 const char *const *ids, size_t n, cg_error *err);
+/* Then in the launch worker, before the domain is defined: define the NIC
+ * filter of the groups recorded for instance_id in conn (the instance's
+ * zone), whose name goes into filter ("" on test://, which has no
+ * nwfilter).  Kept out of the request: a filter definition makes libvirt
+ * rebuild the host's rules (about half a second on qemu:///system).
+ * 0 or -1. */
+int lv_sg_launch_filter(cg_drv *drv, virConnectPtr conn, const char *instance_id, char *filter,
+                        size_t len, cg_error *err);
 /* The instance's domain is gone: undefine its NIC filter and forget its
  * groups (a failure is logged and keeps the rows: lv_sg_reconcile_zone
  * removes both at the next start). */

@@ -68,15 +68,26 @@ static int vpc_of(cg_drv *drv, const char *subnet_id, const char *zone, char *bu
     return ret;
 }
 
-int lv_sg_launch(cg_drv *drv, virConnectPtr conn, const char *instance_id,
-                 const char *subnet_id, const char *zone, const char *const *ids, size_t n,
-                 char *filter, size_t len, cg_error *err)
+/* The current groups of instance_id into cur (n of them). */
+static size_t groups_of(const lv_sg_member *m, size_t n, const char *instance_id, const char **cur,
+                        size_t max)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < n && k < max; i++) {
+        if (strcmp(m[i].instance_id, instance_id) == 0)
+            cur[k++] = m[i].group_id;
+    }
+    return k;
+}
+
+int lv_sg_launch(cg_drv *drv, const char *instance_id, const char *subnet_id, const char *zone,
+                 const char *const *ids, size_t n, cg_error *err)
 {
     char def[32], vpc[24];
     const char *one[1] = {def};
     cg_sg_list l = {0};
 
-    filter[0] = '\0';
     if (!n) {
         /* The VPC's default group (made now, with its filter, for a new VPC). */
         if (vpc_of(drv, subnet_id, zone, vpc, sizeof(vpc), err) < 0 ||
@@ -89,16 +100,38 @@ int lv_sg_launch(cg_drv *drv, virConnectPtr conn, const char *instance_id,
         ids = one;
         n = 1;
     }
-    if (lv_sgstate_instance_set(drv->state, instance_id, ids, n, err) < 0)
+    return lv_sgstate_instance_set(drv->state, instance_id, ids, n, err);
+}
+
+int lv_sg_launch_filter(cg_drv *drv, virConnectPtr conn, const char *instance_id, char *filter,
+                        size_t len, cg_error *err)
+{
+    const char *ids[CG_INSTANCE_GROUPS_MAX];
+    lv_sg_member *m = NULL;
+    size_t n_m = 0, n;
+    int ret = -1;
+
+    filter[0] = '\0';
+    if (lv_sgstate_members(drv->state, &m, &n_m, err) < 0)
         return -1;
+    /* The rows lv_sg_launch wrote: a pending instance's groups cannot
+     * change (operations wait for its launch) nor its groups go (they
+     * have a member). */
+    n = groups_of(m, n_m, instance_id, ids, CG_INSTANCE_GROUPS_MAX);
+    if (n == 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "instance %s has no security group", instance_id);
+        goto cleanup;
+    }
     /* The NIC's filter may only name filters that exist, or the guest
      * does not start. */
     if (lv_sg_ensure_filters(drv, conn, ids, n, err) < 0 ||
-        define_nic_filter(conn, instance_id, ids, n, filter, len, err) < 0) {
-        lv_sgstate_instance_set(drv->state, instance_id, NULL, 0, NULL);
-        return -1;
-    }
-    return 0;
+        define_nic_filter(conn, instance_id, ids, n, filter, len, err) < 0)
+        goto cleanup;
+    ret = 0;
+
+cleanup:
+    free(m);
+    return ret;
 }
 
 void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_id)
@@ -114,19 +147,6 @@ void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_i
         return;
     }
     lv_sgstate_instance_set(drv->state, instance_id, NULL, 0, NULL);
-}
-
-/* The current groups of instance_id into cur (n of them). */
-static size_t groups_of(const lv_sg_member *m, size_t n, const char *instance_id,
-                        const char **cur, size_t max)
-{
-    size_t i, k = 0;
-
-    for (i = 0; i < n && k < max; i++) {
-        if (strcmp(m[i].instance_id, instance_id) == 0)
-            cur[k++] = m[i].group_id;
-    }
-    return k;
 }
 
 int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *const *ids,
