@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* strptime, timegm */
 #endif
 #include "auth.h"
+#include "sigv4_key.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -339,33 +340,22 @@ static int canonical_headers(const gw_request *req, const char *p, abuf *out, ch
     return 0;
 }
 
-/* The signature AWS would compute, as 64 hex digits.  kSigning =
- * HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
-static int v4_sign(const char *secret, const char *date8, const char *region,
+/* The signature AWS would compute, as 64 hex digits: HMAC(kSigning, sts),
+ * kSigning from the cache (sigv4_key.c). */
+static int v4_sign(const char *key_id, const char *secret, const char *date8, const char *region,
                    const char *service, const abuf *sts, char out[65])
 {
-    unsigned char k[EVP_MAX_MD_SIZE], k2[EVP_MAX_MD_SIZE];
-    unsigned int klen = 0;
-    size_t slen = strlen(secret);
-    char *key = slen < INT32_MAX - 5 ? malloc(slen + 5) : NULL;
+    unsigned char k[32], mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
     int ret = -1;
 
-    if (key) {
-        memcpy(key, "AWS4", 4);
-        memcpy(key + 4, secret, slen + 1);
-        if (!hmac(EVP_sha256(), key, slen + 4, date8, 8, k, &klen) &&
-            !hmac(EVP_sha256(), k, klen, region, strlen(region), k2, &klen) &&
-            !hmac(EVP_sha256(), k2, klen, service, strlen(service), k, &klen) &&
-            !hmac(EVP_sha256(), k, klen, "aws4_request", 12, k2, &klen) &&
-            !hmac(EVP_sha256(), k2, klen, sts->p, sts->len, k, &klen) && klen == 32) {
-            hex_lower(k, 32, out);
-            ret = 0;
-        }
-        OPENSSL_cleanse(key, slen + 4);
-        free(key);
+    if (gw_sigv4_key(key_id, secret, date8, region, service, k) == 0 &&
+        !hmac(EVP_sha256(), k, 32, sts->p, sts->len, mac, &len) && len == 32) {
+        hex_lower(mac, 32, out);
+        ret = 0;
     }
     OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(k2, sizeof(k2));
+    OPENSSL_cleanse(mac, sizeof(mac));
     return ret;
 }
 
@@ -456,7 +446,8 @@ static gw_auth_result v4_verify(const gw_request *req, const gw_params *q,
     if (!cr.oom && sha256_hex(cr.p, cr.len, cr_hash) == 0)
         ab_cat(&sts, ALGO_V4 "\n", s->stamp, "\n", part[1], "/", part[2], "/", part[3],
                "/aws4_request\n", cr_hash, AB_END);
-    if (cr.oom || sts.oom || !sts.p || v4_sign(secret, part[1], part[2], part[3], &sts, sig) < 0) {
+    if (cr.oom || sts.oom || !sts.p ||
+        v4_sign(part[0], secret, part[1], part[2], part[3], &sts, sig) < 0) {
         set_msg(msg, msglen, MSG_OOM);
         r = GW_AUTH_MALFORMED;
         goto cleanup;

@@ -9,9 +9,11 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 import boto3
 import botocore.config
@@ -135,6 +137,16 @@ class Gateway:
         if not check:
             return r
         return json.loads(r.stdout) if r.stdout.strip() else None
+
+
+def db_rows(gw, sql, *args):
+    """Rows of sql on the gateway's database, read-only."""
+    path = os.path.join(gw.dir, "state", "cloudgate.db")
+    con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
 
 
 def wait_for(what, predicate, timeout, interval=1.0):

@@ -2,24 +2,12 @@
 boto3 and the aws CLI.  The test node (testnode.xml) gives a pool "cloudgate"
 with a volume demo.qcow2 and a network; every daemon is a fresh process."""
 import os
-import sqlite3
-import urllib.parse
 
 import pytest
 
 from cgharness import Gateway, wait_for
 
 NODE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testnode.xml")
-
-
-def db_rows(gw, sql, *args):
-    """Rows of sql on the gateway's database, read-only."""
-    path = os.path.join(gw.dir, "state", "cloudgate.db")
-    con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def wait_running(ec2, ids, timeout=120):

@@ -11,8 +11,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from cgharness import wait_for
-from conftest import db_rows, make_gateway
+from cgharness import db_rows, wait_for
+from conftest import make_gateway
 
 FAST_WAITER = {"Delay": 1, "MaxAttempts": 60}
 

@@ -17,8 +17,8 @@ import sqlite3
 import pytest
 from botocore.exceptions import ClientError
 
-from cgharness import wait_for
-from conftest import db_rows, wait_running
+from cgharness import db_rows, wait_for
+from conftest import wait_running
 
 WAIT = {"Delay": 1, "MaxAttempts": 20}
 

@@ -8,14 +8,11 @@ grow of an attached volume is tests/system/test_volume_grow_qemu.py.  Also
 CreateSnapshot, CopySnapshot, CreateVolume from a copy and
 DescribeVolumeStatus on the same storage."""
 import datetime
-import os
-import sqlite3
-import urllib.parse
 
 import pytest
 from botocore.exceptions import ClientError
 
-from cgharness import Gateway
+from cgharness import Gateway, db_rows
 from conftest import virsh
 
 ZONE = "cloudgate-a"
@@ -52,15 +49,6 @@ def fails(want, call, **kw):
     with pytest.raises(ClientError) as e:
         call(**kw)
     assert e.value.response["Error"]["Code"] == want, (kw, e.value.response["Error"])
-
-
-def db_rows(gw, sql, *args):
-    path = os.path.join(gw.dir, "state", "cloudgate.db")
-    con = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def new_volume(gw, ec2, size=1):

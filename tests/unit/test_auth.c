@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "gateway/auth.h"
+#include "gateway/sigv4_key.h"
 
 #define MAX_VECTORS 64
 #define MAX_HEADERS 16
@@ -954,6 +955,57 @@ static void test_sigv2_expires_bound(void **state)
     assert_string_equal(gw_auth_ec2_code(GW_AUTH_OK), "");
 }
 
+/* ---- the signing-key cache ---- */
+
+/* AWS's published example (IAM, 2012-02-15); then the same from the cache. */
+static void test_signing_key_derivation(void **state)
+{
+    static const unsigned char want[32] = {0xf4, 0x78, 0x0e, 0x2d, 0x9f, 0x65, 0xfa, 0x89,
+                                           0x5f, 0x9c, 0x67, 0xb3, 0x2c, 0xe1, 0xba, 0xf0,
+                                           0xb0, 0xd8, 0xa4, 0x35, 0x05, 0xa0, 0x00, 0xa1,
+                                           0xa9, 0xe0, 0x90, 0xd4, 0x14, 0xdb, 0x40, 0x4d};
+    unsigned char k[32];
+    gw_sigv4_key_stats st;
+    int i;
+
+    gw_sigv4_key_clear();
+    for (i = 0; i < 2; i++) {
+        memset(k, 0, sizeof(k));
+        assert_int_equal(gw_sigv4_key("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                      "20120215", "us-east-1", "iam", k),
+                         0);
+        assert_memory_equal(k, want, 32);
+    }
+    gw_sigv4_key_get_stats(&st);
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.hits, 1);
+}
+
+/* A second verification hits; a rotated secret for the same key id misses
+ * and is refused, and the old secret still works only while it is current. */
+static void test_signing_key_cache(void **state)
+{
+    const vec *v = find_vec("sigv4-run-instances");
+    gw_credential cv[1] = {{(char *)v->key, "rotated-secret-for-the-same-key-id"}};
+    gw_credentials rotated = {cv, 1};
+    gw_sigv4_key_stats st;
+
+    gw_sigv4_key_clear();
+    check(v, req_new(v), GW_AUTH_OK, "first");
+    gw_sigv4_key_get_stats(&st);
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.hits, 0);
+    check(v, req_new(v), GW_AUTH_OK, "second");
+    gw_sigv4_key_get_stats(&st);
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.hits, 1);
+    check_at(v, req_new(v), &rotated, v->now, GW_AUTH_BAD_SIGNATURE, "rotated secret");
+    check_at(v, req_new(v), &rotated, v->now, GW_AUTH_BAD_SIGNATURE, "rotated secret again");
+    gw_sigv4_key_get_stats(&st);
+    assert_int_equal(st.misses, 2);
+    assert_int_equal(st.hits, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -982,6 +1034,8 @@ int main(void)
         cmocka_unit_test(test_region_scope),
         cmocka_unit_test(test_credentials_mode),
         cmocka_unit_test(test_sigv2_expires_bound),
+        cmocka_unit_test(test_signing_key_derivation),
+        cmocka_unit_test(test_signing_key_cache),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
