@@ -431,30 +431,6 @@ cleanup:
     return out;
 }
 
-char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
-                                       const cg_instance *const *v, size_t n,
-                                       const cg_volume_list *vols, const char *next_token,
-                                       size_t *len)
-{
-    gw_response resp = {0};
-    gw_piece *pcs;
-    size_t np = 0;
-    char *body;
-
-    if (!(pcs = ec2_fragments_describe_pieces(request_id, cfg, v, n, vols, next_token, &np)))
-        return NULL;
-    gw_response_set_pieces(&resp, 200, NULL, pcs, np);
-    if (gw_response_flatten(&resp) < 0) {
-        gw_response_release(&resp);
-        return NULL;
-    }
-    body = resp.body;
-    *len = resp.body_len;
-    resp.body = NULL;
-    gw_response_release(&resp);
-    return body;
-}
-
 void ec2_fragments_prune(const cg_instance_list *all)
 {
     pthread_mutex_lock(&frag_lock);

@@ -113,15 +113,11 @@ int ec2_xml_reservation_order(const cg_instance *const *v, size_t n, const cg_in
                               unsigned char *starts);
 
 /* ec2_xml_describe_instances_vols from per-instance fragments
- * (ec2_fragments.c): the same bytes, writing again only the instances
- * whose record (state, tags, groups, attributes, attached volumes...) has
- * changed since they were last written. */
-char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
-                                       const cg_instance *const *v, size_t n,
-                                       const cg_volume_list *vols, const char *next_token,
-                                       size_t *len);
-/* The same document as pieces that refer to the cached fragments (no copy
- * of them): *n_out pieces, NULL on OOM.  Release with gw_pieces_release. */
+ * (ec2_fragments.c): the same bytes, as pieces that refer to the cached
+ * fragments (no copy of them), writing again only the instances whose
+ * record (state, tags, groups, attributes, attached volumes...) has
+ * changed since they were last written: *n_out pieces, NULL on OOM.
+ * Release with gw_pieces_release. */
 gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config *cfg,
                                         const cg_instance *const *v, size_t n,
                                         const cg_volume_list *vols, const char *next_token,

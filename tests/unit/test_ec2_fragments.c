@@ -22,6 +22,28 @@
 #define RID "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
 #define N_INST 6
 
+/* The pieces joined into one body, as a client receives them. */
+static char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
+                                              const cg_instance *const *v, size_t n,
+                                              const cg_volume_list *vols, const char *next_token,
+                                              size_t *len)
+{
+    gw_response resp = {0};
+    size_t np = 0;
+    gw_piece *pcs = ec2_fragments_describe_pieces(request_id, cfg, v, n, vols, next_token, &np);
+    char *body;
+
+    if (!pcs)
+        return NULL;
+    gw_response_set_pieces(&resp, 200, NULL, pcs, np);
+    assert_int_equal(gw_response_flatten(&resp), 0);
+    body = resp.body;
+    *len = resp.body_len;
+    resp.body = NULL;
+    gw_response_release(&resp);
+    return body;
+}
+
 static cg_config cfg;
 static cg_instance inst[N_INST];
 static cg_volume vol;
