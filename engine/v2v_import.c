@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "../gateway/log.h"
+#include "../gateway/util.h"
 #include "disk_header.h"
 #include "disk_writer.h"
 #include "import_source.h"
@@ -78,21 +78,13 @@ static int job_cancelled(void *arg)
 
 /* ---- the private directory ------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-        cg_warn("v2v: cannot remove %s: %s", path, strerror(errno));
-    return 0;
-}
-
 /* Remove dir and what is in it; only our own (the name says so). */
 void cg_v2v_dir_remove(const char *dir)
 {
     if (!dir[0] || !strstr(dir, "/" DIR_PREFIX))
         return;
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (cg_rm_tree(dir) < 0)
+        cg_warn("v2v: cannot remove all of %s: %s", dir, strerror(errno));
 }
 
 static void remove_dir(const char *dir)

@@ -28,6 +28,7 @@
 #include "imds_http.h"
 #include "../engine/jobs.h"
 #include "../engine/machines.h"
+#include "../engine/scratch.h"
 #include "../engine/tool_run.h"
 #include "keypairs.h"
 #include "log.h"
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *pidfile = NULL, *log_file = NULL;
-    int detach = 0, check_only = 0, opt, rc = 1;
+    int detach = 0, check_only = 0, opt, rc = 1, n_swept;
     char errbuf[1024];
     cg_config cfg;
     gw_credentials creds = {0};
@@ -225,8 +226,16 @@ int main(int argc, char **argv)
     /* libxml2 must initialise once, before worker threads parse or write. */
     xmlInitParser();
     /* Before any thread: libguestfs (inspection, sealing, virt-v2v) on TCG
-     * when the zones run qemu. */
+     * when the zones run qemu, and temporary files where a restart after a
+     * SIGKILL finds them. */
     cg_tool_env_init(cfg.domain_type);
+    if ((n_swept = cg_scratch_init(cfg.state_dir, &err)) < 0) {
+        cg_err("%s", err.message);
+        goto cleanup;
+    }
+    if (n_swept > 0)
+        cg_info("removed %d scratch director%s left by a process that was killed", n_swept,
+                n_swept == 1 ? "y" : "ies");
 
     drv = lv_driver.open(&cfg, &err);
     if (!drv) {
@@ -326,6 +335,7 @@ cleanup:
     cimi_store_close(cimi);
     if (drv)
         lv_driver.close(drv);
+    cg_scratch_fini(); /* no job or zone thread is left to use it */
     /* Only now: closing the driver is part of stopping (it waits, within
      * bounds, for the zones' threads). */
     if (rc == 0)

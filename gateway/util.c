@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void cg_new_id(char *out, size_t outlen, const char *prefix)
 {
@@ -130,6 +132,26 @@ int cg_mkdir_p(const char *path, mode_t mode)
     if (mkdir(buf, mode) < 0 && errno != EEXIST)
         return -1;
     return 0;
+}
+
+static __thread int rm_errno; /* nftw's callback has no argument */
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT && !rm_errno)
+        rm_errno = errno;
+    return 0;
+}
+
+int cg_rm_tree(const char *dir)
+{
+    rm_errno = 0;
+    if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+        return -1;
+    errno = rm_errno;
+    return rm_errno ? -1 : 0;
 }
 
 char *cg_asprintf(const char *fmt, ...)

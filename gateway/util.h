@@ -28,6 +28,11 @@ char *cg_base64_encode(const unsigned char *in, size_t len);
 /* mkdir -p.  Returns 0 or -1 with errno set. */
 int cg_mkdir_p(const char *path, mode_t mode);
 
+/* rm -r of dir and what is under it, not following links.  0, or -1 with
+ * errno of the first entry that could not be removed (the rest are still
+ * tried). */
+int cg_rm_tree(const char *dir);
+
 /* printf into a new malloc'd string; NULL on OOM. */
 char *cg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "drivers/driver.h"
+#include "engine/scratch.h"
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
@@ -304,6 +305,11 @@ int main(int argc, char **argv)
         rc = cg_admin_jobs(&cfg, argc - optind, argv + optind);
         goto cleanup;
     }
+    /* Inspection, sealing and v2v-import run tools here too. */
+    if (cg_scratch_init(cfg.state_dir, &err) < 0) {
+        fail("cannot make a scratch directory", &err);
+        goto cleanup;
+    }
     if (!(drv = d->open(&cfg, &err))) {
         fail("cannot open the libvirt driver", &err);
         goto cleanup;
@@ -325,6 +331,7 @@ int main(int argc, char **argv)
 
 cleanup:
     d->close(drv);
+    cg_scratch_fini();
     cg_config_release(&cfg);
     return rc;
 }

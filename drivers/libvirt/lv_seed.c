@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 
 #include <json-c/json.h>
 
+#include "../../gateway/util.h"
 #include "lv_storage.h"
 
 extern char **environ;
@@ -490,15 +490,9 @@ static int make_tmp(char *buf, size_t len, cg_error *err)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    remove(path);
-    return 0;
-}
-
 static void remove_tmp(const char *dir)
 {
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cg_rm_tree(dir);
 }
 
 static int spec_ok(const lv_seed_spec *spec, cg_error *err)

@@ -12,6 +12,7 @@
 
 #include "fuzz.h"
 #include "engine/v2v.h"
+#include "gateway/util.h"
 
 static void lines(const uint8_t *data, size_t size)
 {
@@ -33,9 +34,15 @@ static void lines(const uint8_t *data, size_t size)
     free(text);
 }
 
+static char dir[64];
+
+static void remove_dir(void)
+{
+    cg_rm_tree(dir);
+}
+
 static void domain_xml(const uint8_t *data, size_t size)
 {
-    static char dir[64];
     char path[128];
     cg_v2v_result r;
     cg_error err = {0};
@@ -46,6 +53,7 @@ static void domain_xml(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "/tmp/cg-fuzz-v2v-XXXXXX");
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_dir);
     }
     snprintf(path, sizeof path, "%s/guest.xml", dir);
     if (!(f = fopen(path, "wb")))

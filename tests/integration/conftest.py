@@ -41,6 +41,9 @@ def gw():
     g = make_gateway()
     yield g
     assert g.stop() == 0, g.log_text()
+    # A clean stop takes its scratch directory (state/tmp/p-*) with it.
+    scratch = os.path.join(g.dir, "state", "tmp")
+    assert not [d for d in os.listdir(scratch) if d.startswith("p-")]
 
 
 @pytest.fixture

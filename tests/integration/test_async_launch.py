@@ -199,11 +199,20 @@ def test_sigkill_with_launches_queued(own_gw):
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=60, MaxCount=60, InstanceType="t2.nano",
                           UserData="x")
     ids = [i["InstanceId"] for i in r["Instances"]]
+    scratch = os.path.join(gw.dir, "state", "tmp")
+    dead = [d for d in os.listdir(scratch) if d.startswith("p-")]
+    assert len(dead) == 1, dead
     gw.proc.send_signal(signal.SIGKILL)
     gw.proc.wait()
     queued = db_rows(gw, "SELECT count(*) FROM intents WHERE kind = 'launch'")[0][0]
     assert queued > 0, "every launch had finished before the kill: nothing was tested"
+    # What a seed build the kill interrupted leaves (its tree, its ISO).
+    os.makedirs(os.path.join(scratch, dead[0], "cg-seed-killed", "root"))
     gw.start()
+    # The dead process's scratch directory went at the start, with the seed.
+    alive = [d for d in os.listdir(scratch) if d.startswith("p-")]
+    assert dead[0] not in alive and len(alive) == 1, (dead, alive)
+    assert "removed 1 scratch directory left by a process that was killed" in gw.log_text()
     ec2 = gw.client()
     interrupted = []
     for iid in ids:

@@ -216,10 +216,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    static const char *const files[] = {"cloudgate.db", "cloudgate.db-wal", "cloudgate.db-shm"};
-    char path[128];
-    size_t i;
-
     pthread_mutex_lock(&tmu);
     release_all = 1;
     pthread_cond_broadcast(&tcv);
@@ -231,11 +227,7 @@ static int teardown(void **state)
     memset(&cl, 0, sizeof(cl));
     cg_jobs_close(jobs);
     jobs = NULL;
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    cg_rm_tree(dir); /* the database and the jobs' logs */
     return 0;
 }
 
