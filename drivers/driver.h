@@ -579,6 +579,11 @@ typedef struct cg_driver {
     /* Refused (CG_ERR_STATE) while pending or while instances that are not
      * terminated use it (their disks are overlays on its volume). */
     int (*image_deregister)(cg_drv *drv, const char *image_id, cg_error *err);
+    /* image_deregister, and the snapshot recorded for the image (whose
+     * bytes are its disk) goes too, as a template's disks do in oVirt:
+     * CIMI, which has no snapshots to delete it by.  A snapshot the user
+     * made and registered stays. */
+    int (*image_delete)(cg_drv *drv, const char *image_id, cg_error *err);
     /* Change the description and launch permissions (cg_image_change);
      * out (may be NULL) gets the image as stored afterwards. */
     int (*image_modify)(cg_drv *drv, const char *image_id, const cg_image_change *chg,

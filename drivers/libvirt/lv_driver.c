@@ -302,6 +302,7 @@ const cg_driver lv_driver = {
     .image_list = lv_image_list,
     .image_register = lv_image_register,
     .image_deregister = lv_image_deregister,
+    .image_delete = lv_image_delete,
     .image_modify = lv_image_modify,
     .instance_list = lv_instance_list,
     .instance_run = lv_instance_run,

@@ -81,6 +81,7 @@ void lv_image_remove_boot_files(cg_drv *drv, const char *id);
  * while pending (its job owns it) or while instances that are not
  * terminated use it (their disks are overlays on it). */
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err);
+int lv_image_delete(cg_drv *drv, const char *image_id, cg_error *err);
 /* driver.h image_modify: description and launch permissions. */
 int lv_image_modify(cg_drv *drv, const char *image_id, const cg_image_change *chg, cg_image *out,
                     cg_error *err);

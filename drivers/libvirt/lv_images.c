@@ -313,8 +313,10 @@ static int keeper_zone(cg_drv *drv, cg_image *img, char *keep, size_t len, cg_er
 
 /* pending: 1 removes only a pending image (its job's rollback), 0 only
  * one that is not (a job is still making it: cancel the job instead).
- * Called with image_use_lock held alone. */
-static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error *err)
+ * Into own_snap: the snapshot recorded for the image (its bytes are the
+ * image's volume), or "".  Called with image_use_lock held alone. */
+static int image_remove(cg_drv *drv, const char *image_id, int pending, char own_snap[24],
+                        cg_error *err)
 {
     cg_image img;
     virConnectPtr conn;
@@ -357,6 +359,9 @@ static int image_remove(cg_drv *drv, const char *image_id, int pending, cg_error
     if ((rc = keeper_zone(drv, &img, keep, sizeof(keep), err)) < 0 ||
         lv_state_image_delete(drv->state, image_id, err) < 0)
         goto cleanup;
+    /* Never an operator's volume that image-register only pointed at. */
+    if (keep[0] && owned)
+        memcpy(own_snap, img.root_snapshot, sizeof(img.root_snapshot));
     /* After the row: a crash in between leaves a stale image_id, which
      * holds nothing (lv_snapstate.c). */
     if (lv_snapstate_release_image(drv->state, image_id, &derr) < 0)
@@ -381,25 +386,47 @@ cleanup:
     return ret;
 }
 
-static int image_remove_alone(cg_drv *drv, const char *image_id, int pending, cg_error *err)
+static int image_remove_alone(cg_drv *drv, const char *image_id, int pending, char own_snap[24],
+                              cg_error *err)
 {
     int ret;
 
+    own_snap[0] = '\0';
     /* No launch may read the image while we look for its users. */
     pthread_rwlock_wrlock(&drv->image_use_lock);
-    ret = image_remove(drv, image_id, pending, err);
+    ret = image_remove(drv, image_id, pending, own_snap, err);
     pthread_rwlock_unlock(&drv->image_use_lock);
     return ret;
 }
 
 int lv_image_deregister(cg_drv *drv, const char *image_id, cg_error *err)
 {
-    return image_remove_alone(drv, image_id, 0, err);
+    char own_snap[24];
+
+    return image_remove_alone(drv, image_id, 0, own_snap, err);
+}
+
+int lv_image_delete(cg_drv *drv, const char *image_id, cg_error *err)
+{
+    char own_snap[24];
+    cg_error derr = {0};
+
+    if (image_remove_alone(drv, image_id, 0, own_snap, err) < 0)
+        return -1;
+    /* The image is gone whatever happens here; a snapshot registered as
+     * another image meanwhile stays (in use). */
+    if (own_snap[0] && lv_snapshot_delete(drv, own_snap, 0, &derr) < 0)
+        cg_warn("image %s: its snapshot %s stays: %s", image_id, own_snap, derr.message);
+    else if (own_snap[0])
+        cg_info("image %s: its snapshot %s deleted with it", image_id, own_snap);
+    return 0;
 }
 
 int lv_image_discard(cg_drv *drv, const char *image_id, cg_error *err)
 {
-    return image_remove_alone(drv, image_id, 1, err);
+    char own_snap[24];
+
+    return image_remove_alone(drv, image_id, 1, own_snap, err);
 }
 
 /* lv_image_tags under tags_lock. */

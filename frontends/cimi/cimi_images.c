@@ -223,7 +223,7 @@ void cimi_image_delete(cimi_call *c, const char *id)
                   img.id, img.job_id[0] ? img.job_id : "(unknown)");
         goto cleanup;
     }
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_deregister, &err, id) < 0) {
+    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, image_delete, &err, id) < 0) {
         cimi_fail_cg(c, &err);
         goto cleanup;
     }

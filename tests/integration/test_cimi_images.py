@@ -195,6 +195,45 @@ def test_delete(gw, cimi, disk):
         "Images"]
 
 
+def root_snapshot(ec2, ami):
+    return ec2.describe_images(ImageIds=[ami])["Images"][0]["BlockDeviceMappings"][0]["Ebs"][
+        "SnapshotId"]
+
+
+def snapshot_ids(ec2):
+    return {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+
+
+def test_delete_takes_the_images_own_snapshot(gw, cimi, disk):
+    """CIMI has no snapshots: DELETE of a MachineImage removes the snapshot
+    recorded for it (its disk), where EC2's DeregisterImage keeps it.  A
+    snapshot the user made and registered as an image stays."""
+    ec2 = gw.client()
+    made = []
+    for name in ("own-snap", "user-snap"):
+        r = post(gw, cimi, "/cimi/machineImages", {"name": name, "imageLocation": "file://" + disk})
+        job = wait_job(cimi, accepted(gw, r))
+        assert job["state"] == "SUCCESS", job
+        made.append(target_image(job).rsplit("/", 1)[1])
+    own, user = (root_snapshot(ec2, ami) for ami in made)
+    before = snapshot_ids(ec2)
+    assert {own, user} <= before
+
+    assert delete(cimi, gw.endpoint + "/cimi/machineImages/" + made[0]).status_code == 200
+    assert snapshot_ids(ec2) == before - {own}
+    assert "its snapshot %s deleted with it" % own in gw.log_text()
+
+    # EC2's way keeps the snapshot; registered again, it is the user's.
+    ec2.deregister_image(ImageId=made[1])
+    assert user in snapshot_ids(ec2)
+    again = ec2.register_image(Name="from-user-snap", RootDeviceName="/dev/vda",
+                               BlockDeviceMappings=[{"DeviceName": "/dev/vda",
+                                                     "Ebs": {"SnapshotId": user}}])["ImageId"]
+    assert delete(cimi, gw.endpoint + "/cimi/machineImages/" + again).status_code == 200
+    assert snapshot_ids(ec2) == before - {own}
+    ec2.delete_snapshot(SnapshotId=user)
+
+
 class SlowDisk(http.server.BaseHTTPRequestHandler):
     """Serves a qcow2 header then trickles zeros: an import that stays
     running until cancelled (bounded: 60 s at most)."""
