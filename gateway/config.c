@@ -367,6 +367,12 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
         return parse_ratio(ps, key, value, 0.1, 10, &cfg->memory_overcommit);
     if (!strcmp(key, "cpu_overcommit"))
         return parse_ratio(ps, key, value, 0.1, 64, &cfg->cpu_overcommit);
+    if (!strcmp(key, "placement")) {
+        if (strcmp(value, "spread") != 0 && strcmp(value, "pack") != 0)
+            return fail(ps, key, "must be spread or pack");
+        cfg->placement_pack = strcmp(value, "pack") == 0;
+        return 0;
+    }
     if (!strcmp(key, "terminated_retention")) {
         if (parse_uint(ps, key, value, 30UL * 86400, &n) < 0)
             return -1;

@@ -72,6 +72,7 @@ typedef struct cg_config {
      * times these (drivers/libvirt/lv_capacity.h). */
     double memory_overcommit;   /* 1.0 */
     double cpu_overcommit;      /* 16.0 */
+    int placement_pack;         /* placement = pack: fill the most committed zone first */
 
     cg_zone_config *zones;
     size_t n_zones;

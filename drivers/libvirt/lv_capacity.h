@@ -45,7 +45,7 @@ int lv_capacity_admit(lv_capacity *cap, lv_cache *cache, const cg_instance *inst
 void lv_capacity_release(lv_capacity *cap, const cg_instance_type *type, unsigned n);
 
 /* Memory committed in the zone (its cache) plus set aside, MiB: placement's
- * weight (lv_drv_place_zone). */
+ * weight (lv_drv_place). */
 unsigned long long lv_capacity_committed_mib(lv_capacity *cap, lv_cache *cache);
 
 /* How many instances of mib/vcpus fit in view (pure: the unit tests' way in). */

@@ -118,13 +118,19 @@ lv_host *lv_instance_take_live(cg_drv *drv, const char *id, cg_instance *inst, c
 /* The zone to place something new in: the one asked for (CG_ERR_INVALID when
  * unknown), or with zone NULL the first reachable one. */
 lv_host *lv_drv_pick_zone(cg_drv *drv, const char *zone, cg_error *err);
-/* The zone for new instances (lv_place.c): the one asked for, or with zone
- * NULL the reachable one with the least memory committed. */
-lv_host *lv_drv_place_zone(cg_drv *drv, const char *zone, cg_error *err);
-/* Its choice, pure (the unit tests' way in): the index of the available
- * zone with the least committed_mib, the first on ties; n when none is. */
-size_t lv_place_least_committed(const unsigned long long *committed_mib, const int *available,
-                                size_t n);
+/* The zone for a launch, with its capacity reserved (lv_place.c): the zone
+ * asked for, or with spec->zone NULL the first by weight (least or, with
+ * placement = pack, most memory committed) with room for min_count.  On
+ * success *h, *conn (the caller closes it) and *fit (1..max_count reserved,
+ * lv_capacity_release gives back what is not used); else -1 with err
+ * (CG_ERR_CAPACITY naming each zone and what it is short of). */
+int lv_drv_place(cg_drv *drv, const cg_launch_spec *spec, lv_host **h, virConnectPtr *conn,
+                 unsigned *fit, cg_error *err);
+/* Its weighing, pure (the unit tests' way in): the available zones' indexes
+ * into order, least committed_mib first (pack: most first), ties in the
+ * configuration's order; returns how many. */
+size_t lv_place_order(const unsigned long long *committed_mib, const int *available, size_t n,
+                      int pack, size_t *order);
 /* One operation on a live instance: taken (busy) in its host's cache, then
  * (lv_op_open) its connection and domain.  lv_op_end releases all of it. */
 typedef struct lv_op {

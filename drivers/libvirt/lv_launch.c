@@ -522,7 +522,6 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
     lv_launched **l = NULL;
     char rid[24], *ids = NULL;
     unsigned fit = 0, i, made = 0, admitted = 0, queued = 0;
-    char short_of[160] = "";
     int claimed = 0, image_locked = 0, rc, ret = -1;
     /* EC2's LaunchTime: when RunInstances accepted the launch, one value
      * for the reservation and the image's lastLaunchedTime alike. */
@@ -534,14 +533,13 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         cg_error_set(err, CG_ERR_INVALID, "invalid launch request");
         return -1;
     }
-    if (!(h = lv_drv_place_zone(drv, spec->zone, err)) || !(q = lv_launchq_of(drv, h)))
-        return -1;
     cg_new_id(rid, sizeof(rid), "r-");
     if (spec->client_token && *spec->client_token) {
         memset(&mine, 0, sizeof(mine));
         snprintf(mine.reservation_id, sizeof(mine.reservation_id), "%s", rid);
         snprintf(mine.image_id, sizeof(mine.image_id), "%s", spec->image_id);
-        snprintf(mine.zone, sizeof(mine.zone), "%s", lv_host_zone(h));
+        /* The zone asked for: placement comes after the claim. */
+        snprintf(mine.zone, sizeof(mine.zone), "%s", spec->zone ? spec->zone : "");
         if ((rc = lv_state_token_claim(drv->state, spec->client_token, &mine, &prev, err)) < 0)
             goto cleanup;
         if (rc == 0) {
@@ -554,15 +552,10 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
      * on the cache entries keep the image from being deregistered. */
     pthread_rwlock_rdlock(&drv->image_use_lock);
     image_locked = 1;
-    if (launch_image(drv, spec, &img, err) < 0 || !(conn = lv_host_conn(h, err)))
+    if (launch_image(drv, spec, &img, err) < 0 || lv_drv_place(drv, spec, &h, &conn, &fit, err) < 0)
         goto cleanup;
-    if (lv_capacity_reserve(lv_host_capacity(h), conn, lv_host_cache(h), spec->type,
-                            spec->max_count, &fit, short_of, sizeof(short_of), err) < 0)
-        goto cleanup;
-    if (fit < spec->min_count) {
-        cg_error_set(err, CG_ERR_CAPACITY,
-                     "zone %s has room for %u instance(s) of type %s, at least %u requested "
-                     "(%s)", lv_host_zone(h), fit, spec->type->name, spec->min_count, short_of);
+    if (!(q = lv_launchq_of(drv, h))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "zone %s has no launch workers", lv_host_zone(h));
         goto cleanup;
     }
     if (lv_launchq_reserve(q, fit, err) < 0)

@@ -139,3 +139,45 @@ def test_launches_without_a_zone_spread_to_the_least_committed_zone():
         ec2.terminate_instances(InstanceIds=ids)
     finally:
         assert g.stop() == 0, g.log_text()
+
+
+def test_pack_fills_one_zone_then_the_next_and_names_every_shortage():
+    """placement = pack: launches that name no zone go to the most committed
+    zone with room; a zone without room is passed over; when none has room
+    the refusal names each zone and what it is short of."""
+    from cgharness import Gateway
+    from conftest import NODE
+    # 32 GiB x 0.1 = 3.2 GiB per zone: three t2.micro each.
+    g = Gateway(zones=[("cloudgate-a", "test://" + NODE), ("cloudgate-b", "test://" + NODE)],
+                domain_type="test",
+                extra_libvirt="memory_overcommit = 0.1\nplacement = pack\n")
+    r = g.admin("image-register", "--name", "demo", "--volume", "demo.qcow2")
+    ami = r.stdout.strip().split()[-1]
+    g.start()
+    try:
+        ec2 = g.client()
+        zones = []
+        for _ in range(4):
+            inst = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                                     InstanceType="t2.micro")["Instances"][0]
+            zones.append(inst["Placement"]["AvailabilityZone"])
+        # a on the tie, a again (most committed) until full, then b.
+        assert zones == ["cloudgate-a"] * 3 + ["cloudgate-b"], zones
+        # b has room for two more, a for none: three at once fit nowhere.
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ec2.run_instances(ImageId=ami, MinCount=3, MaxCount=3, InstanceType="t2.micro")
+        err = e.value.response["Error"]
+        assert err["Code"] == "InsufficientInstanceCapacity", err
+        assert "zone cloudgate-a has room for 0" in err["Message"], err
+        assert "zone cloudgate-b has room for 2" in err["Message"], err
+        assert "memory" in err["Message"], err
+        assert len(live(ec2)) == 4
+        # MaxCount above the room is trimmed, as on one zone: two land in b.
+        two = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=3,
+                                InstanceType="t2.micro")["Instances"]
+        assert [i["Placement"]["AvailabilityZone"] for i in two] == ["cloudgate-b"] * 2
+        ids = [i["InstanceId"] for i in live(ec2)]
+        wait_running(ec2, ids)
+        ec2.terminate_instances(InstanceIds=ids)
+    finally:
+        g.stop()

@@ -177,8 +177,9 @@ static void test_display_keys(void **state)
 static void test_overcommit_ratios(void **state)
 {
     static const char *const bad[] = {"memory_overcommit = 0", "memory_overcommit = 11",
-                                      "cpu_overcommit = -1", "cpu_overcommit = 1.5x",
-                                      "cpu_overcommit = nan", "memory_overcommit = "};
+                                      "cpu_overcommit = -1",   "cpu_overcommit = 1.5x",
+                                      "cpu_overcommit = nan",  "memory_overcommit = ",
+                                      "placement = random",    "placement = "};
     char err[512] = "";
     char text[128], key[64];
     cg_config cfg;
@@ -186,11 +187,15 @@ static void test_overcommit_ratios(void **state)
     (void)state;
     assert_int_equal(cg_config_defaults(&cfg), 0);
     assert_true(cfg.memory_overcommit == 1.0 && cfg.cpu_overcommit == 16.0);
+    assert_int_equal(cfg.placement_pack, 0);
     cg_config_release(&cfg);
-    assert_int_equal(load_text(&cfg, "[libvirt]\nmemory_overcommit = 1.5\ncpu_overcommit = 4\n",
+    assert_int_equal(load_text(&cfg,
+                               "[libvirt]\nmemory_overcommit = 1.5\ncpu_overcommit = 4\n"
+                               "placement = pack\n",
                                err, sizeof(err)),
                      0);
     assert_true(cfg.memory_overcommit == 1.5 && cfg.cpu_overcommit == 4.0);
+    assert_int_equal(cfg.placement_pack, 1);
     cg_config_release(&cfg);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(text, sizeof(text), "[libvirt]\n%s\n", bad[i]);

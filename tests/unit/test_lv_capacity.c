@@ -66,20 +66,46 @@ static void test_placement_prefers_the_least_committed_zone(void **state)
 {
     unsigned long long committed[3] = {2048, 1024, 1024};
     int available[3] = {1, 1, 1};
+    size_t order[3];
 
     (void)state;
     /* Least committed first; on a tie, the zone configured first. */
-    assert_int_equal(lv_place_least_committed(committed, available, 3), 1);
+    assert_int_equal(lv_place_order(committed, available, 3, 0, order), 3);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 0);
     /* A launch there tips the balance back to the other. */
     committed[1] += 512;
-    assert_int_equal(lv_place_least_committed(committed, available, 3), 2);
-    /* An unreachable zone is never chosen, however empty. */
+    lv_place_order(committed, available, 3, 0, order);
+    assert_int_equal(order[0], 2);
+    /* An unreachable zone is never a candidate, however empty. */
     committed[0] = 0;
     available[0] = 0;
-    assert_int_equal(lv_place_least_committed(committed, available, 3), 2);
+    assert_int_equal(lv_place_order(committed, available, 3, 0, order), 2);
+    assert_int_equal(order[0], 2);
+    assert_int_equal(order[1], 1);
     available[1] = available[2] = 0;
-    assert_int_equal(lv_place_least_committed(committed, available, 3), 3);
-    assert_int_equal(lv_place_least_committed(committed, available, 0), 0);
+    assert_int_equal(lv_place_order(committed, available, 3, 0, order), 0);
+    assert_int_equal(lv_place_order(committed, available, 0, 0, order), 0);
+}
+
+static void test_placement_pack_fills_the_most_committed_zone(void **state)
+{
+    unsigned long long committed[4] = {1024, 4096, 0, 4096};
+    int available[4] = {1, 1, 1, 1};
+    size_t order[4];
+
+    (void)state;
+    /* Most committed first, ties in configuration order; then the rest,
+     * tried in turn when the first has no room. */
+    assert_int_equal(lv_place_order(committed, available, 4, 1, order), 4);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 3);
+    assert_int_equal(order[2], 0);
+    assert_int_equal(order[3], 2);
+    available[1] = 0;
+    assert_int_equal(lv_place_order(committed, available, 4, 1, order), 3);
+    assert_int_equal(order[0], 3);
 }
 
 static void *race(void *arg)
@@ -138,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_hundred_small_instances_with_overcommit),
         cmocka_unit_test(test_concurrent_reservations_take_each_slot_once),
         cmocka_unit_test(test_placement_prefers_the_least_committed_zone),
+        cmocka_unit_test(test_placement_pack_fills_the_most_committed_zone),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -498,7 +498,8 @@ static void test_tmp_removed(void **state)
     setenv("TMPDIR", tmp, 1);
 
     spec_for(&spec, NULL, &s[3], KEY);
-    assert_int_equal(lv_seed_write_iso(&spec, iso, &err), 0);
+    if (lv_seed_write_iso(&spec, iso, &err) < 0)
+        fail_msg("seed: %s", err.message);
     assert_int_equal(stat(iso, &sb), 0);
     assert_true(is_empty_dir(tmp));
 
