@@ -1,7 +1,8 @@
 /* cloudgate: the instance cache (drivers/libvirt/lv_cache.c): entries kept
  * in id order, and the revision each record carries (cg_instance.rev),
  * which a listing's fragments are keyed by: every change of a record
- * gives it a new one, nothing else does. */
+ * gives it a new one, nothing else does.  Also the rows a listing matches
+ * to its instances by id (lv_rows_sort_by_id, lv_rows_find_id). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "drivers/libvirt/lv_cache.h"
+#include "drivers/libvirt/lv_rows.h"
 
 static void add(lv_cache *c, const char *id)
 {
@@ -111,11 +113,42 @@ static void test_revision_per_change(void **state)
     lv_cache_free(c);
 }
 
+typedef struct {
+    char instance_id[24];
+    char group_id[32];
+} member;
+
+static void test_rows_by_id(void **state)
+{
+    /* Insertion order of each instance's groups must survive the sort. */
+    member m[] = {{"i-c", "sg-3"}, {"i-a", "sg-9"}, {"i-c", "sg-1"}, {"i-b", "sg-5"},
+                  {"i-a", "sg-2"}, {"i-c", "sg-2"}, {"i-a", "sg-7"}};
+    size_t n = sizeof(m) / sizeof(m[0]), at;
+
+    (void)state;
+    assert_int_equal(lv_rows_sort_by_id(m, n, sizeof(m[0])), 0);
+    at = lv_rows_find_id(m, n, sizeof(m[0]), "i-a");
+    assert_int_equal(at, 0);
+    assert_string_equal(m[0].group_id, "sg-9");
+    assert_string_equal(m[1].group_id, "sg-2");
+    assert_string_equal(m[2].group_id, "sg-7");
+    assert_int_equal(lv_rows_find_id(m, n, sizeof(m[0]), "i-b"), 3);
+    at = lv_rows_find_id(m, n, sizeof(m[0]), "i-c");
+    assert_int_equal(at, 4);
+    assert_string_equal(m[4].group_id, "sg-3");
+    assert_string_equal(m[5].group_id, "sg-1");
+    assert_string_equal(m[6].group_id, "sg-2");
+    assert_int_equal(lv_rows_find_id(m, n, sizeof(m[0]), "i-0"), n);
+    assert_int_equal(lv_rows_find_id(m, n, sizeof(m[0]), "i-bb"), n);
+    assert_int_equal(lv_rows_find_id(m, 0, sizeof(m[0]), "i-a"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sorted_by_id),
         cmocka_unit_test(test_revision_per_change),
+        cmocka_unit_test(test_rows_by_id),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
