@@ -13,6 +13,7 @@
 #define CG_DRIVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "../gateway/config.h"
@@ -144,6 +145,13 @@ typedef struct cg_instance {
     /* The import job holding it locked (state "pending", every operation
      * refused until the conversion ends), else "". */
     char locked_by[32];
+    /* The driver's revision of the record: nonzero, it changes with every
+     * change of the fields the driver keeps, and no other record has it
+     * (a listing's fragments are keyed by it instead of a hash of those
+     * fields).  Not covered: what a listing fills in afterwards (state and
+     * sub of a locked instance, locked_by, impaired, vpc_id, subnet_id,
+     * eni_id, the groups, metadata, tags).  0: unknown. */
+    uint64_t rev;
     cg_tags tags;
 } cg_instance;
 

@@ -223,6 +223,13 @@ int main(int argc, char **argv)
      * their own mappings, returned to the system when freed (glibc's
      * adaptive threshold would move them onto the heap for good). */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    /* glibc gives each thread that allocates its own arena, up to 8 per
+     * core: the 8 workers, job threads and libvirt's threads each keep
+     * freed memory of their own (about 10 MiB more at the peak of 16
+     * concurrent 1,000-instance listings, 2 MiB more when idle).  As many
+     * arenas as cores: no more threads than that allocate at once. */
+    mallopt(M_ARENA_MAX,
+            (int)(sysconf(_SC_NPROCESSORS_ONLN) > 2 ? sysconf(_SC_NPROCESSORS_ONLN) : 2));
     /* libxml2 must initialise once, before worker threads parse or write. */
     xmlInitParser();
     /* Before any thread: libguestfs (inspection, sealing, virt-v2v) on TCG

@@ -2,6 +2,7 @@
 #include "lv_cache.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,19 +75,51 @@ void lv_cache_free(lv_cache *c)
     free(c);
 }
 
+/* Entries are kept sorted by id: lookups are a binary search (the
+ * initial sync of 1,000 domains was N^2 string compares) and a listing
+ * comes out already in DescribeInstances' order.  The index of id, or
+ * where it would go.  Lock held. */
+static size_t find_at(const lv_cache *c, const char *id, int *found)
+{
+    size_t lo = 0, hi = c->n, mid;
+    int cmp;
+
+    *found = 0;
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        cmp = strcmp(c->v[mid]->inst.id, id);
+        if (cmp == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Called with the lock held. */
 static lv_entry *find(lv_cache *c, const char *id)
 {
-    size_t i;
+    int found;
+    size_t at = find_at(c, id, &found);
 
-    for (i = 0; i < c->n; i++) {
-        if (strcmp(c->v[i]->inst.id, id) == 0)
-            return c->v[i];
-    }
-    return NULL;
+    return found ? c->v[at] : NULL;
 }
 
-/* Recompute the effective state; state_time moves only when it changes. */
+/* Revisions of every cache, so that no two records share one. */
+static uint64_t last_rev;
+
+/* The entry's record changed: a new revision (see cg_instance.rev). */
+static void touch(lv_entry *e)
+{
+    e->inst.rev = __atomic_add_fetch(&last_rev, 1, __ATOMIC_RELAXED);
+}
+
+/* Recompute the effective state (state_time moves only when it changes)
+ * after a change of the entry. */
 static void refresh(lv_entry *e)
 {
     cg_instance_state st = e->overlay != LV_NO_OVERLAY ? (cg_instance_state)e->overlay : e->base;
@@ -101,11 +134,16 @@ static void refresh(lv_entry *e)
         e->inst.display_addr[0] = '\0';
         e->inst.display_port = 0;
     }
+    touch(e);
 }
 
-/* Called with the lock held; takes ownership of e on success. */
-static int append(lv_cache *c, lv_entry *e)
+/* Called with the lock held; takes ownership of e on success.  The id
+ * must not be there yet. */
+static int insert(lv_cache *c, lv_entry *e)
 {
+    int found;
+    size_t at;
+
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
         lv_entry **grown = realloc(c->v, cap * sizeof(*grown));
@@ -115,7 +153,10 @@ static int append(lv_cache *c, lv_entry *e)
         c->v = grown;
         c->cap = cap;
     }
-    c->v[c->n++] = e;
+    at = find_at(c, e->inst.id, &found);
+    memmove(&c->v[at + 1], &c->v[at], (c->n - at) * sizeof(c->v[0]));
+    c->v[at] = e;
+    c->n++;
     return 0;
 }
 
@@ -146,7 +187,7 @@ int lv_cache_add_launching(lv_cache *c, const cg_instance *inst)
     if (!(e = entry_new(inst, CG_STATE_PENDING, CG_STATE_PENDING)))
         goto cleanup;
     e->busy = 1;
-    if (append(c, e) < 0)
+    if (insert(c, e) < 0)
         goto cleanup;
     e = NULL;
     ret = 0;
@@ -198,7 +239,7 @@ int lv_cache_update(lv_cache *c, const cg_instance *inst, cg_instance_state base
     }
     if (!(e = entry_new(inst, base, LV_NO_OVERLAY)))
         goto cleanup;
-    if (append(c, e) < 0) {
+    if (insert(c, e) < 0) {
         entry_free(e);
         goto cleanup;
     }
@@ -235,7 +276,7 @@ int lv_cache_sync(lv_cache *c, const cg_instance *v, const cg_instance_state *ba
         if (e) {
             if (entry_update(e, &v[j], base[j]) < 0)
                 ret = -1;
-        } else if (!(e = entry_new(&v[j], base[j], LV_NO_OVERLAY)) || append(c, e) < 0) {
+        } else if (!(e = entry_new(&v[j], base[j], LV_NO_OVERLAY)) || insert(c, e) < 0) {
             entry_free(e);
             ret = -1;
         }
@@ -250,14 +291,11 @@ int lv_cache_remove(lv_cache *c, const char *id)
     int found = 0;
 
     pthread_mutex_lock(&c->lock);
-    for (i = 0; i < c->n; i++) {
-        if (strcmp(c->v[i]->inst.id, id) == 0) {
-            entry_free(c->v[i]);
-            memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof(c->v[0]));
-            c->n--;
-            found = 1;
-            break;
-        }
+    i = find_at(c, id, &found);
+    if (found) {
+        entry_free(c->v[i]);
+        memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof(c->v[0]));
+        c->n--;
     }
     pthread_mutex_unlock(&c->lock);
     return found;
@@ -361,6 +399,7 @@ void lv_cache_set_reason(lv_cache *c, const char *id, const char *reason)
     if ((e = find(c, id))) {
         strncpy(e->inst.state_reason, reason ? reason : "", sizeof(e->inst.state_reason) - 1);
         e->inst.state_reason[sizeof(e->inst.state_reason) - 1] = '\0';
+        touch(e);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -379,6 +418,7 @@ int lv_cache_set_tags(lv_cache *c, const char *id, const cg_tags *tags)
         e->inst.tags = copy;
         copy.v = NULL;
         copy.n = 0;
+        touch(e);
         ret = 0;
     }
     pthread_mutex_unlock(&c->lock);
@@ -392,7 +432,8 @@ void lv_cache_set_leases(lv_cache *c, const lv_lease *leases, size_t n)
 
     pthread_mutex_lock(&c->lock);
     for (i = 0; i < c->n; i++) {
-        cg_instance *inst = &c->v[i]->inst;
+        lv_entry *e = c->v[i];
+        cg_instance *inst = &e->inst;
         const char *ip = "";
 
         /* A stopped guest keeps its lease in dnsmasq for a while; EC2 keeps
@@ -403,9 +444,12 @@ void lv_cache_set_leases(lv_cache *c, const lv_lease *leases, size_t n)
                 break;
             }
         }
-        if (*ip || inst->state != CG_STATE_STOPPED) {
+        /* Every few seconds for every entry: a new revision only when
+         * the address changes. */
+        if ((*ip || inst->state != CG_STATE_STOPPED) && strcmp(inst->private_ip, ip) != 0) {
             strncpy(inst->private_ip, ip, sizeof(inst->private_ip) - 1);
             inst->private_ip[sizeof(inst->private_ip) - 1] = '\0';
+            touch(e);
         }
     }
     pthread_mutex_unlock(&c->lock);
@@ -491,8 +535,10 @@ void lv_cache_set_sub(lv_cache *c, const char *id, cg_instance_sub sub)
     lv_entry *e;
 
     pthread_mutex_lock(&c->lock);
-    if ((e = find(c, id)))
+    if ((e = find(c, id))) {
         e->inst.sub = sub;
+        touch(e);
+    }
     pthread_mutex_unlock(&c->lock);
 }
 

@@ -91,3 +91,45 @@ int lv_rows_tags_edit(lv_state *st, const lv_tag_table *t, const char *id, const
     lv_state_db_unlock(st);
     return ret;
 }
+
+int lv_rows_sort_by_id(void *v, size_t n, size_t size)
+{
+    char *a = v, *tmp;
+    size_t w, lo, mid, hi, i, j, k;
+    int left;
+
+    if (n < 2)
+        return 0;
+    if (!(tmp = malloc(n * size)))
+        return -1;
+    /* Bottom-up merge sort: stable, so rows of one id keep their order
+     * (an instance's groups are listed in the order they were given). */
+    for (w = 1; w < n; w *= 2) {
+        for (lo = 0; lo + w < n; lo += 2 * w) {
+            mid = lo + w;
+            hi = mid + w < n ? mid + w : n;
+            for (i = lo, j = mid, k = 0; i < mid || j < hi; k++) {
+                left = j >= hi || (i < mid && strcmp(a + i * size, a + j * size) <= 0);
+                memcpy(tmp + k * size, a + (left ? i++ : j++) * size, size);
+            }
+            memcpy(a + lo * size, tmp, k * size);
+        }
+    }
+    free(tmp);
+    return 0;
+}
+
+size_t lv_rows_find_id(const void *v, size_t n, size_t size, const char *id)
+{
+    const char *b = v;
+    size_t lo = 0, hi = n, mid;
+
+    while (lo < hi) { /* the first row not below id */
+        mid = lo + (hi - lo) / 2;
+        if (strcmp(b + mid * size, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(b + lo * size, id) == 0 ? lo : n;
+}

@@ -33,6 +33,13 @@ int lv_rows_read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tag
  * -1 with *v NULL and *n 0 (what was read is released). */
 int lv_rows_read(lv_state *st, const lv_row_kind *k, void **v, size_t *n, cg_error *err);
 
+/* Rows that start with a NUL-terminated id (an instance's NICs, group
+ * memberships): sort them by it (stable; 0, or -1 on OOM, unsorted), then
+ * find the first row of an id (n when none) in O(log n), so that matching
+ * N instances to their rows is not N x rows string compares. */
+int lv_rows_sort_by_id(void *v, size_t n, size_t size);
+size_t lv_rows_find_id(const void *v, size_t n, size_t size, const char *id);
+
 /* Where the tags of one kind of row live, for lv_rows_tags_edit. */
 typedef struct lv_tag_table {
     const char *exists_sql;   /* selects 1 for an existing id (binds it) */

@@ -16,6 +16,7 @@
 
 #include "../../gateway/log.h"
 #include "lv_nwfilter.h"
+#include "lv_rows.h"
 #include "lv_sg.h"
 #include "lv_vpc.h"
 
@@ -277,16 +278,20 @@ void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list, int all)
         cg_warn("instance security groups: %s", err.message);
         goto cleanup;
     }
+    /* Sorted by instance, the order of each instance's groups kept. */
+    if (lv_rows_sort_by_id(m, n_m, sizeof(*m)) < 0) {
+        cg_warn("instance security groups: out of memory");
+        goto cleanup;
+    }
     for (i = 0; i < list->n; i++) {
         cg_instance *inst = &list->v[i];
 
         inst->n_groups = 0;
         if (inst->state == CG_STATE_TERMINATED)
             continue;
-        for (j = 0; j < n_m; j++) {
-            if (strcmp(m[j].instance_id, inst->id) == 0)
-                add_group(inst, find(&l, m[j].group_id));
-        }
+        for (j = lv_rows_find_id(m, n_m, sizeof(*m), inst->id);
+             j < n_m && strcmp(m[j].instance_id, inst->id) == 0; j++)
+            add_group(inst, find(&l, m[j].group_id));
         /* Launched before security groups: its VPC's default group. */
         for (j = 0; !inst->n_groups && inst->vpc_id[0] && j < l.n; j++) {
             if (l.v[j].is_default && strcmp(l.v[j].vpc_id, inst->vpc_id) == 0)

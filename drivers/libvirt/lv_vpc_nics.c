@@ -14,6 +14,7 @@
 #include <libvirt/virterror.h>
 
 #include "../../gateway/log.h"
+#include "lv_rows.h"
 #include "lv_vpc.h"
 
 /* "eni-" + the hex digits of instance id into buf. */
@@ -104,14 +105,17 @@ void lv_vpc_fill_instances(cg_drv *drv, cg_instance_list *list)
         cg_warn("instance networks: %s", err.message);
         goto cleanup;
     }
+    if (lv_rows_sort_by_id(nics, n_nics, sizeof(*nics)) < 0) {
+        cg_warn("instance networks: out of memory");
+        goto cleanup;
+    }
     for (i = 0; i < list->n; i++) {
         cg_instance *inst = &list->v[i];
 
         inst->vpc_id[0] = inst->subnet_id[0] = inst->eni_id[0] = '\0';
         if (inst->state == CG_STATE_TERMINATED)
             continue;
-        for (j = 0; j < n_nics && strcmp(nics[j].instance_id, inst->id) != 0; j++)
-            ;
+        j = lv_rows_find_id(nics, n_nics, sizeof(*nics), inst->id);
         s = j < n_nics ? subnet_find(&subs, nics[j].subnet_id) : NULL;
         for (j = 0; !s && j < subs.n; j++) {
             if (subs.v[j].default_for_az && strcmp(subs.v[j].zone, inst->zone) == 0)

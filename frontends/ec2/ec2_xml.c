@@ -425,16 +425,6 @@ typedef struct inst_slot {
     size_t group_pos; /* position of the reservation's first instance */
 } inst_slot;
 
-static int slot_by_reservation(const void *a, const void *b)
-{
-    const inst_slot *x = a, *y = b;
-    int c = strcmp(x->inst->reservation_id, y->inst->reservation_id);
-
-    if (c)
-        return c;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 static int slot_by_group(const void *a, const void *b)
 {
     const inst_slot *x = a, *y = b;
@@ -461,28 +451,63 @@ char *ec2_xml_describe_instances(const char *request_id, const cg_config *cfg,
     return ec2_xml_describe_instances_vols(request_id, cfg, v, n, NULL, next_token, len);
 }
 
+static size_t reservation_hash(const char *s)
+{
+    size_t h = 14695981039346656037ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Each slot's group_pos: the page position of the first instance of its
+ * reservation (a hash of reservation ids, so no sort).  0 or -1 (OOM). */
+static int group_positions(inst_slot *slots, size_t n)
+{
+    size_t cap = 16, mask, i, h, *first;
+
+    while (cap < 2 * n)
+        cap *= 2;
+    mask = cap - 1;
+    if (!(first = calloc(cap, sizeof(*first)))) /* slot index + 1; 0 empty */
+        return -1;
+    for (i = 0; i < n; i++) {
+        const char *rid = slots[i].inst->reservation_id;
+
+        for (h = reservation_hash(rid) & mask; first[h]; h = (h + 1) & mask) {
+            if (strcmp(slots[first[h] - 1].inst->reservation_id, rid) == 0)
+                break;
+        }
+        if (!first[h])
+            first[h] = i + 1;
+        slots[i].group_pos = slots[first[h] - 1].pos;
+    }
+    free(first);
+    return 0;
+}
+
 int ec2_xml_reservation_order(const cg_instance *const *v, size_t n, const cg_instance **order,
                               unsigned char *starts)
 {
     inst_slot *slots = NULL;
-    size_t i, j;
+    size_t i;
 
     if (n && !(slots = calloc(n, sizeof(*slots))))
         return -1;
-    /* Group by reservation: sort by (reservation, page position), note each
-     * group's first page position, then order groups by it. */
+    /* Group by reservation, groups in the order of their first instance,
+     * each by launch index.  Usually that is the page order already (one
+     * instance per reservation): checked in one pass before sorting. */
     for (i = 0; i < n; i++) {
         slots[i].inst = v[i];
         slots[i].pos = i;
     }
-    if (n)
-        qsort(slots, n, sizeof(*slots), slot_by_reservation);
-    for (i = 0; i < n; i = j) {
-        for (j = i; j < n && !strcmp(slots[j].inst->reservation_id, slots[i].inst->reservation_id);
-             j++)
-            slots[j].group_pos = slots[i].pos;
+    if (group_positions(slots, n) < 0) {
+        free(slots);
+        return -1;
     }
-    if (n)
+    for (i = 1; i < n && slot_by_group(&slots[i - 1], &slots[i]) <= 0; i++)
+        ;
+    if (i < n)
         qsort(slots, n, sizeof(*slots), slot_by_group);
     for (i = 0; i < n; i++) {
         order[i] = slots[i].inst;
