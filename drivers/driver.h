@@ -227,6 +227,10 @@ typedef struct cg_state_change {
     cg_instance_state current;
 } cg_state_change;
 
+/* Disks an imported instance may have: vda (its root) and vdb..vdq as
+ * volumes, as many as a conversion reports (engine/v2v.h CG_V2V_MAX_DISKS). */
+#define CG_IMPORT_MAX_DISKS 16
+
 /* A locked instance made by an import job (instance_import_begin). */
 typedef struct cg_import_instance_spec {
     const char *job_id;       /* the job making it (kept with the lock) */
@@ -765,20 +769,24 @@ typedef struct cg_driver {
 
     /* An instance made by a job (a virt-v2v import): begin defines it
      * locked (shown "pending", every instance operation refused with
-     * CG_ERR_STATE until finish), adopt moves a converted disk file (in the
-     * pool's directory) in as its root volume, finish unlocks it and starts
-     * it (start 1), drop removes domain, volume, log and lock, whatever
-     * exists of them (the undo and recovery path). */
+     * CG_ERR_STATE until finish), adopt moves the n converted disk files (in
+     * the pool's directory; 1..CG_IMPORT_MAX_DISKS) in: the first as its
+     * root volume, each further one as a volume attached as vdb, vdc, ...
+     * with DeleteOnTermination; finish unlocks it and starts it (start 1),
+     * drop removes domain, volumes, log and lock, whatever exists of them
+     * (the undo and recovery path). */
     int (*instance_import_begin)(cg_drv *drv, const cg_import_instance_spec *spec,
                                  cg_instance *out, cg_error *err);
-    int (*instance_import_adopt)(cg_drv *drv, const char *id, const char *disk_path,
+    int (*instance_import_adopt)(cg_drv *drv, const char *id, const char *const *disks, size_t n,
                                  cg_error *err);
     int (*instance_import_finish)(cg_drv *drv, const char *id, int start, cg_error *err);
     void (*instance_import_drop)(cg_drv *drv, const char *id);
     /* An external provider's VM before an import converts it: it exists
-     * (CG_ERR_NOT_FOUND), is shut off (CG_ERR_STATE) and has one disk
-     * (CG_ERR_INVALID); its vCPUs and memory (MiB) into the pointers. */
-    int (*v2v_vm_check)(cg_drv *drv, const struct cg_provider *p, const char *vm,
+     * (CG_ERR_NOT_FOUND), is shut off (CG_ERR_STATE) and has a disk, one
+     * for a template (as_template), at most CG_IMPORT_MAX_DISKS for an
+     * instance (CG_ERR_INVALID); its vCPUs and memory (MiB) into the
+     * pointers. */
+    int (*v2v_vm_check)(cg_drv *drv, const struct cg_provider *p, const char *vm, int as_template,
                         unsigned *vcpus, unsigned *memory_mib, cg_error *err);
 
     /* ModifyInstanceMetadataOptions: apply chg (0 fields unchanged) to a

@@ -312,6 +312,11 @@ int cg_v2v_read_xml(const char *xml_path, const char *dir, cg_v2v_result *out, c
                          dir);
             goto cleanup;
         }
+        /* Never a guest silently missing a disk. */
+        if (i >= CG_V2V_MAX_DISKS) {
+            cg_error_set(err, CG_ERR_INVALID, "the guest has more than %d disks", CG_V2V_MAX_DISKS);
+            goto cleanup;
+        }
     }
     if (out->ndisks == 0 || out->vcpus == 0 || out->memory_bytes == 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "v2v: %s has no disk, vCPU count or memory",

@@ -76,7 +76,8 @@ typedef struct cg_v2v_result {
 } cg_v2v_result;
 
 /* Read DIR/NAME.xml (libxml2, no network, no entities): vCPUs, memory and
- * the disks' files, which must be inside dir.  0 or -1. */
+ * the disks' files, which must be inside dir, at most CG_V2V_MAX_DISKS
+ * (more: CG_ERR_INVALID).  0 or -1. */
 int cg_v2v_read_xml(const char *xml_path, const char *dir, cg_v2v_result *out, cg_error *err);
 
 /* Progress callback: p as parsed so far. */

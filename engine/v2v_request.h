@@ -8,7 +8,8 @@
  *                       under import_dirs, converted with -i ova / -i disk
  *
  * Everything is checked before a job is queued (the provider and VM exist,
- * the VM is shut off and has one disk, the file is under import_dirs, the
+ * the VM is shut off and has one disk for a template, at most 16 for an
+ * instance, the file is under import_dirs, the
  * type is known): a refusal makes nothing.  Error kinds: CG_ERR_INVALID a
  * malformed source or field, CG_ERR_NOT_FOUND an unknown provider or VM,
  * CG_ERR_STATE a running VM, CG_ERR_UNSUPPORTED no local pool directory

@@ -21,6 +21,9 @@
 
 #define OUT_NAME "guest"        /* -on: DIR/guest-sda, DIR/guest.xml */
 
+_Static_assert(CG_V2V_MAX_DISKS <= CG_IMPORT_MAX_DISKS,
+               "every disk a conversion reports fits an imported instance");
+
 typedef struct vm_job {
     cg_core core;
     char uri[1024];
@@ -81,6 +84,7 @@ static int run_vm_import(cg_jobs *jobs, const char *job_id, void *arg, cg_error 
                                   .tags = vj->tags.n ? &vj->tags : NULL};
     cg_instance inst = {0};
     cg_v2v_result res;
+    const char *disks[CG_V2V_MAX_DISKS];
     char undo[PATH_MAX + 64];
     int ret = -1;
 
@@ -102,19 +106,21 @@ static int run_vm_import(cg_jobs *jobs, const char *job_id, void *arg, cg_error 
     cg_job_set_undo(jobs, job_id, undo);
     if (convert(vj, &res, err) < 0)
         goto cleanup;
-    if (res.ndisks != 1) {
-        cg_error_set(err, CG_ERR_INVALID, "the guest converted to %zu disks; an imported "
-                                          "instance has one", res.ndisks);
-        goto cleanup;
-    }
     if (cg_job_cancelled(jobs, job_id)) {
         cg_error_set(err, CG_ERR_STATE, "cancelled");
         goto cleanup;
     }
-    cg_job_progress(jobs, job_id, 95, "adopting the converted disk");
-    if (CG_DRV_CALL(c->driver, c->drv, instance_import_adopt, err, vj->instance_id,
-                    res.disk[0]) < 0)
+    for (size_t i = 0; i < res.ndisks; i++)
+        disks[i] = res.disk[i];
+    cg_job_progress(jobs, job_id, 95,
+                    res.ndisks > 1 ? "adopting the converted disks"
+                                   : "adopting the converted disk");
+    if (CG_DRV_CALL(c->driver, c->drv, instance_import_adopt, err, vj->instance_id, disks,
+                    res.ndisks) < 0)
         goto cleanup;
+    if (res.ndisks > 1)
+        cg_job_log(jobs, job_id, "root disk and %zu volume(s) (vdb..) attached to %s",
+                   res.ndisks - 1, vj->instance_id);
     cg_job_progress(jobs, job_id, 98, "starting the instance");
     if (CG_DRV_CALL(c->driver, c->drv, instance_import_finish, err, vj->instance_id, 1) < 0)
         goto cleanup;

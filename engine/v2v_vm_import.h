@@ -7,12 +7,13 @@
  * The job: the instance defined at once, locked (driver
  * instance_import_begin: "pending", every action refused) -> private
  * directory DIR in the pool's directory -> wait for a conversion slot
- * (v2v_parallel) -> virt-v2v -o local -os DIR -> the converted disk moved
- * in as the instance's root volume (instance_import_adopt) -> unlocked and
- * started (instance_import_finish).  DIR goes at the end whatever happened;
- * a failure or cancel drops the instance (domain, volume, log, lock).  The
- * undo text ("instance ID v2v DIR") lets the next start do the same after
- * a crash (cg_v2v_vm_import_recover).
+ * (v2v_parallel) -> virt-v2v -o local -os DIR -> the first converted disk
+ * moved in as the instance's root volume, each further one as an EBS volume
+ * attached as vdb, vdc, ... with DeleteOnTermination (instance_import_adopt)
+ * -> unlocked and started (instance_import_finish).  DIR goes at the end
+ * whatever happened; a failure or cancel drops the instance (domain,
+ * volumes, log, lock).  The undo text ("instance ID v2v DIR") lets the next
+ * start do the same after a crash (cg_v2v_vm_import_recover).
  *
  * Started, not left stopped: the caller asked for an instance, and an EC2
  * instance that reaches "running" by itself is what clients wait for

@@ -222,6 +222,14 @@ void lv_volumes_launch_free(struct lv_domain_disk *d, size_t n);
 /* The launch committed: give each disk the DeleteOnTermination asked for. */
 void lv_volumes_launch_commit(cg_drv *drv, const char *instance_id, const cg_launch_disk *disks,
                               size_t n);
+/* An import's further disk: the converted file src (in the pool's local
+ * directory dir) moved in as a new volume of zone, attached to the locked
+ * instance's domain dom as device (definition only) with
+ * DeleteOnTermination, then recorded.  0, or -1 with nothing of it left
+ * (the domain may keep a disk element: the caller drops the domain). */
+int lv_volume_adopt(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, const char *instance_id,
+                    const char *zone, const char *device, const char *dir, const char *src,
+                    cg_error *err);
 /* lv_volmods.c: ModifyVolume and its records. */
 /* Create the table; repair (the reconciling process): close changes a
  * restart cut short as failed. */
@@ -242,12 +250,13 @@ int lv_v2v_locked(lv_state *st, const char *id, char *job_id, size_t len);
 void lv_v2v_lock_apply(lv_state *st, cg_instance_list *list);
 int lv_instance_import_begin(cg_drv *drv, const cg_import_instance_spec *spec, cg_instance *out,
                              cg_error *err);
-int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *disk_path, cg_error *err);
+int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *const *disks, size_t n,
+                             cg_error *err);
 int lv_instance_import_finish(cg_drv *drv, const char *id, int start, cg_error *err);
 void lv_instance_import_drop(cg_drv *drv, const char *id);
 /* driver.h v2v_vm_check (lv_v2v_source.c). */
-int lv_v2v_vm_check(cg_drv *drv, const struct cg_provider *p, const char *vm, unsigned *vcpus,
-                    unsigned *memory_mib, cg_error *err);
+int lv_v2v_vm_check(cg_drv *drv, const struct cg_provider *p, const char *vm, int as_template,
+                    unsigned *vcpus, unsigned *memory_mib, cg_error *err);
 /* A random MAC address in QEMU's locally administered range. */
 void lv_random_mac(char *buf, size_t len);
 /* Insert (tags included).  CG_ERR_CONFLICT on a duplicate id.  0 or -1. */

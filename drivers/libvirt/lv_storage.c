@@ -231,6 +231,39 @@ cleanup:
     return path;
 }
 
+int lv_storage_adopt(virConnectPtr conn, const char *pool, const char *dir, const char *src,
+                     const char *name, cg_error *err)
+{
+    virStoragePoolPtr p = NULL;
+    char dst[4096];
+    int ret = -1;
+
+    if (snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst)) {
+        cg_error_set(err, CG_ERR_INTERNAL, "pool directory path too long");
+        return -1;
+    }
+    /* Same filesystem (the file was written inside the pool's directory):
+     * a rename, no copy, and never a half-written volume. */
+    if (rename(src, dst) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot move %s to %s: %s", src, dst, strerror(errno));
+        return -1;
+    }
+    if (!(p = pool_open(conn, pool, err)))
+        goto cleanup;
+    if (virStoragePoolRefresh(p, 0) < 0) {
+        lv_report(err, conn, CG_ERR_INTERNAL, "refresh pool %s", pool);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (ret < 0 && rename(dst, src) < 0)
+        unlink(dst); /* never a file in the pool its caller does not know of */
+    if (p)
+        virStoragePoolFree(p);
+    return ret;
+}
+
 static uint64_t be64(const unsigned char *b)
 {
     uint64_t v = 0;

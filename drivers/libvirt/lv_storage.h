@@ -34,6 +34,12 @@ int lv_storage_find(virConnectPtr conn, const char *pool, const char *name,
  * when there is none). */
 char *lv_storage_path(virConnectPtr conn, const char *pool, const char *name, cg_error *err);
 
+/* Move the local file src (on the pool directory dir's filesystem) in as
+ * volume `name` of the directory pool: renamed, then the pool refreshed.
+ * 0, or -1 (reported) with src where it was. */
+int lv_storage_adopt(virConnectPtr conn, const char *pool, const char *dir, const char *src,
+                     const char *name, cg_error *err);
+
 /* Look at a local disk file: format "qcow2" (by its magic; virtual size read
  * from the header) or "raw" (size of the file).  0 or -1 (reported). */
 int lv_storage_probe(const char *path, const char **format, unsigned long long *virtual_size,

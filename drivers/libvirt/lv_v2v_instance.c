@@ -8,6 +8,8 @@
  * lv_v2v_lock_apply shows it "pending".  The domain is defined at once with
  * its root volume's path (POOLDIR/ID.qcow2, the name every instance's root
  * has); the converted disk is renamed there when the conversion ends.
+ * Further converted disks become volumes (lv_volume_adopt: vdb, vdc, ...,
+ * DeleteOnTermination), attached while the lock holds.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -122,7 +124,7 @@ static lv_host *lock_host(cg_drv *drv, const char *id)
     return zone[0] ? lv_drv_pick_zone(drv, zone, NULL) : lv_drv_find_instance(drv, id);
 }
 
-/* POOLDIR/ID.qcow2 into buf.  0 or -1. */
+/* POOLDIR/ID.qcow2 into buf (the path the domain is defined with).  0 or -1. */
 static int root_path(cg_drv *drv, const char *id, char *buf, size_t len, cg_error *err)
 {
     char dir[4000];
@@ -215,37 +217,43 @@ cleanup:
     return ret;
 }
 
-int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *disk_path, cg_error *err)
+int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *const *disks, size_t n,
+                             cg_error *err)
 {
     lv_host *h = lock_host(drv, id);
     virConnectPtr conn = NULL;
-    virStoragePoolPtr pool = NULL;
-    char root[4096];
+    virDomainPtr dom = NULL;
+    char dir[4000], root[64], dev[8];
     int ret = -1;
 
     if (lv_v2v_locked(drv->state, id, NULL, 0) != 1) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is not being imported", id);
         return -1;
     }
-    if (!h || !(conn = lv_host_conn(h, err)) || root_path(drv, id, root, sizeof(root), err) < 0)
-        goto cleanup;
-    /* Same filesystem (the conversion writes inside the pool's directory):
-     * a rename, no copy, and never a half-written volume. */
-    if (rename(disk_path, root) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "cannot move %s to %s: %s", disk_path, root,
-                     strerror(errno));
-        goto cleanup;
+    if (n < 1 || n > CG_IMPORT_MAX_DISKS) {
+        cg_error_set(err, CG_ERR_INVALID, "the guest converted to %zu disks; an imported "
+                     "instance takes 1 to %d", n, CG_IMPORT_MAX_DISKS);
+        return -1;
     }
-    if (!(pool = virStoragePoolLookupByName(conn, drv->cfg->storage_pool)) ||
-        virStoragePoolRefresh(pool, 0) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "refresh pool %s", drv->cfg->storage_pool);
+    if (!h || !(conn = lv_host_conn(h, err)) || lv_pool_local_dir(drv, dir, sizeof(dir), err) < 0)
         goto cleanup;
+    snprintf(root, sizeof(root), "%s.qcow2", id);
+    if (lv_storage_adopt(conn, drv->cfg->storage_pool, dir, disks[0], root, err) < 0)
+        goto cleanup;
+    /* The others as EBS volumes, in the converted order (virt-v2v keeps the
+     * source's), while the lock holds: drop deletes them with the domain. */
+    if (n > 1 && !(dom = lv_domain_get(conn, id, err)))
+        goto cleanup;
+    for (size_t i = 1; i < n; i++) {
+        snprintf(dev, sizeof(dev), "vd%c", (char)('a' + i));
+        if (lv_volume_adopt(drv, conn, dom, id, lv_host_zone(h), dev, dir, disks[i], err) < 0)
+            goto cleanup;
     }
     ret = 0;
 
 cleanup:
-    if (pool)
-        virStoragePoolFree(pool);
+    if (dom)
+        virDomainFree(dom);
     if (conn)
         virConnectClose(conn);
     return ret;
@@ -290,6 +298,8 @@ void lv_instance_import_drop(cg_drv *drv, const char *id)
         snprintf(path, sizeof(path), "%s.qcow2", id);
         if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
             cg_warn("import %s: volume left behind: %s", id, e.message);
+        /* Its further disks: rows attached with DeleteOnTermination. */
+        lv_volumes_release_instance(drv, id);
         virConnectClose(conn);
     } else {
         cg_warn("import %s: its zone is unreachable: domain and volume left behind", id);

@@ -248,6 +248,34 @@ static int from_snapshot(cg_drv *drv, const cg_volume_spec *spec, cg_volume *vol
     return ret;
 }
 
+/* A new volume's record in vol (size_bytes already set, zone h): id,
+ * format, attachment, rounded size, names and tags.  0 or -1. */
+static int new_record(const cg_volume_spec *spec, const char *format, lv_host *h, cg_volume *vol,
+                      cg_error *err)
+{
+    cg_new_id(vol->id, sizeof(vol->id), "vol-");
+    snprintf(vol->zone, sizeof(vol->zone), "%s", lv_host_zone(h));
+    snprintf(vol->format, sizeof(vol->format), "%s", format);
+    snprintf(vol->state, sizeof(vol->state), "%s", spec->instance_id ? "in-use" : "available");
+    if (spec->instance_id) {
+        /* A launch's or an import's disk: attached from the start (its
+         * domain has it before the row exists), so no moment shows it
+         * available. */
+        snprintf(vol->attached_to, sizeof(vol->attached_to), "%s", spec->instance_id);
+        snprintf(vol->device, sizeof(vol->device), "%s", spec->device ? spec->device : "");
+        vol->delete_on_termination = spec->delete_on_termination;
+    }
+    vol->size_bytes = (vol->size_bytes + MIB - 1) / MIB * MIB;
+    vol->created = time(NULL);
+    if ((spec->name && !(vol->name = strdup(spec->name))) ||
+        (spec->description && !(vol->description = strdup(spec->description))) ||
+        cg_tags_copy(&vol->tags, spec->tags) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg_error *err)
 {
     cg_volume vol;
@@ -263,25 +291,8 @@ int lv_volume_create(cg_drv *drv, const cg_volume_spec *spec, cg_volume *out, cg
         (spec->snapshot_id && from_snapshot(drv, spec, &vol, err) < 0) ||
         !(h = lv_drv_pick_zone(drv, spec->snapshot_id ? vol.zone : spec->zone, err)))
         return -1;
-    cg_new_id(vol.id, sizeof(vol.id), "vol-");
-    snprintf(vol.zone, sizeof(vol.zone), "%s", lv_host_zone(h));
-    snprintf(vol.format, sizeof(vol.format), "%s", format);
-    snprintf(vol.state, sizeof(vol.state), "%s", spec->instance_id ? "in-use" : "available");
-    if (spec->instance_id) {
-        /* A launch's disk: attached from the start (its domain is defined
-         * with it), so no moment shows it available. */
-        snprintf(vol.attached_to, sizeof(vol.attached_to), "%s", spec->instance_id);
-        snprintf(vol.device, sizeof(vol.device), "%s", spec->device ? spec->device : "");
-        vol.delete_on_termination = spec->delete_on_termination;
-    }
-    vol.size_bytes = (vol.size_bytes + MIB - 1) / MIB * MIB;
-    vol.created = time(NULL);
-    if ((spec->name && !(vol.name = strdup(spec->name))) ||
-        (spec->description && !(vol.description = strdup(spec->description))) ||
-        cg_tags_copy(&vol.tags, spec->tags) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+    if (new_record(spec, format, h, &vol, err) < 0)
         goto cleanup;
-    }
     storage_name(&vol, name, sizeof(name));
     if (!(conn = lv_host_conn(h, err)) ||
         lv_intent_add(drv->state, LV_INTENT_VOLUME, vol.id, vol.zone, name, err) < 0)
@@ -389,6 +400,45 @@ static int pick_device(const char *dev, lv_targets used, char *out, size_t len, 
     return -1;
 }
 
+/* disk_xml of vol's storage volume in its pool as dev.  malloc'd or NULL. */
+static char *volume_disk_xml(cg_drv *drv, virConnectPtr conn, const cg_volume *vol, const char *dev,
+                             cg_error *err)
+{
+    char name[64], *path, *xml;
+
+    storage_name(vol, name, sizeof(name));
+    if (!(path = lv_storage_path(conn, drv->cfg->storage_pool, name, err)))
+        return NULL;
+    xml = disk_xml(vol, path, dev, err);
+    free(path);
+    return xml;
+}
+
+/* Put vol's disk into instance_id's domain as dev (flags: CONFIG, and LIVE
+ * for a running one).  0 or -1 (reported). */
+static int plug(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, const cg_volume *vol,
+                const char *instance_id, const char *dev, unsigned flags, cg_error *err)
+{
+    char *xml = NULL;
+    int ret = -1;
+
+    if (!(xml = volume_disk_xml(drv, conn, vol, dev, err)))
+        goto cleanup;
+    if (virDomainAttachDeviceFlags(dom, xml, flags) < 0) {
+        /* libvirt's test driver has no disk hot-plug: a 400 the client will
+         * not retry, rather than a 500 it retries for minutes. */
+        lv_report(err, conn,
+                  lv_last_error_code() == VIR_ERR_NO_SUPPORT ? CG_ERR_UNSUPPORTED : CG_ERR_INTERNAL,
+                  "attach volume %s to instance %s", vol->id, instance_id);
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    free(xml);
+    return ret;
+}
+
 int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id,
                      const char *device, cg_volume *out, cg_error *err)
 {
@@ -398,7 +448,7 @@ int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id
     virConnectPtr conn = NULL;
     virDomainPtr dom = NULL;
     lv_targets config, live;
-    char name[64], dev[8], *path = NULL, *xml = NULL;
+    char dev[8];
     int active, claimed = 0, rc, ret = -1;
 
     memset(&inst, 0, sizeof(inst));
@@ -421,10 +471,6 @@ int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id
         domain_targets(conn, dom, &config, &live, &active, err) < 0 ||
         pick_device(device, config | live, dev, sizeof(dev), err) < 0)
         goto cleanup;
-    storage_name(&vol, name, sizeof(name));
-    if (!(path = lv_storage_path(conn, drv->cfg->storage_pool, name, err)) ||
-        !(xml = disk_xml(&vol, path, dev, err)))
-        goto cleanup;
     if ((rc = lv_volstate_attach(drv->state, volume_id, instance_id, dev, err)) <= 0) {
         if (rc == 0)
             cg_error_set(err, CG_ERR_STATE, "volume %s was attached or deleted meanwhile",
@@ -432,15 +478,9 @@ int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id
         goto cleanup;
     }
     claimed = 1;
-    if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_CONFIG |
-                                                 (active ? VIR_DOMAIN_AFFECT_LIVE : 0)) < 0) {
-        /* libvirt's test driver has no disk hot-plug: a 400 the client will
-         * not retry, rather than a 500 it retries for minutes. */
-        lv_report(err, conn, lv_last_error_code() == VIR_ERR_NO_SUPPORT ? CG_ERR_UNSUPPORTED
-                                                                        : CG_ERR_INTERNAL,
-                  "attach volume %s to instance %s", volume_id, instance_id);
+    if (plug(drv, conn, dom, &vol, instance_id, dev,
+             VIR_DOMAIN_AFFECT_CONFIG | (active ? VIR_DOMAIN_AFFECT_LIVE : 0), err) < 0)
         goto cleanup;
-    }
     claimed = 0;
     cg_info("volume %s attached to %s as %s%s", volume_id, instance_id, dev,
             active ? " (hot-plugged)" : "");
@@ -456,8 +496,6 @@ cleanup:
         virDomainFree(dom);
     if (conn)
         virConnectClose(conn);
-    free(path);
-    free(xml);
     cg_instance_release(&inst);
     cg_volume_release(&vol);
     return ret;
@@ -471,7 +509,7 @@ cleanup:
 static int unplug(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, const cg_volume *vol,
                   cg_error *err)
 {
-    char name[64], *path = NULL, *xml = NULL;
+    char *xml = NULL;
     lv_targets bit, config, live;
     unsigned flags;
     double deadline;
@@ -486,9 +524,7 @@ static int unplug(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, const cg_vo
             (live & bit ? VIR_DOMAIN_AFFECT_LIVE : 0);
     if (!flags)
         return 0;
-    storage_name(vol, name, sizeof(name));
-    if (!(path = lv_storage_path(conn, drv->cfg->storage_pool, name, err)) ||
-        !(xml = disk_xml(vol, path, vol->device, err)))
+    if (!(xml = volume_disk_xml(drv, conn, vol, vol->device, err)))
         goto cleanup;
     if (virDomainDetachDeviceFlags(dom, xml, flags) < 0) {
         lv_report(err, conn, CG_ERR_INTERNAL, "detach volume %s from instance %s", vol->id,
@@ -509,7 +545,6 @@ static int unplug(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, const cg_vo
     ret = 0;
 
 cleanup:
-    free(path);
     free(xml);
     return ret;
 }
@@ -672,4 +707,54 @@ void lv_volumes_launch_commit(cg_drv *drv, const char *instance_id, const cg_lau
                    disks[i].device, err.message);
         cg_error_clear(&err);
     }
+}
+
+/* ---- an import's further disks ------------------------------------------- */
+
+int lv_volume_adopt(cg_drv *drv, virConnectPtr conn, virDomainPtr dom, const char *instance_id,
+                    const char *zone, const char *device, const char *dir, const char *src,
+                    cg_error *err)
+{
+    /* DeleteOnTermination: the disk came with the instance, as an AMI's
+     * mappings do (and an oVirt VM's disks go with the VM). */
+    cg_volume_spec spec = {
+        .zone = zone, .instance_id = instance_id, .device = device, .delete_on_termination = 1};
+    cg_volume vol;
+    const char *format;
+    lv_host *h;
+    char name[64];
+    int intent = 0, moved = 0, ret = -1;
+
+    memset(&vol, 0, sizeof(vol));
+    if (lv_storage_probe(src, &spec.format, &spec.size_bytes, err) < 0 ||
+        check_spec(&spec, &format, err) < 0 || !(h = lv_drv_pick_zone(drv, zone, err)))
+        return -1;
+    vol.size_bytes = spec.size_bytes;
+    if (new_record(&spec, format, h, &vol, err) < 0)
+        goto cleanup;
+    storage_name(&vol, name, sizeof(name));
+    if (lv_intent_add(drv->state, LV_INTENT_VOLUME, vol.id, vol.zone, name, err) < 0)
+        goto cleanup;
+    intent = 1;
+    if (lv_storage_adopt(conn, drv->cfg->storage_pool, dir, src, name, err) < 0)
+        goto cleanup;
+    moved = 1;
+    /* The disk in the domain before the row: a restart finding the row
+     * attached to a domain without that disk would make it available (and
+     * orphan it); a row never written leaves the intent, which deletes the
+     * file (the domain is the locked import's, dropped by its recovery). */
+    if (plug(drv, conn, dom, &vol, instance_id, device, VIR_DOMAIN_AFFECT_CONFIG, err) < 0 ||
+        lv_volstate_add(drv->state, &vol, err) < 0)
+        goto cleanup;
+    cg_info("volume %s adopted from %s, attached to %s as %s (%llu MiB)", vol.id, src, instance_id,
+            device, vol.size_bytes / MIB);
+    ret = 0;
+
+cleanup:
+    if (ret < 0 && moved)
+        lv_storage_delete(conn, drv->cfg->storage_pool, name, NULL);
+    if (intent)
+        lv_intent_done(drv->state, vol.id);
+    cg_volume_release(&vol);
+    return ret;
 }

@@ -139,7 +139,6 @@ def test_machine_collection_operations_stay_on_entries(gw, cimi):
     (action("v2v://nosuch/legacy"), 404, "nosuch"),
     (action("v2v://src/ghost"), 404, "ghost"),
     (action("v2v://src/live"), 409, "shut-off"),
-    (action("v2v://src/db"), 400, "2 disks"),
     (action("v2v://src/legacy", machineConfig={"href": "machineConfigs/x9.nonesuch"}), 400, "x9.nonesuch"),
     (action("v2v://src/legacy", machineConfig="t2.micro"), 400, "machineConfig"),
     (action("v2v://src/legacy", properties={"display": "rdp"}), 400, "display"),
@@ -188,6 +187,9 @@ def test_image_import_refused(gw, cimi):
             action("v2v://src/legacy", properties={"seal": "maybe"}), 400, "seal")
     refused(gw, cimi, "/cimi/machineImages", action("v2v://src/live"), 409, "shut-off")
     refused(gw, cimi, "/cimi/machineImages", action("v2v://nosuch/legacy"), 404, "nosuch")
+    # a template is one root disk; the refusal says what to do instead
+    r = refused(gw, cimi, "/cimi/machineImages", action("v2v://src/db"), 400, "2 disks")
+    assert "a template holds one" in r.text and "as an instance" in r.text, r.text
 
 
 def test_xml_action(gw, cimi):
@@ -206,6 +208,8 @@ def test_xml_action(gw, cimi):
                         machineConfig={"href": "machineConfigs/t2.micro"},
                         properties={"display": "vnc"})),
     ("machines", action("v2v://src/legacy")),
+    # two disks: the second becomes a volume of the machine
+    ("machines", action("v2v://src/db", machineConfig={"href": "machineConfigs/t2.micro"})),
     ("machineImages", action("v2v://src/legacy", name="legacy-image",
                              properties={"seal": "false", "owner": "qa"})),
     ("machineImages", action("file:///IMPORT/vm.ova", name="from-ova")),

@@ -1,6 +1,7 @@
 """cloudgate-admin v2v-import on libvirt's test driver: everything that is
 decided before a conversion starts.  Usage errors, an unknown provider or
-VM, a running source VM, a VM with two disks, an unknown instance type, and
+VM, a running source VM, a VM with two disks as a template (as an instance
+it passes), an unknown instance type, and
 a target zone without a local pool directory (test://) are all refused
 before anything is made: no job, no instance (DescribeInstances through
 boto3 and the aws CLI shows none), no provider change.
@@ -111,11 +112,23 @@ def test_one_bad_vm_of_several_makes_nothing(cg):
     nothing_made(cg, before)
 
 
-def test_two_disk_vm_refused(cg):
+def test_two_disk_vm_as_template_refused(cg):
+    """A template is one root disk: refused before anything is made, and the
+    message says to import it as an instance."""
     before = instance_ids(cg)
-    r = run(cg, "src", "db")
+    r = run(cg, "src", "db", "--as", "template")
     assert r.returncode == EXIT_NOT_IMPORTABLE, (r.returncode, r.stderr)
-    assert "2 disks" in r.stderr, r.stderr
+    assert "2 disks" in r.stderr and "as an instance" in r.stderr, r.stderr
+    nothing_made(cg, before)
+
+
+def test_two_disk_vm_as_instance_passes_the_checks(cg):
+    """As an instance its second disk becomes a volume: the checks pass and
+    only test://'s missing pool directory refuses it (as for 'legacy')."""
+    before = instance_ids(cg)
+    r = run(cg, "src", "db", "--vcpus", "1", "--memory", "256")
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "disks" not in r.stderr and "local directory" in r.stderr, r.stderr
     nothing_made(cg, before)
 
 

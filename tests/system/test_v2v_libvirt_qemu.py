@@ -3,13 +3,17 @@ seed's "KVM via libvirt" case), as a locked instance, on qemu:///system
 (TCG):
 
     a copy of the Debian cloud image as the disk of a stopped domain defined
-    here with virsh, outside cloudgate -> v2v-add --uri qemu:///system ->
+    here with virsh, outside cloudgate, with a second 64 MiB data disk
+    holding a byte pattern -> v2v-add --uri qemu:///system ->
     cloudgate-admin v2v-import PROVIDER VM --as instance (in the background)
     -> while virt-v2v runs: DescribeInstances shows the new instance
     "pending", StopInstances and TerminateInstances answer
     IncorrectInstanceState (boto3 and the aws CLI) -> the command ends with
-    the instance id -> the instance is running on virtio disks and its
-    serial console shows a login prompt or cloud-init -> terminated.
+    the instance id -> the instance is running on virtio disks, the data
+    disk is an EBS volume (DescribeVolumes: in-use, /dev/vdb,
+    DeleteOnTermination; in the domain as vdb; the pattern intact) and its
+    serial console shows a login prompt or cloud-init -> terminated, the
+    volume with it.
 
 The same VM imported through CIMI's machines import operation (a Job, the
 locked Machine answering 409, then STARTED): also behind CG_SLOW_V2V=1.
@@ -57,7 +61,7 @@ SOURCE_XML = """<domain type='qemu'>
       <driver name='qemu' type='qcow2'/>
       <source file='{disk}'/>
       <target dev='vda' bus='virtio'/>
-    </disk>
+    </disk>{data}
     <serial type='pty'/>
   </devices>
 </domain>
@@ -70,16 +74,35 @@ def refused(call):
     return e.value.response["Error"]["Code"]
 
 
-def define_source(make_disk):
-    """A stopped domain on qemu:///system that cloudgate did not make."""
+DATA_XML = """
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='{disk}'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>"""
+# The data disk: 64 MiB, blank but for this pattern (no file system, so
+# neither virt-v2v nor the booting guest touches it): it must arrive intact.
+DATA_PATTERN = ("0xa5", "1M", "64k")
+
+
+def define_source(make_disk, data_disk=False):
+    """A stopped domain on qemu:///system that cloudgate did not make; with
+    data_disk a second disk (vdb) holding DATA_PATTERN."""
     d = tempfile.mkdtemp(prefix="cg-v2v-src-")
     os.chmod(d, 0o755)
     name = "cgv2v-src-" + uuid.uuid4().hex[:8]
     disk = os.path.join(d, name + ".qcow2")
     make_disk(disk)
+    data = ""
+    if data_disk:
+        data_path = os.path.join(d, name + "-data.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", data_path, "64M"], check=True)
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P %s %s %s" % DATA_PATTERN,
+                        data_path], check=True, capture_output=True)
+        data = DATA_XML.format(disk=data_path)
     xml = os.path.join(d, name + ".xml")
     with open(xml, "w") as f:
-        f.write(SOURCE_XML.format(name=name, disk=disk))
+        f.write(SOURCE_XML.format(name=name, disk=disk, data=data))
     virsh("define", xml)
     return name, d
 
@@ -93,6 +116,16 @@ def remove_source(name, d):
 @pytest.fixture
 def source_vm(cloud_image):
     name, d = define_source(lambda disk: shutil.copyfile(cloud_image, disk))
+    try:
+        yield name
+    finally:
+        remove_source(name, d)
+
+
+@pytest.fixture
+def two_disk_vm(cloud_image):
+    """The Debian guest with a second, data disk."""
+    name, d = define_source(lambda disk: shutil.copyfile(cloud_image, disk), data_disk=True)
     try:
         yield name
     finally:
@@ -116,8 +149,40 @@ def v2vgw():
         yield gw
 
 
+def assert_data_volume(gw, iid):
+    """The source's second disk is an EBS volume: in-use, attached to iid at
+    /dev/vdb with DeleteOnTermination (boto3 and the aws CLI agree), in the
+    domain as vdb, and holding the source's bytes.  Returns its id."""
+    ec2 = gw.client()
+    vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
+                                          "Values": [iid]}])["Volumes"]
+    assert len(vols) == 1, vols
+    v = vols[0]
+    assert v["State"] == "in-use" and v["Size"] == 1, v       # 64 MiB, shown in GiB
+    att = v["Attachments"]
+    assert [(a["InstanceId"], a["Device"], a["State"], a["DeleteOnTermination"])
+            for a in att] == [(iid, "/dev/vdb", "attached", True)], att
+    cli = gw.aws("describe-volumes", "--volume-ids", v["VolumeId"])["Volumes"][0]
+    assert cli["State"] == "in-use" and cli["Attachments"][0]["Device"] == "/dev/vdb", cli
+    inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    # (the root /dev/vda is listed without a volume id: it is no vol-)
+    mapped = {m["DeviceName"]: m["Ebs"].get("VolumeId") for m in inst["BlockDeviceMappings"]}
+    assert mapped.get("/dev/vdb") == v["VolumeId"], mapped
+    blk = virsh("domblklist", iid).stdout
+    path = re.search(r"^\s*vdb\s+(\S+)$", blk, re.M)
+    assert path and path.group(1).endswith("/%s.qcow2" % v["VolumeId"]), blk
+    # read beside the running guest (-U: qemu holds the image's lock)
+    r = subprocess.run(["qemu-io", "-U", "-r", "-f", "qcow2", "-c",
+                        "read -P %s %s %s" % DATA_PATTERN, path.group(1)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Pattern verification failed" not in r.stdout, r.stdout
+    return v["VolumeId"]
+
+
 @slow
-def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
+def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, two_disk_vm, tmp_path):
+    """The source has a second disk: it becomes an EBS volume at /dev/vdb."""
+    source_vm = two_disk_vm
     gw = v2vgw
     ec2 = gw.client()
     gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
@@ -173,15 +238,19 @@ def test_v2v_import_libvirt_vm_as_locked_instance(v2vgw, source_vm, tmp_path):
     assert "%s\t%s" % (source_vm, iid) in out, out
     assert re.search(r"\d+% ", out), out   # plain progress lines (not a terminal)
 
-    # unlocked and started, on virtio disks
+    # unlocked and started, on virtio disks, the data disk a volume
     gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=300)
     assert_virtio_disks(iid)
     assert iid + ".qcow2" in virsh("vol-list", "--pool", POOL).stdout
+    vol = assert_data_volume(gw, iid)
     booted = wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
     print("console: %s" % booted.group(0))
     # no conversion directory left next to the pool
     assert not v2v_leftovers()[0]
     gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
+    # DeleteOnTermination: the volume goes with the instance
+    assert not [v for v in ec2.describe_volumes()["Volumes"] if v["VolumeId"] == vol]
+    assert vol + ".qcow2" not in virsh("vol-list", "--pool", POOL).stdout
     gw.admin("v2v-remove", "kvmhost")
 
 

@@ -312,6 +312,53 @@ static void test_read_xml(void **state)
     rmdir(dir);
 }
 
+/* An -o local XML of n disks DIR/guest-sda, DIR/guest-sdb, ... */
+static void write_disks_xml(const char *path, const char *dir, int n)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs("<domain type='kvm'><name>guest</name><memory unit='KiB'>1048576</memory>"
+          "<vcpu>1</vcpu><devices>",
+          f);
+    for (int i = 0; i < n; i++)
+        fprintf(f,
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                "<source file='%s/guest-sd%c'/><target dev='vd%c' bus='virtio'/></disk>",
+                dir, 'a' + i, 'a' + i);
+    fputs("<disk type='file' device='cdrom'><target dev='hdc'/></disk></devices></domain>", f);
+    fclose(f);
+}
+
+/* Several disks, in the XML's order (the root first); more than the limit
+ * is an error, never a guest silently missing a disk. */
+static void test_read_xml_disks(void **state)
+{
+    char dir[] = "/tmp/cg-v2v-xml-XXXXXX", path[256], want[300];
+    cg_v2v_result r;
+    cg_error err = {0};
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/guest.xml", dir);
+    write_disks_xml(path, dir, 3);
+    assert_int_equal(cg_v2v_read_xml(path, dir, &r, &err), 0);
+    assert_int_equal(r.ndisks, 3);
+    for (int i = 0; i < 3; i++) {
+        snprintf(want, sizeof(want), "%s/guest-sd%c", dir, 'a' + i);
+        assert_string_equal(r.disk[i], want);
+    }
+    write_disks_xml(path, dir, CG_V2V_MAX_DISKS);
+    assert_int_equal(cg_v2v_read_xml(path, dir, &r, &err), 0);
+    assert_int_equal(r.ndisks, CG_V2V_MAX_DISKS);
+    write_disks_xml(path, dir, CG_V2V_MAX_DISKS + 1);
+    assert_int_equal(cg_v2v_read_xml(path, dir, &r, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_INVALID);
+    assert_non_null(strstr(err.message, "more than 16 disks"));
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ---- slots ---------------------------------------------------------------------- */
 
 static int waits;
@@ -504,9 +551,13 @@ static void test_tool_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_real_output), cmocka_unit_test(test_parse_edges),
-        cmocka_unit_test(test_argv),              cmocka_unit_test(test_read_xml),
-        cmocka_unit_test(test_slots),             cmocka_unit_test(test_slots_two_processes),
+        cmocka_unit_test(test_parse_real_output),
+        cmocka_unit_test(test_parse_edges),
+        cmocka_unit_test(test_argv),
+        cmocka_unit_test(test_read_xml),
+        cmocka_unit_test(test_read_xml_disks),
+        cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_slots_two_processes),
         cmocka_unit_test(test_tool_failure),
         cmocka_unit_test(test_tool_cancel),
     };
