@@ -16,7 +16,7 @@ int cg_log_init(const char *path, cg_log_level min_level)
     FILE *fp = stderr;
 
     if (path && *path) {
-        fp = fopen(path, "a");
+        fp = fopen(path, "ae"); /* a child writes its own log, never ours */
         if (!fp)
             return -1;
         setvbuf(fp, NULL, _IOLBF, 0);

@@ -184,3 +184,12 @@ int cg_set_str(char **dst, const char *value)
     *dst = copy;
     return 0;
 }
+
+int cg_tmp_path(char *buf, size_t len, const char *name)
+{
+    const char *base = getenv("TMPDIR");
+
+    if (!base || !*base)
+        base = "/tmp";
+    return (size_t)snprintf(buf, len, "%s/%s", base, name) < len ? 0 : -1;
+}

@@ -33,6 +33,11 @@ int cg_mkdir_p(const char *path, mode_t mode);
  * tried). */
 int cg_rm_tree(const char *dir);
 
+/* "$TMPDIR/name" (TMPDIR unset or empty: /tmp) into buf, for mkstemp or
+ * mkdtemp: the gateway's TMPDIR is its scratch directory, swept after a
+ * crash.  0, or -1 when it does not fit. */
+int cg_tmp_path(char *buf, size_t len, const char *name);
+
 /* printf into a new malloc'd string; NULL on OOM. */
 char *cg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -75,6 +75,13 @@ class Gateway:
         # stderr goes to a file: gcc's UBSan writes its reports there whatever
         # log_path says, and scripts/test-sanitizers.sh reads them from
         # CG_STDERR_DIR.
+        # Ready means this process logged that it listens: a connect alone
+        # can reach a socket the previous process, killed, still shares with
+        # a child it was spawning, before this one has even begun.
+        try:
+            log_start = os.path.getsize(self.log)
+        except OSError:
+            log_start = 0
         with tempfile.NamedTemporaryFile(dir=os.environ.get("CG_STDERR_DIR", self.dir),
                                          prefix="cloudgated-stderr.", delete=False) as f:
             self.stderr_path = f.name
@@ -87,12 +94,22 @@ class Gateway:
                     err = f.read()
                 raise RuntimeError("cloudgated exited %d: %s\n%s" % (
                     self.proc.returncode, err, self.log_text()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
+            if self._logged_since(log_start, " listening on %s://" % self.scheme):
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.1)
         raise RuntimeError("cloudgated did not listen within %ds" % timeout)
+
+    def _logged_since(self, offset, text):
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(offset)
+                return text.encode() in f.read()
+        except OSError:
+            return False
 
     def stop(self, timeout=40):
         """SIGTERM by PID (ours), wait; returns the exit code."""

@@ -434,6 +434,9 @@ static int run_xorriso(const char *root, const char *label, const char *iso, con
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    /* Nothing of ours but stdio: a client socket or lock it held on would
+     * outlive a gateway killed meanwhile. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
     rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
@@ -474,17 +477,12 @@ static int build_in(const char *tmp, const lv_seed_spec *spec, const char *iso, 
  * 0 or -1. */
 static int make_tmp(char *buf, size_t len, cg_error *err)
 {
-    const char *base = getenv("TMPDIR");
-
-    if (!base || !*base)
-        base = "/tmp";
-    if ((size_t)snprintf(buf, len, "%s/cg-seed-XXXXXX", base) >= len) {
+    if (cg_tmp_path(buf, len, "cg-seed-XXXXXX") < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "seed: TMPDIR is too long");
         return -1;
     }
     if (!mkdtemp(buf)) {
-        cg_error_set(err, CG_ERR_INTERNAL, "seed: cannot create a directory in %s: %s", base,
-                     strerror(errno));
+        cg_error_set(err, CG_ERR_INTERNAL, "seed: cannot create %s: %s", buf, strerror(errno));
         return -1;
     }
     return 0;

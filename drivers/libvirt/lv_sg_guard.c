@@ -7,6 +7,7 @@
  * libvirt's nwfilter uses (the same binary on PATH), so the guard sits in
  * the same table as libvirt's chains and the order holds.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "../../engine/tool_run.h"
 #include "../../gateway/log.h"
+#include "../../gateway/util.h"
 #include "lv_driver.h"
 #include "lv_nwfilter.h"
 #include "lv_sg_guard.h"
@@ -224,13 +226,13 @@ static int guarded_nics(virConnectPtr conn, lines *nics, cg_error *err)
 /* Write the guard chain from rules (iptables-restore reads a file). */
 static int restore(const char *rules, cg_error *err)
 {
-    char path[] = "/tmp/cg-sg-guard-XXXXXX";
+    char path[PATH_MAX];
     char *argv[] = {"iptables-restore", "-w", "--noflush", path, NULL};
     cg_tool_spec spec = {.argv = argv, .package = "iptables", .log_fd = -1};
-    int fd = mkstemp(path), ret = -1;
+    int fd = -1, ret = -1;
     size_t len = strlen(rules);
 
-    if (fd < 0) {
+    if (cg_tmp_path(path, sizeof path, "cg-sg-guard-XXXXXX") < 0 || (fd = mkstemp(path)) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "guard rules: cannot make a temporary file");
         return -1;
     }
