@@ -157,6 +157,7 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
         lv_imds_init(drv->state, err) < 0)
         goto error;
     take_reconcile_lock(drv);
+    lv_reconcile_tokens(drv);
     if (lv_volmods_init(drv->state, drv->reconciles, err) < 0)
         goto error;
     if (!(drv->hosts = calloc(cfg->n_zones, sizeof(*drv->hosts)))) {

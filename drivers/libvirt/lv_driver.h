@@ -380,5 +380,7 @@ void lv_intent_done(lv_state *st, const char *name);
 /* lv_host_first_fn (arg: the cg_drv): repair zone h after a crash, when
  * drv->reconciles.  Each repair is logged as "reconcile: ...". */
 void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg);
+/* Drops the ClientTokens of launches a dead process left unfinished. */
+void lv_reconcile_tokens(cg_drv *drv);
 
 #endif

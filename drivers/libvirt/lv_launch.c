@@ -582,7 +582,8 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
         strcat(ids, l[i]->inst.id);
     }
     /* The token names the instances now: a repeat gets them, pending or not. */
-    if (claimed && lv_state_token_finish(drv->state, spec->client_token, ids, err) < 0)
+    if (claimed &&
+        lv_state_token_finish(drv->state, spec->client_token, lv_host_zone(h), ids, err) < 0)
         goto cleanup;
     for (i = 0; i < made; i++) {
         if (cg_instance_list_append(out, &l[i]->inst) < 0) {

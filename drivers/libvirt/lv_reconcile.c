@@ -463,13 +463,17 @@ static void fix_intents(cg_drv *drv, lv_host *h, virConnectPtr conn)
     free(v);
 }
 
-/* Tokens claimed by launches that never finished: no launch runs now. */
-static void fix_tokens(cg_drv *drv, lv_host *h)
+/* Tokens claimed by launches that never finished.  Called at open, before
+ * any request: a claim is made before placement, so it may name no zone,
+ * and a zone's own reconcile (at its first connection, maybe while other
+ * zones serve) could not tell a dead claim from one in flight. */
+void lv_reconcile_tokens(cg_drv *drv)
 {
-    const char *args[] = {lv_host_zone(h)};
-    int n = db_change(drv->state, "DELETE FROM client_tokens WHERE zone = ? AND instance_ids = ''",
-                      args, 1, NULL);
+    int n;
 
+    if (!drv->reconciles)
+        return;
+    n = db_change(drv->state, "DELETE FROM client_tokens WHERE instance_ids = ''", NULL, 0, NULL);
     if (n > 0)
         cg_info("reconcile: dropped %d client token(s) of interrupted launches", n);
 }
@@ -582,7 +586,6 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
         return;
     cg_debug("zone %s: reconciling libvirt with the database", lv_host_zone(h));
     fix_intents(drv, h, conn);
-    fix_tokens(drv, h);
     fix_volume_rows(drv, h, conn);
     fix_image_rows(drv, conn);
     lv_vpc_reconcile_zone(drv, h, conn);

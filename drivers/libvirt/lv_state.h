@@ -101,9 +101,10 @@ void lv_token_release(lv_token *tok);
  * 1 claimed; 0 already taken, *existing filled (caller releases); -1 error. */
 int lv_state_token_claim(lv_state *st, const char *token, const lv_token *mine,
                          lv_token *existing, cg_error *err);
-/* Record the instances the claimed launch made. */
-int lv_state_token_finish(lv_state *st, const char *token, const char *instance_ids,
-                          cg_error *err);
+/* Record the instances the claimed launch made, and the zone placement
+ * chose for them (the claim holds the zone asked for, maybe none). */
+int lv_state_token_finish(lv_state *st, const char *token, const char *zone,
+                          const char *instance_ids, cg_error *err);
 /* Give a claimed token up after a failed launch. */
 int lv_state_token_drop(lv_state *st, const char *token, cg_error *err);
 

@@ -211,15 +211,18 @@ cleanup:
     return ret;
 }
 
-int lv_state_token_finish(lv_state *st, const char *token, const char *instance_ids, cg_error *err)
+int lv_state_token_finish(lv_state *st, const char *token, const char *zone,
+                          const char *instance_ids, cg_error *err)
 {
     sqlite3_stmt *s;
     int ret = -1;
 
     pthread_mutex_lock(&st->lock);
-    if ((s = lvs_prep(st, "UPDATE client_tokens SET instance_ids = ? WHERE token = ?", err))) {
+    if ((s = lvs_prep(st, "UPDATE client_tokens SET instance_ids = ?, zone = ? WHERE token = ?",
+                      err))) {
         lvs_bind_str(s, 1, instance_ids);
-        lvs_bind_str(s, 2, token);
+        lvs_bind_str(s, 2, zone);
+        lvs_bind_str(s, 3, token);
         ret = lvs_run(st, s, err, "record client token");
         sqlite3_finalize(s);
     }

@@ -5,6 +5,7 @@ still hold, TerminateInstances of a pending instance works, and a SIGKILL
 with launches queued leaves each instance whole or terminated."""
 import os
 import signal
+import sqlite3
 import statistics
 import time
 
@@ -233,6 +234,47 @@ def test_sigkill_with_launches_queued(own_gw):
     # still run; here they vanished with the test:// world.)
     assert leftovers(gw, interrupted) == NOTHING
     assert db_rows(gw, "SELECT count(*) FROM intents") == [(0,)]
+
+
+def test_client_token_of_a_launch_killed_before_its_instances(own_gw):
+    """A launch claims its ClientToken before placement and names its
+    instances on it when recorded; killed in between (too narrow a window
+    for a signal: the row is written here as such a kill leaves it, with no
+    zone as when none is asked for, or with the zone asked for), the next
+    start drops the claim, so a retry launches instead of answering "in
+    progress" for ever.  A finished token records the zone placement chose
+    and replays."""
+    gw = own_gw
+    ec2 = gw.client()
+    done = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                             InstanceType="t2.nano", ClientToken="tok-done")
+    done_id = done["Instances"][0]["InstanceId"]
+    assert db_rows(gw, "SELECT zone, instance_ids FROM client_tokens WHERE token = ?",
+                   "tok-done") == [("cloudgate-a", done_id)]
+    again = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                              InstanceType="t2.nano", ClientToken="tok-done")
+    assert again["ReservationId"] == done["ReservationId"]
+    assert [i["InstanceId"] for i in again["Instances"]] == [done_id]
+    # (test:// instances live as long as the process: replay checked before)
+    assert gw.stop() == 0, gw.log_text()
+    con = sqlite3.connect(os.path.join(gw.dir, "state", "cloudgate.db"))
+    with con:
+        for token, zone in (("tok-dead", ""), ("tok-dead-a", "cloudgate-a")):
+            con.execute("INSERT INTO client_tokens (token, reservation_id, image_id, zone, created)"
+                        " VALUES (?, 'r-0123456789abcdef0', ?, ?, strftime('%s','now'))",
+                        (token, gw.image_id, zone))
+    con.close()
+    gw.start()
+    assert "dropped 2 client token(s) of interrupted launches" in gw.log_text()
+    ec2 = gw.client()
+    for token in ("tok-dead", "tok-dead-a"):
+        r = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+                              InstanceType="t2.nano", ClientToken=token)
+        iid = r["Instances"][0]["InstanceId"]
+        assert r["ReservationId"] != "r-0123456789abcdef0"
+        assert db_rows(gw, "SELECT zone, instance_ids FROM client_tokens WHERE token = ?",
+                       token) == [("cloudgate-a", iid)]
+        ec2.terminate_instances(InstanceIds=[iid])
 
 
 def test_response_time_p50(ec2, gw):
