@@ -30,6 +30,8 @@ static void reconcile(world *w)
 {
     virConnectPtr conn = zone_conn(w);
 
+    /* As a start-up does: the tokens at open, then each zone. */
+    lv_reconcile_tokens(w->drv);
     lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
     virConnectClose(conn);
 }
@@ -111,7 +113,8 @@ static void test_launch(void **state)
 }
 
 /* With a client token, the token decides: finished -> adopted; unfinished
- * -> the instance goes and the token can be used again. */
+ * (with a zone or none) -> the instance goes and the token can be used
+ * again. */
 static void test_launch_token(void **state)
 {
     world *w = *state;
@@ -130,9 +133,12 @@ static void test_launch_token(void **state)
     snprintf(mine.image_id, sizeof(mine.image_id), "%s", w->ami);
     snprintf(mine.zone, sizeof(mine.zone), "%s", ZONE);
     assert_int_equal(lv_state_token_claim(w->drv->state, "tok-open", &mine, &prev, &err), 1);
+    mine.zone[0] = '\0'; /* claimed before placement, no zone asked for */
+    assert_int_equal(lv_state_token_claim(w->drv->state, "tok-nozone", &mine, &prev, &err), 1);
     reconcile(w);
     assert_true(has_domain(w, id));
     assert_int_equal(lv_state_token_claim(w->drv->state, "tok-open", &mine, &prev, &err), 1);
+    assert_int_equal(lv_state_token_claim(w->drv->state, "tok-nozone", &mine, &prev, &err), 1);
     assert_int_equal(lv_state_token_claim(w->drv->state, "tok-done", &mine, &prev, &err), 0);
     lv_token_release(&prev);
 }
