@@ -43,6 +43,10 @@ run_suite "integration tests, product build (resource limits)" /usr/bin/python3 
     -q -p no:cacheprovider tests/integration/test_hardening.py tests/integration/test_cimi_hostile.py
 run_suite "integration tests under ASan/UBSan/LSan" scripts/test-sanitizers.sh
 run_suite "fuzz targets (libFuzzer, 15 s each)" scripts/test-fuzz.sh
+# 50 kills (test_sigkill_qemu.py's own default is 100, about 11 minutes):
+# each run of the suite lands them at new random moments, and it keeps the
+# whole suite well inside CI's 90 minutes.
+export CG_SIGKILL_RUNS=${CG_SIGKILL_RUNS:-50}
 run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     --durations=40 tests/system
 
