@@ -22,6 +22,7 @@
 
 #include "drivers/driver.h"
 #include "engine/scratch.h"
+#include "engine/tool_run.h"
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/util.h"
@@ -305,7 +306,9 @@ int main(int argc, char **argv)
         rc = cg_admin_jobs(&cfg, argc - optind, argv + optind);
         goto cleanup;
     }
-    /* Inspection, sealing and v2v-import run tools here too. */
+    /* Inspection, sealing and v2v-import run tools here too: the same
+     * libguestfs backend as the daemon's, the same swept scratch space. */
+    cg_tool_env_init(cfg.domain_type);
     if (cg_scratch_init(cfg.state_dir, &err) < 0) {
         fail("cannot make a scratch directory", &err);
         goto cleanup;

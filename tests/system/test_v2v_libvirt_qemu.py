@@ -364,11 +364,11 @@ def test_cimi_import_libvirt_vm_as_machine(v2vgw, source_vm):
 
 
 
-def start_import(gw, vm, label, tmp_path):
+def start_import(gw, vm, label, tmp_path, env=GUESTFS_ENV):
     gw.admin("v2v-add", "kvmhost", "--uri", "qemu:///system")
     out = open(tmp_path / "import.out", "w")
     proc = subprocess.Popen([ADMIN, "-c", gw.conf, "v2v-import", "kvmhost", vm, "--name", label],
-                            stdout=out, stderr=subprocess.STDOUT, env=GUESTFS_ENV)
+                            stdout=out, stderr=subprocess.STDOUT, env=env)
     out.close()
     ec2 = gw.client()
 
@@ -397,10 +397,19 @@ def gone(gw, iid):
 
 
 def test_v2v_import_interrupted_rolls_back(v2vgw, blank_vm, tmp_path):
+    """Also: cloudgate-admin run without LIBGUESTFS_* in its environment
+    gives virt-v2v the daemon's libguestfs settings for a qemu (TCG) zone."""
     gw = v2vgw
-    proc, inst, job = start_import(gw, blank_vm, "cg-int-" + uuid.uuid4().hex[:8], tmp_path)
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("LIBGUESTFS_")}
+    proc, inst, job = start_import(gw, blank_vm, "cg-int-" + uuid.uuid4().hex[:8], tmp_path,
+                                   env=bare)
     iid = inst["InstanceId"]
     assert inst["State"]["Name"] == "pending"
+    pid = v2v_leftovers(job)[1][0]
+    with open("/proc/%s/environ" % pid, "rb") as f:
+        env = f.read().split(b"\0")
+    assert b"LIBGUESTFS_BACKEND=direct" in env and \
+        b"LIBGUESTFS_BACKEND_SETTINGS=force_tcg" in env, env
     assert v2v_leftovers(job)[0], "no conversion directory while converting"
     proc.send_signal(signal.SIGINT)     # ours, by its PID
     assert proc.wait(timeout=300) == 130, (tmp_path / "import.out").read_text()
