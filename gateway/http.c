@@ -208,6 +208,18 @@ static void free_body(const void *data, size_t len, void *extra)
     free((void *)data);
 }
 
+/* data into buf as it is, not as a copy, when libevent takes the
+ * reference: then 1, and unref (NULL for static data) is the buffer's to
+ * call once the bytes are written.  Else a copy, and 0. */
+static int add_by_reference(struct evbuffer *buf, const void *data, size_t len,
+                            evbuffer_ref_cleanup_cb unref, void *owner)
+{
+    if (evbuffer_add_reference(buf, data, len, unref, owner) == 0)
+        return 1;
+    evbuffer_add(buf, data, len);
+    return 0;
+}
+
 /* Loop thread: send resp for evreq and write the access-log line. */
 static void send_response(struct evhttp_request *evreq, const gw_request *req,
                           gw_response *resp, double started)
@@ -233,17 +245,13 @@ static void send_response(struct evhttp_request *evreq, const gw_request *req,
     for (size_t i = 0; buf && i < resp->n_pieces; i++) {
         gw_piece *pc = &resp->pieces[i];
 
-        if (evbuffer_add_reference(buf, pc->data, pc->len, pc->unref, pc->owner) == 0)
+        if (add_by_reference(buf, pc->data, pc->len, pc->unref, pc->owner))
             pc->unref = NULL; /* the buffer owns that reference now */
-        else
-            evbuffer_add(buf, pc->data, pc->len);
     }
     if (buf && resp->body_len && !resp->n_pieces &&
-        evbuffer_add_reference(buf, resp->body, resp->body_len, free_body, NULL) == 0) {
+        add_by_reference(buf, resp->body, resp->body_len, free_body, NULL)) {
         resp->body = NULL;
         resp->body_len = 0;
-    } else if (buf && resp->body_len && !resp->n_pieces) {
-        evbuffer_add(buf, resp->body, resp->body_len);
     }
     evhttp_send_reply(evreq, resp->status, reason_phrase(resp->status), buf);
     if (buf)
