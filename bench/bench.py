@@ -155,9 +155,10 @@ def virsh(uri, *args, check=True):
                           capture_output=True, text=True, timeout=300)
 
 
-def clone_xml(xml, name, disk, log, seed):
+def clone_xml(xml, name, disk, log, seed, nic_filter=None):
     """The instance's domain XML as a plain libvirt domain of its own, with a
-    copy of the instance's cloud-init seed ISO on its CD-ROM."""
+    copy of the instance's cloud-init seed ISO on its CD-ROM; its NIC filtered
+    by nic_filter, or by none."""
     root = ET.fromstring(xml)
     for tag in ("uuid", "metadata"):   # no cloudgate metadata: the gateway ignores it
         for el in root.findall(tag):
@@ -167,10 +168,14 @@ def clone_xml(xml, name, disk, log, seed):
     for d in devices.findall("disk"):
         d.find("source").set("file", seed if d.get("device") == "cdrom" else disk)
     # The instance's NIC filter (cg-i-<id>) goes with the instance: the
-    # anchor is a bare libvirt domain, without a firewall.
+    # anchor is a bare libvirt domain, without a firewall, or one filtered by
+    # a copy of that filter.
     for iface in devices.findall("interface"):
         for ref in iface.findall("filterref"):
-            iface.remove(ref)
+            if nic_filter:
+                ref.set("filter", nic_filter)
+            else:
+                iface.remove(ref)
     mac = devices.find("interface/mac")
     b = secrets.token_bytes(3)
     mac.set("address", "52:54:00:%02x:%02x:%02x" % tuple(b))
@@ -211,6 +216,22 @@ def virsh_wait_running(uri, names, timeout):
     return time.monotonic() - t0
 
 
+def keep_filter(uri, iid, name, workdir):
+    """A copy of the instance's NIC filter (same rules, same security-group
+    filter referenced) as nwfilter NAME, for the filtered virsh side; its
+    name goes to WORKDIR/virsh_filters for run.sh's cleanup."""
+    root = ET.fromstring(virsh(uri, "nwfilter-dumpxml", "cg-i-" + iid).stdout)
+    for el in root.findall("uuid"):
+        root.remove(el)
+    root.set("name", name)
+    path = os.path.join(workdir, name + ".xml")
+    with open(path, "w") as f:
+        f.write(ET.tostring(root, encoding="unicode"))
+    append_line(os.path.join(workdir, "virsh_filters"), name)
+    virsh(uri, "nwfilter-define", path)
+    return name
+
+
 def keep_seed(uri, pool, iid, workdir):
     """The seed volume goes with the instance: keep a copy for the virsh side."""
     seed = os.path.join(workdir, "seed.iso")
@@ -224,8 +245,8 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir, pool=
     run_ids = os.path.join(workdir, "run_ids")
     names = os.path.join(workdir, "virsh_names")
     run_ms, term_ms, create_ms, overlay_ms, destroy_ms = [], [], [], [], []
-    run_up_ms, create_up_ms = [], []
-    base_xml = seed = None
+    run_up_ms, create_up_ms, filtered_up_ms = [], [], []
+    base_xml = seed = nic_filter = None
     tag = secrets.token_hex(4)
     for i in range(k):
         # -- RunInstances until the response returns, then until
@@ -243,6 +264,8 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir, pool=
         if base_xml is None:
             base_xml = virsh(uri, "dumpxml", "--inactive", iid).stdout
             seed = keep_seed(uri, pool, iid, workdir)
+            if "<filterref" in base_xml:
+                nic_filter = keep_filter(uri, iid, "cgbench-%s-nic" % tag, workdir)
         t0 = time.monotonic()
         ec2.terminate_instances(InstanceIds=[iid])
         term_ms.append((time.monotonic() - t0) * 1000)
@@ -267,11 +290,29 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir, pool=
         t0 = time.monotonic()
         virsh(uri, "destroy", name)
         destroy_ms.append((time.monotonic() - t0) * 1000)
+
+        # -- and once more with the instance's NIC filter (libvirt then
+        # instantiates its rules while it starts the domain, as for the
+        # instance)
+        if nic_filter:
+            fname = name + "-f"
+            append_line(names, fname)
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                            template, disk + ".f"], check=True, timeout=60)
+            with open(path, "w") as f:
+                f.write(clone_xml(base_xml, fname, disk + ".f",
+                                  os.path.join(workdir, fname + ".log"), seed, nic_filter))
+            t0 = time.monotonic()
+            virsh(uri, "create", path)
+            virsh_wait_running(uri, [fname], 300)
+            filtered_up_ms.append((time.monotonic() - t0) * 1000)
+            virsh(uri, "destroy", fname)
         print("round %d: RunInstances %.0f ms (%s), running after %.0f ms, TerminateInstances "
               "%.0f ms; qemu-img %.0f ms, virsh create %.0f ms, running after %.0f ms, "
-              "virsh destroy %.0f ms"
+              "virsh destroy %.0f ms; with the NIC filter running after %s ms"
               % (i + 1, run_ms[-1], iid, run_up_ms[-1], term_ms[-1], overlay_ms[-1],
-                 create_ms[-1], create_up_ms[-1], destroy_ms[-1]), file=sys.stderr)
+                 create_ms[-1], create_up_ms[-1], destroy_ms[-1],
+                 "%.0f" % filtered_up_ms[-1] if nic_filter else "-"), file=sys.stderr)
     med = statistics.median
     both = [a + b for a, b in zip(overlay_ms, create_ms)]
     print("runs=%d" % k)
@@ -287,6 +328,10 @@ def cmd_runcmp(endpoint, key, secret, image_id, k, uri, template, workdir, pool=
     print("ratio_run_create=%.2f\nratio_run_overlay_create=%.2f"
           % (med(run_ms) / med(create_ms), med(run_ms) / med(both)))
     print("ratio_up=%.2f" % (med(run_up_ms) / med(create_up_ms)))
+    if filtered_up_ms:
+        print("filtered_up_ms_all=%s" % ",".join("%.0f" % v for v in filtered_up_ms))
+        print("filtered_up_p50_ms=%.0f\nratio_up_filtered=%.2f"
+              % (med(filtered_up_ms), med(run_up_ms) / med(filtered_up_ms)))
 
 
 def cmd_countcmp(endpoint, key, secret, image_id, n, uri, template, workdir, pool="cloudgate"):

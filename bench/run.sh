@@ -179,6 +179,26 @@ remove_instance() { # id: what a RunInstances made
   done
 }
 
+# stdin: "queued 3 ms, then disk 40, ..., start 900 ms" lines; stdout: one
+# line of each step's median.
+launch_step_medians() {
+  "$PY" -c 'import re, statistics, sys
+steps = {}
+for line in sys.stdin:
+    for name, ms in re.findall(r"([a-z]+) ([0-9]+)", line):
+        steps.setdefault(name, []).append(int(ms))
+for name, v in steps.items():
+    print("    %-8s %6.0f   (all: %s)" % (name, statistics.median(v), ",".join(map(str, v))))'
+}
+
+# The ids of the security groups in this run's gateway's database.
+sg_ids_of_gateway() {
+  "$PY" -c 'import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print("\n".join(r[0] for r in db.execute("SELECT id FROM security_groups")))' \
+    "$WORK/state/cloudgate.db" 2>/dev/null || true
+}
+
 cleanup() {
   local rc=$? id name left=0
   set +e
@@ -193,6 +213,16 @@ cleanup() {
     while read -r name; do
       V domstate "$name" >/dev/null 2>&1 && V destroy "$name" >/dev/null 2>&1
     done <"$WORK/virsh_names"
+  fi
+  # The filtered anchor's copies of an instance's NIC filter, then the
+  # security groups' filters of this run's gateway (its VPC's default group).
+  if [ -s "$WORK/virsh_filters" ]; then
+    while read -r name; do V nwfilter-undefine "$name" >/dev/null 2>&1; done <"$WORK/virsh_filters"
+  fi
+  if [ -s "$WORK/state/cloudgate.db" ]; then
+    for id in $(sg_ids_of_gateway); do
+      V nwfilter-undefine "cg-sg-$id" >/dev/null 2>&1 || log "cannot undefine nwfilter cg-sg-$id"
+    done
   fi
   if [ -s "$WORK/ids" ]; then
     if [ -x "$WORK/bin/bench_domains" ]; then
@@ -230,6 +260,14 @@ cleanup() {
     log "LEFT BEHIND: domains on image $IMAGE_ID"
     left=1
   fi
+  local filters
+  filters=$(V nwfilter-list 2>/dev/null | awk '{print $2}')
+  for name in $(cat "$WORK/virsh_filters" 2>/dev/null) $(sg_ids_of_gateway | sed 's/^/cg-sg-/'); do
+    if grep -qx -- "$name" <<<"$filters"; then
+      log "LEFT BEHIND: nwfilter $name"
+      left=1
+    fi
+  done
   if [ -n "$IMAGE_VOL" ] && V vol-info --pool "$POOL" "$IMAGE_VOL" >/dev/null 2>&1; then
     log "LEFT BEHIND: volume $IMAGE_VOL"
     left=1
@@ -488,6 +526,9 @@ if [ "$RUNS" -gt 0 ]; then
   log "RunInstances vs virsh create, $RUNS rounds"
   "$PY" "$TOP/bench/bench.py" runcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$RUNS" \
     "$URI" "$TEMPLATE" "$WORK" "$POOL" >"$WORK/runcmp.txt"
+  # The gateway logs each launch's steps; their medians over these rounds.
+  grep -h -F -f "$WORK/run_ids" "$WORK/cloudgated.log" | grep ' launched: ' |
+    sed 's/.* launched: //' | launch_step_medians >"$WORK/launch_steps.txt" || true
 fi
 if [ "$COUNT" -gt 0 ]; then
   log "run-instances --count $COUNT vs $COUNT sequential virsh creates"
@@ -517,6 +558,9 @@ summary() {
       "$(kv "$r" virsh_create_p50_ms)" "< 50 ms" "c < 50"
     row "RunInstances to running p50, ms (+domstate)" "$(kv "$r" run_up_p50_ms)" \
       "$(kv "$r" create_up_p50_ms)" "(none given)" ""
+    [ -z "$(kv "$r" filtered_up_p50_ms)" ] ||
+      row "  same, anchor with the NIC filter, ms" "$(kv "$r" run_up_p50_ms)" \
+        "$(kv "$r" filtered_up_p50_ms)" "(none given)" ""
   fi
   if [ -s "$c" ]; then
     row "--count $(kv "$c" count) to all running, s (seq. creates)" "$(kv "$c" all_running_s)" \
@@ -610,6 +654,12 @@ summary() {
     echo "  TerminateInstances    $(kv "$r" terminate_p50_ms) ms   virsh destroy $(kv "$r" virsh_destroy_p50_ms) ms"
     echo "  to running: RunInstances + DescribeInstances polls $(kv "$r" run_up_p50_ms) ms (all: $(kv "$r" run_up_ms_all));"
     echo "              virsh create + virsh domstate $(kv "$r" create_up_p50_ms) ms (all: $(kv "$r" create_up_ms_all)); ratio $(kv "$r" ratio_up)"
+    [ -z "$(kv "$r" filtered_up_p50_ms)" ] ||
+      echo "              the same with the instance's NIC filter $(kv "$r" filtered_up_p50_ms) ms (all: $(kv "$r" filtered_up_ms_all)); ratio $(kv "$r" ratio_up_filtered)"
+    [ ! -s "$WORK/launch_steps.txt" ] || {
+      echo "  the gateway's launch steps, ms (its log, medians of the rounds):"
+      cat "$WORK/launch_steps.txt"
+    }
   fi
   if [ -s "$WORK/countcmp.txt" ]; then
     c=$WORK/countcmp.txt

@@ -245,6 +245,15 @@ static void smbios_uuid_of(const char *id, char *buf, size_t len)
     snprintf(buf, len, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
+/* Milliseconds since *mark, and *mark moved to now. */
+static double lap(double *mark)
+{
+    double now = cg_monotonic(), ms = (now - *mark) * 1000.0;
+
+    *mark = now;
+    return ms;
+}
+
 int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch *b,
                     lv_launched *l, cg_error *err)
 {
@@ -255,8 +264,10 @@ int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch
     char *disk = NULL, *seed_path = NULL, *xml = NULL, uuid[40];
     lv_domain_disk *extra = NULL;
     virDomainPtr dom = NULL;
+    double mark = l->queued;
     int ret = -1;
 
+    l->ms_wait = lap(&mark);
     snprintf(vol, sizeof(vol), "%s.qcow2", l->inst.id);
     /* An image registered with a root size above its snapshot's grows. */
     l->volume = 1;
@@ -266,10 +277,12 @@ int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch
                                                : img->size_bytes,
                                            err)))
         goto cleanup;
+    l->ms_disk = lap(&mark);
     l->disks = spec->n_disks > 0;
     if (spec->n_disks && lv_volumes_launch_make(drv, conn, &l->inst, spec->disks, spec->n_disks,
                                                 &extra, err) < 0)
         goto cleanup;
+    l->ms_volumes = lap(&mark);
     lv_drv_console_path(drv, NULL, log, sizeof(log));
     if (cg_mkdir_p(log, 0755) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot create %s: %s", log, strerror(errno));
@@ -285,9 +298,11 @@ int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch
     } else if (make_seed(drv, conn, spec, img, l, &seed_path, err) < 0) {
         goto cleanup;
     }
+    l->ms_seed = lap(&mark);
     if (l->groups &&
         lv_sg_launch_filter(drv, conn, l->inst.id, l->filter, sizeof(l->filter), err) < 0)
         goto cleanup;
+    l->ms_filter = lap(&mark);
     ds.domain_type = drv->cfg->domain_type;
     ds.name = l->inst.id;
     ds.vcpus = l->inst.vcpus;
@@ -319,10 +334,12 @@ int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch
             goto cleanup;
         l->user_data = 1;
     }
+    l->ms_define = lap(&mark);
     if (virDomainCreate(dom) < 0) {
         lv_report(err, conn, CG_ERR_INTERNAL, "start instance %s", l->inst.id);
         goto cleanup;
     }
+    l->ms_start = lap(&mark);
     /* The base state from libvirt now (running), not a moment later from the
      * event: clearing the pending overlay must never show it stopped. */
     lv_power_sync(lv_host_cache(h), dom, l->inst.id);

@@ -29,6 +29,9 @@ typedef struct lv_launched {
     int intent, cached, volume, log, seed, defined, user_data, disks, nic, groups;
     char net[256];      /* its libvirt network, chosen in the request */
     char filter[64];    /* its security groups' nwfilter, "" none */
+    double queued;      /* cg_monotonic() when queued */
+    /* Milliseconds of each step of lv_launch_build, for its log line. */
+    double ms_wait, ms_disk, ms_volumes, ms_seed, ms_filter, ms_define, ms_start;
 } lv_launched;
 
 typedef struct lv_launchq lv_launchq;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../gateway/log.h"
+#include "../../gateway/util.h"
 #include "lv_launch.h"
 
 struct lv_launchq {
@@ -61,7 +62,11 @@ static void run_one(lv_launchq *q, lv_launched *l)
 
     if (conn && lv_launch_build(q->drv, q->h, conn, l->batch, l, &err) == 0) {
         lv_launch_commit(q->drv, q->h, l->batch, l);
-        cg_info("zone %s: instance %s launched", lv_host_zone(q->h), l->inst.id);
+        /* Where time to running goes (bench/README.md). */
+        cg_info("zone %s: instance %s launched: queued %.0f ms, then disk %.0f, volumes %.0f, "
+                "seed %.0f, filter %.0f, define %.0f, start %.0f ms",
+                lv_host_zone(q->h), l->inst.id, l->ms_wait, l->ms_disk, l->ms_volumes, l->ms_seed,
+                l->ms_filter, l->ms_define, l->ms_start);
     } else {
         failure_reason(&err, why, sizeof(why));
         cg_warn("zone %s: launch of %s failed, undone: %s", lv_host_zone(q->h), l->inst.id,
@@ -212,6 +217,7 @@ void lv_launchq_push(lv_launchq *q, lv_launch_batch *b, lv_launched *l)
     lv_launch_batch_ref(b);
     l->batch = b;
     l->next = NULL;
+    l->queued = cg_monotonic();
     pthread_mutex_lock(&q->lock);
     if (q->tail)
         q->tail->next = l;
