@@ -94,6 +94,20 @@ stop_anchor() {
   ANCHOR_PID=
 }
 
+# http_anchor serving FILE's bytes on 127.0.0.1:$APORT, until stop_anchor.
+start_anchor() {
+  local i
+  APORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$WORK/bin/http_anchor" "$APORT" "$1" >"$WORK/anchor.out" 2>&1 &
+  ANCHOR_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    grep -q listening "$WORK/anchor.out" 2>/dev/null && return 0
+    kill -0 "$ANCHOR_PID" 2>/dev/null || die "http_anchor exited: $(cat "$WORK/anchor.out")"
+    sleep 0.05
+  done
+  die "http_anchor did not listen"
+}
+
 stop_gateway() {
   [ -n "$GW_PID" ] || return 0
   if kill -0 "$GW_PID" 2>/dev/null; then
@@ -435,14 +449,7 @@ log "N=0: cloudgated listening after $(cat "$WORK/start_s.0") s, lists $(kv "$WO
   "instances (not ours), VmRSS $(kv "$WORK/rss0.txt" rss_kb) kB"
 "$PY" "$TOP/bench/bench.py" fetch "$ENDPOINT" "$KEY_ID" "$SECRET" DescribeRegions "$WORK/regions.xml" >/dev/null
 "$PY" "$TOP/bench/bench.py" sign "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/regions.lua" keep DescribeRegions
-APORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$WORK/bin/http_anchor" "$APORT" "$WORK/regions.xml" >"$WORK/anchor.out" 2>&1 &
-ANCHOR_PID=$!
-for ((i = 0; i < 100; i++)); do
-  grep -q listening "$WORK/anchor.out" 2>/dev/null && break
-  kill -0 "$ANCHOR_PID" 2>/dev/null || die "http_anchor exited: $(cat "$WORK/anchor.out")"
-  sleep 0.05
-done
+start_anchor "$WORK/regions.xml"
 log "DescribeRegions: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, gateway then http_anchor"
 wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/regions.lua" "$ENDPOINT/" >"$WORK/regions_gw.txt"
 wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/regions.lua" \
@@ -469,7 +476,16 @@ measure() { # N
   log "N=$n: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, keep-alive and new connections (throughput)"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrkc_nc.txt"
-  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc; do
+  # The same bytes from http_anchor: what the HTTP stack alone does with a
+  # response this size on this machine (the floor of both figures).
+  "$PY" "$TOP/bench/bench.py" fetch "$ENDPOINT" "$KEY_ID" "$SECRET" DescribeInstances "$out/describe.xml" >/dev/null
+  start_anchor "$out/describe.xml"
+  log "N=$n: the same response from http_anchor, wrk -c1 and -c$CONC"
+  wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "http://127.0.0.1:$APORT/" >"$out/anchor1.txt"
+  wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" \
+    "http://127.0.0.1:$APORT/" >"$out/anchorc.txt"
+  stop_anchor
+  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc anchor1 anchorc; do
     check_wrk "$out/$f.txt" "N=$n: $f"
   done
   # After the wrk runs: VmHWM includes building the largest responses.
@@ -568,8 +584,12 @@ summary() {
   fi
   row "DescribeInstances p50 N=$large, ms (raw enum)" "$(kv "$WORK/m$large/wrk1_ka.txt" p50_ms)" \
     "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "<= 2 ms" "c <= 2"
+  row "  same, anchor http_anchor, same bytes, ms" "$(kv "$WORK/m$large/wrk1_ka.txt" p50_ms)" \
+    "$(kv "$WORK/m$large/anchor1.txt" p50_ms)" "<= 2 ms" ""
   row "DescribeInstances N=$small c$CONC, req/s (raw/s)" "$(kv "$WORK/m$small/wrkc_ka.txt" req_s)" \
     "$(kv "$WORK/m$small/rawc.txt" ops_s)" ">= 3000 req/s" "c >= 3000"
+  row "  same N=$small c$CONC, anchor http_anchor, req/s" "$(kv "$WORK/m$small/wrkc_ka.txt" req_s)" \
+    "$(kv "$WORK/m$small/anchorc.txt" req_s)" ">= 3000 req/s" ""
   row "DescribeRegions c$CONC, req/s (http_anchor)" "$(kv "$WORK/regions_gw.txt" req_s)" \
     "$(kv "$WORK/regions_anchor.txt" req_s)" ">= 15000 req/s" "c >= 15000"
   row "VmRSS N=$large, MiB (VmRSS N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" \
