@@ -254,7 +254,9 @@ def remove_filters(gw):
             if name not in defined:
                 continue
             u = _virsh_unchecked(uri, "nwfilter-undefine", name)
-            if u.returncode != 0:
+            if u.returncode == 0:
+                print("nwfilter %s in %s undefined" % (name, zone))
+            else:
                 print("nwfilter %s in %s stays: %s" % (name, zone, u.stderr.strip()))
                 if name not in left:
                     left.append(name)
