@@ -203,6 +203,10 @@ def _virsh_unchecked(uri, *args):
         return subprocess.CompletedProcess(args, -1, "", "virsh timed out")
 
 
+def _one_line(text):
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def gateway_filters(gw):
     """The nwfilters gw's database says it made, NIC filters first (they
     reference the groups'): "cg-i-<id>" of each instance with group rows
@@ -246,7 +250,7 @@ def remove_filters(gw):
     for zone, uri in zones:
         r = _virsh_unchecked(uri, "nwfilter-list")
         if r.returncode != 0:
-            print("nwfilters of %s in %s not removed: %s" % (gw.dir, zone, r.stderr.strip()))
+            print("nwfilters of %s in %s not removed: %s" % (gw.dir, zone, _one_line(r.stderr)))
             left += [n for n in names if n not in left]
             continue
         defined = set(r.stdout.split()[1::2])
@@ -257,7 +261,7 @@ def remove_filters(gw):
             if u.returncode == 0:
                 print("nwfilter %s in %s undefined" % (name, zone))
             else:
-                print("nwfilter %s in %s stays: %s" % (name, zone, u.stderr.strip()))
+                print("nwfilter %s in %s stays: %s" % (name, zone, _one_line(u.stderr)))
                 if name not in left:
                     left.append(name)
     return left
