@@ -34,9 +34,16 @@ def free_port():
 class Gateway:
     """One cloudgated process.  zones: list of (name, uri)."""
 
+    # Every Gateway made, for the system tier's last look at their nwfilters
+    # (tests/system/conftest.py).
+    made = []
+
     def __init__(self, zones, domain_type, pool="cloudgate", network="cloudgate-isolated",
                  extra_gateway="", extra_libvirt="", tls=None):
         self.dir = tempfile.mkdtemp(prefix="cg-test-")
+        self.zones = list(zones)
+        self.filters_left = None    # remove_filters not run yet
+        Gateway.made.append(self)
         self.port = free_port()
         self.key_id = "AKIA" + secrets.token_hex(8).upper()
         self.secret = secrets.token_urlsafe(30)
@@ -185,3 +192,76 @@ def virsh_on(uri, *args, check=True):
     if check and r.returncode != 0:
         raise AssertionError("virsh %s: %s" % (" ".join(args), r.stderr))
     return r
+
+
+def _virsh_unchecked(uri, *args):
+    """virsh_on without check; a libvirtd that does not answer (timeout) is
+    one more failure: teardown goes on."""
+    try:
+        return virsh_on(uri, *args, check=False)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, -1, "", "virsh timed out")
+
+
+def _one_line(text):
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def gateway_filters(gw):
+    """The nwfilters gw's database says it made, NIC filters first (they
+    reference the groups'): "cg-i-<id>" of each instance with group rows
+    (written before its filter), "cg-sg-<id>" of each group, and the filter
+    of each unfinished security-group intent (a change a kill cut short, or
+    a filter libvirt would not let go)."""
+    if not os.path.exists(os.path.join(gw.dir, "state", "cloudgate.db")):
+        return []
+    names = []
+    for sql in ("SELECT DISTINCT 'cg-i-' || instance_id FROM instance_groups",
+                "SELECT 'cg-sg-' || id FROM security_groups",
+                "SELECT DISTINCT data FROM intents WHERE kind = 'sg-filter'"):
+        try:
+            rows = db_rows(gw, sql)
+        except sqlite3.Error as e:   # a table this gateway never made
+            print("nwfilters of %s: %s: %s" % (gw.dir, sql, e))
+            continue
+        names += [r[0] for r in rows if r[0].startswith(("cg-i-", "cg-sg-")) and
+                  r[0] not in names]
+    return names
+
+
+def remove_filters(gw):
+    """Undefine in each zone of gw the nwfilters it made (gateway_filters)
+    that are still defined: its groups end with its state directory, their
+    filters would stay on the host for ever.  Names come from gw's database
+    only, never from a listing: other gateways (a CI run) may share the
+    libvirtd.  Only once gw has stopped (a running one may define them
+    again); reads its database read-only.  A filter libvirt refuses (in use
+    by a running guest) is logged and stays.  Returns the names that stay,
+    also kept in gw.filters_left; None when gw still runs."""
+    if gw.proc and gw.proc.poll() is None:
+        print("nwfilters of %s left alone: its cloudgated still runs" % gw.dir)
+        return None
+    # test:// has no nwfilter driver.
+    zones = [(zone, uri) for zone, uri in gw.zones if not uri.startswith("test:")]
+    names = gateway_filters(gw) if zones else []
+    left = gw.filters_left = []
+    if not names:
+        return left
+    for zone, uri in zones:
+        r = _virsh_unchecked(uri, "nwfilter-list")
+        if r.returncode != 0:
+            print("nwfilters of %s in %s not removed: %s" % (gw.dir, zone, _one_line(r.stderr)))
+            left += [n for n in names if n not in left]
+            continue
+        defined = set(r.stdout.split()[1::2])
+        for name in names:
+            if name not in defined:
+                continue
+            u = _virsh_unchecked(uri, "nwfilter-undefine", name)
+            if u.returncode == 0:
+                print("nwfilter %s in %s undefined" % (name, zone))
+            else:
+                print("nwfilter %s in %s stays: %s" % (name, zone, _one_line(u.stderr)))
+                if name not in left:
+                    left.append(name)
+    return left

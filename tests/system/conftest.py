@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from cgharness import TOP, Gateway, wait_for
+from cgharness import TOP, Gateway, remove_filters, wait_for
 
 DEMO_DIR = os.environ.get("CG_DEMO_DIR", "/var/cache/cloudgate-tests/demo-guest")
 TRAFFIC_DIR = os.environ.get("CG_TRAFFIC_DIR", "/var/cache/cloudgate-tests/traffic-guest")
@@ -23,6 +23,21 @@ GUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
 def virsh(*args, check=True):
     return subprocess.run(["virsh", "-c", "qemu:///system"] + list(args), check=check,
                           capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gateway_filters_at_end():
+    """The last look, at the end of the session: the nwfilters of every
+    gateway the session made whose teardown did not remove them all (a
+    teardown that failed before, a filter still in use then).  Each gateway
+    has its own state, which the run's temporary directory takes with it:
+    a filter left on the host would stay there for ever."""
+    yield
+    for gw in Gateway.made:
+        if gw.filters_left is None or gw.filters_left:
+            left = remove_filters(gw)
+            if left:
+                print("nwfilters left on the host by %s: %s" % (gw.dir, " ".join(left)))
 
 
 @pytest.fixture(scope="session")
@@ -130,9 +145,10 @@ def qemu_gateway(**kwargs):
     """A Gateway on qemu:///system (TCG), not started.  Whatever happens,
     at exit: what it launched (gw.launched) is terminated and its domain and
     volumes removed, the conversions of gw.jobs (a test that killed their
-    cloudgate-admin) stopped and their directories removed, and the images
-    of gw.images deregistered with their volumes, newest first.  All by id:
-    ours only."""
+    cloudgate-admin) stopped and their directories removed, the images of
+    gw.images deregistered with their volumes, newest first, and the
+    nwfilters of its groups and instances undefined.  All by id: ours
+    only."""
     gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu", **kwargs)
     gw.launched, gw.images, gw.jobs = [], [], []
     try:
@@ -150,6 +166,7 @@ def qemu_gateway(**kwargs):
         for ami in reversed(gw.images):    # newest first
             gw.admin("image-deregister", ami, check=False)
             virsh("vol-delete", "--pool", POOL, ami + ".qcow2", check=False)
+        remove_filters(gw)   # after the domains: a running NIC holds its filters
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +188,4 @@ def sysgw(demo_guest):
         for iid in gw.launched:
             remove_instance_leftovers(iid)
         gw.admin("image-deregister", gw.image_id, check=False)
+        remove_filters(gw)

@@ -28,7 +28,7 @@ import uuid
 import pytest
 import yaml
 
-from cgharness import TOP, Gateway, wait_for
+from cgharness import TOP, Gateway, remove_filters, wait_for
 from conftest import virsh
 
 TEST_BUDGET = 900       # seconds for the whole test, image build not included
@@ -61,6 +61,7 @@ def cloudgw(cloud_image):
             virsh("vol-delete", "--pool", POOL, iid + ".qcow2", check=False)
             virsh("vol-delete", "--pool", POOL, iid + "-seed.iso", check=False)
         gw.admin("image-deregister", gw.image_id, check=False)
+        remove_filters(gw)
 
 
 def console_text(gw, iid):

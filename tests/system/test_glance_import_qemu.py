@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, remove_filters, wait_for
 from conftest import virsh
 from glance_env import CG_PROJECT, CG_USER, GlanceEnv, have_glance
 
@@ -107,6 +107,7 @@ def gw(glances):
             virsh("vol-delete", "--pool", POOL, iid + "-seed.iso", check=False)
         for ami in g.images:
             g.admin("image-deregister", ami, check=False)
+        remove_filters(g)
 
 
 def import_image(gw, fmt, url, desc):

@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, remove_filters, wait_for
 from conftest import virsh
 
 BOOT_TIMEOUT = 540      # RunInstances -> marker + cloud-init finished, under TCG
@@ -94,6 +94,7 @@ def imdsgw(ec2_image):
         if not had_holder:
             virsh("net-destroy", "cloudgate-imds", check=False)
             virsh("net-undefine", "cloudgate-imds", check=False)
+        remove_filters(gw)
 
 
 def console_text(gw, iid):

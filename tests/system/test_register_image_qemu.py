@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, remove_filters, wait_for
 from conftest import virsh
 
 BOOT_TIMEOUT = 480
@@ -60,6 +60,7 @@ def cloudgw(cloud_image):
         for sid in gw.snapshots:
             virsh("vol-delete", "--pool", POOL, sid + ".qcow2", check=False)
         gw.admin("image-deregister", gw.image_id, check=False)
+        remove_filters(gw)
 
 
 def console_text(gw, iid):

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from cgharness import Gateway
+from cgharness import Gateway, gateway_filters, remove_filters
 
 URI = "qemu:///system"
 
@@ -44,16 +44,18 @@ def sggw():
             pytest.skip("no nwfilter driver on " + URI)
     except (OSError, subprocess.TimeoutExpired) as e:
         pytest.skip("no %s: %s" % (URI, e))
-    before = filters()
     g = Gateway(zones=[("cloudgate-a", URI)], domain_type="qemu")
-    g.start()
-    yield g
-    assert g.stop() == 0, g.log_text()
-    # This gateway's state (and so its default groups) ends with it: so do
-    # the filters it made.
-    for name in filters() - before:
-        if name.startswith("cg-sg-"):
-            virsh("nwfilter-undefine", name)
+    try:
+        g.start()
+        yield g
+        assert g.stop() == 0, g.log_text()
+    finally:
+        g.stop()
+        # This gateway's state (and so its default groups) ends with it: so
+        # do the filters it made, named by its database, not by a listing
+        # (another gateway may be using this libvirtd).
+        left = remove_filters(g)
+    assert left == [] and not set(gateway_filters(g)) & filters(), left
 
 
 def test_group_filters_follow_the_rules(sggw):

@@ -28,14 +28,13 @@ Skipped when qemu:///system has no nwfilter driver or no clean-traffic.
 import os
 import re
 import secrets
-import sqlite3
 import subprocess
 import threading
 import time
 
 import pytest
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, remove_filters, wait_for
 from conftest import register_guest, remove_instance_leftovers, virsh
 
 URI = "qemu:///system"
@@ -208,14 +207,11 @@ def cleanup(gw):
     gw.stop()
     for iid in gw.launched:
         remove_instance_leftovers(iid)
-        virsh("nwfilter-undefine", "cg-i-" + iid, check=False)
-    # The groups this gateway knew, its VPCs' default groups included: their
-    # state ends with it, so do their filters.
-    with sqlite3.connect(os.path.join(gw.dir, "state", "cloudgate.db")) as db:
-        known = [r[0] for r in db.execute("SELECT id FROM security_groups")]
-    for gid in set(gw.groups) | set(known):
-        virsh("nwfilter-undefine", "cg-sg-" + gid, check=False)
     gw.admin("image-deregister", gw.image_id, check=False)
+    # The groups this gateway knew, its VPCs' default groups included, and
+    # its instances' NIC filters: their state ends with it, so do their
+    # filters.
+    remove_filters(gw)
 
 
 def group(gw, name, vpc_id):

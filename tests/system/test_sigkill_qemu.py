@@ -22,7 +22,7 @@ import time
 import pytest
 import requests
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, remove_filters, wait_for
 from conftest import virsh
 
 RUNS = int(os.environ.get("CG_SIGKILL_RUNS", "100"))
@@ -254,6 +254,9 @@ class World:
                 virsh("undefine", d, "--nvram", check=False)
             self.gw.admin("image-deregister", self.image_id, check=False)
             self.pool.remove()
+            # Read from its database, complete even after a SIGKILL: rows
+            # come before a filter, an intent before a group's.
+            remove_filters(self.gw)
 
 
 @pytest.fixture(scope="module")

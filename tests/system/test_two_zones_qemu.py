@@ -15,7 +15,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, remove_filters, wait_for
 from conftest import register_guest, remove_instance_leftovers, virsh
 from second_host import URI, SecondHost
 
@@ -51,14 +51,17 @@ def zones(demo_guest):
     finally:
         try:
             if gw is not None:
-                stop_gateway(gw)
+                stop_gateway(gw, host)
         finally:
             host.cleanup()
 
 
-def stop_gateway(gw):
-    """Terminate what the test launched, by id, stop the gateway, and drop
-    what zone a's libvirtd may still hold (host.cleanup takes zone b's)."""
+def stop_gateway(gw, host):
+    """Terminate what the test launched, by id, stop the gateway, drop what
+    either libvirtd may still hold of it (host.cleanup would take zone b's
+    later), then its nwfilters in both zones: a running guest would keep
+    its filters in use (zone b's would go with host.cleanup's directory,
+    its /etc/libvirt, all the same)."""
     if gw.proc and gw.proc.poll() is None:
         ec2 = gw.client()
         # One at a time: an instance in a zone that is down (the test failed
@@ -71,8 +74,12 @@ def stop_gateway(gw):
     gw.stop()
     for iid in gw.launched:
         remove_instance_leftovers(iid)
+        if host.libvirtd and host.libvirtd.poll() is None:
+            host.virsh("destroy", iid, check=False)
+            host.virsh("undefine", iid, "--nvram", check=False)
     if getattr(gw, "image_id", None):
         gw.admin("image-deregister", gw.image_id, check=False)
+    remove_filters(gw)
 
 
 def committed_mib(run_virsh):

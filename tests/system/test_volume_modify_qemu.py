@@ -12,7 +12,7 @@ import datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from cgharness import Gateway, db_rows
+from cgharness import Gateway, db_rows, remove_filters
 from conftest import virsh
 
 ZONE = "cloudgate-a"
@@ -35,9 +35,11 @@ def gw():
                     ec2.delete_volume(VolumeId=vid)
                 except ClientError:
                     pass
-        assert g.stop() == 0, g.log_text()
+        code = g.stop()
         for vid in g.made:
             virsh("vol-delete", "--pool", "cloudgate", vid + ".qcow2", check=False)
+        remove_filters(g)
+        assert code == 0, g.log_text()
 
 
 @pytest.fixture
