@@ -60,7 +60,7 @@ int cg_job_tags_get(cg_jobs *jobs, const char *id, cg_tags *out, cg_error *err)
         ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     cg_jobs_db_unlock(jobs);
     if (ret < 0)
         cg_tags_release(out);

@@ -183,7 +183,7 @@ int cg_jobs_store_select(sqlite3 *db, const char *id, cg_job_list *out, cg_error
         st = cg_db_prep(db, err, SELECT_JOBS " ORDER BY seq DESC", NULL);
     if (st)
         rc = read_rows(st, out, NULL, err);
-    sqlite3_finalize(st);
+    cg_db_done(st);
     if (rc < 0)
         cg_job_list_release(out);
     return rc < 0 ? -1 : 0;
@@ -201,7 +201,7 @@ int cg_jobs_store_recovery(sqlite3 *db, const char *action, cg_job_list *out, ch
                     "s", action);
     if (st)
         rc = read_rows(st, out, undo, err);
-    sqlite3_finalize(st);
+    cg_db_done(st);
     if (rc < 0)
         cg_job_list_release(out);
     return rc < 0 ? -1 : 0;

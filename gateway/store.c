@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,25 +53,108 @@ int cg_db_exec(sqlite3 *db, const char *sql, cg_error *err)
     return 0;
 }
 
+/* ---- prepared statements, kept for reuse ----------------------------------
+ *
+ * Preparing costs more than running most of these queries (a listing reads
+ * each instance's rows with the same few statements: preparing them was a
+ * tenth of a DescribeInstances).  A statement cg_db_prep made stays
+ * prepared after cg_db_done, keyed by its connection and SQL text, and is
+ * handed out again, to one user at a time; a second user of the same text
+ * meanwhile gets one of its own (kept too: threads running one query at
+ * once each find one).  Once every slot is taken, new statements are
+ * finalized when done. */
+#define STMT_CACHE_SIZE 128
+
+typedef struct cached_stmt {
+    sqlite3_stmt *s; /* NULL: free slot */
+    int busy;        /* handed out, not yet back through cg_db_done */
+} cached_stmt;
+
+static cached_stmt cache[STMT_CACHE_SIZE];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A kept statement of db for sql that nobody uses, now marked busy; NULL. */
+static sqlite3_stmt *cache_take(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *found = NULL;
+
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < STMT_CACHE_SIZE && !found; i++) {
+        if (cache[i].s && !cache[i].busy && sqlite3_db_handle(cache[i].s) == db &&
+            strcmp(sqlite3_sql(cache[i].s), sql) == 0) {
+            cache[i].busy = 1;
+            found = cache[i].s;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+/* Keep a new statement (busy) when a slot is free. */
+static void cache_keep(sqlite3_stmt *s)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+        if (!cache[i].s) {
+            cache[i].s = s;
+            cache[i].busy = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void cg_db_done(sqlite3_stmt *s)
+{
+    size_t i;
+
+    if (!s)
+        return;
+    /* Still ours alone: reset outside the lock (it takes the connection's). */
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    pthread_mutex_lock(&cache_lock);
+    for (i = 0; i < STMT_CACHE_SIZE && cache[i].s != s; i++)
+        ;
+    if (i < STMT_CACHE_SIZE)
+        cache[i].busy = 0;
+    pthread_mutex_unlock(&cache_lock);
+    if (i == STMT_CACHE_SIZE)
+        sqlite3_finalize(s);
+}
+
 void cg_db_close(sqlite3 *db)
 {
-    if (db)
-        sqlite3_close(db);
+    if (!db)
+        return;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+        if (cache[i].s && sqlite3_db_handle(cache[i].s) == db) {
+            sqlite3_finalize(cache[i].s);
+            cache[i].s = NULL;
+            cache[i].busy = 0;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    sqlite3_close(db);
 }
 
 static sqlite3_stmt *prep_v(sqlite3 *db, cg_error *err, const char *sql, const char *fmt,
                             va_list ap)
 {
-    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *s = cache_take(db, sql);
     const char *t;
     const void *blob;
     size_t len;
     int i, rc = SQLITE_OK;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-        cg_error_set(err, CG_ERR_INTERNAL, "database: prepare: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(s);
-        return NULL;
+    if (!s) {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+            cg_error_set(err, CG_ERR_INTERNAL, "database: prepare: %s", sqlite3_errmsg(db));
+            sqlite3_finalize(s);
+            return NULL;
+        }
+        cache_keep(s);
     }
     for (i = 0; fmt && fmt[i] && rc == SQLITE_OK; i++) {
         switch (fmt[i]) {
@@ -98,7 +182,7 @@ static sqlite3_stmt *prep_v(sqlite3 *db, cg_error *err, const char *sql, const c
     if (rc != SQLITE_OK) {
         cg_error_set(err, CG_ERR_INTERNAL, "database: bind %d of \"%s\": %s", i, fmt,
                      sqlite3_errstr(rc));
-        sqlite3_finalize(s);
+        cg_db_done(s);
         return NULL;
     }
     return s;
@@ -158,7 +242,7 @@ int cg_db_vrun(sqlite3 *db, cg_error *err, const char *what, const char *sql, co
             cg_error_set(err, CG_ERR_INTERNAL, "database: %s: %s", what, sqlite3_errmsg(db));
         rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return rc;
 }
 
@@ -176,7 +260,7 @@ int cg_db_int(sqlite3 *db, cg_error *err, long long *out, const char *sql, const
     rc = cg_db_step(s, err, "read");
     if (rc == 1)
         *out = (long long)sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return rc;
 }
 

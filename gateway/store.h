@@ -20,6 +20,7 @@ sqlite3 *cg_db_open(const cg_config *cfg, cg_error *err);
 /* Run SQL that returns no rows (schema statements). 0 or -1 (reported). */
 int cg_db_exec(sqlite3 *db, const char *sql, cg_error *err);
 
+/* Finalizes the statements kept for db (cg_db_done), then closes it. */
 void cg_db_close(sqlite3 *db);
 
 /* ---- statements: one way to bind, step and read ------------------------
@@ -31,8 +32,13 @@ void cg_db_close(sqlite3 *db);
  *   'b' const void *, size_t  (a blob; NULL binds SQL NULL)
  * Everything reports into err (may be NULL) and returns -1 on failure. */
 
-/* A prepared statement with its arguments bound, or NULL (reported). */
+/* A prepared statement with its arguments bound, or NULL (reported).
+ * Give it back with cg_db_done, never sqlite3_finalize: it may be kept
+ * prepared for the next user of the same SQL. */
 sqlite3_stmt *cg_db_prep(sqlite3 *db, cg_error *err, const char *sql, const char *fmt, ...);
+/* Done with a statement (any: kept ones are reset for reuse, others
+ * finalized).  Accepts NULL. */
+void cg_db_done(sqlite3_stmt *s);
 /* The next row: 1 a row, 0 no more rows, -1 an error (reported as what). */
 int cg_db_step(sqlite3_stmt *s, cg_error *err, const char *what);
 /* Run a statement that returns no rows: the number of rows it changed, or

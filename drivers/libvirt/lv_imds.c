@@ -81,7 +81,7 @@ static int load(sqlite3 *db, const char *instance_id, cg_metadata_options *out, 
         out->http_endpoint = sqlite3_column_int(s, 1);
         out->hop_limit = sqlite3_column_int(s, 2);
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return rc < 0 ? -1 : 0;
 }
 
@@ -146,7 +146,7 @@ void lv_imds_fill_instances(cg_drv *drv, cg_instance_list *list)
 cleanup:
     if (err.message[0])
         cg_warn("instance metadata options: %s", err.message);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(drv->state);
 }
 

@@ -55,7 +55,7 @@ static int ensure_defaults(sqlite3 *db, const cg_config *cfg, cg_error *err)
     rc = cg_db_step(s, err, "read default vpc");
     if (rc == 1)
         cg_db_col_copy(s, 0, vpc_id, sizeof(vpc_id));
-    sqlite3_finalize(s);
+    cg_db_done(s);
     if (rc < 0)
         return -1;
     if (!vpc_id[0]) {
@@ -299,7 +299,7 @@ int lv_netstate_nic_prune(lv_state *st, const char *subnet_id, const cg_instance
                       "s", id) < 0)
             rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return rc < 0 ? -1 : 0;
 }

@@ -32,7 +32,7 @@ int lv_rows_read_tags(sqlite3 *db, const char *sql, const char *id, cg_tags *tag
             rc = -1;
         }
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return rc < 0 ? -1 : 0;
 }
 
@@ -56,7 +56,7 @@ int lv_rows_read(lv_state *st, const lv_row_kind *k, void **v, size_t *n, cg_err
                                              (cg_tags *)(void *)(elem + k->tags_at), err) < 0)
             rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     if (rc < 0) {
         cg_tagged_array_free(*v, k->tags_sql ? *n : 0, k->size, k->tags_at);

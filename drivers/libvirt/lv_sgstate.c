@@ -107,7 +107,7 @@ static int ensure_defaults(sqlite3 *db, cg_error *err)
         if (insert_group(db, &g, err) < 0)
             rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     if (rc < 0)
         return -1;
     if (cg_db_run(db, err, "forget groups", "DELETE FROM instance_groups WHERE group_id IN"
@@ -156,7 +156,7 @@ static int read_group_parts(sqlite3 *db, cg_sg *g, cg_error *err)
                               " ORDER BY rowid", r->id, &r->tags, err) < 0)
             rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     if (rc < 0)
         return -1;
     return lv_rows_read_tags(db, "SELECT key, value FROM sg_tags WHERE group_id = ?"
@@ -187,7 +187,7 @@ int lv_sgstate_list(lv_state *st, cg_sg_list *out, cg_error *err)
         if (read_group_parts(db, g, err) < 0)
             rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     if (rc < 0)
         cg_sg_list_release(out);
@@ -423,7 +423,7 @@ int lv_sgstate_default_of(lv_state *st, const char *vpc_id, char *buf, size_t le
         cg_db_col_copy(s, 0, buf, len);
     else if (rc == 0)
         cg_error_set(err, CG_ERR_NOT_FOUND, "VPC %s has no default security group", vpc_id);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return rc == 1 ? 0 : -1;
 }

@@ -100,7 +100,7 @@ cleanup:
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
     if (ret < 0)
         cg_snapshot_release(snap);
-    sqlite3_finalize(t);
+    cg_db_done(t);
     return ret;
 }
 
@@ -183,7 +183,7 @@ int lv_snapstate_storage(lv_state *st, const char *id, char *buf, size_t len, cg
         cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s does not exist", id);
         rc = -1;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return rc == 1 ? 0 : -1;
 }
@@ -243,7 +243,7 @@ int lv_snapstate_image_roots(lv_state *st, cg_image_list *images, cg_error *err)
     }
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return rc < 0 ? -1 : 0;
 }
@@ -261,7 +261,7 @@ int lv_snapstate_get(lv_state *st, const char *id, cg_snapshot *out, cg_error *e
     ret = rc == 1 ? (from_row(db, s, out, err) < 0 ? -1 : 1) : rc;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return ret;
 }
@@ -291,7 +291,7 @@ int lv_snapstate_list(lv_state *st, cg_snapshot_list *out, cg_error *err)
         ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return ret;
 }

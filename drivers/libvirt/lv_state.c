@@ -52,14 +52,7 @@ void lvs_db_fail(lv_state *st, cg_error *err, const char *what)
 
 sqlite3_stmt *lvs_prep(lv_state *st, const char *sql, cg_error *err)
 {
-    sqlite3_stmt *s = NULL;
-
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        lvs_db_fail(st, err, "prepare");
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
+    return cg_db_prep(st->db, err, sql, "");
 }
 
 void lvs_bind_str(sqlite3_stmt *s, int i, const char *v)
@@ -176,7 +169,7 @@ int lvs_tags_write(lv_state *st, const char *table, const char *col, const char 
     lvs_bind_str(s, 1, id);
     if (lvs_run(st, s, err, "delete tags") < 0)
         goto cleanup;
-    sqlite3_finalize(s);
+    cg_db_done(s);
     snprintf(sql, sizeof(sql), "INSERT INTO %s (%s, key, value) VALUES (?, ?, ?)", table, col);
     if (!(s = lvs_prep(st, sql, err)))
         goto cleanup;
@@ -191,7 +184,7 @@ int lvs_tags_write(lv_state *st, const char *table, const char *col, const char 
     ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -221,7 +214,7 @@ int lvs_tags_read(lv_state *st, const char *table, const char *col, const char *
     ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -286,7 +279,7 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
     ret = lvs_tags_write(st, "image_tags", "image_id", img->id, &img->tags, err);
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -375,7 +368,7 @@ int lv_state_image_get(lv_state *st, const char *id, cg_image *out, int *owned, 
     ret = 1;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }
@@ -411,7 +404,7 @@ int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err)
     ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }
@@ -430,7 +423,7 @@ int lvs_delete_by_id(lv_state *st, const char *table, const char *col, const cha
     lvs_bind_str(s, 1, id);
     if (lvs_run(st, s, err, "delete") == 0)
         ret = sqlite3_changes(st->db);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -467,7 +460,7 @@ static int image_set_text(lv_state *st, const char *sql, const char *id, const c
         lvs_bind_str(s, 1, value);
         lvs_bind_str(s, 2, id);
         ret = lvs_run(st, s, err, what);
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
@@ -537,7 +530,7 @@ static int image_rewrite(lv_state *st, const cg_image *img, cg_error *err)
         ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     free(row.description);
     free(row.launch_users);
     return ret;
@@ -576,7 +569,7 @@ int lv_state_image_set_state(lv_state *st, const char *id, const char *state,
         sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
         lvs_bind_str(s, 5, id);
         ret = lvs_run(st, s, err, "store the image's state");
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
@@ -609,7 +602,7 @@ int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg
         sqlite3_bind_int(s, 6, os->cloud_init);
         lvs_bind_str(s, 7, id);
         ret = lvs_run(st, s, err, "store the image's OS");
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;

@@ -26,7 +26,7 @@ int lv_state_user_data_put(lv_state *st, const char *id, const unsigned char *da
         lvs_bind_str(s, 1, id);
         sqlite3_bind_blob64(s, 2, data ? (const void *)data : "", len, SQLITE_TRANSIENT);
         ret = lvs_run(st, s, err, "store user-data");
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
@@ -68,7 +68,7 @@ int lv_state_user_data_get(lv_state *st, const char *id, unsigned char **data, s
     ret = 1;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }
@@ -100,7 +100,7 @@ int lv_state_seed_put(lv_state *st, const char *id, const char *format, const ch
         lvs_bind_str(s, 2, format);
         lvs_bind_str(s, 3, public_key);
         ret = lvs_run(st, s, err, "store seed");
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
@@ -135,7 +135,7 @@ int lv_state_seed_get(lv_state *st, const char *id, char *format, size_t format_
     ret = 1;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }
@@ -184,7 +184,7 @@ int lv_state_token_claim(lv_state *st, const char *token, const lv_token *mine, 
         ret = 1;
         goto cleanup;
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     if (!(s = lvs_prep(st,
                        "SELECT reservation_id, image_id, zone, instance_ids FROM client_tokens"
                        " WHERE token = ?",
@@ -206,7 +206,7 @@ int lv_state_token_claim(lv_state *st, const char *token, const lv_token *mine, 
     ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     pthread_mutex_unlock(&st->lock);
     return ret;
 }
@@ -224,7 +224,7 @@ int lv_state_token_finish(lv_state *st, const char *token, const char *zone,
         lvs_bind_str(s, 2, zone);
         lvs_bind_str(s, 3, token);
         ret = lvs_run(st, s, err, "record client token");
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;
@@ -281,7 +281,7 @@ static int terminated_insert(lv_state *st, const cg_instance *inst, cg_error *er
     ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -352,7 +352,7 @@ static int term_query(lv_state *st, const char *sql, const char *id, time_t sinc
     ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -409,7 +409,7 @@ int lv_state_terminated_prune(lv_state *st, time_t before, cg_error *err)
     if ((s = lvs_prep(st, "DELETE FROM terminated WHERE state_time < ?", err))) {
         sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
         ret = lvs_run(st, s, err, "prune terminated instances");
-        sqlite3_finalize(s);
+        cg_db_done(s);
     }
     pthread_mutex_unlock(&st->lock);
     return ret;

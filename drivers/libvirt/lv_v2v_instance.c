@@ -54,7 +54,7 @@ int lv_v2v_locked(lv_state *st, const char *id, char *job_id, size_t len)
 
     if (rc == 1 && job_id)
         cg_db_col_copy(s, 0, job_id, len);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return rc;
 }
@@ -83,7 +83,7 @@ void lv_v2v_lock_apply(lv_state *st, cg_instance_list *list)
         if (!inst->locked_by[0]) /* a lock row written without its job */
             snprintf(inst->locked_by, sizeof(inst->locked_by), "unknown");
     }
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
 }
 
@@ -119,7 +119,7 @@ static lv_host *lock_host(cg_drv *drv, const char *id)
 
     if (s && cg_db_step(s, NULL, "v2v lock") == 1)
         cg_db_col_copy(s, 0, zone, sizeof(zone));
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(drv->state);
     return zone[0] ? lv_drv_pick_zone(drv, zone, NULL) : lv_drv_find_instance(drv, id);
 }

@@ -299,7 +299,7 @@ int lv_volume_mod_list(cg_drv *drv, cg_volume_mod_list *out, cg_error *err)
     }
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(drv->state);
     if (rc < 0) {
         free(out->v);

@@ -100,7 +100,7 @@ cleanup:
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
     if (ret < 0)
         cg_volume_release(vol);
-    sqlite3_finalize(t);
+    cg_db_done(t);
     return ret;
 }
 
@@ -149,7 +149,7 @@ int lv_volstate_get(lv_state *st, const char *id, cg_volume *out, cg_error *err)
     ret = rc == 1 ? (from_row(db, s, out, err) < 0 ? -1 : 1) : rc;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return ret;
 }
@@ -179,7 +179,7 @@ int lv_volstate_list(lv_state *st, cg_volume_list *out, cg_error *err)
         ret = 0;
 
 cleanup:
-    sqlite3_finalize(s);
+    cg_db_done(s);
     lv_state_db_unlock(st);
     return ret;
 }

@@ -120,7 +120,7 @@ int cimi_store_get(cimi_store *st, const char *kind, const char *id, cimi_stored
         cg_error_set(err, CG_ERR_INTERNAL, "stored %s %s is not JSON", kind, id);
     else if (rc >= 0)
         ret = rc == 1 ? 0 : 1;     /* 1: no such row */
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 
@@ -160,7 +160,7 @@ int cimi_store_list(cimi_store *st, const char *kind, cimi_stored **out, size_t 
 
 cleanup:
     cimi_stored_list_free(v, count);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     return ret;
 }
 

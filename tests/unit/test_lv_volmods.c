@@ -298,7 +298,7 @@ static void test_old_database(void **state)
                                         NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(s, 0), 1);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     sqlite3_close(db);
     /* Reconcile dropped the volume (no storage here), and its changes
      * went with it (the trigger on volumes). */
@@ -340,7 +340,7 @@ static void test_interrupted_change_closed(void **state)
     assert_string_equal((const char *)sqlite3_column_text(s, 1), "failed");
     assert_non_null(strstr((const char *)sqlite3_column_text(s, 2), "restart"));
     assert_int_equal(cg_db_step(s, &err, "t"), 0);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     /* Deleting the volume takes its changes along. */
     assert_true(cg_db_run(db, &err, "t", "DELETE FROM volumes", NULL) == 1);
     assert_true(cg_db_run(db, &err, "t", "DELETE FROM volume_modifications", NULL) == 0);

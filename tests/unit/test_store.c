@@ -1,5 +1,6 @@
 /* cloudgate: the SQLite helper (gateway/store.c): binding by format,
- * stepping, changed-row counts, conflicts and transactions. */
+ * stepping, changed-row counts, conflicts and transactions, and the
+ * statements it keeps prepared for reuse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,8 +29,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    sqlite3_close(db);
+    cg_db_close(db);
     return 0;
+}
+
+/* Statements prepared on db now (kept or in use). */
+static int n_stmts(sqlite3 *on)
+{
+    int n = 0;
+
+    for (sqlite3_stmt *s = sqlite3_next_stmt(on, NULL); s; s = sqlite3_next_stmt(on, s))
+        n++;
+    return n;
 }
 
 static void test_bind_all_kinds_and_read_back(void **state)
@@ -54,7 +65,7 @@ static void test_bind_all_kinds_and_read_back(void **state)
     assert_null(cg_db_col_dup(s, 1, &oom));
     assert_int_equal(sqlite3_column_int(s, 2), 3);
     assert_int_equal(cg_db_step(s, &err, "read"), 0);
-    sqlite3_finalize(s);
+    cg_db_done(s);
 
     s = cg_db_prep(db, &err, "SELECT n, v, b IS NULL FROM t WHERE k = ?", "s", "b");
     assert_int_equal(cg_db_step(s, &err, "read"), 1);
@@ -65,7 +76,7 @@ static void test_bind_all_kinds_and_read_back(void **state)
     cg_db_col_copy(s, 1, buf, sizeof(buf));
     assert_string_equal(buf, "hel");
     assert_int_equal(sqlite3_column_int(s, 2), 1);
-    sqlite3_finalize(s);
+    cg_db_done(s);
     assert_int_equal(oom, 0);
 }
 
@@ -114,12 +125,100 @@ static void test_transaction_rolls_back(void **state)
     assert_int_equal(n, 1);
 }
 
+static const char select_by_key[] = "SELECT n FROM t WHERE k = ?";
+
+static void test_statements_are_kept_and_reused(void **state)
+{
+    cg_error err = {0};
+    sqlite3_stmt *s, *again, *second;
+    char sql[64];
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cg_db_run(db, &err, "insert", "INSERT INTO t (k, n) VALUES (?, ?)", "si",
+                                   i == 0   ? "a"
+                                   : i == 1 ? "b"
+                                            : "c",
+                                   i),
+                         1);
+    /* The kept statement comes back, bound afresh: its rows are the new key's. */
+    s = cg_db_prep(db, &err, select_by_key, "s", "a");
+    assert_int_equal(cg_db_step(s, &err, "read"), 1);
+    assert_int_equal(sqlite3_column_int(s, 0), 0);
+    cg_db_done(s);
+    assert_false(sqlite3_stmt_busy(s));
+    /* The same text from another buffer is the same statement. */
+    snprintf(sql, sizeof(sql), "%s", select_by_key);
+    again = cg_db_prep(db, &err, sql, "s", "b");
+    assert_ptr_equal(again, s);
+    assert_int_equal(cg_db_step(again, &err, "read"), 1);
+    assert_int_equal(sqlite3_column_int(again, 0), 1);
+    /* In use: a second user gets one of its own (kept too). */
+    second = cg_db_prep(db, &err, select_by_key, "s", "c");
+    assert_non_null(second);
+    assert_ptr_not_equal(second, again);
+    assert_int_equal(cg_db_step(second, &err, "read"), 1);
+    assert_int_equal(sqlite3_column_int(second, 0), 2);
+    /* Left mid-way (a row not read): reset, so it holds no read open. */
+    cg_db_done(again);
+    assert_false(sqlite3_stmt_busy(again));
+    cg_db_done(second);
+    /* A statement failing to bind goes back too; nothing piles up. */
+    assert_null(cg_db_prep(db, &err, select_by_key, "x", "a"));
+    for (int i = 0; i < 50; i++) {
+        s = cg_db_prep(db, &err, select_by_key, "s", "a");
+        assert_int_equal(cg_db_step(s, &err, "read"), 1);
+        cg_db_done(s);
+    }
+    /* INSERT and the two SELECTs, kept; no more. */
+    assert_int_equal(n_stmts(db), 3);
+    /* More texts than slots: the rest run as well, and are finalized. */
+    for (int i = 0; i < 300; i++) {
+        long long n = -1;
+
+        snprintf(sql, sizeof(sql), "SELECT n + %d FROM t WHERE k = ?", i);
+        assert_int_equal(cg_db_int(db, &err, &n, sql, "s", "c"), 1);
+        assert_int_equal(n, 2 + i);
+    }
+    assert_true(n_stmts(db) < 300);
+    cg_db_done(NULL);
+}
+
+static void test_close_finalizes_kept_statements(void **state)
+{
+    cg_error err = {0};
+    sqlite3 *other;
+    sqlite3_stmt *s, *mine;
+
+    (void)state;
+    assert_int_equal(sqlite3_open(":memory:", &other), SQLITE_OK);
+    assert_int_equal(cg_db_exec(other, "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)", &err), 0);
+    assert_int_equal(cg_db_run(other, &err, "insert", "INSERT INTO t VALUES ('z', 9)", ""), 1);
+    /* The same text on two connections: a statement each. */
+    s = cg_db_prep(other, &err, select_by_key, "s", "z");
+    mine = cg_db_prep(db, &err, select_by_key, "s", "z");
+    assert_ptr_not_equal(s, mine);
+    assert_int_equal(cg_db_step(s, &err, "read"), 1);
+    assert_int_equal(sqlite3_column_int(s, 0), 9);
+    assert_int_equal(cg_db_step(mine, &err, "read"), 0);
+    cg_db_done(s);
+    cg_db_done(mine);
+    assert_int_equal(n_stmts(other), 2);
+    /* Closing finalizes its kept statements (sqlite3_close would refuse a
+     * connection with statements left, and leak it); db's stay. */
+    cg_db_close(other);
+    assert_ptr_equal(cg_db_prep(db, &err, select_by_key, "s", "z"), mine);
+    cg_db_done(mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bind_all_kinds_and_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_conflicts_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statements_are_kept_and_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_finalizes_kept_statements, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
