@@ -330,7 +330,7 @@ int cg_providers_list(sqlite3 *db, const cg_config *cfg, const char *kind, cg_pr
         rc = 0;
 
 cleanup:
-    sqlite3_finalize(st);
+    cg_db_done(st);
     if (rc < 0)
         cg_provider_list_release(out);
     return rc;
