@@ -213,6 +213,16 @@ print("\n".join(r[0] for r in db.execute("SELECT id FROM security_groups")))' \
     "$WORK/state/cloudgate.db" 2>/dev/null || true
 }
 
+# The NIC filters its database names: one per instance with group rows (a
+# launch whose rollback lost its libvirt connection leaves its filter).
+nic_filters_of_gateway() {
+  "$PY" -c 'import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print("\n".join("cg-i-" + r[0] for r in db.execute(
+    "SELECT DISTINCT instance_id FROM instance_groups")))' \
+    "$WORK/state/cloudgate.db" 2>/dev/null || true
+}
+
 cleanup() {
   local rc=$? id name left=0
   set +e
@@ -234,6 +244,12 @@ cleanup() {
     while read -r name; do V nwfilter-undefine "$name" >/dev/null 2>&1; done <"$WORK/virsh_filters"
   fi
   if [ -s "$WORK/state/cloudgate.db" ]; then
+    local defined
+    defined=$(V nwfilter-list 2>/dev/null | awk '{print $2}')
+    for name in $(nic_filters_of_gateway); do
+      grep -qx -- "$name" <<<"$defined" || continue
+      V nwfilter-undefine "$name" >/dev/null 2>&1 || log "cannot undefine nwfilter $name"
+    done
     for id in $(sg_ids_of_gateway); do
       V nwfilter-undefine "cg-sg-$id" >/dev/null 2>&1 || log "cannot undefine nwfilter cg-sg-$id"
     done
@@ -258,6 +274,15 @@ cleanup() {
     V vol-delete --pool "$POOL" "$IMAGE_VOL" >/dev/null 2>&1 || true
   fi
 
+  # The groups' member sets (drivers/libvirt/lv_sg_ipset.h), once no
+  # filter names them and no guest's chain matches them.
+  for id in $(sg_ids_of_gateway); do
+    for name in "cg-sg-$id-t" "cg-sg-$id"; do
+      ipset -q list "$name" >/dev/null 2>&1 && { ipset destroy "$name" >/dev/null 2>&1 ||
+        log "cannot destroy ipset $name"; }
+    done
+  done
+
   # Verify with virsh that nothing of ours is left.
   local all
   all=$(V list --all --name 2>/dev/null | sort)
@@ -276,9 +301,14 @@ cleanup() {
   fi
   local filters
   filters=$(V nwfilter-list 2>/dev/null | awk '{print $2}')
-  for name in $(cat "$WORK/virsh_filters" 2>/dev/null) $(sg_ids_of_gateway | sed 's/^/cg-sg-/'); do
+  for name in $(cat "$WORK/virsh_filters" 2>/dev/null) $(nic_filters_of_gateway) \
+    $(sg_ids_of_gateway | sed 's/^/cg-sg-/'); do
     if grep -qx -- "$name" <<<"$filters"; then
       log "LEFT BEHIND: nwfilter $name"
+      left=1
+    fi
+    if [[ $name == cg-sg-* ]] && ipset -q list "$name" >/dev/null 2>&1; then
+      log "LEFT BEHIND: ipset $name"
       left=1
     fi
   done

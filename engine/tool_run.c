@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../gateway/log.h"
+#include "../gateway/util.h"
 
 extern char **environ;
 
@@ -370,4 +371,41 @@ void cg_tool_env_init(const char *domain_type)
     /* KVM is refused here: libguestfs' appliance would abort trying it. */
     setenv("LIBGUESTFS_BACKEND", "direct", 0);
     setenv("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg", 0);
+}
+
+int cg_tool_run_input(const cg_tool_spec *spec, const char *text, cg_error *err)
+{
+    char path[4096], *argv[16];
+    cg_tool_spec with = *spec;
+    size_t i, len = strlen(text);
+    int fd, ret = -1;
+
+    for (i = 0; spec->argv[i] && i < 15; i++)
+        argv[i] = strcmp(spec->argv[i], CG_TOOL_INPUT) == 0 ? path : spec->argv[i];
+    argv[i] = NULL;
+    with.argv = argv;
+    if (cg_tmp_path(path, sizeof(path), "cg-input-XXXXXX") < 0 || (fd = mkstemp(path)) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "%s: cannot make a temporary file", spec->argv[0]);
+        return -1;
+    }
+    if (write(fd, text, len) == (ssize_t)len)
+        ret = cg_tool_run(&with, err);
+    else
+        cg_error_set(err, CG_ERR_INTERNAL, "%s: cannot write %s", spec->argv[0], path);
+    close(fd);
+    unlink(path);
+    return ret;
+}
+
+char *cg_tool_input_done(FILE *f, char **buf, int ok, cg_error *err)
+{
+    if (fclose(f) != 0 && ok) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        ok = 0;
+    }
+    if (!ok) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return *buf;
 }

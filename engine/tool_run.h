@@ -12,6 +12,8 @@
 #ifndef CG_ENGINE_TOOL_RUN_H
 #define CG_ENGINE_TOOL_RUN_H
 
+#include <stdio.h>
+
 #include "../gateway/error.h"
 
 /* Poll: non-zero to stop (the tool's group is killed). */
@@ -33,6 +35,21 @@ typedef struct cg_tool_spec {
  * "TOOL failed (exit N): <its last error line>".  Nothing of its group is
  * left running on return. */
 int cg_tool_run(const cg_tool_spec *spec, cg_error *err);
+
+/* An argv entry that cg_tool_run_input replaces with its input file. */
+#define CG_TOOL_INPUT "\x01input"
+
+/* cg_tool_run with text written to a temporary file under TMPDIR (the
+ * gateway's scratch, swept after a crash), for tools that read a file
+ * (iptables-restore, ipset restore): each argv entry that is
+ * CG_TOOL_INPUT is replaced by its path.  The file is removed on return.
+ * At most 15 arguments. */
+int cg_tool_run_input(const cg_tool_spec *spec, const char *text, cg_error *err);
+
+/* The end of a tool's input built with open_memstream(buf, ...) as f:
+ * *buf when ok and f closed cleanly, else NULL with *buf freed (err set to
+ * "out of memory" when ok). */
+char *cg_tool_input_done(FILE *f, char **buf, int ok, cg_error *err);
 
 /* After a crash: kill (with its process group) every process whose command
  * line contains both tool and match, which a dead gateway started.  Returns

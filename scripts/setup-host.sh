@@ -66,6 +66,7 @@ PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils dnsmasq-base iptables
   libvirt-daemon-config-nwfilter  # stock filters (clean-traffic) under security groups
+  ipset                       # a source group's members (drivers/libvirt/lv_sg_ipset.h)
   # demo guest: Debian kernel + busybox initramfs
   linux-image-amd64 busybox-static cpio
   # tests and tools

@@ -264,4 +264,35 @@ def remove_filters(gw):
                 print("nwfilter %s in %s stays: %s" % (name, zone, _one_line(u.stderr)))
                 if name not in left:
                     left.append(name)
+    remove_sets(gw, [n for n in names if n not in left])
     return left
+
+
+def ipset_members(name):
+    """The addresses in ipset name, or None when there is no such set."""
+    r = subprocess.run(["ipset", "list", name], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        return None
+    return r.stdout.split("Members:\n", 1)[1].split()
+
+
+def remove_sets(gw, names):
+    """Destroy the ipsets of gw's groups among names (a group's set is
+    named as its filter, drivers/libvirt/lv_sg_ipset.h; with its swap
+    partner "-t"), once no filter names them.  Only on this machine: a
+    remote zone's groups have no sets."""
+    if not any("://" in uri and uri.split("://", 1)[1].startswith("/")
+               for _, uri in gw.zones if not uri.startswith("test")):
+        return
+    try:
+        have = set(subprocess.run(["ipset", "list", "-n"], capture_output=True, text=True,
+                                  timeout=30).stdout.split())
+    except OSError:
+        return      # no ipset here: the gateway made no sets either
+    for name in names:
+        for s in (name + "-t", name):
+            if name.startswith("cg-sg-") and s in have:
+                r = subprocess.run(["ipset", "destroy", s], capture_output=True, text=True,
+                                   timeout=30)
+                print("ipset %s %s" % (s, "destroyed" if r.returncode == 0 else
+                                       "stays: " + _one_line(r.stderr)))

@@ -33,6 +33,13 @@ void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len)
     snprintf(buf, len, LV_NWFILTER_GROUP "%s", group_id);
 }
 
+int lv_nwfilter_rule_by_set(const cg_sg_rule *r)
+{
+    /* libvirt 9.0 keeps ipset= only on <all>: on <tcp>, <udp> or <icmp>
+     * it drops it without a word, and the rule would accept anyone. */
+    return r->group[0] && strcmp(r->protocol, "-1") == 0;
+}
+
 /* The filter document's text, malloc'd (doc freed), or NULL (reported). */
 static char *finish(xmlDocPtr doc, int ok, cg_error *err)
 {
@@ -87,9 +94,10 @@ static int set_int(xmlNodePtr n, const char *name, int v)
     return xmlNewProp(n, BAD_CAST name, BAD_CAST buf) ? 0 : -1;
 }
 
-/* One accept rule of r with the peer block addr/prefix ("1.2.3.4", "32"). */
-static int add_accept(xmlNodePtr root, const cg_sg_rule *r, const char *addr,
-                      const char *prefix)
+/* One accept rule of r with the peer block addr/prefix ("1.2.3.4", "32"),
+ * or (set not NULL) the peers in the ipset set. */
+static int add_accept(xmlNodePtr root, const cg_sg_rule *r, const char *addr, const char *prefix,
+                      const char *set)
 {
     const char *proto = strcmp(r->protocol, "-1") == 0 ? "all" : r->protocol;
     xmlNodePtr p = new_rule(root, "accept", r->egress ? "out" : "in", PRIO_GROUP, proto);
@@ -97,9 +105,12 @@ static int add_accept(xmlNodePtr root, const cg_sg_rule *r, const char *addr,
     if (!p)
         return -1;
     /* Ingress matches where a packet comes from, egress where it goes. */
-    if (strcmp(prefix, "0") != 0 &&
-        (!xmlNewProp(p, BAD_CAST (r->egress ? "dstipaddr" : "srcipaddr"), BAD_CAST addr) ||
-         !xmlNewProp(p, BAD_CAST (r->egress ? "dstipmask" : "srcipmask"), BAD_CAST prefix)))
+    if (set && (!xmlNewProp(p, BAD_CAST "ipset", BAD_CAST set) ||
+                !xmlNewProp(p, BAD_CAST "ipsetflags", BAD_CAST(r->egress ? "dst" : "src"))))
+        return -1;
+    if (!set && strcmp(prefix, "0") != 0 &&
+        (!xmlNewProp(p, BAD_CAST(r->egress ? "dstipaddr" : "srcipaddr"), BAD_CAST addr) ||
+         !xmlNewProp(p, BAD_CAST(r->egress ? "dstipmask" : "srcipmask"), BAD_CAST prefix)))
         return -1;
     if ((strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0) &&
         (set_int(p, "dstportstart", r->from_port) < 0 ||
@@ -113,12 +124,12 @@ static int add_accept(xmlNodePtr root, const cg_sg_rule *r, const char *addr,
     return xmlNewProp(p, BAD_CAST "state", BAD_CAST "NEW") ? 0 : -1;
 }
 
-/* The accept rules of r: one for its CIDR, or one per member of its source
- * group.  0 or -1. */
-static int add_rule(xmlNodePtr root, const cg_sg_rule *r, const lv_sg_peers *peers,
-                    size_t n_peers)
+/* The accept rules of r: one for its CIDR, one for its source group's set
+ * (by_set), or one per member of its source group.  0 or -1. */
+static int add_rule(xmlNodePtr root, const cg_sg_rule *r, const lv_sg_peers *peers, size_t n_peers,
+                    int by_set)
 {
-    char addr[48], *slash;
+    char addr[48], *slash, set[64];
     size_t i, j;
 
     if (r->cidr[0]) {
@@ -126,20 +137,24 @@ static int add_rule(xmlNodePtr root, const cg_sg_rule *r, const lv_sg_peers *pee
         if (!(slash = strchr(addr, '/')))
             return -1;
         *slash = '\0';
-        return add_accept(root, r, addr, slash + 1);
+        return add_accept(root, r, addr, slash + 1, NULL);
+    }
+    if (by_set && lv_nwfilter_rule_by_set(r)) {
+        lv_nwfilter_group_name(r->group, set, sizeof(set));
+        return add_accept(root, r, NULL, "32", set);
     }
     for (i = 0; i < n_peers; i++) {
         if (strcmp(peers[i].group_id, r->group) != 0)
             continue;
         for (j = 0; j < peers[i].n; j++) {
-            if (add_accept(root, r, peers[i].ips[j], "32") < 0)
+            if (add_accept(root, r, peers[i].ips[j], "32", NULL) < 0)
                 return -1;
         }
     }
     return 0;
 }
 
-char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers,
+char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers, int by_set,
                             cg_error *err)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -152,7 +167,7 @@ char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_p
     if (!(root = new_filter(doc, name)))
         goto cleanup;
     for (i = 0; i < g->n_rules; i++) {
-        if (add_rule(root, &g->rules[i], peers, n_peers) < 0)
+        if (add_rule(root, &g->rules[i], peers, n_peers, by_set) < 0)
             goto cleanup;
     }
     ok = 1;
@@ -214,8 +229,9 @@ static int no_nwfilter(virConnectPtr conn)
 }
 
 /* xml with <uuid> of the filter already defined under its name inserted
- * first (libvirt refuses a redefinition without it), or a copy of xml. */
-static char *with_uuid(virConnectPtr conn, const char *xml, cg_error *err)
+ * first (libvirt refuses a redefinition without it), or a copy of xml;
+ * *existed says which. */
+static char *with_uuid(virConnectPtr conn, const char *xml, int *existed, cg_error *err)
 {
     xmlDocPtr doc = NULL;
     xmlNodePtr root, u;
@@ -234,6 +250,7 @@ static char *with_uuid(virConnectPtr conn, const char *xml, cg_error *err)
         goto cleanup;
     }
     old = virNWFilterLookupByName(conn, (const char *)name);
+    *existed = old != NULL;
     if (old && virNWFilterGetUUIDString(old, uuid) == 0 &&
         (u = xmlNewNode(NULL, BAD_CAST "uuid"))) {
         xmlNodeSetContent(u, BAD_CAST uuid);
@@ -275,15 +292,21 @@ static void refresh_guard(virConnectPtr conn)
                 "for a moment): %s", err.message);
 }
 
-/* lv_nwfilter_define, the guard refreshed by the caller. */
-static int define_filter(virConnectPtr conn, const char *xml, cg_error *err)
+/* lv_nwfilter_define; with guard, the guard is refreshed first when the
+ * filter exists already.  A filter defined for the first time is on no
+ * NIC: libvirt re-applies nothing (a launch's NIC filter; the upkeep adds
+ * the NIC to the guard when its domain starts), and the refresh would
+ * only wait for iptables' lock behind libvirt's own commands. */
+static int define_filter(virConnectPtr conn, const char *xml, int guard, cg_error *err)
 {
     virNWFilterPtr f = NULL;
     char *full = NULL;
-    int ret = -1;
+    int existed = 0, ret = -1;
 
-    if (!(full = with_uuid(conn, xml, err)))
+    if (!(full = with_uuid(conn, xml, &existed, err)))
         goto cleanup;
+    if (guard && existed)
+        refresh_guard(conn);
     if (!(f = virNWFilterDefineXML(conn, full))) {
         lv_report(err, conn, CG_ERR_INTERNAL, "define network filter");
         goto cleanup;
@@ -301,8 +324,7 @@ int lv_nwfilter_define(virConnectPtr conn, const char *xml, cg_error *err)
 {
     if (no_nwfilter(conn))
         return 1;
-    refresh_guard(conn);
-    return define_filter(conn, xml, err);
+    return define_filter(conn, xml, 1, err);
 }
 
 int lv_nwfilter_undefine(virConnectPtr conn, const char *name, cg_error *err)
@@ -354,7 +376,7 @@ static void *define_one(void *arg)
     virConnectPtr conn = lv_host_conn(j->host, &j->err);
 
     j->unreachable = !conn && j->err.kind == CG_ERR_UNAVAILABLE;
-    j->rc = !conn ? -1 : no_nwfilter(conn) ? 1 : define_filter(conn, j->xml, &j->err);
+    j->rc = !conn ? -1 : no_nwfilter(conn) ? 1 : define_filter(conn, j->xml, 0, &j->err);
     if (conn)
         virConnectClose(conn);
     return NULL;

@@ -27,9 +27,11 @@ typedef struct lv_sg_peers {
 } lv_sg_peers;
 
 /* The filter of group g (no <uuid>: lv_nwfilter_define adds it); a rule
- * whose source is a group becomes one rule per member address in peers
- * (none known: no rule).  Malloc'd XML or NULL (reported). */
-char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers,
+ * whose source is a group becomes, with by_set and when
+ * lv_nwfilter_rule_by_set, one rule matching that group's ipset
+ * (lv_sg_ipset.h), else one rule per member address in peers (none
+ * known: no rule).  Malloc'd XML or NULL (reported). */
+char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers, int by_set,
                             cg_error *err);
 /* The filter of instance_id's NIC referencing its groups' filters, and
  * libvirt's clean-traffic when anti_spoofing.  Malloc'd XML or NULL
@@ -39,6 +41,10 @@ char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids,
 /* 1 when conn has libvirt's stock "clean-traffic" filter (package
  * libvirt-daemon-config-nwfilter), else 0. */
 int lv_nwfilter_has_clean_traffic(virConnectPtr conn);
+/* 1 when r, a rule whose source is a group, can match that group's set:
+ * an all-protocol rule (the default group's own).  The others name each
+ * member address. */
+int lv_nwfilter_rule_by_set(const cg_sg_rule *r);
 /* "cg-sg-<id>" / "cg-i-<id>" into buf. */
 void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len);
 

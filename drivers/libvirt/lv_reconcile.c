@@ -590,6 +590,7 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
     fix_image_rows(drv, conn);
     lv_vpc_reconcile_zone(drv, h, conn);
     lv_sg_reconcile_zone(drv, conn);
+    lv_sg_sets_reconcile(drv, conn);
     lv_imds_net_ensure(drv, h, conn);
     virResetLastError();
 }

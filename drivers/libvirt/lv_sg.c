@@ -6,7 +6,9 @@
  * filter is defined before its row is written and undefined if the row
  * cannot be; a rule change is recorded first and undone if the filter cannot
  * be redefined.  A crash between the two leaves a "cg-sg-" filter without a
- * row, which lv_sg_reconcile_zone removes at the next start.
+ * row, which lv_sg_reconcile_zone removes at the next start.  A group named
+ * as a source by an all-protocol rule is also an ipset of its members'
+ * addresses (lv_sg_ipset.h), destroyed after its filter.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "../../gateway/util.h"
 #include "lv_nwfilter.h"
 #include "lv_sg.h"
+#include "lv_sg_ipset.h"
 
 /* Changes to groups and their filters, one at a time: a filter is always
  * built from the rows as the last change left them. */
@@ -141,6 +144,47 @@ static int peer_set_read(cg_drv *drv, const cg_sg_list *l, peer_set *p, cg_error
     return 0;
 }
 
+/* 1 when a rule of l names group g as its source. */
+static int named_as_source(const cg_sg_list *l, const cg_sg *g)
+{
+    size_t i, j;
+
+    for (i = 0; i < l->n; i++) {
+        for (j = 0; j < l->v[i].n_rules; j++) {
+            if (strcmp(l->v[i].rules[j].group, g->id) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* With source groups as ipsets: the set of every group of l named as a
+ * source, with its members' addresses in p (fill) or as it is (created
+ * empty when missing).  Before a filter naming a set is applied: libvirt
+ * cannot apply a rule naming a set that does not exist.  0 or -1. */
+static int write_sets(cg_drv *drv, const cg_sg_list *l, const peer_set *p, int fill, cg_error *err)
+{
+    lv_sg_peers *v;
+    size_t i, n = 0;
+    int ret;
+
+    if (!lv_sg_ipset_on(drv))
+        return 0;
+    if (!(v = calloc(l->n + 1, sizeof(*v)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < l->n; i++) {
+        if (named_as_source(l, &l->v[i])) {
+            v[n] = p ? p->v[i] : (lv_sg_peers){.group_id = l->v[i].id};
+            n++;
+        }
+    }
+    ret = lv_sg_ipset_write(v, n, fill, err);
+    free(v);
+    return ret;
+}
+
 /* Set when a refresh left out a zone that was down: the next listing of
  * every instance redefines the source-group filters again
  * (lv_sg_refresh_pending), so a zone that comes back catches up. */
@@ -168,6 +212,7 @@ static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, int r
                         cg_error *err)
 {
     char **xmls = l->n ? calloc(l->n, sizeof(*xmls)) : NULL;
+    int by_set = lv_sg_ipset_on(drv);
     peer_set peers;
     size_t i, n = 0, skipped = 0;
     int ret = -1;
@@ -176,10 +221,10 @@ static int sync_filters(cg_drv *drv, const cg_sg_list *l, const int *want, int r
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
     }
-    if (peer_set_read(drv, l, &peers, err) < 0)
+    if (peer_set_read(drv, l, &peers, err) < 0 || write_sets(drv, l, &peers, 1, err) < 0)
         goto cleanup;
     for (i = 0; i < l->n; i++) {
-        if (want[i] && !(xmls[n++] = lv_nwfilter_group_xml(&l->v[i], peers.v, l->n, err)))
+        if (want[i] && !(xmls[n++] = lv_nwfilter_group_xml(&l->v[i], peers.v, l->n, by_set, err)))
             goto cleanup;
     }
     ret = lv_nwfilter_define_all(drv, xmls, n, refresh, &skipped, err);
@@ -195,10 +240,12 @@ cleanup:
 }
 
 /* The groups of l to redefine: id itself (id may be NULL), and, when
- * sources, those with a rule naming one of sources[0..n_sources).  Into
- * want (l->n, calloc'd).  NULL on failure (reported). */
+ * sources, those with a rule naming one of sources[0..n_sources) by its
+ * members' addresses (with by_set, a rule matching the source's set does
+ * not change with its members).  Into want (l->n, calloc'd).  NULL on
+ * failure (reported). */
 static int *pick_groups(const cg_sg_list *l, const char *id, const char *const *sources,
-                        size_t n_sources, cg_error *err)
+                        size_t n_sources, int by_set, cg_error *err)
 {
     int *want = calloc(l->n + 1, sizeof(*want));
     size_t i, j, k;
@@ -210,6 +257,8 @@ static int *pick_groups(const cg_sg_list *l, const char *id, const char *const *
     for (i = 0; i < l->n; i++) {
         want[i] = id && strcmp(l->v[i].id, id) == 0;
         for (j = 0; j < l->v[i].n_rules && !want[i]; j++) {
+            if (by_set && lv_nwfilter_rule_by_set(&l->v[i].rules[j]))
+                continue;
             for (k = 0; k < n_sources; k++)
                 want[i] |= strcmp(l->v[i].rules[j].group, sources[k]) == 0;
         }
@@ -229,7 +278,7 @@ int lv_sg_ensure_filters(cg_drv *drv, virConnectPtr conn, const char *const *ids
 
     sg_lock_take();
     if (lv_sgstate_list(drv->state, &l, err) < 0 ||
-        !(want = pick_groups(&l, NULL, NULL, 0, err)))
+        !(want = pick_groups(&l, NULL, NULL, 0, 0, err)))
         goto cleanup;
     for (i = 0; i < n; i++) {
         lv_nwfilter_group_name(ids[i], name, sizeof(name));
@@ -257,18 +306,30 @@ cleanup:
 int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err)
 {
     cg_sg_list l = {0};
-    int *want = NULL;
-    int ret = -1;
+    int *want = NULL, by_set = lv_sg_ipset_on(drv), ret = -1;
+    peer_set peers = {0};
+    size_t i;
 
     sg_lock_take();
-    if (lv_sgstate_list(drv->state, &l, err) < 0 ||
-        !(want = pick_groups(&l, NULL, sources, n, err)))
+    if (lv_sgstate_list(drv->state, &l, err) < 0)
         goto cleanup;
-    ret = sync_filters(drv, &l, want, 1, err);
+    /* With sets, a rule naming a set stays as it is: its set changes.
+     * The filters with rules naming each member still change. */
+    if (!(want = pick_groups(&l, NULL, sources, n, by_set, err)))
+        goto cleanup;
+    for (i = 0; i < l.n && !want[i]; i++)
+        ;
+    if (i < l.n)
+        ret = sync_filters(drv, &l, want, 1, err); /* the sets too */
+    else if (!by_set)
+        ret = 0;
+    else if (peer_set_read(drv, &l, &peers, err) == 0)
+        ret = write_sets(drv, &l, &peers, 1, err);
 
 cleanup:
     sg_lock_drop();
     free(want);
+    peer_set_release(&peers);
     cg_sg_list_release(&l);
     return ret;
 }
@@ -280,7 +341,7 @@ static int sync_group(cg_drv *drv, const char *id, cg_error *err)
     int *want = NULL;
     int ret = -1;
 
-    if (lv_sgstate_list(drv->state, &l, err) < 0 || !(want = pick_groups(&l, id, NULL, 0, err)))
+    if (lv_sgstate_list(drv->state, &l, err) < 0 || !(want = pick_groups(&l, id, NULL, 0, 0, err)))
         goto cleanup;
     ret = sync_filters(drv, &l, want, 0, err);
 
@@ -306,6 +367,11 @@ static void drop_gone_filters(cg_drv *drv, const cg_sg_list *before, const cg_sg
             cg_warn("filter %s stays until the next start: %s", name, quiet.message);
             filter_intents(drv, name, 1, NULL);
         }
+    }
+    /* Their sets once no filter names them. */
+    for (i = 0; i < before->n; i++) {
+        if (!find_group(after, before->v[i].id))
+            lv_sg_ipset_destroy(drv, before->v[i].id);
     }
 }
 
@@ -364,7 +430,7 @@ int lv_sg_create(cg_drv *drv, const cg_sg *spec, cg_sg *out, cg_error *err)
     lv_nwfilter_group_name(g.id, name, sizeof(name));
     sg_lock_take();
     if (lv_sgstate_ensure_defaults(drv->state, err) < 0 ||
-        !(xml = lv_nwfilter_group_xml(&g, NULL, 0, err)) ||
+        !(xml = lv_nwfilter_group_xml(&g, NULL, 0, lv_sg_ipset_on(drv), err)) ||
         filter_intents(drv, name, 1, err) < 0)
         goto cleanup;
     intents = 1;
@@ -441,10 +507,13 @@ int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err)
     }
     /* The row is gone: a filter that stays keeps its intent, and the next
      * start removes it. */
-    if (lv_nwfilter_undefine_all(drv, name, &quiet) < 0)
+    if (lv_nwfilter_undefine_all(drv, name, &quiet) < 0) {
         cg_warn("filter %s stays until the next start: %s", name, quiet.message);
-    else
+    } else {
+        /* The intent outlives the set too: the next start removes it. */
+        lv_sg_ipset_destroy(drv, group_id);
         filter_intents(drv, name, 0, NULL);
+    }
     ret = 0;
 
 cleanup:
@@ -498,7 +567,8 @@ static int redefine_here(cg_drv *drv, virConnectPtr conn, const cg_sg_list *l, c
 
     if (peer_set_read(drv, l, &peers, err) < 0)
         return -1;
-    if ((xml = lv_nwfilter_group_xml(g, peers.v, l->n, err)))
+    if (write_sets(drv, l, &peers, 1, err) == 0 &&
+        (xml = lv_nwfilter_group_xml(g, peers.v, l->n, lv_sg_ipset_on(drv), err)))
         ret = lv_nwfilter_define(conn, xml, err);
     free(xml);
     peer_set_release(&peers);
@@ -533,6 +603,8 @@ int lv_sg_fix_intent(cg_drv *drv, virConnectPtr conn, const char *filter)
         cg_warn("reconcile: filter %s: %s", filter, err.message);
         goto cleanup;
     }
+    if (strncmp(filter, LV_NWFILTER_GROUP, strlen(LV_NWFILTER_GROUP)) == 0)
+        lv_sg_ipset_destroy(drv, filter + strlen(LV_NWFILTER_GROUP));
     cg_info("reconcile: removed filter %s (its group has no record)", filter);
     ret = 0;
 
@@ -540,4 +612,59 @@ cleanup:
     sg_lock_drop();
     cg_sg_list_release(&l);
     return ret;
+}
+
+/* 1 when conn's filter of g was built with sets (or g needs none, or
+ * conn has none). */
+static int filter_has_sets(virConnectPtr conn, const cg_sg *g)
+{
+    virNWFilterPtr f;
+    char name[64], *xml = NULL;
+    size_t i;
+    int yes = 1;
+
+    for (i = 0; i < g->n_rules && !lv_nwfilter_rule_by_set(&g->rules[i]); i++)
+        ;
+    if (i == g->n_rules)
+        return 1;
+    lv_nwfilter_group_name(g->id, name, sizeof(name));
+    if ((f = virNWFilterLookupByName(conn, name))) {
+        xml = virNWFilterGetXMLDesc(f, 0);
+        yes = xml && strstr(xml, "ipset=") != NULL;
+        virNWFilterFree(f);
+    }
+    virResetLastError();
+    free(xml);
+    return yes;
+}
+
+void lv_sg_sets_reconcile(cg_drv *drv, virConnectPtr conn)
+{
+    cg_sg_list l = {0};
+    cg_error err = {0};
+    size_t i;
+
+    if (!lv_sg_ipset_on(drv) || lv_conn_is_test(conn))
+        return;
+    sg_lock_take();
+    if (lv_sgstate_list(drv->state, &l, &err) < 0 || write_sets(drv, &l, NULL, 0, &err) < 0) {
+        cg_warn("reconcile: security group sets: %s", err.message);
+        goto cleanup;
+    }
+    /* A filter from before sets (one rule per member address) is rebuilt
+     * once: its members would otherwise never change again. */
+    for (i = 0; i < l.n; i++) {
+        if (filter_has_sets(conn, &l.v[i]))
+            continue;
+        if (redefine_here(drv, conn, &l, &l.v[i], &err) < 0) {
+            cg_warn("reconcile: filter of %s: %s", l.v[i].id, err.message);
+            cg_error_clear(&err);
+        } else {
+            cg_info("reconcile: filter of %s now names its source groups' sets", l.v[i].id);
+        }
+    }
+
+cleanup:
+    sg_lock_drop();
+    cg_sg_list_release(&l);
 }

@@ -52,8 +52,10 @@ int lv_sg_create(cg_drv *drv, const cg_sg *spec, cg_sg *out, cg_error *err);
 int lv_sg_delete(cg_drv *drv, const char *group_id, cg_error *err);
 int lv_sg_rules_change(cg_drv *drv, const char *group_id, int revoke, const cg_sg_rule *rules,
                        size_t n, cg_error *err);
-/* Redefine, concurrently, the filters of the groups whose rules name one of
- * sources[0..n) as their source (their member addresses changed).  0 or -1. */
+/* The members of sources[0..n) changed: rewrite the source groups' sets
+ * (lv_sg_ipset.h) and redefine, concurrently, the filters of the groups
+ * whose rules name one of them by its members' addresses (without sets:
+ * every rule naming them).  0 or -1. */
 int lv_sg_sync_sources(cg_drv *drv, const char *const *sources, size_t n, cg_error *err);
 /* 1 (once) when a refresh left out a zone that was down and every zone is
  * up again: the source-group filters should be redefined. */
@@ -101,6 +103,11 @@ void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn);
 
 /* Intent kind: a group's filter is being made or removed (name
  * "FILTER@ZONE", data the filter's name). */
+/* With source groups as ipsets (lv_sg_ipset.h), at a zone's connect:
+ * every source group's set exists (the host may have rebooted: libvirt
+ * cannot start a NIC whose filter names a missing set), and a filter
+ * built before sets is rebuilt with them. */
+void lv_sg_sets_reconcile(cg_drv *drv, virConnectPtr conn);
 #define LV_INTENT_SG "sg-filter"
 /* Repair an unfinished LV_INTENT_SG in conn: the filter goes unless a
  * group row names it.  0 (done) or -1 (try again at the next start). */

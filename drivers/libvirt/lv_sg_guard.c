@@ -7,12 +7,10 @@
  * libvirt's nwfilter uses (the same binary on PATH), so the guard sits in
  * the same table as libvirt's chains and the order holds.
  */
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -20,7 +18,6 @@
 
 #include "../../engine/tool_run.h"
 #include "../../gateway/log.h"
-#include "../../gateway/util.h"
 #include "lv_driver.h"
 #include "lv_nwfilter.h"
 #include "lv_sg_guard.h"
@@ -66,15 +63,7 @@ char *lv_sg_guard_rules(const char *const *ifnames, size_t n, cg_error *err)
     ok = 1;
 
 cleanup:
-    if (fclose(f) != 0 && ok) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        ok = 0;
-    }
-    if (!ok) {
-        free(buf);
-        buf = NULL;
-    }
-    return buf;
+    return cg_tool_input_done(f, &buf, ok, err);
 }
 
 /* The rule "-A FORWARD ... -j CHAIN" (and nothing else after it). */
@@ -226,26 +215,10 @@ static int guarded_nics(virConnectPtr conn, lines *nics, cg_error *err)
 /* Write the guard chain from rules (iptables-restore reads a file). */
 static int restore(const char *rules, cg_error *err)
 {
-    char path[PATH_MAX];
-    char *argv[] = {"iptables-restore", "-w", "--noflush", path, NULL};
+    char *argv[] = {"iptables-restore", "-w", "--noflush", CG_TOOL_INPUT, NULL};
     cg_tool_spec spec = {.argv = argv, .package = "iptables", .log_fd = -1};
-    int fd = -1, ret = -1;
-    size_t len = strlen(rules);
 
-    if (cg_tmp_path(path, sizeof path, "cg-sg-guard-XXXXXX") < 0 || (fd = mkstemp(path)) < 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "guard rules: cannot make a temporary file");
-        return -1;
-    }
-    if (write(fd, rules, len) != (ssize_t)len) {
-        cg_error_set(err, CG_ERR_INTERNAL, "guard rules: cannot write %s", path);
-        goto cleanup;
-    }
-    ret = cg_tool_run(&spec, err);
-
-cleanup:
-    close(fd);
-    unlink(path);
-    return ret;
+    return cg_tool_run_input(&spec, rules, err);
 }
 
 /* The jumps to the guard: top of libvirt-in-post (made here if libvirt

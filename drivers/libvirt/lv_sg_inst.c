@@ -3,9 +3,9 @@
  * An instance's groups are rows of instance_groups; its NIC carries the
  * filter "cg-i-<id>" (lv_nwfilter_nic_xml) that references clean-traffic
  * and its groups' filters.  Changing the groups redefines that filter, and
- * libvirt re-applies it to the running NIC; the filters of groups that name
- * the old or new groups as a source are redefined too (their member
- * addresses changed), concurrently.
+ * libvirt re-applies it to the running NIC; the sets of the old and new
+ * groups are rewritten, and the filters of groups that name them by their
+ * member addresses are redefined too, concurrently (lv_sg_sync_sources).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -224,9 +224,10 @@ static unsigned long long mix(unsigned long long h, const char *s)
 
 /* The member addresses of groups named as rule sources, as listed now,
  * against those the filters were last built from: when they differ (a
- * member got its DHCP lease, or left), the filters of the groups with such
- * rules are redefined.  Leases arrive after launch, so this is what lets a
- * default group's members reach each other. */
+ * member got its DHCP lease, or left), lv_sg_sync_sources rewrites their
+ * sets (one `ipset restore`) and redefines the filters that name members
+ * one by one.  Leases arrive after launch, so this is what lets a default
+ * group's members reach each other. */
 static void resync_peers(cg_drv *drv, const cg_instance_list *list, const cg_sg_list *l)
 {
     static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;

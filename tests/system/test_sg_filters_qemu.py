@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from cgharness import Gateway, gateway_filters, remove_filters
+from cgharness import Gateway, gateway_filters, ipset_members, remove_filters
 
 URI = "qemu:///system"
 
@@ -109,12 +109,20 @@ def test_new_vpc_default_group_filter(sggw):
         got = ec2.describe_security_groups(
             Filters=[{"Name": "vpc-id", "Values": [vid]}])["SecurityGroups"]
         [g] = got
-        xml = virsh("nwfilter-dumpxml", "cg-sg-" + g["GroupId"]).stdout
-        # No member has an address yet: the self rule lets nobody in.
-        assert rules(xml) == [("out", "all", (("state", "NEW"),))]
+        name = "cg-sg-" + g["GroupId"]
+        xml = virsh("nwfilter-dumpxml", name).stdout
+        # The self rule names the group's own set (lv_sg_ipset.h): members
+        # come and go in the set, the filter stays as it is.  No member
+        # has an address yet: the set is empty and lets nobody in.
+        assert rules(xml) == [("in", "all", (("ipset", name), ("ipsetflags", "src"),
+                                             ("state", "NEW"))),
+                              ("out", "all", (("state", "NEW"),))]
+        assert ipset_members(name) == []
     finally:
         ec2.delete_vpc(VpcId=vid)
-    # The VPC's groups go at the next listing, and their filters with them.
+    # The VPC's groups go at the next listing, and their filters and sets
+    # with them.
     assert not ec2.describe_security_groups(
         Filters=[{"Name": "vpc-id", "Values": [vid]}])["SecurityGroups"]
-    assert "cg-sg-" + g["GroupId"] not in filters()
+    assert name not in filters()
+    assert ipset_members(name) is None

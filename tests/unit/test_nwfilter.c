@@ -16,6 +16,7 @@
 #include <libxml/xpath.h>
 
 #include "drivers/libvirt/lv_nwfilter.h"
+#include "drivers/libvirt/lv_sg_ipset.h"
 
 /* expr evaluated on xml, as a string (malloc'd). */
 static char *xpath(const char *xml, const char *expr)
@@ -104,7 +105,7 @@ static void test_group_rules(void **state)
     snprintf(g.id, sizeof(g.id), "sg-0aaaaaaaaaaaaaaaa");
     g.rules = r;
     g.n_rules = 5;
-    xml = lv_nwfilter_group_xml(&g, peers, 1, &err);
+    xml = lv_nwfilter_group_xml(&g, peers, 1, 0, &err);
     assert_non_null(xml);
     assert_xp(xml, "/filter/@name", "cg-sg-sg-0aaaaaaaaaaaaaaaa");
     assert_xp(xml, "/filter/@chain", "root");
@@ -134,11 +135,94 @@ static void test_group_rules(void **state)
     assert_valid(xml);
     free(xml);
     /* Without members the group rule is no rule: nothing is let in. */
-    xml = lv_nwfilter_group_xml(&g, NULL, 0, &err);
+    xml = lv_nwfilter_group_xml(&g, NULL, 0, 0, &err);
     assert_non_null(xml);
     assert_xp(xml, "count(/filter/rule)", "4");
     assert_xp(xml, "count(/filter/rule/all[@srcipaddr])", "0");
     free(xml);
+    /* With sets: one rule naming the source group's set, whoever its
+     * members are; the CIDR rules stay as they were. */
+    xml = lv_nwfilter_group_xml(&g, peers, 1, 1, &err);
+    assert_non_null(xml);
+    assert_xp(xml, "count(/filter/rule)", "5");
+    assert_xp(xml, "/filter/rule[1]/tcp/@srcipaddr", "10.0.0.0");
+    assert_xp(xml, "/filter/rule[4]/all/@ipset", "cg-sg-sg-0bbbbbbbbbbbbbbbb");
+    assert_xp(xml, "/filter/rule[4]/all/@ipsetflags", "src");
+    assert_xp(xml, "count(/filter/rule/all[@srcipaddr])", "0");
+    assert_xp(xml, "/filter/rule[4]/all/@state", "NEW");
+    assert_valid(xml);
+    free(xml);
+}
+
+/* An egress rule to a group matches where packets go; only an
+ * all-protocol rule names the set. */
+static void test_group_set_egress(void **state)
+{
+    cg_error err = {0};
+    cg_sg_rule r[2];
+    cg_sg g;
+    char *xml;
+    const char *ips[] = {"192.168.250.12"};
+    lv_sg_peers peers[1] = {{"sg-0dddddddddddddddd", ips, 1}};
+
+    (void)state;
+    r[0] = rule(1, "-1", -1, -1, "", "sg-0dddddddddddddddd", "");
+    r[1] = rule(1, "tcp", 80, 80, "", "sg-0dddddddddddddddd", "");
+    memset(&g, 0, sizeof(g));
+    snprintf(g.id, sizeof(g.id), "sg-0aaaaaaaaaaaaaaaa");
+    g.rules = r;
+    g.n_rules = 2;
+    xml = lv_nwfilter_group_xml(&g, peers, 1, 1, &err);
+    assert_non_null(xml);
+    assert_xp(xml, "/filter/rule[1]/@direction", "out");
+    assert_xp(xml, "/filter/rule[1]/all/@ipset", "cg-sg-sg-0dddddddddddddddd");
+    assert_xp(xml, "/filter/rule[1]/all/@ipsetflags", "dst");
+    /* libvirt keeps ipset= only on <all>: a port rule names each member. */
+    assert_xp(xml, "count(/filter/rule[2]/tcp/@ipset)", "0");
+    assert_xp(xml, "/filter/rule[2]/tcp/@dstipaddr", "192.168.250.12");
+    assert_xp(xml, "/filter/rule[2]/tcp/@dstportstart", "80");
+    assert_xp(xml, "count(/filter/rule)", "2");
+    assert_valid(xml);
+    free(xml);
+}
+
+/* The restore input: every set filled aside and swapped in; what is not
+ * an IPv4 address never reaches ipset. */
+static void test_ipset_script(void **state)
+{
+    const char *ips_a[] = {"192.168.250.10", "10.0.0.1 -exist\nflush x", "fe80::1",
+                           "192.168.250.11"};
+    lv_sg_peers p[2] = {{"sg-0aaaaaaaaaaaaaaaa", ips_a, 4}, {"sg-0bbbbbbbbbbbbbbbb", NULL, 0}};
+    lv_sg_peers bad = {"sg-x y", NULL, 0};
+    lv_sg_peers long_id = {"sg-0123456789abcdef0123456", NULL, 0};
+    cg_error err = {0};
+    char *s;
+
+    (void)state;
+    s = lv_sg_ipset_script(p, 2, 1, &err);
+    assert_non_null(s);
+    assert_string_equal(s, "create cg-sg-sg-0aaaaaaaaaaaaaaaa hash:ip family inet -exist\n"
+                           "create cg-sg-sg-0aaaaaaaaaaaaaaaa-t hash:ip family inet -exist\n"
+                           "flush cg-sg-sg-0aaaaaaaaaaaaaaaa-t\n"
+                           "add cg-sg-sg-0aaaaaaaaaaaaaaaa-t 192.168.250.10 -exist\n"
+                           "add cg-sg-sg-0aaaaaaaaaaaaaaaa-t 192.168.250.11 -exist\n"
+                           "swap cg-sg-sg-0aaaaaaaaaaaaaaaa-t cg-sg-sg-0aaaaaaaaaaaaaaaa\n"
+                           "destroy cg-sg-sg-0aaaaaaaaaaaaaaaa-t\n"
+                           "create cg-sg-sg-0bbbbbbbbbbbbbbbb hash:ip family inet -exist\n"
+                           "create cg-sg-sg-0bbbbbbbbbbbbbbbb-t hash:ip family inet -exist\n"
+                           "flush cg-sg-sg-0bbbbbbbbbbbbbbbb-t\n"
+                           "swap cg-sg-sg-0bbbbbbbbbbbbbbbb-t cg-sg-sg-0bbbbbbbbbbbbbbbb\n"
+                           "destroy cg-sg-sg-0bbbbbbbbbbbbbbbb-t\n");
+    free(s);
+    /* Without fill: made when missing, its members kept. */
+    s = lv_sg_ipset_script(p, 1, 0, &err);
+    assert_non_null(s);
+    assert_string_equal(s, "create cg-sg-sg-0aaaaaaaaaaaaaaaa hash:ip family inet -exist\n");
+    free(s);
+    /* A group id that would not make a set name is refused. */
+    assert_null(lv_sg_ipset_script(&bad, 1, 1, &err));
+    cg_error_clear(&err);
+    assert_null(lv_sg_ipset_script(&long_id, 1, 1, &err));
 }
 
 static void test_empty_group(void **state)
@@ -150,7 +234,7 @@ static void test_empty_group(void **state)
     (void)state;
     memset(&g, 0, sizeof(g));
     snprintf(g.id, sizeof(g.id), "sg-0cccccccccccccccc");
-    xml = lv_nwfilter_group_xml(&g, NULL, 0, &err);
+    xml = lv_nwfilter_group_xml(&g, NULL, 0, 0, &err);
     assert_non_null(xml);
     assert_xp(xml, "count(/filter/rule)", "0");
     free(xml);
@@ -188,8 +272,8 @@ static void test_nic_filter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_group_rules),
-        cmocka_unit_test(test_empty_group),
+        cmocka_unit_test(test_group_rules),      cmocka_unit_test(test_empty_group),
+        cmocka_unit_test(test_group_set_egress), cmocka_unit_test(test_ipset_script),
         cmocka_unit_test(test_nic_filter),
     };
 

@@ -6,10 +6,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drivers/libvirt/lv_sg_guard.h"
+#include "engine/tool_run.h"
 
 static void test_rules(void **state)
 {
@@ -94,6 +98,54 @@ static void test_forward_pos(void **state)
     assert_int_equal(lv_sg_guard_forward_pos(lookalike, 4), 4);
 }
 
+/* Entries of dir other than . and .. */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* The restore tools' input goes through a file the tool is given by
+ * name, under TMPDIR, and gone afterwards, whatever the tool said. */
+static void test_tool_input(void **state)
+{
+    char dir[] = "/tmp/cg-tool-input-XXXXXX";
+    char *argv[] = {"grep", "-q", "^COMMIT$", CG_TOOL_INPUT, NULL};
+    cg_tool_spec spec = {.argv = argv, .package = "grep", .log_fd = -1};
+    cg_error err = {0};
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(setenv("TMPDIR", dir, 1), 0);
+    assert_int_equal(cg_tool_run_input(&spec, "*filter\nCOMMIT\n", &err), 0);
+    assert_int_equal(entries(dir), 0);
+    assert_int_equal(cg_tool_run_input(&spec, "*filter\n", &err), -1);
+    assert_string_equal(err.message, "grep failed (exit 1)");
+    assert_int_equal(entries(dir), 0);
+    /* The text built for it: kept when ok, freed when not. */
+    f = open_memstream(&buf, &size);
+    fputs("x", f);
+    assert_string_equal(cg_tool_input_done(f, &buf, 1, &err), "x");
+    free(buf);
+    buf = NULL;
+    f = open_memstream(&buf, &size);
+    fputs("x", f);
+    assert_null(cg_tool_input_done(f, &buf, 0, &err));
+    assert_null(buf);
+    unsetenv("TMPDIR");
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_rules_refuse_bad_names),
         cmocka_unit_test(test_ifname_ok),
         cmocka_unit_test(test_forward_pos),
+        cmocka_unit_test(test_tool_input),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
