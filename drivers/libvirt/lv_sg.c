@@ -144,14 +144,16 @@ static int peer_set_read(cg_drv *drv, const cg_sg_list *l, peer_set *p, cg_error
     return 0;
 }
 
-/* 1 when a rule of l names group g as its source. */
+/* 1 when a rule of l matches group g's set (lv_nwfilter_rule_by_set):
+ * only such groups need one. */
 static int named_as_source(const cg_sg_list *l, const cg_sg *g)
 {
     size_t i, j;
 
     for (i = 0; i < l->n; i++) {
         for (j = 0; j < l->v[i].n_rules; j++) {
-            if (strcmp(l->v[i].rules[j].group, g->id) == 0)
+            if (lv_nwfilter_rule_by_set(&l->v[i].rules[j]) &&
+                strcmp(l->v[i].rules[j].group, g->id) == 0)
                 return 1;
         }
     }
