@@ -167,7 +167,7 @@ def clone_xml(xml, name, disk, log, seed, nic_filter=None):
     devices = root.find("devices")
     for d in devices.findall("disk"):
         d.find("source").set("file", seed if d.get("device") == "cdrom" else disk)
-    # The instance's NIC filter (cg-i-<id>) goes with the instance: the
+    # The instance's NIC filter (cg-nic-<hash>) may go with the instance: the
     # anchor is a bare libvirt domain, without a firewall, or one filtered by
     # a copy of that filter.
     for iface in devices.findall("interface"):
@@ -220,7 +220,8 @@ def keep_filter(uri, iid, name, workdir):
     """A copy of the instance's NIC filter (same rules, same security-group
     filter referenced) as nwfilter NAME, for the filtered virsh side; its
     name goes to WORKDIR/virsh_filters for run.sh's cleanup."""
-    root = ET.fromstring(virsh(uri, "nwfilter-dumpxml", "cg-i-" + iid).stdout)
+    ref = ET.fromstring(virsh(uri, "dumpxml", iid).stdout).find("./devices/interface/filterref")
+    root = ET.fromstring(virsh(uri, "nwfilter-dumpxml", ref.get("filter")).stdout)
     for el in root.findall("uuid"):
         root.remove(el)
     root.set("name", name)

@@ -213,13 +213,16 @@ print("\n".join(r[0] for r in db.execute("SELECT id FROM security_groups")))' \
     "$WORK/state/cloudgate.db" 2>/dev/null || true
 }
 
-# The NIC filters its database names: one per instance with group rows (a
-# launch whose rollback lost its libvirt connection leaves its filter).
+# The NIC filters its database names: the shared one of each set of groups
+# an instance has (tests/cgharness.py nic_filter_name), left when a
+# launch's rollback lost its libvirt connection.
 nic_filters_of_gateway() {
-  "$PY" -c 'import sqlite3, sys
+  PYTHONPATH="$TOP/tests" "$PY" -c 'import sqlite3, sys, cgharness
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print("\n".join("cg-i-" + r[0] for r in db.execute(
-    "SELECT DISTINCT instance_id FROM instance_groups")))' \
+g = {}
+for iid, gid in db.execute("SELECT instance_id, group_id FROM instance_groups"):
+    g.setdefault(iid, []).append(gid)
+print("\n".join(sorted({cgharness.nic_filter_name(v) for v in g.values()})))' \
     "$WORK/state/cloudgate.db" 2>/dev/null || true
 }
 

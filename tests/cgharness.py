@@ -207,15 +207,34 @@ def _one_line(text):
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def nic_filter_name(group_ids):
+    """The shared NIC filter of a set of groups (lv_nwfilter_nic_name):
+    "cg-nic-" and FNV-1a 64 over the sorted ids, each followed by 0xff."""
+    mask, prime, h = (1 << 64) - 1, 1099511628211, 14695981039346656037
+    for gid in sorted(group_ids):
+        for b in gid.encode() + b"\xff":
+            h = ((h ^ b) * prime) & mask
+    return "cg-nic-%016x" % h
+
+
 def gateway_filters(gw):
     """The nwfilters gw's database says it made, NIC filters first (they
-    reference the groups'): "cg-i-<id>" of each instance with group rows
-    (written before its filter), "cg-sg-<id>" of each group, and the filter
-    of each unfinished security-group intent (a change a kill cut short, or
-    a filter libvirt would not let go)."""
+    reference the groups'): the shared "cg-nic-<hash>" of each set of groups
+    an instance has and the "cg-i-<id>" of each instance (before shared
+    filters), from the rows written before a NIC filter is made, then
+    "cg-sg-<id>" of each group, and the filter of each unfinished
+    security-group intent (a change a kill cut short, or a filter libvirt
+    would not let go)."""
     if not os.path.exists(os.path.join(gw.dir, "state", "cloudgate.db")):
         return []
     names = []
+    try:
+        per_instance = {}
+        for iid, gid in db_rows(gw, "SELECT instance_id, group_id FROM instance_groups"):
+            per_instance.setdefault(iid, []).append(gid)
+        names += sorted({nic_filter_name(g) for g in per_instance.values()})
+    except sqlite3.Error as e:   # a table this gateway never made
+        print("nwfilters of %s: instance_groups: %s" % (gw.dir, e))
     for sql in ("SELECT DISTINCT 'cg-i-' || instance_id FROM instance_groups",
                 "SELECT 'cg-sg-' || id FROM security_groups",
                 "SELECT DISTINCT data FROM intents WHERE kind = 'sg-filter'"):

@@ -16,6 +16,7 @@
 
 #include "lv_display.h"
 #include "lv_domxml_int.h"
+#include "lv_nwfilter.h"
 
 /* ---- parsing -------------------------------------------------------------- */
 
@@ -364,4 +365,52 @@ cleanup:
     cg_tags_release(&tmp.tags);
     xmlFreeDoc(doc);
     return ret;
+}
+
+/* ---- a NIC's filter ------------------------------------------------------- */
+
+/* The filterref of nic when it names a cloudgate NIC filter, else NULL. */
+static xmlNodePtr nic_filterref(xmlNodePtr nic)
+{
+    xmlNodePtr ref = dom_child(nic, "filterref");
+    xmlChar *name = ref ? xmlGetProp(ref, BAD_CAST "filter") : NULL;
+    int ours = name && lv_nwfilter_is_nic((const char *)name);
+
+    xmlFree(name);
+    return ours ? ref : NULL;
+}
+
+char *lv_domxml_nic_refiltered(const char *xml, const char *filter, cg_error *err)
+{
+    size_t len = xml ? strlen(xml) : 0;
+    xmlDocPtr doc = NULL;
+    xmlNodePtr devices, nic, ref = NULL;
+    xmlBufferPtr buf = NULL;
+    char *out = NULL;
+
+    if (len > INT_MAX ||
+        !(doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "domain XML is not well-formed");
+        return NULL;
+    }
+    devices = dom_child(xmlDocGetRootElement(doc), "devices");
+    for (nic = devices ? devices->children : NULL; nic && !ref; nic = nic->next) {
+        if (is_el(nic, "interface"))
+            ref = nic_filterref(nic);
+    }
+    if (!ref) {
+        cg_error_set(err, CG_ERR_NOT_FOUND, "the domain has no NIC with a security group filter");
+        goto cleanup;
+    }
+    if (!xmlSetProp(ref, BAD_CAST "filter", BAD_CAST filter) || !(buf = xmlBufferCreate()) ||
+        xmlNodeDump(buf, doc, ref->parent, 0, 0) < 0 ||
+        !(out = strdup((const char *)xmlBufferContent(buf))))
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory rewriting a NIC's filter");
+
+cleanup:
+    if (buf)
+        xmlBufferFree(buf);
+    xmlFreeDoc(doc);
+    return out;
 }

@@ -626,6 +626,16 @@ virConnectPtr lv_host_conn(lv_host *h, cg_error *err)
     return conn;
 }
 
+int lv_host_has_conn(lv_host *h, virConnectPtr conn)
+{
+    int same;
+
+    pthread_mutex_lock(&h->lock);
+    same = conn && h->conn == conn;
+    pthread_mutex_unlock(&h->lock);
+    return same;
+}
+
 lv_capacity *lv_host_capacity(lv_host *h)
 {
     return h->capacity;

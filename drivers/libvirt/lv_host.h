@@ -67,6 +67,8 @@ int lv_host_available(lv_host *h);
 /* A new reference to the connection (release it with virConnectClose), or
  * NULL with CG_ERR_UNAVAILABLE reported while the host is disconnected. */
 virConnectPtr lv_host_conn(lv_host *h, cg_error *err);
+/* 1 when conn is h's current connection (a reference lv_host_conn gave). */
+int lv_host_has_conn(lv_host *h, virConnectPtr conn);
 /* virConnectGetType(conn), one caller at a time: libvirt's remote driver
  * (9.0) caches the answer in the connection without a lock, so two threads
  * asking at once leak a copy.  Every caller in the driver comes here. */

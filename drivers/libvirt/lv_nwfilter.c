@@ -33,6 +33,50 @@ void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len)
     snprintf(buf, len, LV_NWFILTER_GROUP "%s", group_id);
 }
 
+unsigned long long lv_nwfilter_mix(unsigned long long h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ids[0..n) sorted into out (n <= CG_INSTANCE_GROUPS_MAX): the groups'
+ * order does not change what a NIC lets in, so it does not name a filter. */
+static size_t sorted_ids(const char *const *ids, size_t n, const char **out)
+{
+    size_t i;
+
+    if (n > CG_INSTANCE_GROUPS_MAX)
+        n = CG_INSTANCE_GROUPS_MAX;
+    for (i = 0; i < n; i++)
+        out[i] = ids[i];
+    qsort(out, n, sizeof(*out), cmp_str);
+    return n;
+}
+
+void lv_nwfilter_nic_name(const char *const *group_ids, size_t n, char *buf, size_t len)
+{
+    const char *ids[CG_INSTANCE_GROUPS_MAX];
+    unsigned long long h = 14695981039346656037ULL;
+    size_t i;
+
+    n = sorted_ids(group_ids, n, ids);
+    for (i = 0; i < n; i++)
+        h = lv_nwfilter_mix(h, ids[i]);
+    snprintf(buf, len, LV_NWFILTER_NICS "%016llx", h);
+}
+
+int lv_nwfilter_is_nic(const char *name)
+{
+    return name && (strncmp(name, LV_NWFILTER_NICS, strlen(LV_NWFILTER_NICS)) == 0 ||
+                    strncmp(name, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) == 0);
+}
+
 int lv_nwfilter_rule_by_set(const cg_sg_rule *r)
 {
     /* libvirt 9.0 keeps ipset= only on <all>: on <tcp>, <udp> or <icmp>
@@ -185,21 +229,22 @@ static int add_ref(xmlNodePtr root, const char *name)
     return ref && xmlNewProp(ref, BAD_CAST "filter", BAD_CAST name) ? 0 : -1;
 }
 
-char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids, size_t n,
-                          int anti_spoofing, cg_error *err)
+char *lv_nwfilter_nic_xml(const char *const *group_ids, size_t n, int anti_spoofing, cg_error *err)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr root, p;
+    const char *ids[CG_INSTANCE_GROUPS_MAX];
     char name[64];
     size_t i;
     int ok = 0;
 
-    snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
+    lv_nwfilter_nic_name(group_ids, n, name, sizeof(name));
+    n = sorted_ids(group_ids, n, ids);
     /* clean-traffic: the guest keeps its own MAC and IP ($MAC, $IP). */
     if (!(root = new_filter(doc, name)) || (anti_spoofing && add_ref(root, "clean-traffic") < 0))
         goto cleanup;
     for (i = 0; i < n; i++) {
-        lv_nwfilter_group_name(group_ids[i], name, sizeof(name));
+        lv_nwfilter_group_name(ids[i], name, sizeof(name));
         if (add_ref(root, name) < 0)
             goto cleanup;
     }
@@ -216,6 +261,33 @@ char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids,
 
 cleanup:
     return finish(doc, ok, err);
+}
+
+int lv_nwfilter_nic_groups(const char *xml, char (*ids)[32], size_t max)
+{
+    size_t len = xml ? strlen(xml) : 0, n = 0, plen = strlen(LV_NWFILTER_GROUP);
+    xmlDocPtr doc = len && len < INT_MAX
+                        ? xmlReadMemory(xml, (int)len, "nwfilter.xml", NULL,
+                                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                        : NULL;
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, c;
+    xmlChar *name;
+    int ret = root ? 0 : -1;
+
+    for (c = root ? root->children : NULL; c && ret == 0; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "filterref"))
+            continue;
+        name = xmlGetProp(c, BAD_CAST "filter");
+        if (name && strncmp((const char *)name, LV_NWFILTER_GROUP, plen) == 0) {
+            if (n < max && strlen((const char *)name + plen) < sizeof(ids[0]))
+                snprintf(ids[n++], sizeof(ids[0]), "%s", (const char *)name + plen);
+            else
+                ret = -1;
+        }
+        xmlFree(name);
+    }
+    xmlFreeDoc(doc);
+    return ret < 0 ? -1 : (int)n;
 }
 
 /* ---- libvirt calls -------------------------------------------------------- */
@@ -271,7 +343,12 @@ cleanup:
 
 int lv_nwfilter_has_clean_traffic(virConnectPtr conn)
 {
-    virNWFilterPtr f = virNWFilterLookupByName(conn, "clean-traffic");
+    return lv_nwfilter_exists(conn, "clean-traffic");
+}
+
+int lv_nwfilter_exists(virConnectPtr conn, const char *name)
+{
+    virNWFilterPtr f = virNWFilterLookupByName(conn, name);
 
     if (!f) {
         virResetLastError();

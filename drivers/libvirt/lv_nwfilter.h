@@ -2,7 +2,8 @@
  * (lv_nwfilter.c).
  *
  * A group is the filter "cg-sg-<id>" holding only accept rules; an
- * instance NIC's filter "cg-i-<id>" references libvirt's clean-traffic
+ * instance NIC's filter "cg-nic-<hash of its groups>" (shared by every NIC
+ * with the same groups) references libvirt's clean-traffic
  * (anti-spoofing on $IP and $MAC, where the host has it), its groups' filters, accepts
  * established/related traffic and drops everything else: the groups' rules
  * are a union, as on EC2.
@@ -17,6 +18,8 @@
 #include "../driver.h"
 
 #define LV_NWFILTER_GROUP "cg-sg-"
+#define LV_NWFILTER_NICS "cg-nic-"
+/* Before shared NIC filters: one per instance, "cg-i-<instance id>". */
 #define LV_NWFILTER_NIC "cg-i-"
 
 /* The member addresses of a group named as a rule's source. */
@@ -33,11 +36,24 @@ typedef struct lv_sg_peers {
  * known: no rule).  Malloc'd XML or NULL (reported). */
 char *lv_nwfilter_group_xml(const cg_sg *g, const lv_sg_peers *peers, size_t n_peers, int by_set,
                             cg_error *err);
-/* The filter of instance_id's NIC referencing its groups' filters, and
- * libvirt's clean-traffic when anti_spoofing.  Malloc'd XML or NULL
- * (reported). */
-char *lv_nwfilter_nic_xml(const char *instance_id, const char *const *group_ids, size_t n,
-                          int anti_spoofing, cg_error *err);
+/* The filter of the NICs in groups group_ids[0..n) (any order), named
+ * lv_nwfilter_nic_name, referencing the groups' filters, and libvirt's
+ * clean-traffic when anti_spoofing.  Malloc'd XML or NULL (reported). */
+char *lv_nwfilter_nic_xml(const char *const *group_ids, size_t n, int anti_spoofing, cg_error *err);
+/* "cg-nic-" and 16 hex digits of FNV-1a (lv_nwfilter_mix) over the sorted
+ * group ids into buf: one filter per set of groups, so a launch into
+ * groups that already have NICs defines nothing (a define waits for
+ * libvirt's nwfilter lock behind every NIC being started). */
+void lv_nwfilter_nic_name(const char *const *group_ids, size_t n, char *buf, size_t len);
+/* The group ids a NIC filter's XML references (its "cg-sg-" filterrefs)
+ * into ids[0..max): how many, or -1 (unparsable, or more than max). */
+int lv_nwfilter_nic_groups(const char *xml, char (*ids)[32], size_t max);
+/* 1 when name is a cloudgate NIC filter (shared or per instance). */
+int lv_nwfilter_is_nic(const char *name);
+/* FNV-1a of s continuing from h, then a separator byte. */
+unsigned long long lv_nwfilter_mix(unsigned long long h, const char *s);
+/* 1 when conn has a filter called name, else 0. */
+int lv_nwfilter_exists(virConnectPtr conn, const char *name);
 /* 1 when conn has libvirt's stock "clean-traffic" filter (package
  * libvirt-daemon-config-nwfilter), else 0. */
 int lv_nwfilter_has_clean_traffic(virConnectPtr conn);
@@ -45,7 +61,7 @@ int lv_nwfilter_has_clean_traffic(virConnectPtr conn);
  * an all-protocol rule (the default group's own).  The others name each
  * member address. */
 int lv_nwfilter_rule_by_set(const cg_sg_rule *r);
-/* "cg-sg-<id>" / "cg-i-<id>" into buf. */
+/* "cg-sg-<id>" into buf. */
 void lv_nwfilter_group_name(const char *group_id, char *buf, size_t len);
 
 /* Define (or redefine, keeping its UUID) the filter xml in conn.  libvirt

@@ -156,8 +156,7 @@ static void add_nic(xmlNodePtr nic, lines *nics)
         else if (!port && !xmlStrcmp(c->name, BAD_CAST "target"))
             port = xmlGetProp(c, BAD_CAST "dev");
     }
-    if (filter && port &&
-        !strncmp((const char *)filter, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) &&
+    if (filter && port && lv_nwfilter_is_nic((const char *)filter) &&
         lv_sg_guard_ifname_ok((const char *)port))
         keep_line((const char *)port, nics);
     xmlFree(filter);

@@ -1,9 +1,10 @@
 /* cloudgate libvirt driver: instances in security groups (lv_sg.h).
  *
  * An instance's groups are rows of instance_groups; its NIC carries the
- * filter "cg-i-<id>" (lv_nwfilter_nic_xml) that references clean-traffic
- * and its groups' filters.  Changing the groups redefines that filter, and
- * libvirt re-applies it to the running NIC; the sets of the old and new
+ * filter "cg-nic-<hash>" of its set of groups (lv_nwfilter_nic_xml), shared
+ * by every NIC with the same groups, that references clean-traffic and the
+ * groups' filters.  Changing the groups points the running NIC at another
+ * such filter (virDomainUpdateDeviceFlags); the sets of the old and new
  * groups are rewritten, and the filters of groups that name them by their
  * member addresses are redefined too, concurrently (lv_sg_sync_sources).
  */
@@ -15,34 +16,95 @@
 #include <libvirt/virterror.h>
 
 #include "../../gateway/log.h"
+#include "lv_domxml.h"
 #include "lv_nwfilter.h"
 #include "lv_rows.h"
 #include "lv_sg.h"
 #include "lv_vpc.h"
 
-/* Define instance_id's NIC filter for groups ids[0..n) in conn: its name
- * into filter, or "" when conn has no nwfilter (test://).  0 or -1. */
-static int define_nic_filter(virConnectPtr conn, const char *instance_id,
-                             const char *const *ids, size_t n, char *filter, size_t len,
-                             cg_error *err)
+/* Shared NIC filters are made and dropped under this lock: a launch's
+ * ensure (after its rows are written) and a release (which counts rows)
+ * cannot cross, so a filter is never dropped under a launch about to use
+ * it. */
+static pthread_mutex_t nic_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Make sure conn has the NIC filter of groups ids[0..n): its name into
+ * filter, or "" when conn has no nwfilter (test://).  Defined only when
+ * missing: a launch into groups that already have NICs defines nothing.
+ * 0 or -1. */
+static int ensure_nic_filter(virConnectPtr conn, const char *const *ids, size_t n, char *filter,
+                             size_t len, cg_error *err)
 {
-    int spoof = lv_nwfilter_has_clean_traffic(conn);
-    char *xml = lv_nwfilter_nic_xml(instance_id, ids, n, spoof, err);
-    int rc;
+    int spoof, rc = 0;
+    char *xml = NULL;
 
     filter[0] = '\0';
-    if (!xml)
-        return -1;
-    /* Without libvirt's stock filters a reference to clean-traffic would
-     * keep the guest from starting: the groups still apply, and the gap is
-     * said loudly. */
-    if (!spoof && !lv_conn_is_test(conn))
-        cg_warn("%s: no anti-spoofing: this host lacks libvirt's clean-traffic filter "
-                "(install libvirt-daemon-config-nwfilter)", instance_id);
-    rc = lv_nwfilter_define(conn, xml, err);
+    if (lv_conn_is_test(conn))
+        return 0;
+    lv_nwfilter_nic_name(ids, n, filter, len);
+    pthread_mutex_lock(&nic_lock);
+    if (!lv_nwfilter_exists(conn, filter)) {
+        /* Without libvirt's stock filters a reference to clean-traffic
+         * would keep the guest from starting: the groups still apply, and
+         * the gap is said loudly. */
+        if (!(spoof = lv_nwfilter_has_clean_traffic(conn)))
+            cg_warn("%s: no anti-spoofing: this host lacks libvirt's clean-traffic filter "
+                    "(install libvirt-daemon-config-nwfilter)",
+                    filter);
+        rc = (xml = lv_nwfilter_nic_xml(ids, n, spoof, err)) ? lv_nwfilter_define(conn, xml, err)
+                                                             : -1;
+    }
+    pthread_mutex_unlock(&nic_lock);
     free(xml);
-    if (rc == 0)
-        snprintf(filter, len, LV_NWFILTER_NIC "%s", instance_id);
+    if (rc < 0)
+        filter[0] = '\0';
+    return rc < 0 ? -1 : 0;
+}
+
+/* 1 when an instance other than except has the NIC filter name in the
+ * zone of conn (or its zone is not known yet: a launch); 1 as well when
+ * the rows cannot be read, so a filter is only ever dropped for sure. */
+static int nic_filter_used(cg_drv *drv, virConnectPtr conn, const char *name, const char *except)
+{
+    const char *ids[CG_INSTANCE_GROUPS_MAX];
+    char other[64];
+    lv_sg_member *m = NULL;
+    cg_error err = {0};
+    lv_host *h;
+    size_t n_m = 0, i, j, n;
+    int used = 0;
+
+    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0 ||
+        lv_rows_sort_by_id(m, n_m, sizeof(*m)) < 0) {
+        free(m);
+        return 1;
+    }
+    for (i = 0; i < n_m && !used; i = j) {
+        for (j = i, n = 0; j < n_m && strcmp(m[j].instance_id, m[i].instance_id) == 0; j++) {
+            if (n < CG_INSTANCE_GROUPS_MAX)
+                ids[n++] = m[j].group_id;
+        }
+        if (except && strcmp(m[i].instance_id, except) == 0)
+            continue;
+        lv_nwfilter_nic_name(ids, n, other, sizeof(other));
+        h = strcmp(other, name) == 0 ? lv_drv_find_instance(drv, m[i].instance_id) : NULL;
+        used = strcmp(other, name) == 0 && (!h || lv_host_has_conn(h, conn));
+    }
+    free(m);
+    return used;
+}
+
+/* Undefine NIC filter name in conn unless an instance but except still has
+ * it there.  0 or -1 (the filter stays). */
+static int release_nic_filter(cg_drv *drv, virConnectPtr conn, const char *name, const char *except,
+                              cg_error *err)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&nic_lock);
+    if (!nic_filter_used(drv, conn, name, except))
+        rc = lv_nwfilter_undefine(conn, name, err);
+    pthread_mutex_unlock(&nic_lock);
     return rc < 0 ? -1 : 0;
 }
 
@@ -126,7 +188,7 @@ int lv_sg_launch_filter(cg_drv *drv, virConnectPtr conn, const char *instance_id
     /* The NIC's filter may only name filters that exist, or the guest
      * does not start. */
     if (lv_sg_ensure_filters(drv, conn, ids, n, err) < 0 ||
-        define_nic_filter(conn, instance_id, ids, n, filter, len, err) < 0)
+        ensure_nic_filter(conn, ids, n, filter, len, err) < 0)
         goto cleanup;
     ret = 0;
 
@@ -137,26 +199,86 @@ cleanup:
 
 void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_id)
 {
+    const char *ids[CG_INSTANCE_GROUPS_MAX];
+    lv_sg_member *m = NULL;
     cg_error err = {0};
     char name[64];
+    size_t n_m = 0, n;
 
-    /* The filter first, the rows only once it is gone: the rows are how the
-     * next start knows a leftover filter is this gateway's to remove. */
-    snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
-    if (lv_nwfilter_undefine(conn, name, &err) < 0) {
-        cg_warn("filter %s stays until the next start: %s", name, err.message);
-        return;
+    /* The filters first, the rows only once they are gone: the rows are how
+     * the next start (and a test's cleanup) knows a leftover filter is this
+     * gateway's to remove.  The shared one stays while other NICs have it. */
+    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0)
+        goto cleanup;
+    if ((n = groups_of(m, n_m, instance_id, ids, CG_INSTANCE_GROUPS_MAX))) {
+        lv_nwfilter_nic_name(ids, n, name, sizeof(name));
+        if (release_nic_filter(drv, conn, name, instance_id, &err) < 0)
+            goto cleanup;
     }
+    snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
+    if (lv_nwfilter_undefine(conn, name, &err) < 0)
+        goto cleanup;
     lv_sgstate_instance_set(drv->state, instance_id, NULL, 0, NULL);
+
+cleanup:
+    if (err.message[0])
+        cg_warn("%s: its NIC filter and group rows stay until the next start: %s", instance_id,
+                err.message);
+    free(m);
+}
+
+/* Point the NIC of domain id in conn at filter: live (libvirt re-applies
+ * the NIC's rules, keeping the address it learned), then in the persistent
+ * definition.  A NIC without a cloudgate filter (a guest from before
+ * security groups) is left as it is.  0 or -1. */
+static int swap_nic_filter(virConnectPtr conn, const char *id, const char *filter, cg_error *err)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, id);
+    char *xml = NULL, *dev = NULL;
+    int pass, ret = -1;
+
+    if (!dom) {
+        lv_report(err, conn, CG_ERR_NOT_FOUND, "look up domain %s", id);
+        return -1;
+    }
+    for (pass = virDomainIsActive(dom) == 1 ? 0 : 1; pass < 2; pass++) {
+        free(xml);
+        free(dev);
+        dev = NULL;
+        if (!(xml = virDomainGetXMLDesc(dom, pass ? VIR_DOMAIN_XML_INACTIVE : 0))) {
+            lv_report(err, conn, CG_ERR_UNAVAILABLE, "read domain %s", id);
+            goto cleanup;
+        }
+        if (!(dev = lv_domxml_nic_refiltered(xml, filter, err))) {
+            if (err->kind != CG_ERR_NOT_FOUND)
+                goto cleanup;
+            cg_info("%s: its NIC has no security group filter: groups recorded only", id);
+            cg_error_clear(err);
+            continue;
+        }
+        if (virDomainUpdateDeviceFlags(
+                dom, dev, pass ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE) < 0) {
+            lv_report(err, conn, CG_ERR_INTERNAL, "change the NIC filter of %s", id);
+            goto cleanup;
+        }
+    }
+    ret = 0;
+
+cleanup:
+    free(xml);
+    free(dev);
+    virDomainFree(dom);
+    return ret;
 }
 
 int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *const *ids,
                               size_t n, cg_error *err)
 {
     const char *old[CG_INSTANCE_GROUPS_MAX], *changed[2 * CG_INSTANCE_GROUPS_MAX];
-    char filter[64];
+    char filter[64], old_filter[64], legacy[64];
     lv_sg_member *m = NULL;
     virConnectPtr conn = NULL;
+    cg_error e = {0};
     lv_host *h;
     size_t n_m = 0, n_old, i;
     int ret = -1;
@@ -170,13 +292,24 @@ int lv_sg_instance_set_groups(cg_drv *drv, const char *instance_id, const char *
     n_old = groups_of(m, n_m, instance_id, old, CG_INSTANCE_GROUPS_MAX);
     if (lv_sgstate_instance_set(drv->state, instance_id, ids, n, err) < 0)
         goto cleanup;
-    /* libvirt applies the redefined filter to the running NIC. */
     if (lv_sg_ensure_filters(drv, conn, ids, n, err) < 0 ||
-        define_nic_filter(conn, instance_id, ids, n, filter, sizeof(filter), err) < 0) {
+        ensure_nic_filter(conn, ids, n, filter, sizeof(filter), err) < 0 ||
+        (filter[0] && swap_nic_filter(conn, instance_id, filter, err) < 0)) {
         /* The NIC still has the old groups: so must the rows. */
         lv_sgstate_instance_set(drv->state, instance_id, old, n_old, NULL);
+        if (filter[0])
+            release_nic_filter(drv, conn, filter, NULL, &e);
         goto cleanup;
     }
+    /* The NIC's old filter, unless other NICs share it, and the
+     * per-instance one of a launch from before shared filters. */
+    lv_nwfilter_nic_name(old, n_old, old_filter, sizeof(old_filter));
+    snprintf(legacy, sizeof(legacy), LV_NWFILTER_NIC "%s", instance_id);
+    if (filter[0] && ((n_old && strcmp(old_filter, filter) != 0 &&
+                       release_nic_filter(drv, conn, old_filter, NULL, &e) < 0) ||
+                      lv_nwfilter_undefine(conn, legacy, &e) < 0))
+        cg_warn("%s: a NIC filter it no longer uses stays until the next start: %s", instance_id,
+                e.message);
     for (i = 0; i < n_old; i++)
         changed[i] = old[i];
     for (i = 0; i < n; i++)
@@ -214,14 +347,6 @@ static void add_group(cg_instance *inst, const cg_sg *g)
     inst->n_groups++;
 }
 
-/* FNV-1a over s, continuing from h. */
-static unsigned long long mix(unsigned long long h, const char *s)
-{
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (h ^ 0xff) * 1099511628211ULL;
-}
-
 /* The member addresses of groups named as rule sources, as listed now,
  * against those the filters were last built from: when they differ (a
  * member got its DHCP lease, or left), lv_sg_sync_sources rewrites their
@@ -254,7 +379,8 @@ static void resync_peers(cg_drv *drv, const cg_instance_list *list, const cg_sg_
             for (k = 0; k < n && strcmp(sources[k], list->v[i].group_ids[g]) != 0; k++)
                 ;
             if (k < n)
-                h = mix(mix(h, list->v[i].group_ids[g]), list->v[i].private_ip);
+                h = lv_nwfilter_mix(lv_nwfilter_mix(h, list->v[i].group_ids[g]),
+                                    list->v[i].private_ip);
         }
     }
     pthread_mutex_lock(&last_lock);
@@ -319,11 +445,40 @@ static int ours(const lv_sg_member *m, size_t n, const char *instance_id)
     return 0;
 }
 
+/* At reconcile: shared NIC filter f, when it is this gateway's (it names
+ * only groups of this gateway) and no instance has it any more (a kill
+ * between the rows and the filter's release), is undefined. */
+static void reconcile_shared(cg_drv *drv, virConnectPtr conn, virNWFilterPtr f, const cg_sg_list *l)
+{
+    char ids[CG_INSTANCE_GROUPS_MAX][32];
+    const char *name = virNWFilterGetName(f);
+    char *xml = virNWFilterGetXMLDesc(f, 0);
+    int n = lv_nwfilter_nic_groups(xml, ids, CG_INSTANCE_GROUPS_MAX), i, mine = n > 0;
+    cg_error err = {0};
+
+    for (i = 0; i < n && mine; i++)
+        mine = find(l, ids[i]) != NULL;
+    free(xml);
+    if (!mine) {
+        cg_info("reconcile: filter %s left alone (not of this gateway's groups)", name);
+        return;
+    }
+    pthread_mutex_lock(&nic_lock);
+    if (!nic_filter_used(drv, conn, name, NULL)) {
+        if (lv_nwfilter_undefine(conn, name, &err) < 0)
+            cg_warn("reconcile: filter %s stays: %s", name, err.message);
+        else
+            cg_info("reconcile: removed filter %s (no instance has it)", name);
+    }
+    pthread_mutex_unlock(&nic_lock);
+}
+
 void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn)
 {
     virNWFilterPtr *filters = NULL;
     virDomainPtr dom;
     lv_sg_member *m = NULL;
+    cg_sg_list l = {0};
     size_t n_m = 0;
     cg_error err = {0};
     const char *name, *id;
@@ -334,13 +489,17 @@ void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn)
         virResetLastError();
         return;
     }
-    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0) {
+    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0 ||
+        lv_sgstate_list(drv->state, &l, &err) < 0) {
         cg_warn("reconcile: NIC filters left as they are: %s", err.message);
-        n_m = 0;
-        m = NULL;
+        goto cleanup;
     }
     for (i = 0; i < n; i++) {
         name = virNWFilterGetName(filters[i]);
+        if (name && strncmp(name, LV_NWFILTER_NICS, strlen(LV_NWFILTER_NICS)) == 0) {
+            reconcile_shared(drv, conn, filters[i], &l);
+            continue;
+        }
         id = name && strncmp(name, LV_NWFILTER_NIC, strlen(LV_NWFILTER_NIC)) == 0
                  ? name + strlen(LV_NWFILTER_NIC)
                  : NULL;
@@ -357,8 +516,12 @@ void lv_sg_reconcile_zone(cg_drv *drv, virConnectPtr conn)
             cg_info("reconcile: removed filter %s (its instance is gone)", name);
         }
         virResetLastError();
-        virNWFilterFree(filters[i]);
     }
+
+cleanup:
+    for (i = 0; i < n; i++)
+        virNWFilterFree(filters[i]);
     free(filters);
     free(m);
+    cg_sg_list_release(&l);
 }

@@ -34,7 +34,7 @@ import time
 
 import pytest
 
-from cgharness import Gateway, ipset_members, remove_filters, wait_for
+from cgharness import Gateway, ipset_members, nic_filter_name, remove_filters, wait_for
 from conftest import register_guest, remove_instance_leftovers, virsh
 
 URI = "qemu:///system"
@@ -234,6 +234,16 @@ def launch(gw, gid, user_data="", subnet=None, count=1):
     gw.client().get_waiter("instance_running").wait(
         InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
     return ids
+
+
+def nic_filter(iid, inactive=False):
+    """The nwfilter instance iid's NIC names, live or in its definition."""
+    xml = virsh("dumpxml", *(["--inactive"] if inactive else []), iid).stdout
+    return re.search(r"<filterref filter='([^']+)'", xml).group(1)
+
+
+def filter_names():
+    return set(virsh("nwfilter-list").stdout.split()[1::2])
 
 
 def booted(con, key="ip"):
@@ -491,6 +501,29 @@ def test_guest_to_guest_traffic_follows_the_rules(sgtgw, consoles):
     for name in ("start", "ip-restored", "mac-restored"):
         assert got[name][-3:] == ["open"] * 3, phases
 
+    # 5. A's groups change while it runs (ModifyInstanceAttribute): its NIC
+    # moves to the shared filter of its new set of groups (D's, for
+    # [sg_d]), libvirt keeps the address it learned, and the new rules
+    # apply at once.  B's probes of 9090 meanwhile count below as outside
+    # rule changes: the swap must not open a window either.
+    mark = con_b.mark()
+    t0 = time.monotonic()
+    ec2.modify_instance_attribute(InstanceId=a, Groups=[sg_d])
+    took = time.monotonic() - t0
+    assert nic_filter(a) == nic_filter(d) == nic_filter_name([sg_d])
+    assert nic_filter(a, inactive=True) == nic_filter_name([sg_d])
+    # A was the only NIC in [sg_a] alone: that filter is gone.
+    assert nic_filter_name([sg_a]) not in filter_names()
+    t_out = first_probe(con_b, 8080, "closed", mark)
+    mark = con_b.mark()
+    ec2.modify_instance_attribute(InstanceId=a, Groups=[sg_d, sg_a])
+    assert nic_filter(a) == nic_filter_name([sg_a, sg_d])
+    t_back = first_probe(con_b, 8080, "open", mark)
+    got = ec2.describe_instances(InstanceIds=[a])["Reservations"][0]["Instances"][0]
+    assert sorted(g["GroupId"] for g in got["SecurityGroups"]) == sorted([sg_a, sg_d])
+    print("groups of running A: ModifyInstanceAttribute took %.1f s; B closed %.1f s after "
+          "A left its world-open group, open %.1f s after A was back" % (took, t_out, t_back))
+
     # 9090 was never allowed: closed in every probe, during changes too.
     clear, overlapping = change.split(con_b, 9090, skip=[every_span])
     overlapping += near_d
@@ -563,6 +596,11 @@ def test_rule_change_on_a_group_shared_by_many(sgtgw):
              lambda: "" not in addresses() and sorted(ipset_members(name) or []) == addresses(),
              timeout=BOOT_TIMEOUT, interval=1)
     assert virsh("nwfilter-dumpxml", name).stdout == before
+    # One NIC filter for the N NICs: a launch into a set of groups that
+    # already has NICs defines none (each define waits for libvirt's
+    # nwfilter lock behind every NIC being started).
+    shared = nic_filter_name([gid])
+    assert {nic_filter(i) for i in ids} == {shared}
     # Every NIC carries the group's rules before the change is timed.
     vnets = [re.search(r"(vnet\d+)", virsh("domiflist", i).stdout).group(1) for i in ids]
 
@@ -589,3 +627,6 @@ def test_rule_change_on_a_group_shared_by_many(sgtgw):
     print("\n%d guests in one group: launched in %.1f s; one Authorize took %.1f s "
           "(%.2f s per NIC)" % (n, launched, took, took / n))
     ec2.terminate_instances(InstanceIds=ids)
+    # The last NIC's release drops the shared filter.
+    wait_for("the shared NIC filter's removal", lambda: shared not in filter_names(),
+             timeout=120, interval=1)

@@ -204,9 +204,67 @@ static void test_golden_nwfilter(void **state)
     fill_meta(&m, 0);
     fill_spec(&s, "qemu", &m);
     fill_direct_kernel(&s);
-    s.nwfilter = "cg-i-i-0123456789abcdef0";
+    s.nwfilter = "cg-nic-545bf456643bf879";
     check_golden("nwfilter-qemu.xml", lv_domxml_build(&s, &err));
     assert_int_equal(err.kind, CG_ERR_NONE);
+    cg_instance_release(&m);
+}
+
+/* A group change swaps the NIC's filter: the device for
+ * virDomainUpdateDeviceFlags keeps everything but the filter's name. */
+static void assert_has(const char *text, const char *part)
+{
+    if (!strstr(text, part))
+        fail_msg("no '%s' in:\n%s", part, text);
+}
+
+static void test_nic_refiltered(void **state)
+{
+    static const char live[] =
+        "<domain type='qemu'><name>i-1</name><devices>"
+        "<interface type='network'><source network='default'/></interface>"
+        "<interface type='network'><mac address='52:54:00:aa:bb:cc'/>"
+        "<source network='cg'/><target dev='vnet3'/>"
+        "<filterref filter='cg-i-i-1'><parameter name='CTRL_IP_LEARNING' value='dhcp'/>"
+        "</filterref><alias name='net1'/></interface></devices></domain>";
+    cg_instance m;
+    lv_domain_spec s;
+    cg_error err = {0};
+    char *xml, *dev;
+
+    (void)state;
+    fill_meta(&m, 0);
+    fill_spec(&s, "qemu", &m);
+    s.nwfilter = "cg-nic-545bf456643bf879";
+    xml = lv_domxml_build(&s, &err);
+    assert_non_null(xml);
+    dev = lv_domxml_nic_refiltered(xml, "cg-nic-6be0121dc9cf3067", &err);
+    assert_non_null(dev);
+    assert_has(dev, "<filterref filter=\"cg-nic-6be0121dc9cf3067\">");
+    assert_has(dev, "<parameter name=\"CTRL_IP_LEARNING\" value=\"dhcp\"/>");
+    assert_null(strstr(dev, "545bf456643bf879"));
+    assert_int_equal(strncmp(dev, "<interface type=\"network\">", 26), 0);
+    assert_has(dev, s.mac);
+    free(dev);
+    free(xml);
+    /* A live definition from before shared filters: the NIC with the
+     * filter, not the first one; its target and alias kept. */
+    dev = lv_domxml_nic_refiltered(live, "cg-nic-6be0121dc9cf3067", &err);
+    assert_non_null(dev);
+    assert_has(dev, "<target dev=\"vnet3\"/>");
+    assert_has(dev, "<alias name=\"net1\"/>");
+    assert_has(dev, "52:54:00:aa:bb:cc");
+    assert_has(dev, "<filterref filter=\"cg-nic-6be0121dc9cf3067\">");
+    free(dev);
+    /* No filtered NIC; not XML. */
+    s.nwfilter = NULL;
+    xml = lv_domxml_build(&s, &err);
+    assert_null(lv_domxml_nic_refiltered(xml, "cg-nic-6be0121dc9cf3067", &err));
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_error_clear(&err);
+    assert_null(lv_domxml_nic_refiltered("<domain", "cg-nic-6be0121dc9cf3067", &err));
+    assert_int_equal(err.kind, CG_ERR_INTERNAL);
+    free(xml);
     cg_instance_release(&m);
 }
 
@@ -1047,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_instances_images),
         cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_nic_refiltered),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

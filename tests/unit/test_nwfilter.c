@@ -245,11 +245,24 @@ static void test_nic_filter(void **state)
     static const char *const groups[] = {"sg-0aaaaaaaaaaaaaaaa", "sg-0bbbbbbbbbbbbbbbb"};
     cg_error err = {0};
     char *xml;
+    static const char *const swapped[] = {"sg-0bbbbbbbbbbbbbbbb", "sg-0aaaaaaaaaaaaaaaa"};
+    char ids[CG_INSTANCE_GROUPS_MAX][32];
+    char name[64];
 
     (void)state;
-    xml = lv_nwfilter_nic_xml("i-0123456789abcdef0", groups, 2, 1, &err);
+    /* One filter per set of groups, whatever their order: the name is
+     * FNV-1a over the sorted ids (tests/cgharness.py computes it too). */
+    lv_nwfilter_nic_name(swapped, 2, name, sizeof(name));
+    assert_string_equal(name, "cg-nic-545bf456643bf879");
+    lv_nwfilter_nic_name(groups, 1, name, sizeof(name));
+    assert_string_equal(name, "cg-nic-6be0121dc9cf3067");
+    assert_true(lv_nwfilter_is_nic("cg-nic-6be0121dc9cf3067"));
+    assert_true(lv_nwfilter_is_nic("cg-i-i-0123456789abcdef0"));
+    assert_false(lv_nwfilter_is_nic("cg-sg-sg-0aaaaaaaaaaaaaaaa"));
+    assert_false(lv_nwfilter_is_nic(NULL));
+    xml = lv_nwfilter_nic_xml(swapped, 2, 1, &err);
     assert_non_null(xml);
-    assert_xp(xml, "/filter/@name", "cg-i-i-0123456789abcdef0");
+    assert_xp(xml, "/filter/@name", "cg-nic-545bf456643bf879");
     assert_xp(xml, "/filter/filterref[1]/@filter", "clean-traffic");
     assert_xp(xml, "/filter/filterref[2]/@filter", "cg-sg-sg-0aaaaaaaaaaaaaaaa");
     assert_xp(xml, "/filter/filterref[3]/@filter", "cg-sg-sg-0bbbbbbbbbbbbbbbb");
@@ -260,9 +273,15 @@ static void test_nic_filter(void **state)
     assert_xp(xml, "/filter/rule[last()]/@priority", "1000");
     assert_xp(xml, "/filter/rule[1]/@priority", "100");
     assert_valid(xml);
+    /* Which groups a NIC filter names (the reconcile's test of whose it is). */
+    assert_int_equal(lv_nwfilter_nic_groups(xml, ids, CG_INSTANCE_GROUPS_MAX), 2);
+    assert_string_equal(ids[0], groups[0]);
+    assert_string_equal(ids[1], groups[1]);
+    assert_int_equal(lv_nwfilter_nic_groups(xml, ids, 1), -1);
+    assert_int_equal(lv_nwfilter_nic_groups("<filter", ids, 1), -1);
     free(xml);
     /* A host without libvirt's stock filters: the groups alone. */
-    xml = lv_nwfilter_nic_xml("i-0123456789abcdef0", groups, 1, 0, &err);
+    xml = lv_nwfilter_nic_xml(groups, 1, 0, &err);
     assert_non_null(xml);
     assert_xp(xml, "count(/filter/filterref)", "1");
     assert_xp(xml, "/filter/filterref/@filter", "cg-sg-sg-0aaaaaaaaaaaaaaaa");
