@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from cgharness import Gateway, virsh_on, wait_for
+from cgharness import Gateway, nic_filter_name, virsh_on, wait_for
 
 URI = "qemu:///system"
 NETWORK = "cloudgate-isolated"
@@ -191,3 +191,40 @@ def test_reconcile_removes_only_its_own_nic_filters(sysgw):
     finally:
         virsh("nwfilter-undefine", "cg-i-" + foreign, check=False)
         virsh("nwfilter-undefine", "cg-i-" + own, check=False)
+
+
+def define_filter(name, refs=()):
+    """Define nwfilter name referencing refs."""
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+        f.write("<filter name='%s' chain='root'>%s<rule action='drop' direction='inout'"
+                " priority='1000'><all/></rule></filter>" % (
+                    name, "".join("<filterref filter='%s'/>" % r for r in refs)))
+        f.flush()
+        virsh("nwfilter-define", f.name)
+
+
+def test_reconcile_removes_only_its_own_shared_nic_filters(sysgw):
+    """At start, a shared NIC filter ("cg-nic-<hash>") that no instance has
+    (a kill between a terminate's rows and its filter's release) is removed
+    when it names only this gateway's groups; one naming another gateway's
+    groups is left alone (that gateway may be launching into it)."""
+    gw = sysgw
+    gid = new_group(gw)
+    other = "sg-%017x" % random.getrandbits(68)
+    orphan, foreign = nic_filter_name([gid]), nic_filter_name([other])
+    assert gw.stop() == 0, gw.log_text()
+    try:
+        define_filter("cg-sg-" + other)
+        define_filter(orphan, ["cg-sg-" + gid])
+        define_filter(foreign, ["cg-sg-" + other])
+        gw.start()
+        wait_for("the reconcile", lambda: "removed filter %s" % orphan in gw.log_text(),
+                 60, 0.5)
+        listed = virsh("nwfilter-list").stdout
+        assert orphan not in listed
+        assert foreign in listed, gw.log_text()[-2000:]
+        assert "%s left alone" % foreign in gw.log_text()
+    finally:
+        for name in (orphan, foreign, "cg-sg-" + other):
+            virsh("nwfilter-undefine", name, check=False)
