@@ -16,7 +16,6 @@
 
 #include "lv_display.h"
 #include "lv_domxml_int.h"
-#include "lv_nwfilter.h"
 
 /* ---- parsing -------------------------------------------------------------- */
 
@@ -369,18 +368,19 @@ cleanup:
 
 /* ---- a NIC's filter ------------------------------------------------------- */
 
-/* The filterref of nic when it names a cloudgate NIC filter, else NULL. */
-static xmlNodePtr nic_filterref(xmlNodePtr nic)
+/* The filterref of nic when ours(the filter's name), else NULL. */
+static xmlNodePtr nic_filterref(xmlNodePtr nic, int (*ours_fn)(const char *))
 {
     xmlNodePtr ref = dom_child(nic, "filterref");
     xmlChar *name = ref ? xmlGetProp(ref, BAD_CAST "filter") : NULL;
-    int ours = name && lv_nwfilter_is_nic((const char *)name);
+    int ours = name && ours_fn((const char *)name);
 
     xmlFree(name);
     return ours ? ref : NULL;
 }
 
-char *lv_domxml_nic_refiltered(const char *xml, const char *filter, cg_error *err)
+char *lv_domxml_nic_refiltered(const char *xml, int (*ours)(const char *), const char *filter,
+                               cg_error *err)
 {
     size_t len = xml ? strlen(xml) : 0;
     xmlDocPtr doc = NULL;
@@ -397,7 +397,7 @@ char *lv_domxml_nic_refiltered(const char *xml, const char *filter, cg_error *er
     devices = dom_child(xmlDocGetRootElement(doc), "devices");
     for (nic = devices ? devices->children : NULL; nic && !ref; nic = nic->next) {
         if (is_el(nic, "interface"))
-            ref = nic_filterref(nic);
+            ref = nic_filterref(nic, ours);
     }
     if (!ref) {
         cg_error_set(err, CG_ERR_NOT_FOUND, "the domain has no NIC with a security group filter");

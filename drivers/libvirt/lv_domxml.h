@@ -68,11 +68,13 @@ char *lv_domxml_update(const char *xml, const cg_instance *meta, cg_error *err);
  * display_addr and display_port, else they are cleared.  Returns 1 for a cloudgate instance, 0 for a domain without
  * cloudgate metadata (left alone by cloudgate), -1 on unparsable XML. */
 int lv_domxml_parse(const char *xml, cg_instance *out, cg_error *err);
-/* The <interface> of domain xml whose filterref is a cloudgate NIC filter
- * (lv_nwfilter_is_nic), with filter in its place and everything else kept:
- * the device for virDomainUpdateDeviceFlags, which swaps a running NIC's
- * filter.  Malloc'd, or NULL (CG_ERR_NOT_FOUND: no such NIC). */
-char *lv_domxml_nic_refiltered(const char *xml, const char *filter, cg_error *err);
+/* The first <interface> of domain xml whose filterref names a filter for
+ * which ours(name) is 1 (lv_nwfilter_is_nic), with filter in its place and
+ * everything else kept: the device for virDomainUpdateDeviceFlags, which
+ * swaps a running NIC's filter.  Malloc'd, or NULL (CG_ERR_NOT_FOUND: no
+ * such NIC). */
+char *lv_domxml_nic_refiltered(const char *xml, int (*ours)(const char *), const char *filter,
+                               cg_error *err);
 
 /* Storage volume XML for virStorageVolCreateXML: a format volume of
  * capacity_bytes; with backing_path, a copy-on-write overlay on it. */

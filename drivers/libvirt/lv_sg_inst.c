@@ -249,7 +249,7 @@ static int swap_nic_filter(virConnectPtr conn, const char *id, const char *filte
             lv_report(err, conn, CG_ERR_UNAVAILABLE, "read domain %s", id);
             goto cleanup;
         }
-        if (!(dev = lv_domxml_nic_refiltered(xml, filter, err))) {
+        if (!(dev = lv_domxml_nic_refiltered(xml, lv_nwfilter_is_nic, filter, err))) {
             if (err->kind != CG_ERR_NOT_FOUND)
                 goto cleanup;
             cg_info("%s: its NIC has no security group filter: groups recorded only", id);
