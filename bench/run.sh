@@ -41,6 +41,7 @@
 #   CG_BENCH_THREADS  wrk threads for the concurrent run   (default 2)
 #   CG_BENCH_RUNS     RunInstances / virsh create rounds   (default 5; 0 skips)
 #   CG_BENCH_COUNT    N of run-instances --count N         (default 20; 0 skips; issue: 100)
+#   CG_BENCH_COUNT_WAIT  seconds the --count figure waits for all running (default 600)
 #   CG_BENCH_MEM_OVERCOMMIT  the gateway's memory_overcommit (default 1.5)
 #   CG_BENCH_CPU_OVERCOMMIT  the gateway's cpu_overcommit (default 16, the gateway's own)
 #   CG_BENCH_DEMO_DIR demo guest cache  (default /var/cache/cloudgate-bench/demo-guest)
