@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from cgharness import Gateway, nic_filter_name, virsh_on, wait_for
+from cgharness import Gateway, nic_filter_name, remove_filters, virsh_on, wait_for
 
 URI = "qemu:///system"
 NETWORK = "cloudgate-isolated"
@@ -54,6 +54,9 @@ def sysgw():
     assert g.stop() == 0, g.log_text()
     for gid in g.groups:
         virsh("nwfilter-undefine", "cg-sg-" + gid, check=False)
+    # And what its database names (its VPC's default group: filter and
+    # ipset), or they would stay on the host.
+    assert remove_filters(g) == [], g.log_text()[-2000:]
 
 
 def db(gw):
