@@ -61,16 +61,31 @@ static int ensure_nic_filter(virConnectPtr conn, const char *const *ids, size_t 
     return rc < 0 ? -1 : 0;
 }
 
+/* The zone whose connection conn is, or NULL (a zone being connected:
+ * its reconcile runs before the connection is its). */
+static lv_host *zone_of(cg_drv *drv, virConnectPtr conn)
+{
+    size_t i;
+
+    for (i = 0; i < drv->n_hosts; i++) {
+        if (lv_host_has_conn(drv->hosts[i], conn))
+            return drv->hosts[i];
+    }
+    return NULL;
+}
+
 /* 1 when an instance other than except has the NIC filter name in the
- * zone of conn (or its zone is not known yet: a launch); 1 as well when
- * the rows cannot be read, so a filter is only ever dropped for sure. */
+ * zone of conn: a running or a stopped one (its definition names the
+ * filter: a start without it fails), or one whose zone is not known for
+ * sure (a launch; any instance while conn's zone connects).  1 as well
+ * when the rows cannot be read: a filter is only ever dropped for sure. */
 static int nic_filter_used(cg_drv *drv, virConnectPtr conn, const char *name, const char *except)
 {
     const char *ids[CG_INSTANCE_GROUPS_MAX];
     char other[64];
     lv_sg_member *m = NULL;
     cg_error err = {0};
-    lv_host *h;
+    lv_host *h, *here = zone_of(drv, conn);
     size_t n_m = 0, i, j, n;
     int used = 0;
 
@@ -87,8 +102,10 @@ static int nic_filter_used(cg_drv *drv, virConnectPtr conn, const char *name, co
         if (except && strcmp(m[i].instance_id, except) == 0)
             continue;
         lv_nwfilter_nic_name(ids, n, other, sizeof(other));
-        h = strcmp(other, name) == 0 ? lv_drv_find_instance(drv, m[i].instance_id) : NULL;
-        used = strcmp(other, name) == 0 && (!h || lv_host_has_conn(h, conn));
+        if (strcmp(other, name) != 0)
+            continue;
+        h = lv_drv_find_instance(drv, m[i].instance_id);
+        used = !h || !here || h == here;
     }
     free(m);
     return used;
