@@ -194,6 +194,38 @@ def virsh_on(uri, *args, check=True):
     return r
 
 
+def _blocks_in_use(uri):
+    """The IPv4 networks this host routes or has addresses on, and those of
+    every network (active or not) defined on libvirtd uri."""
+    import ipaddress
+    import re
+    used = []
+    for cmd in (["ip", "-o", "-4", "addr", "show"], ["ip", "-4", "route", "show", "table", "all"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+        for m in re.finditer(r"\b(\d+\.\d+\.\d+\.\d+/\d+)\b", out):
+            used.append(ipaddress.ip_network(m.group(1), strict=False))
+    names = _virsh_unchecked(uri, "net-list", "--all", "--name").stdout.split()
+    for name in names:
+        xml = _virsh_unchecked(uri, "net-dumpxml", "--inactive", name).stdout
+        for m in re.finditer(r"<ip address='([\d.]+)' (?:prefix='(\d+)'|netmask='([\d.]+)')", xml):
+            mask = m.group(2) or m.group(3)
+            used.append(ipaddress.ip_network("%s/%s" % (m.group(1), mask), strict=False))
+    return used
+
+
+def free_block24(preferred, uri="qemu:///system"):
+    """A /24 ("10.x.0") that no host route, address or libvirt network uses:
+    preferred ("10.217.0") when free, else the first free 10.200-250.0.  A
+    VPC network left by a run that was killed must not fail the next one."""
+    import ipaddress
+    used = _blocks_in_use(uri)
+    for cand in [preferred] + ["10.%d.0" % i for i in range(200, 251)]:
+        net = ipaddress.ip_network(cand + ".0/24")
+        if not any(net.overlaps(u) for u in used if u.prefixlen > 0):
+            return cand
+    raise AssertionError("no free 10.x.0.0/24 on this host")
+
+
 def _virsh_unchecked(uri, *args):
     """virsh_on without check; a libvirtd that does not answer (timeout) is
     one more failure: teardown goes on."""

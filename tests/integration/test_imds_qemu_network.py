@@ -12,10 +12,9 @@ import subprocess
 
 import pytest
 
-from cgharness import Gateway, wait_for
+from cgharness import Gateway, free_block24, wait_for
 from test_vpc_qemu_network import NETWORK, URI, virsh
 
-BLOCK = "10.215.0.0/24"     # not routed on these machines
 NS, HOST_IF, NS_IF = "cgimdsQ", "cgimdsQh", "cgimdsQn"
 
 
@@ -49,27 +48,28 @@ def test_guest_route_reaches_the_service(sysgw):
              virsh("net-list", "--name").stdout.split(), 30, 0.5)
     assert "<ip address='169.254.169.254' prefix='32'" in virsh("net-dumpxml",
                                                                 "cloudgate-imds").stdout
-    vid = ec2.create_vpc(CidrBlock=BLOCK)["Vpc"]["VpcId"]
+    p = free_block24("10.215.0", URI)     # not routed on these machines
+    vid = ec2.create_vpc(CidrBlock=p + ".0/24")["Vpc"]["VpcId"]
     net = "cg-" + vid
     try:
         xml = virsh("net-dumpxml", net).stdout
-        assert ("dhcp-option=option:classless-static-route,169.254.169.254/32,10.215.0.1"
+        assert ("dhcp-option=option:classless-static-route,169.254.169.254/32,%s.1" % p
                 in xml), xml
         bridge = re.search(r"<bridge name='([^']+)'", xml).group(1)
         sh("ip", "netns", "add", NS)
         sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
         sh("ip", "link", "set", NS_IF, "netns", NS)
         sh("ip", "link", "set", HOST_IF, "master", bridge, "up")
-        sh("ip", "netns", "exec", NS, "ip", "addr", "add", "10.215.0.50/24", "dev", NS_IF)
+        sh("ip", "netns", "exec", NS, "ip", "addr", "add", p + ".50/24", "dev", NS_IF)
         sh("ip", "netns", "exec", NS, "ip", "link", "set", NS_IF, "up")
         # What option 121 tells a DHCP client to do.
         sh("ip", "netns", "exec", NS, "ip", "route", "add", "169.254.169.254/32", "via",
-           "10.215.0.1")
+           p + ".1")
         r = sh("ip", "netns", "exec", NS, "curl", "-s", "-i", "-m", "10",
                "http://169.254.169.254/latest/meta-data/instance-id")
         assert r.stdout.startswith("HTTP/1.1 403"), r.stdout
         assert "Server: EC2ws" in r.stdout
-        assert "metadata 10.215.0.50 GET /latest/meta-data/instance-id -> 403" in \
+        assert "metadata %s.50 GET /latest/meta-data/instance-id -> 403" % p in \
             sysgw.log_text()
     finally:
         sh("ip", "link", "del", HOST_IF, check=False)

@@ -10,11 +10,10 @@ import subprocess
 
 import pytest
 
-from cgharness import Gateway, virsh_on
+from cgharness import Gateway, free_block24, virsh_on
 
 URI = "qemu:///system"
 NETWORK = "cloudgate-isolated"
-BLOCK = "10.214.0.0/24"     # not routed on these machines (10.213.0.0/24 is the network's)
 
 
 def virsh(*args, check=True):
@@ -60,14 +59,15 @@ def masquerade_rules(block):
 
 def test_vpc_with_nat_is_masqueraded_behind_the_host(natgw):
     ec2 = natgw.client()
-    block = "10.215.0.0/24"
+    p = free_block24("10.215.0", URI)
+    block = p + ".0/24"
     assert masquerade_rules(block) == []
     vid = ec2.create_vpc(CidrBlock=block)["Vpc"]["VpcId"]
     net = "cg-" + vid
     try:
         xml = virsh("net-dumpxml", net).stdout
         assert re.search(r"<forward mode='nat'", xml), xml
-        assert "<ip address='10.215.0.1' prefix='24'" in xml
+        assert "<ip address='%s.1' prefix='24'" % p in xml
         assert masquerade_rules(block), "no MASQUERADE rule for %s" % block
     finally:
         ec2.delete_vpc(VpcId=vid)
@@ -87,21 +87,22 @@ def test_vpc_is_an_isolated_libvirt_network(sysgw):
         ec2.create_vpc(CidrBlock=dvpc["CidrBlock"].rsplit(".", 2)[0] + ".0.0/16")
     assert e.value.response["Error"]["Code"] == "InvalidVpc.Range"
     assert virsh("net-list", "--all", "--name").stdout.split() == before
-    vid = ec2.create_vpc(CidrBlock=BLOCK)["Vpc"]["VpcId"]
+    p = free_block24("10.214.0", URI)   # not routed here: 10.213.0.0/24 is the network's
+    vid = ec2.create_vpc(CidrBlock=p + ".0/24")["Vpc"]["VpcId"]
     net = "cg-" + vid
     try:
         listed = virsh("net-list", "--name").stdout.split()
         assert net in listed                      # defined and active
         xml = virsh("net-dumpxml", net).stdout
         assert "<forward" not in xml              # isolated
-        assert "<ip address='10.214.0.1' prefix='24'" in xml
+        assert "<ip address='%s.1' prefix='24'" % p in xml
         assert re.search(r"<bridge name='virbr\d+'", xml), xml   # named by libvirt
         assert "<dhcp>" not in xml
-        sid = ec2.create_subnet(VpcId=vid, CidrBlock="10.214.0.16/28")["Subnet"]["SubnetId"]
+        sid = ec2.create_subnet(VpcId=vid, CidrBlock=p + ".16/28")["Subnet"]["SubnetId"]
         xml = virsh("net-dumpxml", net).stdout
-        assert "<range start='10.214.0.20' end='10.214.0.30'/>" in xml, xml
+        assert "<range start='%s.20' end='%s.30'/>" % (p, p) in xml, xml
         # Live: the running network's definition says so too.
-        assert "10.214.0.20" in virsh("net-dumpxml", "--inactive", net).stdout
+        assert p + ".20" in virsh("net-dumpxml", "--inactive", net).stdout
         ec2.delete_subnet(SubnetId=sid)
         assert "<range" not in virsh("net-dumpxml", net).stdout
     finally:

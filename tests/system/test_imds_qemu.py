@@ -21,12 +21,11 @@ import uuid
 
 import pytest
 
-from cgharness import Gateway, remove_filters, wait_for
+from cgharness import Gateway, free_block24, remove_filters, wait_for
 from conftest import virsh
 
 BOOT_TIMEOUT = 540      # RunInstances -> marker + cloud-init finished, under TCG
 POOL = "cloudgate"
-BLOCK, SUBNET = "10.219.0.0/24", "10.219.0.16/28"
 FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at [^\n]*")
 
 
@@ -106,8 +105,9 @@ def console_text(gw, iid):
 def test_cloud_init_from_the_metadata_service(imdsgw, tmp_path):
     gw = imdsgw
     ec2 = gw.client()
-    gw.vpc = ec2.create_vpc(CidrBlock=BLOCK)["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=gw.vpc, CidrBlock=SUBNET)["Subnet"]["SubnetId"]
+    net = free_block24("10.219.0")
+    gw.vpc = ec2.create_vpc(CidrBlock=net + ".0/24")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=gw.vpc, CidrBlock=net + ".16/28")["Subnet"]["SubnetId"]
     r = gw.aws("create-key-pair", "--key-name", "imds-k", "--query", "KeyMaterial",
                "--output", "text", check=False, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -152,7 +152,7 @@ def test_cloud_init_from_the_metadata_service(imdsgw, tmp_path):
     text = seen["text"]
     ip = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0].get(
         "PrivateIpAddress")
-    assert ip and ip.startswith("10.219.0."), ip
+    assert ip and ip.startswith(net + "."), ip
     # The hostname came from local-hostname (ip-A-B-C-D...), the key from public-keys.
     assert "CG-IMDS-HOST-ip-%s" % ip.replace(".", "-") in text, text[-3000:]
     assert "CG-IMDS-KEY-%s" % pub[1] in text, text[-3000:]

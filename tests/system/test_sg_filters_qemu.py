@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from cgharness import Gateway, gateway_filters, ipset_members, remove_filters
+from cgharness import Gateway, free_block24, gateway_filters, ipset_members, remove_filters
 
 URI = "qemu:///system"
 
@@ -104,7 +104,7 @@ def test_group_filters_follow_the_rules(sggw):
 
 def test_new_vpc_default_group_filter(sggw):
     ec2 = sggw.client()
-    vid = ec2.create_vpc(CidrBlock="10.215.0.0/24")["Vpc"]["VpcId"]
+    vid = ec2.create_vpc(CidrBlock=free_block24("10.215.0") + ".0/24")["Vpc"]["VpcId"]
     try:
         got = ec2.describe_security_groups(
             Filters=[{"Name": "vpc-id", "Values": [vid]}])["SecurityGroups"]

@@ -34,11 +34,11 @@ import time
 
 import pytest
 
-from cgharness import Gateway, ipset_members, nic_filter_name, remove_filters, wait_for
+from cgharness import (Gateway, free_block24, ipset_members, nic_filter_name, remove_filters,
+                       wait_for)
 from conftest import register_guest, remove_instance_leftovers, virsh
 
 URI = "qemu:///system"
-VPC2_CIDR = "10.217.0.0/24"
 BOOT_TIMEOUT = 300      # TCG on a shared CPU: generous, bounded
 RULE_TIMEOUT = 90       # a rule change reaching a running guest
 TYPE = "sgt.tiny"
@@ -391,9 +391,10 @@ def test_guest_to_guest_traffic_follows_the_rules(sgtgw, consoles):
     gw = sgtgw
     ec2 = gw.client()
     vpc1 = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
-    vpc2 = ec2.create_vpc(CidrBlock=VPC2_CIDR)["Vpc"]["VpcId"]
+    vpc2_net = free_block24("10.217.0")
+    vpc2 = ec2.create_vpc(CidrBlock=vpc2_net + ".0/24")["Vpc"]["VpcId"]
     gw.vpcs.append(vpc2)
-    sub2 = ec2.create_subnet(VpcId=vpc2, CidrBlock=VPC2_CIDR,
+    sub2 = ec2.create_subnet(VpcId=vpc2, CidrBlock=vpc2_net + ".0/24",
                              AvailabilityZone="cloudgate-a")["Subnet"]["SubnetId"]
     sg_a, sg_b, sg_d = (group(gw, n, vpc1["VpcId"]) for n in ("sgt-a", "sgt-b", "sgt-d"))
     sg_c = group(gw, "sgt-c", vpc2)
@@ -415,7 +416,7 @@ def test_guest_to_guest_traffic_follows_the_rules(sgtgw, consoles):
     con_b, con_c, con_d = Console(b), Console(c), Console(d)
     consoles += [con_b, con_c, con_d]
     b_ip, c_ip, d_ip = booted(con_b), booted(con_c), booted(con_d)
-    assert c_ip.startswith(VPC2_CIDR.rsplit(".", 1)[0] + "."), c_ip
+    assert c_ip.startswith(vpc2_net + "."), c_ip
     assert len({a_ip, b_ip, d_ip, spoof_ip}) == 4
     print("\nA %s  B %s  C %s (other VPC)  D %s" % (a_ip, b_ip, c_ip, d_ip))
 
