@@ -130,6 +130,47 @@ cleanup:
     return ret;
 }
 
+/* Whether block meets the IPv4 block of a network libvirt has in any
+ * reachable zone, ours or not: a VPC left by a killed gateway, libvirt's
+ * "default", an operator's own.  libvirt would refuse to start a second
+ * network on a routed block ("already in use by interface"); saying which
+ * one is a clearer answer.  1 (reported as CG_ERR_CONFLICT) or 0. */
+static int overlaps_zone_network(cg_drv *drv, const char *cidr, const cg_cidr *block, cg_error *err)
+{
+    virNetworkPtr *nets = NULL;
+    virConnectPtr conn;
+    cg_error ignored = {0};
+    char *xml;
+    cg_cidr other;
+    size_t i;
+    int j, n, found = 0;
+
+    for (i = 0; i < drv->n_hosts && !found; i++) {
+        if (!lv_host_available(drv->hosts[i]) || !(conn = lv_host_conn(drv->hosts[i], &ignored)))
+            continue; /* network_add reports an unreachable zone */
+        n = virConnectListAllNetworks(conn, &nets, 0);
+        for (j = 0; j < n; j++) {
+            if (!found && (xml = virNetworkGetXMLDesc(nets[j], VIR_NETWORK_XML_INACTIVE))) {
+                if (block_of_xml(xml, &other, &ignored) == 0 && cg_cidr_overlap(block, &other)) {
+                    char b[64];
+
+                    cg_cidr_format(&other, b, sizeof(b));
+                    cg_error_set(err, CG_ERR_CONFLICT,
+                                 "The CIDR '%s' overlaps network %s's %s in zone %s", cidr,
+                                 virNetworkGetName(nets[j]), b, lv_host_zone(drv->hosts[i]));
+                    found = 1;
+                }
+                free(xml);
+            }
+            virNetworkFree(nets[j]);
+        }
+        free(nets);
+        nets = NULL;
+        virConnectClose(conn);
+    }
+    return found;
+}
+
 /* <network><name>NAME</name><ip address=GW prefix=N/></network>: no
  * <forward>, so isolated, unless nat (<forward mode='nat'/>: libvirt
  * masquerades the block behind the host); no <bridge>, so libvirt picks
@@ -406,6 +447,8 @@ int lv_vpc_create(cg_drv *drv, const char *cidr, const cg_tags *tags, cg_vpc *ou
             goto cleanup;
         }
     }
+    if (overlaps_zone_network(drv, cidr, &block, err))
+        goto cleanup;
     cg_new_id(vpc.id, sizeof(vpc.id), "vpc-");
     snprintf(vpc.network, sizeof(vpc.network), NET_PREFIX "%s", vpc.id);
     cg_cidr_format(&block, vpc.cidr, sizeof(vpc.cidr));

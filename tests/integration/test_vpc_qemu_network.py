@@ -108,3 +108,31 @@ def test_vpc_is_an_isolated_libvirt_network(sysgw):
     finally:
         ec2.delete_vpc(VpcId=vid)
     assert net not in virsh("net-list", "--all", "--name").stdout.split()
+
+
+def test_vpc_block_used_by_another_libvirt_network(sysgw, tmp_path):
+    """A block that a network cloudgate does not own already has (an
+    operator's, or a VPC left by a killed gateway) is refused with
+    InvalidVpc.Range naming that network, not libvirt's internal error;
+    nothing is defined."""
+    ec2 = sysgw.client()
+    p = free_block24("10.216.0", URI)
+    name = "cgtest-other-%s" % sysgw.port
+    xml = tmp_path / "net.xml"
+    xml.write_text("<network><name>%s</name><ip address='%s.1' prefix='24'/></network>"
+                   % (name, p))
+    virsh("net-define", str(xml))
+    try:
+        before = virsh("net-list", "--all", "--name").stdout.split()
+        with pytest.raises(ec2.exceptions.ClientError) as e:
+            ec2.create_vpc(CidrBlock=p + ".128/25")
+        err = e.value.response["Error"]
+        assert err["Code"] == "InvalidVpc.Range", err
+        assert name in err["Message"] and "cloudgate-a" in err["Message"], err
+        assert virsh("net-list", "--all", "--name").stdout.split() == before
+        # Once that network is gone the block is free.
+        virsh("net-undefine", name)
+        vid = ec2.create_vpc(CidrBlock=p + ".128/25")["Vpc"]["VpcId"]
+        ec2.delete_vpc(VpcId=vid)
+    finally:
+        virsh("net-undefine", name, check=False)
