@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../engine/instance_ops.h"
 #include "../../gateway/util.h"
 
 #define EC2_CLIENT_TOKEN_MAX 64
@@ -531,54 +532,32 @@ cleanup:
 
 /* ---- state changes ------------------------------------------------------ */
 
-typedef enum { OP_START, OP_STOP, OP_REBOOT, OP_TERMINATE } state_op;
-
-static int call_op(ec2_call *c, state_op op, int force, cg_display once, const char *id,
-                   cg_state_change *chg, cg_error *err)
-{
-    const cg_driver *d = c->ctx->driver;
-    cg_drv *drv = c->ctx->drv;
-
-    switch (op) {
-    case OP_START:
-        if (once != CG_DISPLAY_DEFAULT)
-            return CG_DRV_CALL(d, drv, instance_run_once, err, id, once, chg);
-        return CG_DRV_CALL(d, drv, instance_start, err, id, chg);
-    case OP_STOP:
-        return CG_DRV_CALL(d, drv, instance_stop, err, id, force, chg);
-    case OP_REBOOT:
-        return CG_DRV_CALL(d, drv, instance_reboot, err, id);
-    case OP_TERMINATE:
-        return CG_DRV_CALL(d, drv, instance_terminate, err, id, chg);
-    }
-    return cg_driver_unsupported(err, "instance operation");
-}
-
 /* Check every id exists before touching any (NotFound lists all missing
- * ones), honour DryRun, then act on each distinct id in request order. */
-static int change_state(ec2_call *c, state_op op)
+ * ones), honour DryRun, then act on each distinct id (several at a time:
+ * engine/instance_ops.h), answering in request order. */
+static int change_state(ec2_call *c, cg_iop op)
 {
     cg_instance_list list = {0};
     cg_state_change *changes = NULL;
-    const char **ids = NULL;
+    cg_instance_ops ops = {.op = op, .once = CG_DISPLAY_DEFAULT};
+    const char **ids = NULL, **distinct = NULL;
     const cg_instance *inst;
-    size_t n_ids = 0, n = 0, i, len = 0;
-    int force = 0, ret = -1;
-    cg_display once = CG_DISPLAY_DEFAULT;
+    size_t n_ids = 0, n = 0, i, len = 0, failed = 0;
+    int ret = -1;
     cg_error err = {0};
     char *body;
 
     if (ec2_param_list(c, "InstanceId", 1, &ids, &n_ids) < 0)
         goto cleanup;
-    if (op == OP_STOP && ec2_param_bool(c, "Force", 0, &force) < 0)
+    if (op == CG_IOP_STOP && ec2_param_bool(c, "Force", 0, &ops.force) < 0)
         goto cleanup;
-    if (op == OP_START && ec2_run_once_param(c, &once) < 0)
+    if (op == CG_IOP_START && ec2_run_once_param(c, &ops.once) < 0)
         goto cleanup;
     if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0)
         goto cleanup;
     /* A protected instance stops the whole request before any is touched;
      * the driver enforces it again for a change made meanwhile. */
-    for (i = 0; op == OP_TERMINATE && i < n_ids; i++) {
+    for (i = 0; op == CG_IOP_TERMINATE && i < n_ids; i++) {
         if (ec2_find_instance(&list, ids[i])->disable_api_termination) {
             cg_error_set(&err, CG_ERR_FORBIDDEN, "termination protection");
             ec2_fail_cg(c, &err, ids[i]);
@@ -587,7 +566,8 @@ static int change_state(ec2_call *c, state_op op)
     }
     if (ec2_dry_run(c) < 0)
         goto cleanup;
-    if (!(changes = calloc(n_ids, sizeof(*changes)))) {
+    if (!(changes = calloc(n_ids, sizeof(*changes))) ||
+        !(distinct = calloc(n_ids, sizeof(*distinct)))) {
         cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
@@ -600,13 +580,15 @@ static int change_state(ec2_call *c, state_op op)
         snprintf(changes[n].id, sizeof(changes[n].id), "%s", ids[i]);
         changes[n].previous = inst->state;
         changes[n].current = inst->state;
-        if (call_op(c, op, force, once, ids[i], &changes[n], &err) < 0) {
-            ec2_fail_cg(c, &err, ids[i]);
-            goto cleanup;
-        }
-        n++;
+        distinct[n++] = ids[i];
     }
-    if (op == OP_REBOOT) {
+    ops.ids = distinct;
+    ops.n = n;
+    if (cg_instance_ops_apply(c->ctx->driver, c->ctx->drv, &ops, changes, &failed, &err) < 0) {
+        ec2_fail_cg(c, &err, distinct[failed]);
+        goto cleanup;
+    }
+    if (op == CG_IOP_REBOOT) {
         body = ec2_xml_return_true(c->action, c->req->request_id, &len);
     } else {
         body = ec2_xml_state_changes(c->action, c->req->request_id, changes, n, &len);
@@ -615,6 +597,7 @@ static int change_state(ec2_call *c, state_op op)
 
 cleanup:
     free(changes);
+    free(distinct);
     free(ids);
     cg_instance_list_release(&list);
     return ret;
@@ -622,20 +605,20 @@ cleanup:
 
 int ec2_start_instances(ec2_call *c)
 {
-    return change_state(c, OP_START);
+    return change_state(c, CG_IOP_START);
 }
 
 int ec2_stop_instances(ec2_call *c)
 {
-    return change_state(c, OP_STOP);
+    return change_state(c, CG_IOP_STOP);
 }
 
 int ec2_reboot_instances(ec2_call *c)
 {
-    return change_state(c, OP_REBOOT);
+    return change_state(c, CG_IOP_REBOOT);
 }
 
 int ec2_terminate_instances(ec2_call *c)
 {
-    return change_state(c, OP_TERMINATE);
+    return change_state(c, CG_IOP_TERMINATE);
 }

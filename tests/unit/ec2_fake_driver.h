@@ -176,7 +176,7 @@ static int fake_instance_run(cg_drv *d, const cg_launch_spec *spec, cg_instance_
     count = spec->max_count;
     if (active + count > d->capacity)
         count = d->capacity - active;
-    d->mutations++;
+    __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     snprintf(rid, sizeof(rid), "r-%017x", d->next_id++);
     for (k = 0; k < count; k++) {
         memset(&inst, 0, sizeof(inst));
@@ -233,7 +233,7 @@ static int fake_instance_start(cg_drv *d, const char *id, cg_state_change *chg, 
     chg->previous = inst->state;
     if (inst->state == CG_STATE_STOPPED) {
         inst->state = CG_STATE_PENDING;
-        d->mutations++;
+        __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     } else if (inst->state != CG_STATE_RUNNING && inst->state != CG_STATE_PENDING) {
         return fake_state_error(err, inst, "started");
     }
@@ -255,7 +255,7 @@ static int fake_instance_stop(cg_drv *d, const char *id, int force, cg_state_cha
         chg->current = force ? CG_STATE_STOPPED : CG_STATE_STOPPING;
         inst->state = CG_STATE_STOPPED;
         inst->private_ip[0] = '\0';
-        d->mutations++;
+        __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     } else if (inst->state != CG_STATE_STOPPED) {
         return fake_state_error(err, inst, "stopped");
     }
@@ -272,7 +272,7 @@ static int fake_instance_reboot(cg_drv *d, const char *id, cg_error *err)
     }
     if (inst->state != CG_STATE_RUNNING)
         return fake_state_error(err, inst, "rebooted");
-    d->mutations++;
+    __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     return 0;
 }
 
@@ -292,7 +292,7 @@ static int fake_instance_terminate(cg_drv *d, const char *id, cg_state_change *c
     if (inst->state != CG_STATE_TERMINATED) {
         chg->current = CG_STATE_SHUTTING_DOWN;
         inst->state = CG_STATE_TERMINATED;
-        d->mutations++;
+        __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     }
     return 0;
 }
@@ -322,7 +322,7 @@ static int fake_tags_set(cg_drv *d, const char *id, const cg_tags *tags, cg_erro
     }
     for (i = 0; i < tags->n; i++)
         cg_tags_set(t, tags->v[i].key, tags->v[i].value);
-    d->mutations++;
+    __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     return 0;
 }
 
@@ -337,7 +337,7 @@ static int fake_tags_delete(cg_drv *d, const char *id, const cg_tags *tags, cg_e
     }
     for (i = 0; i < tags->n; i++)
         cg_tags_remove(t, tags->v[i].key, tags->v[i].value);
-    d->mutations++;
+    __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     return 0;
 }
 
@@ -387,7 +387,7 @@ static int fake_instance_modify(cg_drv *d, const char *id, const cg_instance_cha
     }
     if (chg->disable_api_termination >= 0)
         inst->disable_api_termination = chg->disable_api_termination;
-    d->mutations++;
+    __atomic_add_fetch(&d->mutations, 1, __ATOMIC_RELAXED); /* ops run in parallel */
     return 0;
 }
 

@@ -1,0 +1,209 @@
+/* cloudgate: one state change applied to several instances
+ * (engine/instance_ops.c), against a driver table whose operations block on
+ * a condition the test controls.  Every wait is bounded (WAIT_SECONDS); no
+ * assertion depends on a sleep. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/instance_ops.h"
+
+#define WAIT_SECONDS 20
+#define N 20
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int in_flight, most_in_flight, calls[N], stopped_force[N], done_late;
+/* Ops wait until this many are in flight at once (then none waits again):
+ * run one after the other, the first would wait out WAIT_SECONDS. */
+static int hold_until, released;
+
+static int index_of(const char *id)
+{
+    return atoi(id + 2); /* "i-7" */
+}
+
+/* Wait (bounded) until pred() under mu. */
+static void wait_locked(int (*pred)(void))
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WAIT_SECONDS;
+    while (!pred() && pthread_cond_timedwait(&cv, &mu, &until) == 0)
+        ;
+}
+
+static int enough_in_flight(void)
+{
+    if (in_flight >= hold_until)
+        released = 1;
+    return released;
+}
+
+static int late_done(void)
+{
+    return done_late;
+}
+
+/* i-3 and i-7 fail; i-3 only after i-7 has failed, so the lowest failing
+ * index must win whatever the order of completion. */
+static int op(const char *id, cg_state_change *chg, cg_error *err)
+{
+    int i = index_of(id), rc = 0;
+
+    pthread_mutex_lock(&mu);
+    calls[i]++;
+    in_flight++;
+    if (in_flight > most_in_flight)
+        most_in_flight = in_flight;
+    pthread_cond_broadcast(&cv);
+    wait_locked(enough_in_flight);
+    released = 1; /* also after a timeout: the assertions say what happened */
+    if (i == 3) {
+        wait_locked(late_done);
+        cg_error_set(err, CG_ERR_STATE, "i-3 refuses");
+        rc = -1;
+    } else if (i == 7) {
+        cg_error_set(err, CG_ERR_INTERNAL, "i-7 breaks");
+        done_late = 1;
+        pthread_cond_broadcast(&cv);
+        rc = -1;
+    } else if (chg) {
+        chg->previous = CG_STATE_RUNNING;
+        chg->current = CG_STATE_SHUTTING_DOWN;
+    }
+    in_flight--;
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
+static int t_terminate(cg_drv *d, const char *id, cg_state_change *chg, cg_error *err)
+{
+    (void)d;
+    return op(id, chg, err);
+}
+
+static int t_stop(cg_drv *d, const char *id, int force, cg_state_change *chg, cg_error *err)
+{
+    (void)d;
+    stopped_force[index_of(id)] = force;
+    return op(id, chg, err);
+}
+
+static const cg_driver table = {
+    .name = "ops-test",
+    .instance_terminate = t_terminate,
+    .instance_stop = t_stop,
+};
+
+static char names[N][16];
+static const char *ids[N];
+
+static int setup(void **state)
+{
+    int i;
+
+    (void)state;
+    memset(calls, 0, sizeof(calls));
+    memset(stopped_force, 0, sizeof(stopped_force));
+    in_flight = most_in_flight = done_late = released = 0;
+    hold_until = 2;
+    for (i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "i-%d", i);
+        ids[i] = names[i];
+    }
+    return 0;
+}
+
+static void test_all_tried_in_parallel_lowest_failure_wins(void **state)
+{
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = ids, .n = N};
+    cg_state_change chg[N];
+    cg_error err = {0};
+    size_t failed = 99;
+    int i;
+
+    (void)state;
+    memset(chg, 0, sizeof(chg));
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), -1);
+    assert_int_equal(failed, 3);
+    assert_int_equal(err.kind, CG_ERR_STATE);
+    assert_string_equal(err.message, "i-3 refuses");
+    for (i = 0; i < N; i++) {
+        assert_int_equal(calls[i], 1); /* each once, the failing ones' neighbours too */
+        if (i != 3 && i != 7)
+            assert_int_equal(chg[i].current, CG_STATE_SHUTTING_DOWN);
+    }
+    /* Each op waited for a second one to be in flight: had they run one
+     * after the other, the first would have waited out WAIT_SECONDS and
+     * most_in_flight would be 1. */
+    assert_true(most_in_flight >= 2);
+    assert_true(most_in_flight <= CG_INSTANCE_OPS_PARALLEL);
+}
+
+static void test_bound_and_arguments(void **state)
+{
+    cg_instance_ops ops = {.op = CG_IOP_STOP, .force = 1, .ids = ids + 8, .n = 12};
+    cg_state_change chg[12];
+    cg_error err = {0};
+    size_t failed = 99;
+    int i;
+
+    (void)state;
+    /* All the threads at once, never more. */
+    hold_until = CG_INSTANCE_OPS_PARALLEL;
+    memset(chg, 0, sizeof(chg));
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
+    assert_int_equal(failed, 99);
+    assert_int_equal(err.kind, CG_ERR_NONE);
+    assert_int_equal(most_in_flight, CG_INSTANCE_OPS_PARALLEL);
+    for (i = 8; i < N; i++) {
+        assert_int_equal(calls[i], 1);
+        assert_int_equal(stopped_force[i], 1);
+    }
+    for (i = 0; i < 8; i++)
+        assert_int_equal(calls[i], 0);
+}
+
+static void test_one_and_unsupported(void **state)
+{
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = ids, .n = 1};
+    cg_state_change chg = {0};
+    cg_error err = {0};
+    size_t failed = 99;
+
+    (void)state;
+    hold_until = 1;
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), 0);
+    assert_int_equal(most_in_flight, 1);
+    /* A driver without the operation: every id reports it, the first wins. */
+    ops.op = CG_IOP_REBOOT;
+    ops.ids = ids + 1;
+    ops.n = 3;
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), -1);
+    assert_int_equal(failed, 0);
+    assert_int_equal(err.kind, CG_ERR_UNSUPPORTED);
+    /* Nothing to do is success. */
+    ops.n = 0;
+    cg_error_clear(&err);
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_all_tried_in_parallel_lowest_failure_wins, setup),
+        cmocka_unit_test_setup(test_bound_and_arguments, setup),
+        cmocka_unit_test_setup(test_one_and_unsupported, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
