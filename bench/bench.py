@@ -344,9 +344,11 @@ def cmd_countcmp(endpoint, key, secret, image_id, n, uri, template, workdir, poo
     """One RunInstances MinCount=MaxCount=N until all N are running, against N
     sequential `virsh create`s of the same domain XML until all N are running."""
     n = int(n)
-    # TerminateInstances of N answers when all N are gone (synchronous).
+    # TerminateInstances of N answers when all N are gone (synchronous;
+    # engine/instance_ops.c changes 8 at a time).
     ec2 = client(endpoint, key, secret, read_timeout=COUNT_WAIT)
     run_ids = os.path.join(workdir, "run_ids")
+    count_ids = os.path.join(workdir, "count_ids")
     names_file = os.path.join(workdir, "virsh_names")
     t0 = time.monotonic()
     res = ec2.run_instances(ImageId=image_id, MinCount=n, MaxCount=n, InstanceType="t2.nano")
@@ -354,6 +356,7 @@ def cmd_countcmp(endpoint, key, secret, image_id, n, uri, template, workdir, poo
     ids = [i["InstanceId"] for i in res["Instances"]]
     for iid in ids:
         append_line(run_ids, iid)
+        append_line(count_ids, iid)
     # Polled once a second: boto3 parsing N instances every 50 ms took a
     # fifth of this 2-core machine from the guests being measured.
     _, states = wait_states(ec2, ids, "running", COUNT_WAIT, interval=1.0)

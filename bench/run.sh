@@ -290,7 +290,7 @@ cleanup() {
   # Verify with virsh that nothing of ours is left.
   local all
   all=$(V list --all --name 2>/dev/null | sort)
-  for f in ids run_ids virsh_names; do
+  for f in ids run_ids count_ids virsh_names; do
     [ -s "$WORK/$f" ] || continue
     local stale
     stale=$(sort -u "$WORK/$f" | comm -12 - <(printf '%s\n' "$all"))
@@ -585,6 +585,9 @@ if [ "$COUNT" -gt 0 ]; then
   "$PY" "$TOP/bench/bench.py" countcmp "$ENDPOINT" "$KEY_ID" "$SECRET" "$IMAGE_ID" "$COUNT" \
     "$URI" "$TEMPLATE" "$WORK" "$POOL" >"$WORK/countcmp.txt" ||
     { cat "$WORK/countcmp.txt" >&2; die "run-instances --count $COUNT did not reach running"; }
+  # Each terminate's steps, as the gateway logged them.
+  grep -h -F -f "$WORK/count_ids" "$WORK/cloudgated.log" | grep ' terminated: ' |
+    sed 's/.* terminated: //' | launch_step_medians >"$WORK/terminate_steps.txt" || true
 fi
 stop_gateway
 
@@ -615,6 +618,8 @@ summary() {
   if [ -s "$c" ]; then
     row "--count $(kv "$c" count) to all running, s (seq. creates)" "$(kv "$c" all_running_s)" \
       "$(kv "$c" virsh_all_running_s)" "all $(kv "$c" count), 0 failed" "$(kv "$c" running) == $(kv "$c" count)"
+    row "  TerminateInstances of all, s (seq. destroys)" "$(kv "$c" terminate_s)" \
+      "$(kv "$c" virsh_destroy_s)" "(none given)" ""
   fi
   row "DescribeInstances p50 N=$large, ms (raw enum)" "$(kv "$WORK/m$large/wrk1_ka.txt" p50_ms)" \
     "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "<= 2 ms" "c <= 2"
@@ -723,6 +728,10 @@ summary() {
       "TerminateInstances of all until terminated $(kv "$c" terminate_s) s ($(kv "$c" terminated) terminated)"
     echo "  virsh create x$(kv "$c" count) $(kv "$c" virsh_creates_s) s, all running (virsh domstate) after $(kv "$c" virsh_all_running_s) s;" \
       "qemu-img overlays beforehand $(kv "$c" virsh_overlays_s) s; virsh destroy x$(kv "$c" count) $(kv "$c" virsh_destroy_s) s"
+    [ ! -s "$WORK/terminate_steps.txt" ] || {
+      echo "  the gateway's terminate steps, ms (its log, medians over the $(kv "$c" count)):"
+      cat "$WORK/terminate_steps.txt"
+    }
   fi
   echo
   summary

@@ -366,6 +366,7 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     char path[4096];
     cg_error e = {0};
     cg_instance_state prev;
+    double t0 = cg_monotonic(), t_domain = 0, t_filter = 0, t_disks = 0;
     int terminated, ret = -1;
 
     /* Still queued: taken off the queue and terminated at once.  Being
@@ -401,7 +402,9 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     }
     /* The domain is gone: from here on the instance is terminated whatever
      * else fails, and leftovers are only logged. */
+    t_domain = cg_monotonic();
     lv_sg_instance_gone(drv, conn, id);
+    t_filter = cg_monotonic();
     lv_volumes_release_instance(drv, id);
     snprintf(path, sizeof(path), "%s.qcow2", id);
     if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
@@ -412,6 +415,7 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     lv_drv_console_path(drv, id, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
         cg_warn("terminate %s: %s: %s", id, path, strerror(errno));
+    t_disks = cg_monotonic();
     inst.state = CG_STATE_TERMINATED;
     inst.state_time = time(NULL);
     inst.private_ip[0] = '\0';
@@ -424,7 +428,10 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     }
     lv_intent_done(drv->state, id);
     lv_cache_remove(c, id);
-    cg_info("instance %s terminated", id);
+    /* Where a terminate's time goes (bench/README.md). */
+    cg_info("instance %s terminated: domain %.0f ms, then filters %.0f, disks %.0f, record %.0f ms",
+            id, (t_domain - t0) * 1000.0, (t_filter - t_domain) * 1000.0,
+            (t_disks - t_filter) * 1000.0, (cg_monotonic() - t_disks) * 1000.0);
     change(chg, id, prev, CG_STATE_TERMINATED);
     ret = 0;
 
