@@ -505,7 +505,19 @@ measure() { # N
   # ka: keep-alive connections (what boto3 and the aws CLI do); nc: a new
   # connection per request (Connection: close).
   log "N=$n: wrk -t1 -c1 -d${SECS}s, keep-alive and new connections (latency)"
+  # CG_BENCH_PERF=1: where the gateway spends the keep-alive latency run.
+  local perf_pid=
+  if [ "${CG_BENCH_PERF:-0}" = 1 ]; then
+    perf record -q -F 1999 -g -p "$GW_PID" -o "$out/perf.data" -- sleep "$SECS" 2>/dev/null &
+    perf_pid=$!
+  fi
   wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrk1_ka.txt"
+  if [ -n "$perf_pid" ]; then
+    wait "$perf_pid" || true
+    perf report -q --stdio --no-children -i "$out/perf.data" --percent-limit 1 -g none \
+      >"$out/perf.txt" 2>/dev/null || true
+    log "N=$n: perf profile of the gateway in $out/perf.txt"
+  fi
   wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrk1_nc.txt"
   log "N=$n: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, keep-alive and new connections (throughput)"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"

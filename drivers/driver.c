@@ -478,6 +478,12 @@ int cg_driver_unsupported(cg_error *err, const char *op)
     return -1;
 }
 
+void cg_state_change_begun(const cg_state_change *chg)
+{
+    if (chg && chg->begun)
+        chg->begun(chg->begun_arg);
+}
+
 void cg_disk_paths_release(cg_disk_paths *p)
 {
     size_t i;

@@ -225,7 +225,16 @@ typedef struct cg_state_change {
     char id[24];
     cg_instance_state previous;
     cg_instance_state current;
+    /* Set by a caller that may answer before the change ends
+     * (engine/instance_ops.h): the driver calls cg_state_change_begun once
+     * the change is recorded to survive a crash (a terminate's intent). */
+    void (*begun)(void *arg);
+    void *begun_arg;
 } cg_state_change;
+
+/* Tell chg's caller that the change is under way for good (no-op when it
+ * did not ask). */
+void cg_state_change_begun(const cg_state_change *chg);
 
 /* Disks an imported instance may have: vda (its root) and vdb..vdq as
  * volumes, as many as a conversion reports (engine/v2v.h CG_V2V_MAX_DISKS). */

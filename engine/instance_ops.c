@@ -1,26 +1,80 @@
 /* cloudgate engine: one state change applied to several instances (see
- * instance_ops.h).  Threads take the next index from a shared counter; each
- * remembers its lowest failing index, and the lowest of those is the one
- * reported, so the answer does not depend on which thread ran what. */
+ * instance_ops.h).
+ *
+ * The request's thread only waits: threads of the run take the next index
+ * from a shared counter, and the run is freed by the last of them and the
+ * request, whichever lets go last, so the answer can leave before the work
+ * ends.  Each failure is kept by index, and the lowest one known at the
+ * answer is reported, so the answer does not depend on which thread ran
+ * what. */
 #include "instance_ops.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-typedef struct ops_run {
+#include "../gateway/log.h"
+
+typedef struct ops_run ops_run;
+
+struct ops_run {
     const cg_driver *d;
     cg_drv *drv;
-    const cg_instance_ops *ops;
-    cg_state_change *chg;
+    cg_instance_ops ops; /* ids: the run's own copies */
+    char **ids;
+    cg_state_change *chg; /* chg[i] read by the request only once done[i] */
+    unsigned char *done, *begun;
+    struct begun_slot {
+        struct ops_run *r;
+        size_t i;
+    } * slots; /* chg[i].begun_arg */
     pthread_mutex_t lock;
-    size_t next;   /* under lock */
-    size_t failed; /* lowest failing index so far, ops->n: none (under lock) */
-    cg_error err;  /* its error (under lock) */
-} ops_run;
+    pthread_cond_t cond;         /* an index is done */
+    size_t next, n_done, failed; /* failed: lowest failing index, ops.n: none */
+    cg_error err;                /* its error */
+    int refs, answered;
+};
+
+/* Runs whose threads outlive their answer, for cg_instance_ops_drain. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static unsigned live_threads;
+
+static const char *op_name(cg_iop op)
+{
+    switch (op) {
+    case CG_IOP_START:
+        return "start";
+    case CG_IOP_STOP:
+        return "stop";
+    case CG_IOP_REBOOT:
+        return "reboot";
+    case CG_IOP_TERMINATE:
+        return "terminate";
+    }
+    return "change";
+}
+
+/* What an instance still being changed at the answer shows. */
+static cg_instance_state in_progress(cg_iop op, cg_instance_state previous)
+{
+    switch (op) {
+    case CG_IOP_START:
+        return CG_STATE_PENDING;
+    case CG_IOP_STOP:
+        return CG_STATE_STOPPING;
+    case CG_IOP_TERMINATE:
+        return CG_STATE_SHUTTING_DOWN;
+    case CG_IOP_REBOOT:
+        break;
+    }
+    return previous;
+}
 
 static int one(ops_run *r, size_t i, cg_error *err)
 {
-    const cg_instance_ops *o = r->ops;
+    const cg_instance_ops *o = &r->ops;
     const char *id = o->ids[i];
 
     switch (o->op) {
@@ -38,52 +92,223 @@ static int one(ops_run *r, size_t i, cg_error *err)
     return cg_driver_unsupported(err, "instance operation");
 }
 
+static void run_free(ops_run *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->ops.n; i++)
+        free(r->ids[i]);
+    free(r->ids);
+    free(r->chg);
+    free(r->done);
+    free(r->begun);
+    free(r->slots);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+/* Drop one reference (under r->lock); the last frees the run. */
+static void run_unref_locked(ops_run *r)
+{
+    int last = --r->refs == 0;
+
+    pthread_mutex_unlock(&r->lock);
+    if (last)
+        run_free(r);
+}
+
+/* Take and run indexes until none is left.  Called and returns with
+ * r->lock held. */
+static void work(ops_run *r)
+{
+    cg_error err;
+    size_t i;
+    int rc;
+
+    while (r->next < r->ops.n) {
+        i = r->next++;
+        pthread_mutex_unlock(&r->lock);
+        memset(&err, 0, sizeof(err));
+        rc = one(r, i, &err);
+        pthread_mutex_lock(&r->lock);
+        r->done[i] = 1;
+        r->n_done++;
+        if (rc < 0 && r->answered)
+            cg_warn("%s %s, after its answer: %s", op_name(r->ops.op), r->ops.ids[i], err.message);
+        else if (rc < 0 && i < r->failed) {
+            r->failed = i;
+            r->err = err;
+        }
+        pthread_cond_broadcast(&r->cond);
+    }
+}
+
 static void *run_thread(void *arg)
 {
     ops_run *r = arg;
-    cg_error err;
+
+    pthread_mutex_lock(&r->lock);
+    work(r);
+    run_unref_locked(r);
+    pthread_mutex_lock(&live_lock);
+    live_threads--;
+    pthread_cond_broadcast(&live_cond);
+    pthread_mutex_unlock(&live_lock);
+    return NULL;
+}
+
+/* The driver recorded change i for good. */
+static void on_begun(void *arg)
+{
+    struct begun_slot *s = arg;
+
+    pthread_mutex_lock(&s->r->lock);
+    s->r->begun[s->i] = 1;
+    pthread_cond_broadcast(&s->r->cond);
+    pthread_mutex_unlock(&s->r->lock);
+}
+
+/* Whether every change not done may be answered in its transitional state:
+ * a terminate only once its driver recorded it (a crash then finishes it;
+ * before, the instance would come back after an answer that it was going). */
+static int answerable(const ops_run *r)
+{
     size_t i;
 
-    for (;;) {
-        pthread_mutex_lock(&r->lock);
-        i = r->next < r->ops->n ? r->next++ : r->ops->n;
-        pthread_mutex_unlock(&r->lock);
-        if (i == r->ops->n)
-            return NULL;
-        memset(&err, 0, sizeof(err));
-        if (one(r, i, &err) < 0) {
-            pthread_mutex_lock(&r->lock);
-            if (i < r->failed) {
-                r->failed = i;
-                r->err = err;
-            }
-            pthread_mutex_unlock(&r->lock);
-        }
+    for (i = 0; i < r->ops.n; i++) {
+        if (!r->done[i] && !r->begun[i] && r->ops.op == CG_IOP_TERMINATE)
+            return 0;
     }
+    return 1;
+}
+
+static ops_run *run_new(const cg_driver *d, cg_drv *drv, const cg_instance_ops *ops,
+                        const cg_state_change *chg)
+{
+    ops_run *r = calloc(1, sizeof(*r));
+    size_t i, n = ops->n ? ops->n : 1;
+
+    if (!r)
+        return NULL;
+    r->ids = calloc(n, sizeof(*r->ids));
+    r->chg = calloc(n, sizeof(*r->chg));
+    r->done = calloc(n, 1);
+    r->begun = calloc(n, 1);
+    r->slots = calloc(n, sizeof(*r->slots));
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    for (i = 0; r->ids && i < ops->n; i++) {
+        if (!(r->ids[i] = strdup(ops->ids[i])))
+            break;
+    }
+    if (!r->ids || !r->chg || !r->done || !r->begun || !r->slots || i < ops->n) {
+        r->ops.n = r->ids ? i : 0;
+        run_free(r);
+        return NULL;
+    }
+    r->d = d;
+    r->drv = drv;
+    r->ops = *ops;
+    r->ops.ids = (const char *const *)r->ids;
+    for (i = 0; i < ops->n; i++) {
+        r->chg[i] = chg[i];
+        r->slots[i].r = r;
+        r->slots[i].i = i;
+        r->chg[i].begun = on_begun;
+        r->chg[i].begun_arg = &r->slots[i];
+    }
+    r->failed = ops->n;
+    r->refs = 1;
+    return r;
 }
 
 int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops *ops,
                           cg_state_change *chg, size_t *failed, cg_error *err)
 {
-    ops_run r = {.d = d, .drv = drv, .ops = ops, .chg = chg, .failed = ops->n};
-    pthread_t threads[CG_INSTANCE_OPS_PARALLEL - 1];
+    ops_run *r = run_new(d, drv, ops, chg);
     size_t want = ops->n < CG_INSTANCE_OPS_PARALLEL ? ops->n : CG_INSTANCE_OPS_PARALLEL;
     size_t started = 0, i;
+    struct timespec until;
+    pthread_attr_t attr;
+    pthread_t t;
+    int ret = 0, late = 0;
 
-    pthread_mutex_init(&r.lock, NULL);
-    /* The caller is one of the threads; one it cannot start is work the
-     * others do. */
-    while (want > 1 && started < want - 1 &&
-           pthread_create(&threads[started], NULL, run_thread, &r) == 0)
-        started++;
-    run_thread(&r);
-    for (i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    pthread_mutex_destroy(&r.lock);
-    if (r.failed == ops->n)
-        return 0;
-    *failed = r.failed;
-    if (err && err->kind == CG_ERR_NONE)
-        *err = r.err;
-    return -1;
+    if (!r) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        *failed = 0;
+        return -1;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&r->lock);
+    for (started = 0; started < want; started++) {
+        r->refs++;
+        pthread_mutex_lock(&live_lock);
+        live_threads++;
+        pthread_mutex_unlock(&live_lock);
+        if (pthread_create(&t, &attr, run_thread, r) != 0) {
+            r->refs--;
+            pthread_mutex_lock(&live_lock);
+            live_threads--;
+            pthread_mutex_unlock(&live_lock);
+            break;
+        }
+    }
+    pthread_attr_destroy(&attr);
+    if (started == 0) {
+        work(r); /* no thread: all of it here, however long */
+    } else {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)ops->answer_sec;
+        until.tv_nsec += (long)((ops->answer_sec - (double)(time_t)ops->answer_sec) * 1e9);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        /* All done, or answer_sec passed and every change left is under
+         * way for good. */
+        while (r->n_done < ops->n && !(late && answerable(r))) {
+            if (ops->answer_sec <= 0 || late)
+                pthread_cond_wait(&r->cond, &r->lock);
+            else if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != 0)
+                late = 1;
+        }
+    }
+    r->answered = 1;
+    for (i = 0; i < ops->n; i++) {
+        if (r->done[i]) {
+            memcpy(chg[i].id, r->chg[i].id, sizeof(chg[i].id));
+            chg[i].previous = r->chg[i].previous;
+            chg[i].current = r->chg[i].current;
+        } else {
+            chg[i].current = in_progress(ops->op, chg[i].previous);
+        }
+    }
+    if (r->n_done < ops->n)
+        cg_info("%s of %zu instance(s): answered after %.0f s with %zu still in progress",
+                op_name(ops->op), ops->n, ops->answer_sec, ops->n - r->n_done);
+    if (r->failed < ops->n) {
+        *failed = r->failed;
+        if (err && err->kind == CG_ERR_NONE)
+            *err = r->err;
+        ret = -1;
+    }
+    run_unref_locked(r);
+    return ret;
+}
+
+unsigned cg_instance_ops_drain(double timeout_sec)
+{
+    struct timespec until;
+    unsigned left;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)timeout_sec + 1;
+    pthread_mutex_lock(&live_lock);
+    while (live_threads > 0 && pthread_cond_timedwait(&live_cond, &live_lock, &until) == 0)
+        ;
+    left = live_threads;
+    pthread_mutex_unlock(&live_lock);
+    return left;
 }

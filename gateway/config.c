@@ -126,6 +126,7 @@ int cg_config_defaults(cg_config *cfg)
     cfg->max_queued_body = 64 * 1024 * 1024;
     cfg->job_threads = 4;
     cfg->stop_timeout_sec = 30;
+    cfg->change_wait_sec = 20; /* inside an SDK's 60 s read timeout */
     cfg->terminated_retention_sec = 3600;
     /* OpenStack's long-standing defaults (ram 1.0, cpu 16.0): memory is
      * not overcommitted unless the operator says so; vCPUs are time-shared. */
@@ -361,6 +362,12 @@ static int libvirt_key(parse_state *ps, cg_config *cfg, const char *key, const c
         if (parse_uint(ps, key, value, 86400, &n) < 0)
             return -1;
         cfg->stop_timeout_sec = (unsigned)n;
+        return 0;
+    }
+    if (!strcmp(key, "change_wait")) {
+        if (parse_uint(ps, key, value, 50, &n) < 0)
+            return -1;
+        cfg->change_wait_sec = (unsigned)n;
         return 0;
     }
     if (!strcmp(key, "memory_overcommit"))

@@ -63,6 +63,7 @@ typedef struct cg_config {
     char *network;              /* libvirt network for instance NICs */
     char *console_dir;          /* serial console logs; default STATE_DIR/console */
     unsigned stop_timeout_sec;  /* graceful stop before a forced power-off */
+    unsigned change_wait_sec;   /* Start/Stop/TerminateInstances answer by then (0: at once) */
     unsigned terminated_retention_sec; /* terminated instances stay visible */
     char *default_display;      /* "headless", "vnc" or "spice": images registered without one */
     char *display_listen;       /* address VNC/SPICE servers listen on ("127.0.0.1") */

@@ -27,6 +27,7 @@
 #include "http.h"
 #include "imds_http.h"
 #include "../engine/jobs.h"
+#include "../engine/instance_ops.h"
 #include "../engine/machines.h"
 #include "../engine/scratch.h"
 #include "../engine/tool_run.h"
@@ -337,6 +338,16 @@ cleanup:
     gw_http_free(st.http);
     if (st.base)
         event_base_free(st.base);
+    /* Instance changes that outlived their answer use the driver too; one
+     * cut short here is finished at the next start (its intent). */
+    if (cg_instance_ops_drain(SHUTDOWN_STUCK_SEC) > 0) {
+        cg_err("shutdown: instance changes still running after %.0f s; exiting without "
+               "closing the driver",
+               SHUTDOWN_STUCK_SEC);
+        if (pidfile)
+            unlink(pidfile);
+        _exit(1);
+    }
     cg_jobs_close(jobs); /* waits for running jobs, which may still use the driver */
     cg_keystore_close(keys);
     cimi_store_close(cimi);

@@ -403,31 +403,39 @@ static int fix_volume(cg_drv *drv, virConnectPtr conn, const intent *it)
     return 0;
 }
 
-/* A termination that may have undefined the domain.  data: its XML. */
+/* A terminate cut short: finished.  Its intent is written before the
+ * domain is touched, and TerminateInstances may have answered
+ * shutting-down already (engine/instance_ops.h), so the instance goes
+ * whether or not its domain was removed; it is recorded as terminated from
+ * the definition the intent kept, or from the domain's own. */
 static int fix_terminate(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
 {
     virDomainPtr dom = virDomainLookupByName(conn, it->name);
+    char *xml = NULL;
     cg_instance inst;
     cg_error err = {0};
 
+    memset(&inst, 0, sizeof(inst));
     if (dom) {
-        /* Not undefined yet: the instance stays (maybe stopped now). */
+        xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
         virDomainFree(dom);
-        cg_info("reconcile: instance %s kept (its termination had not removed it)", it->name);
-        return 0;
     }
     virResetLastError();
-    memset(&inst, 0, sizeof(inst));
-    drop_instance_rest(drv, h, conn, it->name, "instance terminated");
-    if (lv_domxml_parse(it->data, &inst, &err) == 1) {
+    if (drop_instance(drv, h, conn, it->name, "instance terminated") < 0) {
+        free(xml);
+        return -1; /* the domain stays: tried again at the next start */
+    }
+    if (lv_domxml_parse(it->data && it->data[0] ? it->data : xml ? xml : "", &inst, &err) == 1) {
         snprintf(inst.zone, sizeof(inst.zone), "%s", lv_host_zone(h));
         inst.state = CG_STATE_TERMINATED;
         inst.state_time = time(NULL);
+        inst.private_ip[0] = '\0';
         lv_user_initiated(inst.state_reason, sizeof(inst.state_reason));
         if (lv_state_terminated_add(drv->state, &inst, &err) < 0)
             cg_warn("reconcile: %s: %s", it->name, err.message);
     }
     cg_instance_release(&inst);
+    free(xml);
     cg_info("reconcile: finished terminating instance %s", it->name);
     return 0;
 }

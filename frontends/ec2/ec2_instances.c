@@ -533,13 +533,18 @@ cleanup:
 /* ---- state changes ------------------------------------------------------ */
 
 /* Check every id exists before touching any (NotFound lists all missing
- * ones), honour DryRun, then act on each distinct id (several at a time:
- * engine/instance_ops.h), answering in request order. */
+ * ones), honour DryRun, then act on each distinct id (several at a time,
+ * answering within [libvirt] change_wait: engine/instance_ops.h), in
+ * request order. */
 static int change_state(ec2_call *c, cg_iop op)
 {
     cg_instance_list list = {0};
     cg_state_change *changes = NULL;
-    cg_instance_ops ops = {.op = op, .once = CG_DISPLAY_DEFAULT};
+    /* change_wait 0 is "at once": a moment, not "when all are done". */
+    cg_instance_ops ops = {
+        .op = op,
+        .once = CG_DISPLAY_DEFAULT,
+        .answer_sec = c->ctx->cfg->change_wait_sec ? (double)c->ctx->cfg->change_wait_sec : 0.001};
     const char **ids = NULL, **distinct = NULL;
     const cg_instance *inst;
     size_t n_ids = 0, n = 0, i, len = 0, failed = 0;

@@ -169,9 +169,12 @@ def qemu_gateway(**kwargs):
         remove_filters(gw)   # after the domains: a running NIC holds its filters
 
 
-@pytest.fixture(scope="module")
-def sysgw(demo_guest):
-    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu")
+@contextlib.contextmanager
+def system_gateway(demo_guest, extra_libvirt=""):
+    """A gateway on qemu:///system with the demo image; what it launched
+    (gw.launched) is terminated and removed afterwards, even on failure."""
+    gw = Gateway(zones=[("cloudgate-a", "qemu:///system")], domain_type="qemu",
+                 extra_libvirt=extra_libvirt)
     register_guest(gw, demo_guest, "demo-system-test")
     gw.launched = []
     gw.start()
@@ -189,3 +192,9 @@ def sysgw(demo_guest):
             remove_instance_leftovers(iid)
         gw.admin("image-deregister", gw.image_id, check=False)
         remove_filters(gw)
+
+
+@pytest.fixture(scope="module")
+def sysgw(demo_guest):
+    with system_gateway(demo_guest) as gw:
+        yield gw

@@ -1,11 +1,13 @@
 """The whole EC2 lifecycle with the aws CLI on real qemu guests (TCG)."""
+import signal
 import subprocess
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from cgharness import wait_for
-from conftest import virsh
+from conftest import system_gateway, virsh
 
 
 def domains():
@@ -154,3 +156,41 @@ def test_failed_start_rolls_back(sysgw, demo_guest, tmp_path):
         assert leftovers == []
     finally:
         gw.admin("image-deregister", ami, check=False)
+
+
+def test_terminate_answered_before_it_ends(demo_guest):
+    """With [libvirt] change_wait = 0 TerminateInstances answers at once, as
+    EC2 does: shutting-down, then terminated with nothing left.  A gateway
+    killed right after such an answer finishes the terminate at its next
+    start (its intent was written before the answer)."""
+    with system_gateway(demo_guest, "change_wait = 0\n") as gw:
+        ec2 = gw.client()
+        ids = [i["InstanceId"] for i in ec2.run_instances(
+            ImageId=gw.image_id, MinCount=3, MaxCount=3, InstanceType="t2.nano")["Instances"]]
+        gw.launched += ids
+        gw.aws("wait", "instance-running", "--instance-ids", *ids, timeout=300)
+        assert set(ids) <= running_domains()
+
+        t0 = time.monotonic()
+        r = ec2.terminate_instances(InstanceIds=ids[:2])["TerminatingInstances"]
+        print("\nTerminateInstances of 2 running answered in %.2f s" % (time.monotonic() - t0))
+        assert {c["InstanceId"]: (c["PreviousState"]["Name"], c["CurrentState"]["Name"])
+                for c in r} == {i: ("running", "shutting-down") for i in ids[:2]}
+        gw.aws("wait", "instance-terminated", "--instance-ids", *ids[:2], timeout=300)
+        assert not (set(ids[:2]) & domains())
+        assert not ({i + ".qcow2" for i in ids[:2]} & volumes())
+        assert not ({i + "-seed.iso" for i in ids[:2]} & volumes())
+
+        # Killed right after the answer: the terminate is finished at start.
+        [c] = ec2.terminate_instances(InstanceIds=[ids[2]])["TerminatingInstances"]
+        assert c["CurrentState"]["Name"] == "shutting-down"
+        gw.proc.send_signal(signal.SIGKILL)   # our own child, by PID
+        gw.proc.wait()
+        gw.start()
+        ec2 = gw.client()
+        wait_for("the killed terminate finished", lambda: describe(ec2, [ids[2]])[ids[2]]
+                 ["State"]["Name"] == "terminated", timeout=120, interval=1)
+        assert ids[2] not in domains()
+        assert not ({ids[2] + ".qcow2", ids[2] + "-seed.iso"} & volumes())
+        assert "finished terminating instance %s" % ids[2] in gw.log_text() or \
+            "instance %s terminated" % ids[2] in gw.log_text()

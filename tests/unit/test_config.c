@@ -204,6 +204,27 @@ static void test_overcommit_ratios(void **state)
     }
 }
 
+static void test_change_wait(void **state)
+{
+    static const char *const bad[] = {"change_wait = -1", "change_wait = 51", "change_wait = 2s",
+                                      "change_wait = "};
+    char err[512] = "";
+    char text[128];
+    cg_config cfg;
+
+    (void)state;
+    assert_int_equal(cg_config_defaults(&cfg), 0);
+    assert_int_equal(cfg.change_wait_sec, 20);
+    cg_config_release(&cfg);
+    assert_int_equal(load_text(&cfg, "[libvirt]\nchange_wait = 0\n", err, sizeof(err)), 0);
+    assert_int_equal(cfg.change_wait_sec, 0);
+    cg_config_release(&cfg);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "[libvirt]\n%s\n", bad[i]);
+        expect_error(text, "key 'change_wait'", 2);
+    }
+}
+
 static void test_missing_file(void **state)
 {
     char err[512] = "";
@@ -218,13 +239,10 @@ static void test_missing_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_sample_file),
-        cmocka_unit_test(test_zones_and_types),
-        cmocka_unit_test(test_errors_name_key_and_line),
-        cmocka_unit_test(test_display_keys),
-        cmocka_unit_test(test_overcommit_ratios),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_sample_file),
+        cmocka_unit_test(test_zones_and_types), cmocka_unit_test(test_errors_name_key_and_line),
+        cmocka_unit_test(test_display_keys),    cmocka_unit_test(test_overcommit_ratios),
+        cmocka_unit_test(test_change_wait),     cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

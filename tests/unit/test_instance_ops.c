@@ -25,6 +25,7 @@ static int in_flight, most_in_flight, calls[N], stopped_force[N], done_late;
 /* Ops wait until this many are in flight at once (then none waits again):
  * run one after the other, the first would wait out WAIT_SECONDS. */
 static int hold_until, released;
+static int gate; /* 1: ops wait until the test opens it */
 
 static int index_of(const char *id)
 {
@@ -54,6 +55,11 @@ static int late_done(void)
     return done_late;
 }
 
+static int gate_open(void)
+{
+    return !gate;
+}
+
 /* i-3 and i-7 fail; i-3 only after i-7 has failed, so the lowest failing
  * index must win whatever the order of completion. */
 static int op(const char *id, cg_state_change *chg, cg_error *err)
@@ -68,6 +74,19 @@ static int op(const char *id, cg_state_change *chg, cg_error *err)
     pthread_cond_broadcast(&cv);
     wait_locked(enough_in_flight);
     released = 1; /* also after a timeout: the assertions say what happened */
+    /* A change recorded for good may be answered before it ends; i-12's
+     * is recorded only once the gate opens. */
+    if (chg && i != 12) {
+        pthread_mutex_unlock(&mu);
+        cg_state_change_begun(chg);
+        pthread_mutex_lock(&mu);
+    }
+    wait_locked(gate_open);
+    if (chg && i == 12) {
+        pthread_mutex_unlock(&mu);
+        cg_state_change_begun(chg);
+        pthread_mutex_lock(&mu);
+    }
     if (i == 3) {
         wait_locked(late_done);
         cg_error_set(err, CG_ERR_STATE, "i-3 refuses");
@@ -79,7 +98,7 @@ static int op(const char *id, cg_state_change *chg, cg_error *err)
         rc = -1;
     } else if (chg) {
         chg->previous = CG_STATE_RUNNING;
-        chg->current = CG_STATE_SHUTTING_DOWN;
+        chg->current = CG_STATE_TERMINATED;
     }
     in_flight--;
     pthread_mutex_unlock(&mu);
@@ -115,7 +134,7 @@ static int setup(void **state)
     (void)state;
     memset(calls, 0, sizeof(calls));
     memset(stopped_force, 0, sizeof(stopped_force));
-    in_flight = most_in_flight = done_late = released = 0;
+    in_flight = most_in_flight = done_late = released = gate = 0;
     hold_until = 2;
     for (i = 0; i < N; i++) {
         snprintf(names[i], sizeof(names[i]), "i-%d", i);
@@ -141,7 +160,7 @@ static void test_all_tried_in_parallel_lowest_failure_wins(void **state)
     for (i = 0; i < N; i++) {
         assert_int_equal(calls[i], 1); /* each once, the failing ones' neighbours too */
         if (i != 3 && i != 7)
-            assert_int_equal(chg[i].current, CG_STATE_SHUTTING_DOWN);
+            assert_int_equal(chg[i].current, CG_STATE_TERMINATED);
     }
     /* Each op waited for a second one to be in flight: had they run one
      * after the other, the first would have waited out WAIT_SECONDS and
@@ -198,12 +217,90 @@ static void test_one_and_unsupported(void **state)
     assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), 0);
 }
 
+/* What is not done at answer_sec is answered in its transitional state
+ * and finishes behind the answer; a failure then is only logged. */
+static void test_answer_before_the_work_ends(void **state)
+{
+    const char *some[3] = {ids[10], ids[7], ids[11]};
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = some, .n = 3, .answer_sec = 0.2};
+    cg_state_change chg[3];
+    cg_error err = {0};
+    size_t failed = 99;
+    int i;
+
+    (void)state;
+    hold_until = 1;
+    gate = 1;
+    for (i = 0; i < 3; i++) {
+        chg[i].previous = chg[i].current = CG_STATE_RUNNING;
+        snprintf(chg[i].id, sizeof(chg[i].id), "%s", some[i]);
+    }
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
+    assert_int_equal(failed, 99);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(chg[i].previous, CG_STATE_RUNNING);
+        assert_int_equal(chg[i].current, CG_STATE_SHUTTING_DOWN);
+        assert_string_equal(chg[i].id, some[i]);
+    }
+    /* Still at work: the drain waits for them, and only them. */
+    assert_int_equal(cg_instance_ops_drain(0.1), 3);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(in_flight, 3);
+    gate = 0;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
+    assert_int_equal(calls[10] + calls[7] + calls[11], 3);
+    assert_int_equal(in_flight, 0);
+}
+
+static void *open_gate_later(void *arg)
+{
+    struct timespec pause = {0, 300 * 1000 * 1000};
+
+    (void)arg;
+    nanosleep(&pause, NULL);
+    pthread_mutex_lock(&mu);
+    gate = 0;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+/* A terminate the driver has not recorded yet is not answered
+ * shutting-down: a crash would bring the instance back.  The answer waits
+ * past answer_sec until it is (here: once the gate opened, 0.3 s later). */
+static void test_unrecorded_terminate_holds_the_answer(void **state)
+{
+    const char *one_id[1] = {ids[12]};
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = one_id, .n = 1, .answer_sec = 0.05};
+    cg_state_change chg = {.previous = CG_STATE_RUNNING, .current = CG_STATE_RUNNING};
+    cg_error err = {0};
+    size_t failed = 99;
+    pthread_t t;
+
+    (void)state;
+    hold_until = 1;
+    gate = 1;
+    assert_int_equal(pthread_create(&t, NULL, open_gate_later, NULL), 0);
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), 0);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(gate, 0); /* answered only after the gate opened */
+    pthread_mutex_unlock(&mu);
+    pthread_join(t, NULL);
+    assert_true(chg.current == CG_STATE_SHUTTING_DOWN || chg.current == CG_STATE_TERMINATED);
+    assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
+    assert_int_equal(calls[12], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_all_tried_in_parallel_lowest_failure_wins, setup),
         cmocka_unit_test_setup(test_bound_and_arguments, setup),
         cmocka_unit_test_setup(test_one_and_unsupported, setup),
+        cmocka_unit_test_setup(test_answer_before_the_work_ends, setup),
+        cmocka_unit_test_setup(test_unrecorded_terminate_holds_the_answer, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
