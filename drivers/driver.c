@@ -478,10 +478,19 @@ int cg_driver_unsupported(cg_error *err, const char *op)
     return -1;
 }
 
-void cg_state_change_begun(const cg_state_change *chg)
+static __thread void (*watch_fn)(void *arg);
+static __thread void *watch_arg;
+
+void cg_change_watch(void (*fn)(void *arg), void *arg)
 {
-    if (chg && chg->begun)
-        chg->begun(chg->begun_arg);
+    watch_fn = fn;
+    watch_arg = arg;
+}
+
+void cg_change_recorded(void)
+{
+    if (watch_fn)
+        watch_fn(watch_arg);
 }
 
 void cg_disk_paths_release(cg_disk_paths *p)

@@ -225,16 +225,16 @@ typedef struct cg_state_change {
     char id[24];
     cg_instance_state previous;
     cg_instance_state current;
-    /* Set by a caller that may answer before the change ends
-     * (engine/instance_ops.h): the driver calls cg_state_change_begun once
-     * the change is recorded to survive a crash (a terminate's intent). */
-    void (*begun)(void *arg);
-    void *begun_arg;
 } cg_state_change;
 
-/* Tell chg's caller that the change is under way for good (no-op when it
- * did not ask). */
-void cg_state_change_begun(const cg_state_change *chg);
+/* A caller that may answer before a change ends (engine/instance_ops.h)
+ * names, for its own thread, what to call once the driver has recorded the
+ * change so that it survives a crash (a terminate's intent); NULL: nobody.
+ * The driver calls cg_change_recorded() at that point, on the caller's
+ * thread.  Per thread rather than in cg_state_change: callers hand that in
+ * uninitialized, as the out-parameter it is. */
+void cg_change_watch(void (*fn)(void *arg), void *arg);
+void cg_change_recorded(void);
 
 /* Disks an imported instance may have: vda (its root) and vdb..vdq as
  * volumes, as many as a conversion reports (engine/v2v.h CG_V2V_MAX_DISKS). */

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../gateway/log.h"
+#include "../gateway/util.h"
 
 typedef struct ops_run ops_run;
 
@@ -24,11 +25,11 @@ struct ops_run {
     cg_instance_ops ops; /* ids: the run's own copies */
     char **ids;
     cg_state_change *chg; /* chg[i] read by the request only once done[i] */
-    unsigned char *done, *begun;
+    unsigned char *done, *begun, *started;
     struct begun_slot {
         struct ops_run *r;
         size_t i;
-    } * slots; /* chg[i].begun_arg */
+    } * slots; /* what cg_change_watch gets for index i */
     pthread_mutex_t lock;
     pthread_cond_t cond;         /* an index is done */
     size_t next, n_done, failed; /* failed: lowest failing index, ops.n: none */
@@ -102,6 +103,7 @@ static void run_free(ops_run *r)
     free(r->chg);
     free(r->done);
     free(r->begun);
+    free(r->started);
     free(r->slots);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
@@ -118,6 +120,17 @@ static void run_unref_locked(ops_run *r)
         run_free(r);
 }
 
+/* The driver recorded change i for good. */
+static void on_begun(void *arg)
+{
+    struct begun_slot *s = arg;
+
+    pthread_mutex_lock(&s->r->lock);
+    s->r->begun[s->i] = 1;
+    pthread_cond_broadcast(&s->r->cond);
+    pthread_mutex_unlock(&s->r->lock);
+}
+
 /* Take and run indexes until none is left.  Called and returns with
  * r->lock held. */
 static void work(ops_run *r)
@@ -128,9 +141,12 @@ static void work(ops_run *r)
 
     while (r->next < r->ops.n) {
         i = r->next++;
+        r->started[i] = 1;
         pthread_mutex_unlock(&r->lock);
         memset(&err, 0, sizeof(err));
+        cg_change_watch(on_begun, &r->slots[i]);
         rc = one(r, i, &err);
+        cg_change_watch(NULL, NULL);
         pthread_mutex_lock(&r->lock);
         r->done[i] = 1;
         r->n_done++;
@@ -158,26 +174,23 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-/* The driver recorded change i for good. */
-static void on_begun(void *arg)
+/* A terminate is answered shutting-down only once its driver recorded it:
+ * a crash then finishes it, where before the instance would come back after
+ * an answer that it was going.  One not started yet is answered as it is
+ * now (it goes later all the same). */
+static int recorded(const ops_run *r, size_t i)
 {
-    struct begun_slot *s = arg;
-
-    pthread_mutex_lock(&s->r->lock);
-    s->r->begun[s->i] = 1;
-    pthread_cond_broadcast(&s->r->cond);
-    pthread_mutex_unlock(&s->r->lock);
+    return r->done[i] || r->begun[i] || r->ops.op != CG_IOP_TERMINATE;
 }
 
-/* Whether every change not done may be answered in its transitional state:
- * a terminate only once its driver recorded it (a crash then finishes it;
- * before, the instance would come back after an answer that it was going). */
+/* Whether the answer may go: every terminate started is recorded (its take
+ * and intent: milliseconds, unless it waits for its launch). */
 static int answerable(const ops_run *r)
 {
     size_t i;
 
     for (i = 0; i < r->ops.n; i++) {
-        if (!r->done[i] && !r->begun[i] && r->ops.op == CG_IOP_TERMINATE)
+        if (r->started[i] && !recorded(r, i))
             return 0;
     }
     return 1;
@@ -195,6 +208,7 @@ static ops_run *run_new(const cg_driver *d, cg_drv *drv, const cg_instance_ops *
     r->chg = calloc(n, sizeof(*r->chg));
     r->done = calloc(n, 1);
     r->begun = calloc(n, 1);
+    r->started = calloc(n, 1);
     r->slots = calloc(n, sizeof(*r->slots));
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
@@ -202,7 +216,7 @@ static ops_run *run_new(const cg_driver *d, cg_drv *drv, const cg_instance_ops *
         if (!(r->ids[i] = strdup(ops->ids[i])))
             break;
     }
-    if (!r->ids || !r->chg || !r->done || !r->begun || !r->slots || i < ops->n) {
+    if (!r->ids || !r->chg || !r->done || !r->begun || !r->started || !r->slots || i < ops->n) {
         r->ops.n = r->ids ? i : 0;
         run_free(r);
         return NULL;
@@ -215,8 +229,6 @@ static ops_run *run_new(const cg_driver *d, cg_drv *drv, const cg_instance_ops *
         r->chg[i] = chg[i];
         r->slots[i].r = r;
         r->slots[i].i = i;
-        r->chg[i].begun = on_begun;
-        r->chg[i].begun_arg = &r->slots[i];
     }
     r->failed = ops->n;
     r->refs = 1;
@@ -232,6 +244,7 @@ int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops
     struct timespec until;
     pthread_attr_t attr;
     pthread_t t;
+    double t0 = cg_monotonic();
     int ret = 0, late = 0;
 
     if (!r) {
@@ -266,8 +279,8 @@ int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        /* All done, or answer_sec passed and every change left is under
-         * way for good. */
+        /* All done, or answer_sec passed and every terminate started is
+         * recorded. */
         while (r->n_done < ops->n && !(late && answerable(r))) {
             if (ops->answer_sec <= 0 || late)
                 pthread_cond_wait(&r->cond, &r->lock);
@@ -281,13 +294,13 @@ int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops
             memcpy(chg[i].id, r->chg[i].id, sizeof(chg[i].id));
             chg[i].previous = r->chg[i].previous;
             chg[i].current = r->chg[i].current;
-        } else {
+        } else if (recorded(r, i)) {
             chg[i].current = in_progress(ops->op, chg[i].previous);
-        }
+        } /* else: as it is now (the caller's default) */
     }
     if (r->n_done < ops->n)
-        cg_info("%s of %zu instance(s): answered after %.0f s with %zu still in progress",
-                op_name(ops->op), ops->n, ops->answer_sec, ops->n - r->n_done);
+        cg_info("%s of %zu instance(s): answered after %.1f s with %zu still in progress",
+                op_name(ops->op), ops->n, cg_monotonic() - t0, ops->n - r->n_done);
     if (r->failed < ops->n) {
         *failed = r->failed;
         if (err && err->kind == CG_ERR_NONE)

@@ -8,7 +8,8 @@
  * answer_sec ([libvirt] change_wait, 20 s by default): what is not done by then is answered in its
  * transitional state (shutting-down, pending, stopping), as EC2 answers at once, and finishes
  * behind the answer.  SDKs give up on a read after 60 s and send the request again.  A terminate
- * cut short by a crash after its answer is finished at the next start (its intent: lv_reconcile.c).
+ * cut short by a crash after its answer is finished at the next start (its intent: lv_reconcile.c);
+ * one whose turn has not come by then is answered as it is (running) and goes later.
  * Protocol-free: the frontend only formats what comes back.
  */
 #ifndef CG_ENGINE_INSTANCE_OPS_H
@@ -35,7 +36,8 @@ typedef struct cg_instance_ops {
 
 /* Apply ops to every id; chg[i] is what the driver says of ids[i] (callers
  * set defaults first; a reboot leaves it alone), or for one still running
- * at answer_sec its transitional state.  Every id is tried, in parallel.
+ * at answer_sec its transitional state (a terminate: once its driver
+ * recorded it; one not begun keeps the caller's default).  Every id is tried, in parallel.
  * 0 when none failed by the answer; else -1 with *failed the first index in
  * ids' order that had failed and err its error.  A failure after the answer
  * is logged. */

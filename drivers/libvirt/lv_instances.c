@@ -396,7 +396,7 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
         goto cleanup;
     lv_cache_set_overlay(c, id, CG_STATE_SHUTTING_DOWN, 0);
     /* From here a crash is finished at the next start (fix_terminate). */
-    cg_state_change_begun(chg);
+    cg_change_recorded();
     if (lv_domain_remove(conn, id, err) < 0) {
         lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
         lv_intent_done(drv->state, id);

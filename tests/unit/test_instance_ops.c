@@ -78,13 +78,13 @@ static int op(const char *id, cg_state_change *chg, cg_error *err)
      * is recorded only once the gate opens. */
     if (chg && i != 12) {
         pthread_mutex_unlock(&mu);
-        cg_state_change_begun(chg);
+        cg_change_recorded();
         pthread_mutex_lock(&mu);
     }
     wait_locked(gate_open);
     if (chg && i == 12) {
         pthread_mutex_unlock(&mu);
-        cg_state_change_begun(chg);
+        cg_change_recorded();
         pthread_mutex_lock(&mu);
     }
     if (i == 3) {
@@ -268,7 +268,7 @@ static void *open_gate_later(void *arg)
 }
 
 /* A terminate the driver has not recorded yet is not answered
- * shutting-down: a crash would bring the instance back.  The answer waits
+ * shutting-down: a crash would bring the instance back.  One started waits
  * past answer_sec until it is (here: once the gate opened, 0.3 s later). */
 static void test_unrecorded_terminate_holds_the_answer(void **state)
 {
@@ -293,6 +293,41 @@ static void test_unrecorded_terminate_holds_the_answer(void **state)
     assert_int_equal(calls[12], 1);
 }
 
+/* Terminates whose turn has not come at answer_sec (all 8 threads busy)
+ * are answered as they are and go later. */
+static void test_terminates_not_started_answer_as_they_are(void **state)
+{
+    /* Neither i-3 nor i-7 (they fail) nor i-12 (recorded late). */
+    const char *some[11] = {ids[8],  ids[9],  ids[10], ids[11], ids[13], ids[14],
+                            ids[15], ids[16], ids[17], ids[18], ids[19]};
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = some, .n = 11, .answer_sec = 0.2};
+    cg_state_change chg[11];
+    cg_error err = {0};
+    size_t failed = 99;
+    int i, in_progress = 0, as_they_are = 0;
+
+    (void)state;
+    hold_until = 1;
+    gate = 1;
+    for (i = 0; i < 11; i++)
+        chg[i].previous = chg[i].current = CG_STATE_RUNNING;
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
+    for (i = 0; i < 11; i++) {
+        in_progress += chg[i].current == CG_STATE_SHUTTING_DOWN;
+        as_they_are += chg[i].current == CG_STATE_RUNNING;
+    }
+    pthread_mutex_lock(&mu);
+    gate = 0;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
+    assert_int_equal(in_progress + as_they_are, 11);
+    assert_true(as_they_are >= 3); /* 11 ids, 8 threads, all blocked at the answer */
+    assert_true(in_progress >= 1);
+    for (i = 0; i < 11; i++)
+        assert_int_equal(calls[index_of(some[i])], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup(test_one_and_unsupported, setup),
         cmocka_unit_test_setup(test_answer_before_the_work_ends, setup),
         cmocka_unit_test_setup(test_unrecorded_terminate_holds_the_answer, setup),
+        cmocka_unit_test_setup(test_terminates_not_started_answer_as_they_are, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
