@@ -227,15 +227,23 @@ void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_i
      * gateway's to remove.  The shared one stays while other NICs have it. */
     if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0)
         goto cleanup;
-    if ((n = groups_of(m, n_m, instance_id, ids, CG_INSTANCE_GROUPS_MAX))) {
-        lv_nwfilter_nic_name(ids, n, name, sizeof(name));
-        if (release_nic_filter(drv, conn, name, instance_id, &err) < 0)
-            goto cleanup;
-    }
     snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
     if (lv_nwfilter_undefine(conn, name, &err) < 0)
         goto cleanup;
+    name[0] = '\0';
+    if ((n = groups_of(m, n_m, instance_id, ids, CG_INSTANCE_GROUPS_MAX)))
+        lv_nwfilter_nic_name(ids, n, name, sizeof(name));
+    /* Check, undefine and forget under one lock: the last two NICs of a set
+     * going at once (a TerminateInstances runs several in parallel) would
+     * otherwise each see the other and both keep the filter. */
+    pthread_mutex_lock(&nic_lock);
+    if (name[0] && !nic_filter_used(drv, conn, name, instance_id) &&
+        lv_nwfilter_undefine(conn, name, &err) < 0) {
+        pthread_mutex_unlock(&nic_lock);
+        goto cleanup;
+    }
     lv_sgstate_instance_set(drv->state, instance_id, NULL, 0, NULL);
+    pthread_mutex_unlock(&nic_lock);
 
 cleanup:
     if (err.message[0])

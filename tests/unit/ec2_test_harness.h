@@ -27,6 +27,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "ec2_fake_driver.h"
+#include "engine/instance_ops.h"
 #include "frontends/ec2/ec2.h"
 #include "frontends/ec2/ec2_internal.h"
 #include "gateway/keypairs.h"
@@ -64,6 +65,9 @@ HARNESS int setup(void **state)
     cfg.n_zones = 2;
     cfg.types = types;
     cfg.n_types = 6;
+    /* The default (cg_config_defaults): state changes answer when done.
+     * Zero would answer at once, with the change still running. */
+    cfg.change_wait_sec = 20;
     snprintf(state_dir, sizeof(state_dir), "/tmp/cg-ec2-XXXXXX");
     assert_non_null(mkdtemp(state_dir));
     cfg.state_dir = state_dir;
@@ -85,6 +89,9 @@ HARNESS int teardown(void **state)
 {
     char path[128];
 
+    /* Changes that outlived their answer use the driver (none with the
+     * default change_wait; bounded all the same). */
+    assert_int_equal(cg_instance_ops_drain(20), 0);
     fake_close(drv);
     drv = NULL;
     cg_keystore_close(ctx.keys);

@@ -196,25 +196,25 @@ static void test_bound_and_arguments(void **state)
 static void test_one_and_unsupported(void **state)
 {
     cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = ids, .n = 1};
-    cg_state_change chg = {0};
+    cg_state_change chg[3] = {{{0}}}; /* one per id */
     cg_error err = {0};
     size_t failed = 99;
 
     (void)state;
     hold_until = 1;
-    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), 0);
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
     assert_int_equal(most_in_flight, 1);
     /* A driver without the operation: every id reports it, the first wins. */
     ops.op = CG_IOP_REBOOT;
     ops.ids = ids + 1;
     ops.n = 3;
-    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), -1);
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), -1);
     assert_int_equal(failed, 0);
     assert_int_equal(err.kind, CG_ERR_UNSUPPORTED);
     /* Nothing to do is success. */
     ops.n = 0;
     cg_error_clear(&err);
-    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, &chg, &failed, &err), 0);
+    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
 }
 
 /* What is not done at answer_sec is answered in its transitional state
