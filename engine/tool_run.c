@@ -110,9 +110,95 @@ cleanup:
         close(own);
 }
 
+/* "CLOUDGATE_TOOL_TAG=tag" into dst; -1 when it does not fit. */
+static int tag_entry(const char *tag, char *dst, size_t size)
+{
+    int n = snprintf(dst, size, "%s=%s", CG_TOOL_TAG_ENV, tag);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The daemon's environment with entry (NULL: none) in place of any tag it
+ * has.  A NULL-terminated array of borrowed strings; NULL when out of memory. */
+static char **tool_env(char *entry)
+{
+    size_t n = 0, k = 0, len = strlen(CG_TOOL_TAG_ENV);
+    char **env;
+
+    while (environ[n])
+        n++;
+    if (!(env = calloc(n + 2, sizeof(*env))))
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], CG_TOOL_TAG_ENV, len) != 0 || environ[i][len] != '=')
+            env[k++] = environ[i];
+    if (entry)
+        env[k++] = entry;
+    return env;
+}
+
+/* Does pid's (a /proc name) environment hold entry?  A zombie's has nothing. */
+static int env_has(const char *pid, const char *entry, char *buf, size_t size)
+{
+    char path[64];
+    size_t got = 0, len = strlen(entry);
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%.20s/environ", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    while (got + 1 < size && (n = read(fd, buf + got, size - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    for (size_t off = 0; off < got; off += strlen(buf + off) + 1)
+        if (strncmp(buf + off, entry, len + 1) == 0)
+            return 1;
+    return 0;
+}
+
+/* Send sig to every process but this one whose environment holds entry.
+ * Returns how many. */
+static int signal_tagged(const char *entry, int sig)
+{
+    size_t size = 256 * 1024; /* more than any environment a tool is given */
+    char *buf = malloc(size);
+    struct dirent *de;
+    DIR *d = opendir("/proc");
+    pid_t self = getpid();
+    int count = 0;
+
+    while (buf && d && (de = readdir(d))) {
+        pid_t pid = (pid_t)atoi(de->d_name);
+        if (pid <= 1 || pid == self || de->d_name[strspn(de->d_name, "0123456789")] != '\0')
+            continue;
+        if (env_has(de->d_name, entry, buf, size) && kill(pid, sig) == 0)
+            count++;
+    }
+    if (d)
+        closedir(d);
+    free(buf);
+    return count;
+}
+
+/* Kill what carries the tag until nothing does (bounded): they hold the
+ * disks open until they are gone. */
+static void sweep_tagged(const char *tool, const char *entry)
+{
+    int first = signal_tagged(entry, SIGKILL), n = first;
+
+    for (int ms = 0; n > 0 && ms < GONE_WAIT_MS; ms += 20) {
+        sleep_ms(20);
+        n = signal_tagged(entry, SIGKILL);
+    }
+    if (first)
+        cg_warn("killed %d process(es) that %s left running outside its group (%s)", first, tool,
+                entry);
+}
+
 /* Start the tool: stdin /dev/null, stdout+stderr to out_fd, no other
- * descriptor, default signals, a new process group. */
-static pid_t spawn_tool(const cg_tool_spec *spec, int out_fd, cg_error *err)
+ * descriptor, default signals, a new process group, env as its environment. */
+static pid_t spawn_tool(const cg_tool_spec *spec, char **env, int out_fd, cg_error *err)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -146,7 +232,7 @@ static pid_t spawn_tool(const cg_tool_spec *spec, int out_fd, cg_error *err)
     if (!e)
         e = posix_spawnattr_setsigdefault(&attr, &all);
     if (!e)
-        e = posix_spawnp(&pid, spec->argv[0], &fa, &attr, spec->argv, environ);
+        e = posix_spawnp(&pid, spec->argv[0], &fa, &attr, spec->argv, env);
 cleanup:
     if (e == ENOENT)
         cg_error_set(err, CG_ERR_UNSUPPORTED, "%s is needed%s%s%s, not found", spec->argv[0],
@@ -275,21 +361,33 @@ static int wait_tool(const cg_tool_spec *spec, pid_t pid, int rd, int *status,
 int cg_tool_run(const cg_tool_spec *spec, cg_error *err)
 {
     const char *tool = spec->argv[0];
-    char last[256];
+    char last[256], entry[4200];
     off_t log_start = log_size(spec->log_fd);
     int pfd[2] = {-1, -1};
-    int status = 0, was_cancelled = 0, rc = -1;
+    int status = 0, was_cancelled = 0, rc = -1, waited;
+    char **env = NULL;
     pid_t pid;
 
+    if (spec->tag && tag_entry(spec->tag, entry, sizeof(entry)) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot run %s: tag too long", tool);
+        goto cleanup;
+    }
+    if (!(env = tool_env(spec->tag ? entry : NULL))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "cannot run %s: out of memory", tool);
+        goto cleanup;
+    }
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot run %s: pipe: %s", tool, strerror(errno));
         goto cleanup;
     }
-    if ((pid = spawn_tool(spec, pfd[1], err)) < 0)
+    if ((pid = spawn_tool(spec, env, pfd[1], err)) < 0)
         goto cleanup;
     close(pfd[1]); /* the tool holds the only write end: EOF when it is gone */
     pfd[1] = -1;
-    if (wait_tool(spec, pid, pfd[0], &status, &was_cancelled) < 0 && !was_cancelled) {
+    waited = wait_tool(spec, pid, pfd[0], &status, &was_cancelled);
+    if (spec->tag)
+        sweep_tagged(tool, entry);
+    if (waited < 0 && !was_cancelled) {
         cg_error_set(err, CG_ERR_INTERNAL, "%s: its exit status was lost", tool);
         goto cleanup;
     }
@@ -313,6 +411,7 @@ cleanup:
         close(pfd[0]);
     if (pfd[1] >= 0)
         close(pfd[1]);
+    free(env);
     return rc;
 }
 
@@ -344,8 +443,14 @@ int cg_tool_kill_leftovers(const char *tool, const char *match)
     pid_t pgid;
     int killed = 0;
 
-    if (!tool || !match || !*match || !(d = opendir("/proc")))
+    if (!tool || !match || !*match)
         return 0;
+    /* what carries the tag first: a qemu-nbd in a session of its own */
+    if (tag_entry(match, line, sizeof(line)) == 0 && (killed = signal_tagged(line, SIGKILL)) > 0)
+        cg_warn("killed %d process(es) of %s left over from an interrupted job on %s", killed, tool,
+                match);
+    if (!(d = opendir("/proc")))
+        return killed;
     while ((de = readdir(d))) {
         if (de->d_name[strspn(de->d_name, "0123456789")] != '\0')
             continue;

@@ -28,12 +28,18 @@ typedef struct cg_tool_spec {
     cg_tool_line_fn on_line;    /* NULL: no line parsing */
     cg_tool_cancel_fn cancelled;/* NULL: never cancelled */
     void *arg;                  /* for on_line and cancelled */
+    const char *tag;            /* non-NULL: CG_TOOL_TAG_ENV=tag in its environment, see below */
 } cg_tool_spec;
+
+/* A tagged tool's descendants are found by their environment, not their
+ * group: virt-v2v's qemu-nbd daemonizes (a session of its own), which a
+ * kill of the group does not reach, and outlived its conversion. */
+#define CG_TOOL_TAG_ENV "CLOUDGATE_TOOL_TAG"
 
 /* Run the tool to its end.  0 when it exited 0; else -1 with err: CG_ERR_STATE
  * "cancelled", CG_ERR_UNSUPPORTED when it is not installed, CG_ERR_INTERNAL
- * "TOOL failed (exit N): <its last error line>".  Nothing of its group is
- * left running on return. */
+ * "TOOL failed (exit N): <its last error line>".  Nothing of its group (and,
+ * with a tag, nothing that carries the tag) is left running on return. */
 int cg_tool_run(const cg_tool_spec *spec, cg_error *err);
 
 /* An argv entry that cg_tool_run_input replaces with its input file. */
@@ -52,8 +58,8 @@ int cg_tool_run_input(const cg_tool_spec *spec, const char *text, cg_error *err)
 char *cg_tool_input_done(FILE *f, char **buf, int ok, cg_error *err);
 
 /* After a crash: kill (with its process group) every process whose command
- * line contains both tool and match, which a dead gateway started.  Returns
- * how many. */
+ * line contains both tool and match, and every process tagged match (see
+ * tag), which a dead gateway started.  Returns how many. */
 int cg_tool_kill_leftovers(const char *tool, const char *match);
 
 /* libguestfs under a TCG-only zone (domain_type "qemu"): set

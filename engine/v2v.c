@@ -370,6 +370,7 @@ int cg_v2v_run(const cg_v2v_spec *spec, int log_fd, cg_v2v_progress_fn on_progre
     if (!(argv = cg_v2v_argv(spec, err)))
         goto cleanup;
     run.argv = argv;
+    run.tag = spec->out_dir; /* what a crash leaves is found by it too (cg_v2v_import_recover) */
     if (cg_tool_run(&run, err) < 0)
         goto cleanup;
     snprintf(xml, sizeof(xml), "%s/%s.xml", spec->out_dir, spec->out_name);

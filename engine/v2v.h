@@ -4,7 +4,8 @@
  * it writes DIR/NAME-sda, DIR/NAME-sdb... (qcow2) and DIR/NAME.xml (libvirt
  * domain XML: vCPUs, memory).  DIR is the caller's private directory on the
  * target pool's filesystem.  The tool runs through tool_run.c (own process
- * group, output into the job's log, cancel kills the group).  At most
+ * group, output into the job's log, cancel kills the group), tagged with
+ * DIR so that its qemu-nbd, in a session of its own, goes with it.  At most
  * v2v_parallel conversions run at once on this host (cg_v2v_slot_take);
  * the others wait for a slot.
  */

@@ -129,14 +129,33 @@ def pool_names():
     return set(virsh("vol-list", "--pool", POOL).stdout.split())
 
 
+def tagged_processes(tag_prefix):
+    """Live processes whose environment has CLOUDGATE_TOOL_TAG starting with
+    tag_prefix: what a tool the gateway ran started, whatever their process
+    group or session (virt-v2v's qemu-nbd, nbdcopy, its appliance)."""
+    want = ("CLOUDGATE_TOOL_TAG=" + tag_prefix).encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(e.startswith(want) for e in env):
+            found.append(pid)
+    return found
+
+
 def v2v_leftovers(job_id=None):
-    """Conversion directories in the pool's directory and their virt-v2v
-    processes: job_id's, or every job's when None."""
+    """Conversion directories in the pool's directory and their processes
+    (virt-v2v and every helper it started): job_id's, or every job's when
+    None."""
     prefix = ".cg-v2v-" + (job_id or "")
     dirs = [n for n in os.listdir(pool_dir())
             if (n == prefix if job_id else n.startswith(prefix))]
     procs = subprocess.run(["pgrep", "-f", "virt-v2v .*-os %s/%s" % (pool_dir(), prefix)],
                            capture_output=True, text=True).stdout.split()
+    procs += [p for p in tagged_processes("%s/%s" % (pool_dir(), prefix)) if p not in procs]
     return dirs, procs
 
 

@@ -548,6 +548,95 @@ static void test_tool_cancel(void **state)
     assert_int_equal(errno, ESRCH);
 }
 
+/* ---- tool_run: a daemon in a session of its own (virt-v2v's qemu-nbd) ------------ */
+
+/* Running, not a zombie waiting for init. */
+static int alive(pid_t pid)
+{
+    char path[64], buf[512], *end;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    end = strrchr(buf, ')');
+    return end && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+}
+
+/* Run a tool that leaves "sleep 60" behind with setsid (as qemu-nbd
+ * --fork does) and waits until it has written its pid; returns that pid. */
+static pid_t run_daemonizing(const char *tag)
+{
+    char pidfile[] = "/tmp/cg-v2v-daemon-XXXXXX", script[512];
+    char *argv[] = {"sh", "-c", script, NULL};
+    cg_tool_spec spec = {.argv = argv, .log_fd = -1, .tag = tag};
+    cg_error err = {0};
+    int fd = mkstemp(pidfile), pid = 0;
+    FILE *f;
+
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(pidfile);
+    snprintf(script, sizeof(script),
+             "setsid -f sh -c 'echo $$ > \"$0.w\" && mv \"$0.w\" \"$0\"; exec sleep 60' %s "
+             "</dev/null >/dev/null 2>&1; "
+             "i=0; while [ ! -s %s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
+             pidfile, pidfile);
+    assert_int_equal(cg_tool_run(&spec, &err), 0);
+    assert_non_null(f = fopen(pidfile, "r"));
+    assert_int_equal(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    unlink(pidfile);
+    assert_true(pid > 1);
+    return (pid_t)pid;
+}
+
+static void test_tool_tag_sweeps_daemon(void **state)
+{
+    pid_t untagged, tagged;
+
+    (void)state;
+    /* untagged, the group kill misses it: the reason for the tag */
+    untagged = run_daemonizing(NULL);
+    assert_true(alive(untagged));
+    kill(untagged, SIGKILL);
+    /* tagged, it is gone when cg_tool_run returns */
+    tagged = run_daemonizing("/tmp/cg-v2v-test-tag");
+    assert_false(alive(tagged));
+}
+
+static void test_tool_tag_leftovers(void **state)
+{
+    char entry[] = CG_TOOL_TAG_ENV "=/tmp/cg-v2v-crashed-job";
+    char *argv[] = {"sleep", "60", NULL}, *env[] = {entry, NULL};
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    /* what a gateway killed mid-conversion leaves: a tagged process in its
+     * own session whose command line names neither the tool nor the job */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setsid();
+        execve("/bin/sleep", argv, env);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && !alive(pid); i++)
+        usleep(10 * 1000);
+    usleep(50 * 1000); /* past the exec: its environment is the new one */
+    assert_int_equal(cg_tool_kill_leftovers("virt-v2v", "/tmp/cg-v2v-other-job"), 0);
+    assert_true(alive(pid));
+    assert_true(cg_tool_kill_leftovers("virt-v2v", "/tmp/cg-v2v-crashed-job") >= 1);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +649,8 @@ int main(void)
         cmocka_unit_test(test_slots_two_processes),
         cmocka_unit_test(test_tool_failure),
         cmocka_unit_test(test_tool_cancel),
+        cmocka_unit_test(test_tool_tag_sweeps_daemon),
+        cmocka_unit_test(test_tool_tag_leftovers),
     };
 
     fixtures();
