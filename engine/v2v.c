@@ -395,12 +395,22 @@ cleanup:
 /* STATE_DIR/v2v-slots, made 0700 when missing.  0 or -1. */
 static int slot_dir(const cg_config *cfg, char *buf, size_t len, cg_error *err)
 {
-    if ((size_t)snprintf(buf, len, "%s/" SLOT_DIR, cfg->state_dir) >= len) {
-        cg_error_set(err, CG_ERR_INTERNAL, "state_dir is too long for the v2v slots");
+    struct stat st;
+    int n = cfg->v2v_slot_dir ? snprintf(buf, len, "%s", cfg->v2v_slot_dir)
+                              : snprintf(buf, len, "%s/" SLOT_DIR, cfg->state_dir);
+
+    if (n < 0 || (size_t)n >= len) {
+        cg_error_set(err, CG_ERR_INTERNAL, "the v2v slots' directory path is too long");
         return -1;
     }
     if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
         cg_error_set(err, CG_ERR_INTERNAL, "cannot make %s: %s", buf, strerror(errno));
+        return -1;
+    }
+    /* /run/lock is writable by everyone: not a link, and ours */
+    if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        cg_error_set(err, CG_ERR_INTERNAL, "%s (v2v_slot_dir) is not a directory of this user's",
+                     buf);
         return -1;
     }
     return 0;

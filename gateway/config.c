@@ -138,8 +138,11 @@ int cg_config_defaults(cg_config *cfg)
         cg_set_str(&cfg->credentials_file, LOCALSTATEDIR "/lib/cloudgate/credentials") < 0 ||
         cg_set_str(&cfg->state_dir, LOCALSTATEDIR "/lib/cloudgate") < 0 ||
         cg_set_str(&cfg->import_dirs, LOCALSTATEDIR "/lib/cloudgate/import") < 0 ||
-        cg_set_str(&cfg->region, "cloudgate") < 0 || cg_set_str(&cfg->account_id, "000000000000") < 0 ||
-        cg_set_str(&cfg->domain_type, "qemu") < 0 || cg_set_str(&cfg->storage_pool, "cloudgate") < 0 ||
+        cg_set_str(&cfg->v2v_slot_dir, "/run/lock/cloudgate-v2v") < 0 ||
+        cg_set_str(&cfg->region, "cloudgate") < 0 ||
+        cg_set_str(&cfg->account_id, "000000000000") < 0 ||
+        cg_set_str(&cfg->domain_type, "qemu") < 0 ||
+        cg_set_str(&cfg->storage_pool, "cloudgate") < 0 ||
         cg_set_str(&cfg->network, "cloudgate-isolated") < 0 ||
         cg_set_str(&cfg->default_display, "headless") < 0 ||
         cg_set_str(&cfg->display_listen, "127.0.0.1") < 0 ||
@@ -249,6 +252,16 @@ static int gateway_key(parse_state *ps, cg_config *cfg, const char *key, const c
             p += strcspn(p, ",");
         }
         return cg_set_str(&cfg->import_dirs, value);
+    }
+    if (!strcmp(key, "v2v_slot_dir")) {
+        if (!*value) { /* empty: the state directory's, per gateway */
+            free(cfg->v2v_slot_dir);
+            cfg->v2v_slot_dir = NULL;
+            return 0;
+        }
+        if (*value != '/')
+            return fail(ps, key, "'%s' must be an absolute path", value);
+        return cg_set_str(&cfg->v2v_slot_dir, value);
     }
     if (!strcmp(key, "log_file"))
         return cg_set_str(&cfg->log_file, value);
@@ -622,6 +635,7 @@ void cg_config_release(cg_config *cfg)
     free(cfg->credentials_file);
     free(cfg->state_dir);
     free(cfg->import_dirs);
+    free(cfg->v2v_slot_dir);
     free(cfg->region);
     free(cfg->account_id);
     free(cfg->log_file);

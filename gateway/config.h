@@ -56,6 +56,9 @@ typedef struct cg_config {
     unsigned job_threads;
     char *import_dirs;
     unsigned v2v_parallel;      /* virt-v2v conversions at once (others wait); 1 */
+    /* The conversion slots' lock files, shared by every gateway and
+     * cloudgate-admin on the host; NULL: STATE_DIR/v2v-slots. */
+    char *v2v_slot_dir;
 
     /* [libvirt] */
     char *domain_type;          /* "kvm", "qemu" or "test" */

@@ -45,6 +45,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.listen_port, 8773);
     assert_string_equal(cfg.domain_type, "qemu");
     assert_int_equal(cfg.v2v_parallel, 1);
+    assert_string_equal(cfg.v2v_slot_dir, "/run/lock/cloudgate-v2v");
     assert_int_equal(cfg.n_zones, 1);
     assert_string_equal(cfg.zones[0].uri, "qemu:///system");
     assert_non_null(cg_config_find_type(&cfg, "t2.micro"));
@@ -125,6 +126,7 @@ static void test_errors_name_key_and_line(void **state)
     expect_error("[gateway]\nworkers = 0\n", "key 'workers'", 2);
     expect_error("[gateway]\nv2v_parallel = 0\n", "key 'v2v_parallel'", 2);
     expect_error("[gateway]\nv2v_parallel = 65\n", "key 'v2v_parallel'", 2);
+    expect_error("[gateway]\nv2v_slot_dir = run/lock\n", "key 'v2v_slot_dir'", 2);
     expect_error("[libvirt]\ndomain_type = xen\n", "key 'domain_type'", 2);
     expect_error("[nonsense]\n", "unknown section", 1);
     expect_error("listen = 1.2.3.4:5\n", "outside of any section", 1);

@@ -422,6 +422,44 @@ static void test_slots(void **state)
     slot_config_done(dir);
 }
 
+/* Two gateways with their own state directories and the same slot
+ * directory (v2v_slot_dir, by default /run/lock/cloudgate-v2v) share the
+ * limit; a directory that is a link (someone else's) is refused. */
+static void test_slots_shared_dir(void **state)
+{
+    cg_config one, other;
+    cg_error err = {0};
+    char dir1[64], dir2[64], shared[128], link[128];
+    int a;
+
+    (void)state;
+    slot_config(&one, dir1, 1);
+    slot_config(&other, dir2, 1);
+    snprintf(shared, sizeof(shared), "%s/host-slots", dir1);
+    one.v2v_slot_dir = other.v2v_slot_dir = shared;
+    waits = 0;
+    assert_true((a = cg_v2v_slot_take(&one, NULL, NULL, count_wait, &err)) >= 0);
+    assert_int_equal(cg_v2v_slot_take(&other, cancel_after_wait, NULL, count_wait, &err), -1);
+    assert_int_equal(waits, 1);
+    cg_v2v_slot_give(a);
+    assert_true((a = cg_v2v_slot_take(&other, NULL, NULL, count_wait, &err)) >= 0);
+    cg_v2v_slot_give(a);
+    snprintf(link, sizeof(link), "%s/link-slots", dir2);
+    assert_int_equal(symlink(shared, link), 0);
+    other.v2v_slot_dir = link;
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(cg_v2v_slot_take(&other, NULL, NULL, count_wait, &err), -1);
+    assert_non_null(strstr(err.message, "not a directory of this user's"));
+    unlink(link);
+    other.v2v_slot_dir = NULL; /* its state dir's, unused: nothing to remove */
+    one.v2v_slot_dir = NULL;
+    snprintf(link, sizeof(link), "%s/slot-0", shared);
+    unlink(link);
+    rmdir(shared);
+    slot_config_done(dir1);
+    slot_config_done(dir2);
+}
+
 /* The limit is per host (state dir), not per process: a child holding the
  * only slot keeps the parent waiting until it dies (no give: as in a
  * crash, the kernel frees the lock); with two slots both run at once. */
@@ -647,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_read_xml_disks),
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_slots_two_processes),
+        cmocka_unit_test(test_slots_shared_dir),
         cmocka_unit_test(test_tool_failure),
         cmocka_unit_test(test_tool_cancel),
         cmocka_unit_test(test_tool_tag_sweeps_daemon),
