@@ -199,11 +199,12 @@ static void test_one_and_unsupported(void **state)
 {
     cg_instance_ops ops = {
         .op = CG_IOP_TERMINATE, .ids = ids, .n = 1, .answer_sec = CG_IOP_WAIT_ALL};
-    cg_state_change chg[3] = {{{0}}}; /* one per id */
+    cg_state_change chg[3]; /* one per id */
     cg_error err = {0};
     size_t failed = 99;
 
     (void)state;
+    memset(chg, 0, sizeof(chg));
     hold_until = 1;
     assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
     assert_int_equal(most_in_flight, 1);

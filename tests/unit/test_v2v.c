@@ -429,7 +429,7 @@ static void test_slots_shared_dir(void **state)
 {
     cg_config one, other;
     cg_error err = {0};
-    char dir1[64], dir2[64], shared[128], link[128];
+    char dir1[64], dir2[64], shared[128], link[160];
     int a;
 
     (void)state;
