@@ -20,20 +20,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "../../engine/tool_run.h"
 #include "../../gateway/util.h"
 #include "lv_storage.h"
-
-extern char **environ;
 
 /* The private directory's path: short enough that every path in it fits
  * in PATH_MAX. */
@@ -386,78 +383,27 @@ cleanup:
     return ret;
 }
 
-/* The last non-empty line of a (small) log file into buf, "" when none. */
-static void last_line(const char *path, char *buf, size_t len)
-{
-    char text[4096];
-    ssize_t n = 0;
-    char *start, *end;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    buf[0] = '\0';
-    if (fd < 0)
-        return;
-    if (lseek(fd, 0, SEEK_END) > (off_t)sizeof(text) - 1)
-        lseek(fd, -(off_t)(sizeof(text) - 1), SEEK_END);
-    else
-        lseek(fd, 0, SEEK_SET);
-    n = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    text[n] = '\0';
-    for (end = text + n; end > text && (end[-1] == '\n' || end[-1] == '\r'); end--)
-        ;
-    *end = '\0';
-    start = (start = strrchr(text, '\n')) ? start + 1 : text;
-    n = (ssize_t)strlen(start);
-    if ((size_t)n >= len)
-        n = (ssize_t)len - 1;
-    memcpy(buf, start, (size_t)n);
-    buf[n] = '\0';
-}
-
 /* xorriso -as mkisofs: Rock Ridge (-r: world-readable, owned by root, as a
  * guest expects) and Joliet (-J) over root, labelled label.  -no_rc first:
- * no user or system startup file may change what is written. */
+ * no user or system startup file may change what is written.  Its output
+ * goes to log (the seed's private directory), its last line into err. */
 static int run_xorriso(const char *root, const char *label, const char *iso, const char *log,
                        cg_error *err)
 {
     char *argv[] = {"xorriso", "-no_rc",      "-as", "mkisofs", "-quiet",     "-o", (char *)iso,
                     "-V",      (char *)label, "-J",  "-r",      (char *)root, NULL};
-    posix_spawn_file_actions_t fa;
-    char why[256];
-    pid_t pid;
-    int rc, status = 0;
+    cg_tool_spec spec = {.argv = argv, .package = "xorriso"};
+    cg_error why = {0};
+    int rc;
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-    /* Nothing of ours but stdio: a client socket or lock it held on would
-     * outlive a gateway killed meanwhile. */
-    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        cg_error_set(err, CG_ERR_INTERNAL, "seed: cannot run xorriso: %s", strerror(rc));
+    if ((spec.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+        cg_error_set(err, CG_ERR_INTERNAL, "seed: cannot make %s: %s", log, strerror(errno));
         return -1;
     }
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            cg_error_set(err, CG_ERR_INTERNAL, "seed: waiting for xorriso: %s", strerror(errno));
-            return -1;
-        }
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        last_line(log, why, sizeof(why));
-        cg_error_set(err, CG_ERR_INTERNAL, "seed: xorriso failed (%s %d)%s%s",
-                     WIFEXITED(status) ? "exit" : "signal",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), *why ? ": " : "",
-                     why);
-        return -1;
-    }
-    return 0;
+    if ((rc = cg_tool_run(&spec, &why)) < 0)
+        cg_error_set(err, CG_ERR_INTERNAL, "seed: %s", why.message); /* a host without it: ours */
+    close(spec.log_fd);
+    return rc;
 }
 
 /* In the private directory tmp: the files under tmp/root, then the image
