@@ -75,25 +75,22 @@ static lv_host *zone_of(cg_drv *drv, virConnectPtr conn)
 }
 
 /* 1 when an instance other than except has the NIC filter name in the
- * zone of conn: a running or a stopped one (its definition names the
- * filter: a start without it fails), or one whose zone is not known for
- * sure (a launch; any instance while conn's zone connects).  1 as well
- * when the rows cannot be read: a filter is only ever dropped for sure. */
-static int nic_filter_used(cg_drv *drv, virConnectPtr conn, const char *name, const char *except)
+ * zone of conn, by the member rows m (sorted here): a running or a stopped
+ * one (its definition names the filter: a start without it fails), or one
+ * whose zone is not known for sure (a launch; any instance while conn's
+ * zone connects).  1 as well when the rows cannot be read or sorted: a
+ * filter is only ever dropped for sure. */
+static int filter_used_in(cg_drv *drv, virConnectPtr conn, lv_sg_member *m, size_t n_m,
+                          const char *name, const char *except)
 {
     const char *ids[CG_INSTANCE_GROUPS_MAX];
     char other[64];
-    lv_sg_member *m = NULL;
-    cg_error err = {0};
     lv_host *h, *here = zone_of(drv, conn);
-    size_t n_m = 0, i, j, n;
+    size_t i, j, n;
     int used = 0;
 
-    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0 ||
-        lv_rows_sort_by_id(m, n_m, sizeof(*m)) < 0) {
-        free(m);
+    if (lv_rows_sort_by_id(m, n_m, sizeof(*m)) < 0)
         return 1;
-    }
     for (i = 0; i < n_m && !used; i = j) {
         for (j = i, n = 0; j < n_m && strcmp(m[j].instance_id, m[i].instance_id) == 0; j++) {
             if (n < CG_INSTANCE_GROUPS_MAX)
@@ -107,6 +104,19 @@ static int nic_filter_used(cg_drv *drv, virConnectPtr conn, const char *name, co
         h = lv_drv_find_instance(drv, m[i].instance_id);
         used = !h || !here || h == here;
     }
+    return used;
+}
+
+/* filter_used_in over the member rows as they are now. */
+static int nic_filter_used(cg_drv *drv, virConnectPtr conn, const char *name, const char *except)
+{
+    lv_sg_member *m = NULL;
+    cg_error err = {0};
+    size_t n_m = 0;
+    int used = 1;
+
+    if (lv_sgstate_members(drv->state, &m, &n_m, &err) == 0)
+        used = filter_used_in(drv, conn, m, n_m, name, except);
     free(m);
     return used;
 }
@@ -225,19 +235,22 @@ void lv_sg_instance_gone(cg_drv *drv, virConnectPtr conn, const char *instance_i
     /* The filters first, the rows only once they are gone: the rows are how
      * the next start (and a test's cleanup) knows a leftover filter is this
      * gateway's to remove.  The shared one stays while other NICs have it. */
-    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0)
-        goto cleanup;
     snprintf(name, sizeof(name), LV_NWFILTER_NIC "%s", instance_id);
     if (lv_nwfilter_undefine(conn, name, &err) < 0)
         goto cleanup;
+    /* Read, check, undefine and forget under one lock: the last two NICs
+     * of a set going at once (a TerminateInstances runs several in
+     * parallel) would otherwise each see the other and both keep the
+     * filter. */
+    pthread_mutex_lock(&nic_lock);
+    if (lv_sgstate_members(drv->state, &m, &n_m, &err) < 0) {
+        pthread_mutex_unlock(&nic_lock);
+        goto cleanup;
+    }
     name[0] = '\0';
     if ((n = groups_of(m, n_m, instance_id, ids, CG_INSTANCE_GROUPS_MAX)))
         lv_nwfilter_nic_name(ids, n, name, sizeof(name));
-    /* Check, undefine and forget under one lock: the last two NICs of a set
-     * going at once (a TerminateInstances runs several in parallel) would
-     * otherwise each see the other and both keep the filter. */
-    pthread_mutex_lock(&nic_lock);
-    if (name[0] && !nic_filter_used(drv, conn, name, instance_id) &&
+    if (name[0] && !filter_used_in(drv, conn, m, n_m, name, instance_id) &&
         lv_nwfilter_undefine(conn, name, &err) < 0) {
         pthread_mutex_unlock(&nic_lock);
         goto cleanup;
