@@ -170,10 +170,17 @@ static int signal_tagged(const char *entry, int sig)
 
     while (buf && d && (de = readdir(d))) {
         pid_t pid = (pid_t)atoi(de->d_name);
+        int pidfd;
+
         if (pid <= 1 || pid == self || de->d_name[strspn(de->d_name, "0123456789")] != '\0')
             continue;
-        if (env_has(de->d_name, entry, buf, size) && kill(pid, sig) == 0)
+        /* the process whose environment is read is the one signalled, even
+         * if its pid is reused meanwhile */
+        if ((pidfd = pidfd_open(pid, 0)) < 0)
+            continue;
+        if (env_has(de->d_name, entry, buf, size) && pidfd_send_signal(pidfd, sig, NULL, 0) == 0)
             count++;
+        close(pidfd);
     }
     if (d)
         closedir(d);
