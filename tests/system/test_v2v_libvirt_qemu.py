@@ -26,7 +26,9 @@ Two shorter tests (no real conversion: the source's disk is blank, so
 virt-v2v would fail at inspection; it is interrupted before that) show the
 undo paths: SIGINT to cloudgate-admin cancels the job and removes the
 locked instance, its volume and the conversion directory; SIGKILL leaves
-them, and the daemon's next start removes them (recovery)."""
+them, and the daemon's next start removes them (recovery).  A third, behind
+CG_SLOW_V2V=1, kills cloudgate-admin once the converted data disk is an
+EBS volume of the still locked instance: recovery removes that too."""
 import os
 import re
 import shutil
@@ -41,8 +43,8 @@ import pytest
 import requests
 
 from cgharness import ADMIN, wait_for
-from conftest import (GUESTFS_ENV, POOL, assert_virtio_disks, qemu_gateway, run_instance,
-                      v2v_leftovers, virsh, wait_console)
+from conftest import (GUESTFS_ENV, POOL, assert_virtio_disks, pool_dir, pool_names, qemu_gateway,
+                      run_instance, v2v_leftovers, virsh, wait_console)
 
 slow = pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
                           reason="a multi-minute conversion: set CG_SLOW_V2V=1")
@@ -470,3 +472,59 @@ def test_v2v_import_sigkill_recovered_at_start(v2vgw, blank_vm, tmp_path):
     row = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()
            if line.startswith(job)][0]
     assert row[2] == "FAILED", row
+
+
+@slow
+def test_v2v_import_sigkill_after_data_volumes(v2vgw, two_disk_vm, tmp_path):
+    """SIGKILL of cloudgate-admin after the conversion, once the data disk is
+    in the pool as the locked instance's volume and before the instance is
+    unlocked: the next start removes the instance, its root volume and the
+    data volume (file and row), and the job ends FAILED."""
+    gw = v2vgw
+    ec2 = gw.client()
+    names_before = pool_names()
+    proc, inst, job = start_import(gw, two_disk_vm, "cg-kill2-" + uuid.uuid4().hex[:8], tmp_path)
+    iid = inst["InstanceId"]
+    pdir = pool_dir()
+
+    def data_volume_adopted():
+        assert proc.poll() is None, "the import ended before a data volume was seen: " + \
+            (tmp_path / "import.out").read_text()[-2000:]
+        # frozen while we look, so that what is seen is what the kill leaves
+        os.kill(proc.pid, signal.SIGSTOP)       # ours, by its PID
+        vols = [n for n in set(os.listdir(pdir)) - names_before
+                if n.startswith("vol-") and n.endswith(".qcow2")]
+        if vols:
+            return vols
+        os.kill(proc.pid, signal.SIGCONT)
+        return None
+    try:
+        vols = wait_for("the data disk adopted as a volume", data_volume_adopted,
+                        CONVERT_TIMEOUT, 0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.terminate()
+            proc.wait(timeout=300)
+    vid = vols[0][:-len(".qcow2")]
+    state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "pending", state   # still locked
+    print("killed with %s in the pool; the volume row %s" % (
+        vols, "written" if [v for v in ec2.describe_volumes()["Volumes"]
+                            if v["VolumeId"] == vid] else "not yet written"))
+    gw.stop()
+    gw.start(timeout=180)
+    wait_for("recovery removed the instance", lambda: gone(gw, iid), 180, 1)
+    wait_for("recovery removed the conversion", lambda: v2v_leftovers(job) == ([], []),
+             120, 1)
+    assert pool_names() == names_before, pool_names() - names_before
+    ec2 = gw.client()
+    assert not [v for v in ec2.describe_volumes()["Volumes"]
+                if v["VolumeId"] == vid or
+                any(a["InstanceId"] == iid for a in v.get("Attachments", []))]
+    row = [line.split("\t") for line in gw.admin("jobs").stdout.splitlines()
+           if line.startswith(job)][0]
+    assert row[2] == "FAILED", row
+    gw.admin("v2v-remove", "kvmhost")
