@@ -377,9 +377,11 @@ int lv_intent_add(lv_state *st, const char *kind, const char *name, const char *
                   const char *data, cg_error *err);
 /* The operation reached its commit point (or undid itself). */
 void lv_intent_done(lv_state *st, const char *name);
-/* lv_host_first_fn (arg: the cg_drv): repair zone h after a crash, when
- * drv->reconciles.  Each repair is logged as "reconcile: ...". */
-void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg);
+/* lv_host_first_fn (arg: the cg_drv), when drv->reconciles: at the first
+ * connection repair zone h after a crash; at a reconnect finish the
+ * terminates the lost connection cut.  Each repair is logged as
+ * "reconcile: ...". */
+void lv_reconcile_zone(lv_host *h, virConnectPtr conn, int first, void *arg);
 /* Drops the ClientTokens of launches a dead process left unfinished. */
 void lv_reconcile_tokens(cg_drv *drv);
 

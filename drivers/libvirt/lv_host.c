@@ -27,7 +27,8 @@ struct lv_host {
     char *uri;
     lv_cache *cache;
     lv_upkeep *upkeep;
-    lv_host_first_fn first;  /* see lv_host_first_fn; cleared once called */
+    lv_host_first_fn first; /* see lv_host_first_fn */
+    int connected_once;     /* first has been called with first = 1 */
     void *first_arg;
 
     pthread_mutex_t lock;    /* guards everything below up to the thread's own */
@@ -347,8 +348,8 @@ static int host_connect(lv_host *h, char *reason, size_t len)
         cg_warn("zone %s: security group guard: %s", h->zone, guard_err.message);
     /* Still unavailable to workers (h->conn is unset): nothing races it. */
     if (h->first) {
-        h->first(h, conn, h->first_arg);
-        h->first = NULL;
+        h->first(h, conn, !h->connected_once, h->first_arg);
+        h->connected_once = 1;
     }
     /* A loss during the sync stays noted in h->lost: the next round sees it. */
     pthread_mutex_lock(&h->lock);

@@ -34,11 +34,12 @@ int lv_event_start(cg_error *err);
 /* Drop one reference; the last stops and joins the thread. */
 void lv_event_stop(void);
 
-/* Called once in the host's life, on its thread, when a connection first
- * succeeds: after the cache is filled, before the zone takes work (it is
- * still unavailable), so it may repair what a crash left (lv_reconcile.c).
- * Not on a reconnect: operations of this process may be in flight then. */
-typedef void (*lv_host_first_fn)(lv_host *h, virConnectPtr conn, void *arg);
+/* Called on the host's thread each time a connection succeeds: after the
+ * cache is filled, before the zone takes work (it is still unavailable).
+ * first is 1 the first time in the host's life, when it may repair what a
+ * crash left (lv_reconcile.c); on a reconnect (first 0) operations of this
+ * process may be in flight, so only what their failure left is finished. */
+typedef void (*lv_host_first_fn)(lv_host *h, virConnectPtr conn, int first, void *arg);
 
 /* A host for zone, its thread started on the first connection attempt: the
  * zone is unavailable until that succeeds.  cfg must outlive the host's

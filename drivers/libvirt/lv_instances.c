@@ -398,6 +398,18 @@ int lv_instance_terminate(cg_drv *drv, const char *id, cg_state_change *chg, cg_
     /* From here a crash is finished at the next start (fix_terminate). */
     cg_change_recorded();
     if (lv_domain_remove(conn, id, err) < 0) {
+        if (err->kind == CG_ERR_UNAVAILABLE) {
+            /* The connection failed: the domain may be gone all the same
+             * (its reply lost).  The intent stays and the zone's reconnect
+             * (or the next start) finishes the terminate; until then it is
+             * shutting-down, as answered. */
+            cg_warn("terminate %s: finished when zone %s reconnects: %s", id, lv_host_zone(h),
+                    err->message);
+            cg_error_clear(err);
+            change(chg, id, prev, CG_STATE_SHUTTING_DOWN);
+            ret = 0;
+            goto cleanup;
+        }
         lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
         lv_intent_done(drv->state, id);
         goto cleanup;

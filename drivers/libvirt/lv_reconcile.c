@@ -586,12 +586,39 @@ static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
     cg_image_list_release(&l);
 }
 
-void lv_reconcile_zone(lv_host *h, virConnectPtr conn, void *arg)
+/* After a reconnect: the terminates whose connection failed while their
+ * domain was being removed (the outcome unknown, the intent kept:
+ * lv_instances.c) are finished now rather than at the next start.  A
+ * terminate still running (its entry busy) is left to its thread. */
+static void fix_cut_terminates(cg_drv *drv, lv_host *h, virConnectPtr conn)
+{
+    intent *v = NULL;
+    size_t i, n = 0;
+
+    if (intents_of(drv->state, lv_host_zone(h), &v, &n) < 0)
+        return;
+    for (i = 0; i < n; i++) {
+        if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0 &&
+            !lv_cache_is_busy(lv_host_cache(h), v[i].name) &&
+            fix_terminate(drv, h, conn, &v[i]) == 0)
+            lv_intent_done(drv->state, v[i].name);
+    }
+    for (i = 0; i < n; i++)
+        free(v[i].data);
+    free(v);
+}
+
+void lv_reconcile_zone(lv_host *h, virConnectPtr conn, int first, void *arg)
 {
     cg_drv *drv = arg;
 
     if (!drv->reconciles)
         return;
+    if (!first) {
+        fix_cut_terminates(drv, h, conn);
+        virResetLastError();
+        return;
+    }
     cg_debug("zone %s: reconciling libvirt with the database", lv_host_zone(h));
     fix_intents(drv, h, conn);
     fix_volume_rows(drv, h, conn);

@@ -32,7 +32,7 @@ static void reconcile(world *w)
 
     /* As a start-up does: the tokens at open, then each zone. */
     lv_reconcile_tokens(w->drv);
-    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, 1, w->drv);
     virConnectClose(conn);
 }
 
@@ -276,6 +276,43 @@ static void test_terminate(void **state)
     free(xml);
 }
 
+/* A reconnect finishes only the terminates a lost connection cut (their
+ * intents kept: the outcome was unknown); a launch in flight, whose intent
+ * is as legitimate, is left to its worker. */
+static void test_reconnect_finishes_cut_terminates(void **state)
+{
+    world *w = *state;
+    virConnectPtr conn;
+    char gone[24], kept[24], launching[24], overlay[64];
+    cg_instance inst;
+    cg_error err = {0};
+
+    run_one(w, gone);
+    run_one(w, kept);
+    run_one(w, launching);
+    destroy(w, launching); /* defined, its start still to come */
+    intent(w, LV_INTENT_TERMINATE, gone, "");
+    intent(w, LV_INTENT_TERMINATE, kept, "");
+    intent(w, LV_INTENT_LAUNCH, launching, "");
+    conn = zone_conn(w);
+    /* one undefine went through before the reply was lost, one never came */
+    assert_int_equal(lv_domain_remove(conn, gone, &err), 0);
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, 0, w->drv);
+    virConnectClose(conn);
+    assert_false(has_domain(w, kept));
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", kept);
+    assert_false(has_volume(w, overlay));
+    assert_int_equal(find(w, kept, &inst), 1);
+    assert_int_equal(inst.state, CG_STATE_TERMINATED);
+    cg_instance_release(&inst);
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", gone);
+    assert_false(has_volume(w, overlay));
+    /* the launch is untouched: its domain and overlay stay */
+    assert_true(has_domain(w, launching));
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", launching);
+    assert_true(has_volume(w, overlay));
+}
+
 /* Only the first driver on a state directory reconciles: the admin CLI
  * opened beside the daemon must not undo the daemon's work in flight. */
 static void test_one_reconciler(void **state)
@@ -298,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_without_volume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_finishes_cut_terminates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_reconciler, setup, teardown),
     };
 

@@ -269,7 +269,7 @@ static void test_reconcile_delete(void **state)
     assert_int_equal(lv_snapstate_delete(w->drv->state, lost.id, 0, &err), 1);
 
     conn = zone_conn(w);
-    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, 1, w->drv);
     virConnectClose(conn);
     assert_false(has_volume(w, lname));
     assert_true(has_volume(w, kname));

@@ -208,7 +208,7 @@ static void test_launch_disks_crash_repair(void **state)
                                                                 &err), 0);
     assert_int_equal(lv_intent_add(w->drv->state, LV_INTENT_LAUNCH, out.v[0].id, ZONE, "", &err),
                      0);
-    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, w->drv);
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, 1, w->drv);
     virConnectClose(conn);
     assert_int_equal(count_domains(w), 0);
     assert_int_equal(count_volumes(w), 0);
