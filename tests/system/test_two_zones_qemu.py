@@ -9,7 +9,9 @@ where asked, SIGKILLing the second libvirtd makes cloudgate-b unavailable
 keeps launching, and restarting it brings the instances back running, on
 the very qemu processes that outlived the daemon.  At most 3 guests at once.
 """
+import concurrent.futures
 import os
+import signal
 import time
 
 import pytest
@@ -215,3 +217,43 @@ def test_two_zones_on_two_libvirt_daemons(zones):
     assert not ({b1, b2} & host.running_domains())
     left = host.virsh("vol-list", "--pool", "cloudgate").stdout
     assert b1 not in left and b2 not in left, left
+
+
+def test_terminate_cut_by_a_lost_connection(zones):
+    """cloudgate-b's libvirtd dies (SIGKILL, by PID) while a TerminateInstances
+    waits on it (frozen by SIGSTOP first, so that the terminate is in the
+    middle of its libvirt calls): the outcome is unknown, so it is answered
+    shutting-down, and once that libvirtd is back and the zone reconnects
+    the terminate is finished: terminated, its domain and disk gone from
+    the second host."""
+    gw, host = zones
+    ec2 = gw.client()
+    iid = gw.aws("run-instances", "--image-id", gw.image_id, "--instance-type", "t2.nano",
+                 "--placement", "AvailabilityZone=%s" % ZONE_B)["Instances"][0]["InstanceId"]
+    gw.launched.append(iid)
+    gw.aws("wait", "instance-running", "--instance-ids", iid, timeout=BOOT_SEC)
+    assert iid in host.running_domains()
+    host.libvirtd.send_signal(signal.SIGSTOP)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            t0 = time.time()
+            call = pool.submit(ec2.terminate_instances, InstanceIds=[iid])
+            time.sleep(5)       # the terminate waits on the frozen daemon
+            assert not call.done(), call.result()
+            host.kill_libvirtd()  # a stopped process takes SIGKILL too
+            out = call.result(timeout=90)
+            answered = time.time() - t0
+    finally:
+        if host.libvirtd.poll() is None:
+            host.kill_libvirtd()
+    state = out["TerminatingInstances"][0]["CurrentState"]["Name"]
+    assert state == "shutting-down", out
+    host.start_libvirtd()
+    wait_for("%s available again" % ZONE_B, lambda: zones_state(ec2)[ZONE_B] == "available",
+             BACK_SEC, 0.5)
+    wait_for("%s terminated after the reconnect" % iid,
+             lambda: describe(ec2, [iid])[iid]["State"]["Name"] == "terminated", 120, 1)
+    assert iid not in host.virsh("list", "--all", "--name").stdout
+    left = host.virsh("vol-list", "--pool", "cloudgate").stdout
+    assert iid not in left, left
+    print("terminate answered %s after %.1f s; finished after the reconnect" % (state, answered))
