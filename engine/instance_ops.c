@@ -33,7 +33,6 @@ struct ops_run {
     pthread_mutex_t lock;
     pthread_cond_t cond;         /* an index is done */
     size_t next, n_done, failed; /* failed: lowest failing index, ops.n: none */
-    size_t unrecorded;           /* terminates started, not yet recorded */
     cg_error err;                /* its error */
     int refs, answered;
 };
@@ -121,30 +120,12 @@ static void run_unref_locked(ops_run *r)
         run_free(r);
 }
 
-/* A terminate is answered shutting-down only once its driver recorded it:
- * a crash then finishes it, where before the instance would come back after
- * an answer that it was going.  One not started yet is answered as it is
- * now (it goes later all the same). */
-static int recorded(const ops_run *r, size_t i)
-{
-    return r->done[i] || r->begun[i] || r->ops.op != CG_IOP_TERMINATE;
-}
-
-/* Change i is recorded (under r->lock, before begun or done is set): the
- * answer waits on the count of started terminates that are not yet. */
-static void now_recorded(ops_run *r, size_t i)
-{
-    if (r->started[i] && !recorded(r, i))
-        r->unrecorded--;
-}
-
 /* The driver recorded change i for good. */
 static void on_begun(void *arg)
 {
     struct begun_slot *s = arg;
 
     pthread_mutex_lock(&s->r->lock);
-    now_recorded(s->r, s->i);
     s->r->begun[s->i] = 1;
     pthread_cond_broadcast(&s->r->cond);
     pthread_mutex_unlock(&s->r->lock);
@@ -161,14 +142,12 @@ static void work(ops_run *r)
     while (r->next < r->ops.n) {
         i = r->next++;
         r->started[i] = 1;
-        r->unrecorded += !recorded(r, i);
         pthread_mutex_unlock(&r->lock);
         memset(&err, 0, sizeof(err));
         cg_change_watch(on_begun, &r->slots[i]);
         rc = one(r, i, &err);
         cg_change_watch(NULL, NULL);
         pthread_mutex_lock(&r->lock);
-        now_recorded(r, i);
         r->done[i] = 1;
         r->n_done++;
         if (rc < 0 && r->answered)
@@ -193,6 +172,28 @@ static void *run_thread(void *arg)
     pthread_cond_broadcast(&live_cond);
     pthread_mutex_unlock(&live_lock);
     return NULL;
+}
+
+/* A terminate is answered shutting-down only once its driver recorded it:
+ * a crash then finishes it, where before the instance would come back after
+ * an answer that it was going.  One not started yet is answered as it is
+ * now (it goes later all the same). */
+static int recorded(const ops_run *r, size_t i)
+{
+    return r->done[i] || r->begun[i] || r->ops.op != CG_IOP_TERMINATE;
+}
+
+/* Whether the answer may go: every terminate started is recorded (its take
+ * and intent: milliseconds, unless it waits for its launch). */
+static int answerable(const ops_run *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->ops.n; i++) {
+        if (r->started[i] && !recorded(r, i))
+            return 0;
+    }
+    return 1;
 }
 
 static ops_run *run_new(const cg_driver *d, cg_drv *drv, const cg_instance_ops *ops,
@@ -280,9 +281,8 @@ int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops
         }
         /* All done, or answer_sec passed and every terminate started is
          * recorded. */
-        late = ops->answer_sec == 0;
-        while (r->n_done < ops->n && !(late && r->unrecorded == 0)) {
-            if (ops->answer_sec < 0 || late)
+        while (r->n_done < ops->n && !(late && answerable(r))) {
+            if (ops->answer_sec <= 0 || late)
                 pthread_cond_wait(&r->cond, &r->lock);
             else if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != 0)
                 late = 1;

@@ -31,11 +31,8 @@ typedef struct cg_instance_ops {
     cg_display once;        /* start: run once with this display (DEFAULT: a plain start) */
     const char *const *ids; /* distinct */
     size_t n;
-    double answer_sec; /* answer by then whatever is not done; 0: at once */
+    double answer_sec; /* answer by then whatever is not done; 0: when all are */
 } cg_instance_ops;
-
-/* answer_sec: answer only when every change is done. */
-#define CG_IOP_WAIT_ALL (-1.0)
 
 /* Apply ops to every id; chg[i] is what the driver says of ids[i] (callers
  * set defaults first; a reboot leaves it alone), or for one still running

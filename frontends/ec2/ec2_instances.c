@@ -540,9 +540,11 @@ static int change_state(ec2_call *c, cg_iop op)
 {
     cg_instance_list list = {0};
     cg_state_change *changes = NULL;
-    /* change_wait 0 answers at once (answer_sec 0) */
+    /* change_wait 0 is "at once": a moment, not "when all are done". */
     cg_instance_ops ops = {
-        .op = op, .once = CG_DISPLAY_DEFAULT, .answer_sec = (double)c->ctx->cfg->change_wait_sec};
+        .op = op,
+        .once = CG_DISPLAY_DEFAULT,
+        .answer_sec = c->ctx->cfg->change_wait_sec ? (double)c->ctx->cfg->change_wait_sec : 0.001};
     const char **ids = NULL, **distinct = NULL;
     const cg_instance *inst;
     size_t n_ids = 0, n = 0, i, len = 0, failed = 0;

@@ -145,8 +145,7 @@ static int setup(void **state)
 
 static void test_all_tried_in_parallel_lowest_failure_wins(void **state)
 {
-    cg_instance_ops ops = {
-        .op = CG_IOP_TERMINATE, .ids = ids, .n = N, .answer_sec = CG_IOP_WAIT_ALL};
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = ids, .n = N};
     cg_state_change chg[N];
     cg_error err = {0};
     size_t failed = 99;
@@ -172,8 +171,7 @@ static void test_all_tried_in_parallel_lowest_failure_wins(void **state)
 
 static void test_bound_and_arguments(void **state)
 {
-    cg_instance_ops ops = {
-        .op = CG_IOP_STOP, .force = 1, .ids = ids + 8, .n = 12, .answer_sec = CG_IOP_WAIT_ALL};
+    cg_instance_ops ops = {.op = CG_IOP_STOP, .force = 1, .ids = ids + 8, .n = 12};
     cg_state_change chg[12];
     cg_error err = {0};
     size_t failed = 99;
@@ -197,8 +195,7 @@ static void test_bound_and_arguments(void **state)
 
 static void test_one_and_unsupported(void **state)
 {
-    cg_instance_ops ops = {
-        .op = CG_IOP_TERMINATE, .ids = ids, .n = 1, .answer_sec = CG_IOP_WAIT_ALL};
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = ids, .n = 1};
     cg_state_change chg[3]; /* one per id */
     cg_error err = {0};
     size_t failed = 99;
@@ -332,34 +329,6 @@ static void test_terminates_not_started_answer_as_they_are(void **state)
         assert_int_equal(calls[index_of(some[i])], 1);
 }
 
-/* answer_sec 0 ([libvirt] change_wait = 0): answered at once, every stop
- * in its transitional state, while none of them has ended. */
-static void test_answer_at_once(void **state)
-{
-    const char *some[4] = {ids[8], ids[9], ids[10], ids[11]};
-    cg_instance_ops ops = {.op = CG_IOP_STOP, .ids = some, .n = 4, .answer_sec = 0};
-    cg_state_change chg[4];
-    cg_error err = {0};
-    size_t failed = 99;
-    int i;
-
-    (void)state;
-    gate = 1;
-    for (i = 0; i < 4; i++)
-        chg[i].previous = chg[i].current = CG_STATE_RUNNING;
-    assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
-    pthread_mutex_lock(&mu);
-    gate = 0;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-    /* a stop that had ended would show what the driver said (terminated) */
-    for (i = 0; i < 4; i++)
-        assert_int_equal(chg[i].current, CG_STATE_STOPPING);
-    assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
-    for (i = 0; i < 4; i++)
-        assert_int_equal(calls[index_of(some[i])], 1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,7 +336,6 @@ int main(void)
         cmocka_unit_test_setup(test_bound_and_arguments, setup),
         cmocka_unit_test_setup(test_one_and_unsupported, setup),
         cmocka_unit_test_setup(test_answer_before_the_work_ends, setup),
-        cmocka_unit_test_setup(test_answer_at_once, setup),
         cmocka_unit_test_setup(test_unrecorded_terminate_holds_the_answer, setup),
         cmocka_unit_test_setup(test_terminates_not_started_answer_as_they_are, setup),
     };
