@@ -24,6 +24,7 @@ struct lv_cache {
     lv_entry **v;
     size_t n;
     size_t cap;
+    uint64_t changes; /* counts every change of the entries */
 };
 
 cg_instance_state lv_state_from_libvirt(int vir_state)
@@ -112,15 +113,18 @@ static lv_entry *find(lv_cache *c, const char *id)
 /* Revisions of every cache, so that no two records share one. */
 static uint64_t last_rev;
 
-/* The entry's record changed: a new revision (see cg_instance.rev). */
-static void touch(lv_entry *e)
+/* The entry's record changed: a new revision (see cg_instance.rev).  c is
+ * NULL for an entry not inserted yet (insert counts that change). */
+static void touch(lv_cache *c, lv_entry *e)
 {
     e->inst.rev = __atomic_add_fetch(&last_rev, 1, __ATOMIC_RELAXED);
+    if (c)
+        c->changes++;
 }
 
 /* Recompute the effective state (state_time moves only when it changes)
  * after a change of the entry. */
-static void refresh(lv_entry *e)
+static void refresh(lv_cache *c, lv_entry *e)
 {
     cg_instance_state st = e->overlay != LV_NO_OVERLAY ? (cg_instance_state)e->overlay : e->base;
 
@@ -134,7 +138,7 @@ static void refresh(lv_entry *e)
         e->inst.display_addr[0] = '\0';
         e->inst.display_port = 0;
     }
-    touch(e);
+    touch(c, e);
 }
 
 /* Called with the lock held; takes ownership of e on success.  The id
@@ -157,6 +161,7 @@ static int insert(lv_cache *c, lv_entry *e)
     memmove(&c->v[at + 1], &c->v[at], (c->n - at) * sizeof(c->v[0]));
     c->v[at] = e;
     c->n++;
+    c->changes++;
     return 0;
 }
 
@@ -172,7 +177,7 @@ static lv_entry *entry_new(const cg_instance *inst, cg_instance_state base, int 
     }
     e->base = base;
     e->overlay = overlay;
-    refresh(e);
+    refresh(NULL, e);
     return e;
 }
 
@@ -199,7 +204,7 @@ cleanup:
 }
 
 /* Refresh e from inst read from libvirt, keeping what libvirt does not know. */
-static int entry_update(lv_entry *e, const cg_instance *inst, cg_instance_state base)
+static int entry_update(lv_cache *c, lv_entry *e, const cg_instance *inst, cg_instance_state base)
 {
     cg_instance fresh;
     char ip[sizeof(e->inst.private_ip)];
@@ -223,7 +228,7 @@ static int entry_update(lv_entry *e, const cg_instance *inst, cg_instance_state 
         e->overlay = LV_NO_OVERLAY;
         e->stop_deadline = 0;
     }
-    refresh(e);
+    refresh(c, e);
     return 0;
 }
 
@@ -234,7 +239,7 @@ int lv_cache_update(lv_cache *c, const cg_instance *inst, cg_instance_state base
 
     pthread_mutex_lock(&c->lock);
     if ((e = find(c, inst->id))) {
-        ret = entry_update(e, inst, base);
+        ret = entry_update(c, e, inst, base);
         goto cleanup;
     }
     if (!(e = entry_new(inst, base, LV_NO_OVERLAY)))
@@ -269,12 +274,14 @@ int lv_cache_sync(lv_cache *c, const cg_instance *v, const cg_instance_state *ba
         else
             entry_free(e);
     }
+    if (kept != c->n)
+        c->changes++;
     c->n = kept;
     for (j = 0; j < n; j++) {
         lv_entry *e = find(c, v[j].id);
 
         if (e) {
-            if (entry_update(e, &v[j], base[j]) < 0)
+            if (entry_update(c, e, &v[j], base[j]) < 0)
                 ret = -1;
         } else if (!(e = entry_new(&v[j], base[j], LV_NO_OVERLAY)) || insert(c, e) < 0) {
             entry_free(e);
@@ -296,6 +303,7 @@ int lv_cache_remove(lv_cache *c, const char *id)
         entry_free(c->v[i]);
         memmove(&c->v[i], &c->v[i + 1], (c->n - i - 1) * sizeof(c->v[0]));
         c->n--;
+        c->changes++;
     }
     pthread_mutex_unlock(&c->lock);
     return found;
@@ -373,7 +381,7 @@ void lv_cache_set_base(lv_cache *c, const char *id, cg_instance_state base)
             e->overlay = LV_NO_OVERLAY;
             e->stop_deadline = 0;
         }
-        refresh(e);
+        refresh(c, e);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -386,7 +394,7 @@ void lv_cache_set_overlay(lv_cache *c, const char *id, int overlay, double deadl
     if ((e = find(c, id))) {
         e->overlay = overlay;
         e->stop_deadline = deadline;
-        refresh(e);
+        refresh(c, e);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -399,7 +407,7 @@ void lv_cache_set_reason(lv_cache *c, const char *id, const char *reason)
     if ((e = find(c, id))) {
         strncpy(e->inst.state_reason, reason ? reason : "", sizeof(e->inst.state_reason) - 1);
         e->inst.state_reason[sizeof(e->inst.state_reason) - 1] = '\0';
-        touch(e);
+        touch(c, e);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -418,7 +426,7 @@ int lv_cache_set_tags(lv_cache *c, const char *id, const cg_tags *tags)
         e->inst.tags = copy;
         copy.v = NULL;
         copy.n = 0;
-        touch(e);
+        touch(c, e);
         ret = 0;
     }
     pthread_mutex_unlock(&c->lock);
@@ -449,7 +457,7 @@ void lv_cache_set_leases(lv_cache *c, const lv_lease *leases, size_t n)
         if ((*ip || inst->state != CG_STATE_STOPPED) && strcmp(inst->private_ip, ip) != 0) {
             strncpy(inst->private_ip, ip, sizeof(inst->private_ip) - 1);
             inst->private_ip[sizeof(inst->private_ip) - 1] = '\0';
-            touch(e);
+            touch(c, e);
         }
     }
     pthread_mutex_unlock(&c->lock);
@@ -537,7 +545,7 @@ void lv_cache_set_sub(lv_cache *c, const char *id, cg_instance_sub sub)
     pthread_mutex_lock(&c->lock);
     if ((e = find(c, id))) {
         e->inst.sub = sub;
-        touch(e);
+        touch(c, e);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -552,7 +560,17 @@ void lv_cache_set_display(lv_cache *c, const char *id, cg_display live, const ch
         e->inst.display_live = live;
         snprintf(e->inst.display_addr, sizeof(e->inst.display_addr), "%s", addr ? addr : "");
         e->inst.display_port = port;
-        refresh(e);
+        refresh(c, e);
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t lv_cache_changes(lv_cache *c)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&c->lock);
+    n = c->changes;
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }

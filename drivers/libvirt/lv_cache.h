@@ -10,6 +10,7 @@
 #define LV_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../driver.h"
 
@@ -98,5 +99,8 @@ void lv_cache_committed(lv_cache *c, unsigned long long *mib, unsigned *vcpus);
 /* Number of entries launched from image_id. */
 size_t lv_cache_count_image(lv_cache *c, const char *image_id);
 size_t lv_cache_size(lv_cache *c);
+/* A count that moves with every change of the entries (lv_known.c saves a
+ * zone's instances when it moved). */
+uint64_t lv_cache_changes(lv_cache *c);
 
 #endif

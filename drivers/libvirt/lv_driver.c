@@ -1,6 +1,7 @@
 /* cloudgate libvirt driver: the table, open/close, zones and listing. */
 #include "lv_driver.h"
 #include "lv_imds.h"
+#include "lv_known.h"
 #include "lv_launch.h"
 #include "lv_sg.h"
 #include "lv_vpc.h"
@@ -130,6 +131,7 @@ static void take_reconcile_lock(cg_drv *drv)
 static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
 {
     cg_drv *drv = NULL;
+    lv_host_hooks hooks = {lv_known_load, lv_reconcile_zone, lv_known_save, NULL};
     double deadline;
     size_t i;
 
@@ -167,8 +169,9 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     /* An unreachable host does not stop the gateway: its zone shows as
      * unavailable and its own thread keeps trying.  Each host connects in
      * its thread, so they all try at once. */
+    hooks.arg = drv;
     for (i = 0; i < cfg->n_zones; i++) {
-        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], lv_reconcile_zone, drv, err)))
+        if (!(drv->hosts[i] = lv_host_new(cfg, &cfg->zones[i], &hooks, err)))
             goto error;
         drv->n_hosts++;
     }

@@ -377,7 +377,7 @@ int lv_intent_add(lv_state *st, const char *kind, const char *name, const char *
                   const char *data, cg_error *err);
 /* The operation reached its commit point (or undid itself). */
 void lv_intent_done(lv_state *st, const char *name);
-/* lv_host_first_fn (arg: the cg_drv), when drv->reconciles: at the first
+/* lv_host_hooks.connected (arg: the cg_drv), when drv->reconciles: at the first
  * connection repair zone h after a crash; at a reconnect finish the
  * terminates the lost connection cut.  Each repair is logged as
  * "reconcile: ...". */

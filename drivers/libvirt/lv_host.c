@@ -27,9 +27,8 @@ struct lv_host {
     char *uri;
     lv_cache *cache;
     lv_upkeep *upkeep;
-    lv_host_first_fn first; /* see lv_host_first_fn */
-    int connected_once;     /* first has been called with first = 1 */
-    void *first_arg;
+    lv_host_hooks hooks; /* see lv_host_hooks */
+    int connected_once;  /* hooks.connected has been called with first = 1 */
 
     pthread_mutex_t lock;    /* guards everything below up to the thread's own */
     pthread_cond_t cond;     /* on CLOCK_MONOTONIC; wakes the thread, and waiters on it */
@@ -49,6 +48,8 @@ struct lv_host {
     /* The thread's own. */
     double next_connect;     /* cg_monotonic() time of the next attempt */
     double pause;            /* after the next failed attempt */
+    uint64_t seen_changes;   /* lv_cache_changes() hooks.changed dealt with */
+    double next_changed;     /* cg_monotonic() time it may be called again */
 
     lv_capacity *capacity;   /* what launches set aside (lv_capacity.h) */
 };
@@ -347,10 +348,9 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     if (lv_sg_guard_refresh(conn, &guard_err) < 0)
         cg_warn("zone %s: security group guard: %s", h->zone, guard_err.message);
     /* Still unavailable to workers (h->conn is unset): nothing races it. */
-    if (h->first) {
-        h->first(h, conn, !h->connected_once, h->first_arg);
-        h->connected_once = 1;
-    }
+    if (h->hooks.connected)
+        h->hooks.connected(h, conn, !h->connected_once, h->hooks.arg);
+    h->connected_once = 1;
     /* A loss during the sync stays noted in h->lost: the next round sees it. */
     pthread_mutex_lock(&h->lock);
     h->conn = conn;
@@ -384,6 +384,23 @@ static int host_lost(lv_host *h)
 
 /* ---- the host's thread ---- */
 
+/* Offer hooks.changed a change of the cache; force: now, however recent the
+ * last call. */
+static void host_changed(lv_host *h, double now, int force)
+{
+    uint64_t changes;
+
+    if (!h->hooks.changed || (!force && now < h->next_changed))
+        return;
+    /* Read first: a change made while the hook runs is offered next time. */
+    changes = lv_cache_changes(h->cache);
+    if (changes == h->seen_changes)
+        return;
+    if (h->hooks.changed(h, h->hooks.arg) == 0)
+        h->seen_changes = changes;
+    h->next_changed = now + LV_HOST_CHANGED_SEC;
+}
+
 /* One round: notice a lost connection, (re)connect when it is time, or keep
  * the cache true.  Returns the cg_monotonic() time of the next round (earlier
  * when an event callback or lv_host_stop wakes the thread). */
@@ -410,6 +427,7 @@ static double host_round(lv_host *h)
         /* On a connection lost meanwhile these fail at once; the close
          * callback woke the thread for the next round, which reconnects. */
         lv_upkeep_run(h->upkeep, conn, now);
+        host_changed(h, now, 0);
         virConnectClose(conn);
         virResetLastError();
         return now + TICK_SEC;
@@ -457,6 +475,10 @@ static void *host_main(void *opaque)
             ;
     }
     pthread_mutex_unlock(&h->lock);
+    /* What changed since the last call is not lost with the process.  Before
+     * disconnecting, which a hung daemon may hold up. */
+    if (h->connected_once)
+        host_changed(h, cg_monotonic(), 1);
     /* Deregistering and closing talk to the daemon, so they happen here, where
      * a hung daemon keeps only this thread waiting (lv_host_free gives up). */
     host_disconnect(h);
@@ -469,8 +491,8 @@ static void *host_main(void *opaque)
 
 /* ---- the host ---- */
 
-lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_first_fn first,
-                     void *first_arg, cg_error *err)
+lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, const lv_host_hooks *hooks,
+                     cg_error *err)
 {
     lv_host *h = calloc(1, sizeof(*h));
     pthread_condattr_t attr;
@@ -487,8 +509,8 @@ lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_f
     pthread_cond_init(&h->cond, &attr);
     pthread_condattr_destroy(&attr);
     h->cb_lifecycle = h->cb_metadata = -1;
-    h->first = first;
-    h->first_arg = first_arg;
+    if (hooks)
+        h->hooks = *hooks;
     if (!(h->zone = strdup(zone->name)) || !(h->uri = strdup(zone->uri)) ||
         !(h->cache = lv_cache_new()) ||
         !(h->capacity = lv_capacity_new(cfg->memory_overcommit, cfg->cpu_overcommit)) ||
@@ -497,6 +519,9 @@ lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_f
         lv_host_free(h, 0);
         return NULL;
     }
+    if (h->hooks.starting)
+        h->hooks.starting(h, h->hooks.arg);
+    h->seen_changes = lv_cache_changes(h->cache);
     if ((errno = pthread_create(&h->thread, NULL, host_main, h)) != 0) {
         cg_error_set(err, CG_ERR_INTERNAL, "zone %s: cannot start its thread: %s", h->zone,
                      strerror(errno));

@@ -34,19 +34,34 @@ int lv_event_start(cg_error *err);
 /* Drop one reference; the last stops and joins the thread. */
 void lv_event_stop(void);
 
-/* Called on the host's thread each time a connection succeeds: after the
- * cache is filled, before the zone takes work (it is still unavailable).
- * first is 1 the first time in the host's life, when it may repair what a
- * crash left (lv_reconcile.c); on a reconnect (first 0) operations of this
- * process may be in flight, so only what their failure left is finished. */
-typedef void (*lv_host_first_fn)(lv_host *h, virConnectPtr conn, int first, void *arg);
+/* What the driver does for a host (arg: the driver's own, given to each). */
+typedef struct lv_host_hooks {
+    /* In lv_host_new, before the thread starts: may fill the cache with what
+     * is known from before (lv_known.c); the first connection replaces it. */
+    void (*starting)(lv_host *h, void *arg);
+    /* On the host's thread each time a connection succeeds: after the cache
+     * is filled, before the zone takes work (it is still unavailable).
+     * first is 1 the first time in the host's life, when it may repair what
+     * a crash left (lv_reconcile.c); on a reconnect (first 0) operations of
+     * this process may be in flight, so only what their failure left is
+     * finished. */
+    void (*connected)(lv_host *h, virConnectPtr conn, int first, void *arg);
+    /* On the host's thread while connected, when the cache changed, at most
+     * every LV_HOST_CHANGED_SEC, and once more as the thread finishes.  0:
+     * that change is dealt with; -1: offer it again. */
+    int (*changed)(lv_host *h, void *arg);
+    void *arg;
+} lv_host_hooks;
+
+#define LV_HOST_CHANGED_SEC 2.0
 
 /* A host for zone, its thread started on the first connection attempt: the
  * zone is unavailable until that succeeds.  cfg must outlive the host's
- * creation only; first (may be NULL) is called as described above.  NULL
- * (reported) on OOM or when no thread can be started. */
-lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, lv_host_first_fn first,
-                     void *first_arg, cg_error *err);
+ * creation only; hooks (may be NULL, and any of its functions) is copied and
+ * called as described above.  NULL (reported) on OOM or when no thread can
+ * be started. */
+lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, const lv_host_hooks *hooks,
+                     cg_error *err);
 /* Wait until the host's first connection attempt is over (1) or until
  * deadline, a cg_monotonic() time (0). */
 int lv_host_wait_attempt(lv_host *h, double deadline);

@@ -64,7 +64,7 @@
  * Only the process holding STATE_DIR/reconcile.lock reconciles: the admin CLI
  * opens the driver too, while the daemon runs, and must not undo the
  * daemon's operations in flight.  It runs once per zone, on the first
- * successful connection (lv_host_first_fn); a reconnect later skips it, as
+ * successful connection (lv_host_hooks.connected); a reconnect later skips it, as
  * the intents then are this process's own live operations.
  */
 #include <stdio.h>

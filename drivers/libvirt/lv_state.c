@@ -43,6 +43,19 @@ static const char schema[] =
     " ami_launch_index INTEGER NOT NULL, vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS terminated_tags ("
     " instance_id TEXT NOT NULL REFERENCES terminated(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (instance_id, key));"
+    /* The last known instances of each zone (lv_known.c). */
+    "CREATE TABLE IF NOT EXISTS known ("
+    " id TEXT PRIMARY KEY, image_id TEXT NOT NULL, reservation_id TEXT NOT NULL,"
+    " instance_type TEXT NOT NULL, zone TEXT NOT NULL, key_name TEXT NOT NULL,"
+    " client_token TEXT NOT NULL, private_ip TEXT NOT NULL, mac TEXT NOT NULL,"
+    " state_reason TEXT NOT NULL, launch_time INTEGER NOT NULL, state_time INTEGER NOT NULL,"
+    " ami_launch_index INTEGER NOT NULL, vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL,"
+    " state INTEGER NOT NULL, sub INTEGER NOT NULL, display INTEGER NOT NULL,"
+    " disable_api_termination INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS known_zone ON known (zone);"
+    "CREATE TABLE IF NOT EXISTS known_tags ("
+    " instance_id TEXT NOT NULL REFERENCES known(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (instance_id, key));";
 
 void lvs_db_fail(lv_state *st, cg_error *err, const char *what)

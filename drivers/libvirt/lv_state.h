@@ -124,4 +124,12 @@ int lv_state_terminated_set_tags(lv_state *st, const char *id, const cg_tags *ta
 /* Forget instances terminated before `before`.  0 or -1. */
 int lv_state_terminated_prune(lv_state *st, time_t before, cg_error *err);
 
+/* ---- the last known instances of a zone (lv_known.c) ---- */
+
+/* In one transaction: the instances known in zone become exactly l (state,
+ * sub, display, disable_api_termination and tags kept).  0 or -1. */
+int lv_state_known_save(lv_state *st, const char *zone, const cg_instance_list *l, cg_error *err);
+/* Append zone's known instances to out, in id order.  0 or -1. */
+int lv_state_known_list(lv_state *st, const char *zone, cg_instance_list *out, cg_error *err);
+
 #endif

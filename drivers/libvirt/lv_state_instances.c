@@ -242,22 +242,10 @@ int lv_state_token_drop(lv_state *st, const char *token, cg_error *err)
 
 /* ---- terminated instances ---- */
 
-#define TERM_COLS                                                                                  \
-    "id, image_id, reservation_id, instance_type, zone, key_name, client_token, "                  \
-    "private_ip, mac, state_reason, launch_time, state_time, ami_launch_index, vcpus, "            \
-    "memory_mib"
+#define TERM_COLS LVS_INST_COLS
 
-/* The statements of lv_state_terminated_add, inside its transaction. */
-static int terminated_insert(lv_state *st, const cg_instance *inst, cg_error *err)
+void lvs_inst_bind(sqlite3_stmt *s, const cg_instance *inst)
 {
-    sqlite3_stmt *s = NULL;
-    int ret = -1;
-
-    if (!(s = lvs_prep(st,
-                       "INSERT OR REPLACE INTO terminated (" TERM_COLS ") VALUES"
-                       " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       err)))
-        goto cleanup;
     lvs_bind_str(s, 1, inst->id);
     lvs_bind_str(s, 2, inst->image_id);
     lvs_bind_str(s, 3, inst->reservation_id);
@@ -273,6 +261,40 @@ static int terminated_insert(lv_state *st, const cg_instance *inst, cg_error *er
     sqlite3_bind_int64(s, 13, inst->ami_launch_index);
     sqlite3_bind_int64(s, 14, inst->vcpus);
     sqlite3_bind_int64(s, 15, inst->memory_mib);
+}
+
+void lvs_inst_from_row(sqlite3_stmt *s, cg_instance *inst)
+{
+    memset(inst, 0, sizeof(*inst));
+    cg_db_col_copy(s, 0, inst->id, sizeof(inst->id));
+    cg_db_col_copy(s, 1, inst->image_id, sizeof(inst->image_id));
+    cg_db_col_copy(s, 2, inst->reservation_id, sizeof(inst->reservation_id));
+    cg_db_col_copy(s, 3, inst->instance_type, sizeof(inst->instance_type));
+    cg_db_col_copy(s, 4, inst->zone, sizeof(inst->zone));
+    cg_db_col_copy(s, 5, inst->key_name, sizeof(inst->key_name));
+    cg_db_col_copy(s, 6, inst->client_token, sizeof(inst->client_token));
+    cg_db_col_copy(s, 7, inst->private_ip, sizeof(inst->private_ip));
+    cg_db_col_copy(s, 8, inst->mac, sizeof(inst->mac));
+    cg_db_col_copy(s, 9, inst->state_reason, sizeof(inst->state_reason));
+    inst->launch_time = (time_t)sqlite3_column_int64(s, 10);
+    inst->state_time = (time_t)sqlite3_column_int64(s, 11);
+    inst->ami_launch_index = (unsigned)sqlite3_column_int64(s, 12);
+    inst->vcpus = (unsigned)sqlite3_column_int64(s, 13);
+    inst->memory_mib = (unsigned)sqlite3_column_int64(s, 14);
+}
+
+/* The statements of lv_state_terminated_add, inside its transaction. */
+static int terminated_insert(lv_state *st, const cg_instance *inst, cg_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int ret = -1;
+
+    if (!(s = lvs_prep(st,
+                       "INSERT OR REPLACE INTO terminated (" TERM_COLS ") VALUES"
+                       " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       err)))
+        goto cleanup;
+    lvs_inst_bind(s, inst);
     if (lvs_run(st, s, err, "store terminated instance") < 0 ||
         lvs_tags_write(st, "terminated_tags", "instance_id", inst->id, &inst->tags, err) < 0 ||
         lvs_delete_by_id(st, "user_data", "instance_id", inst->id, err) < 0 ||
@@ -296,24 +318,37 @@ int lv_state_terminated_add(lv_state *st, const cg_instance *inst, cg_error *err
     return ret;
 }
 
-static void term_from_row(sqlite3_stmt *s, cg_instance *inst)
+int lvs_inst_collect(lv_state *st, sqlite3_stmt *s, const char *tags_table,
+                     void (*more)(sqlite3_stmt *s, cg_instance *inst), cg_instance_list *out,
+                     cg_error *err)
 {
-    memset(inst, 0, sizeof(*inst));
-    cg_db_col_copy(s, 0, inst->id, sizeof(inst->id));
-    cg_db_col_copy(s, 1, inst->image_id, sizeof(inst->image_id));
-    cg_db_col_copy(s, 2, inst->reservation_id, sizeof(inst->reservation_id));
-    cg_db_col_copy(s, 3, inst->instance_type, sizeof(inst->instance_type));
-    cg_db_col_copy(s, 4, inst->zone, sizeof(inst->zone));
-    cg_db_col_copy(s, 5, inst->key_name, sizeof(inst->key_name));
-    cg_db_col_copy(s, 6, inst->client_token, sizeof(inst->client_token));
-    cg_db_col_copy(s, 7, inst->private_ip, sizeof(inst->private_ip));
-    cg_db_col_copy(s, 8, inst->mac, sizeof(inst->mac));
-    cg_db_col_copy(s, 9, inst->state_reason, sizeof(inst->state_reason));
-    inst->launch_time = (time_t)sqlite3_column_int64(s, 10);
-    inst->state_time = (time_t)sqlite3_column_int64(s, 11);
-    inst->ami_launch_index = (unsigned)sqlite3_column_int64(s, 12);
-    inst->vcpus = (unsigned)sqlite3_column_int64(s, 13);
-    inst->memory_mib = (unsigned)sqlite3_column_int64(s, 14);
+    cg_instance inst;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        lvs_inst_from_row(s, &inst);
+        more(s, &inst);
+        if (lvs_tags_read(st, tags_table, "instance_id", inst.id, &inst.tags, err) < 0) {
+            cg_instance_release(&inst);
+            return -1;
+        }
+        rc = cg_instance_list_append(out, &inst);
+        cg_instance_release(&inst);
+        if (rc < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        lvs_db_fail(st, err, "read instances");
+        return -1;
+    }
+    return 0;
+}
+
+static void term_more(sqlite3_stmt *s, cg_instance *inst)
+{
+    (void)s;
     inst->state = CG_STATE_TERMINATED;
 }
 
@@ -322,9 +357,8 @@ static void term_from_row(sqlite3_stmt *s, cg_instance *inst)
 static int term_query(lv_state *st, const char *sql, const char *id, time_t since,
                       cg_instance_list *out, cg_error *err)
 {
-    sqlite3_stmt *s = NULL;
-    cg_instance inst;
-    int rc, ret = -1;
+    sqlite3_stmt *s;
+    int ret;
 
     if (!(s = lvs_prep(st, sql, err)))
         return -1;
@@ -332,26 +366,7 @@ static int term_query(lv_state *st, const char *sql, const char *id, time_t sinc
         lvs_bind_str(s, 1, id);
     else
         sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        term_from_row(s, &inst);
-        if (lvs_tags_read(st, "terminated_tags", "instance_id", inst.id, &inst.tags, err) < 0) {
-            cg_instance_release(&inst);
-            goto cleanup;
-        }
-        rc = cg_instance_list_append(out, &inst);
-        cg_instance_release(&inst);
-        if (rc < 0) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-            goto cleanup;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        lvs_db_fail(st, err, "read terminated instances");
-        goto cleanup;
-    }
-    ret = 0;
-
-cleanup:
+    ret = lvs_inst_collect(st, s, "terminated_tags", term_more, out, err);
     cg_db_done(s);
     return ret;
 }

@@ -29,6 +29,21 @@ int lvs_tags_write(lv_state *st, const char *table, const char *col, const char 
                    const cg_tags *tags, cg_error *err);
 int lvs_tags_read(lv_state *st, const char *table, const char *col, const char *id, cg_tags *tags,
                   cg_error *err);
+/* The columns an instance row starts with (tables terminated and known), in
+ * this order: bound as parameters 1..15, read as columns 0..14. */
+#define LVS_INST_COLS                                                                              \
+    "id, image_id, reservation_id, instance_type, zone, key_name, client_token, "                  \
+    "private_ip, mac, state_reason, launch_time, state_time, ami_launch_index, vcpus, "            \
+    "memory_mib"
+void lvs_inst_bind(sqlite3_stmt *s, const cg_instance *inst);
+/* Zeroes inst first; the state and everything after these columns are left 0. */
+void lvs_inst_from_row(sqlite3_stmt *s, cg_instance *inst);
+/* Step s to its end: each row (LVS_INST_COLS first) read by lvs_inst_from_row,
+ * then more, its tags from tags_table (column instance_id), appended to out.
+ * 0 or -1. */
+int lvs_inst_collect(lv_state *st, sqlite3_stmt *s, const char *tags_table,
+                     void (*more)(sqlite3_stmt *s, cg_instance *inst), cg_instance_list *out,
+                     cg_error *err);
 /* Close a BEGIN IMMEDIATE: COMMIT when ok, else ROLLBACK.  0 or -1. */
 int lvs_tx_end(lv_state *st, int ok, cg_error *err);
 /* DELETE FROM table WHERE col = id; rows deleted or -1. */

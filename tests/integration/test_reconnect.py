@@ -529,6 +529,73 @@ def test_gateway_starts_while_libvirtd_unreachable(lab, how):
           % (how, started, back))
 
 
+def _known(gw):
+    """{instance id: EC2 state code} the gateway saved as its zone's last known
+    instances (table known of its SQLite store; read-only, beside it)."""
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(gw.dir, "state", "cloudgate.db"),
+                         uri=True, timeout=5)
+    try:
+        return dict(db.execute("SELECT id, state FROM known WHERE zone = ?", (ZONE,)))
+    except sqlite3.OperationalError:
+        return {}     # not created yet
+    finally:
+        db.close()
+
+
+def test_gateway_restarts_while_libvirtd_away(lab):
+    """A gateway killed (SIGKILL) and started again while its host is away
+    shows the instances it knew, impaired, with their last states, instead of
+    InvalidInstanceID.NotFound; the host back, libvirt's view wins."""
+    lvd, gateways = lab
+    lvd.write_node()
+    lvd.start()
+    gw = _gateway(lvd, gateways)
+    gw.start()
+    ec2 = _client(gw)
+    up, down = _run(ec2, gw, count=2)
+    wait_for("both running", lambda: _live(ec2) == {up: "running", down: "running"}, 15, 0.2)
+    ec2.create_tags(Resources=[up], Tags=[{"Key": "Name", "Value": "web"}])
+    ec2.stop_instances(InstanceIds=[down], Force=True)
+    wait_for("one stopped", lambda: _live(ec2) == {up: "running", down: "stopped"}, 15, 0.2)
+    before = _instances(ec2)
+    # Saved within a few seconds of the change (16 running, 80 stopped).
+    wait_for("the states saved", lambda: _known(gw) == {up: 16, down: 80}, 15, 0.2)
+
+    gw.proc.send_signal(signal.SIGKILL)   # our own child, by PID
+    gw.proc.wait()
+    assert lvd.stop() == 0, lvd.log_text()
+    gw.start(timeout=30)
+    ec2 = _client(gw)
+    assert _zone_state(ec2) == "unavailable"
+    after = _instances(ec2)
+    assert {k: i["State"]["Name"] for k, i in after.items()} == {up: "running",
+                                                                  down: "stopped"}
+    for k in (up, down):
+        for field in ("ImageId", "InstanceType", "LaunchTime", "ReservationId",
+                      "AmiLaunchIndex", "Placement", "PrivateDnsName"):
+            assert after[k].get(field) == before[k].get(field), (k, field)
+    assert {"Key": "Name", "Value": "web"} in after[up]["Tags"]
+    # What display runs now is not known while the host is away.
+    assert sorted(after[up]["Tags"], key=str) == sorted(
+        (t for t in before[up]["Tags"] if t["Key"] != "cloudgate:display-live"), key=str)
+    one = _instances(ec2, InstanceIds=[down])
+    assert list(one) == [down]
+    st = ec2.describe_instance_status(InstanceIds=[up])["InstanceStatuses"][0]
+    assert st["SystemStatus"]["Status"] == "impaired", st
+    _unavailable(ec2.start_instances, InstanceIds=[down])
+    _unavailable(ec2.terminate_instances, InstanceIds=[up])
+    assert _known(gw) == {up: 16, down: 80}
+
+    # Back with a world that has neither (the test node file anew): they are
+    # gone, as libvirt says, and so are their saved rows.
+    lvd.start()
+    wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
+    assert _live(ec2) == {}
+    wait_for("the saved rows follow", lambda: _known(gw) == {}, 15, 0.2)
+    assert gw.stop() == 0, gw.log_text()
+
+
 @pytest.mark.parametrize("when", ["connected", "connecting"])
 def test_sigterm_while_libvirtd_hangs(lab, when):
     lvd, gateways = lab
