@@ -165,13 +165,14 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
     const char *id = l->inst.id;
     char path[4096];
     cg_error e = {0};
+    int cut = 0; /* a piece in libvirt may stay: the intent stays too */
 
-    if (l->defined && lv_domain_remove(conn, id, &e) < 0)
+    if (l->defined && (cut |= lv_domain_remove(conn, id, &e) < 0))
         cg_warn("rollback %s: %s", id, e.message);
     if (l->volume) {
         cg_error_clear(&e);
         snprintf(path, sizeof(path), "%s.qcow2", id);
-        if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0)
+        if ((cut |= lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0))
             cg_warn("rollback %s: %s", id, e.message);
     }
     if (l->disks)
@@ -181,10 +182,12 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
     if (l->groups && conn)
         lv_sg_instance_gone(drv, conn, id);
     else if (l->groups)
-        cg_warn("rollback %s: its security groups' filter stays until the zone reconciles", id);
+        cut = 1;
     if (l->seed) {
         cg_error_clear(&e);
-        if (conn && lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0)
+        if (!conn)
+            cut = 1;
+        else if ((cut |= lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0))
             cg_warn("rollback %s: %s", id, e.message);
         lv_state_seed_delete(drv->state, id, NULL);
     }
@@ -207,7 +210,11 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
     }
     if (l->cached)
         lv_cache_remove(lv_host_cache(h), id);
-    if (l->intent)
+    /* Kept, the intent has the zone's reconnect (or the next start) remove
+     * what libvirt may still hold: a recorded failure is never adopted. */
+    if (l->intent && cut)
+        cg_warn("rollback %s: what stays in libvirt goes when the zone reconnects", id);
+    else if (l->intent)
         lv_intent_done(drv->state, id);
     virResetLastError();
 }

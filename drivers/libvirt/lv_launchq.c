@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
 #include "lv_launch.h"
+
+#define ZONE_WAIT_SEC 60.0
+#define ZONE_POLL_MS 200
 
 struct lv_launchq {
     cg_drv *drv;
@@ -52,13 +56,38 @@ static void launched_free(lv_launched *l)
     free(l);
 }
 
+/* A zone away for a moment (libvirtd restarting, or closing the connection
+ * on a keepalive timeout when it is overloaded) does not fail the launches
+ * queued behind it: each waits up to ZONE_WAIT_SEC for it to come back, or
+ * until the queue stops. */
+static void wait_for_zone(lv_launchq *q, const lv_launched *l)
+{
+    double deadline = cg_monotonic() + ZONE_WAIT_SEC;
+    const struct timespec poll = {0, ZONE_POLL_MS * 1000000L};
+    int quit = 0;
+
+    if (lv_host_available(q->h))
+        return;
+    cg_info("zone %s: launch of %s waits for the zone to be available", lv_host_zone(q->h),
+            l->inst.id);
+    while (!quit && !lv_host_available(q->h) && cg_monotonic() < deadline) {
+        nanosleep(&poll, NULL);
+        pthread_mutex_lock(&q->lock);
+        quit = q->quit;
+        pthread_mutex_unlock(&q->lock);
+    }
+}
+
 /* Run launch l on this worker: made and started, or undone and recorded
  * as terminated with the cause. */
 static void run_one(lv_launchq *q, lv_launched *l)
 {
     cg_error err = {0};
-    virConnectPtr conn = lv_host_conn(q->h, &err);
+    virConnectPtr conn;
     char why[sizeof(l->inst.state_reason)];
+
+    wait_for_zone(q, l);
+    conn = lv_host_conn(q->h, &err);
 
     if (conn && lv_launch_build(q->drv, q->h, conn, l->batch, l, &err) == 0) {
         lv_launch_commit(q->drv, q->h, l->batch, l);

@@ -310,11 +310,28 @@ static int fix_queued_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const 
 
 /* A launch that did not reach its end.  data: lv_launch_intent_data, or
  * (a synchronous launch of an earlier version) its client token or "". */
+/* 1 when id is recorded terminated: a launch that failed and was answered
+ * so, its undo cut short (lv_launch_undo kept the intent). */
+static int failed_launch(cg_drv *drv, const char *id)
+{
+    cg_instance inst;
+    int rc = lv_state_terminated_get(drv->state, id, &inst, NULL);
+
+    if (rc == 1)
+        cg_instance_release(&inst);
+    return rc == 1;
+}
+
 static int fix_launch(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
 {
-    virDomainPtr dom = virDomainLookupByName(conn, it->name);
-    int active = dom && virDomainIsActive(dom) == 1;
+    virDomainPtr dom;
+    int active;
 
+    /* Never adopted, even started: it is terminated for every client. */
+    if (failed_launch(drv, it->name))
+        return drop_instance(drv, h, conn, it->name, "its launch had failed");
+    dom = virDomainLookupByName(conn, it->name);
+    active = dom && virDomainIsActive(dom) == 1;
     if (dom)
         virDomainFree(dom);
     virResetLastError();
@@ -588,19 +605,27 @@ static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
 
 /* After a reconnect: the terminates whose connection failed while their
  * domain was being removed (the outcome unknown, the intent kept:
- * lv_instances.c) are finished now rather than at the next start.  A
- * terminate still running (its entry busy) is left to its thread. */
-static void fix_cut_terminates(cg_drv *drv, lv_host *h, virConnectPtr conn)
+ * lv_instances.c), and the failed launches whose undo the connection cut
+ * (lv_launch.c), are finished now rather than at the next start.  A
+ * terminate still running (its entry busy) is left to its thread; a failed
+ * launch is recorded terminated and out of the cache, a live one never. */
+static void fix_cut_operations(cg_drv *drv, lv_host *h, virConnectPtr conn)
 {
     intent *v = NULL;
     size_t i, n = 0;
+    int rc;
 
     if (intents_of(drv->state, lv_host_zone(h), &v, &n) < 0)
         return;
     for (i = 0; i < n; i++) {
+        rc = -1;
         if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0 &&
-            !lv_cache_is_busy(lv_host_cache(h), v[i].name) &&
-            fix_terminate(drv, h, conn, &v[i]) == 0)
+            !lv_cache_is_busy(lv_host_cache(h), v[i].name))
+            rc = fix_terminate(drv, h, conn, &v[i]);
+        else if (strcmp(v[i].kind, LV_INTENT_LAUNCH) == 0 &&
+                 !lv_cache_contains(lv_host_cache(h), v[i].name) && failed_launch(drv, v[i].name))
+            rc = fix_launch(drv, h, conn, &v[i]);
+        if (rc == 0)
             lv_intent_done(drv->state, v[i].name);
     }
     for (i = 0; i < n; i++)
@@ -615,7 +640,7 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, int first, void *arg)
     if (!drv->reconciles)
         return;
     if (!first) {
-        fix_cut_terminates(drv, h, conn);
+        fix_cut_operations(drv, h, conn);
         virResetLastError();
         return;
     }

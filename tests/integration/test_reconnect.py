@@ -596,6 +596,45 @@ def test_gateway_restarts_while_libvirtd_away(lab):
     assert gw.stop() == 0, gw.log_text()
 
 
+def test_queued_launches_wait_for_the_zone(lab):
+    """Launches queued behind a zone that goes away for a moment (libvirtd
+    restarting; an overloaded one closing the connection on a keepalive
+    timeout) wait for it and then run, instead of failing at once with "not
+    reachable".  Those a worker was in the middle of may fail: each such is
+    terminated with its reason.  (Each connection to the test driver has a
+    world of its own, so what stays in libvirt is checked on real guests:
+    tests/unit/test_lv_reconcile.c has the undo cut short.)"""
+    lvd, gateways = lab
+    lvd.write_node()
+    lvd.start()
+    gw = _gateway(lvd, gateways)
+    gw.start()
+    ec2 = _client(gw, timeout=30)
+    ids = _run(ec2, gw, count=24)          # 4 workers: most are still queued
+    assert lvd.stop() == 0, lvd.log_text()
+    lvd.start()                            # a world of its own, none of them in it
+    wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
+
+    def settled():
+        got = _instances(ec2, InstanceIds=ids)
+        return got if all(i["State"]["Name"] in ("running", "terminated")
+                          for i in got.values()) else None
+    got = wait_for("every launch ended", settled, 90, 0.5)
+    log = gw.log_text()
+    waited = [i for i in ids if "launch of %s waits for the zone" % i in log]
+    assert waited, log
+    for i in waited:
+        assert got[i]["State"]["Name"] == "running", got[i]
+    for i in ids:
+        reason = got[i].get("StateReason", {}).get("Message", "")
+        assert "not reachable" not in reason, got[i]
+        if got[i]["State"]["Name"] == "terminated":
+            assert reason.startswith("Server.InternalError"), got[i]
+    running = {i for i in ids if got[i]["State"]["Name"] == "running"}
+    print("%d of %d waited for the zone, %d running" % (len(waited), len(ids), len(running)))
+    assert gw.stop() == 0, gw.log_text()
+
+
 @pytest.mark.parametrize("when", ["connected", "connecting"])
 def test_sigterm_while_libvirtd_hangs(lab, when):
     lvd, gateways = lab

@@ -16,7 +16,9 @@
 #include <libvirt/libvirt.h>
 
 #include "drivers/driver.h"
+#include "drivers/libvirt/lv_cache.h"
 #include "drivers/libvirt/lv_driver.h"
+#include "drivers/libvirt/lv_host.h"
 #include "drivers/libvirt/lv_seed.h"
 #include "drivers/libvirt/lv_storage.h"
 #include "gateway/log.h"
@@ -313,6 +315,58 @@ static void test_reconnect_finishes_cut_terminates(void **state)
     assert_true(has_volume(w, overlay));
 }
 
+/* A launch that failed and was answered terminated, its undo cut by a lost
+ * connection after the start went through (lv_launch_undo keeps the intent):
+ * its running domain, overlay and seed stay.  At the reconnect (first 0) or
+ * the next start (first 1) they go, the instance is never adopted, and its
+ * record keeps the failure's reason. */
+static void cut_failed_launch(world *w, int first)
+{
+    lv_host *h = lv_drv_find_zone(w->drv, ZONE);
+    virConnectPtr conn;
+    char id[24], overlay[64], *xml;
+    cg_instance inst;
+    cg_error err = {0};
+
+    run_one(w, id);
+    assert_int_equal(find(w, id, &inst), 1);
+    inst.state = CG_STATE_TERMINATED;
+    snprintf(inst.state_reason, sizeof(inst.state_reason), "%s",
+             "Server.InternalError: launch failed: Cannot recv data");
+    assert_int_equal(lv_state_terminated_add(w->drv->state, &inst, &err), 0);
+    cg_instance_release(&inst);
+    lv_cache_remove(lv_host_cache(h), id);
+    xml = domain_xml(w, id);
+    intent(w, LV_INTENT_LAUNCH, id, xml);
+    free(xml);
+
+    conn = zone_conn(w);
+    lv_reconcile_zone(h, conn, first, w->drv);
+    virConnectClose(conn);
+    assert_false(has_domain(w, id));
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", id);
+    assert_false(has_volume(w, overlay));
+    assert_int_equal(find(w, id, &inst), 1);
+    assert_int_equal(inst.state, CG_STATE_TERMINATED);
+    assert_string_equal(inst.state_reason, "Server.InternalError: launch failed: Cannot recv data");
+    cg_instance_release(&inst);
+    /* done: a later reconcile has nothing left of it */
+    conn = zone_conn(w);
+    lv_reconcile_zone(h, conn, 1, w->drv);
+    virConnectClose(conn);
+    assert_false(has_domain(w, id));
+}
+
+static void test_reconnect_removes_a_cut_failed_launch(void **state)
+{
+    cut_failed_launch(*state, 0);
+}
+
+static void test_start_never_adopts_a_failed_launch(void **state)
+{
+    cut_failed_launch(*state, 1);
+}
+
 /* Only the first driver on a state directory reconciles: the admin CLI
  * opened beside the daemon must not undo the daemon's work in flight. */
 static void test_one_reconciler(void **state)
@@ -336,6 +390,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_image_without_volume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_finishes_cut_terminates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_removes_a_cut_failed_launch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_start_never_adopts_a_failed_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_reconciler, setup, teardown),
     };
 
