@@ -41,6 +41,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import boto3
+from botocore.exceptions import ClientError
 import botocore.config
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -193,16 +194,44 @@ def append_line(path, line):
 
 def wait_states(ec2, ids, want, timeout, interval=0.01):
     """Polls DescribeInstances until every id is in state WANT (or gone past
-    it: terminated).  Returns (seconds, {id: state}) at the end."""
+    it: terminated).  Returns (seconds, {id: state}) at the end.  An error
+    answer (a zone reconnecting: 503; an id not known: NotFound) is reported
+    and polled through, not taken for the end."""
     t0 = time.monotonic()
+    states, last_error = {}, None
     while True:
-        res = ec2.describe_instances(InstanceIds=list(ids))
-        states = {i["InstanceId"]: i["State"]["Name"]
-                  for r in res["Reservations"] for i in r["Instances"]}
-        done = all(states.get(i) in (want, "terminated") for i in ids)
+        try:
+            res = ec2.describe_instances(InstanceIds=list(ids))
+            states = {i["InstanceId"]: i["State"]["Name"]
+                      for r in res["Reservations"] for i in r["Instances"]}
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            if code != last_error:
+                print("bench.py: DescribeInstances answered %s after %.1f s; polling on"
+                      % (code, time.monotonic() - t0), file=sys.stderr)
+            last_error = code
+        else:
+            last_error = None
+        done = last_error is None and all(states.get(i) in (want, "terminated") for i in ids)
         if done or time.monotonic() - t0 >= timeout:
             return time.monotonic() - t0, states
         time.sleep(interval)
+
+
+def retrying(call, timeout, **kw):
+    """call(**kw), again while it answers 503 Unavailable (a zone
+    reconnecting), for up to timeout seconds."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            return call(**kw)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "Unavailable" or \
+                    time.monotonic() - t0 >= timeout:
+                raise
+            print("bench.py: %s answered Unavailable; again in 2 s" % call.__name__,
+                  file=sys.stderr)
+            time.sleep(2)
 
 
 def virsh_wait_running(uri, names, timeout):
@@ -367,7 +396,7 @@ def cmd_countcmp(endpoint, key, secret, image_id, n, uri, template, workdir, poo
     base_xml = virsh(uri, "dumpxml", "--inactive", ids[0]).stdout
     seed = keep_seed(uri, pool, ids[0], workdir)
     t0 = time.monotonic()
-    ec2.terminate_instances(InstanceIds=ids)
+    retrying(ec2.terminate_instances, COUNT_WAIT, InstanceIds=ids)
     _, after = wait_states(ec2, ids, "terminated", COUNT_WAIT, interval=1.0)
     term_s = time.monotonic() - t0
     terminated = sum(1 for i in ids if after.get(i, "terminated") == "terminated")
