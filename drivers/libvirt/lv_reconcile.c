@@ -457,35 +457,41 @@ static int fix_terminate(cg_drv *drv, lv_host *h, virConnectPtr conn, const inte
     return 0;
 }
 
-static void fix_intents(cg_drv *drv, lv_host *h, virConnectPtr conn)
+/* Called for each intent of the zone: 0 when the operation is now finished
+ * or undone (the intent goes), -1 when it stays. */
+typedef int (*intent_fix_fn)(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it);
+
+static void each_intent(cg_drv *drv, lv_host *h, virConnectPtr conn, intent_fix_fn fix)
 {
     intent *v = NULL;
     size_t i, n = 0;
-    int rc;
 
     if (intents_of(drv->state, lv_host_zone(h), &v, &n) == 0) {
-        for (i = 0; i < n; i++) {
-            if (strcmp(v[i].kind, LV_INTENT_LAUNCH) == 0)
-                rc = fix_launch(drv, h, conn, &v[i]);
-            else if (strcmp(v[i].kind, LV_INTENT_CAPTURE) == 0)
-                rc = fix_capture(drv, h, conn, &v[i]);
-            else if (strcmp(v[i].kind, LV_INTENT_VOLUME) == 0)
-                rc = fix_volume(drv, conn, &v[i]);
-            else if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0)
-                rc = fix_terminate(drv, h, conn, &v[i]);
-            else if (strcmp(v[i].kind, LV_INTENT_VPC) == 0)
-                rc = lv_vpc_fix_intent(drv, conn, v[i].data);
-            else if (strcmp(v[i].kind, LV_INTENT_SG) == 0)
-                rc = lv_sg_fix_intent(drv, conn, v[i].data);
-            else
-                rc = 0;   /* a kind from a newer version: nothing we can judge */
-            if (rc == 0)
+        for (i = 0; i < n; i++)
+            if (fix(drv, h, conn, &v[i]) == 0)
                 lv_intent_done(drv->state, v[i].name);
-        }
     }
     for (i = 0; i < n; i++)
         free(v[i].data);
     free(v);
+}
+
+/* At the first connection: every intent is a dead process's. */
+static int fix_any(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
+{
+    if (strcmp(it->kind, LV_INTENT_LAUNCH) == 0)
+        return fix_launch(drv, h, conn, it);
+    if (strcmp(it->kind, LV_INTENT_CAPTURE) == 0)
+        return fix_capture(drv, h, conn, it);
+    if (strcmp(it->kind, LV_INTENT_VOLUME) == 0)
+        return fix_volume(drv, conn, it);
+    if (strcmp(it->kind, LV_INTENT_TERMINATE) == 0)
+        return fix_terminate(drv, h, conn, it);
+    if (strcmp(it->kind, LV_INTENT_VPC) == 0)
+        return lv_vpc_fix_intent(drv, conn, it->data);
+    if (strcmp(it->kind, LV_INTENT_SG) == 0)
+        return lv_sg_fix_intent(drv, conn, it->data);
+    return 0; /* a kind from a newer version: nothing we can judge */
 }
 
 /* Tokens claimed by launches that never finished.  Called at open, before
@@ -609,28 +615,14 @@ static void fix_image_rows(cg_drv *drv, virConnectPtr conn)
  * (lv_launch.c), are finished now rather than at the next start.  A
  * terminate still running (its entry busy) is left to its thread; a failed
  * launch is recorded terminated and out of the cache, a live one never. */
-static void fix_cut_operations(cg_drv *drv, lv_host *h, virConnectPtr conn)
+static int fix_cut(cg_drv *drv, lv_host *h, virConnectPtr conn, const intent *it)
 {
-    intent *v = NULL;
-    size_t i, n = 0;
-    int rc;
-
-    if (intents_of(drv->state, lv_host_zone(h), &v, &n) < 0)
-        return;
-    for (i = 0; i < n; i++) {
-        rc = -1;
-        if (strcmp(v[i].kind, LV_INTENT_TERMINATE) == 0 &&
-            !lv_cache_is_busy(lv_host_cache(h), v[i].name))
-            rc = fix_terminate(drv, h, conn, &v[i]);
-        else if (strcmp(v[i].kind, LV_INTENT_LAUNCH) == 0 &&
-                 !lv_cache_contains(lv_host_cache(h), v[i].name) && failed_launch(drv, v[i].name))
-            rc = fix_launch(drv, h, conn, &v[i]);
-        if (rc == 0)
-            lv_intent_done(drv->state, v[i].name);
-    }
-    for (i = 0; i < n; i++)
-        free(v[i].data);
-    free(v);
+    if (strcmp(it->kind, LV_INTENT_TERMINATE) == 0 && !lv_cache_is_busy(lv_host_cache(h), it->name))
+        return fix_terminate(drv, h, conn, it);
+    if (strcmp(it->kind, LV_INTENT_LAUNCH) == 0 && !lv_cache_contains(lv_host_cache(h), it->name) &&
+        failed_launch(drv, it->name))
+        return fix_launch(drv, h, conn, it);
+    return -1; /* this process's own, in flight */
 }
 
 void lv_reconcile_zone(lv_host *h, virConnectPtr conn, int first, void *arg)
@@ -640,12 +632,12 @@ void lv_reconcile_zone(lv_host *h, virConnectPtr conn, int first, void *arg)
     if (!drv->reconciles)
         return;
     if (!first) {
-        fix_cut_operations(drv, h, conn);
+        each_intent(drv, h, conn, fix_cut);
         virResetLastError();
         return;
     }
     cg_debug("zone %s: reconciling libvirt with the database", lv_host_zone(h));
-    fix_intents(drv, h, conn);
+    each_intent(drv, h, conn, fix_any);
     fix_volume_rows(drv, h, conn);
     fix_image_rows(drv, conn);
     lv_vpc_reconcile_zone(drv, h, conn);
