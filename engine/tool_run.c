@@ -157,18 +157,19 @@ static int env_has(const char *pid, const char *entry, char *buf, size_t size)
     return 0;
 }
 
-/* Send sig to every process but this one whose environment holds entry.
- * Returns how many. */
-static int signal_tagged(const char *entry, int sig)
+/* Room for any environment a tool is given. */
+#define ENV_BUF_SIZE (256 * 1024)
+
+/* Send sig to every process but this one whose environment holds entry,
+ * each read into buf (ENV_BUF_SIZE).  Returns how many. */
+static int signal_tagged(const char *entry, int sig, char *buf)
 {
-    size_t size = 256 * 1024; /* more than any environment a tool is given */
-    char *buf = malloc(size);
     struct dirent *de;
     DIR *d = opendir("/proc");
     pid_t self = getpid();
     int count = 0;
 
-    while (buf && d && (de = readdir(d))) {
+    while (d && (de = readdir(d))) {
         pid_t pid = (pid_t)atoi(de->d_name);
         int pidfd;
 
@@ -178,27 +179,40 @@ static int signal_tagged(const char *entry, int sig)
          * if its pid is reused meanwhile */
         if ((pidfd = pidfd_open(pid, 0)) < 0)
             continue;
-        if (env_has(de->d_name, entry, buf, size) && pidfd_send_signal(pidfd, sig, NULL, 0) == 0)
+        if (env_has(de->d_name, entry, buf, ENV_BUF_SIZE) &&
+            pidfd_send_signal(pidfd, sig, NULL, 0) == 0)
             count++;
         close(pidfd);
     }
     if (d)
         closedir(d);
-    free(buf);
     return count;
 }
 
 /* Kill what carries the tag until nothing does (bounded): they hold the
- * disks open until they are gone. */
-static void sweep_tagged(const char *tool, const char *entry)
+ * disks open until they are gone.  Returns how many the first pass found
+ * (-1: no memory to look). */
+static int kill_tagged(const char *entry)
 {
-    int first = signal_tagged(entry, SIGKILL), n = first;
+    char *buf = malloc(ENV_BUF_SIZE);
+    int first, n;
 
+    if (!buf)
+        return -1;
+    first = n = signal_tagged(entry, SIGKILL, buf);
     for (int ms = 0; n > 0 && ms < GONE_WAIT_MS; ms += 20) {
         sleep_ms(20);
-        n = signal_tagged(entry, SIGKILL);
+        n = signal_tagged(entry, SIGKILL, buf);
     }
-    if (first)
+    free(buf);
+    return first;
+}
+
+static void sweep_tagged(const char *tool, const char *entry)
+{
+    int first = kill_tagged(entry);
+
+    if (first > 0)
         cg_warn("killed %d process(es) that %s left running outside its group (%s)", first, tool,
                 entry);
 }
@@ -453,7 +467,7 @@ int cg_tool_kill_leftovers(const char *tool, const char *match)
     if (!tool || !match || !*match)
         return 0;
     /* what carries the tag first: a qemu-nbd in a session of its own */
-    if (tag_entry(match, line, sizeof(line)) == 0 && (killed = signal_tagged(line, SIGKILL)) > 0)
+    if (tag_entry(match, line, sizeof(line)) == 0 && (killed = kill_tagged(line)) > 0)
         cg_warn("killed %d process(es) of %s left over from an interrupted job on %s", killed, tool,
                 match);
     if (!(d = opendir("/proc")))
