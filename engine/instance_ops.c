@@ -33,6 +33,8 @@ struct ops_run {
     pthread_mutex_t lock;
     pthread_cond_t cond;         /* an index is done */
     size_t next, n_done, failed; /* failed: lowest failing index, ops.n: none */
+    size_t threads;              /* threads started */
+    size_t unrecorded;           /* terminates taken, neither begun nor done */
     cg_error err;                /* its error */
     int refs, answered;
 };
@@ -126,6 +128,8 @@ static void on_begun(void *arg)
     struct begun_slot *s = arg;
 
     pthread_mutex_lock(&s->r->lock);
+    if (!s->r->begun[s->i] && !s->r->done[s->i] && s->r->ops.op == CG_IOP_TERMINATE)
+        s->r->unrecorded--;
     s->r->begun[s->i] = 1;
     pthread_cond_broadcast(&s->r->cond);
     pthread_mutex_unlock(&s->r->lock);
@@ -142,12 +146,18 @@ static void work(ops_run *r)
     while (r->next < r->ops.n) {
         i = r->next++;
         r->started[i] = 1;
+        if (r->ops.op == CG_IOP_TERMINATE)
+            r->unrecorded++;
+        /* the answer may wait for every thread's first take */
+        pthread_cond_broadcast(&r->cond);
         pthread_mutex_unlock(&r->lock);
         memset(&err, 0, sizeof(err));
         cg_change_watch(on_begun, &r->slots[i]);
         rc = one(r, i, &err);
         cg_change_watch(NULL, NULL);
         pthread_mutex_lock(&r->lock);
+        if (!r->begun[i] && r->ops.op == CG_IOP_TERMINATE)
+            r->unrecorded--;
         r->done[i] = 1;
         r->n_done++;
         if (rc < 0 && r->answered)
@@ -183,17 +193,15 @@ static int recorded(const ops_run *r, size_t i)
     return r->done[i] || r->begun[i] || r->ops.op != CG_IOP_TERMINATE;
 }
 
-/* Whether the answer may go: every terminate started is recorded (its take
- * and intent: milliseconds, unless it waits for its launch). */
+/* Whether the answer may go: every thread has taken its first index (or
+ * none is left), so what is answered in progress does not depend on how soon
+ * the threads were scheduled, and every terminate taken is recorded (its
+ * take and intent: milliseconds, unless it waits for its launch). */
 static int answerable(const ops_run *r)
 {
-    size_t i;
+    size_t first = r->threads < r->ops.n ? r->threads : r->ops.n;
 
-    for (i = 0; i < r->ops.n; i++) {
-        if (r->started[i] && !recorded(r, i))
-            return 0;
-    }
-    return 1;
+    return r->next >= first && r->unrecorded == 0;
 }
 
 static ops_run *run_new(const cg_driver *d, cg_drv *drv, const cg_instance_ops *ops,
@@ -269,6 +277,7 @@ int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops
         }
     }
     pthread_attr_destroy(&attr);
+    r->threads = started;
     if (started == 0) {
         work(r); /* no thread: all of it here, however long */
     } else {

@@ -329,6 +329,44 @@ static void test_terminates_not_started_answer_as_they_are(void **state)
         assert_int_equal(calls[index_of(some[i])], 1);
 }
 
+/* Answered "at once" (answer_sec next to nothing, as [libvirt]
+ * change_wait = 0 asks): not before every thread has taken its first
+ * terminate and recorded it, however late the threads are scheduled.  So
+ * exactly 8 of 11 are shutting-down and 3, whose turn has not come, are
+ * answered as they are. */
+static void test_answer_at_once_after_every_first_take(void **state)
+{
+    const char *some[11] = {ids[8],  ids[9],  ids[10], ids[11], ids[13], ids[14],
+                            ids[15], ids[16], ids[17], ids[18], ids[19]};
+    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = some, .n = 11, .answer_sec = 1e-9};
+    cg_state_change chg[11];
+    cg_error err = {0};
+    size_t failed = 99;
+    int i, round, in_progress, as_they_are;
+
+    (void)state;
+    for (round = 0; round < 20; round++) {
+        setup(NULL);
+        hold_until = 1;
+        gate = 1;
+        for (i = 0; i < 11; i++)
+            chg[i].previous = chg[i].current = CG_STATE_RUNNING;
+        assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
+        in_progress = as_they_are = 0;
+        for (i = 0; i < 11; i++) {
+            in_progress += chg[i].current == CG_STATE_SHUTTING_DOWN;
+            as_they_are += chg[i].current == CG_STATE_RUNNING;
+        }
+        pthread_mutex_lock(&mu);
+        gate = 0;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+        assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
+        assert_int_equal(in_progress, CG_INSTANCE_OPS_PARALLEL);
+        assert_int_equal(as_they_are, 11 - CG_INSTANCE_OPS_PARALLEL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup(test_answer_before_the_work_ends, setup),
         cmocka_unit_test_setup(test_unrecorded_terminate_holds_the_answer, setup),
         cmocka_unit_test_setup(test_terminates_not_started_answer_as_they_are, setup),
+        cmocka_unit_test_setup(test_answer_at_once_after_every_first_take, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
