@@ -6,6 +6,7 @@
  * An instance without a row has the defaults: optional, enabled, 1.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -15,6 +16,7 @@
 #include "lv_cache.h"
 #include "lv_host.h"
 #include "lv_imds.h"
+#include "lv_rows.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS instance_metadata_options ("
@@ -115,12 +117,21 @@ void lv_imds_forget(lv_state *st, const char *instance_id)
     lv_state_db_unlock(st);
 }
 
+/* One row of instance_metadata_options; the id first (lv_rows_sort_by_id). */
+typedef struct md_row {
+    char id[24];
+    cg_metadata_options o;
+} md_row;
+
+/* Every launch writes a row: matched by a binary search, since rows x
+ * instances string compares were a million per DescribeInstances of 1,000. */
 void lv_imds_fill_instances(cg_drv *drv, cg_instance_list *list)
 {
     sqlite3 *db;
     sqlite3_stmt *s = NULL;
     cg_error err = {0};
-    size_t i;
+    md_row *rows = NULL, *r;
+    size_t i, j, n = 0;
     int rc;
 
     for (i = 0; i < list->n; i++)
@@ -130,24 +141,31 @@ void lv_imds_fill_instances(cg_drv *drv, cg_instance_list *list)
     db = lv_state_db_lock(drv->state);
     if (!(s = cg_db_prep(db, &err, "SELECT instance_id, http_tokens, http_endpoint, hop_limit"
                                    " FROM instance_metadata_options", "")))
-        goto cleanup;
+        goto unlock;
     while ((rc = cg_db_step(s, &err, "read metadata options")) == 1) {
-        const char *id = (const char *)sqlite3_column_text(s, 0);
-
-        for (i = 0; id && i < list->n; i++) {
-            if (strcmp(list->v[i].id, id) != 0)
-                continue;
-            list->v[i].metadata.http_tokens = sqlite3_column_int(s, 1);
-            list->v[i].metadata.http_endpoint = sqlite3_column_int(s, 2);
-            list->v[i].metadata.hop_limit = sqlite3_column_int(s, 3);
-        }
+        if (!(r = lv_rows_grow((void **)&rows, n, sizeof(*rows), &err)))
+            break;
+        cg_db_col_copy(s, 0, r->id, sizeof(r->id));
+        r->o.http_tokens = sqlite3_column_int(s, 1);
+        r->o.http_endpoint = sqlite3_column_int(s, 2);
+        r->o.hop_limit = sqlite3_column_int(s, 3);
+        n++;
     }
 
-cleanup:
-    if (err.message[0])
-        cg_warn("instance metadata options: %s", err.message);
+unlock:
     cg_db_done(s);
     lv_state_db_unlock(drv->state);
+    if (err.message[0])
+        cg_warn("instance metadata options: %s", err.message);
+    if (lv_rows_sort_by_id(rows, n, sizeof(*rows)) == 0) {
+        for (i = 0; i < list->n; i++) {
+            if ((j = lv_rows_find_id(rows, n, sizeof(*rows), list->v[i].id)) < n)
+                list->v[i].metadata = rows[j].o;
+        }
+    } else {
+        cg_warn("instance metadata options: out of memory");
+    }
+    free(rows);
 }
 
 int lv_imds_options(cg_drv *drv, const char *instance_id, const cg_metadata_options *chg,

@@ -300,6 +300,43 @@ static void test_console(void **state)
     assert_null(data);
 }
 
+/* Each instance shows its own metadata options (matched to its row by id),
+ * whatever order the listing and the rows come in. */
+static void test_metadata_options_per_instance(void **state)
+{
+    world *w = *state;
+    cg_instance_list l = {0};
+    cg_metadata_options chg = {.http_tokens = CG_MD_TOKENS_REQUIRED, .hop_limit = 7}, out;
+    cg_error err = {0};
+    char ids[5][24];
+    size_t i, j, seen = 0;
+    int k;
+
+    for (k = 0; k < 5; k++)
+        run_one(w, ids[k]);
+    assert_int_equal(lv_driver.instance_metadata_options(w->drv, ids[3], &chg, &out, &err), 0);
+    chg.hop_limit = 9;
+    assert_int_equal(lv_driver.instance_metadata_options(w->drv, ids[0], &chg, &out, &err), 0);
+    assert_int_equal(lv_driver.instance_list(w->drv, &l, &err), 0);
+    for (i = 0; i < l.n; i++) {
+        for (j = 0; j < 5 && strcmp(l.v[i].id, ids[j]) != 0; j++)
+            ;
+        if (j == 5)
+            continue;
+        seen++;
+        if (j == 3 || j == 0) {
+            assert_int_equal(l.v[i].metadata.http_tokens, CG_MD_TOKENS_REQUIRED);
+            assert_int_equal(l.v[i].metadata.hop_limit, j == 3 ? 7 : 9);
+        } else {
+            assert_int_equal(l.v[i].metadata.http_tokens, CG_MD_TOKENS_OPTIONAL);
+            assert_int_equal(l.v[i].metadata.hop_limit, 1);
+        }
+        assert_int_equal(l.v[i].metadata.http_endpoint, CG_MD_ENDPOINT_ENABLED);
+    }
+    assert_int_equal(seen, 5);
+    cg_instance_list_release(&l);
+}
+
 int main(void)
 {
     cg_log_init(NULL, CG_LOG_WARN);
@@ -309,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_modify_user_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_termination_protection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metadata_options_per_instance, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
