@@ -167,13 +167,17 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
     cg_error e = {0};
     int cut = 0; /* a piece in libvirt may stay: the intent stays too */
 
-    if (l->defined && (cut |= lv_domain_remove(conn, id, &e) < 0))
+    if (l->defined && lv_domain_remove(conn, id, &e) < 0) {
         cg_warn("rollback %s: %s", id, e.message);
+        cut = 1;
+    }
     if (l->volume) {
         cg_error_clear(&e);
         snprintf(path, sizeof(path), "%s.qcow2", id);
-        if ((cut |= lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0))
+        if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0) {
             cg_warn("rollback %s: %s", id, e.message);
+            cut = 1;
+        }
     }
     if (l->disks)
         lv_volumes_release_instance(drv, id);   /* deletes them: still flagged */
@@ -185,10 +189,12 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
         cut = 1;
     if (l->seed) {
         cg_error_clear(&e);
-        if (!conn)
+        if (!conn) {
             cut = 1;
-        else if ((cut |= lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0))
+        } else if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0) {
             cg_warn("rollback %s: %s", id, e.message);
+            cut = 1;
+        }
         lv_state_seed_delete(drv->state, id, NULL);
     }
     if (l->log) {

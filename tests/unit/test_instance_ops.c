@@ -294,39 +294,52 @@ static void test_unrecorded_terminate_holds_the_answer(void **state)
     assert_int_equal(calls[12], 1);
 }
 
-/* Terminates whose turn has not come at answer_sec (all 8 threads busy)
- * are answered as they are and go later. */
-static void test_terminates_not_started_answer_as_they_are(void **state)
+/* Terminate the 11 ids below with every op held at the gate until the
+ * answer; count what the answer said; then let them end.  *in_progress:
+ * answered shutting-down, *as_they_are: answered running. */
+static const char *eleven[11] = {"i-8",  "i-9",  "i-10", "i-11", "i-13", "i-14",
+                                 "i-15", "i-16", "i-17", "i-18", "i-19"};
+
+static void terminate_held(double answer_sec, int *in_progress, int *as_they_are)
 {
     /* Neither i-3 nor i-7 (they fail) nor i-12 (recorded late). */
-    const char *some[11] = {ids[8],  ids[9],  ids[10], ids[11], ids[13], ids[14],
-                            ids[15], ids[16], ids[17], ids[18], ids[19]};
-    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = some, .n = 11, .answer_sec = 0.2};
+    cg_instance_ops ops = {
+        .op = CG_IOP_TERMINATE, .ids = eleven, .n = 11, .answer_sec = answer_sec};
     cg_state_change chg[11];
     cg_error err = {0};
     size_t failed = 99;
-    int i, in_progress = 0, as_they_are = 0;
+    int i;
 
-    (void)state;
     hold_until = 1;
     gate = 1;
     for (i = 0; i < 11; i++)
         chg[i].previous = chg[i].current = CG_STATE_RUNNING;
     assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
+    *in_progress = *as_they_are = 0;
     for (i = 0; i < 11; i++) {
-        in_progress += chg[i].current == CG_STATE_SHUTTING_DOWN;
-        as_they_are += chg[i].current == CG_STATE_RUNNING;
+        *in_progress += chg[i].current == CG_STATE_SHUTTING_DOWN;
+        *as_they_are += chg[i].current == CG_STATE_RUNNING;
     }
     pthread_mutex_lock(&mu);
     gate = 0;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
+}
+
+/* Terminates whose turn has not come at answer_sec (all 8 threads busy)
+ * are answered as they are and go later. */
+static void test_terminates_not_started_answer_as_they_are(void **state)
+{
+    int i, in_progress, as_they_are;
+
+    (void)state;
+    terminate_held(0.2, &in_progress, &as_they_are);
     assert_int_equal(in_progress + as_they_are, 11);
     assert_true(as_they_are >= 3); /* 11 ids, 8 threads, all blocked at the answer */
     assert_true(in_progress >= 1);
     for (i = 0; i < 11; i++)
-        assert_int_equal(calls[index_of(some[i])], 1);
+        assert_int_equal(calls[index_of(eleven[i])], 1);
 }
 
 /* Answered "at once" (answer_sec next to nothing, as [libvirt]
@@ -336,32 +349,12 @@ static void test_terminates_not_started_answer_as_they_are(void **state)
  * answered as they are. */
 static void test_answer_at_once_after_every_first_take(void **state)
 {
-    const char *some[11] = {ids[8],  ids[9],  ids[10], ids[11], ids[13], ids[14],
-                            ids[15], ids[16], ids[17], ids[18], ids[19]};
-    cg_instance_ops ops = {.op = CG_IOP_TERMINATE, .ids = some, .n = 11, .answer_sec = 1e-9};
-    cg_state_change chg[11];
-    cg_error err = {0};
-    size_t failed = 99;
-    int i, round, in_progress, as_they_are;
+    int round, in_progress, as_they_are;
 
     (void)state;
     for (round = 0; round < 20; round++) {
         setup(NULL);
-        hold_until = 1;
-        gate = 1;
-        for (i = 0; i < 11; i++)
-            chg[i].previous = chg[i].current = CG_STATE_RUNNING;
-        assert_int_equal(cg_instance_ops_apply(&table, NULL, &ops, chg, &failed, &err), 0);
-        in_progress = as_they_are = 0;
-        for (i = 0; i < 11; i++) {
-            in_progress += chg[i].current == CG_STATE_SHUTTING_DOWN;
-            as_they_are += chg[i].current == CG_STATE_RUNNING;
-        }
-        pthread_mutex_lock(&mu);
-        gate = 0;
-        pthread_cond_broadcast(&cv);
-        pthread_mutex_unlock(&mu);
-        assert_int_equal(cg_instance_ops_drain(WAIT_SECONDS), 0);
+        terminate_held(1e-9, &in_progress, &as_they_are);
         assert_int_equal(in_progress, CG_INSTANCE_OPS_PARALLEL);
         assert_int_equal(as_they_are, 11 - CG_INSTANCE_OPS_PARALLEL);
     }

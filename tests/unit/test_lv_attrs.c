@@ -19,6 +19,7 @@
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv_domxml.h"
 #include "drivers/libvirt/lv_driver.h"
+#include "drivers/libvirt/lv_state.h"
 #include "gateway/log.h"
 
 #include "lv_world.h"
@@ -337,6 +338,42 @@ static void test_metadata_options_per_instance(void **state)
     cg_instance_list_release(&l);
 }
 
+/* An instance being terminated is for a moment both live and recorded
+ * terminated: listed once, live.  Others recorded terminated are listed
+ * after the live ones. */
+static void test_listed_once_while_terminating(void **state)
+{
+    world *w = *state;
+    cg_instance_list l = {0};
+    cg_instance inst;
+    cg_error err = {0};
+    char ids[4][24];
+    size_t i, seen[4] = {0};
+    int k;
+
+    for (k = 0; k < 4; k++)
+        run_one(w, ids[k]);
+    assert_int_equal(lv_driver.instance_terminate(w->drv, ids[0], NULL, &err), 0);
+    for (k = 1; k <= 2; k++) { /* recorded, but still live */
+        assert_int_equal(find(w, ids[k], &inst), 1);
+        inst.state = CG_STATE_TERMINATED;
+        assert_int_equal(lv_state_terminated_add(w->drv->state, &inst, &err), 0);
+        cg_instance_release(&inst);
+    }
+    assert_int_equal(lv_driver.instance_list(w->drv, &l, &err), 0);
+    for (i = 0; i < l.n; i++) {
+        for (k = 0; k < 4; k++) {
+            if (strcmp(l.v[i].id, ids[k]) != 0)
+                continue;
+            seen[k]++;
+            assert_int_equal(l.v[i].state, k == 0 ? CG_STATE_TERMINATED : CG_STATE_RUNNING);
+        }
+    }
+    for (k = 0; k < 4; k++)
+        assert_int_equal(seen[k], 1);
+    cg_instance_list_release(&l);
+}
+
 int main(void)
 {
     cg_log_init(NULL, CG_LOG_WARN);
@@ -347,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_termination_protection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_console, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_options_per_instance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listed_once_while_terminating, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,30 @@ static int has_domain(world *w, const char *id)
     return dom != NULL;
 }
 
+/* The zone's reconcile as a connection runs it: first 1 at the first one,
+ * 0 at a reconnect. */
+static void reconcile_zone(world *w, int first)
+{
+    virConnectPtr conn = zone_conn(w);
+
+    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, first, w->drv);
+    virConnectClose(conn);
+}
+
+/* id is terminated with neither domain nor overlay left. */
+static void assert_gone(world *w, const char *id)
+{
+    char overlay[64];
+    cg_instance inst;
+
+    assert_false(has_domain(w, id));
+    snprintf(overlay, sizeof(overlay), "%s.qcow2", id);
+    assert_false(has_volume(w, overlay));
+    assert_int_equal(find(w, id, &inst), 1);
+    assert_int_equal(inst.state, CG_STATE_TERMINATED);
+    cg_instance_release(&inst);
+}
+
 static void destroy(world *w, const char *id)
 {
     virConnectPtr conn = zone_conn(w);
@@ -249,8 +273,7 @@ static void test_terminate(void **state)
 {
     world *w = *state;
     virConnectPtr conn;
-    char gone[24], kept[24], overlay[64], *xml;
-    cg_instance inst;
+    char gone[24], kept[24], *xml;
     cg_error err = {0};
 
     run_one(w, gone);
@@ -263,18 +286,9 @@ static void test_terminate(void **state)
     virConnectClose(conn);
 
     reconcile(w);
-    snprintf(overlay, sizeof(overlay), "%s.qcow2", gone);
-    assert_false(has_volume(w, overlay));
-    assert_int_equal(find(w, gone, &inst), 1);
-    assert_int_equal(inst.state, CG_STATE_TERMINATED);
-    cg_instance_release(&inst);
-    assert_false(has_domain(w, kept));
-    snprintf(overlay, sizeof(overlay), "%s.qcow2", kept);
-    assert_false(has_volume(w, overlay));
+    assert_gone(w, gone);
     /* Recorded from the domain's own definition (its intent had none). */
-    assert_int_equal(find(w, kept, &inst), 1);
-    assert_int_equal(inst.state, CG_STATE_TERMINATED);
-    cg_instance_release(&inst);
+    assert_gone(w, kept);
     free(xml);
 }
 
@@ -286,7 +300,6 @@ static void test_reconnect_finishes_cut_terminates(void **state)
     world *w = *state;
     virConnectPtr conn;
     char gone[24], kept[24], launching[24], overlay[64];
-    cg_instance inst;
     cg_error err = {0};
 
     run_one(w, gone);
@@ -299,14 +312,9 @@ static void test_reconnect_finishes_cut_terminates(void **state)
     conn = zone_conn(w);
     /* one undefine went through before the reply was lost, one never came */
     assert_int_equal(lv_domain_remove(conn, gone, &err), 0);
-    lv_reconcile_zone(lv_drv_find_zone(w->drv, ZONE), conn, 0, w->drv);
     virConnectClose(conn);
-    assert_false(has_domain(w, kept));
-    snprintf(overlay, sizeof(overlay), "%s.qcow2", kept);
-    assert_false(has_volume(w, overlay));
-    assert_int_equal(find(w, kept, &inst), 1);
-    assert_int_equal(inst.state, CG_STATE_TERMINATED);
-    cg_instance_release(&inst);
+    reconcile_zone(w, 0);
+    assert_gone(w, kept);
     snprintf(overlay, sizeof(overlay), "%s.qcow2", gone);
     assert_false(has_volume(w, overlay));
     /* the launch is untouched: its domain and overlay stay */
@@ -323,8 +331,7 @@ static void test_reconnect_finishes_cut_terminates(void **state)
 static void cut_failed_launch(world *w, int first)
 {
     lv_host *h = lv_drv_find_zone(w->drv, ZONE);
-    virConnectPtr conn;
-    char id[24], overlay[64], *xml;
+    char id[24], *xml;
     cg_instance inst;
     cg_error err = {0};
 
@@ -340,20 +347,13 @@ static void cut_failed_launch(world *w, int first)
     intent(w, LV_INTENT_LAUNCH, id, xml);
     free(xml);
 
-    conn = zone_conn(w);
-    lv_reconcile_zone(h, conn, first, w->drv);
-    virConnectClose(conn);
-    assert_false(has_domain(w, id));
-    snprintf(overlay, sizeof(overlay), "%s.qcow2", id);
-    assert_false(has_volume(w, overlay));
+    reconcile_zone(w, first);
+    assert_gone(w, id);
     assert_int_equal(find(w, id, &inst), 1);
-    assert_int_equal(inst.state, CG_STATE_TERMINATED);
     assert_string_equal(inst.state_reason, "Server.InternalError: launch failed: Cannot recv data");
     cg_instance_release(&inst);
     /* done: a later reconcile has nothing left of it */
-    conn = zone_conn(w);
-    lv_reconcile_zone(h, conn, 1, w->drv);
-    virConnectClose(conn);
+    reconcile_zone(w, 1);
     assert_false(has_domain(w, id));
 }
 
