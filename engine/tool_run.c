@@ -61,7 +61,8 @@ static off_t log_size(int fd)
 
 /* The tool's error, from what it appended to the log after start: the last
  * "error:" line with its wrapped continuation (up to the blank line), else
- * the last line; white space folded.  "" when there is nothing to read. */
+ * the last " : FAILURE : " line (xorriso), else the last line; white space
+ * folded.  "" when there is nothing to read. */
 static void log_error_line(int log_fd, off_t start, char *dst, size_t size)
 {
     char buf[LOG_TAIL + 1], path[64];
@@ -69,7 +70,7 @@ static void log_error_line(int log_fd, off_t start, char *dst, size_t size)
     ssize_t got = -1;
     int own = -1;
     size_t k = 0;
-    char *p, *line = NULL, *stop;
+    char *p, *line = NULL, *failure = NULL, *stop;
 
     if (start < 0 || end <= start)
         goto cleanup;
@@ -86,7 +87,16 @@ static void log_error_line(int log_fd, off_t start, char *dst, size_t size)
     buf[got] = '\0';
     for (p = buf; (p = strstr(p, "error:")); p++)
         line = p;
-    if (line) {
+    /* xorriso's: "xorriso : FAILURE : why", then two lines of aborting */
+    for (p = buf; !line && (p = strstr(p, " : FAILURE : ")); p++)
+        failure = p;
+    if (failure) {
+        while (failure > buf && failure[-1] != '\n')
+            failure--;
+        if ((stop = strchr(failure, '\n')))
+            *stop = '\0';
+        line = failure;
+    } else if (line) {
         while (line > buf && line[-1] != '\n')
             line--;
         if ((stop = strstr(line, "\n\n")))

@@ -528,12 +528,24 @@ static void test_tool_failure(void **state)
     cg_tool_spec spec = {.argv = argv};
     cg_error err = {0};
     char *missing[] = {"cg-no-such-tool-here", NULL};
+    /* xorriso's way: the cause, then two lines about aborting */
+    char *xorriso[] = {"sh", "-c",
+                       "echo 'xorriso : FAILURE : Cannot determine attributes of "
+                       "source file /r: No such file'; "
+                       "echo \"xorriso : aborting : -abort_on 'FAILURE'\"; "
+                       "echo 'xorriso : ABORT : Program done.'; exit 5",
+                       NULL};
 
     (void)state;
     spec.log_fd = mkstemp(logpath);
     assert_int_equal(cg_tool_run(&spec, &err), -1);
     assert_string_equal(err.message,
                         "sh failed (exit 1): virt-v2v: error: no bootloader detected");
+    memset(&err, 0, sizeof(err));
+    spec.argv = xorriso;
+    assert_int_equal(cg_tool_run(&spec, &err), -1);
+    assert_string_equal(err.message, "sh failed (exit 5): xorriso : FAILURE : Cannot determine "
+                                     "attributes of source file /r: No such file");
     memset(&err, 0, sizeof(err));
     spec.argv = missing;
     spec.package = "some-package";
