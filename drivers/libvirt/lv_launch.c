@@ -159,13 +159,15 @@ void lv_launch_batch_ref(lv_launch_batch *b)
 
 /* ---- undo ---- */
 
-void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
-                    const char *why)
+/* Remove what lv_launch_build made (domain, root overlay, further volumes,
+ * seed, console log, user-data) and clear those marks.  1 when a piece may
+ * stay in libvirt (a step failed, or there is no connection), else 0. */
+static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
 {
     const char *id = l->inst.id;
     char path[4096];
     cg_error e = {0};
-    int cut = 0; /* a piece in libvirt may stay: the intent stays too */
+    int cut = 0;
 
     if (l->defined && lv_domain_remove(conn, id, &e) < 0) {
         cg_warn("rollback %s: %s", id, e.message);
@@ -180,13 +182,7 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
         }
     }
     if (l->disks)
-        lv_volumes_release_instance(drv, id);   /* deletes them: still flagged */
-    if (l->nic)
-        lv_netstate_nic_delete(drv->state, id);
-    if (l->groups && conn)
-        lv_sg_instance_gone(drv, conn, id);
-    else if (l->groups)
-        cut = 1;
+        lv_volumes_release_instance(drv, id); /* deletes them: still flagged */
     if (l->seed) {
         cg_error_clear(&e);
         if (!conn) {
@@ -203,6 +199,22 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
     }
     if (l->user_data)
         lv_state_user_data_delete(drv->state, id, NULL);
+    l->defined = l->volume = l->disks = l->seed = l->log = l->user_data = 0;
+    return cut;
+}
+
+void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l, const char *why)
+{
+    const char *id = l->inst.id;
+    cg_error e = {0};
+    int cut = undo_built(drv, conn, l); /* a piece in libvirt may stay: the intent stays too */
+
+    if (l->nic)
+        lv_netstate_nic_delete(drv->state, id);
+    if (l->groups && conn)
+        lv_sg_instance_gone(drv, conn, id);
+    else if (l->groups)
+        cut = 1;
     lv_imds_forget(drv->state, id);
     if (why) {
         /* As EC2 shows a launch that failed: terminated, with the reason. */
@@ -210,7 +222,6 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
         l->inst.state_time = time(NULL);
         l->inst.private_ip[0] = '\0';
         snprintf(l->inst.state_reason, sizeof(l->inst.state_reason), "%s", why);
-        cg_error_clear(&e);
         if (lv_state_terminated_add(drv->state, &l->inst, &e) < 0)
             cg_err("launch %s: the record of its failure was lost: %s", id, e.message);
     }
@@ -223,6 +234,15 @@ void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
     else if (l->intent)
         lv_intent_done(drv->state, id);
     virResetLastError();
+}
+
+int lv_launch_clear(cg_drv *drv, virConnectPtr conn, lv_launched *l)
+{
+    /* A define or start whose answer went with the connection may have
+     * happened all the same: the domain goes by name (none is fine). */
+    if (l->volume)
+        l->defined = 1;
+    return undo_built(drv, conn, l) ? -1 : 0;
 }
 
 /* ---- the worker's part ---- */

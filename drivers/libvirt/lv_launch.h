@@ -78,6 +78,11 @@ void lv_launch_commit(cg_drv *drv, lv_host *h, lv_launch_batch *b, lv_launched *
  * why, record the instance as terminated with that reason. */
 void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l,
                     const char *why);
+/* Before a launch starts over on a new connection (the old one was lost
+ * midway): remove what its build made, on conn, keeping its reservation,
+ * NIC, groups, intent and pending cache entry.  0, or -1 when a piece may
+ * stay (logged): then it is undone and fails as usual. */
+int lv_launch_clear(cg_drv *drv, virConnectPtr conn, lv_launched *l);
 
 /* The intent data of a launch: what a restart needs to record the instance
  * as terminated when the launch never finished (a <domain> with the

@@ -12,12 +12,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <libvirt/virterror.h>
+
 #include "../../gateway/log.h"
 #include "../../gateway/util.h"
 #include "lv_launch.h"
 
 #define ZONE_WAIT_SEC 60.0
 #define ZONE_POLL_MS 200
+#define LAUNCH_ATTEMPTS 3
 
 struct lv_launchq {
     cg_drv *drv;
@@ -56,46 +59,94 @@ static void launched_free(lv_launched *l)
     free(l);
 }
 
+/* Not connected, or still on the connection lost (see wait_for_zone). */
+static int zone_away(lv_launchq *q, virConnectPtr lost)
+{
+    return !lv_host_available(q->h) || (lost && lv_host_has_conn(q->h, lost));
+}
+
 /* A zone away for a moment (libvirtd restarting, or closing the connection
  * on a keepalive timeout when it is overloaded) does not fail the launches
  * queued behind it: each waits up to ZONE_WAIT_SEC for it to come back, or
- * until the queue stops. */
-static void wait_for_zone(lv_launchq *q, const lv_launched *l)
+ * until the queue stops (1).  lost: a connection that went (still referenced,
+ * so no new one can have its address), which the zone's thread may not have
+ * noticed yet: waited past too. */
+static int wait_for_zone(lv_launchq *q, const lv_launched *l, virConnectPtr lost)
 {
     double deadline = cg_monotonic() + ZONE_WAIT_SEC;
     const struct timespec poll = {0, ZONE_POLL_MS * 1000000L};
     int quit = 0;
 
-    if (lv_host_available(q->h))
-        return;
+    if (!zone_away(q, lost))
+        return 0;
     cg_info("zone %s: launch of %s waits for the zone to be available", lv_host_zone(q->h),
             l->inst.id);
-    while (!quit && !lv_host_available(q->h) && cg_monotonic() < deadline) {
+    while (!quit && zone_away(q, lost) && cg_monotonic() < deadline) {
         nanosleep(&poll, NULL);
         pthread_mutex_lock(&q->lock);
         quit = q->quit;
         pthread_mutex_unlock(&q->lock);
     }
+    return quit;
+}
+
+/* 1 when the build that just failed on conn failed because the connection
+ * went (a keepalive timeout, libvirtd restarting): it may start over. */
+static int connection_lost(lv_launchq *q, virConnectPtr conn)
+{
+    return virConnectIsAlive(conn) != 1 || !lv_host_has_conn(q->h, conn);
 }
 
 /* Run launch l on this worker: made and started, or undone and recorded
- * as terminated with the cause. */
+ * as terminated with the cause.  A build cut short by a lost connection
+ * starts over once the zone is back (at most LAUNCH_ATTEMPTS in all), after
+ * what it made is removed: the user asked for a running instance, and the
+ * host did nothing wrong.  One with further volumes does not: their
+ * removal does not say whether it left one behind. */
 static void run_one(lv_launchq *q, lv_launched *l)
 {
-    cg_error err = {0};
-    virConnectPtr conn;
+    cg_error err = {0}, lost = {0};
+    virConnectPtr conn = NULL;
     char why[sizeof(l->inst.state_reason)];
+    unsigned attempt;
+    int ok = 0, quit;
 
-    wait_for_zone(q, l);
-    conn = lv_host_conn(q->h, &err);
-
-    if (conn && lv_launch_build(q->drv, q->h, conn, l->batch, l, &err) == 0) {
+    for (attempt = 1;; attempt++) {
+        quit = wait_for_zone(q, l, conn);
+        if (conn)
+            virConnectClose(conn);
+        conn = NULL;
+        if (quit && attempt > 1) {
+            err = lost; /* the gateway stops: no new attempt now */
+            break;
+        }
+        if (!(conn = lv_host_conn(q->h, &err)))
+            break;
+        if (attempt > 1 && lv_launch_clear(q->drv, conn, l) < 0) {
+            err = lost;
+            break;
+        }
+        if (lv_launch_build(q->drv, q->h, conn, l->batch, l, &err) == 0) {
+            ok = 1;
+            break;
+        }
+        if (attempt == LAUNCH_ATTEMPTS || l->disks || !connection_lost(q, conn))
+            break;
+        cg_warn("zone %s: launch of %s lost its connection (%s); it starts over when the zone "
+                "is back",
+                lv_host_zone(q->h), l->inst.id, err.message);
+        lost = err;
+        cg_error_clear(&err);
+        virResetLastError();
+    }
+    if (ok) {
         lv_launch_commit(q->drv, q->h, l->batch, l);
         /* Where time to running goes (bench/README.md). */
-        cg_info("zone %s: instance %s launched: queued %.0f ms, then disk %.0f, volumes %.0f, "
+        cg_info("zone %s: instance %s launched%s: queued %.0f ms, then disk %.0f, volumes %.0f, "
                 "seed %.0f, filter %.0f, define %.0f, start %.0f ms",
-                lv_host_zone(q->h), l->inst.id, l->ms_wait, l->ms_disk, l->ms_volumes, l->ms_seed,
-                l->ms_filter, l->ms_define, l->ms_start);
+                lv_host_zone(q->h), l->inst.id, attempt > 1 ? " on a new connection" : "",
+                l->ms_wait, l->ms_disk, l->ms_volumes, l->ms_seed, l->ms_filter, l->ms_define,
+                l->ms_start);
     } else {
         failure_reason(&err, why, sizeof(why));
         cg_warn("zone %s: launch of %s failed, undone: %s", lv_host_zone(q->h), l->inst.id,
