@@ -148,7 +148,8 @@ int lv_op_open(lv_op *op, cg_error *err);
 void lv_op_end(lv_op *op);
 /* Look a domain up; NULL with the error reported (NOT_FOUND when gone). */
 virDomainPtr lv_domain_get(virConnectPtr conn, const char *id, cg_error *err);
-/* Power off and undefine instance id's domain; one already gone is fine.
+/* Power off (again, up to 3 times, while libvirtd is busy with the domain)
+ * and undefine instance id's domain; one already gone is fine.
  * 0 or -1 (reported). */
 int lv_domain_remove(virConnectPtr conn, const char *id, cg_error *err);
 

@@ -311,9 +311,13 @@ cleanup:
     return ret;
 }
 
+/* How many times a removal tries to power off a domain libvirtd is busy with. */
+#define REMOVE_TRIES 3
+
 int lv_domain_remove(virConnectPtr conn, const char *id, cg_error *err)
 {
     virDomainPtr dom = virDomainLookupByName(conn, id);
+    unsigned tries;
     int ret = -1;
 
     if (!dom) {
@@ -324,9 +328,15 @@ int lv_domain_remove(virConnectPtr conn, const char *id, cg_error *err)
         lv_report(err, conn, CG_ERR_INTERNAL, "instance %s", id);
         return -1;
     }
-    if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-        lv_report(err, conn, CG_ERR_INTERNAL, "power off instance %s", id);
-        goto cleanup;
+    /* libvirtd runs one job per domain: a start still under way (that of a
+     * call whose answer went with a lost connection) holds the lock, and
+     * the destroy gives up after libvirtd's wait.  It is tried again. */
+    for (tries = 1; virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0; tries++) {
+        if (lv_last_error_code() != VIR_ERR_OPERATION_TIMEOUT || tries == REMOVE_TRIES) {
+            lv_report(err, conn, CG_ERR_INTERNAL, "power off instance %s", id);
+            goto cleanup;
+        }
+        cg_warn("instance %s: libvirt is busy with it; power off again", id);
     }
     if (undefine(dom) < 0) {
         lv_report(err, conn, CG_ERR_INTERNAL, "undefine instance %s", id);

@@ -160,8 +160,10 @@ void lv_launch_batch_ref(lv_launch_batch *b)
 /* ---- undo ---- */
 
 /* Remove what lv_launch_build made (domain, root overlay, further volumes,
- * seed, console log, user-data) and clear those marks.  1 when a piece may
- * stay in libvirt (a step failed, or there is no connection), else 0. */
+ * seed, console log, user-data), clearing the mark of each piece removed:
+ * one that stays keeps its mark, so a later undo (lv_launch_undo after a
+ * cut lv_launch_clear) tries it again.  1 when a piece may stay in libvirt
+ * (a step failed, or there is no connection), else 0. */
 static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
 {
     const char *id = l->inst.id;
@@ -169,9 +171,13 @@ static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
     cg_error e = {0};
     int cut = 0;
 
-    if (l->defined && lv_domain_remove(conn, id, &e) < 0) {
-        cg_warn("rollback %s: %s", id, e.message);
-        cut = 1;
+    if (l->defined) {
+        if (lv_domain_remove(conn, id, &e) < 0) {
+            cg_warn("rollback %s: %s", id, e.message);
+            cut = 1;
+        } else {
+            l->defined = 0;
+        }
     }
     if (l->volume) {
         cg_error_clear(&e);
@@ -179,27 +185,34 @@ static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
         if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0) {
             cg_warn("rollback %s: %s", id, e.message);
             cut = 1;
+        } else {
+            l->volume = 0;
         }
     }
-    if (l->disks)
+    if (l->disks) {
         lv_volumes_release_instance(drv, id); /* deletes them: still flagged */
+        l->disks = 0;
+    }
     if (l->seed) {
         cg_error_clear(&e);
-        if (!conn) {
+        if (!conn || lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0) {
+            if (conn)
+                cg_warn("rollback %s: %s", id, e.message);
             cut = 1;
-        } else if (lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0) {
-            cg_warn("rollback %s: %s", id, e.message);
-            cut = 1;
+        } else {
+            lv_state_seed_delete(drv->state, id, NULL);
+            l->seed = 0;
         }
-        lv_state_seed_delete(drv->state, id, NULL);
     }
     if (l->log) {
         lv_drv_console_path(drv, id, path, sizeof(path));
         unlink(path);
+        l->log = 0;
     }
-    if (l->user_data)
+    if (l->user_data) {
         lv_state_user_data_delete(drv->state, id, NULL);
-    l->defined = l->volume = l->disks = l->seed = l->log = l->user_data = 0;
+        l->user_data = 0;
+    }
     return cut;
 }
 

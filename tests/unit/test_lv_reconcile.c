@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include <libvirt/libvirt.h>
+#include <sqlite3.h>
 
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv_cache.h"
 #include "drivers/libvirt/lv_driver.h"
 #include "drivers/libvirt/lv_host.h"
+#include "drivers/libvirt/lv_launch.h"
 #include "drivers/libvirt/lv_seed.h"
 #include "drivers/libvirt/lv_storage.h"
 #include "gateway/log.h"
@@ -367,6 +369,58 @@ static void test_start_never_adopts_a_failed_launch(void **state)
     cut_failed_launch(*state, 1);
 }
 
+/* How many intent rows name name, read on a connection of its own. */
+static int intent_rows(world *w, const char *name)
+{
+    char path[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    snprintf(path, sizeof(path), "%s/cloudgate.db", w->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM intents WHERE name = ?", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A launch that starts over on a new connection first removes what it made
+ * (lv_launch_clear).  When that removal is cut short, each piece left keeps
+ * its mark, so the undo that follows removes it: nothing stays in libvirt
+ * as a stopped instance nobody asked for, and the intent goes with it. */
+static void test_cut_clear_keeps_its_marks(void **state)
+{
+    world *w = *state;
+    lv_host *h = lv_drv_find_zone(w->drv, ZONE);
+    virConnectPtr conn;
+    lv_launched l;
+    char seed[64];
+
+    memset(&l, 0, sizeof(l));
+    run_one(w, l.inst.id);
+    intent(w, LV_INTENT_LAUNCH, l.inst.id, "");
+    assert_int_equal(intent_rows(w, l.inst.id), 1);
+    l.intent = l.cached = l.defined = l.volume = l.seed = 1;
+    assert_int_equal(lv_launch_clear(w->drv, NULL, &l), -1); /* no connection: all cut */
+    assert_true(l.defined && l.volume && l.seed);
+    assert_true(has_domain(w, l.inst.id));
+
+    conn = zone_conn(w);
+    lv_launch_undo(w->drv, h, conn, &l, "Server.InternalError: launch failed: test");
+    virConnectClose(conn);
+    assert_gone(w, l.inst.id);
+    lv_seed_volume_name(l.inst.id, seed, sizeof(seed));
+    assert_false(has_volume(w, seed));
+    assert_int_equal(count_domains(w), 0);
+    assert_int_equal(intent_rows(w, l.inst.id), 0);
+}
+
 /* Only the first driver on a state directory reconciles: the admin CLI
  * opened beside the daemon must not undo the daemon's work in flight. */
 static void test_one_reconciler(void **state)
@@ -394,6 +448,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_start_never_adopts_a_failed_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_reconciler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_clear_keeps_its_marks, setup, teardown),
     };
 
     cg_log_init(NULL, CG_LOG_ERROR);
