@@ -1,6 +1,7 @@
 /* cloudgate libvirt driver: lists read from SQLite (see lv_rows.h). */
 #include "lv_rows.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,13 +9,16 @@
 
 void *lv_rows_grow(void **v, size_t n, size_t size, cg_error *err)
 {
-    char *bigger = realloc(*v, (n + 1) * size);
+    char *bigger = *v;
 
-    if (!bigger) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        return NULL;
+    /* Room for n is n rounded up to a power of two: full at 0, 1, 2, 4... */
+    if ((n & (n - 1)) == 0) {
+        if (n > SIZE_MAX / 2 / size || !(bigger = realloc(*v, (n ? 2 * n : 1) * size))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            return NULL;
+        }
+        *v = bigger;
     }
-    *v = bigger;
     memset(bigger + n * size, 0, size);
     return bigger + n * size;
 }

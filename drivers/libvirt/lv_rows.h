@@ -22,7 +22,9 @@ typedef struct lv_row_kind {
 } lv_row_kind;
 
 /* Grow *v (n elements of size) by one zeroed element: its address, or NULL
- * (reported; *v is left as it was). */
+ * (reported; *v is left as it was).  Room doubles when n reaches a power of
+ * two, so reading N rows moves them log N times, not N: *v must have been
+ * grown from NULL by this function only. */
 void *lv_rows_grow(void **v, size_t n, size_t size, cg_error *err);
 
 /* The tags of id (sql selects key, value; binds id) into tags.  0 or -1. */

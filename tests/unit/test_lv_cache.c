@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/libvirt/lv_cache.h"
@@ -143,12 +144,39 @@ static void test_rows_by_id(void **state)
     assert_int_equal(lv_rows_find_id(m, 0, sizeof(m[0]), "i-a"), 0);
 }
 
+/* Rows grown one at a time keep every earlier row and zero each new one,
+ * across the doublings (1, 2, 4 ... 1024). */
+static void test_rows_grow(void **state)
+{
+    struct row {
+        unsigned n;
+        char pad[13];
+    } *v = NULL, *r;
+    cg_error err = {0};
+    unsigned i;
+
+    (void)state;
+    for (i = 0; i < 1000; i++) {
+        r = lv_rows_grow((void **)&v, i, sizeof(*v), &err);
+        assert_non_null(r);
+        assert_ptr_equal(r, &v[i]);
+        assert_int_equal(r->n, 0);
+        assert_int_equal(r->pad[12], 0);
+        r->n = i + 1;
+        memset(r->pad, 'x', sizeof(r->pad));
+    }
+    for (i = 0; i < 1000; i++)
+        assert_int_equal(v[i].n, i + 1);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sorted_by_id),
         cmocka_unit_test(test_revision_per_change),
         cmocka_unit_test(test_rows_by_id),
+        cmocka_unit_test(test_rows_grow),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
