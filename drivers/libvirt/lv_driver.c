@@ -24,6 +24,9 @@
 #define OPEN_WAIT_SEC 3.0
 #define CLOSE_WAIT_SEC 5.0
 
+/* Drivers opened in this process so far (version_base). */
+static uint64_t versions_opened;
+
 lv_host *lv_drv_find_instance(cg_drv *drv, const char *id)
 {
     size_t i;
@@ -150,6 +153,9 @@ static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
     pthread_rwlock_init(&drv->image_use_lock, NULL);
     drv->cfg = cfg;
     drv->reconcile_fd = -1;
+    /* Each driver opened in the process numbers its versions above those of
+     * the ones before: a listing of a closed driver never serves a new one. */
+    drv->version_base = (__atomic_add_fetch(&versions_opened, 1, __ATOMIC_RELAXED)) << 40;
     if (lv_event_start(err) < 0)
         goto error;
     drv->events_started = 1;
@@ -289,6 +295,20 @@ cleanup:
     return ret;
 }
 
+/* The sum of counts that never go down, so it moves when any one does:
+ * each zone's cache and availability, the state database (terminated
+ * records, NICs, groups, metadata options, v2v locks) and, for records
+ * that expire, the seconds. */
+static uint64_t lv_instances_version(cg_drv *drv)
+{
+    uint64_t v = drv->version_base + lv_state_version(drv->state) + (uint64_t)cg_monotonic();
+    size_t i;
+
+    for (i = 0; i < drv->n_hosts; i++)
+        v += lv_cache_changes(lv_host_cache(drv->hosts[i])) + lv_host_flips(drv->hosts[i]);
+    return v;
+}
+
 static int tags_apply(cg_drv *drv, const char *id, const cg_tags *tags, int remove,
                       cg_error *err)
 {
@@ -329,6 +349,7 @@ const cg_driver lv_driver = {
     .image_delete = lv_image_delete,
     .image_modify = lv_image_modify,
     .instance_list = lv_instance_list,
+    .instances_version = lv_instances_version,
     .instance_run = lv_instance_run,
     .instance_start = lv_instance_start,
     .instance_stop = lv_instance_stop,

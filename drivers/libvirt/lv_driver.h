@@ -35,6 +35,7 @@ struct cg_drv {
     int reconcile_fd;          /* STATE_DIR/reconcile.lock, held: -1 when not */
     int reconciles;            /* this process repairs crash leftovers (lv_reconcile.c) */
     struct lv_launchq **launchq; /* one per host, same order (lv_launch.h) */
+    uint64_t version_base;       /* instances_version's: apart from other drivers' */
 };
 
 /* The host whose cache holds instance id, or NULL. */

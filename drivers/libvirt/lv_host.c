@@ -34,6 +34,7 @@ struct lv_host {
     pthread_cond_t cond;     /* on CLOCK_MONOTONIC; wakes the thread, and waiters on it */
     virConnectPtr conn;      /* NULL while disconnected */
     int lost;                /* the close callback fired */
+    uint64_t flips;          /* changes of conn and lost: lv_host_flips */
     int cb_lifecycle;        /* callback ids on conn, -1: none */
     int cb_metadata;
     int refs;                /* domain event registrations holding this host */
@@ -259,6 +260,7 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
      * and closing may talk to the daemon. */
     pthread_mutex_lock(&h->lock);
     h->lost = 1;
+    h->flips++;
     h->work = 1;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->lock);
@@ -278,6 +280,7 @@ static void host_disconnect(lv_host *h)
     metadata = h->cb_metadata;
     h->conn = NULL;
     h->lost = 0;
+    h->flips++;
     h->cb_lifecycle = h->cb_metadata = -1;
     pthread_mutex_unlock(&h->lock);
     if (!conn)
@@ -354,6 +357,7 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     /* A loss during the sync stays noted in h->lost: the next round sees it. */
     pthread_mutex_lock(&h->lock);
     h->conn = conn;
+    h->flips++;
     h->cb_lifecycle = lifecycle;
     h->cb_metadata = metadata;
     pthread_mutex_unlock(&h->lock);
@@ -618,6 +622,16 @@ int lv_host_available(lv_host *h)
     up = h->conn != NULL && !h->lost;
     pthread_mutex_unlock(&h->lock);
     return up;
+}
+
+uint64_t lv_host_flips(lv_host *h)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&h->lock);
+    n = h->flips;
+    pthread_mutex_unlock(&h->lock);
+    return n;
 }
 
 const char *lv_conn_type(virConnectPtr conn)

@@ -79,6 +79,8 @@ const char *lv_host_uri(const lv_host *h);
 lv_cache *lv_host_cache(lv_host *h);
 /* 1 while connected. */
 int lv_host_available(lv_host *h);
+/* A count that moves whenever lv_host_available's answer may have. */
+uint64_t lv_host_flips(lv_host *h);
 
 /* A new reference to the connection (release it with virConnectClose), or
  * NULL with CG_ERR_UNAVAILABLE reported while the host is disconnected. */

@@ -631,3 +631,21 @@ void lv_state_db_unlock(lv_state *st)
 {
     pthread_mutex_unlock(&st->lock);
 }
+
+uint64_t lv_state_version(lv_state *st)
+{
+    long long other;
+    uint64_t v;
+
+    pthread_mutex_lock(&st->lock);
+    /* This connection's writes, then what other connections (the admin CLI,
+     * the job store) committed: SQLite moves data_version on each. */
+    if (cg_db_int(st->db, NULL, &other, "PRAGMA data_version", "") == 1 &&
+        other >= st->data_version)
+        st->data_version = other;
+    else
+        st->version_misses++;
+    v = (uint64_t)sqlite3_total_changes64(st->db) + (uint64_t)st->data_version + st->version_misses;
+    pthread_mutex_unlock(&st->lock);
+    return v;
+}

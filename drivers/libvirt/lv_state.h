@@ -64,6 +64,9 @@ int lv_state_image_set_display(lv_state *st, const char *id, cg_display display,
  * tables kept in other files (lv_volstate.c); unlock when done. */
 sqlite3 *lv_state_db_lock(lv_state *st);
 void lv_state_db_unlock(lv_state *st);
+/* A count that moves with every change of the database, this store's own
+ * and those other connections commit (lv_driver.c, instances_version). */
+uint64_t lv_state_version(lv_state *st);
 int lv_state_image_set_tags(lv_state *st, const char *id, const cg_tags *tags, cg_error *err);
 
 /* ---- user-data ---- */

@@ -14,6 +14,10 @@ struct lv_state {
     /* The handle is shared by worker threads; BEGIN..COMMIT spans several
      * calls, so one thread's transaction must not take in another's rows. */
     pthread_mutex_t lock;
+    /* lv_state_version's: the last data_version read, and how many reads
+     * failed (each moves the version: a listing then is never reused). */
+    long long data_version;
+    uint64_t version_misses;
 };
 
 void lvs_db_fail(lv_state *st, cg_error *err, const char *what);

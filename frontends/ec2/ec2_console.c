@@ -82,15 +82,26 @@ static int pseudo(cg_tags *tags, const cg_instance *inst)
     return cg_tags_set(tags, EC2_TAG_DISPLAY_ADDRESS, addr);
 }
 
+int ec2_instances_pseudo_tags(cg_instance_list *instances, cg_error *err)
+{
+    size_t i;
+
+    for (i = 0; i < instances->n; i++) {
+        if (pseudo(&instances->v[i].tags, &instances->v[i]) < 0) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int ec2_display_pseudo_tags(ec2_call *c, cg_instance_list *instances, cg_image_list *images)
 {
     cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
     size_t i;
 
-    for (i = 0; instances && i < instances->n; i++) {
-        if (pseudo(&instances->v[i].tags, &instances->v[i]) < 0)
-            return ec2_fail_cg(c, &oom, NULL);
-    }
+    if (instances && ec2_instances_pseudo_tags(instances, &oom) < 0)
+        return ec2_fail_cg(c, &oom, NULL);
     for (i = 0; images && i < images->n; i++) {
         const cg_image *img = &images->v[i];
 

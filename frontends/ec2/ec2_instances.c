@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../engine/instance_ops.h"
+#include "../../engine/instance_view.h"
 #include "../../gateway/util.h"
 
 #define EC2_CLIENT_TOKEN_MAX 64
@@ -156,15 +157,35 @@ static int id_listed(const char *const *ids, size_t n, const char *id)
     return 0;
 }
 
+/* A new listing's part, once before requests share it: the pseudo tags,
+ * and the fragments of instances gone are dropped. */
+static int decorate(cg_instance_list *list, cg_error *err)
+{
+    if (ec2_instances_pseudo_tags(list, err) < 0)
+        return -1;
+    ec2_fragments_prune(list);
+    return 0;
+}
+
+/* The instances as DescribeInstances shows them, shared by the requests
+ * that come while nothing changes (engine/instance_view.h). */
+static cg_instance_view view = CG_INSTANCE_VIEW_INIT(decorate);
+
+void ec2_describe_view_stats(unsigned long *lists, unsigned long *shared)
+{
+    cg_instance_view_stats(&view, lists, shared);
+}
+
 /* The shared body of DescribeInstances and DescribeInstanceStatus. */
 static int describe(ec2_call *c, int status)
 {
-    cg_instance_list list = {0};
+    const cg_listing *listing = NULL;
+    const cg_instance_list *list;
     cg_volume_list vols = {0};
     ec2_filters filters = {0};
     ec2_page page = {0};
     const char **ids = NULL;
-    const cg_instance **view = NULL;
+    const cg_instance **shown = NULL;
     size_t n_ids = 0, n = 0, i;
     char *token = NULL, *body = NULL;
     size_t len = 0;
@@ -182,17 +203,21 @@ static int describe(ec2_call *c, int status)
                  "The parameter instancesSet cannot be used with the parameter maxResults");
         goto cleanup;
     }
-    if (load_instances(c, &list) < 0 || ec2_check_instance_ids(c, ids, n_ids, &list) < 0 ||
-        ec2_display_pseudo_tags(c, &list, NULL) < 0)
+    if (!(listing = cg_instance_view_get(&view, c->ctx->driver, c->ctx->drv, &err))) {
+        ec2_fail_cg(c, &err, NULL);
+        goto cleanup;
+    }
+    list = &listing->list;
+    if (ec2_check_instance_ids(c, ids, n_ids, list) < 0)
         goto cleanup;
 
-    if (list.n && !(view = calloc(list.n, sizeof(*view)))) {
+    if (list->n && !(shown = calloc(list->n, sizeof(*shown)))) {
         cg_error_set(&err, CG_ERR_INTERNAL, "out of memory");
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    for (i = 0; i < list.n; i++) {
-        const cg_instance *inst = &list.v[i];
+    for (i = 0; i < list->n; i++) {
+        const cg_instance *inst = &list->v[i];
 
         if (n_ids && !id_listed(ids, n_ids, inst->id))
             continue;
@@ -201,24 +226,23 @@ static int describe(ec2_call *c, int status)
             continue;
         if (!ec2_filters_match(&filters, inst, instance_field, c))
             continue;
-        view[n++] = inst;
+        shown[n++] = inst;
     }
-    ec2_sort(view, n, sizeof(*view), instance_key);
-    if (ec2_page_take(&page, view, &n, sizeof(*view), instance_key, &token, &err) < 0) {
+    ec2_sort(shown, n, sizeof(*shown), instance_key);
+    if (ec2_page_take(&page, shown, &n, sizeof(*shown), instance_key, &token, &err) < 0) {
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
     if (status) {
-        body = ec2_xml_instance_status(c->req->request_id, view, n, token, &len);
+        body = ec2_xml_instance_status(c->req->request_id, shown, n, token, &len);
     } else {
         /* Attached volumes show in blockDeviceMapping (a driver without
          * volumes: the root disks only). */
         if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
             goto cleanup;
-        gw_piece *pcs = ec2_fragments_describe_pieces(c->req->request_id, c->ctx->cfg, view, n,
+        gw_piece *pcs = ec2_fragments_describe_pieces(c->req->request_id, c->ctx->cfg, shown, n,
                                                       &vols, token, &len);
 
-        ec2_fragments_prune(&list);
         ret = ec2_reply_pieces(c, pcs, len);
         goto cleanup;
     }
@@ -226,12 +250,12 @@ static int describe(ec2_call *c, int status)
 
 cleanup:
     free(token);
-    free(view);
+    free(shown);
     free(ids);
     ec2_page_release(&page);
     ec2_filters_release(&filters);
     cg_volume_list_release(&vols);
-    cg_instance_list_release(&list);
+    cg_instance_view_put(&view, listing);
     return ret;
 }
 
@@ -352,22 +376,23 @@ static int by_launch_index(const void *a, const void *b)
 /* Answer with the reservation in list (launch order). */
 static int reply_reservation(ec2_call *c, const cg_instance_list *list, const char *rid)
 {
-    const cg_instance **view = NULL;
+    const cg_instance **shown = NULL;
     size_t n = 0, i, len = 0;
     int ret;
 
-    if (list->n && !(view = calloc(list->n, sizeof(*view)))) {
+    if (list->n && !(shown = calloc(list->n, sizeof(*shown)))) {
         cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
         return ec2_fail_cg(c, &oom, NULL);
     }
     for (i = 0; i < list->n; i++) {
         if (!rid || strcmp(list->v[i].reservation_id, rid) == 0)
-            view[n++] = &list->v[i];
+            shown[n++] = &list->v[i];
     }
     if (n > 1)
-        qsort(view, n, sizeof(*view), by_launch_index);
-    ret = ec2_reply(c, ec2_xml_run_instances(c->req->request_id, c->ctx->cfg, view, n, &len), &len);
-    free(view);
+        qsort(shown, n, sizeof(*shown), by_launch_index);
+    ret =
+        ec2_reply(c, ec2_xml_run_instances(c->req->request_id, c->ctx->cfg, shown, n, &len), &len);
+    free(shown);
     return ret;
 }
 

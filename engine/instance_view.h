@@ -1,0 +1,63 @@
+/* cloudgate engine: one listing of the instances, shared while nothing
+ * changes.
+ *
+ * A DescribeInstances used to copy every instance out of the driver (1,000
+ * of them: 2.5 MB with their tags, and a dozen SQLite reads for their NICs,
+ * groups, options and terminated records) and decorate the copy, once per
+ * request, so that at 16 connections malloc and free were a fifth of the
+ * gateway's time.  The listing seldom changes between two requests: the
+ * driver says when it may have (instances_version, driver.h), and a request
+ * takes a reference to the last listing when that is at least as new as
+ * what it read.  A request that finds a listing being made for its version
+ * waits for it instead of making another.
+ *
+ *   const cg_listing *l = cg_instance_view_get(&view, driver, drv, &err);
+ *   ... read l->list (never change it) ...
+ *   cg_instance_view_put(&view, l);
+ */
+#ifndef CG_ENGINE_INSTANCE_VIEW_H
+#define CG_ENGINE_INSTANCE_VIEW_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../drivers/driver.h"
+
+typedef struct cg_listing {
+    cg_instance_list list; /* decorated; read-only once shared */
+    const cg_drv *drv;
+    uint64_t version; /* instances_version read before listing */
+    unsigned refs;    /* the view's lock guards it */
+} cg_listing;
+
+/* Run once on each new listing before anyone shares it (EC2 adds its
+ * pseudo tags).  0, or -1 with err set. */
+typedef int (*cg_listing_decorate)(cg_instance_list *list, cg_error *err);
+
+typedef struct cg_instance_view {
+    pthread_mutex_t lock;
+    pthread_cond_t made; /* a listing was made (or failed) */
+    cg_listing_decorate decorate;
+    cg_listing *last;         /* the newest listing, one reference */
+    const cg_drv *making_drv; /* a listing being made, NULL none */
+    uint64_t making_version;
+    unsigned long lists, shared; /* listings made, requests served one made before */
+} cg_instance_view;
+
+#define CG_INSTANCE_VIEW_INIT(decorate_fn)                                                         \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, (decorate_fn), NULL, NULL, 0, 0, 0    \
+    }
+
+/* The instances of drv now: a listing at least as new as the driver's
+ * version at the call, with one reference for the caller, or NULL (err
+ * set).  A driver without instances_version lists every time. */
+const cg_listing *cg_instance_view_get(cg_instance_view *v, const cg_driver *d, cg_drv *drv,
+                                       cg_error *err);
+/* Give back a reference; the last one frees.  Accepts NULL. */
+void cg_instance_view_put(cg_instance_view *v, const cg_listing *l);
+/* Drop the kept listing (a driver closing; tests). */
+void cg_instance_view_clear(cg_instance_view *v);
+void cg_instance_view_stats(cg_instance_view *v, unsigned long *lists, unsigned long *shared);
+
+#endif
