@@ -95,14 +95,12 @@ int ec2_instances_pseudo_tags(cg_instance_list *instances, cg_error *err)
     return 0;
 }
 
-int ec2_display_pseudo_tags(ec2_call *c, cg_instance_list *instances, cg_image_list *images)
+int ec2_images_pseudo_tags(ec2_call *c, cg_image_list *images)
 {
     cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
     size_t i;
 
-    if (instances && ec2_instances_pseudo_tags(instances, &oom) < 0)
-        return ec2_fail_cg(c, &oom, NULL);
-    for (i = 0; images && i < images->n; i++) {
+    for (i = 0; i < images->n; i++) {
         const cg_image *img = &images->v[i];
 
         char os[96];

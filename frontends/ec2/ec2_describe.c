@@ -414,7 +414,7 @@ int ec2_describe_images(ec2_call *c)
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;
     }
-    if (ec2_display_pseudo_tags(c, NULL, &images) < 0)
+    if (ec2_images_pseudo_tags(c, &images) < 0)
         goto cleanup;
     if (n_ids && !(missing = calloc(n_ids, sizeof(*missing)))) {
         fail_oom(c);

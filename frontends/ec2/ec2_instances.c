@@ -171,11 +171,6 @@ static int decorate(cg_instance_list *list, cg_error *err)
  * that come while nothing changes (engine/instance_view.h). */
 static cg_instance_view view = CG_INSTANCE_VIEW_INIT(decorate);
 
-void ec2_describe_view_stats(unsigned long *lists, unsigned long *shared)
-{
-    cg_instance_view_stats(&view, lists, shared);
-}
-
 /* The shared body of DescribeInstances and DescribeInstanceStatus. */
 static int describe(ec2_call *c, int status)
 {

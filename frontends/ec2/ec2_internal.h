@@ -382,11 +382,10 @@ int ec2_display_parse(ec2_call *c, const char *what, const char *value, cg_displ
 /* Take EC2_TAG_DISPLAY out of tags into *display (DEFAULT when absent);
  * other reserved keys are InvalidParameterValue.  0 or -1. */
 int ec2_display_tag_take(ec2_call *c, cg_tags *tags, cg_display *display);
-/* Add the pseudo tags to listed instances and images (either may be NULL). */
+/* Add the pseudo tags to listed instances (0, or -1 with err set) and to
+ * listed images (0, or -1 answered). */
 int ec2_instances_pseudo_tags(cg_instance_list *instances, cg_error *err);
-/* DescribeInstances' listings so far: made, and shared by a later request. */
-void ec2_describe_view_stats(unsigned long *lists, unsigned long *shared);
-int ec2_display_pseudo_tags(ec2_call *c, cg_instance_list *instances, cg_image_list *images);
+int ec2_images_pseudo_tags(ec2_call *c, cg_image_list *images);
 /* Store display on instance ("i-") or image ("ami-") id; DEFAULT: nothing. */
 int ec2_display_set(ec2_call *c, const char *id, cg_display display);
 /* StartInstances' AdditionalInfo=cloudgate:run-once=DISPLAY into *once
