@@ -17,18 +17,27 @@ done
 "$TOP/scripts/build.sh" || { echo "build failed"; exit 1; }
 
 failed=0
+summary=$(mktemp) || exit 1
 suites_passed=0
 suites_failed=0
 run_suite() {
     local name=$1; shift
     echo "=== $name"
-    if "$@"; then
+    local out
+    out=$(mktemp) || return 1
+    if "$@" 2>&1 | tee "$out"; then
         suites_passed=$((suites_passed + 1))
     else
         echo "=== $name FAILED"
+        # Kept for the summary at the end: CI shows the head and the tail
+        # of a long output, and a failure in the middle would be cut.
+        { echo "--- $name"
+          grep -E '^(FAIL|ERROR|FAILED)|\[  (FAILED|ERROR) +\]|failed under|Sanitizer|runtime error|\[   LINE   \]|^E  ' "$out" | tail -40
+        } >> "$summary"
         suites_failed=$((suites_failed + 1))
         failed=1
     fi
+    rm -f "$out"
 }
 
 run_suite "unit tests (make check)" make -j"$(nproc)" check
@@ -50,5 +59,10 @@ export CG_SIGKILL_RUNS=${CG_SIGKILL_RUNS:-50}
 run_suite "system tests (qemu:///system)" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     --durations=40 tests/system
 
+if [ -s "$summary" ]; then
+    echo "=== what failed"
+    cat "$summary"
+fi
+rm -f "$summary"
 echo "suites: $suites_passed passed, $suites_failed failed"
 exit $failed

@@ -250,12 +250,12 @@ cg_instance_state state_of(world *w, const char *id)
     return st;
 }
 
-/* Wait up to 5 s for the event thread to bring id into state st. */
+/* Wait up to EVENT_WAIT_SECONDS for the event thread to bring id into state st. */
 void wait_state(world *w, const char *id, cg_instance_state st)
 {
     int i;
 
-    for (i = 0; i < 50 && state_of(w, id) != st; i++)
+    for (i = 0; i < EVENT_WAIT_SECONDS * 10 && state_of(w, id) != st; i++)
         usleep(100000);
     assert_int_equal(state_of(w, id), st);
 }

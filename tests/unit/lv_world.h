@@ -23,6 +23,9 @@
 #include "gateway/config.h"
 
 #define ZONE "cloudgate-a"
+/* How long a test waits for libvirt's events to reach the cache: they
+ * come in milliseconds, but CI runs these under sanitizers, two at once. */
+#define EVENT_WAIT_SECONDS 30
 
 typedef struct world {
     cg_config cfg;

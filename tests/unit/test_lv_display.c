@@ -53,13 +53,13 @@ static void stop(world *w, const char *id)
     assert_int_equal(state_of(w, id), CG_STATE_STOPPED);
 }
 
-/* Wait up to 5 s for the start event to bring the running display in. */
+/* Wait up to EVENT_WAIT_SECONDS for the start event to bring the running display in. */
 static void wait_live(world *w, const char *id, cg_display want)
 {
     cg_instance inst;
     int i, got = -1;
 
-    for (i = 0; i < 100 && got != (int)want; i++) {
+    for (i = 0; i < EVENT_WAIT_SECONDS * 20 && got != (int)want; i++) {
         if (i)
             usleep(50000);
         assert_true(find(w, id, &inst));

@@ -466,7 +466,7 @@ static void test_events(void **state)
         cg_instance gone;
         int i;
 
-        for (i = 0; i < 50 && find(w, id, &gone); i++) {
+        for (i = 0; i < EVENT_WAIT_SECONDS * 10 && find(w, id, &gone); i++) {
             cg_instance_release(&gone);
             usleep(100000);
         }

@@ -41,7 +41,7 @@ static void wait_known(world *w, size_t n, cg_instance_list *out)
     cg_error err = {0};
     int i;
 
-    for (i = 0; i < 100; i++) {
+    for (i = 0; i < EVENT_WAIT_SECONDS * 20; i++) {
         memset(out, 0, sizeof(*out));
         assert_int_equal(lv_state_known_list(w->drv->state, ZONE, out, &err), 0);
         if (out->n == n)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -65,14 +66,18 @@ static void set_tag(world *w, const char *id, const char *key, const char *value
     cg_tags_release(&tags);
 }
 
-/* A listing that a second request shares: nothing changed between the two
- * (the version has the second in it, so a few tries at most). */
+/* A listing that a second request shares: nothing changed between the two.
+ * The zone's thread may still be writing the tail of a launch or a
+ * terminate (rows, each a change), and the version has the second in it:
+ * pause between tries, within a bound. */
 static const cg_listing *settled(world *w)
 {
     const cg_listing *a = NULL, *b;
     int i;
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < EVENT_WAIT_SECONDS * 20; i++) {
+        if (i)
+            usleep(50 * 1000);
         cg_instance_view_put(&view, a);
         a = listing(w);
         b = listing(w);

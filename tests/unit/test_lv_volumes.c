@@ -85,12 +85,12 @@ static void test_pause_resume(void **state)
     assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
 }
 
-/* Wait up to 5 s for the event thread to show sub for id. */
+/* Wait up to EVENT_WAIT_SECONDS for the event thread to show sub for id. */
 static void wait_sub(world *w, const char *id, cg_instance_sub sub)
 {
     int i;
 
-    for (i = 0; i < 50 && sub_of(w, id) != sub; i++)
+    for (i = 0; i < EVENT_WAIT_SECONDS * 10 && sub_of(w, id) != sub; i++)
         usleep(100000);
     assert_int_equal(sub_of(w, id), sub);
 }
