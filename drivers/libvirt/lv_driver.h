@@ -208,8 +208,9 @@ int lv_volume_attach(cg_drv *drv, const char *volume_id, const char *instance_id
                      const char *device, cg_volume *out, cg_error *err);
 int lv_volume_detach(cg_drv *drv, const char *volume_id, cg_volume *out, cg_error *err);
 /* Terminate: the volumes attached to instance id with DeleteOnTermination
- * are deleted, the others become available. */
-void lv_volumes_release_instance(cg_drv *drv, const char *id);
+ * are deleted, the others become available.  0, or -1 when one may be left
+ * (logged; it shows as available). */
+int lv_volumes_release_instance(cg_drv *drv, const char *id);
 int lv_volume_set_delete_on_termination(cg_drv *drv, const char *instance_id,
                                         const char *device, int flag, cg_error *err);
 /* RunInstances' mappings: an empty volume per disk for instance inst,

@@ -159,22 +159,27 @@ void lv_launch_batch_ref(lv_launch_batch *b)
 
 /* ---- undo ---- */
 
+/* What undo_built could not remove. */
+enum {
+    LEFT_IN_LIBVIRT = 1, /* a marked piece (a step failed, or no connection) */
+    LEFT_VOLUME = 2,     /* a further volume, now shown as available */
+};
+
 /* Remove what lv_launch_build made (domain, root overlay, further volumes,
  * seed, console log, user-data), clearing the mark of each piece removed:
  * one that stays keeps its mark, so a later undo (lv_launch_undo after a
- * cut lv_launch_clear) tries it again.  1 when a piece may stay in libvirt
- * (a step failed, or there is no connection), else 0. */
+ * cut lv_launch_clear) tries it again.  0, or LEFT_* bits. */
 static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
 {
     const char *id = l->inst.id;
     char path[4096];
     cg_error e = {0};
-    int cut = 0;
+    int left = 0;
 
     if (l->defined) {
         if (lv_domain_remove(conn, id, &e) < 0) {
             cg_warn("rollback %s: %s", id, e.message);
-            cut = 1;
+            left |= LEFT_IN_LIBVIRT;
         } else {
             l->defined = 0;
         }
@@ -184,13 +189,17 @@ static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
         snprintf(path, sizeof(path), "%s.qcow2", id);
         if (lv_storage_delete(conn, drv->cfg->storage_pool, path, &e) < 0) {
             cg_warn("rollback %s: %s", id, e.message);
-            cut = 1;
+            left |= LEFT_IN_LIBVIRT;
         } else {
             l->volume = 0;
         }
     }
     if (l->disks) {
-        lv_volumes_release_instance(drv, id); /* deletes them: still flagged */
+        /* Deletes them (still flagged DeleteOnTermination).  One left shows
+         * as available, and the next call would not find it attached: the
+         * mark goes either way. */
+        if (lv_volumes_release_instance(drv, id) < 0)
+            left |= LEFT_VOLUME;
         l->disks = 0;
     }
     if (l->seed) {
@@ -198,7 +207,7 @@ static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
         if (!conn || lv_seed_delete(conn, drv->cfg->storage_pool, id, &e) < 0) {
             if (conn)
                 cg_warn("rollback %s: %s", id, e.message);
-            cut = 1;
+            left |= LEFT_IN_LIBVIRT;
         } else {
             lv_state_seed_delete(drv->state, id, NULL);
             l->seed = 0;
@@ -213,14 +222,15 @@ static int undo_built(cg_drv *drv, virConnectPtr conn, lv_launched *l)
         lv_state_user_data_delete(drv->state, id, NULL);
         l->user_data = 0;
     }
-    return cut;
+    return left;
 }
 
 void lv_launch_undo(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launched *l, const char *why)
 {
     const char *id = l->inst.id;
     cg_error e = {0};
-    int cut = undo_built(drv, conn, l); /* a piece in libvirt may stay: the intent stays too */
+    /* A piece in libvirt may stay: the intent stays too. */
+    int cut = undo_built(drv, conn, l) & LEFT_IN_LIBVIRT;
 
     if (l->nic)
         lv_netstate_nic_delete(drv->state, id);
@@ -255,7 +265,7 @@ int lv_launch_clear(cg_drv *drv, virConnectPtr conn, lv_launched *l)
      * happened all the same: the domain goes by name (none is fine). */
     if (l->volume)
         l->defined = 1;
-    return undo_built(drv, conn, l) ? -1 : 0;
+    return undo_built(drv, conn, l) ? -1 : 0; /* a volume left, too: no new attempt */
 }
 
 /* ---- the worker's part ---- */

@@ -101,8 +101,8 @@ static int connection_lost(lv_launchq *q, virConnectPtr conn)
  * as terminated with the cause.  A build cut short by a lost connection
  * starts over once the zone is back (at most LAUNCH_ATTEMPTS in all), after
  * what it made is removed: the user asked for a running instance, and the
- * host did nothing wrong.  One with further volumes does not: their
- * removal does not say whether it left one behind. */
+ * host did nothing wrong.  Further volumes included: one whose removal
+ * failed cuts the clear short, and the launch is undone instead. */
 static void run_one(lv_launchq *q, lv_launched *l)
 {
     cg_error err = {0}, lost = {0};
@@ -130,7 +130,7 @@ static void run_one(lv_launchq *q, lv_launched *l)
             ok = 1;
             break;
         }
-        if (attempt == LAUNCH_ATTEMPTS || l->disks || !connection_lost(q, conn))
+        if (attempt == LAUNCH_ATTEMPTS || !connection_lost(q, conn))
             break;
         cg_warn("zone %s: launch of %s lost its connection (%s); it starts over when the zone "
                 "is back",

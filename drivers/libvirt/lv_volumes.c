@@ -595,29 +595,38 @@ cleanup:
 
 /* Terminate: the domain is gone.  Volumes attached with DeleteOnTermination
  * go with it (each as DeleteVolume would: intent, row, storage); the others
- * become available.  Failures are logged: the instance is terminated anyway. */
-void lv_volumes_release_instance(cg_drv *drv, const char *id)
+ * become available.  Failures are logged and counted: a terminate goes on
+ * anyway, a launch that starts over does not (lv_launchq.c). */
+int lv_volumes_release_instance(cg_drv *drv, const char *id)
 {
     cg_volume_list all = {0};
     cg_error err = {0};
     size_t i;
+    int ret = 0;
 
-    if (lv_volstate_list(drv->state, &all, &err) < 0)
+    if (lv_volstate_list(drv->state, &all, &err) < 0) {
         cg_warn("instance %s: cannot list its volumes: %s", id, err.message);
+        ret = -1;
+    }
     cg_error_clear(&err);
-    if (lv_volstate_release_instance(drv->state, id, &err) < 0)
+    if (lv_volstate_release_instance(drv->state, id, &err) < 0) {
         cg_warn("instance %s: its volumes still show as attached: %s", id, err.message);
+        ret = -1;
+    }
     for (i = 0; i < all.n; i++) {
         if (strcmp(all.v[i].attached_to, id) != 0 || !all.v[i].delete_on_termination)
             continue;
         cg_error_clear(&err);
-        if (lv_volume_delete(drv, all.v[i].id, &err) < 0)
+        if (lv_volume_delete(drv, all.v[i].id, &err) < 0) {
             cg_warn("instance %s: volume %s (DeleteOnTermination) left behind: %s", id,
                     all.v[i].id, err.message);
-        else
+            ret = -1;
+        } else {
             cg_info("volume %s deleted with instance %s", all.v[i].id, id);
+        }
     }
     cg_volume_list_release(&all);
+    return ret;
 }
 
 int lv_volume_set_delete_on_termination(cg_drv *drv, const char *instance_id,

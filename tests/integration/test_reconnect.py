@@ -274,9 +274,9 @@ def _unavailable(call, **kw):
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 503, resp
 
 
-def _run(ec2, gw, count=1):
+def _run(ec2, gw, count=1, **kw):
     r = ec2.run_instances(ImageId=gw.image_id, MinCount=count, MaxCount=count,
-                          InstanceType="t2.micro")
+                          InstanceType="t2.micro", **kw)
     return [i["InstanceId"] for i in r["Instances"]]
 
 
@@ -596,12 +596,15 @@ def test_gateway_restarts_while_libvirtd_away(lab):
     assert gw.stop() == 0, gw.log_text()
 
 
-def test_queued_launches_wait_for_the_zone(lab):
+@pytest.mark.parametrize("volume", [False, True], ids=["root", "further-volume"])
+def test_queued_launches_wait_for_the_zone(lab, volume):
     """Launches queued behind a zone that goes away for a moment (libvirtd
     restarting; an overloaded one closing the connection on a keepalive
     timeout) wait for it and then run, instead of failing at once with "not
     reachable".  Those a worker was in the middle of start over on the new
-    connection once what they made is removed: every launch ends running.
+    connection once what they made is removed: every launch ends running,
+    also with a further volume (DeleteOnTermination), and each keeps exactly
+    one: the volume of the cut attempt is deleted, not left available.
     (Each connection to the test driver has a world of its own, so what stays
     in libvirt is checked on real guests: tests/unit/test_lv_reconcile.c has
     the undo cut short.)"""
@@ -611,7 +614,9 @@ def test_queued_launches_wait_for_the_zone(lab):
     gw = _gateway(lvd, gateways)
     gw.start()
     ec2 = _client(gw, timeout=30)
-    ids = _run(ec2, gw, count=24)          # 4 workers: most are still queued
+    more = {"BlockDeviceMappings": [{"DeviceName": "/dev/sdf",
+                                     "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}]}
+    ids = _run(ec2, gw, count=24, **(more if volume else {}))  # 4 workers: most still queued
     assert lvd.stop() == 0, lvd.log_text()
     lvd.start()                            # a world of its own, none of them in it
     wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
@@ -634,8 +639,12 @@ def test_queued_launches_wait_for_the_zone(lab):
     assert over, log    # 4 workers were in the middle of one each
     for i in over:
         assert "instance %s launched on a new connection" % i in log, log
-    print("%d of %d waited for the zone, %d started over, all running"
-          % (len(waited), len(ids), len(over)))
+    vols = ec2.describe_volumes()["Volumes"]
+    attached = sorted(a["InstanceId"] for v in vols for a in v["Attachments"])
+    assert attached == (sorted(ids) if volume else []), vols
+    assert [v["VolumeId"] for v in vols if v["State"] != "in-use"] == [], vols
+    print("%d of %d waited for the zone, %d started over, all running, %d volumes"
+          % (len(waited), len(ids), len(over), len(vols)))
     assert gw.stop() == 0, gw.log_text()
 
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <libvirt/virterror.h>
+#include <sqlite3.h>
 
 #include "drivers/libvirt/lv_driver.h"
 #include "drivers/libvirt/lv_launch.h"
@@ -313,4 +314,34 @@ void run_one(world *w, char *id)
         fail_msg("run: %s", err.message);
     snprintf(id, 24, "%s", out.v[0].id);
     cg_instance_list_release(&out);
+}
+
+long long state_sql(world *w, const char *fmt, ...)
+{
+    char path[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = 0;
+    va_list ap;
+    char *sql;
+    int rc;
+
+    va_start(ap, fmt);
+    sql = sqlite3_vmprintf(fmt, ap);
+    va_end(ap);
+    assert_non_null(sql);
+    snprintf(path, sizeof(path), "%s/cloudgate.db", w->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sqlite3_free(sql);
+    return n;
 }

@@ -82,5 +82,9 @@ cg_instance_state state_of(world *w, const char *id);
 void wait_state(world *w, const char *id, cg_instance_state st);
 /* The id of the first instance instance_list shows. */
 const char *out_id(world *w);
+/* One SQL statement (sqlite3_mprintf's format: %Q quotes) on a connection
+ * of its own to w's state database, as the admin CLI would run it; the
+ * first column of its first row, or 0 without one. */
+long long state_sql(world *w, const char *fmt, ...);
 
 #endif

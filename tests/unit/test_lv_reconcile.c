@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <libvirt/libvirt.h>
-#include <sqlite3.h>
 
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv_cache.h"
@@ -369,25 +368,21 @@ static void test_start_never_adopts_a_failed_launch(void **state)
     cut_failed_launch(*state, 1);
 }
 
-/* How many intent rows name name, read on a connection of its own. */
+/* How many intent rows name name. */
 static int intent_rows(world *w, const char *name)
 {
-    char path[128];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int n = -1;
+    return (int)state_sql(w, "SELECT count(*) FROM intents WHERE name = %Q", name);
+}
 
-    snprintf(path, sizeof(path), "%s/cloudgate.db", w->dir);
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM intents WHERE name = ?", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+/* A launched instance with its intent, as a launch worker holds it once
+ * built: every piece marked. */
+static void launched(world *w, lv_launched *l)
+{
+    memset(l, 0, sizeof(*l));
+    run_one(w, l->inst.id);
+    intent(w, LV_INTENT_LAUNCH, l->inst.id, "");
+    assert_int_equal(intent_rows(w, l->inst.id), 1);
+    l->intent = l->cached = l->defined = l->volume = l->seed = 1;
 }
 
 /* A launch that starts over on a new connection first removes what it made
@@ -402,11 +397,7 @@ static void test_cut_clear_keeps_its_marks(void **state)
     lv_launched l;
     char seed[64];
 
-    memset(&l, 0, sizeof(l));
-    run_one(w, l.inst.id);
-    intent(w, LV_INTENT_LAUNCH, l.inst.id, "");
-    assert_int_equal(intent_rows(w, l.inst.id), 1);
-    l.intent = l.cached = l.defined = l.volume = l.seed = 1;
+    launched(w, &l);
     assert_int_equal(lv_launch_clear(w->drv, NULL, &l), -1); /* no connection: all cut */
     assert_true(l.defined && l.volume && l.seed);
     assert_true(has_domain(w, l.inst.id));
@@ -419,6 +410,50 @@ static void test_cut_clear_keeps_its_marks(void **state)
     assert_false(has_volume(w, seed));
     assert_int_equal(count_domains(w), 0);
     assert_int_equal(intent_rows(w, l.inst.id), 0);
+}
+
+/* A launch with further volumes that starts over removes them first
+ * (DeleteOnTermination).  One whose removal fails is left available, and
+ * the clear says so (-1): the launch is undone instead of made again, and
+ * its intent goes, since nothing is left in libvirt unrecorded. */
+static void test_clear_reports_a_volume_left(void **state)
+{
+    world *w = *state;
+    lv_host *h = lv_drv_find_zone(w->drv, ZONE);
+    cg_volume_spec spec = {.zone = ZONE, .size_bytes = 1 << 20};
+    cg_volume gone, left, got;
+    cg_error err = {0};
+    virConnectPtr conn;
+    lv_launched l;
+    char name[64];
+
+    launched(w, &l);
+    assert_int_equal(lv_driver.volume_create(w->drv, &spec, &gone, &err), 0);
+    assert_int_equal(lv_driver.volume_create(w->drv, &spec, &left, &err), 0);
+    assert_int_equal(lv_volstate_attach(w->drv->state, gone.id, l.inst.id, "vdf", &err), 1);
+    assert_int_equal(lv_volstate_attach(w->drv->state, left.id, l.inst.id, "vdg", &err), 1);
+    state_sql(w, "UPDATE volumes SET delete_on_termination = 1 WHERE instance_id = %Q", l.inst.id);
+    /* Its zone is not one this driver reaches: the delete fails. */
+    state_sql(w, "UPDATE volumes SET zone = 'elsewhere' WHERE id = %Q", left.id);
+    l.disks = 1;
+
+    conn = zone_conn(w);
+    assert_int_equal(lv_launch_clear(w->drv, conn, &l), -1);
+    assert_false(l.defined || l.volume || l.seed || l.disks); /* the rest went */
+    assert_false(has_domain(w, l.inst.id));
+    assert_int_equal(lv_volstate_get(w->drv->state, gone.id, &got, &err), 0);
+    snprintf(name, sizeof(name), "%s.qcow2", gone.id);
+    assert_false(has_volume(w, name));
+    assert_int_equal(lv_volstate_get(w->drv->state, left.id, &got, &err), 1);
+    assert_string_equal(got.state, "available");
+    cg_volume_release(&got);
+
+    lv_launch_undo(w->drv, h, conn, &l, "Server.InternalError: launch failed: test");
+    virConnectClose(conn);
+    assert_gone(w, l.inst.id);
+    assert_int_equal(intent_rows(w, l.inst.id), 0);
+    cg_volume_release(&gone);
+    cg_volume_release(&left);
 }
 
 /* Only the first driver on a state directory reconciles: the admin CLI
@@ -449,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_start_never_adopts_a_failed_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_reconciler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_clear_keeps_its_marks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clear_reports_a_volume_left, setup, teardown),
     };
 
     cg_log_init(NULL, CG_LOG_ERROR);

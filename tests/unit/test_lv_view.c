@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "drivers/driver.h"
 #include "drivers/libvirt/lv_driver.h"
 #include "engine/instance_view.h"
@@ -89,25 +87,12 @@ static const cg_listing *settled(world *w)
     return NULL;
 }
 
-/* What the admin CLI does: a row written by another connection. */
-static void other_connection_writes(world *w, const char *sql)
-{
-    char path[128];
-    sqlite3 *db = NULL;
-
-    snprintf(path, sizeof(path), "%s/cloudgate.db", w->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void test_each_change_is_shown(void **state)
 {
     world *w = *state;
     const cg_listing *before, *after;
     cg_error err = {0};
-    char id[24], sql[256];
+    char id[24];
 
     run_one(w, id);
     wait_state(w, id, CG_STATE_RUNNING);
@@ -130,9 +115,7 @@ static void test_each_change_is_shown(void **state)
 
     /* Written by another connection: PRAGMA data_version. */
     before = settled(w);
-    snprintf(sql, sizeof(sql),
-             "INSERT OR REPLACE INTO instance_metadata_options VALUES ('%s', 2, 1, 7)", id);
-    other_connection_writes(w, sql);
+    state_sql(w, "INSERT OR REPLACE INTO instance_metadata_options VALUES (%Q, 2, 1, 7)", id);
     after = listing(w);
     assert_ptr_not_equal(after, before);
     assert_int_equal(in(after, id)->metadata.hop_limit, 7);
