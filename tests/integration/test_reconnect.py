@@ -596,6 +596,23 @@ def test_gateway_restarts_while_libvirtd_away(lab):
     assert gw.stop() == 0, gw.log_text()
 
 
+def _launch_then_stop_libvirtd(lab, count, volume):
+    """A gateway on the private libvirtd, count launches asked for (each with
+    a further DeleteOnTermination volume if volume), then libvirtd stopped
+    while the zone's 4 workers are in the middle of theirs:
+    (libvirtd, gateway, client, instance ids)."""
+    lvd, gateways = lab
+    lvd.write_node()
+    lvd.start()
+    gw = _gateway(lvd, gateways)
+    gw.start()
+    ec2 = _client(gw, timeout=30)
+    more = {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}
+    ids = _run(ec2, gw, count=count, **({"BlockDeviceMappings": [more]} if volume else {}))
+    assert lvd.stop() == 0, lvd.log_text()
+    return lvd, gw, ec2, ids
+
+
 @pytest.mark.parametrize("volume", [False, True], ids=["root", "further-volume"])
 def test_queued_launches_wait_for_the_zone(lab, volume):
     """Launches queued behind a zone that goes away for a moment (libvirtd
@@ -608,16 +625,7 @@ def test_queued_launches_wait_for_the_zone(lab, volume):
     (Each connection to the test driver has a world of its own, so what stays
     in libvirt is checked on real guests: tests/unit/test_lv_reconcile.c has
     the undo cut short.)"""
-    lvd, gateways = lab
-    lvd.write_node()
-    lvd.start()
-    gw = _gateway(lvd, gateways)
-    gw.start()
-    ec2 = _client(gw, timeout=30)
-    more = {"BlockDeviceMappings": [{"DeviceName": "/dev/sdf",
-                                     "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}]}
-    ids = _run(ec2, gw, count=24, **(more if volume else {}))  # 4 workers: most still queued
-    assert lvd.stop() == 0, lvd.log_text()
+    lvd, gw, ec2, ids = _launch_then_stop_libvirtd(lab, 24, volume)  # 4 workers: most queued
     lvd.start()                            # a world of its own, none of them in it
     wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
 
@@ -645,6 +653,59 @@ def test_queued_launches_wait_for_the_zone(lab, volume):
     assert [v["VolumeId"] for v in vols if v["State"] != "in-use"] == [], vols
     print("%d of %d waited for the zone, %d started over, all running, %d volumes"
           % (len(waited), len(ids), len(over), len(vols)))
+    assert gw.stop() == 0, gw.log_text()
+
+
+def _rows(gw, sql):
+    """Rows of sql on the gateway's SQLite store (read-only, beside it)."""
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(gw.dir, "state", "cloudgate.db"),
+                         uri=True, timeout=5)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_sigkill_while_launches_wait_for_the_zone(lab):
+    """The gateway killed (SIGKILL) while launches with a further volume wait
+    for their zone, some after their connection went in the middle of a call
+    (the retry's wait), the others still queued: started again with the host
+    back, every one of them ends terminated with the restart as its reason
+    (never adopted, never running), and no intent, launch record or volume
+    of theirs is left, in SQLite or in the pool."""
+    lvd, gw, ec2, ids = _launch_then_stop_libvirtd(lab, 16, True)
+    wait_for("launches waiting",
+             lambda: "starts over when the zone is back" in gw.log_text() and
+             "waits for the zone to be available" in gw.log_text(), 30, 0.1)
+    gw.proc.send_signal(signal.SIGKILL)   # our own child, by PID
+    gw.proc.wait()
+    log = gw.log_text()
+    cut = [i for i in ids if "launch of %s lost its connection" % i in log]
+    done = [i for i in ids if "instance %s launched" % i in log]
+    assert cut, log
+    # What the dead gateway left: an intent per launch not done, and the
+    # volumes the cut ones had made (those cut before that made none).
+    made = [r[0] for r in _rows(gw, "SELECT instance_id FROM volumes")]
+    assert set(made) <= set(ids), made
+    assert len(_rows(gw, "SELECT name FROM intents")) >= len(ids) - len(done)
+
+    lvd.start()                            # a world of its own: none of them in it
+    gw.start(timeout=30)
+    ec2 = _client(gw, timeout=30)
+    wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
+    got = _instances(ec2, Filters=[{"Name": "instance-id", "Values": ids}])
+    for i in ids:
+        if i in done:     # launched before the kill, gone from the new world
+            continue
+        assert got[i]["State"]["Name"] == "terminated", got[i]
+        assert "restarted" in got[i]["StateReason"]["Message"], got[i]["StateReason"]
+    assert _rows(gw, "SELECT kind, name FROM intents") == []
+    assert ec2.describe_volumes()["Volumes"] == []
+    pool = lvd.virsh("vol-list", "cloudgate").stdout
+    assert "vol-" not in pool and "i-" not in pool, pool
+    print("%d launches: %d cut and waiting (%d volumes made), %d queued, %d launched before "
+          "the kill" % (len(ids), len(cut), len(made), len(ids) - len(cut) - len(done), len(done)))
     assert gw.stop() == 0, gw.log_text()
 
 
