@@ -551,6 +551,26 @@ int lv_host_wait_attempt(lv_host *h, double deadline)
     return done;
 }
 
+int lv_host_wait_available(lv_host *h, virConnectPtr lost, double deadline, const int *stop)
+{
+    int up;
+
+    pthread_mutex_lock(&h->lock);
+    /* h->cond is broadcast after every connection attempt and on lv_host_stop. */
+    while (!(up = h->conn && !h->lost && h->conn != lost) && !h->quit &&
+           !__atomic_load_n(stop, __ATOMIC_ACQUIRE) && wait_until(h, deadline) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&h->lock);
+    return up;
+}
+
+void lv_host_wake_waiters(lv_host *h)
+{
+    pthread_mutex_lock(&h->lock);
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
 void lv_host_stop(lv_host *h)
 {
     if (!h)

@@ -65,6 +65,13 @@ lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, const lv_
 /* Wait until the host's first connection attempt is over (1) or until
  * deadline, a cg_monotonic() time (0). */
 int lv_host_wait_attempt(lv_host *h, double deadline);
+/* Wait until the zone is available on a connection other than lost (NULL:
+ * any), until deadline (a cg_monotonic() time), until the host stops, or
+ * until *stop is set (read atomically: whoever sets it then calls
+ * lv_host_wake_waiters).  1 when available. */
+int lv_host_wait_available(lv_host *h, virConnectPtr lost, double deadline, const int *stop);
+/* Have the threads in lv_host_wait_available look again. */
+void lv_host_wake_waiters(lv_host *h);
 /* Ask the host's thread to disconnect and finish; returns at once.  Accepts NULL. */
 void lv_host_stop(lv_host *h);
 /* Stop the host, wait until deadline (a cg_monotonic() time) for its thread,

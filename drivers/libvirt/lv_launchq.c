@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libvirt/virterror.h>
 
@@ -19,7 +18,6 @@
 #include "lv_launch.h"
 
 #define ZONE_WAIT_SEC 60.0
-#define ZONE_POLL_MS 200
 #define LAUNCH_ATTEMPTS 3
 
 struct lv_launchq {
@@ -31,7 +29,7 @@ struct lv_launchq {
     lv_launched *head, *tail;     /* queued, oldest first */
     lv_launched *running[LV_LAUNCH_WORKERS];
     unsigned places;              /* queued + reserved */
-    int quit;
+    int quit;                     /* written under lock, read also by wait_for_zone */
     pthread_t threads[LV_LAUNCH_WORKERS];
     unsigned n_threads;
 };
@@ -70,24 +68,16 @@ static int zone_away(lv_launchq *q, virConnectPtr lost)
  * queued behind it: each waits up to ZONE_WAIT_SEC for it to come back, or
  * until the queue stops (1).  lost: a connection that went (still referenced,
  * so no new one can have its address), which the zone's thread may not have
- * noticed yet: waited past too. */
+ * noticed yet: waited past too.  Woken by the zone's thread when it
+ * connects, so a launch goes on at once. */
 static int wait_for_zone(lv_launchq *q, const lv_launched *l, virConnectPtr lost)
 {
-    double deadline = cg_monotonic() + ZONE_WAIT_SEC;
-    const struct timespec poll = {0, ZONE_POLL_MS * 1000000L};
-    int quit = 0;
-
     if (!zone_away(q, lost))
         return 0;
     cg_info("zone %s: launch of %s waits for the zone to be available", lv_host_zone(q->h),
             l->inst.id);
-    while (!quit && zone_away(q, lost) && cg_monotonic() < deadline) {
-        nanosleep(&poll, NULL);
-        pthread_mutex_lock(&q->lock);
-        quit = q->quit;
-        pthread_mutex_unlock(&q->lock);
-    }
-    return quit;
+    lv_host_wait_available(q->h, lost, cg_monotonic() + ZONE_WAIT_SEC, &q->quit);
+    return __atomic_load_n(&q->quit, __ATOMIC_ACQUIRE);
 }
 
 /* 1 when the build that just failed on conn failed because the connection
@@ -229,11 +219,12 @@ void lv_launchq_free(lv_launchq *q)
     if (!q)
         return;
     pthread_mutex_lock(&q->lock);
-    q->quit = 1;
+    __atomic_store_n(&q->quit, 1, __ATOMIC_RELEASE); /* read by wait_for_zone unlocked */
     l = q->head;
     q->head = q->tail = NULL;
     pthread_cond_broadcast(&q->work);
     pthread_mutex_unlock(&q->lock);
+    lv_host_wake_waiters(q->h);
     /* Running launches finish; the queued ones end here, as a restart would
      * end them (lv_reconcile.c), with nothing half-made. */
     for (i = 0; i < q->n_threads; i++)

@@ -709,6 +709,36 @@ def test_sigkill_while_launches_wait_for_the_zone(lab):
     assert gw.stop() == 0, gw.log_text()
 
 
+def test_sigterm_while_launches_wait_for_the_zone(lab):
+    """SIGTERM while launches wait for their zone (libvirtd away): the
+    waiting workers are woken, not left to their 60 s wait, and the gateway
+    stops at once; the launches end terminated, nothing of theirs kept."""
+    lvd, gw, ec2, ids = _launch_then_stop_libvirtd(lab, 16, True)
+    t0 = time.time()
+    wait_for("launches waiting", lambda: "waits for the zone to be available" in gw.log_text(),
+             30, 0.1)
+    # The zone's reconnect attempts (at 0, 2 and 6 s, then 14 s) also wake
+    # the waiters: SIGTERM in the gap after the third, so that only the
+    # stop's own wake can end the wait within the bound below.
+    time.sleep(max(0.0, 7.5 - (time.time() - t0)))
+    rc, took = _sigterm(gw, SIGTERM_EXIT_SEC)
+    log = gw.log_text()
+    assert rc == 0, log
+    assert log.rstrip().endswith("cloudgated stopped"), log
+    assert took < 4.0, (took, log)
+    lvd.start()
+    gw.start(timeout=30)
+    ec2 = _client(gw, timeout=30)
+    wait_for("zone %s available" % ZONE, lambda: _zone_state(ec2) == "available", 30, 0.2)
+    got = _instances(ec2, Filters=[{"Name": "instance-id", "Values": ids}])
+    done = [i for i in ids if "instance %s launched" % i in log]
+    assert all(got[i]["State"]["Name"] == "terminated" for i in ids if i not in done), got
+    assert _rows(gw, "SELECT kind, name FROM intents") == []
+    assert ec2.describe_volumes()["Volumes"] == []
+    print("stopped %.2f s after SIGTERM" % took)
+    assert gw.stop() == 0, gw.log_text()
+
+
 @pytest.mark.parametrize("when", ["connected", "connecting"])
 def test_sigterm_while_libvirtd_hangs(lab, when):
     lvd, gateways = lab
