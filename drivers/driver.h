@@ -613,10 +613,12 @@ typedef struct cg_driver {
     /* All instances, terminated ones still retained included.  Served from
      * the event-maintained cache: no libvirt round trip per instance. */
     int (*instance_list)(cg_drv *drv, cg_instance_list *out, cg_error *err);
-    /* A number that moves (up) whenever instance_list's answer may differ
-     * from the last one: a listing made after reading version v serves any
-     * request that read v or less (engine/instance_view.h).  Cheap: no
-     * copy, no libvirt call.  Optional: without it, every request lists. */
+    /* A number that moves (up) whenever instance_list's answer, or
+     * volume_list's (the volumes attached show in a DescribeInstances), may
+     * differ from the last one: a listing made after reading version v
+     * serves any request that read v or less (engine/instance_view.h).
+     * Cheap: no copy, no libvirt call.  Optional: without it, every request
+     * lists. */
     uint64_t (*instances_version)(cg_drv *drv);
     /* Launch between min_count and max_count instances: validate, reserve
      * and record them and return them pending; each is then made and

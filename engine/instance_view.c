@@ -9,6 +9,7 @@ static void listing_free(cg_listing *l)
     if (!l)
         return;
     cg_instance_list_release(&l->list);
+    cg_volume_list_release(&l->volumes);
     free(l);
 }
 
@@ -26,6 +27,7 @@ static cg_listing *make(cg_instance_view *v, const cg_driver *d, cg_drv *drv, ui
     l->version = version;
     l->refs = 1;
     if (CG_DRV_CALL(d, drv, instance_list, err, &l->list) < 0 ||
+        (d->volume_list && CG_DRV_CALL(d, drv, volume_list, err, &l->volumes) < 0) ||
         (v->decorate && v->decorate(&l->list, err) < 0)) {
         listing_free(l);
         return NULL;

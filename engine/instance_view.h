@@ -8,7 +8,8 @@
  * gateway's time.  The listing seldom changes between two requests: the
  * driver says when it may have (instances_version, driver.h), and a request
  * takes a reference to the last listing when that is at least as new as
- * what it read.  A request that finds a listing being made for its version
+ * what it read.  The volumes come with it: their attachments are part of
+ * what DescribeInstances shows.  A request that finds a listing being made for its version
  * waits for it instead of making another.
  *
  *   const cg_listing *l = cg_instance_view_get(&view, driver, drv, &err);
@@ -24,7 +25,8 @@
 #include "../drivers/driver.h"
 
 typedef struct cg_listing {
-    cg_instance_list list; /* decorated; read-only once shared */
+    cg_instance_list list;  /* decorated; read-only once shared */
+    cg_volume_list volumes; /* the driver's volume_list (their attachments), if it has one */
     const cg_drv *drv;
     uint64_t version; /* instances_version read before listing */
     unsigned refs;    /* the view's lock guards it */

@@ -176,7 +176,6 @@ static int describe(ec2_call *c, int status)
 {
     const cg_listing *listing = NULL;
     const cg_instance_list *list;
-    cg_volume_list vols = {0};
     ec2_filters filters = {0};
     ec2_page page = {0};
     const char **ids = NULL;
@@ -233,10 +232,8 @@ static int describe(ec2_call *c, int status)
     } else {
         /* Attached volumes show in blockDeviceMapping (a driver without
          * volumes: the root disks only). */
-        if (c->ctx->driver->volume_list && ec2_load_volumes(c, &vols, NULL, NULL) < 0)
-            goto cleanup;
         gw_piece *pcs = ec2_fragments_describe_pieces(c->req->request_id, c->ctx->cfg, shown, n,
-                                                      &vols, token, &len);
+                                                      &listing->volumes, token, &len);
 
         ret = ec2_reply_pieces(c, pcs, len);
         goto cleanup;
@@ -249,7 +246,6 @@ cleanup:
     free(ids);
     ec2_page_release(&page);
     ec2_filters_release(&filters);
-    cg_volume_list_release(&vols);
     cg_instance_view_put(&view, listing);
     return ret;
 }

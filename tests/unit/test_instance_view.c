@@ -23,6 +23,7 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static uint64_t version;   /* what instances_version answers */
 static unsigned listed;    /* instance_list calls */
 static unsigned decorated; /* decorate calls */
+static unsigned volumes_listed; /* volume_list calls */
 static unsigned versions_read;
 static unsigned hold_for; /* instance_list waits until this many versions were read */
 static int fail_next;     /* the next instance_list fails */
@@ -71,6 +72,22 @@ static int fake_list(cg_drv *drv, cg_instance_list *out, cg_error *err)
     return cg_instance_list_append(out, &inst);
 }
 
+/* One volume, attached to the listing's instance. */
+static int fake_volumes(cg_drv *drv, cg_volume_list *out, cg_error *err)
+{
+    (void)drv;
+    pthread_mutex_lock(&mu);
+    volumes_listed++;
+    pthread_mutex_unlock(&mu);
+    if (!(out->v = calloc(1, sizeof(*out->v)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    out->n = 1;
+    snprintf(out->v[0].id, sizeof(out->v[0].id), "vol-%u", volumes_listed);
+    return 0;
+}
+
 static int decorate(cg_instance_list *list, cg_error *err)
 {
     (void)err;
@@ -81,14 +98,15 @@ static int decorate(cg_instance_list *list, cg_error *err)
     return list->n ? cg_tags_set(&list->v[0].tags, "cloudgate:display", "headless") : 0;
 }
 
-static const cg_driver versioned = {.instance_list = fake_list, .instances_version = fake_version};
+static const cg_driver versioned = {
+    .instance_list = fake_list, .instances_version = fake_version, .volume_list = fake_volumes};
 static const cg_driver unversioned = {.instance_list = fake_list};
 
 static int setup(void **state)
 {
     (void)state;
     version = 1;
-    listed = decorated = versions_read = hold_for = 0;
+    listed = decorated = versions_read = hold_for = volumes_listed = 0;
     fail_next = 0;
     return 0;
 }
@@ -103,7 +121,8 @@ static const cg_listing *get(cg_instance_view *v, const cg_driver *d, cg_drv *dr
     return l;
 }
 
-/* While the version stays, requests share one listing, decorated once. */
+/* While the version stays, requests share one listing, decorated once,
+ * and the volumes listed with it. */
 static void test_shared_while_unchanged(void **state)
 {
     cg_instance_view v = CG_INSTANCE_VIEW_INIT(decorate);
@@ -118,6 +137,9 @@ static void test_shared_while_unchanged(void **state)
     assert_int_equal(decorated, 1);
     assert_int_equal(a->list.n, 1);
     assert_string_equal(a->list.v[0].tags.v[0].value, "headless");
+    assert_int_equal(volumes_listed, 1);
+    assert_int_equal(a->volumes.n, 1);
+    assert_string_equal(a->volumes.v[0].id, "vol-1");
     cg_instance_view_stats(&v, &lists, &shared);
     assert_int_equal(lists, 1);
     assert_int_equal(shared, 1);
@@ -140,6 +162,8 @@ static void test_new_version_lists_again(void **state)
     assert_ptr_not_equal(old, now);
     assert_string_equal(old->list.v[0].id, "i-1"); /* still whole */
     assert_string_equal(now->list.v[0].id, "i-2");
+    assert_string_equal(old->volumes.v[0].id, "vol-1");
+    assert_string_equal(now->volumes.v[0].id, "vol-2");
     other = get(&v, &versioned, DRV_B);
     assert_string_equal(other->list.v[0].id, "i-3");
     assert_int_equal(listed, 3);

@@ -1,7 +1,7 @@
 /* cloudgate: the shared listing of instances (engine/instance_view.c) on
  * the libvirt driver's instances_version, against libvirt's test driver:
- * every kind of change a DescribeInstances shows gives a new listing that
- * shows it, and nothing else does.  Fixtures: lv_world.c. */
+ * every kind of change a DescribeInstances shows (its volumes' attachments
+ * included) gives a new listing that shows it, and nothing else does.  Fixtures: lv_world.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +138,59 @@ static void test_each_change_is_shown(void **state)
     cg_instance_view_clear(&view);
 }
 
+/* The volume of id in l, or NULL. */
+static const cg_volume *vol_in(const cg_listing *l, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < l->volumes.n; i++) {
+        if (strcmp(l->volumes.v[i].id, id) == 0)
+            return &l->volumes.v[i];
+    }
+    return NULL;
+}
+
+/* The volumes come with the listing (DescribeInstances shows the attached
+ * ones): a create, an attach, a detach and a delete each give one that
+ * shows them.  (The test driver has no device hot-plug: the attachment is
+ * the row's, which is what volume_list shows.) */
+static void test_volume_changes_are_shown(void **state)
+{
+    world *w = *state;
+    cg_volume_spec spec = {.zone = ZONE, .size_bytes = 1 << 20};
+    const cg_listing *before, *after;
+    cg_volume vol;
+    cg_error err = {0};
+    char id[24];
+
+    run_one(w, id);
+    before = settled(w);
+    assert_int_equal(lv_driver.volume_create(w->drv, &spec, &vol, &err), 0);
+    after = listing(w);
+    assert_ptr_not_equal(after, before);
+    assert_null(vol_in(before, vol.id));
+    assert_string_equal(vol_in(after, vol.id)->attached_to, "");
+    cg_instance_view_put(&view, before);
+    cg_instance_view_put(&view, after);
+
+    assert_int_equal(lv_volstate_attach(w->drv->state, vol.id, id, "vdb", &err), 1);
+    after = listing(w);
+    assert_string_equal(vol_in(after, vol.id)->attached_to, id);
+    cg_instance_view_put(&view, after);
+
+    assert_int_equal(lv_volstate_detach(w->drv->state, vol.id, id, &err), 0);
+    after = listing(w);
+    assert_string_equal(vol_in(after, vol.id)->attached_to, "");
+    cg_instance_view_put(&view, after);
+
+    assert_int_equal(lv_driver.volume_delete(w->drv, vol.id, &err), 0);
+    after = listing(w);
+    assert_null(vol_in(after, vol.id));
+    cg_instance_view_put(&view, after);
+    cg_volume_release(&vol);
+    cg_instance_view_clear(&view);
+}
+
 /* Two drivers opened one after the other (a restart in one process): the
  * new one never gets the listing of the one before, even at its address. */
 static void test_a_new_driver_lists_anew(void **state)
@@ -163,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_each_change_is_shown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_new_driver_lists_anew, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_volume_changes_are_shown, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
