@@ -9,8 +9,8 @@
  * driver says when it may have (instances_version, driver.h), and a request
  * takes a reference to the last listing when that is at least as new as
  * what it read.  The volumes come with it: their attachments are part of
- * what DescribeInstances shows.  A request that finds a listing being made for its version
- * waits for it instead of making another.
+ * what DescribeInstances shows.  A request that finds a listing being made
+ * for its version waits for it instead of making another.
  *
  *   const cg_listing *l = cg_instance_view_get(&view, driver, drv, &err);
  *   ... read l->list (never change it) ...

@@ -57,12 +57,6 @@ static void launched_free(lv_launched *l)
     free(l);
 }
 
-/* Not connected, or still on the connection lost (see wait_for_zone). */
-static int zone_away(lv_launchq *q, virConnectPtr lost)
-{
-    return !lv_host_available(q->h) || (lost && lv_host_has_conn(q->h, lost));
-}
-
 /* A zone away for a moment (libvirtd restarting, or closing the connection
  * on a keepalive timeout when it is overloaded) does not fail the launches
  * queued behind it: each waits up to ZONE_WAIT_SEC for it to come back, or
@@ -72,7 +66,8 @@ static int zone_away(lv_launchq *q, virConnectPtr lost)
  * connects, so a launch goes on at once. */
 static int wait_for_zone(lv_launchq *q, const lv_launched *l, virConnectPtr lost)
 {
-    if (!zone_away(q, lost))
+    /* A deadline already past: only asks. */
+    if (lv_host_wait_available(q->h, lost, 0, &q->quit))
         return 0;
     cg_info("zone %s: launch of %s waits for the zone to be available", lv_host_zone(q->h),
             l->inst.id);

@@ -533,14 +533,10 @@ def _known(gw):
     """{instance id: EC2 state code} the gateway saved as its zone's last known
     instances (table known of its SQLite store; read-only, beside it)."""
     import sqlite3
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(gw.dir, "state", "cloudgate.db"),
-                         uri=True, timeout=5)
     try:
-        return dict(db.execute("SELECT id, state FROM known WHERE zone = ?", (ZONE,)))
+        return dict(_rows(gw, "SELECT id, state FROM known WHERE zone = '%s'" % ZONE))
     except sqlite3.OperationalError:
         return {}     # not created yet
-    finally:
-        db.close()
 
 
 def test_gateway_restarts_while_libvirtd_away(lab):
