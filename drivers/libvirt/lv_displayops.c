@@ -26,6 +26,24 @@ cg_display lv_display_default(const cg_drv *drv)
     return d;
 }
 
+/* Only the display fields change: the rest of the entry may be newer than
+ * this read.  Called by whoever started the domain, so that a read after the
+ * start shows its display, and again on libvirt's started event. */
+void lv_display_sync(lv_cache *c, virDomainPtr dom, const char *id)
+{
+    cg_instance inst;
+    cg_error err = {0};
+    char *xml = virDomainGetXMLDesc(dom, 0);
+
+    memset(&inst, 0, sizeof(inst));
+    if (!xml)
+        virResetLastError();
+    else if (lv_domxml_parse(xml, &inst, &err) == 1)
+        lv_cache_set_display(c, id, inst.display_live, inst.display_addr, inst.display_port);
+    cg_instance_release(&inst);
+    free(xml);
+}
+
 void lv_display_launch(cg_drv *drv, const cg_launch_spec *spec, const cg_image *img,
                        cg_instance *inst)
 {
@@ -179,6 +197,8 @@ cleanup:
     if (dom && virDomainGetState(dom, &state, &reason, 0) == 0)
         lv_cache_set_base(c, id, lv_state_from_libvirt(state));
     virResetLastError();
+    if (ret == 0)
+        lv_display_sync(c, dom, id);
     lv_cache_set_overlay(c, id, LV_NO_OVERLAY, 0);
     if (ret == 0) {
         lv_cache_set_reason(c, id, "");

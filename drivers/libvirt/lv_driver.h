@@ -344,6 +344,9 @@ int lv_snapstate_tags(lv_state *st, const char *id, const cg_tags *tags, int rem
 struct lv_domain_spec;
 /* The gateway's default_display (headless when unset). */
 cg_display lv_display_default(const cg_drv *drv);
+/* Read a started dom's display (its live XML has the autoport-assigned
+ * port) into the cache; after lv_power_sync. */
+void lv_display_sync(lv_cache *c, virDomainPtr dom, const char *id);
 /* Set a new instance's stored display (launch choice, else the image's,
  * else the default) and warn when a headless one has no way in but the
  * serial console. */

@@ -227,6 +227,7 @@ int lv_instance_start(cg_drv *drv, const char *id, cg_state_change *chg, cg_erro
     }
     lv_cache_set_reason(op.c, id, "");
     sync_state(op.c, op.dom, id);
+    lv_display_sync(op.c, op.dom, id);
     lv_cache_set_overlay(op.c, id, LV_NO_OVERLAY, 0);
     change(chg, id, op.inst.state, shown(op.h, id, CG_STATE_RUNNING));
     ret = 0;

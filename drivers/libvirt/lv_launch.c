@@ -399,6 +399,7 @@ int lv_launch_build(cg_drv *drv, lv_host *h, virConnectPtr conn, lv_launch_batch
     /* The base state from libvirt now (running), not a moment later from the
      * event: clearing the pending overlay must never show it stopped. */
     lv_power_sync(lv_host_cache(h), dom, l->inst.id);
+    lv_display_sync(lv_host_cache(h), dom, l->inst.id);
     ret = 0;
 
 cleanup:

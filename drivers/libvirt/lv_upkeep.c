@@ -174,23 +174,6 @@ static void load_domain(lv_upkeep *u, virDomainPtr dom, const char *name)
     free(xml);
 }
 
-/* A started domain's display (its live XML has the autoport-assigned port).
- * Only the display fields change: the rest of the entry may be newer than
- * this read. */
-static void reread_display(lv_upkeep *u, virDomainPtr dom, const char *name)
-{
-    cg_instance inst;
-    cg_error err = {0};
-    char *xml = virDomainGetXMLDesc(dom, 0);
-
-    memset(&inst, 0, sizeof(inst));
-    if (xml && lv_domxml_parse(xml, &inst, &err) == 1)
-        lv_cache_set_display(u->cache, name, inst.display_live, inst.display_addr,
-                             inst.display_port);
-    cg_instance_release(&inst);
-    free(xml);
-}
-
 /* What an event for dom means for the cache, found out now. */
 static void reread_domain(lv_upkeep *u, virConnectPtr conn, const lv_mark *m)
 {
@@ -212,7 +195,7 @@ static void reread_domain(lv_upkeep *u, virConnectPtr conn, const lv_mark *m)
     }
     /* After the state: the display of an entry not running is cleared. */
     if (m->reload & LV_MARK_DISPLAY)
-        reread_display(u, m->dom, name);
+        lv_display_sync(u->cache, m->dom, name);
 }
 
 int lv_upkeep_sync(lv_upkeep *u, virConnectPtr conn, char *reason, size_t len)
