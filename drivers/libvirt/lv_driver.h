@@ -266,8 +266,9 @@ void lv_random_mac(char *buf, size_t len);
 int lv_volstate_add(lv_state *st, const cg_volume *vol, cg_error *err);
 /* 1 found (out filled; caller releases), 0 not (not reported), -1 error. */
 int lv_volstate_get(lv_state *st, const char *id, cg_volume *out, cg_error *err);
-/* All volumes, oldest first, appended to out.  0 or -1. */
-int lv_volstate_list(lv_state *st, cg_volume_list *out, cg_error *err);
+/* The volumes attached to instance_id (NULL: all), oldest first, into out,
+ * which must be empty ({0}).  0 or -1 (the caller releases out either way). */
+int lv_volstate_list(lv_state *st, const char *instance_id, cg_volume_list *out, cg_error *err);
 /* Delete only while available: 1 deleted, 0 not (absent or in use), -1 error. */
 int lv_volstate_delete_available(lv_state *st, const char *id, cg_error *err);
 /* Claim an available volume for instance/device: 1 claimed, 0 not

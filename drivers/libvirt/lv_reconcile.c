@@ -533,8 +533,9 @@ static void fix_volume_rows(cg_drv *drv, lv_host *h, virConnectPtr conn)
     char name[64];
     size_t i;
 
-    if (lv_volstate_list(drv->state, &l, &err) < 0) {
+    if (lv_volstate_list(drv->state, NULL, &l, &err) < 0) {
         cg_warn("reconcile: volumes: %s", err.message);
+        cg_volume_list_release(&l);
         return;
     }
     for (i = 0; i < l.n; i++) {

@@ -15,6 +15,7 @@
 
 #include "../../gateway/store.h"
 #include "lv_driver.h"
+#include "lv_rows.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS volumes ("
@@ -23,6 +24,7 @@ static const char schema[] =
     " instance_id TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '',"
     " delete_on_termination INTEGER NOT NULL DEFAULT 0,"
     " snapshot_id TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS volumes_by_instance ON volumes (instance_id);"
     "CREATE TABLE IF NOT EXISTS volume_tags ("
     " volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (volume_id, key));";
@@ -154,26 +156,28 @@ cleanup:
     return ret;
 }
 
-int lv_volstate_list(lv_state *st, cg_volume_list *out, cg_error *err)
+int lv_volstate_list(lv_state *st, const char *instance_id, cg_volume_list *out, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
     sqlite3_stmt *s;
-    cg_volume vol, *grown;
+    cg_volume *vol;
     int rc, ret = -1;
 
-    if (!(s = cg_db_prep(db, err, "SELECT " VOL_COLS " FROM volumes ORDER BY created, rowid",
-                         NULL)))
+    if (instance_id)
+        s = cg_db_prep(db, err,
+                       "SELECT " VOL_COLS " FROM volumes WHERE instance_id = ?"
+                       " ORDER BY created, rowid",
+                       "s", instance_id);
+    else
+        s = cg_db_prep(db, err, "SELECT " VOL_COLS " FROM volumes ORDER BY created, rowid", NULL);
+    if (!s)
         goto cleanup;
     while ((rc = cg_db_step(s, err, "list volumes")) == 1) {
-        if (from_row(db, s, &vol, err) < 0)
+        if (!(vol = lv_rows_grow((void **)&out->v, out->n, sizeof(*vol), err)))
             goto cleanup;
-        if (!(grown = realloc(out->v, (out->n + 1) * sizeof(*grown)))) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-            cg_volume_release(&vol);
+        if (from_row(db, s, vol, err) < 0)
             goto cleanup;
-        }
-        out->v = grown;
-        out->v[out->n++] = vol;
+        out->n++;
     }
     if (rc == 0)
         ret = 0;

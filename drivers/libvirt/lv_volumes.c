@@ -191,7 +191,7 @@ static virConnectPtr zone_conn(cg_drv *drv, const cg_volume *vol, cg_error *err)
 int lv_volume_list(cg_drv *drv, cg_volume_list *out, cg_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (lv_volstate_list(drv->state, out, err) < 0) {
+    if (lv_volstate_list(drv->state, NULL, out, err) < 0) {
         cg_volume_list_release(out);
         return -1;
     }
@@ -599,12 +599,12 @@ cleanup:
  * anyway, a launch that starts over does not (lv_launchq.c). */
 int lv_volumes_release_instance(cg_drv *drv, const char *id)
 {
-    cg_volume_list all = {0};
+    cg_volume_list mine = {0};
     cg_error err = {0};
     size_t i;
     int ret = 0;
 
-    if (lv_volstate_list(drv->state, &all, &err) < 0) {
+    if (lv_volstate_list(drv->state, id, &mine, &err) < 0) {
         cg_warn("instance %s: cannot list its volumes: %s", id, err.message);
         ret = -1;
     }
@@ -613,19 +613,19 @@ int lv_volumes_release_instance(cg_drv *drv, const char *id)
         cg_warn("instance %s: its volumes still show as attached: %s", id, err.message);
         ret = -1;
     }
-    for (i = 0; i < all.n; i++) {
-        if (strcmp(all.v[i].attached_to, id) != 0 || !all.v[i].delete_on_termination)
+    for (i = 0; i < mine.n; i++) {
+        if (!mine.v[i].delete_on_termination)
             continue;
         cg_error_clear(&err);
-        if (lv_volume_delete(drv, all.v[i].id, &err) < 0) {
+        if (lv_volume_delete(drv, mine.v[i].id, &err) < 0) {
             cg_warn("instance %s: volume %s (DeleteOnTermination) left behind: %s", id,
-                    all.v[i].id, err.message);
+                    mine.v[i].id, err.message);
             ret = -1;
         } else {
-            cg_info("volume %s deleted with instance %s", all.v[i].id, id);
+            cg_info("volume %s deleted with instance %s", mine.v[i].id, id);
         }
     }
-    cg_volume_list_release(&all);
+    cg_volume_list_release(&mine);
     return ret;
 }
 

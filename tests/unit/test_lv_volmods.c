@@ -91,7 +91,7 @@ static void test_launch_disks_and_terminate(void **state)
     world *w = *state;
     cg_launch_disk disks[2] = {{.device = "vdf", .size_bytes = 2 * GIB, .delete_on_termination = 1},
                                 {.device = "vdg", .size_bytes = 1 * GIB}};
-    cg_instance_list out = {0};
+    cg_instance_list out = {0}, other = {0};
     cg_state_change sc;
     cg_volume f = {0}, g = {0};
     cg_error err = {0};
@@ -101,6 +101,10 @@ static void test_launch_disks_and_terminate(void **state)
     assert_int_equal(out.n, 1);
     assert_int_equal(count_domains(w), 1);
     assert_int_equal(count_vol_storage(w), 2);
+    /* Another instance with a DeleteOnTermination volume: the terminate
+     * below must leave it alone. */
+    assert_int_equal(launch_with(w, 1, disks, 1, 3 * GIB, &other, &err), 0);
+    assert_int_equal(count_vol_storage(w), 3);
     assert_true(attached(w, out.v[0].id, "vdf", &f));
     assert_true(attached(w, out.v[0].id, "vdg", &g));
     assert_string_equal(f.state, "in-use");
@@ -123,14 +127,21 @@ static void test_launch_disks_and_terminate(void **state)
     assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
     cg_error_clear(&err);
     assert_int_equal(lv_driver.instance_terminate(w->drv, out.v[0].id, &sc, &err), 0);
-    assert_int_equal(count_domains(w), 0);
-    assert_int_equal(count_vol_storage(w), 1);
-    assert_int_equal(count_rows(w), 1);
+    assert_int_equal(count_domains(w), 1);
+    assert_int_equal(count_vol_storage(w), 2);
+    assert_int_equal(count_rows(w), 2);
     cg_volume_release(&g);
     assert_false(attached(w, out.v[0].id, "vdf", &g));
+    assert_true(attached(w, other.v[0].id, "vdf", &g));
+    assert_string_equal(g.state, "in-use");
     assert_int_equal(lv_driver.volume_delete(w->drv, f.id, &err), 0);   /* available now */
+    assert_int_equal(count_vol_storage(w), 1);
+    assert_int_equal(lv_driver.instance_terminate(w->drv, other.v[0].id, &sc, &err), 0);
     assert_int_equal(count_vol_storage(w), 0);
+    assert_int_equal(count_rows(w), 0);
+    cg_volume_release(&g);
     cg_volume_release(&f);
+    cg_instance_list_release(&other);
     cg_instance_list_release(&out);
 }
 
