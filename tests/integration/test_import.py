@@ -281,12 +281,27 @@ def test_cancel_midway_and_pending_image_is_unavailable(ec2, web):
     assert e.value.response["Error"]["Code"] == "IncorrectState"
 
 
-def test_describe_tasks_filters_ids_and_paging(ec2):
+def test_describe_tasks_filters_ids_and_paging(ec2, files):
+    # Tasks of its own: two that complete and one that ends deleted.
+    _, p = files
+    mine = {}
+    for fmt, name in (("raw", "raw"), ("qcow2", "qcow2"), ("qcow2", "raw")):
+        tid = ec2.import_image(DiskContainers=[{"Format": fmt, "Url": "file://" + p[name]}])[
+            "ImportTaskId"]
+        mine[tid] = None
+    for tid in mine:
+        mine[tid] = wait_task(ec2, tid)[0]["Status"]
+    assert sorted(mine.values()) == ["completed", "completed", "deleted"]
     all_tasks = ec2.describe_import_image_tasks()["ImportImageTasks"]
-    assert len(all_tasks) >= 3
-    done = ec2.describe_import_image_tasks(
-        Filters=[{"Name": "task-state", "Values": ["completed"]}])["ImportImageTasks"]
-    assert done and all(t["Status"] == "completed" for t in done)
+    assert set(mine) <= {t["ImportTaskId"] for t in all_tasks}
+
+    def by_state(state):
+        return ec2.describe_import_image_tasks(
+            Filters=[{"Name": "task-state", "Values": [state]}])["ImportImageTasks"]
+    for state in ("completed", "deleted"):
+        got = by_state(state)
+        assert all(t["Status"] == state for t in got), got
+        assert {tid for tid, s in mine.items() if s == state} <= {t["ImportTaskId"] for t in got}
     got, token = [], None
     while True:
         kw = {"MaxResults": 1}
