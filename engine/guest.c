@@ -329,12 +329,15 @@ static char **seal_argv(const cg_disk_paths *disks)
     return argv;
 }
 
-int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, int log_fd,
+int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, const char *tag, int log_fd,
                   cg_guest_cancel_fn cancelled, void *arg, cg_error *err)
 {
     cg_os_info found;
-    cg_tool_spec run = {.package = "guestfs-tools", .log_fd = log_fd, .cancelled = cancelled,
-                        .arg = arg};
+    cg_tool_spec run = {.package = "guestfs-tools",
+                        .log_fd = log_fd,
+                        .cancelled = cancelled,
+                        .arg = arg,
+                        .tag = tag};
     char **argv = NULL;
     int rc = -1;
 

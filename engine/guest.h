@@ -23,14 +23,16 @@ typedef int (*cg_guest_cancel_fn)(void *arg);
  * It runs in a process group of its own; cancelled (polled at least every
  * half second; may be NULL) kills the whole group.  A Windows guest is
  * refused before anything runs (os, when non-NULL, is the inspection
- * result; else this inspects).  0 or -1 (CG_ERR_STATE "cancelled" when
- * cancelled; CG_ERR_INVALID for Windows). */
-int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, int log_fd,
+ * result; else this inspects).  tag (may be NULL: the image id) goes into
+ * the environment of everything it starts (CG_TOOL_TAG_ENV).  0 or -1 (CG_ERR_STATE "cancelled"
+ * when cancelled; CG_ERR_INVALID for Windows). */
+int cg_guest_seal(const cg_disk_paths *disks, const cg_os_info *os, const char *tag, int log_fd,
                   cg_guest_cancel_fn cancelled, void *arg, cg_error *err);
 
 /* After a crash: kill (with its process group) any virt-sysprep whose
  * command line contains match (an image id: its volumes' paths name it),
- * which the dead gateway started.  Returns how many. */
+ * and every process that a seal tagged match (its appliance, wherever it
+ * went), which the dead gateway started.  Returns how many. */
 int cg_guest_kill_leftovers(const char *match);
 
 #endif

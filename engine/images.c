@@ -248,7 +248,8 @@ static int seal(const cg_core *c, const char *job_id, const char *image_id, cons
     if (cg_job_log_path(c->jobs, job_id, log, sizeof(log)) == 0)
         fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     cg_job_log(c->jobs, job_id, "sealing with virt-sysprep");
-    ret = cg_guest_seal(&paths, os && os->type[0] ? os : NULL, fd, seal_cancelled, cargs, err);
+    ret = cg_guest_seal(&paths, os && os->type[0] ? os : NULL, image_id, fd, seal_cancelled, cargs,
+                        err);
     if (ret == 0)
         cg_job_log(c->jobs, job_id, "sealed");
     if (fd >= 0)

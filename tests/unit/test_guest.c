@@ -198,6 +198,7 @@ static const char fake_sysprep[] =
     "    echo \"stdin: $(readlink /proc/$$/fd/0)\"\n"
     "    read -r _ _ _ _ pgrp _ < /proc/$$/stat\n"
     "    echo \"pid: $$ pgrp: $pgrp\"\n"
+    "    echo \"tag: $CLOUDGATE_TOOL_TAG\"\n"
     "    if [ -e /proc/$$/fd/77 ]; then echo 'fd77: open'; else echo 'fd77: closed'; fi\n"
     "    echo 'to stderr' >&2 ;;\n"
     "fail)\n"
@@ -370,7 +371,7 @@ static void test_bad_disks(void **state)
     assert_int_equal(cg_guest_inspect(&unformatted, &os, &err), -1);
     assert_int_equal(err.kind, CG_ERR_INVALID);
     cg_error_clear(&err);
-    assert_int_equal(cg_guest_seal(&unformatted, &linux_os, -1, NULL, NULL, &err), -1);
+    assert_int_equal(cg_guest_seal(&unformatted, &linux_os, NULL, -1, NULL, NULL, &err), -1);
     assert_int_equal(err.kind, CG_ERR_INVALID);
 }
 
@@ -408,7 +409,7 @@ static void test_seal_cancelled(void **state)
     double t0 = now();
 
     one_disk(&d, path, format, disk_b, "qcow2");
-    assert_int_equal(cg_guest_seal(&d, &linux_os, -1, cancel_at_once, &p, &err), -1);
+    assert_int_equal(cg_guest_seal(&d, &linux_os, NULL, -1, cancel_at_once, &p, &err), -1);
     assert_int_equal(err.kind, CG_ERR_STATE);
     assert_string_equal(err.message, "cancelled");
     assert_true(now() - t0 < 5.0); /* it went at SIGTERM, no grace needed */
@@ -438,7 +439,7 @@ static void test_seal_debian(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "before the seal\n", 16), 16);
     t0 = now();
-    rc = cg_guest_seal(&d, &linux_os, fd, never, &polls, &err);
+    rc = cg_guest_seal(&d, &linux_os, NULL, fd, never, &polls, &err);
     printf("# seal of debian.qcow2: %.1f s\n", now() - t0);
     close(fd);
     if (rc != 0)
@@ -490,7 +491,8 @@ static void test_seal_child_setup(void **state)
     assert_true(fd >= 0);
     leak = dup2(fd, 77); /* no O_CLOEXEC: only the spawn can keep it out */
     assert_int_equal(leak, 77);
-    assert_int_equal(cg_guest_seal(&d, &linux_os, fd, NULL, NULL, &err), 0);
+    assert_int_equal(cg_guest_seal(&d, &linux_os, "ami-0123456789abcdef0", fd, NULL, NULL, &err),
+                     0);
     close(leak);
     close(fd);
 
@@ -503,6 +505,7 @@ static void test_seal_child_setup(void **state)
     assert_non_null(strstr(text, "stdin: /dev/null\n"));
     assert_non_null(strstr(text, "fd77: closed\n"));
     assert_non_null(strstr(text, "to stderr\n"));
+    assert_non_null(strstr(text, "tag: ami-0123456789abcdef0\n")); /* found after a crash */
     assert_non_null(p = strstr(text, "pid: "));
     assert_int_equal(sscanf(p, "pid: %d pgrp: %d", &pid, &pgrp), 2);
     assert_int_equal(pgrp, pid);
@@ -522,7 +525,7 @@ static void test_seal_failure_message(void **state)
     fd = fake_with_log("fail", "fail.log", log, sizeof log);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "virt-sysprep: error: stale\n", 27), 27);
-    assert_int_equal(cg_guest_seal(&d, &linux_os, fd, NULL, NULL, &err), -1);
+    assert_int_equal(cg_guest_seal(&d, &linux_os, NULL, fd, NULL, NULL, &err), -1);
     close(fd);
     assert_int_equal(err.kind, CG_ERR_INTERNAL);
     assert_string_equal(err.message,
@@ -530,7 +533,7 @@ static void test_seal_failure_message(void **state)
                         "could not create appliance through libvirt.");
 
     cg_error_clear(&err); /* no log: the exit code alone */
-    assert_int_equal(cg_guest_seal(&d, &linux_os, -1, NULL, NULL, &err), -1);
+    assert_int_equal(cg_guest_seal(&d, &linux_os, NULL, -1, NULL, NULL, &err), -1);
     assert_string_equal(err.message, "virt-sysprep failed (exit 1)");
 }
 
@@ -545,7 +548,7 @@ static void test_seal_windows_refused(void **state)
     snprintf(marker, sizeof marker, "%s/tool-ran", dir);
     setenv("CG_FAKE_MARKER", marker, 1);
     one_disk(&d, path, format, disk_a, "qcow2");
-    assert_int_equal(cg_guest_seal(&d, &windows, -1, NULL, NULL, &err), -1);
+    assert_int_equal(cg_guest_seal(&d, &windows, NULL, -1, NULL, NULL, &err), -1);
     assert_int_equal(err.kind, CG_ERR_INVALID);
     assert_string_equal(err.message, "sealing Windows images is not supported "
                                      "(sysprep inside the guest is needed)");
@@ -554,7 +557,7 @@ static void test_seal_windows_refused(void **state)
     /* the stand-in does run for Linux: the check above could fail */
     cg_os_info linux_os = {.type = "linux"};
     cg_error_clear(&err);
-    assert_int_equal(cg_guest_seal(&d, &linux_os, -1, NULL, NULL, &err), 0);
+    assert_int_equal(cg_guest_seal(&d, &linux_os, NULL, -1, NULL, NULL, &err), 0);
     assert_int_equal(access(marker, F_OK), 0);
 }
 
@@ -586,7 +589,7 @@ static void test_seal_cancel_stubborn(void **state)
     one_disk(&d, path, format, disk_c, "qcow2");
     fd = fake_with_log("stubborn", "stubborn.log", log, sizeof log);
     assert_true(fd >= 0);
-    assert_int_equal(cg_guest_seal(&d, &linux_os, fd, cancel_when_ready, &p, &err), -1);
+    assert_int_equal(cg_guest_seal(&d, &linux_os, NULL, fd, cancel_when_ready, &p, &err), -1);
     waited = now() - p.cancelled_at;
     close(fd);
     assert_int_equal(err.kind, CG_ERR_STATE);
