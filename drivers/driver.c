@@ -322,6 +322,7 @@ void cg_image_release(cg_image *img)
     free(img->initrd);
     free(img->cmdline);
     free(img->launch_users);
+    free(img->mappings);
     cg_tags_release(&img->tags);
     memset(img, 0, sizeof(*img));
 }
@@ -352,6 +353,11 @@ int cg_image_copy(cg_image *dst, const cg_image *src)
     dst->initrd = dup_opt(src->initrd, &failed);
     dst->cmdline = dup_opt(src->cmdline, &failed);
     dst->launch_users = dup_opt(src->launch_users, &failed);
+    dst->mappings = NULL;
+    if (src->n_mappings && !(dst->mappings = malloc(src->n_mappings * sizeof(*dst->mappings))))
+        failed = 1;
+    else if (src->n_mappings)
+        memcpy(dst->mappings, src->mappings, src->n_mappings * sizeof(*dst->mappings));
     if (cg_tags_copy(&dst->tags, &src->tags) < 0)
         failed = 1;
     if (failed) {
@@ -359,6 +365,16 @@ int cg_image_copy(cg_image *dst, const cg_image *src)
         return -1;
     }
     return 0;
+}
+
+const cg_image_mapping *cg_image_mapping_find(const cg_image *img, const char *device)
+{
+    size_t i;
+
+    for (i = 0; i < img->n_mappings; i++)
+        if (strcmp(img->mappings[i].device, device) == 0)
+            return &img->mappings[i];
+    return NULL;
 }
 
 void cg_image_list_release(cg_image_list *list)

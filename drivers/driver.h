@@ -176,6 +176,8 @@ void cg_instance_list_pool_trim(void);
  * (RunInstances BlockDeviceMapping). */
 typedef struct cg_launch_disk {
     char device[8];                   /* "vdb".."vdz" */
+    int no_device;                    /* NoDevice: the image's mapping of device is
+                                       * not made (the rest is ignored) */
     unsigned long long size_bytes;
     int delete_on_termination;
     const cg_tags *tags;              /* NULL (RunInstances' TagSpecification volume) */
@@ -201,6 +203,9 @@ typedef struct cg_launch_spec {
     unsigned long long root_size_bytes; /* root disk's virtual size; 0: the image's */
     const cg_launch_disk *disks;      /* extra volumes per instance; all or nothing */
     size_t n_disks;
+    /* NULL, or the tags of every volume the launch makes: those of the
+     * image's further disks (cg_image_mapping) as well as disks'. */
+    const cg_tags *volume_tags;
     const char *subnet_id;            /* NULL: the zone's default subnet; else in zone */
     /* Security groups of the subnet's VPC (checked by the caller); none:
      * the VPC's default group. */
@@ -263,6 +268,15 @@ typedef struct cg_os_info {
     int cloud_init;           /* 1 installed, 0 not, -1 not known */
 } cg_os_info;
 
+/* A further disk of an image (an EC2 AMI's block device mapping beyond the
+ * root): each instance launched from it gets a volume made from this. */
+typedef struct cg_image_mapping {
+    char device[8];                /* "vdb".."vdz" */
+    char snapshot_id[24];          /* a copy of this snapshot, or "": an empty volume */
+    unsigned long long size_bytes; /* at least the snapshot's (0: the snapshot's) */
+    int delete_on_termination;
+} cg_image_mapping;
+
 typedef struct cg_image {
     char id[24];              /* "ami-" + 17 hex digits */
     char *name;
@@ -288,6 +302,8 @@ typedef struct cg_image {
     char root_snapshot[24];   /* the snapshot of its root disk (EC2 Ebs.SnapshotId), or "" */
     char zone[64];            /* "": every zone holds its disk; else the only one that does
                                * (registered from a snapshot: launches go there) */
+    cg_image_mapping *mappings; /* its further disks, by device (malloc'd) */
+    size_t n_mappings;
     cg_tags tags;
 } cg_image;
 
@@ -326,6 +342,10 @@ typedef struct cg_image_spec {
     const char *snapshot_id;
     unsigned long long size_bytes; /* with snapshot_id: the root size, at least the
                                     * snapshot's (0: the snapshot's) */
+    /* With snapshot_id: further disks, their snapshots completed and in the
+     * root snapshot's zone. */
+    const cg_image_mapping *mappings;
+    size_t n_mappings;
     const char *architecture; /* NULL: "x86_64" */
     const cg_tags *tags;      /* NULL */
 } cg_image_spec;
@@ -376,6 +396,8 @@ void cg_disk_paths_release(cg_disk_paths *p);
 
 void cg_image_release(cg_image *img);
 int cg_image_copy(cg_image *dst, const cg_image *src);
+/* img's further disk on device ("vdb"), or NULL. */
+const cg_image_mapping *cg_image_mapping_find(const cg_image *img, const char *device);
 void cg_image_list_release(cg_image_list *list);
 
 /* ---- volumes (extra disks) ---------------------------------------------- */

@@ -63,6 +63,13 @@ int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_
  * (spec->snapshot_id), which it claims. */
 int lv_image_register_snapshot(cg_drv *drv, const cg_image_spec *spec, cg_image *out,
                                cg_error *err);
+/* The disks a launch of img makes (lv_image_snaps.c): each of the image's
+ * further disks, changed by the request's disk on the same device (which
+ * may drop it: no_device), then the request's other disks; volume_tags on
+ * each without tags of its own.  Pointers (snapshot ids, tags) are borrowed
+ * from img and spec.  *out malloc'd (NULL when none).  0 or -1 (OOM). */
+int lv_launch_disks_merge(const cg_image *img, const cg_launch_spec *spec, cg_launch_disk **out,
+                          size_t *n_out);
 /* Record a just-published image's disk in zone as a completed snapshot
  * (on that same volume) that the image uses.  Failure only warns. */
 void lv_image_record_snapshot(cg_drv *drv, const cg_image *img, const char *zone,

@@ -6,7 +6,8 @@
  * an image whose disk is a completed snapshot's volume, used in place.
  * Either way the snapshot is in use while the image lives (DeleteSnapshot
  * answers InvalidSnapshot.InUse) and keeps its bytes after the image is
- * deregistered, as in EC2.
+ * deregistered, as in EC2.  So are the snapshots of the image's further
+ * disks (cg_image_mapping), which each launch copies into volumes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,74 @@
 #include "lv_driver.h"
 #include "lv_seed.h"
 #include "lv_storage.h"
+
+/* spec's further disks into img->mappings, checked: a device vdb..vdz
+ * named once, and a completed snapshot in the root's zone (its size when
+ * none is given, never less) or, without one, a size.  0 or -1. */
+static int take_mappings(cg_drv *drv, const cg_image_spec *spec, const char *zone, cg_image *img,
+                         cg_error *err)
+{
+    cg_snapshot snap;
+    size_t i, j;
+    int rc;
+
+    if (!spec->n_mappings)
+        return 0;
+    if (!(img->mappings = calloc(spec->n_mappings, sizeof(*img->mappings)))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < spec->n_mappings; i++) {
+        cg_image_mapping *m = &img->mappings[i];
+
+        *m = spec->mappings[i];
+        img->n_mappings = i + 1;
+        if (strlen(m->device) != 3 || strncmp(m->device, "vd", 2) != 0 || m->device[2] < 'b' ||
+            m->device[2] > 'z') {
+            cg_error_set(err, CG_ERR_INVALID, "device %.8s: further disks are vdb..vdz", m->device);
+            return -1;
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(img->mappings[j].device, m->device) == 0) {
+                cg_error_set(err, CG_ERR_INVALID, "device %s is mapped more than once", m->device);
+                return -1;
+            }
+        }
+        if (!m->snapshot_id[0]) {
+            if (!m->size_bytes) {
+                cg_error_set(err, CG_ERR_INVALID, "device %s: a snapshot or a size is needed",
+                             m->device);
+                return -1;
+            }
+            continue;
+        }
+        if ((rc = lv_snapstate_get(drv->state, m->snapshot_id, &snap, err)) <= 0) {
+            if (rc == 0)
+                cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s does not exist", m->snapshot_id);
+            return -1;
+        }
+        rc = -1;
+        if (strcmp(snap.state, "completed") != 0)
+            cg_error_set(err, CG_ERR_STATE, "snapshot %s is %s, not completed", snap.id,
+                         snap.state);
+        else if (strcmp(snap.zone, zone) != 0)
+            cg_error_set(err, CG_ERR_INVALID,
+                         "snapshot %s (device %s) is in zone %s, the "
+                         "root's in %s: an image's disks are in one zone",
+                         snap.id, m->device, snap.zone, zone);
+        else if (m->size_bytes && m->size_bytes < snap.size_bytes)
+            cg_error_set(err, CG_ERR_INVALID, "device %s: snapshot %s needs at least %llu GiB",
+                         m->device, snap.id, (snap.size_bytes + (1ULL << 30) - 1) >> 30);
+        else
+            rc = 0;
+        if (!m->size_bytes)
+            m->size_bytes = snap.size_bytes;
+        cg_snapshot_release(&snap);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
 
 int lv_image_register_snapshot(cg_drv *drv, const cg_image_spec *spec, cg_image *out,
                                cg_error *err)
@@ -49,6 +118,8 @@ int lv_image_register_snapshot(cg_drv *drv, const cg_image_spec *spec, cg_image 
                      (snap.size_bytes + (1ULL << 30) - 1) >> 30);
         goto cleanup;
     }
+    if (take_mappings(drv, spec, snap.zone, &img, err) < 0)
+        goto cleanup;
     /* The bytes must be there before an image promises them. */
     if (lv_snapstate_storage(drv->state, snap.id, vol, sizeof(vol), err) < 0 ||
         !(conn = lv_driver_zone_conn(drv, snap.zone, err)) ||
@@ -132,4 +203,70 @@ void lv_image_record_snapshot(cg_drv *drv, const cg_image *img, const char *zone
     else
         cg_info("image %s: root disk recorded as snapshot %s", img->id, snap.id);
     cg_snapshot_release(&snap);
+}
+
+/* ---- what a launch of an image makes ---- */
+
+/* The asked disk on dev, or NULL. */
+static const cg_launch_disk *asked_for(const cg_launch_disk *asked, size_t n, const char *dev)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(asked[i].device, dev) == 0)
+            return &asked[i];
+    return NULL;
+}
+
+int lv_launch_disks_merge(const cg_image *img, const cg_launch_spec *spec, cg_launch_disk **out,
+                          size_t *n_out)
+{
+    const cg_launch_disk *a;
+    cg_launch_disk *d;
+    size_t i, n = 0;
+
+    *out = NULL;
+    *n_out = 0;
+    if (!img->n_mappings && !spec->n_disks)
+        return 0;
+    if (!(d = calloc(img->n_mappings + spec->n_disks, sizeof(*d))))
+        return -1;
+    for (i = 0; i < img->n_mappings; i++) {
+        const cg_image_mapping *m = &img->mappings[i];
+
+        if (!(a = asked_for(spec->disks, spec->n_disks, m->device))) {
+            snprintf(d[n].device, sizeof(d[n].device), "%s", m->device);
+            d[n].size_bytes = m->size_bytes;
+            d[n].delete_on_termination = m->delete_on_termination;
+            d[n].snapshot_id = m->snapshot_id[0] ? m->snapshot_id : NULL;
+            d[n++].tags = spec->volume_tags;
+        } else if (!a->no_device) {
+            /* The request changes the image's disk: what it leaves out
+             * comes from the image. */
+            d[n] = *a;
+            if (!a->snapshot_id && m->snapshot_id[0])
+                d[n].snapshot_id = m->snapshot_id;
+            if (!a->size_bytes && !a->snapshot_id)
+                d[n].size_bytes = m->size_bytes;
+            if (!d[n].tags)
+                d[n].tags = spec->volume_tags;
+            n++;
+        }
+    }
+    for (i = 0; i < spec->n_disks; i++) {
+        a = &spec->disks[i];
+        if (a->no_device || cg_image_mapping_find(img, a->device))
+            continue;
+        d[n] = *a;
+        if (!d[n].tags)
+            d[n].tags = spec->volume_tags;
+        n++;
+    }
+    if (!n) {
+        free(d);
+        d = NULL;
+    }
+    *out = d;
+    *n_out = n;
+    return 0;
 }

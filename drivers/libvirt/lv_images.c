@@ -181,6 +181,12 @@ int lv_image_register(cg_drv *drv, const cg_image_spec *spec, cg_image *out, cg_
         return -1;
     if (spec->snapshot_id)
         return lv_image_register_snapshot(drv, spec, out, err);
+    if (spec->n_mappings) {
+        cg_error_set(err, CG_ERR_INVALID,
+                     "further disks are made from snapshots: register "
+                     "the image from a root snapshot");
+        return -1;
+    }
     cg_new_id(img.id, sizeof(img.id), "ami-");
     if (spec->disk_path) {
         if (lv_storage_probe(spec->disk_path, &format, &size, err) < 0)

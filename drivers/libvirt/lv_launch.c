@@ -68,31 +68,42 @@ static void batch_free(lv_launch_batch *b)
     free(b);
 }
 
-/* The disks and groups of spec into b.  0 or -1 (OOM). */
-static int batch_copy_lists(lv_launch_batch *b, const cg_launch_spec *spec)
+/* The disks (the image's and the request's, lv_launch_disks_merge) and
+ * groups of spec into b.  0 or -1 (OOM). */
+static int batch_copy_lists(lv_launch_batch *b, const cg_launch_spec *spec, const cg_image *img)
 {
+    cg_launch_disk *disks = NULL;
     const char **groups;
-    size_t i;
+    size_t i, n;
 
     b->spec.disks = NULL;
+    b->spec.n_disks = 0;
+    b->spec.volume_tags = NULL;
     b->spec.group_ids = NULL;
-    if (spec->n_disks) {
-        if (!(b->disks = calloc(spec->n_disks, sizeof(*b->disks))) ||
-            !(b->disk_tags = calloc(spec->n_disks, sizeof(*b->disk_tags))))
+    if (lv_launch_disks_merge(img, spec, &disks, &n) < 0)
+        return -1;
+    if (n) {
+        if (!(b->disks = calloc(n, sizeof(*b->disks))) ||
+            !(b->disk_tags = calloc(n, sizeof(*b->disk_tags)))) {
+            free(disks);
             return -1;
-        for (i = 0; i < spec->n_disks; i++) {
-            b->disks[i] = spec->disks[i];
-            b->disks[i].tags = NULL;
-            if (spec->disks[i].tags) {
-                if (cg_tags_copy(&b->disk_tags[i], spec->disks[i].tags) < 0)
-                    return -1;
-                b->disks[i].tags = &b->disk_tags[i];
-            }
-            if (keep(b, spec->disks[i].snapshot_id, &b->disks[i].snapshot_id) < 0)
-                return -1;
         }
         b->spec.disks = b->disks;
+        for (i = 0; i < n; i++) {
+            b->disks[i] = disks[i];
+            b->disks[i].tags = NULL;
+            b->disks[i].snapshot_id = NULL;
+            b->spec.n_disks = i + 1;
+            if ((disks[i].tags && cg_tags_copy(&b->disk_tags[i], disks[i].tags) < 0) ||
+                keep(b, disks[i].snapshot_id, &b->disks[i].snapshot_id) < 0) {
+                free(disks);
+                return -1;
+            }
+            if (disks[i].tags)
+                b->disks[i].tags = &b->disk_tags[i];
+        }
     }
+    free(disks);
     if (spec->n_groups) {
         if (!(groups = calloc(spec->n_groups, sizeof(*groups))))
             return -1;
@@ -137,7 +148,7 @@ lv_launch_batch *lv_launch_batch_new(const cg_launch_spec *spec, const cg_image 
         keep(b, spec->public_key, &b->spec.public_key) < 0 ||
         keep(b, spec->client_token, &b->spec.client_token) < 0 ||
         keep(b, spec->display_password, &b->spec.display_password) < 0 ||
-        keep(b, spec->subnet_id, &b->spec.subnet_id) < 0 || batch_copy_lists(b, spec) < 0)
+        keep(b, spec->subnet_id, &b->spec.subnet_id) < 0 || batch_copy_lists(b, spec, img) < 0)
         goto fail;
     return b;
 

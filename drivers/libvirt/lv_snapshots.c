@@ -538,6 +538,10 @@ int lv_snapshot_delete(cg_drv *drv, const char *snapshot_id, int force, cg_error
 
     if (snapshot_get(drv, snapshot_id, &snap, err) < 0)
         return -1;
+    if (!snap.image_id[0] &&
+        (rc = lv_state_image_mapping_user(drv->state, snapshot_id, snap.image_id,
+                                          sizeof(snap.image_id), err)) < 0)
+        goto cleanup;
     if (snap.image_id[0]) {
         cg_error_set(err, CG_ERR_CONFLICT, "snapshot %s is in use by %s", snapshot_id,
                      snap.image_id);

@@ -324,8 +324,10 @@ int lv_snapstate_delete(lv_state *st, const char *id, int force, cg_error *err)
 {
     sqlite3 *db = lv_state_db_lock(st);
     int rc = cg_db_run(db, err, "delete snapshot",
-                       "DELETE FROM snapshots WHERE id = ? AND " NO_LIVE_IMAGE
-                       " AND (state <> 'pending' OR ?)", "si", id, force);
+                       "DELETE FROM snapshots WHERE id = ?1 AND " NO_LIVE_IMAGE
+                       " AND (state <> 'pending' OR ?2)"
+                       " AND ?1 NOT IN (SELECT snapshot_id FROM image_mappings)",
+                       "si", id, force);
 
     lv_state_db_unlock(st);
     return rc < 0 ? -1 : rc > 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../gateway/store.h"
+#include "lv_rows.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS images ("
@@ -28,6 +29,12 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS image_tags ("
     " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (image_id, key));"
+    /* An image's further disks (cg_image_mapping). */
+    "CREATE TABLE IF NOT EXISTS image_mappings ("
+    " image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    " device TEXT NOT NULL, snapshot_id TEXT NOT NULL, size INTEGER NOT NULL,"
+    " delete_on_termination INTEGER NOT NULL, PRIMARY KEY (image_id, device));"
+    "CREATE INDEX IF NOT EXISTS image_mappings_snapshot ON image_mappings (snapshot_id);"
     "CREATE TABLE IF NOT EXISTS user_data ("
     " instance_id TEXT PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS seeds ("
@@ -245,6 +252,78 @@ int lvs_tx_end(lv_state *st, int ok, cg_error *err)
     "os_arch, os_product, os_cloud_init, state_reason, job_id, public, launch_users, "             \
     "last_launched"
 
+/* img's further disks into image_mappings (inside the caller's transaction). */
+static int mappings_write(lv_state *st, const cg_image *img, cg_error *err)
+{
+    size_t i;
+
+    int rc;
+
+    for (i = 0; i < img->n_mappings; i++) {
+        const cg_image_mapping *m = &img->mappings[i];
+
+        /* The snapshot is checked here too, in the same transaction: one
+         * deleted since the caller looked must not be promised. */
+        rc = cg_db_run(st->db, err, "insert image mapping",
+                       "INSERT INTO image_mappings (image_id, device, snapshot_id, size,"
+                       " delete_on_termination) SELECT ?, ?, ?, ?, ?"
+                       " WHERE ?3 = '' OR EXISTS (SELECT 1 FROM snapshots WHERE id = ?3"
+                       " AND state = 'completed')",
+                       "sssIi", img->id, m->device, m->snapshot_id, (long long)m->size_bytes,
+                       m->delete_on_termination != 0);
+        if (rc == 0)
+            cg_error_set(err, CG_ERR_NOT_FOUND, "snapshot %s does not exist", m->snapshot_id);
+        if (rc <= 0)
+            return -1;
+    }
+    return 0;
+}
+
+int lv_state_image_mapping_user(lv_state *st, const char *snapshot_id, char *image_id, size_t len,
+                                cg_error *err)
+{
+    sqlite3_stmt *s;
+    int rc = -1;
+
+    pthread_mutex_lock(&st->lock);
+    if ((s = cg_db_prep(st->db, err,
+                        "SELECT image_id FROM image_mappings WHERE snapshot_id = ?"
+                        " LIMIT 1",
+                        "s", snapshot_id)) &&
+        (rc = cg_db_step(s, err, "read image mappings")) == 1)
+        cg_db_col_copy(s, 0, image_id, len);
+    cg_db_done(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* The further disks of img (its id set) into img->mappings.  0 or -1. */
+static int mappings_read(lv_state *st, cg_image *img, cg_error *err)
+{
+    sqlite3_stmt *s;
+    cg_image_mapping *m;
+    int rc = -1;
+
+    if (!(s = cg_db_prep(st->db, err,
+                         "SELECT device, snapshot_id, size, delete_on_termination"
+                         " FROM image_mappings WHERE image_id = ? ORDER BY device",
+                         "s", img->id)))
+        return -1;
+    while ((rc = cg_db_step(s, err, "read image mappings")) == 1) {
+        if (!(m = lv_rows_grow((void **)&img->mappings, img->n_mappings, sizeof(*m), err))) {
+            rc = -1;
+            break;
+        }
+        cg_db_col_copy(s, 0, m->device, sizeof(m->device));
+        cg_db_col_copy(s, 1, m->snapshot_id, sizeof(m->snapshot_id));
+        m->size_bytes = (unsigned long long)sqlite3_column_int64(s, 2);
+        m->delete_on_termination = sqlite3_column_int(s, 3) != 0;
+        img->n_mappings++;
+    }
+    cg_db_done(s);
+    return rc < 0 ? -1 : 0;
+}
+
 /* The INSERTs of lv_state_image_add, inside its transaction. */
 static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *err)
 {
@@ -289,7 +368,8 @@ static int image_insert(lv_state *st, const cg_image *img, int owned, cg_error *
             lvs_db_fail(st, err, "insert image");
         goto cleanup;
     }
-    ret = lvs_tags_write(st, "image_tags", "image_id", img->id, &img->tags, err);
+    if (lvs_tags_write(st, "image_tags", "image_id", img->id, &img->tags, err) == 0)
+        ret = mappings_write(st, img, err);
 
 cleanup:
     cg_db_done(s);
@@ -374,7 +454,8 @@ int lv_state_image_get(lv_state *st, const char *id, cg_image *out, int *owned, 
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
-    if (lvs_tags_read(st, "image_tags", "image_id", id, &out->tags, err) < 0) {
+    if (lvs_tags_read(st, "image_tags", "image_id", id, &out->tags, err) < 0 ||
+        mappings_read(st, out, err) < 0) {
         cg_image_release(out);
         goto cleanup;
     }
@@ -402,6 +483,7 @@ int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err)
             goto cleanup;
         }
         if (lvs_tags_read(st, "image_tags", "image_id", img.id, &img.tags, err) < 0 ||
+            mappings_read(st, &img, err) < 0 ||
             !(grown = realloc(out->v, (out->n + 1) * sizeof(*grown)))) {
             cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
             cg_image_release(&img);

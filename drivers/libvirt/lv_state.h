@@ -36,6 +36,10 @@ int lv_state_image_get(lv_state *st, const char *id, cg_image *out, int *owned, 
 int lv_state_image_list(lv_state *st, cg_image_list *out, cg_error *err);
 /* 1 deleted, 0 not found, -1 error. */
 int lv_state_image_delete(lv_state *st, const char *id, cg_error *err);
+/* An image one of whose further disks is made from snapshot_id: 1 (its id
+ * into image_id), 0 none, -1 error. */
+int lv_state_image_mapping_user(lv_state *st, const char *snapshot_id, char *image_id, size_t len,
+                                cg_error *err);
 /* Replace all tags of an image.  0 or -1. */
 /* Rewrite every column of an existing (owned) image and its tags, but its
  * description and launch permissions (lv_state_image_set_access's). */

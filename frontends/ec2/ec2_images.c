@@ -13,6 +13,7 @@
 #include "ec2_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -142,8 +143,12 @@ cleanup:
  * RootDeviceName mapping): there is no S3 here for ImageLocation manifests.
  * The snapshot's volume becomes the image's disk in place (no copy), so the
  * image is available at once and launches in the snapshot's zone; the
- * snapshot is in use until the image is deregistered.  Images have one disk:
- * other mappings are refused (RunInstances can add volumes).
+ * snapshot is in use until the image is deregistered.  Other mappings
+ * (/dev/sdb.., /dev/xvdb.., /dev/vdb..: the guest's vdb..) are the image's
+ * further disks: a completed snapshot in the root's zone (at least its
+ * size) or an empty volume of Ebs.VolumeSize, made for each instance;
+ * DeleteOnTermination defaults to true.  NoDevice on them is accepted
+ * (there is nothing of the image's to suppress).
  */
 
 /* Architecture, VirtualizationType, BootMode, KernelId, RamdiskId and
@@ -174,15 +179,50 @@ static int register_refusals(ec2_call *c, const char **arch)
     return 0;
 }
 
-/* The root mapping's snapshot and size (bytes, 0: the snapshot's).  0 or -1. */
-static int register_root(ec2_call *c, const char **sid, unsigned long long *size)
+/* A further mapping (i, on device name): into *m, unless NoDevice (nothing
+ * of the image is there to suppress: 0 with m->device "").  0 or -1. */
+static int register_further(ec2_call *c, size_t i, const char *name, cg_image_mapping *m)
+{
+    const char *sid = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i);
+    unsigned long long gib;
+    char key[64];
+
+    memset(m, 0, sizeof(*m));
+    if (ec2_volume_device(c, name, m->device, sizeof(m->device)) < 0)
+        return -1;
+    if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.NoDevice", i)) {
+        m->device[0] = '\0';
+        return 0;
+    }
+    snprintf(key, sizeof(key), "BlockDeviceMapping.%zu.Ebs.DeleteOnTermination", i);
+    if (ec2_mapping_refusals(c, i, name) < 0 || ec2_mapping_size(c, i, &gib) < 0 ||
+        ec2_param_bool(c, key, 1, &m->delete_on_termination) < 0)
+        return -1;
+    if (sid && !ec2_id_valid(sid, "snap-"))
+        return ec2_fail(c, "InvalidSnapshotID.Malformed",
+                        "Invalid id: \"%.64s\" (expecting \"snap-...\")", sid);
+    if (!sid && !gib)
+        return ec2_fail(c, "InvalidBlockDeviceMapping",
+                        "snapshotId or volumeSize must be "
+                        "specified (device %.32s)",
+                        name);
+    snprintf(m->snapshot_id, sizeof(m->snapshot_id), "%s", sid ? sid : "");
+    m->size_bytes = gib << 30;
+    return 0;
+}
+
+/* The root mapping's snapshot and size (bytes, 0: the snapshot's), and the
+ * further disks (*maps, malloc'd, *n_maps of them).  0 or -1. */
+static int register_mappings(ec2_call *c, cg_image_spec *spec, cg_image_mapping **maps)
 {
     const char *root = ec2_params_get(c->params, "RootDeviceName");
-    size_t n = ec2_params_list_len(c->params, "BlockDeviceMapping"), i;
+    size_t n = ec2_params_list_len(c->params, "BlockDeviceMapping"), i, j;
     unsigned long long gib;
+    cg_image_mapping *m;
     int dot;
 
-    *sid = NULL;
+    spec->snapshot_id = NULL;
+    *maps = NULL;
     if (!root || !*root)
         return ec2_fail(c, "MissingParameter", "The request must contain the parameter "
                         "RootDeviceName");
@@ -190,6 +230,14 @@ static int register_root(ec2_call *c, const char **sid, unsigned long long *size
         return ec2_fail(c, "InvalidParameterValue", "Value (%.32s) for parameter "
                         "rootDeviceName is invalid. The root device is /dev/vda (/dev/sda1 and "
                         "/dev/xvda name it too).", root);
+    if (n > 26)
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Too many BlockDeviceMapping items (vda..vdz).");
+    if (n && !(*maps = calloc(n, sizeof(**maps)))) {
+        cg_error oom = {CG_ERR_INTERNAL, "out of memory"};
+
+        return ec2_fail_cg(c, &oom, NULL);
+    }
     for (i = 1; i <= n; i++) {
         const char *name = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.DeviceName", i);
         char key[64];
@@ -197,11 +245,26 @@ static int register_root(ec2_call *c, const char **sid, unsigned long long *size
         if (!name || !*name)
             return ec2_fail(c, "MissingParameter", "The request must contain the parameter "
                             "BlockDeviceMapping.%zu.DeviceName", i);
+        if (!ec2_is_root_device(name)) {
+            m = &(*maps)[spec->n_mappings];
+            if (register_further(c, i, name, m) < 0)
+                return -1;
+            for (j = 0; m->device[0] && j < spec->n_mappings; j++)
+                if (strcmp((*maps)[j].device, m->device) == 0)
+                    return ec2_fail(c, "InvalidBlockDeviceMapping",
+                                    "The device %.32s is "
+                                    "mapped more than once",
+                                    name);
+            if (m->device[0])
+                spec->n_mappings++;
+            continue;
+        }
         if (strcmp(name, root) != 0)
-            return ec2_fail(c, "InvalidBlockDeviceMapping", "Images here have one disk: only "
-                            "the root device %.32s can be mapped, not %.32s (RunInstances can "
-                            "add volumes)", root, name);
-        if (*sid)
+            return ec2_fail(c, "InvalidBlockDeviceMapping",
+                            "%.32s names the root device "
+                            "%.32s by another name",
+                            name, root);
+        if (spec->snapshot_id)
             return ec2_fail(c, "InvalidBlockDeviceMapping", "The device %.32s is mapped more "
                             "than once", name);
         if (ec2_params_getf(c->params, "BlockDeviceMapping.%zu.NoDevice", i))
@@ -214,18 +277,19 @@ static int register_root(ec2_call *c, const char **sid, unsigned long long *size
         if (!dot)
             return ec2_fail(c, "InvalidBlockDeviceMapping", "The root disk is always deleted "
                             "with the instance: DeleteOnTermination cannot be false");
-        *sid = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i);
-        if (!*sid || !**sid)
+        spec->snapshot_id = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i);
+        if (!spec->snapshot_id || !*spec->snapshot_id)
             return ec2_fail(c, "MissingParameter", "The request must contain the parameter "
                             "BlockDeviceMapping.%zu.Ebs.SnapshotId", i);
-        if (!ec2_id_valid(*sid, "snap-"))
+        if (!ec2_id_valid(spec->snapshot_id, "snap-"))
             return ec2_fail(c, "InvalidSnapshotID.Malformed",
-                            "Invalid id: \"%.64s\" (expecting \"snap-...\")", *sid);
-        *size = gib << 30;
+                            "Invalid id: \"%.64s\" (expecting \"snap-...\")", spec->snapshot_id);
+        spec->size_bytes = gib << 30;
     }
-    if (!*sid)
+    if (!spec->snapshot_id)
         return ec2_fail(c, "MissingParameter", "The request must contain a BlockDeviceMapping "
                         "with Ebs.SnapshotId for the root device %.32s", root);
+    spec->mappings = *maps;
     return 0;
 }
 
@@ -277,6 +341,7 @@ int ec2_register_image(ec2_call *c)
     const char *name = ec2_params_get(c->params, "Name");
     const char *desc = ec2_params_get(c->params, "Description");
     cg_image_spec spec = {0};
+    cg_image_mapping *maps = NULL;
     cg_image img = {0};
     cg_error err = {0};
     cg_tags tags = {0};
@@ -285,8 +350,7 @@ int ec2_register_image(ec2_call *c)
 
     if (ami_name_check(c, name, desc) < 0)
         goto cleanup;
-    if (register_refusals(c, &spec.architecture) < 0 ||
-        register_root(c, &spec.snapshot_id, &spec.size_bytes) < 0 ||
+    if (register_refusals(c, &spec.architecture) < 0 || register_mappings(c, &spec, &maps) < 0 ||
         ec2_param_tag_specs(c, "image", &tags) < 0 ||
         register_check(c, spec.snapshot_id, name) < 0 || ec2_dry_run(c) < 0)
         goto cleanup;
@@ -303,6 +367,8 @@ int ec2_register_image(ec2_call *c)
             ec2_fail(c, "IncorrectState", "%s", err.message);
         else if (err.kind == CG_ERR_NOT_FOUND)
             ec2_fail(c, "InvalidSnapshot.NotFound", "%s", err.message);
+        else if (err.kind == CG_ERR_INVALID)
+            ec2_fail(c, "InvalidBlockDeviceMapping", "%s", err.message);
         else
             ec2_fail_cg(c, &err, NULL);
         goto cleanup;
@@ -310,6 +376,7 @@ int ec2_register_image(ec2_call *c)
     ret = ec2_reply(c, ec2_xml_register_image(c->req->request_id, img.id, &len), &len);
 
 cleanup:
+    free(maps);
     cg_tags_release(&tags);
     cg_image_release(&img);
     return ret;

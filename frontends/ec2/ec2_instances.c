@@ -510,6 +510,7 @@ int ec2_run_instances(ec2_call *c)
         goto cleanup;
     for (i = 0; volume_tags.n && i < spec.n_disks; i++)
         disks[i].tags = &volume_tags;
+    spec.volume_tags = volume_tags.n ? &volume_tags : NULL;
     /* The key pair must exist; its public key goes into the seed. */
     if (key && ec2_key_pair_find(c, key, &kp) < 0)
         goto cleanup;

@@ -7,9 +7,11 @@
  * makes an empty volume per instance, attached at launch, and with
  * Ebs.SnapshotId a copy of that snapshot (at least its size; the instances
  * go to the snapshot's zone); DeleteOnTermination defaults to true, as on
- * EC2 for mappings given at launch.  NoDevice on another device is
- * accepted (the image maps nothing else); ephemeral (VirtualName) disks and
- * a snapshot on the root device (it comes from the image) are refused.
+ * EC2 for mappings given at launch.  A device the image maps itself (its
+ * further disks, cg_image_mapping) is changed by the mapping (what it
+ * leaves out comes from the image) or dropped by NoDevice; the driver
+ * merges the two (lv_launch_disks_merge).  Ephemeral (VirtualName) disks
+ * and a snapshot on the root device (it comes from the image) are refused.
  */
 #include "ec2_internal.h"
 
@@ -181,6 +183,7 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
         const char *name = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.DeviceName", i);
         const char *nodev = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.NoDevice", i);
         const char *sid = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.Ebs.SnapshotId", i);
+        const cg_image_mapping *im;
         char key[64], dev[8] = "";
         int root, dot = 1;
 
@@ -228,16 +231,26 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
             spec->root_size_bytes = gib * GIB;
             continue;
         }
-        if (nodev)
-            continue;   /* nothing of the image's is mapped there */
-        if (!gib && !sid) {
+        snprintf(d[made].device, sizeof(d[made].device), "%s", dev);
+        if (nodev) {
+            d[made++].no_device = 1; /* drops the image's disk there, if any */
+            continue;
+        }
+        im = cg_image_mapping_find(img, dev);
+        if (!gib && !sid && !im) {
             fail_mapping(c, "snapshotId or volumeSize must be specified", name);
             goto cleanup;
         }
         if (sid && mapping_snapshot(c, sid, name, gib, spec) < 0)
             goto cleanup;
+        if (!sid && im && gib && gib * GIB < im->size_bytes) {
+            ec2_fail(c, "InvalidBlockDeviceMapping",
+                     "Volume of size %lluGB is smaller than "
+                     "the image's disk %s, expect size >= %lluGB (device %.32s)",
+                     gib, dev, (im->size_bytes + GIB - 1) / GIB, name);
+            goto cleanup;
+        }
         d[made].snapshot_id = sid;
-        snprintf(d[made].device, sizeof(d[made].device), "%s", dev);
         d[made].size_bytes = gib * GIB;
         d[made].delete_on_termination = dot;
         made++;

@@ -26,6 +26,22 @@ void ec2_xml_image_block_devices(ec2_xml *x, const cg_image *img)
         ec2_xml_end(x);
         ec2_xml_end(x);
     }
+    for (size_t i = 0; i < img->n_mappings; i++) {
+        const cg_image_mapping *m = &img->mappings[i];
+        char dev[16];
+
+        snprintf(dev, sizeof(dev), "/dev/%s", m->device);
+        ec2_xml_start(x, "item");
+        ec2_xml_str(x, "deviceName", dev);
+        ec2_xml_start(x, "ebs");
+        if (m->snapshot_id[0])
+            ec2_xml_str(x, "snapshotId", m->snapshot_id);
+        ec2_xml_int(x, "volumeSize", (long long)((m->size_bytes + (1ULL << 30) - 1) >> 30));
+        ec2_xml_bool(x, "deleteOnTermination", m->delete_on_termination);
+        ec2_xml_str(x, "volumeType", "standard");
+        ec2_xml_end(x);
+        ec2_xml_end(x);
+    }
     ec2_xml_end(x);
 }
 

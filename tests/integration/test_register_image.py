@@ -9,11 +9,13 @@ import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from cgharness import Gateway
 from conftest import NODE
 from hostile import assert_ec2_error, signed_params
+from test_cimi import Cimi
 
 NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
@@ -165,8 +167,25 @@ def test_register_errors_change_nothing(ec2, gw):
                                        BlockDeviceMappings=ok_map)),
         ("InvalidBlockDeviceMapping", dict(
             Name=name(), RootDeviceName="/dev/xvda",
+            BlockDeviceMappings=ok_map + [{"DeviceName": "/dev/sdf", "Ebs": {}}])),
+        ("InvalidBlockDeviceMapping", dict(
+            Name=name(), RootDeviceName="/dev/xvda",
+            BlockDeviceMappings=ok_map + [{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}},
+                                          {"DeviceName": "/dev/xvdf", "Ebs": {"VolumeSize": 1}}])),
+        ("InvalidBlockDeviceMapping", dict(
+            Name=name(), RootDeviceName="/dev/xvda",
+            BlockDeviceMappings=ok_map + [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 1}}])),
+        ("InvalidBlockDeviceMapping", dict(      # smaller than its snapshot
+            Name=name(), RootDeviceName="/dev/xvda",
             BlockDeviceMappings=ok_map + [{"DeviceName": "/dev/sdf",
-                                           "Ebs": {"VolumeSize": 1}}])),
+                                           "Ebs": {"SnapshotId": sid, "VolumeSize": 1}}])),
+        ("InvalidParameterValue", dict(
+            Name=name(), RootDeviceName="/dev/xvda",
+            BlockDeviceMappings=ok_map + [{"DeviceName": "/dev/sda", "Ebs": {"VolumeSize": 1}}])),
+        ("InvalidSnapshot.NotFound", dict(
+            Name=name(), RootDeviceName="/dev/xvda",
+            BlockDeviceMappings=ok_map + [{"DeviceName": "/dev/sdf", "Ebs": {
+                "SnapshotId": "snap-0123456789abcdef0"}}])),
         ("InvalidBlockDeviceMapping", dict(
             Name=name(), RootDeviceName="/dev/xvda",
             BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
@@ -175,7 +194,7 @@ def test_register_errors_change_nothing(ec2, gw):
         ("InvalidBlockDeviceMapping", dict(
             Name=name(), RootDeviceName="/dev/xvda",
             BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "VirtualName": "ephemeral0"}])),
-        ("InvalidParameterValue", dict(
+        ("InvalidBlockDeviceMapping", dict(      # as RunInstances says it
             Name=name(), RootDeviceName="/dev/xvda",
             BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
                                   "Ebs": {"SnapshotId": sid, "VolumeSize": 1}}])),
@@ -196,6 +215,88 @@ def test_register_errors_change_nothing(ec2, gw):
         fails(ec2.register_image, want, **kw)
     assert {i["ImageId"] for i in ec2.describe_images()["Images"]} == before
     # Nothing claimed the snapshot meanwhile.
+    ec2.delete_snapshot(SnapshotId=sid)
+
+
+def _volumes_of(ec2, iid):
+    vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
+                                          "Values": [iid]}])["Volumes"]
+    return {v["Attachments"][0]["Device"]: v for v in vols}
+
+
+def test_image_with_further_disks(ec2, gw):
+    """An image's further disks: a snapshot's copy and an empty volume made for
+    each instance, changed or dropped by RunInstances' own mappings."""
+    sid = root_snapshot(ec2, 1)
+    data = root_snapshot(ec2, 2)
+    n = name("disks")
+    ami = gw.aws("register-image", "--name", n, "--root-device-name", "/dev/sda1",
+                 "--block-device-mappings",
+                 "DeviceName=/dev/sda1,Ebs={SnapshotId=%s}" % sid,
+                 "DeviceName=/dev/sdb,Ebs={SnapshotId=%s}" % data,
+                 "DeviceName=/dev/sdc,Ebs={VolumeSize=3,DeleteOnTermination=false}",
+                 "DeviceName=/dev/sdd,NoDevice=")["ImageId"]
+    bdm = {m["DeviceName"]: m["Ebs"] for m in image(ec2, ami)["BlockDeviceMappings"]}
+    assert sorted(bdm) == ["/dev/vda", "/dev/vdb", "/dev/vdc"], bdm
+    assert bdm["/dev/vdb"]["SnapshotId"] == data and bdm["/dev/vdb"]["VolumeSize"] == 2
+    assert bdm["/dev/vdb"]["DeleteOnTermination"] is True
+    assert "SnapshotId" not in bdm["/dev/vdc"] and bdm["/dev/vdc"]["VolumeSize"] == 3
+    assert bdm["/dev/vdc"]["DeleteOnTermination"] is False
+    msg = fails(ec2.delete_snapshot, "InvalidSnapshot.InUse", SnapshotId=data)
+    assert ami in msg
+
+    # As the image says, with the launch's volume tags.
+    one = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                            TagSpecifications=[{"ResourceType": "volume", "Tags": [
+                                {"Key": "team", "Value": "red"}]}])["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[one], WaiterConfig=FAST)
+    vols = _volumes_of(ec2, one)
+    assert sorted(vols) == ["/dev/vdb", "/dev/vdc"], vols
+    assert vols["/dev/vdb"]["SnapshotId"] == data and vols["/dev/vdb"]["Size"] == 2
+    assert vols["/dev/vdc"]["Size"] == 3 and not vols["/dev/vdc"]["Attachments"][0][
+        "DeleteOnTermination"]
+    assert all({"Key": "team", "Value": "red"} in v.get("Tags", []) for v in vols.values())
+
+    # Changed by the launch: vdb dropped, vdc bigger and deleted with it, vde added.
+    fails(ec2.run_instances, "InvalidBlockDeviceMapping", ImageId=ami, MinCount=1, MaxCount=1,
+          InstanceType="t2.micro",
+          BlockDeviceMappings=[{"DeviceName": "/dev/sdc", "Ebs": {"VolumeSize": 2}}])
+    two = ec2.run_instances(
+        ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+        BlockDeviceMappings=[{"DeviceName": "/dev/sdb", "NoDevice": ""},
+                             {"DeviceName": "/dev/sdc", "Ebs": {"VolumeSize": 4,
+                                                                "DeleteOnTermination": True}},
+                             {"DeviceName": "/dev/sde", "Ebs": {"VolumeSize": 1}}]
+    )["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[two], WaiterConfig=FAST)
+    vols2 = _volumes_of(ec2, two)
+    assert sorted(vols2) == ["/dev/vdc", "/dev/vde"], vols2
+    assert vols2["/dev/vdc"]["Size"] == 4 and vols2["/dev/vdc"]["Attachments"][0][
+        "DeleteOnTermination"]
+
+    # A CIMI machine of the image gets them too (the driver adds them).
+    cimi = Cimi(gw)
+    r = requests.post(gw.endpoint + "/cimi/machines", auth=cimi.auth, timeout=60, json={
+        "name": "disks", "machineTemplate": {
+            "machineConfig": {"href": gw.endpoint + "/cimi/machineConfigs/t2.micro"},
+            "machineImage": {"href": gw.endpoint + "/cimi/machineImages/" + ami}}})
+    assert r.status_code == 202, r.text
+    three = r.headers["Location"].rsplit("/", 1)[1]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[three], WaiterConfig=FAST)
+    assert sorted(_volumes_of(ec2, three)) == ["/dev/vdb", "/dev/vdc"]
+    kept3 = _volumes_of(ec2, three)["/dev/vdc"]["VolumeId"]
+
+    ec2.terminate_instances(InstanceIds=[one, two, three])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[one, two, three],
+                                               WaiterConfig=FAST)
+    left = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    kept = vols["/dev/vdc"]["VolumeId"]     # DeleteOnTermination false: left available
+    assert kept in left
+    assert not ({vols["/dev/vdb"]["VolumeId"]} | {v["VolumeId"] for v in vols2.values()}) & left
+    ec2.delete_volume(VolumeId=kept)
+    ec2.delete_volume(VolumeId=kept3)
+    ec2.deregister_image(ImageId=ami)
+    ec2.delete_snapshot(SnapshotId=data)
     ec2.delete_snapshot(SnapshotId=sid)
 
 

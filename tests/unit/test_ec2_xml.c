@@ -228,7 +228,12 @@ static void test_instance_status(void **state)
 
 static void test_describe_images(void **state)
 {
-    cg_image a = {0}, b = {0};
+    cg_image_mapping maps[2] = {{.device = "vdb",
+                                 .snapshot_id = "snap-0fedcba9876543210",
+                                 .size_bytes = 2ULL << 30,
+                                 .delete_on_termination = 1},
+                                {.device = "vdc", .size_bytes = 5ULL << 30}};
+    cg_image a = {.mappings = maps, .n_mappings = 2}, b = {0};
     const cg_image *v[2];
     size_t len = 0;
     char *doc;
@@ -252,10 +257,25 @@ static void test_describe_images(void **state)
     v[0] = &a;
     v[1] = &b;
     doc = ec2_xml_describe_images(RID, &cfg, v, 2, &len);
-    assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item/e:ebs/e:volumeSize",
-                 "3");
-    assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item/e:ebs/e:snapshotId",
+    assert_xpath(doc, len,
+                 "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item[1]/e:ebs/e:volumeSize", "3");
+    assert_xpath(doc, len,
+                 "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item[1]/e:ebs/e:snapshotId",
                  "snap-0123456789abcdef0");
+    /* Its further disks after the root, as /dev/vdX. */
+    assert_xpath(doc, len, "count(//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item)", "3");
+    assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item[2]/e:deviceName",
+                 "/dev/vdb");
+    assert_xpath(doc, len,
+                 "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item[2]/e:ebs/e:snapshotId",
+                 "snap-0fedcba9876543210");
+    assert_xpath(doc, len,
+                 "count(//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item[3]/e:ebs/e:snapshotId)",
+                 "0");
+    assert_xpath(doc, len,
+                 "//e:imagesSet/e:item[1]/e:blockDeviceMapping/e:item[3]/e:ebs/"
+                 "e:deleteOnTermination",
+                 "false");
     assert_xpath(doc, len, "count(//e:imagesSet/e:item[2]/e:description)", "0");
     assert_xpath(doc, len, "//e:imagesSet/e:item[2]/e:imageOwnerId", "123456789012");
     assert_xpath(doc, len, "//e:imagesSet/e:item[1]/e:platformDetails", "Linux/UNIX");

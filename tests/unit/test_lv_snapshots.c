@@ -241,6 +241,144 @@ static void test_root_disk(void **state)
     cg_snapshot_release(&snap);
 }
 
+/* A completed snapshot of a new empty volume of gib GiB; its id into sid. */
+static void completed_snapshot(world *w, unsigned gib, char *sid)
+{
+    cg_volume_spec vs = {.size_bytes = (unsigned long long)gib << 30};
+    cg_snapshot_spec ss = {0};
+    cg_volume vol = {0};
+    cg_snapshot snap = {0};
+    cg_error err = {0};
+
+    assert_int_equal(lv_driver.volume_create(w->drv, &vs, &vol, &err), 0);
+    ss.source_id = vol.id;
+    assert_int_equal(lv_driver.snapshot_create_pending(w->drv, &ss, &snap, &err), 0);
+    assert_int_equal(lv_driver.snapshot_copy(w->drv, snap.id, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(lv_driver.volume_delete(w->drv, vol.id, &err), 0);
+    snprintf(sid, 24, "%s", snap.id);
+    cg_snapshot_release(&snap);
+    cg_volume_release(&vol);
+}
+
+/* An image's further disks: checked and kept with it, listed, holding
+ * their snapshots until it is deregistered. */
+static void test_image_further_disks(void **state)
+{
+    world *w = *state;
+    char root[24], data[24];
+    cg_image_mapping maps[2] = {{.device = "vdb", .delete_on_termination = 1},
+                                {.device = "vdc", .size_bytes = 3ULL << 30}};
+    cg_image_spec spec = {.name = "with-disks", .mappings = maps, .n_mappings = 2};
+    cg_image img = {0};
+    cg_image_list l = {0};
+    cg_error err = {0};
+    size_t i;
+
+    completed_snapshot(w, 1, root);
+    completed_snapshot(w, 2, data);
+    spec.snapshot_id = root;
+    /* A snapshot that is not there, then one too small for its size. */
+    snprintf(maps[0].snapshot_id, sizeof(maps[0].snapshot_id), "snap-0000000000000000f");
+    assert_int_equal(lv_driver.image_register(w->drv, &spec, &img, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_NOT_FOUND);
+    cg_error_clear(&err);
+    snprintf(maps[0].snapshot_id, sizeof(maps[0].snapshot_id), "%s", data);
+    maps[0].size_bytes = 1ULL << 30;
+    assert_int_equal(lv_driver.image_register(w->drv, &spec, &img, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_INVALID);
+    cg_error_clear(&err);
+    snprintf(maps[1].device, sizeof(maps[1].device), "vdb");
+    maps[0].size_bytes = 0;
+    assert_int_equal(lv_driver.image_register(w->drv, &spec, &img, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_INVALID); /* vdb twice */
+    cg_error_clear(&err);
+    snprintf(maps[1].device, sizeof(maps[1].device), "vdc");
+    assert_int_equal(lv_driver.image_register(w->drv, &spec, &img, &err), 0);
+
+    /* Read back from the store: the snapshot's size filled in. */
+    assert_int_equal(lv_driver.image_list(w->drv, &l, &err), 0);
+    for (i = 0; i < l.n && strcmp(l.v[i].id, img.id) != 0; i++)
+        ;
+    assert_true(i < l.n);
+    assert_int_equal(l.v[i].n_mappings, 2);
+    assert_string_equal(l.v[i].mappings[0].device, "vdb");
+    assert_string_equal(l.v[i].mappings[0].snapshot_id, data);
+    assert_true(l.v[i].mappings[0].size_bytes == 2ULL << 30);
+    assert_int_equal(l.v[i].mappings[0].delete_on_termination, 1);
+    assert_string_equal(l.v[i].mappings[1].snapshot_id, "");
+    assert_true(l.v[i].mappings[1].size_bytes == 3ULL << 30);
+    assert_int_equal(l.v[i].mappings[1].delete_on_termination, 0);
+    cg_image_list_release(&l);
+
+    /* The image holds its disks' snapshot, until it goes. */
+    assert_int_equal(lv_driver.snapshot_delete(w->drv, data, 0, &err), -1);
+    assert_int_equal(err.kind, CG_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, img.id));
+    cg_error_clear(&err);
+    assert_int_equal(lv_driver.image_deregister(w->drv, img.id, &err), 0);
+    assert_int_equal(lv_driver.snapshot_delete(w->drv, data, 0, &err), 0);
+    assert_int_equal(lv_driver.snapshot_delete(w->drv, root, 0, &err), 0);
+    cg_image_release(&img);
+}
+
+/* What a launch makes of an image's further disks and the request's own. */
+static void test_launch_disks_merge(void **state)
+{
+    cg_image_mapping maps[3] = {
+        {.device = "vdb",
+         .snapshot_id = "snap-0000000000000000b",
+         .size_bytes = 2ULL << 30,
+         .delete_on_termination = 1},
+        {.device = "vdc", .size_bytes = 3ULL << 30},
+        {.device = "vdd", .snapshot_id = "snap-0000000000000000d", .size_bytes = 1ULL << 30}};
+    cg_image img = {.mappings = maps, .n_mappings = 3};
+    cg_tags mine = {0}, all = {0};
+    cg_launch_disk asked[4] = {
+        {.device = "vdb", .no_device = 1},
+        {.device = "vdc", .size_bytes = 4ULL << 30, .delete_on_termination = 1, .tags = &mine},
+        {.device = "vde", .size_bytes = 1ULL << 30},
+        {.device = "vdf", .no_device = 1}};
+    cg_launch_spec spec = {.disks = asked, .n_disks = 4, .volume_tags = &all};
+    cg_launch_disk *d;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(lv_launch_disks_merge(&img, &spec, &d, &n), 0);
+    assert_int_equal(n, 3); /* vdb dropped, vdc changed, vdd as is, vde added */
+    assert_string_equal(d[0].device, "vdc");
+    assert_true(d[0].size_bytes == 4ULL << 30 && d[0].delete_on_termination == 1);
+    assert_null(d[0].snapshot_id);
+    assert_ptr_equal(d[0].tags, &mine);
+    assert_string_equal(d[1].device, "vdd");
+    assert_string_equal(d[1].snapshot_id, "snap-0000000000000000d");
+    assert_int_equal(d[1].delete_on_termination, 0);
+    assert_ptr_equal(d[1].tags, &all);
+    assert_string_equal(d[2].device, "vde");
+    assert_null(d[2].snapshot_id);
+    assert_ptr_equal(d[2].tags, &all);
+    free(d);
+
+    /* Only DeleteOnTermination asked: snapshot and size from the image. */
+    asked[0] = (cg_launch_disk){.device = "vdb"};
+    spec.n_disks = 1;
+    spec.volume_tags = NULL;
+    assert_int_equal(lv_launch_disks_merge(&img, &spec, &d, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(d[0].device, "vdb");
+    assert_string_equal(d[0].snapshot_id, "snap-0000000000000000b");
+    assert_true(d[0].size_bytes == 2ULL << 30);
+    assert_int_equal(d[0].delete_on_termination, 0);
+    assert_null(d[0].tags);
+    free(d);
+
+    /* Neither: nothing made. */
+    img.n_mappings = 0;
+    spec.n_disks = 0;
+    assert_int_equal(lv_launch_disks_merge(&img, &spec, &d, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(d);
+}
+
 /* A DeleteSnapshot killed after its row went (intent left): start-up
  * removes the volume; a snapshot whose row is still there keeps its own. */
 static void test_reconcile_delete(void **state)
@@ -286,6 +424,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_cancel_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_further_disks, setup, teardown),
+        cmocka_unit_test(test_launch_disks_merge),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
