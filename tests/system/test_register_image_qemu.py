@@ -4,10 +4,11 @@ real Debian 12 cloud guest (TCG) through the real aws CLI:
     run-instances (user-data writes a random marker file on the root disk)
     -> create-snapshot --volume-id i-... of the RUNNING instance's root disk
        (libvirt push-mode backup, the guest keeps running)
-    -> register-image from that snapshot -> wait image-available
+    -> register-image from that snapshot, with a further disk (/dev/sdb) from
+       a data snapshot -> wait image-available
     -> run-instances of the new AMI, whose user-data prints the marker file
        to the serial console: the marker shows that the new instance booted
-       from the snapshot's disk
+       from the snapshot's disk; it prints vdb's size too (the further disk)
     -> delete-snapshot refused (InvalidSnapshot.InUse) while the AMI lives;
        deregister-image; delete-snapshot; no volume of ours is left.
 
@@ -35,7 +36,7 @@ def cloudgw(cloud_image):
     r = gw.admin("image-register", "--no-inspect", "--name", "debian-cloud", "--disk",
                  cloud_image, "--description", "Debian 12 with cloud-init")
     gw.image_id = r.stdout.strip().split()[-1]
-    gw.launched, gw.snapshots, gw.images = [], [], []
+    gw.launched, gw.snapshots, gw.images, gw.volumes = [], [], [], []
     gw.start()
     try:
         yield gw
@@ -51,6 +52,8 @@ def cloudgw(cloud_image):
                 gw.aws("deregister-image", "--image-id", ami, check=False)
             for sid in gw.snapshots:
                 gw.aws("delete-snapshot", "--snapshot-id", sid, check=False)
+            for vid in gw.volumes:
+                gw.aws("delete-volume", "--volume-id", vid, check=False)
         gw.stop()
         for iid in gw.launched:
             virsh("destroy", iid, check=False)
@@ -121,28 +124,50 @@ def test_register_image_from_root_snapshot_boots(cloudgw, tmp_path):
     assert state == "running"
     gw.aws("terminate-instances", "--instance-ids", origin)
 
+    # A further disk for the image: a 1 GiB data snapshot, mapped as 2 GiB.
+    vid = gw.aws("create-volume", "--availability-zone", "cloudgate-a", "--size", "1")["VolumeId"]
+    gw.volumes.append(vid)
+    data = gw.aws("create-snapshot", "--volume-id", vid)["SnapshotId"]
+    gw.snapshots.append(data)
+    wait_for("data snapshot completed",
+             lambda: gw.aws("describe-snapshots", "--snapshot-ids", data)["Snapshots"][0]
+             ["State"] == "completed", timeout=300, interval=2)
+    gw.aws("delete-volume", "--volume-id", vid)
+    gw.volumes.remove(vid)
+
     size = gw.aws("describe-snapshots", "--snapshot-ids", sid)["Snapshots"][0]["VolumeSize"]
     ami = gw.aws("register-image", "--name", "from-root-" + token[:8],
                  "--root-device-name", "/dev/sda1", "--block-device-mappings",
-                 "DeviceName=/dev/sda1,Ebs={SnapshotId=%s,VolumeSize=%d}" % (sid, size + 1)
+                 "DeviceName=/dev/sda1,Ebs={SnapshotId=%s,VolumeSize=%d}" % (sid, size + 1),
+                 "DeviceName=/dev/sdb,Ebs={SnapshotId=%s,VolumeSize=2}" % data
                  )["ImageId"]
     gw.images.append(ami)
     gw.aws("wait", "image-available", "--image-ids", ami)
     img = gw.aws("describe-images", "--image-ids", ami)["Images"][0]
     assert img["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"] == sid
     assert img["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == size + 1
-    r = gw.aws("delete-snapshot", "--snapshot-id", sid, check=False)
-    assert r.returncode != 0 and "(InvalidSnapshot.InUse)" in r.stderr, r.stderr
+    assert img["BlockDeviceMappings"][1]["DeviceName"] == "/dev/vdb"
+    assert img["BlockDeviceMappings"][1]["Ebs"]["SnapshotId"] == data
+    for snap in (sid, data):
+        r = gw.aws("delete-snapshot", "--snapshot-id", snap, check=False)
+        assert r.returncode != 0 and "(InvalidSnapshot.InUse)" in r.stderr, r.stderr
 
-    # The new AMI boots, and its disk is the snapshot's.
+    # The new AMI boots, its disk is the snapshot's, and it has the further
+    # disk as vdb (512-byte sectors: 2 GiB).
     t2 = time.time()
     copy = launch(gw, ami, "#cloud-config\nruncmd:\n"
-                  "  - echo \"CG-READBACK-$(cat /var/lib/cloudgate-origin)\" > /dev/ttyS0\n",
+                  "  - echo \"CG-READBACK-$(cat /var/lib/cloudgate-origin)\" > /dev/ttyS0\n"
+                  "  - echo \"CG-VDB-$(cat /sys/block/vdb/size)-END\" > /dev/ttyS0\n",
                   tmp_path)
     wait_console(gw, copy, "CG-READBACK-CG-ORIGIN-42-%s" % token,
                  "the new instance printed the origin's marker")
     print("instance of the registered AMI booted and read the marker in %.0fs"
           % (time.time() - t2))
+    wait_console(gw, copy, "CG-VDB-%d-END" % (2 << 21), "the new instance saw its 2 GiB vdb")
+    vols = gw.aws("describe-volumes", "--filters",
+                  "Name=attachment.instance-id,Values=%s" % copy)["Volumes"]
+    assert [(v["Attachments"][0]["Device"], v["SnapshotId"], v["Size"]) for v in vols] == [
+        ("/dev/vdb", data, 2)], vols
     # Its root disk is an overlay on the snapshot's volume, grown to the
     # registered size.
     info = virsh("vol-info", "--pool", POOL, copy + ".qcow2", "--bytes").stdout
@@ -157,5 +182,10 @@ def test_register_image_from_root_snapshot_boots(cloudgw, tmp_path):
     assert sid + ".qcow2" in pool_volumes()      # the snapshot keeps its bytes
     assert gw.aws("delete-snapshot", "--snapshot-id", sid) is None
     gw.snapshots.remove(sid)
+    assert gw.aws("delete-snapshot", "--snapshot-id", data) is None
+    gw.snapshots.remove(data)
+    # The further disk's volume went with the instance (DeleteOnTermination).
+    assert vols[0]["VolumeId"] not in {
+        v["VolumeId"] for v in gw.aws("describe-volumes")["Volumes"]}
     left = pool_volumes() - before
     assert not left, left
