@@ -144,22 +144,21 @@ int lv_sg_ipset_write(const lv_sg_peers *peers, size_t n, int fill, cg_error *er
 
 void lv_sg_ipset_destroy(cg_drv *drv, const char *group_id)
 {
+    char *argv[] = {"ipset", "-file", CG_TOOL_INPUT, "restore", NULL};
+    cg_tool_spec spec = {.argv = argv, .package = "ipset", .log_fd = -1};
     cg_error err = {0};
-    char name[64];
-    int partner;
+    char name[64], script[512];
 
     if (!lv_sg_ipset_on(drv) || !group_id_ok(group_id))
         return;
-    /* The swap partner first: a restore that failed midway leaves it. */
-    for (partner = 1; partner >= 0; partner--) {
-        lv_sg_ipset_name(group_id, name, sizeof(name));
-        if (partner)
-            strcat(name, SWAP_SUFFIX);
-        cg_error_clear(&err);
-        if (ipset(&err, "-q", "list", name) < 0)
-            continue; /* none */
-        cg_error_clear(&err);
-        if (ipset(&err, "destroy", name, NULL) < 0)
-            cg_warn("security group set %s stays: %s", name, err.message);
-    }
+    /* One restore: "create -exist" makes each destroy find its set,
+     * whether or not it was there.  The swap partner first: a restore that
+     * failed midway leaves it. */
+    lv_sg_ipset_name(group_id, name, sizeof(name));
+    snprintf(script, sizeof(script),
+             "create %s" SWAP_SUFFIX " hash:ip family inet -exist\ndestroy %s" SWAP_SUFFIX "\n"
+             "create %s hash:ip family inet -exist\ndestroy %s\n",
+             name, name, name, name);
+    if (cg_tool_run_input(&spec, script, &err) < 0)
+        cg_warn("security group set %s stays: %s", name, err.message);
 }

@@ -126,3 +126,4 @@ def test_new_vpc_default_group_filter(sggw):
         Filters=[{"Name": "vpc-id", "Values": [vid]}])["SecurityGroups"]
     assert name not in filters()
     assert ipset_members(name) is None
+    assert ipset_members(name + "-t") is None    # nor its swap partner
