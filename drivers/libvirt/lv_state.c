@@ -157,7 +157,9 @@ lv_state *lv_state_open(const cg_config *cfg, cg_error *err)
         return NULL;
     }
     pthread_mutex_init(&st->lock, NULL);
-    if (!(st->db = cg_db_open(cfg, err)) || lvs_exec(st, schema, err) < 0 || migrate(st, err) < 0) {
+    pthread_mutex_init(&st->watch_lock, NULL);
+    if (!(st->db = cg_db_open(cfg, err)) || lvs_exec(st, schema, err) < 0 || migrate(st, err) < 0 ||
+        !(st->watch = cg_db_open(cfg, err))) {
         lv_state_close(st);
         return NULL;
     }
@@ -168,7 +170,9 @@ void lv_state_close(lv_state *st)
 {
     if (!st)
         return;
+    cg_db_close(st->watch);
     cg_db_close(st->db);
+    pthread_mutex_destroy(&st->watch_lock);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -716,18 +720,18 @@ void lv_state_db_unlock(lv_state *st)
 
 uint64_t lv_state_version(lv_state *st)
 {
-    long long other;
+    long long now;
     uint64_t v;
 
-    pthread_mutex_lock(&st->lock);
-    /* This connection's writes, then what other connections (the admin CLI,
-     * the job store) committed: SQLite moves data_version on each. */
-    if (cg_db_int(st->db, NULL, &other, "PRAGMA data_version", "") == 1 &&
-        other >= st->data_version)
-        st->data_version = other;
+    pthread_mutex_lock(&st->watch_lock);
+    /* SQLite moves a connection's data_version with every commit of any
+     * other connection: the watch sees this store's own (on db) as well as
+     * the admin CLI's and the job store's, and reads no table. */
+    if (cg_db_int(st->watch, NULL, &now, "PRAGMA data_version", "") == 1 && now >= st->data_version)
+        st->data_version = now;
     else
         st->version_misses++;
-    v = (uint64_t)sqlite3_total_changes64(st->db) + (uint64_t)st->data_version + st->version_misses;
-    pthread_mutex_unlock(&st->lock);
+    v = (uint64_t)st->data_version + st->version_misses;
+    pthread_mutex_unlock(&st->watch_lock);
     return v;
 }

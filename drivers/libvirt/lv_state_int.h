@@ -14,8 +14,12 @@ struct lv_state {
     /* The handle is shared by worker threads; BEGIN..COMMIT spans several
      * calls, so one thread's transaction must not take in another's rows. */
     pthread_mutex_t lock;
-    /* lv_state_version's: the last data_version read, and how many reads
-     * failed (each moves the version: a listing then is never reused). */
+    /* lv_state_version's: a connection of its own to the same file (so
+     * that asking never waits for a transaction on db), under its own lock;
+     * the last data_version read, and how many reads failed (each moves
+     * the version: a listing then is never reused). */
+    sqlite3 *watch;
+    pthread_mutex_t watch_lock;
     long long data_version;
     uint64_t version_misses;
 };

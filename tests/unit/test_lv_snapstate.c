@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@ typedef struct fixture {
     char dir[64];
     cg_config cfg;
     lv_state *st;
+    uint64_t seen; /* lv_state_version from another thread */
 } fixture;
 
 static int setup(void **state)
@@ -210,6 +214,57 @@ static void test_tags(void **state)
     cg_snapshot_release(&a);
 }
 
+static void *read_version(void *arg)
+{
+    fixture *f = arg;
+
+    f->seen = lv_state_version(f->st);
+    return NULL;
+}
+
+/* The version moves with each commit, the store's own and another
+ * connection's, and asking for it waits for no transaction in progress
+ * (a DescribeInstances asks on every request). */
+static void test_version(void **state)
+{
+    fixture *f = *state;
+    cg_snapshot s;
+    cg_error err = {0};
+    sqlite3 *db, *other = NULL;
+    pthread_t t;
+    struct timespec deadline;
+    char path[128];
+    uint64_t v0 = lv_state_version(f->st), v1, v2;
+
+    assert_int_equal(lv_state_version(f->st), v0); /* nothing changed */
+    make(&s, "snap-00000000000000003", "completed", 100);
+    assert_int_equal(lv_snapstate_add(f->st, &s, &err), 0);
+    assert_true((v1 = lv_state_version(f->st)) > v0);
+
+    snprintf(path, sizeof(path), "%s/cloudgate.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    sqlite3_busy_timeout(other, 5000);
+    assert_int_equal(sqlite3_exec(other, "UPDATE snapshots SET progress = 7", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true((v2 = lv_state_version(f->st)) > v1);
+
+    /* A write transaction open on the store's connection, its lock held. */
+    db = lv_state_db_lock(f->st);
+    assert_int_equal(
+        sqlite3_exec(db, "BEGIN IMMEDIATE; UPDATE snapshots SET progress = 8", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(pthread_create(&t, NULL, read_version, f), 0);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    assert_int_equal(pthread_timedjoin_np(t, NULL, &deadline), 0);
+    assert_true(f->seen == v2); /* not committed: not seen */
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    lv_state_db_unlock(f->st);
+    assert_true(lv_state_version(f->st) > v2);
+    sqlite3_close(other);
+    cg_snapshot_release(&s);
+}
+
 static void test_reopen(void **state)
 {
     fixture *f = *state;
@@ -236,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_progress_complete_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
