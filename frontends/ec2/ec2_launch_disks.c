@@ -9,7 +9,8 @@
  * go to the snapshot's zone); DeleteOnTermination defaults to true, as on
  * EC2 for mappings given at launch.  A device the image maps itself (its
  * further disks, cg_image_mapping) is changed by the mapping (what it
- * leaves out comes from the image) or dropped by NoDevice; the driver
+ * leaves out, DeleteOnTermination included, comes from the image) or
+ * dropped by NoDevice; the driver
  * merges the two (lv_launch_disks_merge).  Ephemeral (VirtualName) disks
  * and a snapshot on the root device (it comes from the image) are refused.
  */
@@ -237,6 +238,9 @@ int ec2_param_launch_disks(ec2_call *c, const cg_image *img, cg_launch_spec *spe
             continue;
         }
         im = cg_image_mapping_find(img, dev);
+        /* What the mapping leaves out of the image's disk stays as the image has it. */
+        if (im && !ec2_params_get(c->params, key))
+            dot = im->delete_on_termination;
         if (!gib && !sid && !im) {
             fail_mapping(c, "snapshotId or volumeSize must be specified", name);
             goto cleanup;

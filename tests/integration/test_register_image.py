@@ -257,22 +257,23 @@ def test_image_with_further_disks(ec2, gw):
         "DeleteOnTermination"]
     assert all({"Key": "team", "Value": "red"} in v.get("Tags", []) for v in vols.values())
 
-    # Changed by the launch: vdb dropped, vdc bigger and deleted with it, vde added.
+    # Changed by the launch: vdb dropped, vdc bigger (DeleteOnTermination
+    # left out: the image's false stays), vde added.
     fails(ec2.run_instances, "InvalidBlockDeviceMapping", ImageId=ami, MinCount=1, MaxCount=1,
           InstanceType="t2.micro",
           BlockDeviceMappings=[{"DeviceName": "/dev/sdc", "Ebs": {"VolumeSize": 2}}])
     two = ec2.run_instances(
         ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
         BlockDeviceMappings=[{"DeviceName": "/dev/sdb", "NoDevice": ""},
-                             {"DeviceName": "/dev/sdc", "Ebs": {"VolumeSize": 4,
-                                                                "DeleteOnTermination": True}},
+                             {"DeviceName": "/dev/sdc", "Ebs": {"VolumeSize": 4}},
                              {"DeviceName": "/dev/sde", "Ebs": {"VolumeSize": 1}}]
     )["Instances"][0]["InstanceId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[two], WaiterConfig=FAST)
     vols2 = _volumes_of(ec2, two)
     assert sorted(vols2) == ["/dev/vdc", "/dev/vde"], vols2
-    assert vols2["/dev/vdc"]["Size"] == 4 and vols2["/dev/vdc"]["Attachments"][0][
-        "DeleteOnTermination"]
+    assert vols2["/dev/vdc"]["Size"] == 4
+    assert not vols2["/dev/vdc"]["Attachments"][0]["DeleteOnTermination"]
+    assert vols2["/dev/vde"]["Attachments"][0]["DeleteOnTermination"]
 
     # A CIMI machine of the image gets them too (the driver adds them).
     cimi = Cimi(gw)
@@ -291,9 +292,11 @@ def test_image_with_further_disks(ec2, gw):
                                                WaiterConfig=FAST)
     left = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
     kept = vols["/dev/vdc"]["VolumeId"]     # DeleteOnTermination false: left available
-    assert kept in left
-    assert not ({vols["/dev/vdb"]["VolumeId"]} | {v["VolumeId"] for v in vols2.values()}) & left
+    kept2 = vols2["/dev/vdc"]["VolumeId"]
+    assert {kept, kept2} <= left
+    assert not {vols["/dev/vdb"]["VolumeId"], vols2["/dev/vde"]["VolumeId"]} & left
     ec2.delete_volume(VolumeId=kept)
+    ec2.delete_volume(VolumeId=kept2)
     ec2.delete_volume(VolumeId=kept3)
     ec2.deregister_image(ImageId=ami)
     ec2.delete_snapshot(SnapshotId=data)
