@@ -72,7 +72,6 @@ static void batch_free(lv_launch_batch *b)
  * groups of spec into b.  0 or -1 (OOM). */
 static int batch_copy_lists(lv_launch_batch *b, const cg_launch_spec *spec, const cg_image *img)
 {
-    cg_launch_disk *disks = NULL;
     const char **groups;
     size_t i, n;
 
@@ -80,30 +79,25 @@ static int batch_copy_lists(lv_launch_batch *b, const cg_launch_spec *spec, cons
     b->spec.n_disks = 0;
     b->spec.volume_tags = NULL;
     b->spec.group_ids = NULL;
-    if (lv_launch_disks_merge(img, spec, &disks, &n) < 0)
+    /* The merged list is the batch's own; what it borrows is copied in place. */
+    if (lv_launch_disks_merge(img, spec, &b->disks, &n) < 0)
         return -1;
     if (n) {
-        if (!(b->disks = calloc(n, sizeof(*b->disks))) ||
-            !(b->disk_tags = calloc(n, sizeof(*b->disk_tags)))) {
-            free(disks);
+        if (!(b->disk_tags = calloc(n, sizeof(*b->disk_tags))))
             return -1;
-        }
         b->spec.disks = b->disks;
         for (i = 0; i < n; i++) {
-            b->disks[i] = disks[i];
+            const cg_tags *tags = b->disks[i].tags;
+
             b->disks[i].tags = NULL;
-            b->disks[i].snapshot_id = NULL;
             b->spec.n_disks = i + 1;
-            if ((disks[i].tags && cg_tags_copy(&b->disk_tags[i], disks[i].tags) < 0) ||
-                keep(b, disks[i].snapshot_id, &b->disks[i].snapshot_id) < 0) {
-                free(disks);
+            if ((tags && cg_tags_copy(&b->disk_tags[i], tags) < 0) ||
+                keep(b, b->disks[i].snapshot_id, &b->disks[i].snapshot_id) < 0)
                 return -1;
-            }
-            if (disks[i].tags)
+            if (tags)
                 b->disks[i].tags = &b->disk_tags[i];
         }
     }
-    free(disks);
     if (spec->n_groups) {
         if (!(groups = calloc(spec->n_groups, sizeof(*groups))))
             return -1;

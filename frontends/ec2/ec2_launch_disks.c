@@ -10,9 +10,9 @@
  * EC2 for mappings given at launch.  A device the image maps itself (its
  * further disks, cg_image_mapping) is changed by the mapping (what it
  * leaves out, DeleteOnTermination included, comes from the image) or
- * dropped by NoDevice; the driver
- * merges the two (lv_launch_disks_merge).  Ephemeral (VirtualName) disks
- * and a snapshot on the root device (it comes from the image) are refused.
+ * dropped by NoDevice; the driver merges the two (lv_launch_disks_merge).
+ * Ephemeral (VirtualName) disks and a snapshot on the root device (it comes
+ * from the image) are refused.
  */
 #include "ec2_internal.h"
 
