@@ -32,10 +32,11 @@ struct lv_host {
 
     pthread_mutex_t lock;    /* guards everything below up to the thread's own */
     pthread_cond_t cond;     /* on CLOCK_MONOTONIC; wakes the thread, and waiters on it */
-    virConnectPtr conn;      /* NULL while disconnected */
-    int lost;                /* the close callback fired */
+    virConnectPtr conn;      /* NULL while disconnected; all calls go here */
+    virConnectPtr events;    /* domain events only (host_connect says why); set with conn */
+    int lost;                /* a close callback fired */
     uint64_t flips;          /* changes of conn and lost: lv_host_flips */
-    int cb_lifecycle;        /* callback ids on conn, -1: none */
+    int cb_lifecycle;        /* callback ids on events, -1: none */
     int cb_metadata;
     int refs;                /* domain event registrations holding this host */
     int work;                /* an event callback noted work for the thread */
@@ -268,63 +269,98 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 
 /* ---- connecting: in the host's thread ---- */
 
-/* Deregister and close the current connection, if any. */
-static void host_disconnect(lv_host *h)
+/* Let go of a pair of connections: deregister, then close.  On a dead
+ * connection deregistering fails after dropping the local registration, which
+ * is all that matters here; on a hung one it waits for the daemon. */
+static void conns_release(lv_host *h, virConnectPtr conn, virConnectPtr events, int lifecycle,
+                          int metadata)
 {
-    virConnectPtr conn;
-    int lifecycle, metadata;
-
-    pthread_mutex_lock(&h->lock);
-    conn = h->conn;
-    lifecycle = h->cb_lifecycle;
-    metadata = h->cb_metadata;
-    h->conn = NULL;
-    h->lost = 0;
-    h->flips++;
-    h->cb_lifecycle = h->cb_metadata = -1;
-    pthread_mutex_unlock(&h->lock);
-    if (!conn)
-        return;
-    /* On a dead connection these fail after dropping the local registration,
-     * which is all that matters here; on a hung one they wait for it. */
     if (lifecycle >= 0)
-        virConnectDomainEventDeregisterAny(conn, lifecycle);
+        virConnectDomainEventDeregisterAny(events, lifecycle);
     if (metadata >= 0)
-        virConnectDomainEventDeregisterAny(conn, metadata);
+        virConnectDomainEventDeregisterAny(events, metadata);
     virConnectUnregisterCloseCallback(conn, on_close);
-    /* The marks hold references to conn. */
+    if (events && events != conn)
+        virConnectUnregisterCloseCallback(events, on_close);
+    /* The marks hold references to the events connection. */
     lv_upkeep_reset(h->upkeep);
+    if (events)
+        virConnectClose(events);
     /* Worker threads may still hold references; the last one frees it. */
     virConnectClose(conn);
     virResetLastError();
 }
 
-/* Open the connection, register for events and (re)fill the cache.
+/* Deregister and close the current connections, if any. */
+static void host_disconnect(lv_host *h)
+{
+    virConnectPtr conn, events;
+    int lifecycle, metadata;
+
+    pthread_mutex_lock(&h->lock);
+    conn = h->conn;
+    events = h->events;
+    lifecycle = h->cb_lifecycle;
+    metadata = h->cb_metadata;
+    h->conn = h->events = NULL;
+    h->lost = 0;
+    h->flips++;
+    h->cb_lifecycle = h->cb_metadata = -1;
+    pthread_mutex_unlock(&h->lock);
+    if (conn)
+        conns_release(h, conn, events, lifecycle, metadata);
+}
+
+/* A connection that notices a daemon which hangs rather than exits, and
+ * tells the host when it closes; NULL with reason set. */
+static virConnectPtr host_open(lv_host *h, char *reason, size_t len)
+{
+    /* Waits for as long as a hung daemon does: its socket still accepts. */
+    virConnectPtr conn = virConnectOpen(h->uri);
+
+    if (!conn) {
+        snprintf(reason, len, "%s", virGetLastErrorMessage());
+        return NULL;
+    }
+    /* Drivers without keepalive (test://) refuse, which is fine. */
+    if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+        virResetLastError();
+    if (virConnectRegisterCloseCallback(conn, on_close, h, NULL) < 0)
+        virResetLastError();
+    return conn;
+}
+
+/* Open the connections, register for events and (re)fill the cache.
  * 0 or -1 with reason set and nothing left open. */
 static int host_connect(lv_host *h, char *reason, size_t len)
 {
     cg_error guard_err = {0};
-    virConnectPtr conn;
+    virConnectPtr conn, events = NULL;
     int lifecycle = -1, metadata = -1;
 
-    /* Waits for as long as a hung daemon does: its socket still accepts. */
-    if (!(conn = virConnectOpen(h->uri))) {
-        snprintf(reason, len, "%s", virGetLastErrorMessage());
-        return -1;
-    }
-    /* Notices a daemon that hangs rather than exits; drivers without
-     * keepalive (test://) refuse, which is fine. */
-    if (virConnectSetKeepAlive(conn, 5, 3) < 0)
-        virResetLastError();
-    /* From here a close callback means this connection. */
+    /* From here a close callback means these connections. */
     pthread_mutex_lock(&h->lock);
     h->lost = 0;
     pthread_mutex_unlock(&h->lock);
-    if (virConnectRegisterCloseCallback(conn, on_close, h, NULL) < 0)
-        virResetLastError();
-    lifecycle = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                 VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), h,
-                                                 host_unref);
+    if (!(conn = host_open(h, reason, len)))
+        return -1;
+    /* Events come on a connection that makes no calls.  libvirtd 9.0 (Debian
+     * 12) can crash when a client holding event callbacks dies with calls in
+     * flight: the reply that cannot be sent and the end of the socket each
+     * run the callbacks' teardown, on two threads at once.  A gateway killed
+     * mid-request was enough.  test:// runs in this process: one connection
+     * (a second open of a test:///FILE would be a second world). */
+    if (lv_conn_is_test(conn))
+        events = virConnectRef(conn) == 0 ? conn : NULL;
+    else
+        events = host_open(h, reason, len);
+    if (!events) {
+        snprintf(reason, len, "events connection: %s", virGetLastErrorMessage());
+        goto error;
+    }
+    lifecycle =
+        virConnectDomainEventRegisterAny(events, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), h, host_unref);
     if (lifecycle < 0) {
         snprintf(reason, len, "domain events: %s", virGetLastErrorMessage());
         goto error;
@@ -332,9 +368,9 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     pthread_mutex_lock(&h->lock);
     h->refs++;
     pthread_mutex_unlock(&h->lock);
-    metadata = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                                VIR_DOMAIN_EVENT_CALLBACK(on_metadata), h,
-                                                host_unref);
+    metadata =
+        virConnectDomainEventRegisterAny(events, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(on_metadata), h, host_unref);
     if (metadata < 0) {
         /* Only external tag edits go unnoticed without it. */
         cg_debug("zone %s: no metadata events: %s", h->zone, virGetLastErrorMessage());
@@ -357,6 +393,7 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     /* A loss during the sync stays noted in h->lost: the next round sees it. */
     pthread_mutex_lock(&h->lock);
     h->conn = conn;
+    h->events = events;
     h->flips++;
     h->cb_lifecycle = lifecycle;
     h->cb_metadata = metadata;
@@ -364,14 +401,7 @@ static int host_connect(lv_host *h, char *reason, size_t len)
     return 0;
 
 error:
-    if (lifecycle >= 0)
-        virConnectDomainEventDeregisterAny(conn, lifecycle);
-    if (metadata >= 0)
-        virConnectDomainEventDeregisterAny(conn, metadata);
-    virConnectUnregisterCloseCallback(conn, on_close);
-    lv_upkeep_reset(h->upkeep);
-    virConnectClose(conn);
-    virResetLastError();
+    conns_release(h, conn, events, lifecycle, metadata);
     return -1;
 }
 
@@ -381,7 +411,8 @@ static int host_lost(lv_host *h)
     int lost;
 
     pthread_mutex_lock(&h->lock);
-    lost = h->conn && (h->lost || virConnectIsAlive(h->conn) == 0);
+    lost = h->conn &&
+           (h->lost || virConnectIsAlive(h->conn) == 0 || virConnectIsAlive(h->events) == 0);
     pthread_mutex_unlock(&h->lock);
     return lost;
 }

@@ -174,28 +174,50 @@ static void load_domain(lv_upkeep *u, virDomainPtr dom, const char *name)
     free(xml);
 }
 
-/* What an event for dom means for the cache, found out now. */
+/* The marked domain on conn.  Events come on a connection of their own,
+ * which makes no calls (lv_host.c, host_connect): the domain is looked up
+ * again, by UUID, which also serves a mark left from a replaced connection. */
+static virDomainPtr calls_domain(virConnectPtr conn, virDomainPtr dom)
+{
+    unsigned char uuid[VIR_UUID_BUFLEN];
+
+    if (virDomainGetConnect(dom) == conn)
+        return virDomainRef(dom) == 0 ? dom : NULL;
+    /* A copy from the handle: no call. */
+    if (virDomainGetUUID(dom, uuid) < 0)
+        return NULL;
+    return virDomainLookupByUUID(conn, uuid);
+}
+
+/* What an event for the marked domain means for the cache, found out now. */
 static void reread_domain(lv_upkeep *u, virConnectPtr conn, const lv_mark *m)
 {
     const char *name = virDomainGetName(m->dom);
+    virDomainPtr dom;
     int state, reason;
 
-    /* Noted on a connection since replaced: the re-sync covered it. */
-    if (!name || virDomainGetConnect(m->dom) != conn)
+    /* Gone already (an event for one just undefined): nothing to read. */
+    if (!name || !(dom = calls_domain(conn, m->dom))) {
+        cg_debug("zone %s: cannot find domain %s: %s", u->zone, name ? name : "?",
+                 virGetLastErrorMessage());
         return;
+    }
     if ((m->reload & 1) || !lv_cache_contains(u->cache, name)) {
-        load_domain(u, m->dom, name);
-        return;
+        load_domain(u, dom, name);
+        goto cleanup;
     }
     /* Ask for the state rather than trusting the event: events arrive late,
      * and a late one must not undo what a newer operation already did. */
-    if (virDomainGetState(m->dom, &state, &reason, 0) == 0) {
+    if (virDomainGetState(dom, &state, &reason, 0) == 0) {
         lv_cache_set_base(u->cache, name, lv_state_from_libvirt(state));
-        lv_cache_set_sub(u->cache, name, lv_power_sub(m->dom, state));
+        lv_cache_set_sub(u->cache, name, lv_power_sub(dom, state));
     }
     /* After the state: the display of an entry not running is cleared. */
     if (m->reload & LV_MARK_DISPLAY)
-        lv_display_sync(u->cache, m->dom, name);
+        lv_display_sync(u->cache, dom, name);
+
+cleanup:
+    virDomainFree(dom);
 }
 
 int lv_upkeep_sync(lv_upkeep *u, virConnectPtr conn, char *reason, size_t len)

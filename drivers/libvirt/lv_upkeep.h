@@ -40,7 +40,8 @@ void lv_upkeep_reset(lv_upkeep *u);
  * the lease refresh afresh.  0, or -1 with reason set. */
 int lv_upkeep_sync(lv_upkeep *u, virConnectPtr conn, char *reason, size_t len);
 
-/* One round on a live connection: re-read the marked domains, power off
+/* One round on a live connection: re-read the marked domains (looked up on
+ * conn: events come on a connection of their own), power off
  * instances whose stop timed out, refresh the leases (at most every 2 s). */
 void lv_upkeep_run(lv_upkeep *u, virConnectPtr conn, double now);
 

@@ -40,6 +40,39 @@ def gateway_filters_at_end():
                 print("nwfilters left on the host by %s: %s" % (gw.dir, " ".join(left)))
 
 
+def libvirtd_answers():
+    try:
+        return subprocess.run(["virsh", "-c", "qemu:///system", "version"],
+                              capture_output=True, timeout=60).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def libvirt_crashes():
+    """The kernel's lines on libvirt processes that crashed."""
+    log = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    return [l for l in log.splitlines() if "libvirt" in l and "segfault" in l]
+
+
+@pytest.fixture(autouse=True)
+def libvirtd_outlives_the_test():
+    """The host's libvirtd must outlive every test.  When it does not, the
+    test it died in fails saying so, with the kernel's word on a crash, and
+    libvirtd is started again so that the tests after it still report their
+    own results rather than "connection refused"."""
+    before = set(libvirt_crashes())
+    yield
+    if libvirtd_answers():
+        return
+    crashes = [l for l in libvirt_crashes() if l not in before]
+    r = subprocess.run([os.path.join(TOP, "scripts", "setup-host.sh")],
+                       capture_output=True, text=True, timeout=900,
+                       env=dict(os.environ, CG_SKIP_APT="1"))
+    pytest.fail("libvirtd stopped answering during this test; kernel log: %s; "
+                "restarted: %s" % ("; ".join(crashes) or "no crash noted",
+                                   "yes" if r.returncode == 0 else r.stderr[-500:]))
+
+
 @pytest.fixture(scope="session")
 def demo_guest():
     subprocess.run([os.path.join(TOP, "scripts", "build-demo-guest.sh"), DEMO_DIR],
