@@ -38,9 +38,11 @@ def have_glance():
 
 
 class GlanceEnv:
-    def __init__(self, mode):
+    def __init__(self, mode, hashing=None):
+        """hashing: Glance's hashing_algorithm (os_hash_algo), None: its default, sha512."""
         assert mode in ("noauth", "keystone")
         self.mode = mode
+        self.hashing = hashing
         self.dir = tempfile.mkdtemp(prefix="cg-glance-")
         self.procs = []          # (name, Popen): ours, stopped by PID
         self.glance_port = free_port()
@@ -230,6 +232,9 @@ class GlanceEnv:
                 "[oslo_middleware]\nenable_proxy_headers_parsing = true\n"
                 "[paste_deploy]\nconfig_file = %s\n"
                 % (self.glance_port, d, d, d, d, d, d, paste))
+        if self.hashing:
+            text = text.replace("[DEFAULT]\n", "[DEFAULT]\nhashing_algorithm = %s\n"
+                                % self.hashing, 1)
         if self.mode == "keystone":
             text += ("flavor = keystone\n[keystone_authtoken]\nwww_authenticate_uri = %s\n"
                      "auth_url = %s\nauth_type = password\nuser_domain_name = Default\n"
