@@ -61,8 +61,9 @@ static off_t log_size(int fd)
 
 /* The tool's error, from what it appended to the log after start: the last
  * "error:" line with its wrapped continuation (up to the blank line), else
- * the last " : FAILURE : " line (xorriso), else the last line; white space
- * folded.  "" when there is nothing to read. */
+ * the last " : FAILURE : " line (xorriso), else xorriso's "UNIX-SIGNAL:" line
+ * (a signal it caught: it exits 1), else the last line; white space folded.
+ * "" when there is nothing to read. */
 static void log_error_line(int log_fd, off_t start, char *dst, size_t size)
 {
     char buf[LOG_TAIL + 1], path[64];
@@ -89,6 +90,8 @@ static void log_error_line(int log_fd, off_t start, char *dst, size_t size)
         line = p;
     /* xorriso's: "xorriso : FAILURE : why", then two lines of aborting */
     for (p = buf; !line && (p = strstr(p, " : FAILURE : ")); p++)
+        failure = p;
+    for (p = buf; !line && !failure && (p = strstr(p, "UNIX-SIGNAL:")); p++)
         failure = p;
     if (failure) {
         while (failure > buf && failure[-1] != '\n')

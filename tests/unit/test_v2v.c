@@ -528,6 +528,13 @@ static void test_tool_failure(void **state)
     cg_tool_spec spec = {.argv = argv};
     cg_error err = {0};
     char *missing[] = {"cg-no-such-tool-here", NULL};
+    /* xorriso stopped by a signal it caught (as it prints it): which one */
+    char *signalled[] = {"sh", "-c",
+                         "echo; echo 'UNIX-SIGNAL:  SIGTERM  errno= 2'; "
+                         "echo 'libburn : FATAL : Burn run failed'; "
+                         "echo 'xorriso : ABORT : Program done. Even if you do not see a shell "
+                         "prompt.'; exit 1",
+                         NULL};
     /* xorriso's way: the cause, then two lines about aborting */
     char *xorriso[] = {"sh", "-c",
                        "echo 'xorriso : FAILURE : Cannot determine attributes of "
@@ -546,6 +553,10 @@ static void test_tool_failure(void **state)
     assert_int_equal(cg_tool_run(&spec, &err), -1);
     assert_string_equal(err.message, "sh failed (exit 5): xorriso : FAILURE : Cannot determine "
                                      "attributes of source file /r: No such file");
+    memset(&err, 0, sizeof(err));
+    spec.argv = signalled;
+    assert_int_equal(cg_tool_run(&spec, &err), -1);
+    assert_string_equal(err.message, "sh failed (exit 1): UNIX-SIGNAL: SIGTERM errno= 2");
     memset(&err, 0, sizeof(err));
     spec.argv = missing;
     spec.package = "some-package";
