@@ -358,6 +358,12 @@ typedef struct cg_capture_spec {
     const char *image_id;     /* image_capture: the pending image (image_create_pending) */
     int seal;                 /* core: virt-sysprep before it becomes available */
     const cg_tags *tags;      /* NULL */
+    const char *const *skip_devices; /* core: attached volumes left out ("vdb"), NULL */
+    size_t n_skip;
+    /* image_capture: the image's further disks, snapshots the job made of
+     * the attached volumes (they stay the job's to remove on failure) */
+    const cg_image_mapping *mappings;
+    size_t n_mappings;
 } cg_capture_spec;
 
 /* A template being made by a job: a row in state "pending" (not launchable)
@@ -375,6 +381,8 @@ typedef struct cg_pending_image_spec {
  * new volume (EC2/CIMI volume, image_id NULL). */
 typedef struct cg_sink_spec {
     const char *image_id;     /* the pending image, or NULL for a volume */
+    const char *device;       /* with image_id: the image's further disk ("vdb"), stored
+                               * as a completed snapshot; NULL: its root disk */
     const char *zone;         /* volume: NULL = the first available zone */
     const char *format;       /* "qcow2" or "raw": what the bytes are (checked by the core) */
     unsigned long long virtual_size;  /* the disk as the guest sees it */
@@ -695,8 +703,10 @@ typedef struct cg_driver {
                                 cg_error *err);
     /* Stream a disk into a new volume: open creates it (recorded, so a
      * crash leaves nothing: start-up removes it), write appends, finish
-     * completes it (a template's disk, or a volume row; out_volume_id gets
-     * the volume's id, may be NULL) and frees the sink; abort deletes what
+     * completes it (a template's disk; a template's further disk, recorded
+     * as a completed snapshot and the image's mapping; or a volume row;
+     * out_volume_id gets the volume's or snapshot's id, may be NULL) and
+     * frees the sink; abort deletes what
      * was written and frees the sink. */
     int (*disk_sink_open)(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
                           cg_error *err);
@@ -820,12 +830,12 @@ typedef struct cg_driver {
     int (*instance_import_finish)(cg_drv *drv, const char *id, int start, cg_error *err);
     void (*instance_import_drop)(cg_drv *drv, const char *id);
     /* An external provider's VM before an import converts it: it exists
-     * (CG_ERR_NOT_FOUND), is shut off (CG_ERR_STATE) and has a disk, one
-     * for a template (as_template), at most CG_IMPORT_MAX_DISKS for an
-     * instance (CG_ERR_INVALID); its vCPUs and memory (MiB) into the
-     * pointers. */
-    int (*v2v_vm_check)(cg_drv *drv, const struct cg_provider *p, const char *vm, int as_template,
-                        unsigned *vcpus, unsigned *memory_mib, cg_error *err);
+     * (CG_ERR_NOT_FOUND), is shut off (CG_ERR_STATE) and has a disk, at
+     * most CG_IMPORT_MAX_DISKS (CG_ERR_INVALID: a template keeps the further
+     * ones as snapshots, an instance as volumes); its vCPUs and memory (MiB)
+     * into the pointers. */
+    int (*v2v_vm_check)(cg_drv *drv, const struct cg_provider *p, const char *vm, unsigned *vcpus,
+                        unsigned *memory_mib, cg_error *err);
 
     /* ModifyInstanceMetadataOptions: apply chg (0 fields unchanged) to a
      * non-terminated instance; out gets every option as now stored. */

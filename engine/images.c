@@ -44,13 +44,6 @@ typedef struct import_job {
     char image_id[24];        /* the pending template, once made */
 } import_job;
 
-typedef struct capture_job {
-    cg_core core;
-    char image_id[24];
-    char instance_id[24];
-    int seal;
-} capture_job;
-
 /* The write side of an import: the header is held back until it is
  * checked, then everything streams into the driver's disk sink. */
 typedef struct pump {
@@ -387,97 +380,6 @@ int cg_import_submit(const cg_core *c, const cg_import_spec *spec, cg_job *out, 
     return 0;
 }
 
-/* ---- capture ------------------------------------------------------------- */
-
-static int run_capture(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
-{
-    capture_job *cj = arg;
-    const cg_core *c = &cj->core;
-    cg_capture_spec spec = {.instance_id = cj->instance_id, .image_id = cj->image_id};
-    cg_image img = {0};
-    char undo[64];
-
-    snprintf(undo, sizeof(undo), "image %s", cj->image_id);
-    cg_job_set_undo(jobs, job_id, undo);
-    cg_job_progress(jobs, job_id, 5, "copying the disk");
-    cg_job_log(jobs, job_id, "copying the disk of %s into %s", cj->instance_id, cj->image_id);
-    if (CG_DRV_CALL(c->driver, c->drv, image_capture, err, &spec, &img) < 0 ||
-        cg_image_finish(c, job_id, cj->image_id, cj->seal, 70, err) < 0) {
-        cg_image_release(&img);
-        cg_image_drop(c, job_id, cj->image_id);
-        return -1;
-    }
-    cg_image_release(&img);
-    return 0;
-}
-
-int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *img, cg_job *out,
-                      cg_error *err)
-{
-    cg_pending_image_spec ps = {.name = spec->name,
-                                .description = spec->description,
-                                .source_instance = spec->instance_id,
-                                .tags = spec->tags};
-    cg_job_opts o = {.action = CG_JOB_CAPTURE, .can_cancel_running = 1};
-    cg_instance_list il = {0};
-    capture_job *cj = NULL;
-    char job_id[32];
-    size_t i;
-    int found = 0, pending = 0, ret = -1;
-
-    memset(img, 0, sizeof(*img));
-    if (!spec->instance_id || strlen(spec->instance_id) >= sizeof(cj->instance_id)) {
-        cg_error_set(err, CG_ERR_MISSING, "an instance to capture is required");
-        return -1;
-    }
-    /* Refuse an unknown or gone instance before making an image for it. */
-    if (CG_DRV_CALL(c->driver, c->drv, instance_list, err, &il) < 0)
-        return -1;
-    for (i = 0; i < il.n; i++)
-        if (strcmp(il.v[i].id, spec->instance_id) == 0) {
-            found |= il.v[i].state != CG_STATE_TERMINATED;
-            pending |= il.v[i].state == CG_STATE_PENDING;
-        }
-    cg_instance_list_release(&il);
-    if (!found) {
-        cg_error_set(err, CG_ERR_NOT_FOUND, "instance %s does not exist", spec->instance_id);
-        return -1;
-    }
-    /* As on EC2; and an instance being imported has no disk to copy yet. */
-    if (pending) {
-        cg_error_set(err, CG_ERR_STATE, "instance %s is pending: it cannot be captured yet",
-                     spec->instance_id);
-        return -1;
-    }
-    cg_new_id(job_id, sizeof(job_id), "job-");
-    ps.job_id = job_id;
-    o.id = job_id;
-    o.target = NULL;
-    if (CG_DRV_CALL(c->driver, c->drv, image_create_pending, err, &ps, img) < 0)
-        return -1;
-    o.target = img->id;
-    if (!(cj = calloc(1, sizeof(*cj)))) {
-        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
-        goto cleanup;
-    }
-    cj->core = *c;
-    cj->seal = spec->seal;
-    snprintf(cj->image_id, sizeof(cj->image_id), "%s", img->id);
-    snprintf(cj->instance_id, sizeof(cj->instance_id), "%s", spec->instance_id);
-    if (cg_jobs_submit_opts(c->jobs, &o, run_capture, cj, free, out, err) < 0)
-        goto cleanup;
-    cj = NULL;
-    ret = 0;
-
-cleanup:
-    if (ret < 0) {
-        free(cj);
-        cg_image_drop(c, job_id, img->id);
-        cg_image_release(img);
-    }
-    return ret;
-}
-
 /* ---- recovery ------------------------------------------------------------- */
 
 static void recover_one(const cg_job *job, const char *undo, void *arg)
@@ -492,6 +394,8 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
             usleep(500 * 1000);
         cg_v2v_import_recover(undo); /* a conversion's process group and directory */
         cg_image_drop(c, job->id, id);
+        if (strcmp(job->action, CG_JOB_CAPTURE) == 0)
+            cg_capture_recover(c, job, undo); /* the snapshots of its volumes */
     }
 }
 

@@ -8,8 +8,10 @@
  *   import:  resolve the source -> pending image (templates) -> stream the
  *            bytes through a disk sink, checking the header, size and hash
  *            -> inspect -> [seal] -> publish (every zone; "available")
- *   capture: pending image -> copy the instance's disk -> inspect -> [seal]
- *            -> publish
+ *   capture: pending image -> snapshot each attached volume -> copy the
+ *            instance's disk (the snapshots become the image's further
+ *            disks) -> inspect -> [seal, every disk] -> publish
+ *            (engine/capture.c)
  *
  * Any failure or cancel removes what the job made (the partial volume, the
  * pending image and its disks); a job a crash interrupted is rolled back at
@@ -59,6 +61,10 @@ int cg_import_submit(const cg_core *core, const cg_import_spec *spec, cg_job *ou
  * removed.  CG_ERR_CONFLICT: the name is taken. */
 int cg_capture_submit(const cg_core *core, const cg_capture_spec *spec, cg_image *img,
                       cg_job *out, cg_error *err);
+
+/* At start-up, for a capture job a crash interrupted (its image already
+ * dropped): remove the snapshots it made of the instance's volumes. */
+void cg_capture_recover(const cg_core *core, const cg_job *job, const char *undo);
 
 /* Inspect an image's disk with libguestfs and store the result (a no-op
  * when the driver has no local path, e.g. test://).  Used by the jobs and

@@ -2,9 +2,12 @@
  * v2v_import.h).
  *
  * Progress: a download 0..10%, the conversion 10..85% (cg_v2v_percent
- * scaled), the converted disk into the pool 85..90%, inspection, sealing
- * and publishing the rest (cg_image_finish).  A template holds one disk:
- * a guest that converts to several is refused after the conversion.
+ * scaled), the converted disks into the pool 85..90%, inspection, sealing
+ * and publishing the rest (cg_image_finish).  A guest with several disks
+ * makes a template whose first disk is its root and whose others are its
+ * further disks (vdb, vdc, ... in the guest's order), each stored as a
+ * completed snapshot, as EC2's ImportImage does; they go with the image if
+ * the job fails (the driver's discard of a pending image).
  */
 #define _XOPEN_SOURCE 700
 #include "v2v_import.h"
@@ -214,11 +217,13 @@ static int convert(v2v_job *vj, const char *src, cg_v2v_result *res, cg_error *e
 /* ---- into the pool --------------------------------------------------------- */
 
 /* Stream the converted qcow2 into the pending image's volume (the same
- * disk sink as any import: the volume is named by the row first).  0 or -1. */
-static int adopt(v2v_job *vj, const char *path, cg_error *err)
+ * disk sink as any import: the volume is named by the row first), or with
+ * device, into a snapshot that becomes the image's further disk there.
+ * 0 or -1. */
+static int adopt(v2v_job *vj, const char *path, const char *device, cg_error *err)
 {
     const cg_core *c = &vj->core;
-    cg_sink_spec spec = {.image_id = vj->image_id};
+    cg_sink_spec spec = {.image_id = vj->image_id, .device = device};
     cg_disk_sink *sink = NULL;
     cg_disk_writer *w = NULL;
     unsigned char *buf = NULL;
@@ -228,7 +233,8 @@ static int adopt(v2v_job *vj, const char *path, cg_error *err)
     size_t got = 0;
     int fd = -1, ret = -1;
 
-    cg_job_progress(c->jobs, vj->job_id, 85, "storing the converted disk");
+    cg_job_progress(c->jobs, vj->job_id, 85,
+                    device ? "storing a further disk" : "storing the converted disk");
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(fd, &sb) < 0 ||
         !S_ISREG(sb.st_mode)) {
         cg_error_set(err, CG_ERR_INTERNAL, "v2v: cannot read %s: %s", path, strerror(errno));
@@ -268,8 +274,8 @@ static int adopt(v2v_job *vj, const char *path, cg_error *err)
     ret = CG_DRV_CALL(c->driver, c->drv, disk_sink_finish, err, sink, NULL, 0);
     sink = NULL; /* finish frees it, also when it fails */
     if (ret == 0)
-        cg_job_log(c->jobs, vj->job_id, "converted disk stored (%llu bytes, virtual %llu)",
-                   (unsigned long long)sb.st_size, spec.virtual_size);
+        cg_job_log(c->jobs, vj->job_id, "converted disk %s stored (%llu bytes, virtual %llu)",
+                   device ? device : "vda", (unsigned long long)sb.st_size, spec.virtual_size);
 cleanup:
     cg_disk_writer_free(w); /* before the sink goes: it may be sending */
     if (sink && c->driver->disk_sink_abort)
@@ -316,6 +322,7 @@ static int run_v2v(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
     cg_image img = {0};
     cg_v2v_result res;
     char undo[PATH_MAX + 64], src[PATH_MAX];
+    size_t i;
     int ret = -1;
 
     vj->job_id = job_id;
@@ -336,14 +343,21 @@ static int run_v2v(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
     if ((!vj->vm[0] && source_path(vj, src, sizeof(src), err) < 0) ||
         convert(vj, src, &res, err) < 0)
         goto cleanup;
-    if (res.ndisks != 1) {
+    if (res.ndisks < 1 || res.ndisks > 26) {
         cg_error_set(err, CG_ERR_INVALID,
-                     "the guest has %zu disks; a template holds one (import it as an "
-                     "instance instead)", res.ndisks);
+                     "the guest has %zu disks; a template holds 1 to 26 "
+                     "(vda..vdz)",
+                     res.ndisks);
         goto cleanup;
     }
-    if (adopt(vj, res.disk[0], err) < 0 || record_shape(vj, &res, err) < 0)
+    if (adopt(vj, res.disk[0], NULL, err) < 0 || record_shape(vj, &res, err) < 0)
         goto cleanup;
+    for (i = 1; i < res.ndisks; i++) {
+        char dev[4] = {'v', 'd', (char)('a' + i), '\0'};
+
+        if (adopt(vj, res.disk[i], dev, err) < 0)
+            goto cleanup;
+    }
     /* The directory goes before the slow inspection: its disk is copied. */
     remove_dir(vj->dir);
     if (cg_image_finish(c, job_id, vj->image_id, vj->seal, 90, err) < 0)

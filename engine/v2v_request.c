@@ -1,7 +1,7 @@
 /* cloudgate engine: an import named by one source URL (see v2v_request.h).
  *
  * The checks run in the order a user fixes them: the URL, the provider,
- * the VM (exists, shut off, one disk for a template) or the file (under
+ * the VM (exists, shut off, a disk to convert) or the file (under
  * import_dirs), the shape; only then the job, whose submit refuses a zone without a local
  * pool directory.  The VM is read again by virt-v2v when the job runs: a
  * VM started meanwhile makes the job fail, and nothing stays.
@@ -89,8 +89,8 @@ static int parse_file(const cg_config *cfg, const char *url, source *out, cg_err
 
 /* The provider's URI and password file (copies in p) after checking its VM;
  * the VM's vCPUs and memory into the pointers. */
-static int check_vm(const cg_core *c, const source *src, int as_template, cg_provider *p,
-                    unsigned *vcpus, unsigned *memory_mib, cg_error *err)
+static int check_vm(const cg_core *c, const source *src, cg_provider *p, unsigned *vcpus,
+                    unsigned *memory_mib, cg_error *err)
 {
     sqlite3 *db = cg_db_open(c->cfg, err);
     int ret = -1;
@@ -100,8 +100,7 @@ static int check_vm(const cg_core *c, const source *src, int as_template, cg_pro
     if (cg_providers_init(db, err) < 0 ||
         cg_provider_find(db, c->cfg, "v2v", src->provider, p, err) < 0)
         goto cleanup;
-    if (CG_DRV_CALL(c->driver, c->drv, v2v_vm_check, err, p, src->vm, as_template, vcpus,
-                    memory_mib) < 0)
+    if (CG_DRV_CALL(c->driver, c->drv, v2v_vm_check, err, p, src->vm, vcpus, memory_mib) < 0)
         goto cleanup;
     ret = 0;
 
@@ -179,7 +178,7 @@ int cg_v2v_request_submit(const cg_core *c, const cg_v2v_request *r, cg_job *out
     }
     if (strncmp(r->source, CG_V2V_SCHEME, strlen(CG_V2V_SCHEME)) == 0) {
         if (parse_v2v(r->source, src, err) < 0 ||
-            check_vm(c, src, r->as_template, &p, &vcpus, &memory_mib, err) < 0)
+            check_vm(c, src, &p, &vcpus, &memory_mib, err) < 0)
             goto cleanup;
     } else if (strncmp(r->source, "file://", 7) == 0) {
         if (parse_file(c->cfg, r->source, src, err) < 0)

@@ -2,7 +2,8 @@
  * job each (engine/v2v_vm_import.c), run in this process like image-import:
  * the jobs' records are in the store the daemon reads, so DescribeInstances
  * shows the locked instances at once.  Every VM is checked (exists, shut
- * off; one disk for a template, an instance's further disks become volumes)
+ * off, a disk; a template's further disks become snapshots, an instance's
+ * volumes)
  * before any job starts: a refusal makes nothing.
  *
  * Progress: one line per VM, redrawn in place on a terminal; otherwise
@@ -127,7 +128,7 @@ static int parse(int argc, char **argv, import_opts *o)
 }
 
 /* The source's shape, from the check every importer shares (driver
- * v2v_vm_check: exists, shut off, one disk for a template). */
+ * v2v_vm_check: exists, shut off, a disk to convert). */
 typedef struct vm_shape {
     unsigned vcpus, memory_mib;
 } vm_shape;
@@ -135,12 +136,12 @@ typedef struct vm_shape {
 /* Every VM found and importable, or the first refusal (reported): nothing
  * is made before all pass.  vms[i] filled for each. */
 static int check_vms(const cg_driver *d, cg_drv *drv, const cg_provider *p, char **names, size_t n,
-                     int as_template, vm_shape *vms)
+                     vm_shape *vms)
 {
     cg_error err = {0};
 
     for (size_t i = 0; i < n; i++) {
-        if (CG_DRV_CALL(d, drv, v2v_vm_check, &err, p, names[i], as_template, &vms[i].vcpus,
+        if (CG_DRV_CALL(d, drv, v2v_vm_check, &err, p, names[i], &vms[i].vcpus,
                         &vms[i].memory_mib) < 0) {
             fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);
             /* a VM that exists but cannot be imported as it is */
@@ -362,7 +363,7 @@ int cg_admin_v2v_import(const cg_config *cfg, const cg_driver *d, cg_drv *drv, i
         fprintf(stderr, "cloudgate-admin: v2v-import: %s\n", err.message);
         goto cleanup;
     }
-    if ((rc = check_vms(d, drv, &p, argv + optind + 1, n, !strcmp(o.as, "template"), vms)) != 0)
+    if ((rc = check_vms(d, drv, &p, argv + optind + 1, n, vms)) != 0)
         goto cleanup;
     rc = EXIT_FAILURE;
     /* One job thread per VM: the conversions themselves wait for a slot. */

@@ -8,6 +8,8 @@
  * disk), then resumed: crash-consistent, like CreateImage with NoReboot.
  * Other zones get the copy through a local file, uploaded as
  * image_register does.  Any failure removes the volumes, files and row.
+ * The attached volumes arrive as snapshots the capture job made
+ * (engine/capture.c): they become the image's further disks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -231,16 +233,26 @@ cleanup:
     return ret;
 }
 
-/* The pending image's record completed: its disk, the boot settings of
- * the source image, the instance's display. */
-static int describe(const cg_instance *inst, const cg_image *src, cg_image *img,
-                    unsigned long long size, cg_error *err)
+/* The pending image's record completed: its disk, the snapshots of its
+ * further disks, the boot settings of the source image, the instance's
+ * display. */
+static int describe(const cg_instance *inst, const cg_image *src, const cg_capture_spec *spec,
+                    cg_image *img, unsigned long long size, cg_error *err)
 {
     free(img->volume);
+    free(img->mappings);
+    img->mappings = NULL;
+    img->n_mappings = 0;
     if (!(img->volume = cg_asprintf("%s.qcow2", img->id)) ||
-        (src->cmdline && !(img->cmdline = strdup(src->cmdline)))) {
+        (src->cmdline && !(img->cmdline = strdup(src->cmdline))) ||
+        (spec->n_mappings &&
+         !(img->mappings = malloc(spec->n_mappings * sizeof(*img->mappings))))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         return -1;
+    }
+    if (spec->n_mappings) {
+        memcpy(img->mappings, spec->mappings, spec->n_mappings * sizeof(*img->mappings));
+        img->n_mappings = spec->n_mappings;
     }
     snprintf(img->architecture, sizeof(img->architecture), "%s",
              src->architecture[0] ? src->architecture : "x86_64");
@@ -276,7 +288,7 @@ static int name_free(cg_drv *drv, const char *name, cg_error *err)
 /* Copy the instance's disk into the pending image img (in the instance's
  * zone) and complete its row; it stays pending.  0 or -1: then the copy and
  * boot files are gone and the row is as it was. */
-static int capture_into(cg_drv *drv, const char *instance_id, cg_image *img, cg_error *err)
+static int capture_into(cg_drv *drv, const cg_capture_spec *spec, cg_image *img, cg_error *err)
 {
     cg_instance inst;
     cg_image src;
@@ -287,7 +299,7 @@ static int capture_into(cg_drv *drv, const char *instance_id, cg_image *img, cg_
     int copied = 0, boot_files = 0, intent = 0, rc, ret = -1;
 
     memset(&src, 0, sizeof(src));
-    if (!(h = lv_instance_take_live(drv, instance_id, &inst, err)))
+    if (!(h = lv_instance_take_live(drv, spec->instance_id, &inst, err)))
         return -1;
     if (inst.state != CG_STATE_RUNNING && inst.state != CG_STATE_STOPPED) {
         cg_error_set(err, CG_ERR_STATE, "instance %s is %s and cannot be captured now",
@@ -317,7 +329,7 @@ static int capture_into(cg_drv *drv, const char *instance_id, cg_image *img, cg_
     if (rc < 0)
         goto cleanup;
     copied = boot_files = 1;
-    if (describe(&inst, &src, img, size, err) < 0 ||
+    if (describe(&inst, &src, spec, img, size, err) < 0 ||
         lv_image_copy_boot_files(drv, src.kernel, src.initrd, img, err) < 0 ||
         lv_state_image_replace(drv->state, img, err) < 0)
         goto cleanup;
@@ -370,8 +382,7 @@ int lv_image_capture(cg_drv *drv, const cg_capture_spec *spec, cg_image *out, cg
         made = 1;
     }
     snprintf(id, sizeof(id), "%s", img.id);
-    if (capture_into(drv, spec->instance_id, &img, err) < 0 ||
-        (made && lv_image_publish(drv, id, err) < 0))
+    if (capture_into(drv, spec, &img, err) < 0 || (made && lv_image_publish(drv, id, err) < 0))
         goto cleanup;
     cg_image_release(&img);
     if ((rc = lv_state_image_get(drv->state, id, &img, NULL, err)) <= 0) {

@@ -265,8 +265,8 @@ int lv_instance_import_adopt(cg_drv *drv, const char *id, const char *const *dis
 int lv_instance_import_finish(cg_drv *drv, const char *id, int start, cg_error *err);
 void lv_instance_import_drop(cg_drv *drv, const char *id);
 /* driver.h v2v_vm_check (lv_v2v_source.c). */
-int lv_v2v_vm_check(cg_drv *drv, const struct cg_provider *p, const char *vm, int as_template,
-                    unsigned *vcpus, unsigned *memory_mib, cg_error *err);
+int lv_v2v_vm_check(cg_drv *drv, const struct cg_provider *p, const char *vm, unsigned *vcpus,
+                    unsigned *memory_mib, cg_error *err);
 /* A random MAC address in QEMU's locally administered range. */
 void lv_random_mac(char *buf, size_t len);
 /* Insert (tags included).  CG_ERR_CONFLICT on a duplicate id.  0 or -1. */
@@ -320,6 +320,11 @@ int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err);
  * (an image's disk in that zone) rather than "<id>.qcow2". */
 int lv_snapstate_add_on(lv_state *st, const cg_snapshot *snap, const char *volume_name,
                         cg_error *err);
+/* snap (completed) with its bytes in volume_name, and as pending image
+ * image_id's further disk m (device, size, delete_on_termination), in one
+ * transaction.  0 or -1. */
+int lv_snapstate_add_mapped(lv_state *st, const cg_snapshot *snap, const char *volume_name,
+                            const char *image_id, const cg_image_mapping *m, cg_error *err);
 /* The storage volume holding snapshot id's bytes, into buf.  0 or -1
  * (CG_ERR_NOT_FOUND). */
 int lv_snapstate_storage(lv_state *st, const char *id, char *buf, size_t len, cg_error *err);

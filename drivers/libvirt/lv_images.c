@@ -384,6 +384,16 @@ static int image_remove(cg_drv *drv, const char *image_id, int pending, char own
             virConnectClose(conn);
     }
     lv_image_remove_boot_files(drv, image_id);
+    /* A pending image's further disks are snapshots its job made for it
+     * (capture, conversion): they go with it.  A published image's stay,
+     * as in EC2. */
+    for (i = 0; pending && i < img.n_mappings; i++) {
+        const char *sid = img.mappings[i].snapshot_id;
+
+        cg_error_clear(&derr);
+        if (sid[0] && lv_snapshot_delete(drv, sid, 1, &derr) < 0 && derr.kind != CG_ERR_NOT_FOUND)
+            cg_warn("image %s: snapshot %s left: %s", image_id, sid, derr.message);
+    }
     cg_info("image %s %s", image_id, pending ? "removed (its job did not finish)" : "deregistered");
     ret = 0;
 

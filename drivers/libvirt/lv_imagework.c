@@ -29,6 +29,8 @@
 struct cg_disk_sink {
     char image_id[24];        /* a template's disk, or "" */
     cg_volume vol;            /* a volume import: its record-to-be */
+    cg_image_mapping map;     /* a template's further disk (map.device set): */
+    cg_snapshot snap;         /* its snapshot's record-to-be */
     char volume[64];          /* the storage volume's name */
     char zone[64];
     virConnectPtr conn;
@@ -135,6 +137,7 @@ static void sink_free(cg_disk_sink *s)
     if (s->conn)
         virConnectClose(s->conn);
     cg_volume_release(&s->vol);
+    cg_snapshot_release(&s->snap);
     free(s);
 }
 
@@ -154,6 +157,39 @@ static int sink_volume_record(cg_disk_sink *s, const cg_sink_spec *spec, cg_erro
         return -1;
     }
     snprintf(s->volume, sizeof(s->volume), "%s.%s", s->vol.id,
+             strcmp(spec->format, "raw") == 0 ? "img" : "qcow2");
+    return 0;
+}
+
+/* The record a template's further disk will have once whole: a completed
+ * snapshot (as EC2's imports make), the image's mapping on spec->device. */
+static int sink_snapshot_record(cg_drv *drv, cg_disk_sink *s, const cg_sink_spec *spec,
+                                cg_error *err)
+{
+    const char *d = spec->device;
+
+    if (strlen(d) != 3 || strncmp(d, "vd", 2) != 0 || d[2] < 'b' || d[2] > 'z') {
+        cg_error_set(err, CG_ERR_INVALID, "device %.8s: further disks are vdb..vdz", d);
+        return -1;
+    }
+    snprintf(s->map.device, sizeof(s->map.device), "%s", d);
+    s->map.size_bytes = spec->virtual_size;
+    s->map.delete_on_termination = 1;
+    cg_new_id(s->snap.id, sizeof(s->snap.id), "snap-");
+    snprintf(s->map.snapshot_id, sizeof(s->map.snapshot_id), "%s", s->snap.id);
+    snprintf(s->snap.volume_id, sizeof(s->snap.volume_id), "vol-ffffffff");
+    snprintf(s->snap.zone, sizeof(s->snap.zone), "%s", s->zone);
+    snprintf(s->snap.state, sizeof(s->snap.state), "completed");
+    snprintf(s->snap.owner, sizeof(s->snap.owner), "%s",
+             drv->cfg->account_id ? drv->cfg->account_id : "");
+    s->snap.progress = 100;
+    s->snap.size_bytes = spec->virtual_size;
+    s->snap.started = time(NULL);
+    if (!(s->snap.description = cg_asprintf("Created for %s (%s)", spec->image_id, d))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    snprintf(s->volume, sizeof(s->volume), "%s.%s", s->snap.id,
              strcmp(spec->format, "raw") == 0 ? "img" : "qcow2");
     return 0;
 }
@@ -183,7 +219,14 @@ int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
     if (!(h = lv_drv_pick_zone(drv, spec->image_id ? NULL : spec->zone, err)))
         goto cleanup;
     snprintf(s->zone, sizeof(s->zone), "%s", lv_host_zone(h));
-    if (spec->image_id) {
+    if (spec->image_id && spec->device) {
+        /* No row until it is whole: the intent covers the volume. */
+        snprintf(s->image_id, sizeof(s->image_id), "%s", spec->image_id);
+        if (get_pending(drv, spec->image_id, &img, err) < 0 ||
+            sink_snapshot_record(drv, s, spec, err) < 0 ||
+            lv_intent_add(drv->state, LV_INTENT_VOLUME, s->snap.id, s->zone, s->volume, err) < 0)
+            goto cleanup;
+    } else if (spec->image_id) {
         snprintf(s->image_id, sizeof(s->image_id), "%s", spec->image_id);
         snprintf(s->volume, sizeof(s->volume), "%s.%s", spec->image_id,
                  strcmp(spec->format, "raw") == 0 ? "img" : "qcow2");
@@ -193,8 +236,8 @@ int lv_disk_sink_open(cg_drv *drv, const cg_sink_spec *spec, cg_disk_sink **out,
                                      spec->virtual_size, err) < 0)
             goto cleanup;
     } else if (sink_volume_record(s, spec, err) < 0 ||
-               lv_intent_add(drv->state, LV_INTENT_VOLUME, s->vol.id, s->zone, s->volume,
-                             err) < 0) {
+               lv_intent_add(drv->state, LV_INTENT_VOLUME, s->vol.id, s->zone, s->volume, err) <
+                   0) {
         goto cleanup;
     }
     /* A connection of its own: on the zone's shared one (event callbacks
@@ -317,7 +360,14 @@ int lv_disk_sink_finish(cg_drv *drv, cg_disk_sink *s, char *out_volume_id, size_
             goto cleanup;
         }
     }
-    if (!s->image_id[0]) {
+    if (s->map.device[0]) {
+        /* The rows are the commit point of a further disk. */
+        if (lv_snapstate_add_mapped(drv->state, &s->snap, s->volume, s->image_id, &s->map, err) < 0)
+            goto cleanup;
+        lv_intent_done(drv->state, s->snap.id);
+        cg_info("image %s: disk %s stored as snapshot %s (%llu bytes) in zone %s", s->image_id,
+                s->map.device, s->snap.id, s->virtual_size, s->zone);
+    } else if (!s->image_id[0]) {
         /* The row is the commit point of a volume import. */
         if (lv_volstate_add(drv->state, &s->vol, err) < 0)
             goto cleanup;
@@ -326,7 +376,10 @@ int lv_disk_sink_finish(cg_drv *drv, cg_disk_sink *s, char *out_volume_id, size_
                 s->virtual_size, s->zone);
     }
     if (out_volume_id)
-        snprintf(out_volume_id, len, "%s", s->image_id[0] ? s->volume : s->vol.id);
+        snprintf(out_volume_id, len, "%s",
+                 s->map.device[0] ? s->snap.id
+                 : s->image_id[0] ? s->volume
+                                  : s->vol.id);
     sink_free(s);
     return 0;
 
@@ -344,14 +397,59 @@ void lv_disk_sink_abort(cg_drv *drv, cg_disk_sink *s)
         virStreamFree(s->st);
         s->st = NULL;
     }
-    if (s->sv && virStorageVolDelete(s->sv, 0) < 0)
+    if (s->sv && virStorageVolDelete(s->sv, 0) < 0) {
+        /* Its intent stays: the next start removes it. */
         cg_warn("import: volume %s left in zone %s: %s", s->volume, s->zone,
                 virGetLastErrorMessage());
-    if (!s->image_id[0] && s->vol.id[0])
+    } else if (!s->image_id[0] && s->vol.id[0]) {
         lv_intent_done(drv->state, s->vol.id);
+    } else if (s->map.device[0]) {
+        lv_intent_done(drv->state, s->snap.id);
+    }
     sink_free(s);
 }
 
+/* The local file of volume name in conn's pool, or NULL. */
+static char *local_file(cg_drv *drv, virConnectPtr conn, const char *name)
+{
+    char *path = lv_storage_path(conn, drv->cfg->storage_pool, name, NULL);
+
+    if (path && access(path, R_OK) < 0) {
+        free(path);
+        path = NULL;
+    }
+    return path;
+}
+
+/* Into out (n files, each set or NULL): the pending image's further disks,
+ * the snapshots its job made, in the zone of conn.  0 or -1. */
+static int mapping_files(cg_drv *drv, virConnectPtr conn, const cg_image *img, cg_disk_paths *out,
+                         cg_error *err)
+{
+    char name[64];
+    size_t i;
+
+    for (i = 0; i < img->n_mappings; i++) {
+        const char *sid = img->mappings[i].snapshot_id;
+        size_t k = out->n;
+
+        if (!sid[0])
+            continue;
+        if (lv_snapstate_storage(drv->state, sid, name, sizeof(name), err) < 0)
+            return -1;
+        if (!(out->path[k] = local_file(drv, conn, name))) {
+            cg_error_set(err, CG_ERR_UNSUPPORTED, "snapshot %s of image %s is not in a local file",
+                         sid, img->id);
+            return -1;
+        }
+        out->n++;
+        if (!(out->format[k] = strdup(strstr(name, ".img") ? "raw" : "qcow2"))) {
+            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
 
 int lv_image_disk_paths(cg_drv *drv, const char *image_id, cg_disk_paths *out, cg_error *err)
 {
@@ -370,11 +468,9 @@ int lv_image_disk_paths(cg_drv *drv, const char *image_id, cg_disk_paths *out, c
     for (i = 0; i < drv->n_hosts && !path; i++) {
         if (!is_local(drv->hosts[i]) || !(conn = lv_host_conn(drv->hosts[i], NULL)))
             continue;
-        path = lv_storage_path(conn, drv->cfg->storage_pool, img.volume, NULL);
-        virConnectClose(conn);
-        if (path && access(path, R_OK) < 0) {
-            free(path);
-            path = NULL;
+        if (!(path = local_file(drv, conn, img.volume))) {
+            virConnectClose(conn);
+            conn = NULL;
         }
     }
     if (!path) {
@@ -382,19 +478,28 @@ int lv_image_disk_paths(cg_drv *drv, const char *image_id, cg_disk_paths *out, c
                      image_id);
         goto cleanup;
     }
-    out->n = 1;
-    if (!(out->path = calloc(1, sizeof(char *))) || !(out->format = calloc(1, sizeof(char *))) ||
+    /* The root first: virt-sysprep and inspection see the guest's disks
+     * in the order it has them. */
+    if (!(out->path = calloc(1 + img.n_mappings, sizeof(char *))) ||
+        !(out->format = calloc(1 + img.n_mappings, sizeof(char *))) ||
         !(out->format[0] = strdup(strstr(img.volume, ".img") ? "raw" : "qcow2"))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto cleanup;
     }
     out->path[0] = path;
+    out->n = 1;
     path = NULL;
+    /* Only while the job makes it: a published image's snapshots may back
+     * other images and volumes, and nothing seals them then. */
+    if (strcmp(img.state, "pending") == 0 && mapping_files(drv, conn, &img, out, err) < 0)
+        goto cleanup;
     ret = 0;
 
 cleanup:
     if (ret < 0)
         cg_disk_paths_release(out); /* frees what was allocated (NULLs are fine) */
+    if (conn)
+        virConnectClose(conn);
     free(path);
     cg_image_release(&img);
     return ret;

@@ -589,9 +589,42 @@ static int launch_image(cg_drv *drv, const cg_launch_spec *spec, cg_image *img, 
     return 0;
 }
 
+/* The zone an image's disks tie its launches to, into zone ("" : any):
+ * a registered image's snapshot's, or its further disks' snapshots' (a
+ * launch copies them in their zone).  0, or -1 when spec asks for another
+ * zone (CG_ERR_INVALID) or on error. */
+static int image_zone(cg_drv *drv, const cg_launch_spec *spec, const cg_image *img, char *zone,
+                      size_t len, cg_error *err)
+{
+    cg_snapshot snap;
+    size_t i;
+    int rc;
+
+    snprintf(zone, len, "%s", img->zone);
+    for (i = 0; !zone[0] && i < img->n_mappings; i++) {
+        if (!img->mappings[i].snapshot_id[0])
+            continue;
+        memset(&snap, 0, sizeof(snap));
+        if ((rc = lv_snapstate_get(drv->state, img->mappings[i].snapshot_id, &snap, err)) < 0)
+            return -1;
+        if (rc > 0)
+            snprintf(zone, len, "%s", snap.zone);
+        cg_snapshot_release(&snap);
+    }
+    if (zone[0] && spec->zone && strcmp(spec->zone, zone) != 0) {
+        cg_error_set(err, CG_ERR_INVALID,
+                     "image %s launches in zone %s, where the snapshots of its disks are", img->id,
+                     zone);
+        return -1;
+    }
+    return 0;
+}
+
 int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *out,
                     cg_error *err)
 {
+    cg_launch_spec pinned;
+    char zone[64];
     cg_image img;
     lv_host *h = NULL;
     lv_launchq *q;
@@ -631,7 +664,15 @@ int lv_instance_run(cg_drv *drv, const cg_launch_spec *spec, cg_instance_list *o
      * on the cache entries keep the image from being deregistered. */
     pthread_rwlock_rdlock(&drv->image_use_lock);
     image_locked = 1;
-    if (launch_image(drv, spec, &img, err) < 0 || lv_drv_place(drv, spec, &h, &conn, &fit, err) < 0)
+    if (launch_image(drv, spec, &img, err) < 0 ||
+        image_zone(drv, spec, &img, zone, sizeof(zone), err) < 0)
+        goto cleanup;
+    if (zone[0] && !spec->zone) {
+        pinned = *spec;
+        pinned.zone = zone;
+        spec = &pinned;
+    }
+    if (lv_drv_place(drv, spec, &h, &conn, &fit, err) < 0)
         goto cleanup;
     if (!(q = lv_launchq_of(drv, h))) {
         cg_error_set(err, CG_ERR_INTERNAL, "zone %s has no launch workers", lv_host_zone(h));

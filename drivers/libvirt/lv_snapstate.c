@@ -163,6 +163,27 @@ int lv_snapstate_add_on(lv_state *st, const cg_snapshot *snap, const char *volum
     return ret;
 }
 
+int lv_snapstate_add_mapped(lv_state *st, const cg_snapshot *snap, const char *volume_name,
+                            const char *image_id, const cg_image_mapping *m, cg_error *err)
+{
+    sqlite3 *db = lv_state_db_lock(st);
+    int ret = -1;
+
+    /* One transaction: the pending image's discard finds every snapshot
+     * that exists through its mappings. */
+    if (cg_db_begin(db, err) == 0)
+        ret = cg_db_end(db,
+                        insert(db, snap, volume_name, err) == 0 &&
+                            cg_db_run(db, err, "insert image mapping",
+                                      "INSERT INTO image_mappings (image_id, device, snapshot_id,"
+                                      " size, delete_on_termination) VALUES (?, ?, ?, ?, ?)",
+                                      "sssIi", image_id, m->device, snap->id,
+                                      (long long)m->size_bytes, m->delete_on_termination != 0) == 1,
+                        err);
+    lv_state_db_unlock(st);
+    return ret;
+}
+
 int lv_snapstate_add(lv_state *st, const cg_snapshot *snap, cg_error *err)
 {
     return lv_snapstate_add_on(st, snap, NULL, err);

@@ -450,8 +450,8 @@ int lv_v2v_check_importable(const lv_v2v_vm *vm, cg_error *err)
     return 0;
 }
 
-int lv_v2v_vm_check(cg_drv *drv, const cg_provider *p, const char *name, int as_template,
-                    unsigned *vcpus, unsigned *memory_mib, cg_error *err)
+int lv_v2v_vm_check(cg_drv *drv, const cg_provider *p, const char *name, unsigned *vcpus,
+                    unsigned *memory_mib, cg_error *err)
 {
     lv_v2v_vm vm = {0};
     int disks = 0, ret = -1;
@@ -461,20 +461,12 @@ int lv_v2v_vm_check(cg_drv *drv, const cg_provider *p, const char *name, int as_
         goto cleanup;
     for (size_t i = 0; i < vm.n_disks; i++)
         disks += vm.disks[i].device && !strcmp(vm.disks[i].device, "disk");
-    /* An AMI is one root disk (RegisterImage maps only the root device);
-     * an instance keeps the others as volumes. */
-    if (as_template && disks != 1) {
-        cg_error_set(err, CG_ERR_INVALID,
-                     "VM %s has %d disks; a template holds one (import "
-                     "it as an instance: its other disks become volumes)",
-                     name, disks);
-        goto cleanup;
-    }
+    /* A template keeps the further disks as snapshots of its mappings, an
+     * instance as volumes: the same bound for both. */
     if (disks > CG_IMPORT_MAX_DISKS) {
         cg_error_set(err, CG_ERR_INVALID,
-                     "VM %s has %d disks; an imported instance takes at "
-                     "most %d (vda..vdq)",
-                     name, disks, CG_IMPORT_MAX_DISKS);
+                     "VM %s has %d disks; an import takes at most %d (vda..vdq)", name, disks,
+                     CG_IMPORT_MAX_DISKS);
         goto cleanup;
     }
     *vcpus = vm.vcpus;

@@ -77,8 +77,46 @@ static int ami_name_check(ec2_call *c, const char *name, const char *desc)
     return 0;
 }
 
+/* CreateImage's BlockDeviceMapping.N: DeviceName with NoDevice leaves that
+ * attached volume out of the image (every other one is in it, as in EC2).
+ * Adding or resizing disks here is refused: attach a volume first.  Into
+ * devs (n of them, "vdb"...).  0 or -1 (answered). */
+static int create_image_skips(ec2_call *c, char devs[][8], size_t max, size_t *n)
+{
+    size_t count = ec2_params_list_len(c->params, "BlockDeviceMapping"), i;
+
+    *n = 0;
+    if (count > max)
+        return ec2_fail(c, "InvalidParameterValue",
+                        "Too many BlockDeviceMapping items (vdb..vdz).");
+    for (i = 1; i <= count; i++) {
+        const char *name = ec2_params_getf(c->params, "BlockDeviceMapping.%zu.DeviceName", i);
+
+        if (!name || !*name)
+            return ec2_fail(c, "MissingParameter",
+                            "The request must contain the parameter "
+                            "BlockDeviceMapping.%zu.DeviceName",
+                            i);
+        if (ec2_is_root_device(name))
+            return ec2_fail(c, "InvalidBlockDeviceMapping",
+                            "The root device %.32s cannot be left out of an image", name);
+        if (ec2_volume_device(c, name, devs[*n], 8) < 0)
+            return -1;
+        if (!ec2_params_getf(c->params, "BlockDeviceMapping.%zu.NoDevice", i))
+            return ec2_fail(c, "InvalidParameterValue",
+                            "BlockDeviceMapping.%zu: CreateImage takes every attached volume "
+                            "and NoDevice to leave one out; attach a volume to add a disk",
+                            i);
+        (*n)++;
+    }
+    return 0;
+}
+
 int ec2_create_image(ec2_call *c)
 {
+    char skip[25][8];
+    const char *skip_ptr[25];
+    size_t n_skip = 0, k;
     const char *id = ec2_params_get(c->params, "InstanceId");
     const char *name = ec2_params_get(c->params, "Name");
     const char *desc = ec2_params_get(c->params, "Description");
@@ -99,8 +137,11 @@ int ec2_create_image(ec2_call *c)
     if (ami_name_check(c, name, desc) < 0)
         goto cleanup;
     if (ec2_param_bool(c, "NoReboot", 0, &no_reboot) < 0 ||
-        ec2_param_tag_specs(c, "image", &tags) < 0)
+        ec2_param_tag_specs(c, "image", &tags) < 0 ||
+        create_image_skips(c, skip, sizeof(skip) / sizeof(skip[0]), &n_skip) < 0)
         goto cleanup;
+    for (k = 0; k < n_skip; k++)
+        skip_ptr[k] = skip[k];
     if ((seal = cg_tags_get(&tags, EC2_TAG_SEAL))) {
         if (strcasecmp(seal, "true") != 0 && strcasecmp(seal, "false") != 0) {
             ec2_fail(c, "InvalidParameterValue", "Tag %s must be true or false, not '%.32s'",
@@ -120,6 +161,8 @@ int ec2_create_image(ec2_call *c)
     spec.name = name;
     spec.description = desc;
     spec.tags = tags.n ? &tags : NULL;
+    spec.skip_devices = n_skip ? skip_ptr : NULL;
+    spec.n_skip = n_skip;
     if (cg_capture_submit(&c->ctx->core, &spec, &img, &job, &err) < 0) {
         if (err.kind == CG_ERR_CONFLICT)
             ec2_fail(c, "InvalidAMIName.Duplicate", "AMI name %.128s is already in use by an AMI",

@@ -129,7 +129,24 @@ def test_seal_then_boot_then_sigkill(sealgw, tmp_path):
     assert chost == child
     assert ckeys and set(ckeys).isdisjoint(keys)
 
-    # --- SIGKILL while virt-sysprep runs: nothing of the image stays
+    # --- SIGKILL while virt-sysprep runs: nothing of the image stays.  With
+    # a volume attached, whose snapshot is the image's second disk: sealed
+    # together with the root (one virt-sysprep on both), and removed too.
+    vid = ec2.create_volume(AvailabilityZone="cloudgate-a", Size=1)["VolumeId"]
+    try:
+        ec2.attach_volume(VolumeId=vid, InstanceId=src, Device="/dev/vdb")
+        killed_while_sealing(gw, ec2, src)
+    finally:
+        try:
+            ec2 = gw.client()
+            ec2.detach_volume(VolumeId=vid)
+            ec2.delete_volume(VolumeId=vid)
+        except Exception as e:
+            print("volume %s: %s" % (vid, e))
+            virsh("vol-delete", "--pool", POOL, vid + ".qcow2", check=False)
+
+
+def killed_while_sealing(gw, ec2, src):
     out = gw.aws("create-image", "--instance-id", src, "--name", "sealed-killed",
                  "--tag-specifications",
                  "ResourceType=image,Tags=[{Key=cloudgate:seal,Value=true}]")
@@ -144,6 +161,10 @@ def test_seal_then_boot_then_sigkill(sealgw, tmp_path):
         return row and row[0] == "sealing" and \
             subprocess.run(["pgrep", "-f", "virt-sysprep.*" + ami2], capture_output=True).stdout
     wait_for("virt-sysprep running for %s" % ami2, sealing, 600, 1)
+    cmd = subprocess.run(["pgrep", "-af", "virt-sysprep.*" + ami2], capture_output=True,
+                         text=True).stdout
+    snaps = re.findall(r"-a \S*/(snap-[0-9a-f]{17})\.qcow2", cmd)
+    assert len(snaps) == 1 and "/%s.qcow2" % ami2 in cmd, cmd
     time.sleep(5)  # well inside the tool's run
     gw.proc.send_signal(signal.SIGKILL)
     gw.proc.wait(timeout=30)
@@ -154,7 +175,9 @@ def test_seal_then_boot_then_sigkill(sealgw, tmp_path):
              lambda: not subprocess.run(["pgrep", "-f", "virt-sysprep.*" + ami2],
                                         capture_output=True).stdout, 60, 1)
     names = pool_names()
-    assert not any(n.startswith(ami2) for n in names), names
+    assert not any(n.startswith(ami2) or n.startswith(snaps[0]) for n in names), names
+    r = gw.aws("describe-snapshots", "--snapshot-ids", snaps[0], check=False)
+    assert r.returncode != 0 and "InvalidSnapshot.NotFound" in r.stderr, r.stderr
     r = gw.aws("describe-images", "--image-ids", ami2, check=False)
     assert r.returncode != 0 and "InvalidAMIID.NotFound" in r.stderr, r.stderr
     assert ami2 in gw.log_text()  # the recovery said what it removed

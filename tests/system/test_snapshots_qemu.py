@@ -35,8 +35,8 @@ def pool_volumes():
     return {l.split()[0] for l in out.splitlines()[2:] if l.strip()}
 
 
-def launch(gw, ec2):
-    iid = ec2.run_instances(ImageId=gw.image_id, MinCount=1, MaxCount=1,
+def launch(gw, ec2, image_id=None):
+    iid = ec2.run_instances(ImageId=image_id or gw.image_id, MinCount=1, MaxCount=1,
                             InstanceType="t2.nano")["Instances"][0]["InstanceId"]
     gw.launched.append(iid)
     wait_for("%s running" % iid, lambda: state(ec2, iid) == "running", timeout=300, interval=2)
@@ -94,19 +94,46 @@ def marker_matches(iid, dev, pattern):
     return True
 
 
+def marked_guest(gw, ec2, made_vols):
+    """A running guest with a new 1 GiB volume on vdb (into made_vols)
+    holding a random marker: (instance, volume, pattern, a pattern that
+    differs from it at every offset)."""
+    pattern = [secrets.randbelow(254) + 1 for _ in OFFSETS]
+    later = [(p % 254) + 1 for p in pattern]
+    first = launch(gw, ec2)
+    vid = ec2.create_volume(AvailabilityZone=ZONE, Size=1)["VolumeId"]
+    made_vols.append(vid)
+    ec2.attach_volume(VolumeId=vid, InstanceId=first, Device="/dev/vdb")
+    write_marker(first, "vdb", pattern)
+    return first, vid, pattern, later
+
+
+def remove_made(ec2, snaps, vols):
+    """What a test made, by id, even when it failed midway (the pool's
+    volumes directly when the gateway cannot)."""
+    for s in snaps:
+        try:
+            ec2.delete_snapshot(SnapshotId=s)
+        except Exception:
+            virsh("vol-delete", "--pool", "cloudgate", s + ".qcow2", check=False)
+    for v in vols:
+        try:
+            ec2.detach_volume(VolumeId=v)
+        except Exception:
+            pass
+        try:
+            ec2.delete_volume(VolumeId=v)
+        except Exception:
+            virsh("vol-delete", "--pool", "cloudgate", v + ".qcow2", check=False)
+
+
 def test_snapshot_of_running_guest(sysgw):
     gw = sysgw
     ec2 = gw.client()
-    pattern = [secrets.randbelow(254) + 1 for _ in OFFSETS]
-    later = [(p % 254) + 1 for p in pattern]   # differs at every offset
     made_vols, made_snaps = [], []
     events = None
     try:
-        first = launch(gw, ec2)
-        vid = ec2.create_volume(AvailabilityZone=ZONE, Size=1)["VolumeId"]
-        made_vols.append(vid)
-        ec2.attach_volume(VolumeId=vid, InstanceId=first, Device="/dev/vdb")
-        write_marker(first, "vdb", pattern)
+        first, vid, pattern, later = marked_guest(gw, ec2, made_vols)
         assert marker_matches(first, "vdb", pattern)
 
         # Watch the domain's lifecycle events while the snapshot is made:
@@ -171,20 +198,71 @@ def test_snapshot_of_running_guest(sysgw):
         if events:
             events.kill()
             events.wait()
-        for s in made_snaps:
+        remove_made(ec2, made_snaps, made_vols)
+
+
+def test_create_image_takes_attached_volume(sysgw):
+    """CreateImage of a running guest with a volume attached (EC2's
+    default: every attached EBS volume goes into the image): the image's
+    /dev/vdb is a snapshot of the volume, and an instance launched from the
+    image reads the guest's data on its own copy of it."""
+    gw = sysgw
+    ec2 = gw.client()
+    made_vols, amis, snaps, children = [], [], [], []
+    try:
+        first, vid, pattern, later = marked_guest(gw, ec2, made_vols)
+        t0 = time.time()
+        ami = ec2.create_image(InstanceId=first, Name="with-volume-%s" % first,
+                               NoReboot=True)["ImageId"]
+        amis.append(ami)
+        ec2.get_waiter("image_available").wait(ImageIds=[ami],
+                                               WaiterConfig={"Delay": 2, "MaxAttempts": 300})
+        print("\nCreateImage of a running guest with a 1 GiB volume attached: available in "
+              "%.1f s" % (time.time() - t0))
+        img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+        bdm = {m["DeviceName"]: m["Ebs"] for m in img["BlockDeviceMappings"]}
+        assert sorted(bdm) == ["/dev/vda", "/dev/vdb"], bdm
+        sid = bdm["/dev/vdb"]["SnapshotId"]
+        # The root's snapshot keeps the image's disk after a deregister.
+        snaps += [sid, bdm["/dev/vda"]["SnapshotId"]]
+        snap = ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]
+        assert snap["VolumeId"] == vid and snap["State"] == "completed", snap
+        assert state(ec2, first) == "running"
+        # Written after the capture: not in the image.
+        write_marker(first, "vdb", later)
+
+        child = launch(gw, ec2, ami)
+        children.append(child)
+        vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
+                                              "Values": [child]}])["Volumes"]
+        assert [(v["Attachments"][0]["Device"], v["SnapshotId"]) for v in vols] == [
+            ("/dev/vdb", sid)], vols
+        # Attached by AttachVolume: DeleteOnTermination false, in the image too.
+        made_vols.append(vols[0]["VolumeId"])
+        assert vols[0]["Attachments"][0]["DeleteOnTermination"] is False
+        assert marker_matches(child, "vdb", pattern)
+        assert not marker_matches(child, "vdb", later)
+        ec2.terminate_instances(InstanceIds=[child])
+        ec2.get_waiter("instance_terminated").wait(
+            InstanceIds=[child], WaiterConfig={"Delay": 2, "MaxAttempts": 90})
+        children.remove(child)
+        ec2.deregister_image(ImageId=ami)
+        amis.remove(ami)
+        # The snapshot outlives the image, as in EC2.
+        assert ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"] == "completed"
+        ec2.detach_volume(VolumeId=vid)
+    finally:
+        # The image's disk is under its instances' overlays: they go first.
+        if children:
+            ec2.terminate_instances(InstanceIds=children)
+            ec2.get_waiter("instance_terminated").wait(
+                InstanceIds=children, WaiterConfig={"Delay": 2, "MaxAttempts": 90})
+        for a in amis:
             try:
-                ec2.delete_snapshot(SnapshotId=s)
-            except Exception:
-                virsh("vol-delete", "--pool", "cloudgate", s + ".qcow2", check=False)
-        for v in made_vols:
-            try:
-                ec2.detach_volume(VolumeId=v)
-            except Exception:
-                pass
-            try:
-                ec2.delete_volume(VolumeId=v)
-            except Exception:
-                virsh("vol-delete", "--pool", "cloudgate", v + ".qcow2", check=False)
+                ec2.deregister_image(ImageId=a)
+            except Exception as e:
+                print("deregister %s: %s" % (a, e))
+        remove_made(ec2, snaps, made_vols)
 
 
 def test_root_disk_snapshot_running(sysgw):

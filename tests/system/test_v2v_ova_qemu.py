@@ -16,6 +16,9 @@ With CG_MEASURE_V2V=1, then the same OVA converted by hand (virt-v2v -i ova
 test_v2v_cancel_midway (CG_SLOW_V2V=1: another conversion of several
 minutes) cancels a conversion while virt-v2v runs: the task is deleted,
 no virt-v2v is left, no volume, no directory, no image.
+test_v2v_two_disk_template (CG_SLOW_V2V=1) imports a guest with a second
+disk holding a marker: the template's /dev/vdb is a snapshot with the
+marker, and a launched instance's copy has it too.
 
 Conversions are slow under TCG: every wait is bounded and generous."""
 import os
@@ -30,7 +33,7 @@ import pytest
 
 from cgharness import wait_for
 from conftest import (GUESTFS_ENV, assert_virtio_disks, pool_names, qemu_gateway, run_instance,
-                      v2v_leftovers, wait_console)
+                      v2v_leftovers, virsh, wait_console)
 
 CONVERT_TIMEOUT = 2400
 BOOT_TIMEOUT = 900
@@ -73,22 +76,46 @@ OVF = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def make_ova(src_qcow2, out_dir, name):
-    """An OVA as VMware exports it: the OVF first, then a streamOptimized VMDK."""
-    vmdk = os.path.join(out_dir, name + "-disk1.vmdk")
+def to_vmdk(src, vmdk):
+    """src as a streamOptimized VMDK: (its file size, the disk's virtual size)."""
     subprocess.run(["qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized",
-                    src_qcow2, vmdk], check=True, timeout=900)
-    info = subprocess.run(["qemu-img", "info", "--output=json", src_qcow2], check=True,
+                    src, vmdk], check=True, timeout=900)
+    info = subprocess.run(["qemu-img", "info", "--output=json", src], check=True,
                           capture_output=True, text=True).stdout
-    vsize = int(re.search(r'"virtual-size": (\d+)', info).group(1))
-    ovf = os.path.join(out_dir, name + ".ovf")
-    with open(ovf, "w") as f:
-        f.write(OVF.format(name=name, fsize=os.path.getsize(vmdk), vsize=vsize))
+    return os.path.getsize(vmdk), int(re.search(r'"virtual-size": (\d+)', info).group(1))
+
+
+def second_disk(ovf, name, fsize, vsize):
+    """ovf with a second disk (vmdisk2 in file2, unit 1 of the SCSI controller)."""
+    ovf = ovf.replace("</References>", '<File ovf:href="%s-disk2.vmdk" ovf:id="file2" '
+                      'ovf:size="%d"/></References>' % (name, fsize))
+    ovf = ovf.replace("</DiskSection>", '<Disk ovf:capacity="%d" '
+                      'ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk2" '
+                      'ovf:fileRef="file2" ovf:format="http://www.vmware.com/interfaces/'
+                      'specifications/vmdk.html#streamOptimized"/></DiskSection>' % vsize)
+    return ovf.replace("</VirtualHardwareSection>", "<Item><rasd:AddressOnParent>1"
+                       "</rasd:AddressOnParent><rasd:ElementName>Hard Disk 2</rasd:ElementName>"
+                       "<rasd:HostResource>ovf:/disk/vmdisk2</rasd:HostResource>"
+                       "<rasd:InstanceID>5</rasd:InstanceID><rasd:Parent>3</rasd:Parent>"
+                       "<rasd:ResourceType>17</rasd:ResourceType></Item>"
+                       "</VirtualHardwareSection>")
+
+
+def make_ova(src_qcow2, out_dir, name, data=None):
+    """An OVA as VMware exports it: the OVF first, then streamOptimized
+    VMDKs (src_qcow2's, then data's when given)."""
+    files = [name + ".ovf", name + "-disk1.vmdk"]
+    fsize, vsize = to_vmdk(src_qcow2, os.path.join(out_dir, files[1]))
+    text = OVF.format(name=name, fsize=fsize, vsize=vsize)
+    if data:
+        files.append(name + "-disk2.vmdk")
+        text = second_disk(text, name, *to_vmdk(data, os.path.join(out_dir, files[2])))
+    with open(os.path.join(out_dir, files[0]), "w") as f:
+        f.write(text)
     ova = os.path.join(out_dir, name + ".ova")
-    subprocess.run(["tar", "-C", out_dir, "-cf", ova, name + ".ovf", name + "-disk1.vmdk"],
-                   check=True, timeout=600)
-    os.unlink(vmdk)
-    os.unlink(ovf)
+    subprocess.run(["tar", "-C", out_dir, "-cf", ova] + files, check=True, timeout=600)
+    for f in files:
+        os.unlink(os.path.join(out_dir, f))
     return ova
 
 
@@ -241,3 +268,92 @@ def test_v2v_sigkill_recovery(v2vgw, ova):
     assert pool_names() == names_before
     images = {i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]}
     assert images == images_before
+
+
+MARK_OFFSETS = [0, 300 << 20, (1 << 30) - 65536]
+
+
+def marker_in(path, fmt, pattern):
+    """Does the disk file hold pattern[i] at MARK_OFFSETS[i]?  (qemu-io on
+    the host, read-only and sharing the image with a running guest.)"""
+    for off, p in zip(MARK_OFFSETS, pattern):
+        r = subprocess.run(["qemu-io", "-r", "-U", "-f", fmt, "-c",
+                            "read -P 0x%02x %d 65536" % (p, off), path],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 or "read 65536/65536" not in r.stdout or \
+                "verification failed" in r.stdout:
+            return False
+    return True
+
+
+@pytest.mark.skipif(os.environ.get("CG_SLOW_V2V") != "1",
+                    reason="another multi-minute conversion: set CG_SLOW_V2V=1")
+def test_v2v_two_disk_template(v2vgw, ova, cloud_image, tmp_path):
+    """A guest with two disks becomes one template: its first disk the
+    root, its second the image's /dev/vdb, a completed snapshot (as EC2's
+    ImportImage makes), which every instance of the image gets a copy of."""
+    gw = v2vgw
+    ec2 = gw.client()
+    d, _ = ova
+    pattern = [0x5a, 0xc3, 0x3c]
+    data = str(tmp_path / "data.raw")
+    with open(data, "wb") as f:
+        f.truncate(1 << 30)
+        for off, p in zip(MARK_OFFSETS, pattern):
+            f.seek(off)
+            f.write(bytes([p]) * 65536)
+    assert marker_in(data, "raw", pattern)
+    path = make_ova(cloud_image, d, "twodisk", data)
+    sid = None
+    try:
+        tid = ec2.import_image(Description="two disks",
+                               DiskContainers=[{"Format": "ova", "Url": "file://" + path}])[
+            "ImportTaskId"]
+
+        def done():
+            t = task(ec2, tid)
+            assert t["Status"] in ("active", "completed"), t
+            return t if t["Status"] == "completed" else None
+        t = wait_for("import task %s completed" % tid, done, CONVERT_TIMEOUT, 3)
+        ami = t["ImageId"]
+        gw.images.append(ami)
+        with open(os.path.join(gw.dir, "state", "jobs", tid + ".log"), errors="replace") as f:
+            log = f.read()
+        assert "Copying disk 2/2" in log and "converted disk vdb stored" in log, log[-3000:]
+        img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+        bdm = {m["DeviceName"]: m["Ebs"] for m in img["BlockDeviceMappings"]}
+        assert sorted(bdm) == ["/dev/vda", "/dev/vdb"], bdm
+        sid = bdm["/dev/vdb"]["SnapshotId"]
+        assert bdm["/dev/vdb"]["VolumeSize"] == 1, bdm
+        snap = ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]
+        assert snap["State"] == "completed" and snap["VolumeSize"] == 1, snap
+        assert snap["Description"] == "Created for %s (vdb)" % ami, snap
+        spath = virsh("vol-path", "--pool", "cloudgate", sid + ".qcow2").stdout.strip()
+        assert marker_in(spath, "qcow2", pattern)
+
+        iid = run_instance(gw, ami)
+        assert_virtio_disks(iid)
+        wait_console(gw, iid, BOOTED_RE, BOOT_TIMEOUT, "%s booted" % iid)
+        vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
+                                              "Values": [iid]}])["Volumes"]
+        assert [(v["Attachments"][0]["Device"], v["SnapshotId"]) for v in vols] == [
+            ("/dev/vdb", sid)], vols
+        vpath = virsh("vol-path", "--pool", "cloudgate",
+                      vols[0]["VolumeId"] + ".qcow2").stdout.strip()
+        assert marker_in(vpath, "qcow2", pattern)
+        gw.aws("terminate-instances", "--instance-ids", iid, timeout=300)
+        wait_for("%s terminated" % iid, lambda: ec2.describe_instances(InstanceIds=[iid])[
+            "Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated", 300, 3)
+        ec2.deregister_image(ImageId=ami)
+        gw.images.remove(ami)
+        root = bdm["/dev/vda"].get("SnapshotId")
+        if root:
+            ec2.delete_snapshot(SnapshotId=root)
+    finally:
+        os.unlink(path)
+        if sid:
+            try:
+                gw.client().delete_snapshot(SnapshotId=sid)
+            except Exception as e:
+                print("snapshot %s: %s" % (sid, e))
+                virsh("vol-delete", "--pool", "cloudgate", sid + ".qcow2", check=False)
