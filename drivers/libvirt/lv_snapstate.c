@@ -18,6 +18,7 @@
 
 #include "../../gateway/store.h"
 #include "lv_driver.h"
+#include "lv_rows.h"
 
 /* Most tags one snapshot carries (EC2's limit per resource). */
 #define SNAP_TAGS_MAX 50
@@ -300,13 +301,12 @@ int lv_snapstate_list(lv_state *st, cg_snapshot_list *out, cg_error *err)
     while ((rc = cg_db_step(s, err, "list snapshots")) == 1) {
         if (from_row(db, s, &snap, err) < 0)
             goto cleanup;
-        if (!(grown = realloc(out->v, (out->n + 1) * sizeof(*grown)))) {
-            cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        if (!(grown = lv_rows_grow((void **)&out->v, out->n, sizeof(*grown), err))) {
             cg_snapshot_release(&snap);
             goto cleanup;
         }
-        out->v = grown;
-        out->v[out->n++] = snap;
+        *grown = snap;
+        out->n++;
     }
     if (rc == 0)
         ret = 0;

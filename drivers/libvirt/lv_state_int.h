@@ -1,4 +1,5 @@
-/* cloudgate libvirt driver: what lv_state.c and lv_state_instances.c share
+/* cloudgate libvirt driver: what lv_state.c, lv_state_images.c,
+ * lv_state_instances.c and lv_state_known.c share
  * (not used elsewhere).  Every helper reports into err (when given) and
  * expects the caller to hold st->lock. */
 #ifndef LV_STATE_INT_H
