@@ -10,13 +10,23 @@
 #include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
 
+#include "../../gateway/dynbuf.h"
 #include "../../gateway/util.h"
 
+/* No EC2 response comes near this; a bound on a runaway one. */
+#define EC2_XML_MAX (256u << 20)
+
 struct ec2_xml {
-    xmlBufferPtr buf;
+    cg_dynbuf out;
     xmlTextWriterPtr w;
     int failed;
 };
+
+/* libxml2's output callback: into x->out. */
+static int write_out(void *ctx, const char *bytes, int len)
+{
+    return cg_dynbuf_add(ctx, bytes, (size_t)len) == 0 ? len : -1;
+}
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -30,13 +40,26 @@ static void xml_init_once(void)
 /* A writer with the XML declaration written and nothing else. */
 static ec2_xml *xml_doc_new(void)
 {
+    xmlOutputBufferPtr ob;
     ec2_xml *x;
 
     pthread_once(&xml_once, xml_init_once);
     if (!(x = calloc(1, sizeof(*x))))
         return NULL;
-    if (!(x->buf = xmlBufferCreate()) || !(x->w = xmlNewTextWriterMemory(x->buf, 0)) ||
-        xmlTextWriterSetIndent(x->w, 1) < 0 ||
+    /* Into a buffer of our own, not libxml2's xmlBuffer, which grows by
+     * what each 4 KB flush adds (dynbuf.h). */
+    cg_dynbuf_init(&x->out, EC2_XML_MAX);
+    if (!(ob = xmlOutputBufferCreateIO(write_out, NULL, &x->out, NULL))) {
+        free(x);
+        return NULL;
+    }
+    if (!(x->w = xmlNewTextWriter(ob))) {
+        xmlOutputBufferClose(ob); /* the writer owns it only once made */
+        cg_dynbuf_free(&x->out);
+        free(x);
+        return NULL;
+    }
+    if (xmlTextWriterSetIndent(x->w, 1) < 0 ||
         xmlTextWriterSetIndentString(x->w, BAD_CAST "  ") < 0 ||
         xmlTextWriterStartDocument(x->w, "1.0", "UTF-8", NULL) < 0) {
         ec2_xml_free(x);
@@ -83,8 +106,7 @@ void ec2_xml_free(ec2_xml *x)
         return;
     if (x->w)
         xmlFreeTextWriter(x->w);
-    if (x->buf)
-        xmlBufferFree(x->buf);
+    cg_dynbuf_free(&x->out);
     free(x);
 }
 
@@ -222,24 +244,16 @@ void ec2_xml_time(ec2_xml *x, const char *name, time_t t)
 char *ec2_xml_finish(ec2_xml *x, size_t *len)
 {
     char *out = NULL;
-    size_t n;
 
     if (!x)
         return NULL;
     if (!x->failed && xmlTextWriterEndDocument(x->w) < 0)
         x->failed = 1;
-    /* Freeing the writer flushes what it still holds into buf. */
+    /* Freeing the writer flushes what it still holds into out. */
     xmlFreeTextWriter(x->w);
     x->w = NULL;
-    if (!x->failed) {
-        n = (size_t)xmlBufferLength(x->buf);
-        if ((out = malloc(n + 1))) {
-            memcpy(out, xmlBufferContent(x->buf), n);
-            out[n] = '\0';
-            if (len)
-                *len = n;
-        }
-    }
+    if (!x->failed)
+        out = cg_dynbuf_take(&x->out, len);
     ec2_xml_free(x);
     return out;
 }
