@@ -232,25 +232,52 @@ static int entry_update(lv_cache *c, lv_entry *e, const cg_instance *inst, cg_in
     return 0;
 }
 
-int lv_cache_update(lv_cache *c, const cg_instance *inst, cg_instance_state base)
+uint64_t lv_cache_rev(lv_cache *c, const char *id)
 {
     lv_entry *e;
-    int ret = -1;
+    uint64_t rev;
 
     pthread_mutex_lock(&c->lock);
-    if ((e = find(c, inst->id))) {
-        ret = entry_update(c, e, inst, base);
-        goto cleanup;
-    }
+    rev = (e = find(c, id)) ? e->inst.rev : 0;
+    pthread_mutex_unlock(&c->lock);
+    return rev;
+}
+
+/* lv_cache_update under c->lock. */
+static int update_locked(lv_cache *c, const cg_instance *inst, cg_instance_state base)
+{
+    lv_entry *e;
+
+    if ((e = find(c, inst->id)))
+        return entry_update(c, e, inst, base);
     if (!(e = entry_new(inst, base, LV_NO_OVERLAY)))
-        goto cleanup;
+        return -1;
     if (insert(c, e) < 0) {
         entry_free(e);
-        goto cleanup;
+        return -1;
     }
-    ret = 0;
+    return 0;
+}
 
-cleanup:
+int lv_cache_update_if(lv_cache *c, const cg_instance *inst, cg_instance_state base, uint64_t rev)
+{
+    lv_entry *e;
+    int ret = 0;
+
+    pthread_mutex_lock(&c->lock);
+    e = find(c, inst->id);
+    if ((e ? e->inst.rev : 0) == rev)
+        ret = update_locked(c, inst, base) < 0 ? -1 : 1;
+    pthread_mutex_unlock(&c->lock);
+    return ret;
+}
+
+int lv_cache_update(lv_cache *c, const cg_instance *inst, cg_instance_state base)
+{
+    int ret;
+
+    pthread_mutex_lock(&c->lock);
+    ret = update_locked(c, inst, base);
     pthread_mutex_unlock(&c->lock);
     return ret;
 }

@@ -47,6 +47,13 @@ int lv_cache_add_launching(lv_cache *c, const cg_instance *inst);
  * An existing entry keeps its overlay, busy mark and private IP.  0 or -1. */
 int lv_cache_update(lv_cache *c, const cg_instance *inst, cg_instance_state base);
 
+/* The entry's revision (cg_instance.rev; 0: not cached), and
+ * lv_cache_update only if it is still rev: 1 done, 0 the entry changed
+ * meanwhile (a reader of libvirt then reads again: what it read may be
+ * older than that change), -1 out of memory. */
+uint64_t lv_cache_rev(lv_cache *c, const char *id);
+int lv_cache_update_if(lv_cache *c, const cg_instance *inst, cg_instance_state base, uint64_t rev);
+
 /* Make the cache hold exactly v[0..n) (after a (re)connect): missing entries
  * are dropped unless busy, present ones refreshed as lv_cache_update does. */
 int lv_cache_sync(lv_cache *c, const cg_instance *v, const cg_instance_state *base, size_t n);

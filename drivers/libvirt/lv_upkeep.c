@@ -146,13 +146,17 @@ void lv_upkeep_reset(lv_upkeep *u)
 
 /* ---- reading domains into the cache ---- */
 
-/* Read one domain's XML and, when it is a cloudgate instance, cache it. */
-static void load_domain(lv_upkeep *u, virDomainPtr dom, const char *name)
+/* Read one domain's XML and, when it is a cloudgate instance, cache it:
+ * 1 done, 0 the entry changed while it was read (read again), -1 not. */
+static int load_once(lv_upkeep *u, virDomainPtr dom, const char *name)
 {
+    /* Before the read: a change by a request after it (CreateTags,
+     * DeleteTags write libvirt, then the cache) is newer than what we read. */
+    uint64_t rev = lv_cache_rev(u->cache, name);
     cg_instance inst;
     cg_error err = {0};
     char *xml;
-    int state, reason;
+    int state, reason, rc = -1;
 
     memset(&inst, 0, sizeof(inst));
     /* The domain may be gone already (an event for one just undefined). */
@@ -160,18 +164,29 @@ static void load_domain(lv_upkeep *u, virDomainPtr dom, const char *name)
         cg_debug("zone %s: cannot read domain %s: %s", u->zone, name,
                  virGetLastErrorMessage());
         free(xml);
-        return;
+        return -1;
     }
     if (lv_domxml_parse(xml, &inst, &err) == 1) {
         snprintf(inst.zone, sizeof(inst.zone), "%s", u->zone);
         inst.sub = lv_power_sub(dom, state);
-        if (lv_cache_update(u->cache, &inst, lv_state_from_libvirt(state)) < 0)
+        rc = lv_cache_update_if(u->cache, &inst, lv_state_from_libvirt(state), rev);
+        if (rc < 0)
             cg_err("zone %s: out of memory caching %s", u->zone, name);
     } else if (err.kind != CG_ERR_NONE) {
         cg_warn("zone %s: domain %s: %s", u->zone, name, err.message);
     }
     cg_instance_release(&inst);
     free(xml);
+    return rc;
+}
+
+static void load_domain(lv_upkeep *u, virDomainPtr dom, const char *name)
+{
+    int i;
+
+    /* A few tries; a domain changed that often is marked again anyway. */
+    for (i = 0; i < 3 && load_once(u, dom, name) == 0; i++)
+        ;
 }
 
 /* The marked domain on conn.  Events come on a connection of their own,

@@ -170,12 +170,48 @@ static void test_rows_grow(void **state)
     free(v);
 }
 
+/* A reader of libvirt (the zone's thread re-reading a domain after an
+ * event) updates an entry only if nothing changed it since the reader
+ * looked: a request's newer write (DeleteTags) is not undone by an older
+ * read (the XML from before it). */
+static void test_update_only_if_unchanged(void **state)
+{
+    const char *id = "i-000000000000000e5";
+    cg_instance old = {0}, got;
+    cg_tags none = {0};
+    lv_cache *c = lv_cache_new();
+    uint64_t rev;
+
+    (void)state;
+    assert_int_equal(lv_cache_rev(c, id), 0);
+    snprintf(old.id, sizeof(old.id), "%s", id);
+    assert_int_equal(cg_tags_set(&old.tags, "team", "red"), 0);
+    /* Absent: rev 0 adds it; then a stale 0 no longer does. */
+    assert_int_equal(lv_cache_update_if(c, &old, CG_STATE_RUNNING, 0), 1);
+    rev = lv_cache_rev(c, id);
+    assert_true(rev != 0);
+    /* The reader looks (rev), a request changes the entry, the reader's
+     * older read arrives: refused, the request's change stays. */
+    assert_int_equal(lv_cache_set_tags(c, id, &none), 0);
+    assert_int_equal(lv_cache_update_if(c, &old, CG_STATE_RUNNING, rev), 0);
+    assert_int_equal(lv_cache_get(c, id, &got), 1);
+    assert_int_equal(got.tags.n, 0);
+    cg_instance_release(&got);
+    /* Read again, after the change: applied. */
+    assert_int_equal(lv_cache_update_if(c, &old, CG_STATE_STOPPED, lv_cache_rev(c, id)), 1);
+    assert_int_equal(lv_cache_get(c, id, &got), 1);
+    assert_int_equal(got.tags.n, 1);
+    assert_int_equal(got.state, CG_STATE_STOPPED);
+    cg_instance_release(&got);
+    cg_instance_release(&old);
+    lv_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sorted_by_id),
-        cmocka_unit_test(test_revision_per_change),
-        cmocka_unit_test(test_rows_by_id),
+        cmocka_unit_test(test_sorted_by_id),        cmocka_unit_test(test_update_only_if_unchanged),
+        cmocka_unit_test(test_revision_per_change), cmocka_unit_test(test_rows_by_id),
         cmocka_unit_test(test_rows_grow),
     };
 
