@@ -539,6 +539,87 @@ static void test_tmp_removed(void **state)
     rm_tree(dir);
 }
 
+/* A stand-in for xorriso that says what xorriso says when it catches a
+ * signal (its first call in "once" mode, every call in "always" and "term"
+ * modes), counts its calls in $CG_FAKE_CALLS, and otherwise runs the real
+ * one. */
+static const char fake_xorriso[] =
+    "#!/bin/sh\n"
+    "echo x >> \"$CG_FAKE_CALLS\"\n"
+    "n=$(wc -l < \"$CG_FAKE_CALLS\")\n"
+    "case \"$CG_FAKE_MODE:$n\" in\n"
+    "once:1|always:*) echo 'xorriso : UNIX-SIGNAL: SIGSEGV errno= 0' >&2; exit 1;;\n"
+    "term:*) echo 'xorriso : UNIX-SIGNAL: SIGTERM errno= 0' >&2; exit 1;;\n"
+    "esac\n"
+    "exec /usr/bin/xorriso \"$@\"\n";
+
+/* Calls the stand-in made in mode: the seed's result into *rc, err. */
+static int fake_calls(const char *dir, const char *mode, const char *iso, int *rc, cg_error *err)
+{
+    char *saved = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    char calls[PATH_MAX], path[PATH_MAX * 2], line[8];
+    sample s[8];
+    lv_seed_spec spec;
+    FILE *f;
+    int n = 0;
+
+    samples(s);
+    spec_for(&spec, NULL, &s[3], KEY);
+    snprintf(calls, sizeof(calls), "%s/calls-%s", dir, mode);
+    snprintf(path, sizeof(path), "%s/bin:%s", dir, saved);
+    setenv("CG_FAKE_CALLS", calls, 1);
+    setenv("CG_FAKE_MODE", mode, 1);
+    setenv("PATH", path, 1);
+    cg_error_clear(err);
+    *rc = lv_seed_write_iso(&spec, iso, err);
+    setenv("PATH", saved, 1);
+    free(saved);
+    if ((f = fopen(calls, "r"))) {
+        while (fgets(line, sizeof(line), f))
+            n++;
+        fclose(f);
+    }
+    return n;
+}
+
+/* xorriso that crashes gets one more try; one stopped by a signal does not. */
+static void test_crashed_xorriso_tried_again(void **state)
+{
+    char dir[64], bin[PATH_MAX], tool[PATH_MAX + 16], iso[PATH_MAX];
+    cg_error err = {0};
+    FILE *f;
+    int rc;
+
+    (void)state;
+    make_tmp(dir, sizeof(dir));
+    snprintf(bin, sizeof(bin), "%s/bin", dir);
+    assert_int_equal(mkdir(bin, 0700), 0);
+    snprintf(tool, sizeof(tool), "%s/xorriso", bin);
+    assert_non_null(f = fopen(tool, "w"));
+    assert_int_equal(fputs(fake_xorriso, f) < 0, 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(tool, 0700), 0);
+    snprintf(iso, sizeof(iso), "%s/seed.iso", dir);
+
+    /* Crashed once: the second try makes the seed. */
+    assert_int_equal(fake_calls(dir, "once", iso, &rc, &err), 2);
+    if (rc < 0)
+        fail_msg("seed: %s", err.message);
+    assert_iso_shape(iso, "cidata");
+    /* Crashed twice: the launch fails, saying so. */
+    unlink(iso);
+    assert_int_equal(fake_calls(dir, "always", iso, &rc, &err), 2);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.message, "UNIX-SIGNAL: SIGSEGV"));
+    /* Stopped (SIGTERM): not a crash, no second try. */
+    assert_int_equal(fake_calls(dir, "term", iso, &rc, &err), 1);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.message, "SIGTERM"));
+    unsetenv("CG_FAKE_CALLS");
+    unsetenv("CG_FAKE_MODE");
+    rm_tree(dir);
+}
+
 static void test_names(void **state)
 {
     char name[64];
@@ -561,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_nocloud_images),
         cmocka_unit_test(test_configdrive_images),
         cmocka_unit_test(test_tmp_removed),
+        cmocka_unit_test(test_crashed_xorriso_tried_again),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
