@@ -163,7 +163,8 @@ def killed_while_sealing(gw, ec2, src):
     wait_for("virt-sysprep running for %s" % ami2, sealing, 600, 1)
     cmd = subprocess.run(["pgrep", "-af", "virt-sysprep.*" + ami2], capture_output=True,
                          text=True).stdout
-    snaps = re.findall(r"-a \S*/(snap-[0-9a-f]{17})\.qcow2", cmd)
+    # (virt-sysprep forks a child with its own command line: one per process)
+    snaps = sorted(set(re.findall(r"-a \S*/(snap-[0-9a-f]{17})\.qcow2", cmd)))
     assert len(snaps) == 1 and "/%s.qcow2" % ami2 in cmd, cmd
     time.sleep(5)  # well inside the tool's run
     gw.proc.send_signal(signal.SIGKILL)
