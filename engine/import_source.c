@@ -358,6 +358,7 @@ static int fetch_http(const char *url, fetch_ctx *f)
     /* A stalled server ends the import instead of holding a job thread. */
     curl_easy_setopt(f->curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(f->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(f->curl, CURLOPT_BUFFERSIZE, CG_DOWNLOAD_BUFFER);
     curl_easy_setopt(f->curl, CURLOPT_USERAGENT, "cloudgate");
     curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, http_write);
     curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, f);

@@ -68,6 +68,7 @@ struct cg_jobs {
     pthread_mutex_t dbmu;
     pthread_mutex_t mu; /* queue, running list, stopping */
     pthread_cond_t cv;  /* work queued, or stopping */
+    pthread_cond_t ended_cv; /* a job left the running list (cg_jobs_wait_end) */
     job_item *head, *tail;
     running *running;
     int stopping;
@@ -182,10 +183,46 @@ static void run_one(cg_jobs *jobs, job_item *it, running *r)
     for (pp = &jobs->running; *pp != r; pp = &(*pp)->next)
         ;
     *pp = r->next;
+    pthread_cond_broadcast(&jobs->ended_cv);
     pthread_mutex_unlock(&jobs->mu);
     /* Last: when free_arg runs, the final state can be read back. */
     if (it->free_arg)
         it->free_arg(it->arg);
+}
+
+/* Whether job id is queued or running here (caller holds mu). */
+static int here_locked(cg_jobs *jobs, const char *id)
+{
+    for (job_item *it = jobs->head; it; it = it->next)
+        if (strcmp(it->id, id) == 0)
+            return 1;
+    for (running *r = jobs->running; r; r = r->next)
+        if (strcmp(r->id, id) == 0)
+            return 1;
+    return 0;
+}
+
+int cg_jobs_wait_end(cg_jobs *jobs, const char *id, long timeout_ms)
+{
+    struct timespec until;
+    int here, rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&jobs->mu);
+    if (!here_locked(jobs, id)) {
+        pthread_mutex_unlock(&jobs->mu);
+        return -1;
+    }
+    while ((here = here_locked(jobs, id)) && rc == 0)
+        rc = pthread_cond_timedwait(&jobs->ended_cv, &jobs->mu, &until);
+    pthread_mutex_unlock(&jobs->mu);
+    return !here;
 }
 
 static void *job_thread(void *opaque)
@@ -238,6 +275,7 @@ cg_jobs *cg_jobs_open(const cg_config *cfg, unsigned nthreads, cg_error *err)
     pthread_mutex_init(&jobs->dbmu, NULL);
     pthread_mutex_init(&jobs->mu, NULL);
     pthread_cond_init(&jobs->cv, NULL);
+    pthread_cond_init(&jobs->ended_cv, NULL);
     if (!(jobs->log_dir = cg_asprintf("%s/jobs", cfg->state_dir))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         goto fail;
@@ -293,6 +331,7 @@ void cg_jobs_close(cg_jobs *jobs)
     cancel_queue(jobs);
     cg_db_close(jobs->db);
     pthread_cond_destroy(&jobs->cv);
+    pthread_cond_destroy(&jobs->ended_cv);
     pthread_mutex_destroy(&jobs->mu);
     pthread_mutex_destroy(&jobs->dbmu);
     free(jobs->threads);

@@ -115,6 +115,11 @@ void cg_job_log(cg_jobs *jobs, const char *id, const char *fmt, ...)
 int cg_jobs_cancel(cg_jobs *jobs, const char *id, cg_error *err);
 
 int cg_jobs_get(cg_jobs *jobs, const char *id, cg_job *out, cg_error *err);
+/* Wait until job id, queued or running in this process, has ended (its
+ * final row is written): 1, or 0 when timeout_ms passed first.  -1 at
+ * once when it is not queued or running here (ended, or run by another
+ * process).  A follower (the admin CLI) so sees the end at once. */
+int cg_jobs_wait_end(cg_jobs *jobs, const char *id, long timeout_ms);
 
 /* All jobs, newest first. */
 int cg_jobs_list(cg_jobs *jobs, cg_job_list *out, cg_error *err);

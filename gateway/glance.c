@@ -506,6 +506,7 @@ static long glance_get(cg_glance *g, const char *url, reply *r, const get_opts *
              * transfer (under 1 byte/s for 120 s). */
             curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
             curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+            curl_easy_setopt(c, CURLOPT_BUFFERSIZE, CG_DOWNLOAD_BUFFER);
         } else {
             curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_write);
             curl_easy_setopt(c, CURLOPT_WRITEDATA, r);

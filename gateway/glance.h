@@ -16,6 +16,10 @@
 
 #include "error.h"
 
+/* libcurl's receive buffer for image downloads (its default is 16 KiB):
+ * fewer, larger reads and write callbacks for gigabytes of image. */
+#define CG_DOWNLOAD_BUFFER (512L * 1024)
+
 /* Where a provider comes from. */
 typedef enum { CG_GLANCE_FROM_CONFIG = 0, CG_GLANCE_FROM_RUNTIME = 1 } cg_glance_origin;
 

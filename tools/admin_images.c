@@ -25,7 +25,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_SIGNAL 130
-#define POLL_NS 200000000L   /* 0.2 s between looks at the job */
+#define POLL_MS 200          /* between looks at the job; its end here wakes us at once */
 #define LINE_INTERVAL 1.0    /* plain lines: at most one a second */
 #define BAR_WIDTH 30
 
@@ -167,7 +167,7 @@ static void show_end(view *v, const cg_job *j)
  * Returns 0 (ended), EXIT_SIGNAL (watch interrupted) or -1 (reported). */
 static int follow(cg_jobs *jobs, const char *id, int cancel, cg_job *final)
 {
-    struct timespec pause = {0, POLL_NS};
+    struct timespec pause = {0, POLL_MS * 1000000L};
     cg_error err = {0};
     int asked = 0;
     view v;
@@ -196,7 +196,8 @@ static int follow(cg_jobs *jobs, const char *id, int cancel, cg_job *final)
             else
                 fprintf(stderr, "cloudgate-admin: cancelling %s; waiting for its rollback\n", id);
         }
-        nanosleep(&pause, NULL);
+        if (cg_jobs_wait_end(jobs, id, POLL_MS) < 0)
+            nanosleep(&pause, NULL); /* run by another process: look again later */
         cg_error_clear(&err);
         if (cg_jobs_get(jobs, id, final, &err) < 0) {
             fail("jobs", &err);

@@ -327,6 +327,31 @@ static void test_success_with_progress(void **state)
     assert_int_equal(p.freed, 1);
 }
 
+/* cg_jobs_wait_end: a timeout while the job runs, then the end. */
+static void test_wait_end(void **state)
+{
+    PROBE(p, .block = 1);
+    cg_error err = {0};
+    cg_job out, j;
+    int rc;
+
+    assert_int_equal(submit(&p, "i-0aaa", &out, &err), 0);
+    assert_true(wait_for(&p.reported, 1));
+    assert_int_equal(cg_jobs_wait_end(jobs, out.id, 20), 0); /* still blocked */
+    assert_int_equal(get(out.id).state, CG_JOB_RUNNING);
+    /* Neither queued nor running here: at once. */
+    assert_int_equal(cg_jobs_wait_end(jobs, "job-00000000000000000", 1000L * 3600), -1);
+
+    release(&p);
+    /* 1 when it ended while we waited, -1 when it had already; either way
+     * its final row is there (a whole WAIT_SECONDS bound, not an hour). */
+    rc = cg_jobs_wait_end(jobs, out.id, 1000L * WAIT_SECONDS);
+    assert_true(rc == 1 || rc == -1);
+    j = get(out.id);
+    assert_int_equal(j.state, CG_JOB_SUCCESS);
+    assert_int_equal(cg_jobs_wait_end(jobs, out.id, 1000L * 3600), -1);
+}
+
 static void test_failure_and_clamping(void **state)
 {
     PROBE(p, .block = 1, .before = {250}, .nbefore = 1, .after = {-7}, .nafter = 1,
@@ -902,6 +927,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_success_with_progress),
+        T(test_wait_end),
         T(test_failure_and_clamping),
         T(test_last_progress_lands),
         T(test_fifo_and_list_order),
