@@ -132,10 +132,26 @@ static void take_reconcile_lock(cg_drv *drv)
     free(path);
 }
 
+/* lv_host_hooks.ended: a terminated row is written when a launch fails
+ * (lv_launch_undo) and when an instance is terminated. */
+static int instance_ended(const char *id, void *arg)
+{
+    cg_drv *drv = arg;
+    cg_instance inst;
+    cg_error err = {0};
+    int found = lv_state_terminated_get(drv->state, id, &inst, &err);
+
+    cg_instance_release(&inst);
+    return found;
+}
+
 static cg_drv *lv_open(const cg_config *cfg, cg_error *err)
 {
     cg_drv *drv = NULL;
-    lv_host_hooks hooks = {lv_known_load, lv_reconcile_zone, lv_known_save, NULL};
+    lv_host_hooks hooks = {.starting = lv_known_load,
+                           .connected = lv_reconcile_zone,
+                           .changed = lv_known_save,
+                           .ended = instance_ended};
     double deadline;
     size_t i;
 

@@ -549,7 +549,8 @@ lv_host *lv_host_new(const cg_config *cfg, const cg_zone_config *zone, const lv_
     if (!(h->zone = strdup(zone->name)) || !(h->uri = strdup(zone->uri)) ||
         !(h->cache = lv_cache_new()) ||
         !(h->capacity = lv_capacity_new(cfg->memory_overcommit, cfg->cpu_overcommit)) ||
-        !(h->upkeep = lv_upkeep_new(zone->name, cfg->network, h->cache))) {
+        !(h->upkeep =
+              lv_upkeep_new(zone->name, cfg->network, h->cache, h->hooks.ended, h->hooks.arg))) {
         cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
         lv_host_free(h, 0);
         return NULL;

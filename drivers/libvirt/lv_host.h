@@ -50,6 +50,10 @@ typedef struct lv_host_hooks {
      * every LV_HOST_CHANGED_SEC, and once more as the thread finishes.  0:
      * that change is dealt with; -1: offer it again. */
     int (*changed)(lv_host *h, void *arg);
+    /* On the host's thread: 1 when instance id has ended for good (its
+     * failure or termination is recorded), so an event for a domain of
+     * it that libvirt still holds must not cache it again (lv_upkeep.c). */
+    int (*ended)(const char *id, void *arg);
     void *arg;
 } lv_host_hooks;
 

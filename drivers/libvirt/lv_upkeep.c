@@ -30,6 +30,8 @@ struct lv_upkeep {
     char *zone;
     char *network;
     lv_cache *cache;
+    int (*ended)(const char *id, void *arg);
+    void *ended_arg;
 
     pthread_mutex_t lock;    /* guards the marks: the event thread adds to them */
     lv_mark *marks;
@@ -41,7 +43,8 @@ struct lv_upkeep {
     double next_leases;
 };
 
-lv_upkeep *lv_upkeep_new(const char *zone, const char *network, lv_cache *cache)
+lv_upkeep *lv_upkeep_new(const char *zone, const char *network, lv_cache *cache,
+                         int (*ended)(const char *id, void *arg), void *ended_arg)
 {
     lv_upkeep *u = calloc(1, sizeof(*u));
 
@@ -49,6 +52,8 @@ lv_upkeep *lv_upkeep_new(const char *zone, const char *network, lv_cache *cache)
         return NULL;
     pthread_mutex_init(&u->lock, NULL);
     u->cache = cache;
+    u->ended = ended;
+    u->ended_arg = ended_arg;
     if (!(u->zone = strdup(zone)) || !(u->network = strdup(network))) {
         lv_upkeep_free(u);
         return NULL;
@@ -156,7 +161,7 @@ static int load_once(lv_upkeep *u, virDomainPtr dom, const char *name)
     cg_instance inst;
     cg_error err = {0};
     char *xml;
-    int state, reason, rc = -1;
+    int state, reason, ours, rc = -1;
 
     memset(&inst, 0, sizeof(inst));
     /* The domain may be gone already (an event for one just undefined). */
@@ -166,7 +171,13 @@ static int load_once(lv_upkeep *u, virDomainPtr dom, const char *name)
         free(xml);
         return -1;
     }
-    if (lv_domxml_parse(xml, &inst, &err) == 1) {
+    ours = lv_domxml_parse(xml, &inst, &err) == 1;
+    if (ours && rev == 0 && u->ended && u->ended(inst.id, u->ended_arg) == 1) {
+        /* Not cached and ended: a late event of a failed launch, whose
+         * domain the undo could not remove.  Not shown again. */
+        cg_debug("zone %s: domain %s is of an ended instance: not cached", u->zone, name);
+        rc = 1;
+    } else if (ours) {
         snprintf(inst.zone, sizeof(inst.zone), "%s", u->zone);
         inst.sub = lv_power_sub(dom, state);
         rc = lv_cache_update_if(u->cache, &inst, lv_state_from_libvirt(state), rev);

@@ -19,8 +19,12 @@
 typedef struct lv_upkeep lv_upkeep;
 
 /* Upkeep of cache for zone, whose DHCP leases come from network (both are
- * copied).  NULL on OOM; lv_upkeep_free accepts NULL. */
-lv_upkeep *lv_upkeep_new(const char *zone, const char *network, lv_cache *cache);
+ * copied).  ended (may be NULL): 1 for an instance that has ended for good;
+ * an event for its domain does not bring it back into the cache (a failed
+ * launch whose undo was cut leaves the domain to the next reconcile).
+ * NULL on OOM; lv_upkeep_free accepts NULL. */
+lv_upkeep *lv_upkeep_new(const char *zone, const char *network, lv_cache *cache,
+                         int (*ended)(const char *id, void *arg), void *ended_arg);
 void lv_upkeep_free(lv_upkeep *u);
 
 /* Note that dom changed; reload: its XML too (1), not only its state, or
