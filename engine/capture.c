@@ -22,6 +22,7 @@
 #include "../gateway/log.h"
 #include "../gateway/util.h"
 #include "images.h"
+#include "snapshots.h"
 
 #define MAX_VOLUMES 25 /* vdb..vdz */
 
@@ -74,20 +75,6 @@ static void record_undo(capture_job *cj)
     for (i = 0; i < cj->n_maps && n < sizeof(undo); i++)
         n += (size_t)snprintf(undo + n, sizeof(undo) - n, " %s", cj->maps[i].snapshot_id);
     cg_job_set_undo(cj->core.jobs, cj->job_id, undo);
-}
-
-/* Remove snapshot id (force: it may be pending).  One still in use by an
- * image (published before a crash cut the job's end) stays. */
-static void drop_snapshot(const cg_core *c, const char *job_id, const char *id)
-{
-    cg_error e = {0};
-
-    if (CG_DRV_CALL(c->driver, c->drv, snapshot_delete, &e, id, 1) < 0) {
-        if (e.kind != CG_ERR_NOT_FOUND)
-            cg_warn("job %s: snapshot %s stays: %s", job_id, id, e.message);
-    } else {
-        cg_job_log(c->jobs, job_id, "removed snapshot %s", id);
-    }
 }
 
 /* Snapshot every volume attached to the instance (but the skipped ones)
@@ -171,8 +158,10 @@ fail:
     cg_job_log(jobs, job_id, "capture failed: %s", err->message);
     cg_image_release(&img);
     cg_image_drop(c, job_id, cj->image_id);
+    /* The image takes its mappings' snapshots along only once image_capture
+     * recorded them; before that (or when it failed) they are ours. */
     for (i = 0; i < cj->n_maps; i++)
-        drop_snapshot(c, job_id, cj->maps[i].snapshot_id);
+        cg_snapshot_drop(c, job_id, cj->maps[i].snapshot_id);
     return -1;
 }
 
@@ -271,6 +260,6 @@ void cg_capture_recover(const cg_core *c, const cg_job *job, const char *undo)
      * has removed it.) */
     for (p = strstr(undo, " snap-"); p && sscanf(p, " %31s%n", id, &n) == 1; p += n) {
         cg_warn("job %s was interrupted: removing its snapshot %s", job->id, id);
-        drop_snapshot(c, job->id, id);
+        cg_snapshot_drop(c, job->id, id);
     }
 }

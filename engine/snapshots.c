@@ -33,15 +33,14 @@ static int on_cancelled(void *arg)
 }
 
 /* Remove a snapshot a job made (failure, cancel, recovery). */
-static void drop_snapshot(const cg_core *c, const char *job_id, const char *snapshot_id)
+void cg_snapshot_drop(const cg_core *c, const char *job_id, const char *snapshot_id)
 {
     cg_error e = {0};
 
-    if (CG_DRV_CALL(c->driver, c->drv, snapshot_delete, &e, snapshot_id, 1) < 0 &&
-        e.kind != CG_ERR_NOT_FOUND)
-        cg_warn("job %s: snapshot %s not removed: %s", job_id, snapshot_id, e.message);
-    else
+    if (CG_DRV_CALL(c->driver, c->drv, snapshot_delete, &e, snapshot_id, 1) == 0)
         cg_job_log(c->jobs, job_id, "removed snapshot %s", snapshot_id);
+    else if (e.kind != CG_ERR_NOT_FOUND)
+        cg_warn("job %s: snapshot %s not removed: %s", job_id, snapshot_id, e.message);
 }
 
 static int run_snapshot(cg_jobs *jobs, const char *job_id, void *arg, cg_error *err)
@@ -58,7 +57,7 @@ static int run_snapshot(cg_jobs *jobs, const char *job_id, void *arg, cg_error *
     if (CG_DRV_CALL(c->driver, c->drv, snapshot_copy, err, sj->snapshot_id, on_progress,
                     on_cancelled, sj) < 0) {
         cg_job_log(jobs, job_id, "copy failed: %s", err->message);
-        drop_snapshot(c, job_id, sj->snapshot_id);
+        cg_snapshot_drop(c, job_id, sj->snapshot_id);
         return -1;
     }
     cg_job_log(jobs, job_id, "snapshot %s completed", sj->snapshot_id);
@@ -99,7 +98,7 @@ int cg_snapshot_submit(const cg_core *c, const cg_snapshot_spec *spec, cg_snapsh
 cleanup:
     free(sj);
     if (ret < 0 && made) {
-        drop_snapshot(c, job_id, snap->id);
+        cg_snapshot_drop(c, job_id, snap->id);
         cg_snapshot_release(snap);
     }
     return ret;
@@ -133,7 +132,7 @@ static void recover_one(const cg_job *job, const char *undo, void *arg)
         return;
     }
     cg_warn("job %s was interrupted: removing its snapshot %s", job->id, id);
-    drop_snapshot(c, job->id, id);
+    cg_snapshot_drop(c, job->id, id);
 }
 
 int cg_snapshots_recover(const cg_core *c, cg_error *err)
@@ -181,7 +180,7 @@ int cg_snapshots_recover(const cg_core *c, cg_error *err)
             continue;
         cg_warn("snapshot %s was left pending by job %s: removing it", sl.v[i].id,
                 sl.v[i].job_id[0] ? sl.v[i].job_id : "(none)");
-        drop_snapshot(c, sl.v[i].job_id, sl.v[i].id);
+        cg_snapshot_drop(c, sl.v[i].job_id, sl.v[i].id);
         n++;
     }
     total += n;

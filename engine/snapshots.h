@@ -22,6 +22,12 @@
 int cg_snapshot_submit(const cg_core *core, const cg_snapshot_spec *spec, cg_snapshot *snap,
                        cg_job *out, cg_error *err);
 
+/* From job job_id's rollback: delete snapshot_id (row and volume; forced,
+ * it may be pending), logged in the job's log.  One already gone is fine;
+ * one an image uses (published before a crash cut the job's end) stays,
+ * with a warning, as does one the driver cannot delete. */
+void cg_snapshot_drop(const cg_core *core, const char *job_id, const char *snapshot_id);
+
 /* At start-up: remove the snapshots whose job a crash interrupted (row and
  * partial volume), and pending snapshots no live job owns.  How many, or -1. */
 int cg_snapshots_recover(const cg_core *core, cg_error *err);
