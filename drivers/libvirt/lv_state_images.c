@@ -386,22 +386,16 @@ int lv_state_image_set_tags(lv_state *st, const char *id, const cg_tags *tags, c
     return ret;
 }
 
-/* UPDATE images SET <sql's column> = value WHERE id = id. */
+/* UPDATE images SET <sql's column> = value WHERE id = id.  0 or -1. */
 static int image_set_text(lv_state *st, const char *sql, const char *id, const char *value,
                           const char *what, cg_error *err)
 {
-    sqlite3_stmt *s;
-    int ret = -1;
+    int n;
 
     pthread_mutex_lock(&st->lock);
-    if ((s = lvs_prep(st, sql, err))) {
-        lvs_bind_str(s, 1, value);
-        lvs_bind_str(s, 2, id);
-        ret = lvs_run(st, s, err, what);
-        cg_db_done(s);
-    }
+    n = cg_db_run(st->db, err, what, sql, "ss", value, id);
     pthread_mutex_unlock(&st->lock);
-    return ret;
+    return n < 0 ? -1 : 0;
 }
 
 int lv_state_image_set_access(lv_state *st, const char *id, const char *description, int is_public,
@@ -490,28 +484,19 @@ int lv_state_image_replace(lv_state *st, const cg_image *img, cg_error *err)
 int lv_state_image_set_state(lv_state *st, const char *id, const char *state, const char *reason,
                              const char *volume, unsigned long long size, cg_error *err)
 {
-    sqlite3_stmt *s;
-    int ret = -1;
+    int n;
 
     pthread_mutex_lock(&st->lock);
     /* Only a pending image has a job making it. */
-    if ((s = lvs_prep(st,
-                      "UPDATE images SET state = ?1, state_reason = ?2,"
-                      " volume = COALESCE(?3, volume),"
-                      " size = CASE WHEN ?4 > 0 THEN ?4 ELSE size END,"
-                      " job_id = CASE WHEN ?1 = 'pending' THEN job_id ELSE '' END"
-                      " WHERE id = ?5",
-                      err))) {
-        lvs_bind_str(s, 1, state);
-        lvs_bind_str(s, 2, reason ? reason : "");
-        lvs_bind_str(s, 3, volume);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
-        lvs_bind_str(s, 5, id);
-        ret = lvs_run(st, s, err, "store the image's state");
-        cg_db_done(s);
-    }
+    n = cg_db_run(st->db, err, "store the image's state",
+                  "UPDATE images SET state = ?1, state_reason = ?2,"
+                  " volume = COALESCE(?3, volume),"
+                  " size = CASE WHEN ?4 > 0 THEN ?4 ELSE size END,"
+                  " job_id = CASE WHEN ?1 = 'pending' THEN job_id ELSE '' END"
+                  " WHERE id = ?5",
+                  "sssIs", state, reason ? reason : "", volume, (long long)size, id);
     pthread_mutex_unlock(&st->lock);
-    return ret;
+    return n < 0 ? -1 : 0;
 }
 
 int lv_state_image_set_seed_format(lv_state *st, const char *id, const char *format, cg_error *err)
@@ -522,26 +507,16 @@ int lv_state_image_set_seed_format(lv_state *st, const char *id, const char *for
 
 int lv_state_image_set_os(lv_state *st, const char *id, const cg_os_info *os, cg_error *err)
 {
-    sqlite3_stmt *s;
-    int ret = -1;
+    int n;
 
     pthread_mutex_lock(&st->lock);
-    if ((s = lvs_prep(st,
-                      "UPDATE images SET os_type = ?, os_distro = ?, os_version = ?, os_arch = ?,"
-                      " os_product = ?, os_cloud_init = ?,"
-                      " architecture = CASE WHEN ?4 = '' THEN architecture ELSE ?4 END"
-                      " WHERE id = ?",
-                      err))) {
-        lvs_bind_str(s, 1, os->type);
-        lvs_bind_str(s, 2, os->distro);
-        lvs_bind_str(s, 3, os->version);
-        lvs_bind_str(s, 4, os->arch);
-        lvs_bind_str(s, 5, os->product);
-        sqlite3_bind_int(s, 6, os->cloud_init);
-        lvs_bind_str(s, 7, id);
-        ret = lvs_run(st, s, err, "store the image's OS");
-        cg_db_done(s);
-    }
+    n = cg_db_run(st->db, err, "store the image's OS",
+                  "UPDATE images SET os_type = ?1, os_distro = ?2, os_version = ?3, os_arch = ?4,"
+                  " os_product = ?5, os_cloud_init = ?6,"
+                  " architecture = CASE WHEN ?4 = '' THEN architecture ELSE ?4 END"
+                  " WHERE id = ?7",
+                  "sssssis", os->type, os->distro, os->version, os->arch, os->product,
+                  os->cloud_init, id);
     pthread_mutex_unlock(&st->lock);
-    return ret;
+    return n < 0 ? -1 : 0;
 }
