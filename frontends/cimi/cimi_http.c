@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../../gateway/xml_writer.h"
+
 const char *cimi_reason(int status)
 {
     switch (status) {
@@ -41,28 +43,25 @@ const char *cimi_reason(int status)
  * for errors, so this is in no namespace.  NULL on OOM. */
 static char *error_xml(int status, const char *message, size_t *len)
 {
-    xmlBufferPtr buf = xmlBufferCreate();
-    xmlTextWriterPtr w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
+    cg_dynbuf buf;
+    xmlTextWriterPtr w;
     char *out = NULL;
     int ok;
 
-    if (!w)
+    cg_dynbuf_init(&buf, 1u << 20); /* a message of a few hundred bytes */
+    if (!(w = cg_xml_writer_new(&buf)))
         goto cleanup;
     ok = xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) >= 0 &&
          xmlTextWriterStartElement(w, BAD_CAST "error") >= 0 &&
          xmlTextWriterWriteFormatAttribute(w, BAD_CAST "code", "%d", status) >= 0 &&
          xmlTextWriterWriteElement(w, BAD_CAST "message", BAD_CAST message) >= 0 &&
          xmlTextWriterEndDocument(w) >= 0;
-    xmlFreeTextWriter(w);
-    w = NULL;
-    if (ok && (out = malloc((size_t)xmlBufferLength(buf) + 1))) {
-        *len = (size_t)xmlBufferLength(buf);
-        memcpy(out, xmlBufferContent(buf), *len);
-        out[*len] = '\0';
-    }
+    xmlFreeTextWriter(w); /* flushes into buf */
+    if (ok)
+        out = cg_dynbuf_take(&buf, len);
 
 cleanup:
-    xmlBufferFree(buf);
+    cg_dynbuf_free(&buf);
     return out;
 }
 

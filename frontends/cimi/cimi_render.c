@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../gateway/xml_writer.h"
+
 static void format_time(long long t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;
@@ -158,6 +160,9 @@ cleanup:
 }
 
 /* ---- XML ----------------------------------------------------------------- */
+
+/* No CIMI document comes near this; a bound on a runaway one. */
+#define CIMI_XML_MAX (256u << 20)
 
 typedef struct xml_out {
     xmlTextWriterPtr w;
@@ -315,14 +320,15 @@ static int is_collection(const char *type)
 
 char *cimi_render_xml(const cimi_obj *o, size_t *len)
 {
-    xmlBufferPtr buf = NULL;
+    cg_dynbuf buf;
     xml_out xo = {0}, *x = &xo;
     char uri[256];
     char *out = NULL;
 
     if (cimi_obj_failed(o) || !o->type)
         return NULL;
-    if (!(buf = xmlBufferCreate()) || !(x->w = xmlNewTextWriterMemory(buf, 0)))
+    cg_dynbuf_init(&buf, CIMI_XML_MAX);
+    if (!(x->w = cg_xml_writer_new(&buf)))
         goto cleanup;
     X(xmlTextWriterSetIndent(x->w, 1));
     X(xmlTextWriterSetIndentString(x->w, BAD_CAST "  "));
@@ -333,17 +339,15 @@ char *cimi_render_xml(const cimi_obj *o, size_t *len)
         xml_attribute(x, "resourceURI", cimi_resource_uri(o->type, uri, sizeof(uri)));
     xml_children(x, o);
     X(xmlTextWriterEndDocument(x->w));
+    /* Freeing the writer flushes what it still holds into buf. */
     xmlFreeTextWriter(x->w);
     x->w = NULL;
-    if (!x->failed && (out = malloc((size_t)xmlBufferLength(buf) + 1))) {
-        memcpy(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-        out[xmlBufferLength(buf)] = '\0';
-        *len = (size_t)xmlBufferLength(buf);
-    }
+    if (!x->failed)
+        out = cg_dynbuf_take(&buf, len);
 
 cleanup:
     if (x->w)
         xmlFreeTextWriter(x->w);
-    xmlBufferFree(buf);
+    cg_dynbuf_free(&buf);
     return out;
 }

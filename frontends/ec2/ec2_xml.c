@@ -11,6 +11,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "../../gateway/dynbuf.h"
+#include "../../gateway/xml_writer.h"
 #include "../../gateway/util.h"
 
 /* No EC2 response comes near this; a bound on a runaway one. */
@@ -21,12 +22,6 @@ struct ec2_xml {
     xmlTextWriterPtr w;
     int failed;
 };
-
-/* libxml2's output callback: into x->out. */
-static int write_out(void *ctx, const char *bytes, int len)
-{
-    return cg_dynbuf_add(ctx, bytes, (size_t)len) == 0 ? len : -1;
-}
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -40,22 +35,13 @@ static void xml_init_once(void)
 /* A writer with the XML declaration written and nothing else. */
 static ec2_xml *xml_doc_new(void)
 {
-    xmlOutputBufferPtr ob;
     ec2_xml *x;
 
     pthread_once(&xml_once, xml_init_once);
     if (!(x = calloc(1, sizeof(*x))))
         return NULL;
-    /* Into a buffer of our own, not libxml2's xmlBuffer, which grows by
-     * what each 4 KB flush adds (dynbuf.h). */
     cg_dynbuf_init(&x->out, EC2_XML_MAX);
-    if (!(ob = xmlOutputBufferCreateIO(write_out, NULL, &x->out, NULL))) {
-        free(x);
-        return NULL;
-    }
-    if (!(x->w = xmlNewTextWriter(ob))) {
-        xmlOutputBufferClose(ob); /* the writer owns it only once made */
-        cg_dynbuf_free(&x->out);
+    if (!(x->w = cg_xml_writer_new(&x->out))) {
         free(x);
         return NULL;
     }
