@@ -39,6 +39,7 @@ struct gw_conns {
     size_t busy;                /* connections with busy set */
     double last_busy;           /* when a request last finished */
     int trimmed;                /* memory returned since then */
+    void (*on_idle)(void);
 };
 
 /* evhttp frees a connection with bufferevent_free(), which clears the
@@ -149,13 +150,15 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
     /* glibc keeps freed heap pages (large bodies, per-thread arenas) unless
      * asked: hand them back once the gateway is idle. */
     if (cs->busy == 0 && !cs->trimmed && now - cs->last_busy > TRIM_IDLE_SEC) {
+        if (cs->on_idle)
+            cs->on_idle();
         cg_instance_list_pool_trim();
         malloc_trim(0);
         cs->trimmed = 1;
     }
 }
 
-gw_conns *gw_conns_new(struct event_base *base, const cg_config *cfg)
+gw_conns *gw_conns_new(struct event_base *base, const cg_config *cfg, void (*on_idle)(void))
 {
     gw_conns *cs = calloc(1, sizeof(*cs));
     struct timeval tick = {0, SWEEP_MS * 1000};
@@ -163,6 +166,7 @@ gw_conns *gw_conns_new(struct event_base *base, const cg_config *cfg)
     if (!cs)
         return NULL;
     cs->cfg = cfg;
+    cs->on_idle = on_idle;
     cs->trimmed = 1;
     cs->sweep_ev = event_new(base, -1, EV_PERSIST, sweep, cs);
     cs->kick_ev = event_new(base, -1, 0, sweep, cs);

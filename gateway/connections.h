@@ -25,8 +25,10 @@
 
 typedef struct gw_conns gw_conns;
 
-/* NULL when out of memory. */
-gw_conns *gw_conns_new(struct event_base *base, const cg_config *cfg);
+/* on_idle (may be NULL) runs on the loop thread once the gateway has had
+ * no request for a second, before the heap is trimmed: the frontends let
+ * go of what only speeds up the next request.  NULL when out of memory. */
+gw_conns *gw_conns_new(struct event_base *base, const cg_config *cfg, void (*on_idle)(void));
 
 /* A connection's bufferevent was just made (from the evhttp_set_bevcb
  * callback, before evhttp gives it its socket).  Returns 0 or -1. */

@@ -40,12 +40,20 @@ typedef struct gw_route {
     route_handler handle;
     route_overloaded overloaded;
     route_on_loop on_loop; /* NULL, or: this request may be handled on the loop */
+    void (*idle)(void);    /* NULL, or: the gateway is idle (gw_conns_new) */
 } gw_route;
 
 static const gw_route routes[] = {
-    {"/", 1, ec2_handle, ec2_overloaded, ec2_on_loop},
-    {"/cimi", 0, cimi_handle, cimi_overloaded, NULL},
+    {"/", 1, ec2_handle, ec2_overloaded, ec2_on_loop, ec2_idle},
+    {"/cimi", 0, cimi_handle, cimi_overloaded, NULL, NULL},
 };
+
+static void routes_idle(void)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].idle)
+            routes[i].idle();
+}
 
 struct gw_http {
     struct event_base *base;
@@ -451,7 +459,7 @@ gw_http *gw_http_new(struct event_base *base, const gw_ctx *ctx, gw_pool *pool, 
     http->base = base;
     http->ctx = ctx;
     http->pool = pool;
-    if (!(http->conns = gw_conns_new(base, cfg))) {
+    if (!(http->conns = gw_conns_new(base, cfg, routes_idle))) {
         snprintf(errbuf, errlen, "out of memory");
         goto error;
     }

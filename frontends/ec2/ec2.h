@@ -21,4 +21,9 @@ int ec2_on_loop(const gw_request *req);
  * queue is full.  Must not block. */
 void ec2_overloaded(const gw_request *req, gw_response *resp);
 
+/* The gateway is idle: drop the instance listing kept for the next
+ * DescribeInstances (2.5 MB at 1,000 instances; it is made again on the
+ * next request).  Must not block for long. */
+void ec2_idle(void);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "../../engine/instance_ops.h"
 #include "../../engine/instance_view.h"
+#include "ec2.h"
 #include "../../gateway/util.h"
 
 #define EC2_CLIENT_TOKEN_MAX 64
@@ -170,6 +171,11 @@ static int decorate(cg_instance_list *list, cg_error *err)
 /* The instances as DescribeInstances shows them, shared by the requests
  * that come while nothing changes (engine/instance_view.h). */
 static cg_instance_view view = CG_INSTANCE_VIEW_INIT(decorate);
+
+void ec2_idle(void)
+{
+    cg_instance_view_clear(&view);
+}
 
 /* The shared body of DescribeInstances and DescribeInstanceStatus. */
 static int describe(ec2_call *c, int status)
