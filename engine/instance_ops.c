@@ -281,13 +281,7 @@ int cg_instance_ops_apply(const cg_driver *d, cg_drv *drv, const cg_instance_ops
     if (started == 0) {
         work(r); /* no thread: all of it here, however long */
     } else {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)ops->answer_sec;
-        until.tv_nsec += (long)((ops->answer_sec - (double)(time_t)ops->answer_sec) * 1e9);
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        cg_realtime_after(&until, ops->answer_sec);
         /* All done, or answer_sec passed and every terminate started is
          * recorded. */
         while (r->n_done < ops->n && !(late && answerable(r))) {

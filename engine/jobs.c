@@ -207,13 +207,7 @@ int cg_jobs_wait_end(cg_jobs *jobs, const char *id, long timeout_ms)
     struct timespec until;
     int here, rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    cg_realtime_after(&until, (double)timeout_ms / 1000);
     pthread_mutex_lock(&jobs->mu);
     if (!here_locked(jobs, id)) {
         pthread_mutex_unlock(&jobs->mu);

@@ -174,6 +174,17 @@ double cg_monotonic(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void cg_realtime_after(struct timespec *until, double sec)
+{
+    clock_gettime(CLOCK_REALTIME, until);
+    until->tv_sec += (time_t)sec;
+    until->tv_nsec += (long)((sec - (double)(time_t)sec) * 1e9);
+    if (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+}
+
 int cg_set_str(char **dst, const char *value)
 {
     char *copy = strdup(value);

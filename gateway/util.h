@@ -48,4 +48,8 @@ int cg_set_str(char **dst, const char *value);
 /* Monotonic clock in seconds (double). */
 double cg_monotonic(void);
 
+/* *until = the CLOCK_REALTIME time sec seconds from now (sec >= 0), the
+ * deadline pthread_cond_timedwait takes. */
+void cg_realtime_after(struct timespec *until, double sec);
+
 #endif

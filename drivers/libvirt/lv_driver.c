@@ -137,12 +137,9 @@ static void take_reconcile_lock(cg_drv *drv)
 static int instance_ended(const char *id, void *arg)
 {
     cg_drv *drv = arg;
-    cg_instance inst;
     cg_error err = {0};
-    int found = lv_state_terminated_get(drv->state, id, &inst, &err);
 
-    cg_instance_release(&inst);
-    return found;
+    return lv_state_terminated_has(drv->state, id, &err);
 }
 
 static cg_drv *lv_open(const cg_config *cfg, cg_error *err)

@@ -122,6 +122,8 @@ int lv_state_token_drop(lv_state *st, const char *token, cg_error *err);
 int lv_state_terminated_add(lv_state *st, const cg_instance *inst, cg_error *err);
 /* 1 found (out filled, caller releases), 0 not, -1 error. */
 int lv_state_terminated_get(lv_state *st, const char *id, cg_instance *out, cg_error *err);
+/* 1 when id has a terminated row, 0 not, -1 error (reads no more). */
+int lv_state_terminated_has(lv_state *st, const char *id, cg_error *err);
 /* Append those terminated at or after `since` to out.  0 or -1. */
 int lv_state_terminated_list(lv_state *st, time_t since, cg_instance_list *out,
                              cg_error *err);

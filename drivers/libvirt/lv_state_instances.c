@@ -390,6 +390,17 @@ int lv_state_terminated_get(lv_state *st, const char *id, cg_instance *out, cg_e
     return ret;
 }
 
+int lv_state_terminated_has(lv_state *st, const char *id, cg_error *err)
+{
+    long long one;
+    int rc;
+
+    pthread_mutex_lock(&st->lock);
+    rc = cg_db_int(st->db, err, &one, "SELECT 1 FROM terminated WHERE id = ?", "s", id);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 int lv_state_terminated_list(lv_state *st, time_t since, cg_instance_list *out, cg_error *err)
 {
     int ret;

@@ -358,7 +358,9 @@ static void cut_failed_launch(world *w, int first)
     inst.state = CG_STATE_TERMINATED;
     snprintf(inst.state_reason, sizeof(inst.state_reason), "%s",
              "Server.InternalError: launch failed: Cannot recv data");
+    assert_int_equal(lv_state_terminated_has(w->drv->state, id, &err), 0);
     assert_int_equal(lv_state_terminated_add(w->drv->state, &inst, &err), 0);
+    assert_int_equal(lv_state_terminated_has(w->drv->state, id, &err), 1);
     cg_instance_release(&inst);
     uncache(h, id);
     xml = domain_xml(w, id);
