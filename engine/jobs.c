@@ -205,18 +205,16 @@ static int here_locked(cg_jobs *jobs, const char *id)
 int cg_jobs_wait_end(cg_jobs *jobs, const char *id, long timeout_ms)
 {
     struct timespec until;
-    int here, rc = 0;
+    int here, rc = 0, waited = 0;
 
     cg_realtime_after(&until, (double)timeout_ms / 1000);
     pthread_mutex_lock(&jobs->mu);
-    if (!here_locked(jobs, id)) {
-        pthread_mutex_unlock(&jobs->mu);
-        return -1;
-    }
-    while ((here = here_locked(jobs, id)) && rc == 0)
+    while ((here = here_locked(jobs, id)) && rc == 0) {
         rc = pthread_cond_timedwait(&jobs->ended_cv, &jobs->mu, &until);
+        waited = 1;
+    }
     pthread_mutex_unlock(&jobs->mu);
-    return !here;
+    return waited ? !here : -1;
 }
 
 static void *job_thread(void *opaque)

@@ -138,8 +138,12 @@ static int instance_ended(const char *id, void *arg)
 {
     cg_drv *drv = arg;
     cg_error err = {0};
+    int rc = lv_state_terminated_has(drv->state, id, &err);
 
-    return lv_state_terminated_has(drv->state, id, &err);
+    /* On a read error the domain is cached as before: shown, never lost. */
+    if (rc < 0)
+        cg_warn("instance %s: cannot read its terminated row: %s", id, err.message);
+    return rc;
 }
 
 static cg_drv *lv_open(const cg_config *cfg, cg_error *err)

@@ -425,6 +425,50 @@ static void test_backend_errors(void **state)
     ctx.driver = &fake_driver;
 }
 
+/* A driver with instances_version: DescribeInstances reuses the listing it
+ * made while the version stands, until the gateway goes idle (ec2_idle,
+ * called by the connection upkeep before it trims the heap). */
+static unsigned versioned_lists;
+
+static int counting_list(cg_drv *d, cg_instance_list *out, cg_error *err)
+{
+    versioned_lists++;
+    return fake_instance_list(d, out, err);
+}
+
+static uint64_t steady_version(cg_drv *d)
+{
+    (void)d;
+    return 7;
+}
+
+static void test_idle_drops_the_kept_listing(void **state)
+{
+    cg_driver versioned = fake_driver;
+    char a[24];
+    gw_response *r;
+
+    launch(1, NULL, a);
+    fake_settle(drv);
+    versioned.instance_list = counting_list;
+    versioned.instances_version = steady_version;
+    ctx.driver = &versioned;
+    versioned_lists = 0;
+    r = expect_ok("Action=DescribeInstances");
+    done(r);
+    r = expect_ok("Action=DescribeInstances");
+    expect_xp(r, "//e:instancesSet/e:item/e:instanceId", a);
+    done(r);
+    assert_int_equal(versioned_lists, 1);
+    ec2_idle();
+    r = expect_ok("Action=DescribeInstances");
+    expect_xp(r, "//e:instancesSet/e:item/e:instanceId", a);
+    done(r);
+    assert_int_equal(versioned_lists, 2);
+    ec2_idle(); /* the next test's driver lists afresh */
+    ctx.driver = &fake_driver;
+}
+
 /* ---- tags --------------------------------------------------------------- */
 
 static void test_create_tags_validation(void **state)
@@ -627,12 +671,25 @@ static void test_overloaded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_dispatch_errors),     T(test_describe_cloud),      T(test_describe_images),
-        T(test_run_validation),      T(test_run_dry_run),         T(test_run_ok),
-        T(test_run_user_data_limit), T(test_run_client_token),    T(test_run_capacity),
-        T(test_describe_instances),  T(test_describe_pagination), T(test_instance_status),
-        T(test_state_changes),       T(test_backend_errors),      T(test_create_tags_validation),
-        T(test_tags_lifecycle),      T(test_describe_tags_pages), T(test_handle_signatures),
+        T(test_dispatch_errors),
+        T(test_describe_cloud),
+        T(test_describe_images),
+        T(test_run_validation),
+        T(test_run_dry_run),
+        T(test_run_ok),
+        T(test_run_user_data_limit),
+        T(test_run_client_token),
+        T(test_run_capacity),
+        T(test_describe_instances),
+        T(test_describe_pagination),
+        T(test_instance_status),
+        T(test_state_changes),
+        T(test_backend_errors),
+        T(test_idle_drops_the_kept_listing),
+        T(test_create_tags_validation),
+        T(test_tags_lifecycle),
+        T(test_describe_tags_pages),
+        T(test_handle_signatures),
         T(test_handle_auth_before_parse),
         T(test_overloaded),
     };
