@@ -11,6 +11,7 @@
 
 #include "../drivers/driver.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 #define SWEEP_MS 250
@@ -153,6 +154,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
         if (cs->on_idle)
             cs->on_idle();
         cg_instance_list_pool_trim();
+        cg_db_release_memory();
         malloc_trim(0);
         cs->trimmed = 1;
     }

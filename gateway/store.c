@@ -11,6 +11,37 @@
 #include "../drivers/driver.h"
 #include "util.h"
 
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER; /* guards both lists */
+
+/* ---- open connections, for cg_db_release_memory ------------------------- */
+#define OPEN_MAX 32
+
+static sqlite3 *open_dbs[OPEN_MAX]; /* NULL: free slot; more stay untracked */
+
+static void open_track(sqlite3 *db, sqlite3 *replace)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < OPEN_MAX; i++) {
+        if (open_dbs[i] == replace) {
+            open_dbs[i] = db;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void cg_db_release_memory(void)
+{
+    /* sqlite3_release_memory needs SQLITE_ENABLE_MEMORY_MANAGEMENT, which
+     * Debian's build lacks; the per-connection call always works.  Serialized
+     * connections: this takes each one's own mutex, as any call does. */
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < OPEN_MAX; i++)
+        if (open_dbs[i])
+            sqlite3_db_release_memory(open_dbs[i]);
+    pthread_mutex_unlock(&cache_lock);
+}
+
 sqlite3 *cg_db_open(const cg_config *cfg, cg_error *err)
 {
     sqlite3 *db = NULL;
@@ -38,6 +69,7 @@ sqlite3 *cg_db_open(const cg_config *cfg, cg_error *err)
         sqlite3_close(db);
         return NULL;
     }
+    open_track(db, NULL);
     return db;
 }
 
@@ -71,7 +103,6 @@ typedef struct cached_stmt {
 } cached_stmt;
 
 static cached_stmt cache[STMT_CACHE_SIZE];
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A kept statement of db for sql that nobody uses, now marked busy; NULL. */
 static sqlite3_stmt *cache_take(sqlite3 *db, const char *sql)
@@ -136,6 +167,7 @@ void cg_db_close(sqlite3 *db)
         }
     }
     pthread_mutex_unlock(&cache_lock);
+    open_track(NULL, db);
     sqlite3_close(db);
 }
 

@@ -23,6 +23,10 @@ int cg_db_exec(sqlite3 *db, const char *sql, cg_error *err);
 /* Finalizes the statements kept for db (cg_db_done), then closes it. */
 void cg_db_close(sqlite3 *db);
 
+/* Free what every open connection caches (pages read or written, up to
+ * 2 MB each) that no statement holds: the gateway calls it when idle. */
+void cg_db_release_memory(void);
+
 /* ---- statements: one way to bind, step and read ------------------------
  *
  * Arguments are bound by a format, one character per '?':

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/store.h"
 
@@ -211,6 +212,49 @@ static void test_close_finalizes_kept_statements(void **state)
     cg_db_done(mine);
 }
 
+/* What a connection of cg_db_open caches after reading a table larger than
+ * a few pages goes when the gateway is idle (cg_db_release_memory), and the
+ * connection works on afterwards.  A closed one is no longer tracked. */
+static void test_idle_releases_the_page_cache(void **state)
+{
+    char dir[] = "/tmp/cg-test-store-XXXXXX", path[64], pad[1001];
+    cg_config cfg = {0};
+    cg_error err = {0};
+    sqlite3 *file;
+    long long n = 0;
+    int used = 0, hi = 0, before;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    cfg.state_dir = dir;
+    file = cg_db_open(&cfg, &err);
+    assert_non_null(file);
+    memset(pad, 'p', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    assert_int_equal(cg_db_exec(file, "CREATE TABLE big (k INTEGER PRIMARY KEY, v TEXT)", &err), 0);
+    for (int i = 0; i < 400; i++)
+        assert_int_equal(
+            cg_db_run(file, &err, "insert", "INSERT INTO big VALUES (?, ?)", "is", i, pad), 1);
+    assert_int_equal(cg_db_int(file, &err, &n, "SELECT count(*) FROM big WHERE v LIKE 'p%'", ""),
+                     1);
+    assert_int_equal(n, 400);
+    sqlite3_db_status(file, SQLITE_DBSTATUS_CACHE_USED, &used, &hi, 0);
+    before = used;
+    assert_true(before > 100 * 1024); /* 400 KB of rows were read */
+    cg_db_release_memory();
+    sqlite3_db_status(file, SQLITE_DBSTATUS_CACHE_USED, &used, &hi, 0);
+    assert_true(used < before / 4);
+    assert_int_equal(cg_db_int(file, &err, &n, "SELECT count(*) FROM big", ""), 1);
+    assert_int_equal(n, 400);
+    cg_db_close(file);
+    cg_db_release_memory(); /* must not touch the closed connection */
+    for (const char **f = (const char *[]){"", "-wal", "-shm", NULL}; *f; f++) {
+        snprintf(path, sizeof(path), "%s/cloudgate.db%s", dir, *f);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transaction_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statements_are_kept_and_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_finalizes_kept_statements, setup, teardown),
+        cmocka_unit_test(test_idle_releases_the_page_cache),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
