@@ -203,9 +203,42 @@ int cg_instance_copy(cg_instance *dst, const cg_instance *src)
 {
     if (!dst || !src)
         return -1;
-    /* Everything but the tags is fixed-size: a struct copy is a deep copy. */
+    /* Everything but the tags and the group names is fixed-size. */
     *dst = *src;
-    return cg_tags_copy(&dst->tags, &src->tags);
+    dst->n_groups = 0;
+    memset(dst->group_names, 0, sizeof(dst->group_names));
+    if (cg_tags_copy(&dst->tags, &src->tags) < 0)
+        return -1;
+    for (unsigned i = 0; i < src->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
+        if (cg_instance_add_group(dst, src->group_ids[i], src->group_names[i]) < 0) {
+            cg_instance_release(dst);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cg_instance_add_group(cg_instance *inst, const char *id, const char *name)
+{
+    char *copy;
+
+    if (inst->n_groups >= CG_INSTANCE_GROUPS_MAX)
+        return 0;
+    if (!(copy = strdup(name ? name : "")))
+        return -1;
+    snprintf(inst->group_ids[inst->n_groups], sizeof(inst->group_ids[0]), "%s", id ? id : "");
+    inst->group_names[inst->n_groups++] = copy;
+    return 0;
+}
+
+void cg_instance_clear_groups(cg_instance *inst)
+{
+    for (unsigned i = 0; i < CG_INSTANCE_GROUPS_MAX; i++) {
+        free(inst->group_names[i]);
+        inst->group_names[i] = NULL;
+    }
+    memset(inst->group_ids, 0, sizeof(inst->group_ids));
+    inst->n_groups = 0;
 }
 
 void cg_instance_release(cg_instance *inst)
@@ -213,6 +246,7 @@ void cg_instance_release(cg_instance *inst)
     if (!inst)
         return;
     cg_tags_release(&inst->tags);
+    cg_instance_clear_groups(inst);
     memset(inst, 0, sizeof(*inst));
 }
 

@@ -139,7 +139,10 @@ typedef struct cg_instance {
     /* Its security groups (ids and names, n_groups of them); none when
      * terminated or the driver has no security groups. */
     char group_ids[CG_INSTANCE_GROUPS_MAX][32];
-    char group_names[CG_INSTANCE_GROUPS_MAX][256];
+    /* Their names (up to 255 characters each), malloc'd like the tags and
+     * copied with them: inline arrays were half of the record, for a list
+     * that only a listing fills.  NULL past n_groups. */
+    char *group_names[CG_INSTANCE_GROUPS_MAX];
     unsigned n_groups;
     cg_metadata_options metadata; /* every field set (defaults when never changed) */
     /* The import job holding it locked (state "pending", every operation
@@ -163,6 +166,11 @@ typedef struct cg_instance_list {
 /* Deep copy (tags included).  0 or -1. */
 int cg_instance_copy(cg_instance *dst, const cg_instance *src);
 void cg_instance_release(cg_instance *inst);
+/* Append a group (id, name) to inst's; beyond CG_INSTANCE_GROUPS_MAX it is
+ * left out.  0, or -1 (OOM). */
+int cg_instance_add_group(cg_instance *inst, const char *id, const char *name);
+/* Forget inst's groups. */
+void cg_instance_clear_groups(cg_instance *inst);
 /* Append a deep copy of inst.  0 or -1. */
 int cg_instance_list_append(cg_instance_list *list, const cg_instance *inst);
 void cg_instance_list_release(cg_instance_list *list);

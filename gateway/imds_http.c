@@ -58,7 +58,8 @@ static void from_instance(gw_imds_instance *d, const cg_instance *s)
     snprintf(d->key_name, sizeof(d->key_name), "%s", s->key_name);
     for (i = 0; i < s->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
         memcpy(d->group_ids[i], s->group_ids[i], sizeof(d->group_ids[i]));
-        memcpy(d->group_names[i], s->group_names[i], sizeof(d->group_names[i]));
+        snprintf(d->group_names[i], sizeof(d->group_names[i]), "%s",
+                 s->group_names[i] ? s->group_names[i] : "");
     }
     d->n_groups = (unsigned)i;
     d->launch_index = s->ami_launch_index;

@@ -375,14 +375,10 @@ static const cg_sg *find(const cg_sg_list *l, const char *id)
     return NULL;
 }
 
-/* Add group g to inst's list. */
-static void add_group(cg_instance *inst, const cg_sg *g)
+/* Add group g to inst's list.  0, or -1 (OOM). */
+static int add_group(cg_instance *inst, const cg_sg *g)
 {
-    if (!g || inst->n_groups >= CG_INSTANCE_GROUPS_MAX)
-        return;
-    snprintf(inst->group_ids[inst->n_groups], sizeof(inst->group_ids[0]), "%s", g->id);
-    snprintf(inst->group_names[inst->n_groups], sizeof(inst->group_names[0]), "%s", g->name);
-    inst->n_groups++;
+    return g ? cg_instance_add_group(inst, g->id, g->name) : 0;
 }
 
 /* The member addresses of groups named as rule sources, as listed now,
@@ -435,6 +431,7 @@ void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list, int all)
     cg_error err = {0};
     lv_sg_member *m = NULL;
     size_t n_m = 0, i, j;
+    int oom = 0;
 
     if (!list->n)
         return;
@@ -451,18 +448,20 @@ void lv_sg_fill_instances(cg_drv *drv, cg_instance_list *list, int all)
     for (i = 0; i < list->n; i++) {
         cg_instance *inst = &list->v[i];
 
-        inst->n_groups = 0;
+        cg_instance_clear_groups(inst);
         if (inst->state == CG_STATE_TERMINATED)
             continue;
         for (j = lv_rows_find_id(m, n_m, sizeof(*m), inst->id);
              j < n_m && strcmp(m[j].instance_id, inst->id) == 0; j++)
-            add_group(inst, find(&l, m[j].group_id));
+            oom |= add_group(inst, find(&l, m[j].group_id));
         /* Launched before security groups: its VPC's default group. */
         for (j = 0; !inst->n_groups && inst->vpc_id[0] && j < l.n; j++) {
             if (l.v[j].is_default && strcmp(l.v[j].vpc_id, inst->vpc_id) == 0)
-                add_group(inst, &l.v[j]);
+                oom |= add_group(inst, &l.v[j]);
         }
     }
+    if (oom)
+        cg_warn("instance security groups: out of memory (some instances show fewer groups)");
     /* From a listing of every instance only, and not from inside a group
      * change (it holds the lock the resync takes,
      * and rebuilds the filters itself). */

@@ -95,7 +95,7 @@ static uint64_t instance_key(const cg_instance *inst, const cg_volume_list *vols
     uint64_t h = 0x243f6a8885a308d3ULL;
     size_t i;
 
-    _Static_assert(sizeof(cg_instance) == 2576 && offsetof(cg_instance, tags) == 2560,
+    _Static_assert(sizeof(cg_instance) == 1336 && offsetof(cg_instance, tags) == 1320,
                    "cg_instance changed: add the new field to instance_key");
     h = mix_num(h, (long long)inst->rev);
     if (!inst->rev) {

@@ -212,11 +212,8 @@ static void fill_vpc_instance(cg_instance *i)
     snprintf(i->vpc_id, sizeof(i->vpc_id), "vpc-000000000000000a1");
     snprintf(i->subnet_id, sizeof(i->subnet_id), "subnet-000000000000000b1");
     snprintf(i->eni_id, sizeof(i->eni_id), "eni-0123456789abcdef0");
-    snprintf(i->group_ids[0], sizeof(i->group_ids[0]), "sg-000000000000000c1");
-    snprintf(i->group_names[0], sizeof(i->group_names[0]), "web, <front>");
-    snprintf(i->group_ids[1], sizeof(i->group_ids[1]), "sg-000000000000000c2");
-    snprintf(i->group_names[1], sizeof(i->group_names[1]), "default");
-    i->n_groups = 2;
+    assert_int_equal(cg_instance_add_group(i, "sg-000000000000000c1", "web, <front>"), 0);
+    assert_int_equal(cg_instance_add_group(i, "sg-000000000000000c2", "default"), 0);
 }
 
 static void fill_vpc(cg_vpc *v, const char *id, const char *cidr, int is_default)
@@ -289,7 +286,7 @@ static void test_network_ports(void **state)
     snprintf(b.id, sizeof(b.id), "i-00000000000000001");
     snprintf(b.eni_id, sizeof(b.eni_id), "eni-00000000000000001");
     b.private_ip[0] = '\0';
-    b.n_groups = 0;
+    cg_instance_clear_groups(&b);
     b.state = CG_STATE_STOPPED;
     p = cimi_build_network_port(BASE, &b);
     assert_null(cimi_obj_prop(p, "ip"));

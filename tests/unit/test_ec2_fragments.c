@@ -96,7 +96,7 @@ static int teardown(void **state)
 
     (void)state;
     for (i = 0; i < N_INST; i++)
-        cg_tags_release(&inst[i].tags);
+        cg_instance_release(&inst[i]);
     return 0;
 }
 
@@ -195,16 +195,15 @@ static void test_group_change(void **state)
 
     (void)state;
     describe_page(NULL, NULL);
-    snprintf(inst[3].group_ids[0], sizeof(inst[3].group_ids[0]), "sg-0a1b2c3d4e5f60718");
-    snprintf(inst[3].group_names[0], sizeof(inst[3].group_names[0]), "web");
-    inst[3].n_groups = 1;
+    assert_int_equal(cg_instance_add_group(&inst[3], "sg-0a1b2c3d4e5f60718", "web"), 0);
     assert_int_equal(describe_page(NULL, &doc), 1);
     assert_non_null(strstr(doc, "sg-0a1b2c3d4e5f60718"));
     free(doc);
     /* Renamed group, same id. */
-    snprintf(inst[3].group_names[0], sizeof(inst[3].group_names[0]), "web2");
+    cg_instance_clear_groups(&inst[3]);
+    assert_int_equal(cg_instance_add_group(&inst[3], "sg-0a1b2c3d4e5f60718", "web2"), 0);
     assert_int_equal(describe_page(NULL, NULL), 1);
-    inst[3].n_groups = 0;
+    cg_instance_clear_groups(&inst[3]);
     assert_int_equal(describe_page(NULL, NULL), 1);
 }
 
@@ -350,12 +349,43 @@ static void test_listing_array_recycled(void **state)
     cg_instance_list_pool_trim();
 }
 
+/* Group names are the record's own strings (drivers/driver.c): a copy has
+ * its own, release frees them, and a sixth group is left out as on EC2. */
+static void test_instance_copy_owns_group_names(void **state)
+{
+    cg_instance a = {0}, b = {0};
+    char id[32], name[300];
+
+    (void)state;
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    name[255] = '\0'; /* the longest name EC2 allows */
+    for (int i = 0; i < CG_INSTANCE_GROUPS_MAX + 1; i++) {
+        snprintf(id, sizeof(id), "sg-%017d", i);
+        assert_int_equal(cg_instance_add_group(&a, id, i == 1 ? name : "web"), 0);
+    }
+    assert_int_equal(a.n_groups, CG_INSTANCE_GROUPS_MAX);
+    assert_int_equal(cg_instance_copy(&b, &a), 0);
+    assert_int_equal(b.n_groups, CG_INSTANCE_GROUPS_MAX);
+    assert_ptr_not_equal(b.group_names[1], a.group_names[1]);
+    assert_string_equal(b.group_names[1], name);
+    assert_string_equal(b.group_ids[4], "sg-00000000000000004");
+    cg_instance_clear_groups(&a);
+    assert_int_equal(a.n_groups, 0);
+    assert_null(a.group_names[0]);
+    assert_string_equal(b.group_names[0], "web");
+    cg_instance_release(&a);
+    cg_instance_release(&b);
+    assert_null(b.group_names[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes_and_reuse),
         cmocka_unit_test(test_listing_array_recycled),
         cmocka_unit_test(test_state_change),
+        cmocka_unit_test(test_instance_copy_owns_group_names),
         cmocka_unit_test(test_tag_change),
         cmocka_unit_test(test_group_change),
         cmocka_unit_test(test_attribute_change),

@@ -124,11 +124,8 @@ static void test_instance_groups(void **state)
     snprintf(a.vpc_id, sizeof(a.vpc_id), "vpc-0aaaaaaaaaaaaaaaa");
     snprintf(a.subnet_id, sizeof(a.subnet_id), "subnet-0aaaaaaaaaaaaaaaa");
     snprintf(a.eni_id, sizeof(a.eni_id), "eni-0cccccccccccccccc");
-    snprintf(a.group_ids[0], sizeof(a.group_ids[0]), "sg-0aaaaaaaaaaaaaaaa");
-    snprintf(a.group_names[0], sizeof(a.group_names[0]), "default");
-    snprintf(a.group_ids[1], sizeof(a.group_ids[1]), "sg-0bbbbbbbbbbbbbbbb");
-    snprintf(a.group_names[1], sizeof(a.group_names[1]), "web <&>");
-    a.n_groups = 2;
+    assert_int_equal(cg_instance_add_group(&a, "sg-0aaaaaaaaaaaaaaaa", "default"), 0);
+    assert_int_equal(cg_instance_add_group(&a, "sg-0bbbbbbbbbbbbbbbb", "web <&>"), 0);
     a.state = CG_STATE_RUNNING;
     a.launch_time = a.state_time = (time_t)1795429762;
     a.vcpus = 1;
@@ -145,6 +142,7 @@ static void test_instance_groups(void **state)
     doc = ec2_xml_instance_group_set(RID, &a, &len);
     assert_xpath(doc, len, "count(/e:DescribeInstanceAttributeResponse/e:groupSet/e:item)", "2");
     check_golden("describe_instance_attribute_group_set", doc, len);
+    cg_instance_release(&a);
 }
 
 int main(void)
