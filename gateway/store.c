@@ -33,12 +33,19 @@ static void open_track(sqlite3 *db, sqlite3 *replace)
 void cg_db_release_memory(void)
 {
     /* sqlite3_release_memory needs SQLITE_ENABLE_MEMORY_MANAGEMENT, which
-     * Debian's build lacks; the per-connection call always works.  Serialized
-     * connections: this takes each one's own mutex, as any call does. */
+     * Debian's build lacks; the per-connection call always works.  The
+     * caller is the event loop: a connection a job is using (a statement
+     * may wait out the busy timeout) is skipped, not waited for; its
+     * (recursive) mutex held here, the call takes it once more. */
     pthread_mutex_lock(&cache_lock);
-    for (size_t i = 0; i < OPEN_MAX; i++)
-        if (open_dbs[i])
+    for (size_t i = 0; i < OPEN_MAX; i++) {
+        sqlite3_mutex *mu = open_dbs[i] ? sqlite3_db_mutex(open_dbs[i]) : NULL;
+
+        if (mu && sqlite3_mutex_try(mu) == SQLITE_OK) {
             sqlite3_db_release_memory(open_dbs[i]);
+            sqlite3_mutex_leave(mu);
+        }
+    }
     pthread_mutex_unlock(&cache_lock);
 }
 

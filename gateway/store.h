@@ -24,7 +24,8 @@ int cg_db_exec(sqlite3 *db, const char *sql, cg_error *err);
 void cg_db_close(sqlite3 *db);
 
 /* Free what every open connection caches (pages read or written, up to
- * 2 MB each) that no statement holds: the gateway calls it when idle. */
+ * 2 MB each) that no statement holds: the gateway calls it when idle.
+ * Never waits: a connection in use by another thread is left as it is. */
 void cg_db_release_memory(void);
 
 /* ---- statements: one way to bind, step and read ------------------------

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,30 @@ static void test_close_finalizes_kept_statements(void **state)
     cg_db_done(mine);
 }
 
+/* A thread that holds a connection's mutex until told to let go, as a job
+ * in the middle of a statement does. */
+typedef struct holder {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int holding, go;
+} holder;
+
+static void *hold_db(void *arg)
+{
+    holder *h = arg;
+
+    sqlite3_mutex_enter(sqlite3_db_mutex(h->db));
+    pthread_mutex_lock(&h->mu);
+    h->holding = 1;
+    pthread_cond_broadcast(&h->cv);
+    while (!h->go)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    sqlite3_mutex_leave(sqlite3_db_mutex(h->db));
+    return NULL;
+}
+
 /* What a connection of cg_db_open caches after reading a table larger than
  * a few pages goes when the gateway is idle (cg_db_release_memory), and the
  * connection works on afterwards.  A closed one is no longer tracked. */
@@ -223,6 +248,8 @@ static void test_idle_releases_the_page_cache(void **state)
     sqlite3 *file;
     long long n = 0;
     int used = 0, hi = 0, before;
+    holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    pthread_t t;
 
     (void)state;
     assert_non_null(mkdtemp(dir));
@@ -241,6 +268,21 @@ static void test_idle_releases_the_page_cache(void **state)
     sqlite3_db_status(file, SQLITE_DBSTATUS_CACHE_USED, &used, &hi, 0);
     before = used;
     assert_true(before > 100 * 1024); /* 400 KB of rows were read */
+    /* In use by another thread: left alone, and not waited for. */
+    h.db = file;
+    assert_int_equal(pthread_create(&t, NULL, hold_db, &h), 0);
+    pthread_mutex_lock(&h.mu);
+    while (!h.holding)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    cg_db_release_memory();
+    pthread_mutex_lock(&h.mu);
+    h.go = 1;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    sqlite3_db_status(file, SQLITE_DBSTATUS_CACHE_USED, &used, &hi, 0);
+    assert_int_equal(used, before);
     cg_db_release_memory();
     sqlite3_db_status(file, SQLITE_DBSTATUS_CACHE_USED, &used, &hi, 0);
     assert_true(used < before / 4);
