@@ -333,7 +333,17 @@ int lv_domain_remove(virConnectPtr conn, const char *id, cg_error *err)
      * call whose answer went with a lost connection) holds the lock, and
      * the destroy gives up after libvirtd's wait.  It is tried again. */
     for (tries = 1; virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0; tries++) {
-        if (lv_last_error_code() != VIR_ERR_OPERATION_TIMEOUT || tries == REMOVE_TRIES) {
+        int code = lv_last_error_code();
+
+        /* It went off between the two calls: a libvirtd that has just
+         * restarted shows a domain running until it finds its qemu gone.
+         * Off is what was wanted. */
+        if (code == VIR_ERR_OPERATION_INVALID && virDomainIsActive(dom) == 0) {
+            cg_info("instance %s: it stopped before its power off", id);
+            virResetLastError();
+            break;
+        }
+        if (code != VIR_ERR_OPERATION_TIMEOUT || tries == REMOVE_TRIES) {
             lv_report(err, conn, CG_ERR_INTERNAL, "power off instance %s", id);
             goto cleanup;
         }
