@@ -355,6 +355,7 @@ for t in gcc pkg-config wrk virsh qemu-img awk; do
 done
 [ -x "$PY" ] || die "$PY missing"
 [[ $COUNT =~ ^[0-9]+$ ]] || die "CG_BENCH_COUNT must be a count (0 skips)"
+[[ $REGIONS_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "CG_BENCH_REGIONS_ROUNDS must be a count of 1 or more"
 if [ ! -x "$DAEMON" ] || [ ! -x "$ADMIN" ]; then
   die "no cloudgated/cloudgate-admin in $BUILD (set CG_BUILDDIR)"
 fi
