@@ -8,6 +8,7 @@ static void listing_free(cg_listing *l)
 {
     if (!l)
         return;
+    cg_listing_memo_clear(l);
     cg_instance_list_release(&l->list);
     cg_volume_list_release(&l->volumes);
     free(l);
@@ -130,4 +131,30 @@ void cg_instance_view_stats(cg_instance_view *v, unsigned long *lists, unsigned 
     *lists = v->lists;
     *shared = v->shared;
     pthread_mutex_unlock(&v->lock);
+}
+
+/* The memo is the one field of a shared listing that changes: readers
+ * that hold it const set it once, so a compare-and-swap is all it needs. */
+cg_listing_memo *cg_listing_memo_get(const cg_listing *l)
+{
+    return __atomic_load_n(&l->memo, __ATOMIC_ACQUIRE);
+}
+
+cg_listing_memo *cg_listing_memo_keep(const cg_listing *l, cg_listing_memo *m)
+{
+    cg_listing_memo *none = NULL;
+
+    if (__atomic_compare_exchange_n(&((cg_listing *)l)->memo, &none, m, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return m;
+    m->release(m);
+    return none; /* what the other reader kept */
+}
+
+void cg_listing_memo_clear(cg_listing *l)
+{
+    cg_listing_memo *m = __atomic_exchange_n(&l->memo, NULL, __ATOMIC_ACQ_REL);
+
+    if (m)
+        m->release(m);
 }

@@ -24,12 +24,21 @@
 
 #include "../drivers/driver.h"
 
+/* What one reader derives from a listing and keeps with it, freed with the
+ * listing by release (EC2: each instance's response fragment, so that the
+ * requests sharing a listing do not look each one up again).  The reader
+ * embeds this as the first member of its own record. */
+typedef struct cg_listing_memo {
+    void (*release)(struct cg_listing_memo *m);
+} cg_listing_memo;
+
 typedef struct cg_listing {
     cg_instance_list list;  /* decorated; read-only once shared */
     cg_volume_list volumes; /* the driver's volume_list (their attachments), if it has one */
     const cg_drv *drv;
-    uint64_t version; /* instances_version read before listing */
-    unsigned refs;    /* the view's lock guards it */
+    uint64_t version;      /* instances_version read before listing */
+    unsigned refs;         /* the view's lock guards it */
+    cg_listing_memo *memo; /* set once, atomically (cg_listing_memo_keep) */
 } cg_listing;
 
 /* Run once on each new listing before anyone shares it (EC2 adds its
@@ -58,6 +67,13 @@ const cg_listing *cg_instance_view_get(cg_instance_view *v, const cg_driver *d, 
                                        cg_error *err);
 /* Give back a reference; the last one frees.  Accepts NULL. */
 void cg_instance_view_put(cg_instance_view *v, const cg_listing *l);
+/* The memo kept with l, or NULL. */
+cg_listing_memo *cg_listing_memo_get(const cg_listing *l);
+/* Keep m with l unless another reader kept one first: the memo now kept
+ * (m, or the earlier one, m then released). */
+cg_listing_memo *cg_listing_memo_keep(const cg_listing *l, cg_listing_memo *m);
+/* Release l's memo (a listing not made by a view: tests). */
+void cg_listing_memo_clear(cg_listing *l);
 /* Drop the kept listing (a driver closing; tests). */
 void cg_instance_view_clear(cg_instance_view *v);
 void cg_instance_view_stats(cg_instance_view *v, unsigned long *lists, unsigned long *shared);

@@ -278,20 +278,22 @@ cleanup:
     return f;
 }
 
-/* One reference to each instance's fragment into frags (NULL where it
- * could not be made).  Rendering happens outside the lock. */
+/* One reference to the fragment of each instance whose entry in frags is
+ * NULL (left NULL where it could not be made).  Rendering happens outside
+ * the lock. */
 static void frags_get(const cg_instance *const *v, size_t n, const cg_volume_list *vols,
                       const cg_config *cfg, ec2_frag **frags, uint64_t *keys)
 {
     frag_slot *s;
     size_t i;
 
-    for (i = 0; i < n; i++)
-        keys[i] = instance_key(v[i], vols, cfg);
+    for (i = 0; i < n; i++) {
+        if (!frags[i])
+            keys[i] = instance_key(v[i], vols, cfg);
+    }
     pthread_mutex_lock(&frag_lock);
     for (i = 0; i < n; i++) {
-        frags[i] = NULL;
-        if (!frag_cap)
+        if (frags[i] || !frag_cap)
             continue;
         s = slot_find(frag_table, frag_cap, v[i]->id);
         if (s->frag && s->key == keys[i]) {
@@ -308,6 +310,85 @@ static void frags_get(const cg_instance *const *v, size_t n, const cg_volume_lis
         table_put(v[i]->id, keys[i], frag_ref(frags[i]));
         pthread_mutex_unlock(&frag_lock);
     }
+}
+
+/* ---- kept with a listing ------------------------------------------------ */
+
+/* Each instance's fragment by its index in one listing, found once for
+ * all the requests that share the listing (engine/instance_view.h): they
+ * skip the fingerprints and the table, which were most of the gateway's
+ * own time for a DescribeInstances of 1,000 instances. */
+typedef struct frag_memo {
+    cg_listing_memo base;
+    const cg_config *cfg; /* what the fragments were written with */
+    size_t n;
+    ec2_frag *frags[]; /* one reference each; NULL: could not be made */
+} frag_memo;
+
+static unsigned long memo_hits; /* atomic */
+
+static void memo_release(cg_listing_memo *base)
+{
+    frag_memo *m = (frag_memo *)base;
+
+    for (size_t i = 0; i < m->n; i++)
+        frag_unref(m->frags[i]);
+    free(m);
+}
+
+/* l's memo, made now if it has none.  NULL on OOM, or when it was made
+ * with another configuration (the caller looks each fragment up). */
+static frag_memo *memo_of(const cg_listing *l, const cg_config *cfg)
+{
+    frag_memo *m = (frag_memo *)cg_listing_memo_get(l);
+    const cg_instance **v = NULL;
+    uint64_t *keys = NULL;
+    size_t i, n = l->list.n;
+
+    if (m)
+        return m->cfg == cfg ? m : NULL;
+    if (!(m = calloc(1, sizeof(*m) + n * sizeof(m->frags[0]))) ||
+        !(v = calloc(n ? n : 1, sizeof(*v))) || !(keys = calloc(n ? n : 1, sizeof(*keys)))) {
+        free(m);
+        m = NULL;
+        goto cleanup;
+    }
+    m->base.release = memo_release;
+    m->cfg = cfg;
+    m->n = n;
+    for (i = 0; i < n; i++)
+        v[i] = &l->list.v[i];
+    frags_get(v, n, &l->volumes, cfg, m->frags, keys);
+    m = (frag_memo *)cg_listing_memo_keep(l, &m->base);
+    if (m->cfg != cfg)
+        m = NULL;
+
+cleanup:
+    free(keys);
+    free(v);
+    return m;
+}
+
+/* A reference to the kept fragment of each v[i] that is an entry of l
+ * and has one, into frags[i]. */
+static void frags_from_memo(const frag_memo *m, const cg_listing *l, const cg_instance *const *v,
+                            size_t n, ec2_frag **frags)
+{
+    uintptr_t first = (uintptr_t)l->list.v, at;
+    unsigned long hits = 0;
+    size_t i, idx;
+
+    for (i = 0; i < n; i++) {
+        at = (uintptr_t)v[i];
+        if (at < first || (at - first) % sizeof(cg_instance) != 0)
+            continue;
+        idx = (at - first) / sizeof(cg_instance);
+        if (idx < m->n && m->frags[idx]) {
+            frags[i] = frag_ref(m->frags[idx]);
+            hits++;
+        }
+    }
+    __atomic_add_fetch(&memo_hits, hits, __ATOMIC_RELAXED);
 }
 
 static void piece_frag_unref(const void *data, size_t len, void *owner)
@@ -377,11 +458,12 @@ cleanup:
     return ret;
 }
 
-gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config *cfg,
-                                        const cg_instance *const *v, size_t n,
-                                        const cg_volume_list *vols, const char *next_token,
-                                        size_t *n_out)
+/* The response for v (entries of listing, when not NULL). */
+static gw_piece *describe(const char *request_id, const cg_config *cfg, const cg_instance *const *v,
+                          size_t n, const cg_volume_list *vols, const cg_listing *listing,
+                          const char *next_token, size_t *n_out)
 {
+    const frag_memo *memo;
     const cg_instance **order = NULL;
     unsigned char *starts = NULL;
     ec2_frag **frags = NULL, *f;
@@ -404,6 +486,8 @@ gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config 
         !(frags = calloc(n, sizeof(*frags))) || !(keys = calloc(n, sizeof(*keys))) ||
         ec2_xml_reservation_order(v, n, order, starts) < 0)
         goto cleanup;
+    if (listing && (memo = memo_of(listing, cfg)))
+        frags_from_memo(memo, listing, order, n, frags);
     frags_get(order, n, vols, cfg, frags, keys);
     for (i = 0; i < n; i++) {
         if (!(f = frags[i]))
@@ -438,6 +522,21 @@ cleanup:
     return out;
 }
 
+gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config *cfg,
+                                        const cg_instance *const *v, size_t n,
+                                        const cg_volume_list *vols, const char *next_token,
+                                        size_t *n_out)
+{
+    return describe(request_id, cfg, v, n, vols, NULL, next_token, n_out);
+}
+
+gw_piece *ec2_fragments_describe_listed(const char *request_id, const cg_config *cfg,
+                                        const cg_listing *listing, const cg_instance *const *v,
+                                        size_t n, const char *next_token, size_t *n_out)
+{
+    return describe(request_id, cfg, v, n, &listing->volumes, listing, next_token, n_out);
+}
+
 void ec2_fragments_prune(const cg_instance_list *all)
 {
     pthread_mutex_lock(&frag_lock);
@@ -455,4 +554,9 @@ void ec2_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t 
     *reused = frag_reused;
     *cached = frag_used;
     pthread_mutex_unlock(&frag_lock);
+}
+
+unsigned long ec2_fragments_memo_hits(void)
+{
+    return __atomic_load_n(&memo_hits, __ATOMIC_RELAXED);
 }

@@ -238,8 +238,8 @@ static int describe(ec2_call *c, int status)
     } else {
         /* Attached volumes show in blockDeviceMapping (a driver without
          * volumes: the root disks only). */
-        gw_piece *pcs = ec2_fragments_describe_pieces(c->req->request_id, c->ctx->cfg, shown, n,
-                                                      &listing->volumes, token, &len);
+        gw_piece *pcs = ec2_fragments_describe_listed(c->req->request_id, c->ctx->cfg, listing,
+                                                      shown, n, token, &len);
 
         ret = ec2_reply_pieces(c, pcs, len);
         goto cleanup;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../../drivers/driver.h"
+#include "../../engine/instance_view.h"
 #include "../../engine/jobs.h"
 #include "../../gateway/config.h"
 #include "../../gateway/keypairs.h"
@@ -122,10 +123,18 @@ gw_piece *ec2_fragments_describe_pieces(const char *request_id, const cg_config 
                                         const cg_instance *const *v, size_t n,
                                         const cg_volume_list *vols, const char *next_token,
                                         size_t *n_out);
+/* The same for instances of listing (each v[i] an entry of listing->list,
+ * its volumes shown): the fragments are looked up once per listing and
+ * kept with it for the requests that share it. */
+gw_piece *ec2_fragments_describe_listed(const char *request_id, const cg_config *cfg,
+                                        const cg_listing *listing, const cg_instance *const *v,
+                                        size_t n, const char *next_token, size_t *n_out);
 /* Drop the fragments of instances not in all (the whole listing). */
 void ec2_fragments_prune(const cg_instance_list *all);
 /* Fragments written and reused since start, and how many are kept. */
 void ec2_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t *cached);
+/* Fragments taken from a listing's kept ones since start. */
+unsigned long ec2_fragments_memo_hits(void);
 
 /* RunInstances: the reservation the launched instances belong to. */
 char *ec2_xml_run_instances(const char *request_id, const cg_config *cfg,

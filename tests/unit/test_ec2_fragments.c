@@ -16,21 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/instance_view.h"
 #include "frontends/ec2/ec2_xml.h"
 
 #define T_LAUNCH ((time_t)1795429762)
 #define RID "7f1e3a52-0c4b-4d7e-9a61-2b8c5d9e0f13"
 #define N_INST 6
 
-/* The pieces joined into one body, as a client receives them. */
-static char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
-                                              const cg_instance *const *v, size_t n,
-                                              const cg_volume_list *vols, const char *next_token,
-                                              size_t *len)
+/* np pieces joined into one body, as a client receives them (NULL: none). */
+static char *joined(gw_piece *pcs, size_t np, size_t *len)
 {
     gw_response resp = {0};
-    size_t np = 0;
-    gw_piece *pcs = ec2_fragments_describe_pieces(request_id, cfg, v, n, vols, next_token, &np);
     char *body;
 
     if (!pcs)
@@ -42,6 +38,17 @@ static char *ec2_fragments_describe_instances(const char *request_id, const cg_c
     resp.body = NULL;
     gw_response_release(&resp);
     return body;
+}
+
+static char *ec2_fragments_describe_instances(const char *request_id, const cg_config *cfg,
+                                              const cg_instance *const *v, size_t n,
+                                              const cg_volume_list *vols, const char *next_token,
+                                              size_t *len)
+{
+    size_t np = 0;
+    gw_piece *pcs = ec2_fragments_describe_pieces(request_id, cfg, v, n, vols, next_token, &np);
+
+    return joined(pcs, np, len);
 }
 
 static cg_config cfg;
@@ -379,6 +386,88 @@ static void test_instance_copy_owns_group_names(void **state)
     assert_null(b.group_names[1]);
 }
 
+/* The pieces of a response for entries of a listing, joined. */
+static char *describe_listed(const cg_listing *l, const cg_instance *const *v, size_t n,
+                             size_t *len)
+{
+    size_t np = 0;
+    gw_piece *pcs = ec2_fragments_describe_listed(RID, &cfg, l, v, n, NULL, &np);
+
+    assert_non_null(pcs);
+    return joined(pcs, np, len);
+}
+
+/* Requests that share a listing take its instances' fragments from what
+ * the first one kept with it: the same bytes as the writer's, no
+ * fingerprint or table lookup, and a filtered page picks its own entries.
+ * A new listing (something changed) looks them up again, and writes again
+ * only the instance that changed. */
+static void test_kept_with_the_listing(void **state)
+{
+    cg_listing l = {0}, next = {0};
+    const cg_instance *page[N_INST], *two[2];
+    unsigned long r0, u0, r1, u1, hits0;
+    size_t cached, len_a, len_b, i;
+    char *a, *b;
+
+    (void)state;
+    l.list.v = inst;
+    l.list.n = N_INST;
+    l.volumes = vols;
+    for (i = 0; i < N_INST; i++)
+        page[i] = &l.list.v[i];
+    describe_page(NULL, NULL); /* the table knows every instance */
+    ec2_fragments_stats(&r0, &u0, &cached);
+    hits0 = ec2_fragments_memo_hits();
+    a = describe_listed(&l, page, N_INST, &len_a);
+    b = ec2_xml_describe_instances_vols(RID, &cfg, page, N_INST, &vols, NULL, &len_b);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+    free(a);
+    free(b);
+    assert_non_null(cg_listing_memo_get(&l));
+    assert_int_equal(ec2_fragments_memo_hits() - hits0, N_INST);
+    ec2_fragments_stats(&r1, &u1, &cached);
+    assert_int_equal(r1 - r0, 0);
+    assert_int_equal(u1 - u0, N_INST); /* found in the table once, for the memo */
+
+    /* Shared again, and a page of two: from the memo alone. */
+    two[0] = &l.list.v[4];
+    two[1] = &l.list.v[1];
+    a = describe_listed(&l, two, 2, &len_a);
+    b = ec2_xml_describe_instances_vols(RID, &cfg, two, 2, &vols, NULL, &len_b);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+    free(a);
+    free(b);
+    ec2_fragments_stats(&r0, &u0, &cached);
+    assert_int_equal(r0 - r1, 0);
+    assert_int_equal(u0 - u1, 0);
+    assert_int_equal(ec2_fragments_memo_hits() - hits0, N_INST + 2);
+
+    /* An instance not of the listing is looked up as before. */
+    two[0] = &inst[0];
+    two[1] = &l.list.v[3];
+    next.list.v = inst;
+    next.list.n = 3; /* inst[3] is past its end */
+    next.volumes = vols;
+    inst[3].state = CG_STATE_STOPPED;
+    a = describe_listed(&next, two, 2, &len_a);
+    b = ec2_xml_describe_instances_vols(RID, &cfg, two, 2, &vols, NULL, &len_b);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(a, b, len_a);
+    assert_non_null(strstr(a, "<name>stopped</name>"));
+    free(a);
+    free(b);
+    ec2_fragments_stats(&r1, &u1, &cached);
+    assert_int_equal(r1 - r0, 1); /* inst[3], changed */
+    assert_int_equal(u1 - u0, 3); /* next's three, for its memo */
+    inst[3].state = CG_STATE_RUNNING;
+    cg_listing_memo_clear(&l);
+    cg_listing_memo_clear(&next);
+    assert_null(cg_listing_memo_get(&l));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_config_change),
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_revision),
+        cmocka_unit_test(test_kept_with_the_listing),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
