@@ -10,6 +10,10 @@
   bench.py fetch ENDPOINT KEY SECRET ACTION OUT
       The raw response body of one signed ACTION, into OUT (the body
       http_anchor serves).
+  bench.py cimi ENDPOINT KEY SECRET OUT.lua json|xml
+      A wrk script that GETs /cimi/machines (the MachineCollection, no
+      query) as JSON or XML with HTTP Basic auth; fetches it once and
+      prints count= (its machines) and bytes=.
   bench.py count ENDPOINT KEY SECRET IDFILE [WAIT_SECS]
       DescribeInstances through boto3; fails unless every id in IDFILE is
       listed (polling up to WAIT_SECS for the event cache to catch up).
@@ -30,6 +34,8 @@
   Instance ids go to WORKDIR/run_ids and virsh domain names to
   WORKDIR/virsh_names as soon as they are known, for run.sh's cleanup.
 """
+import base64
+import json
 import os
 import secrets
 import shutil
@@ -128,6 +134,30 @@ def cmd_fetch(endpoint, key, secret, action, out):
     with open(out, "wb") as f:
         f.write(data)
     print("bytes=%d" % len(data))
+
+
+def cmd_cimi(endpoint, key, secret, out, fmt):
+    accept = {"json": "application/json", "xml": "application/xml"}[fmt]
+    host = endpoint.split("://", 1)[1].rstrip("/")
+    auth = "Basic " + base64.b64encode(("%s:%s" % (key, secret)).encode()).decode()
+    headers = {"Host": host, "Authorization": auth, "Accept": accept}
+    lines = ['wrk.method = "GET"', 'wrk.path = "/cimi/machines"']
+    for name, value in headers.items():
+        lines.append("wrk.headers[%s] = %s" % (lua_str(name), lua_str(value)))
+    with open(out, "w") as f:
+        f.write("-- CIMI GET /cimi/machines as %s\n" % fmt)
+        f.write("\n".join(lines) + "\n" + WRK_DONE)
+    http = urllib.request.Request(endpoint + "/cimi/machines", headers=headers)
+    with urllib.request.urlopen(http, timeout=60) as r:
+        data = r.read()
+        ctype = r.headers.get("Content-Type", "")
+    if not ctype.startswith(accept):
+        sys.exit("bench.py: /cimi/machines answered %s, not %s" % (ctype, accept))
+    if fmt == "json":
+        count = json.loads(data)["count"]
+    else:
+        count = int(ET.fromstring(data).find("{http://schemas.dmtf.org/cimi/1}count").text)
+    print("count=%d\nbytes=%d" % (count, len(data)))
 
 
 def cmd_count(endpoint, key, secret, idfile, wait=0.0):
@@ -441,7 +471,7 @@ def cmd_countcmp(endpoint, key, secret, image_id, n, uri, template, workdir, poo
 
 def main(argv):
     cmds = {"sign": (cmd_sign, (4, 5, 6)), "count": (cmd_count, (4, 5)),
-            "fetch": (cmd_fetch, 5), "runcmp": (cmd_runcmp, (8, 9)),
+            "fetch": (cmd_fetch, 5), "cimi": (cmd_cimi, 5), "runcmp": (cmd_runcmp, (8, 9)),
             "countcmp": (cmd_countcmp, (8, 9))}
     if len(argv) < 2 or argv[1] not in cmds:
         sys.exit(__doc__)

@@ -8,7 +8,8 @@
 #  2. For each N in CG_BENCH_SIZES: defines (never starts) persistent domains
 #     with cloudgate metadata up to N, has a private cloudgated list them,
 #     then measures DescribeInstances (wrk, one connection: p50/p95; wrk with
-#     CG_BENCH_CONC connections: req/s) and the raw libvirt enumeration of the
+#     CG_BENCH_CONC connections: req/s), CIMI's GET /cimi/machines as JSON
+#     and XML (wrk, one connection), and the raw libvirt enumeration of the
 #     same domains (raw_enum: one thread p50/p95; CG_BENCH_CONC threads: /s).
 #     The first size is defined before the gateway starts; the growth to the
 #     next size happens while it runs (its event cache must pick it up), then
@@ -544,6 +545,17 @@ measure() { # N
     log "N=$n: perf profile of the gateway in $out/perf.txt"
   fi
   wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrk1_nc.txt"
+  # CIMI's MachineCollection (no query) as JSON and as XML, one client.
+  local fmt
+  for fmt in json xml; do
+    "$PY" "$TOP/bench/bench.py" cimi "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/cimi-$fmt.lua" "$fmt" \
+      >"$out/cimi_$fmt.count"
+    [ "$(kv "$out/cimi_$fmt.count" count)" -ge "$n" ] ||
+      die "N=$n: /cimi/machines ($fmt) lists $(kv "$out/cimi_$fmt.count" count) machines"
+    wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/cimi-$fmt.lua" "$ENDPOINT/cimi/machines" \
+      >"$out/cimi_$fmt.txt"
+  done
+  log "N=$n: CIMI /cimi/machines p50: JSON $(kv "$out/cimi_json.txt" p50_ms) ms, XML $(kv "$out/cimi_xml.txt" p50_ms) ms"
   log "N=$n: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, keep-alive and new connections (throughput)"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrkc_nc.txt"
@@ -556,7 +568,7 @@ measure() { # N
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" \
     "http://127.0.0.1:$APORT/" >"$out/anchorc.txt"
   stop_anchor
-  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc anchor1 anchorc; do
+  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc anchor1 anchorc cimi_json cimi_xml; do
     check_wrk "$out/$f.txt" "N=$n: $f"
   done
   # After the wrk runs: VmHWM includes building the largest responses.
@@ -662,6 +674,10 @@ summary() {
     "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "<= 2 ms" "c <= 2"
   row "  same, anchor http_anchor, same bytes, ms" "$(kv "$WORK/m$large/wrk1_ka.txt" p50_ms)" \
     "$(kv "$WORK/m$large/anchor1.txt" p50_ms)" "<= 2 ms" ""
+  row "CIMI machines p50 N=$large, JSON, ms (raw enum)" "$(kv "$WORK/m$large/cimi_json.txt" p50_ms)" \
+    "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "(none given)" ""
+  row "CIMI machines p50 N=$large, XML, ms (raw enum)" "$(kv "$WORK/m$large/cimi_xml.txt" p50_ms)" \
+    "$(kv "$WORK/m$large/raw1.txt" p50_ms)" "(none given)" ""
   row "DescribeInstances N=$small c$CONC, req/s (raw/s)" "$(kv "$WORK/m$small/wrkc_ka.txt" req_s)" \
     "$(kv "$WORK/m$small/rawc.txt" ops_s)" ">= 3000 req/s" "c >= 3000"
   row "  same N=$small c$CONC, anchor http_anchor, req/s" "$(kv "$WORK/m$small/wrkc_ka.txt" req_s)" \
@@ -718,6 +734,18 @@ summary() {
   done <"$WORK/sizes_done"
   echo "(resp_KiB: HTTP response size; start_s: cloudgated start until it accepts connections with N"
   echo " domains defined; define_s: defining the domains added for this N)"
+  echo
+  echo "CIMI GET /cimi/machines (the MachineCollection, no query; wrk -t1 -c1 ${SECS}s keep-alive), ms:"
+  printf '%6s %8s | %8s %8s %8s | %8s %8s %8s | %8s\n' \
+    N machines json_p50 json_p95 json_KiB xml_p50 xml_p95 xml_KiB raw_p50
+  while read -r n; do
+    m=$WORK/m$n
+    printf '%6s %8s | %8.2f %8.2f %8.0f | %8.2f %8.2f %8.0f | %8.1f\n' "$n" \
+      "$(kv "$m/cimi_json.count" count)" "$(kv "$m/cimi_json.txt" p50_ms)" "$(kv "$m/cimi_json.txt" p95_ms)" \
+      "$(calc "$(kv "$m/cimi_json.count" bytes) / 1024")" "$(kv "$m/cimi_xml.txt" p50_ms)" \
+      "$(kv "$m/cimi_xml.txt" p95_ms)" "$(calc "$(kv "$m/cimi_xml.count" bytes) / 1024")" \
+      "$(kv "$m/raw1.txt" p50_ms)"
+  done <"$WORK/sizes_done"
   echo
   echo "DescribeRegions, wrk -t$WRK_THREADS -c$CONC ${SECS}s keep-alive: gateway $(kv "$WORK/regions_gw.txt" req_s) req/s" \
     "(p50 $(kv "$WORK/regions_gw.txt" p50_ms) ms), http_anchor (evhttp, same $(wc -c <"$WORK/regions.xml")-byte body)" \
