@@ -8,6 +8,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -216,6 +217,99 @@ int cg_instance_copy(cg_instance *dst, const cg_instance *src)
         }
     }
     return 0;
+}
+
+/* ---- fingerprint -------------------------------------------------------- */
+
+uint64_t cg_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t w;
+
+    while (n >= 8) {
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+        b += 8;
+        n -= 8;
+    }
+    w = 0;
+    memcpy(&w, b, n);
+    h = (h ^ w ^ ((uint64_t)n << 56)) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
+}
+
+/* With its length, so that "ab","c" and "a","bc" differ. */
+uint64_t cg_hash_str(uint64_t h, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    h = cg_hash_bytes(h, &n, sizeof(n));
+    return n ? cg_hash_bytes(h, s, n) : h;
+}
+
+static uint64_t hash_num(uint64_t h, long long v)
+{
+    return cg_hash_bytes(h, &v, sizeof(v));
+}
+
+/* Every field of the instance, string fields up to their NUL (the bytes
+ * after it are not part of the record); with a driver revision, that
+ * stands for the fields it covers (see cg_instance.rev: computed once
+ * when the record changes instead of hashing them on every listing).
+ * A new field of cg_instance must be added here: the size check below
+ * fails until it is. */
+uint64_t cg_instance_fingerprint(const cg_instance *inst)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    size_t i;
+
+    _Static_assert(sizeof(cg_instance) == 1336 && offsetof(cg_instance, tags) == 1320,
+                   "cg_instance changed: add the new field to cg_instance_fingerprint");
+    h = hash_num(h, (long long)inst->rev);
+    if (!inst->rev) {
+        h = cg_hash_str(h, inst->id);
+        h = cg_hash_str(h, inst->image_id);
+        h = cg_hash_str(h, inst->reservation_id);
+        h = cg_hash_str(h, inst->instance_type);
+        h = cg_hash_str(h, inst->zone);
+        h = cg_hash_str(h, inst->key_name);
+        h = cg_hash_str(h, inst->client_token);
+        h = cg_hash_str(h, inst->private_ip);
+        h = cg_hash_str(h, inst->mac);
+        h = cg_hash_str(h, inst->state_reason);
+        h = hash_num(h, (long long)inst->launch_time);
+        h = hash_num(h, (long long)inst->state_time);
+        h = hash_num(h, inst->ami_launch_index);
+        h = hash_num(h, inst->vcpus);
+        h = hash_num(h, inst->memory_mib);
+        h = hash_num(h, inst->disable_api_termination);
+        h = hash_num(h, inst->display);
+        h = hash_num(h, inst->display_live);
+        h = cg_hash_str(h, inst->display_addr);
+        h = hash_num(h, inst->display_port);
+    }
+    h = hash_num(h, inst->state);
+    h = hash_num(h, inst->sub);
+    h = cg_hash_str(h, inst->locked_by);
+    h = hash_num(h, inst->impaired);
+    h = cg_hash_str(h, inst->vpc_id);
+    h = cg_hash_str(h, inst->subnet_id);
+    h = cg_hash_str(h, inst->eni_id);
+    h = hash_num(h, inst->n_groups);
+    for (i = 0; i < inst->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
+        h = cg_hash_str(h, inst->group_ids[i]);
+        h = cg_hash_str(h, inst->group_names[i]);
+    }
+    h = hash_num(h, inst->metadata.http_tokens);
+    h = hash_num(h, inst->metadata.http_endpoint);
+    h = hash_num(h, inst->metadata.hop_limit);
+    h = hash_num(h, (long long)inst->tags.n);
+    for (i = 0; i < inst->tags.n; i++) {
+        h = cg_hash_str(h, inst->tags.v[i].key);
+        h = cg_hash_str(h, inst->tags.v[i].value);
+    }
+    return h;
 }
 
 int cg_instance_add_group(cg_instance *inst, const char *id, const char *name)

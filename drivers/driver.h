@@ -166,6 +166,14 @@ typedef struct cg_instance_list {
 /* Deep copy (tags included).  0 or -1. */
 int cg_instance_copy(cg_instance *dst, const cg_instance *src);
 void cg_instance_release(cg_instance *inst);
+/* A 64-bit hash of every field of inst (with a driver revision, of what
+ * it covers and the rest): equal for records a response would show alike,
+ * so a frontend can key a rendered fragment by it. */
+uint64_t cg_instance_fingerprint(const cg_instance *inst);
+/* The mixing steps of that hash, for a frontend adding its own inputs:
+ * n bytes at p, and a string with its length (NULL as ""). */
+uint64_t cg_hash_bytes(uint64_t h, const void *p, size_t n);
+uint64_t cg_hash_str(uint64_t h, const char *s);
 /* Append a group (id, name) to inst's; beyond CG_INSTANCE_GROUPS_MAX it is
  * left out.  0, or -1 (OOM). */
 int cg_instance_add_group(cg_instance *inst, const char *id, const char *name);

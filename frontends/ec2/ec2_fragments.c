@@ -51,107 +51,31 @@ static const char doc_tail[] = "      </instancesSet>\n    </item>\n  </reservat
 
 /* ---- fingerprint -------------------------------------------------------- */
 
-static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t w;
-
-    while (n >= 8) {
-        memcpy(&w, b, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 29;
-        b += 8;
-        n -= 8;
-    }
-    w = 0;
-    memcpy(&w, b, n);
-    h = (h ^ w ^ ((uint64_t)n << 56)) * 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 31);
-}
-
-/* A string with its length, so that "ab","c" and "a","bc" differ. */
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    h = mix_bytes(h, &n, sizeof(n));
-    return n ? mix_bytes(h, s, n) : h;
-}
-
 static uint64_t mix_num(uint64_t h, long long v)
 {
-    return mix_bytes(h, &v, sizeof(v));
+    return cg_hash_bytes(h, &v, sizeof(v));
 }
 
-/* Every field of the instance, string fields up to their NUL (the bytes
- * after it are not part of the record); with a driver revision, that
- * stands for the fields it covers (see cg_instance.rev: computed once
- * when the record changes instead of hashing them on every listing).
- * A new field of cg_instance must be added here: the size check below
- * fails until it is. */
+/* The instance record (drivers/driver.h), and what is EC2's own: the
+ * volumes attached and the region and account. */
 static uint64_t instance_key(const cg_instance *inst, const cg_volume_list *vols,
                              const cg_config *cfg)
 {
-    uint64_t h = 0x243f6a8885a308d3ULL;
+    uint64_t h = cg_instance_fingerprint(inst);
     size_t i;
 
-    _Static_assert(sizeof(cg_instance) == 1336 && offsetof(cg_instance, tags) == 1320,
-                   "cg_instance changed: add the new field to instance_key");
-    h = mix_num(h, (long long)inst->rev);
-    if (!inst->rev) {
-        h = mix_str(h, inst->id);
-        h = mix_str(h, inst->image_id);
-        h = mix_str(h, inst->reservation_id);
-        h = mix_str(h, inst->instance_type);
-        h = mix_str(h, inst->zone);
-        h = mix_str(h, inst->key_name);
-        h = mix_str(h, inst->client_token);
-        h = mix_str(h, inst->private_ip);
-        h = mix_str(h, inst->mac);
-        h = mix_str(h, inst->state_reason);
-        h = mix_num(h, (long long)inst->launch_time);
-        h = mix_num(h, (long long)inst->state_time);
-        h = mix_num(h, inst->ami_launch_index);
-        h = mix_num(h, inst->vcpus);
-        h = mix_num(h, inst->memory_mib);
-        h = mix_num(h, inst->disable_api_termination);
-        h = mix_num(h, inst->display);
-        h = mix_num(h, inst->display_live);
-        h = mix_str(h, inst->display_addr);
-        h = mix_num(h, inst->display_port);
-    }
-    h = mix_num(h, inst->state);
-    h = mix_num(h, inst->sub);
-    h = mix_str(h, inst->locked_by);
-    h = mix_num(h, inst->impaired);
-    h = mix_str(h, inst->vpc_id);
-    h = mix_str(h, inst->subnet_id);
-    h = mix_str(h, inst->eni_id);
-    h = mix_num(h, inst->n_groups);
-    for (i = 0; i < inst->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
-        h = mix_str(h, inst->group_ids[i]);
-        h = mix_str(h, inst->group_names[i]);
-    }
-    h = mix_num(h, inst->metadata.http_tokens);
-    h = mix_num(h, inst->metadata.http_endpoint);
-    h = mix_num(h, inst->metadata.hop_limit);
-    h = mix_num(h, (long long)inst->tags.n);
-    for (i = 0; i < inst->tags.n; i++) {
-        h = mix_str(h, inst->tags.v[i].key);
-        h = mix_str(h, inst->tags.v[i].value);
-    }
     /* blockDeviceMapping: whether volumes are shown, and those attached. */
     h = mix_num(h, vols != NULL);
     for (i = 0; vols && i < vols->n; i++) {
         if (strcmp(vols->v[i].attached_to, inst->id) != 0)
             continue;
-        h = mix_str(h, vols->v[i].id);
-        h = mix_str(h, vols->v[i].device);
+        h = cg_hash_str(h, vols->v[i].id);
+        h = cg_hash_str(h, vols->v[i].device);
         h = mix_num(h, (long long)vols->v[i].created);
         h = mix_num(h, vols->v[i].delete_on_termination);
     }
-    h = mix_str(h, cfg->region);
-    return mix_str(h, cfg->account_id);
+    h = cg_hash_str(h, cfg->region);
+    return cg_hash_str(h, cfg->account_id);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -170,7 +94,7 @@ static ec2_frag *frag_ref(ec2_frag *f)
 
 static size_t slot_hash(const char *id)
 {
-    return (size_t)mix_str(0, id);
+    return (size_t)cg_hash_str(0, id);
 }
 
 /* The slot holding id, or the empty slot where it goes.  Lock held. */
