@@ -48,7 +48,7 @@ typedef struct gw_route {
 
 static const gw_route routes[] = {
     {"/", 1, ec2_handle, ec2_overloaded, ec2_on_loop, ec2_idle},
-    {"/cimi", 0, cimi_handle, cimi_overloaded, NULL, NULL},
+    {"/cimi", 0, cimi_handle, cimi_overloaded, NULL, cimi_idle},
 };
 
 static void routes_idle(void)

@@ -18,4 +18,8 @@ void cimi_handle(const gw_ctx *ctx, const gw_request *req, gw_response *resp);
 /* The 503 answer when the worker queue is full.  Must not block. */
 void cimi_overloaded(const gw_request *req, gw_response *resp);
 
+/* The gateway is idle: drop the instance listing kept for the next GET of
+ * machines (it is made again on the next request).  Must not block long. */
+void cimi_idle(void);
+
 #endif

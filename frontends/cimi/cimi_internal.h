@@ -11,6 +11,7 @@
 #include "../../drivers/driver.h"
 #include "../../gateway/config.h"
 #include "../../gateway/context.h"
+#include "../../engine/instance_view.h"
 #include "../../engine/jobs.h"
 #include "../../engine/machines.h"
 #include "../../gateway/keypairs.h"
@@ -252,6 +253,21 @@ void cimi_add_collection_ops(cimi_obj *o, const char *href, int add, int import)
 void cimi_import(cimi_call *c, json_object *action, int as_template);
 
 /* cimi_machines.c */
+
+/* What the frontend serves on machines; a machine advertises those its
+ * current state allows. */
+#define CIMI_MACHINE_OPS_SERVED                                                                    \
+    (CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_PAUSE | CIMI_OP_SUSPEND |            \
+     CIMI_OP_CAPTURE | CIMI_OP_EDIT | CIMI_OP_DELETE)
+/* A terminated instance is a deleted machine: gone from CIMI. */
+static inline int cimi_machine_shown(const cg_instance *inst)
+{
+    return inst->state != CG_STATE_TERMINATED;
+}
+/* The shared listing of the instances (engine/instance_view.h), or NULL
+ * (reported); give it back with cimi_machines_listing_put (accepts NULL). */
+const cg_listing *cimi_machines_listing(cimi_call *c);
+void cimi_machines_listing_put(const cg_listing *l);
 int cimi_list_machines(cimi_call *c, cimi_obj ***out, size_t *n);
 void cimi_machine_create(cimi_call *c);
 void cimi_machine_edit(cimi_call *c, const char *id);

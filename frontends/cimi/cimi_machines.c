@@ -7,28 +7,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What the frontend serves on machines; a machine advertises those its
- * current state allows. */
-static const unsigned served_ops = CIMI_OP_START | CIMI_OP_STOP | CIMI_OP_RESTART | CIMI_OP_PAUSE |
-                                   CIMI_OP_SUSPEND | CIMI_OP_CAPTURE | CIMI_OP_EDIT |
-                                   CIMI_OP_DELETE;
+/* The instances, shared by the requests that come while nothing changes
+ * (engine/instance_view.h): CIMI's own, undecorated (EC2's carry its
+ * pseudo tags). */
+static cg_instance_view view = CG_INSTANCE_VIEW_INIT(NULL);
+
+const cg_listing *cimi_machines_listing(cimi_call *c)
+{
+    const cg_listing *l;
+    cg_error err = {0};
+
+    if (!(l = cg_instance_view_get(&view, c->ctx->driver, c->ctx->drv, &err)))
+        cimi_fail_cg(c, &err);
+    return l;
+}
+
+void cimi_machines_listing_put(const cg_listing *l)
+{
+    cg_instance_view_put(&view, l);
+}
+
+void cimi_idle(void)
+{
+    cg_instance_view_clear(&view);
+}
 
 int cimi_list_machines(cimi_call *c, cimi_obj ***out, size_t *n)
 {
-    cg_instance_list insts = {0};
-    cg_error err = {0};
+    const cg_listing *l = cimi_machines_listing(c);
     size_t i;
     int ret = -1;
 
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &insts) < 0)
-        return cimi_fail_cg(c, &err);
-    if (cimi_alloc_objs(c, out, insts.n) < 0)
+    if (!l || cimi_alloc_objs(c, out, l->list.n) < 0)
         goto cleanup;
-    for (i = 0; i < insts.n; i++) {
-        /* A terminated instance is a deleted machine: gone from CIMI. */
-        if (insts.v[i].state == CG_STATE_TERMINATED)
+    for (i = 0; i < l->list.n; i++) {
+        if (!cimi_machine_shown(&l->list.v[i]))
             continue;
-        if (!((*out)[(*n)++] = cimi_build_machine(c->base, c->ctx->cfg, &insts.v[i], served_ops))) {
+        if (!((*out)[(*n)++] = cimi_build_machine(c->base, c->ctx->cfg, &l->list.v[i],
+                                                  CIMI_MACHINE_OPS_SERVED))) {
             cimi_fail(c, 500, "out of memory");
             goto cleanup;
         }
@@ -36,32 +52,31 @@ int cimi_list_machines(cimi_call *c, cimi_obj ***out, size_t *n)
     ret = 0;
 
 cleanup:
-    cg_instance_list_release(&insts);
+    cimi_machines_listing_put(l);
     return ret;
 }
 
 int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out)
 {
-    cg_instance_list insts = {0};
-    cg_error err = {0};
+    const cg_listing *l = cimi_machines_listing(c);
     size_t i;
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
-    if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &insts) < 0)
-        return cimi_fail_cg(c, &err);
-    for (i = 0; i < insts.n; i++) {
-        if (strcmp(insts.v[i].id, id) == 0 && insts.v[i].state != CG_STATE_TERMINATED) {
-            if (cg_instance_copy(out, &insts.v[i]) < 0)
+    if (!l)
+        return -1;
+    for (i = 0; i < l->list.n; i++) {
+        if (strcmp(l->list.v[i].id, id) == 0 && cimi_machine_shown(&l->list.v[i])) {
+            if (cg_instance_copy(out, &l->list.v[i]) < 0)
                 cimi_fail(c, 500, "out of memory");
             else
                 ret = 0;
             break;
         }
     }
-    if (i == insts.n)
+    if (i == l->list.n)
         cimi_fail(c, 404, "Machine '%.128s' does not exist", id);
-    cg_instance_list_release(&insts);
+    cimi_machines_listing_put(l);
     return ret;
 }
 
@@ -286,7 +301,7 @@ void cimi_machine_edit(cimi_call *c, const char *id)
     cg_instance_release(&inst);
     if (cimi_machine_get(c, id, &inst) < 0)
         goto cleanup;
-    o = cimi_build_machine(c->base, c->ctx->cfg, &inst, served_ops);
+    o = cimi_build_machine(c->base, c->ctx->cfg, &inst, CIMI_MACHINE_OPS_SERVED);
     cimi_reply(c, 200, o);
 
 cleanup:
@@ -310,7 +325,7 @@ static void submit(cimi_call *c, const char *id, const cimi_action *act)
         goto cleanup;
     /* Location is the job: nothing new is made (a capture's image is the
      * job's affectedResource once known). */
-    if (cimi_machine_submit(c->ctx, id, act, served_ops, &job, &err) < 0) {
+    if (cimi_machine_submit(c->ctx, id, act, CIMI_MACHINE_OPS_SERVED, &job, &err) < 0) {
         cimi_fail_cg(c, &err);
         goto cleanup;
     }
