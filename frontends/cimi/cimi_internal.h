@@ -139,6 +139,12 @@ void cimi_reply_entries(cimi_call *c, const char *id, const char *ctype, const c
  * into it (set to NULL; the caller frees items).  NULL on OOM. */
 cimi_obj *cimi_collection_of(const char *base, const char *path, const char *ctype,
                              const char *entries, const char *type, cimi_obj **items, size_t n);
+/* The collection object a GET answers: ctype with id, count, the entries
+ * items[0..n) (taken, set to NULL, even on failure) as a list of type,
+ * then its operations.  NULL on OOM. */
+cimi_obj *cimi_collection_object(const char *id, const char *ctype, long long count,
+                                 const char *entries, const char *type, cimi_obj **items, size_t n,
+                                 int can_add, int can_import);
 void cimi_free_objs(cimi_obj **v, size_t n);
 /* Room for n entries; -1 (reported) on OOM. */
 int cimi_alloc_objs(cimi_call *c, cimi_obj ***out, size_t n);

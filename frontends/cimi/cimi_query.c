@@ -317,18 +317,37 @@ static int sort_cmp(const void *a, const void *b, void *arg)
     return (x->index > y->index) - (x->index < y->index);
 }
 
+cimi_obj *cimi_collection_object(const char *id, const char *ctype, long long count,
+                                 const char *entries, const char *type, cimi_obj **items, size_t n,
+                                 int can_add, int can_import)
+{
+    cimi_obj *o = cimi_obj_new(ctype);
+    cimi_attr *list;
+    size_t i;
+
+    /* Each call accepts o NULL (out of memory): the items are freed. */
+    cimi_add_str(o, "id", id);
+    cimi_add_int(o, "count", count);
+    list = cimi_add_list(o, entries, type);
+    for (i = 0; i < n; i++) {
+        cimi_list_push(o, list, items[i]);
+        items[i] = NULL;
+    }
+    cimi_add_collection_ops(o, id, can_add, can_import);
+    return o;
+}
+
 /* Filter, order, page, expand and select items (taken) into a collection. */
 static void reply_query(cimi_call *c, cimi_query *q, const char *id, const char *ctype,
                         const char *entries, const char *type, cimi_obj **all, size_t n,
                         int can_add, int can_import)
 {
-    cimi_obj *o = NULL;
+    cimi_obj *o = NULL, **page = NULL;
     sort_item *items = NULL;
-    size_t m = 0, i, from, to;
-    cimi_attr *list;
+    size_t m = 0, i, from, to, k = 0;
 
-    (void)type;
-    if (!(items = calloc(n ? n : 1, sizeof(*items)))) {
+    if (!(items = calloc(n ? n : 1, sizeof(*items))) ||
+        !(page = calloc(n ? n : 1, sizeof(*page)))) {
         cimi_fail(c, 500, "out of memory");
         goto cleanup;
     }
@@ -341,27 +360,22 @@ static void reply_query(cimi_call *c, cimi_query *q, const char *id, const char 
     }
     if (q->n_order)
         qsort_r(items, m, sizeof(*items), sort_cmp, q);
-    /* count is the number of entries that match, before paging. */
-    if (!(o = cimi_obj_new(ctype))) {
-        cimi_fail(c, 500, "out of memory");
-        goto cleanup;
-    }
-    cimi_add_str(o, "id", id);
-    cimi_add_int(o, "count", (long long)m);
     from = q->first ? (size_t)q->first - 1 : 0;
     to = q->last && (size_t)q->last < m ? (size_t)q->last : m;
-    list = cimi_add_list(o, entries, type);
     for (i = from; i < to; i++) {
         apply_expand(c, q, items[i].obj);
         apply_select(q, items[i].obj);
         all[items[i].index] = NULL; /* the collection takes the entry over */
-        cimi_list_push(o, list, items[i].obj);
+        page[k++] = items[i].obj;
     }
-    cimi_add_collection_ops(o, id, can_add, can_import);
+    /* count is the number of entries that match, before paging. */
+    o = cimi_collection_object(id, ctype, (long long)m, entries, type, page, k, can_add,
+                               can_import);
     cimi_reply(c, 200, o);
 
 cleanup:
     cimi_obj_free(o);
+    free(page);
     free(items);
 }
 
