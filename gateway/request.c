@@ -43,6 +43,13 @@ void gw_request_free(gw_request *req)
     free(req);
 }
 
+void gw_piece_free(const void *data, size_t len, void *owner)
+{
+    (void)data;
+    (void)len;
+    free(owner);
+}
+
 void gw_pieces_release(gw_piece *pieces, size_t n)
 {
     for (size_t i = 0; i < n; i++)

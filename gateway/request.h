@@ -66,6 +66,8 @@ void gw_response_set_body(gw_response *resp, int status, const char *content_typ
  * to each piece, released even when resp is NULL). */
 void gw_response_set_pieces(gw_response *resp, int status, const char *content_type,
                             gw_piece *pieces, size_t n);
+/* The unref of a piece whose owner is malloc'd memory: frees it. */
+void gw_piece_free(const void *data, size_t len, void *owner);
 /* Release n pieces and the array. */
 void gw_pieces_release(gw_piece *pieces, size_t n);
 /* Join pieces into one malloc'd, NUL-terminated body (for code that needs

@@ -322,13 +322,6 @@ static void piece_frag_unref(const void *data, size_t len, void *owner)
     frag_unref(owner);
 }
 
-static void piece_free(const void *data, size_t len, void *owner)
-{
-    (void)data;
-    (void)len;
-    free(owner);
-}
-
 /* A malloc'd copy of s[0..len) as a piece.  0 or -1. */
 static int piece_copy(gw_piece *pc, const char *s, size_t len)
 {
@@ -337,7 +330,7 @@ static int piece_copy(gw_piece *pc, const char *s, size_t len)
     if (!copy)
         return -1;
     memcpy(copy, s, len);
-    *pc = (gw_piece){copy, len, piece_free, copy};
+    *pc = (gw_piece){copy, len, gw_piece_free, copy};
     return 0;
 }
 
@@ -361,7 +354,7 @@ static int envelope(const char *request_id, const cg_config *cfg, const char *ne
                                                 &env_len)))
         return -1;
     if (n == 0) { /* the envelope is the whole answer */
-        *before = (gw_piece){env, env_len, piece_free, env};
+        *before = (gw_piece){env, env_len, gw_piece_free, env};
         *after = piece_static("", 0);
         return 0;
     }
