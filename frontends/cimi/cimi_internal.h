@@ -287,6 +287,15 @@ int cimi_machine_get(cimi_call *c, const char *id, cg_instance *out);
 /* 0, or 409 reported (-1) when an import job holds inst locked. */
 int cimi_machine_unlocked(cimi_call *c, const cg_instance *inst);
 
+/* cimi_fragments.c: the GET of coll (machines) with no query option, from
+ * each machine's cached fragment: the renderers' bytes for the collection,
+ * as pieces that refer to the fragments, writing again only the machines
+ * that changed.  0 answered (or an error reported), 1 not done here (a
+ * query option, no machines, the unexpected): take the ordinary path. */
+int cimi_machines_from_fragments(cimi_call *c, const cimi_collection *coll);
+/* Fragments written and reused since start, and instances with some kept. */
+void cimi_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t *cached);
+
 /* ---- graphicsConsoles of machines, images and templates (cimi_consoles.c) */
 
 /* 1 when rest is "graphicsConsoles" or "graphicsConsoles/PROTO" (*proto

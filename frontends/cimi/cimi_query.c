@@ -386,6 +386,9 @@ void cimi_get_collection(cimi_call *c, const cimi_collection *coll)
     size_t n = 0;
     char id[700], ctype[96];
 
+    /* Machines without a query option: from their kept fragments. */
+    if (coll->list == cimi_list_machines && cimi_machines_from_fragments(c, coll) == 0)
+        return;
     if (parse_query(c, &q) < 0 || coll->list(c, &all, &n) < 0)
         goto cleanup;
     snprintf(id, sizeof(id), "%s%s", c->base, coll->path);
