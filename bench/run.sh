@@ -545,17 +545,6 @@ measure() { # N
     log "N=$n: perf profile of the gateway in $out/perf.txt"
   fi
   wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrk1_nc.txt"
-  # CIMI's MachineCollection (no query) as JSON and as XML, one client.
-  local fmt
-  for fmt in json xml; do
-    "$PY" "$TOP/bench/bench.py" cimi "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/cimi-$fmt.lua" "$fmt" \
-      >"$out/cimi_$fmt.count"
-    [ "$(kv "$out/cimi_$fmt.count" count)" -ge "$n" ] ||
-      die "N=$n: /cimi/machines ($fmt) lists $(kv "$out/cimi_$fmt.count" count) machines"
-    wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/cimi-$fmt.lua" "$ENDPOINT/cimi/machines" \
-      >"$out/cimi_$fmt.txt"
-  done
-  log "N=$n: CIMI /cimi/machines p50: JSON $(kv "$out/cimi_json.txt" p50_ms) ms, XML $(kv "$out/cimi_xml.txt" p50_ms) ms"
   log "N=$n: wrk -t$WRK_THREADS -c$CONC -d${SECS}s, keep-alive and new connections (throughput)"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" "$ENDPOINT/" >"$out/wrkc_ka.txt"
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe-close.lua" "$ENDPOINT/" >"$out/wrkc_nc.txt"
@@ -568,7 +557,7 @@ measure() { # N
   wrk -t"$WRK_THREADS" -c"$CONC" -d"${SECS}s" --timeout 60s -s "$WORK/describe.lua" \
     "http://127.0.0.1:$APORT/" >"$out/anchorc.txt"
   stop_anchor
-  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc anchor1 anchorc cimi_json cimi_xml; do
+  for f in wrk1_ka wrk1_nc wrkc_ka wrkc_nc anchor1 anchorc; do
     check_wrk "$out/$f.txt" "N=$n: $f"
   done
   # After the wrk runs: VmHWM includes building the largest responses.
@@ -585,6 +574,24 @@ measure() { # N
     >"$out/conns_idle.txt"
   log "N=$n: idle 3 s: client connections still held: $(cat "$out/conns_idle.txt")"
   log "N=$n: idle 3 s: VmRSS $(kv "$out/rss_idle.txt" rss_kb) kB, RssAnon $(kv "$out/rss_idle.txt" anon_kb) kB"
+
+  # CIMI's MachineCollection (no query) as JSON and as XML, one client;
+  # after the RSS above (EC2 alone, comparable with earlier runs), and the
+  # RSS again once idle with CIMI's fragments kept too.
+  local fmt
+  for fmt in json xml; do
+    "$PY" "$TOP/bench/bench.py" cimi "$ENDPOINT" "$KEY_ID" "$SECRET" "$WORK/cimi-$fmt.lua" "$fmt" \
+      >"$out/cimi_$fmt.count"
+    [ "$(kv "$out/cimi_$fmt.count" count)" -ge "$n" ] ||
+      die "N=$n: /cimi/machines ($fmt) lists $(kv "$out/cimi_$fmt.count" count) machines"
+    wrk -t1 -c1 -d"${SECS}s" --timeout 60s -s "$WORK/cimi-$fmt.lua" "$ENDPOINT/cimi/machines" \
+      >"$out/cimi_$fmt.txt"
+    check_wrk "$out/cimi_$fmt.txt" "N=$n: cimi_$fmt"
+  done
+  log "N=$n: CIMI /cimi/machines p50: JSON $(kv "$out/cimi_json.txt" p50_ms) ms, XML $(kv "$out/cimi_xml.txt" p50_ms) ms"
+  sleep 3
+  rss_of_gateway >"$out/rss_cimi.txt"
+  log "N=$n: after CIMI, idle 3 s: VmRSS $(kv "$out/rss_cimi.txt" rss_kb) kB, RssAnon $(kv "$out/rss_cimi.txt" anon_kb) kB"
 
   # About 5 s of sequential enumerations, 10 to 100 of them.
   repeat=$((5000 / n)); [ $repeat -ge 10 ] || repeat=10; [ $repeat -le 100 ] || repeat=100
@@ -690,6 +697,8 @@ summary() {
     "$(calc "$(kv "$WORK/rss0.txt" hwm_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
   row "VmRSS N=$large idle 3 s, MiB (VmRSS N=0)" "$(calc "$(kv "$WORK/m$large/rss_idle.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" \
     "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
+  row "  same, after CIMI's GETs too, MiB (N=0)" "$(calc "$(kv "$WORK/m$large/rss_cimi.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" \
+    "$(calc "$(kv "$WORK/rss0.txt" rss_kb) / 1024" | awk '{printf "%.1f", $1}')" "<= 30 MiB" "c <= 30"
   row "  of it RssAnon N=$large, MiB (N=0)" "$(calc "$(kv "$WORK/m$large/rss.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" \
     "$(calc "$(kv "$WORK/rss0.txt" anon_kb) / 1024" | awk '{printf "%.1f", $1}')" "(see VmRSS)" ""
   echo "(N=0: the gateway before any of this run's domains exist; it listed $(kv "$WORK/count0.txt" listed) other instances."
@@ -752,12 +761,13 @@ summary() {
     "$(kv "$WORK/regions_anchor.txt" req_s) req/s (p50 $(kv "$WORK/regions_anchor.txt" p50_ms) ms)"
   echo
   echo "cloudgated memory, kB (start = after the initial sync, before any request; after = after the wrk runs;"
-  echo " idle = 3 s later, after the idle heap trim):"
+  echo " idle = 3 s later, after the idle heap trim; cimi = idle again after the CIMI GETs, their fragments kept):"
   printf '%10s | %8s %8s %8s %8s\n' N VmRSS VmHWM RssAnon RssFile
   printf '%10s | %8s %8s %8s %8s\n' "0" "$(kv "$WORK/rss0.txt" rss_kb)" "$(kv "$WORK/rss0.txt" hwm_kb)" \
     "$(kv "$WORK/rss0.txt" anon_kb)" "$(kv "$WORK/rss0.txt" file_kb)"
   while read -r n; do
-    for f in "$WORK/rss_start.$n:start" "$WORK/m$n/rss.txt:after" "$WORK/m$n/rss_idle.txt:idle"; do
+    for f in "$WORK/rss_start.$n:start" "$WORK/m$n/rss.txt:after" "$WORK/m$n/rss_idle.txt:idle" \
+      "$WORK/m$n/rss_cimi.txt:cimi"; do
       printf '%10s | %8s %8s %8s %8s\n' "$n ${f##*:}" "$(kv "${f%:*}" rss_kb)" "$(kv "${f%:*}" hwm_kb)" \
         "$(kv "${f%:*}" anon_kb)" "$(kv "${f%:*}" file_kb)"
     done
