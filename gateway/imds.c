@@ -59,6 +59,49 @@ void gw_imds_instance_release(gw_imds_instance *inst)
     free(inst->user_data);
     inst->public_key = NULL;
     inst->user_data = NULL;
+    for (unsigned i = 0; i < CG_INSTANCE_GROUPS_MAX; i++) {
+        free(inst->group_names[i]);
+        inst->group_names[i] = NULL;
+    }
+    inst->n_groups = 0;
+}
+
+int gw_imds_instance_add_group(gw_imds_instance *inst, const char *id, const char *name)
+{
+    char *copy;
+
+    if (inst->n_groups >= CG_INSTANCE_GROUPS_MAX)
+        return 0;
+    if (!(copy = strndup(name ? name : "", 255)))
+        return -1;
+    snprintf(inst->group_ids[inst->n_groups], sizeof(inst->group_ids[0]), "%s", id ? id : "");
+    inst->group_names[inst->n_groups++] = copy;
+    return 0;
+}
+
+int gw_imds_instance_from(gw_imds_instance *d, const cg_instance *s)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "%s", s->id);
+    snprintf(d->image_id, sizeof(d->image_id), "%s", s->image_id);
+    snprintf(d->instance_type, sizeof(d->instance_type), "%s", s->instance_type);
+    snprintf(d->zone, sizeof(d->zone), "%s", s->zone);
+    snprintf(d->private_ip, sizeof(d->private_ip), "%s", s->private_ip);
+    snprintf(d->mac, sizeof(d->mac), "%s", s->mac);
+    snprintf(d->vpc_id, sizeof(d->vpc_id), "%s", s->vpc_id);
+    snprintf(d->subnet_id, sizeof(d->subnet_id), "%s", s->subnet_id);
+    snprintf(d->eni_id, sizeof(d->eni_id), "%s", s->eni_id);
+    snprintf(d->key_name, sizeof(d->key_name), "%s", s->key_name);
+    for (unsigned i = 0; i < s->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
+        if (gw_imds_instance_add_group(d, s->group_ids[i], s->group_names[i]) < 0) {
+            gw_imds_instance_release(d);
+            return -1;
+        }
+    }
+    d->launch_index = s->ami_launch_index;
+    d->launch_time = s->launch_time;
+    d->md = s->metadata;
+    return 0;
 }
 
 gw_imds *gw_imds_new(const char *account_id, const char *region, size_t max_tokens)
@@ -539,7 +582,7 @@ int gw_imds_answer(gw_imds *m, const gw_imds_request *rq, gw_imds_reply *out)
     /* Found by its MAC before its lease was seen: the address it speaks
      * from is its address (anti-spoofing), so local-ipv4, hostname... */
     if (!inst->private_ip[0]) {
-        found = *inst;
+        found = *inst; /* a view: borrows inst's strings, never released */
         snprintf(found.private_ip, sizeof(found.private_ip), "%s", rq->src_ip);
         inst = &found;
     }

@@ -15,7 +15,8 @@
 
 #include "../drivers/driver.h"
 
-/* One instance as the service serves it.  Owns public_key and user_data. */
+/* One instance as the service serves it.  Owns public_key, user_data and
+ * the group names. */
 typedef struct gw_imds_instance {
     char id[24];
     char image_id[24];
@@ -31,7 +32,9 @@ typedef struct gw_imds_instance {
     unsigned char *user_data; /* NULL when none */
     size_t user_data_len;
     char group_ids[CG_INSTANCE_GROUPS_MAX][32];
-    char group_names[CG_INSTANCE_GROUPS_MAX][256];
+    /* Their names (at most 255 characters), malloc'd: inline arrays were
+     * most of the record.  NULL past n_groups. */
+    char *group_names[CG_INSTANCE_GROUPS_MAX];
     unsigned n_groups;
     unsigned launch_index;
     time_t launch_time;
@@ -39,6 +42,12 @@ typedef struct gw_imds_instance {
 } gw_imds_instance;
 
 void gw_imds_instance_release(gw_imds_instance *inst);
+/* Fill d (overwritten) from the driver's record s, with copies of its
+ * strings.  0, or -1 when out of memory (d released). */
+int gw_imds_instance_from(gw_imds_instance *d, const cg_instance *s);
+/* Append a group (id, name cut at EC2's 255 characters); beyond
+ * CG_INSTANCE_GROUPS_MAX it is left out.  0, or -1 (OOM). */
+int gw_imds_instance_add_group(gw_imds_instance *inst, const char *id, const char *name);
 
 typedef struct gw_imds gw_imds;
 

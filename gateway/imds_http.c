@@ -41,32 +41,6 @@ typedef struct refresh_job {
 
 /* ---- refresh (worker thread) -------------------------------------------- */
 
-static void from_instance(gw_imds_instance *d, const cg_instance *s)
-{
-    size_t i;
-
-    memset(d, 0, sizeof(*d));
-    snprintf(d->id, sizeof(d->id), "%s", s->id);
-    snprintf(d->image_id, sizeof(d->image_id), "%s", s->image_id);
-    snprintf(d->instance_type, sizeof(d->instance_type), "%s", s->instance_type);
-    snprintf(d->zone, sizeof(d->zone), "%s", s->zone);
-    snprintf(d->private_ip, sizeof(d->private_ip), "%s", s->private_ip);
-    snprintf(d->mac, sizeof(d->mac), "%s", s->mac);
-    snprintf(d->vpc_id, sizeof(d->vpc_id), "%s", s->vpc_id);
-    snprintf(d->subnet_id, sizeof(d->subnet_id), "%s", s->subnet_id);
-    snprintf(d->eni_id, sizeof(d->eni_id), "%s", s->eni_id);
-    snprintf(d->key_name, sizeof(d->key_name), "%s", s->key_name);
-    for (i = 0; i < s->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
-        memcpy(d->group_ids[i], s->group_ids[i], sizeof(d->group_ids[i]));
-        snprintf(d->group_names[i], sizeof(d->group_names[i]), "%s",
-                 s->group_names[i] ? s->group_names[i] : "");
-    }
-    d->n_groups = (unsigned)i;
-    d->launch_index = s->ami_launch_index;
-    d->launch_time = s->launch_time;
-    d->md = s->metadata;
-}
-
 static void refresh_work(void *arg)
 {
     refresh_job *job = arg;
@@ -89,7 +63,8 @@ static void refresh_work(void *arg)
         /* Only instances that can run a guest are served. */
         if (s->state != CG_STATE_RUNNING && s->state != CG_STATE_PENDING)
             continue;
-        from_instance(d, s);
+        if (gw_imds_instance_from(d, s) < 0)
+            goto cleanup;
         job->n++;
         memset(&err, 0, sizeof(err));
         /* NOT_FOUND: a launch not finished yet (its user-data comes next). */
