@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ ${#names[@]} -eq 0 ]; then
-    names=(ec2_request ec2_filters cimi_body_json cimi_body_xml cimi_query config domxml seed disk_header cidr v2v imds ec2_on_loop)
+    names=(ec2_request ec2_filters cimi_body_json cimi_body_xml cimi_query config domxml seed disk_header cidr v2v imds ec2_on_loop ec2_mappings)
 fi
 work=${FUZZ_WORK:-/tmp/cloudgate-fuzz}
 failed=()
