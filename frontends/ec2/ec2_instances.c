@@ -475,6 +475,8 @@ int ec2_run_instances(ec2_call *c)
     if (ec2_launch_subnet(c, &zone, subnet_zone, sizeof(subnet_zone), subnet, sizeof(subnet)) < 0)
         goto cleanup;
     spec.subnet_id = subnet[0] ? subnet : NULL;
+    /* Placement's or the subnet's: a zoned image or a mapped snapshot must agree with it. */
+    spec.zone = zone;
     if (ec2_launch_groups(c, spec.subnet_id, &groups) < 0)
         goto cleanup;
     spec.group_ids = groups.ptrs;
@@ -528,8 +530,6 @@ int ec2_run_instances(ec2_call *c)
     }
 
     spec.image_id = image_id;
-    if (!spec.zone)          /* a mapped snapshot may have chosen it */
-        spec.zone = zone;
     spec.key_name = key;
     spec.public_key = key ? kp.public_key : NULL;
     spec.user_data = user_data;
