@@ -191,7 +191,9 @@ cleanup:
  * further disks: a completed snapshot in the root's zone (at least its
  * size) or an empty volume of Ebs.VolumeSize, made for each instance;
  * DeleteOnTermination defaults to true.  NoDevice on them is accepted
- * (there is nothing of the image's to suppress).
+ * (there is nothing of the image's to suppress).  TagSpecification's
+ * cloudgate:display sets the image's display; other cloudgate: keys are
+ * refused.
  */
 
 /* Architecture, VirtualizationType, BootMode, KernelId, RamdiskId and
@@ -393,8 +395,10 @@ int ec2_register_image(ec2_call *c)
 
     if (ami_name_check(c, name, desc) < 0)
         goto cleanup;
+    /* cloudgate:display is the image's setting, as with CreateTags, never a stored tag. */
     if (register_refusals(c, &spec.architecture) < 0 || register_mappings(c, &spec, &maps) < 0 ||
         ec2_param_tag_specs(c, "image", &tags) < 0 ||
+        ec2_display_tag_take(c, &tags, &spec.display) < 0 ||
         register_check(c, spec.snapshot_id, name) < 0 || ec2_dry_run(c) < 0)
         goto cleanup;
     spec.name = name;
