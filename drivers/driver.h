@@ -373,6 +373,7 @@ typedef struct cg_capture_spec {
     const char *description;  /* NULL */
     const char *image_id;     /* image_capture: the pending image (image_create_pending) */
     int seal;                 /* core: virt-sysprep before it becomes available */
+    cg_display display;       /* DEFAULT: the gateway's default */
     const cg_tags *tags;      /* NULL */
     const char *const *skip_devices; /* core: attached volumes left out ("vdb"), NULL */
     size_t n_skip;

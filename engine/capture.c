@@ -31,6 +31,7 @@ typedef struct capture_job {
     char image_id[24];
     char instance_id[24];
     int seal;
+    cg_display display;        /* asked for, or DEFAULT: the instance's */
     char skip[MAX_VOLUMES][8]; /* attached devices left out (NoDevice) */
     size_t n_skip;
     /* filled by the job */
@@ -136,7 +137,8 @@ static int run_capture(cg_jobs *jobs, const char *job_id, void *arg, cg_error *e
 {
     capture_job *cj = arg;
     const cg_core *c = &cj->core;
-    cg_capture_spec spec = {.instance_id = cj->instance_id, .image_id = cj->image_id};
+    cg_capture_spec spec = {
+        .instance_id = cj->instance_id, .image_id = cj->image_id, .display = cj->display};
     cg_image img = {0};
     size_t i;
 
@@ -199,6 +201,7 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
     cg_pending_image_spec ps = {.name = spec->name,
                                 .description = spec->description,
                                 .source_instance = spec->instance_id,
+                                .display = spec->display,
                                 .tags = spec->tags};
     cg_job_opts o = {.action = CG_JOB_CAPTURE, .can_cancel_running = 1};
     capture_job *cj = NULL;
@@ -230,6 +233,7 @@ int cg_capture_submit(const cg_core *c, const cg_capture_spec *spec, cg_image *i
     }
     cj->core = *c;
     cj->seal = spec->seal;
+    cj->display = spec->display;
     snprintf(cj->image_id, sizeof(cj->image_id), "%s", img->id);
     snprintf(cj->instance_id, sizeof(cj->instance_id), "%s", spec->instance_id);
     for (i = 0; i < spec->n_skip; i++)

@@ -234,8 +234,8 @@ cleanup:
 }
 
 /* The pending image's record completed: its disk, the snapshots of its
- * further disks, the boot settings of the source image, the instance's
- * display. */
+ * further disks, the boot settings of the source image, the display asked
+ * for (CreateImage's cloudgate:display tag) or else the instance's. */
 static int describe(const cg_instance *inst, const cg_image *src, const cg_capture_spec *spec,
                     cg_image *img, unsigned long long size, cg_error *err)
 {
@@ -259,7 +259,9 @@ static int describe(const cg_instance *inst, const cg_image *src, const cg_captu
     snprintf(img->seed_format, sizeof(img->seed_format), "%s",
              src->seed_format[0] ? src->seed_format : LV_SEED_NOCLOUD);
     snprintf(img->source_instance, sizeof(img->source_instance), "%s", inst->id);
-    img->display = inst->display == CG_DISPLAY_DEFAULT ? CG_DISPLAY_HEADLESS : inst->display;
+    img->display = spec->display != CG_DISPLAY_DEFAULT   ? spec->display
+                   : inst->display != CG_DISPLAY_DEFAULT ? inst->display
+                                                         : CG_DISPLAY_HEADLESS;
     img->os = src->os; /* until the copy is inspected */
     img->size_bytes = size;
     return 0;

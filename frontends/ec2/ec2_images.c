@@ -151,6 +151,9 @@ int ec2_create_image(ec2_call *c)
         spec.seal = strcasecmp(seal, "true") == 0;
         cg_tags_remove(&tags, EC2_TAG_SEAL, NULL);
     }
+    /* As in RegisterImage: cloudgate:display is the image's setting, never a stored tag. */
+    if (ec2_display_tag_take(c, &tags, &spec.display) < 0)
+        goto cleanup;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &list) < 0) {
         ec2_fail_cg(c, &err, NULL);
         goto cleanup;

@@ -155,3 +155,40 @@ def test_image_default_and_reserved_tags(ec2, gw):
     with pytest.raises(ClientError) as e:
         ec2.delete_tags(Resources=[gw.image_id], Tags=[{"Key": "cloudgate:display"}])
     assert code_of(e) == "InvalidParameterValue"
+
+
+def test_create_image_display_tag(ec2, gw):
+    """CreateImage's TagSpecification: cloudgate:display is the new image's
+    display (as in RegisterImage and CreateTags), another cloudgate: key is
+    refused and makes nothing."""
+    iid = launch(ec2, gw)
+    stop(ec2, iid)
+    before = {i["ImageId"] for i in ec2.describe_images()["Images"]}
+    with pytest.raises(ClientError) as e:
+        ec2.create_image(InstanceId=iid, Name="display-bad", TagSpecifications=[
+            {"ResourceType": "image", "Tags": [{"Key": "cloudgate:display-live", "Value": "vnc"}]}])
+    assert code_of(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        ec2.create_image(InstanceId=iid, Name="display-bad", TagSpecifications=[
+            {"ResourceType": "image", "Tags": [{"Key": "cloudgate:display", "Value": "hologram"}]}])
+    assert code_of(e) == "InvalidParameterValue"
+    assert {i["ImageId"] for i in ec2.describe_images()["Images"]} == before
+    ami = ec2.create_image(InstanceId=iid, Name="display-vnc", TagSpecifications=[
+        {"ResourceType": "image", "Tags": [{"Key": "cloudgate:display", "Value": "vnc"},
+                                           {"Key": "os", "Value": "demo"}]}])["ImageId"]
+    try:
+        ec2.get_waiter("image_available").wait(ImageIds=[ami],
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        img = ec2.describe_images(ImageIds=[ami])["Images"][0]
+        assert {t["Key"]: t["Value"] for t in img["Tags"]} == {"cloudgate:display": "vnc",
+                                                               "os": "demo"}
+        # An instance of it takes the image's display.
+        child = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                                  InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+        assert tags(ec2, child)["cloudgate:display"] == "vnc"
+        ec2.terminate_instances(InstanceIds=[child])
+    finally:
+        ec2.terminate_instances(InstanceIds=[iid])
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid],
+                                                   WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        ec2.deregister_image(ImageId=ami)
