@@ -9,10 +9,10 @@
  * The one DiskContainer's Url is glance://PROVIDER/IMAGE_ID, http(s)://...
  * or file:///path (under import_dirs); Format qcow2 or raw (optional: the
  * bytes tell), or ova, vmdk, vhdx: converted by virt-v2v (file:// or
- * http(s):// only), with the conversion's stage in StatusMessage.  Description, LicenseType, Platform and Architecture are
- * accepted; the image's OS comes from inspection.  A TagSpecification of
- * ResourceType import-image-task tags the image made; cloudgate:seal=true
- * in it seals the image (virt-sysprep) before it becomes available.
+ * http(s):// only), with the conversion's stage in StatusMessage.  Description, LicenseType,
+ * Platform and Architecture are accepted; the image's OS comes from inspection.  A TagSpecification
+ * of ResourceType import-image-task tags the image made; cloudgate:seal=true in it seals the image
+ * (virt-sysprep) before it becomes available, and other cloudgate: keys are refused.
  */
 #include "ec2_internal.h"
 
@@ -166,6 +166,14 @@ static int task_tags(ec2_call *c, cg_tags *tags, int *seal)
         *seal = strcasecmp(v, "true") == 0;
         cg_tags_remove(tags, EC2_TAG_SEAL, NULL); /* a request, not a tag */
     }
+    /* Other cloudgate: keys are settings the import does not take (the
+     * display: CreateTags on the image made); stored, they could never be
+     * deleted. */
+    for (size_t i = 0; i < tags->n; i++)
+        if (strncasecmp(tags->v[i].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0)
+            return ec2_fail(c, "InvalidParameterValue",
+                            "Tag key '%.128s' is reserved: only %s can be given to ImportImage",
+                            tags->v[i].key, EC2_TAG_SEAL);
     return 0;
 }
 

@@ -212,6 +212,12 @@ def test_parameters_refused(ec2, files):
          "InvalidParameterValue", "one DiskContainer"),
         ({"DiskContainers": [{"UserBucket": {"S3Bucket": "b", "S3Key": "k"}}]},
          "InvalidParameterValue", "S3"),
+        # Only cloudgate:seal is a setting here; a stored cloudgate: tag
+        # could never be deleted.
+        ({"DiskContainers": [{"Url": "file://" + p["raw"]}],
+          "TagSpecifications": [{"ResourceType": "import-image-task",
+                                 "Tags": [{"Key": "cloudgate:display", "Value": "vnc"}]}]},
+         "InvalidParameterValue", "reserved"),
     ]
     for kw, code, why in cases:
         with pytest.raises(botocore.exceptions.ClientError) as e:
