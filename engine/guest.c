@@ -1,10 +1,12 @@
 /* cloudgate engine: looking into and sealing guest disks (see guest.h).
  *
- * Inspection uses the libguestfs C API on a handle of its own per call,
- * disks added read-only with their format given (never probed: a raw disk
- * whose guest wrote a qcow2 header must stay raw).  libguestfs must not
- * write to the daemon's stderr: errors are read back with
- * guestfs_last_error, its messages go to our log.
+ * Inspection runs our helper program cloudgate-inspect
+ * (tools/cloudgate-inspect.c, the libguestfs C API), sealing runs
+ * virt-sysprep: the daemon does not load libguestfs (about 4 MiB of its
+ * memory for the library's start-up alone, and the appliance's children
+ * and signals), and both run through tool_run.c.  The helper prints lines
+ * "os.KEY=VALUE"; its reason for failing is its last "cloudgate-inspect:"
+ * line.
  *
  * Sealing runs virt-sysprep through tool_run.c, in a process group of its
  * own, so a cancel reaches the appliance (qemu and libguestfs' recovery
@@ -12,18 +14,17 @@
  */
 #include "guest.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <guestfs.h>
+#include <unistd.h>
 
 #include "../gateway/log.h"
 #include "tool_run.h"
 
 #define SYSPREP "virt-sysprep"
-#define OS_RELEASE_MAX 65536 /* larger is not an os-release */
+#define INSPECT_PROG "cloudgate-inspect"
+#define INSPECT_ENV "CLOUDGATE_INSPECT"
 
 /* What every instance of a template must not share, and what the default
  * operations of virt-sysprep 1.48 leave: its "customize" step writes a
@@ -55,250 +56,115 @@ static int check_disks(const cg_disk_paths *disks, cg_error *err)
 
 /* ---- inspection ---------------------------------------------------------- */
 
-/* libguestfs' own messages (debug, trace, appliance console, warnings):
- * printed on stderr unless someone takes them. */
-static void on_message(guestfs_h *g, void *opaque, uint64_t event, int handle, int flags,
-                       const char *buf, size_t len, const uint64_t *array, size_t array_len)
+/* The helper program: CLOUDGATE_INSPECT (tests, unusual installs), else
+ * next to the running program (the build tree), else where make install
+ * put it. */
+static const char *inspect_helper(char *buf, size_t size)
 {
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        len--;
-    if (len == 0)
-        return;
-    if (event == GUESTFS_EVENT_WARNING)
-        cg_warn("libguestfs: %.*s", (int)len, buf);
-    else
-        cg_debug("libguestfs: %.*s", (int)len, buf);
-}
+    const char *env = getenv(INSPECT_ENV);
+    ssize_t n;
+    char *slash;
 
-static void guestfs_fail(cg_error *err, guestfs_h *g, const char *what)
-{
-    const char *msg = guestfs_last_error(g);
-    cg_error_set(err, CG_ERR_INTERNAL, "libguestfs: %s: %s", what, msg ? msg : "unknown error");
-}
-
-/* A quiet handle that still honours LIBGUESTFS_BACKEND & co.: the
- * environment is parsed only once the error handler is off.  No atexit
- * close: a job thread may be using it while the daemon exits, and
- * libguestfs' recovery process kills qemu when we are gone. */
-static guestfs_h *open_handle(cg_error *err)
-{
-    guestfs_h *g =
-        guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT | GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
-    if (!g) {
-        cg_error_set(err, CG_ERR_INTERNAL, "libguestfs: cannot create a handle: %s",
-                     strerror(errno));
-        return NULL;
+    if (env && *env)
+        return env;
+    n = readlink("/proc/self/exe", buf, size - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        if ((slash = strrchr(buf, '/')) &&
+            (size_t)(slash + 1 - buf) + sizeof(INSPECT_PROG) <= size) {
+            memcpy(slash + 1, INSPECT_PROG, sizeof(INSPECT_PROG));
+            if (access(buf, X_OK) == 0)
+                return buf;
+        }
     }
-    guestfs_set_error_handler(g, NULL, NULL);
-    if (guestfs_set_event_callback(g, on_message,
-                                   GUESTFS_EVENT_LIBRARY | GUESTFS_EVENT_WARNING |
-                                       GUESTFS_EVENT_APPLIANCE | GUESTFS_EVENT_TRACE,
-                                   0, NULL) < 0 ||
-        guestfs_parse_environment(g) < 0) {
-        guestfs_fail(err, g, "setting up the handle");
-        guestfs_close(g);
-        return NULL;
-    }
-    return g;
-}
-
-static void free_strings(char **v)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; v[i]; i++)
-        free(v[i]);
-    free(v);
+    return LIBEXECDIR "/" INSPECT_PROG;
 }
 
 /* Copy, cut to fit (these are labels and messages, a cut one still reads). */
 static void copy_str(char *dst, size_t size, const char *src)
 {
-    size_t n = src ? strnlen(src, size - 1) : 0;
-    memcpy(dst, src ? src : "", n);
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
     dst[n] = '\0';
 }
 
-/* inspect_get_mountpoints gives mountpoint, device pairs. */
-typedef struct mount_pair {
-    const char *mp, *dev;
-} mount_pair;
+typedef struct inspect_read {
+    cg_os_info *out;
+    int typed;         /* an os.type line came */
+    char failure[256]; /* its last "cloudgate-inspect: " line */
+} inspect_read;
 
-static int by_mountpoint_length(const void *a, const void *b)
+/* One line of the helper's output: a result, a libguestfs message or its
+ * reason for failing. */
+static void on_inspect_line(const char *line, void *arg)
 {
-    size_t la = strlen(((const mount_pair *)a)->mp), lb = strlen(((const mount_pair *)b)->mp);
-    return la < lb ? -1 : la > lb;
-}
+    inspect_read *r = arg;
+    cg_os_info *o = r->out;
+    static const char fail_prefix[] = INSPECT_PROG ": ";
+    const char *v;
 
-/* Mount the root's filesystems read-only, parents before children.  0 when
- * at least "/" is mounted, else -1 (nothing to look at). */
-static int mount_root(guestfs_h *g, const char *root)
-{
-    char **mps = guestfs_inspect_get_mountpoints(g, root);
-    mount_pair *pairs = NULL;
-    size_t n = 0;
-    int rc = -1;
+    if (strncmp(line, "os.", 3) == 0 && (v = strchr(line, '='))) {
+        size_t klen = (size_t)(v++ - line) - 3;
+        const char *k = line + 3;
 
-    if (!mps)
-        goto cleanup;
-    while (mps[2 * n])
-        n++;
-    pairs = calloc(n ? n : 1, sizeof *pairs);
-    if (!pairs)
-        goto cleanup;
-    for (size_t i = 0; i < n; i++)
-        pairs[i] = (mount_pair){mps[2 * i], mps[2 * i + 1]};
-    qsort(pairs, n, sizeof *pairs, by_mountpoint_length);
-    for (size_t i = 0; i < n; i++) {
-        if (guestfs_mount_ro(g, pairs[i].dev, pairs[i].mp) == 0) {
-            if (strcmp(pairs[i].mp, "/") == 0)
-                rc = 0;
-        } else if (strcmp(pairs[i].mp, "/") == 0) {
-            break; /* nothing to mount the rest on */
-        } else {
-            /* a missing /boot or an odd /srv does not hide /usr/bin */
-            cg_debug("guest: cannot mount %s on %s: %s", pairs[i].dev, pairs[i].mp,
-                     guestfs_last_error(g));
-        }
+#define FIELD(name)                                                                                \
+    if (klen == sizeof(#name) - 1 && memcmp(k, #name, klen) == 0)                                  \
+        copy_str(o->name, sizeof o->name, v);
+        FIELD(type)
+        FIELD(distro)
+        FIELD(version)
+        FIELD(arch)
+        FIELD(product)
+#undef FIELD
+        if (klen == 4 && memcmp(k, "type", 4) == 0)
+            r->typed = 1;
+        else if (klen == 10 && memcmp(k, "cloud_init", 10) == 0)
+            o->cloud_init = atoi(v) > 0 ? 1 : atoi(v) == 0 ? 0 : -1;
+    } else if (strncmp(line, fail_prefix, sizeof(fail_prefix) - 1) == 0) {
+        copy_str(r->failure, sizeof r->failure, line + sizeof(fail_prefix) - 1);
+    } else if (*line) {
+        cg_warn("%s", line); /* "libguestfs: ..." */
     }
-cleanup:
-    free(pairs);
-    free_strings(mps);
-    return rc;
-}
-
-static int only_version_chars(const char *s)
-{
-    if (!*s)
-        return 1;
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || *s == '.'))
-            return 0;
-    return 1;
-}
-
-/* Debian's product name from libguestfs is the first line of
- * /etc/debian_version ("12.5"): take os-release's PRETTY_NAME instead.
- * Best effort; the guest's own file, so resolved inside the guest and
- * bounded in size. */
-static void pretty_name(guestfs_h *g, char *dst, size_t size)
-{
-    char *path = guestfs_realpath(g, "/etc/os-release");
-    char **lines = NULL;
-    int64_t len;
-
-    if (!path || guestfs_is_file(g, path) != 1)
-        goto cleanup;
-    len = guestfs_filesize(g, path);
-    if (len <= 0 || len > OS_RELEASE_MAX)
-        goto cleanup;
-    lines = guestfs_read_lines(g, path);
-    for (size_t i = 0; lines && lines[i]; i++) {
-        const char *v = lines[i];
-        size_t vl;
-        if (strncmp(v, "PRETTY_NAME=", 12) != 0)
-            continue;
-        v += 12;
-        vl = strlen(v);
-        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
-            v++;
-            vl -= 2;
-        }
-        if (vl > 0)
-            snprintf(dst, size, "%.*s", (int)vl, v);
-        break;
-    }
-cleanup:
-    free_strings(lines);
-    free(path);
-}
-
-/* What the first root holds.  0 or -1. */
-static int read_root(guestfs_h *g, const char *root, cg_os_info *out, cg_error *err)
-{
-    char *type = NULL, *distro = NULL, *arch = NULL, *product = NULL;
-    int major, minor, n = 0, rc = -1;
-
-    if (!(type = guestfs_inspect_get_type(g, root)) ||
-        !(distro = guestfs_inspect_get_distro(g, root)) ||
-        !(arch = guestfs_inspect_get_arch(g, root)) ||
-        !(product = guestfs_inspect_get_product_name(g, root)) ||
-        (major = guestfs_inspect_get_major_version(g, root)) < 0 ||
-        (minor = guestfs_inspect_get_minor_version(g, root)) < 0) {
-        guestfs_fail(err, g, "reading the inspection result");
-        goto cleanup;
-    }
-    copy_str(out->type, sizeof out->type, type);
-    copy_str(out->distro, sizeof out->distro, distro);
-    copy_str(out->arch, sizeof out->arch, arch);
-    copy_str(out->product, sizeof out->product, product);
-    /* "12" for 12.0, "" when libguestfs found none (0.0) */
-    if (minor > 0)
-        n = snprintf(out->version, sizeof out->version, "%d.%d", major, minor);
-    else if (major > 0)
-        n = snprintf(out->version, sizeof out->version, "%d", major);
-    if (n >= (int)sizeof out->version)
-        out->version[0] = '\0'; /* not a version anyone wrote */
-
-    if (strcmp(type, "windows") == 0) {
-        out->cloud_init = 0; /* cloudbase-init: not looked for */
-    } else if (mount_root(g, root) == 0) {
-        out->cloud_init = guestfs_exists(g, "/usr/bin/cloud-init") == 1 ||
-                          guestfs_exists(g, "/etc/cloud/cloud.cfg") == 1;
-        if (strcmp(type, "linux") == 0 && only_version_chars(out->product))
-            pretty_name(g, out->product, sizeof out->product);
-    } else {
-        cg_warn("guest: cannot mount %s read-only (%s): cloud-init not known", root,
-                guestfs_last_error(g));
-    }
-    rc = 0;
-cleanup:
-    free(type);
-    free(distro);
-    free(arch);
-    free(product);
-    return rc;
 }
 
 int cg_guest_inspect(const cg_disk_paths *disks, cg_os_info *out, cg_error *err)
 {
-    guestfs_h *g = NULL;
-    char **roots = NULL;
+    char path[4096];
+    inspect_read r = {.out = out};
+    cg_tool_spec run = {.package = "cloudgate (" INSPECT_PROG ")",
+                        .log_fd = -1,
+                        .on_line = on_inspect_line,
+                        .arg = &r};
+    char **argv = NULL;
+    size_t k = 0;
     int rc = -1;
 
     memset(out, 0, sizeof *out);
     out->cloud_init = -1;
-    if (check_disks(disks, err) < 0 || !(g = open_handle(err)))
+    if (check_disks(disks, err) < 0)
         goto cleanup;
+    if (!(argv = calloc(2 + 2 * disks->n, sizeof *argv))) {
+        cg_error_set(err, CG_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    argv[k++] = (char *)inspect_helper(path, sizeof path);
     for (size_t i = 0; i < disks->n; i++) {
-        if (guestfs_add_drive_opts(g, disks->path[i], GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
-                                   GUESTFS_ADD_DRIVE_OPTS_FORMAT, disks->format[i], -1) < 0) {
-            guestfs_fail(err, g, "adding a disk");
-            goto cleanup;
-        }
+        argv[k++] = disks->format[i];
+        argv[k++] = disks->path[i];
     }
-    if (guestfs_launch(g) < 0) {
-        guestfs_fail(err, g, "launching the appliance");
+    run.argv = argv;
+    if (cg_tool_run(&run, err) < 0) {
+        if (r.failure[0])
+            cg_error_set(err, CG_ERR_INTERNAL, "libguestfs: %s", r.failure);
         goto cleanup;
     }
-    if (!(roots = guestfs_inspect_os(g))) {
-        guestfs_fail(err, g, "inspecting");
+    if (!r.typed) {
+        cg_error_set(err, CG_ERR_INTERNAL, "%s gave no result", INSPECT_PROG);
         goto cleanup;
     }
-    if (!roots[0]) {
-        /* a blank or data disk: what runs on it is not known */
-        copy_str(out->type, sizeof out->type, "unknown");
-        copy_str(out->distro, sizeof out->distro, "unknown");
-        rc = 0;
-        goto cleanup;
-    }
-    if (read_root(g, roots[0], out, err) < 0)
-        goto cleanup;
     rc = 0;
 cleanup:
-    free_strings(roots);
-    if (g)
-        guestfs_close(g);
+    free(argv);
     if (rc < 0) {
         memset(out, 0, sizeof *out);
         out->cloud_init = -1;

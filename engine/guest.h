@@ -1,4 +1,5 @@
-/* cloudgate engine: looking into and sealing guest disks (libguestfs).
+/* cloudgate engine: looking into and sealing guest disks (libguestfs, in
+ * child processes: cloudgate-inspect and virt-sysprep).
  *
  * Both work on local disk files (a template's volume paths, from the
  * driver's image_disk_paths) and block: call from job threads only.
