@@ -13,33 +13,22 @@
  */
 #include "ec2_xml.h"
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* An immutable rendered instance: its reservation head, its item, then
- * the reservation's close, side by side so that one piece covers what
- * the instance's place in its reservation needs (half the pieces of a
- * separate close: fewer buffer chains and iovecs per response). */
-typedef struct ec2_frag {
-    int refs; /* atomic */
-    size_t head_len, item_len;
-    char data[];
-} ec2_frag;
+#include "../../engine/fragment_store.h"
 
-typedef struct frag_slot {
-    char id[24];
-    uint64_t key;
-    ec2_frag *frag;
-} frag_slot;
+/* A rendered instance (engine/fragment_store.h) is its reservation head,
+ * its item, then the reservation's close, side by side so that one piece
+ * covers what the instance's place in its reservation needs (half the
+ * pieces of a separate close: fewer buffer chains and iovecs per
+ * response).  part[HEAD] and part[ITEM] are the first two's lengths. */
+enum { HEAD, ITEM };
 
-static pthread_mutex_t frag_lock = PTHREAD_MUTEX_INITIALIZER;
-static frag_slot *frag_table; /* open addressing, frag_cap a power of two */
-static size_t frag_cap, frag_used;
-static unsigned long frag_rendered, frag_reused;
+static cg_frag_store store = CG_FRAG_STORE_INIT;
 
 static const char set_open[] = "  <reservationSet>\n";
 static const char set_close[] = "  </reservationSet>\n";
@@ -78,89 +67,6 @@ static uint64_t instance_key(const cg_instance *inst, const cg_volume_list *vols
     return cg_hash_str(h, cfg->account_id);
 }
 
-/* ---- the table ---------------------------------------------------------- */
-
-static void frag_unref(ec2_frag *f)
-{
-    if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
-        free(f);
-}
-
-static ec2_frag *frag_ref(ec2_frag *f)
-{
-    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-    return f;
-}
-
-static size_t slot_hash(const char *id)
-{
-    return (size_t)cg_hash_str(0, id);
-}
-
-/* The slot holding id, or the empty slot where it goes.  Lock held. */
-static frag_slot *slot_find(frag_slot *table, size_t cap, const char *id)
-{
-    size_t i = slot_hash(id) & (cap - 1);
-
-    while (table[i].frag && strcmp(table[i].id, id) != 0)
-        i = (i + 1) & (cap - 1);
-    return &table[i];
-}
-
-/* Move the entries into a table of cap slots; with keep, only those of
- * the instances keep lists (the others are dropped).  Lock held.  0 or -1
- * (OOM: the table is unchanged). */
-static int table_rebuild(size_t cap, const cg_instance_list *keep)
-{
-    frag_slot *table, *from, *to;
-    size_t i, used = 0;
-
-    if (!(table = calloc(cap, sizeof(*table))))
-        return -1;
-    for (i = 0; i < (keep ? keep->n : frag_cap); i++) {
-        from = keep ? slot_find(frag_table, frag_cap, keep->v[i].id) : &frag_table[i];
-        if (!from->frag)
-            continue;
-        to = slot_find(table, cap, from->id);
-        if (to->frag)
-            continue;
-        *to = *from;
-        used++;
-    }
-    /* The old table's reference of each entry not moved goes. */
-    for (i = 0; i < frag_cap; i++) {
-        from = &frag_table[i];
-        if (from->frag && slot_find(table, cap, from->id)->frag != from->frag)
-            frag_unref(from->frag);
-    }
-    free(frag_table);
-    frag_table = table;
-    frag_cap = cap;
-    frag_used = used;
-    return 0;
-}
-
-/* Store f (its reference passes to the table) for id.  Lock held.  On OOM
- * f is not stored and the caller's own reference is all that is left. */
-static void table_put(const char *id, uint64_t key, ec2_frag *f)
-{
-    frag_slot *s;
-
-    if ((frag_used + 1) * 2 > frag_cap && table_rebuild(frag_cap ? frag_cap * 2 : 64, NULL) < 0) {
-        frag_unref(f);
-        return;
-    }
-    s = slot_find(frag_table, frag_cap, id);
-    if (s->frag) {
-        frag_unref(s->frag);
-    } else {
-        snprintf(s->id, sizeof(s->id), "%s", id);
-        frag_used++;
-    }
-    s->key = key;
-    s->frag = f;
-}
-
 /* ---- rendering ---------------------------------------------------------- */
 
 static const char *find_after(const char *hay, size_t len, const char *needle)
@@ -171,14 +77,14 @@ static const char *find_after(const char *hay, size_t len, const char *needle)
     return p ? p + n : NULL;
 }
 
-/* inst's fragment, cut from a one-instance document.  NULL on OOM or when
- * the document is not shaped as expected. */
-static ec2_frag *frag_render(const cg_instance *inst, const cg_volume_list *vols,
-                             const cg_config *cfg)
+/* inst's fragment under key, cut from a one-instance document.  NULL on OOM or
+ * when the document is not shaped as expected. */
+static cg_frag *frag_render(const cg_instance *inst, const cg_volume_list *vols,
+                            const cg_config *cfg, uint64_t key)
 {
     const cg_instance *one[1] = {inst};
     const char *head, *item, *end;
-    ec2_frag *f = NULL;
+    cg_frag *f = NULL;
     size_t len = 0, tail = sizeof(doc_tail) - 1;
     char *doc;
 
@@ -189,11 +95,10 @@ static ec2_frag *frag_render(const cg_instance *inst, const cg_volume_list *vols
         len - (size_t)(item - doc) < tail || memcmp(doc + len - tail, doc_tail, tail) != 0)
         goto cleanup;
     end = doc + len - tail;
-    if (!(f = malloc(sizeof(*f) + (size_t)(end - head) + sizeof(group_close) - 1)))
+    if (!(f = cg_frag_new(key, (size_t)(end - head) + sizeof(group_close) - 1)))
         goto cleanup;
-    f->refs = 1;
-    f->head_len = (size_t)(item - head);
-    f->item_len = (size_t)(end - item);
+    f->part[HEAD] = (size_t)(item - head);
+    f->part[ITEM] = (size_t)(end - item);
     memcpy(f->data, head, (size_t)(end - head));
     memcpy(f->data + (end - head), group_close, sizeof(group_close) - 1);
 
@@ -202,37 +107,21 @@ cleanup:
     return f;
 }
 
-/* One reference to the fragment of each instance whose entry in frags is
+/* One reference to the fragment of each instance whose entry in out is
  * NULL (left NULL where it could not be made).  Rendering happens outside
- * the lock. */
+ * the store's lock. */
 static void frags_get(const cg_instance *const *v, size_t n, const cg_volume_list *vols,
-                      const cg_config *cfg, ec2_frag **frags, uint64_t *keys)
+                      const cg_config *cfg, cg_frag **out)
 {
-    frag_slot *s;
-    size_t i;
+    uint64_t key;
 
-    for (i = 0; i < n; i++) {
-        if (!frags[i])
-            keys[i] = instance_key(v[i], vols, cfg);
-    }
-    pthread_mutex_lock(&frag_lock);
-    for (i = 0; i < n; i++) {
-        if (frags[i] || !frag_cap)
+    for (size_t i = 0; i < n; i++) {
+        if (out[i])
             continue;
-        s = slot_find(frag_table, frag_cap, v[i]->id);
-        if (s->frag && s->key == keys[i]) {
-            frags[i] = frag_ref(s->frag);
-            frag_reused++;
-        }
-    }
-    pthread_mutex_unlock(&frag_lock);
-    for (i = 0; i < n; i++) {
-        if (frags[i] || !(frags[i] = frag_render(v[i], vols, cfg)))
-            continue;
-        pthread_mutex_lock(&frag_lock);
-        frag_rendered++;
-        table_put(v[i]->id, keys[i], frag_ref(frags[i]));
-        pthread_mutex_unlock(&frag_lock);
+        key = instance_key(v[i], vols, cfg);
+        if (!(out[i] = cg_frag_store_get(&store, v[i]->id, 0, key, NULL)) &&
+            (out[i] = frag_render(v[i], vols, cfg, key)))
+            cg_frag_store_put(&store, v[i]->id, 0, out[i]);
     }
 }
 
@@ -246,7 +135,7 @@ typedef struct frag_memo {
     cg_listing_memo base;
     const cg_config *cfg; /* what the fragments were written with */
     size_t n;
-    ec2_frag *frags[]; /* one reference each; NULL: could not be made */
+    cg_frag *frags[]; /* one reference each; NULL: could not be made */
 } frag_memo;
 
 static unsigned long memo_hits; /* atomic */
@@ -256,7 +145,7 @@ static void memo_release(cg_listing_memo *base)
     frag_memo *m = (frag_memo *)base;
 
     for (size_t i = 0; i < m->n; i++)
-        frag_unref(m->frags[i]);
+        cg_frag_unref(m->frags[i]);
     free(m);
 }
 
@@ -266,13 +155,12 @@ static frag_memo *memo_of(const cg_listing *l, const cg_config *cfg)
 {
     frag_memo *m = (frag_memo *)cg_listing_memo_get(l);
     const cg_instance **v = NULL;
-    uint64_t *keys = NULL;
     size_t i, n = l->list.n;
 
     if (m)
         return m->cfg == cfg ? m : NULL;
     if (!(m = calloc(1, sizeof(*m) + n * sizeof(m->frags[0]))) ||
-        !(v = calloc(n ? n : 1, sizeof(*v))) || !(keys = calloc(n ? n : 1, sizeof(*keys)))) {
+        !(v = calloc(n ? n : 1, sizeof(*v)))) {
         free(m);
         m = NULL;
         goto cleanup;
@@ -282,13 +170,12 @@ static frag_memo *memo_of(const cg_listing *l, const cg_config *cfg)
     m->n = n;
     for (i = 0; i < n; i++)
         v[i] = &l->list.v[i];
-    frags_get(v, n, &l->volumes, cfg, m->frags, keys);
+    frags_get(v, n, &l->volumes, cfg, m->frags);
     m = (frag_memo *)cg_listing_memo_keep(l, &m->base);
     if (m->cfg != cfg)
         m = NULL;
 
 cleanup:
-    free(keys);
     free(v);
     return m;
 }
@@ -296,7 +183,7 @@ cleanup:
 /* A reference to the kept fragment of each v[i] that is an entry of l
  * and has one, into frags[i]. */
 static void frags_from_memo(const frag_memo *m, const cg_listing *l, const cg_instance *const *v,
-                            size_t n, ec2_frag **frags)
+                            size_t n, cg_frag **frags)
 {
     uintptr_t first = (uintptr_t)l->list.v, at;
     unsigned long hits = 0;
@@ -308,18 +195,11 @@ static void frags_from_memo(const frag_memo *m, const cg_listing *l, const cg_in
             continue;
         idx = (at - first) / sizeof(cg_instance);
         if (idx < m->n && m->frags[idx]) {
-            frags[i] = frag_ref(m->frags[idx]);
+            frags[i] = cg_frag_ref(m->frags[idx]);
             hits++;
         }
     }
     __atomic_add_fetch(&memo_hits, hits, __ATOMIC_RELAXED);
-}
-
-static void piece_frag_unref(const void *data, size_t len, void *owner)
-{
-    (void)data;
-    (void)len;
-    frag_unref(owner);
 }
 
 /* A malloc'd copy of s[0..len) as a piece.  0 or -1. */
@@ -383,8 +263,7 @@ static gw_piece *describe(const char *request_id, const cg_config *cfg, const cg
     const frag_memo *memo;
     const cg_instance **order = NULL;
     unsigned char *starts = NULL;
-    ec2_frag **frags = NULL, *f;
-    uint64_t *keys = NULL;
+    cg_frag **frags = NULL, *f;
     gw_piece *pcs = NULL, *out = NULL, tail = {0};
     size_t np = 0, i, from, len;
 
@@ -400,22 +279,21 @@ static gw_piece *describe(const char *request_id, const cg_config *cfg, const cg
     }
     pcs[np++] = piece_static(set_open, sizeof(set_open) - 1);
     if (!(order = calloc(n, sizeof(*order))) || !(starts = calloc(n, 1)) ||
-        !(frags = calloc(n, sizeof(*frags))) || !(keys = calloc(n, sizeof(*keys))) ||
-        ec2_xml_reservation_order(v, n, order, starts) < 0)
+        !(frags = calloc(n, sizeof(*frags))) || ec2_xml_reservation_order(v, n, order, starts) < 0)
         goto cleanup;
     if (listing && (memo = memo_of(listing, cfg)))
         frags_from_memo(memo, listing, order, n, frags);
-    frags_get(order, n, vols, cfg, frags, keys);
+    frags_get(order, n, vols, cfg, frags);
     for (i = 0; i < n; i++) {
         if (!(f = frags[i]))
             goto cleanup;
         /* The item, with the head when a reservation starts here and
          * the close when it ends here: one piece of the fragment. */
-        from = starts[i] ? 0 : f->head_len;
-        len = f->head_len + f->item_len - from;
+        from = starts[i] ? 0 : f->part[HEAD];
+        len = f->part[HEAD] + f->part[ITEM] - from;
         if (i + 1 == n || starts[i + 1])
             len += sizeof(group_close) - 1;
-        pcs[np++] = (gw_piece){f->data + from, len, piece_frag_unref, f};
+        pcs[np++] = (gw_piece){f->data + from, len, cg_frag_piece_unref, f};
         frags[i] = NULL; /* the piece holds that reference now */
     }
     pcs[np++] = piece_static(set_close, sizeof(set_close) - 1);
@@ -429,9 +307,8 @@ cleanup:
     if (!out)
         gw_pieces_release(pcs, np);
     for (i = 0; frags && i < n; i++)
-        frag_unref(frags[i]);
+        cg_frag_unref(frags[i]);
     free(frags);
-    free(keys);
     free(starts);
     free(order);
     if (out)
@@ -456,21 +333,12 @@ gw_piece *ec2_fragments_describe_listed(const char *request_id, const cg_config 
 
 void ec2_fragments_prune(const cg_instance_list *all)
 {
-    pthread_mutex_lock(&frag_lock);
-    /* Gone instances are dropped in one rebuild once they are a good share
-     * of the table, so a listing pays for this rarely. */
-    if (frag_used > all->n + 64 + all->n / 4)
-        table_rebuild(frag_cap, all);
-    pthread_mutex_unlock(&frag_lock);
+    cg_frag_store_prune(&store, all);
 }
 
 void ec2_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t *cached)
 {
-    pthread_mutex_lock(&frag_lock);
-    *rendered = frag_rendered;
-    *reused = frag_reused;
-    *cached = frag_used;
-    pthread_mutex_unlock(&frag_lock);
+    cg_frag_store_stats(&store, rendered, reused, cached);
 }
 
 unsigned long ec2_fragments_memo_hits(void)
