@@ -17,64 +17,28 @@
  */
 #include "cimi_internal.h"
 
-#include <pthread.h>
-#include <search.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../engine/fragment_store.h"
+
+/* The formats, each an instance's slot in the store. */
 enum { FMT_JSON, FMT_XML, FMT_N };
+_Static_assert(FMT_N <= CG_FRAG_SLOTS, "a slot per format");
 
 /* What goes before an item that is not the first. */
 static const char *const item_sep[FMT_N] = {",\n", ""};
 
-/* An immutable rendered machine: the separator, then its text, then the
- * base URL it was written with. */
-typedef struct cimi_frag {
-    int refs; /* atomic */
-    uint64_t fingerprint;
-    const cg_config *cfg;
-    const char *base; /* in data */
-    size_t sep_len, text_len;
-    char data[];
-} cimi_frag;
+/* A rendered machine (engine/fragment_store.h) is the separator, then its
+ * text, then the base URL it was written with (the fragment's tag: a
+ * client chooses it by its Host header, so it is compared whole, not
+ * trusted to the key).  part[SEP] and part[TEXT] are the first two's
+ * lengths. */
+enum { SEP, TEXT };
 
-/* One instance's fragments, in a tree by id (tsearch: id comes first). */
-typedef struct frag_entry {
-    char id[sizeof(((cg_instance *)0)->id)];
-    cimi_frag *frag[FMT_N];
-} frag_entry;
-
-static pthread_mutex_t frag_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *frag_tree;
-static size_t frag_used;
-static unsigned long frag_rendered, frag_reused;
-
-/* Take (delta 1) or give back (-1) a reference to f (NULL: none); the
- * last one frees it.  f, or NULL once freed. */
-static cimi_frag *frag_refs(cimi_frag *f, int delta)
-{
-    if (f && __atomic_add_fetch(&f->refs, delta, __ATOMIC_ACQ_REL) == 0) {
-        free(f);
-        return NULL;
-    }
-    return f;
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-static void entry_free(void *p)
-{
-    frag_entry *e = p;
-
-    for (int i = 0; i < FMT_N; i++)
-        frag_refs(e->frag[i], -1);
-    free(e);
-}
+static cg_frag_store store = CG_FRAG_STORE_INIT;
 
 /* ---- rendering ---------------------------------------------------------- */
 
@@ -117,133 +81,72 @@ static int cut_item(const char *doc, size_t len, int fmt, size_t *from, size_t *
     return 0;
 }
 
-/* inst's fragment in format fmt.  NULL on OOM or an unexpected cut. */
-static cimi_frag *frag_render(const char *base, const cg_config *cfg, const cimi_collection *coll,
-                              const cg_instance *inst, int fmt, uint64_t fingerprint)
+/* inst's fragment in format fmt under key.  NULL on OOM or an unexpected
+ * cut. */
+static cg_frag *frag_render(const char *base, const cg_config *cfg, const cimi_collection *coll,
+                            const cg_instance *inst, int fmt, uint64_t key)
 {
     size_t len = 0, from, to, sep = strlen(item_sep[fmt]), base_len = strlen(base);
     char *doc = render_one(base, cfg, coll, inst, 1, fmt, &len);
-    cimi_frag *f = NULL;
+    cg_frag *f = NULL;
 
     if (!doc || cut_item(doc, len, fmt, &from, &to) < 0 ||
-        !(f = malloc(sizeof(*f) + sep + (to - from) + base_len + 1)))
+        !(f = cg_frag_new(key, sep + (to - from) + base_len)))
         goto cleanup;
-    *f = (cimi_frag){
-        .refs = 1, .fingerprint = fingerprint, .cfg = cfg, .sep_len = sep, .text_len = to - from};
+    f->part[SEP] = sep;
+    f->part[TEXT] = to - from;
     memcpy(f->data, item_sep[fmt], sep);
     memcpy(f->data + sep, doc + from, to - from);
-    memcpy(f->data + sep + f->text_len, base, base_len + 1);
-    f->base = f->data + sep + f->text_len;
+    memcpy(f->data + sep + f->part[TEXT], base, base_len + 1);
+    f->tag = f->data + sep + f->part[TEXT];
 
 cleanup:
     free(doc);
     return f;
 }
 
-/* ---- the table ---------------------------------------------------------- */
+/* ---- the store --------------------------------------------------------- */
 
-static int frag_fits(const cimi_frag *f, uint64_t fingerprint, const char *base,
-                     const cg_config *cfg)
+/* What a machine's text is written from besides its base URL (the tag):
+ * the instance and the configuration. */
+static uint64_t machine_key(const cg_instance *inst, const cg_config *cfg)
 {
-    return f && f->fingerprint == fingerprint && f->cfg == cfg && strcmp(f->base, base) == 0;
+    uint64_t h = cg_instance_fingerprint(inst);
+
+    return cg_hash_bytes(h, &cfg, sizeof(cfg));
 }
 
-/* Store f (its reference passes to the table) for id.  Lock held. */
-static void table_put(const char *id, int fmt, cimi_frag *f)
-{
-    frag_entry *e = calloc(1, sizeof(*e)), **at = NULL;
-
-    if (e)
-        snprintf(e->id, sizeof(e->id), "%s", id);
-    if (!e || !(at = tsearch(e, &frag_tree, id_cmp))) {
-        free(e);
-        frag_refs(f, -1);
-        return;
-    }
-    if (*at != e)
-        free(e); /* id has an entry already */
-    else
-        frag_used++;
-    frag_refs((*at)->frag[fmt], -1);
-    (*at)->frag[fmt] = f;
-}
-
-/* Keep only the entries of the instances in all, once the others are a
- * good share of the table (a listing pays for this rarely).  Lock held. */
-static void table_prune(const cg_instance_list *all)
-{
-    void *kept = NULL;
-    frag_entry **at, *e;
-    size_t used = 0;
-
-    if (frag_used <= all->n + 64 + all->n / 4)
-        return;
-    for (size_t i = 0; i < all->n; i++) {
-        if (!(at = tfind(all->v[i].id, &frag_tree, id_cmp)))
-            continue;
-        e = *at;
-        tdelete(e, &frag_tree, id_cmp);
-        if (tsearch(e, &kept, id_cmp))
-            used++;
-        else
-            entry_free(e);
-    }
-    tdestroy(frag_tree, entry_free);
-    frag_tree = kept;
-    frag_used = used;
-}
-
-/* A reference to the fragment of each v[i] in format fmt, into frags[i]
- * (NULL where it could not be made).  Rendering happens outside the lock. */
+/* A reference to the fragment of each v[i] in format fmt, into out[i]
+ * (NULL where it could not be made).  Rendering happens outside the
+ * store's lock. */
 static void frags_get(cimi_call *c, const cimi_collection *coll, const cg_instance *const *v,
-                      size_t n, int fmt, cimi_frag **frags, uint64_t *fingerprints)
+                      size_t n, int fmt, cg_frag **out)
 {
     const cg_config *cfg = c->ctx->cfg;
-    frag_entry **at;
-    size_t i;
+    uint64_t key;
 
-    for (i = 0; i < n; i++)
-        fingerprints[i] = cg_instance_fingerprint(v[i]);
-    pthread_mutex_lock(&frag_lock);
-    for (i = 0; i < n; i++) {
-        at = tfind(v[i]->id, &frag_tree, id_cmp);
-        if (at && frag_fits((*at)->frag[fmt], fingerprints[i], c->base, cfg)) {
-            frags[i] = frag_refs((*at)->frag[fmt], 1);
-            frag_reused++;
-        }
-    }
-    pthread_mutex_unlock(&frag_lock);
-    for (i = 0; i < n; i++) {
-        if (frags[i] || !(frags[i] = frag_render(c->base, cfg, coll, v[i], fmt, fingerprints[i])))
-            continue;
-        pthread_mutex_lock(&frag_lock);
-        frag_rendered++;
-        table_put(v[i]->id, fmt, frag_refs(frags[i], 1));
-        pthread_mutex_unlock(&frag_lock);
+    for (size_t i = 0; i < n; i++) {
+        key = machine_key(v[i], cfg);
+        if (!(out[i] = cg_frag_store_get(&store, v[i]->id, (unsigned)fmt, key, c->base)) &&
+            (out[i] = frag_render(c->base, cfg, coll, v[i], fmt, key)))
+            cg_frag_store_put(&store, v[i]->id, (unsigned)fmt, out[i]);
     }
 }
 
 /* ---- the reply ---------------------------------------------------------- */
 
-/* A piece of a fragment holds a reference to it. */
-static void piece_frag_unref(const void *data, size_t len, void *owner)
-{
-    (void)data, (void)len;
-    frag_refs(owner, -1);
-}
-
 /* The head and tail of the collection of n machines (v[0] the first, whose
  * fragment is first), as pieces the caller owns.  0, or -1 (OOM, or a cut
  * that does not give back first's text). */
 static int head_and_tail(cimi_call *c, const cimi_collection *coll, const cg_instance *v0, size_t n,
-                         int fmt, const cimi_frag *first, gw_piece *head, gw_piece *tail)
+                         int fmt, const cg_frag *first, gw_piece *head, gw_piece *tail)
 {
     size_t len = 0, from, to;
     char *doc = render_one(c->base, c->ctx->cfg, coll, v0, n, fmt, &len), *rest = NULL;
     int ret = -1;
 
-    if (!doc || cut_item(doc, len, fmt, &from, &to) < 0 || to - from != first->text_len ||
-        memcmp(doc + from, first->data + first->sep_len, first->text_len) != 0 ||
+    if (!doc || cut_item(doc, len, fmt, &from, &to) < 0 || to - from != first->part[TEXT] ||
+        memcmp(doc + from, first->data + first->part[SEP], first->part[TEXT]) != 0 ||
         !(rest = malloc(len - to + 1)))
         goto cleanup;
     /* Each piece owns its memory: the head may be sent, and freed, first. */
@@ -277,8 +180,7 @@ int cimi_machines_from_fragments(cimi_call *c, const cimi_collection *coll)
     int fmt = c->xml ? FMT_XML : FMT_JSON, ret = 1;
     const cg_listing *l = NULL;
     const cg_instance **shown = NULL;
-    cimi_frag **frags = NULL;
-    uint64_t *fingerprints = NULL;
+    cg_frag **frags = NULL;
     gw_piece *pcs = NULL;
     size_t n = 0, i;
 
@@ -294,13 +196,10 @@ int cimi_machines_from_fragments(cimi_call *c, const cimi_collection *coll)
         if (cimi_machine_shown(&l->list.v[i]))
             shown[n++] = &l->list.v[i];
     }
-    if (n == 0 || !(frags = calloc(n, sizeof(*frags))) ||
-        !(fingerprints = calloc(n, sizeof(*fingerprints))) || !(pcs = calloc(n + 2, sizeof(*pcs))))
+    if (n == 0 || !(frags = calloc(n, sizeof(*frags))) || !(pcs = calloc(n + 2, sizeof(*pcs))))
         goto cleanup;
-    frags_get(c, coll, shown, n, fmt, frags, fingerprints);
-    pthread_mutex_lock(&frag_lock);
-    table_prune(&l->list);
-    pthread_mutex_unlock(&frag_lock);
+    frags_get(c, coll, shown, n, fmt, frags);
+    cg_frag_store_prune(&store, &l->list);
     for (i = 0; i < n; i++) {
         if (!frags[i])
             goto cleanup;
@@ -308,11 +207,11 @@ int cimi_machines_from_fragments(cimi_call *c, const cimi_collection *coll)
     if (head_and_tail(c, coll, shown[0], n, fmt, frags[0], &pcs[0], &pcs[n + 1]) < 0)
         goto cleanup;
     for (i = 0; i < n; i++) {
-        size_t skip = i ? 0 : frags[i]->sep_len;
+        size_t skip = i ? 0 : frags[i]->part[SEP];
 
         pcs[i + 1] =
-            (gw_piece){frags[i]->data + skip, frags[i]->sep_len + frags[i]->text_len - skip,
-                       piece_frag_unref, frags[i]};
+            (gw_piece){frags[i]->data + skip, frags[i]->part[SEP] + frags[i]->part[TEXT] - skip,
+                       cg_frag_piece_unref, frags[i]};
         frags[i] = NULL; /* the piece holds that reference now */
     }
     gw_response_set_pieces(c->resp, 200, c->xml ? CIMI_XML : CIMI_JSON, pcs, n + 2);
@@ -323,8 +222,7 @@ cleanup:
     if (pcs)
         gw_pieces_release(pcs, n + 2);
     for (i = 0; frags && i < n; i++)
-        frag_refs(frags[i], -1);
-    free(fingerprints);
+        cg_frag_unref(frags[i]);
     free(frags);
     free(shown);
     cimi_machines_listing_put(l);
@@ -333,9 +231,5 @@ cleanup:
 
 void cimi_fragments_stats(unsigned long *rendered, unsigned long *reused, size_t *cached)
 {
-    pthread_mutex_lock(&frag_lock);
-    *rendered = frag_rendered;
-    *reused = frag_reused;
-    *cached = frag_used;
-    pthread_mutex_unlock(&frag_lock);
+    cg_frag_store_stats(&store, rendered, reused, cached);
 }
