@@ -149,35 +149,39 @@ static void memo_release(cg_listing_memo *base)
     free(m);
 }
 
-/* l's memo, made now if it has none.  NULL on OOM, or when it was made
- * with another configuration (the caller looks each fragment up). */
-static frag_memo *memo_of(const cg_listing *l, const cg_config *cfg)
+/* Whether v is the whole of l: each of its instances, in its order (the
+ * driver lists by id, the order DescribeInstances sorts in). */
+static int whole_listing(const cg_listing *l, const cg_instance *const *v, size_t n)
+{
+    if (n != l->list.n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] != &l->list.v[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* l's memo, made now if it has none and v is the whole listing: a
+ * filtered request looks up its own few instances, not all of l's for a
+ * memo the next requests may not use.  NULL when there is none, on OOM,
+ * or when it was made with another configuration (the caller looks each
+ * fragment up). */
+static frag_memo *memo_of(const cg_listing *l, const cg_config *cfg, const cg_instance *const *v,
+                          size_t n)
 {
     frag_memo *m = (frag_memo *)cg_listing_memo_get(l);
-    const cg_instance **v = NULL;
-    size_t i, n = l->list.n;
 
     if (m)
         return m->cfg == cfg ? m : NULL;
-    if (!(m = calloc(1, sizeof(*m) + n * sizeof(m->frags[0]))) ||
-        !(v = calloc(n ? n : 1, sizeof(*v)))) {
-        free(m);
-        m = NULL;
-        goto cleanup;
-    }
+    if (!whole_listing(l, v, n) || !(m = calloc(1, sizeof(*m) + n * sizeof(m->frags[0]))))
+        return NULL;
     m->base.release = memo_release;
     m->cfg = cfg;
     m->n = n;
-    for (i = 0; i < n; i++)
-        v[i] = &l->list.v[i];
     frags_get(v, n, &l->volumes, cfg, m->frags);
     m = (frag_memo *)cg_listing_memo_keep(l, &m->base);
-    if (m->cfg != cfg)
-        m = NULL;
-
-cleanup:
-    free(v);
-    return m;
+    return m->cfg == cfg ? m : NULL;
 }
 
 /* A reference to the kept fragment of each v[i] that is an entry of l
@@ -281,7 +285,7 @@ static gw_piece *describe(const char *request_id, const cg_config *cfg, const cg
     if (!(order = calloc(n, sizeof(*order))) || !(starts = calloc(n, 1)) ||
         !(frags = calloc(n, sizeof(*frags))) || ec2_xml_reservation_order(v, n, order, starts) < 0)
         goto cleanup;
-    if (listing && (memo = memo_of(listing, cfg)))
+    if (listing && (memo = memo_of(listing, cfg, v, n)))
         frags_from_memo(memo, listing, order, n, frags);
     frags_get(order, n, vols, cfg, frags);
     for (i = 0; i < n; i++) {

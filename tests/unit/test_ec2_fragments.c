@@ -400,8 +400,9 @@ static char *describe_listed(const cg_listing *l, const cg_instance *const *v, s
 /* Requests that share a listing take its instances' fragments from what
  * the first one kept with it: the same bytes as the writer's, no
  * fingerprint or table lookup, and a filtered page picks its own entries.
- * A new listing (something changed) looks them up again, and writes again
- * only the instance that changed. */
+ * Only a request for the whole listing makes the memo: a filtered one on
+ * a new listing (something changed) looks up its own instances, and
+ * writes again only the instance that changed. */
 static void test_kept_with_the_listing(void **state)
 {
     cg_listing l = {0}, next = {0};
@@ -445,7 +446,8 @@ static void test_kept_with_the_listing(void **state)
     assert_int_equal(u0 - u1, 0);
     assert_int_equal(ec2_fragments_memo_hits() - hits0, N_INST + 2);
 
-    /* An instance not of the listing is looked up as before. */
+    /* A filtered request on a new listing makes no memo: it looks up its
+     * own instances (one of them not of the listing) as before. */
     two[0] = &inst[0];
     two[1] = &l.list.v[3];
     next.list.v = inst;
@@ -461,7 +463,18 @@ static void test_kept_with_the_listing(void **state)
     free(b);
     ec2_fragments_stats(&r1, &u1, &cached);
     assert_int_equal(r1 - r0, 1); /* inst[3], changed */
-    assert_int_equal(u1 - u0, 3); /* next's three, for its memo */
+    assert_int_equal(u1 - u0, 1); /* inst[0] alone: not next's three */
+    assert_null(cg_listing_memo_get(&next));
+    assert_int_equal(ec2_fragments_memo_hits() - hits0, N_INST + 2);
+
+    /* The whole of next, in its order, makes its memo. */
+    a = describe_listed(&next, page, 3, &len_a);
+    free(a);
+    assert_non_null(cg_listing_memo_get(&next));
+    ec2_fragments_stats(&r0, &u0, &cached);
+    assert_int_equal(r0 - r1, 0);
+    assert_int_equal(u0 - u1, 3);
+    assert_int_equal(ec2_fragments_memo_hits() - hits0, N_INST + 2 + 3);
     inst[3].state = CG_STATE_RUNNING;
     cg_listing_memo_clear(&l);
     cg_listing_memo_clear(&next);
