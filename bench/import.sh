@@ -20,7 +20,9 @@
 #                  inspected, so no libguestfs time is counted)
 #     The volume is deleted after each round.
 #  3. Prints MB/s (10^6 bytes/s of the file's size) per round and the best
-#     of each, the admin process's CPU seconds per import, and the ratios
+#     of each, the CPU seconds of curl, of the admin process and of the
+#     Glance server (its processes' utime + stime) for curl-pool and for
+#     the import (what the two cores must share), and the ratios
 #     import/curl-pool, import/curl-sha and import/curl-null (goal:
 #     import/curl-pool >= 0.9), and one core's rate of the hash (openssl
 #     speed): no download that verifies it goes faster than that.
@@ -154,6 +156,18 @@ declare -A BEST=([null]=0 [pool]=0 [sha]=0 [import]=0)
 rate() { calc "$SIZE / ($2 - $1) / 1e6"; }
 keep_best() { awk "BEGIN { exit !($2 > ${BEST[$1]}) }" && BEST[$1]=$2 || true; }
 
+# CPU seconds of the Glance server (the helper's descendants) so far: what
+# it takes to serve a download, beside what the client takes.
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+glance_cpu() {
+  local p t=0
+  for p in $(descendants "$HELPER_PID"); do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  awk "BEGIN { printf \"%.2f\", $t / $(getconf CLK_TCK) }"
+}
+cpu_of() { awk '{ printf "%.2f", $1 + $2 }' "$1"; }
+
 printf '%-5s %12s %12s %12s %12s\n' round curl-null curl-pool curl-sha import
 for r in $(seq 1 "$RUNS"); do
   # Each step starts with no dirty pages: none pays for writing back the
@@ -162,8 +176,11 @@ for r in $(seq 1 "$RUNS"); do
   null=$(rate "$t0" "$t1"); keep_best null "$null"
 
   out=$POOLDIR/bench-import-$$-$r
-  sync; t0=$(now); curl -sf -o "$out" "$GURL/v2/images/$GID/file"; t1=$(now)
+  sync; g0=$(glance_cpu); t0=$(now)
+  /usr/bin/time -f '%U %S' -o "$WORK/curlcpu" curl -sf -o "$out" "$GURL/v2/images/$GID/file"
+  t1=$(now); g1=$(glance_cpu)
   rm -f "$out"
+  gpool=$(awk "BEGIN { print $g1 - $g0 }"); cpool=$(cpu_of "$WORK/curlcpu")
   pool=$(rate "$t0" "$t1"); keep_best pool "$pool"
 
   sync; t0=$(now); curl -sf "$GURL/v2/images/$GID/file" | tee "$out" | "${HASH}sum" >/dev/null; t1=$(now)
@@ -171,17 +188,19 @@ for r in $(seq 1 "$RUNS"); do
   sha=$(rate "$t0" "$t1"); keep_best sha "$sha"
 
   before=$(V vol-list "$POOL" | awk '{print $1}' | sort)
-  sync; t0=$(now)
+  sync; g0=$(glance_cpu); t0=$(now)
   vid=$(/usr/bin/time -f '%U %S' -o "$WORK/cpu" "$ADMIN" -c "$CONF" image-import \
         "glance://bench/$GID" --as volume --zone bench --format "$FORMAT" \
         2>"$WORK/import.err" | tail -n 1) ||
     die "image-import failed: $(cat "$WORK/import.err")"
-  t1=$(now)
-  cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$WORK/cpu")
+  t1=$(now); g1=$(glance_cpu)
+  cpu=$(cpu_of "$WORK/cpu"); gimp=$(awk "BEGIN { print $g1 - $g0 }")
   comm -13 <(echo "$before") <(V vol-list "$POOL" | awk '{print $1}' | sort) >>"$WORK/volumes"
   imp=$(rate "$t0" "$t1"); keep_best import "$imp"
-  printf '%-5s %12s %12s %12s %12s   (%s; admin CPU %s s)\n' "$r" "$null" "$pool" "$sha" "$imp" \
-    "$vid" "$cpu"
+  printf '%-5s %12s %12s %12s %12s   (%s)\n' "$r" "$null" "$pool" "$sha" "$imp" "$vid"
+  printf '%-5s CPU s: curl-pool: curl %s + Glance %.2f in %s s wall;  import: admin %s + Glance %.2f in %s s wall\n' \
+    "" "$cpool" "$gpool" "$(awk "BEGIN { printf \"%.2f\", $SIZE / $pool / 1e6 }")" "$cpu" "$gimp" \
+    "$(awk "BEGIN { printf \"%.2f\", $SIZE / $imp / 1e6 }")"
   while read -r v; do
     V vol-info --pool "$POOL" "$v" >/dev/null 2>&1 && V vol-delete --pool "$POOL" "$v" >/dev/null
   done <"$WORK/volumes"
