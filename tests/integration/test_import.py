@@ -204,6 +204,7 @@ def test_refused_at_once(ec2, url, why):
 
 def test_parameters_refused(ec2, files):
     _, p = files
+    before = ec2.describe_import_image_tasks()["ImportImageTasks"]
     cases = [
         ({"DiskContainers": [{"Format": "vhd", "Url": "file://" + p["raw"]}]},
          "InvalidParameterValue", "VHDX"),
@@ -224,6 +225,7 @@ def test_parameters_refused(ec2, files):
             ec2.import_image(**kw)
         assert e.value.response["Error"]["Code"] == code, (kw, e.value.response)
         assert why in e.value.response["Error"]["Message"]
+    assert ec2.describe_import_image_tasks()["ImportImageTasks"] == before
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ec2.import_image(DryRun=True, DiskContainers=[{"Url": "file://" + p["raw"]}])
     assert e.value.response["Error"]["Code"] == "DryRunOperation"
