@@ -70,6 +70,13 @@ for name in "${names[@]}"; do
     fi
     printf '%-15s %5s %10s %8s %7s %6s %7s  %s\n' "$name" "$rc" "${execs:--}" "${speed:--}" \
         "$wall" "${cov:--}" "${ft:--}" "$result"
+    # The log stays on the CI machine: show why here (the sanitizer's or
+    # FZ_CHECK's summary, the first frames in our code, the input).
+    if [ "$result" != ok ]; then
+        { grep -m 3 -E 'SUMMARY|: check failed: |ERROR:' "$log"
+          grep -E '^ +#[0-9]+ .* in [^ ]+ /' "$log" | grep -v -E 'libFuzzer|/lib/x86|compiler-rt' | head -n 4
+          grep -m 1 '^Base64:' "$log"; } | sed 's/^/    /'
+    fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz.sh: crashed: ${failed[*]}; inputs in $work/artifacts/NAME/" >&2

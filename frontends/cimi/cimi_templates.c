@@ -442,6 +442,10 @@ int cimi_template_resolve(cimi_call *c, json_object *canon, cimi_launch *l)
     }
     if (ud && !(l->user_data = cg_base64_decode(ud, strlen(ud), &l->user_data_len)))
         return cimi_fail(c, 400, "userData must be base64");
+    if (l->user_data && !l->user_data_len) { /* "": none, as EC2's UserData */
+        free(l->user_data);
+        l->user_data = NULL;
+    }
     if (json_object_object_get_ex(canon, "properties", &props) &&
         (display = canon_str(props, "display")) && cg_display_parse(display, &l->display) < 0)
         return cimi_fail(c, 400,

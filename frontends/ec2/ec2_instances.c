@@ -288,7 +288,8 @@ static int parse_count(ec2_call *c, const char *name, unsigned *out)
 }
 
 /* UserData: base64 (line breaks tolerated, as MIME encoders add them),
- * at most EC2_USER_DATA_MAX bytes once decoded. */
+ * at most EC2_USER_DATA_MAX bytes once decoded; *data is NULL when it
+ * decodes to nothing. */
 int ec2_user_data_decode(ec2_call *c, const char *s, unsigned char **data, size_t *len)
 {
     char *packed = NULL;
@@ -322,6 +323,12 @@ int ec2_user_data_decode(ec2_call *c, const char *s, unsigned char **data, size_
         *data = NULL;
         ec2_fail(c, "InvalidParameterValue", "User data is limited to %d bytes", EC2_USER_DATA_MAX);
         goto cleanup;
+    }
+    /* Only line breaks: no user data, as an absent parameter (the driver
+     * reads a non-NULL pointer as user data to store). */
+    if (*len == 0) {
+        free(*data);
+        *data = NULL;
     }
     ret = 0;
 

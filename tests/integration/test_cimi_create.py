@@ -4,11 +4,15 @@ Volumes, VolumeConfigurations/Templates, $expand, the machine's volumes and
 graphics consoles, job cancel, and the rule that a rejected request changes
 nothing.  (The full walk on real guests is tests/system/test_cimi_scenario_qemu.py.)"""
 import base64
+import re
 import time
 
 import pytest
 import requests
 
+from cgharness import db_rows
+from conftest import wait_running
+from hostile import signed_params
 from test_cimi import JSON, NS, XML, Cimi, validate
 
 ACTION = NS + "/action/"
@@ -117,6 +121,33 @@ def test_template_and_machine_by_reference(gw, cimi):
             ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["Tags"]}
     tags = {k: v for k, v in tags.items() if not k.startswith("cloudgate:")}
     assert tags == {"Name": "from-template", "Description": "made by CIMI", "owner": "qa"}
+
+
+def test_empty_user_data_is_none(gw, cimi):
+    """userData "" (and EC2's UserData of line breaks only) is no user data,
+    as when absent: nothing stored, DescribeInstanceAttribute shows no value."""
+    tpl = template_body(gw, userData="")
+    del tpl["name"]
+    r = post(gw, cimi, "/cimi/machines", {"name": "no-user-data", "machineTemplate": tpl})
+    assert r.status_code == 202, r.text
+    assert wait_job(cimi, r.headers["CIMI-Job-URI"])["state"] == "SUCCESS"
+    ids = [r.headers["Location"].rsplit("/", 1)[1]]
+    # boto3 would base64 the line breaks: send them as they are.
+    reply = signed_params(gw, [("Action", "RunInstances"), ("ImageId", gw.image_id),
+                               ("MinCount", "1"), ("MaxCount", "1"), ("UserData", "\r\n\n")])
+    assert reply.status == 200, reply.body
+    ids += re.findall(r"<instanceId>(i-[0-9a-f]+)</instanceId>", reply.text)
+    assert len(ids) == 2, reply.body
+    ec2 = gw.client()
+    try:
+        wait_running(ec2, ids)
+        for iid in ids:
+            ud = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")
+            assert ud["UserData"] == {}, (iid, ud)
+            assert db_rows(gw, "SELECT length(data) FROM user_data WHERE instance_id = ?",
+                           iid) == [], iid
+    finally:
+        ec2.terminate_instances(InstanceIds=ids)
 
 
 def test_machine_by_value_xml_initially_stopped(gw, cimi):

@@ -28,6 +28,7 @@ struct cg_drv {
     unsigned capacity; /* most instances not terminated */
     unsigned mutations;
     size_t last_user_data_len; /* of the last launch */
+    int last_user_data_given;  /* its spec's user_data was not NULL */
     unsigned char last_user_data[16384];
     char *last_key_name;   /* of the last launch, NULL: none */
     char *last_public_key;
@@ -206,6 +207,7 @@ static int fake_instance_run(cg_drv *d, const cg_launch_spec *spec, cg_instance_
         cg_tags_release(&inst.tags);
     }
     d->last_user_data_len = spec->user_data_len;
+    d->last_user_data_given = spec->user_data != NULL;
     if (spec->user_data_len)
         memcpy(d->last_user_data, spec->user_data, spec->user_data_len);
     free(d->last_key_name);

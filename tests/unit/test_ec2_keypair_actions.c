@@ -326,12 +326,18 @@ static void test_user_data_rules(void **state)
     done(expect_ok("Action=RunInstances&ImageId=" AMI "&MinCount=1&MaxCount=1"
                    "&UserData=IyEvYmluL3No%%0D%%0ACmVjaG8gaGk%%3D"));
     assert_int_equal(drv->last_user_data_len, 17);
+    assert_true(drv->last_user_data_given);
+    /* Line breaks only decode to nothing: no user data, as when absent. */
+    done(expect_ok("Action=RunInstances&ImageId=" AMI "&MinCount=1&MaxCount=1"
+                   "&UserData=%%0D%%0A%%0A"));
+    assert_int_equal(drv->last_user_data_len, 0);
+    assert_false(drv->last_user_data_given);
     expect_error(400, "InvalidParameterValue",
                  "Action=RunInstances&ImageId=" AMI "&MinCount=1&MaxCount=1&UserData=IyEvYmluL3No"
                  "CmVjaG8gaGk");
     expect_error(400, "InvalidParameterValue",
                  "Action=RunInstances&ImageId=" AMI "&MinCount=1&MaxCount=1&UserData=%%C3%%A9");
-    assert_int_equal(drv->instances.n, 1);
+    assert_int_equal(drv->instances.n, 2);
 }
 
 /* ---- DescribeInstanceAttribute / ModifyInstanceAttribute ----------------- */
