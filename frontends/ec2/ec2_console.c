@@ -43,16 +43,10 @@ int ec2_display_parse(ec2_call *c, const char *what, const char *value, cg_displ
 int ec2_display_tag_take(ec2_call *c, cg_tags *tags, cg_display *display)
 {
     const char *v;
-    size_t i;
 
     *display = CG_DISPLAY_DEFAULT;
-    for (i = 0; i < tags->n; i++) {
-        if (strncasecmp(tags->v[i].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0 &&
-            strcmp(tags->v[i].key, EC2_TAG_DISPLAY) != 0)
-            return ec2_fail(c, "InvalidParameterValue",
-                            "Tag key '%.128s' is reserved: only %s can be set", tags->v[i].key,
-                            EC2_TAG_DISPLAY);
-    }
+    if (ec2_tags_refuse_reserved(c, tags, EC2_TAG_DISPLAY) < 0)
+        return -1;
     if (!(v = cg_tags_get(tags, EC2_TAG_DISPLAY)))
         return 0;
     if (ec2_display_parse(c, "tag " EC2_TAG_DISPLAY, v, display) < 0)

@@ -112,6 +112,21 @@ static int create_image_skips(ec2_call *c, char devs[][8], size_t max, size_t *n
     return 0;
 }
 
+int ec2_seal_tag_take(ec2_call *c, cg_tags *tags, int *seal)
+{
+    const char *v;
+
+    *seal = 0;
+    if (!(v = cg_tags_get(tags, EC2_TAG_SEAL)))
+        return 0;
+    if (strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0)
+        return ec2_fail(c, "InvalidParameterValue", "Tag %s must be true or false, not '%.32s'",
+                        EC2_TAG_SEAL, v);
+    *seal = strcasecmp(v, "true") == 0;
+    cg_tags_remove(tags, EC2_TAG_SEAL, NULL); /* a request, not a tag */
+    return 0;
+}
+
 int ec2_create_image(ec2_call *c)
 {
     char skip[25][8];
@@ -126,7 +141,6 @@ int ec2_create_image(ec2_call *c)
     cg_error err = {0};
     cg_tags tags = {0};
     cg_job job;
-    const char *seal;
     size_t len = 0;
     int no_reboot, ret = -1;
 
@@ -142,17 +156,9 @@ int ec2_create_image(ec2_call *c)
         goto cleanup;
     for (k = 0; k < n_skip; k++)
         skip_ptr[k] = skip[k];
-    if ((seal = cg_tags_get(&tags, EC2_TAG_SEAL))) {
-        if (strcasecmp(seal, "true") != 0 && strcasecmp(seal, "false") != 0) {
-            ec2_fail(c, "InvalidParameterValue", "Tag %s must be true or false, not '%.32s'",
-                     EC2_TAG_SEAL, seal);
-            goto cleanup;
-        }
-        spec.seal = strcasecmp(seal, "true") == 0;
-        cg_tags_remove(&tags, EC2_TAG_SEAL, NULL);
-    }
     /* As in RegisterImage: cloudgate:display is the image's setting, never a stored tag. */
-    if (ec2_display_tag_take(c, &tags, &spec.display) < 0)
+    if (ec2_seal_tag_take(c, &tags, &spec.seal) < 0 ||
+        ec2_display_tag_take(c, &tags, &spec.display) < 0)
         goto cleanup;
     if (CG_DRV_CALL(c->ctx->driver, c->ctx->drv, instance_list, &err, &list) < 0) {
         ec2_fail_cg(c, &err, NULL);

@@ -154,27 +154,12 @@ static int disk_format(ec2_call *c, char *fmt, size_t len)
 /* The task's tags (on the image made) and the seal request among them. */
 static int task_tags(ec2_call *c, cg_tags *tags, int *seal)
 {
-    const char *v;
-
     *seal = 0;
-    if (ec2_param_tag_specs(c, "import-image-task", tags) < 0)
+    if (ec2_param_tag_specs(c, "import-image-task", tags) < 0 ||
+        ec2_seal_tag_take(c, tags, seal) < 0)
         return -1;
-    if ((v = cg_tags_get(tags, EC2_TAG_SEAL))) {
-        if (strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0)
-            return ec2_fail(c, "InvalidParameterValue",
-                            "Tag %s must be true or false, not '%.32s'", EC2_TAG_SEAL, v);
-        *seal = strcasecmp(v, "true") == 0;
-        cg_tags_remove(tags, EC2_TAG_SEAL, NULL); /* a request, not a tag */
-    }
-    /* Other cloudgate: keys are settings the import does not take (the
-     * display: CreateTags on the image made); stored, they could never be
-     * deleted. */
-    for (size_t i = 0; i < tags->n; i++)
-        if (strncasecmp(tags->v[i].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0)
-            return ec2_fail(c, "InvalidParameterValue",
-                            "Tag key '%.128s' is reserved: only %s can be given to ImportImage",
-                            tags->v[i].key, EC2_TAG_SEAL);
-    return 0;
+    /* (The display: CreateTags on the image made.) */
+    return ec2_tags_refuse_reserved(c, tags, EC2_TAG_SEAL);
 }
 
 int ec2_import_image(ec2_call *c)

@@ -155,6 +155,10 @@ int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags);
 /* The same for an action that makes several kinds: types NULL-terminated,
  * each spec's tags into the tags[k] of its types[k].  0 or -1. */
 int ec2_param_tag_specs_of(ec2_call *c, const char *const *types, cg_tags *const *tags);
+/* Refuse (InvalidParameterValue) any cloudgate: key but allowed: the others
+ * are settings this action does not take, and stored as tags they could
+ * never be deleted.  0 or -1. */
+int ec2_tags_refuse_reserved(ec2_call *c, const cg_tags *tags, const char *allowed);
 
 /* ---- key pairs (ec2_keypairs.c) ----------------------------------------- */
 
@@ -382,6 +386,9 @@ int ec2_display_parse(ec2_call *c, const char *what, const char *value, cg_displ
 /* Take EC2_TAG_DISPLAY out of tags into *display (DEFAULT when absent);
  * other reserved keys are InvalidParameterValue.  0 or -1. */
 int ec2_display_tag_take(ec2_call *c, cg_tags *tags, cg_display *display);
+/* Take EC2_TAG_SEAL ("true" or "false", any case) out of tags into *seal
+ * (0 when absent); another value is InvalidParameterValue.  0 or -1. */
+int ec2_seal_tag_take(ec2_call *c, cg_tags *tags, int *seal);
 /* Add the pseudo tags to listed instances (0, or -1 with err set) and to
  * listed images (0, or -1 answered). */
 int ec2_instances_pseudo_tags(cg_instance_list *instances, cg_error *err);

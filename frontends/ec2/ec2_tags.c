@@ -134,6 +134,17 @@ int ec2_param_tag_specs(ec2_call *c, const char *resource_type, cg_tags *tags)
     return ec2_param_tag_specs_of(c, types, &tags);
 }
 
+int ec2_tags_refuse_reserved(ec2_call *c, const cg_tags *tags, const char *allowed)
+{
+    for (size_t i = 0; i < tags->n; i++)
+        if (strncasecmp(tags->v[i].key, EC2_CG_TAG_PREFIX, strlen(EC2_CG_TAG_PREFIX)) == 0 &&
+            strcmp(tags->v[i].key, allowed) != 0)
+            return ec2_fail(c, "InvalidParameterValue",
+                            "Tag key '%.128s' is reserved: only %s can be given to %s",
+                            tags->v[i].key, allowed, c->action);
+    return 0;
+}
+
 /* The resources a Create/DeleteTags names, checked and looked up. */
 typedef struct tag_targets {
     const char **ids;
