@@ -55,8 +55,10 @@ void gw_imds_instance_release(gw_imds_instance *inst)
 {
     if (!inst)
         return;
+    free(inst->key_name);
     free(inst->public_key);
     free(inst->user_data);
+    inst->key_name = NULL;
     inst->public_key = NULL;
     inst->user_data = NULL;
     for (unsigned i = 0; i < CG_INSTANCE_GROUPS_MAX; i++) {
@@ -91,7 +93,8 @@ int gw_imds_instance_from(gw_imds_instance *d, const cg_instance *s)
     snprintf(d->vpc_id, sizeof(d->vpc_id), "%s", s->vpc_id);
     snprintf(d->subnet_id, sizeof(d->subnet_id), "%s", s->subnet_id);
     snprintf(d->eni_id, sizeof(d->eni_id), "%s", s->eni_id);
-    snprintf(d->key_name, sizeof(d->key_name), "%s", s->key_name);
+    if (s->key_name[0] && !(d->key_name = strdup(s->key_name)))
+        return -1;
     for (unsigned i = 0; i < s->n_groups && i < CG_INSTANCE_GROUPS_MAX; i++) {
         if (gw_imds_instance_add_group(d, s->group_ids[i], s->group_names[i]) < 0) {
             gw_imds_instance_release(d);
@@ -431,7 +434,7 @@ static int listing(const leaves *l, const char *dir, const gw_imds_instance *ins
     if (strcmp(dir, "meta-data/public-keys/") == 0) {
         if (!inst->public_key)
             return 1;
-        snprintf(name, sizeof(name), "0=%s", inst->key_name);
+        snprintf(name, sizeof(name), "0=%s", inst->key_name ? inst->key_name : "");
         return reply_text(out, 200, "text/plain", name, strlen(name));
     }
     for (i = 0; i < l->n; i++) {

@@ -15,8 +15,8 @@
 
 #include "../drivers/driver.h"
 
-/* One instance as the service serves it.  Owns public_key, user_data and
- * the group names. */
+/* One instance as the service serves it.  Owns key_name, public_key,
+ * user_data and the group names. */
 typedef struct gw_imds_instance {
     char id[24];
     char image_id[24];
@@ -27,7 +27,7 @@ typedef struct gw_imds_instance {
     char vpc_id[24];
     char subnet_id[32];
     char eni_id[24];
-    char key_name[256];       /* "" when none */
+    char *key_name;           /* NULL when none */
     char *public_key;         /* its OpenSSH line, NULL when none */
     unsigned char *user_data; /* NULL when none */
     size_t user_data_len;

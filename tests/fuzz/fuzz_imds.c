@@ -26,7 +26,7 @@ static gw_imds *world(void)
     snprintf(v->zone, sizeof(v->zone), "cloudgate-a");
     snprintf(v->private_ip, sizeof(v->private_ip), "10.20.1.7");
     snprintf(v->mac, sizeof(v->mac), "52:54:00:12:34:56");
-    snprintf(v->key_name, sizeof(v->key_name), "k");
+    v->key_name = strdup("k");
     v->public_key = strdup("ssh-ed25519 AAAA k");
     v->user_data = (unsigned char *)strdup("#!/bin/sh\n");
     v->user_data_len = v->user_data ? 10 : 0;

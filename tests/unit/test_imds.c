@@ -43,7 +43,7 @@ static gw_imds *world(void)
     assert_non_null(m);
     assert_non_null(v);
     make(&v[0], "i-0aaaaaaaaaaaaaaaa", "10.20.1.7", "52:54:00:12:34:56");
-    snprintf(v[0].key_name, sizeof(v[0].key_name), "mykey");
+    v[0].key_name = strdup("mykey");
     v[0].public_key = strdup("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake mykey");
     v[0].user_data = (unsigned char *)strdup("#!/bin/sh\necho hi\n");
     v[0].user_data_len = strlen((char *)v[0].user_data);
